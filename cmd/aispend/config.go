@@ -1,0 +1,336 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"gopkg.in/yaml.v3"
+
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+// Config is the whole configuration: the file, then environment variables on top.
+// Secrets (database URL, SMTP password, S3 keys, ingest tokens) are read only from the
+// environment and never logged.
+type Config struct {
+	DatabaseURL       string `yaml:"-"`
+	ReportDatabaseURL string `yaml:"-"`
+
+	Currency      string         `yaml:"currency"`
+	Timezone      string         `yaml:"timezone"`
+	FX            map[string]Dec `yaml:"fx"`
+	FXDate        string         `yaml:"fx_date"`
+	Prices        []PriceConfig  `yaml:"prices"`
+	Budgets       []BudgetConfig `yaml:"budgets"`
+	RetentionDays int            `yaml:"retention_days"`
+	PublicURL     string         `yaml:"public_url"`
+	Output        string         `yaml:"output"`
+
+	Ingest IngestConfig `yaml:"ingest"`
+	Mail   MailConfig   `yaml:"mail"`
+	S3     S3Config     `yaml:"s3"`
+
+	Location *time.Location `yaml:"-"`
+}
+
+// IngestConfig configures the collector.
+type IngestConfig struct {
+	Listen               string   `yaml:"listen"`
+	Tokens               []string `yaml:"-"`
+	AllowUnauthenticated bool     `yaml:"allow_unauthenticated"`
+	MaxEvents            int      `yaml:"max_events"`
+	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
+}
+
+// MailConfig configures the mail transport. Host empty: messages go to out/outbox as .eml files.
+type MailConfig struct {
+	Host           string   `yaml:"host"`
+	Port           int      `yaml:"port"`
+	Username       string   `yaml:"username"`
+	Password       string   `yaml:"-"`
+	From           string   `yaml:"from"`
+	TLS            string   `yaml:"tls"` // starttls | tls | none
+	Recipients     []string `yaml:"recipients"`
+	AllowedDomains []string `yaml:"allowed_domains"`
+}
+
+// S3Config configures S3-compatible publishing, used when Output is s3://bucket/prefix.
+type S3Config struct {
+	Endpoint      string        `yaml:"endpoint"`
+	Region        string        `yaml:"region"`
+	PathStyle     bool          `yaml:"path_style"`
+	AccessKey     string        `yaml:"-"`
+	SecretKey     string        `yaml:"-"`
+	PresignExpiry time.Duration `yaml:"presign_expiry"`
+}
+
+// PriceConfig is one row of the price table, USD per million tokens.
+type PriceConfig struct {
+	Model      string `yaml:"model"`
+	Provider   string `yaml:"provider"`
+	From       string `yaml:"from"`
+	Input      Dec    `yaml:"input"`
+	CacheRead  *Dec   `yaml:"cache_read"`
+	CacheWrite *Dec   `yaml:"cache_write"`
+	Output     Dec    `yaml:"output"`
+}
+
+// BudgetConfig is one budget (PRODUCT.md section 4).
+type BudgetConfig struct {
+	Name       string            `yaml:"name"`
+	Period     string            `yaml:"period"`
+	Amount     Dec               `yaml:"amount"`
+	Thresholds []int             `yaml:"thresholds"`
+	Forecast   bool              `yaml:"forecast"`
+	Scope      map[string]string `yaml:"scope"`
+	Recipients []string          `yaml:"recipients"`
+}
+
+// Dec is an exact decimal read from YAML: the literal's digits, never a float.
+type Dec struct{ decimal.Decimal }
+
+// UnmarshalYAML parses the scalar's text, so 3.00 and "3.00" are both exact.
+func (d *Dec) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return fmt.Errorf("line %d: want a number", n.Line)
+	}
+	v, err := decimal.NewFromString(strings.ReplaceAll(n.Value, "_", ""))
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a decimal number", n.Line, n.Value)
+	}
+	d.Decimal = v
+	return nil
+}
+
+func defaultConfig() Config {
+	return Config{
+		Currency:      "USD",
+		Timezone:      "UTC",
+		RetentionDays: 90,
+		Output:        "out",
+		Ingest:        IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20},
+		Mail:          MailConfig{Port: 587, TLS: "starttls"},
+		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
+	}
+}
+
+// loadConfig reads the file (path, else AISPEND_CONFIG, else ./aispend.yaml when present), applies
+// the environment, and validates. Every problem is reported at once, naming its key.
+func loadConfig(path string, getenv func(string) string) (*Config, error) {
+	cfg := defaultConfig()
+	explicit := path != ""
+	if path == "" {
+		path = getenv("AISPEND_CONFIG")
+		explicit = path != ""
+	}
+	if path == "" {
+		path = "aispend.yaml"
+	}
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		dec := yaml.NewDecoder(strings.NewReader(string(b)))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("read config %s: %w", path, err)
+		}
+	case explicit || !errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+
+	var problems []string
+	bad := func(key, format string, args ...any) {
+		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
+	}
+	env := func(name string, set func(string)) {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			set(v)
+		}
+	}
+	envInt := func(name, key string, set func(int)) {
+		env(name, func(v string) {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				bad(key+" ("+name+")", "%q is not an integer", v)
+				return
+			}
+			set(n)
+		})
+	}
+	env("DATABASE_URL", func(v string) { cfg.DatabaseURL = v })
+	env("REPORT_DATABASE_URL", func(v string) { cfg.ReportDatabaseURL = v })
+	env("AISPEND_LISTEN", func(v string) { cfg.Ingest.Listen = v })
+	env("AISPEND_INGEST_TOKENS", func(v string) { cfg.Ingest.Tokens = splitList(v) })
+	env("AISPEND_TIMEZONE", func(v string) { cfg.Timezone = v })
+	env("AISPEND_CURRENCY", func(v string) { cfg.Currency = v })
+	envInt("AISPEND_RETENTION_DAYS", "retention_days", func(n int) { cfg.RetentionDays = n })
+	env("AISPEND_PUBLIC_URL", func(v string) { cfg.PublicURL = v })
+	env("AISPEND_OUTPUT", func(v string) { cfg.Output = v })
+	env("AI_BUDGET_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
+	env("AISPEND_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
+	env("AISPEND_SMTP_HOST", func(v string) { cfg.Mail.Host = v })
+	envInt("AISPEND_SMTP_PORT", "mail.port", func(n int) { cfg.Mail.Port = n })
+	env("AISPEND_SMTP_USERNAME", func(v string) { cfg.Mail.Username = v })
+	env("AISPEND_SMTP_PASSWORD", func(v string) { cfg.Mail.Password = v })
+	env("AISPEND_SMTP_FROM", func(v string) { cfg.Mail.From = v })
+	env("AISPEND_SMTP_TLS", func(v string) { cfg.Mail.TLS = v })
+	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
+	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
+	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
+	env("AISPEND_S3_SECRET_KEY", func(v string) { cfg.S3.SecretKey = v })
+	env("AISPEND_S3_PATH_STYLE", func(v string) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("s3.path_style (AISPEND_S3_PATH_STYLE)", "%q is not true or false", v)
+		}
+		cfg.S3.PathStyle = b
+	})
+
+	cfg.Currency = strings.ToUpper(cfg.Currency)
+	if len(cfg.Currency) != 3 {
+		bad("currency", "%q is not an ISO 4217 code", cfg.Currency)
+	}
+	loc, err := time.LoadLocation(cfg.Timezone)
+	if err != nil {
+		bad("timezone", "unknown time zone %q", cfg.Timezone)
+		loc = time.UTC
+	}
+	cfg.Location = loc
+	for k, v := range cfg.FX {
+		if !v.IsPositive() {
+			bad("fx."+k, "rate must be > 0")
+		}
+	}
+	if cfg.FXDate != "" {
+		if _, err := time.Parse(time.DateOnly, cfg.FXDate); err != nil {
+			bad("fx_date", "%q is not YYYY-MM-DD", cfg.FXDate)
+		}
+	}
+	if _, ok := cfg.FX["USD"]; len(cfg.Prices) > 0 && cfg.Currency != "USD" && !ok {
+		bad("fx.USD", "required: prices are in USD and the reporting currency is %s", cfg.Currency)
+	}
+	for i, p := range cfg.Prices {
+		key := fmt.Sprintf("prices[%d]", i)
+		if p.Model == "" {
+			bad(key+".model", "required")
+		}
+		if _, err := time.Parse(time.DateOnly, p.From); err != nil {
+			bad(key+".from", "%q is not YYYY-MM-DD", p.From)
+		}
+		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite} {
+			if v != nil && v.IsNegative() {
+				bad(key+"."+name, "must be ≥ 0")
+			}
+		}
+	}
+	if cfg.RetentionDays < 1 {
+		bad("retention_days", "must be at least 1")
+	}
+	if _, _, err := net.SplitHostPort(cfg.Ingest.Listen); err != nil {
+		bad("ingest.listen (AISPEND_LISTEN)", "%q is not host:port", cfg.Ingest.Listen)
+	}
+	if cfg.Ingest.MaxEvents < 1 {
+		bad("ingest.max_events", "must be at least 1")
+	}
+	if cfg.Ingest.MaxBodyBytes < 1024 {
+		bad("ingest.max_body_bytes", "must be at least 1024")
+	}
+	switch cfg.Mail.TLS {
+	case "starttls", "tls", "none":
+	default:
+		bad("mail.tls (AISPEND_SMTP_TLS)", "%q: want starttls, tls or none", cfg.Mail.TLS)
+	}
+	if cfg.Mail.From != "" {
+		if err := checkAddress(cfg.Mail.From, nil); err != nil {
+			bad("mail.from (AISPEND_SMTP_FROM)", "%v", err)
+		}
+	}
+	for _, a := range cfg.Mail.Recipients {
+		if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
+			bad("mail.recipients (AISPEND_ALERT_EMAILS)", "%v", err)
+		}
+	}
+	for i, b := range cfg.Budgets {
+		for _, a := range b.Recipients {
+			if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
+				bad(fmt.Sprintf("budgets[%d].recipients", i), "%v", err)
+			}
+		}
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return &cfg, nil
+}
+
+// ConfigError lists every configuration problem.
+type ConfigError struct{ Problems []string }
+
+func (e *ConfigError) Error() string {
+	return "invalid configuration:\n  " + strings.Join(e.Problems, "\n  ")
+}
+
+// checkAddress accepts one plain address; CR/LF and display-name tricks are refused.
+func checkAddress(a string, allowed []string) error {
+	if strings.ContainsAny(a, "\r\n") {
+		return fmt.Errorf("%q contains a line break", a)
+	}
+	addr, err := mail.ParseAddress(a)
+	if err != nil {
+		return fmt.Errorf("%q is not an email address: %v", a, err)
+	}
+	if len(allowed) > 0 {
+		domain := strings.ToLower(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:])
+		for _, d := range allowed {
+			if strings.ToLower(d) == domain {
+				return nil
+			}
+		}
+		return fmt.Errorf("%q is outside the allowed domains %v", a, allowed)
+	}
+	return nil
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// priceTable builds the collector's price table.
+func (c *Config) priceTable() (*pricing.Table, error) {
+	fx := map[string]decimal.Decimal{}
+	for k, v := range c.FX {
+		fx[k] = v.Decimal
+	}
+	var prices []pricing.Price
+	for _, p := range c.Prices {
+		from, err := pricing.ParseDate(p.From, c.Location)
+		if err != nil {
+			return nil, err
+		}
+		pr := pricing.Price{Model: p.Model, Provider: p.Provider, From: from, Input: p.Input.Decimal, Output: p.Output.Decimal,
+			CacheRead: p.Input.Decimal, CacheWrite: p.Input.Decimal}
+		// Without a cache price, cached tokens cost as much as uncached input: never under-report.
+		if p.CacheRead != nil {
+			pr.CacheRead = p.CacheRead.Decimal
+		}
+		if p.CacheWrite != nil {
+			pr.CacheWrite = p.CacheWrite.Decimal
+		}
+		prices = append(prices, pr)
+	}
+	return pricing.New(c.Currency, fx, prices), nil
+}

@@ -1,0 +1,118 @@
+// Command aispend monitors what an organisation spends on AI requests: a collector that stores
+// every request's usage and cost, and a batch job that reports, alerts and publishes.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"golang.org/x/term"
+)
+
+// version is set at build time with -ldflags "-X main.version=…".
+var version = "dev"
+
+func main() {
+	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "aispend:", err)
+		os.Exit(1)
+	}
+}
+
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, env *environment, args []string) error
+}
+
+// environment is what a subcommand gets from the process.
+type environment struct {
+	getenv         func(string) string
+	stdout, stderr io.Writer
+	log            *slog.Logger
+	configPath     string
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "run the collector HTTP server", cmdServe},
+		{"migrate", "apply the database schema (idempotent)", cmdMigrate},
+		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
+			fmt.Fprintln(env.stdout, "aispend", version)
+			return nil
+		}},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "Usage: aispend <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEvery command takes --config FILE and --log-format auto|text|json; run 'aispend <command> --help' for its flags.")
+}
+
+// run is the whole program: it gets the OS as parameters so that tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, &environment{getenv: getenv, stdout: stdout, stderr: stderr}, args[1:])
+		}
+	}
+	usage(stderr)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+// flags makes a subcommand's flag set with the common flags; parse sets up the logger.
+func (env *environment) flags(name, synopsis string) *flag.FlagSet {
+	fs := flag.NewFlagSet("aispend "+name, flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.StringVar(&env.configPath, "config", "", "configuration file (default $AISPEND_CONFIG, else ./aispend.yaml if present)")
+	fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
+	fs.Usage = func() {
+		fmt.Fprintf(env.stderr, "Usage: aispend %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func (env *environment) parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	format := fs.Lookup("log-format").Value.String()
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(env.stderr, nil)
+	case "json":
+		h = slog.NewJSONHandler(env.stderr, nil)
+	case "auto":
+		if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			h = slog.NewTextHandler(env.stderr, nil)
+		} else {
+			h = slog.NewJSONHandler(env.stderr, nil)
+		}
+	default:
+		return fmt.Errorf("--log-format: %q: want auto, text or json", format)
+	}
+	env.log = slog.New(h)
+	return nil
+}

@@ -1,0 +1,170 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+)
+
+func cmdServe(ctx context.Context, env *environment, args []string) error {
+	fs := env.flags("serve", "Runs the collector: POST /v1/events, GET /v1/budgets, /healthz, /readyz, /metrics.\nStops on SIGTERM after answering every request in flight.")
+	unauth := fs.Bool("insecure-no-auth", false, "accept events without a bearer token (only on a loopback address)")
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.configPath, env.getenv)
+	if err != nil {
+		return err
+	}
+	if *unauth {
+		cfg.Ingest.AllowUnauthenticated = true
+	}
+	if len(cfg.Ingest.Tokens) == 0 {
+		if !cfg.Ingest.AllowUnauthenticated {
+			return errors.New("no ingest token: set AISPEND_INGEST_TOKENS, or pass --insecure-no-auth to run without authentication on loopback")
+		}
+		if !loopback(cfg.Ingest.Listen) {
+			return fmt.Errorf("refusing to run without authentication on %s: only a loopback address is allowed", cfg.Ingest.Listen)
+		}
+		env.log.Warn("running without authentication (loopback only)")
+	}
+	prices, err := cfg.priceTable()
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
+		return err
+	}
+
+	metrics := collect.NewMetrics()
+	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
+	handler := collect.NewServer(collect.Config{
+		Tokens:       cfg.Ingest.Tokens,
+		MaxEvents:    cfg.Ingest.MaxEvents,
+		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
+		Prices:       prices,
+	}, env.log, store, pool, nil, metrics)
+
+	ln, err := net.Listen("tcp", cfg.Ingest.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Ingest.Listen, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go keepPartitions(ctx, env, pool, cfg.RetentionDays)
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	env.log.Info("collector listening", "addr", ln.Addr().String(), "version", version)
+	fmt.Fprintf(env.stdout, "listening on http://%s\n", ln.Addr())
+
+	select {
+	case err := <-errc:
+		store.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Stop accepting, let every request in flight be committed and answered, then stop the
+	// committers: nothing acknowledged is lost.
+	env.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = srv.Shutdown(shutCtx)
+	store.Close()
+	if err != nil {
+		return fmt.Errorf("shut down: %w", err)
+	}
+	env.log.Info("stopped")
+	return nil
+}
+
+// keepPartitions creates next months' partitions well before they are needed.
+func keepPartitions(ctx context.Context, env *environment, pool *pgxpool.Pool, retentionDays int) {
+	t := time.NewTicker(6 * time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := time.Now()
+			if err := pgstore.EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0)); err != nil {
+				env.log.Error("create partitions", "error", err)
+			}
+		}
+	}
+}
+
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
+	if url == "" {
+		return nil, errors.New("DATABASE_URL is not set (e.g. postgres://user@localhost:5432/aispend)")
+	}
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := pool.Ping(pctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	return pool, nil
+}
+
+func cmdMigrate(ctx context.Context, env *environment, args []string) error {
+	fs := env.flags("migrate", "Applies the database schema and creates the event partitions. Safe to run from several processes at once.")
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.configPath, env.getenv)
+	if err != nil {
+		return err
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
+		return err
+	}
+	env.log.Info("schema up to date")
+	return nil
+}

@@ -1,0 +1,12 @@
+// Package collect is the HTTP intake of AI request events: the event shape and its validation,
+// authentication, the status codes of the API, health and metrics. It holds no SQL; storage is
+// behind EventStore, implemented by collect/pgstore.
+//
+// The API at a glance:
+//
+//	POST /v1/events   one event, a JSON array, or NDJSON → 200 {"accepted": N, "duplicates": M}
+//	GET  /v1/budgets  budget status for applications (when a BudgetSource is configured)
+//	GET  /healthz     alive
+//	GET  /readyz      database reachable
+//	GET  /metrics     Prometheus text
+package collect

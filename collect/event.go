@@ -1,0 +1,344 @@
+package collect
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+// Event is one AI request as an application reports it: the wire format of POST /v1/events.
+// Pointers tell a missing field from a zero one. The OpenTelemetry GenAI attribute names are
+// accepted as aliases of the native names.
+type Event struct {
+	EventID          *string           `json:"event_id"`
+	OccurredAt       *string           `json:"occurred_at"`
+	Service          *string           `json:"service"`
+	Model            *string           `json:"model"`
+	Provider         *string           `json:"provider"`
+	InputTokens      *int64            `json:"input_tokens"`
+	OutputTokens     *int64            `json:"output_tokens"`
+	CacheReadTokens  *int64            `json:"cache_read_tokens"`
+	CacheWriteTokens *int64            `json:"cache_write_tokens"`
+	ReasoningTokens  *int64            `json:"reasoning_tokens"`
+	Cost             *Amount           `json:"cost"`
+	Currency         *string           `json:"currency"`
+	DurationMS       *int64            `json:"duration_ms"`
+	Success          *bool             `json:"success"`
+	Error            *string           `json:"error"`
+	CacheHit         *bool             `json:"cache_hit"`
+	UserID           *string           `json:"user_id"`
+	OrgID            *string           `json:"org_id"`
+	Endpoint         *string           `json:"endpoint"`
+	Tags             map[string]string `json:"tags"`
+
+	OTelModel       *string `json:"gen_ai.request.model"`
+	OTelProvider    *string `json:"gen_ai.provider.name"`
+	OTelInput       *int64  `json:"gen_ai.usage.input_tokens"`
+	OTelOutput      *int64  `json:"gen_ai.usage.output_tokens"`
+	OTelCacheRead   *int64  `json:"gen_ai.usage.cache_read.input_tokens"`
+	OTelCacheCreate *int64  `json:"gen_ai.usage.cache_creation.input_tokens"`
+}
+
+// Amount is a money amount sent as a JSON number or a decimal string. It is parsed exactly: the
+// digits are never converted to a float.
+type Amount struct {
+	Value decimal.Decimal
+	Bad   string // why the value could not be parsed; checked by Validate
+}
+
+// UnmarshalJSON accepts 1.95, "1.95" and null; anything else is recorded as a problem.
+func (a *Amount) UnmarshalJSON(b []byte) error {
+	s := string(bytes.TrimSpace(b))
+	if len(s) >= 2 && s[0] == '"' {
+		var str string
+		if err := json.Unmarshal(b, &str); err != nil {
+			a.Bad = "must be a decimal number or string"
+			return nil
+		}
+		s = strings.TrimSpace(str)
+	}
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		a.Bad = "must be a decimal number or string"
+		return nil
+	}
+	// Bound the size so that "1e999999999" cannot make the server build a huge number.
+	if d.Exponent() < -30 || d.Exponent() > 30 || d.Abs().GreaterThanOrEqual(maxAmount) {
+		a.Bad = "out of range (at most 10^15, at most 30 decimal places)"
+		return nil
+	}
+	a.Value = d
+	return nil
+}
+
+var maxAmount = decimal.New(1, 15)
+
+// Row is a validated, normalised and priced event, ready to store.
+type Row struct {
+	EventID          string
+	OccurredAt       time.Time
+	Service          string
+	Model            string
+	Provider         string
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	Cost             decimal.NullDecimal // reporting currency; invalid = unpriced
+	CostSource       string              // provider | local | none
+	SentCost         decimal.NullDecimal
+	SentCurrency     string
+	PriceVersion     string
+	FXRate           decimal.NullDecimal
+	DurationMS       *int64
+	Success          bool
+	Error            string
+	CacheHit         bool
+	UserID           string
+	OrgID            string
+	Endpoint         string
+	Tags             []byte // JSON object, nil when absent
+}
+
+// Problem is one reason an event was refused.
+type Problem struct {
+	Index   int    `json:"index"`
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// Rules are the limits Validate applies.
+type Rules struct {
+	Now        time.Time
+	FutureSkew time.Duration // how far in the future occurred_at may be
+	MaxAge     time.Duration // how far in the past (the retention period); 0 = unlimited
+	Prices     *pricing.Table
+}
+
+const (
+	maxIDLen      = 128
+	maxServiceLen = 64
+	maxModelLen   = 128
+	maxTextLen    = 256
+	maxErrorLen   = 1024
+	maxTags       = 32
+)
+
+// Validate checks every rule of the contract and returns every problem found, or the row to
+// store. Each problem carries the given index of the event in its request.
+func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
+	var ps []Problem
+	bad := func(field, format string, args ...any) {
+		ps = append(ps, Problem{Index: index, Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	var row Row
+
+	row.EventID = str(e.EventID)
+	switch {
+	case e.EventID == nil || row.EventID == "":
+		bad("event_id", "required")
+	default:
+		checkText(bad, "event_id", row.EventID, maxIDLen)
+	}
+
+	if e.OccurredAt == nil || *e.OccurredAt == "" {
+		bad("occurred_at", "required")
+	} else if t, err := time.Parse(time.RFC3339Nano, *e.OccurredAt); err != nil {
+		bad("occurred_at", "must be an RFC 3339 time, e.g. 2025-10-01T09:30:00Z")
+	} else if t.After(r.Now.Add(r.FutureSkew)) {
+		bad("occurred_at", "more than %s in the future", r.FutureSkew)
+	} else if r.MaxAge > 0 && t.Before(r.Now.Add(-r.MaxAge)) {
+		bad("occurred_at", "older than the retention period (%d days)", int(r.MaxAge.Hours()/24))
+	} else {
+		// PostgreSQL keeps microseconds: truncate now so that keys compare equal after a round trip.
+		row.OccurredAt = t.Truncate(time.Microsecond)
+	}
+
+	row.Service = str(e.Service)
+	switch {
+	case row.Service == "":
+		bad("service", "required")
+	case len(row.Service) > maxServiceLen:
+		bad("service", "at most %d characters", maxServiceLen)
+	case !serviceChars(row.Service):
+		bad("service", "only letters, digits and _ . : - are allowed")
+	}
+
+	row.Model = first(e.Model, e.OTelModel)
+	switch {
+	case row.Model == "":
+		bad("model", "required")
+	default:
+		checkText(bad, "model", row.Model, maxModelLen)
+	}
+	row.Provider = first(e.Provider, e.OTelProvider)
+	checkText(bad, "provider", row.Provider, maxTextLen)
+
+	in, inOK := count(bad, "input_tokens", firstInt(e.InputTokens, e.OTelInput), true)
+	out, _ := count(bad, "output_tokens", firstInt(e.OutputTokens, e.OTelOutput), true)
+	cr, crOK := count(bad, "cache_read_tokens", firstInt(e.CacheReadTokens, e.OTelCacheRead), false)
+	cw, cwOK := count(bad, "cache_write_tokens", firstInt(e.CacheWriteTokens, e.OTelCacheCreate), false)
+	rs, _ := count(bad, "reasoning_tokens", e.ReasoningTokens, false)
+	if inOK && crOK && cwOK && cr+cw > in {
+		bad("cache_read_tokens", "cache_read_tokens + cache_write_tokens (%d) exceed input_tokens (%d)", cr+cw, in)
+	}
+	if rs > out {
+		bad("reasoning_tokens", "reasoning_tokens (%d) exceed output_tokens (%d)", rs, out)
+	}
+	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
+
+	if e.DurationMS != nil {
+		if *e.DurationMS < 0 {
+			bad("duration_ms", "must be ≥ 0")
+		}
+		row.DurationMS = e.DurationMS
+	}
+	row.Success = e.Success == nil || *e.Success
+	row.CacheHit = e.CacheHit != nil && *e.CacheHit
+	row.Error = str(e.Error)
+	checkText(bad, "error", row.Error, maxErrorLen)
+	row.UserID, row.OrgID, row.Endpoint = str(e.UserID), str(e.OrgID), str(e.Endpoint)
+	checkText(bad, "user_id", row.UserID, maxTextLen)
+	checkText(bad, "org_id", row.OrgID, maxTextLen)
+	checkText(bad, "endpoint", row.Endpoint, maxTextLen)
+
+	if len(e.Tags) > maxTags {
+		bad("tags", "at most %d pairs", maxTags)
+	} else if len(e.Tags) > 0 {
+		for k, v := range e.Tags {
+			if k == "" || utf8.RuneCountInString(k) > maxTextLen || utf8.RuneCountInString(v) > maxTextLen ||
+				strings.IndexByte(k, 0) >= 0 || strings.IndexByte(v, 0) >= 0 {
+				bad("tags", "keys must be 1–%d characters and values at most %d, without NUL characters", maxTextLen, maxTextLen)
+				break
+			}
+		}
+		row.Tags, _ = json.Marshal(e.Tags)
+	}
+
+	currency := strings.ToUpper(str(e.Currency))
+	if currency != "" && !isCurrencyCode(currency) {
+		bad("currency", "must be an ISO 4217 code such as USD or KRW")
+	}
+	if e.Cost != nil {
+		switch {
+		case e.Cost.Bad != "":
+			bad("cost", "%s", e.Cost.Bad)
+		case e.Cost.Value.IsNegative():
+			bad("cost", "must be ≥ 0")
+		}
+	} else if currency != "" {
+		bad("currency", "only allowed together with cost")
+	}
+
+	if len(ps) > 0 {
+		return Row{}, ps
+	}
+	price(&row, e.Cost, currency, r.Prices)
+	return row, nil
+}
+
+// price sets the cost of a valid row. A cost sent by the client is authoritative; otherwise the
+// price table applies. Whatever cannot be priced is stored unpriced, never refused.
+func price(row *Row, sent *Amount, currency string, t *pricing.Table) {
+	row.CostSource = "none"
+	if sent != nil {
+		if currency == "" {
+			currency = t.Currency()
+		}
+		row.CostSource = "provider"
+		row.SentCost = decimal.NewNullDecimal(sent.Value)
+		row.SentCurrency = currency
+		if rate, ok := t.Rate(currency); ok {
+			row.Cost = decimal.NewNullDecimal(sent.Value.Mul(rate))
+			row.FXRate = decimal.NewNullDecimal(rate)
+		}
+		return
+	}
+	p, ok := t.Cost(row.Model, row.Provider, row.OccurredAt, pricing.Usage{
+		InputTokens: row.InputTokens, OutputTokens: row.OutputTokens,
+		CacheReadTokens: row.CacheReadTokens, CacheWriteTokens: row.CacheWriteTokens,
+	})
+	if !ok {
+		return
+	}
+	row.CostSource = "local"
+	row.Cost = decimal.NewNullDecimal(p.Cost)
+	row.PriceVersion = p.Version
+	row.FXRate = decimal.NewNullDecimal(p.Rate)
+}
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+func first(a, b *string) string {
+	if a != nil {
+		return *a
+	}
+	return str(b)
+}
+
+func firstInt(a, b *int64) *int64 {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func count(bad func(string, string, ...any), field string, v *int64, required bool) (int64, bool) {
+	if v == nil {
+		if required {
+			bad(field, "required")
+			return 0, false
+		}
+		return 0, true
+	}
+	if *v < 0 {
+		bad(field, "must be an integer ≥ 0")
+		return 0, false
+	}
+	return *v, true
+}
+
+func checkText(bad func(string, string, ...any), field, v string, max int) {
+	switch {
+	case utf8.RuneCountInString(v) > max:
+		bad(field, "at most %d characters", max)
+	case strings.IndexByte(v, 0) >= 0:
+		// PostgreSQL text cannot hold NUL: refuse it here rather than fail the whole commit.
+		bad(field, "must not contain NUL characters")
+	}
+}
+
+func serviceChars(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.' || c == ':' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func isCurrencyCode(s string) bool {
+	if len(s) != 3 {
+		return false
+	}
+	for i := 0; i < 3; i++ {
+		if s[i] < 'A' || s[i] > 'Z' {
+			return false
+		}
+	}
+	return true
+}

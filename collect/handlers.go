@@ -1,0 +1,213 @@
+package collect
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"mime"
+	"net/http"
+	"sync"
+)
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// handleEventsCreate is POST /v1/events: read, decode, validate every event, store all or none.
+func (s *Server) handleEventsCreate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ndjson, ok := eventContentType(r.Header.Get("Content-Type"))
+		if !ok {
+			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json or application/x-ndjson", nil)
+			return
+		}
+		buf := bufPool.Get().(*bytes.Buffer)
+		buf.Reset()
+		defer bufPool.Put(buf)
+		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
+			var tooBig *http.MaxBytesError
+			if errors.As(err, &tooBig) {
+				s.metrics.rejected(0)
+				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes), nil)
+				return
+			}
+			writeError(w, http.StatusBadRequest, "read body: "+err.Error(), nil)
+			return
+		}
+
+		events, status, msg := decodeEvents(buf.Bytes(), ndjson, s.cfg.MaxEvents)
+		if status != 0 {
+			s.metrics.rejected(len(events))
+			writeError(w, status, msg, nil)
+			return
+		}
+		rules := Rules{Now: s.cfg.Now(), FutureSkew: s.cfg.FutureSkew, MaxAge: s.cfg.MaxAge, Prices: s.cfg.Prices}
+		rows := make([]Row, len(events))
+		var problems []Problem
+		for i := range events {
+			row, ps := events[i].ev.Validate(i, rules)
+			problems = append(problems, events[i].typeProblems(i, ps)...)
+			rows[i] = row
+		}
+		if len(problems) > 0 {
+			s.metrics.rejected(len(events))
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("%d invalid field(s); nothing was stored", len(problems)), problems)
+			return
+		}
+
+		accepted, dups, err := s.store.Insert(r.Context(), rows)
+		if err != nil {
+			s.storeError(w, r, err)
+			return
+		}
+		s.metrics.stored(accepted, dups)
+		writeJSON(w, http.StatusOK, map[string]int{"accepted": accepted, "duplicates": dups})
+	})
+}
+
+func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	switch {
+	case errors.Is(err, ErrSaturated):
+		w.Header().Set("Retry-After", "1")
+		writeError(w, http.StatusServiceUnavailable, "server busy; retry later", nil)
+	case errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		s.log.Warn("store events", "error", err)
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "database unavailable; nothing was stored; retry later", nil)
+	default:
+		s.log.Error("store events", "error", err)
+		writeError(w, http.StatusInternalServerError, "internal error; nothing was stored", nil)
+	}
+}
+
+func eventContentType(h string) (ndjson, ok bool) {
+	mt, _, err := mime.ParseMediaType(h)
+	if err != nil {
+		return false, false
+	}
+	switch mt {
+	case "application/json":
+		return false, true
+	case "application/x-ndjson", "application/jsonl", "application/jsonlines":
+		return true, true
+	}
+	return false, false
+}
+
+// decoded is one event and the first JSON type error met while decoding it, if any.
+type decoded struct {
+	ev      Event
+	typeErr *json.UnmarshalTypeError
+}
+
+// typeProblems merges a JSON type error (a string where a number belongs, say) with the
+// rule problems of the same event, reporting each field once.
+func (d *decoded) typeProblems(i int, ps []Problem) []Problem {
+	if d.typeErr == nil {
+		return ps
+	}
+	field := d.typeErr.Field
+	out := []Problem{{Index: i, Field: field, Message: "must be " + jsonKind(d.typeErr.Type.Kind().String())}}
+	for _, p := range ps {
+		if p.Field != field {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int64":
+		return "an integer"
+	case "bool":
+		return "true or false"
+	case "string", "ptr":
+		return "a string"
+	case "map":
+		return "an object of string values"
+	}
+	return "of another type"
+}
+
+// decodeEvents splits a body into events. A non-zero status means the body as a whole is refused.
+func decodeEvents(body []byte, ndjson bool, max int) ([]decoded, int, string) {
+	var raws [][]byte
+	if ndjson {
+		for len(body) > 0 {
+			line := body
+			if i := bytes.IndexByte(body, '\n'); i >= 0 {
+				line, body = body[:i], body[i+1:]
+			} else {
+				body = nil
+			}
+			if line = bytes.TrimSpace(line); len(line) > 0 {
+				raws = append(raws, line)
+			}
+		}
+	} else {
+		body = bytes.TrimSpace(body)
+		switch {
+		case len(body) == 0:
+			return nil, http.StatusBadRequest, "empty body"
+		case body[0] == '[':
+			var arr []json.RawMessage
+			if err := json.Unmarshal(body, &arr); err != nil {
+				return nil, http.StatusBadRequest, "malformed JSON array: " + syntaxMessage(err)
+			}
+			raws = make([][]byte, len(arr))
+			for i := range arr {
+				raws[i] = arr[i]
+			}
+		default:
+			raws = [][]byte{body}
+		}
+	}
+	if len(raws) == 0 {
+		return nil, http.StatusBadRequest, "no events in body"
+	}
+	if len(raws) > max {
+		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events in one request; at most %d", len(raws), max)
+	}
+	out := make([]decoded, len(raws))
+	for i, raw := range raws {
+		if len(raw) == 0 || raw[0] != '{' {
+			return out, http.StatusBadRequest, fmt.Sprintf("event %d: must be a JSON object", i)
+		}
+		if err := json.Unmarshal(raw, &out[i].ev); err != nil {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				out[i].typeErr = te
+				continue
+			}
+			return out, http.StatusBadRequest, fmt.Sprintf("event %d: malformed JSON: %s", i, syntaxMessage(err))
+		}
+	}
+	return out, 0, ""
+}
+
+func syntaxMessage(err error) string {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("%s at byte %d", se.Error(), se.Offset)
+	}
+	return err.Error()
+}
+
+// errorBody is the JSON shape of every error answer.
+type errorBody struct {
+	Error    string    `json:"error"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+func writeError(w http.ResponseWriter, status int, msg string, problems []Problem) {
+	writeJSON(w, status, errorBody{Error: msg, Problems: problems})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	_ = enc.Encode(v) // the client may have gone; nothing useful to do about it
+}

@@ -1,0 +1,44 @@
+package pgstore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EnsurePartitions creates the monthly partitions of events that cover [from, to] (UTC months).
+// Partitions are created ahead of time so that an insert never fails for a missing one; a
+// transaction-level advisory lock serialises concurrent callers, and lock_timeout keeps DDL from
+// queueing behind long reports for ever.
+func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, from, to time.Time) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '10s'"); err != nil {
+			return fmt.Errorf("set lock timeout: %w", err)
+		}
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('aispend.partitions', 0))"); err != nil {
+			return fmt.Errorf("lock partitions: %w", err)
+		}
+		for m := monthStart(from); !m.After(to); m = m.AddDate(0, 1, 0) {
+			name := PartitionName(m)
+			sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')",
+				pgx.Identifier{name}.Sanitize(), m.Format(time.RFC3339), m.AddDate(0, 1, 0).Format(time.RFC3339))
+			if _, err := tx.Exec(ctx, sql); err != nil {
+				return fmt.Errorf("create partition %s: %w", name, err)
+			}
+		}
+		return nil
+	})
+}
+
+// PartitionName is the name of the partition holding the month that starts at m (UTC).
+func PartitionName(m time.Time) string {
+	return "events_" + m.UTC().Format("2006_01")
+}
+
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}

@@ -1,0 +1,312 @@
+// Package pgstore is the only code that writes events: the schema, its migrations, partitions,
+// and the group-committing insert path behind POST /v1/events.
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+)
+
+// Columns of events written by the collector, in COPY order.
+var columns = []string{
+	"event_id", "occurred_at", "service", "model", "provider",
+	"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
+	"cost", "cost_source", "sent_cost", "sent_currency", "price_version", "fx_rate",
+	"duration_ms", "success", "error", "cache_hit", "user_id", "org_id", "endpoint", "tags",
+}
+
+// Options tune the group commit.
+type Options struct {
+	Committers    int           // concurrent transactions; default 4
+	MaxBatchRows  int           // rows per transaction; default 10,000
+	QueueWait     time.Duration // how long a request may wait for a queue slot before ErrSaturated; default 2 s
+	CommitTimeout time.Duration // default 30 s
+	// OnCommit, when set, is called after every transaction with the number of requests and rows
+	// it carried.
+	OnCommit func(requests, rows int, took time.Duration, err error)
+}
+
+// Store group-commits events: concurrent requests share transactions, and each request is
+// answered after the commit that holds its events.
+type Store struct {
+	pool *pgxpool.Pool
+	opt  Options
+	reqs chan *request
+	wg   sync.WaitGroup
+	once sync.Once
+}
+
+type request struct {
+	rows []collect.Row
+	new  []bool // per row: first occurrence of its key within the group
+	done chan result
+	res  result
+}
+
+type result struct {
+	accepted, duplicates int
+	err                  error
+}
+
+// New starts the committers. Call Close after the last Insert has returned.
+func New(pool *pgxpool.Pool, opt Options) *Store {
+	if opt.Committers <= 0 {
+		opt.Committers = 4
+	}
+	if opt.MaxBatchRows <= 0 {
+		opt.MaxBatchRows = 10_000
+	}
+	if opt.QueueWait <= 0 {
+		opt.QueueWait = 2 * time.Second
+	}
+	if opt.CommitTimeout <= 0 {
+		opt.CommitTimeout = 30 * time.Second
+	}
+	s := &Store{pool: pool, opt: opt, reqs: make(chan *request, 4*opt.Committers)}
+	for i := 0; i < opt.Committers; i++ {
+		s.wg.Add(1)
+		go s.commitLoop()
+	}
+	return s
+}
+
+// Close stops the committers once queued requests are committed.
+func (s *Store) Close() {
+	s.once.Do(func() { close(s.reqs) })
+	s.wg.Wait()
+}
+
+// Insert stores the rows of one request atomically and durably. It returns how many rows were
+// new and how many were already stored (or repeated within the request). Errors are
+// collect.ErrSaturated, collect.ErrUnavailable or a wrapped database error.
+func (s *Store) Insert(ctx context.Context, rows []collect.Row) (accepted, duplicates int, err error) {
+	r := &request{rows: rows, done: make(chan result, 1)}
+	timer := time.NewTimer(s.opt.QueueWait)
+	defer timer.Stop()
+	select {
+	case s.reqs <- r:
+	case <-timer.C:
+		return 0, 0, collect.ErrSaturated
+	case <-ctx.Done():
+		return 0, 0, ctx.Err()
+	}
+	// Once queued, the request will be committed or failed: wait for the answer even if the
+	// client has gone, so that the outcome is known (and logged) either way.
+	res := <-r.done
+	return res.accepted, res.duplicates, res.err
+}
+
+func (s *Store) commitLoop() {
+	defer s.wg.Done()
+	for first := range s.reqs {
+		group := []*request{first}
+		n := len(first.rows)
+	gather:
+		for n < s.opt.MaxBatchRows {
+			select {
+			case r, ok := <-s.reqs:
+				if !ok {
+					break gather
+				}
+				group = append(group, r)
+				n += len(r.rows)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group, n)
+	}
+}
+
+type key struct {
+	id string
+	at int64
+}
+
+// commitGroup writes a group in one transaction and answers each request. When the transaction
+// fails for a reason other than the database being unreachable, each request is retried alone,
+// so that one request can never fail another.
+func (s *Store) commitGroup(group []*request, n int) {
+	err := s.commit(group, n)
+	if err != nil && len(group) > 1 && !unavailable(err) {
+		for _, r := range group {
+			s.commitGroup([]*request{r}, len(r.rows))
+		}
+		return
+	}
+	for _, r := range group {
+		if err != nil {
+			r.res = result{err: err}
+		}
+		r.done <- r.res
+	}
+}
+
+func (s *Store) commit(group []*request, n int) error {
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), s.opt.CommitTimeout)
+	defer cancel()
+
+	// Duplicates inside the group (within or across requests) are settled here: the first
+	// occurrence is written, the others are answered as duplicates.
+	seen := make(map[key]struct{}, n)
+	src := make([]*collect.Row, 0, n)
+	for _, r := range group {
+		r.new = make([]bool, len(r.rows))
+		for i := range r.rows {
+			k := key{r.rows[i].EventID, r.rows[i].OccurredAt.UnixMicro()}
+			if _, dup := seen[k]; dup {
+				continue
+			}
+			seen[k] = struct{}{}
+			r.new[i] = true
+			src = append(src, &r.rows[i])
+		}
+	}
+
+	inserted, err := s.write(ctx, src)
+	if err != nil && isMissingPartition(err) {
+		if perr := s.ensurePartitionsFor(ctx, src); perr != nil {
+			err = errors.Join(err, perr)
+		} else {
+			inserted, err = s.write(ctx, src)
+		}
+	}
+	if s.opt.OnCommit != nil {
+		s.opt.OnCommit(len(group), len(src), time.Since(start), err)
+	}
+	if err != nil {
+		if unavailable(err) {
+			return fmt.Errorf("%w: %w", collect.ErrUnavailable, err)
+		}
+		return err
+	}
+	for _, r := range group {
+		r.res = result{}
+		for i, isNew := range r.new {
+			k := key{r.rows[i].EventID, r.rows[i].OccurredAt.UnixMicro()}
+			if isNew && (inserted == nil || inserted[k]) {
+				r.res.accepted++
+			} else {
+				r.res.duplicates++
+			}
+		}
+	}
+	return nil
+}
+
+// write stores rows. The fast path copies them straight into events, which is as fast as
+// PostgreSQL ingests; a key that already exists makes that COPY fail as a whole, and the rows
+// then go through a temporary table and INSERT … ON CONFLICT DO NOTHING, which tells which rows
+// were new. inserted is nil when every row was new.
+func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[key]bool, err error) {
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
+		return err
+	})
+	if err == nil || !isUniqueViolation(err) {
+		return nil, err
+	}
+	inserted = make(map[key]bool, len(rows))
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DROP"); err != nil {
+			return fmt.Errorf("create staging table: %w", err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incoming"}, columns, source(rows)); err != nil {
+			return fmt.Errorf("copy to staging table: %w", err)
+		}
+		res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM incoming
+			ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id, occurred_at`)
+		if err != nil {
+			return fmt.Errorf("insert events: %w", err)
+		}
+		var id string
+		var at time.Time
+		_, err = pgx.ForEachRow(res, []any{&id, &at}, func() error {
+			inserted[key{id, at.UnixMicro()}] = true
+			return nil
+		})
+		return err
+	})
+	return inserted, err
+}
+
+func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) error {
+	from, to := rows[0].OccurredAt, rows[0].OccurredAt
+	for _, r := range rows {
+		if r.OccurredAt.Before(from) {
+			from = r.OccurredAt
+		}
+		if r.OccurredAt.After(to) {
+			to = r.OccurredAt
+		}
+	}
+	return EnsurePartitions(ctx, s.pool, from, to)
+}
+
+func source(rows []*collect.Row) pgx.CopyFromSource {
+	return pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
+		r := rows[i]
+		return []any{
+			r.EventID, r.OccurredAt, r.Service, r.Model, r.Provider,
+			r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens,
+			numeric(r.Cost), r.CostSource, numeric(r.SentCost), text(r.SentCurrency), text(r.PriceVersion), numeric(r.FXRate),
+			r.DurationMS, r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
+		}, nil
+	})
+}
+
+// numeric passes a decimal to PostgreSQL exactly: coefficient and exponent, no float.
+func numeric(d decimal.NullDecimal) pgtype.Numeric {
+	if !d.Valid {
+		return pgtype.Numeric{}
+	}
+	return pgtype.Numeric{Int: d.Decimal.Coefficient(), Exp: d.Decimal.Exponent(), Valid: true}
+}
+
+func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
+
+func jsonb(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return b
+}
+
+func isUniqueViolation(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
+
+func isMissingPartition(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23514" && strings.HasPrefix(pe.Message, "no partition of relation")
+}
+
+// unavailable reports whether err means the database could not be reached or the commit's
+// outcome is unknown, as opposed to a statement the database refused.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// 08: connection exception; 53: insufficient resources; 57: operator intervention
+		// (shutdown, cancel); 40: serialization / deadlock, worth retrying.
+		switch pe.Code[:2] {
+		case "08", "53", "57", "40":
+			return true
+		}
+		return false
+	}
+	return true
+}

@@ -1,0 +1,128 @@
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func row(id string, at time.Time) collect.Row {
+	return collect.Row{
+		EventID: id, OccurredAt: at, Service: "QA_CHAT", Model: "claude-sonnet-4-5", Provider: "anthropic",
+		InputTokens: 500, OutputTokens: 300, CostSource: "local",
+		Cost: decimal.NewNullDecimal(decimal.RequireFromString("7.80")), Success: true,
+	}
+}
+
+func count(t *testing.T, pool *pgxpool.Pool) int {
+	t.Helper()
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM events").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Ensures duplicates inside one request, across requests and across concurrent requests are
+// stored and counted once.
+func TestInsertDuplicates(t *testing.T) {
+	pool := pgtest.Pool(t)
+	s := pgstore.New(pool, pgstore.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+
+	acc, dup, err := s.Insert(ctx, []collect.Row{row("a", at), row("b", at), row("a", at)})
+	if err != nil || acc != 2 || dup != 1 {
+		t.Fatalf("within one request: accepted %d duplicates %d err %v; want 2, 1", acc, dup, err)
+	}
+	acc, dup, err = s.Insert(ctx, []collect.Row{row("b", at), row("c", at)})
+	if err != nil || acc != 1 || dup != 1 {
+		t.Fatalf("across requests: accepted %d duplicates %d err %v; want 1, 1", acc, dup, err)
+	}
+
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	total := 0
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			acc, _, err := s.Insert(ctx, []collect.Row{row("x", at), row(fmt.Sprintf("y%d", i), at)})
+			if err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			total += acc
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if total != 21 {
+		t.Fatalf("concurrent: accepted %d in all, want 21 (x once, y0..y19)", total)
+	}
+	if got := count(t, pool); got != 24 {
+		t.Fatalf("rows = %d, want 24", got)
+	}
+	var cost string
+	if err := pool.QueryRow(ctx, "SELECT cost::text FROM events WHERE event_id='a'").Scan(&cost); err != nil || cost != "7.80" {
+		t.Fatalf("cost = %q (%v), want 7.80 exactly", cost, err)
+	}
+}
+
+// Ensures many concurrent requests share commits.
+func TestGroupCommit(t *testing.T) {
+	pool := pgtest.Pool(t)
+	var mu sync.Mutex
+	commits, requests := 0, 0
+	s := pgstore.New(pool, pgstore.Options{Committers: 1, OnCommit: func(reqs, rows int, _ time.Duration, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		commits++
+		requests += reqs
+	}})
+	defer s.Close()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	const n = 200
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, _, err := s.Insert(context.Background(), []collect.Row{row(fmt.Sprintf("g%d", i), at)}); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if requests != n || commits >= n/2 {
+		t.Fatalf("%d requests in %d commits; want %d requests sharing far fewer commits", requests, commits, n)
+	}
+	if got := count(t, pool); got != n {
+		t.Fatalf("rows = %d, want %d", got, n)
+	}
+	t.Logf("%d requests in %d commits", requests, commits)
+}
+
+// Ensures an event dated in a month with no partition yet is stored (the partition is created).
+func TestMissingPartition(t *testing.T) {
+	pool := pgtest.Pool(t)
+	s := pgstore.New(pool, pgstore.Options{})
+	defer s.Close()
+	old := time.Now().AddDate(-3, 0, 0)
+	acc, _, err := s.Insert(context.Background(), []collect.Row{row("old", old)})
+	if err != nil || acc != 1 {
+		t.Fatalf("accepted %d err %v", acc, err)
+	}
+}

@@ -1,0 +1,137 @@
+// Package pgtest gives tests a real PostgreSQL: TEST_DATABASE_URL when set, otherwise a private
+// throwaway cluster started once per test package (see pglocal). Each test gets a fresh,
+// migrated database cloned from a template, so tests never see each other's rows.
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/collect/pglocal"
+	"github.com/aispend/aispend/collect/pgstore"
+)
+
+var (
+	once     sync.Once
+	cluster  *pglocal.Cluster
+	adminURL string
+	tplName  string
+	setupErr error
+	counter  atomic.Int64
+)
+
+// Main runs the package's tests and stops the private cluster afterwards. Call it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if cluster != nil {
+		if err := cluster.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// RetentionDays is the retention used to create partitions in test databases.
+const RetentionDays = 400
+
+func setup() {
+	ctx := context.Background()
+	adminURL = os.Getenv("TEST_DATABASE_URL")
+	if adminURL == "" {
+		cluster, setupErr = pglocal.Start(ctx, pglocal.Options{Fast: true})
+		if setupErr != nil {
+			return
+		}
+		adminURL = cluster.URL
+	}
+	tplName = fmt.Sprintf("aispend_tpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	if setupErr = exec(ctx, adminURL, "CREATE DATABASE "+tplName); setupErr != nil {
+		return
+	}
+	pool, err := pgxpool.New(ctx, withDB(adminURL, tplName))
+	if err != nil {
+		setupErr = err
+		return
+	}
+	defer pool.Close()
+	setupErr = pgstore.Migrate(ctx, pool, RetentionDays)
+}
+
+// URL creates a fresh migrated database for the test and returns its URL. The database is
+// dropped when the test ends. It fails the test (never skips) when PostgreSQL cannot be started.
+func URL(t testing.TB) string {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != nil {
+		t.Fatalf("start PostgreSQL for tests (install the PostgreSQL 15 server binaries, or set TEST_DATABASE_URL): %v", setupErr)
+	}
+	name := fmt.Sprintf("%s_%d", tplName, counter.Add(1))
+	ctx := context.Background()
+	if err := exec(ctx, adminURL, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tplName)); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		_ = exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	})
+	return withDB(adminURL, name)
+}
+
+// Pool opens a pool on a fresh database (see URL), closed when the test ends.
+func Pool(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), URL(t))
+	if err != nil {
+		t.Fatalf("open pool: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// AdminURL is the URL of the server's maintenance database, for tests that need a cluster-level
+// view (creating databases of their own).
+func AdminURL(t testing.TB) string {
+	t.Helper()
+	once.Do(setup)
+	if setupErr != nil {
+		t.Fatalf("start PostgreSQL for tests: %v", setupErr)
+	}
+	return adminURL
+}
+
+func exec(ctx context.Context, url, sql string) error {
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql)
+	return err
+}
+
+func withDB(url, db string) string {
+	// postgres://user@host:port/dbname?params
+	i := strings.Index(url, "://")
+	rest := url[i+3:]
+	slash := strings.Index(rest, "/")
+	q := ""
+	if j := strings.Index(rest, "?"); j >= 0 {
+		q = rest[j:]
+		if slash < 0 || slash > j {
+			slash = j
+		}
+		rest = rest[:j]
+	}
+	if slash >= 0 && slash < len(rest) {
+		rest = rest[:slash]
+	}
+	return url[:i+3] + rest + "/" + db + q
+}

@@ -1,0 +1,193 @@
+package collect
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+// ErrSaturated means the server has more work queued than it can take now; the client should
+// retry shortly. ErrUnavailable means the database cannot be reached.
+var (
+	ErrSaturated   = errors.New("server saturated")
+	ErrUnavailable = errors.New("database unavailable")
+)
+
+// EventStore stores the events of one request atomically: all or none, durable on return.
+type EventStore interface {
+	Insert(ctx context.Context, rows []Row) (accepted, duplicates int, err error)
+}
+
+// Pinger tells whether the database is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// Config is what the HTTP layer needs to know.
+type Config struct {
+	Tokens       []string // accepted bearer tokens; empty means no authentication
+	MaxEvents    int      // per request; default 1,000
+	MaxBodyBytes int64    // per request; default 1 MiB
+	FutureSkew   time.Duration
+	MaxAge       time.Duration // events older than this are refused (retention); 0 = no limit
+	Prices       *pricing.Table
+	Now          func() time.Time
+}
+
+// Server is the collector's HTTP handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	store   EventStore
+	db      Pinger
+	budgets BudgetSource
+	metrics *Metrics
+	mux     *http.ServeMux
+	tokens  [][]byte
+}
+
+// BudgetSource reports the status of every budget for GET /v1/budgets.
+type BudgetSource interface {
+	BudgetStatus(ctx context.Context) (any, error)
+}
+
+// NewServer builds the handler. budgets may be nil, in which case /v1/budgets answers 404.
+func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budgets BudgetSource, m *Metrics) *Server {
+	if cfg.MaxEvents <= 0 {
+		cfg.MaxEvents = 1000
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 1 << 20
+	}
+	if cfg.FutureSkew <= 0 {
+		cfg.FutureSkew = 5 * time.Minute
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if m == nil {
+		m = NewMetrics()
+	}
+	s := &Server{cfg: cfg, log: log, store: store, db: db, budgets: budgets, metrics: m, mux: http.NewServeMux()}
+	for _, t := range cfg.Tokens {
+		s.tokens = append(s.tokens, []byte(t))
+	}
+	s.routes()
+	return s
+}
+
+func (s *Server) routes() {
+	s.mux.Handle("POST /v1/events", s.authed(s.handleEventsCreate()))
+	s.mux.Handle("GET /v1/budgets", s.authed(s.handleBudgets()))
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
+	s.mux.Handle("GET /readyz", s.handleReady())
+	s.mux.Handle("GET /metrics", s.metrics.Handler())
+}
+
+// ServeHTTP counts every answer by status and turns a panic into a logged 500.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	sw := &statusWriter{ResponseWriter: w, status: 200}
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("panic in handler", "path", r.URL.Path, "panic", p)
+			if !sw.wrote {
+				writeError(sw, http.StatusInternalServerError, "internal error", nil)
+			}
+		}
+		s.metrics.request(sw.status)
+	}()
+	s.mux.ServeHTTP(sw, r)
+}
+
+// authed requires a configured bearer token, compared in constant time against every token.
+func (s *Server) authed(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.tokens) > 0 {
+			got, ok := bearer(r.Header.Get("Authorization"))
+			match := 0
+			for _, t := range s.tokens {
+				match |= subtle.ConstantTimeCompare(got, t)
+			}
+			if !ok || match != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
+				writeError(w, http.StatusUnauthorized, "missing or invalid bearer token", nil)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func bearer(h string) ([]byte, bool) {
+	const prefix = "Bearer "
+	if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+		return nil, false
+	}
+	return []byte(h[len(prefix):]), true
+}
+
+func equalFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		ca, cb := a[i]|0x20, b[i]|0x20
+		if ca != cb {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) handleReady() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := s.db.Ping(ctx); err != nil {
+			s.log.Warn("readiness check failed", "error", err)
+			writeError(w, http.StatusServiceUnavailable, "database unreachable", nil)
+			return
+		}
+		writeJSON(w, 200, map[string]string{"status": "ready"})
+	})
+}
+
+func (s *Server) handleBudgets() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.budgets == nil {
+			writeError(w, http.StatusNotFound, "no budgets configured", nil)
+			return
+		}
+		st, err := s.budgets.BudgetStatus(r.Context())
+		if err != nil {
+			s.log.Error("compute budget status", "error", err)
+			w.Header().Set("Retry-After", "5")
+			writeError(w, http.StatusServiceUnavailable, "budget status unavailable", nil)
+			return
+		}
+		writeJSON(w, 200, st)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	wrote  bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(b)
+}
