@@ -1,0 +1,82 @@
+// Package money formats exact decimal amounts for people: currency symbol, thousands
+// separators and the currency's minor units. Values stay decimal.Decimal until the very last
+// step; nothing here uses floating point.
+package money
+
+import (
+	"strings"
+
+	"github.com/shopspring/decimal"
+)
+
+// currency facts for the codes we expect; anything else shows its code and 2 decimals.
+var currencies = map[string]struct {
+	symbol string
+	minor  int32
+}{
+	"KRW": {"₩", 0}, "JPY": {"¥", 0}, "USD": {"$", 2}, "EUR": {"€", 2}, "GBP": {"£", 2},
+	"CNY": {"CN¥", 2}, "INR": {"₹", 2}, "CAD": {"CA$", 2}, "AUD": {"A$", 2}, "CHF": {"CHF ", 2},
+}
+
+// MinorUnits is the number of decimals the currency is normally shown with.
+func MinorUnits(currency string) int32 {
+	if c, ok := currencies[strings.ToUpper(currency)]; ok {
+		return c.minor
+	}
+	return 2
+}
+
+// Symbol is the prefix shown before an amount, e.g. "₩" or "USD ".
+func Symbol(currency string) string {
+	if c, ok := currencies[strings.ToUpper(currency)]; ok {
+		return c.symbol
+	}
+	return strings.ToUpper(currency) + " "
+}
+
+// Format shows an amount in the currency's minor units, rounded half away from zero:
+// Format(12345.6, "KRW") = "₩12,346"; Format(7.8, "USD") = "$7.80".
+func Format(d decimal.Decimal, currency string) string {
+	return format(d, currency, MinorUnits(currency))
+}
+
+// FormatFine shows two more decimals than usual, for small per-request amounts:
+// FormatFine(7.8, "KRW") = "₩7.80".
+func FormatFine(d decimal.Decimal, currency string) string {
+	return format(d, currency, MinorUnits(currency)+2)
+}
+
+func format(d decimal.Decimal, currency string, places int32) string {
+	s := d.Abs().StringFixed(places)
+	intPart, frac := s, ""
+	if i := strings.IndexByte(s, '.'); i >= 0 {
+		intPart, frac = s[:i], s[i:]
+	}
+	var b strings.Builder
+	if d.Round(places).IsNegative() {
+		b.WriteByte('-')
+	}
+	b.WriteString(Symbol(currency))
+	b.WriteString(Group(intPart))
+	b.WriteString(frac)
+	return b.String()
+}
+
+// Group inserts thousands separators into a string of digits: "1234567" → "1,234,567".
+func Group(digits string) string {
+	if len(digits) <= 3 {
+		return digits
+	}
+	var b strings.Builder
+	head := len(digits) % 3
+	if head > 0 {
+		b.WriteString(digits[:head])
+	}
+	for i := head; i < len(digits); i += 3 {
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(digits[i : i+3])
+	}
+	return b.String()
+}
