@@ -3,6 +3,7 @@
 GO      ?= go
 BIN     := bin/aispend
 TOOLS   := $(CURDIR)/bin/tools
+VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
@@ -14,6 +15,10 @@ build:
 # Test servers, pinned; installed once into bin/tools.
 tools:
 	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/versitygw -a -f $(TOOLS)/.versitygw-$(VERSITYGW) || { \
+		echo "installing versitygw $(VERSITYGW) (S3 server for tests; takes a few minutes)"; \
+		GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW) && \
+		touch $(TOOLS)/.versitygw-$(VERSITYGW); }
 
 vet:
 	$(GO) vet ./...
