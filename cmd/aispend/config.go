@@ -70,6 +70,9 @@ type S3Config struct {
 	AccessKey     string        `yaml:"-"`
 	SecretKey     string        `yaml:"-"`
 	PresignExpiry time.Duration `yaml:"presign_expiry"`
+	// PublicEndpoint: readers reach storage at another address than aispend does; presigned
+	// links are signed for it. Empty: Endpoint.
+	PublicEndpoint string `yaml:"public_endpoint"`
 }
 
 // PriceConfig is one row of the price table, USD per million tokens.
@@ -186,6 +189,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
 	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
 	env("AISPEND_S3_SECRET_KEY", func(v string) { cfg.S3.SecretKey = v })
+	env("AISPEND_S3_PUBLIC_ENDPOINT", func(v string) { cfg.S3.PublicEndpoint = v })
+	env("AISPEND_S3_PRESIGN_EXPIRY", func(v string) {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad("s3.presign_expiry (AISPEND_S3_PRESIGN_EXPIRY)", "%q is not a duration like 24h", v)
+		}
+		cfg.S3.PresignExpiry = d
+	})
 	env("AISPEND_S3_PATH_STYLE", func(v string) {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -265,6 +276,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	problems = append(problems, checkOutput(&cfg)...)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
