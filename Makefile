@@ -24,8 +24,10 @@ test: tools vet
 bench: build
 	$(GO) run ./cmd/aispend-bench
 
+# Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
+# DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".
 demo: build
-	./scripts/demo.sh
+	./$(BIN) demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf bin out/*

@@ -110,6 +110,12 @@ func (d *Dec) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// MarshalYAML writes the exact digits as a plain number, so that a written configuration reads
+// back to the same value.
+func (d Dec) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: d.String()}, nil
+}
+
 func defaultConfig() Config {
 	return Config{
 		Currency:      "USD",
