@@ -61,7 +61,8 @@ func fixture() Workbook {
 			Tokens: Tokens{Input: 1050, Output: 200, CacheRead: 300}, Latency: &Latency{P50: 800, P95: 1200.5, P99: 1500}},
 		Daily: []DailyRow{
 			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Cost: dec("12000"), Requests: 6},
-			{Day: time.Date(2025, 6, 2, 0, 0, 0, 0, seoul), Cost: dec("345.678"), Requests: 4},
+			// Any instant of the day will do: 2025-06-01 18:00 UTC is 2025-06-02 03:00 in Seoul.
+			{Day: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC), Cost: dec("345.678"), Requests: 4},
 		},
 		Services: []BreakdownRow{{Name: "chat", Cost: dec("12000"), Requests: 6, Latency: &Latency{P50: 700, P95: 1100, P99: 1400}}, {Name: "search", Cost: dec("345.678"), Requests: 4}},
 		Models:   []BreakdownRow{{Name: "gpt-4o", Cost: dec("12345.678"), Requests: 10}},

@@ -322,8 +322,10 @@ func (b *builder) chart() error {
 		Legend:     excelize.ChartLegend{Position: "none"},
 		VaryColors: &noVary,
 		Dimension:  excelize.ChartDimension{Width: 720, Height: 360},
-		XAxis:      excelize.ChartAxis{NumFmt: excelize.ChartNumFmt{CustomNumFmt: "mm-dd"}},
-		YAxis:      excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: b.st.money()}},
+		XAxis: excelize.ChartAxis{NumFmt: excelize.ChartNumFmt{CustomNumFmt: "mm-dd"},
+			Font: excelize.Font{Color: "404040"}},
+		YAxis: excelize.ChartAxis{MajorGridLines: true, NumFmt: excelize.ChartNumFmt{CustomNumFmt: b.st.money()},
+			Font: excelize.Font{Color: "404040"}},
 	}
 	if err := b.f.AddChart(SheetSummary, "D3", c); err != nil {
 		return fmt.Errorf("add daily cost chart: %w", err)

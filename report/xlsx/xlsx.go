@@ -15,6 +15,7 @@ import (
 	"io"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -183,7 +184,11 @@ func (b *builder) daily() error {
 	}
 	var total DailyRow
 	for _, d := range b.wb.Daily {
-		if err := t.add(append([]any{d.Day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
+		// The date alone, at midnight in the report's zone: a whole-day serial groups cleanly in
+		// Excel's date filters and charts.
+		y, m, dd := d.Day.In(b.wb.Location).Date()
+		day := time.Date(y, m, dd, 0, 0, 0, 0, b.wb.Location)
+		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
 			return err
 		}
 		total.Cost = total.Cost.Add(d.Cost)

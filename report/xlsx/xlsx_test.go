@@ -385,6 +385,8 @@ func TestTotalsAreExactDecimalSums(t *testing.T) {
 		{"float addition drifts", []string{"0.1", "0.7"}, "0.8"},
 		{"many digits", []string{"0.1", "0.2", "0.3", "1234.5678901234", "0.0000001", "98765.4321098765", "7.8"}, "100008.4000001"},
 		{"won amounts", []string{"12000", "345.678", "0.0001"}, "12345.6781"},
+		// A float running sum of a thousand 0.1s is 99.9999999999986: wrong in the 15th digit.
+		{"many small amounts", slices.Repeat([]string{"0.1"}, 1000), "100"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var sum decimal.Decimal
