@@ -276,7 +276,7 @@ func source(rows []*collect.Row) pgx.CopyFromSource {
 			r.EventID, r.OccurredAt, r.Service, r.Model, r.Provider,
 			r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens,
 			numeric(r.Cost), r.CostSource, numeric(r.SentCost), text(r.SentCurrency), text(r.PriceVersion), numeric(r.FXRate),
-			r.DurationMS, r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
+			durationMS(r.DurationMS), r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
 		}, nil
 	})
 }
@@ -288,6 +288,8 @@ func numeric(d decimal.NullDecimal) pgtype.Numeric {
 	}
 	return pgtype.Numeric{Int: d.Decimal.Coefficient(), Exp: d.Decimal.Exponent(), Valid: true}
 }
+
+func durationMS(v int64) pgtype.Int8 { return pgtype.Int8{Int64: v, Valid: v >= 0} }
 
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 
