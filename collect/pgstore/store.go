@@ -212,10 +212,8 @@ func (s *Store) commit(group []*request, n int) error {
 // then go through a temporary table and INSERT … ON CONFLICT DO NOTHING, which tells which rows
 // were new. inserted is nil when every row was new.
 func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[key]bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
-		return err
-	})
+	// COPY is one statement, atomic on its own: no BEGIN/COMMIT round trips needed.
+	_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
 	if err == nil || !isUniqueViolation(err) {
 		return nil, err
 	}
