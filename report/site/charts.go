@@ -15,8 +15,9 @@ import (
 // maxModelBars caps the model chart; the remaining models are summed into one bar.
 const maxModelBars = 12
 
-// maxLabelRunes keeps long ids from squeezing the charts; tables show the full text.
-const maxLabelRunes = 40
+// maxLabelRunes caps a chart label (echarts truncates on screen; tooltips show up to this); tables
+// always show the full text.
+const maxLabelRunes = 100
 
 // palette is shared by all charts so a page reads as one piece.
 var palette = opts.Colors{"#2563eb", "#0d9488", "#f59e0b", "#db2777", "#7c3aed",

@@ -160,7 +160,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	}
 	k := p.KPIs
 	v.KPIs = []kpiView{
-		{Label: "Total cost", Value: money.Format(k.TotalCost, cur), Detail: "priced requests, " + v.Currency},
+		{Label: "Total cost", Value: money.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
 		{Label: "Requests", Value: fmtCount(k.Requests), Detail: fmtCount(k.Requests-k.Successes) + " failed"},
 		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: fmtCount(k.Successes) + " succeeded"},
 		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: fmtCount(k.CacheHits) + " cache hits"},
@@ -190,6 +190,13 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+func costDetail(unpriced int64) string {
+	if unpriced == 0 {
+		return "every request priced"
+	}
+	return "excludes " + fmtCount(unpriced) + " unpriced"
 }
 
 func chart(id string, height int, empty bool, options map[string]any) (chartView, error) {

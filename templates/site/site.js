@@ -40,6 +40,10 @@
     var option = JSON.parse(src.textContent);
     // echarts encodes names and values in its default tooltip; we only supply number formatters.
     if (option.tooltip) { option.tooltip.valueFormatter = money; option.tooltip.confine = true; }
+    if (option.legend && !Array.isArray(option.legend)) {
+      option.legend.textStyle = Object.assign({ width: 160, overflow: 'truncate' }, option.legend.textStyle);
+      option.legend.tooltip = { show: true }; // the full name of a truncated entry on hover
+    }
     valueAxes(option.xAxis);
     valueAxes(option.yAxis);
     (option.series || []).forEach(function (s) {
