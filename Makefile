@@ -14,6 +14,7 @@ build: assets
 # Test servers, pinned; installed once into bin/tools.
 tools:
 	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/mailpit || GOBIN=$(TOOLS) $(GO) install github.com/axllent/mailpit@v1.33.1
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 # The chart library for the report site (report/site/assets): pinned by package-lock.json, fetched
