@@ -40,8 +40,9 @@ vet: assets
 test: tools assets vet
 	$(GO) test -count=1 -timeout 60m ./...
 
-bench: build
-	$(GO) run ./cmd/aispend-bench
+# Ingest benchmark (collector binary on a private durable PostgreSQL vs COPY); BENCH_EVENTS=n to resize.
+bench: assets
+	$(GO) test -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./cmd/aispend
 
 demo: assets build
 	./scripts/demo.sh
