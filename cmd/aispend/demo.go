@@ -20,12 +20,14 @@ import (
 	"github.com/aispend/aispend/report/money"
 )
 
-// The demo's budgets at the default size, in won. The daily total is ~80 % of a weekday's spend,
-// so that its thresholds are crossed on some days and not on others.
+// The demo's budgets at the default size, in won. A weekday spends about 80 % of the daily
+// budget, a weekend day about 20 %, the spike day far more, and a month about the monthly budget,
+// so that thresholds are crossed on some days and not on others. QA_CHAT alone spends 65–110 %
+// of its budget on weekdays.
 var (
 	demoDailyBudget   = decimal.NewFromInt(50_000)
-	demoMonthlyBudget = decimal.NewFromInt(900_000)
-	demoQABudget      = decimal.NewFromInt(18_000)
+	demoMonthlyBudget = decimal.NewFromInt(1_000_000)
+	demoQABudget      = decimal.NewFromInt(20_000)
 )
 
 func cmdDemo(ctx context.Context, env *environment, args []string) error {
@@ -55,13 +57,17 @@ Re-running it with the same seed adds nothing twice.`)
 	if err != nil {
 		return fmt.Errorf("create demo directory: %w", err)
 	}
-	keepDir := false
-	defer func() {
-		if !keepDir {
-			os.RemoveAll(dir)
-		}
-	}()
 	cfgPath := filepath.Join(dir, "aispend.yaml")
+	var cluster *pglocal.Cluster
+	// Runs last, also after a failure or an interrupt, so that a kept cluster is never left
+	// running without a word on how to reach and stop it.
+	defer func() {
+		if *keep {
+			printKept(env, cluster, cfgPath)
+			return
+		}
+		os.RemoveAll(dir)
+	}()
 	if err := writeConfig(cfgPath, demoConfig(*events)); err != nil {
 		return err
 	}
@@ -70,7 +76,6 @@ Re-running it with the same seed adds nothing twice.`)
 		return err
 	}
 
-	var cluster *pglocal.Cluster
 	if cfg.DatabaseURL == "" {
 		env.log.Info("starting a private PostgreSQL (DATABASE_URL is not set)")
 		cluster, err = pglocal.Start(ctx, pglocal.Options{})
@@ -117,11 +122,6 @@ Re-running it with the same seed adds nothing twice.`)
 		return err
 	}
 	printLoadSummary(env, cfg, gen, loaded, time.Since(started))
-
-	if cluster != nil && *keep {
-		keepDir = true
-		printKept(env, cluster, cfgPath)
-	}
 
 	if err := runDemoBatch(ctx, cfg, pool, env); err != nil {
 		return fmt.Errorf("run demo batch: %w", err)
@@ -249,10 +249,16 @@ func printLoadSummary(env *environment, cfg *Config, gen *demodata.Generator, l 
 }
 
 func printKept(env *environment, c *pglocal.Cluster, cfgPath string) {
-	stop := fmt.Sprintf("pg_ctl -D %s stop && rm -rf %s", filepath.Join(c.Dir, "data"), c.Dir)
-	if os.Geteuid() == 0 {
-		stop = fmt.Sprintf("runuser -u postgres -- pg_ctl -D %s stop && rm -rf %s", filepath.Join(c.Dir, "data"), c.Dir)
+	if c == nil {
+		fmt.Fprintf(env.stdout, "\nConfiguration kept (--keep): %s\n", cfgPath)
+		return
 	}
+	// pglocal runs the server as postgres when we are root.
+	pgctl := "pg_ctl"
+	if os.Geteuid() == 0 {
+		pgctl = "runuser -u postgres -- pg_ctl"
+	}
+	stop := fmt.Sprintf("%s -D %s stop && rm -rf %s %s", pgctl, filepath.Join(c.Dir, "data"), c.Dir, filepath.Dir(cfgPath))
 	fmt.Fprintf(env.stdout, "\nPostgreSQL keeps running (--keep):\n  DATABASE_URL=%s\n  configuration: %s\n  cluster directory: %s\n  stop it with: %s\n",
 		c.URL, cfgPath, c.Dir, stop)
 }

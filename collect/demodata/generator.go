@@ -344,8 +344,7 @@ func (g *Generator) event(d *Day, spike bool, i int) (row collect.Row, ok bool) 
 		g.usage(&row, prof)
 		durationMS = (prof.ttftMS + prof.perTok*float64(row.OutputTokens) + 0.01*float64(row.InputTokens)) * lognormal(r, 1, 0.25)
 	}
-	ms := int64(math.Round(durationMS))
-	row.DurationMS = &ms
+	row.DurationMS = int64(math.Round(durationMS))
 
 	// Priced as the collector prices an event without a cost: the same table code.
 	row.CostSource = "none"

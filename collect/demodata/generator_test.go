@@ -150,27 +150,18 @@ func TestEventsAreValidAndPricedLikeTheCollector(t *testing.T) {
 }
 
 func toEvent(t *testing.T, r collect.Row) *collect.Event {
-	str := func(s string) *string {
-		if s == "" {
-			return nil
-		}
-		return &s
-	}
-	i64 := func(v int64) *int64 { return &v }
-	at := r.OccurredAt.Format(time.RFC3339Nano)
-	e := &collect.Event{
-		EventID: &r.EventID, OccurredAt: &at, Service: &r.Service, Model: &r.Model, Provider: str(r.Provider),
-		InputTokens: i64(r.InputTokens), OutputTokens: i64(r.OutputTokens),
-		CacheReadTokens: i64(r.CacheReadTokens), CacheWriteTokens: i64(r.CacheWriteTokens), ReasoningTokens: i64(r.ReasoningTokens),
-		DurationMS: r.DurationMS, Success: &r.Success, Error: str(r.Error), CacheHit: &r.CacheHit,
-		UserID: str(r.UserID), OrgID: str(r.OrgID), Endpoint: str(r.Endpoint),
-	}
+	e := collect.NewEvent()
+	e.EventID, e.OccurredAt, e.Service, e.Model, e.Provider = r.EventID, r.OccurredAt.Format(time.RFC3339Nano), r.Service, r.Model, r.Provider
+	e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens =
+		r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens
+	e.DurationMS, e.Success, e.Error, e.CacheHit = r.DurationMS, r.Success, r.Error, r.CacheHit
+	e.UserID, e.OrgID, e.Endpoint = r.UserID, r.OrgID, r.Endpoint
 	if r.Tags != nil {
 		if err := json.Unmarshal(r.Tags, &e.Tags); err != nil {
 			t.Fatalf("tags %s: %v", r.Tags, err)
 		}
 	}
-	return e
+	return &e
 }
 
 // Ensures the default data set looks like a real product: services, models, a heavy tail of

@@ -144,7 +144,7 @@ func TestLoadedRowsReadBack(t *testing.T) {
 			r.InputTokens != w.InputTokens || r.OutputTokens != w.OutputTokens || r.CacheReadTokens != w.CacheReadTokens ||
 			r.CacheWriteTokens != w.CacheWriteTokens || r.ReasoningTokens != w.ReasoningTokens || r.Success != w.Success ||
 			r.Error != w.Error || r.CacheHit != w.CacheHit || r.UserID != w.UserID || r.OrgID != w.OrgID ||
-			r.Endpoint != w.Endpoint || dur != *w.DurationMS {
+			r.Endpoint != w.Endpoint || dur != w.DurationMS {
 			t.Fatalf("event %s reads back as\n%+v\nwant\n%+v", r.EventID, r, w)
 		}
 		if (cost == nil) != !w.Cost.Valid || cost != nil && !decimal.RequireFromString(*cost).Equal(w.Cost.Decimal) {
