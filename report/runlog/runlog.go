@@ -305,7 +305,9 @@ func (r *Run) Finish(ctx context.Context, runErr error, publishedKeys []string, 
 		// already marked this one abandoned (then it is not 'running' and nothing changes).
 		err = h.pool.QueryRow(fctx, q, r.ID, status, msg, publishedKeys, alertsSent).Scan(&finished)
 	}
-	// Closing the session releases the advisory lock.
+	// Unlock explicitly so that a waiting run proceeds at once; closing the session would
+	// release the lock too, but only once the server has noticed.
+	_, _ = h.conn.Exec(fctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(r.Kind, r.Period))
 	_ = h.conn.Close(fctx)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("finish run %d: it was marked abandoned by a later run (its lock had been lost)", r.ID)
