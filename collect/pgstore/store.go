@@ -256,6 +256,19 @@ func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) er
 	return EnsurePartitions(ctx, s.pool, from, to)
 }
 
+// CopyInto COPYs rows into a table with the events columns in one transaction, with no
+// duplicate handling: for bulk loads and the benchmark's baseline.
+func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []collect.Row) error {
+	ptrs := make([]*collect.Row, len(rows))
+	for i := range rows {
+		ptrs[i] = &rows[i]
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source(ptrs))
+		return err
+	})
+}
+
 func source(rows []*collect.Row) pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		r := rows[i]
