@@ -27,12 +27,13 @@ type elector struct {
 	lock string
 	log  *slog.Logger
 
-	mu      sync.Mutex // guards everything below; pgx.Conn is not safe for concurrent use
-	conn    *pgx.Conn
-	leader  bool
-	term    context.Context // the current leadership term; nil when not leader
-	endTerm context.CancelCauseFunc
-	lastErr string // the last failure logged, to log a persistent failure once
+	mu        sync.Mutex // guards everything below; pgx.Conn is not safe for concurrent use
+	conn      *pgx.Conn
+	leader    bool
+	term      context.Context // the current leadership term; nil when not leader
+	endTerm   context.CancelCauseFunc
+	lastErr   string // the last failure logged, to log a persistent failure once
+	following bool   // the last check found another leader (logged once per change)
 }
 
 // checkTimeout bounds one connect, ping or lock attempt.
@@ -71,8 +72,13 @@ func (e *elector) check(ctx context.Context) error {
 	}
 	if !ok {
 		e.lastErr = ""
+		if !e.following {
+			e.following = true
+			e.log.Info("another replica is the scheduler leader: standing by")
+		}
 		return errNotLeader
 	}
+	e.following = false
 	e.leader = true
 	e.lastErr = ""
 	e.term, e.endTerm = context.WithCancelCause(context.Background())

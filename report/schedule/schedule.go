@@ -170,9 +170,12 @@ func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
 		el.watch(stopWatch, opts.CheckEvery)
 	}()
 	s.Start()
+	next := map[string]time.Time{}
 	for _, j := range s.Jobs() {
-		next, _ := j.NextRun()
-		log.Info("job scheduled", "job", j.Name(), "next_run", next)
+		next[j.Name()], _ = j.NextRun()
+	}
+	for _, j := range jobs {
+		log.Info("job scheduled", "job", j.Name, "cron", j.Cron, "next_run", next[j.Name].In(opts.Location))
 	}
 
 	<-ctx.Done()
