@@ -306,3 +306,18 @@ func TestScheduleAllOff(t *testing.T) {
 		t.Fatalf("all jobs off: %v", err)
 	}
 }
+
+// Ensures the new commands are listed and have help.
+func TestScheduleAndRunsHelp(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "schedule") || !strings.Contains(out.String(), "runs") {
+		t.Errorf("usage lacks schedule and runs: %v\n%s", err, out.String())
+	}
+	for _, cmd := range []string{"schedule", "runs"} {
+		out.Reset()
+		err := run(context.Background(), []string{cmd, "--help"}, envMap(nil), &out, &out)
+		if err != nil && err.Error() != "flag: help requested" || !strings.Contains(out.String(), "Usage: aispend "+cmd) {
+			t.Errorf("%s --help: %v\n%s", cmd, err, out.String())
+		}
+	}
+}

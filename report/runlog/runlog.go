@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -177,7 +178,10 @@ func (l *Log) Begin(ctx context.Context, kind, period string) (*Run, error) {
 			break
 		}
 		if !time.Now().Before(deadline) {
-			busy := &BusyError{Kind: kind, Period: period, Waited: time.Since(start)}
+			busy := &BusyError{Kind: kind, Period: period}
+			if l.opts.Wait > 0 {
+				busy.Waited = time.Since(start)
+			}
 			holder, err := runningRow(ctx, conn, kind, period)
 			closeConn()
 			if err != nil {
@@ -336,6 +340,9 @@ func (l *Log) Recent(ctx context.Context, n int) ([]Run, error) {
 	}
 	rows, err := l.pool.Query(ctx, "SELECT "+runColumns+" FROM runs ORDER BY started_at DESC, id DESC LIMIT $1", n)
 	if err != nil {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" {
+			return nil, fmt.Errorf("list runs: no runs table yet (apply the schema with `aispend migrate`): %w", err)
+		}
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	runs, err := pgx.CollectRows(rows, scanRun)

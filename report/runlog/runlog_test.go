@@ -246,3 +246,28 @@ func TestCancel(t *testing.T) {
 		t.Errorf("Begin without a kind: want an error")
 	}
 }
+
+// Ensures that with no wait a held key fails at once, and that listing without the schema
+// says how to create it.
+func TestNoWaitAndNoSchema(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	l := runlog.New(pool, runlog.Options{})
+	held, err := l.Begin(ctx, "budget-check", "2025-10-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = l.Begin(ctx, "budget-check", "2025-10-01")
+	if !errors.Is(err, runlog.ErrBusy) || strings.Contains(err.Error(), "waiting") {
+		t.Errorf("no-wait Begin: got %v, want ErrBusy without a wait", err)
+	}
+	if err := held.Finish(ctx, nil, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "DROP TABLE runs"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Recent(ctx, 5); err == nil || !strings.Contains(err.Error(), "aispend migrate") {
+		t.Errorf("Recent without the table: %v", err)
+	}
+}
