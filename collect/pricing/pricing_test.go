@@ -77,3 +77,29 @@ func TestNoUSDRate(t *testing.T) {
 		t.Fatalf("rate of the reporting currency = %s %v", r, ok)
 	}
 }
+
+// Ensures the integer fast path and the decimal path agree, including past the fast path's bounds.
+func TestFastPathAgreesWithDecimal(t *testing.T) {
+	tb := New("KRW", map[string]decimal.Decimal{"USD": dec("1387.25")}, []Price{
+		{Model: "m", Input: dec("0.075"), CacheRead: dec("0.0375"), CacheWrite: dec("0.09375"), Output: dec("0.6")},
+	})
+	for _, u := range []Usage{
+		{InputTokens: 1, OutputTokens: 1},
+		{InputTokens: 123456, CacheReadTokens: 100000, CacheWriteTokens: 3456, OutputTokens: 7890},
+		{InputTokens: 1 << 29, OutputTokens: 1 << 29},
+		{InputTokens: 1 << 40, OutputTokens: 1 << 35}, // decimal path
+	} {
+		got, ok := tb.Cost("m", "", time.Now(), u)
+		if !ok {
+			t.Fatal("not priced")
+		}
+		rate := dec("1387.25")
+		want := dec("0.075").Mul(decimal.NewFromInt(u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens)).
+			Add(dec("0.0375").Mul(decimal.NewFromInt(u.CacheReadTokens))).
+			Add(dec("0.09375").Mul(decimal.NewFromInt(u.CacheWriteTokens))).
+			Add(dec("0.6").Mul(decimal.NewFromInt(u.OutputTokens))).Mul(rate).Div(dec("1000000"))
+		if !got.Cost.Equal(want) {
+			t.Fatalf("%+v: cost %s, want %s", u, got.Cost, want)
+		}
+	}
+}
