@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -84,8 +85,18 @@ func TestDemoConfig(t *testing.T) {
 	}
 }
 
-// Ensures bad flags are refused with a message before anything starts.
+// Ensures the flags are documented and bad ones refused before anything starts.
 func TestDemoFlags(t *testing.T) {
+	var help bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--help"}, func(string) string { return "" }, &help, &help)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("demo --help: %v", err)
+	}
+	for _, want := range []string{"-events", "-seed", "-keep", "DATABASE_URL"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("demo --help lacks %q:\n%s", want, help.String())
+		}
+	}
 	for _, args := range [][]string{{"--events", "0"}, {"--events", "x"}, {"--config", "x.yaml"}, {"extra"}} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), append([]string{"demo"}, args...), func(string) string { return "" }, &out, &errb)
