@@ -111,8 +111,13 @@ func CheckKey(key string) error {
 
 // ContentType is the Content-Type for a key, by extension.
 func ContentType(key string) string {
-	if path.Base(key) == "LICENSE" {
-		return "text/plain; charset=utf-8"
+	// Licence files ship without an extension (LICENSE, NOTICE, LICENSE-d3): shown as text.
+	if base := path.Base(key); path.Ext(base) == "" {
+		for _, p := range []string{"LICENSE", "NOTICE", "COPYING"} {
+			if strings.HasPrefix(base, p) {
+				return "text/plain; charset=utf-8"
+			}
+		}
 	}
 	switch strings.ToLower(path.Ext(key)) {
 	case ".html", ".htm":
