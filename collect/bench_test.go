@@ -43,3 +43,5 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 }
+
+var testTable = pricing.New("USD", nil, nil)

@@ -70,6 +70,7 @@ type Amount struct {
 
 // UnmarshalJSON accepts 1.95, "1.95" and null; anything else is recorded as a problem.
 func (a *Amount) UnmarshalJSON(b []byte) error {
+	*a = Amount{} // a repeated key replaces, never merges with, the earlier value
 	s := string(bytes.TrimSpace(b))
 	if len(s) >= 2 && s[0] == '"' {
 		var str string

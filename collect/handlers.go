@@ -3,12 +3,13 @@ package collect
 import (
 	"bytes"
 	"context"
-	"encoding/json"
+	json "github.com/goccy/go-json"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 	"sync"
 )
 
@@ -108,6 +109,9 @@ func (d *decoded) typeProblems(i int, ps []Problem) []Problem {
 		return ps
 	}
 	field := d.typeErr.Field
+	if strings.HasPrefix(field, "tags.") {
+		field = "tags" // a tag's value of the wrong type is a problem of tags
+	}
 	out := []Problem{{Index: i, Field: field, Message: "must be " + jsonKind(d.typeErr.Type.Kind().String())}}
 	for _, p := range ps {
 		if p.Field != field {
