@@ -125,3 +125,31 @@ func AlertEmail(in AlertInput) (*email.Email, error) {
 	e.Headers.Set("Auto-Submitted", "auto-generated")
 	return e, nil
 }
+
+// SampleAlert is the email of `aispend alert test`: a WARNING at 80 % of a made-up daily budget,
+// with a unique Message-ID so that test sends are never deduplicated.
+func SampleAlert(now time.Time, loc *time.Location, currency, from string, to []string, domain, publicURL string) (*email.Email, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := PeriodContaining(Daily, now, loc)
+	b := Budget{Name: "sample-daily-budget", Period: Daily, Amount: decimal.NewFromInt(50000)}
+	st := Evaluate(b, p, decimal.NewFromInt(40000), now)
+	br := Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 80, Kind: Actual, Severity: Warning}
+	if domain == "" {
+		domain = "aispend.invalid"
+	}
+	in := AlertInput{
+		Status: st, Breach: br, Currency: currency, From: from, To: to, AsOf: now, Location: loc, IsTestSend: true,
+		MessageID: fmt.Sprintf("<alert-test.%d@%s>", now.UnixNano(), domain),
+		Drivers: map[Dimension][]Driver{
+			ByService: {{Key: "QA_CHAT", Cost: decimal.NewFromInt(30000), Requests: 1200}, {Key: "MATCH_EXPLANATION", Cost: decimal.NewFromInt(10000), Requests: 800}},
+			ByModel:   {{Key: "claude-sonnet-4-5", Cost: decimal.NewFromInt(40000), Requests: 2000}},
+			ByUser:    {{Key: "user-42", Cost: decimal.NewFromInt(12000), Requests: 300}},
+		},
+	}
+	if publicURL != "" {
+		in.ReportURL = strings.TrimRight(publicURL, "/") + "/" + p.Previous().Path()
+	}
+	return AlertEmail(in)
+}
