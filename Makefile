@@ -14,6 +14,7 @@ build:
 # Test servers, pinned; installed once into bin/tools.
 tools:
 	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/mailpit || GOBIN=$(TOOLS) $(GO) install github.com/axllent/mailpit@v1.33.1
 
 vet:
 	$(GO) vet ./...

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -14,36 +15,50 @@ import (
 )
 
 // Event is one AI request as an application reports it: the wire format of POST /v1/events.
-// Pointers tell a missing field from a zero one. The OpenTelemetry GenAI attribute names are
+// Decode into NewEvent(), which marks absent fields. The OpenTelemetry GenAI attribute names are
 // accepted as aliases of the native names.
 type Event struct {
-	EventID          *string           `json:"event_id"`
-	OccurredAt       *string           `json:"occurred_at"`
-	Service          *string           `json:"service"`
-	Model            *string           `json:"model"`
-	Provider         *string           `json:"provider"`
-	InputTokens      *int64            `json:"input_tokens"`
-	OutputTokens     *int64            `json:"output_tokens"`
-	CacheReadTokens  *int64            `json:"cache_read_tokens"`
-	CacheWriteTokens *int64            `json:"cache_write_tokens"`
-	ReasoningTokens  *int64            `json:"reasoning_tokens"`
+	EventID          string            `json:"event_id"`
+	OccurredAt       string            `json:"occurred_at"`
+	Service          string            `json:"service"`
+	Model            string            `json:"model"`
+	Provider         string            `json:"provider"`
+	InputTokens      int64             `json:"input_tokens"`
+	OutputTokens     int64             `json:"output_tokens"`
+	CacheReadTokens  int64             `json:"cache_read_tokens"`
+	CacheWriteTokens int64             `json:"cache_write_tokens"`
+	ReasoningTokens  int64             `json:"reasoning_tokens"`
 	Cost             *Amount           `json:"cost"`
-	Currency         *string           `json:"currency"`
-	DurationMS       *int64            `json:"duration_ms"`
-	Success          *bool             `json:"success"`
-	Error            *string           `json:"error"`
-	CacheHit         *bool             `json:"cache_hit"`
-	UserID           *string           `json:"user_id"`
-	OrgID            *string           `json:"org_id"`
-	Endpoint         *string           `json:"endpoint"`
+	Currency         string            `json:"currency"`
+	DurationMS       int64             `json:"duration_ms"`
+	Success          bool              `json:"success"`
+	Error            string            `json:"error"`
+	CacheHit         bool              `json:"cache_hit"`
+	UserID           string            `json:"user_id"`
+	OrgID            string            `json:"org_id"`
+	Endpoint         string            `json:"endpoint"`
 	Tags             map[string]string `json:"tags"`
 
-	OTelModel       *string `json:"gen_ai.request.model"`
-	OTelProvider    *string `json:"gen_ai.provider.name"`
-	OTelInput       *int64  `json:"gen_ai.usage.input_tokens"`
-	OTelOutput      *int64  `json:"gen_ai.usage.output_tokens"`
-	OTelCacheRead   *int64  `json:"gen_ai.usage.cache_read.input_tokens"`
-	OTelCacheCreate *int64  `json:"gen_ai.usage.cache_creation.input_tokens"`
+	OTelModel       string `json:"gen_ai.request.model"`
+	OTelProvider    string `json:"gen_ai.provider.name"`
+	OTelInput       int64  `json:"gen_ai.usage.input_tokens"`
+	OTelOutput      int64  `json:"gen_ai.usage.output_tokens"`
+	OTelCacheRead   int64  `json:"gen_ai.usage.cache_read.input_tokens"`
+	OTelCacheCreate int64  `json:"gen_ai.usage.cache_creation.input_tokens"`
+}
+
+// absent marks an integer field the body did not set. Plain fields with a sentinel instead of
+// pointers keep decoding free of per-field allocations on the hot path; no valid count is
+// negative, so a client can never send this value in a valid event.
+const absent = math.MinInt64
+
+// NewEvent returns an event with every optional field marked absent, ready to decode into.
+func NewEvent() Event {
+	return Event{
+		InputTokens: absent, OutputTokens: absent, CacheReadTokens: absent, CacheWriteTokens: absent,
+		ReasoningTokens: absent, DurationMS: absent, Success: true,
+		OTelInput: absent, OTelOutput: absent, OTelCacheRead: absent, OTelCacheCreate: absent,
+	}
 }
 
 // Amount is a money amount sent as a JSON number or a decimal string. It is parsed exactly: the
@@ -98,7 +113,7 @@ type Row struct {
 	SentCurrency     string
 	PriceVersion     string
 	FXRate           decimal.NullDecimal
-	DurationMS       *int64
+	DurationMS       int64 // absent (math.MinInt64) when not sent
 	Success          bool
 	Error            string
 	CacheHit         bool
@@ -141,17 +156,17 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	}
 	var row Row
 
-	row.EventID = str(e.EventID)
+	row.EventID = e.EventID
 	switch {
-	case e.EventID == nil || row.EventID == "":
+	case row.EventID == "":
 		bad("event_id", "required")
 	default:
 		checkText(bad, "event_id", row.EventID, maxIDLen)
 	}
 
-	if e.OccurredAt == nil || *e.OccurredAt == "" {
+	if e.OccurredAt == "" {
 		bad("occurred_at", "required")
-	} else if t, err := time.Parse(time.RFC3339Nano, *e.OccurredAt); err != nil {
+	} else if t, err := time.Parse(time.RFC3339Nano, e.OccurredAt); err != nil {
 		bad("occurred_at", "must be an RFC 3339 time, e.g. 2025-10-01T09:30:00Z")
 	} else if t.After(r.Now.Add(r.FutureSkew)) {
 		bad("occurred_at", "more than %s in the future", r.FutureSkew)
@@ -162,7 +177,7 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 		row.OccurredAt = t.Truncate(time.Microsecond)
 	}
 
-	row.Service = str(e.Service)
+	row.Service = e.Service
 	switch {
 	case row.Service == "":
 		bad("service", "required")
@@ -195,17 +210,16 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	}
 	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
 
-	if e.DurationMS != nil {
-		if *e.DurationMS < 0 {
+	if e.DurationMS != absent {
+		if e.DurationMS < 0 {
 			bad("duration_ms", "must be ≥ 0")
 		}
 		row.DurationMS = e.DurationMS
 	}
-	row.Success = e.Success == nil || *e.Success
-	row.CacheHit = e.CacheHit != nil && *e.CacheHit
-	row.Error = str(e.Error)
+	row.Success, row.CacheHit = e.Success, e.CacheHit
+	row.Error = e.Error
 	checkText(bad, "error", row.Error, maxErrorLen)
-	row.UserID, row.OrgID, row.Endpoint = str(e.UserID), str(e.OrgID), str(e.Endpoint)
+	row.UserID, row.OrgID, row.Endpoint = e.UserID, e.OrgID, e.Endpoint
 	checkText(bad, "user_id", row.UserID, maxTextLen)
 	checkText(bad, "org_id", row.OrgID, maxTextLen)
 	checkText(bad, "endpoint", row.Endpoint, maxTextLen)
@@ -223,7 +237,7 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 		row.Tags, _ = json.Marshal(e.Tags)
 	}
 
-	currency := strings.ToUpper(str(e.Currency))
+	currency := strings.ToUpper(e.Currency)
 	if currency != "" && !isCurrencyCode(currency) {
 		bad("currency", "must be an ISO 4217 code such as USD or KRW")
 	}
@@ -275,40 +289,33 @@ func price(row *Row, sent *Amount, currency string, t *pricing.Table) {
 	row.FXRate = decimal.NewNullDecimal(p.Rate)
 }
 
-func str(p *string) string {
-	if p == nil {
-		return ""
-	}
-	return *p
-}
-
-func first(a, b *string) string {
-	if a != nil {
-		return *a
-	}
-	return str(b)
-}
-
-func firstInt(a, b *int64) *int64 {
-	if a != nil {
+func first(a, b string) string {
+	if a != "" {
 		return a
 	}
 	return b
 }
 
-func count(bad func(string, string, ...any), field string, v *int64, required bool) (int64, bool) {
-	if v == nil {
+func firstInt(a, b int64) int64 {
+	if a != absent {
+		return a
+	}
+	return b
+}
+
+func count(bad func(string, string, ...any), field string, v int64, required bool) (int64, bool) {
+	if v == absent {
 		if required {
 			bad(field, "required")
 			return 0, false
 		}
 		return 0, true
 	}
-	if *v < 0 {
+	if v < 0 {
 		bad(field, "must be an integer ≥ 0")
 		return 0, false
 	}
-	return *v, true
+	return v, true
 }
 
 func checkText(bad func(string, string, ...any), field, v string, max int) {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"mime"
 	"net/http"
 	"sync"
@@ -131,8 +132,22 @@ func jsonKind(k string) string {
 }
 
 // decodeEvents splits a body into events. A non-zero status means the body as a whole is refused.
+// A JSON type error (a string where a number belongs) is kept with its event, so that it is
+// reported together with that event's other problems.
 func decodeEvents(body []byte, ndjson bool, max int) ([]decoded, int, string) {
-	var raws [][]byte
+	var out []decoded
+	add := func() *decoded {
+		out = append(out, decoded{ev: NewEvent()})
+		return &out[len(out)-1]
+	}
+	keep := func(d *decoded, err error) error {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			d.typeErr = te
+			return nil
+		}
+		return err
+	}
 	if ndjson {
 		for len(body) > 0 {
 			line := body
@@ -141,49 +156,75 @@ func decodeEvents(body []byte, ndjson bool, max int) ([]decoded, int, string) {
 			} else {
 				body = nil
 			}
-			if line = bytes.TrimSpace(line); len(line) > 0 {
-				raws = append(raws, line)
+			if line = bytes.TrimSpace(line); len(line) == 0 {
+				continue
+			}
+			if len(out) == max {
+				return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("too many events: at most %d per request", max)
+			}
+			if line[0] != '{' {
+				return nil, http.StatusBadRequest, fmt.Sprintf("event %d: must be a JSON object", len(out))
+			}
+			d := add()
+			if err := keep(d, json.Unmarshal(line, &d.ev)); err != nil {
+				return nil, http.StatusBadRequest, fmt.Sprintf("event %d: malformed JSON: %s", len(out)-1, syntaxMessage(err))
 			}
 		}
 	} else {
 		body = bytes.TrimSpace(body)
-		switch {
-		case len(body) == 0:
+		if len(body) == 0 {
 			return nil, http.StatusBadRequest, "empty body"
-		case body[0] == '[':
-			var arr []json.RawMessage
-			if err := json.Unmarshal(body, &arr); err != nil {
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		if body[0] == '[' {
+			dec.Token() // the opening bracket, known to be there
+			for dec.More() {
+				if len(out) == max {
+					return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("too many events: at most %d per request", max)
+				}
+				if !nextIsObject(body, dec.InputOffset()) {
+					return nil, http.StatusBadRequest, fmt.Sprintf("malformed JSON array: element %d is not an object", len(out))
+				}
+				d := add()
+				if err := keep(d, dec.Decode(&d.ev)); err != nil {
+					return nil, http.StatusBadRequest, fmt.Sprintf("event %d: malformed JSON array: %s", len(out)-1, syntaxMessage(err))
+				}
+			}
+			if _, err := dec.Token(); err != nil {
 				return nil, http.StatusBadRequest, "malformed JSON array: " + syntaxMessage(err)
 			}
-			raws = make([][]byte, len(arr))
-			for i := range arr {
-				raws[i] = arr[i]
+		} else {
+			if body[0] != '{' {
+				return nil, http.StatusBadRequest, "body must be a JSON object, an array of objects, or NDJSON"
 			}
-		default:
-			raws = [][]byte{body}
+			d := add()
+			if err := keep(d, dec.Decode(&d.ev)); err != nil {
+				return nil, http.StatusBadRequest, "malformed JSON: " + syntaxMessage(err)
+			}
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return nil, http.StatusBadRequest, "malformed JSON: unexpected data after the end of the body"
 		}
 	}
-	if len(raws) == 0 {
+	if len(out) == 0 {
 		return nil, http.StatusBadRequest, "no events in body"
 	}
-	if len(raws) > max {
-		return nil, http.StatusRequestEntityTooLarge, fmt.Sprintf("%d events in one request; at most %d", len(raws), max)
-	}
-	out := make([]decoded, len(raws))
-	for i, raw := range raws {
-		if len(raw) == 0 || raw[0] != '{' {
-			return out, http.StatusBadRequest, fmt.Sprintf("event %d: must be a JSON object", i)
-		}
-		if err := json.Unmarshal(raw, &out[i].ev); err != nil {
-			var te *json.UnmarshalTypeError
-			if errors.As(err, &te) {
-				out[i].typeErr = te
-				continue
-			}
-			return out, http.StatusBadRequest, fmt.Sprintf("event %d: malformed JSON: %s", i, syntaxMessage(err))
-		}
-	}
 	return out, 0, ""
+}
+
+// nextIsObject tells whether the next value after off (skipping spaces and a comma) is an object.
+func nextIsObject(body []byte, off int64) bool {
+	for i := int(off); i < len(body); i++ {
+		switch body[i] {
+		case ' ', '\t', '\r', '\n', ',':
+			continue
+		case '{':
+			return true
+		default:
+			return false
+		}
+	}
+	return false
 }
 
 func syntaxMessage(err error) string {

@@ -3,6 +3,7 @@ package collect
 import (
 	"context"
 	"crypto/subtle"
+	_ "embed"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/aispend/aispend/collect/pricing"
 )
+
+// openAPI documents the API; a test checks it against these handlers.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 // ErrSaturated means the server has more work queued than it can take now; the client should
 // retry shortly. ErrUnavailable means the database cannot be reached.
@@ -87,6 +93,10 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.mux.Handle("GET /readyz", s.handleReady())
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
+	s.mux.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(openAPI)
+	})
 }
 
 // ServeHTTP counts every answer by status and turns a panic into a logged 500.

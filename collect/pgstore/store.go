@@ -212,10 +212,8 @@ func (s *Store) commit(group []*request, n int) error {
 // then go through a temporary table and INSERT … ON CONFLICT DO NOTHING, which tells which rows
 // were new. inserted is nil when every row was new.
 func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[key]bool, err error) {
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
-		return err
-	})
+	// COPY is one statement, atomic on its own: no BEGIN/COMMIT round trips needed.
+	_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
 	if err == nil || !isUniqueViolation(err) {
 		return nil, err
 	}
@@ -256,6 +254,19 @@ func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) er
 	return EnsurePartitions(ctx, s.pool, from, to)
 }
 
+// CopyInto COPYs rows into a table with the events columns in one transaction, with no
+// duplicate handling: for bulk loads and the benchmark's baseline.
+func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []collect.Row) error {
+	ptrs := make([]*collect.Row, len(rows))
+	for i := range rows {
+		ptrs[i] = &rows[i]
+	}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source(ptrs))
+		return err
+	})
+}
+
 func source(rows []*collect.Row) pgx.CopyFromSource {
 	return pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
 		r := rows[i]
@@ -263,7 +274,7 @@ func source(rows []*collect.Row) pgx.CopyFromSource {
 			r.EventID, r.OccurredAt, r.Service, r.Model, r.Provider,
 			r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens,
 			numeric(r.Cost), r.CostSource, numeric(r.SentCost), text(r.SentCurrency), text(r.PriceVersion), numeric(r.FXRate),
-			r.DurationMS, r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
+			durationMS(r.DurationMS), r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
 		}, nil
 	})
 }
@@ -275,6 +286,8 @@ func numeric(d decimal.NullDecimal) pgtype.Numeric {
 	}
 	return pgtype.Numeric{Int: d.Decimal.Coefficient(), Exp: d.Decimal.Exponent(), Valid: true}
 }
+
+func durationMS(v int64) pgtype.Int8 { return pgtype.Int8{Int64: v, Valid: v >= 0} }
 
 func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 

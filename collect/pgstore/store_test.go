@@ -126,3 +126,34 @@ func TestMissingPartition(t *testing.T) {
 		t.Fatalf("accepted %d err %v", acc, err)
 	}
 }
+
+// Ensures a request the database refuses fails alone: requests sharing its group commit are
+// retried on their own and stored.
+func TestFailedRequestDoesNotFailOthers(t *testing.T) {
+	pool := pgtest.Pool(t)
+	s := pgstore.New(pool, pgstore.Options{Committers: 1})
+	defer s.Close()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	var wg sync.WaitGroup
+	errs := make([]error, 40)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := row(fmt.Sprintf("f%d", i), at)
+			if i == 7 {
+				r.Service = "bad\x00byte" // PostgreSQL text cannot hold NUL
+			}
+			_, _, errs[i] = s.Insert(context.Background(), []collect.Row{r, row(fmt.Sprintf("f%d-2", i), at)})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if (err != nil) != (i == 7) {
+			t.Fatalf("request %d: err %v", i, err)
+		}
+	}
+	if got := count(t, pool); got != 78 {
+		t.Fatalf("rows = %d, want 78 (every request but the bad one, whole)", got)
+	}
+}

@@ -20,10 +20,23 @@ type Price struct {
 	CacheRead  decimal.Decimal
 	CacheWrite decimal.Decimal
 	Output     decimal.Decimal
+
+	// fast holds the four prices times the USD rate as integer coefficients of one power of
+	// ten, so that most events are priced with four integer multiplications. ok is false when
+	// they do not fit in int64.
+	fast struct {
+		coef [4]int64 // input, cache read, cache write, output
+		exp  int32
+		ok   bool
+	}
+	version string
 }
 
 // Version names the price row, stored on every event it priced.
 func (p Price) Version() string {
+	if p.version != "" {
+		return p.version
+	}
 	if p.Provider != "" {
 		return p.Provider + "/" + p.Model + "@" + p.From.Format(time.DateOnly)
 	}
@@ -49,7 +62,12 @@ func New(currency string, fx map[string]decimal.Decimal, prices []Price) *Table 
 	for k, v := range fx {
 		t.fx[strings.ToUpper(k)] = v
 	}
+	usd, hasUSD := t.Rate("USD")
 	for _, p := range prices {
+		p.version = p.Version()
+		if hasUSD {
+			p.prepare(usd)
+		}
 		t.byModel[p.Model] = append(t.byModel[p.Model], p)
 	}
 	for _, ps := range t.byModel {
@@ -111,6 +129,9 @@ func (t *Table) Cost(model, provider string, at time.Time, u Usage) (Priced, boo
 		return Priced{}, false
 	}
 	uncached := u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens
+	if c, ok := p.fastCost([4]int64{uncached, u.CacheReadTokens, u.CacheWriteTokens, u.OutputTokens}); ok {
+		return Priced{Cost: c, Version: p.Version(), Rate: rate}, true
+	}
 	usd := p.Input.Mul(decimal.NewFromInt(uncached)).
 		Add(p.CacheRead.Mul(decimal.NewFromInt(u.CacheReadTokens))).
 		Add(p.CacheWrite.Mul(decimal.NewFromInt(u.CacheWriteTokens))).
@@ -127,4 +148,44 @@ func ParseDate(s string, loc *time.Location) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("parse date %q (want YYYY-MM-DD): %w", s, err)
 	}
 	return d, nil
+}
+
+// prepare computes the integer coefficients of the fast path.
+func (p *Price) prepare(rate decimal.Decimal) {
+	vals := [4]decimal.Decimal{p.Input.Mul(rate), p.CacheRead.Mul(rate), p.CacheWrite.Mul(rate), p.Output.Mul(rate)}
+	exp := int32(0)
+	for _, v := range vals {
+		exp = min(exp, v.Exponent())
+	}
+	for i, v := range vals {
+		c := v.Shift(-exp) // an integer now
+		if !c.IsInteger() || c.Abs().Cmp(decimal.NewFromInt(maxCoef)) > 0 {
+			return
+		}
+		p.fast.coef[i] = c.IntPart()
+	}
+	p.fast.exp, p.fast.ok = exp, true
+}
+
+// Bounds of the fast path: each product is below 2^29 · 2^31 = 2^60, so the sum of four stays
+// below 2^62 and cannot overflow int64.
+const (
+	maxCoef   = 1<<31 - 1
+	maxTokens = 1 << 29
+)
+
+// fastCost is the exact cost in integer arithmetic, or ok=false outside the bounds above, where
+// the decimal path applies.
+func (p *Price) fastCost(tokens [4]int64) (decimal.Decimal, bool) {
+	if !p.fast.ok {
+		return decimal.Decimal{}, false
+	}
+	var sum int64
+	for i, n := range tokens {
+		if n < 0 || n > maxTokens {
+			return decimal.Decimal{}, false
+		}
+		sum += n * p.fast.coef[i]
+	}
+	return decimal.New(sum, p.fast.exp-6), true
 }

@@ -1,0 +1,253 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pglocal"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+// BenchmarkIngest is `make bench`: it starts the collector binary on a private, durable
+// PostgreSQL (fsync on), drives it over loopback HTTP and prints events/s, request latency and
+// the collector's peak RSS for (a) batches of 100 events and (b) one event per request from 64
+// concurrent clients. In the same run it COPYs the same rows into a fresh copy of the table and
+// prints the ratio. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
+func BenchmarkIngest(b *testing.B) {
+	ctx := context.Background()
+	cl, err := pglocal.Start(ctx, pglocal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Stop()
+	pool, err := pgxpool.New(ctx, cl.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		b.Fatal(err)
+	}
+	n := 200_000
+	if s := os.Getenv("BENCH_EVENTS"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	bin := binary(b)
+
+	fmt.Printf("\naispend ingest benchmark — %d CPUs, PostgreSQL with fsync on, loopback HTTP, load generator on the same machine\n\n", runtimeCPUs())
+	fmt.Printf("%-34s %12s %10s %10s %12s\n", "scenario", "events/s", "p50", "p99", "peak RSS")
+
+	events := genEvents(n, "a")
+	a := drive(b, bin, cl.URL, events, 100, 16)
+	a.print("(a) batches of 100, 16 clients")
+
+	copyRate := copyBaseline(b, ctx, pool, events)
+	fmt.Printf("%-34s %12.0f\n", "    COPY of the same rows", copyRate)
+	fmt.Printf("%-34s %12.2f\n", "    ratio (a) / COPY", a.rate/copyRate)
+
+	single := genEvents(n/4, "b")
+	bres := drive(b, bin, cl.URL, single, 1, 64)
+	bres.print("(b) 1 event/request, 64 clients")
+	fmt.Println()
+
+	b.ReportMetric(a.rate, "a_events/s")
+	b.ReportMetric(a.rate/copyRate, "a/copy")
+	b.ReportMetric(bres.rate, "b_events/s")
+	b.ReportMetric(float64(bres.p99.Microseconds())/1000, "b_p99_ms")
+}
+
+func runtimeCPUs() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
+
+type benchEvent struct {
+	EventID      string `json:"event_id"`
+	OccurredAt   string `json:"occurred_at"`
+	Service      string `json:"service"`
+	Model        string `json:"model"`
+	Provider     string `json:"provider"`
+	InputTokens  int64  `json:"input_tokens"`
+	OutputTokens int64  `json:"output_tokens"`
+	CacheRead    int64  `json:"cache_read_tokens"`
+	DurationMS   int64  `json:"duration_ms"`
+	UserID       string `json:"user_id"`
+	OrgID        string `json:"org_id"`
+	Endpoint     string `json:"endpoint"`
+}
+
+var benchModels = []string{"claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini"}
+var benchServices = []string{"MATCH_EXPLANATION", "QA_CHAT", "DOC_SUMMARY", "AGENT_TASKS"}
+
+func genEvents(n int, prefix string) []benchEvent {
+	base := time.Now().UTC().Add(-time.Hour)
+	out := make([]benchEvent, n)
+	for i := range out {
+		out[i] = benchEvent{
+			EventID:    fmt.Sprintf("%s-0193b5c2-7d4e-7c1a-9f00-%012d", prefix, i),
+			OccurredAt: base.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339Nano),
+			Service:    benchServices[i%4], Model: benchModels[i%4], Provider: "anthropic",
+			InputTokens: int64(500 + i%1000), OutputTokens: int64(100 + i%300), CacheRead: int64(i % 400),
+			DurationMS: int64(200 + i%3000), UserID: fmt.Sprintf("user-%d", i%5000), OrgID: fmt.Sprintf("org-%d", i%40),
+			Endpoint: "/v1/chat",
+		}
+	}
+	return out
+}
+
+type driveResult struct {
+	rate     float64
+	p50, p99 time.Duration
+	rssKB    int
+}
+
+func (r driveResult) print(name string) {
+	fmt.Printf("%-34s %12.0f %10s %10s %9.1f MB\n", name, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), float64(r.rssKB)/1024)
+}
+
+// drive starts a fresh collector process, sends the events in requests of batch events from
+// the given number of concurrent clients, and stops it.
+func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients int) driveResult {
+	b.Helper()
+	addr := freeAddr(b)
+	cmd := exec.Command(bin, "serve", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=bench", "AISPEND_CONFIG=/dev/null")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	}()
+	waitHealthy(b, addr)
+
+	var bodies [][]byte
+	for i := 0; i < len(events); i += batch {
+		j := min(i+batch, len(events))
+		var v any = events[i:j]
+		if batch == 1 {
+			v = events[i]
+		}
+		body, _ := json.Marshal(v)
+		bodies = append(bodies, body)
+	}
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 60 * time.Second}
+	lat := make([]time.Duration, len(bodies))
+	next := make(chan int, len(bodies))
+	for i := range bodies {
+		next <- i
+	}
+	close(next)
+	var wg sync.WaitGroup
+	var failed sync.Once
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				req, _ := http.NewRequest("POST", "http://"+addr+"/v1/events", bytes.NewReader(bodies[i]))
+				req.Header.Set("Authorization", "Bearer bench")
+				req.Header.Set("Content-Type", "application/json")
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err == nil {
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						err = fmt.Errorf("status %d", resp.StatusCode)
+					}
+				}
+				lat[i] = time.Since(t0)
+				if err != nil {
+					failed.Do(func() { b.Errorf("request: %v", err) })
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	res := driveResult{rate: float64(len(events)) / elapsed.Seconds(), rssKB: peakRSS(cmd.Process.Pid)}
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	res.p50, res.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
+	return res
+}
+
+func peakRSS(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			kb, _ := strconv.Atoi(f[1])
+			return kb
+		}
+	}
+	return 0
+}
+
+// copyBaseline validates and prices the same events as the collector does, then COPYs them
+// into a fresh copy of the events table (same partitions and indexes) in one stream.
+func copyBaseline(b *testing.B, ctx context.Context, pool *pgxpool.Pool, events []benchEvent) float64 {
+	b.Helper()
+	prices := pricing.New("USD", map[string]decimal.Decimal{}, nil)
+	rows := make([]collect.Row, len(events))
+	for i, e := range events {
+		raw, _ := json.Marshal(e)
+		var ev collect.Event
+		if err := json.Unmarshal(raw, &ev); err != nil {
+			b.Fatal(err)
+		}
+		row, ps := ev.Validate(i, collect.Rules{Now: time.Now(), FutureSkew: 5 * time.Minute, Prices: prices})
+		if ps != nil {
+			b.Fatalf("%+v", ps)
+		}
+		rows[i] = row
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE events_copy (LIKE events INCLUDING ALL) PARTITION BY RANGE (occurred_at)`); err != nil {
+		b.Fatal(err)
+	}
+	var parts []string
+	r, err := pool.Query(ctx, `SELECT pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+		WHERE i.inhparent = 'events'::regclass`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	parts, err = pgx.CollectRows(r, pgx.RowTo[string])
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i, bound := range parts {
+		if _, err := pool.Exec(ctx, fmt.Sprintf("CREATE TABLE events_copy_%d PARTITION OF events_copy %s", i, bound)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	start := time.Now()
+	if err := pgstore.CopyInto(ctx, pool, "events_copy", rows); err != nil {
+		b.Fatal(err)
+	}
+	return float64(len(rows)) / time.Since(start).Seconds()
+}

@@ -1,0 +1,77 @@
+package mail
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jordan-wright/email"
+
+	"github.com/aispend/aispend/report/mailtest"
+)
+
+// Ensure STARTTLS is required for a non-loopback host: the configuration names a remote host
+// while the connection goes to a real Mailpit that offers no STARTTLS. The same server is fine
+// when the host is loopback (opportunistic STARTTLS).
+func TestSTARTTLSRequiredForRemoteHost(t *testing.T) {
+	srv := mailtest.Start(t)
+	e := email.NewEmail()
+	e.From, e.To, e.Subject, e.Text = "a@example.com", []string{"b@example.com"}, "hi", []byte("hi")
+
+	remote, err := NewSMTP(Config{Host: "smtp.example.com", Port: srv.SMTPPort, TLS: TLSStartTLS, Username: "u", Password: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote.dial = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, srv.Addr())
+	}
+	err = remote.Send(context.Background(), e)
+	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "send STARTTLS command: server smtp.example.com does not offer STARTTLS") {
+		t.Fatalf("want permanent STARTTLS-required error, got %v", err)
+	}
+
+	local, err := NewSMTP(Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: TLSStartTLS})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := local.Send(context.Background(), e); err != nil {
+		t.Fatalf("loopback without STARTTLS offered: %v", err)
+	}
+	if n := len(srv.WaitFor(t, 1, 30e9)); n != 1 {
+		t.Fatalf("%d messages, want only the loopback one", n)
+	}
+}
+
+func TestIsLoopback(t *testing.T) {
+	for host, want := range map[string]bool{
+		"localhost": true, "LocalHost.": true, "127.0.0.1": true, "127.9.9.9": true, "::1": true, "[::1]": true,
+		"localhost.example.com": false, "10.0.0.1": false, "smtp.example.com": false, "": false, "0.0.0.0": false,
+	} {
+		if got := isLoopback(host); got != want {
+			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
+		}
+	}
+}
+
+// Ensure the rendered bytes (what SMTP DATA and the outbox carry) name no Bcc recipient, while
+// the envelope includes it.
+func TestPrepareBcc(t *testing.T) {
+	e := email.NewEmail()
+	e.From, e.To, e.Bcc, e.Subject, e.Text = "a@example.com", []string{"b@example.com"}, []string{"Boss <boss@example.com>"}, "hi", []byte("hi")
+	m, err := prepare(e, "", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(m.raw), "boss@") {
+		t.Errorf("Bcc leaked:\n%s", m.raw)
+	}
+	if strings.Join(m.rcpts, ",") != "b@example.com,boss@example.com" || m.from != "a@example.com" {
+		t.Errorf("envelope from %q rcpts %v", m.from, m.rcpts)
+	}
+	if e.Headers.Get("Message-Id") != "" || e.Headers.Get("Date") != "" {
+		t.Errorf("prepare modified the caller's message: %v", e.Headers)
+	}
+}
