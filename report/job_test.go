@@ -2,8 +2,8 @@ package report_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"sync"
 	"testing"
@@ -17,6 +17,8 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/pgquery"
 )
 
@@ -61,9 +63,9 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 		} else {
 			r.CostSource = "none"
 		}
+		r.DurationMS = math.MinInt64 // absent
 		if e.ms > 0 {
-			ms := e.ms
-			r.DurationMS = &ms
+			r.DurationMS = e.ms
 		}
 		if e.tags != "" {
 			r.Tags = []byte(e.tags)
@@ -75,11 +77,12 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 	}
 }
 
-// recorder is a Sender that keeps what it was given; fail makes it refuse like a down server.
+// recorder sends through the real SMTP transport to a Mailpit and keeps a copy of every email
+// the server accepted, for checks on content; counts are checked against Mailpit itself.
 type recorder struct {
+	inner report.Sender
 	mu    sync.Mutex
 	msgs  []*email.Email
-	fail  error
 	delay time.Duration
 }
 
@@ -87,11 +90,11 @@ func (r *recorder) Send(ctx context.Context, e *email.Email) error {
 	if r.delay > 0 {
 		time.Sleep(r.delay)
 	}
+	if err := r.inner.Send(ctx, e); err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
-	}
 	r.msgs = append(r.msgs, e)
 	return nil
 }
@@ -115,6 +118,7 @@ func (r *recorder) count() int {
 type fixture struct {
 	pool  *pgxpool.Pool
 	store *pgquery.Store
+	smtp  *mailtest.Server
 	mail  *recorder
 	now   time.Time
 }
@@ -122,7 +126,26 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	pool := pgtest.Pool(t)
-	return &fixture{pool: pool, store: pgquery.New(pool), mail: &recorder{}}
+	srv := mailtest.Start(t)
+	sender, err := mail.New(mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{pool: pool, store: pgquery.New(pool), smtp: srv, mail: &recorder{inner: sender}}
+}
+
+// delivered is the Message-IDs Mailpit received, oldest first, after checking that they are
+// exactly the emails the transport reported as accepted.
+func (f *fixture) delivered(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range f.smtp.Messages(t) {
+		ids = append(ids, "<"+m.MessageID+">")
+	}
+	if len(ids) != f.mail.count() {
+		t.Fatalf("Mailpit has %d messages; the transport accepted %d", len(ids), f.mail.count())
+	}
+	return ids
 }
 
 func (f *fixture) job(budgets ...report.Budget) *report.Job {
@@ -164,12 +187,12 @@ func TestThresholdsOneByOne(t *testing.T) {
 		wantSev  string
 	}{
 		{"499.99", 0, ""},
-		{"0.01", 1, "INFO"},      // exactly 50 %
-		{"200", 0, ""},           // 70 %
-		{"100", 1, "WARNING"},    // exactly 80 %
-		{"149.99", 0, ""},        // 94.999 %
-		{"0.01", 1, "CRITICAL"},  // exactly 95 %
-		{"1000", 0, ""},          // over: nothing new
+		{"0.01", 1, "INFO"},     // exactly 50 %
+		{"200", 0, ""},          // 70 %
+		{"100", 1, "WARNING"},   // exactly 80 %
+		{"149.99", 0, ""},       // 94.999 %
+		{"0.01", 1, "CRITICAL"}, // exactly 95 %
+		{"1000", 0, ""},         // over: nothing new
 	}
 	for i, s := range steps {
 		insert(t, f.pool, ev{at: day1.Add(time.Duration(i) * time.Hour), cost: s.add})
@@ -194,6 +217,9 @@ func TestThresholdsOneByOne(t *testing.T) {
 		if f.mail.count() != before+s.wantSent {
 			t.Fatalf("step %d: re-run sent again", i)
 		}
+	}
+	if n := len(f.delivered(t)); n != 3 {
+		t.Fatalf("Mailpit received %d; want 3", n)
 	}
 	crit := f.mail.msgs[2]
 	if !strings.Contains(string(crit.HTML), "What to do now") || !strings.Contains(string(crit.Text), "What to do now") {
@@ -229,6 +255,11 @@ func TestThresholdsAllAtOnce(t *testing.T) {
 	}
 	if len(ids) != 3 {
 		t.Errorf("message ids not distinct: %v", ids)
+	}
+	for _, id := range f.delivered(t) {
+		if !ids[id] {
+			t.Errorf("Mailpit received %s, not one of the alerts", id)
+		}
 	}
 	for _, e := range f.ledger(t) {
 		if e.Status != report.StatusSent || e.Attempts != 1 || e.SentAt == nil {
@@ -298,7 +329,7 @@ func TestTimeZoneDayBoundary(t *testing.T) {
 	f := setup(t)
 	f.now = time.Date(2026, 10, 3, 12, 0, 0, 0, seoul)
 	insert(t, f.pool,
-		ev{at: time.Date(2026, 9, 30, 15, 0, 0, 0, time.UTC), cost: "1"},  // 1 Oct 00:00 Seoul: day 1
+		ev{at: time.Date(2026, 9, 30, 15, 0, 0, 0, time.UTC), cost: "1"},   // 1 Oct 00:00 Seoul: day 1
 		ev{at: time.Date(2026, 10, 1, 14, 59, 59, 0, time.UTC), cost: "2"}, // 1 Oct 23:59:59 Seoul: day 1
 		ev{at: time.Date(2026, 10, 1, 15, 30, 0, 0, time.UTC), cost: "4"},  // 2 Oct 00:30 Seoul: day 2
 	)
@@ -385,21 +416,21 @@ func TestSMTPDownThenUp(t *testing.T) {
 	job := f.job(daily("d", "100"))
 	p := report.PeriodContaining(report.Daily, day1, seoul)
 	ctx := context.Background()
-	f.mail.fail = errors.New("dial tcp 127.0.0.1:2525: connect: connection refused")
+	f.smtp.Stop() // the SMTP server is down
 	for i := 1; i <= 2; i++ {
 		res, err := job.Run(ctx, p, report.RunOptions{})
 		if err == nil || res.Alerts.Failed != 1 {
 			t.Fatalf("run %d with SMTP down: err %v, failed %d", i, err, res.Alerts.Failed)
 		}
 		e := f.ledger(t)
-		if len(e) != 1 || e[0].Status != report.StatusPending || e[0].Attempts != i || !strings.Contains(e[0].LastError, "connection refused") {
+		if len(e) != 1 || e[0].Status != report.StatusPending || e[0].Attempts != i || e[0].LastError == "" {
 			t.Fatalf("ledger after run %d: %+v", i, e)
 		}
 		if res.Report == nil || res.Report.Totals.Requests != 1 {
 			t.Error("statistics lost because alerts failed")
 		}
 	}
-	f.mail.fail = nil
+	f.smtp.Restart(t)
 	res, err := job.Run(ctx, p, report.RunOptions{})
 	if err != nil || res.Alerts.Sent != 1 || f.mail.count() != 1 {
 		t.Fatalf("SMTP up: err %v sent %d emails %d", err, res.Alerts.Sent, f.mail.count())
@@ -410,6 +441,9 @@ func TestSMTPDownThenUp(t *testing.T) {
 	e := f.ledger(t)
 	if e[0].Status != report.StatusSent || e[0].Attempts != 3 || e[0].LastError != "" {
 		t.Errorf("ledger %+v", e[0])
+	}
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != e[0].MessageID {
+		t.Errorf("Mailpit received %v; want exactly %s", ids, e[0].MessageID)
 	}
 }
 
@@ -442,6 +476,13 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 	if len(f.mail.msgs) != 3 || len(seen) != 3 {
 		t.Fatalf("%d emails, %d distinct; want 3 and 3: %v", len(f.mail.msgs), len(seen), seen)
 	}
+	got := map[string]int{}
+	for _, id := range f.delivered(t) {
+		got[id]++
+	}
+	if len(got) != 3 {
+		t.Errorf("Mailpit received %v; want one of each of 3 keys", got)
+	}
 }
 
 // Ensures a run that stopped after claiming (before sending) leaves the alert pending, and the
@@ -472,6 +513,9 @@ func TestRunKilledAfterClaim(t *testing.T) {
 	if _, err := f.job(b).Run(ctx, p, report.RunOptions{}); err != nil || f.mail.count() != 1 {
 		t.Fatalf("third run: %v, %d emails", err, f.mail.count())
 	}
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != st.Breaches[0].MessageID("example.com") {
+		t.Errorf("Mailpit received %v", ids)
+	}
 }
 
 // Ensures --dry-run computes and renders but sends, claims and writes nothing.
@@ -488,7 +532,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts.WouldSend != 3 || f.mail.count() != 0 {
+	if res.Alerts.WouldSend != 3 || f.mail.count() != 0 || len(f.delivered(t)) != 0 {
 		t.Errorf("would send %d, emails %d; want 3, 0", res.Alerts.WouldSend, f.mail.count())
 	}
 	if !res.Report.Totals.Cost.Equal(dec("99")) {

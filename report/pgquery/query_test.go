@@ -3,6 +3,7 @@ package pgquery_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -63,9 +64,9 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 		} else {
 			r.CostSource = "none"
 		}
+		r.DurationMS = math.MinInt64 // absent
 		if e.ms > 0 {
-			ms := e.ms
-			r.DurationMS = &ms
+			r.DurationMS = e.ms
 		}
 		rows = append(rows, r)
 	}
