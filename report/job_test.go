@@ -559,3 +559,129 @@ func TestDryRunWritesNothing(t *testing.T) {
 		t.Errorf("summary %q", res.Summary("KRW"))
 	}
 }
+
+// snapshot is what a report shows, for comparing two runs.
+func snapshot(t *testing.T, r *report.Report) string {
+	t.Helper()
+	var b strings.Builder
+	tot := r.Totals
+	fmt.Fprintf(&b, "total cost=%s req=%d fail=%d unpriced=%d p50=%d p95=%d p99=%d avg=%d\n", tot.Cost, tot.Requests, tot.Failures, tot.Unpriced,
+		tot.Latency.Percentile(0.5), tot.Latency.Percentile(0.95), tot.Latency.Percentile(0.99), tot.AvgLatencyMS())
+	for _, dim := range report.Dimensions {
+		for _, row := range r.Breakdowns[dim] {
+			fmt.Fprintf(&b, "%s %s cost=%s req=%d p95=%d\n", dim, row.Label(), row.Cost, row.Requests, row.Latency.Percentile(0.95))
+		}
+	}
+	for _, d := range r.Series {
+		if d.Requests > 0 {
+			fmt.Fprintf(&b, "day %s cost=%s req=%d\n", d.Date.Format(time.DateOnly), d.Cost, d.Requests)
+		}
+	}
+	return b.String()
+}
+
+// Ensures retention drops whole old partitions (never a DELETE), after building the aggregates
+// of their days (late events included), and that reports of those days, and of a day that
+// straddles the dropped partition's edge, show the same numbers afterwards.
+func TestRetentionKeepsReports(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	jan31 := time.Date(2026, 1, 31, 0, 0, 0, 0, seoul)
+	feb1 := time.Date(2026, 2, 1, 0, 0, 0, 0, seoul)
+	insert(t, f.pool,
+		ev{at: jan31.Add(2 * time.Hour), service: "QA_CHAT", user: "u1", cost: "10.5", ms: 120},
+		ev{at: jan31.Add(3 * time.Hour), service: "MATCH", user: "u2", cost: "3.25", ms: 2400},
+		ev{at: jan31.Add(4 * time.Hour), service: "MATCH", user: "", cost: "", ms: 45},
+		ev{at: feb1.Add(30 * time.Minute), service: "QA_CHAT", user: "u1", cost: "1", ms: 700},  // UTC 31 Jan: January partition
+		ev{at: feb1.Add(12 * time.Hour), service: "QA_CHAT", user: "u3", cost: "2", ms: 900},    // UTC 1 Feb: February partition
+	)
+	job := f.job()
+	f.now = time.Date(2026, 2, 2, 9, 0, 0, 0, seoul)
+	periods := []report.Period{
+		report.PeriodContaining(report.Daily, jan31, seoul),
+		report.PeriodContaining(report.Daily, feb1, seoul),
+		report.PeriodContaining(report.Monthly, jan31, seoul),
+		report.PeriodContaining(report.Weekly, feb1, seoul),
+	}
+	for _, p := range periods {
+		if _, err := job.Run(ctx, p, report.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A late event for 31 January arrives after that day was reported.
+	insert(t, f.pool, ev{at: jan31.Add(20 * time.Hour), service: "LATE", user: "u9", cost: "100", ms: 50})
+	var febRows int
+	f.pool.QueryRow(ctx, "SELECT count(*) FROM events_2026_02").Scan(&febRows)
+	// What the reports show while the raw events exist (the late event now included).
+	before := map[string]string{}
+	for _, p := range periods {
+		r, err := job.Run(ctx, p, report.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		before[p.String()] = snapshot(t, r.Report)
+	}
+
+	// Retention 30 days on 15 March: every partition up to January 2026 goes.
+	f.now = time.Date(2026, 3, 15, 12, 0, 0, 0, seoul)
+	job.RetentionDays = 30
+	res, err := job.Run(ctx, report.PeriodContaining(report.Daily, f.now, seoul).Previous(), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slicesContains(res.Dropped, "events_2026_01") || slicesContains(res.Dropped, "events_2026_02") {
+		t.Fatalf("dropped %v; want January and older, not February", res.Dropped)
+	}
+	var exists bool
+	f.pool.QueryRow(ctx, "SELECT to_regclass('events_2026_01') IS NOT NULL").Scan(&exists)
+	if exists {
+		t.Fatal("events_2026_01 still exists")
+	}
+	var n int
+	f.pool.QueryRow(ctx, "SELECT count(*) FROM events_2026_02").Scan(&n)
+	if n != febRows {
+		t.Fatalf("February partition lost rows: %d of %d", n, febRows)
+	}
+
+	// An empty January partition re-created later (the collector premakes partitions) must not
+	// wipe the aggregates either.
+	if err := pgstore.EnsurePartitions(ctx, f.pool, jan31, jan31); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range periods {
+		after, err := job.Run(ctx, p, report.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := snapshot(t, after.Report)
+		if got != before[p.String()] {
+			t.Errorf("%s changed after retention:\nbefore:\n%s\nafter:\n%s", p, before[p.String()], got)
+		}
+		switch p.Label() {
+		case "2026-01-31":
+			if !after.Report.Totals.Cost.Equal(dec("113.75")) || after.Report.Totals.Requests != 4 || after.Report.Totals.Unpriced != 1 {
+				t.Errorf("31 Jan after retention (late event included):\n%s", got)
+			}
+			if len(after.Report.RefreshedDays) != 0 {
+				t.Errorf("31 Jan rebuilt from events after its partition was dropped")
+			}
+		case "2026-02-01":
+			if !after.Report.Totals.Cost.Equal(dec("3")) || after.Report.Totals.Requests != 2 {
+				t.Errorf("1 Feb (straddles the dropped partition) after retention:\n%s", got)
+			}
+		case "2026-01":
+			if !after.Report.Totals.Cost.Equal(dec("113.75")) || after.Report.Totals.Requests != 4 {
+				t.Errorf("January after retention:\n%s", got)
+			}
+		}
+	}
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
