@@ -116,6 +116,7 @@ func (r *recorder) count() int {
 }
 
 type fixture struct {
+	url   string
 	pool  *pgxpool.Pool
 	store *pgquery.Store
 	smtp  *mailtest.Server
@@ -125,13 +126,18 @@ type fixture struct {
 
 func setup(t *testing.T) *fixture {
 	t.Helper()
-	pool := pgtest.Pool(t)
+	url := pgtest.URL(t)
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
 	srv := mailtest.Start(t)
 	sender, err := mail.New(mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{pool: pool, store: pgquery.New(pool), smtp: srv, mail: &recorder{inner: sender}}
+	return &fixture{url: url, pool: pool, store: pgquery.New(pool), smtp: srv, mail: &recorder{inner: sender}}
 }
 
 // delivered is the Message-IDs Mailpit received, oldest first, after checking that they are
@@ -458,9 +464,17 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 	errs := make([]error, 4)
 	for i := range errs {
 		wg.Add(1)
+		// Each run has its own connection pool, as separate processes would.
+		pool, err := pgxpool.New(context.Background(), f.url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		job := f.job(daily("d", "100"))
+		job.Store = pgquery.New(pool)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = f.job(daily("d", "100")).Run(context.Background(), p, report.RunOptions{})
+			_, errs[i] = job.Run(context.Background(), p, report.RunOptions{})
 		}()
 	}
 	wg.Wait()
