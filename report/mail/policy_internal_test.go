@@ -75,3 +75,17 @@ func TestPrepareBcc(t *testing.T) {
 		t.Errorf("prepare modified the caller's message: %v", e.Headers)
 	}
 }
+
+// Ensure a message built as a struct literal (nil Headers) is accepted and gets its headers.
+func TestPrepareNilHeaders(t *testing.T) {
+	e := &email.Email{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Text: []byte("t")}
+	m, err := prepare(e, "", time.Date(2025, 3, 1, 7, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, h := range []string{"\r\nMessage-Id: <", "\r\nDate: Sat, 01 Mar 2025 07:00:00 +0000\r\n"} {
+		if !strings.Contains("\r\n"+string(m.raw), h) {
+			t.Errorf("missing %q in\n%s", h, m.raw)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/smtp"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -78,6 +79,7 @@ func (s *SMTP) Send(ctx context.Context, e *email.Email) error {
 	if err != nil {
 		return permanent("prepare message", err)
 	}
+	parent := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
 	deadline, _ := ctx.Deadline()
@@ -96,8 +98,11 @@ func (s *SMTP) Send(ctx context.Context, e *email.Email) error {
 	defer stop()
 
 	if err := s.exchange(conn, m); err != nil {
-		if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-			err.Err = fmt.Errorf("%w: %w", cerr, err.Err)
+		switch {
+		case parent.Err() != nil:
+			err.Err = fmt.Errorf("%w: %w", parent.Err(), err.Err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			err.Err = fmt.Errorf("timed out after %v: %w", s.cfg.Timeout, err.Err)
 		}
 		return err
 	}

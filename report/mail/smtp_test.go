@@ -201,6 +201,7 @@ func TestSendSilentServerTimesOut(t *testing.T) {
 	for _, mode := range []string{"none", "tls"} {
 		s := newSMTP(t, mail.Config{Host: "127.0.0.1", Port: port, TLS: mode, Timeout: 300 * time.Millisecond})
 		err := s.Send(context.Background(), sample())
+		t.Logf("tls=%s: %v", mode, err)
 		if err == nil || mail.IsPermanent(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("tls=%s: want transient deadline error, got %v", mode, err)
 		}
@@ -214,13 +215,19 @@ func TestSendContextCancelled(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
+	accepted := make(chan net.Conn, 1)
 	go func() {
-		c, err := l.Accept()
-		if err == nil {
-			defer c.Close()
-			time.Sleep(10 * time.Second)
+		if c, err := l.Accept(); err == nil {
+			accepted <- c // hold it open, say nothing
 		}
 	}()
+	t.Cleanup(func() {
+		select {
+		case c := <-accepted:
+			c.Close()
+		default:
+		}
+	})
 	s := newSMTP(t, mail.Config{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, TLS: "none", Timeout: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(200*time.Millisecond, cancel)
@@ -317,5 +324,24 @@ func TestHeaderInjection(t *testing.T) {
 	}
 	if len(m.Bcc) != 0 || len(m.Headers["Bcc"]) != 0 {
 		t.Errorf("subject injected a Bcc: %+v %v", m.Bcc, m.Headers["Bcc"])
+	}
+}
+
+// Ensure a stopped server gives a transient error and the same transport works once it is back.
+func TestSendServerDownThenUp(t *testing.T) {
+	srv := mailtest.Start(t)
+	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "none", Timeout: 5 * time.Second})
+	srv.Stop()
+	err := s.Send(context.Background(), sample())
+	if err == nil || mail.IsPermanent(err) {
+		t.Fatalf("server down: want transient error, got %v", err)
+	}
+	t.Logf("down: %v", err)
+	srv.Restart(t)
+	if err := s.Send(context.Background(), sample()); err != nil {
+		t.Fatalf("server up: %v", err)
+	}
+	if n := len(srv.WaitFor(t, 1, wait)); n != 1 {
+		t.Fatalf("%d messages, want 1", n)
 	}
 }

@@ -392,6 +392,11 @@ func findMailpit() (string, error) {
 	if err != nil {
 		return "", errors.New(notFound)
 	}
+	return findInRepo(dir)
+}
+
+// findInRepo looks for bin/tools/mailpit in the nearest directory above dir holding go.mod.
+func findInRepo(dir string) (string, error) {
 	for {
 		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
 			p := filepath.Join(dir, "bin", "tools", "mailpit")
