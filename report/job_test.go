@@ -606,8 +606,8 @@ func TestRetentionKeepsReports(t *testing.T) {
 		ev{at: jan31.Add(2 * time.Hour), service: "QA_CHAT", user: "u1", cost: "10.5", ms: 120},
 		ev{at: jan31.Add(3 * time.Hour), service: "MATCH", user: "u2", cost: "3.25", ms: 2400},
 		ev{at: jan31.Add(4 * time.Hour), service: "MATCH", user: "", cost: "", ms: 45},
-		ev{at: feb1.Add(30 * time.Minute), service: "QA_CHAT", user: "u1", cost: "1", ms: 700},  // UTC 31 Jan: January partition
-		ev{at: feb1.Add(12 * time.Hour), service: "QA_CHAT", user: "u3", cost: "2", ms: 900},    // UTC 1 Feb: February partition
+		ev{at: feb1.Add(30 * time.Minute), service: "QA_CHAT", user: "u1", cost: "1", ms: 700}, // UTC 31 Jan: January partition
+		ev{at: feb1.Add(12 * time.Hour), service: "QA_CHAT", user: "u3", cost: "2", ms: 900},   // UTC 1 Feb: February partition
 	)
 	job := f.job()
 	f.now = time.Date(2026, 2, 2, 9, 0, 0, 0, seoul)
@@ -698,4 +698,28 @@ func slicesContains(s []string, v string) bool {
 		}
 	}
 	return false
+}
+
+// Ensures an alert with nowhere to go stays pending with a clear error, and one whose budget was
+// removed from the configuration is skipped without failing the run.
+func TestAlertWithoutRecipientsStaysPending(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "60"})
+	job := f.job(daily("d", "100"))
+	job.Recipients = nil
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	ctx := context.Background()
+	if _, err := job.Run(ctx, p, report.RunOptions{}); err == nil || !strings.Contains(err.Error(), "no recipients") {
+		t.Fatalf("run without recipients: %v", err)
+	}
+	e := f.ledger(t)
+	if len(e) != 1 || e[0].Status != report.StatusPending || !strings.Contains(e[0].LastError, "no recipients") {
+		t.Fatalf("ledger %+v", e)
+	}
+	gone := f.job() // the budget was removed from the configuration
+	res, err := gone.Run(ctx, p, report.RunOptions{})
+	if err != nil || res.Alerts.Skipped != 1 || len(f.delivered(t)) != 0 {
+		t.Fatalf("removed budget: err %v skipped %d", err, res.Alerts.Skipped)
+	}
 }

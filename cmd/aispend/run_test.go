@@ -191,7 +191,7 @@ func TestBudgetsEndpoint(t *testing.T) {
 		Currency string `json:"currency"`
 		Budgets  []struct {
 			Name, Spent, Limit, Remaining, Percent, State, Period string
-			PeriodEnd                                         time.Time `json:"period_end"`
+			PeriodEnd                                             time.Time `json:"period_end"`
 		} `json:"budgets"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
