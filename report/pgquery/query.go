@@ -141,8 +141,10 @@ func dateOf(t time.Time) time.Time {
 }
 
 // refresh rebuilds, inside tx, the aggregates of the days in [from, to) (midnights in loc) whose
-// events are all still stored: every monthly partition the day touches exists and none of its
-// range was dropped by retention. It returns the days rebuilt.
+// events are all still stored: no part of the day lies in a partition that retention dropped
+// (recorded in dropped_partitions) or is detaching. A month without a partition holds no events
+// (the collector creates a partition before it stores into a month), so it does not stop a
+// rebuild. It returns the days rebuilt.
 func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) ([]time.Time, error) {
 	// One rebuild at a time: two concurrent delete + insert of the same day would collide.
 	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
@@ -180,21 +182,20 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	return days, nil
 }
 
-// partitionSet tells which time ranges still have their raw events.
+// partitionSet tells which time ranges no longer have all their raw events.
 type partitionSet struct {
-	months  map[time.Time]bool // UTC month starts with an attached partition
-	dropped [][2]time.Time
+	gone [][2]time.Time // dropped by retention, or being detached
 }
 
 func availability(ctx context.Context, tx pgx.Tx) (*partitionSet, error) {
-	ps := &partitionSet{months: map[time.Time]bool{}}
+	ps := &partitionSet{}
 	parts, err := listPartitions(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range parts {
-		if !p.detachPending {
-			ps.months[p.start] = true
+		if p.detachPending {
+			ps.gone = append(ps.gone, [2]time.Time{p.start, p.end})
 		}
 	}
 	rows, err := tx.Query(ctx, qDroppedRanges)
@@ -203,7 +204,7 @@ func availability(ctx context.Context, tx pgx.Tx) (*partitionSet, error) {
 	}
 	var a, b time.Time
 	_, err = pgx.ForEachRow(rows, []any{&a, &b}, func() error {
-		ps.dropped = append(ps.dropped, [2]time.Time{a, b})
+		ps.gone = append(ps.gone, [2]time.Time{a, b})
 		return nil
 	})
 	if err != nil {
@@ -213,15 +214,8 @@ func availability(ctx context.Context, tx pgx.Tx) (*partitionSet, error) {
 }
 
 func (ps *partitionSet) complete(from, to time.Time) bool {
-	for _, r := range ps.dropped {
+	for _, r := range ps.gone {
 		if from.Before(r[1]) && to.After(r[0]) {
-			return false
-		}
-	}
-	m := from.UTC()
-	m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
-	for ; m.Before(to); m = m.AddDate(0, 1, 0) {
-		if !ps.months[m] {
 			return false
 		}
 	}
