@@ -53,10 +53,9 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	var budgets collect.BudgetSource
-	if len(board.Budgets) > 0 {
-		budgets = board
-	}
+	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
+	// applications can poll it before budgets exist.
+	var budgets collect.BudgetSource = board
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
 	handler := collect.NewServer(collect.Config{
