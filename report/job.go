@@ -163,11 +163,9 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	now := j.now()
 	log := j.log().With("period", p.String(), "dry_run", opts.DryRun)
 	res := &Result{Period: p, DryRun: opts.DryRun}
+	// Step errors are returned (joined, each named), not logged here: the caller logs them once.
 	step := func(name string, fn func() error) error {
 		err := fn()
-		if err != nil {
-			log.Error("step failed", "step", name, "error", err)
-		}
 		res.Steps = append(res.Steps, StepResult{Name: name, Err: err})
 		return err
 	}
