@@ -41,8 +41,24 @@ type Job struct {
 	Logger          *slog.Logger
 }
 
+// Steps selects the steps of a run; the zero value runs them all.
+type Steps uint8
+
+// The steps of a run. Budget statuses are computed whenever statistics or alerts run.
+const (
+	StepStatistics Steps = 1 << iota // rebuild aggregates, statistics, budget statuses, outputs
+	StepAlerts
+	StepRetention
+	AllSteps = StepStatistics | StepAlerts | StepRetention
+)
+
+func (s Steps) has(x Steps) bool { return s == 0 || s&x != 0 }
+
 // RunOptions change what a run does.
 type RunOptions struct {
+	// Steps limits the run to some steps, e.g. StepAlerts for a frequent budget check or
+	// StepRetention alone; zero runs every step.
+	Steps Steps
 	// DryRun computes and renders everything but sends, publishes and writes nothing: the
 	// aggregate rebuild is rolled back, no alert is claimed, no partition dropped.
 	DryRun bool
@@ -170,44 +186,50 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		return err
 	}
 
-	_ = step("statistics", func() error {
-		rep, err := j.Store.Report(ctx, ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun})
-		if err != nil {
-			return err
-		}
-		rep.Currency = j.Currency
-		res.Report = rep
-		log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
-		return nil
-	})
-	statuses := newStatusCache(j, now)
-	_ = step("budgets", func() error {
-		var errs []error
-		var sts []Status
-		for _, b := range j.Budgets {
-			st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+	if opts.Steps.has(StepStatistics) {
+		_ = step("statistics", func() error {
+			rep, err := j.Store.Report(ctx, ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun})
 			if err != nil {
-				errs = append(errs, err)
-				continue
+				return err
 			}
-			sts = append(sts, st)
-		}
-		if res.Report != nil {
-			res.Report.Budgets = sts
-		}
-		return errors.Join(errs...)
-	})
+			rep.Currency = j.Currency
+			res.Report = rep
+			log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
+			return nil
+		})
+	}
+	statuses := newStatusCache(j, now)
+	if opts.Steps.has(StepStatistics) {
+		_ = step("budgets", func() error {
+			var errs []error
+			var sts []Status
+			for _, b := range j.Budgets {
+				st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				sts = append(sts, st)
+			}
+			if res.Report != nil {
+				res.Report.Budgets = sts
+			}
+			return errors.Join(errs...)
+		})
+	}
 	if res.Report != nil {
 		for _, o := range j.Outputs {
 			_ = step(o.Name(), func() error { return o.Write(ctx, res.Report, opts.DryRun) })
 		}
 	}
-	_ = step("alerts", func() error {
-		out, err := j.alerts(ctx, p, now, statuses, opts.DryRun)
-		res.Alerts = out
-		return err
-	})
-	if j.RetentionDays > 0 {
+	if opts.Steps.has(StepAlerts) {
+		_ = step("alerts", func() error {
+			out, err := j.alerts(ctx, p, now, statuses, opts.DryRun)
+			res.Alerts = out
+			return err
+		})
+	}
+	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
 		_ = step("retention", func() error {
 			cutoff := now.Add(-time.Duration(j.RetentionDays) * 24 * time.Hour)
 			dropped, err := j.Store.DropPartitionsBefore(ctx, cutoff, j.loc(), opts.DryRun)

@@ -723,3 +723,22 @@ func TestAlertWithoutRecipientsStaysPending(t *testing.T) {
 		t.Fatalf("removed budget: err %v skipped %d", err, res.Alerts.Skipped)
 	}
 }
+
+// Ensures a run limited to the alert step (a frequent budget check) alerts without rebuilding
+// aggregates or dropping partitions.
+func TestAlertsOnlyRun(t *testing.T) {
+	f := setup(t)
+	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
+	insert(t, f.pool, ev{at: f.now.Add(-time.Hour), cost: "70"})
+	job := f.job(daily("d", "100"))
+	job.RetentionDays = 30
+	res, err := job.Run(context.Background(), report.PeriodContaining(report.Daily, f.now, seoul), report.RunOptions{Steps: report.StepAlerts})
+	if err != nil || res.Alerts.Sent != 1 || res.Report != nil || len(res.Dropped) != 0 {
+		t.Fatalf("alerts only: err %v sent %d report %v dropped %v", err, res.Alerts.Sent, res.Report != nil, res.Dropped)
+	}
+	var n int
+	f.pool.QueryRow(context.Background(), "SELECT count(*) FROM daily_aggregates").Scan(&n)
+	if n != 0 || len(f.delivered(t)) != 1 {
+		t.Errorf("aggregates %d, emails %d", n, len(f.delivered(t)))
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/runlog"
 )
 
 func cmdRun(ctx context.Context, env *environment, args []string) error {
@@ -52,8 +53,24 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	res, runErr := job.Run(ctx, p, report.RunOptions{DryRun: *dry})
-	fmt.Fprintln(env.stdout, res.Summary(cfg.Currency))
+	var res *report.Result
+	work := func(ctx context.Context) (runOutcome, error) {
+		var err error
+		res, err = job.Run(ctx, p, report.RunOptions{DryRun: *dry})
+		return runOutcome{AlertsSent: res.Alerts.Sent}, err
+	}
+	var runErr error
+	if *dry {
+		_, runErr = work(ctx)
+	} else {
+		// Recorded in the runs table like a scheduled run of the same kind and period, so that
+		// cron, the scheduler and a manual re-run never overlap.
+		runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
+		runErr = recordRun(ctx, runs, env.log, string(kind), p.Label(), work)
+	}
+	if res != nil {
+		fmt.Fprintln(env.stdout, res.Summary(cfg.Currency))
+	}
 	if runErr != nil {
 		return fmt.Errorf("run %s: %w", p, runErr)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/report/runlog"
 )
 
 const batchConfig = `currency: KRW
@@ -110,6 +111,19 @@ func TestRunCommand(t *testing.T) {
 	}
 	if err := run(ctx, args, envMap(env), &out, &logs); err != nil || len(srv.Messages(t)) != 2 {
 		t.Fatalf("re-run: %v, %d emails", err, len(srv.Messages(t)))
+	}
+	// Recorded in the runs table like a scheduled run; the dry run is not.
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 10)
+	if err != nil || len(recent) != 2 {
+		t.Fatalf("runs: %v %v; want the run and the re-run", recent, err)
+	}
+	if r := recent[len(recent)-1]; r.Kind != "daily" || r.Period != "2026-10-01" || r.Status != runlog.StatusSucceeded {
+		t.Errorf("run recorded as %+v", r)
 	}
 	d := srv.Message(t, msgs[0].ID)
 	if !strings.Contains(d.HTML, "https://reports.example.com/ai/daily/2026-10-01/") {
