@@ -267,14 +267,15 @@ func grouped(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time, dim 
 	}
 	var out []report.Row
 	var (
-		key  *string
-		r    report.Row
-		cost string
-		hist []int64
+		key     *string
+		r       report.Row
+		cost    string
+		buckets []int32
+		counts  []int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&key, &r.Other, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
-		&cost, &r.LatencyCount, &r.LatencySumMS, &hist}, func() error {
+		&cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
 		row := r
 		row.Key = ""
 		if key != nil {
@@ -285,7 +286,11 @@ func grouped(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time, dim 
 			return fmt.Errorf("parse cost %q: %w", cost, err)
 		}
 		row.Cost = c
-		row.Latency = append(report.Histogram(nil), hist...)
+		h, err := dense(buckets, counts)
+		if err != nil {
+			return err
+		}
+		row.Latency = h
 		out = append(out, row)
 		return nil
 	})
@@ -293,6 +298,28 @@ func grouped(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time, dim 
 		return nil, fmt.Errorf("query %s totals: %w", dim, err)
 	}
 	return out, nil
+}
+
+// dense turns the sparse histogram of grouped.sql into a report.Histogram.
+func dense(buckets []int32, counts []int64) (report.Histogram, error) {
+	if len(buckets) != len(counts) {
+		return nil, fmt.Errorf("latency histogram: %d buckets, %d counts", len(buckets), len(counts))
+	}
+	if len(buckets) == 0 {
+		return nil, nil
+	}
+	top := buckets[len(buckets)-1]
+	if top < 0 || top > 1000 {
+		return nil, fmt.Errorf("latency histogram: bucket %d out of range", top)
+	}
+	h := make(report.Histogram, top+1)
+	for i, b := range buckets {
+		if b < 0 {
+			return nil, fmt.Errorf("latency histogram: bucket %d out of range", b)
+		}
+		h[b] += counts[i]
+	}
+	return h, nil
 }
 
 func scopeArgs(sc report.Scope) []any {

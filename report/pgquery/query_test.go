@@ -153,3 +153,33 @@ func TestBreakdownsSumToTotal(t *testing.T) {
 		t.Errorf("latency count %d / %d; want 60", rep.Totals.Latency.Count(), rep.Totals.LatencyCount)
 	}
 }
+
+// Ensures SQL puts durations in the documented buckets (exact powers of two included) and the
+// percentiles read back from the stored histogram.
+func TestLatencyBuckets(t *testing.T) {
+	pool := pgtest.Pool(t)
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	want := map[int64]int{1: 1, 2: 5, 3: 7, 4: 9, 8: 13, 1000: 40, 1024: 41, 60000: 64}
+	var evs []ev
+	for ms := range want {
+		evs = append(evs, ev{at: day.Add(time.Hour), cost: "1", ms: ms})
+	}
+	evs = append(evs, ev{at: day.Add(time.Hour), cost: "1"}) // no duration
+	insert(t, pool, evs...)
+	rep, err := pgquery.New(pool).Report(context.Background(), report.ReportRequest{Period: report.PeriodContaining(report.Daily, day, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := rep.Totals.Latency
+	for ms, b := range want {
+		if b >= len(h) || h[b] != 1 {
+			t.Errorf("%d ms not in bucket %d: %v", ms, b, h)
+		}
+	}
+	if h.Count() != int64(len(want)) || rep.Totals.LatencyCount != int64(len(want)) || rep.Totals.Requests != int64(len(want))+1 {
+		t.Errorf("counts: histogram %d, latency %d, requests %d", h.Count(), rep.Totals.LatencyCount, rep.Totals.Requests)
+	}
+	if p50 := h.Percentile(0.5); p50 != 4 { // nearest rank: the 4th of 8 values, 4 ms (bucket 9, middle 4.36)
+		t.Errorf("p50 %d ms", p50)
+	}
+}

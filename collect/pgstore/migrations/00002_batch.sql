@@ -24,9 +24,10 @@ CREATE TABLE daily_aggregates (
     cost               numeric NOT NULL,
     latency_count      bigint  NOT NULL,
     latency_sum_ms     bigint  NOT NULL,
-    -- latency_hist[i] counts durations in bucket i-1: bucket 0 is < 1 ms, bucket b ≥ 1 is
-    -- [2^((b-1)/4), 2^(b/4)) ms. Trimmed after the last non-empty bucket.
-    latency_hist       bigint[] NOT NULL,
+    -- Latency histogram, sparse: latency_counts[i] durations fell in bucket latency_buckets[i]
+    -- (ascending). Bucket 0 is < 1 ms, bucket b ≥ 1 is [2^((b-1)/4), 2^(b/4)) ms.
+    latency_buckets    integer[] NOT NULL,
+    latency_counts     bigint[]  NOT NULL,
     refreshed_at       timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (tz, day, service, model, provider, org_id, user_id)
 );

@@ -4,7 +4,7 @@
 -- $1 tz, $2 first day, $3 day after the last (date), $4 dimension: service | model | provider |
 -- org_id | user_id | day | total (one group), $5 N (bigint; rows past N go to "other").
 -- Returns key (NULL on the other row), other, the additive totals, cost as text (exact), and the
--- merged latency histogram (dense, bucket 0 first).
+-- merged latency histogram as parallel arrays of buckets (ascending) and counts.
 WITH r AS (
     SELECT CASE $4::text
                WHEN 'service' THEN service
@@ -33,19 +33,19 @@ WITH r AS (
     FROM r JOIN lab l ON l.key = r.key
     GROUP BY l.label, l.other
 ), hb AS (
-    -- Every stored histogram is dense from index 1, so the indexes of a group are contiguous.
-    SELECT l.label, l.other, h.idx, sum(h.n) AS n
+    SELECT l.label, l.other, h.b, sum(h.n) AS n
     FROM r JOIN lab l ON l.key = r.key
-    CROSS JOIN LATERAL unnest(r.latency_hist) WITH ORDINALITY AS h(n, idx)
-    GROUP BY l.label, l.other, h.idx
+    CROSS JOIN LATERAL unnest(r.latency_buckets, r.latency_counts) AS h(b, n)
+    GROUP BY l.label, l.other, h.b
 ), ha AS (
-    SELECT label, other, array_agg(n::bigint ORDER BY idx) AS hist
+    SELECT label, other, array_agg(b ORDER BY b) AS buckets, array_agg(n::bigint ORDER BY b) AS counts
     FROM hb GROUP BY label, other
 )
 SELECT t.label, t.other, t.requests::bigint, t.failures::bigint, t.cache_hits::bigint, t.unpriced::bigint,
        t.input_tokens::bigint, t.output_tokens::bigint, t.cache_read_tokens::bigint,
        t.cache_write_tokens::bigint, t.reasoning_tokens::bigint, t.cost::text,
-       t.latency_count::bigint, t.latency_sum_ms::bigint, coalesce(ha.hist, '{}'::bigint[])
+       t.latency_count::bigint, t.latency_sum_ms::bigint,
+       coalesce(ha.buckets, '{}'::integer[]), coalesce(ha.counts, '{}'::bigint[])
 FROM tot t
 LEFT JOIN ha ON ha.other = t.other AND ha.label IS NOT DISTINCT FROM t.label
 ORDER BY t.other, t.rn
