@@ -124,7 +124,8 @@ type Report struct {
 	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row
-	// Series is the last SeriesDays days up to the period's last day, zero days included.
+	// Series is the last SeriesDays days up to the period's last day (every day of a longer
+	// period), zero days included.
 	Series []Day
 	// Budgets is each budget's status for its period that contains the report period's end.
 	Budgets []Status

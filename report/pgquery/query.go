@@ -80,10 +80,10 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	last := days[len(days)-1]
 	y, m, d := last.Date()
 	seriesStart := time.Date(y, m, d-req.SeriesDays+1, 0, 0, 0, 0, loc)
-	from := p.Start
-	if seriesStart.Before(from) {
-		from = seriesStart
+	if p.Start.Before(seriesStart) {
+		seriesStart = p.Start // a 31-day month shows all its days
 	}
+	from := seriesStart
 
 	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
 	tx, err := s.pool.Begin(ctx)

@@ -183,3 +183,26 @@ func TestLatencyBuckets(t *testing.T) {
 		t.Errorf("p50 %d ms", p50)
 	}
 }
+
+// Ensures the daily series of a 31-day month covers the whole month, and of a day the 30 days
+// up to it, zero days included.
+func TestSeriesLength(t *testing.T) {
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	insert(t, pool, ev{at: time.Date(2026, 10, 1, 3, 0, 0, 0, seoul), cost: "5"})
+	oct := report.PeriodContaining(report.Monthly, time.Date(2026, 10, 1, 0, 0, 0, 0, seoul), seoul)
+	rep, err := st.Report(context.Background(), report.ReportRequest{Period: oct})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Series) != 31 || !rep.Series[0].Date.Equal(oct.Start) || !rep.Series[0].Cost.Equal(decimal.NewFromInt(5)) {
+		t.Fatalf("october series: %d days from %v", len(rep.Series), rep.Series[0].Date)
+	}
+	rep, err = st.Report(context.Background(), report.ReportRequest{Period: report.PeriodContaining(report.Daily, oct.End.Add(-time.Hour), seoul)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Series) != 30 || rep.Series[0].Date.Format(time.DateOnly) != "2026-10-02" || !rep.Series[0].Cost.IsZero() {
+		t.Fatalf("daily series: %d days from %v", len(rep.Series), rep.Series[0].Date)
+	}
+}
