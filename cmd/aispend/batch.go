@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -112,4 +113,38 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 		return nil, err
 	}
 	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency, Now: time.Now}, nil
+}
+
+// batchRun is the work of one scheduled job (the scheduler's jobFuncs): "daily", "weekly" and
+// "monthly" compute, publish and alert for the period that ended last; "budget-check" only
+// checks budgets and sends alerts, for today; "retention" only drops old partitions. Retention
+// is its own job, so report runs leave it out.
+func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runOutcome, error) {
+	sender, err := cfg.newMailer()
+	if err != nil {
+		return runOutcome{}, err
+	}
+	job, err := newBatchJob(cfg, pool, sender, log)
+	if err != nil {
+		return runOutcome{}, err
+	}
+	job.Now = func() time.Time { return now }
+	var p report.Period
+	var steps report.Steps
+	switch kind {
+	case "daily", "weekly", "monthly":
+		p = report.DefaultPeriod(report.PeriodKind(kind), now, cfg.Location)
+		steps = report.StepStatistics | report.StepAlerts
+	case "budget-check":
+		p = report.PeriodContaining(report.Daily, now, cfg.Location)
+		steps = report.StepAlerts
+	case "retention":
+		p = report.PeriodContaining(report.Daily, now, cfg.Location)
+		steps = report.StepRetention
+	default:
+		return runOutcome{}, fmt.Errorf("unknown batch job %q", kind)
+	}
+	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
+	log.Info("batch run", "job", kind, "summary", res.Summary(cfg.Currency))
+	return runOutcome{AlertsSent: res.Alerts.Sent}, err
 }

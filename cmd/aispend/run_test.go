@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"math"
 	"net/http"
 	"os"
@@ -221,5 +222,54 @@ func TestBudgetsEndpoint(t *testing.T) {
 	}
 	if q := body.Budgets[1]; q.Name != "qa-monthly" || q.Period != "monthly" || q.Spent != "850.5" || q.State != "warning" {
 		t.Errorf("qa-monthly %+v", q)
+	}
+}
+
+// Ensures the scheduled work functions run the right steps: a budget check alerts for today
+// without rebuilding aggregates; a daily run reports yesterday; retention drops partitions.
+func TestBatchRunKinds(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	cfg, err := loadConfig("", envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	now := time.Now()
+	insertCost(t, url, now.Add(-time.Minute), "OTHER", "500")
+	log := slog.New(slog.DiscardHandler)
+
+	out, err := batchRun(ctx, cfg, pool, log, "budget-check", now)
+	if err != nil || out.AlertsSent != 1 {
+		t.Fatalf("budget-check: %v, %d alerts", err, out.AlertsSent)
+	}
+	var aggs int
+	pool.QueryRow(ctx, "SELECT count(*) FROM daily_aggregates").Scan(&aggs)
+	if aggs != 0 {
+		t.Error("budget-check rebuilt aggregates")
+	}
+	if _, err := batchRun(ctx, cfg, pool, log, "daily", now); err != nil {
+		t.Fatalf("daily: %v", err)
+	}
+	var parts int
+	pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&parts)
+	if _, err := batchRun(ctx, cfg, pool, log, "retention", now); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	var after int
+	pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&after)
+	if after >= parts { // the test database has partitions from 400 days back; retention is 90
+		t.Errorf("retention dropped nothing: %d → %d partitions", parts, after)
+	}
+	if len(srv.Messages(t)) != 1 {
+		t.Errorf("%d emails; want the one budget-check alert", len(srv.Messages(t)))
+	}
+	if _, err := batchRun(ctx, cfg, pool, log, "hourly", now); err == nil {
+		t.Error("unknown kind accepted")
 	}
 }
