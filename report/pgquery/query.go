@@ -10,7 +10,6 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -573,12 +572,4 @@ func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Locati
 		return fmt.Errorf("drop partition %s: %w", p.name, err)
 	}
 	return nil
-}
-
-// Describe is a short text of a partition list for logs.
-func Describe(names []string) string {
-	if len(names) == 0 {
-		return "none"
-	}
-	return strings.Join(names, ", ")
 }
