@@ -3,6 +3,7 @@
 GO      ?= go
 BIN     := bin/aispend
 TOOLS   := $(CURDIR)/bin/tools
+VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
@@ -14,6 +15,10 @@ build: assets
 # Test servers, pinned; installed once into bin/tools.
 tools:
 	@mkdir -p $(TOOLS)
+	@test -x $(TOOLS)/versitygw -a -f $(TOOLS)/.versitygw-$(VERSITYGW) || { \
+		echo "installing versitygw $(VERSITYGW) (S3 server for tests; takes a few minutes)"; \
+		GOBIN=$(TOOLS) $(GO) install github.com/versity/versitygw/cmd/versitygw@$(VERSITYGW) && \
+		touch $(TOOLS)/.versitygw-$(VERSITYGW); }
 	@test -x $(TOOLS)/mailpit || GOBIN=$(TOOLS) $(GO) install github.com/axllent/mailpit@v1.33.1
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
@@ -44,8 +49,10 @@ test: tools assets vet
 bench: assets
 	$(GO) test -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./cmd/aispend
 
+# Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
+# DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".
 demo: assets build
-	./scripts/demo.sh
+	./$(BIN) demo $(DEMO_FLAGS)
 
 clean:
 	rm -rf bin out/*

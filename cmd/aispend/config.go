@@ -77,6 +77,9 @@ type S3Config struct {
 	AccessKey     string        `yaml:"-"`
 	SecretKey     string        `yaml:"-"`
 	PresignExpiry time.Duration `yaml:"presign_expiry"`
+	// PublicEndpoint: readers reach storage at another address than aispend does; presigned
+	// links are signed for it. Empty: Endpoint.
+	PublicEndpoint string `yaml:"public_endpoint"`
 }
 
 // PriceConfig is one row of the price table, USD per million tokens.
@@ -115,6 +118,12 @@ func (d *Dec) UnmarshalYAML(n *yaml.Node) error {
 	}
 	d.Decimal = v
 	return nil
+}
+
+// MarshalYAML writes the exact digits as a plain number, so that a written configuration reads
+// back to the same value.
+func (d Dec) MarshalYAML() (any, error) {
+	return &yaml.Node{Kind: yaml.ScalarNode, Value: d.String()}, nil
 }
 
 func defaultConfig() Config {
@@ -195,6 +204,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
 	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
 	env("AISPEND_S3_SECRET_KEY", func(v string) { cfg.S3.SecretKey = v })
+	env("AISPEND_S3_PUBLIC_ENDPOINT", func(v string) { cfg.S3.PublicEndpoint = v })
+	env("AISPEND_S3_PRESIGN_EXPIRY", func(v string) {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad("s3.presign_expiry (AISPEND_S3_PRESIGN_EXPIRY)", "%q is not a duration like 24h", v)
+		}
+		cfg.S3.PresignExpiry = d
+	})
 	env("AISPEND_S3_PATH_STYLE", func(v string) {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
@@ -279,6 +296,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
 		problems = append(problems, ce.Problems...)
 	}
+	problems = append(problems, checkOutput(&cfg)...)
 	checkSchedules(&cfg, env, bad)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}

@@ -61,7 +61,7 @@ func Start(ctx context.Context, opt Options) (*Cluster, error) {
 		}
 	}
 	data := filepath.Join(dir, "data")
-	if out, err := c.cmd(ctx, "initdb", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions").CombinedOutput(); err != nil {
+	if out, err := c.cmd(ctx, "initdb", "--no-sync", "-D", data, "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C", "--no-instructions").CombinedOutput(); err != nil {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, out)
 	}

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/demodata"
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+// Ensures the demo configuration survives the real loader (file and validation) with its
+// currency, time zone, prices and the three budgets, and that budgets scale with the size.
+func TestDemoConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aispend.yaml")
+	if err := writeConfig(path, demoConfig(demodata.DefaultEvents)); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := loadConfig(path, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Currency != "KRW" || cfg.Location.String() != "Asia/Seoul" || !cfg.FX["USD"].Equal(decimal.NewFromInt(1300)) {
+		t.Fatalf("currency %s, time zone %s, fx %v; want KRW, Asia/Seoul, USD 1300", cfg.Currency, cfg.Location, cfg.FX)
+	}
+	if len(cfg.Prices) != len(demodata.Prices()) {
+		t.Fatalf("%d prices, want %d", len(cfg.Prices), len(demodata.Prices()))
+	}
+	table, err := cfg.priceTable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 11, 2, 10, 0, 0, 0, cfg.Location)
+	p, ok := table.Cost("claude-sonnet-4-5", "anthropic", at, pricing.Usage{InputTokens: 500, OutputTokens: 300})
+	if !ok || !p.Cost.Equal(decimal.RequireFromString("7.80")) {
+		t.Fatalf("seed example costs %s (%v), want ₩7.80", p.Cost, ok)
+	}
+	// The configuration prices exactly like the generator's own table.
+	gen, _ := demodata.Table("KRW", map[string]decimal.Decimal{"USD": decimal.NewFromInt(1300)}, cfg.Location)
+	u := pricing.Usage{InputTokens: 12345, OutputTokens: 678, CacheReadTokens: 4096, CacheWriteTokens: 100}
+	for _, pr := range demodata.Prices() {
+		a, _ := table.Cost(pr.Model, pr.Provider, at, u)
+		b, _ := gen.Cost(pr.Model, pr.Provider, at, u)
+		if !a.Cost.Equal(b.Cost) || a.Version != b.Version {
+			t.Errorf("%s: configuration prices %s (%s), generator %s (%s)", pr.Model, a.Cost, a.Version, b.Cost, b.Version)
+		}
+	}
+
+	budgets := map[string]BudgetConfig{}
+	for _, b := range cfg.Budgets {
+		budgets[b.Name] = b
+	}
+	daily := budgets["daily-total"]
+	if daily.Period != "daily" || !daily.Amount.Equal(decimal.NewFromInt(50000)) || !daily.Forecast ||
+		len(daily.Thresholds) != 3 || daily.Thresholds[0] != 50 || daily.Thresholds[1] != 80 || daily.Thresholds[2] != 95 {
+		t.Errorf("daily-total: %+v; want daily ₩50,000 at 50/80/95 with forecast", daily)
+	}
+	if budgets["monthly-total"].Period != "monthly" {
+		t.Errorf("monthly-total: %+v", budgets["monthly-total"])
+	}
+	if qa := budgets["qa-chat-daily"]; qa.Scope["service"] != "QA_CHAT" {
+		t.Errorf("qa-chat-daily: %+v; want scoped to QA_CHAT", qa)
+	}
+
+	double := demoConfig(2 * demodata.DefaultEvents)
+	if !double.Budgets[0].Amount.Equal(decimal.NewFromInt(100000)) {
+		t.Errorf("with twice the events the daily budget is %s, want 100000", double.Budgets[0].Amount)
+	}
+	if tiny := demoConfig(1); !tiny.Budgets[0].Amount.IsPositive() {
+		t.Errorf("with one event the daily budget is %s, want > 0", tiny.Budgets[0].Amount)
+	}
+}
+
+// Ensures the flags are documented and bad ones refused before anything starts.
+func TestDemoFlags(t *testing.T) {
+	var help bytes.Buffer
+	err := run(context.Background(), []string{"demo", "--help"}, func(string) string { return "" }, &help, &help)
+	if !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("demo --help: %v", err)
+	}
+	for _, want := range []string{"-events", "-seed", "-keep", "DATABASE_URL"} {
+		if !strings.Contains(help.String(), want) {
+			t.Errorf("demo --help lacks %q:\n%s", want, help.String())
+		}
+	}
+	for _, args := range [][]string{{"--events", "0"}, {"--events", "x"}, {"--config", "x.yaml"}, {"extra"}} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), append([]string{"demo"}, args...), func(string) string { return "" }, &out, &errb)
+		if err == nil || strings.Contains(errb.String(), "starting a private PostgreSQL") {
+			t.Errorf("demo %v: %v; want a refusal before starting anything", args, err)
+		}
+	}
+}
+
+// demoRun runs `aispend demo` with a clean environment plus env.
+func demoRun(t *testing.T, env map[string]string, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	if env == nil {
+		env = map[string]string{}
+	}
+	if _, ok := env["AISPEND_OUTPUT"]; !ok {
+		env["AISPEND_OUTPUT"] = t.TempDir()
+	}
+	var out, errb bytes.Buffer
+	err = run(context.Background(), append([]string{"demo", "--log-format", "json"}, args...),
+		func(k string) string { return env[k] }, &out, &errb)
+	return out.String(), errb.String(), err
+}
+
+// logValue finds the value of key in the JSON log line with message msg.
+func logValue(t *testing.T, log, msg, key string) string {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(log))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil && m["msg"] == msg {
+			if v, ok := m[key]; ok {
+				switch v := v.(type) {
+				case string:
+					return v
+				case float64:
+					return strconv.FormatFloat(v, 'f', -1, 64)
+				}
+			}
+		}
+	}
+	t.Fatalf("no log line %q with %q in:\n%s", msg, key, log)
+	return ""
+}
+
+var loadedRE = regexp.MustCompile(`Loaded ([\d,]+) events \(([\d,]+) new, ([\d,]+) already present\)`)
+
+func loadedCounts(t *testing.T, stdout string) (total, fresh, dup int) {
+	t.Helper()
+	m := loadedRE.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no load summary in:\n%s", stdout)
+	}
+	n := func(s string) int { v, _ := strconv.Atoi(strings.ReplaceAll(s, ",", "")); return v }
+	return n(m[1]), n(m[2]), n(m[3])
+}
+
+// Ensures that with no database configured the demo starts a private PostgreSQL, loads the
+// data with progress, reports the budget crossings, fails honestly while the batch job is not
+// wired, and removes the cluster afterwards.
+func TestDemoPrivateCluster(t *testing.T) {
+	stdout, stderr, err := demoRun(t, nil, "--events", "3000", "--seed", "4")
+	if !errors.Is(err, errBatchNotWired) {
+		t.Fatalf("demo: %v; want %v (until the batch job is wired)\nstdout:\n%s\nstderr:\n%s", err, errBatchNotWired, stdout, stderr)
+	}
+	total, fresh, dup := loadedCounts(t, stdout)
+	if total < 2000 || fresh != total || dup != 0 {
+		t.Fatalf("loaded %d (%d new, %d present), want about 3000 all new", total, fresh, dup)
+	}
+	if logValue(t, stderr, "loading events", "percent") != "100" {
+		t.Errorf("no final progress line in:\n%s", stderr)
+	}
+	for _, want := range []string{"Budget daily-total (₩1,250 a day) reached 50% on ", "Spike: ", "unpriced"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("output lacks %q:\n%s", want, stdout)
+		}
+	}
+	dir := logValue(t, stderr, "private PostgreSQL started", "dir")
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("cluster directory %s still exists after the demo (stat: %v)", dir, err)
+	}
+}
+
+// Ensures --keep leaves a running database holding the data and a usable configuration, and
+// that running the demo again against it (DATABASE_URL) adds nothing twice.
+func TestDemoKeepAndRerun(t *testing.T) {
+	stdout, stderr, err := demoRun(t, nil, "--events", "3000", "--keep")
+	dir := ""
+	if m := regexp.MustCompile(`cluster directory: (\S+)`).FindStringSubmatch(stdout); m != nil {
+		dir = m[1]
+		t.Cleanup(func() {
+			args := []string{"pg_ctl", "-D", filepath.Join(dir, "data"), "-m", "immediate", "stop"}
+			if os.Geteuid() == 0 {
+				args = append([]string{"runuser", "-u", "postgres", "--"}, args...)
+			}
+			if out, err := exec.Command(args[0], args[1:]...).CombinedOutput(); err != nil {
+				t.Errorf("stop kept cluster: %v: %s", err, out)
+			}
+			os.RemoveAll(dir)
+		})
+	}
+	if !errors.Is(err, errBatchNotWired) {
+		t.Fatalf("demo --keep: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	if dir == "" {
+		t.Fatalf("no cluster directory printed:\n%s", stdout)
+	}
+	url := regexp.MustCompile(`DATABASE_URL=(\S+)`).FindStringSubmatch(stdout)
+	cfgFile := regexp.MustCompile(`configuration: (\S+)`).FindStringSubmatch(stdout)
+	if url == nil || cfgFile == nil {
+		t.Fatalf("no DATABASE_URL or configuration printed:\n%s", stdout)
+	}
+	t.Cleanup(func() { os.RemoveAll(filepath.Dir(cfgFile[1])) })
+	if _, err := loadConfig(cfgFile[1], func(string) string { return "" }); err != nil {
+		t.Errorf("kept configuration does not load: %v", err)
+	}
+	total, _, _ := loadedCounts(t, stdout)
+
+	count := func() int {
+		t.Helper()
+		ctx := context.Background()
+		conn, err := pgx.Connect(ctx, url[1])
+		if err != nil {
+			t.Fatalf("connect to the kept database: %v", err)
+		}
+		defer conn.Close(ctx)
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := count(); n != total {
+		t.Fatalf("kept database holds %d events, the demo loaded %d", n, total)
+	}
+
+	stdout, stderr, err = demoRun(t, map[string]string{"DATABASE_URL": url[1]}, "--events", "3000")
+	if !errors.Is(err, errBatchNotWired) {
+		t.Fatalf("demo again: %v\n%s\n%s", err, stdout, stderr)
+	}
+	again, fresh, dup := loadedCounts(t, stdout)
+	// Every event of the first run is found again; only the last minutes of today can be new.
+	if dup != total || fresh+dup != again {
+		t.Fatalf("second run: %d events, %d new, %d present; want the %d of the first run present", again, fresh, dup, total)
+	}
+	if strings.Contains(stderr, "private PostgreSQL") {
+		t.Errorf("with DATABASE_URL set the demo started its own PostgreSQL:\n%s", stderr)
+	}
+	if n := count(); n != total+fresh {
+		t.Fatalf("after the second run the database holds %d events, want %d", n, total+fresh)
+	}
+}
