@@ -514,7 +514,13 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc 
 			old = append(old, p)
 		}
 	}
-	sort.Slice(old, func(i, j int) bool { return old[i].start.Before(old[j].start) })
+	// PostgreSQL allows one pending detach per table: finish an interrupted one first.
+	sort.Slice(old, func(i, j int) bool {
+		if old[i].detachPending != old[j].detachPending {
+			return old[i].detachPending
+		}
+		return old[i].start.Before(old[j].start)
+	})
 	var names []string
 	for _, p := range old {
 		names = append(names, p.name)
@@ -533,22 +539,24 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc 
 }
 
 func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Location) error {
-	if !p.detachPending {
-		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-			// The days that touch the partition, in the report time zone.
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		// Rebuild the days that touch the partition, in the report time zone. A partition
+		// already detaching can no longer be read through events: its days keep the
+		// aggregates built before (by reports, or by the run whose detach was interrupted).
+		if !p.detachPending {
 			first := report.PeriodContaining(report.Daily, p.start, loc).Start
 			last := report.PeriodContaining(report.Daily, p.end.Add(-time.Nanosecond), loc).End
 			if _, err := refresh(ctx, tx, loc, first, last); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, qDroppedRecord, p.name, p.start, p.end); err != nil {
-				return fmt.Errorf("record dropped partition %s: %w", p.name, err)
-			}
-			return nil
-		})
-		if err != nil {
-			return fmt.Errorf("prepare drop of %s: %w", p.name, err)
 		}
+		if _, err := tx.Exec(ctx, qDroppedRecord, p.name, p.start, p.end); err != nil {
+			return fmt.Errorf("record dropped partition %s: %w", p.name, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("prepare drop of %s: %w", p.name, err)
 	}
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {

@@ -206,3 +206,67 @@ func TestSeriesLength(t *testing.T) {
 		t.Fatalf("daily series: %d days from %v", len(rep.Series), rep.Series[0].Date)
 	}
 }
+
+// Ensures retention finishes a DETACH … CONCURRENTLY that was interrupted half-way (the
+// partition left "detach pending", which blocks every other concurrent detach) before the other
+// old partitions, and that the reports of its days keep their numbers.
+func TestRetentionFinishesInterruptedDetach(t *testing.T) {
+	pool := pgtest.Pool(t)
+	ctx := context.Background()
+	jan := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	insert(t, pool, ev{at: jan, cost: "7.5"})
+	st := pgquery.New(pool)
+	day := report.PeriodContaining(report.Daily, jan, time.UTC)
+	before, err := st.Report(ctx, report.ReportRequest{Period: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// An open transaction that has read January keeps DETACH … CONCURRENTLY waiting in its
+	// second phase; a statement timeout interrupts it there.
+	holder, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := holder.QueryRow(ctx, "SELECT count(*) FROM events WHERE occurred_at >= '2026-01-01' AND occurred_at < '2026-02-01'").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Exec(ctx, "SET statement_timeout = '1s'")
+	_, err = conn.Exec(ctx, "ALTER TABLE events DETACH PARTITION events_2026_01 CONCURRENTLY")
+	conn.Exec(ctx, "RESET statement_timeout")
+	conn.Release()
+	if err == nil {
+		t.Fatal("detach was not interrupted")
+	}
+	holder.Rollback(ctx)
+	var pending bool
+	if err := pool.QueryRow(ctx, "SELECT inhdetachpending FROM pg_inherits WHERE inhrelid = 'events_2026_01'::regclass").Scan(&pending); err != nil || !pending {
+		t.Fatalf("partition not left detach-pending: %v %v", pending, err)
+	}
+
+	dropped, err := st.DropPartitionsBefore(ctx, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC), time.UTC, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range dropped {
+		found = found || d == "events_2026_01"
+	}
+	var exists bool
+	pool.QueryRow(ctx, "SELECT to_regclass('events_2026_01') IS NOT NULL").Scan(&exists)
+	if !found || exists {
+		t.Fatalf("dropped %v; events_2026_01 exists: %v", dropped, exists)
+	}
+	after, err := st.Report(ctx, report.ReportRequest{Period: day})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !after.Totals.Cost.Equal(before.Totals.Cost) || after.Totals.Requests != 1 {
+		t.Errorf("after retention: %s over %d; before %s", after.Totals.Cost, after.Totals.Requests, before.Totals.Cost)
+	}
+}
