@@ -742,3 +742,40 @@ func TestAlertsOnlyRun(t *testing.T) {
 		t.Errorf("aggregates %d, emails %d", n, len(f.delivered(t)))
 	}
 }
+
+// Ensures GET /v1/budgets answers from the event log with the batch job's evaluation, and
+// reuses an answer for CacheFor only.
+func TestBudgetBoard(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	now := day1.Add(12 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "60"}, ev{at: day1.Add(-time.Hour), cost: "1000"}) // the second is yesterday
+	m := report.Budget{Name: "m", Period: report.Monthly, Amount: dec("10000"), Forecast: true}
+	board := &report.BudgetBoard{Source: f.store, Budgets: []report.Budget{daily("d", "100"), m}, Location: seoul, Currency: "KRW",
+		Now: func() time.Time { return now }, CacheFor: 30 * time.Second}
+	get := func() report.BudgetsResponse {
+		t.Helper()
+		v, err := board.BudgetStatus(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v.(report.BudgetsResponse)
+	}
+	r := get()
+	d := r.Budgets[0]
+	if d.Spent != "60" || d.State != report.StateInfo || d.Percent != "60.00" || d.Remaining != "40" || d.PeriodLabel != "2026-10-01" || d.Forecast == nil || d.Forecast.Projected != "120" || !d.Forecast.Exceeds {
+		t.Errorf("daily %+v forecast %+v", d, d.Forecast)
+	}
+	if mo := r.Budgets[1]; mo.Spent != "60" || mo.State != report.StateOK || mo.Forecast != nil || mo.PeriodLabel != "2026-10" {
+		t.Errorf("monthly %+v", mo) // 12 hours of a 31-day month: too early to forecast
+	}
+	insert(t, f.pool, ev{at: day1.Add(2 * time.Hour), cost: "40"})
+	now = now.Add(10 * time.Second)
+	if got := get().Budgets[0].Spent; got != "60" {
+		t.Errorf("within 30 s: spent %s; want the cached 60", got)
+	}
+	now = now.Add(30 * time.Second)
+	if got := get().Budgets[0]; got.Spent != "100" || got.State != report.StateExceeded {
+		t.Errorf("after 30 s: %+v; want 100, exceeded", got)
+	}
+}

@@ -3,6 +3,7 @@ package report
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 )
 
@@ -25,13 +26,19 @@ func BudgetStatusFor(ctx context.Context, src SpendReader, b Budget, p Period, n
 }
 
 // BudgetBoard answers GET /v1/budgets: every budget's current period as of now. It implements
-// collect.BudgetSource.
+// collect.BudgetSource. Each answer is reused for CacheFor, so that applications polling the
+// endpoint do not each scan a month of events; concurrent requests share one computation.
 type BudgetBoard struct {
 	Source   SpendReader
 	Budgets  []Budget
 	Location *time.Location
 	Currency string
 	Now      func() time.Time
+	CacheFor time.Duration // 0: compute every time
+
+	mu       sync.Mutex
+	cached   *BudgetsResponse
+	cachedAt time.Time
 }
 
 // BudgetsResponse is the body of GET /v1/budgets. Money amounts are decimal strings in the
@@ -85,6 +92,11 @@ func (bb *BudgetBoard) BudgetStatus(ctx context.Context) (any, error) {
 	if bb.Now != nil {
 		now = bb.Now()
 	}
+	bb.mu.Lock()
+	defer bb.mu.Unlock()
+	if bb.cached != nil && now.Sub(bb.cachedAt) < bb.CacheFor && !now.Before(bb.cachedAt) {
+		return *bb.cached, nil
+	}
 	sts, err := bb.Statuses(ctx, now)
 	if err != nil {
 		return nil, err
@@ -93,6 +105,7 @@ func (bb *BudgetBoard) BudgetStatus(ctx context.Context) (any, error) {
 	for _, st := range sts {
 		resp.Budgets = append(resp.Budgets, st.JSON())
 	}
+	bb.cached, bb.cachedAt = &resp, now
 	return resp, nil
 }
 
