@@ -291,6 +291,11 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	// Budgets are checked by the same mapping the batch job uses.
+	var ce *ConfigError
+	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
+		problems = append(problems, ce.Problems...)
+	}
 	problems = append(problems, checkOutput(&cfg)...)
 	checkSchedules(&cfg, env, bad)
 	if len(problems) > 0 {

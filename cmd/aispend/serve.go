@@ -49,6 +49,13 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 
+	board, err := budgetBoard(cfg, pool)
+	if err != nil {
+		return err
+	}
+	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
+	// applications can poll it before budgets exist.
+	var budgets collect.BudgetSource = board
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
 	handler := collect.NewServer(collect.Config{
@@ -57,7 +64,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
-	}, env.log, store, pool, nil, metrics)
+	}, env.log, store, pool, budgets, metrics)
 
 	ln, err := net.Listen("tcp", cfg.Ingest.Listen)
 	if err != nil {

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// reportBudgets maps the configured budgets to report.Budget, listing every problem at once.
+func (c *Config) reportBudgets() ([]report.Budget, error) {
+	var out []report.Budget
+	var problems []string
+	seen := map[string]bool{}
+	for i, bc := range c.Budgets {
+		key := fmt.Sprintf("budgets[%d]", i)
+		if bc.Name != "" {
+			key = fmt.Sprintf("budgets[%d] (%s)", i, bc.Name)
+		}
+		period := bc.Period
+		if period == "" {
+			period = "daily"
+		}
+		kind, err := report.ParsePeriodKind(period)
+		if err != nil {
+			problems = append(problems, key+".period: "+err.Error())
+		}
+		scope, err := report.ParseScope(bc.Scope)
+		if err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				problems = append(problems, key+"."+e)
+			}
+		}
+		b := report.Budget{
+			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
+			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
+		}
+		if kind != "" {
+			if err := b.Validate(); err != nil {
+				for _, e := range strings.Split(err.Error(), "\n") {
+					problems = append(problems, key+"."+e)
+				}
+			}
+		}
+		if seen[bc.Name] {
+			problems = append(problems, key+".name: used by two budgets")
+		}
+		seen[bc.Name] = true
+		out = append(out, b)
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return out, nil
+}
+
+// messageIDDomain is the domain of the sender address, used in alert Message-IDs.
+func (c *Config) messageIDDomain() string {
+	if a, err := mail.ParseAddress(c.Mail.From); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	return "aispend.invalid"
+}
+
+// fromAddress is the sender of alerts and digests.
+func (c *Config) fromAddress() string {
+	if c.Mail.From != "" {
+		return c.Mail.From
+	}
+	return "aispend <aispend@localhost>"
+}
+
+// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. outputs
+// (pages, workbooks, publishing, digest) are added by the caller.
+func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
+	budgets, err := cfg.reportBudgets()
+	if err != nil {
+		return nil, err
+	}
+	if sender == nil {
+		return nil, errors.New("no mail sender")
+	}
+	return &report.Job{
+		Store:           pgquery.New(pool),
+		Sender:          sender,
+		Budgets:         budgets,
+		Location:        cfg.Location,
+		Currency:        cfg.Currency,
+		From:            cfg.fromAddress(),
+		Recipients:      cfg.Mail.Recipients,
+		PublicURL:       cfg.PublicURL,
+		RetentionDays:   cfg.RetentionDays,
+		MessageIDDomain: cfg.messageIDDomain(),
+		Now:             time.Now,
+		Logger:          log,
+	}, nil
+}
+
+// budgetCacheFor is how long GET /v1/budgets reuses an answer.
+const budgetCacheFor = 30 * time.Second
+
+// budgetBoard serves GET /v1/budgets with the batch job's own budget code.
+func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
+	budgets, err := cfg.reportBudgets()
+	if err != nil {
+		return nil, err
+	}
+	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency,
+		Now: time.Now, CacheFor: budgetCacheFor}, nil
+}
+
+// batchRun is the work of one scheduled job (the scheduler's jobFuncs): "daily", "weekly" and
+// "monthly" compute, publish and alert for the period that ended last; "budget-check" only
+// checks budgets and sends alerts, for today; "retention" only drops old partitions. Retention
+// is its own job, so report runs leave it out.
+func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runOutcome, error) {
+	sender, err := cfg.newMailer()
+	if err != nil {
+		return runOutcome{}, err
+	}
+	job, err := newBatchJob(cfg, pool, sender, log)
+	if err != nil {
+		return runOutcome{}, err
+	}
+	job.Now = func() time.Time { return now }
+	var p report.Period
+	var steps report.Steps
+	switch kind {
+	case "daily", "weekly", "monthly":
+		p = report.DefaultPeriod(report.PeriodKind(kind), now, cfg.Location)
+		steps = report.StepStatistics | report.StepAlerts
+	case "budget-check":
+		p = report.PeriodContaining(report.Daily, now, cfg.Location)
+		steps = report.StepAlerts
+	case "retention":
+		p = report.PeriodContaining(report.Daily, now, cfg.Location)
+		steps = report.StepRetention
+	default:
+		return runOutcome{}, fmt.Errorf("unknown batch job %q", kind)
+	}
+	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
+	log.Info("batch run", "job", kind, "summary", res.Summary(cfg.Currency))
+	return runOutcome{AlertsSent: res.Alerts.Sent}, err
+}

@@ -1,0 +1,275 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/report/runlog"
+)
+
+const batchConfig = `currency: KRW
+timezone: Asia/Seoul
+public_url: https://reports.example.com/ai
+budgets:
+  - name: daily-total
+    period: daily
+    amount: 1000
+  - name: qa-monthly
+    period: monthly
+    amount: 1000
+    scope: {service: QA_CHAT}
+    recipients: [qa-lead@example.com]
+`
+
+func insertCost(t *testing.T, url string, at time.Time, service, cost string) {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := pgstore.New(pool, pgstore.Options{})
+	defer s.Close()
+	row := collect.Row{EventID: fmt.Sprintf("%s-%d", t.Name(), at.UnixNano()), OccurredAt: at, Service: service, Model: "m",
+		InputTokens: 1, OutputTokens: 1, CostSource: "provider", Cost: decimal.NewNullDecimal(decimal.RequireFromString(cost)),
+		Success: true, DurationMS: math.MinInt64}
+	if _, _, err := s.Insert(context.Background(), []collect.Row{row}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func batchEnv(t *testing.T, smtpPort int) (map[string]string, string) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "aispend.yaml")
+	if err := os.WriteFile(path, []byte(batchConfig), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	url := pgtest.URL(t)
+	return map[string]string{
+		"DATABASE_URL": url, "AISPEND_CONFIG": path, "AISPEND_OUTPUT": filepath.Join(dir, "out"),
+		"AISPEND_SMTP_HOST": "127.0.0.1", "AISPEND_SMTP_PORT": strconv.Itoa(smtpPort), "AISPEND_SMTP_TLS": "none",
+		"AISPEND_SMTP_FROM": "aispend@example.com", "AISPEND_ALERT_EMAILS": "finance@example.com",
+	}, url
+}
+
+// Ensures `aispend run` computes the period in the configured zone, sends each alert once,
+// prints a one-line summary, and that --dry-run sends nothing.
+func TestRunCommand(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	seoul, _ := time.LoadLocation("Asia/Seoul")
+	insertCost(t, url, time.Date(2026, 10, 1, 1, 0, 0, 0, seoul), "QA_CHAT", "600")     // 60 % of daily-total
+	insertCost(t, url, time.Date(2026, 9, 30, 23, 0, 0, 0, seoul), "QA_CHAT", "999999") // the day before in Seoul
+	ctx := context.Background()
+	args := []string{"run", "--period", "daily", "--date", "2026-10-01", "--log-format", "text"}
+
+	var out, logs bytes.Buffer
+	if err := run(ctx, append(args, "--dry-run"), envMap(env), &out, &logs); err != nil {
+		t.Fatalf("dry run: %v\n%s", err, logs.String())
+	}
+	if !strings.Contains(out.String(), "dry run") || len(srv.Messages(t)) != 0 {
+		t.Fatalf("dry run: %q, %d emails", out.String(), len(srv.Messages(t)))
+	}
+	out.Reset()
+	if err := run(ctx, args, envMap(env), &out, &logs); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	summary := strings.TrimSpace(out.String())
+	for _, want := range []string{"daily 2026-10-01", "₩600", "1 requests", "alerts 2 sent", ", ok"} {
+		if !strings.Contains(summary, want) || strings.Count(summary, "\n") != 0 {
+			t.Errorf("summary %q lacks %q", summary, want)
+		}
+	}
+	msgs := srv.Messages(t)
+	if len(msgs) != 2 {
+		t.Fatalf("%d emails; want the daily INFO and the monthly INFO", len(msgs))
+	}
+	to := map[string]bool{}
+	for _, m := range msgs {
+		to[m.To[0].Address] = true
+	}
+	if !to["finance@example.com"] || !to["qa-lead@example.com"] {
+		t.Errorf("recipients %v: want the default list and the budget's own", to)
+	}
+	if err := run(ctx, args, envMap(env), &out, &logs); err != nil || len(srv.Messages(t)) != 2 {
+		t.Fatalf("re-run: %v, %d emails", err, len(srv.Messages(t)))
+	}
+	// Recorded in the runs table like a scheduled run; the dry run is not.
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 10)
+	if err != nil || len(recent) != 2 {
+		t.Fatalf("runs: %v %v; want the run and the re-run", recent, err)
+	}
+	if r := recent[len(recent)-1]; r.Kind != "daily" || r.Period != "2026-10-01" || r.Status != runlog.StatusSucceeded {
+		t.Errorf("run recorded as %+v", r)
+	}
+	d := srv.Message(t, msgs[0].ID)
+	if !strings.Contains(d.HTML, "https://reports.example.com/ai/daily/2026-10-01/") {
+		t.Error("alert does not link to the report page")
+	}
+}
+
+// Ensures a failing step makes `aispend run` exit non-zero while the summary still shows what
+// was computed.
+func TestRunCommandFailsWhenSMTPDown(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	srv.Stop()
+	seoul, _ := time.LoadLocation("Asia/Seoul")
+	insertCost(t, url, time.Date(2026, 10, 1, 1, 0, 0, 0, seoul), "OTHER", "900")
+	var out, logs bytes.Buffer
+	err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &out, &logs)
+	if err == nil {
+		t.Fatal("run succeeded with the SMTP server down")
+	}
+	if s := out.String(); !strings.Contains(s, "₩900") || !strings.Contains(s, "FAILED: alerts") {
+		t.Errorf("summary %q", s)
+	}
+	if err := run(context.Background(), []string{"run", "--date", "2026-13-01"}, envMap(env), &out, &logs); err == nil || !strings.Contains(err.Error(), "--date") {
+		t.Errorf("bad date: %v", err)
+	}
+	if err := run(context.Background(), []string{"run", "--period", "hourly"}, envMap(env), &out, &logs); err == nil || !strings.Contains(err.Error(), "--period") {
+		t.Errorf("bad period: %v", err)
+	}
+}
+
+// Ensures `aispend alert test` sends a sample alert, or reports the SMTP error.
+func TestAlertTestCommand(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, _ := batchEnv(t, srv.SMTPPort)
+	var out, logs bytes.Buffer
+	if err := run(context.Background(), []string{"alert", "test", "--to", "ops@example.com"}, envMap(env), &out, &logs); err != nil {
+		t.Fatalf("alert test: %v", err)
+	}
+	msgs := srv.WaitFor(t, 1, 10*time.Second)
+	if !strings.Contains(msgs[0].Subject, "[TEST]") || msgs[0].To[0].Address != "ops@example.com" || !strings.Contains(out.String(), "sent") {
+		t.Errorf("got %+v, output %q", msgs[0], out.String())
+	}
+	srv.Stop()
+	err := run(context.Background(), []string{"alert", "test", "--to", "ops@example.com"}, envMap(env), &out, &logs)
+	if err == nil || !strings.Contains(err.Error(), "send test alert") {
+		t.Errorf("SMTP down: %v", err)
+	}
+	if err := run(context.Background(), []string{"alert", "test", "--to", "a@b.c\r\nBcc: x@y.z"}, envMap(env), &out, &logs); err == nil {
+		t.Error("address with CR/LF accepted")
+	}
+}
+
+// Ensures GET /v1/budgets reports the current period of every budget, computed by the batch
+// job's code.
+func TestBudgetsEndpoint(t *testing.T) {
+	env, url := batchEnv(t, 1)
+	addr := freeAddr(t)
+	env["AISPEND_LISTEN"] = addr
+	env["AISPEND_INGEST_TOKENS"] = "secret-token"
+	insertCost(t, url, time.Now(), "QA_CHAT", "850.5")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var out, logs bytes.Buffer
+	go func() { done <- run(ctx, []string{"serve"}, envMap(env), &out, &logs) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	waitHealthy(t, addr)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/budgets", nil)
+	req.Header.Set("Authorization", "Bearer secret-token")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Currency string `json:"currency"`
+		Budgets  []struct {
+			Name, Spent, Limit, Remaining, Percent, State, Period string
+			PeriodEnd                                             time.Time `json:"period_end"`
+		} `json:"budgets"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	if len(body.Budgets) != 2 || body.Currency != "KRW" {
+		t.Fatalf("body %+v", body)
+	}
+	b := body.Budgets[0]
+	// Right after midnight the event could fall in yesterday's Seoul day; then it counts 0.
+	if b.Name != "daily-total" || b.Limit != "1000" || (b.Spent == "850.5" && (b.State != "warning" || b.Percent != "85.05" || b.Remaining != "149.5")) {
+		t.Errorf("daily-total %+v", b)
+	}
+	if q := body.Budgets[1]; q.Name != "qa-monthly" || q.Period != "monthly" || q.Spent != "850.5" || q.State != "warning" {
+		t.Errorf("qa-monthly %+v", q)
+	}
+}
+
+// Ensures the scheduled work functions run the right steps: a budget check alerts for today
+// without rebuilding aggregates; a daily run reports yesterday; retention drops partitions.
+func TestBatchRunKinds(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	cfg, err := loadConfig("", envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	now := time.Now()
+	insertCost(t, url, now.Add(-time.Minute), "OTHER", "500")
+	log := slog.New(slog.DiscardHandler)
+
+	out, err := batchRun(ctx, cfg, pool, log, "budget-check", now)
+	if err != nil || out.AlertsSent != 1 {
+		t.Fatalf("budget-check: %v, %d alerts", err, out.AlertsSent)
+	}
+	var aggs int
+	pool.QueryRow(ctx, "SELECT count(*) FROM daily_aggregates").Scan(&aggs)
+	if aggs != 0 {
+		t.Error("budget-check rebuilt aggregates")
+	}
+	if _, err := batchRun(ctx, cfg, pool, log, "daily", now); err != nil {
+		t.Fatalf("daily: %v", err)
+	}
+	var parts int
+	pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&parts)
+	if _, err := batchRun(ctx, cfg, pool, log, "retention", now); err != nil {
+		t.Fatalf("retention: %v", err)
+	}
+	var after int
+	pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&after)
+	if after >= parts { // the test database has partitions from 400 days back; retention is 90
+		t.Errorf("retention dropped nothing: %d → %d partitions", parts, after)
+	}
+	if len(srv.Messages(t)) != 1 {
+		t.Errorf("%d emails; want the one budget-check alert", len(srv.Messages(t)))
+	}
+	if _, err := batchRun(ctx, cfg, pool, log, "hourly", now); err == nil {
+		t.Error("unknown kind accepted")
+	}
+}

@@ -1,0 +1,80 @@
+package report
+
+import (
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/report/browsertest"
+)
+
+// Ensures, in a real browser, that the alert email draws its progress bar from table cells at
+// the right proportion, loads nothing from anywhere, runs no script, and shows a hostile user
+// id as text.
+func TestAlertEmailInBrowser(t *testing.T) {
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for _, tc := range []struct {
+		spent string
+		th    int
+		fill  float64 // expected filled share of the bar
+	}{{"40000", 80, 0.80}, {"60000", 95, 1.0}, {"500", 50, 0.01}} {
+		e, err := AlertEmail(sampleInput(t, tc.spent, tc.th, Actual))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), "alert.html")
+		if err := os.WriteFile(path, e.HTML, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		page, err := b.NewPage(ctx, 700, 900)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := page.Navigate(ctx, "file://"+path); err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			Scripts  int     `json:"scripts"`
+			Images   int     `json:"images"`
+			Text     string  `json:"text"`
+			Fill     float64 `json:"fill"`
+			BarCells int     `json:"barCells"`
+		}
+		// The bar is the table whose cells are 14 px high.
+		err = page.Eval(ctx, `(() => {
+			const cells = [...document.querySelectorAll('td[height="14"]')];
+			const table = cells[0].closest('table');
+			const filled = cells.filter(c => getComputedStyle(c).backgroundColor !== 'rgb(229, 231, 235)');
+			const w = filled.reduce((s, c) => s + c.getBoundingClientRect().width, 0);
+			return {scripts: document.scripts.length, images: document.images.length, text: document.body.innerText,
+				fill: w / table.getBoundingClientRect().width, barCells: cells.length};
+		})()`, &got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Scripts != 0 || got.Images != 0 {
+			t.Errorf("%s: %d scripts, %d images", tc.spent, got.Scripts, got.Images)
+		}
+		if math.Abs(got.Fill-tc.fill) > 0.02 {
+			t.Errorf("%s: bar filled %.3f of its width; want %.2f", tc.spent, got.Fill, tc.fill)
+		}
+		if !strings.Contains(got.Text, "</script><script>alert(1)</script>") {
+			t.Errorf("hostile user id not shown as text")
+		}
+		for _, r := range page.Requests() {
+			if !strings.HasPrefix(r, "file://") {
+				t.Errorf("the email loaded %s", r)
+			}
+		}
+		if errs := page.Errors(); len(errs) > 0 {
+			t.Errorf("page errors: %v", errs)
+		}
+		page.Close(ctx)
+	}
+}

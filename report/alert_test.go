@@ -1,0 +1,101 @@
+package report
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func sampleInput(t *testing.T, spent string, th int, kind Kind) AlertInput {
+	t.Helper()
+	seoul := loc(t, "Asia/Seoul")
+	now := time.Date(2025, 10, 1, 18, 0, 0, 0, seoul)
+	p := PeriodContaining(Daily, now, seoul)
+	b := Budget{Name: `qa <b>"budget"</b>`, Period: Daily, Amount: dec("50000"), Scope: Scope{Service: "QA_CHAT"}}
+	st := Evaluate(b, p, dec(spent), now)
+	br := Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: th, Kind: kind, Severity: SeverityOf(th)}
+	if kind == Forecast {
+		br.Severity = Warning
+	}
+	return AlertInput{
+		Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
+		From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: now, Location: seoul,
+		ReportURL: "https://r.example.com/daily/2025-10-01/?a=1&b=<2>",
+		Drivers: map[Dimension][]Driver{
+			ByUser:    {{Key: "</script><script>alert(1)</script>", Cost: dec("30000"), Requests: 12345}},
+			ByService: {{Key: "QA_CHAT", Cost: decimal.RequireFromString(spent), Requests: 2}},
+		},
+	}
+}
+
+// Ensures every value from events or configuration is escaped in the HTML part, that the bar is
+// made of table cells without images or scripts, and that the plain-text part carries the same
+// facts.
+func TestAlertEmailEscapesAndRenders(t *testing.T) {
+	in := sampleInput(t, "40000", 80, Actual)
+	e, err := AlertEmail(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, text := string(e.HTML), string(e.Text)
+	for _, bad := range []string{"<script>", "</script><script>", "<b>\"budget\"</b>", "<img", "b=<2>"} {
+		if strings.Contains(html, bad) {
+			t.Errorf("HTML contains %q unescaped", bad)
+		}
+	}
+	for _, want := range []string{
+		"&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
+		`<td width="80%"`, `<td width="20%"`, // the progress bar: two table cells
+		"₩40,000", "₩50,000", "₩10,000", "80.00 %", "12,345", "resets Thu 2 Oct 2025 00:00 KST",
+		"https://r.example.com/daily/2025-10-01/?a=1&amp;b=%3c2%3e", "service=QA_CHAT",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("HTML lacks %q", want)
+		}
+	}
+	for _, want := range []string{"₩40,000", "80.00 %", "</script><script>alert(1)</script>", "Resets:", "Top users", "Full report: https://r.example.com/daily/2025-10-01/"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("text lacks %q:\n%s", want, text)
+		}
+	}
+	if strings.Contains(html, "What to do now") {
+		t.Error("WARNING alert has action items")
+	}
+	if e.Headers.Get("Message-ID") != in.MessageID || !strings.HasPrefix(e.Subject, "[aispend WARNING] Budget") || strings.ContainsAny(e.Subject, "\r\n") {
+		t.Errorf("headers: %q %q", e.Headers.Get("Message-ID"), e.Subject)
+	}
+	if !strings.Contains(html, "style=") || strings.Contains(html, "<style") || strings.Contains(html, "class=") {
+		t.Error("styles must be inline")
+	}
+}
+
+func TestAlertEmailCriticalAndForecast(t *testing.T) {
+	e, err := AlertEmail(sampleInput(t, "60000", 95, Actual))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(e.HTML), "What to do now") || !strings.Contains(string(e.Text), "What to do now") {
+		t.Error("CRITICAL alert without action items")
+	}
+	if !strings.Contains(string(e.HTML), `<td width="100%"`) || strings.Contains(string(e.HTML), `<td width="0%"`) {
+		t.Error("an overrun bar is one full cell")
+	}
+	f, err := AlertEmail(sampleInput(t, "30000", ForecastThreshold, Forecast))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(f.Subject, "Forecast") || !strings.Contains(string(f.HTML), "This is an estimate") || !strings.Contains(string(f.Text), "ESTIMATE") {
+		t.Errorf("forecast alert does not say it is an estimate: %s", f.Subject)
+	}
+	// 30,000 after 18 of 24 hours → 40,000 projected.
+	if !strings.Contains(string(f.Text), "Projected: ₩40,000") {
+		t.Errorf("projection missing:\n%s", f.Text)
+	}
+	in := sampleInput(t, "1", 50, Actual)
+	in.To = nil
+	if _, err := AlertEmail(in); err != ErrNoRecipients {
+		t.Errorf("no recipients: %v", err)
+	}
+}

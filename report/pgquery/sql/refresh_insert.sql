@@ -1,0 +1,46 @@
+-- refresh_insert: rebuilds the daily aggregates of the given days from events. Run after
+-- refresh_delete in the same transaction.
+-- $1 tz (IANA name), $2 range start, $3 range end (timestamptz, covering every day),
+-- $4 days (date[]: the days in $1 to rebuild).
+-- Two levels of grouping, no join: first by key and latency bucket (with every additive
+-- column), then by key, collecting the non-empty buckets into the sparse histogram.
+-- Latency bucket: 0 for < 1 ms, else 1 + floor(4·log2(ms)) in float8; the epsilon keeps exact
+-- powers of two in their own bucket despite rounding.
+INSERT INTO daily_aggregates (
+    tz, day, service, model, provider, org_id, user_id,
+    requests, failures, cache_hits, unpriced,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost, latency_count, latency_sum_ms, latency_buckets, latency_counts)
+WITH kb AS (
+    SELECT (occurred_at AT TIME ZONE $1)::date AS day,
+           service, model, provider, coalesce(org_id, '') AS org_id, coalesce(user_id, '') AS user_id,
+           CASE WHEN duration_ms IS NULL THEN NULL
+                WHEN duration_ms < 1 THEN 0
+                ELSE 1 + floor(4 * ln(duration_ms::float8) / ln(2::float8) + 1e-9)::int
+           END AS bucket,
+           count(*) AS requests,
+           count(*) FILTER (WHERE NOT success) AS failures,
+           count(*) FILTER (WHERE cache_hit) AS cache_hits,
+           count(*) FILTER (WHERE cost IS NULL) AS unpriced,
+           sum(input_tokens) AS input_tokens,
+           sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens,
+           sum(cache_write_tokens) AS cache_write_tokens,
+           sum(reasoning_tokens) AS reasoning_tokens,
+           coalesce(sum(cost), 0) AS cost,
+           coalesce(sum(duration_ms), 0) AS latency_sum_ms
+    FROM events
+    WHERE occurred_at >= $2 AND occurred_at < $3
+      AND (occurred_at AT TIME ZONE $1)::date = ANY ($4::date[])
+    GROUP BY 1, 2, 3, 4, 5, 6, 7
+)
+SELECT $1, day, service, model, provider, org_id, user_id,
+       sum(requests), sum(failures), sum(cache_hits), sum(unpriced),
+       sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens),
+       sum(cost),
+       coalesce(sum(requests) FILTER (WHERE bucket IS NOT NULL), 0),
+       sum(latency_sum_ms),
+       coalesce(array_agg(bucket ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}'),
+       coalesce(array_agg(requests ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}')
+FROM kb
+GROUP BY day, service, model, provider, org_id, user_id
