@@ -265,6 +265,11 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			}
 		}
 	}
+	// Budgets are checked by the same mapping the batch job uses.
+	var ce *ConfigError
+	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
+		problems = append(problems, ce.Problems...)
+	}
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}

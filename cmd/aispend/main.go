@@ -45,6 +45,8 @@ func commands() []command {
 	return []command{
 		{"serve", "run the collector HTTP server", cmdServe},
 		{"migrate", "apply the database schema (idempotent)", cmdMigrate},
+		{"run", "one batch run: statistics, budgets, alerts, retention (for cron)", cmdRun},
+		{"alert", "alert test --to ADDR: send a sample alert email", cmdAlert},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "aispend", version)
 			return nil

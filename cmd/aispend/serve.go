@@ -49,6 +49,14 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 
+	board, err := budgetBoard(cfg, pool)
+	if err != nil {
+		return err
+	}
+	var budgets collect.BudgetSource
+	if len(board.Budgets) > 0 {
+		budgets = board
+	}
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
 	handler := collect.NewServer(collect.Config{
@@ -57,7 +65,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
-	}, env.log, store, pool, nil, metrics)
+	}, env.log, store, pool, budgets, metrics)
 
 	ln, err := net.Listen("tcp", cfg.Ingest.Listen)
 	if err != nil {

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// reportBudgets maps the configured budgets to report.Budget, listing every problem at once.
+func (c *Config) reportBudgets() ([]report.Budget, error) {
+	var out []report.Budget
+	var problems []string
+	seen := map[string]bool{}
+	for i, bc := range c.Budgets {
+		key := fmt.Sprintf("budgets[%d]", i)
+		if bc.Name != "" {
+			key = fmt.Sprintf("budgets[%d] (%s)", i, bc.Name)
+		}
+		period := bc.Period
+		if period == "" {
+			period = "daily"
+		}
+		kind, err := report.ParsePeriodKind(period)
+		if err != nil {
+			problems = append(problems, key+".period: "+err.Error())
+		}
+		scope, err := report.ParseScope(bc.Scope)
+		if err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				problems = append(problems, key+"."+e)
+			}
+		}
+		b := report.Budget{
+			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
+			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
+		}
+		if kind != "" {
+			if err := b.Validate(); err != nil {
+				for _, e := range strings.Split(err.Error(), "\n") {
+					problems = append(problems, key+"."+e)
+				}
+			}
+		}
+		if seen[bc.Name] {
+			problems = append(problems, key+".name: used by two budgets")
+		}
+		seen[bc.Name] = true
+		out = append(out, b)
+	}
+	if len(problems) > 0 {
+		return nil, &ConfigError{Problems: problems}
+	}
+	return out, nil
+}
+
+// messageIDDomain is the domain of the sender address, used in alert Message-IDs.
+func (c *Config) messageIDDomain() string {
+	if a, err := mail.ParseAddress(c.Mail.From); err == nil {
+		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
+			return a.Address[i+1:]
+		}
+	}
+	return "aispend.invalid"
+}
+
+// fromAddress is the sender of alerts and digests.
+func (c *Config) fromAddress() string {
+	if c.Mail.From != "" {
+		return c.Mail.From
+	}
+	return "aispend <aispend@localhost>"
+}
+
+// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. outputs
+// (pages, workbooks, publishing, digest) are added by the caller.
+func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
+	budgets, err := cfg.reportBudgets()
+	if err != nil {
+		return nil, err
+	}
+	if sender == nil {
+		return nil, errors.New("no mail sender")
+	}
+	return &report.Job{
+		Store:           pgquery.New(pool),
+		Sender:          sender,
+		Budgets:         budgets,
+		Location:        cfg.Location,
+		Currency:        cfg.Currency,
+		From:            cfg.fromAddress(),
+		Recipients:      cfg.Mail.Recipients,
+		PublicURL:       cfg.PublicURL,
+		RetentionDays:   cfg.RetentionDays,
+		MessageIDDomain: cfg.messageIDDomain(),
+		Now:             time.Now,
+		Logger:          log,
+	}, nil
+}
+
+// budgetBoard serves GET /v1/budgets with the batch job's own budget code.
+func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
+	budgets, err := cfg.reportBudgets()
+	if err != nil {
+		return nil, err
+	}
+	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency, Now: time.Now}, nil
+}

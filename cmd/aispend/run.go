@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/report"
+)
+
+func cmdRun(ctx context.Context, env *environment, args []string) error {
+	fs := env.flags("run", "Runs the batch once: refresh daily aggregates and compute statistics → budgets → outputs → alerts → retention.\n"+
+		"Prints a one-line summary; exits non-zero when any step failed (what succeeded is kept).")
+	periodFlag := fs.String("period", "daily", "period: daily, weekly or monthly")
+	dateFlag := fs.String("date", "", "report the period containing this date, YYYY-MM-DD (default: the period that just ended, in the configured time zone)")
+	dry := fs.Bool("dry-run", false, "compute and render everything; send, publish and write nothing")
+	if err := env.parse(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.configPath, env.getenv)
+	if err != nil {
+		return err
+	}
+	kind, err := report.ParsePeriodKind(*periodFlag)
+	if err != nil {
+		return fmt.Errorf("--period: %w", err)
+	}
+	p := report.DefaultPeriod(kind, time.Now(), cfg.Location)
+	if *dateFlag != "" {
+		if p, err = report.ParsePeriod(kind, *dateFlag, cfg.Location); err != nil {
+			return fmt.Errorf("--date: %w", err)
+		}
+	}
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	if !*dry {
+		// A dry run writes nothing, not even the schema: run `aispend migrate` first.
+		if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
+			return err
+		}
+	}
+	sender, err := newSender(cfg, env)
+	if err != nil {
+		return err
+	}
+	job, err := newBatchJob(cfg, pool, sender, env.log)
+	if err != nil {
+		return err
+	}
+	res, runErr := job.Run(ctx, p, report.RunOptions{DryRun: *dry})
+	fmt.Fprintln(env.stdout, res.Summary(cfg.Currency))
+	if runErr != nil {
+		return fmt.Errorf("run %s: %w", p, runErr)
+	}
+	return nil
+}
+
+func cmdAlert(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "test" {
+		fmt.Fprintln(env.stderr, "Usage: aispend alert test --to ADDR [flags]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("alert: want the subcommand test")
+	}
+	fs := env.flags("alert test", "Sends a sample budget alert through the configured mail transport (SMTP, or .eml files in out/outbox without SMTP)\nand reports success or the SMTP error.")
+	to := fs.String("to", "", "recipient address (default: the configured alert recipients)")
+	if err := env.parse(fs, args[1:]); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(env.configPath, env.getenv)
+	if err != nil {
+		return err
+	}
+	rcpt := cfg.Mail.Recipients
+	if *to != "" {
+		if err := checkAddress(*to, cfg.Mail.AllowedDomains); err != nil {
+			return fmt.Errorf("--to: %w", err)
+		}
+		rcpt = []string{*to}
+	}
+	if len(rcpt) == 0 {
+		return errors.New("--to: required (no AISPEND_ALERT_EMAILS configured)")
+	}
+	sender, err := newSender(cfg, env)
+	if err != nil {
+		return err
+	}
+	msg, err := report.SampleAlert(time.Now(), cfg.Location, cfg.Currency, cfg.fromAddress(), rcpt, cfg.messageIDDomain(), cfg.PublicURL)
+	if err != nil {
+		return err
+	}
+	if err := sender.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send test alert: %w", err)
+	}
+	fmt.Fprintf(env.stdout, "test alert sent to %v (Message-ID %s)\n", rcpt, msg.Headers.Get("Message-ID"))
+	return nil
+}

@@ -1,0 +1,287 @@
+package report
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// DefaultThresholds are the alert thresholds of a budget that names none, in percent.
+var DefaultThresholds = []int{50, 80, 95}
+
+// Severity is how urgent an alert is.
+type Severity string
+
+// Severities, by threshold: below 80 % INFO, 80 to 94 % WARNING, 95 % and above CRITICAL. With the
+// default thresholds 50 / 80 / 95 that is INFO / WARNING / CRITICAL.
+const (
+	Info     Severity = "INFO"
+	Warning  Severity = "WARNING"
+	Critical Severity = "CRITICAL"
+)
+
+// SeverityOf is the severity of an alert at threshold percent.
+func SeverityOf(threshold int) Severity {
+	switch {
+	case threshold >= 95:
+		return Critical
+	case threshold >= 80:
+		return Warning
+	default:
+		return Info
+	}
+}
+
+// State summarises a budget for GET /v1/budgets.
+type State string
+
+// States: ok below the lowest threshold; info, warning or critical after the highest threshold
+// crossed; exceeded once the spend reaches the amount.
+const (
+	StateOK       State = "ok"
+	StateInfo     State = "info"
+	StateWarning  State = "warning"
+	StateCritical State = "critical"
+	StateExceeded State = "exceeded"
+)
+
+// Scope narrows a budget to matching events; empty fields match everything. Tag matches events
+// whose tags hold TagKey = TagValue.
+type Scope struct {
+	Service  string `json:"service,omitempty"`
+	Model    string `json:"model,omitempty"`
+	Provider string `json:"provider,omitempty"`
+	OrgID    string `json:"org_id,omitempty"`
+	UserID   string `json:"user_id,omitempty"`
+	TagKey   string `json:"tag_key,omitempty"`
+	TagValue string `json:"tag_value,omitempty"`
+}
+
+// IsZero reports whether the scope matches every event.
+func (s Scope) IsZero() bool { return s == Scope{} }
+
+// String is "service=QA_CHAT, tag team=search", or "all events".
+func (s Scope) String() string {
+	var parts []string
+	add := func(k, v string) {
+		if v != "" {
+			parts = append(parts, k+"="+v)
+		}
+	}
+	add("service", s.Service)
+	add("model", s.Model)
+	add("provider", s.Provider)
+	add("org_id", s.OrgID)
+	add("user_id", s.UserID)
+	if s.TagKey != "" {
+		parts = append(parts, "tag "+s.TagKey+"="+s.TagValue)
+	}
+	if len(parts) == 0 {
+		return "all events"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// ParseScope reads the configuration's scope map: service, model, provider, org_id, user_id and
+// tag ("key=value").
+func ParseScope(m map[string]string) (Scope, error) {
+	var s Scope
+	var errs []error
+	for k, v := range m {
+		switch k {
+		case "service":
+			s.Service = v
+		case "model":
+			s.Model = v
+		case "provider":
+			s.Provider = v
+		case "org_id", "org":
+			s.OrgID = v
+		case "user_id", "user":
+			s.UserID = v
+		case "tag":
+			key, val, ok := strings.Cut(v, "=")
+			if !ok || key == "" {
+				errs = append(errs, fmt.Errorf("scope.tag: %q: want key=value", v))
+				continue
+			}
+			s.TagKey, s.TagValue = key, val
+		default:
+			errs = append(errs, fmt.Errorf("scope.%s: unknown filter (want service, model, provider, org_id, user_id or tag)", k))
+		}
+	}
+	return s, errors.Join(errs...)
+}
+
+// Budget limits the spend of a scope over each period (PRODUCT.md section 4).
+type Budget struct {
+	Name       string
+	Period     PeriodKind
+	Amount     decimal.Decimal
+	Thresholds []int // percent, ascending; DefaultThresholds when empty
+	Forecast   bool  // also alert when the projected period-end spend exceeds Amount
+	Scope      Scope
+	Recipients []string // empty: the default recipients
+}
+
+// Validate reports every problem of the budget at once.
+func (b Budget) Validate() error {
+	var errs []error
+	if strings.TrimSpace(b.Name) == "" {
+		errs = append(errs, errors.New("name: required"))
+	}
+	if strings.ContainsAny(b.Name, "\r\n") {
+		errs = append(errs, errors.New("name: contains a line break"))
+	}
+	if _, err := ParsePeriodKind(string(b.Period)); err != nil {
+		errs = append(errs, err)
+	}
+	if !b.Amount.IsPositive() {
+		errs = append(errs, errors.New("amount: must be > 0"))
+	}
+	seen := map[int]bool{}
+	for _, t := range b.Thresholds {
+		if t <= 0 || t > 1000 {
+			errs = append(errs, fmt.Errorf("thresholds: %d: want 1 to 1000 percent", t))
+		}
+		if seen[t] {
+			errs = append(errs, fmt.Errorf("thresholds: %d listed twice", t))
+		}
+		seen[t] = true
+	}
+	return errors.Join(errs...)
+}
+
+// EffectiveThresholds is the budget's thresholds sorted, or the defaults.
+func (b Budget) EffectiveThresholds() []int {
+	if len(b.Thresholds) == 0 {
+		return slices.Clone(DefaultThresholds)
+	}
+	t := slices.Clone(b.Thresholds)
+	slices.Sort(t)
+	return t
+}
+
+// Forecast rule: a projection is made only once MinForecastFraction of the period has passed,
+// and at least MinForecastElapsed, because an early run rate (a busy first hour) says little
+// about the whole period. Projected spend = spent / elapsed × period length.
+const (
+	MinForecastFraction = 0.25
+	MinForecastElapsed  = 6 * time.Hour
+)
+
+// Kind tells an alert on the spend so far from one on the projected period-end spend.
+type Kind string
+
+// Alert kinds.
+const (
+	Actual   Kind = "actual"
+	Forecast Kind = "forecast"
+)
+
+// ForecastThreshold is the threshold recorded for forecast alerts: the projection exceeds 100 %.
+const ForecastThreshold = 100
+
+// Breach is one alert to send at most once: a budget's period crossed a threshold, either by
+// actual spend or by forecast.
+type Breach struct {
+	Budget      string
+	PeriodStart time.Time
+	Threshold   int
+	Kind        Kind
+	Severity    Severity
+}
+
+// Key identifies the breach in the alert ledger, e.g. "daily-total|2025-10-01T00:00:00+09:00|80|actual".
+func (b Breach) Key() string {
+	return fmt.Sprintf("%s|%s|%d|%s", b.Budget, b.PeriodStart.Format(time.RFC3339), b.Threshold, b.Kind)
+}
+
+// MessageID is the Message-ID of the breach's email, derived from its key: a resend after a crash
+// carries the same id, so mail systems can drop the duplicate.
+func (b Breach) MessageID(domain string) string {
+	return MessageIDFor(b.Budget, b.PeriodStart, b.Threshold, b.Kind, domain)
+}
+
+// MessageIDFor derives a Message-ID from a ledger key.
+func MessageIDFor(budget string, start time.Time, threshold int, kind Kind, domain string) string {
+	if domain == "" {
+		domain = "aispend.invalid"
+	}
+	key := fmt.Sprintf("%s|%d|%d|%s", budget, start.UTC().Unix(), threshold, kind)
+	sum := sha256.Sum256([]byte(key))
+	return "<alert." + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
+}
+
+// Status is a budget evaluated for one period: what GET /v1/budgets returns and what alerts are
+// made from.
+type Status struct {
+	Budget    Budget
+	Period    Period
+	AsOf      time.Time
+	Spent     decimal.Decimal
+	Unpriced  int64 // events in scope without a price: not in Spent
+	Limit     decimal.Decimal
+	Remaining decimal.Decimal // never negative
+	Percent   decimal.Decimal // exact to 2 decimals, truncated (79.996 % shows as 79.99 %)
+	State     State
+	// Projected is the forecast period-end spend; valid only when HasForecast.
+	Projected   decimal.Decimal
+	HasForecast bool
+	Breaches    []Breach
+}
+
+// Crossed reports whether spent reached threshold percent of amount, compared exactly:
+// spent × 100 ≥ threshold × amount.
+func Crossed(spent, amount decimal.Decimal, threshold int) bool {
+	return spent.Mul(decimal.NewFromInt(100)).Cmp(amount.Mul(decimal.NewFromInt(int64(threshold)))) >= 0
+}
+
+// Evaluate computes a budget's status for period p from the period's spend so far, as of now.
+// Forecast alerts are made only for a period in progress and only when the budget asks for them.
+func Evaluate(b Budget, p Period, spent decimal.Decimal, now time.Time) Status {
+	st := Status{Budget: b, Period: p, AsOf: now, Spent: spent, Limit: b.Amount, State: StateOK}
+	st.Remaining = decimal.Max(b.Amount.Sub(spent), decimal.Zero)
+	if b.Amount.IsPositive() {
+		st.Percent = spent.Mul(decimal.NewFromInt(100)).Div(b.Amount).Truncate(2)
+	}
+	for _, t := range b.EffectiveThresholds() {
+		if !Crossed(spent, b.Amount, t) {
+			continue
+		}
+		sev := SeverityOf(t)
+		st.State = State(strings.ToLower(string(sev)))
+		st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: t, Kind: Actual, Severity: sev})
+	}
+	if spent.Cmp(b.Amount) >= 0 {
+		st.State = StateExceeded
+	}
+	st.Projected, st.HasForecast = Project(p, spent, now)
+	if b.Forecast && st.HasForecast && now.Before(p.End) && spent.Cmp(b.Amount) < 0 && st.Projected.Cmp(b.Amount) > 0 {
+		st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: ForecastThreshold, Kind: Forecast, Severity: Warning})
+	}
+	return st
+}
+
+// Project forecasts the period-end spend from the run rate so far: spent / elapsed × length. ok is
+// false until enough of the period has passed (MinForecastFraction and MinForecastElapsed). Once
+// the period is over the projection is the spend itself.
+func Project(p Period, spent decimal.Decimal, now time.Time) (projected decimal.Decimal, ok bool) {
+	length := p.Length()
+	if !now.Before(p.End) {
+		return spent, true
+	}
+	elapsed := now.Sub(p.Start)
+	if elapsed < MinForecastElapsed || float64(elapsed) < MinForecastFraction*float64(length) {
+		return decimal.Zero, false
+	}
+	// Whole seconds keep the division exact enough; money is rounded to 4 decimals.
+	proj := spent.Mul(decimal.NewFromInt(int64(length / time.Second))).Div(decimal.NewFromInt(int64(elapsed / time.Second)))
+	return proj.Round(4), true
+}

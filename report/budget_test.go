@@ -1,0 +1,184 @@
+package report
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func TestEvaluateThresholds(t *testing.T) {
+	day := PeriodContaining(Daily, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	after := day.End.Add(time.Hour) // period over: no forecast
+	b := Budget{Name: "daily-total", Period: Daily, Amount: dec("50000")}
+	tests := []struct {
+		name       string
+		budget     Budget
+		spent      string
+		wantState  State
+		wantPct    string
+		thresholds []int
+	}{
+		{"nothing spent", b, "0", StateOK, "0", nil},
+		{"just below 50 %", b, "24999.99", StateOK, "49.99", nil},
+		{"exactly 50 %", b, "25000", StateInfo, "50", []int{50}},
+		{"just below 80 %: 79.99998 % is not 80 %", b, "39999.99", StateInfo, "79.99", []int{50}},
+		{"exactly 80.00 %", b, "40000.00", StateWarning, "80", []int{50, 80}},
+		{"exactly 95 %", b, "47500", StateCritical, "95", []int{50, 80, 95}},
+		{"all at once", b, "49999", StateCritical, "99.99", []int{50, 80, 95}},
+		{"exactly the amount", b, "50000", StateExceeded, "100", []int{50, 80, 95}},
+		{"over the amount", b, "75000.5", StateExceeded, "150", []int{50, 80, 95}},
+		{"custom thresholds, unsorted", Budget{Name: "x", Period: Daily, Amount: dec("100"), Thresholds: []int{90, 25}}, "30", StateInfo, "30", []int{25}},
+		{"tiny amount exact", Budget{Name: "x", Period: Daily, Amount: dec("0.03")}, "0.024", StateWarning, "80", []int{50, 80}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			st := Evaluate(tc.budget, day, dec(tc.spent), after)
+			if st.State != tc.wantState {
+				t.Errorf("state %s; want %s", st.State, tc.wantState)
+			}
+			if !st.Percent.Equal(dec(tc.wantPct)) {
+				t.Errorf("percent %s; want %s", st.Percent, tc.wantPct)
+			}
+			var got []int
+			for _, br := range st.Breaches {
+				if br.Kind != Actual || !br.PeriodStart.Equal(day.Start) || br.Budget != tc.budget.Name {
+					t.Errorf("breach %+v", br)
+				}
+				if br.Severity != SeverityOf(br.Threshold) {
+					t.Errorf("severity %s for %d", br.Severity, br.Threshold)
+				}
+				got = append(got, br.Threshold)
+			}
+			if !slices.Equal(got, tc.thresholds) {
+				t.Errorf("thresholds crossed %v; want %v", got, tc.thresholds)
+			}
+			wantRemaining := decimal.Max(tc.budget.Amount.Sub(dec(tc.spent)), decimal.Zero)
+			if !st.Remaining.Equal(wantRemaining) {
+				t.Errorf("remaining %s; want %s", st.Remaining, wantRemaining)
+			}
+		})
+	}
+}
+
+func TestSeverity(t *testing.T) {
+	for th, want := range map[int]Severity{50: Info, 79: Info, 80: Warning, 94: Warning, 95: Critical, 100: Critical, 150: Critical} {
+		if got := SeverityOf(th); got != want {
+			t.Errorf("SeverityOf(%d) = %s; want %s", th, got, want)
+		}
+	}
+}
+
+func TestForecast(t *testing.T) {
+	day := PeriodContaining(Daily, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	month := PeriodContaining(Monthly, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	b := Budget{Name: "m", Period: Monthly, Amount: dec("1000"), Forecast: true}
+	tests := []struct {
+		name         string
+		p            Period
+		budget       Budget
+		spent        string
+		now          time.Time
+		wantOK       bool
+		wantProj     string
+		wantForecast bool
+	}{
+		{"too early in the day (5 h)", day, b, "100", day.Start.Add(5 * time.Hour), false, "0", false},
+		{"a quarter of the day", day, b, "300", day.Start.Add(6 * time.Hour), true, "1200", true},
+		{"projection below amount", day, b, "200", day.Start.Add(12 * time.Hour), true, "400", false},
+		{"too early in the month (7 days of 31)", month, b, "500", month.Start.Add(7 * 24 * time.Hour), false, "0", false},
+		{"8 of 31 days", month, b, "400", month.Start.Add(8 * 24 * time.Hour), true, "1550", true},
+		{"projection exactly the amount is not over it", day, b, "500", day.Start.Add(12 * time.Hour), true, "1000", false},
+		{"no forecast when not asked", day, Budget{Name: "m", Period: Daily, Amount: dec("1000")}, "300", day.Start.Add(6 * time.Hour), true, "1200", false},
+		{"no forecast alert once exceeded", day, b, "1000", day.Start.Add(12 * time.Hour), true, "2000", false},
+		{"period over: projection is the spend", day, b, "700", day.End, true, "700", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			proj, ok := Project(tc.p, dec(tc.spent), tc.now)
+			if ok != tc.wantOK || !proj.Equal(dec(tc.wantProj)) {
+				t.Errorf("Project = %s, %v; want %s, %v", proj, ok, tc.wantProj, tc.wantOK)
+			}
+			st := Evaluate(tc.budget, tc.p, dec(tc.spent), tc.now)
+			gotForecast := false
+			for _, br := range st.Breaches {
+				if br.Kind == Forecast {
+					gotForecast = true
+					if br.Threshold != ForecastThreshold {
+						t.Errorf("forecast threshold %d", br.Threshold)
+					}
+				}
+			}
+			if gotForecast != tc.wantForecast {
+				t.Errorf("forecast breach %v; want %v", gotForecast, tc.wantForecast)
+			}
+		})
+	}
+}
+
+func TestBreachKeyAndMessageID(t *testing.T) {
+	seoul, _ := time.LoadLocation("Asia/Seoul")
+	start := time.Date(2025, 10, 1, 0, 0, 0, 0, seoul)
+	b := Breach{Budget: "daily-total", PeriodStart: start, Threshold: 80, Kind: Actual}
+	if b.Key() != "daily-total|2025-10-01T00:00:00+09:00|80|actual" {
+		t.Errorf("key %s", b.Key())
+	}
+	same := b
+	same.PeriodStart = start.UTC()
+	if b.MessageID("example.com") != same.MessageID("example.com") {
+		t.Error("message id depends on the time zone of the same instant")
+	}
+	other := b
+	other.Threshold = 95
+	if b.MessageID("example.com") == other.MessageID("example.com") {
+		t.Error("two keys share a message id")
+	}
+	if id := b.MessageID("example.com"); id[0] != '<' || id[len(id)-13:] != "@example.com>" {
+		t.Errorf("message id %s", id)
+	}
+}
+
+func TestParseScopeAndValidate(t *testing.T) {
+	s, err := ParseScope(map[string]string{"service": "QA_CHAT", "tag": "team=search"})
+	if err != nil || s.Service != "QA_CHAT" || s.TagKey != "team" || s.TagValue != "search" {
+		t.Fatalf("ParseScope = %+v, %v", s, err)
+	}
+	if _, err := ParseScope(map[string]string{"colour": "red"}); err == nil {
+		t.Error("unknown filter accepted")
+	}
+	if _, err := ParseScope(map[string]string{"tag": "novalue"}); err == nil {
+		t.Error("tag without = accepted")
+	}
+	bad := Budget{Name: "", Period: "hourly", Amount: dec("-1"), Thresholds: []int{0, 80, 80}}
+	if err := bad.Validate(); err == nil {
+		t.Error("bad budget accepted")
+	}
+	if err := (Budget{Name: "ok", Period: Daily, Amount: dec("1")}).Validate(); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestHistogramPercentile(t *testing.T) {
+	var h Histogram
+	if h.Percentile(0.5) != 0 {
+		t.Error("empty histogram")
+	}
+	h = Histogram{1, 0, 0, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 0, 1}
+	// bucket 9 is [4, 4.76) ms → 4; bucket 14 is [9.51, 11.3) → 10 (midpoint 10.37)
+	if got := h.Percentile(0.5); got != 4 {
+		t.Errorf("p50 %d", got)
+	}
+	if got := h.Percentile(0.995); got != 10 {
+		t.Errorf("p99.5 %d", got)
+	}
+	if got := h.Percentile(0.01); got != 0 {
+		t.Errorf("p1 %d", got)
+	}
+	m := h.Merge(Histogram{0, 2})
+	if m.Count() != 102 || h.Count() != 100 {
+		t.Errorf("merge counts %d %d", m.Count(), h.Count())
+	}
+}

@@ -1,0 +1,408 @@
+package report
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jordan-wright/email"
+
+	"github.com/aispend/aispend/report/money"
+)
+
+// Output turns a computed report into artifacts (pages, workbooks, the digest email) and
+// publishes them. With dryRun it renders and writes nothing.
+type Output interface {
+	Name() string
+	Write(ctx context.Context, rep *Report, dryRun bool) error
+}
+
+// Job is one batch run's dependencies. Run it with Run; the scheduler, the demo and
+// `aispend run` all do.
+type Job struct {
+	Store      Store
+	Sender     Sender // nil: alerts are claimed but fail to send (they stay pending)
+	Budgets    []Budget
+	Location   *time.Location
+	Currency   string
+	From       string   // the alert sender address
+	Recipients []string // default recipients of budgets that name none
+	// PublicURL is the base URL of the published site; alert emails link to
+	// PublicURL/<period path>. Empty: no link.
+	PublicURL       string
+	RetentionDays   int // 0: no retention step
+	TopN            int // breakdown rows before "other"; default 10
+	MessageIDDomain string
+	Outputs         []Output
+	Now             func() time.Time
+	Logger          *slog.Logger
+}
+
+// RunOptions change what a run does.
+type RunOptions struct {
+	// DryRun computes and renders everything but sends, publishes and writes nothing: the
+	// aggregate rebuild is rolled back, no alert is claimed, no partition dropped.
+	DryRun bool
+}
+
+// AlertOutcome counts what the alert step did.
+type AlertOutcome struct {
+	Breaches  int // thresholds crossed in the periods evaluated
+	Claimed   int // new ledger keys claimed by this run
+	Sent      int
+	Failed    int // sends that failed; they stay pending
+	Skipped   int // pending alerts held by another run, or of budgets no longer configured
+	WouldSend int // dry run: alerts not yet sent that a real run would send
+}
+
+// Result is what a run did, step by step.
+type Result struct {
+	Period   Period
+	DryRun   bool
+	Report   *Report // nil when the statistics step failed
+	Alerts   AlertOutcome
+	Dropped  []string // event partitions dropped (or, dry run, that would be)
+	Steps    []StepResult
+	Duration time.Duration
+}
+
+// StepResult is the outcome of one step of a run.
+type StepResult struct {
+	Name string
+	Err  error
+}
+
+// Err joins the errors of every failed step.
+func (r *Result) Err() error {
+	var errs []error
+	for _, s := range r.Steps {
+		if s.Err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.Name, s.Err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Summary is the one-line outcome of a run, e.g.
+// "daily 2025-10-01: ₩1,234 over 567 requests (99.12 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".
+func (r *Result) Summary(currency string) string {
+	var b strings.Builder
+	b.WriteString(r.Period.String())
+	b.WriteString(": ")
+	if r.Report != nil {
+		t := r.Report.Totals
+		fmt.Fprintf(&b, "%s over %s requests (%s %% ok", money.Format(t.Cost, currency), money.Group(fmt.Sprint(t.Requests)), t.SuccessRate().StringFixed(2))
+		if t.Unpriced > 0 {
+			fmt.Fprintf(&b, ", %d unpriced", t.Unpriced)
+		}
+		b.WriteString(")")
+	} else {
+		b.WriteString("no statistics")
+	}
+	if r.DryRun {
+		fmt.Fprintf(&b, ", alerts %d would be sent", r.Alerts.WouldSend)
+	} else {
+		fmt.Fprintf(&b, ", alerts %d sent %d failed", r.Alerts.Sent, r.Alerts.Failed)
+	}
+	verb := "dropped"
+	if r.DryRun {
+		verb = "to drop"
+	}
+	fmt.Fprintf(&b, ", %d partitions %s, %s", len(r.Dropped), verb, r.Duration.Round(time.Millisecond))
+	var failed []string
+	for _, s := range r.Steps {
+		if s.Err != nil {
+			failed = append(failed, s.Name)
+		}
+	}
+	if len(failed) > 0 {
+		b.WriteString(", FAILED: " + strings.Join(failed, ", "))
+	} else {
+		b.WriteString(", ok")
+	}
+	if r.DryRun {
+		b.WriteString(" (dry run: nothing sent or written)")
+	}
+	return b.String()
+}
+
+func (j *Job) now() time.Time {
+	if j.Now != nil {
+		return j.Now()
+	}
+	return time.Now()
+}
+
+func (j *Job) log() *slog.Logger {
+	if j.Logger != nil {
+		return j.Logger
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+func (j *Job) loc() *time.Location {
+	if j.Location != nil {
+		return j.Location
+	}
+	return time.UTC
+}
+
+// DefaultPeriod is the period of the kind that ended last before now: yesterday for daily.
+func DefaultPeriod(kind PeriodKind, now time.Time, loc *time.Location) Period {
+	return PeriodContaining(kind, now, loc).Previous()
+}
+
+// Run runs the batch for period p: rebuild aggregates and compute statistics → budget statuses →
+// outputs → alerts → retention. A failed step does not undo the ones before it, and the
+// independent steps after it still run; Result.Err joins every failure.
+func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, error) {
+	began := time.Now()
+	now := j.now()
+	log := j.log().With("period", p.String(), "dry_run", opts.DryRun)
+	res := &Result{Period: p, DryRun: opts.DryRun}
+	step := func(name string, fn func() error) error {
+		err := fn()
+		if err != nil {
+			log.Error("step failed", "step", name, "error", err)
+		}
+		res.Steps = append(res.Steps, StepResult{Name: name, Err: err})
+		return err
+	}
+
+	_ = step("statistics", func() error {
+		rep, err := j.Store.Report(ctx, ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun})
+		if err != nil {
+			return err
+		}
+		rep.Currency = j.Currency
+		res.Report = rep
+		log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
+		return nil
+	})
+	statuses := newStatusCache(j, now)
+	_ = step("budgets", func() error {
+		var errs []error
+		var sts []Status
+		for _, b := range j.Budgets {
+			st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			sts = append(sts, st)
+		}
+		if res.Report != nil {
+			res.Report.Budgets = sts
+		}
+		return errors.Join(errs...)
+	})
+	if res.Report != nil {
+		for _, o := range j.Outputs {
+			_ = step(o.Name(), func() error { return o.Write(ctx, res.Report, opts.DryRun) })
+		}
+	}
+	_ = step("alerts", func() error {
+		out, err := j.alerts(ctx, p, now, statuses, opts.DryRun)
+		res.Alerts = out
+		return err
+	})
+	if j.RetentionDays > 0 {
+		_ = step("retention", func() error {
+			cutoff := now.Add(-time.Duration(j.RetentionDays) * 24 * time.Hour)
+			dropped, err := j.Store.DropPartitionsBefore(ctx, cutoff, j.loc(), opts.DryRun)
+			res.Dropped = dropped
+			if len(dropped) > 0 {
+				log.Info("retention", "partitions", dropped, "cutoff", cutoff)
+			}
+			return err
+		})
+	}
+	res.Duration = time.Since(began)
+	return res, res.Err()
+}
+
+// statusCache computes each (budget, period) status once per run.
+type statusCache struct {
+	j   *Job
+	now time.Time
+	m   map[string]Status
+}
+
+func newStatusCache(j *Job, now time.Time) *statusCache {
+	return &statusCache{j: j, now: now, m: map[string]Status{}}
+}
+
+func (c *statusCache) get(ctx context.Context, b Budget, p Period) (Status, error) {
+	k := b.Name + "|" + p.Start.UTC().Format(time.RFC3339Nano)
+	if st, ok := c.m[k]; ok {
+		return st, nil
+	}
+	st, err := BudgetStatusFor(ctx, c.j.Store, b, p, c.now)
+	if err != nil {
+		return Status{}, err
+	}
+	c.m[k] = st
+	return st, nil
+}
+
+// budgetPeriods are the periods of b that a run for p evaluates: the one holding p's last
+// instant (so yesterday's daily budget is checked after midnight) and the one in progress now
+// (so a run alerts while the money is still being spent). Periods that have not begun are
+// skipped.
+func (j *Job) budgetPeriods(b Budget, p Period, now time.Time) []Period {
+	a := PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
+	c := PeriodContaining(b.Period, now, j.loc())
+	var out []Period
+	if !a.Start.After(now) {
+		out = append(out, a)
+	}
+	if !c.Start.Equal(a.Start) {
+		out = append(out, c)
+	}
+	return out
+}
+
+func (j *Job) recipients(b Budget) []string {
+	if len(b.Recipients) > 0 {
+		return b.Recipients
+	}
+	return j.Recipients
+}
+
+// ReportURL is the link to the period's published page, or "" without a public URL.
+func (j *Job) ReportURL(p Period) string {
+	if j.PublicURL == "" {
+		return ""
+	}
+	return strings.TrimRight(j.PublicURL, "/") + "/" + p.Path()
+}
+
+// alerts claims every new breach, then sends every pending alert (this run's and those left by
+// earlier runs) in the ledger order: claim → render → send under the row lock → mark sent.
+func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, error) {
+	var out AlertOutcome
+	var errs []error
+	log := j.log()
+	byName := map[string]Budget{}
+	for _, b := range j.Budgets {
+		byName[b.Name] = b
+	}
+	for _, b := range j.Budgets {
+		for _, bp := range j.budgetPeriods(b, p, now) {
+			st, err := statuses.get(ctx, b, bp)
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			var sent map[string]bool
+			if dryRun && len(st.Breaches) > 0 {
+				if sent, err = j.sentKeys(ctx, bp); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			for _, br := range st.Breaches {
+				out.Breaches++
+				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
+				if dryRun {
+					// Render to prove the email can be made; claim and send nothing.
+					if _, err := j.alertEmail(ctx, b, st, entry, p); err != nil && !errors.Is(err, ErrNoRecipients) {
+						errs = append(errs, err)
+					}
+					if !sent[br.Key()] {
+						out.WouldSend++
+						log.Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
+					}
+					continue
+				}
+				claimed, err := j.Store.ClaimAlert(ctx, entry)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				if claimed {
+					out.Claimed++
+				}
+			}
+		}
+	}
+	if dryRun {
+		return out, errors.Join(errs...)
+	}
+	pending, err := j.Store.PendingAlerts(ctx)
+	if err != nil {
+		return out, errors.Join(append(errs, err)...)
+	}
+	for _, e := range pending {
+		b, ok := byName[e.Budget]
+		if !ok {
+			out.Skipped++
+			log.Warn("pending alert of a budget no longer configured", "budget", e.Budget, "key", e.Key())
+			continue
+		}
+		st, err := statuses.get(ctx, b, e.Period(j.loc()))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		msg, buildErr := j.alertEmail(ctx, b, st, e, p)
+		if buildErr != nil && !errors.Is(buildErr, ErrNoRecipients) {
+			errs = append(errs, buildErr)
+			continue
+		}
+		sent, err := j.Store.SendAlert(ctx, e.Breach, func(ctx context.Context, _ LedgerEntry) error {
+			if buildErr != nil {
+				return buildErr
+			}
+			if j.Sender == nil {
+				return errors.New("no mail transport configured")
+			}
+			return j.Sender.Send(ctx, msg)
+		})
+		switch {
+		case err != nil:
+			out.Failed++
+			errs = append(errs, fmt.Errorf("send alert %s: %w", e.Key(), err))
+		case sent:
+			out.Sent++
+			log.Info("alert sent", "budget", e.Budget, "threshold", e.Threshold, "kind", e.Kind, "severity", e.Severity, "message_id", e.MessageID)
+		default:
+			out.Skipped++ // another run is sending it, or already has
+		}
+	}
+	return out, errors.Join(errs...)
+}
+
+// sentKeys lists the alert keys of period bp already sent.
+func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) {
+	entries, err := j.Store.Alerts(ctx, bp.Start, bp.End)
+	if err != nil {
+		return nil, err
+	}
+	m := map[string]bool{}
+	for _, e := range entries {
+		if e.Status == StatusSent {
+			m[Breach{Budget: e.Budget, PeriodStart: e.PeriodStart.In(bp.Start.Location()), Threshold: e.Threshold, Kind: e.Kind}.Key()] = true
+		}
+	}
+	return m, nil
+}
+
+// alertEmail renders the email of ledger entry e with the budget's current status.
+func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period) (*email.Email, error) {
+	drivers := map[Dimension][]Driver{}
+	for _, d := range driverTitles {
+		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, d.dim, 5)
+		if err != nil {
+			return nil, err
+		}
+		drivers[d.dim] = rows
+	}
+	return AlertEmail(AlertInput{
+		Status: st, Breach: e.Breach, MessageID: e.MessageID, Drivers: drivers, Currency: j.Currency,
+		From: j.From, To: j.recipients(b), ReportURL: j.ReportURL(runPeriod), AsOf: j.now(), Location: j.loc(),
+	})
+}

@@ -1,0 +1,561 @@
+package report_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jordan-wright/email"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+func TestMain(m *testing.M) { pgtest.Main(m) }
+
+func mustLoc(name string) *time.Location {
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		panic(err)
+	}
+	return l
+}
+
+var seoul = mustLoc("Asia/Seoul")
+
+// ev is one test event.
+type ev struct {
+	at      time.Time
+	service string
+	user    string
+	cost    string // "" = unpriced
+	ms      int64
+	tags    string // JSON object or ""
+}
+
+func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
+	t.Helper()
+	s := pgstore.New(pool, pgstore.Options{})
+	defer s.Close()
+	var rows []collect.Row
+	for i, e := range evs {
+		r := collect.Row{
+			EventID: fmt.Sprintf("%s-%d-%d-%d", t.Name(), e.at.UnixNano(), i, time.Now().UnixNano()), OccurredAt: e.at,
+			Service: e.service, Model: "claude-sonnet-4-5", Provider: "anthropic",
+			InputTokens: 500, OutputTokens: 300, CostSource: "local", Success: true, UserID: e.user,
+		}
+		if r.Service == "" {
+			r.Service = "QA_CHAT"
+		}
+		if e.cost != "" {
+			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(e.cost))
+		} else {
+			r.CostSource = "none"
+		}
+		r.DurationMS = math.MinInt64 // absent
+		if e.ms > 0 {
+			r.DurationMS = e.ms
+		}
+		if e.tags != "" {
+			r.Tags = []byte(e.tags)
+		}
+		rows = append(rows, r)
+	}
+	if _, _, err := s.Insert(context.Background(), rows); err != nil {
+		t.Fatalf("insert events: %v", err)
+	}
+}
+
+// recorder sends through the real SMTP transport to a Mailpit and keeps a copy of every email
+// the server accepted, for checks on content; counts are checked against Mailpit itself.
+type recorder struct {
+	inner report.Sender
+	mu    sync.Mutex
+	msgs  []*email.Email
+	delay time.Duration
+}
+
+func (r *recorder) Send(ctx context.Context, e *email.Email) error {
+	if r.delay > 0 {
+		time.Sleep(r.delay)
+	}
+	if err := r.inner.Send(ctx, e); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.msgs = append(r.msgs, e)
+	return nil
+}
+
+func (r *recorder) subjects() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, m := range r.msgs {
+		out = append(out, m.Subject)
+	}
+	return out
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.msgs)
+}
+
+type fixture struct {
+	pool  *pgxpool.Pool
+	store *pgquery.Store
+	smtp  *mailtest.Server
+	mail  *recorder
+	now   time.Time
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	srv := mailtest.Start(t)
+	sender, err := mail.New(mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: mail.TLSNone, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &fixture{pool: pool, store: pgquery.New(pool), smtp: srv, mail: &recorder{inner: sender}}
+}
+
+// delivered is the Message-IDs Mailpit received, oldest first, after checking that they are
+// exactly the emails the transport reported as accepted.
+func (f *fixture) delivered(t *testing.T) []string {
+	t.Helper()
+	var ids []string
+	for _, m := range f.smtp.Messages(t) {
+		ids = append(ids, "<"+m.MessageID+">")
+	}
+	if len(ids) != f.mail.count() {
+		t.Fatalf("Mailpit has %d messages; the transport accepted %d", len(ids), f.mail.count())
+	}
+	return ids
+}
+
+func (f *fixture) job(budgets ...report.Budget) *report.Job {
+	return &report.Job{
+		Store: f.store, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
+		From: "aispend@example.com", Recipients: []string{"finance@example.com"},
+		PublicURL: "https://reports.example.com/ai", MessageIDDomain: "example.com",
+		Now: func() time.Time { return f.now },
+	}
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func daily(name, amount string) report.Budget {
+	return report.Budget{Name: name, Period: report.Daily, Amount: dec(amount)}
+}
+
+func (f *fixture) ledger(t *testing.T) []report.LedgerEntry {
+	t.Helper()
+	es, err := f.store.Alerts(context.Background(), time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return es
+}
+
+var day1 = time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+
+// Ensures thresholds crossed one run at a time each alert once, and re-runs add nothing.
+func TestThresholdsOneByOne(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	f.now = day1.Add(20 * time.Hour)
+	job := f.job(daily("daily-total", "1000"))
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	steps := []struct {
+		add      string
+		wantSent int
+		wantSev  string
+	}{
+		{"499.99", 0, ""},
+		{"0.01", 1, "INFO"},     // exactly 50 %
+		{"200", 0, ""},          // 70 %
+		{"100", 1, "WARNING"},   // exactly 80 %
+		{"149.99", 0, ""},       // 94.999 %
+		{"0.01", 1, "CRITICAL"}, // exactly 95 %
+		{"1000", 0, ""},         // over: nothing new
+	}
+	for i, s := range steps {
+		insert(t, f.pool, ev{at: day1.Add(time.Duration(i) * time.Hour), cost: s.add})
+		before := f.mail.count()
+		res, err := job.Run(ctx, p, report.RunOptions{})
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := f.mail.count() - before; got != s.wantSent || res.Alerts.Sent != s.wantSent {
+			t.Fatalf("step %d (+%s): %d emails (result %d); want %d", i, s.add, got, res.Alerts.Sent, s.wantSent)
+		}
+		if s.wantSent == 1 {
+			subj := f.mail.subjects()[before]
+			if !strings.Contains(subj, s.wantSev) {
+				t.Errorf("step %d: subject %q; want %s", i, subj, s.wantSev)
+			}
+		}
+		// A re-run right away never sends again.
+		if _, err := job.Run(ctx, p, report.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if f.mail.count() != before+s.wantSent {
+			t.Fatalf("step %d: re-run sent again", i)
+		}
+	}
+	if n := len(f.delivered(t)); n != 3 {
+		t.Fatalf("Mailpit received %d; want 3", n)
+	}
+	crit := f.mail.msgs[2]
+	if !strings.Contains(string(crit.HTML), "What to do now") || !strings.Contains(string(crit.Text), "What to do now") {
+		t.Error("CRITICAL alert without action items")
+	}
+	if strings.Contains(string(f.mail.msgs[0].HTML), "What to do now") {
+		t.Error("INFO alert with action items")
+	}
+}
+
+// Ensures a spend that crosses every threshold in one run sends one email per threshold, each
+// with its own Message-ID derived from its key.
+func TestThresholdsAllAtOnce(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "990"})
+	b := daily("daily-total", "1000")
+	res, err := f.job(b).Run(context.Background(), report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.Sent != 3 || f.mail.count() != 3 {
+		t.Fatalf("sent %d (%d emails); want 3", res.Alerts.Sent, f.mail.count())
+	}
+	ids := map[string]bool{}
+	for i, th := range []int{50, 80, 95} {
+		m := f.mail.msgs[i]
+		want := report.Breach{Budget: b.Name, PeriodStart: day1, Threshold: th, Kind: report.Actual}.MessageID("example.com")
+		if got := m.Headers.Get("Message-ID"); got != want {
+			t.Errorf("threshold %d: Message-ID %s; want %s", th, got, want)
+		}
+		ids[m.Headers.Get("Message-ID")] = true
+	}
+	if len(ids) != 3 {
+		t.Errorf("message ids not distinct: %v", ids)
+	}
+	for _, id := range f.delivered(t) {
+		if !ids[id] {
+			t.Errorf("Mailpit received %s, not one of the alerts", id)
+		}
+	}
+	for _, e := range f.ledger(t) {
+		if e.Status != report.StatusSent || e.Attempts != 1 || e.SentAt == nil {
+			t.Errorf("ledger %s: status %s attempts %d", e.Key(), e.Status, e.Attempts)
+		}
+	}
+}
+
+// Ensures exactly 80.00 % of the amount is a WARNING, computed exactly (no float rounding).
+func TestExactly80Percent(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	// 0.1 + 0.2 + ... in floats is not exact; in decimals it is.
+	for _, c := range []string{"0.1", "0.2", "0.3", "79.4"} {
+		insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: c})
+	}
+	res, err := f.job(daily("d", "100")).Run(context.Background(), report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.Sent != 2 {
+		t.Fatalf("sent %d; want 2 (50 %% and 80 %%)", res.Alerts.Sent)
+	}
+	st := res.Report.Budgets[0]
+	if st.State != report.StateWarning || st.Percent.String() != "80" || !st.Spent.Equal(dec("80")) {
+		t.Errorf("status %s %s %% spent %s", st.State, st.Percent, st.Spent)
+	}
+	if !strings.Contains(string(f.mail.msgs[1].HTML), "80.00 %") {
+		t.Error("email does not show 80.00 %")
+	}
+}
+
+// Ensures a budget scoped to one service (or a tag) counts only that service's events.
+func TestScopedBudget(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool,
+		ev{at: day1.Add(time.Hour), service: "QA_CHAT", cost: "40"},
+		ev{at: day1.Add(time.Hour), service: "MATCH_EXPLANATION", cost: "1000"},
+		ev{at: day1.Add(time.Hour), service: "MATCH_EXPLANATION", cost: "50", tags: `{"team":"search"}`},
+	)
+	qa := daily("qa-only", "100")
+	qa.Scope = report.Scope{Service: "QA_CHAT"}
+	team := daily("team-search", "100")
+	team.Scope = report.Scope{TagKey: "team", TagValue: "search"}
+	res, err := f.job(qa, team).Run(context.Background(), report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := res.Report.Budgets[0].Spent; !got.Equal(dec("40")) {
+		t.Errorf("qa-only spent %s; want 40", got)
+	}
+	if got := res.Report.Budgets[1].Spent; !got.Equal(dec("50")) {
+		t.Errorf("team-search spent %s; want 50", got)
+	}
+	// qa-only: 40 % → nothing; team-search: 50 % → INFO.
+	if res.Alerts.Sent != 1 || !strings.Contains(f.mail.msgs[0].Subject, "team-search") {
+		t.Fatalf("alerts %d %v; want one for team-search", res.Alerts.Sent, f.mail.subjects())
+	}
+	if !strings.Contains(string(f.mail.msgs[0].Text), "MATCH_EXPLANATION") || strings.Contains(string(f.mail.msgs[0].Text), "QA_CHAT") {
+		t.Errorf("drivers of a scoped budget include other services:\n%s", f.mail.msgs[0].Text)
+	}
+}
+
+// Ensures days are Asia/Seoul days: 15:30 UTC on 1 October is 00:30 on 2 October in Seoul.
+func TestTimeZoneDayBoundary(t *testing.T) {
+	f := setup(t)
+	f.now = time.Date(2026, 10, 3, 12, 0, 0, 0, seoul)
+	insert(t, f.pool,
+		ev{at: time.Date(2026, 9, 30, 15, 0, 0, 0, time.UTC), cost: "1"},   // 1 Oct 00:00 Seoul: day 1
+		ev{at: time.Date(2026, 10, 1, 14, 59, 59, 0, time.UTC), cost: "2"}, // 1 Oct 23:59:59 Seoul: day 1
+		ev{at: time.Date(2026, 10, 1, 15, 30, 0, 0, time.UTC), cost: "4"},  // 2 Oct 00:30 Seoul: day 2
+	)
+	job := f.job(daily("d", "5"))
+	ctx := context.Background()
+	r1, err := job.Run(ctx, report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r1.Report.Totals.Cost.Equal(dec("3")) || r1.Report.Totals.Requests != 2 {
+		t.Errorf("1 Oct Seoul: %s over %d; want 3 over 2", r1.Report.Totals.Cost, r1.Report.Totals.Requests)
+	}
+	if !r1.Report.Budgets[0].Spent.Equal(dec("3")) {
+		t.Errorf("budget on 1 Oct: %s; want 3", r1.Report.Budgets[0].Spent)
+	}
+	r2, err := job.Run(ctx, report.PeriodContaining(report.Daily, day1.AddDate(0, 0, 1), seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r2.Report.Totals.Cost.Equal(dec("4")) {
+		t.Errorf("2 Oct Seoul: %s; want 4", r2.Report.Totals.Cost)
+	}
+	// The series of 2 Oct has 1 Oct = 3 and 2 Oct = 4.
+	s := r2.Report.Series
+	if !s[len(s)-1].Cost.Equal(dec("4")) || !s[len(s)-2].Cost.Equal(dec("3")) {
+		t.Errorf("series ends %s, %s; want 3, 4", s[len(s)-2].Cost, s[len(s)-1].Cost)
+	}
+	// 3 of 5 on 1 Oct → INFO; 4 of 5 on 2 Oct → INFO and WARNING, for a different period start.
+	if f.mail.count() != 3 {
+		t.Fatalf("emails %v; want 3", f.mail.subjects())
+	}
+}
+
+// Ensures a forecast alert once enough of the period has passed, marked as an estimate.
+func TestForecastAlert(t *testing.T) {
+	f := setup(t)
+	month := report.PeriodContaining(report.Monthly, day1, seoul)
+	b := report.Budget{Name: "monthly", Period: report.Monthly, Amount: dec("3000"), Forecast: true}
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "400"}) // 13 % of the amount
+	job := f.job(b)
+	ctx := context.Background()
+
+	f.now = day1.Add(5 * 24 * time.Hour) // 5 of 31 days: too early
+	res, err := job.Run(ctx, report.PeriodContaining(report.Daily, f.now.Add(-time.Hour), seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.Sent != 0 || res.Report.Budgets[0].HasForecast {
+		t.Fatalf("forecast after 5 days: sent %d", res.Alerts.Sent)
+	}
+	f.now = day1.Add(8 * 24 * time.Hour) // 8 days: 400 / 8 × 31 = 1550: under
+	if res, err = job.Run(ctx, report.PeriodContaining(report.Daily, f.now.Add(-time.Hour), seoul), report.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.Sent != 0 || !res.Report.Budgets[0].Projected.Equal(dec("1550")) {
+		t.Fatalf("projection %s, sent %d; want 1550, 0", res.Report.Budgets[0].Projected, res.Alerts.Sent)
+	}
+	insert(t, f.pool, ev{at: day1.Add(7 * 24 * time.Hour), cost: "400"}) // 800 / 8 × 31 = 3100
+	if res, err = job.Run(ctx, report.PeriodContaining(report.Daily, f.now.Add(-time.Hour), seoul), report.RunOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.Sent != 1 {
+		t.Fatalf("sent %d; want the forecast alert", res.Alerts.Sent)
+	}
+	m := f.mail.msgs[0]
+	if !strings.Contains(m.Subject, "Forecast") || !strings.Contains(string(m.Text), "ESTIMATE") || !strings.Contains(string(m.HTML), "This is an estimate") {
+		t.Errorf("forecast email does not say it is an estimate: %s\n%s", m.Subject, m.Text)
+	}
+	if !strings.Contains(string(m.Text), "₩3,100") {
+		t.Errorf("projection missing:\n%s", m.Text)
+	}
+	e := f.ledger(t)
+	if len(e) != 1 || e[0].Kind != report.Forecast || !e[0].PeriodStart.Equal(month.Start) || !e[0].Projected.Decimal.Equal(dec("3100")) {
+		t.Errorf("ledger %+v", e)
+	}
+}
+
+// Ensures an alert whose send fails stays pending with attempts and the error, and the next
+// run sends it exactly once.
+func TestSMTPDownThenUp(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "60"})
+	job := f.job(daily("d", "100"))
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	ctx := context.Background()
+	f.smtp.Stop() // the SMTP server is down
+	for i := 1; i <= 2; i++ {
+		res, err := job.Run(ctx, p, report.RunOptions{})
+		if err == nil || res.Alerts.Failed != 1 {
+			t.Fatalf("run %d with SMTP down: err %v, failed %d", i, err, res.Alerts.Failed)
+		}
+		e := f.ledger(t)
+		if len(e) != 1 || e[0].Status != report.StatusPending || e[0].Attempts != i || e[0].LastError == "" {
+			t.Fatalf("ledger after run %d: %+v", i, e)
+		}
+		if res.Report == nil || res.Report.Totals.Requests != 1 {
+			t.Error("statistics lost because alerts failed")
+		}
+	}
+	f.smtp.Restart(t)
+	res, err := job.Run(ctx, p, report.RunOptions{})
+	if err != nil || res.Alerts.Sent != 1 || f.mail.count() != 1 {
+		t.Fatalf("SMTP up: err %v sent %d emails %d", err, res.Alerts.Sent, f.mail.count())
+	}
+	if _, err := job.Run(ctx, p, report.RunOptions{}); err != nil || f.mail.count() != 1 {
+		t.Fatalf("re-run: err %v, emails %d", err, f.mail.count())
+	}
+	e := f.ledger(t)
+	if e[0].Status != report.StatusSent || e[0].Attempts != 3 || e[0].LastError != "" {
+		t.Errorf("ledger %+v", e[0])
+	}
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != e[0].MessageID {
+		t.Errorf("Mailpit received %v; want exactly %s", ids, e[0].MessageID)
+	}
+}
+
+// Ensures two runs at the same time send one email per key.
+func TestConcurrentRunsSendOnce(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99"})
+	f.mail.delay = 200 * time.Millisecond // keep each send in flight while the other run looks
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = f.job(daily("d", "100")).Run(context.Background(), p, report.RunOptions{})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[string]int{}
+	for _, m := range f.mail.msgs {
+		seen[m.Headers.Get("Message-ID")]++
+	}
+	if len(f.mail.msgs) != 3 || len(seen) != 3 {
+		t.Fatalf("%d emails, %d distinct; want 3 and 3: %v", len(f.mail.msgs), len(seen), seen)
+	}
+	got := map[string]int{}
+	for _, id := range f.delivered(t) {
+		got[id]++
+	}
+	if len(got) != 3 {
+		t.Errorf("Mailpit received %v; want one of each of 3 keys", got)
+	}
+}
+
+// Ensures a run that stopped after claiming (before sending) leaves the alert pending, and the
+// next run sends it exactly once.
+func TestRunKilledAfterClaim(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "55"})
+	b := daily("d", "100")
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	ctx := context.Background()
+	// The killed run: it evaluated and claimed, then died.
+	st, err := report.BudgetStatusFor(ctx, f.store, b, p, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := f.store.ClaimAlert(ctx, report.NewLedgerEntry(st, st.Breaches[0], "example.com"))
+	if err != nil || !claimed {
+		t.Fatalf("claim: %v %v", claimed, err)
+	}
+	if f.mail.count() != 0 {
+		t.Fatal("sent by the claim")
+	}
+	res, err := f.job(b).Run(ctx, p, report.RunOptions{})
+	if err != nil || res.Alerts.Sent != 1 || res.Alerts.Claimed != 0 || f.mail.count() != 1 {
+		t.Fatalf("next run: err %v sent %d claimed %d emails %d", err, res.Alerts.Sent, res.Alerts.Claimed, f.mail.count())
+	}
+	if _, err := f.job(b).Run(ctx, p, report.RunOptions{}); err != nil || f.mail.count() != 1 {
+		t.Fatalf("third run: %v, %d emails", err, f.mail.count())
+	}
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != st.Breaches[0].MessageID("example.com") {
+		t.Errorf("Mailpit received %v", ids)
+	}
+}
+
+// Ensures --dry-run computes and renders but sends, claims and writes nothing.
+func TestDryRunWritesNothing(t *testing.T) {
+	f := setup(t)
+	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99", ms: 120})
+	job := f.job(daily("d", "100"))
+	job.RetentionDays = 30 // October's partition is old enough to drop
+	ctx := context.Background()
+	var partsBefore int
+	f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&partsBefore)
+	res, err := job.Run(ctx, report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Alerts.WouldSend != 3 || f.mail.count() != 0 || len(f.delivered(t)) != 0 {
+		t.Errorf("would send %d, emails %d; want 3, 0", res.Alerts.WouldSend, f.mail.count())
+	}
+	if !res.Report.Totals.Cost.Equal(dec("99")) {
+		t.Errorf("dry run computed %s; want 99", res.Report.Totals.Cost)
+	}
+	if len(res.Dropped) == 0 {
+		t.Error("dry run lists no partition to drop")
+	}
+	for table, q := range map[string]string{
+		"daily_aggregates":   "SELECT count(*) FROM daily_aggregates",
+		"alert_ledger":       "SELECT count(*) FROM alert_ledger",
+		"dropped_partitions": "SELECT count(*) FROM dropped_partitions",
+		"partitions":         fmt.Sprintf("SELECT count(*) - %d FROM pg_inherits WHERE inhparent = 'events'::regclass", partsBefore),
+	} {
+		var n int
+		if err := f.pool.QueryRow(ctx, q).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Errorf("dry run changed %s (%d)", table, n)
+		}
+	}
+	if !strings.Contains(res.Summary("KRW"), "dry run") {
+		t.Errorf("summary %q", res.Summary("KRW"))
+	}
+}

@@ -1,0 +1,105 @@
+package report
+
+import (
+	"testing"
+	"time"
+)
+
+func loc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func TestPeriodContaining(t *testing.T) {
+	seoul := loc(t, "Asia/Seoul")
+	berlin := loc(t, "Europe/Berlin")
+	tests := []struct {
+		name       string
+		kind       PeriodKind
+		at         time.Time
+		loc        *time.Location
+		start, end string // RFC 3339
+		label      string
+	}{
+		{"seoul day is not the UTC day", Daily, time.Date(2025, 9, 30, 15, 30, 0, 0, time.UTC), seoul,
+			"2025-10-01T00:00:00+09:00", "2025-10-02T00:00:00+09:00", "2025-10-01"},
+		{"UTC day of the same instant", Daily, time.Date(2025, 9, 30, 15, 30, 0, 0, time.UTC), time.UTC,
+			"2025-09-30T00:00:00Z", "2025-10-01T00:00:00Z", "2025-09-30"},
+		{"start is inclusive", Daily, time.Date(2025, 10, 1, 0, 0, 0, 0, seoul), seoul,
+			"2025-10-01T00:00:00+09:00", "2025-10-02T00:00:00+09:00", "2025-10-01"},
+		{"end is exclusive", Daily, time.Date(2025, 10, 1, 23, 59, 59, 999999999, seoul), seoul,
+			"2025-10-01T00:00:00+09:00", "2025-10-02T00:00:00+09:00", "2025-10-01"},
+		{"week starts on Monday", Weekly, time.Date(2025, 10, 5, 23, 0, 0, 0, seoul), seoul, // a Sunday
+			"2025-09-29T00:00:00+09:00", "2025-10-06T00:00:00+09:00", "2025-W40"},
+		{"Monday is its own week", Weekly, time.Date(2025, 10, 6, 0, 0, 0, 0, seoul), seoul,
+			"2025-10-06T00:00:00+09:00", "2025-10-13T00:00:00+09:00", "2025-W41"},
+		{"ISO week across the new year", Weekly, time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), time.UTC,
+			"2025-12-29T00:00:00Z", "2026-01-05T00:00:00Z", "2026-W01"},
+		{"ISO week 53", Weekly, time.Date(2021, 1, 2, 12, 0, 0, 0, time.UTC), time.UTC,
+			"2020-12-28T00:00:00Z", "2021-01-04T00:00:00Z", "2020-W53"},
+		{"month", Monthly, time.Date(2025, 10, 31, 23, 0, 0, 0, seoul), seoul,
+			"2025-10-01T00:00:00+09:00", "2025-11-01T00:00:00+09:00", "2025-10"},
+		{"february of a leap year", Monthly, time.Date(2024, 2, 29, 0, 0, 0, 0, time.UTC), time.UTC,
+			"2024-02-01T00:00:00Z", "2024-03-01T00:00:00Z", "2024-02"},
+		{"daylight saving day is 23 hours", Daily, time.Date(2025, 3, 30, 12, 0, 0, 0, berlin), berlin,
+			"2025-03-30T00:00:00+01:00", "2025-03-31T00:00:00+02:00", "2025-03-30"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := PeriodContaining(tc.kind, tc.at, tc.loc)
+			if got := p.Start.Format(time.RFC3339); got != tc.start {
+				t.Errorf("start %s; want %s", got, tc.start)
+			}
+			if got := p.End.Format(time.RFC3339); got != tc.end {
+				t.Errorf("end %s; want %s", got, tc.end)
+			}
+			if p.Label() != tc.label {
+				t.Errorf("label %s; want %s", p.Label(), tc.label)
+			}
+			if !p.Contains(tc.at) {
+				t.Errorf("%v does not contain %v", p, tc.at)
+			}
+			back, err := ParseLabel(tc.kind, tc.label, tc.loc)
+			if err != nil || !back.Start.Equal(p.Start) || !back.End.Equal(p.End) {
+				t.Errorf("ParseLabel(%s) = %v, %v; want %v", tc.label, back, err, p)
+			}
+			prev := p.Previous()
+			if !prev.End.Equal(p.Start) || prev.Kind != p.Kind || !prev.Next().Start.Equal(p.Start) {
+				t.Errorf("previous %v does not end at %v", prev, p.Start)
+			}
+		})
+	}
+}
+
+func TestPeriodDaysAndPath(t *testing.T) {
+	seoul := loc(t, "Asia/Seoul")
+	p := PeriodContaining(Weekly, time.Date(2025, 10, 1, 0, 0, 0, 0, seoul), seoul)
+	days := p.Days()
+	if len(days) != 7 || days[0].Format(time.DateOnly) != "2025-09-29" || days[6].Format(time.DateOnly) != "2025-10-05" {
+		t.Fatalf("days %v", days)
+	}
+	if p.Path() != "weekly/2025-W40/" {
+		t.Errorf("path %s", p.Path())
+	}
+	if n := len(PeriodContaining(Monthly, days[0], seoul).Days()); n != 30 {
+		t.Errorf("september has %d days", n)
+	}
+}
+
+func TestParsePeriodErrors(t *testing.T) {
+	for _, tc := range []struct {
+		kind  PeriodKind
+		label string
+	}{{Daily, "2025-13-01"}, {Daily, "yesterday"}, {Weekly, "2025-W54"}, {Weekly, "2025-40"}, {Monthly, "2025-1"}, {Weekly, "2025-W53"}} {
+		if _, err := ParseLabel(tc.kind, tc.label, time.UTC); err == nil {
+			t.Errorf("ParseLabel(%s, %q) accepted", tc.kind, tc.label)
+		}
+	}
+	if _, err := ParsePeriodKind("hourly"); err == nil {
+		t.Error("hourly accepted")
+	}
+}

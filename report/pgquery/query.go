@@ -1,0 +1,563 @@
+// Package pgquery holds every SQL statement of the batch job: daily aggregates, period
+// statistics, budget spend, the alert ledger and retention. Each query is its own file in sql/,
+// with a header comment stating its parameters and result. It implements report.Store.
+package pgquery
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+)
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// q returns the text of sql/name.sql; a missing file is a programming error caught by tests.
+func q(name string) string {
+	b, err := sqlFS.ReadFile("sql/" + name + ".sql")
+	if err != nil {
+		panic("pgquery: missing query " + name)
+	}
+	return string(b)
+}
+
+var (
+	qRefreshDelete  = q("refresh_delete")
+	qRefreshInsert  = q("refresh_insert")
+	qGrouped        = q("grouped")
+	qPartitions     = q("partitions")
+	qDroppedRanges  = q("dropped_ranges")
+	qDroppedRecord  = q("dropped_record")
+	qBudgetSpend    = q("budget_spend")
+	qBudgetDrivers  = q("budget_drivers")
+	qLedgerClaim    = q("ledger_claim")
+	qLedgerPending  = q("ledger_pending")
+	qLedgerLock     = q("ledger_lock")
+	qLedgerSent     = q("ledger_sent")
+	qLedgerFailed   = q("ledger_failed")
+	qLedgerRange    = q("ledger_range")
+	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
+	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
+)
+
+// Store implements report.Store on PostgreSQL.
+type Store struct {
+	pool *pgxpool.Pool
+	// LockTimeout bounds how long retention DDL waits for locks on events; default 5 s.
+	LockTimeout time.Duration
+}
+
+var _ report.Store = (*Store)(nil)
+
+// New returns a Store on pool (a direct connection: retention uses session settings).
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, LockTimeout: 5 * time.Second} }
+
+// Report implements report.Store.
+func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.Report, error) {
+	if req.TopN <= 0 {
+		req.TopN = 10
+	}
+	if req.SeriesDays <= 0 {
+		req.SeriesDays = report.SeriesDays
+	}
+	p := req.Period
+	loc := p.Start.Location()
+	days := p.Days()
+	if len(days) == 0 {
+		return nil, fmt.Errorf("report %s: empty period", p)
+	}
+	last := days[len(days)-1]
+	y, m, d := last.Date()
+	seriesStart := time.Date(y, m, d-req.SeriesDays+1, 0, 0, 0, 0, loc)
+	from := p.Start
+	if seriesStart.Before(from) {
+		from = seriesStart
+	}
+
+	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("begin report: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+
+	refreshed, err := refresh(ctx, tx, loc, from, p.End)
+	if err != nil {
+		return nil, err
+	}
+	rep.RefreshedDays = refreshed
+
+	tz := loc.String()
+	pFrom, pTo := dateOf(p.Start), dateOf(p.End)
+	totals, err := grouped(ctx, tx, tz, pFrom, pTo, "total", 1)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range totals {
+		rep.Totals.Add(r.Totals)
+	}
+	for _, dim := range report.Dimensions {
+		rows, err := grouped(ctx, tx, tz, pFrom, pTo, string(dim), req.TopN)
+		if err != nil {
+			return nil, err
+		}
+		rep.Breakdowns[dim] = rows
+	}
+	series, err := grouped(ctx, tx, tz, dateOf(seriesStart), pTo, "day", 1<<30)
+	if err != nil {
+		return nil, err
+	}
+	byDay := map[string]report.Totals{}
+	for _, r := range series {
+		byDay[r.Key] = r.Totals
+	}
+	for dd := seriesStart; dd.Before(p.End); dd = time.Date(dd.Year(), dd.Month(), dd.Day()+1, 0, 0, 0, 0, loc) {
+		rep.Series = append(rep.Series, report.Day{Date: dd, Totals: byDay[dd.Format(time.DateOnly)]})
+	}
+	if req.DryRun {
+		return rep, nil // the deferred rollback undoes the rebuild
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return nil, fmt.Errorf("commit daily aggregates: %w", err)
+	}
+	return rep, nil
+}
+
+// dateOf is the calendar date of t in its own location, as a UTC midnight for a date parameter.
+func dateOf(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// refresh rebuilds, inside tx, the aggregates of the days in [from, to) (midnights in loc) whose
+// events are all still stored: every monthly partition the day touches exists and none of its
+// range was dropped by retention. It returns the days rebuilt.
+func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) ([]time.Time, error) {
+	// One rebuild at a time: two concurrent delete + insert of the same day would collide.
+	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
+		return nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	avail, err := availability(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var days []time.Time
+	var dates []time.Time
+	start, end := time.Time{}, time.Time{}
+	for d := from; d.Before(to); {
+		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
+		if avail.complete(d, next) {
+			days = append(days, d)
+			dates = append(dates, dateOf(d))
+			if start.IsZero() {
+				start = d
+			}
+			end = next
+		}
+		d = next
+	}
+	if len(days) == 0 {
+		return nil, nil
+	}
+	tz := loc.String()
+	if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
+		return nil, fmt.Errorf("delete daily aggregates: %w", err)
+	}
+	if _, err := tx.Exec(ctx, qRefreshInsert, tz, start, end, dates); err != nil {
+		return nil, fmt.Errorf("rebuild daily aggregates: %w", err)
+	}
+	return days, nil
+}
+
+// partitionSet tells which time ranges still have their raw events.
+type partitionSet struct {
+	months  map[time.Time]bool // UTC month starts with an attached partition
+	dropped [][2]time.Time
+}
+
+func availability(ctx context.Context, tx pgx.Tx) (*partitionSet, error) {
+	ps := &partitionSet{months: map[time.Time]bool{}}
+	parts, err := listPartitions(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		if !p.detachPending {
+			ps.months[p.start] = true
+		}
+	}
+	rows, err := tx.Query(ctx, qDroppedRanges)
+	if err != nil {
+		return nil, fmt.Errorf("list dropped partitions: %w", err)
+	}
+	var a, b time.Time
+	_, err = pgx.ForEachRow(rows, []any{&a, &b}, func() error {
+		ps.dropped = append(ps.dropped, [2]time.Time{a, b})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list dropped partitions: %w", err)
+	}
+	return ps, nil
+}
+
+func (ps *partitionSet) complete(from, to time.Time) bool {
+	for _, r := range ps.dropped {
+		if from.Before(r[1]) && to.After(r[0]) {
+			return false
+		}
+	}
+	m := from.UTC()
+	m = time.Date(m.Year(), m.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for ; m.Before(to); m = m.AddDate(0, 1, 0) {
+		if !ps.months[m] {
+			return false
+		}
+	}
+	return true
+}
+
+type partition struct {
+	name          string
+	start, end    time.Time
+	detachPending bool
+}
+
+type querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// listPartitions lists the monthly partitions of events named by pgstore.PartitionName.
+func listPartitions(ctx context.Context, db querier) ([]partition, error) {
+	rows, err := db.Query(ctx, qPartitions)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	var out []partition
+	var name string
+	var pending bool
+	_, err = pgx.ForEachRow(rows, []any{&name, &pending}, func() error {
+		m := partitionNameRe.FindStringSubmatch(name)
+		if m == nil {
+			return nil // not one of ours: never touched
+		}
+		t, err := time.Parse("2006-01", m[1]+"-"+m[2])
+		if err != nil {
+			return nil
+		}
+		out = append(out, partition{name: name, start: t, end: t.AddDate(0, 1, 0), detachPending: pending})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	return out, nil
+}
+
+// grouped runs grouped.sql.
+func grouped(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time, dim string, n int) ([]report.Row, error) {
+	rows, err := tx.Query(ctx, qGrouped, tz, from, to, dim, int64(n))
+	if err != nil {
+		return nil, fmt.Errorf("query %s totals: %w", dim, err)
+	}
+	var out []report.Row
+	var (
+		key  *string
+		r    report.Row
+		cost string
+		hist []int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &r.Other, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
+		&cost, &r.LatencyCount, &r.LatencySumMS, &hist}, func() error {
+		row := r
+		row.Key = ""
+		if key != nil {
+			row.Key = *key
+		}
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return fmt.Errorf("parse cost %q: %w", cost, err)
+		}
+		row.Cost = c
+		row.Latency = append(report.Histogram(nil), hist...)
+		out = append(out, row)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query %s totals: %w", dim, err)
+	}
+	return out, nil
+}
+
+func scopeArgs(sc report.Scope) []any {
+	return []any{sc.Service, sc.Model, sc.Provider, sc.OrgID, sc.UserID, sc.TagKey, sc.TagValue}
+}
+
+// BudgetSpend implements report.Store.
+func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error) {
+	var sp report.Spend
+	var cost string
+	args := append([]any{start, end}, scopeArgs(scope)...)
+	if err := s.pool.QueryRow(ctx, qBudgetSpend, args...).Scan(&cost, &sp.Events, &sp.Unpriced); err != nil {
+		return sp, fmt.Errorf("query budget spend: %w", err)
+	}
+	c, err := decimal.NewFromString(cost)
+	if err != nil {
+		return sp, fmt.Errorf("parse budget spend %q: %w", cost, err)
+	}
+	sp.Cost = c
+	return sp, nil
+}
+
+// BudgetDrivers implements report.Store.
+func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
+	args := append([]any{start, end}, scopeArgs(scope)...)
+	args = append(args, string(dim), int64(n))
+	rows, err := s.pool.Query(ctx, qBudgetDrivers, args...)
+	if err != nil {
+		return nil, fmt.Errorf("query budget drivers: %w", err)
+	}
+	var out []report.Driver
+	var d report.Driver
+	var cost string
+	_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests}, func() error {
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return err
+		}
+		d.Cost = c
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query budget drivers: %w", err)
+	}
+	return out, nil
+}
+
+// ClaimAlert implements report.Store.
+func (s *Store) ClaimAlert(ctx context.Context, e report.LedgerEntry) (bool, error) {
+	var projected *string
+	if e.Projected.Valid {
+		p := e.Projected.Decimal.String()
+		projected = &p
+	}
+	rows, err := s.pool.Query(ctx, qLedgerClaim, e.Budget, e.PeriodStart, e.Threshold, string(e.Kind),
+		string(e.PeriodKind), e.PeriodEnd, string(e.Severity), e.Spent.String(), e.Amount.String(), projected, e.MessageID)
+	if err != nil {
+		return false, fmt.Errorf("claim alert %s: %w", e.Key(), err)
+	}
+	n := 0
+	for rows.Next() {
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return false, fmt.Errorf("claim alert %s: %w", e.Key(), err)
+	}
+	return n == 1, nil
+}
+
+func scanLedger(rows pgx.Rows) ([]report.LedgerEntry, error) {
+	var out []report.LedgerEntry
+	for rows.Next() {
+		var e report.LedgerEntry
+		var kind, pkind, sev, spent, amount string
+		var projected *string
+		if err := rows.Scan(&e.Budget, &e.PeriodStart, &e.Threshold, &kind, &pkind, &e.PeriodEnd, &sev,
+			&spent, &amount, &projected, &e.Status, &e.Attempts, &e.LastError, &e.MessageID,
+			&e.CreatedAt, &e.LastAttemptAt, &e.SentAt); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		e.Kind, e.PeriodKind, e.Severity = report.Kind(kind), report.PeriodKind(pkind), report.Severity(sev)
+		var err error
+		if e.Spent, err = decimal.NewFromString(spent); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if e.Amount, err = decimal.NewFromString(amount); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		if projected != nil {
+			p, err := decimal.NewFromString(*projected)
+			if err != nil {
+				rows.Close()
+				return nil, err
+			}
+			e.Projected = decimal.NewNullDecimal(p)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PendingAlerts implements report.Store.
+func (s *Store) PendingAlerts(ctx context.Context) ([]report.LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, qLedgerPending)
+	if err != nil {
+		return nil, fmt.Errorf("list pending alerts: %w", err)
+	}
+	out, err := scanLedger(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list pending alerts: %w", err)
+	}
+	return out, nil
+}
+
+// Alerts implements report.Store.
+func (s *Store) Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, qLedgerRange, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	out, err := scanLedger(rows)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	return out, nil
+}
+
+// SendAlert implements report.Store. The row lock is held in a transaction for the whole send,
+// so a concurrent run skips the row; if this process dies mid-send the lock goes with its
+// connection and the row stays pending for the next run, which resends with the same
+// Message-ID.
+func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(context.Context, report.LedgerEntry) error) (bool, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin alert %s: %w", b.Key(), err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	key := []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)}
+	rows, err := tx.Query(ctx, qLedgerLock, key...)
+	if err != nil {
+		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
+	}
+	entries, err := scanLedger(rows)
+	if err != nil {
+		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
+	}
+	if len(entries) == 0 {
+		return false, nil
+	}
+	sendErr := send(ctx, entries[0])
+	// Record the outcome even when ctx was cancelled during the send.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if sendErr != nil {
+		msg := sendErr.Error()
+		if len(msg) > 2000 {
+			msg = msg[:2000]
+		}
+		if _, err := tx.Exec(rctx, qLedgerFailed, append(key, msg)...); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+		}
+		if err := tx.Commit(rctx); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+		}
+		return false, sendErr
+	}
+	if _, err := tx.Exec(rctx, qLedgerSent, key...); err != nil {
+		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+	}
+	if err := tx.Commit(rctx); err != nil {
+		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+	}
+	return true, nil
+}
+
+// DropPartitionsBefore implements report.Store. For each monthly partition of events that ends
+// at or before cutoff: rebuild the aggregates of its days and record the drop (one transaction),
+// then DETACH … CONCURRENTLY (outside any transaction, so inserts into other partitions never
+// wait) and DROP, each under lock_timeout. Rows are never DELETEd.
+func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc *time.Location, dryRun bool) ([]string, error) {
+	parts, err := listPartitions(ctx, s.pool)
+	if err != nil {
+		return nil, err
+	}
+	var old []partition
+	for _, p := range parts {
+		if !p.end.After(cutoff) {
+			old = append(old, p)
+		}
+	}
+	sort.Slice(old, func(i, j int) bool { return old[i].start.Before(old[j].start) })
+	var names []string
+	for _, p := range old {
+		names = append(names, p.name)
+	}
+	if dryRun || len(old) == 0 {
+		return names, nil
+	}
+	var dropped []string
+	for _, p := range old {
+		if err := s.dropPartition(ctx, p, loc); err != nil {
+			return dropped, err
+		}
+		dropped = append(dropped, p.name)
+	}
+	return dropped, nil
+}
+
+func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Location) error {
+	if !p.detachPending {
+		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			// The days that touch the partition, in the report time zone.
+			first := report.PeriodContaining(report.Daily, p.start, loc).Start
+			last := report.PeriodContaining(report.Daily, p.end.Add(-time.Nanosecond), loc).End
+			if _, err := refresh(ctx, tx, loc, first, last); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, qDroppedRecord, p.name, p.start, p.end); err != nil {
+				return fmt.Errorf("record dropped partition %s: %w", p.name, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("prepare drop of %s: %w", p.name, err)
+		}
+	}
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	ident := pgx.Identifier{p.name}.Sanitize()
+	if _, err := conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = '%dms'", s.LockTimeout.Milliseconds())); err != nil {
+		return fmt.Errorf("set lock timeout: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), "RESET lock_timeout")
+	detach := "ALTER TABLE events DETACH PARTITION " + ident + " CONCURRENTLY"
+	if p.detachPending {
+		// An earlier DETACH … CONCURRENTLY was interrupted: finish it.
+		detach = "ALTER TABLE events DETACH PARTITION " + ident + " FINALIZE"
+	}
+	if _, err := conn.Exec(ctx, detach); err != nil {
+		return fmt.Errorf("detach partition %s: %w", p.name, err)
+	}
+	if _, err := conn.Exec(ctx, "DROP TABLE "+ident); err != nil {
+		return fmt.Errorf("drop partition %s: %w", p.name, err)
+	}
+	return nil
+}
+
+// Describe is a short text of a partition list for logs.
+func Describe(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,27 @@
+-- budget_drivers: what drives a budget's spend: the top N values of one dimension within the
+-- budget's scope over [start, end), from the event log, by cost then requests.
+-- $1 start, $2 end, $3..$9 scope as in budget_spend, $10 dimension (service | model | user_id |
+-- org_id | provider), $11 N.
+-- Returns key ('' when absent), cost (text), requests.
+SELECT key, coalesce(sum(cost), 0)::text AS cost, count(*) AS requests
+FROM (
+    SELECT CASE $10::text
+               WHEN 'service' THEN service
+               WHEN 'model' THEN model
+               WHEN 'provider' THEN provider
+               WHEN 'org_id' THEN coalesce(org_id, '')
+               WHEN 'user_id' THEN coalesce(user_id, '')
+               ELSE ''
+           END AS key, cost
+    FROM events
+    WHERE occurred_at >= $1 AND occurred_at < $2
+      AND ($3 = '' OR service = $3)
+      AND ($4 = '' OR model = $4)
+      AND ($5 = '' OR provider = $5)
+      AND ($6 = '' OR org_id = $6)
+      AND ($7 = '' OR user_id = $7)
+      AND ($8 = '' OR tags ->> $8 = $9)
+) e
+GROUP BY key
+ORDER BY sum(cost) DESC NULLS LAST, count(*) DESC, key
+LIMIT $11

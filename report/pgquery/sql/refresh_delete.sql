@@ -1,0 +1,3 @@
+-- refresh_delete: removes the daily aggregates of the given days before they are rebuilt.
+-- $1 tz (IANA name), $2 days (date[]).
+DELETE FROM daily_aggregates WHERE tz = $1 AND day = ANY ($2::date[])

@@ -1,0 +1,189 @@
+package report
+
+import (
+	"math"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Totals are the additive numbers of a set of events. Every breakdown row and every day of the
+// series is a Totals, so sums can be checked to the last unit.
+type Totals struct {
+	Requests         int64
+	Failures         int64
+	CacheHits        int64
+	Unpriced         int64 // events without a price: counted in Requests, not in Cost
+	InputTokens      int64 // includes cache reads and writes
+	OutputTokens     int64 // includes reasoning
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	Cost             decimal.Decimal // reporting currency, exact
+	LatencyCount     int64           // events with a duration
+	LatencySumMS     int64
+	Latency          Histogram
+}
+
+// Add adds o to t.
+func (t *Totals) Add(o Totals) {
+	t.Requests += o.Requests
+	t.Failures += o.Failures
+	t.CacheHits += o.CacheHits
+	t.Unpriced += o.Unpriced
+	t.InputTokens += o.InputTokens
+	t.OutputTokens += o.OutputTokens
+	t.CacheReadTokens += o.CacheReadTokens
+	t.CacheWriteTokens += o.CacheWriteTokens
+	t.ReasoningTokens += o.ReasoningTokens
+	t.Cost = t.Cost.Add(o.Cost)
+	t.LatencyCount += o.LatencyCount
+	t.LatencySumMS += o.LatencySumMS
+	t.Latency = t.Latency.Merge(o.Latency)
+}
+
+// Successes is Requests − Failures.
+func (t Totals) Successes() int64 { return t.Requests - t.Failures }
+
+// SuccessRate is successes / requests in percent, 2 decimals; 0 without requests.
+func (t Totals) SuccessRate() decimal.Decimal { return percent(t.Successes(), t.Requests) }
+
+// CacheHitRate is cache hits / requests in percent, 2 decimals.
+func (t Totals) CacheHitRate() decimal.Decimal { return percent(t.CacheHits, t.Requests) }
+
+// AvgCost is the cost per priced request (unpriced events would drag it towards zero).
+func (t Totals) AvgCost() decimal.Decimal {
+	priced := t.Requests - t.Unpriced
+	if priced <= 0 {
+		return decimal.Zero
+	}
+	return t.Cost.DivRound(decimal.NewFromInt(priced), 6)
+}
+
+// AvgLatencyMS is the mean duration of the events that reported one.
+func (t Totals) AvgLatencyMS() int64 {
+	if t.LatencyCount == 0 {
+		return 0
+	}
+	return t.LatencySumMS / t.LatencyCount
+}
+
+func percent(n, d int64) decimal.Decimal {
+	if d == 0 {
+		return decimal.Zero
+	}
+	return decimal.NewFromInt(n).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(d), 2)
+}
+
+// Dimension is what a breakdown groups by.
+type Dimension string
+
+// Breakdown dimensions.
+const (
+	ByService  Dimension = "service"
+	ByModel    Dimension = "model"
+	ByProvider Dimension = "provider"
+	ByOrg      Dimension = "org_id"
+	ByUser     Dimension = "user_id"
+)
+
+// Dimensions lists every breakdown dimension in report order.
+var Dimensions = []Dimension{ByService, ByModel, ByProvider, ByOrg, ByUser}
+
+// Row is one line of a breakdown. Other marks the line that sums everything past the top N;
+// Key "" (not Other) is events without a value, e.g. no user_id.
+type Row struct {
+	Key   string
+	Other bool
+	Totals
+}
+
+// Label is the row's display text: the key, "(none)" or "other".
+func (r Row) Label() string {
+	switch {
+	case r.Other:
+		return "(other)"
+	case r.Key == "":
+		return "(none)"
+	}
+	return r.Key
+}
+
+// Day is one day of the daily series.
+type Day struct {
+	Date time.Time // midnight in the report time zone
+	Totals
+}
+
+// Report is everything the batch job computed for a period: the input of pages, workbooks,
+// emails and the run summary.
+type Report struct {
+	Period   Period
+	Currency string
+	Totals   Totals
+	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
+	// sums exactly to Totals.
+	Breakdowns map[Dimension][]Row
+	// Series is the last SeriesDays days up to the period's last day, zero days included.
+	Series []Day
+	// Budgets is each budget's status for its period that contains the report period's end.
+	Budgets []Status
+	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
+	// other days of the report come from stored aggregates (raw events gone to retention).
+	RefreshedDays []time.Time
+}
+
+// SeriesDays is the length of the daily series.
+const SeriesDays = 30
+
+// Histogram counts durations in logarithmic buckets: bucket 0 holds durations under 1 ms;
+// bucket b ≥ 1 holds [2^((b−1)/4), 2^(b/4)) ms, so each bucket is 19 % wide. Percentiles are
+// reported as the bucket's geometric middle, within ±10 % of the true value. The same buckets
+// are computed by SQL (report/pgquery) when the daily aggregates are built.
+type Histogram []int64
+
+// Merge adds two histograms.
+func (h Histogram) Merge(o Histogram) Histogram {
+	if len(o) > len(h) {
+		h, o = o, h
+	}
+	out := make(Histogram, len(h))
+	copy(out, h)
+	for i, n := range o {
+		out[i] += n
+	}
+	return out
+}
+
+// Count is the number of durations in the histogram.
+func (h Histogram) Count() int64 {
+	var n int64
+	for _, c := range h {
+		n += c
+	}
+	return n
+}
+
+// Percentile is the duration in ms at quantile q (0 < q ≤ 1); 0 for an empty histogram.
+func (h Histogram) Percentile(q float64) int64 {
+	total := h.Count()
+	if total == 0 {
+		return 0
+	}
+	// Nearest rank: the smallest value with at least q of the observations at or below it.
+	rank := int64(math.Ceil(q * float64(total)))
+	if rank < 1 {
+		rank = 1
+	}
+	var seen int64
+	for b, c := range h {
+		seen += c
+		if seen >= rank {
+			if b == 0 {
+				return 0
+			}
+			return int64(math.Round(math.Exp2((float64(b) - 0.5) / 4)))
+		}
+	}
+	return 0
+}

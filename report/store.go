@@ -1,0 +1,56 @@
+package report
+
+import (
+	"context"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Store is everything the batch job reads and writes in the database (report/pgquery).
+type Store interface {
+	// Report rebuilds the daily aggregates of the days the report needs whose events still exist,
+	// then computes the period's totals, breakdowns and daily series from the aggregates. With
+	// req.DryRun the rebuild is rolled back. Report.Budgets is left empty.
+	Report(ctx context.Context, req ReportRequest) (*Report, error)
+	// BudgetSpend is the spend of a scope over [start, end), from the event log.
+	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)
+	// BudgetDrivers is the top n values of dim within the scope over [start, end), by cost.
+	BudgetDrivers(ctx context.Context, scope Scope, start, end time.Time, dim Dimension, n int) ([]Driver, error)
+	// ClaimAlert inserts the entry's key into the ledger; false when the key already exists.
+	ClaimAlert(ctx context.Context, e LedgerEntry) (bool, error)
+	// PendingAlerts lists claimed alerts not yet sent, oldest first.
+	PendingAlerts(ctx context.Context) ([]LedgerEntry, error)
+	// SendAlert locks the pending entry of b, calls send while holding the lock, and records
+	// the outcome: sent, or attempts + 1 and the error. It returns false and no error when the
+	// entry is not pending or another run holds it. A send error is returned wrapped.
+	SendAlert(ctx context.Context, b Breach, send func(context.Context, LedgerEntry) error) (bool, error)
+	// Alerts lists the ledger entries of periods that overlap [from, to).
+	Alerts(ctx context.Context, from, to time.Time) ([]LedgerEntry, error)
+	// DropPartitionsBefore makes sure the daily aggregates (in loc) of every event partition
+	// that ends at or before cutoff are built, then detaches and drops those partitions. With
+	// dryRun it only lists them.
+	DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc *time.Location, dryRun bool) ([]string, error)
+}
+
+// ReportRequest asks Store.Report for a period.
+type ReportRequest struct {
+	Period     Period
+	TopN       int  // rows per breakdown before "other"; default 10
+	SeriesDays int  // default SeriesDays
+	DryRun     bool // roll the aggregate rebuild back
+}
+
+// Spend is a budget scope's spend over a time range.
+type Spend struct {
+	Cost     decimal.Decimal
+	Events   int64
+	Unpriced int64
+}
+
+// Driver is one of the top contributors to a budget's spend.
+type Driver struct {
+	Key      string
+	Cost     decimal.Decimal
+	Requests int64
+}

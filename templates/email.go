@@ -1,0 +1,88 @@
+package templates
+
+import (
+	"bytes"
+	"embed"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+)
+
+//go:embed email/*.html email/*.txt
+var emailFS embed.FS
+
+// AlertEmail is the view of a budget alert email: every field is already formatted text; the
+// HTML template escapes each of them.
+type AlertEmail struct {
+	Budget      string
+	Severity    string // INFO | WARNING | CRITICAL
+	Forecast    bool   // an estimate of the period-end spend, not the spend so far
+	Threshold   int    // percent
+	Period      string // "daily 2025-10-01"
+	PeriodRange string // "2025-10-01 00:00 – 2025-10-02 00:00 Asia/Seoul"
+	ResetsAt    string // when the next period starts
+	Scope       string // "all events" or "service=QA_CHAT"
+	Spent       string
+	Limit       string
+	Remaining   string
+	Percent     string // "80.00 %"
+	Projected   string // forecast period-end spend, when known
+	Unpriced    int64  // events in scope without a price (not in Spent)
+	BarPercent  int    // 0..100, the filled part of the progress bar
+	Drivers     []DriverTable
+	Actions     []string // shown for CRITICAL
+	ReportURL   string   // empty: no link
+	AsOf        string
+}
+
+// DriverTable is one "top …" table of an alert.
+type DriverTable struct {
+	Title string
+	Rows  []DriverRow
+}
+
+// DriverRow is one line of a DriverTable.
+type DriverRow struct {
+	Name     string
+	Cost     string
+	Requests string
+	Share    string // of the budget's spend, "42.0 %"
+}
+
+// BarRest is the empty part of the progress bar.
+func (a AlertEmail) BarRest() int { return 100 - a.BarPercent }
+
+// Color is the severity's colour.
+func (a AlertEmail) Color() string {
+	switch a.Severity {
+	case "CRITICAL":
+		return "#b91c1c"
+	case "WARNING":
+		return "#b45309"
+	default:
+		return "#1d4ed8"
+	}
+}
+
+var (
+	alertHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/alert.html"))
+	alertText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert.txt"))
+	alertSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert_subject.txt"))
+)
+
+// RenderAlert renders an alert's subject (one line), plain-text body and HTML body.
+func RenderAlert(v AlertEmail) (subject, text, html string, err error) {
+	var s, t, h bytes.Buffer
+	if err := alertSubject.Execute(&s, v); err != nil {
+		return "", "", "", err
+	}
+	if err := alertText.Execute(&t, v); err != nil {
+		return "", "", "", err
+	}
+	if err := alertHTML.Execute(&h, v); err != nil {
+		return "", "", "", err
+	}
+	// A subject is one header line: no CR/LF may come through from any value.
+	subject = strings.Join(strings.Fields(s.String()), " ")
+	return subject, t.String(), h.String(), nil
+}
