@@ -6,26 +6,45 @@ TOOLS   := $(CURDIR)/bin/tools
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench demo tools vet clean
+.PHONY: build test bench demo tools vet clean assets
 
-build:
+build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
 
 # Test servers, pinned; installed once into bin/tools.
 tools:
 	@mkdir -p $(TOOLS)
 	@test -x $(TOOLS)/mailpit || GOBIN=$(TOOLS) $(GO) install github.com/axllent/mailpit@v1.33.1
+	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
-vet:
+# The chart library for the report site (report/site/assets): pinned by package-lock.json, fetched
+# from the npm registry at build time, never committed, embedded by report/site with go:embed.
+# Without it `go build ./...` fails with "pattern assets/dist/...: no matching files found".
+SITE_ASSETS := report/site/assets
+assets: $(SITE_ASSETS)/dist/echarts.min.js
+
+$(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make assets needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	rm -rf bin/npm-assets && mkdir -p bin/npm-assets $(SITE_ASSETS)/dist
+	cp $(SITE_ASSETS)/package.json $(SITE_ASSETS)/package-lock.json bin/npm-assets/
+	cd bin/npm-assets && npm ci --ignore-scripts --no-audit --no-fund
+	cp bin/npm-assets/node_modules/echarts/LICENSE bin/npm-assets/node_modules/echarts/NOTICE $(SITE_ASSETS)/dist/
+	cp bin/npm-assets/node_modules/echarts/licenses/LICENSE-d3 $(SITE_ASSETS)/dist/
+	cp bin/npm-assets/node_modules/zrender/LICENSE $(SITE_ASSETS)/dist/LICENSE-zrender
+	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
+	rm -rf bin/npm-assets
+
+vet: assets
 	$(GO) vet ./...
 
-test: tools vet
+test: tools assets vet
 	$(GO) test -count=1 -timeout 60m ./...
 
-bench: build
-	$(GO) run ./cmd/aispend-bench
+# Ingest benchmark (collector binary on a private durable PostgreSQL vs COPY); BENCH_EVENTS=n to resize.
+bench: assets
+	$(GO) test -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./cmd/aispend
 
-demo: build
+demo: assets build
 	./scripts/demo.sh
 
 clean:

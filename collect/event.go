@@ -210,11 +210,10 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	}
 	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
 
-	if e.DurationMS != absent {
-		if e.DurationMS < 0 {
-			bad("duration_ms", "must be ≥ 0")
-		}
-		row.DurationMS = e.DurationMS
+	// Absent stays absent (math.MinInt64), which the store writes as NULL, not 0.
+	row.DurationMS = e.DurationMS
+	if e.DurationMS != absent && e.DurationMS < 0 {
+		bad("duration_ms", "must be ≥ 0")
 	}
 	row.Success, row.CacheHit = e.Success, e.CacheHit
 	row.Error = e.Error

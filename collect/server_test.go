@@ -135,6 +135,10 @@ func TestBodies(t *testing.T) {
 	if n := f.rows(t); n != 3 {
 		t.Fatalf("rows = %d, want 3", n)
 	}
+	var durationNull bool
+	if err := f.pool.QueryRow(context.Background(), "SELECT duration_ms IS NULL FROM events WHERE event_id='a1'").Scan(&durationNull); err != nil || !durationNull {
+		t.Fatalf("duration_ms not sent must be stored as NULL (got null=%v, err %v)", durationNull, err)
+	}
 	// Provider cost is authoritative and converted; OpenTelemetry aliases accepted.
 	rep = f.post(t, "application/json", `{"event_id":"p1","occurred_at":"2026-10-15T10:00:00Z","service":"S","gen_ai.request.model":"gpt-x","gen_ai.provider.name":"openai",
 		"gen_ai.usage.input_tokens":100,"gen_ai.usage.output_tokens":5,"gen_ai.usage.cache_read.input_tokens":40,"gen_ai.usage.cache_creation.input_tokens":10,

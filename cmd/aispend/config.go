@@ -16,6 +16,7 @@ import (
 
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/schedule"
 )
 
 // Config is the whole configuration: the file, then environment variables on top.
@@ -39,6 +40,12 @@ type Config struct {
 	Mail   MailConfig   `yaml:"mail"`
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
+
+	// Schedules are the cron expressions of `aispend schedule`'s jobs.
+	Schedules SchedulesConfig `yaml:"schedules"`
+	// RunLockWait bounds how long a run waits for another run of the same kind and period
+	// before it fails naming the holder.
+	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
 }
@@ -136,6 +143,8 @@ func defaultConfig() Config {
 		Mail:          MailConfig{Port: 587, TLS: "starttls"},
 		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:        DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
+		Schedules:     defaultSchedules(),
+		RunLockWait:   10 * time.Minute,
 	}
 }
 
@@ -311,6 +320,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
 		problems = append(problems, ce.Problems...)
 	}
+	checkSchedules(&cfg, env, bad)
 	if len(problems) > 0 {
 		return nil, &ConfigError{Problems: problems}
 	}
@@ -379,4 +389,71 @@ func (c *Config) priceTable() (*pricing.Table, error) {
 		prices = append(prices, pr)
 	}
 	return pricing.New(c.Currency, fx, prices), nil
+}
+
+// SchedulesConfig holds one 5-field cron expression per job of `aispend schedule`, in the
+// configured time zone; "off" disables a job.
+type SchedulesConfig struct {
+	BudgetCheck string `yaml:"budget_check"`
+	Daily       string `yaml:"daily"`
+	Weekly      string `yaml:"weekly"`
+	Monthly     string `yaml:"monthly"`
+	Retention   string `yaml:"retention"`
+}
+
+func defaultSchedules() SchedulesConfig {
+	return SchedulesConfig{
+		BudgetCheck: "*/15 * * * *", // alerts only
+		Daily:       "0 9 * * *",    // yesterday's report at 09:00
+		Weekly:      "0 9 * * 1",    // last week's, Monday 09:00
+		Monthly:     "0 9 1 * *",    // last month's, on the 1st at 09:00
+		Retention:   "30 3 * * *",   // nightly
+	}
+}
+
+// scheduleOff disables a scheduled job.
+const scheduleOff = "off"
+
+// scheduleEntry is one configured job: its config key, its job name (the runs table's kind)
+// and its cron expression.
+type scheduleEntry struct {
+	Key, Job, Env string
+	Cron          *string
+}
+
+// entries lists the scheduled jobs in a fixed order.
+func (s *SchedulesConfig) entries() []scheduleEntry {
+	return []scheduleEntry{
+		{"budget_check", "budget-check", "AISPEND_SCHEDULE_BUDGET_CHECK", &s.BudgetCheck},
+		{"daily", "daily", "AISPEND_SCHEDULE_DAILY", &s.Daily},
+		{"weekly", "weekly", "AISPEND_SCHEDULE_WEEKLY", &s.Weekly},
+		{"monthly", "monthly", "AISPEND_SCHEDULE_MONTHLY", &s.Monthly},
+		{"retention", "retention", "AISPEND_SCHEDULE_RETENTION", &s.Retention},
+	}
+}
+
+// checkSchedules applies the schedule environment variables and validates every cron
+// expression and the run lock wait.
+func checkSchedules(cfg *Config, env func(string, func(string)), bad func(key, format string, args ...any)) {
+	for _, e := range cfg.Schedules.entries() {
+		env(e.Env, func(v string) { *e.Cron = v })
+		*e.Cron = strings.TrimSpace(*e.Cron)
+		if *e.Cron == scheduleOff {
+			continue
+		}
+		if err := schedule.CheckCron(*e.Cron); err != nil {
+			bad("schedules."+e.Key+" ("+e.Env+")", "%v (want 5 fields: minute hour day-of-month month day-of-week, or \"off\")", err)
+		}
+	}
+	env("AISPEND_RUN_LOCK_WAIT", func(v string) {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			bad("run_lock_wait (AISPEND_RUN_LOCK_WAIT)", "%q is not a duration such as 10m", v)
+			return
+		}
+		cfg.RunLockWait = d
+	})
+	if cfg.RunLockWait < 0 {
+		bad("run_lock_wait", "must not be negative")
+	}
 }

@@ -47,6 +47,8 @@ func commands() []command {
 		{"migrate", "apply the database schema (idempotent)", cmdMigrate},
 		{"run", "one batch run: statistics, budgets, alerts, retention (for cron)", cmdRun},
 		{"alert", "alert test --to ADDR: send a sample alert email", cmdAlert},
+		{"schedule", "run the configured jobs on their cron schedules (one leader among replicas)", cmdSchedule},
+		{"runs", "list recent runs: kind, period, status, duration, error (--limit N)", cmdRuns},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "aispend", version)
 			return nil

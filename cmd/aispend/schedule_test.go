@@ -1,0 +1,323 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report/runlog"
+)
+
+// Ensures schedules default sensibly, take environment overrides and "off", and that a bad
+// cron expression or lock wait is reported naming its key.
+func TestScheduleConfig(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "aispend.yaml")
+	os.WriteFile(path, []byte("schedules:\n  weekly: \"0 8 * * 1\"\n  retention: \"off\"\n"), 0o600)
+	cfg, err := loadConfig(path, envMap(map[string]string{"AISPEND_SCHEDULE_DAILY": "0 7 * * *", "AISPEND_RUN_LOCK_WAIT": "90s"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := SchedulesConfig{BudgetCheck: "*/15 * * * *", Daily: "0 7 * * *", Weekly: "0 8 * * 1", Monthly: "0 9 1 * *", Retention: "off"}
+	if cfg.Schedules != want || cfg.RunLockWait != 90*time.Second {
+		t.Errorf("got %+v, %s; want %+v, 1m30s", cfg.Schedules, cfg.RunLockWait, want)
+	}
+	if cfg, err := loadConfig(path, envMap(nil)); err != nil || cfg.RunLockWait != 10*time.Minute {
+		t.Errorf("default run_lock_wait: %v, %v; want 10m", cfg, err)
+	}
+
+	os.WriteFile(path, []byte("schedules:\n  daily: \"0 9 * *\"\n  monthly: \"0 9 32 * *\"\n  weekly: \"\"\nrun_lock_wait: -1m\n"), 0o600)
+	_, err = loadConfig(path, envMap(map[string]string{"AISPEND_SCHEDULE_BUDGET_CHECK": "every 15 minutes"}))
+	if err == nil {
+		t.Fatal("bad schedules accepted")
+	}
+	for _, want := range []string{
+		"schedules.daily (AISPEND_SCHEDULE_DAILY): invalid cron expression \"0 9 * *\": expected exactly 5 fields",
+		"schedules.monthly (AISPEND_SCHEDULE_MONTHLY): invalid cron expression \"0 9 32 * *\"",
+		"schedules.weekly (AISPEND_SCHEDULE_WEEKLY): empty cron expression",
+		"schedules.budget_check (AISPEND_SCHEDULE_BUDGET_CHECK): invalid cron expression \"every 15 minutes\"",
+		"run_lock_wait: must not be negative",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if strings.Contains(err.Error(), "schedules.retention") {
+		t.Errorf("a valid default reported as a problem:\n%v", err)
+	}
+	if _, err := loadConfig(path, envMap(map[string]string{"AISPEND_RUN_LOCK_WAIT": "ten minutes"})); err == nil || !strings.Contains(err.Error(), "run_lock_wait (AISPEND_RUN_LOCK_WAIT)") {
+		t.Errorf("bad AISPEND_RUN_LOCK_WAIT: %v", err)
+	}
+}
+
+// Ensures scheduled runs are labelled with the period that just ended in the configured time
+// zone (budget checks and retention with the current day).
+func TestPeriodLabel(t *testing.T) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		now  string
+		loc  *time.Location
+		kind string
+		want string
+	}{
+		{"2025-09-30T20:00:00Z", seoul, "daily", "2025-09-30"}, // 05:00 on 1 October in Seoul
+		{"2025-09-30T20:00:00Z", time.UTC, "daily", "2025-09-29"},
+		{"2025-10-01T00:30:00Z", seoul, "weekly", "2025-W39"}, // a Wednesday
+		{"2025-10-06T00:30:00Z", seoul, "weekly", "2025-W40"}, // a Monday
+		{"2025-10-05T10:00:00Z", seoul, "weekly", "2025-W39"}, // a Sunday
+		{"2025-01-01T00:30:00Z", seoul, "weekly", "2024-W52"},
+		{"2025-01-01T00:30:00Z", seoul, "monthly", "2024-12"},
+		{"2025-03-31T00:30:00Z", seoul, "monthly", "2025-02"},
+		{"2025-10-01T00:30:00Z", seoul, "budget-check", "2025-10-01"},
+		{"2025-09-30T20:00:00Z", seoul, "retention", "2025-10-01"},
+	}
+	for _, c := range cases {
+		now, _ := time.Parse(time.RFC3339, c.now)
+		if got := periodLabel(c.kind, now, c.loc); got != c.want {
+			t.Errorf("periodLabel(%s, %s in %s) = %s, want %s", c.kind, c.now, c.loc, got, c.want)
+		}
+	}
+}
+
+// Ensures a scheduled job records its run, fails visibly while the batch job is not wired, and
+// waits for then refuses a run of the same period held elsewhere, naming the holder.
+func TestScheduledJobsRecordRuns(t *testing.T) {
+	url := pgtest.URL(t)
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	cfg := &Config{Location: time.UTC, RunLockWait: 500 * time.Millisecond, Schedules: defaultSchedules()}
+	log := slog.New(slog.DiscardHandler)
+	funcs := jobFuncs(cfg, pool, log)
+	for _, e := range cfg.Schedules.entries() {
+		if funcs[e.Job] == nil {
+			t.Errorf("no function for scheduled job %s", e.Job)
+		}
+	}
+
+	if err := funcs["daily"](ctx); !errors.Is(err, errBatchJobNotWired) {
+		t.Fatalf("daily: got %v, want errBatchJobNotWired", err)
+	}
+	yesterday := periodLabel("daily", time.Now(), time.UTC)
+	runs, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 5)
+	if err != nil || len(runs) != 1 {
+		t.Fatalf("Recent: %v, %v", runs, err)
+	}
+	if r := runs[0]; r.Kind != "daily" || r.Period != yesterday || r.Status != runlog.StatusFailed || !strings.Contains(r.Error, "batch job not wired") {
+		t.Errorf("recorded run: %+v", r)
+	}
+
+	// A run of the same kind and period elsewhere (e.g. `aispend run` from cron) holds it.
+	held, err := runlog.New(pool, runlog.Options{}).Begin(ctx, "daily", yesterday)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = funcs["daily"](ctx)
+	var busy *runlog.BusyError
+	if !errors.As(err, &busy) || busy.Holder == nil || busy.Holder.ID != held.ID {
+		t.Fatalf("overlapping daily: got %v, want a BusyError naming run %d", err, held.ID)
+	}
+	if err := held.Finish(ctx, nil, []string{"daily/" + yesterday + "/index.html"}, 1); err != nil {
+		t.Fatal(err)
+	}
+
+	// `aispend runs` lists them, newest first, one line each, with no raw control characters.
+	var out bytes.Buffer
+	if err := run(ctx, []string{"runs", "--limit", "5"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err != nil {
+		t.Fatalf("aispend runs: %v\n%s", err, out.String())
+	}
+	t.Logf("aispend runs:\n%s", out.String())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") {
+		t.Fatalf("aispend runs printed:\n%s", out.String())
+	}
+	for i, want := range [][]string{
+		{"daily", yesterday, "succeeded", " 1 ", " 1 "},
+		{"daily", yesterday, "failed", "batch job not wired"},
+	} {
+		for _, w := range want {
+			if !strings.Contains(lines[i+1], w) {
+				t.Errorf("line %d %q lacks %q", i+1, lines[i+1], w)
+			}
+		}
+	}
+	if err := run(ctx, []string{"runs", "--limit", "0"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err == nil {
+		t.Error("--limit 0 accepted")
+	}
+}
+
+// Ensures a stored error cannot break the table or send escape sequences to a terminal.
+func TestWriteRunsCleansText(t *testing.T) {
+	start := time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC)
+	end := start.Add(90 * time.Second)
+	var out bytes.Buffer
+	err := writeRuns(&out, []runlog.Run{
+		{ID: 7, Kind: "daily", Period: "2025-09-30", StartedAt: start, FinishedAt: &end, Status: "failed",
+			Error: "render:\n\x1b[31mred\x1b[0m\tboom " + strings.Repeat("x", 200), Host: "h", PID: 42},
+		{ID: 8, Kind: "weekly", Period: "2025-W39", StartedAt: start, Status: "running", Host: "h", PID: 43},
+	}, time.UTC, start.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	if strings.ContainsAny(s, "\x1b\t") || strings.Count(s, "\n") != 3 {
+		t.Errorf("unclean table:\n%q", s)
+	}
+	for _, want := range []string{"2025-10-01 00:00:00 UTC", "1m30s", "1h0m0s", "render: [31mred [0m boom", "…"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+// lockedBuffer collects a process's output while it runs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// Ensures two `aispend schedule` processes on one database elect one leader, that SIGTERM
+// stops the leader with exit 0, and that the other then takes over.
+func TestScheduleProcessesHandOver(t *testing.T) {
+	bin := binary(t)
+	url := pgtest.URL(t)
+	type proc struct {
+		cmd  *exec.Cmd
+		logs *lockedBuffer
+		done chan error
+	}
+	startProc := func() *proc {
+		p := &proc{cmd: exec.Command(bin, "schedule", "--log-format", "json"), logs: &lockedBuffer{}, done: make(chan error, 1)}
+		// No configuration file: the default schedules.
+		p.cmd.Dir = t.TempDir()
+		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
+		p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
+		if err := p.cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		go func() { p.done <- p.cmd.Wait() }()
+		t.Cleanup(func() {
+			if p.cmd.ProcessState == nil {
+				_ = p.cmd.Process.Kill()
+				<-p.done
+			}
+		})
+		return p
+	}
+	leads := func(p *proc) bool { return strings.Contains(p.logs.String(), "became the scheduler leader") }
+	wait := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(60 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("not within a minute: %s", what)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	a, b := startProc(), startProc()
+	wait("one process becomes the leader", func() bool { return leads(a) || leads(b) })
+	follows := func(p *proc) bool {
+		return strings.Contains(p.logs.String(), "another replica is the scheduler leader")
+	}
+	wait("the other process stands by", func() bool { return (leads(a) && follows(b)) || (leads(b) && follows(a)) })
+	for _, p := range []*proc{a, b} {
+		if n := strings.Count(p.logs.String(), `"job scheduled"`); n != 5 {
+			t.Errorf("%d jobs scheduled, want 5:\n%s", n, p.logs.String())
+		}
+	}
+	leader, follower := a, b
+	if leads(b) {
+		leader, follower = b, a
+	}
+	if leads(follower) {
+		t.Fatalf("both processes lead:\n%s\n---\n%s", a.logs.String(), b.logs.String())
+	}
+
+	if err := leader.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-leader.done:
+		if err != nil {
+			t.Fatalf("leader after SIGTERM: %v (want exit 0)\n%s", err, leader.logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("leader did not exit within a minute of SIGTERM")
+	}
+	if !strings.Contains(leader.logs.String(), "released scheduler leadership") {
+		t.Errorf("leader did not log releasing leadership:\n%s", leader.logs.String())
+	}
+	wait("the other process takes over", func() bool { return leads(follower) })
+	t.Logf("leader's log:\n%s", leader.logs.String())
+
+	if err := follower.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-follower.done:
+		if err != nil {
+			t.Fatalf("follower after SIGTERM: %v\n%s", err, follower.logs.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("follower did not exit within a minute of SIGTERM")
+	}
+}
+
+// Ensures `aispend schedule` refuses to start with every job off.
+func TestScheduleAllOff(t *testing.T) {
+	env := map[string]string{"DATABASE_URL": pgtest.URL(t)}
+	for _, e := range (&SchedulesConfig{}).entries() {
+		env[e.Env] = "off"
+	}
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"schedule"}, envMap(env), &out, &out)
+	if err == nil || !strings.Contains(err.Error(), `every job is "off"`) {
+		t.Fatalf("all jobs off: %v", err)
+	}
+}
+
+// Ensures the new commands are listed and have help.
+func TestScheduleAndRunsHelp(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--help"}, envMap(nil), &out, &out); err != nil || !strings.Contains(out.String(), "schedule") || !strings.Contains(out.String(), "runs") {
+		t.Errorf("usage lacks schedule and runs: %v\n%s", err, out.String())
+	}
+	for _, cmd := range []string{"schedule", "runs"} {
+		out.Reset()
+		err := run(context.Background(), []string{cmd, "--help"}, envMap(nil), &out, &out)
+		if err != nil && err.Error() != "flag: help requested" || !strings.Contains(out.String(), "Usage: aispend "+cmd) {
+			t.Errorf("%s --help: %v\n%s", cmd, err, out.String())
+		}
+	}
+}

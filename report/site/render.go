@@ -1,0 +1,481 @@
+package site
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/templates"
+	"github.com/shopspring/decimal"
+)
+
+// pages is parsed once: the templates are embedded, so a parse error is a build defect that
+// every test of this package reports.
+var pages = template.Must(template.New("site").ParseFS(templates.Site(), "*.html"))
+
+var hundred = decimal.NewFromInt(100)
+
+// RenderPeriod writes one period page (published at p.Period.PagePath()). The page loads
+// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css.
+func RenderPeriod(w io.Writer, p PeriodPage) error {
+	v, err := newPeriodView(p)
+	if err != nil {
+		return fmt.Errorf("render period page: %w", err)
+	}
+	if err := pages.ExecuteTemplate(w, "period", v); err != nil {
+		return fmt.Errorf("render period page %s: %w", p.Period.Dir(), err)
+	}
+	return nil
+}
+
+// RenderIndex writes the landing page (published at index.html).
+func RenderIndex(w io.Writer, p IndexPage) error {
+	v, err := newIndexView(p)
+	if err != nil {
+		return fmt.Errorf("render index page: %w", err)
+	}
+	if err := pages.ExecuteTemplate(w, "index", v); err != nil {
+		return fmt.Errorf("render index page: %w", err)
+	}
+	return nil
+}
+
+// The views below hold display strings only, so the templates contain no logic beyond loops.
+
+type pageHead struct {
+	Title     string
+	Label     string // period label, for the <title>; empty on the index
+	Assets    string // relative path to assets/, ending in "/"
+	Home      string // relative link to index.html
+	Currency  string
+	Zone      string // "Europe/Berlin (UTC+02:00)"
+	Generated string
+	Format    template.JS // money format for site.js: {"symbol":"$","digits":2}
+}
+
+type periodView struct {
+	pageHead
+	KindTitle string // "Daily report"
+	Range     string // "Wednesday 1 October 2025"
+	Workbook  string
+	KPIs      []kpiView
+	Budgets   []budgetView
+	Services  []serviceRow
+	Users     []spenderRow
+	Orgs      []spenderRow
+	Alerts    []alertRow
+	Daily     chartView
+	Pie       chartView
+	Models    chartView
+}
+
+type kpiView struct {
+	Label, Value, Detail string
+	Warn                 bool
+}
+
+type budgetView struct {
+	Name, Scope, Window     string
+	Spent, Limit, Remaining string
+	Over                    bool
+	Percent                 string // "82.5%" or "—"
+	Bar                     string // CSS width, "82.5%"
+	State, StateLabel       string
+	ResetsAt                string
+}
+
+type serviceRow struct {
+	Name, Cost, Share, Requests, P50, P95 string
+}
+
+type spenderRow struct {
+	Rank                      int
+	ID, Cost, Share, Requests string
+}
+
+type alertRow struct {
+	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount string
+}
+
+type chartView struct {
+	ID      string      // element id of the chart container
+	Options template.JS // JSON, HTML-escaped by encoding/json
+	Empty   bool        // nothing to draw: show a note instead of an empty frame
+	Height  int         // pixels
+}
+
+func newHead(title, assets, home, currency string, loc *time.Location, at, generated time.Time) (pageHead, error) {
+	if strings.TrimSpace(currency) == "" {
+		return pageHead{}, errors.New("currency is required")
+	}
+	if loc == nil {
+		return pageHead{}, errors.New("time zone (Location) is required")
+	}
+	format, err := optionsJSON(map[string]any{
+		"symbol": money.Symbol(currency),
+		"digits": money.MinorUnits(currency),
+	})
+	if err != nil {
+		return pageHead{}, err
+	}
+	return pageHead{
+		Title:     title,
+		Assets:    assets,
+		Home:      home,
+		Currency:  strings.ToUpper(currency),
+		Zone:      zoneName(loc, at),
+		Generated: fmtTime(generated, loc),
+		Format:    format,
+	}, nil
+}
+
+func newPeriodView(p PeriodPage) (*periodView, error) {
+	if err := p.Period.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkFileName(p.Workbook); err != nil {
+		return nil, err
+	}
+	title := p.Title
+	if title == "" {
+		title = "AI spend report"
+	}
+	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt)
+	if err != nil {
+		return nil, err
+	}
+	head.Label = p.Period.Label
+	cur, loc := p.Currency, p.Location
+	v := &periodView{
+		pageHead:  head,
+		KindTitle: kindTitle(p.Period.Kind),
+		Range:     periodRange(p.Period, loc),
+		Workbook:  p.Workbook,
+	}
+	k := p.KPIs
+	v.KPIs = []kpiView{
+		{Label: "Total cost", Value: money.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
+		{Label: "Requests", Value: fmtCount(k.Requests), Detail: fmtCount(k.Requests-k.Successes) + " failed"},
+		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: fmtCount(k.Successes) + " succeeded"},
+		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: fmtCount(k.CacheHits) + " cache hits"},
+		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
+		{Label: "Unpriced events", Value: fmtCount(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
+	}
+	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
+		return nil, err
+	}
+	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur)
+	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur)
+	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur)
+	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
+		return nil, err
+	}
+
+	days := append([]DayCost(nil), p.DailyCost...)
+	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, loc)); err != nil {
+		return nil, err
+	}
+	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
+		return nil, err
+	}
+	bars := min(len(p.Models), maxModelBars)
+	if v.Models, err = chart("chart-models", max(300, 36*bars+40), len(p.Models) == 0, modelBarOptions(p.Models)); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+func costDetail(unpriced int64) string {
+	if unpriced == 0 {
+		return "every request priced"
+	}
+	return "excludes " + fmtCount(unpriced) + " unpriced"
+}
+
+func chart(id string, height int, empty bool, options map[string]any) (chartView, error) {
+	js, err := optionsJSON(options)
+	if err != nil {
+		return chartView{}, fmt.Errorf("chart %s: %w", id, err)
+	}
+	return chartView{ID: id, Options: js, Empty: empty, Height: height}, nil
+}
+
+type indexView struct {
+	pageHead
+	Budgets []budgetView
+	Latest  []reportLink
+	Kinds   []kindReports
+}
+
+type kindReports struct {
+	Title   string
+	Reports []reportLink
+}
+
+type reportLink struct {
+	Kind, Label, Range, Href, Workbook string
+}
+
+func newIndexView(p IndexPage) (*indexView, error) {
+	title := p.Title
+	if title == "" {
+		title = "AI spend reports"
+	}
+	head, err := newHead(title, "assets/", "index.html", p.Currency, p.Location, p.GeneratedAt, p.GeneratedAt)
+	if err != nil {
+		return nil, err
+	}
+	v := &indexView{pageHead: head}
+	if v.Budgets, err = budgetViews(p.Budgets, p.Currency, p.Location); err != nil {
+		return nil, err
+	}
+	byKind := map[PeriodKind][]PublishedReport{}
+	for _, r := range p.Reports {
+		if err := r.Period.Validate(); err != nil {
+			return nil, fmt.Errorf("published report: %w", err)
+		}
+		if err := checkFileName(r.Workbook); err != nil {
+			return nil, fmt.Errorf("published report %s: %w", r.Period.Dir(), err)
+		}
+		byKind[r.Period.Kind] = append(byKind[r.Period.Kind], r)
+	}
+	for _, kind := range []PeriodKind{Daily, Weekly, Monthly} {
+		rs := byKind[kind]
+		sort.SliceStable(rs, func(i, j int) bool {
+			if !rs[i].Period.Start.Equal(rs[j].Period.Start) {
+				return rs[i].Period.Start.After(rs[j].Period.Start)
+			}
+			return rs[i].Period.Label > rs[j].Period.Label
+		})
+		k := kindReports{Title: kindTitle(kind) + "s"}
+		for _, r := range rs {
+			link := reportLink{
+				Kind:  kindTitle(kind),
+				Label: r.Period.Label,
+				Range: periodRange(r.Period, p.Location),
+				Href:  r.Period.PagePath(),
+			}
+			if r.Workbook != "" {
+				link.Workbook = r.Period.Dir() + "/" + r.Workbook
+			}
+			k.Reports = append(k.Reports, link)
+		}
+		if len(k.Reports) > 0 {
+			v.Latest = append(v.Latest, k.Reports[0])
+		}
+		v.Kinds = append(v.Kinds, k)
+	}
+	return v, nil
+}
+
+func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budgetView, error) {
+	out := make([]budgetView, 0, len(budgets))
+	for _, b := range budgets {
+		if !b.State.valid() {
+			return nil, fmt.Errorf("budget %q: unknown state %q", b.Name, b.State)
+		}
+		bv := budgetView{
+			Name:       b.Name,
+			Scope:      b.Scope,
+			Spent:      money.Format(b.Spent, cur),
+			Limit:      money.Format(b.Limit, cur),
+			State:      string(b.State),
+			StateLabel: strings.ToUpper(string(b.State)),
+			Percent:    "—",
+			Bar:        "0%",
+		}
+		if b.Window != "" {
+			bv.Window = string(b.Window) + " budget"
+		}
+		if !b.ResetsAt.IsZero() {
+			bv.ResetsAt = fmtTime(b.ResetsAt, loc)
+		}
+		left := b.Limit.Sub(b.Spent)
+		bv.Over = left.IsNegative()
+		bv.Remaining = money.Format(left.Abs(), cur)
+		switch {
+		case b.Limit.IsPositive():
+			pct := b.Spent.Mul(hundred).Div(b.Limit)
+			bv.Percent = pct.StringFixed(1) + "%"
+			bar := decimal.Min(decimal.Max(pct, decimal.Zero), hundred)
+			bv.Bar = bar.StringFixed(1) + "%"
+		case b.Spent.IsPositive():
+			bv.Bar = "100%"
+		}
+		out = append(out, bv)
+	}
+	return out, nil
+}
+
+func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.Decimal, cur string) []serviceRow {
+	lat := make(map[string]ServiceLatency, len(latency))
+	for _, l := range latency {
+		lat[l.Service] = l
+	}
+	rows := make([]serviceRow, 0, len(services))
+	seen := map[string]bool{}
+	row := func(name string, cost, share string, requests string) {
+		r := serviceRow{Name: displayID(name), Cost: cost, Share: share, Requests: requests, P50: "—", P95: "—"}
+		if l, ok := lat[name]; ok && l.Samples > 0 {
+			r.P50, r.P95 = fmtDuration(l.P50), fmtDuration(l.P95)
+		}
+		rows = append(rows, r)
+		seen[name] = true
+	}
+	for _, s := range services {
+		row(s.Name, money.Format(s.Cost, cur), fmtShare(s.Cost, total), fmtCount(s.Requests))
+	}
+	for _, l := range latency { // a service with latency but no cost row still gets its line
+		if !seen[l.Service] {
+			row(l.Service, "—", "—", "—")
+		}
+	}
+	return rows
+}
+
+func spenderRows(spenders []Spender, total decimal.Decimal, cur string) []spenderRow {
+	rows := make([]spenderRow, 0, len(spenders))
+	for i, s := range spenders {
+		rows = append(rows, spenderRow{
+			Rank:     i + 1,
+			ID:       displayID(s.ID),
+			Cost:     money.Format(s.Cost, cur),
+			Share:    fmtShare(s.Cost, total),
+			Requests: fmtCount(s.Requests),
+		})
+	}
+	return rows
+}
+
+func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, error) {
+	sorted := append([]Alert(nil), alerts...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].At.After(sorted[j].At) })
+	rows := make([]alertRow, 0, len(sorted))
+	for _, a := range sorted {
+		if !a.Severity.valid() {
+			return nil, fmt.Errorf("alert for budget %q: unknown severity %q", a.Budget, a.Severity)
+		}
+		var kind string
+		switch a.Kind {
+		case AlertActual:
+			kind = "actual spend"
+		case AlertForecast:
+			kind = "forecast"
+		default:
+			return nil, fmt.Errorf("alert for budget %q: kind %q is not actual or forecast", a.Budget, a.Kind)
+		}
+		r := alertRow{
+			When:          fmtTime(a.At, loc),
+			Budget:        a.Budget,
+			Threshold:     strconv.Itoa(a.Threshold) + "%",
+			Severity:      string(a.Severity),
+			SeverityLabel: strings.ToUpper(string(a.Severity)),
+			Kind:          kind,
+			Status:        a.Status,
+		}
+		if !a.Amount.IsZero() {
+			r.Amount = money.Format(a.Amount, cur)
+		}
+		rows = append(rows, r)
+	}
+	return rows, nil
+}
+
+// checkFileName accepts a bare file name (or nothing): it becomes a relative link.
+func checkFileName(name string) error {
+	if name == "" {
+		return nil
+	}
+	if strings.ContainsAny(name, `/\?#`) || strings.HasPrefix(name, ".") || strings.Contains(name, ":") {
+		return fmt.Errorf("workbook %q must be a plain file name", name)
+	}
+	return nil
+}
+
+func kindTitle(k PeriodKind) string {
+	switch k {
+	case Daily:
+		return "Daily report"
+	case Weekly:
+		return "Weekly report"
+	case Monthly:
+		return "Monthly report"
+	}
+	return string(k)
+}
+
+func periodRange(p Period, loc *time.Location) string {
+	start, last := p.Start.In(loc), p.End.Add(-time.Nanosecond).In(loc)
+	switch p.Kind {
+	case Daily:
+		return start.Format("Monday 2 January 2006")
+	case Monthly:
+		return start.Format("January 2006")
+	}
+	if start.Year() != last.Year() {
+		return start.Format("2 Jan 2006") + " – " + last.Format("2 Jan 2006")
+	}
+	return start.Format("2 Jan") + " – " + last.Format("2 Jan 2006")
+}
+
+func zoneName(loc *time.Location, at time.Time) string {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	_, offset := at.In(loc).Zone()
+	sign := '+'
+	if offset < 0 {
+		sign, offset = '-', -offset
+	}
+	return fmt.Sprintf("%s (UTC%c%02d:%02d)", loc.String(), sign, offset/3600, offset%3600/60)
+}
+
+func fmtTime(t time.Time, loc *time.Location) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(loc).Format("2 Jan 2006, 15:04")
+}
+
+func fmtCount(n int64) string {
+	if n < 0 {
+		return "-" + money.Group(strconv.FormatInt(-n, 10))
+	}
+	return money.Group(strconv.FormatInt(n, 10))
+}
+
+func fmtRate(part, whole int64) string {
+	if whole <= 0 {
+		return "—"
+	}
+	return decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)).StringFixed(1) + "%"
+}
+
+func fmtShare(part, whole decimal.Decimal) string {
+	if !whole.IsPositive() {
+		return "—"
+	}
+	return part.Mul(hundred).Div(whole).StringFixed(1) + "%"
+}
+
+func fmtDuration(d time.Duration) string {
+	if d < time.Second {
+		return strconv.FormatInt(d.Round(time.Millisecond).Milliseconds(), 10) + " ms"
+	}
+	return strconv.FormatFloat(d.Seconds(), 'f', 2, 64) + " s"
+}
+
+// displayID shows an empty user/org/service id explicitly rather than as a blank cell.
+func displayID(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
+}

@@ -1,0 +1,205 @@
+// Package site renders the static HTML report site: one page per period
+// (daily/2025-10-01/index.html, weekly/2025-W40/index.html, monthly/2025-10/index.html), the
+// landing page index.html, and the files published under assets/ (the chart library, its
+// licences, the stylesheet and the small chart bootstrap script).
+//
+// Callers fill the view structs below (PeriodPage, IndexPage) with computed statistics; this
+// package only formats and lays them out. Money stays decimal.Decimal until it is formatted with
+// report/money; chart values become float64 only inside the chart options.
+//
+// Escaping: pages are html/template output, so every string is escaped for its context. Chart
+// options are built with go-echarts but never rendered with its own template (which writes labels
+// unescaped into a <script>, a proven XSS): they are marshalled with encoding/json, whose HTML
+// escaping turns <, > and & into \u003c, \u003e and \u0026, and placed in a
+// <script type="application/json"> block that the shared assets/site.js reads with JSON.parse.
+// The go-echarts "__f__" function marker is neutralised in every chart label as well, so that
+// the options stay safe even if someone later renders them with go-echarts' own template.
+package site
+
+import (
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// PeriodKind is the length of a reporting period.
+type PeriodKind string
+
+// The published period kinds; each is a top-level folder of the site.
+const (
+	Daily   PeriodKind = "daily"
+	Weekly  PeriodKind = "weekly"
+	Monthly PeriodKind = "monthly"
+)
+
+// labelPatterns are the period labels of PRODUCT.md section 5. A label becomes part of a path
+// and a link, so anything else is refused.
+var labelPatterns = map[PeriodKind]*regexp.Regexp{
+	Daily:   regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`),
+	Weekly:  regexp.MustCompile(`^\d{4}-W\d{2}$`),
+	Monthly: regexp.MustCompile(`^\d{4}-\d{2}$`),
+}
+
+// Period identifies one report.
+type Period struct {
+	Kind  PeriodKind
+	Label string    // "2025-10-01" (daily), "2025-W40" (ISO week), "2025-10" (monthly)
+	Start time.Time // first instant of the period in the report's time zone
+	End   time.Time // first instant after the period (exclusive)
+}
+
+// Validate reports whether the period can name a page.
+func (p Period) Validate() error {
+	re, ok := labelPatterns[p.Kind]
+	if !ok {
+		return fmt.Errorf("period kind %q is not daily, weekly or monthly", p.Kind)
+	}
+	if !re.MatchString(p.Label) {
+		return fmt.Errorf("%s period label %q does not match %s", p.Kind, p.Label, re)
+	}
+	if !p.End.After(p.Start) {
+		return fmt.Errorf("period %s/%s: end %s is not after start %s", p.Kind, p.Label, p.End, p.Start)
+	}
+	return nil
+}
+
+// Dir is the period's folder in the site, e.g. "daily/2025-10-01".
+func (p Period) Dir() string { return string(p.Kind) + "/" + p.Label }
+
+// PagePath is the period page's key in the site, e.g. "daily/2025-10-01/index.html".
+func (p Period) PagePath() string { return p.Dir() + "/index.html" }
+
+// WorkbookName is the workbook's file name beside the page, e.g. "aispend-daily-2025-10-01.xlsx".
+func (p Period) WorkbookName() string { return "aispend-" + string(p.Kind) + "-" + p.Label + ".xlsx" }
+
+// PeriodPage is everything one period page shows.
+type PeriodPage struct {
+	Title       string         // page heading; "AI spend report" when empty
+	Period      Period         //
+	Currency    string         // ISO 4217 code of the reporting currency, e.g. "USD", "KRW"
+	Location    *time.Location // report time zone; every time is shown in it and its name is stated
+	GeneratedAt time.Time      // when the batch job rendered the page
+
+	KPIs      KPIs
+	Latency   []ServiceLatency // per service, shown in the given order
+	Budgets   []BudgetCard     // shown in the given order
+	DailyCost []DayCost        // the daily cost line: normally the 30 days ending with the period
+	Services  []CostShare      // service breakdown (pie), largest first is best
+	Models    []CostShare      // model breakdown (bar); beyond 12 models the rest is one bar
+	TopUsers  []Spender        // table, shown in the given order
+	TopOrgs   []Spender        // table, shown in the given order
+	Alerts    []Alert          // alert history timeline, shown newest first
+
+	// Workbook is the workbook's file name relative to the page (normally
+	// Period.WorkbookName()); empty means no workbook link.
+	Workbook string
+}
+
+// KPIs are the headline numbers of a period.
+type KPIs struct {
+	TotalCost         decimal.Decimal // sum of priced events' cost
+	AvgCostPerRequest decimal.Decimal // as computed by the caller (e.g. total cost / priced requests)
+	Requests          int64           // all events in the period
+	Successes         int64           // events with success = true (success rate = Successes/Requests)
+	CacheHits         int64           // events with cache_hit = true (cache-hit rate = CacheHits/Requests)
+	Unpriced          int64           // events whose cost is unknown (cost IS NULL)
+}
+
+// ServiceLatency is one service's latency percentiles over events that reported a duration.
+type ServiceLatency struct {
+	Service string
+	Samples int64 // events with a duration; 0 shows "no data"
+	P50     time.Duration
+	P95     time.Duration
+}
+
+// BudgetState is a budget's status as decided by the budget check.
+type BudgetState string
+
+// Budget states: below every threshold, then the INFO / WARNING / CRITICAL thresholds, then
+// spent above the limit.
+const (
+	StateOK       BudgetState = "ok"
+	StateInfo     BudgetState = "info"
+	StateWarning  BudgetState = "warning"
+	StateCritical BudgetState = "critical"
+	StateExceeded BudgetState = "exceeded"
+)
+
+func (s BudgetState) valid() bool {
+	switch s {
+	case StateOK, StateInfo, StateWarning, StateCritical, StateExceeded:
+		return true
+	}
+	return false
+}
+
+// BudgetCard is one budget's current status. The percentage shown is Spent/Limit, computed
+// exactly here; the State (colour and badge) is the caller's decision.
+type BudgetCard struct {
+	Name     string
+	Scope    string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
+	Window   PeriodKind
+	Spent    decimal.Decimal
+	Limit    decimal.Decimal
+	State    BudgetState
+	ResetsAt time.Time // start of the next budget window
+}
+
+// DayCost is one point of the daily cost line.
+type DayCost struct {
+	Day  time.Time // any instant of the day, in the report time zone
+	Cost decimal.Decimal
+}
+
+// CostShare is one slice of a breakdown (service or model).
+type CostShare struct {
+	Name     string
+	Cost     decimal.Decimal
+	Requests int64
+}
+
+// Spender is one row of the top users / top organisations tables.
+type Spender struct {
+	ID       string // user_id or org_id; "" shows as "(none)"
+	Cost     decimal.Decimal
+	Requests int64
+}
+
+// AlertKind tells whether an alert fired on actual spend or on the period-end forecast.
+type AlertKind string
+
+// Alert kinds.
+const (
+	AlertActual   AlertKind = "actual"
+	AlertForecast AlertKind = "forecast"
+)
+
+// Alert is one entry of the alert history.
+type Alert struct {
+	At        time.Time       // when the alert was raised
+	Budget    string          // budget name
+	Threshold int             // percent of the limit, e.g. 80
+	Severity  BudgetState     // info, warning, critical or exceeded
+	Kind      AlertKind       // actual or forecast
+	Status    string          // delivery status from the alert ledger, e.g. "sent", "pending"
+	Amount    decimal.Decimal // spend (or forecast) that crossed the threshold; zero hides it
+}
+
+// IndexPage is the landing page: current budget status and every published period.
+type IndexPage struct {
+	Title       string // page heading; "AI spend reports" when empty
+	Currency    string
+	Location    *time.Location
+	GeneratedAt time.Time
+	Budgets     []BudgetCard
+	Reports     []PublishedReport // any order: grouped by kind and sorted newest first here
+}
+
+// PublishedReport is a link to one published period page.
+type PublishedReport struct {
+	Period   Period
+	Workbook string // workbook file name inside the period folder; empty = no link
+}

@@ -1,0 +1,131 @@
+package xlsx
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Workbook is everything one period's workbook shows. Amounts are exact decimals in Currency;
+// they become float64 only as the value of a spreadsheet cell. Derived figures (rates, shares,
+// averages, remaining budget, totals rows) are computed here, in decimal, from these inputs.
+type Workbook struct {
+	Currency    string         // ISO 4217 code of every amount, e.g. "KRW"
+	Location    *time.Location // the report's time zone; every date is shown in it
+	Period      Period
+	GeneratedAt time.Time
+
+	Summary  Summary
+	Daily    []DailyRow     // one row per day of the period, oldest first
+	Services []BreakdownRow // By service, in the order given (usually cost, descending)
+	Models   []BreakdownRow // By model
+	Users    []BreakdownRow // By user
+	Orgs     []BreakdownRow // By org
+	Budgets  []BudgetRow
+	Alerts   []AlertRow
+
+	// Events streams every event of the period, in the order the rows should appear. Write calls
+	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
+	// Events gives an Events sheet with only its header.
+	Events func(emit func(Event) error) error
+}
+
+// Period is the reporting period, half-open: [Start, End).
+type Period struct {
+	Label string // e.g. "2025-06" or "2025-W23"
+	Start time.Time
+	End   time.Time
+}
+
+// Summary holds the period's totals.
+type Summary struct {
+	TotalCost decimal.Decimal // priced events only
+	Requests  int64
+	Successes int64
+	CacheHits int64
+	Unpriced  int64 // events with no cost (no price known)
+	Tokens    Tokens
+	Latency   *Latency // nil when no event carried a duration
+}
+
+// Tokens counts tokens by kind. Input includes cached input.
+type Tokens struct {
+	Input      int64
+	Output     int64
+	CacheRead  int64
+	CacheWrite int64
+	Reasoning  int64
+}
+
+// Latency holds duration percentiles in milliseconds.
+type Latency struct {
+	P50, P95, P99 float64
+}
+
+// DailyRow is one calendar day in the report's time zone.
+type DailyRow struct {
+	Day       time.Time // any instant within the day; shown as the date in Workbook.Location
+	Requests  int64
+	Failures  int64
+	CacheHits int64
+	Unpriced  int64
+	Cost      decimal.Decimal
+	Tokens    Tokens
+}
+
+// BreakdownRow is one service, model, user or organisation.
+type BreakdownRow struct {
+	Name      string // shown as "(none)" when empty
+	Requests  int64
+	Failures  int64
+	CacheHits int64
+	Unpriced  int64
+	Cost      decimal.Decimal
+	Tokens    Tokens
+	Latency   *Latency // optional
+}
+
+// BudgetRow is one budget's state for its current period.
+type BudgetRow struct {
+	Name     string
+	Scope    string // e.g. "service=QA_CHAT"; empty means everything
+	Period   string // e.g. "monthly 2025-06"
+	Limit    decimal.Decimal
+	Spent    decimal.Decimal
+	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
+	State    string              // e.g. "ok", "warning", "exceeded"
+}
+
+// AlertRow is one alert from the alert ledger.
+type AlertRow struct {
+	At        time.Time
+	Budget    string
+	Threshold int // percent, e.g. 80
+	Severity  string
+	Kind      string // "actual" or "forecast"
+	Status    string // e.g. "sent", "pending"
+}
+
+// Event is one row of the events table.
+type Event struct {
+	OccurredAt       time.Time
+	EventID          string
+	Service          string
+	Model            string
+	Provider         string
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	Cost             decimal.NullDecimal // invalid (NULL) = unpriced
+	CostSource       string
+	DurationMS       *int64
+	Success          bool
+	Error            string
+	CacheHit         bool
+	UserID           string
+	OrgID            string
+	Endpoint         string
+	Tags             string // the tags as text, e.g. their JSON
+}
