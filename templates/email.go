@@ -49,8 +49,8 @@ type DriverRow struct {
 	Share    string // of the budget's spend, "42.0 %"
 }
 
-// BarRest is the empty part of the progress bar.
-func (a AlertEmail) BarRest() int { return 100 - a.BarPercent }
+// Bar is the alert's progress bar, in the severity's colour.
+func (a AlertEmail) Bar() Bar { return NewBar(a.BarPercent, a.Color()) }
 
 // Color is the severity's colour.
 func (a AlertEmail) Color() string {
@@ -65,7 +65,7 @@ func (a AlertEmail) Color() string {
 }
 
 var (
-	alertHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/alert.html"))
+	alertHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/alert.html", "email/bar.html"))
 	alertText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert.txt"))
 	alertSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert_subject.txt"))
 )

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report/digest"
 	"github.com/aispend/aispend/report/schedule"
 )
 
@@ -38,6 +39,7 @@ type Config struct {
 	Ingest IngestConfig `yaml:"ingest"`
 	Mail   MailConfig   `yaml:"mail"`
 	S3     S3Config     `yaml:"s3"`
+	Digest DigestConfig `yaml:"digest"`
 
 	// Schedules are the cron expressions of `aispend schedule`'s jobs.
 	Schedules SchedulesConfig `yaml:"schedules"`
@@ -81,6 +83,20 @@ type S3Config struct {
 	// links are signed for it. Empty: Endpoint.
 	PublicEndpoint string `yaml:"public_endpoint"`
 }
+
+// DigestConfig configures the digest email sent after each scheduled run.
+type DigestConfig struct {
+	// Recipients of the digest; empty: mail.recipients.
+	Recipients []string `yaml:"recipients"`
+	// AttachWorkbook attaches the period's workbook (off by default: the email links to it).
+	AttachWorkbook bool `yaml:"attach_workbook"`
+	// AttachMaxBytes caps the attachment; a bigger workbook is linked, not attached.
+	AttachMaxBytes int64 `yaml:"attach_max_bytes"`
+}
+
+// maxDigestAttachBytes bounds digest.attach_max_bytes: base64 makes an attachment a third
+// larger, and 18 MiB becomes about 24 MiB, under the 25 MB that Gmail and most providers accept.
+const maxDigestAttachBytes = 18 << 20
 
 // PriceConfig is one row of the price table, USD per million tokens.
 type PriceConfig struct {
@@ -135,6 +151,7 @@ func defaultConfig() Config {
 		Ingest:        IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20},
 		Mail:          MailConfig{Port: 587, TLS: "starttls"},
 		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
+		Digest:        DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
 		Schedules:     defaultSchedules(),
 		RunLockWait:   10 * time.Minute,
 	}
@@ -200,6 +217,22 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	env("AISPEND_SMTP_PASSWORD", func(v string) { cfg.Mail.Password = v })
 	env("AISPEND_SMTP_FROM", func(v string) { cfg.Mail.From = v })
 	env("AISPEND_SMTP_TLS", func(v string) { cfg.Mail.TLS = v })
+	env("AISPEND_DIGEST_EMAILS", func(v string) { cfg.Digest.Recipients = splitList(v) })
+	env("AISPEND_DIGEST_ATTACH_WORKBOOK", func(v string) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("digest.attach_workbook (AISPEND_DIGEST_ATTACH_WORKBOOK)", "%q is not true or false", v)
+		}
+		cfg.Digest.AttachWorkbook = b
+	})
+	env("AISPEND_DIGEST_ATTACH_MAX_BYTES", func(v string) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			bad("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%q is not an integer", v)
+			return
+		}
+		cfg.Digest.AttachMaxBytes = n
+	})
 	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
 	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
@@ -283,6 +316,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
 			bad("mail.recipients (AISPEND_ALERT_EMAILS)", "%v", err)
 		}
+	}
+	for _, a := range cfg.Digest.Recipients {
+		if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
+			bad("digest.recipients (AISPEND_DIGEST_EMAILS)", "%v", err)
+		}
+	}
+	if n := cfg.Digest.AttachMaxBytes; n < 1024 || n > maxDigestAttachBytes {
+		bad("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%d: want 1024 to %d bytes (18 MiB; attachments grow by a third in transit)", n, maxDigestAttachBytes)
 	}
 	for i, b := range cfg.Budgets {
 		for _, a := range b.Recipients {

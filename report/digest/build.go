@@ -1,0 +1,183 @@
+package digest
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/jordan-wright/email"
+
+	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/templates"
+)
+
+// DefaultAttachMaxBytes is the default cap on an attached workbook: 5 MiB. Attachments grow by
+// a third in base64, and many mail servers refuse messages over 10 to 25 MB.
+const DefaultAttachMaxBytes int64 = 5 << 20
+
+// XLSXType is the content type of an Excel workbook.
+const XLSXType = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// Attachment is the workbook offered for attaching. The digest attaches it only when it is no
+// larger than MaxBytes; otherwise the body says it is not attached and points to the link.
+type Attachment struct {
+	Filename string // e.g. "aispend-daily-2025-06-01.xlsx"
+	// Size is the workbook's size in bytes; over MaxBytes, Open is never called.
+	Size int64
+	// Open returns the workbook's bytes; they are read up to MaxBytes+1, so a file that grew
+	// after Size was taken is still not attached over the cap.
+	Open func() (io.ReadCloser, error)
+	// MaxBytes caps the attachment; 0 means DefaultAttachMaxBytes.
+	MaxBytes int64
+}
+
+// FileAttachment offers the workbook at path, capped at maxBytes (0: the default).
+func FileAttachment(path string, maxBytes int64) (*Attachment, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, fmt.Errorf("stat workbook: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("workbook %s is not a regular file", path)
+	}
+	return &Attachment{
+		Filename: filepath.Base(path),
+		Size:     fi.Size(),
+		Open:     func() (io.ReadCloser, error) { return os.Open(path) },
+		MaxBytes: maxBytes,
+	}, nil
+}
+
+// BytesAttachment offers a workbook held in memory, capped at maxBytes (0: the default).
+func BytesAttachment(filename string, b []byte, maxBytes int64) *Attachment {
+	return &Attachment{
+		Filename: filename,
+		Size:     int64(len(b)),
+		Open:     func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		MaxBytes: maxBytes,
+	}
+}
+
+func (a *Attachment) limit() int64 {
+	if a.MaxBytes > 0 {
+		return a.MaxBytes
+	}
+	return DefaultAttachMaxBytes
+}
+
+// MessageKey identifies a digest for its Message-ID: one per period and run kind.
+func (d Digest) MessageKey() string {
+	kind := d.RunKind
+	if kind == "" {
+		kind = "scheduled"
+	}
+	return "digest\x00" + d.Period.Kind + "\x00" + d.Period.Label + "\x00" + kind
+}
+
+// MessageID is the digest's Message-ID for a sender address: the same for every run of the same
+// period and run kind, so a re-sent digest is recognised as the same message.
+func (d Digest) MessageID(from string) string { return mail.MessageID(d.MessageKey(), from) }
+
+// Build makes the digest message from `from` to `to`, with HTML and plain-text parts and, when
+// attach is not nil and the workbook fits under its cap, the workbook attached. Send it with a
+// mail.Sender.
+func Build(d Digest, from string, to []string, attach *Attachment) (*email.Email, error) {
+	if len(to) == 0 {
+		return nil, errors.New("build digest: no recipients")
+	}
+	var note templates.WorkbookNote
+	var content []byte
+	if attach != nil {
+		if err := checkFilename(attach.Filename); err != nil {
+			return nil, fmt.Errorf("build digest: %w", err)
+		}
+		if attach.Open == nil {
+			return nil, errors.New("build digest: attachment has no Open")
+		}
+		limit := attach.limit()
+		note = templates.WorkbookNote{Filename: attach.Filename, Size: formatBytes(attach.Size), Cap: formatBytes(limit)}
+		if attach.Size > limit {
+			note.TooLarge = true
+		} else {
+			b, err := readCapped(attach.Open, limit)
+			if errors.Is(err, errTooLarge) {
+				note.TooLarge, note.Size = true, "over "+formatBytes(limit)
+			} else if err != nil {
+				return nil, fmt.Errorf("build digest: read workbook %s: %w", attach.Filename, err)
+			} else {
+				content = b
+				note.Attached, note.Size = true, formatBytes(int64(len(b)))
+			}
+		}
+	}
+	subject, html, text, err := render(d, note)
+	if err != nil {
+		return nil, err
+	}
+	e := email.NewEmail()
+	e.From = from
+	e.To = append([]string(nil), to...)
+	e.Subject = subject
+	e.HTML = html
+	e.Text = text
+	e.Headers.Set("Message-Id", d.MessageID(from))
+	// Automatic mail: no out-of-office or other auto-replies (RFC 3834; Exchange's own header).
+	e.Headers.Set("Auto-Submitted", "auto-generated")
+	e.Headers.Set("X-Auto-Response-Suppress", "All")
+	if content != nil {
+		if _, err := e.Attach(bytes.NewReader(content), attach.Filename, XLSXType); err != nil {
+			return nil, fmt.Errorf("build digest: attach workbook: %w", err)
+		}
+	}
+	return e, nil
+}
+
+var errTooLarge = errors.New("larger than the cap")
+
+func readCapped(open func() (io.ReadCloser, error), limit int64) ([]byte, error) {
+	r, err := open()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge
+	}
+	return b, nil
+}
+
+// checkFilename refuses names the library would write raw into a MIME header.
+func checkFilename(name string) error {
+	if name == "" {
+		return errors.New("attachment has no file name")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || r == '"' || r == '\\' || r == '/' || r > 0x7e {
+			return fmt.Errorf("attachment file name %q: use printable ASCII without quotes or slashes", name)
+		}
+	}
+	return nil
+}
+
+// formatBytes shows a size in binary units, as file managers do: "512 bytes", "7.3 MB".
+func formatBytes(n int64) string {
+	const k = 1024
+	switch {
+	case n < k:
+		return fmt.Sprintf("%d bytes", n)
+	case n < k*k:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/k)) + " KB"
+	default:
+		return trimZero(fmt.Sprintf("%.1f", float64(n)/(k*k))) + " MB"
+	}
+}
+
+func trimZero(s string) string { return strings.TrimSuffix(s, ".0") }

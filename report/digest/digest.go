@@ -1,0 +1,374 @@
+// Package digest makes the digest email sent to the configured recipients after each scheduled
+// run: key numbers first, budget bars, the top five services, models and users, the alerts the
+// run sent, and links to the published page and workbook. The HTML is inline-styled table layout
+// with no scripts and no images, for Gmail and Outlook; a plain-text part carries the same
+// numbers and links.
+//
+// Digest is a view struct with exact amounts; Render formats it through templates.RenderDigest
+// and Build wraps it in a jordan-wright/email message with a stable Message-ID.
+package digest
+
+import (
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/templates"
+)
+
+// TopN is how many rows each top table shows.
+const TopN = 5
+
+// Digest is everything one digest email shows. Amounts are exact and in Currency.
+type Digest struct {
+	Period Period
+	// RunKind tells runs of the same period apart in the Message-ID ("scheduled" when empty):
+	// a re-run of the same period and kind carries the same Message-ID.
+	RunKind  string
+	Currency string // ISO 4217, e.g. "KRW"
+	TimeZone string // IANA name the report is computed in, e.g. "Asia/Seoul"
+	// GeneratedAt is when the run made the digest; zero: not shown.
+	GeneratedAt time.Time
+
+	KPIs KPIs
+	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
+	Previous *KPIs
+
+	Budgets []Budget
+	// Top services, models and users by cost, highest first; only the first TopN are shown.
+	TopServices []Top
+	TopModels   []Top
+	TopUsers    []Top
+	Alerts      []Alert // alerts sent by this run
+
+	// PageURL and WorkbookURL are absolute http(s) links to the published page and workbook
+	// (the workbook's may be presigned); empty: no link.
+	PageURL     string
+	WorkbookURL string
+}
+
+// Period is the report period.
+type Period struct {
+	Kind  string // daily | weekly | monthly
+	Label string // "2025-06-01", "2025-W23", "2025-06"
+	// Start and End (exclusive) are shown as the period's range when both are set.
+	Start, End time.Time
+}
+
+// KPIs are the period's totals. Rates and the average are computed from the counts, the same
+// way the report page does.
+type KPIs struct {
+	Cost      decimal.Decimal // priced events only
+	Requests  int64
+	Failures  int64
+	CacheHits int64
+	Unpriced  int64 // events without a price: counted in Requests, not in Cost
+}
+
+// SuccessRate is (Requests − Failures) / Requests in percent, 2 decimals; 0 without requests.
+func (k KPIs) SuccessRate() decimal.Decimal { return percent(k.Requests-k.Failures, k.Requests) }
+
+// CacheHitRate is CacheHits / Requests in percent, 2 decimals.
+func (k KPIs) CacheHitRate() decimal.Decimal { return percent(k.CacheHits, k.Requests) }
+
+// AvgCost is the cost per priced request (unpriced events would drag it towards zero).
+func (k KPIs) AvgCost() decimal.Decimal {
+	priced := k.Requests - k.Unpriced
+	if priced <= 0 {
+		return decimal.Zero
+	}
+	return k.Cost.DivRound(decimal.NewFromInt(priced), 6)
+}
+
+func percent(n, d int64) decimal.Decimal {
+	if d == 0 {
+		return decimal.Zero
+	}
+	return decimal.NewFromInt(n).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(d), 2)
+}
+
+// State is a budget's state, as GET /v1/budgets reports it.
+type State string
+
+// Budget states.
+const (
+	StateOK       State = "ok"
+	StateInfo     State = "info"
+	StateWarning  State = "warning"
+	StateCritical State = "critical"
+	StateExceeded State = "exceeded"
+)
+
+// Budget is one budget's status for its current period.
+type Budget struct {
+	Name    string
+	Period  string // the budget's own period, e.g. "monthly 2025-06"; may be empty
+	Spent   decimal.Decimal
+	Limit   decimal.Decimal
+	Percent decimal.Decimal // of the limit spent, as the budget evaluation computed it
+	State   State
+	// ResetsAt is when the budget's period ends; zero: not shown.
+	ResetsAt time.Time
+}
+
+// Top is one row of a top table. Its share is computed from the period's total cost.
+type Top struct {
+	Name     string // "" shows as "(none)"
+	Cost     decimal.Decimal
+	Requests int64
+}
+
+// Alert is one alert the run sent.
+type Alert struct {
+	Budget    string
+	Severity  string // INFO | WARNING | CRITICAL
+	Threshold int    // percent
+	Forecast  bool   // a projection of the period-end spend, not the spend so far
+	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
+}
+
+// Validate reports every problem of d at once.
+func (d Digest) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch d.Period.Kind {
+	case "daily", "weekly", "monthly":
+	default:
+		bad("period kind %q: want daily, weekly or monthly", d.Period.Kind)
+	}
+	if strings.TrimSpace(d.Period.Label) == "" {
+		bad("period label is empty")
+	}
+	if len(d.Currency) != 3 {
+		bad("currency %q is not an ISO 4217 code", d.Currency)
+	}
+	if d.TimeZone == "" {
+		bad("time zone is empty")
+	} else if _, err := time.LoadLocation(d.TimeZone); err != nil {
+		bad("time zone %q: %w", d.TimeZone, err)
+	}
+	checkKPIs := func(what string, k KPIs) {
+		if k.Requests < 0 || k.Failures < 0 || k.CacheHits < 0 || k.Unpriced < 0 {
+			bad("%s: counts must not be negative", what)
+		}
+		if k.Failures > k.Requests || k.CacheHits > k.Requests || k.Unpriced > k.Requests {
+			bad("%s: failures, cache hits and unpriced events cannot exceed requests (%d)", what, k.Requests)
+		}
+	}
+	checkKPIs("kpis", d.KPIs)
+	if d.Previous != nil {
+		checkKPIs("previous kpis", *d.Previous)
+	}
+	for i, b := range d.Budgets {
+		switch b.State {
+		case StateOK, StateInfo, StateWarning, StateCritical, StateExceeded:
+		default:
+			bad("budgets[%d] %q: state %q: want ok, info, warning, critical or exceeded", i, b.Name, b.State)
+		}
+	}
+	for i, a := range d.Alerts {
+		switch a.Severity {
+		case "INFO", "WARNING", "CRITICAL":
+		default:
+			bad("alerts[%d]: severity %q: want INFO, WARNING or CRITICAL", i, a.Severity)
+		}
+	}
+	for _, l := range []struct{ name, u string }{{"page url", d.PageURL}, {"workbook url", d.WorkbookURL}} {
+		if l.u != "" {
+			if err := checkURL(l.u); err != nil {
+				bad("%s: %w", l.name, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkURL accepts an absolute http or https URL: a mail client has no base to resolve a
+// relative link against, and any other scheme has no place in a digest.
+func checkURL(s string) error {
+	if strings.ContainsAny(s, " \t\r\n\"'<>\\") {
+		return fmt.Errorf("%q contains a character that is not allowed in a URL", s)
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("parse %q: %w", s, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
+// Render makes the digest's subject, HTML body and plain-text body.
+func Render(d Digest) (subject string, html, text []byte, err error) {
+	return render(d, templates.WorkbookNote{})
+}
+
+func render(d Digest, wb templates.WorkbookNote) (subject string, html, text []byte, err error) {
+	if err := d.Validate(); err != nil {
+		return "", nil, nil, fmt.Errorf("invalid digest: %w", err)
+	}
+	v := view(d)
+	v.Workbook = wb
+	s, t, h, err := templates.RenderDigest(v)
+	if err != nil {
+		return "", nil, nil, fmt.Errorf("render digest: %w", err)
+	}
+	return s, []byte(h), []byte(t), nil
+}
+
+// view formats a valid digest for the templates.
+func view(d Digest) templates.DigestEmail {
+	loc, _ := time.LoadLocation(d.TimeZone) // checked by Validate
+	cur := strings.ToUpper(d.Currency)
+	k := d.KPIs
+	v := templates.DigestEmail{
+		Kind:     kindTitle(d.Period.Kind),
+		Period:   d.Period.Label,
+		TimeZone: d.TimeZone,
+		Cost:     money.Format(k.Cost, cur),
+		Unpriced: k.Unpriced,
+		PageURL:  d.PageURL,
+		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
+		// escapes & as &amp; in the attribute, which the client turns back.
+		WorkbookURL: d.WorkbookURL,
+	}
+	const layout = "2006-01-02 15:04"
+	if !d.Period.Start.IsZero() && !d.Period.End.IsZero() {
+		v.PeriodRange = d.Period.Start.In(loc).Format(layout) + " – " + d.Period.End.In(loc).Format(layout)
+	}
+	if !d.GeneratedAt.IsZero() {
+		v.AsOf = d.GeneratedAt.In(loc).Format("2006-01-02 15:04 MST")
+	}
+
+	requests := kpi("Requests", money.Group(fmt.Sprint(k.Requests)))
+	if d.Previous != nil {
+		p := *d.Previous
+		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + money.Format(p.Cost, cur) + ")"
+		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
+	}
+	kpis := []templates.KPI{
+		requests,
+		kpi("Success rate", k.SuccessRate().StringFixed(2)+" %"),
+		kpi("Cache-hit rate", k.CacheHitRate().StringFixed(2)+" %"),
+		kpi("Avg cost / request", money.FormatFine(k.AvgCost(), cur)),
+		kpi("Unpriced events", money.Group(fmt.Sprint(k.Unpriced))),
+	}
+	for len(kpis) > 0 {
+		n := min(3, len(kpis))
+		v.KPIRows = append(v.KPIRows, kpis[:n])
+		kpis = kpis[n:]
+	}
+
+	counts := map[State]int{}
+	for _, b := range d.Budgets {
+		counts[b.State]++
+		vb := templates.DigestBudget{
+			Name:    b.Name,
+			Period:  b.Period,
+			State:   string(b.State),
+			Spent:   money.Format(b.Spent, cur),
+			Limit:   money.Format(b.Limit, cur),
+			Percent: b.Percent.StringFixed(2) + " %",
+			Filled:  int(min(max(b.Percent.IntPart(), 0), 100)),
+		}
+		if !b.ResetsAt.IsZero() {
+			vb.ResetsAt = b.ResetsAt.In(loc).Format("Mon 2 Jan 2006 15:04")
+		}
+		v.Budgets = append(v.Budgets, vb)
+	}
+	// Worst first; the first item names the noun: "1 budget exceeded, 2 at warning".
+	var attention []string
+	for _, st := range []State{StateExceeded, StateCritical, StateWarning} {
+		n := counts[st]
+		switch {
+		case n == 0:
+		case len(attention) == 0 && st == StateExceeded:
+			attention = append(attention, plural(n, "budget")+" exceeded")
+		case len(attention) == 0:
+			attention = append(attention, plural(n, "budget")+" at "+string(st))
+		default:
+			attention = append(attention, fmt.Sprintf("%d at %s", n, st))
+		}
+	}
+	v.Attention = strings.Join(attention, ", ")
+
+	for _, a := range d.Alerts {
+		text := fmt.Sprintf("Budget “%s” reached %d %%", a.Budget, a.Threshold)
+		if a.Forecast {
+			text = fmt.Sprintf("Budget “%s” is projected to exceed its limit (estimate)", a.Budget)
+		}
+		if a.Period != "" {
+			text += " (" + a.Period + ")"
+		}
+		v.Alerts = append(v.Alerts, templates.DigestAlert{Severity: a.Severity, Text: text})
+	}
+
+	for _, t := range []struct {
+		title string
+		rows  []Top
+	}{{"Top services", d.TopServices}, {"Top models", d.TopModels}, {"Top users", d.TopUsers}} {
+		tbl := templates.DriverTable{Title: t.title}
+		for _, r := range t.rows[:min(TopN, len(t.rows))] {
+			name := r.Name
+			if name == "" {
+				name = "(none)"
+			}
+			share := "–"
+			if k.Cost.IsPositive() {
+				share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(k.Cost, 1).StringFixed(1) + " %"
+			}
+			tbl.Rows = append(tbl.Rows, templates.DriverRow{
+				Name: name, Cost: money.Format(r.Cost, cur), Requests: money.Group(fmt.Sprint(r.Requests)), Share: share,
+			})
+		}
+		v.Tops = append(v.Tops, tbl)
+	}
+
+	pre := []string{"Total " + v.Cost, v.KPIRows[0][0].Value + " requests"}
+	if v.Attention != "" {
+		pre = append(pre, v.Attention)
+	} else if len(d.Budgets) > 0 {
+		pre = append(pre, "budgets OK")
+	}
+	v.Preheader = strings.Join(pre, " · ")
+	return v
+}
+
+// kpi is a key number without a note.
+func kpi(label, value string) templates.KPI { return templates.KPI{Label: label, Value: value} }
+
+// change is the relative change from prev to cur, 1 decimal: "+12.3 %", "-4.0 %", "no change";
+// from zero it is "new" (a percentage of nothing is meaningless).
+func change(cur, prev decimal.Decimal) string {
+	if prev.IsZero() {
+		if cur.IsZero() {
+			return "no change"
+		}
+		return "new"
+	}
+	c := cur.Sub(prev).Mul(decimal.NewFromInt(100)).DivRound(prev.Abs(), 1)
+	switch c.Sign() {
+	case 0:
+		return "no change"
+	case 1:
+		return "+" + c.StringFixed(1) + " %"
+	}
+	return c.StringFixed(1) + " %"
+}
+
+func kindTitle(kind string) string {
+	return strings.ToUpper(kind[:1]) + kind[1:] // kind is validated ASCII
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}

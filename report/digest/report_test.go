@@ -1,0 +1,57 @@
+package digest_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/digest"
+)
+
+// Ensures a batch run's report maps onto the digest with the same numbers the page shows.
+func TestFromReport(t *testing.T) {
+	loc, _ := time.LoadLocation("Asia/Seoul")
+	p := report.PeriodContaining(report.Daily, time.Date(2025, 6, 1, 12, 0, 0, 0, loc), loc)
+	month := report.PeriodContaining(report.Monthly, p.Start, loc)
+	totals := report.Totals{Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2, Cost: dec("1234.5")}
+	var services []report.Row
+	for i := range 7 {
+		services = append(services, report.Row{Key: "svc-" + string(rune('a'+i)), Totals: report.Totals{Requests: 1, Cost: dec("100")}})
+	}
+	services = append(services, report.Row{Other: true, Totals: report.Totals{Requests: 3, Cost: dec("534.5")}})
+	st := report.Evaluate(report.Budget{Name: "team", Period: report.Monthly, Amount: dec("1000")}, month, dec("850"), p.End)
+	rep := &report.Report{
+		Period: p, Currency: "KRW", Totals: totals,
+		Breakdowns: map[report.Dimension][]report.Row{
+			report.ByService: services,
+			report.ByUser:    {{Key: "", Totals: report.Totals{Requests: 10, Cost: dec("1234.5")}}},
+		},
+		Budgets: []report.Status{st},
+	}
+	d := digest.FromReport(rep)
+	if d.Period.Kind != "daily" || d.Period.Label != "2025-06-01" || d.TimeZone != "Asia/Seoul" || d.Currency != "KRW" {
+		t.Errorf("period %+v, zone %q, currency %q", d.Period, d.TimeZone, d.Currency)
+	}
+	if d.KPIs != digest.KPIsOf(totals) || d.KPIs.Requests != 10 || !d.KPIs.Cost.Equal(dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
+		t.Errorf("kpis %+v", d.KPIs)
+	}
+	if len(d.TopServices) != digest.TopN || d.TopServices[0].Name != "svc-a" || len(d.TopModels) != 0 || d.TopUsers[0].Name != "(none)" {
+		t.Errorf("tops %+v / %+v / %+v", d.TopServices, d.TopModels, d.TopUsers)
+	}
+	if len(d.Budgets) != 1 {
+		t.Fatalf("budgets %+v", d.Budgets)
+	}
+	b := d.Budgets[0]
+	if b.Name != "team" || b.State != digest.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
+		t.Errorf("budget %+v", b)
+	}
+	d.PageURL = "https://r.example.com/" + p.Path()
+	_, _, text, err := digest.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), "team (monthly 2025-06): WARNING, ₩850 of ₩1,000 (85.00 %), resets Tue 1 Jul 2025 00:00") {
+		t.Errorf("rendered:\n%s", text)
+	}
+}

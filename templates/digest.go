@@ -1,0 +1,120 @@
+package templates
+
+import (
+	"bytes"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+)
+
+// DigestEmail is the view of the digest email sent after each run: every field is already
+// formatted text (report/digest makes it); the HTML template escapes each of them.
+type DigestEmail struct {
+	Kind        string // "Daily", "Weekly", "Monthly"
+	Period      string // the period label, "2025-06-01", "2025-W23", "2025-06"
+	PeriodRange string // "2025-06-01 00:00 – 2025-06-02 00:00"; empty: not shown
+	TimeZone    string // "Asia/Seoul"
+	AsOf        string // when the run made it; empty: not shown
+	Preheader   string // the preview line mail clients show under the subject
+	Attention   string // "1 budget exceeded, 2 at warning"; empty when all is well
+
+	Cost       string // total cost, the first number of the email
+	CostChange string // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
+	KPIRows    [][]KPI
+	Unpriced   int64 // events without a price (not in Cost)
+
+	Budgets []DigestBudget
+	Alerts  []DigestAlert
+	Tops    []DriverTable // top services, models, users
+
+	PageURL     string // absolute; empty: no link
+	WorkbookURL string // absolute, possibly presigned; empty: no link
+	Workbook    WorkbookNote
+}
+
+// KPI is one key number.
+type KPI struct {
+	Label string
+	Value string
+	Note  string // e.g. the change vs the previous period; may be empty
+}
+
+// DigestBudget is one budget's status line with its bar.
+type DigestBudget struct {
+	Name     string
+	Period   string // the budget's own period, "monthly 2025-06"; may be empty
+	State    string // ok | info | warning | critical | exceeded
+	Spent    string
+	Limit    string
+	Percent  string // "80.00 %"
+	ResetsAt string // empty: not shown
+	Filled   int    // bar percent, clamped by Bar
+}
+
+// StateLabel is the state as shown: "OK", "WARNING", …
+func (b DigestBudget) StateLabel() string { return strings.ToUpper(b.State) }
+
+// Color is the state's colour.
+func (b DigestBudget) Color() string { return stateColor(b.State) }
+
+// Bar is the budget's progress bar in the state's colour.
+func (b DigestBudget) Bar() Bar { return NewBar(b.Filled, b.Color()) }
+
+// DigestAlert is one alert sent by this run.
+type DigestAlert struct {
+	Severity string // INFO | WARNING | CRITICAL
+	Text     string // "Budget “team-a” reached 80 % (monthly 2025-06)"
+}
+
+// Color is the severity's colour, as in the alert email.
+func (a DigestAlert) Color() string { return stateColor(strings.ToLower(a.Severity)) }
+
+// WorkbookNote says whether the workbook is attached, or why not.
+type WorkbookNote struct {
+	Attached bool
+	TooLarge bool   // attachment was asked for but the file is over the cap
+	Filename string // when Attached or TooLarge
+	Size     string // "7.3 MB"
+	Cap      string // "5 MB", when TooLarge
+}
+
+// The palette is fixed here: no colour ever comes from data.
+func stateColor(state string) string {
+	switch state {
+	case "ok":
+		return "#15803d"
+	case "info":
+		return "#1d4ed8"
+	case "warning":
+		return "#b45309"
+	case "critical":
+		return "#b91c1c"
+	case "exceeded":
+		return "#7f1d1d"
+	default:
+		return "#4b5563"
+	}
+}
+
+var (
+	digestHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/digest.html", "email/bar.html"))
+	digestText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest.txt"))
+	digestSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest_subject.txt"))
+)
+
+// RenderDigest renders the digest's subject (one line), plain-text body and HTML body.
+func RenderDigest(v DigestEmail) (subject, text, html string, err error) {
+	var s, t, h bytes.Buffer
+	if err := digestSubject.Execute(&s, v); err != nil {
+		return "", "", "", err
+	}
+	if err := digestText.Execute(&t, v); err != nil {
+		return "", "", "", err
+	}
+	if err := digestHTML.Execute(&h, v); err != nil {
+		return "", "", "", err
+	}
+	// A subject is one header line: no CR/LF may come through from any value.
+	subject = strings.Join(strings.Fields(s.String()), " ")
+	return subject, t.String(), h.String(), nil
+}
