@@ -80,8 +80,8 @@ func (c *Config) fromAddress() string {
 	return "aispend <aispend@localhost>"
 }
 
-// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. outputs
-// (pages, workbooks, publishing, digest) are added by the caller.
+// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. Report
+// runs add the outputs (pages, workbooks, publishing, digest) with addOutputs.
 func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
 	budgets, err := cfg.reportBudgets()
 	if err != nil {
@@ -120,7 +120,7 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 }
 
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs): "daily", "weekly" and
-// "monthly" compute, publish and alert for the period that ended last; "budget-check" only
+// "monthly" compute, alert, publish and send the digest for the period that ended last; "budget-check" only
 // checks budgets and sends alerts, for today; "retention" only drops old partitions. Retention
 // is its own job, so report runs leave it out.
 func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runOutcome, error) {
@@ -148,7 +148,12 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 	default:
 		return runOutcome{}, fmt.Errorf("unknown batch job %q", kind)
 	}
+	if steps&report.StepStatistics != 0 {
+		if err := addOutputs(job, cfg, pool, log, outputOptions{}); err != nil {
+			return runOutcome{}, err
+		}
+	}
 	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
 	log.Info("batch run", "job", kind, "summary", res.Summary(cfg.Currency))
-	return runOutcome{AlertsSent: res.Alerts.Sent}, err
+	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}, err
 }
