@@ -57,7 +57,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	work := func(ctx context.Context) (runOutcome, error) {
 		var err error
 		res, err = job.Run(ctx, p, report.RunOptions{DryRun: *dry})
-		return runOutcome{AlertsSent: res.Alerts.Sent}, err
+		return outcomeOf(res), err
 	}
 	var runErr error
 	if *dry {

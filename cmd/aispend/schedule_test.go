@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
 )
 
@@ -93,17 +94,23 @@ func TestPeriodLabel(t *testing.T) {
 	}
 }
 
-// Ensures a scheduled job records its run, fails visibly while the batch job is not wired, and
-// waits for then refuses a run of the same period held elsewhere, naming the holder.
+// Ensures every scheduled job runs the batch job for its period and records a succeeded run with
+// the alerts it sent, and that a job waits for then refuses a run of the same period held
+// elsewhere, naming the holder.
 func TestScheduledJobsRecordRuns(t *testing.T) {
-	url := pgtest.URL(t)
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	cfg, err := loadConfig("", envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RunLockWait = 500 * time.Millisecond
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	cfg := &Config{Location: time.UTC, RunLockWait: 500 * time.Millisecond, Schedules: defaultSchedules()}
 	log := slog.New(slog.DiscardHandler)
 	funcs := jobFuncs(cfg, pool, log)
 	for _, e := range cfg.Schedules.entries() {
@@ -111,46 +118,86 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 			t.Errorf("no function for scheduled job %s", e.Job)
 		}
 	}
+	runs := runlog.New(pool, runlog.Options{})
+	// latest runs job and returns its recorded run and the emails it sent.
+	latest := func(job string) (runlog.Run, int) {
+		t.Helper()
+		before := len(srv.Messages(t))
+		if err := funcs[job](ctx); err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		recent, err := runs.Recent(ctx, 1)
+		if err != nil || len(recent) != 1 {
+			t.Fatalf("Recent: %v, %v", recent, err)
+		}
+		r := recent[0]
+		if want := periodLabel(job, time.Now(), cfg.Location); r.Kind != job || r.Period != want || r.Status != runlog.StatusSucceeded || r.Error != "" {
+			t.Errorf("%s recorded as %+v; want period %s, succeeded", job, r, want)
+		}
+		sent := len(srv.Messages(t)) - before
+		if r.AlertsSent != sent {
+			t.Errorf("%s recorded %d alerts sent; %d emails arrived", job, r.AlertsSent, sent)
+		}
+		return r, sent
+	}
 
-	if err := funcs["daily"](ctx); !errors.Is(err, errBatchJobNotWired) {
-		t.Fatalf("daily: got %v, want errBatchJobNotWired", err)
+	// Yesterday in Seoul spent 60 % of daily-total: the daily job reports yesterday and alerts.
+	seoul := cfg.Location
+	y, m, d := time.Now().In(seoul).Date()
+	insertCost(t, url, time.Date(y, m, d-1, 12, 0, 0, 0, seoul), "OTHER", "600")
+	if _, sent := latest("daily"); sent < 1 {
+		t.Errorf("daily job sent no alert for yesterday's 60 %%")
 	}
-	yesterday := periodLabel("daily", time.Now(), time.UTC)
-	runs, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 5)
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("Recent: %v, %v", runs, err)
+	var aggs int
+	pool.QueryRow(ctx, "SELECT count(*) FROM daily_aggregates WHERE day = $1::date", time.Date(y, m, d-1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)).Scan(&aggs)
+	if aggs == 0 {
+		t.Error("the daily job did not compute yesterday's aggregates")
 	}
-	if r := runs[0]; r.Kind != "daily" || r.Period != yesterday || r.Status != runlog.StatusFailed || !strings.Contains(r.Error, "batch job not wired") {
-		t.Errorf("recorded run: %+v", r)
+	// Today is over budget: the budget check alerts.
+	insertCost(t, url, time.Now(), "OTHER", "2000")
+	if _, sent := latest("budget-check"); sent < 1 {
+		t.Errorf("budget check sent no alert for today's 200 %%")
+	}
+	if _, sent := latest("budget-check"); sent != 0 {
+		t.Errorf("a second budget check sent %d alerts again", sent)
+	}
+	for _, job := range []string{"weekly", "monthly", "retention"} {
+		latest(job)
 	}
 
 	// A run of the same kind and period elsewhere (e.g. `aispend run` from cron) holds it.
-	held, err := runlog.New(pool, runlog.Options{}).Begin(ctx, "daily", yesterday)
+	yesterday := periodLabel("daily", time.Now(), seoul)
+	held, err := runs.Begin(ctx, "daily", yesterday)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = funcs["daily"](ctx)
 	var busy *runlog.BusyError
-	if !errors.As(err, &busy) || busy.Holder == nil || busy.Holder.ID != held.ID {
-		t.Fatalf("overlapping daily: got %v, want a BusyError naming run %d", err, held.ID)
+	if !errors.As(err, &busy) || busy.Holder == nil || busy.Holder.ID != held.ID || busy.Waited < cfg.RunLockWait {
+		t.Fatalf("overlapping daily: got %v, want a BusyError naming run %d after waiting %s", err, held.ID, cfg.RunLockWait)
 	}
-	if err := held.Finish(ctx, nil, []string{"daily/" + yesterday + "/index.html"}, 1); err != nil {
+	if err := held.Finish(ctx, errors.New("boom"), []string{"daily/" + yesterday + "/index.html"}, 1); err != nil {
 		t.Fatal(err)
 	}
 
-	// `aispend runs` lists them, newest first, one line each, with no raw control characters.
+	// `aispend runs` lists them, newest first, one line each.
 	var out bytes.Buffer
-	if err := run(ctx, []string{"runs", "--limit", "5"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err != nil {
+	if err := run(ctx, []string{"runs", "--limit", "10"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err != nil {
 		t.Fatalf("aispend runs: %v\n%s", err, out.String())
 	}
 	t.Logf("aispend runs:\n%s", out.String())
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") {
+	if len(lines) != 8 || !strings.HasPrefix(lines[0], "ID ") {
 		t.Fatalf("aispend runs printed:\n%s", out.String())
 	}
 	for i, want := range [][]string{
-		{"daily", yesterday, "succeeded", " 1 ", " 1 "},
-		{"daily", yesterday, "failed", "batch job not wired"},
+		{"daily", yesterday, "failed", " 1 ", "boom"},
+		{"retention", "succeeded"},
+		{"monthly", "succeeded"},
+		{"weekly", "succeeded"},
+		{"budget-check", "succeeded"},
+		{"budget-check", "succeeded"},
+		{"daily", yesterday, "succeeded"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i+1], w) {
