@@ -1,6 +1,6 @@
 // Package report is the batch job's logic: calendar periods in the report time zone, budgets and
 // their evaluation (thresholds, state, forecast), the order of a run (refresh aggregates →
-// statistics → outputs → alerts → retention) and the alert ledger protocol that sends each alert
+// statistics → alerts → outputs → retention) and the alert ledger protocol that sends each alert
 // at most once. It holds no SQL and no markup: storage is behind Store (report/pgquery), email
 // markup in package templates, and mail transport behind Sender (report/mail).
 package report

@@ -13,11 +13,14 @@ import (
 	"github.com/aispend/aispend/report/money"
 )
 
-// Output turns a computed report into artifacts (pages, workbooks, the digest email) and
-// publishes them. With dryRun it renders and writes nothing.
+// Output is one step that turns a run's report into artifacts: the pages, the workbook,
+// publishing them, the digest email (report/output). Outputs run after the alerts, in the order
+// of Job.Outputs, each as its own step of the run; they run only when the statistics step
+// produced a report. With res.DryRun an output renders but publishes and sends nothing.
+// Write may add the keys it published to res.Published.
 type Output interface {
 	Name() string
-	Write(ctx context.Context, rep *Report, dryRun bool) error
+	Write(ctx context.Context, res *Result) error
 }
 
 // Job is one batch run's dependencies. Run it with Run; the scheduler, the demo and
@@ -76,13 +79,18 @@ type AlertOutcome struct {
 
 // Result is what a run did, step by step.
 type Result struct {
-	Period   Period
-	DryRun   bool
-	Report   *Report // nil when the statistics step failed
-	Alerts   AlertOutcome
-	Dropped  []string // event partitions dropped (or, dry run, that would be)
-	Steps    []StepResult
-	Duration time.Duration
+	Period Period
+	DryRun bool
+	Report *Report // nil when the statistics step failed
+	Alerts AlertOutcome
+	// SentAlerts are the alerts this run sent (its own and pending ones of earlier runs), in the
+	// order sent; in a dry run, the alerts a real run would send. The digest lists them.
+	SentAlerts []LedgerEntry
+	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
+	Published []string
+	Dropped   []string // event partitions dropped (or, dry run, that would be)
+	Steps     []StepResult
+	Duration  time.Duration
 }
 
 // StepResult is the outcome of one step of a run.
@@ -127,6 +135,9 @@ func (r *Result) Summary(currency string) string {
 	if r.DryRun {
 		verb = "to drop"
 	}
+	if len(r.Published) > 0 {
+		fmt.Fprintf(&b, ", %d files published", len(r.Published))
+	}
 	fmt.Fprintf(&b, ", %d partitions %s, %s", len(r.Dropped), verb, r.Duration.Round(time.Millisecond))
 	var failed []string
 	for _, s := range r.Steps {
@@ -140,7 +151,7 @@ func (r *Result) Summary(currency string) string {
 		b.WriteString(", ok")
 	}
 	if r.DryRun {
-		b.WriteString(" (dry run: nothing sent or written)")
+		b.WriteString(" (dry run: nothing sent or published)")
 	}
 	return b.String()
 }
@@ -172,8 +183,10 @@ func DefaultPeriod(kind PeriodKind, now time.Time, loc *time.Location) Period {
 }
 
 // Run runs the batch for period p: rebuild aggregates and compute statistics → budget statuses →
-// outputs → alerts → retention. A failed step does not undo the ones before it, and the
-// independent steps after it still run; Result.Err joins every failure.
+// alerts → outputs (pages, workbooks, publish, digest) → retention. Alerts come before the
+// outputs so that the page's alert history and the digest include the alerts this run sent. A
+// failed step does not undo the ones before it, and the independent steps after it still run;
+// Result.Err joins every failure.
 func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, error) {
 	began := time.Now()
 	now := j.now()
@@ -217,17 +230,17 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			return errors.Join(errs...)
 		})
 	}
-	if res.Report != nil {
-		for _, o := range j.Outputs {
-			_ = step(o.Name(), func() error { return o.Write(ctx, res.Report, opts.DryRun) })
-		}
-	}
 	if opts.Steps.has(StepAlerts) {
 		_ = step("alerts", func() error {
-			out, err := j.alerts(ctx, p, now, statuses, opts.DryRun)
-			res.Alerts = out
+			out, sent, err := j.alerts(ctx, p, now, statuses, opts.DryRun)
+			res.Alerts, res.SentAlerts = out, sent
 			return err
 		})
+	}
+	if res.Report != nil {
+		for _, o := range j.Outputs {
+			_ = step(o.Name(), func() error { return o.Write(ctx, res) })
+		}
 	}
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
 		_ = step("retention", func() error {
@@ -301,9 +314,11 @@ func (j *Job) ReportURL(p Period) string {
 }
 
 // alerts claims every new breach, then sends every pending alert (this run's and those left by
-// earlier runs) in the ledger order: claim → render → send under the row lock → mark sent.
-func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, error) {
+// earlier runs) in the ledger order: claim → render → send under the row lock → mark sent. It
+// returns the entries sent (dry run: those a real run would send).
+func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
+	var sentEntries []LedgerEntry
 	var errs []error
 	log := j.log()
 	byName := map[string]Budget{}
@@ -334,6 +349,7 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 					}
 					if !sent[br.Key()] {
 						out.WouldSend++
+						sentEntries = append(sentEntries, entry)
 						log.Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
 					}
 					continue
@@ -350,11 +366,11 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		}
 	}
 	if dryRun {
-		return out, errors.Join(errs...)
+		return out, sentEntries, errors.Join(errs...)
 	}
 	pending, err := j.Store.PendingAlerts(ctx)
 	if err != nil {
-		return out, errors.Join(append(errs, err)...)
+		return out, nil, errors.Join(append(errs, err)...)
 	}
 	for _, e := range pending {
 		b, ok := byName[e.Budget]
@@ -388,12 +404,14 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 			errs = append(errs, fmt.Errorf("send alert %s: %w", e.Key(), err))
 		case sent:
 			out.Sent++
+			e.Status = StatusSent
+			sentEntries = append(sentEntries, e)
 			log.Info("alert sent", "budget", e.Budget, "threshold", e.Threshold, "kind", e.Kind, "severity", e.Severity, "message_id", e.MessageID)
 		default:
 			out.Skipped++ // another run is sending it, or already has
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, sentEntries, errors.Join(errs...)
 }
 
 // sentKeys lists the alert keys of period bp already sent.

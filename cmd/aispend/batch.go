@@ -80,8 +80,8 @@ func (c *Config) fromAddress() string {
 	return "aispend <aispend@localhost>"
 }
 
-// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. outputs
-// (pages, workbooks, publishing, digest) are added by the caller.
+// newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. Report
+// runs add the outputs (pages, workbooks, publishing, digest) with addOutputs.
 func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
 	budgets, err := cfg.reportBudgets()
 	if err != nil {
@@ -120,9 +120,9 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 }
 
 // scheduledPeriod is what a scheduled job of kind does at now: "daily", "weekly" and "monthly"
-// report the period of that kind that ended last (statistics, outputs and alerts); "budget-check"
-// only checks budgets and sends alerts, for today; "retention" only drops old partitions, under
-// today's label. Retention is its own job, so report runs leave it out.
+// report the period of that kind that ended last (statistics, alerts, pages, workbooks, publish,
+// digest); "budget-check" only checks budgets and sends alerts, for today; "retention" only drops
+// old partitions, under today's label. Retention is its own job, so report runs leave it out.
 func scheduledPeriod(kind string, now time.Time, loc *time.Location) (report.Period, report.Steps, error) {
 	switch kind {
 	case "daily", "weekly", "monthly":
@@ -151,6 +151,11 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 		return runOutcome{}, err
 	}
 	job.Now = func() time.Time { return now }
+	if steps&report.StepStatistics != 0 {
+		if err := addOutputs(job, cfg, pool, log, outputOptions{}); err != nil {
+			return runOutcome{}, err
+		}
+	}
 	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
 	log.Info("batch run", "job", kind, "summary", res.Summary(cfg.Currency))
 	return outcomeOf(res), err
@@ -161,5 +166,5 @@ func outcomeOf(res *report.Result) runOutcome {
 	if res == nil {
 		return runOutcome{}
 	}
-	return runOutcome{AlertsSent: res.Alerts.Sent}
+	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
 }

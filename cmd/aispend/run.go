@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/aispend/aispend/collect/pgstore"
@@ -12,13 +13,20 @@ import (
 )
 
 func cmdRun(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("run", "Runs the batch once: refresh daily aggregates and compute statistics → budgets → outputs → alerts → retention.\n"+
-		"Prints a one-line summary; exits non-zero when any step failed (what succeeded is kept).")
+	fs := env.flags("run", "Runs the batch once: refresh daily aggregates and compute statistics → budgets → alerts → pages →\n"+
+		"workbooks → publish → digest email → retention. Prints a one-line summary; exits non-zero when any step\n"+
+		"failed (what succeeded is kept). A period's digest is emailed once: re-runs do not send it again\n"+
+		"unless --resend-digest is given.")
 	periodFlag := fs.String("period", "daily", "period: daily, weekly or monthly")
 	dateFlag := fs.String("date", "", "report the period containing this date, YYYY-MM-DD (default: the period that just ended, in the configured time zone)")
-	dry := fs.Bool("dry-run", false, "compute and render everything; send, publish and write nothing")
+	dry := fs.Bool("dry-run", false, "compute and render everything into a local directory (see --dry-run-dir); send and publish nothing")
+	dryDir := fs.String("dry-run-dir", "", "with --dry-run: where to write the rendered site, workbook and digest (default: a new temporary directory, printed)")
+	resend := fs.Bool("resend-digest", false, "send the period's digest email even if it was sent before")
 	if err := env.parse(fs, args); err != nil {
 		return err
+	}
+	if *dryDir != "" && !*dry {
+		return errors.New("--dry-run-dir: only with --dry-run")
 	}
 	cfg, err := loadConfig(env.configPath, env.getenv)
 	if err != nil {
@@ -53,6 +61,14 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *dry && *dryDir == "" {
+		if *dryDir, err = os.MkdirTemp("", "aispend-dry-run-"); err != nil {
+			return fmt.Errorf("create dry-run directory: %w", err)
+		}
+	}
+	if err := addOutputs(job, cfg, pool, env.log, outputOptions{resendDigest: *resend, dryRunDir: *dryDir}); err != nil {
+		return err
+	}
 	var res *report.Result
 	work := func(ctx context.Context) (runOutcome, error) {
 		var err error
@@ -70,6 +86,9 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	}
 	if res != nil {
 		fmt.Fprintln(env.stdout, res.Summary(cfg.Currency))
+	}
+	if *dry {
+		fmt.Fprintf(env.stdout, "dry run: the rendered site, workbook and digest (outbox/) are in %s\n", *dryDir)
 	}
 	if runErr != nil {
 		return fmt.Errorf("run %s: %w", p, runErr)

@@ -46,6 +46,12 @@ var (
 	qLedgerSent     = q("ledger_sent")
 	qLedgerFailed   = q("ledger_failed")
 	qLedgerRange    = q("ledger_range")
+	qEvents         = q("events")
+	qDigestClaim    = q("digest_claim")
+	qDigestLock     = q("digest_lock")
+	qDigestSent     = q("digest_sent")
+	qDigestFailed   = q("digest_failed")
+	qDigestStatus   = q("digest_status")
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
 	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
@@ -580,4 +586,112 @@ func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Locati
 		return fmt.Errorf("drop partition %s: %w", p.name, err)
 	}
 	return nil
+}
+
+// Events calls emit for every event of [from, to), oldest first (ties by event id), reading the
+// rows one at a time as PostgreSQL sends them: memory stays flat however many events the period
+// holds. It stops at the first error of emit and returns it unwrapped.
+func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
+	rows, err := s.pool.Query(ctx, qEvents, from, to)
+	if err != nil {
+		return fmt.Errorf("query events: %w", err)
+	}
+	defer rows.Close()
+	var (
+		e        report.Event
+		cost     *string
+		duration *int64
+	)
+	dest := []any{&e.OccurredAt, &e.EventID, &e.Service, &e.Model, &e.Provider, &e.InputTokens, &e.OutputTokens,
+		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &cost, &e.CostSource, &duration, &e.Success,
+		&e.Error, &e.CacheHit, &e.UserID, &e.OrgID, &e.Endpoint, &e.Tags}
+	for rows.Next() {
+		cost, duration = nil, nil
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("read events: %w", err)
+		}
+		ev := e
+		ev.Cost = decimal.NullDecimal{}
+		if cost != nil {
+			c, err := decimal.NewFromString(*cost)
+			if err != nil {
+				return fmt.Errorf("read events: event %s: cost %q: %w", e.EventID, *cost, err)
+			}
+			ev.Cost = decimal.NewNullDecimal(c)
+		}
+		if duration != nil {
+			d := *duration
+			ev.DurationMS = &d
+		}
+		if err := emit(ev); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read events: %w", err)
+	}
+	return nil
+}
+
+// SendDigest sends the digest of a period (kind and label) at most once: it records the digest,
+// locks its row, and calls send while holding the lock unless the digest was already sent
+// (force sends it again) or another run holds the row. It records the outcome: sent, with the
+// message id and recipients, or the error. It returns false and no error when nothing was sent
+// because of the record; a send error is returned wrapped.
+func (s *Store) SendDigest(ctx context.Context, kind, period, messageID string, recipients []string, force bool, send func(context.Context) error) (bool, error) {
+	key := kind + " " + period
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return false, fmt.Errorf("begin digest %s: %w", key, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, qDigestClaim, kind, period, messageID); err != nil {
+		return false, fmt.Errorf("record digest %s: %w", key, err)
+	}
+	var status string
+	switch err := tx.QueryRow(ctx, qDigestLock, kind, period).Scan(&status); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil // another run is sending it
+	case err != nil:
+		return false, fmt.Errorf("lock digest %s: %w", key, err)
+	}
+	if status == report.StatusSent && !force {
+		return false, nil
+	}
+	sendErr := send(ctx)
+	// Record the outcome even when ctx was cancelled during the send.
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if sendErr != nil {
+		msg := sendErr.Error()
+		if len(msg) > 2000 {
+			msg = msg[:2000]
+		}
+		if _, err := tx.Exec(rctx, qDigestFailed, kind, period, msg); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
+		}
+		if err := tx.Commit(rctx); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
+		}
+		return false, sendErr
+	}
+	if _, err := tx.Exec(rctx, qDigestSent, kind, period, messageID, recipients); err != nil {
+		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
+	}
+	if err := tx.Commit(rctx); err != nil {
+		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
+	}
+	return true, nil
+}
+
+// DigestSent reports whether the digest of a period was sent.
+func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, error) {
+	var status string
+	switch err := s.pool.QueryRow(ctx, qDigestStatus, kind, period).Scan(&status); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("query digest %s %s: %w", kind, period, err)
+	}
+	return status == report.StatusSent, nil
 }

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"log/slog"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// outputOptions are the per-run choices of the output steps.
+type outputOptions struct {
+	resendDigest bool   // send the digest even if this period's was sent before
+	dryRunDir    string // where a dry run writes what it renders; "": a new temporary directory
+}
+
+// addOutputs gives a report job its output steps (pages → workbooks → publish → digest), which
+// run after its alerts: the site goes to the configured target (directory or S3) and the digest
+// to digest.recipients.
+func addOutputs(job *report.Job, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, opts outputOptions) error {
+	target, err := cfg.publishTarget(log)
+	if err != nil {
+		return err
+	}
+	o, err := output.New(output.Config{
+		Store:          pgquery.New(pool),
+		Target:         target,
+		Sender:         job.Sender,
+		Budgets:        job.Budgets,
+		Location:       cfg.Location,
+		From:           cfg.fromAddress(),
+		Recipients:     cfg.digestRecipients(),
+		AttachWorkbook: cfg.Digest.AttachWorkbook,
+		AttachMaxBytes: cfg.Digest.AttachMaxBytes,
+		ResendDigest:   opts.resendDigest,
+		DryRunDir:      opts.dryRunDir,
+		Now:            job.Now,
+		Logger:         log,
+	})
+	if err != nil {
+		return err
+	}
+	job.Outputs = o.Steps()
+	return nil
+}

@@ -1,0 +1,488 @@
+// Package output makes what a batch run leaves behind, from the run's report: the period page and
+// the landing page (report/site), the workbook (report/xlsx), publishing them (report/publish)
+// and the digest email (report/digest). Each is one step of the run (a report.Output) and they
+// run in the order of PRODUCT.md, after the alerts: pages → workbooks → publish → digest.
+//
+// What succeeded is kept when a later step fails: a failed workbook leaves the page published
+// without a workbook link; a failed upload leaves the landing page as it was (it is written last
+// and only when everything before it succeeded); a failed publish holds the digest back, so that
+// it is not sent with links to missing files and the next run sends it.
+//
+// Dry runs render everything into a local directory (Config.DryRunDir) instead of the target —
+// the site, the workbook and the digest as an .eml file under outbox/ — and send nothing.
+package output
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/publish"
+	"github.com/aispend/aispend/report/site"
+	"github.com/aispend/aispend/report/xlsx"
+)
+
+// Store is what the outputs read and record in the database (report/pgquery).
+type Store interface {
+	report.SpendReader
+	// Alerts lists the ledger entries of budget periods that overlap [from, to).
+	Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error)
+	// Events calls emit for every event of [from, to), oldest first, streaming.
+	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
+	// SendDigest calls send unless the period's digest was sent already (force: send anyway)
+	// or another run is sending it, and records the outcome; false when it did not call send.
+	SendDigest(ctx context.Context, kind, period, messageID string, recipients []string, force bool, send func(context.Context) error) (bool, error)
+	// DigestSent reports whether the period's digest was sent.
+	DigestSent(ctx context.Context, kind, period string) (bool, error)
+}
+
+// Config is what the outputs need.
+type Config struct {
+	Store  Store
+	Target publish.Target // where the site is published
+	Sender report.Sender  // the digest's transport
+	// Budgets are shown on the landing page with their status as of the run.
+	Budgets  []report.Budget
+	Location *time.Location
+	// From and Recipients address the digest; with no recipient no digest is sent.
+	From       string
+	Recipients []string
+	// AttachWorkbook attaches the workbook to the digest when it is at most AttachMaxBytes
+	// (0: digest.DefaultAttachMaxBytes).
+	AttachWorkbook bool
+	AttachMaxBytes int64
+	// ResendDigest sends the digest even if this period's was sent before.
+	ResendDigest bool
+	// DryRunDir receives what a dry run renders (a site like the published one, and the digest
+	// under outbox/). Empty: a new directory under the system temporary directory, logged.
+	DryRunDir string
+	// TmpDir holds the workbook between rendering and upload; empty: the system default.
+	TmpDir string
+	// MaxEventRowsPerSheet is the workbook's events per sheet; 0: Excel's limit (tests set less).
+	MaxEventRowsPerSheet int
+	Now                  func() time.Time
+	Logger               *slog.Logger
+}
+
+// Outputs makes the artifacts of report runs; Steps lists them for report.Job.Outputs. The steps
+// of one run share what they made (the page, the workbook file), so an Outputs serves one run at
+// a time.
+type Outputs struct {
+	cfg Config
+	mu  sync.Mutex
+	cur *run
+}
+
+// New checks cfg.
+func New(cfg Config) (*Outputs, error) {
+	var missing []string
+	if cfg.Store == nil {
+		missing = append(missing, "store")
+	}
+	if cfg.Target == nil {
+		missing = append(missing, "publish target")
+	}
+	if cfg.Location == nil {
+		missing = append(missing, "time zone")
+	}
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("outputs: missing %s", strings.Join(missing, ", "))
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Outputs{cfg: cfg}, nil
+}
+
+// Steps are the run steps, in order: pages, workbooks, publish, digest.
+func (o *Outputs) Steps() []report.Output {
+	return []report.Output{
+		step{"pages", o.pages},
+		step{"workbooks", o.workbooks},
+		step{"publish", o.publish},
+		step{"digest", o.digest},
+	}
+}
+
+type step struct {
+	name string
+	fn   func(ctx context.Context, res *report.Result) error
+}
+
+func (s step) Name() string                                        { return s.name }
+func (s step) Write(ctx context.Context, res *report.Result) error { return s.fn(ctx, res) }
+
+// run is what the steps of one run share.
+type run struct {
+	res       *report.Result
+	at        time.Time
+	alerts    []report.LedgerEntry
+	alertsErr error
+	alertsOK  bool
+
+	page     *site.PeriodPage // nil: the pages step failed
+	workbook string           // temporary file; "": the workbook step failed
+	target   publish.Target   // cfg.Target, or the dry-run directory
+	dryDir   string
+	pageKey  string
+	bookKey  string
+	done     bool // the publish step succeeded
+}
+
+// begin starts the outputs of a run: the pages step is always the first.
+func (o *Outputs) begin(res *report.Result) *run {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.cur.cleanup()
+	p := SitePeriod(res.Period)
+	o.cur = &run{res: res, at: o.cfg.Now(), target: o.cfg.Target,
+		pageKey: p.PagePath(), bookKey: p.Dir() + "/" + p.WorkbookName()}
+	return o.cur
+}
+
+// current is the run res belongs to.
+func (o *Outputs) current(res *report.Result) (*run, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.cur == nil || o.cur.res != res {
+		return nil, errors.New("the pages step did not start this run")
+	}
+	return o.cur, nil
+}
+
+// cleanup removes the run's temporary workbook.
+func (r *run) cleanup() {
+	if r != nil && r.workbook != "" {
+		os.Remove(r.workbook)
+		r.workbook = ""
+	}
+}
+
+// ledger is the alert history of the run's period, read once.
+func (r *run) ledger(ctx context.Context, s Store) ([]report.LedgerEntry, error) {
+	if !r.alertsOK {
+		p := r.res.Period
+		r.alerts, r.alertsErr = s.Alerts(ctx, p.Start, p.End)
+		r.alertsOK = r.alertsErr == nil
+	}
+	return r.alerts, r.alertsErr
+}
+
+// pages renders the period page. It is rendered again by publish, without the workbook link,
+// when the workbook failed.
+func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
+	r := o.begin(res)
+	alerts, err := r.ledger(ctx, o.cfg.Store)
+	if err != nil {
+		return err
+	}
+	pg := Page(res.Report, alerts, r.at, SitePeriod(res.Period).WorkbookName())
+	if err := site.RenderPeriod(io.Discard, pg); err != nil {
+		return err
+	}
+	r.page = &pg
+	return nil
+}
+
+// workbooks writes the workbook to a temporary file, streaming the period's events into it.
+func (o *Outputs) workbooks(ctx context.Context, res *report.Result) error {
+	r, err := o.current(res)
+	if err != nil {
+		return err
+	}
+	alerts, err := r.ledger(ctx, o.cfg.Store)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(o.cfg.TmpDir, "aispend-workbook-*.xlsx")
+	if err != nil {
+		return fmt.Errorf("create workbook file: %w", err)
+	}
+	p := res.Period
+	events := func(emit func(xlsx.Event) error) error {
+		return o.cfg.Store.Events(ctx, p.Start, p.End, func(e report.Event) error { return emit(WorkbookEvent(e)) })
+	}
+	err = xlsx.Write(f, Workbook(res.Report, alerts, r.at, events),
+		xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir})
+	if cerr := f.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("write workbook file: %w", cerr)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return err
+	}
+	r.workbook = f.Name()
+	return nil
+}
+
+// publish uploads the workbook, the assets, the period page and, last, the landing page, which
+// links every period page the target holds.
+func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
+	r, err := o.current(res)
+	if err != nil {
+		return err
+	}
+	if r.page == nil && r.workbook == "" {
+		return errors.New("nothing to publish: the page and the workbook failed")
+	}
+	if res.DryRun {
+		if r.dryDir, err = o.dryRunDir(res.Period); err != nil {
+			return err
+		}
+		r.target = publish.Dir{Root: r.dryDir}
+	}
+	// Every upload that succeeds is recorded, also when a later one fails.
+	t := &recorder{Target: r.target}
+	defer func() {
+		if !res.DryRun {
+			res.Published = append(res.Published, t.keys...)
+		}
+	}()
+	published, err := listPeriods(ctx, t)
+	if err != nil {
+		return err
+	}
+	statuses, err := o.currentStatuses(ctx)
+	if err != nil {
+		return err
+	}
+	// The workbook goes up first and straight from its file: it can be large.
+	if r.workbook != "" {
+		if err := putFile(ctx, t, r.bookKey, r.workbook); err != nil {
+			return err
+		}
+		published[r.bookKey] = true
+	}
+	var files []publish.File
+	for name, body := range site.Assets() {
+		files = append(files, publish.File{Key: "assets/" + name, Body: body})
+	}
+	if r.page != nil {
+		pg := *r.page
+		if r.workbook == "" {
+			pg.Workbook = "" // the page must not link a workbook that was not made
+		}
+		var b bytes.Buffer
+		if err := site.RenderPeriod(&b, pg); err != nil {
+			return err
+		}
+		files = append(files, publish.File{Key: r.pageKey, Body: b.Bytes()})
+		published[r.pageKey] = true
+	}
+	var b bytes.Buffer
+	if err := site.RenderIndex(&b, site.IndexPage{
+		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: r.at,
+		Budgets: BudgetCards(statuses), Reports: reports(published, o.cfg.Location),
+	}); err != nil {
+		return err
+	}
+	files = append(files, publish.File{Key: publish.IndexKey, Body: b.Bytes()})
+	if err := publish.Site(ctx, t, files); err != nil {
+		return err
+	}
+	r.done = true
+	if res.DryRun {
+		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", r.dryDir)
+	}
+	return nil
+}
+
+// dryRunDir is where a dry run writes: the configured directory, or a new temporary one.
+func (o *Outputs) dryRunDir(p report.Period) (string, error) {
+	if o.cfg.DryRunDir != "" {
+		return o.cfg.DryRunDir, nil
+	}
+	dir, err := os.MkdirTemp("", "aispend-dry-run-"+string(p.Kind)+"-"+p.Label()+"-")
+	if err != nil {
+		return "", fmt.Errorf("create dry-run directory: %w", err)
+	}
+	return dir, nil
+}
+
+// currentStatuses are the budgets' statuses for their periods in progress, for the landing page.
+func (o *Outputs) currentStatuses(ctx context.Context) ([]report.Status, error) {
+	now := o.cfg.Now()
+	var out []report.Status
+	for _, b := range o.cfg.Budgets {
+		st, err := report.BudgetStatusFor(ctx, o.cfg.Store, b, report.PeriodContaining(b.Period, now, o.cfg.Location), now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// listPeriods is the set of period pages and workbooks the target holds.
+func listPeriods(ctx context.Context, t publish.Target) (map[string]bool, error) {
+	keys := map[string]bool{}
+	for _, kind := range []report.PeriodKind{report.Daily, report.Weekly, report.Monthly} {
+		list, err := t.List(ctx, string(kind)+"/")
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range list {
+			keys[k] = true
+		}
+	}
+	return keys, nil
+}
+
+// reports lists the period pages among keys, each with its workbook when that is published too.
+// Keys that are not a page of a well-formed period are ignored.
+func reports(keys map[string]bool, loc *time.Location) []site.PublishedReport {
+	var out []site.PublishedReport
+	for k := range keys {
+		parts := strings.Split(k, "/")
+		if len(parts) != 3 || parts[2] != "index.html" {
+			continue
+		}
+		kind, err := report.ParsePeriodKind(parts[0])
+		if err != nil || string(kind) != parts[0] {
+			continue
+		}
+		p, err := report.ParseLabel(kind, parts[1], loc)
+		if err != nil || p.Label() != parts[1] {
+			continue
+		}
+		sp := SitePeriod(p)
+		pr := site.PublishedReport{Period: sp}
+		if keys[sp.Dir()+"/"+sp.WorkbookName()] {
+			pr.Workbook = sp.WorkbookName()
+		}
+		out = append(out, pr)
+	}
+	return out
+}
+
+// putFile uploads a file with its size; an *os.File is seekable, so retries can resend it.
+func putFile(ctx context.Context, t publish.Target, key, path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", key, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("open %s: %w", key, err)
+	}
+	return t.Put(ctx, key, f, fi.Size(), "")
+}
+
+// recorder remembers the keys put successfully.
+type recorder struct {
+	publish.Target
+	keys []string
+}
+
+func (r *recorder) Put(ctx context.Context, key string, body io.Reader, size int64, contentType string) error {
+	if err := r.Target.Put(ctx, key, body, size, contentType); err != nil {
+		return err
+	}
+	r.keys = append(r.keys, key)
+	return nil
+}
+
+// digest emails the digest once per period (unless ResendDigest), after a successful publish.
+// It is the last step: it removes the run's temporary workbook.
+func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
+	r, err := o.current(res)
+	if err != nil {
+		return err
+	}
+	defer r.cleanup()
+	log := o.cfg.Logger.With("period", res.Period.String())
+	if len(o.cfg.Recipients) == 0 {
+		log.Info("no digest recipients configured: digest not sent")
+		return nil
+	}
+	if !r.done {
+		return errors.New("not sent: publishing failed, so its links would be broken; the next run sends it")
+	}
+	pageURL, err := link(ctx, r.target, r.pageKey, r.page != nil)
+	if err != nil {
+		return err
+	}
+	bookURL, err := link(ctx, r.target, r.bookKey, r.workbook != "")
+	if err != nil {
+		return err
+	}
+	if pageURL == "" && !res.DryRun {
+		log.Info("the digest has no links: set a public URL (AISPEND_PUBLIC_URL) for a local output directory")
+	}
+	var attach *digest.Attachment
+	if o.cfg.AttachWorkbook && r.workbook != "" {
+		if attach, err = digest.FileAttachment(r.workbook, o.cfg.AttachMaxBytes); err != nil {
+			return err
+		}
+		attach.Filename = SitePeriod(res.Period).WorkbookName()
+	}
+	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
+	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
+	if err != nil {
+		return err
+	}
+	kind, label := string(res.Period.Kind), res.Period.Label()
+	if res.DryRun {
+		box, err := mail.NewOutbox(filepath.Join(r.dryDir, "outbox"), o.cfg.From)
+		if err != nil {
+			return err
+		}
+		if err := box.Send(ctx, msg); err != nil {
+			return err
+		}
+		sent, err := o.cfg.Store.DigestSent(ctx, kind, label)
+		if err != nil {
+			return err
+		}
+		log.Info("dry run: digest rendered, not sent", "dir", box.Dir(), "already_sent", sent,
+			"would_send", !sent || o.cfg.ResendDigest)
+		return nil
+	}
+	sent, err := o.cfg.Store.SendDigest(ctx, kind, label, d.MessageID(o.cfg.From), o.cfg.Recipients, o.cfg.ResendDigest,
+		func(ctx context.Context) error {
+			if o.cfg.Sender == nil {
+				return errors.New("no mail transport configured")
+			}
+			return o.cfg.Sender.Send(ctx, msg)
+		})
+	if err != nil {
+		return fmt.Errorf("send digest: %w", err)
+	}
+	if sent {
+		log.Info("digest sent", "recipients", len(o.cfg.Recipients), "message_id", msg.Headers.Get("Message-Id"))
+	} else {
+		log.Info("digest not sent: already sent for this period (aispend run --resend-digest sends it again)")
+	}
+	return nil
+}
+
+// link is the URL of a published key for the digest: an absolute http(s) URL (public or
+// presigned), or "" when the key was not published or the target has only file:// URLs.
+func link(ctx context.Context, t publish.Target, key string, published bool) (string, error) {
+	if !published {
+		return "", nil
+	}
+	u, err := t.URL(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+		return "", nil
+	}
+	return u, nil
+}

@@ -1,0 +1,222 @@
+package output
+
+import (
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/site"
+	"github.com/aispend/aispend/report/xlsx"
+)
+
+// This file maps a batch run's report onto the view structs of the page, the workbook and the
+// digest. The mappings are pure, so the page, the workbook and the email show the same numbers
+// by construction: each takes its amounts from the same report.Totals.
+
+// SitePeriod is the site's name for a report period.
+func SitePeriod(p report.Period) site.Period {
+	return site.Period{Kind: site.PeriodKind(p.Kind), Label: p.Label(), Start: p.Start, End: p.End}
+}
+
+// Page is the period page of a report. alerts is the alert history (the ledger entries of the
+// budget periods that overlap the report period); workbook is the workbook's file name beside the
+// page, "" for no link.
+func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, workbook string) site.PeriodPage {
+	t := rep.Totals
+	pg := site.PeriodPage{
+		Period:      SitePeriod(rep.Period),
+		Currency:    rep.Currency,
+		Location:    rep.Period.Start.Location(),
+		GeneratedAt: generatedAt,
+		KPIs: site.KPIs{
+			TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
+			Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced,
+		},
+		Budgets:  BudgetCards(rep.Budgets),
+		Workbook: workbook,
+	}
+	for _, r := range rep.Breakdowns[report.ByService] {
+		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.Latency = append(pg.Latency, site.ServiceLatency{
+			Service: rowName(r), Samples: r.Latency.Count(),
+			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
+		})
+	}
+	for _, r := range rep.Breakdowns[report.ByModel] {
+		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+	}
+	for _, r := range rep.Breakdowns[report.ByUser] {
+		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+	}
+	for _, r := range rep.Breakdowns[report.ByOrg] {
+		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+	}
+	for _, d := range rep.Series {
+		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost})
+	}
+	for _, e := range alerts {
+		pg.Alerts = append(pg.Alerts, site.Alert{
+			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+			Severity: site.BudgetState(strings.ToLower(string(e.Severity))),
+			Kind:     site.AlertKind(e.Kind), Status: e.Status, Amount: alertAmount(e),
+		})
+	}
+	return pg
+}
+
+// rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown
+// as "(none)") for events without a value.
+func rowName(r report.Row) string {
+	if r.Other {
+		return r.Label()
+	}
+	return r.Key
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// alertAmount is the spend that crossed the threshold: the projection for a forecast alert.
+func alertAmount(e report.LedgerEntry) decimal.Decimal {
+	if e.Kind == report.Forecast && e.Projected.Valid {
+		return e.Projected.Decimal
+	}
+	return e.Spent
+}
+
+// BudgetCards are the budget status cards of the period page and the landing page.
+func BudgetCards(sts []report.Status) []site.BudgetCard {
+	out := make([]site.BudgetCard, 0, len(sts))
+	for _, st := range sts {
+		c := site.BudgetCard{
+			Name: st.Budget.Name, Window: site.PeriodKind(st.Period.Kind),
+			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End,
+		}
+		if !st.Budget.Scope.IsZero() {
+			c.Scope = st.Budget.Scope.String()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Workbook is the workbook of a report. events streams the period's events (it is called once,
+// while the workbook is written); nil gives an empty Events sheet.
+func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(xlsx.Event) error) error) xlsx.Workbook {
+	p, t := rep.Period, rep.Totals
+	wb := xlsx.Workbook{
+		Currency:    rep.Currency,
+		Location:    p.Start.Location(),
+		Period:      xlsx.Period{Label: p.Label(), Start: p.Start, End: p.End},
+		GeneratedAt: generatedAt,
+		Summary: xlsx.Summary{
+			TotalCost: t.Cost, Requests: t.Requests, Successes: t.Successes(), CacheHits: t.CacheHits,
+			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency),
+		},
+		Services: breakdown(rep.Breakdowns[report.ByService]),
+		Models:   breakdown(rep.Breakdowns[report.ByModel]),
+		Users:    breakdown(rep.Breakdowns[report.ByUser]),
+		Orgs:     breakdown(rep.Breakdowns[report.ByOrg]),
+		Events:   events,
+	}
+	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
+	for _, d := range rep.Series {
+		if !p.Contains(d.Date) {
+			continue
+		}
+		wb.Daily = append(wb.Daily, xlsx.DailyRow{
+			Day: d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
+			Unpriced: d.Unpriced, Cost: d.Cost, Tokens: tokens(d.Totals),
+		})
+	}
+	for _, st := range rep.Budgets {
+		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
+		if !st.Budget.Scope.IsZero() {
+			row.Scope = st.Budget.Scope.String()
+		}
+		if st.HasForecast {
+			row.Forecast = decimal.NewNullDecimal(st.Projected)
+		}
+		wb.Budgets = append(wb.Budgets, row)
+	}
+	for _, e := range alerts {
+		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
+	}
+	return wb
+}
+
+func tokens(t report.Totals) xlsx.Tokens {
+	return xlsx.Tokens{Input: t.InputTokens, Output: t.OutputTokens, CacheRead: t.CacheReadTokens,
+		CacheWrite: t.CacheWriteTokens, Reasoning: t.ReasoningTokens}
+}
+
+func latency(h report.Histogram) *xlsx.Latency {
+	if h.Count() == 0 {
+		return nil
+	}
+	return &xlsx.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+func breakdown(rows []report.Row) []xlsx.BreakdownRow {
+	out := make([]xlsx.BreakdownRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, xlsx.BreakdownRow{
+			Name: rowName(r), Requests: r.Requests, Failures: r.Failures, CacheHits: r.CacheHits,
+			Unpriced: r.Unpriced, Cost: r.Cost, Tokens: tokens(r.Totals), Latency: latency(r.Latency),
+		})
+	}
+	return out
+}
+
+// WorkbookEvent is an event as the workbook lists it.
+func WorkbookEvent(e report.Event) xlsx.Event {
+	return xlsx.Event{
+		OccurredAt: e.OccurredAt, EventID: e.EventID, Service: e.Service, Model: e.Model, Provider: e.Provider,
+		InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
+		CacheWriteTokens: e.CacheWriteTokens, ReasoningTokens: e.ReasoningTokens, Cost: e.Cost,
+		CostSource: e.CostSource, DurationMS: e.DurationMS, Success: e.Success, Error: e.Error,
+		CacheHit: e.CacheHit, UserID: e.UserID, OrgID: e.OrgID, Endpoint: e.Endpoint, Tags: e.Tags,
+	}
+}
+
+// Digest is the digest email of a report: its numbers, the alerts the run sent, the change from
+// the previous period when the report's daily series covers it, and the links (absolute http(s)
+// URLs, or "" for none).
+func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) digest.Digest {
+	d := digest.FromReport(rep)
+	d.GeneratedAt = generatedAt
+	d.PageURL, d.WorkbookURL = pageURL, workbookURL
+	if prev, ok := previousTotals(rep); ok {
+		k := digest.KPIsOf(prev)
+		d.Previous = &k
+	}
+	loc := rep.Period.Start.Location()
+	for _, e := range sent {
+		d.Alerts = append(d.Alerts, digest.Alert{
+			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
+			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(),
+		})
+	}
+	return d
+}
+
+// previousTotals sums the previous period's days from the report's daily series: a day's or a
+// week's predecessor is always in the 30 days shown; a month's is not, and then ok is false.
+func previousTotals(rep *report.Report) (report.Totals, bool) {
+	byDay := make(map[string]report.Totals, len(rep.Series))
+	for _, d := range rep.Series {
+		byDay[d.Date.Format(time.DateOnly)] = d.Totals
+	}
+	var sum report.Totals
+	for _, day := range rep.Period.Previous().Days() {
+		t, ok := byDay[day.Format(time.DateOnly)]
+		if !ok {
+			return report.Totals{}, false
+		}
+		sum.Add(t)
+	}
+	return sum, true
+}
