@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/xlsx"
 )
 
 // runProc is one `aispend run` process of the real binary.
@@ -174,8 +178,8 @@ func TestRunOverlappingProcesses(t *testing.T) {
 	if !strings.Contains(first.stdout.String(), "alerts 1 sent") || !strings.Contains(third.stdout.String(), "alerts 0 sent") {
 		t.Errorf("alerts: first %q, third %q; want the INFO alert sent once, by the first", first.stdout.String(), third.stdout.String())
 	}
-	if n := len(srv.Messages(t)); n != 1 {
-		t.Errorf("%d emails, want 1", n)
+	if msgs := srv.Messages(t); len(msgs) != 2 {
+		t.Errorf("%d emails, want the alert and the digest, once each: %+v", len(msgs), msgs)
 	}
 
 	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 10)
@@ -185,6 +189,11 @@ func TestRunOverlappingProcesses(t *testing.T) {
 	a, c := recent[1], recent[0]
 	if a.ID != holder.ID || a.Status != runlog.StatusSucceeded || a.AlertsSent != 1 || c.Status != runlog.StatusSucceeded || c.AlertsSent != 0 || c.PID != third.cmd.Process.Pid {
 		t.Errorf("runs recorded: %+v and %+v", a, c)
+	}
+	for _, r := range []runlog.Run{a, c} {
+		if !slices.Contains(r.PublishedKeys, "daily/2026-10-01/index.html") || !slices.Contains(r.PublishedKeys, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx") {
+			t.Errorf("run %d recorded published keys %v; want the page and the workbook", r.ID, r.PublishedKeys)
+		}
 	}
 	if a.FinishedAt == nil || c.StartedAt.Before(*a.FinishedAt) {
 		t.Errorf("the third run started at %s, before the first finished (%v)", c.StartedAt, a.FinishedAt)
@@ -210,11 +219,13 @@ func TestRunRerunPastPeriod(t *testing.T) {
 		}
 		return strings.TrimSpace(out.String())
 	}
+	book := filepath.Join(env["AISPEND_OUTPUT"], "daily", "2026-10-01", "aispend-daily-2026-10-01.xlsx")
 	s := summary()
 	if !strings.Contains(s, "daily 2026-10-01: ₩550 over 2 requests") || !strings.Contains(s, "alerts 1 sent") {
 		t.Fatalf("first run: %q", s)
 	}
 	emails := len(srv.Messages(t))
+	first := workbookSummary(t, book)
 
 	// Late events for that day, and one for the next day, which must not count.
 	insertCost(t, url, day(11), "OTHER", "100")
@@ -225,10 +236,41 @@ func TestRunRerunPastPeriod(t *testing.T) {
 		t.Errorf("re-run: %q; want the late events counted and no alert", s)
 	}
 	if n := len(srv.Messages(t)); n != emails {
-		t.Errorf("re-run sent %d more emails", n-emails)
+		t.Errorf("re-run sent %d more emails (no alert and no digest may be sent twice)", n-emails)
+	}
+	// The workbook, replaced, counts exactly the late events more; the rest is as before.
+	second := workbookSummary(t, book)
+	for metric, want := range map[string][2]string{
+		"Total cost": {"550", "699"}, "Requests": {"2", "4"}, "Successes": {"2", "4"}, "Event rows listed": {"2", "4"},
+		"Period": {"2026-10-01", "2026-10-01"}, "Currency": {"KRW", "KRW"}, "Failures": {"0", "0"},
+	} {
+		if first[metric] != want[0] || second[metric] != want[1] {
+			t.Errorf("workbook %s: %q then %q, want %q then %q", metric, first[metric], second[metric], want[0], want[1])
+		}
 	}
 	// A third run with nothing new gives the same result again.
 	if again := summary(); strings.Split(again, ", alerts")[0] != strings.Split(s, ", alerts")[0] {
 		t.Errorf("third run %q differs from the second %q", again, s)
 	}
+}
+
+// workbookSummary reads the Summary sheet of a workbook: metric → raw cell value.
+func workbookSummary(t *testing.T, path string) map[string]string {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatalf("open workbook: %v", err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows(xlsx.SheetSummary, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatalf("read %s: %v", xlsx.SheetSummary, err)
+	}
+	m := map[string]string{}
+	for _, r := range rows {
+		if len(r) >= 2 && r[0] != "" {
+			m[r[0]] = r[1]
+		}
+	}
+	return m
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/site"
 )
 
 // The demo's budgets at the default size, in won. A weekday spends about 80 % of the daily
@@ -125,11 +127,11 @@ Re-running it with the same seed adds nothing twice.`)
 	}
 	printLoadSummary(env, cfg, gen, loaded, time.Since(started))
 
-	alerts, err := runDemoBatch(ctx, cfg, pool, env)
+	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
 	if err != nil {
 		return fmt.Errorf("run demo batch: %w", err)
 	}
-	printDemoOutputs(env, cfg, alerts)
+	printDemoOutputs(env, cfg, periods, alerts)
 	return nil
 }
 
@@ -155,17 +157,21 @@ func demoPeriods(now time.Time, loc *time.Location) []report.Period {
 }
 
 // runDemoBatch runs the batch job for each of demoPeriods, as `aispend run --date` would
-// (recorded in the runs table, outputs and alerts; retention is left out, as the data set is
-// 30 days old at most), prints each run's summary line and returns how many alerts were sent.
-// A failed run does not stop the ones after it; the error names every failure.
-func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *environment) (int, error) {
+// (recorded in the runs table; statistics, alerts, pages, workbooks, publishing and digest;
+// retention is left out, as the data set is 30 days old at most), prints each run's summary line
+// and returns the periods it reported and how many alerts it sent. A failed run does not stop the
+// ones after it; the error names every failure.
+func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *environment) ([]report.Period, int, error) {
 	sender, err := newSender(cfg, env)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
 	job, err := newBatchJob(cfg, pool, sender, env.log)
 	if err != nil {
-		return 0, err
+		return nil, 0, err
+	}
+	if err := addOutputs(job, cfg, pool, env.log, outputOptions{}); err != nil {
+		return nil, 0, err
 	}
 	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
 	periods := demoPeriods(time.Now(), cfg.Location)
@@ -190,7 +196,7 @@ func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *env
 			}
 		}
 	}
-	return alerts, errors.Join(errs...)
+	return periods, alerts, errors.Join(errs...)
 }
 
 // demoConfig is the configuration of the demo. Budgets scale with the number of events, so that
@@ -311,7 +317,10 @@ func printKept(env *environment, c *pglocal.Cluster, cfgPath string) {
 		c.URL, cfgPath, c.Dir, stop)
 }
 
-func printDemoOutputs(env *environment, cfg *Config, alerts int) {
+// printDemoOutputs says where the demo's site, pages, workbooks and emails are: the landing page,
+// the page and workbook of the last day, the week and the month (the other days are beside the
+// last one).
+func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, alerts int) {
 	w := env.stdout
 	out := cfg.Output
 	if !strings.HasPrefix(out, "s3://") {
@@ -319,16 +328,33 @@ func printDemoOutputs(env *environment, cfg *Config, alerts int) {
 			out = abs
 		}
 	}
+	var shown []site.Period
+	for i, p := range periods {
+		if i+1 < len(periods) && periods[i+1].Kind == p.Kind {
+			continue // an earlier day
+		}
+		shown = append(shown, output.SitePeriod(p))
+	}
+	list := func(title string, path func(site.Period) string) {
+		for i, sp := range shown {
+			if i == 0 {
+				fmt.Fprintf(w, "  %-10s %s\n", title+":", path(sp))
+			} else {
+				fmt.Fprintf(w, "  %-10s %s\n", "", path(sp))
+			}
+		}
+	}
 	fmt.Fprintf(w, "\nDone. Look at:\n  site:      %s\n", join(out, "index.html"))
-	fmt.Fprintf(w, "  workbooks: %s and %s\n", join(out, "daily", "YYYY-MM-DD", "*.xlsx"), join(out, "monthly", "YYYY-MM", "*.xlsx"))
+	list("pages", func(sp site.Period) string { return join(out, sp.PagePath()) })
+	list("workbooks", func(sp site.Period) string { return join(out, sp.Dir(), sp.WorkbookName()) })
 	if cfg.Mail.Host == "" {
 		outbox := out
 		if strings.HasPrefix(out, "s3://") {
 			outbox, _ = filepath.Abs("out") // .eml files are always written locally
 		}
-		fmt.Fprintf(w, "  emails:    %s (%d alerts sent by this run)\n", join(outbox, "outbox", "*.eml"), alerts)
+		fmt.Fprintf(w, "  emails:    %s (%d alerts sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts)
 	} else {
-		fmt.Fprintf(w, "  emails:    sent through %s (%d alerts sent by this run)\n", cfg.Mail.Host, alerts)
+		fmt.Fprintf(w, "  emails:    sent through %s (%d alerts sent by this run, and the digests)\n", cfg.Mail.Host, alerts)
 	}
 }
 

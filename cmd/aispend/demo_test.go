@@ -186,7 +186,46 @@ func demoBatchLines(t *testing.T, stdout string, before, after time.Time) {
 	}
 }
 
-var alertsSentRE = regexp.MustCompile(`emails: +(\S+) \((\d+) alerts sent by this run\)`)
+// demoSite checks the site the demo printed: the landing page links every period reported, and
+// the pages and workbooks printed exist; the last day's workbook counts the requests its run
+// reported.
+func demoSite(t *testing.T, stdout, out string) {
+	t.Helper()
+	index, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil {
+		t.Fatalf("no landing page: %v", err)
+	}
+	lines := regexp.MustCompile(`(?m)^  ((daily|weekly|monthly) (\S+)): .* over ([\d,]+) requests`).FindAllStringSubmatch(stdout, -1)
+	if len(lines) == 0 {
+		t.Fatalf("no batch runs in:\n%s", stdout)
+	}
+	requests := map[string]string{}
+	for _, l := range lines {
+		requests[l[1]] = strings.ReplaceAll(l[4], ",", "")
+		if !strings.Contains(string(index), l[2]+"/"+l[3]+"/") {
+			t.Errorf("landing page does not link %s", l[1])
+		}
+	}
+	printed := regexp.MustCompile(`(?m)^  (?:pages:|workbooks:| ) +(\S+)$`).FindAllStringSubmatch(stdout, -1)
+	if len(printed) != 6 { // the last day's, the week's and the month's
+		t.Errorf("printed %d pages and workbooks, want 6:\n%s", len(printed), stdout)
+	}
+	for _, m := range printed {
+		if !strings.HasPrefix(m[1], out) {
+			t.Errorf("printed %s, outside the output directory %s", m[1], out)
+		}
+		if _, err := os.Stat(m[1]); err != nil {
+			t.Errorf("printed %s: %v", m[1], err)
+		}
+	}
+	last := lines[len(lines)-1-2] // before the week and the month
+	book := workbookSummary(t, filepath.Join(out, "daily", last[3], "aispend-daily-"+last[3]+".xlsx"))
+	if book["Requests"] != requests[last[1]] || book["Period"] != last[3] || book["Currency"] != "KRW" {
+		t.Errorf("workbook of %s: %v; want %s requests", last[1], book, requests[last[1]])
+	}
+}
+
+var alertsSentRE = regexp.MustCompile(`emails: +(\S+) \((\d+) alerts sent by this run`)
 
 // demoAlerts reads the alert emails of the demo's outbox (printed as "emails: DIR/*.eml"),
 // checks that there are as many as the demo says it sent, and returns their alert keys.
@@ -251,6 +290,7 @@ func TestDemoPrivateCluster(t *testing.T) {
 	if alerts := demoAlerts(t, stdout); len(alerts) == 0 {
 		t.Errorf("no alert email in %s", filepath.Join(out, "outbox"))
 	}
+	demoSite(t, stdout, out)
 	dir := logValue(t, stderr, "private PostgreSQL started", "dir")
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("cluster directory %s still exists after the demo (stat: %v)", dir, err)

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -119,10 +120,21 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 		}
 	}
 	runs := runlog.New(pool, runlog.Options{})
-	// latest runs job and returns its recorded run and the emails it sent.
+	// emails counts the alert emails and the digests received.
+	emails := func() (alerts, digests int) {
+		for _, m := range srv.Messages(t) {
+			if strings.HasPrefix(m.MessageID, "alert.") {
+				alerts++
+			} else {
+				digests++
+			}
+		}
+		return alerts, digests
+	}
+	// latest runs job and returns its recorded run and the alerts it sent.
 	latest := func(job string) (runlog.Run, int) {
 		t.Helper()
-		before := len(srv.Messages(t))
+		before, digestsBefore := emails()
 		if err := funcs[job](ctx); err != nil {
 			t.Fatalf("%s: %v", job, err)
 		}
@@ -134,9 +146,31 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 		if want := periodLabel(job, time.Now(), cfg.Location); r.Kind != job || r.Period != want || r.Status != runlog.StatusSucceeded || r.Error != "" {
 			t.Errorf("%s recorded as %+v; want period %s, succeeded", job, r, want)
 		}
-		sent := len(srv.Messages(t)) - before
+		alerts, digests := emails()
+		sent := alerts - before
 		if r.AlertsSent != sent {
-			t.Errorf("%s recorded %d alerts sent; %d emails arrived", job, r.AlertsSent, sent)
+			t.Errorf("%s recorded %d alerts sent; %d alert emails arrived", job, r.AlertsSent, sent)
+		}
+		// Report runs publish the page and the workbook and send the period's digest; budget
+		// checks and retention make no report.
+		report := job == "daily" || job == "weekly" || job == "monthly"
+		if digests-digestsBefore != map[bool]int{true: 1, false: 0}[report] {
+			t.Errorf("%s sent %d digests", job, digests-digestsBefore)
+		}
+		page := job + "/" + r.Period + "/index.html"
+		book := job + "/" + r.Period + "/aispend-" + job + "-" + r.Period + ".xlsx"
+		for _, key := range []string{page, book, "index.html"} {
+			if published := slices.Contains(r.PublishedKeys, key); published != report {
+				t.Errorf("%s: %s recorded as published: %v", job, key, published)
+			}
+		}
+		for _, key := range []string{page, book} {
+			if _, err := os.Stat(filepath.Join(cfg.Output, key)); report != (err == nil) {
+				t.Errorf("%s: %s on disk: %v", job, key, err)
+			}
+		}
+		if !report && len(r.PublishedKeys) != 0 {
+			t.Errorf("%s published %v", job, r.PublishedKeys)
 		}
 		return r, sent
 	}
