@@ -114,13 +114,43 @@ func genEvents(n int, prefix string) []benchEvent {
 }
 
 type driveResult struct {
-	rate     float64
-	p50, p99 time.Duration
-	rssKB    int
+	rate                   float64
+	p50, p99               time.Duration
+	rssKB                  int
+	commits                float64
+	commitRows, commitSecs float64
 }
 
 func (r driveResult) print(name string) {
-	fmt.Printf("%-34s %12.0f %10s %10s %9.1f MB\n", name, r.rate, r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), float64(r.rssKB)/1024)
+	fmt.Printf("%-34s %12.0f %10s %10s %9.1f MB   %6.0f commits, %5.0f rows and %5.1f ms each\n", name, r.rate,
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), float64(r.rssKB)/1024,
+		r.commits, r.commitRows/r.commits, 1000*r.commitSecs/r.commits)
+}
+
+// commitStats reads the collector's group-commit metrics: commits, rows and seconds in all.
+func commitStats(addr string) (commits, rows, secs float64) {
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) != 2 {
+			continue
+		}
+		v, _ := strconv.ParseFloat(f[1], 64)
+		switch f[0] {
+		case "aispend_commit_rows_count":
+			commits = v
+		case "aispend_commit_rows_sum":
+			rows = v
+		case "aispend_commit_seconds_sum":
+			secs = v
+		}
+	}
+	return
 }
 
 // drive starts a fresh collector process, sends the events in requests of batch events from
@@ -189,6 +219,7 @@ func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients 
 	wg.Wait()
 	elapsed := time.Since(start)
 	res := driveResult{rate: float64(len(events)) / elapsed.Seconds(), rssKB: peakRSS(cmd.Process.Pid)}
+	res.commits, res.commitRows, res.commitSecs = commitStats(addr)
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	res.p50, res.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	return res

@@ -83,11 +83,15 @@ func TestRunCommand(t *testing.T) {
 	args := []string{"run", "--period", "daily", "--date", "2026-10-01", "--log-format", "text"}
 
 	var out, logs bytes.Buffer
-	if err := run(ctx, append(args, "--dry-run"), envMap(env), &out, &logs); err != nil {
+	dryDir := t.TempDir()
+	if err := run(ctx, append(args, "--dry-run", "--dry-run-dir", dryDir), envMap(env), &out, &logs); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, logs.String())
 	}
 	if !strings.Contains(out.String(), "dry run") || len(srv.Messages(t)) != 0 {
 		t.Fatalf("dry run: %q, %d emails", out.String(), len(srv.Messages(t)))
+	}
+	if _, err := os.Stat(filepath.Join(env["AISPEND_OUTPUT"], "index.html")); err == nil {
+		t.Error("dry run published the site")
 	}
 	out.Reset()
 	if err := run(ctx, args, envMap(env), &out, &logs); err != nil {
@@ -99,9 +103,15 @@ func TestRunCommand(t *testing.T) {
 			t.Errorf("summary %q lacks %q", summary, want)
 		}
 	}
-	msgs := srv.Messages(t)
-	if len(msgs) != 2 {
-		t.Fatalf("%d emails; want the daily INFO and the monthly INFO", len(msgs))
+	all := srv.Messages(t)
+	var msgs []mailtest.Summary // the alerts; the digest is checked in outputs_test.go
+	for _, m := range all {
+		if !strings.Contains(m.Subject, "digest") {
+			msgs = append(msgs, m)
+		}
+	}
+	if len(msgs) != 2 || len(all) != 3 {
+		t.Fatalf("%d emails; want the daily INFO, the monthly INFO and the digest", len(all))
 	}
 	to := map[string]bool{}
 	for _, m := range msgs {
@@ -110,7 +120,7 @@ func TestRunCommand(t *testing.T) {
 	if !to["finance@example.com"] || !to["qa-lead@example.com"] {
 		t.Errorf("recipients %v: want the default list and the budget's own", to)
 	}
-	if err := run(ctx, args, envMap(env), &out, &logs); err != nil || len(srv.Messages(t)) != 2 {
+	if err := run(ctx, args, envMap(env), &out, &logs); err != nil || len(srv.Messages(t)) != 3 {
 		t.Fatalf("re-run: %v, %d emails", err, len(srv.Messages(t)))
 	}
 	// Recorded in the runs table like a scheduled run; the dry run is not.
@@ -266,8 +276,8 @@ func TestBatchRunKinds(t *testing.T) {
 	if after >= parts { // the test database has partitions from 400 days back; retention is 90
 		t.Errorf("retention dropped nothing: %d → %d partitions", parts, after)
 	}
-	if len(srv.Messages(t)) != 1 {
-		t.Errorf("%d emails; want the one budget-check alert", len(srv.Messages(t)))
+	if len(srv.Messages(t)) != 2 {
+		t.Errorf("%d emails; want the one budget-check alert and the daily digest", len(srv.Messages(t)))
 	}
 	if _, err := batchRun(ctx, cfg, pool, log, "hourly", now); err == nil {
 		t.Error("unknown kind accepted")
