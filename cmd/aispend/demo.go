@@ -35,7 +35,10 @@ var (
 )
 
 func cmdDemo(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("demo", `Loads a realistic 30-day sample data set and runs the batch on it.
+	fs := env.flags("demo", `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
+7 complete days, the last complete week and the month of yesterday, like aispend run --date. It
+writes the site and the workbooks to the output (default out/) and the emails to out/outbox/
+(unless AISPEND_SMTP_HOST is set), and prints where they are.
 
 Without DATABASE_URL it starts a private, throwaway PostgreSQL (initdb/pg_ctl on the PATH) and
 stops it at the end. It uses its own configuration (KRW, Asia/Seoul, USD 1 = KRW 1,300, list
