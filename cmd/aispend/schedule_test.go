@@ -286,8 +286,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Ensures two `aispend schedule` processes on one database elect one leader, that SIGTERM
-// stops the leader with exit 0, and that the other then takes over.
+// Ensures two `aispend schedule` processes on one database elect one leader that runs each tick
+// of a job exactly once, that SIGTERM stops the leader with exit 0, and that the other then
+// takes over and runs the job.
 func TestScheduleProcessesHandOver(t *testing.T) {
 	bin := binary(t)
 	url := pgtest.URL(t)
@@ -298,9 +299,9 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	}
 	startProc := func() *proc {
 		p := &proc{cmd: exec.Command(bin, "schedule", "--log-format", "json"), logs: &lockedBuffer{}, done: make(chan error, 1)}
-		// No configuration file: the default schedules.
+		// No configuration file: the default schedules, with a budget check every minute.
 		p.cmd.Dir = t.TempDir()
-		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
+		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "AISPEND_SCHEDULE_BUDGET_CHECK=* * * * *")
 		p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -344,6 +345,32 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	if leads(follower) {
 		t.Fatalf("both processes lead:\n%s\n---\n%s", a.logs.String(), b.logs.String())
 	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// ranBy waits (up to two minutes: the job ticks every minute) for a succeeded budget check
+	// run by p.
+	ranBy := func(p *proc) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var n int
+			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM runs
+				WHERE kind = 'budget-check' AND status = 'succeeded' AND pid = $1`, p.cmd.Process.Pid).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no budget check run by pid %d within two minutes:\n%s", p.cmd.Process.Pid, p.logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	ranBy(leader)
 
 	if err := leader.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -361,6 +388,20 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	}
 	wait("the other process takes over", func() bool { return leads(follower) })
 	t.Logf("leader's log:\n%s", leader.logs.String())
+	ranBy(follower)
+	// Each tick ran once, whichever replica ran it.
+	rows, err := pool.Query(context.Background(), `SELECT date_trunc('minute', started_at), count(*) FROM runs
+		WHERE kind = 'budget-check' GROUP BY 1 HAVING count(*) > 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var tick time.Time
+		var n int
+		rows.Scan(&tick, &n)
+		t.Errorf("the budget check of %s ran %d times", tick.Format(time.TimeOnly), n)
+	}
+	rows.Close()
 
 	if err := follower.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
