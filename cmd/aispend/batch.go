@@ -119,11 +119,29 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 		Now: time.Now, CacheFor: budgetCacheFor}, nil
 }
 
-// batchRun is the work of one scheduled job (the scheduler's jobFuncs): "daily", "weekly" and
-// "monthly" compute, alert, publish and send the digest for the period that ended last; "budget-check" only
-// checks budgets and sends alerts, for today; "retention" only drops old partitions. Retention
-// is its own job, so report runs leave it out.
+// scheduledPeriod is what a scheduled job of kind does at now: "daily", "weekly" and "monthly"
+// report the period of that kind that ended last (statistics, alerts, pages, workbooks, publish,
+// digest); "budget-check" only checks budgets and sends alerts, for today; "retention" only drops
+// old partitions, under today's label. Retention is its own job, so report runs leave it out.
+func scheduledPeriod(kind string, now time.Time, loc *time.Location) (report.Period, report.Steps, error) {
+	switch kind {
+	case "daily", "weekly", "monthly":
+		return report.DefaultPeriod(report.PeriodKind(kind), now, loc), report.StepStatistics | report.StepAlerts, nil
+	case "budget-check":
+		return report.PeriodContaining(report.Daily, now, loc), report.StepAlerts, nil
+	case "retention":
+		return report.PeriodContaining(report.Daily, now, loc), report.StepRetention, nil
+	}
+	return report.Period{}, 0, fmt.Errorf("unknown batch job %q", kind)
+}
+
+// batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see
+// scheduledPeriod. It logs the run's one-line summary.
 func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runOutcome, error) {
+	p, steps, err := scheduledPeriod(kind, now, cfg.Location)
+	if err != nil {
+		return runOutcome{}, err
+	}
 	sender, err := cfg.newMailer()
 	if err != nil {
 		return runOutcome{}, err
@@ -133,21 +151,6 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 		return runOutcome{}, err
 	}
 	job.Now = func() time.Time { return now }
-	var p report.Period
-	var steps report.Steps
-	switch kind {
-	case "daily", "weekly", "monthly":
-		p = report.DefaultPeriod(report.PeriodKind(kind), now, cfg.Location)
-		steps = report.StepStatistics | report.StepAlerts
-	case "budget-check":
-		p = report.PeriodContaining(report.Daily, now, cfg.Location)
-		steps = report.StepAlerts
-	case "retention":
-		p = report.PeriodContaining(report.Daily, now, cfg.Location)
-		steps = report.StepRetention
-	default:
-		return runOutcome{}, fmt.Errorf("unknown batch job %q", kind)
-	}
 	if steps&report.StepStatistics != 0 {
 		if err := addOutputs(job, cfg, pool, log, outputOptions{}); err != nil {
 			return runOutcome{}, err
@@ -155,5 +158,13 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 	}
 	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
 	log.Info("batch run", "job", kind, "summary", res.Summary(cfg.Currency))
-	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}, err
+	return outcomeOf(res), err
+}
+
+// outcomeOf is what a run's result records in the runs table.
+func outcomeOf(res *report.Result) runOutcome {
+	if res == nil {
+		return runOutcome{}
+	}
+	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
 }

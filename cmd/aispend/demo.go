@@ -17,7 +17,11 @@ import (
 	"github.com/aispend/aispend/collect/demodata"
 	"github.com/aispend/aispend/collect/pglocal"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/site"
 )
 
 // The demo's budgets at the default size, in won. A weekday spends about 80 % of the daily
@@ -31,7 +35,10 @@ var (
 )
 
 func cmdDemo(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("demo", `Loads a realistic 30-day sample data set and runs the batch on it.
+	fs := env.flags("demo", `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
+7 complete days, the last complete week and the month of yesterday, like aispend run --date. It
+writes the site and the workbooks to the output (default out/) and the emails to out/outbox/
+(unless AISPEND_SMTP_HOST is set), and prints where they are.
 
 Without DATABASE_URL it starts a private, throwaway PostgreSQL (initdb/pg_ctl on the PATH) and
 stops it at the end. It uses its own configuration (KRW, Asia/Seoul, USD 1 = KRW 1,300, list
@@ -123,26 +130,76 @@ Re-running it with the same seed adds nothing twice.`)
 	}
 	printLoadSummary(env, cfg, gen, loaded, time.Since(started))
 
-	if err := runDemoBatch(ctx, cfg, pool, env); err != nil {
+	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
+	if err != nil {
 		return fmt.Errorf("run demo batch: %w", err)
 	}
-	printDemoOutputs(env, cfg)
+	printDemoOutputs(env, cfg, periods, alerts)
 	return nil
 }
 
-// errBatchNotWired is returned until the batch job exists; the demo must not pretend to have
-// produced reports.
-var errBatchNotWired = errors.New("batch job not wired yet")
+// demoDays is how many complete days the demo reports, one daily run each.
+const demoDays = 7
 
-// runDemoBatch produces the demo's site, workbooks and emails from the loaded events.
-//
-// WIRING POINT (lead): when report.Job is merged (branch batch), run it here for the daily
-// periods of the last complete days (e.g. the last 7, oldest first, so that alerts and the
-// archive build up in order) and then the monthly period of the current month, with cfg, pool
-// and env.log, and return the first error. Until then the demo fails honestly.
-func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *environment) error {
-	_, _, _, _ = ctx, cfg, pool, env
-	return errBatchNotWired
+// demoPeriods are the periods the demo reports, in the order it runs them: the last demoDays
+// complete days, oldest first, so that alerts and the site's archive build up as they would
+// day by day; then the last complete ISO week; then the month of the last complete day (the
+// current month to date, or on the 1st the month that just ended), because the data set
+// covers only the last 30 days and the month before would be mostly empty.
+func demoPeriods(now time.Time, loc *time.Location) []report.Period {
+	yesterday := report.DefaultPeriod(report.Daily, now, loc)
+	days := make([]report.Period, demoDays)
+	p := yesterday
+	for i := demoDays - 1; i >= 0; i-- {
+		days[i] = p
+		p = p.Previous()
+	}
+	return append(days,
+		report.DefaultPeriod(report.Weekly, now, loc),
+		report.PeriodContaining(report.Monthly, yesterday.Start, loc))
+}
+
+// runDemoBatch runs the batch job for each of demoPeriods, as `aispend run --date` would
+// (recorded in the runs table; statistics, alerts, pages, workbooks, publishing and digest;
+// retention is left out, as the data set is 30 days old at most), prints each run's summary line
+// and returns the periods it reported and how many alerts it sent. A failed run does not stop the
+// ones after it; the error names every failure.
+func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *environment) ([]report.Period, int, error) {
+	sender, err := newSender(cfg, env)
+	if err != nil {
+		return nil, 0, err
+	}
+	job, err := newBatchJob(cfg, pool, sender, env.log)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := addOutputs(job, cfg, pool, env.log, outputOptions{}); err != nil {
+		return nil, 0, err
+	}
+	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
+	periods := demoPeriods(time.Now(), cfg.Location)
+	fmt.Fprintf(env.stdout, "\nRunning the batch for %d periods:\n", len(periods))
+	alerts := 0
+	var errs []error
+	for _, p := range periods {
+		var res *report.Result
+		err := recordRun(ctx, runs, env.log, string(p.Kind), p.Label(), func(ctx context.Context) (runOutcome, error) {
+			var err error
+			res, err = job.Run(ctx, p, report.RunOptions{Steps: report.StepStatistics | report.StepAlerts})
+			return outcomeOf(res), err
+		})
+		if res != nil {
+			fmt.Fprintln(env.stdout, "  "+res.Summary(cfg.Currency))
+			alerts += res.Alerts.Sent
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", p, err))
+			if ctx.Err() != nil {
+				break
+			}
+		}
+	}
+	return periods, alerts, errors.Join(errs...)
 }
 
 // demoConfig is the configuration of the demo. Budgets scale with the number of events, so that
@@ -263,7 +320,10 @@ func printKept(env *environment, c *pglocal.Cluster, cfgPath string) {
 		c.URL, cfgPath, c.Dir, stop)
 }
 
-func printDemoOutputs(env *environment, cfg *Config) {
+// printDemoOutputs says where the demo's site, pages, workbooks and emails are: the landing page,
+// the page and workbook of the last day, the week and the month (the other days are beside the
+// last one).
+func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, alerts int) {
 	w := env.stdout
 	out := cfg.Output
 	if !strings.HasPrefix(out, "s3://") {
@@ -271,16 +331,33 @@ func printDemoOutputs(env *environment, cfg *Config) {
 			out = abs
 		}
 	}
+	var shown []site.Period
+	for i, p := range periods {
+		if i+1 < len(periods) && periods[i+1].Kind == p.Kind {
+			continue // an earlier day
+		}
+		shown = append(shown, output.SitePeriod(p))
+	}
+	list := func(title string, path func(site.Period) string) {
+		for i, sp := range shown {
+			if i == 0 {
+				fmt.Fprintf(w, "  %-10s %s\n", title+":", path(sp))
+			} else {
+				fmt.Fprintf(w, "  %-10s %s\n", "", path(sp))
+			}
+		}
+	}
 	fmt.Fprintf(w, "\nDone. Look at:\n  site:      %s\n", join(out, "index.html"))
-	fmt.Fprintf(w, "  workbooks: %s and %s\n", join(out, "daily", "YYYY-MM-DD", "*.xlsx"), join(out, "monthly", "YYYY-MM", "*.xlsx"))
+	list("pages", func(sp site.Period) string { return join(out, sp.PagePath()) })
+	list("workbooks", func(sp site.Period) string { return join(out, sp.Dir(), sp.WorkbookName()) })
 	if cfg.Mail.Host == "" {
 		outbox := out
 		if strings.HasPrefix(out, "s3://") {
 			outbox, _ = filepath.Abs("out") // .eml files are always written locally
 		}
-		fmt.Fprintf(w, "  emails:    %s\n", join(outbox, "outbox", "*.eml"))
+		fmt.Fprintf(w, "  emails:    %s (%d alerts sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts)
 	} else {
-		fmt.Fprintf(w, "  emails:    sent through %s\n", cfg.Mail.Host)
+		fmt.Fprintf(w, "  emails:    sent through %s (%d alerts sent by this run, and the digests)\n", cfg.Mail.Host, alerts)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"net/mail"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -154,13 +155,123 @@ func loadedCounts(t *testing.T, stdout string) (total, fresh, dup int) {
 	return n(m[1]), n(m[2]), n(m[3])
 }
 
+// demoBatchLines checks the summary lines of the demo's batch runs: one per period of
+// demoPeriods, in order, each ok. The periods are those of the moment before or after the demo
+// (it may cross midnight).
+func demoBatchLines(t *testing.T, stdout string, before, after time.Time) {
+	t.Helper()
+	re := regexp.MustCompile(`(?m)^  ((?:daily|weekly|monthly) \S+): .*$`)
+	var got []string
+	for _, m := range re.FindAllStringSubmatch(stdout, -1) {
+		got = append(got, m[1])
+		if !strings.HasSuffix(m[0], ", ok") {
+			t.Errorf("batch run not ok: %s", m[0])
+		}
+	}
+	seoul, _ := time.LoadLocation(demodata.Timezone)
+	matches := func(now time.Time) bool {
+		want := demoPeriods(now, seoul)
+		if len(got) != len(want) {
+			return false
+		}
+		for i, p := range want {
+			if got[i] != p.String() {
+				return false
+			}
+		}
+		return true
+	}
+	if !matches(before) && !matches(after) {
+		t.Errorf("batch runs %q; want %v", got, demoPeriods(after, seoul))
+	}
+}
+
+// demoSite checks the site the demo printed: the landing page links every period reported, and
+// the pages and workbooks printed exist; the last day's workbook counts the requests its run
+// reported.
+func demoSite(t *testing.T, stdout, out string) {
+	t.Helper()
+	index, err := os.ReadFile(filepath.Join(out, "index.html"))
+	if err != nil {
+		t.Fatalf("no landing page: %v", err)
+	}
+	lines := regexp.MustCompile(`(?m)^  ((daily|weekly|monthly) (\S+)): .* over ([\d,]+) requests`).FindAllStringSubmatch(stdout, -1)
+	if len(lines) == 0 {
+		t.Fatalf("no batch runs in:\n%s", stdout)
+	}
+	requests := map[string]string{}
+	for _, l := range lines {
+		requests[l[1]] = strings.ReplaceAll(l[4], ",", "")
+		if !strings.Contains(string(index), l[2]+"/"+l[3]+"/") {
+			t.Errorf("landing page does not link %s", l[1])
+		}
+	}
+	printed := regexp.MustCompile(`(?m)^  (?:pages:|workbooks:| ) +(\S+)$`).FindAllStringSubmatch(stdout, -1)
+	if len(printed) != 6 { // the last day's, the week's and the month's
+		t.Errorf("printed %d pages and workbooks, want 6:\n%s", len(printed), stdout)
+	}
+	for _, m := range printed {
+		if !strings.HasPrefix(m[1], out) {
+			t.Errorf("printed %s, outside the output directory %s", m[1], out)
+		}
+		if _, err := os.Stat(m[1]); err != nil {
+			t.Errorf("printed %s: %v", m[1], err)
+		}
+	}
+	last := lines[len(lines)-1-2] // before the week and the month
+	book := workbookSummary(t, filepath.Join(out, "daily", last[3], "aispend-daily-"+last[3]+".xlsx"))
+	if book["Requests"] != requests[last[1]] || book["Period"] != last[3] || book["Currency"] != "KRW" {
+		t.Errorf("workbook of %s: %v; want %s requests", last[1], book, requests[last[1]])
+	}
+}
+
+var alertsSentRE = regexp.MustCompile(`emails: +(\S+) \((\d+) alerts sent by this run`)
+
+// demoAlerts reads the alert emails of the demo's outbox (printed as "emails: DIR/*.eml"),
+// checks that there are as many as the demo says it sent, and returns their alert keys.
+func demoAlerts(t *testing.T, stdout string) map[string]bool {
+	t.Helper()
+	m := alertsSentRE.FindStringSubmatch(stdout)
+	if m == nil {
+		t.Fatalf("no emails line in:\n%s", stdout)
+	}
+	files, err := filepath.Glob(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := mail.ReadMessage(bytes.NewReader(b))
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if k := msg.Header.Get("X-Aispend-Alert"); k != "" {
+			if keys[k] {
+				t.Errorf("alert %s written twice", k)
+			}
+			keys[k] = true
+		}
+	}
+	if n, _ := strconv.Atoi(m[2]); len(keys) != n {
+		t.Errorf("%d alert emails in %s; the demo says it sent %d", len(keys), m[1], n)
+	}
+	return keys
+}
+
 // Ensures that with no database configured the demo starts a private PostgreSQL, loads the
-// data with progress, reports the budget crossings, fails honestly while the batch job is not
-// wired, and removes the cluster afterwards.
+// data with progress, reports the budget crossings, runs the batch for the last days, the last
+// week and the month, writes the alert emails to the outbox, says where everything is, and
+// removes the cluster afterwards.
 func TestDemoPrivateCluster(t *testing.T) {
-	stdout, stderr, err := demoRun(t, nil, "--events", "3000", "--seed", "4")
-	if !errors.Is(err, errBatchNotWired) {
-		t.Fatalf("demo: %v; want %v (until the batch job is wired)\nstdout:\n%s\nstderr:\n%s", err, errBatchNotWired, stdout, stderr)
+	out := t.TempDir()
+	before := time.Now()
+	stdout, stderr, err := demoRun(t, map[string]string{"AISPEND_OUTPUT": out}, "--events", "3000", "--seed", "4")
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	total, fresh, dup := loadedCounts(t, stdout)
 	if total < 2000 || fresh != total || dup != 0 {
@@ -169,19 +280,26 @@ func TestDemoPrivateCluster(t *testing.T) {
 	if logValue(t, stderr, "loading events", "percent") != "100" {
 		t.Errorf("no final progress line in:\n%s", stderr)
 	}
-	for _, want := range []string{"Budget daily-total (₩1,250 a day) reached 50% on ", "Spike: ", "unpriced"} {
+	for _, want := range []string{"Budget daily-total (₩1,250 a day) reached 50% on ", "Spike: ", "unpriced",
+		"site:      " + filepath.Join(out, "index.html"), "emails:    " + filepath.Join(out, "outbox", "*.eml")} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("output lacks %q:\n%s", want, stdout)
 		}
 	}
+	demoBatchLines(t, stdout, before, time.Now())
+	if alerts := demoAlerts(t, stdout); len(alerts) == 0 {
+		t.Errorf("no alert email in %s", filepath.Join(out, "outbox"))
+	}
+	demoSite(t, stdout, out)
 	dir := logValue(t, stderr, "private PostgreSQL started", "dir")
 	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("cluster directory %s still exists after the demo (stat: %v)", dir, err)
 	}
 }
 
-// Ensures --keep leaves a running database holding the data and a usable configuration, and
-// that running the demo again against it (DATABASE_URL) adds nothing twice.
+// Ensures --keep leaves a running database holding the data, the recorded runs and a usable
+// configuration, and that running the demo again against it (DATABASE_URL) adds no event and
+// sends no alert twice.
 func TestDemoKeepAndRerun(t *testing.T) {
 	stdout, stderr, err := demoRun(t, nil, "--events", "3000", "--keep")
 	dir := ""
@@ -198,7 +316,7 @@ func TestDemoKeepAndRerun(t *testing.T) {
 			os.RemoveAll(dir)
 		})
 	}
-	if !errors.Is(err, errBatchNotWired) {
+	if err != nil {
 		t.Fatalf("demo --keep: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
 	}
 	if dir == "" {
@@ -214,8 +332,9 @@ func TestDemoKeepAndRerun(t *testing.T) {
 		t.Errorf("kept configuration does not load: %v", err)
 	}
 	total, _, _ := loadedCounts(t, stdout)
+	firstAlerts := demoAlerts(t, stdout)
 
-	count := func() int {
+	query := func(q string) int {
 		t.Helper()
 		ctx := context.Background()
 		conn, err := pgx.Connect(ctx, url[1])
@@ -224,17 +343,22 @@ func TestDemoKeepAndRerun(t *testing.T) {
 		}
 		defer conn.Close(ctx)
 		var n int
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM events").Scan(&n); err != nil {
+		if err := conn.QueryRow(ctx, q).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n
 	}
+	count := func() int { return query("SELECT count(*) FROM events") }
+	runs := len(demoPeriods(time.Now(), time.UTC))
 	if n := count(); n != total {
 		t.Fatalf("kept database holds %d events, the demo loaded %d", n, total)
 	}
+	if n := query("SELECT count(*) FROM runs WHERE status = 'succeeded'"); n != runs {
+		t.Errorf("kept database records %d succeeded runs, want %d", n, runs)
+	}
 
 	stdout, stderr, err = demoRun(t, map[string]string{"DATABASE_URL": url[1]}, "--events", "3000")
-	if !errors.Is(err, errBatchNotWired) {
+	if err != nil {
 		t.Fatalf("demo again: %v\n%s\n%s", err, stdout, stderr)
 	}
 	again, fresh, dup := loadedCounts(t, stdout)
@@ -247,5 +371,15 @@ func TestDemoKeepAndRerun(t *testing.T) {
 	}
 	if n := count(); n != total+fresh {
 		t.Fatalf("after the second run the database holds %d events, want %d", n, total+fresh)
+	}
+	// The same periods again: no alert is sent twice (only a threshold first crossed by the
+	// minutes since the first run could alert now).
+	for k := range demoAlerts(t, stdout) {
+		if firstAlerts[k] {
+			t.Errorf("alert %s sent again by the second demo", k)
+		}
+	}
+	if n := query("SELECT count(*) FROM runs WHERE status = 'succeeded'"); n != 2*runs {
+		t.Errorf("%d succeeded runs recorded after the second demo, want %d", n, 2*runs)
 	}
 }

@@ -16,7 +16,10 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	fs := env.flags("run", "Runs the batch once: refresh daily aggregates and compute statistics → budgets → alerts → pages →\n"+
 		"workbooks → publish → digest email → retention. Prints a one-line summary; exits non-zero when any step\n"+
 		"failed (what succeeded is kept). A period's digest is emailed once: re-runs do not send it again\n"+
-		"unless --resend-digest is given.")
+		"unless --resend-digest is given.\n"+
+		"Each run is recorded in the runs table (aispend runs). A run of the same period already in progress\n"+
+		"(cron, aispend schedule, another aispend run) is waited for up to run_lock_wait (AISPEND_RUN_LOCK_WAIT,\n"+
+		"default 10m); after that this run exits non-zero naming the run that holds the period.")
 	periodFlag := fs.String("period", "daily", "period: daily, weekly or monthly")
 	dateFlag := fs.String("date", "", "report the period containing this date, YYYY-MM-DD (default: the period that just ended, in the configured time zone)")
 	dry := fs.Bool("dry-run", false, "compute and render everything into a local directory (see --dry-run-dir); send and publish nothing")
@@ -73,7 +76,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	work := func(ctx context.Context) (runOutcome, error) {
 		var err error
 		res, err = job.Run(ctx, p, report.RunOptions{DryRun: *dry})
-		return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}, err
+		return outcomeOf(res), err
 	}
 	var runErr error
 	if *dry {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
 )
@@ -56,21 +57,19 @@ func cmdSchedule(ctx context.Context, env *environment, args []string) error {
 	return schedule.Run(ctx, cfg.DatabaseURL, jobs, schedule.Options{Location: cfg.Location, Logger: env.log})
 }
 
-// jobFuncs maps each scheduled job name (the runs table's kind) to its function. Each run is
-// recorded in the runs table and never overlaps a run of the same kind and period, wherever
-// that one was started (another replica, or `aispend run` from cron).
-//
-// TODO(lead): point the work functions at the batch job (report.Job.Run with
-// report.DefaultPeriod(kind, now, loc), alerts only for budget-check, retention only for
-// retention) and fill runOutcome from its Result. Until then every scheduled run fails with
-// errBatchJobNotWired, visibly, in the log and in `aispend runs`.
+// jobFuncs maps each scheduled job name (the runs table's kind) to its function: the batch job
+// for the period the job covers at the tick (see scheduledPeriod). Each run is recorded in the
+// runs table and never overlaps a run of the same kind and period, wherever that one was started
+// (another replica, or `aispend run` from cron).
 func jobFuncs(cfg *Config, pool *pgxpool.Pool, log *slog.Logger) map[string]func(ctx context.Context) error {
 	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
 	job := func(kind string) func(ctx context.Context) error {
 		return func(ctx context.Context) error {
-			period := periodLabel(kind, time.Now(), cfg.Location)
-			return recordRun(ctx, runs, log, kind, period, func(ctx context.Context) (runOutcome, error) {
-				return runOutcome{}, batchJobNotWired(ctx, kind, period)
+			// One instant for the label and the work, so that a tick just before midnight
+			// records and reports the same period.
+			now := time.Now()
+			return recordRun(ctx, runs, log, kind, periodLabel(kind, now, cfg.Location), func(ctx context.Context) (runOutcome, error) {
+				return batchRun(ctx, cfg, pool, log, kind, now)
 			})
 		}
 	}
@@ -83,33 +82,16 @@ func jobFuncs(cfg *Config, pool *pgxpool.Pool, log *slog.Logger) map[string]func
 	}
 }
 
-// errBatchJobNotWired is what scheduled jobs return until the batch job is wired in jobFuncs.
-var errBatchJobNotWired = errors.New("batch job not wired: the scheduler has no batch function for this job yet")
-
-// batchJobNotWired stands in for the batch job; it does nothing and fails.
-func batchJobNotWired(_ context.Context, kind, period string) error {
-	return fmt.Errorf("%s %s: %w", kind, period, errBatchJobNotWired)
-}
-
-// periodLabel names the period a scheduled run covers: for report runs, the period that ended
-// last (yesterday, last ISO week, last month, as report.DefaultPeriod(...).Label()); for
-// budget checks and retention, the current day, so that each day's checks queue behind each
-// other rather than overlap.
+// periodLabel names the period a scheduled run covers (the runs table's period and the run
+// lock's key): for report runs, the period that ended last (yesterday, last ISO week, last
+// month); for budget checks and retention, the current day, so that each day's checks queue
+// behind each other rather than overlap.
 func periodLabel(kind string, now time.Time, loc *time.Location) string {
-	t := now.In(loc)
-	y, m, d := t.Date()
-	switch kind {
-	case "daily":
-		return time.Date(y, m, d-1, 0, 0, 0, 0, loc).Format(time.DateOnly)
-	case "weekly":
-		back := (int(t.Weekday())+6)%7 + 7 // to last week's Monday
-		yy, w := time.Date(y, m, d-back, 0, 0, 0, 0, loc).ISOWeek()
-		return fmt.Sprintf("%04d-W%02d", yy, w)
-	case "monthly":
-		return time.Date(y, m-1, 1, 0, 0, 0, 0, loc).Format("2006-01")
-	default:
-		return t.Format(time.DateOnly)
+	p, _, err := scheduledPeriod(kind, now, loc)
+	if err != nil {
+		p = report.PeriodContaining(report.Daily, now, loc)
 	}
+	return p.Label()
 }
 
 // runOutcome is what a run reports for its row in the runs table.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
 )
 
@@ -93,17 +95,23 @@ func TestPeriodLabel(t *testing.T) {
 	}
 }
 
-// Ensures a scheduled job records its run, fails visibly while the batch job is not wired, and
-// waits for then refuses a run of the same period held elsewhere, naming the holder.
+// Ensures every scheduled job runs the batch job for its period and records a succeeded run with
+// the alerts it sent, and that a job waits for then refuses a run of the same period held
+// elsewhere, naming the holder.
 func TestScheduledJobsRecordRuns(t *testing.T) {
-	url := pgtest.URL(t)
+	srv := mailtest.Start(t)
+	env, url := batchEnv(t, srv.SMTPPort)
+	cfg, err := loadConfig("", envMap(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.RunLockWait = 500 * time.Millisecond
 	ctx := context.Background()
 	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	cfg := &Config{Location: time.UTC, RunLockWait: 500 * time.Millisecond, Schedules: defaultSchedules()}
 	log := slog.New(slog.DiscardHandler)
 	funcs := jobFuncs(cfg, pool, log)
 	for _, e := range cfg.Schedules.entries() {
@@ -111,46 +119,119 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 			t.Errorf("no function for scheduled job %s", e.Job)
 		}
 	}
+	runs := runlog.New(pool, runlog.Options{})
+	// emails counts the alert emails and the digests received.
+	emails := func() (alerts, digests int) {
+		for _, m := range srv.Messages(t) {
+			if strings.HasPrefix(m.MessageID, "alert.") {
+				alerts++
+			} else {
+				digests++
+			}
+		}
+		return alerts, digests
+	}
+	// latest runs job and returns its recorded run and the alerts it sent.
+	latest := func(job string) (runlog.Run, int) {
+		t.Helper()
+		before, digestsBefore := emails()
+		if err := funcs[job](ctx); err != nil {
+			t.Fatalf("%s: %v", job, err)
+		}
+		recent, err := runs.Recent(ctx, 1)
+		if err != nil || len(recent) != 1 {
+			t.Fatalf("Recent: %v, %v", recent, err)
+		}
+		r := recent[0]
+		if want := periodLabel(job, time.Now(), cfg.Location); r.Kind != job || r.Period != want || r.Status != runlog.StatusSucceeded || r.Error != "" {
+			t.Errorf("%s recorded as %+v; want period %s, succeeded", job, r, want)
+		}
+		alerts, digests := emails()
+		sent := alerts - before
+		if r.AlertsSent != sent {
+			t.Errorf("%s recorded %d alerts sent; %d alert emails arrived", job, r.AlertsSent, sent)
+		}
+		// Report runs publish the page and the workbook and send the period's digest; budget
+		// checks and retention make no report.
+		report := job == "daily" || job == "weekly" || job == "monthly"
+		if digests-digestsBefore != map[bool]int{true: 1, false: 0}[report] {
+			t.Errorf("%s sent %d digests", job, digests-digestsBefore)
+		}
+		page := job + "/" + r.Period + "/index.html"
+		book := job + "/" + r.Period + "/aispend-" + job + "-" + r.Period + ".xlsx"
+		for _, key := range []string{page, book, "index.html"} {
+			if published := slices.Contains(r.PublishedKeys, key); published != report {
+				t.Errorf("%s: %s recorded as published: %v", job, key, published)
+			}
+		}
+		for _, key := range []string{page, book} {
+			if _, err := os.Stat(filepath.Join(cfg.Output, key)); report != (err == nil) {
+				t.Errorf("%s: %s on disk: %v", job, key, err)
+			}
+		}
+		if !report && len(r.PublishedKeys) != 0 {
+			t.Errorf("%s published %v", job, r.PublishedKeys)
+		}
+		return r, sent
+	}
 
-	if err := funcs["daily"](ctx); !errors.Is(err, errBatchJobNotWired) {
-		t.Fatalf("daily: got %v, want errBatchJobNotWired", err)
+	// Yesterday in Seoul spent 60 % of daily-total: the daily job reports yesterday and alerts.
+	seoul := cfg.Location
+	y, m, d := time.Now().In(seoul).Date()
+	insertCost(t, url, time.Date(y, m, d-1, 12, 0, 0, 0, seoul), "OTHER", "600")
+	if _, sent := latest("daily"); sent < 1 {
+		t.Errorf("daily job sent no alert for yesterday's 60 %%")
 	}
-	yesterday := periodLabel("daily", time.Now(), time.UTC)
-	runs, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 5)
-	if err != nil || len(runs) != 1 {
-		t.Fatalf("Recent: %v, %v", runs, err)
+	var aggs int
+	pool.QueryRow(ctx, "SELECT count(*) FROM daily_aggregates WHERE day = $1::date", time.Date(y, m, d-1, 0, 0, 0, 0, time.UTC).Format(time.DateOnly)).Scan(&aggs)
+	if aggs == 0 {
+		t.Error("the daily job did not compute yesterday's aggregates")
 	}
-	if r := runs[0]; r.Kind != "daily" || r.Period != yesterday || r.Status != runlog.StatusFailed || !strings.Contains(r.Error, "batch job not wired") {
-		t.Errorf("recorded run: %+v", r)
+	// Today is over budget: the budget check alerts.
+	insertCost(t, url, time.Now(), "OTHER", "2000")
+	if _, sent := latest("budget-check"); sent < 1 {
+		t.Errorf("budget check sent no alert for today's 200 %%")
+	}
+	if _, sent := latest("budget-check"); sent != 0 {
+		t.Errorf("a second budget check sent %d alerts again", sent)
+	}
+	for _, job := range []string{"weekly", "monthly", "retention"} {
+		latest(job)
 	}
 
 	// A run of the same kind and period elsewhere (e.g. `aispend run` from cron) holds it.
-	held, err := runlog.New(pool, runlog.Options{}).Begin(ctx, "daily", yesterday)
+	yesterday := periodLabel("daily", time.Now(), seoul)
+	held, err := runs.Begin(ctx, "daily", yesterday)
 	if err != nil {
 		t.Fatal(err)
 	}
 	err = funcs["daily"](ctx)
 	var busy *runlog.BusyError
-	if !errors.As(err, &busy) || busy.Holder == nil || busy.Holder.ID != held.ID {
-		t.Fatalf("overlapping daily: got %v, want a BusyError naming run %d", err, held.ID)
+	if !errors.As(err, &busy) || busy.Holder == nil || busy.Holder.ID != held.ID || busy.Waited < cfg.RunLockWait {
+		t.Fatalf("overlapping daily: got %v, want a BusyError naming run %d after waiting %s", err, held.ID, cfg.RunLockWait)
 	}
-	if err := held.Finish(ctx, nil, []string{"daily/" + yesterday + "/index.html"}, 1); err != nil {
+	if err := held.Finish(ctx, errors.New("boom"), []string{"daily/" + yesterday + "/index.html"}, 1); err != nil {
 		t.Fatal(err)
 	}
 
-	// `aispend runs` lists them, newest first, one line each, with no raw control characters.
+	// `aispend runs` lists them, newest first, one line each.
 	var out bytes.Buffer
-	if err := run(ctx, []string{"runs", "--limit", "5"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err != nil {
+	if err := run(ctx, []string{"runs", "--limit", "10"}, envMap(map[string]string{"DATABASE_URL": url}), &out, &out); err != nil {
 		t.Fatalf("aispend runs: %v\n%s", err, out.String())
 	}
 	t.Logf("aispend runs:\n%s", out.String())
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") {
+	if len(lines) != 8 || !strings.HasPrefix(lines[0], "ID ") {
 		t.Fatalf("aispend runs printed:\n%s", out.String())
 	}
 	for i, want := range [][]string{
-		{"daily", yesterday, "succeeded", " 1 ", " 1 "},
-		{"daily", yesterday, "failed", "batch job not wired"},
+		{"daily", yesterday, "failed", " 1 ", "boom"},
+		{"retention", "succeeded"},
+		{"monthly", "succeeded"},
+		{"weekly", "succeeded"},
+		{"budget-check", "succeeded"},
+		{"budget-check", "succeeded"},
+		{"daily", yesterday, "succeeded"},
 	} {
 		for _, w := range want {
 			if !strings.Contains(lines[i+1], w) {
@@ -205,8 +286,9 @@ func (l *lockedBuffer) String() string {
 	return l.b.String()
 }
 
-// Ensures two `aispend schedule` processes on one database elect one leader, that SIGTERM
-// stops the leader with exit 0, and that the other then takes over.
+// Ensures two `aispend schedule` processes on one database elect one leader that runs each tick
+// of a job exactly once, that SIGTERM stops the leader with exit 0, and that the other then
+// takes over and runs the job.
 func TestScheduleProcessesHandOver(t *testing.T) {
 	bin := binary(t)
 	url := pgtest.URL(t)
@@ -217,9 +299,9 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	}
 	startProc := func() *proc {
 		p := &proc{cmd: exec.Command(bin, "schedule", "--log-format", "json"), logs: &lockedBuffer{}, done: make(chan error, 1)}
-		// No configuration file: the default schedules.
+		// No configuration file: the default schedules, with a budget check every minute.
 		p.cmd.Dir = t.TempDir()
-		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url)
+		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "AISPEND_SCHEDULE_BUDGET_CHECK=* * * * *")
 		p.cmd.Stdout, p.cmd.Stderr = p.logs, p.logs
 		if err := p.cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -263,6 +345,32 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	if leads(follower) {
 		t.Fatalf("both processes lead:\n%s\n---\n%s", a.logs.String(), b.logs.String())
 	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	// ranBy waits (up to two minutes: the job ticks every minute) for a succeeded budget check
+	// run by p.
+	ranBy := func(p *proc) {
+		t.Helper()
+		deadline := time.Now().Add(2 * time.Minute)
+		for {
+			var n int
+			if err := pool.QueryRow(context.Background(), `SELECT count(*) FROM runs
+				WHERE kind = 'budget-check' AND status = 'succeeded' AND pid = $1`, p.cmd.Process.Pid).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			if n > 0 {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no budget check run by pid %d within two minutes:\n%s", p.cmd.Process.Pid, p.logs.String())
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	ranBy(leader)
 
 	if err := leader.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -280,6 +388,20 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	}
 	wait("the other process takes over", func() bool { return leads(follower) })
 	t.Logf("leader's log:\n%s", leader.logs.String())
+	ranBy(follower)
+	// Each tick ran once, whichever replica ran it.
+	rows, err := pool.Query(context.Background(), `SELECT date_trunc('minute', started_at), count(*) FROM runs
+		WHERE kind = 'budget-check' GROUP BY 1 HAVING count(*) > 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for rows.Next() {
+		var tick time.Time
+		var n int
+		rows.Scan(&tick, &n)
+		t.Errorf("the budget check of %s ran %d times", tick.Format(time.TimeOnly), n)
+	}
+	rows.Close()
 
 	if err := follower.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
