@@ -63,7 +63,7 @@ type result struct {
 // New starts the committers. Call Close after the last Insert has returned.
 func New(pool *pgxpool.Pool, opt Options) *Store {
 	if opt.Committers <= 0 {
-		opt.Committers = 4
+		opt.Committers = 2
 	}
 	if opt.MaxBatchRows <= 0 {
 		opt.MaxBatchRows = 10_000
