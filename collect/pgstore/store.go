@@ -3,18 +3,18 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
 )
@@ -213,7 +213,7 @@ func (s *Store) commit(group []*request, n int) error {
 // were new. inserted is nil when every row was new.
 func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[key]bool, err error) {
 	// COPY is one statement, atomic on its own: no BEGIN/COMMIT round trips needed.
-	_, err = s.pool.CopyFrom(ctx, pgx.Identifier{"events"}, columns, source(rows))
+	err = copyInto(ctx, poolCopier{s.pool}, "events", rows)
 	if err == nil || !isUniqueViolation(err) {
 		return nil, err
 	}
@@ -222,7 +222,7 @@ func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[ke
 		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DROP"); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"incoming"}, columns, source(rows)); err != nil {
+		if err := copyInto(ctx, txCopier{tx}, "incoming", rows); err != nil {
 			return fmt.Errorf("copy to staging table: %w", err)
 		}
 		res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM incoming
@@ -254,48 +254,38 @@ func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) er
 	return EnsurePartitions(ctx, s.pool, from, to)
 }
 
-// CopyInto COPYs rows into a table with the events columns in one transaction, with no
-// duplicate handling: for bulk loads and the benchmark's baseline.
+// CopyInto COPYs rows into a table with the events columns in one statement, with no
+// duplicate handling: for bulk loads and the benchmark's baseline. Encoding runs in its own
+// goroutine, a chunk at a time, while the connection sends, so neither waits for the other.
 func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []collect.Row) error {
-	ptrs := make([]*collect.Row, len(rows))
-	for i := range rows {
-		ptrs[i] = &rows[i]
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
 	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		_, err := tx.CopyFrom(ctx, pgx.Identifier{table}, columns, source(ptrs))
-		return err
-	})
-}
-
-func source(rows []*collect.Row) pgx.CopyFromSource {
-	return pgx.CopyFromSlice(len(rows), func(i int) ([]any, error) {
-		r := rows[i]
-		return []any{
-			r.EventID, r.OccurredAt, r.Service, r.Model, r.Provider,
-			r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens,
-			numeric(r.Cost), r.CostSource, numeric(r.SentCost), text(r.SentCurrency), text(r.PriceVersion), numeric(r.FXRate),
-			durationMS(r.DurationMS), r.Success, text(r.Error), r.CacheHit, text(r.UserID), text(r.OrgID), text(r.Endpoint), jsonb(r.Tags),
-		}, nil
-	})
-}
-
-// numeric passes a decimal to PostgreSQL exactly: coefficient and exponent, no float.
-func numeric(d decimal.NullDecimal) pgtype.Numeric {
-	if !d.Valid {
-		return pgtype.Numeric{}
+	defer conn.Release()
+	r, w := io.Pipe()
+	go func() {
+		var b bytes.Buffer
+		encodeHeader(&b)
+		for i := range rows {
+			encodeRow(&b, &rows[i])
+			if b.Len() >= 256<<10 {
+				if _, err := w.Write(b.Bytes()); err != nil {
+					return
+				}
+				b.Reset()
+			}
+		}
+		encodeTrailer(&b)
+		_, err := w.Write(b.Bytes())
+		w.CloseWithError(err)
+	}()
+	_, err = conn.Conn().PgConn().CopyFrom(ctx, r, copySQL(table))
+	r.Close()
+	if err != nil {
+		return fmt.Errorf("copy into %s: %w", table, err)
 	}
-	return pgtype.Numeric{Int: d.Decimal.Coefficient(), Exp: d.Decimal.Exponent(), Valid: true}
-}
-
-func durationMS(v int64) pgtype.Int8 { return pgtype.Int8{Int64: v, Valid: v >= 0} }
-
-func text(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
-
-func jsonb(b []byte) any {
-	if b == nil {
-		return nil
-	}
-	return b
+	return nil
 }
 
 func isUniqueViolation(err error) bool {
