@@ -46,10 +46,10 @@ func (t *Totals) Add(o Totals) {
 func (t Totals) Successes() int64 { return t.Requests - t.Failures }
 
 // SuccessRate is successes / requests in percent, 2 decimals; 0 without requests.
-func (t Totals) SuccessRate() decimal.Decimal { return percent(t.Successes(), t.Requests) }
+func (t Totals) SuccessRate() decimal.Decimal { return Percent(t.Successes(), t.Requests) }
 
 // CacheHitRate is cache hits / requests in percent, 2 decimals.
-func (t Totals) CacheHitRate() decimal.Decimal { return percent(t.CacheHits, t.Requests) }
+func (t Totals) CacheHitRate() decimal.Decimal { return Percent(t.CacheHits, t.Requests) }
 
 // AvgCost is the cost per priced request (unpriced events would drag it towards zero).
 func (t Totals) AvgCost() decimal.Decimal {
@@ -68,7 +68,8 @@ func (t Totals) AvgLatencyMS() int64 {
 	return t.LatencySumMS / t.LatencyCount
 }
 
-func percent(n, d int64) decimal.Decimal {
+// Percent is n as a percentage of d, to two decimals (0 when d is 0).
+func Percent(n, d int64) decimal.Decimal {
 	if d == 0 {
 		return decimal.Zero
 	}

@@ -100,14 +100,11 @@ Re-running it with the same seed adds nothing twice.`)
 		cfg.DatabaseURL = cluster.URL
 		env.log.Info("private PostgreSQL started", "dir", cluster.Dir, "port", cluster.Port)
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
-		return err
-	}
 
 	prices, err := cfg.priceTable()
 	if err != nil {

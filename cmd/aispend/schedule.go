@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
@@ -28,14 +27,11 @@ func cmdSchedule(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
-		return err
-	}
 
 	funcs := jobFuncs(cfg, pool, env.log)
 	var jobs []schedule.Job

@@ -42,14 +42,11 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
-		return err
-	}
 
 	board, err := budgetBoard(cfg, pool)
 	if err != nil {
@@ -145,6 +142,19 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// openMigrated opens the pool and applies the schema: what every command that writes does first.
+func openMigrated(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
 func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	if url == "" {
 		return nil, errors.New("DATABASE_URL is not set (e.g. postgres://user@localhost:5432/aispend)")
@@ -175,14 +185,11 @@ func cmdMigrate(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
-		return err
-	}
 	env.log.Info("schema up to date")
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/templates"
 )
@@ -71,10 +72,10 @@ type KPIs struct {
 }
 
 // SuccessRate is (Requests − Failures) / Requests in percent, 2 decimals; 0 without requests.
-func (k KPIs) SuccessRate() decimal.Decimal { return percent(k.Requests-k.Failures, k.Requests) }
+func (k KPIs) SuccessRate() decimal.Decimal { return report.Percent(k.Requests-k.Failures, k.Requests) }
 
 // CacheHitRate is CacheHits / Requests in percent, 2 decimals.
-func (k KPIs) CacheHitRate() decimal.Decimal { return percent(k.CacheHits, k.Requests) }
+func (k KPIs) CacheHitRate() decimal.Decimal { return report.Percent(k.CacheHits, k.Requests) }
 
 // AvgCost is the cost per priced request (unpriced events would drag it towards zero).
 func (k KPIs) AvgCost() decimal.Decimal {
@@ -85,23 +86,17 @@ func (k KPIs) AvgCost() decimal.Decimal {
 	return k.Cost.DivRound(decimal.NewFromInt(priced), 6)
 }
 
-func percent(n, d int64) decimal.Decimal {
-	if d == 0 {
-		return decimal.Zero
-	}
-	return decimal.NewFromInt(n).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(d), 2)
-}
 
-// State is a budget's state, as GET /v1/budgets reports it.
-type State string
+// State is a budget's state, as the batch job and GET /v1/budgets report it.
+type State = report.State
 
 // Budget states.
 const (
-	StateOK       State = "ok"
-	StateInfo     State = "info"
-	StateWarning  State = "warning"
-	StateCritical State = "critical"
-	StateExceeded State = "exceeded"
+	StateOK       = report.StateOK
+	StateInfo     = report.StateInfo
+	StateWarning  = report.StateWarning
+	StateCritical = report.StateCritical
+	StateExceeded = report.StateExceeded
 )
 
 // Budget is one budget's status for its current period.
