@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -155,5 +156,49 @@ func TestFailedRequestDoesNotFailOthers(t *testing.T) {
 	}
 	if got := count(t, pool); got != 78 {
 		t.Fatalf("rows = %d, want 78 (every request but the bad one, whole)", got)
+	}
+}
+
+// Ensures several processes may migrate one empty database at once: goose's advisory lock
+// serialises them and every one succeeds.
+func TestConcurrentMigrate(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("aispend_migrate_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+	url := strings.Replace(pgtest.AdminURL(t), "/postgres?", "/"+name+"?", 1)
+
+	errs := make(chan error, 4)
+	for i := 0; i < 4; i++ {
+		go func() {
+			pool, err := pgxpool.New(ctx, url)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer pool.Close()
+			errs <- pgstore.Migrate(ctx, pool, 90)
+		}()
+	}
+	for i := 0; i < 4; i++ {
+		if err := <-errs; err != nil {
+			t.Fatalf("concurrent migrate: %v", err)
+		}
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var parts int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&parts); err != nil || parts < 4 {
+		t.Fatalf("partitions after migrate: %d (%v)", parts, err)
 	}
 }
