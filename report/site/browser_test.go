@@ -15,7 +15,7 @@ import (
 	"github.com/aispend/aispend/report/browsertest"
 )
 
-// go test ./report/site -run TestBrowserPeriodPage -screenshot ../../notes/report-screenshot.png
+// go test ./report/site -run TestBrowserPeriodPage -screenshot ../screenshots/report-page.png
 var screenshot = flag.String("screenshot", "", "write the sample period page's screenshot (PNG) to this file")
 
 func fileURL(path string) string { return (&url.URL{Scheme: "file", Path: path}).String() }
