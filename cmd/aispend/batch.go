@@ -152,7 +152,9 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 	}
 	job.Now = func() time.Time { return now }
 	if steps&report.StepStatistics != 0 {
-		if err := addOutputs(job, cfg, pool, log, outputOptions{}); err != nil {
+		closeReplica, err := addOutputs(ctx, job, cfg, pool, log, outputOptions{})
+		defer closeReplica()
+		if err != nil {
 			return runOutcome{}, err
 		}
 	}

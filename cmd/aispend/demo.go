@@ -170,7 +170,9 @@ func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *env
 	if err != nil {
 		return nil, 0, err
 	}
-	if err := addOutputs(job, cfg, pool, env.log, outputOptions{}); err != nil {
+	closeReplica, err := addOutputs(ctx, job, cfg, pool, env.log, outputOptions{})
+	defer closeReplica()
+	if err != nil {
 		return nil, 0, err
 	}
 	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})

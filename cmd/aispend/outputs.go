@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -19,13 +21,24 @@ type outputOptions struct {
 // addOutputs gives a report job its output steps (pages → workbooks → publish → digest), which
 // run after its alerts: the site goes to the configured target (directory or S3) and the digest
 // to digest.recipients.
-func addOutputs(job *report.Job, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, opts outputOptions) error {
+func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, opts outputOptions) (closeReplica func(), err error) {
+	closeReplica = func() {}
 	target, err := cfg.publishTarget(log)
 	if err != nil {
-		return err
+		return closeReplica, err
+	}
+	var events output.EventSource
+	if cfg.ReportDatabaseURL != "" {
+		replica, err := openPool(ctx, cfg.ReportDatabaseURL)
+		if err != nil {
+			return closeReplica, fmt.Errorf("open REPORT_DATABASE_URL: %w", err)
+		}
+		closeReplica = replica.Close
+		events = pgquery.New(replica)
 	}
 	o, err := output.New(output.Config{
 		Store:          pgquery.New(pool),
+		Events:         events,
 		Target:         target,
 		Sender:         job.Sender,
 		Budgets:        job.Budgets,
@@ -40,8 +53,9 @@ func addOutputs(job *report.Job, cfg *Config, pool *pgxpool.Pool, log *slog.Logg
 		Logger:         log,
 	})
 	if err != nil {
-		return err
+		closeReplica()
+		return func() {}, err
 	}
 	job.Outputs = o.Steps()
-	return nil
+	return closeReplica, nil
 }

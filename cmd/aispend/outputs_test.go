@@ -25,6 +25,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report/browsertest"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/money"
@@ -593,5 +594,27 @@ func TestRunPublishesToS3(t *testing.T) {
 	}
 	if len(digestMessages(t, mailSrv)) != 2 {
 		t.Error("the next run did not send the held-back digest")
+	}
+}
+
+// Ensures REPORT_DATABASE_URL serves the workbook's event rows (the run's largest read) while
+// statistics and ledgers stay on the primary.
+func TestRunReadsEventsFromReplica(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, dbURL := batchEnv(t, srv.SMTPPort)
+	replica := pgtest.URL(t)
+	env["REPORT_DATABASE_URL"] = replica
+	want := insertDay(t, dbURL, "2026-10-01", 10)
+	insertDay(t, replica, "2026-10-01", 4) // the replica is behind: 4 of the 10 events
+	var stdout, logs bytes.Buffer
+	if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	summary, _, rows := workbookTotals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	if rows != 4 {
+		t.Fatalf("Events sheet has %d rows; want the replica's 4", rows)
+	}
+	if !summary.Equal(want) {
+		t.Fatalf("Summary total %s; want the primary's %s", summary, want)
 	}
 }

@@ -69,7 +69,9 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 			return fmt.Errorf("create dry-run directory: %w", err)
 		}
 	}
-	if err := addOutputs(job, cfg, pool, env.log, outputOptions{resendDigest: *resend, dryRunDir: *dryDir}); err != nil {
+	closeReplica, err := addOutputs(ctx, job, cfg, pool, env.log, outputOptions{resendDigest: *resend, dryRunDir: *dryDir})
+	defer closeReplica()
+	if err != nil {
 		return err
 	}
 	var res *report.Result

@@ -47,9 +47,18 @@ type Store interface {
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
 }
 
+// EventSource streams a period's events; a read replica can serve it.
+type EventSource interface {
+	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
+}
+
 // Config is what the outputs need.
 type Config struct {
-	Store  Store
+	Store Store
+	// Events, when set, serves the workbook's event rows (the largest read of a run) instead of
+	// Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
+	// delays events of the last seconds to the next run of the period.
+	Events EventSource
 	Target publish.Target // where the site is published
 	Sender report.Sender  // the digest's transport
 	// Budgets are shown on the landing page with their status as of the run.
@@ -214,7 +223,11 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) error {
 	}
 	p := res.Period
 	events := func(emit func(xlsx.Event) error) error {
-		return o.cfg.Store.Events(ctx, p.Start, p.End, func(e report.Event) error { return emit(WorkbookEvent(e)) })
+		var src EventSource = o.cfg.Store
+		if o.cfg.Events != nil {
+			src = o.cfg.Events
+		}
+		return src.Events(ctx, p.Start, p.End, func(e report.Event) error { return emit(WorkbookEvent(e)) })
 	}
 	err = xlsx.Write(f, Workbook(res.Report, alerts, r.at, events),
 		xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir})
