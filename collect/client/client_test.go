@@ -213,10 +213,10 @@ func TestEventFieldsStored(t *testing.T) {
 
 	type row struct {
 		id, service, model, provider, sentCost, sentCurrency, costSource, errText, userID, orgID, endpoint, tags string
-		occurred                                                                                                  time.Time
-		in, out, cr, cw, rs                                                                                       int64
-		duration                                                                                                  *int64
-		success, cacheHit                                                                                         bool
+		occurred                                                                                                 time.Time
+		in, out, cr, cw, rs                                                                                      int64
+		duration                                                                                                 *int64
+		success, cacheHit                                                                                        bool
 	}
 	var r row
 	err := col.pool.QueryRow(context.Background(), `

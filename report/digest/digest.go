@@ -86,7 +86,6 @@ func (k KPIs) AvgCost() decimal.Decimal {
 	return k.Cost.DivRound(decimal.NewFromInt(priced), 6)
 }
 
-
 // State is a budget's state, as the batch job and GET /v1/budgets report it.
 type State = report.State
 
