@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sort"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
+	"github.com/aispend/aispend/report/site"
 )
 
 // outputOptions are the per-run choices of the output steps.
@@ -43,6 +45,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		Sender:         job.Sender,
 		Budgets:        job.Budgets,
 		Location:       cfg.Location,
+		Rates:          cfg.siteRates(),
 		From:           cfg.fromAddress(),
 		Recipients:     cfg.digestRecipients(),
 		AttachWorkbook: cfg.Digest.AttachWorkbook,
@@ -58,4 +61,14 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 	}
 	job.Outputs = o.Steps()
 	return closeReplica, nil
+}
+
+// siteRates lists the configured exchange rates for the report pages, by currency code.
+func (c *Config) siteRates() []site.Rate {
+	var rates []site.Rate
+	for cur, v := range c.FX {
+		rates = append(rates, site.Rate{Currency: cur, Value: v.Decimal, Since: c.FXDate})
+	}
+	sort.Slice(rates, func(i, j int) bool { return rates[i].Currency < rates[j].Currency })
+	return rates
 }

@@ -61,6 +61,8 @@ type Config struct {
 	Events EventSource
 	Target publish.Target // where the site is published
 	Sender report.Sender  // the digest's transport
+	// Rates are the configured exchange rates, stated on every page.
+	Rates []site.Rate
 	// Budgets are shown on the landing page with their status as of the run.
 	Budgets  []report.Budget
 	Location *time.Location
@@ -200,6 +202,7 @@ func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
 		return err
 	}
 	pg := Page(res.Report, alerts, r.at, SitePeriod(res.Period).WorkbookName())
+	pg.Rates = o.cfg.Rates
 	if err := site.RenderPeriod(io.Discard, pg); err != nil {
 		return err
 	}
@@ -298,7 +301,7 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 	}
 	var b bytes.Buffer
 	if err := site.RenderIndex(&b, site.IndexPage{
-		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: r.at,
+		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: r.at, Rates: o.cfg.Rates,
 		Budgets: BudgetCards(statuses), Reports: reports(published, o.cfg.Location),
 	}); err != nil {
 		return err

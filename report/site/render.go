@@ -57,6 +57,7 @@ type pageHead struct {
 	Zone      string // "Europe/Berlin (UTC+02:00)"
 	Generated string
 	Format    template.JS // money format for site.js: {"symbol":"$","digits":2}
+	Rates     string      // "1 USD = 1,300 KRW (set 2025-10-01)"; empty without rates
 }
 
 type periodView struct {
@@ -110,7 +111,7 @@ type chartView struct {
 	Height  int         // pixels
 }
 
-func newHead(title, assets, home, currency string, loc *time.Location, at, generated time.Time) (pageHead, error) {
+func newHead(title, assets, home, currency string, loc *time.Location, at, generated time.Time, rates []Rate) (pageHead, error) {
 	if strings.TrimSpace(currency) == "" {
 		return pageHead{}, errors.New("currency is required")
 	}
@@ -132,7 +133,26 @@ func newHead(title, assets, home, currency string, loc *time.Location, at, gener
 		Zone:      zoneName(loc, at),
 		Generated: fmtTime(generated, loc),
 		Format:    format,
+		Rates:     ratesText(rates, currency),
 	}, nil
+}
+
+// ratesText states each rate exactly, as configured: finance checks conversions against it.
+func ratesText(rates []Rate, currency string) string {
+	var parts []string
+	for _, r := range rates {
+		s := r.Value.String()
+		intPart, frac := s, ""
+		if i := strings.IndexByte(s, '.'); i >= 0 {
+			intPart, frac = s[:i], s[i:]
+		}
+		t := fmt.Sprintf("1 %s = %s%s %s", strings.ToUpper(r.Currency), money.Group(intPart), frac, strings.ToUpper(currency))
+		if r.Since != "" {
+			t += " (set " + r.Since + ")"
+		}
+		parts = append(parts, t)
+	}
+	return strings.Join(parts, "; ")
 }
 
 func newPeriodView(p PeriodPage) (*periodView, error) {
@@ -146,7 +166,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	if title == "" {
 		title = "AI spend report"
 	}
-	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt)
+	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
 	if err != nil {
 		return nil, err
 	}
@@ -228,7 +248,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 	if title == "" {
 		title = "AI spend reports"
 	}
-	head, err := newHead(title, "assets/", "index.html", p.Currency, p.Location, p.GeneratedAt, p.GeneratedAt)
+	head, err := newHead(title, "assets/", "index.html", p.Currency, p.Location, p.GeneratedAt, p.GeneratedAt, p.Rates)
 	if err != nil {
 		return nil, err
 	}

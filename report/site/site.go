@@ -95,6 +95,16 @@ type PeriodPage struct {
 	// Workbook is the workbook's file name relative to the page (normally
 	// Period.WorkbookName()); empty means no workbook link.
 	Workbook string
+
+	// Rates are the exchange rates amounts were converted with, stated in the footer.
+	Rates []Rate
+}
+
+// Rate is one exchange rate into the reporting currency: 1 Currency = Value reporting units.
+type Rate struct {
+	Currency string
+	Value    decimal.Decimal
+	Since    string // YYYY-MM-DD when the rate was set; may be empty
 }
 
 // KPIs are the headline numbers of a period.
@@ -196,6 +206,7 @@ type IndexPage struct {
 	GeneratedAt time.Time
 	Budgets     []BudgetCard
 	Reports     []PublishedReport // any order: grouped by kind and sorted newest first here
+	Rates       []Rate            // stated in the footer
 }
 
 // PublishedReport is a link to one published period page.
