@@ -25,8 +25,12 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	dry := fs.Bool("dry-run", false, "compute and render everything into a local directory (see --dry-run-dir); send and publish nothing")
 	dryDir := fs.String("dry-run-dir", "", "with --dry-run: where to write the rendered site, workbook and digest (default: a new temporary directory, printed)")
 	resend := fs.Bool("resend-digest", false, "send the period's digest email even if it was sent before")
+	alertsOnly := fs.Bool("alerts-only", false, "only check the budgets' current periods and send due alerts, like the scheduler's budget_check job\n(for a frequent cron entry); no statistics, pages or digest")
 	if err := env.parse(fs, args); err != nil {
 		return err
+	}
+	if *alertsOnly && (*dry || *dateFlag != "" || *resend) {
+		return errors.New("--alerts-only: checks the current periods; it takes no --date, --dry-run or --resend-digest")
 	}
 	if *dryDir != "" && !*dry {
 		return errors.New("--dry-run-dir: only with --dry-run")
@@ -44,6 +48,14 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 		if p, err = report.ParsePeriod(kind, *dateFlag, cfg.Location); err != nil {
 			return fmt.Errorf("--date: %w", err)
 		}
+	}
+	if *alertsOnly {
+		pool, err := openMigrated(ctx, cfg)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		return jobFuncs(cfg, pool, env.log)["budget-check"](ctx)
 	}
 	pool, err := openPool(ctx, cfg.DatabaseURL)
 	if err != nil {

@@ -283,3 +283,36 @@ func TestBatchRunKinds(t *testing.T) {
 		t.Error("unknown kind accepted")
 	}
 }
+
+// Ensures `aispend run --alerts-only` (a frequent cron entry) sends the alerts due in the current
+// periods once, records a budget-check run, and renders and publishes nothing.
+func TestRunAlertsOnly(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, dbURL := batchEnv(t, srv.SMTPPort)
+	insertCost(t, dbURL, time.Now(), "QA_CHAT", "850") // 85 % of daily-total and qa-monthly
+	var out, logs bytes.Buffer
+	for i := 0; i < 2; i++ {
+		if err := run(context.Background(), []string{"run", "--alerts-only"}, envMap(env), &out, &logs); err != nil {
+			t.Fatalf("run --alerts-only: %v\n%s", err, logs.String())
+		}
+	}
+	srv.WaitFor(t, 4, 30*time.Second)
+	if got := len(srv.Messages(t)); got != 4 { // 50 % and 80 % of each of the two budgets, once
+		t.Fatalf("%d alert emails, want 4", got)
+	}
+	if entries, _ := os.ReadDir(env["AISPEND_OUTPUT"]); len(entries) != 0 {
+		t.Fatalf("--alerts-only published %d files", len(entries))
+	}
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	var n int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM runs WHERE kind = 'budget-check' AND status = 'succeeded'").Scan(&n); err != nil || n != 2 {
+		t.Fatalf("budget-check runs recorded: %d (%v), want 2", n, err)
+	}
+	if err := run(context.Background(), []string{"run", "--alerts-only", "--date", "2026-10-01"}, envMap(env), &out, &logs); err == nil {
+		t.Fatal("--alerts-only with --date accepted")
+	}
+}
