@@ -262,20 +262,30 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 // price sets the cost of a valid row. A cost sent by the client is authoritative; otherwise the
 // price table applies. Whatever cannot be priced is stored unpriced, never refused.
 func price(row *Row, sent *Amount, currency string, t *pricing.Table) {
-	row.CostSource = "none"
 	if sent != nil {
 		if currency == "" {
 			currency = t.Currency()
 		}
-		row.CostSource = "provider"
 		row.SentCost = decimal.NewNullDecimal(sent.Value)
 		row.SentCurrency = currency
-		if rate, ok := t.Rate(currency); ok {
-			row.Cost = decimal.NewNullDecimal(sent.Value.Mul(rate))
+	}
+	row.Price(t)
+}
+
+// Price sets the row's cost from what it carries: the cost its client sent, converted into the
+// reporting currency, or else the price table. A row that cannot be priced (no price for the
+// model, no rate for the currency) is left unpriced. The collector prices every event with it
+// on arrival; re-pricing applies it again to stored unpriced events once the table knows more.
+func (row *Row) Price(t *pricing.Table) {
+	if row.SentCost.Valid {
+		row.CostSource = "provider"
+		if rate, ok := t.Rate(row.SentCurrency); ok {
+			row.Cost = decimal.NewNullDecimal(row.SentCost.Decimal.Mul(rate))
 			row.FXRate = decimal.NewNullDecimal(rate)
 		}
 		return
 	}
+	row.CostSource = "none"
 	p, ok := t.Cost(row.Model, row.Provider, row.OccurredAt, pricing.Usage{
 		InputTokens: row.InputTokens, OutputTokens: row.OutputTokens,
 		CacheReadTokens: row.CacheReadTokens, CacheWriteTokens: row.CacheWriteTokens,

@@ -142,6 +142,11 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 	if err != nil {
 		return runOutcome{}, err
 	}
+	if steps&(report.StepStatistics|report.StepAlerts) != 0 {
+		if _, err := repriceEvents(ctx, cfg, pool, log); err != nil {
+			return runOutcome{}, err
+		}
+	}
 	sender, err := cfg.newMailer()
 	if err != nil {
 		return runOutcome{}, err

@@ -63,8 +63,11 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	}
 	defer pool.Close()
 	if !*dry {
-		// A dry run writes nothing, not even the schema: run `aispend migrate` first.
+		// A dry run writes nothing, not even the schema or prices: run `aispend migrate` first.
 		if err := pgstore.Migrate(ctx, pool, cfg.RetentionDays); err != nil {
+			return err
+		}
+		if _, err := repriceEvents(ctx, cfg, pool, env.log); err != nil {
 			return err
 		}
 	}
