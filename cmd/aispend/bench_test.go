@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,12 +19,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pglocal"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pricing"
 )
 
 // BenchmarkIngest is `make bench`: it starts the collector binary on a private, durable
@@ -51,6 +50,11 @@ func BenchmarkIngest(b *testing.B) {
 		n, _ = strconv.Atoi(s)
 	}
 	bin := binary(b)
+	// Events are priced as in production: KRW reporting, the four models of the load at list prices.
+	benchConfig = filepath.Join(b.TempDir(), "aispend.yaml")
+	if err := os.WriteFile(benchConfig, []byte(benchConfigYAML), 0o600); err != nil {
+		b.Fatal(err)
+	}
 
 	fmt.Printf("\naispend ingest benchmark — %d CPUs, PostgreSQL with fsync on, loopback HTTP, load generator on the same machine\n\n", runtimeCPUs())
 	fmt.Printf("%-34s %12s %10s %10s %12s\n", "scenario", "events/s", "p50", "p99", "peak RSS")
@@ -96,6 +100,18 @@ type benchEvent struct {
 	OrgID        string `json:"org_id"`
 	Endpoint     string `json:"endpoint"`
 }
+
+var benchConfig string
+
+const benchConfigYAML = `currency: KRW
+timezone: Asia/Seoul
+fx: {USD: 1300}
+prices:
+  - {model: claude-sonnet-4-5, provider: anthropic, from: 2025-09-29, input: 3, cache_read: 0.30, cache_write: 3.75, output: 15}
+  - {model: claude-haiku-4-5, provider: anthropic, from: 2025-10-01, input: 1, cache_read: 0.10, cache_write: 1.25, output: 5}
+  - {model: gpt-4o, from: 2024-10-02, input: 2.50, cache_read: 1.25, output: 10}
+  - {model: gpt-4o-mini, from: 2024-07-18, input: 0.15, cache_read: 0.075, output: 0.60}
+`
 
 var benchModels = []string{"claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini"}
 var benchServices = []string{"MATCH_EXPLANATION", "QA_CHAT", "DOC_SUMMARY", "AGENT_TASKS"}
@@ -162,7 +178,7 @@ func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients 
 	b.Helper()
 	addr := freeAddr(b)
 	cmd := exec.Command(bin, "serve", "--log-format", "json")
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=bench", "AISPEND_CONFIG=/dev/null")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=bench", "AISPEND_CONFIG="+benchConfig)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -248,7 +264,14 @@ func peakRSS(pid int) int {
 // the collector's binary encoder, once with pgx's generic CopyFrom.
 func copyBaseline(b *testing.B, ctx context.Context, pool *pgxpool.Pool, events []benchEvent) (ours, generic float64) {
 	b.Helper()
-	prices := pricing.New("USD", map[string]decimal.Decimal{}, nil)
+	cfg, err := loadConfig(benchConfig, func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	prices, err := cfg.priceTable()
+	if err != nil {
+		b.Fatal(err)
+	}
 	rows := make([]collect.Row, len(events))
 	for i, e := range events {
 		raw, _ := json.Marshal(e)
@@ -259,6 +282,9 @@ func copyBaseline(b *testing.B, ctx context.Context, pool *pgxpool.Pool, events 
 		row, ps := ev.Validate(i, collect.Rules{Now: time.Now(), FutureSkew: 5 * time.Minute, Prices: prices})
 		if ps != nil {
 			b.Fatalf("%+v", ps)
+		}
+		if !row.Cost.Valid {
+			b.Fatalf("event %s not priced: the benchmark measures priced events", row.EventID)
 		}
 		rows[i] = row
 	}

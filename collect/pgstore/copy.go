@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -172,7 +173,8 @@ func putNumeric(b *bytes.Buffer, n decimal.NullDecimal) {
 		putNull(b)
 		return
 	}
-	digits, weight, neg, dscale := numericDigits(n.Decimal)
+	var digitBuf [48]uint16
+	digits, weight, neg, dscale := numericDigits(n.Decimal, digitBuf[:0])
 	putInt32(b, int32(8+2*len(digits)))
 	var h [8]byte
 	binary.BigEndian.PutUint16(h[0:], uint16(len(digits)))
@@ -182,40 +184,51 @@ func putNumeric(b *bytes.Buffer, n decimal.NullDecimal) {
 	}
 	binary.BigEndian.PutUint16(h[6:], uint16(dscale))
 	b.Write(h[:])
+	var d2 [2]byte
 	for _, d := range digits {
-		b.Write(binary.BigEndian.AppendUint16(nil, d))
+		binary.BigEndian.PutUint16(d2[:], d)
+		b.Write(d2[:])
 	}
 }
 
-// numericDigits splits d into base-10000 digits around the decimal point.
-func numericDigits(d decimal.Decimal) (digits []uint16, weight int16, neg bool, dscale int16) {
+// numericDigits splits d = coefficient × 10^exponent into base-10000 digits aligned on the
+// decimal point, appending them to digits.
+func numericDigits(d decimal.Decimal, digits []uint16) (_ []uint16, weight int16, neg bool, dscale int16) {
 	coef := d.Coefficient()
 	neg = coef.Sign() < 0
-	s := coef.Abs(coef).String()
-	exp := int(d.Exponent())
-	var intPart, frac string
-	if exp >= 0 {
-		intPart = s + strings.Repeat("0", exp)
-	} else {
-		dscale = int16(-exp)
-		if len(s) <= -exp {
-			frac = strings.Repeat("0", -exp-len(s)) + s
-		} else {
-			intPart, frac = s[:len(s)+exp], s[len(s)+exp:]
+	var dec [64]byte
+	var s []byte
+	if coef.IsInt64() {
+		v := coef.Int64()
+		if v < 0 {
+			v = -v
 		}
+		s = strconv.AppendInt(dec[:0], v, 10)
+	} else {
+		s = coef.Abs(coef).Append(dec[:0], 10)
 	}
-	if r := len(intPart) % 4; r != 0 {
-		intPart = strings.Repeat("0", 4-r) + intPart
+	exp := int(d.Exponent())
+	if exp < 0 {
+		dscale = int16(-exp)
 	}
-	if r := len(frac) % 4; r != 0 {
-		frac += strings.Repeat("0", 4-r)
-	}
-	all := intPart + frac
-	weight = int16(len(intPart)/4 - 1)
-	for i := 0; i < len(all); i += 4 {
-		v := uint16(all[i]-'0')*1000 + uint16(all[i+1]-'0')*100 + uint16(all[i+2]-'0')*10 + uint16(all[i+3]-'0')
+	// Decimal digit i of s has the power 10^(len(s)-1-i+exp). Group positions by powers of
+	// 10^4: the group of power p is p div 4 (rounding towards minus infinity).
+	top := len(s) - 1 + exp // power of the first digit
+	bottom := exp           // power of the last digit
+	gTop, gBottom := floorDiv(top, 4), floorDiv(bottom, 4)
+	for g := gTop; g >= gBottom; g-- {
+		var v uint16
+		for p := 4*g + 3; p >= 4*g; p-- {
+			i := len(s) - 1 - (p - exp) // index in s of the digit of power p
+			var digit uint16
+			if i >= 0 && i < len(s) {
+				digit = uint16(s[i] - '0')
+			}
+			v = v*10 + digit
+		}
 		digits = append(digits, v)
 	}
+	weight = int16(gTop)
 	for len(digits) > 0 && digits[0] == 0 {
 		digits = digits[1:]
 		weight--
@@ -227,4 +240,12 @@ func numericDigits(d decimal.Decimal) (digits []uint16, weight int16, neg bool, 
 		weight, neg = 0, false
 	}
 	return digits, weight, neg, dscale
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }
