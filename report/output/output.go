@@ -232,7 +232,11 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) error {
 		}
 		return src.Events(ctx, p.Start, p.End, func(e report.Event) error { return emit(WorkbookEvent(e)) })
 	}
-	err = xlsx.Write(f, Workbook(res.Report, alerts, r.at, events),
+	wb := Workbook(res.Report, alerts, r.at, events)
+	for _, rate := range o.cfg.Rates {
+		wb.Rates = append(wb.Rates, xlsx.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
+	}
+	err = xlsx.Write(f, wb,
 		xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir})
 	if cerr := f.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("write workbook file: %w", cerr)

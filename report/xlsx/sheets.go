@@ -266,6 +266,14 @@ func (b *builder) summary() error {
 		{"Event rows listed", b.eventRows, kInt},
 		{"Event sheets", listSheets(b.eventSheets), kText},
 	}
+	for _, r := range wb.Rates {
+		label := fmt.Sprintf("Exchange rate %s", strings.ToUpper(r.Currency))
+		if r.Since != "" {
+			label += " (set " + r.Since + ")"
+		}
+		// Stated as text, exactly as configured: the rate amounts were converted with.
+		kpis = append(kpis, kpi{label, fmt.Sprintf("1 %s = %s %s", strings.ToUpper(r.Currency), r.Value.String(), strings.ToUpper(wb.Currency)), kText})
+	}
 	hdr, err := newSheet(b.st, name, []column{{"Metric", 34, kText}, {"Value", 28, kText}}, wb.Location)
 	if err != nil {
 		return err

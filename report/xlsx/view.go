@@ -6,6 +6,13 @@ import (
 	"github.com/shopspring/decimal"
 )
 
+// Rate is one exchange rate: 1 Currency = Value units of the workbook's currency.
+type Rate struct {
+	Currency string
+	Value    decimal.Decimal
+	Since    string // YYYY-MM-DD when the rate was set; may be empty
+}
+
 // Workbook is everything one period's workbook shows. Amounts are exact decimals in Currency;
 // they become float64 only as the value of a spreadsheet cell. Derived figures (rates, shares,
 // averages, remaining budget, totals rows) are computed here, in decimal, from these inputs.
@@ -23,6 +30,7 @@ type Workbook struct {
 	Orgs     []BreakdownRow // By org
 	Budgets  []BudgetRow
 	Alerts   []AlertRow
+	Rates    []Rate // exchange rates into Currency, stated on the Summary sheet
 
 	// Events streams every event of the period, in the order the rows should appear. Write calls
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
