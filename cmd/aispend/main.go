@@ -45,7 +45,7 @@ func commands() []command {
 	return []command{
 		{"serve", "run the collector HTTP server", cmdServe},
 		{"migrate", "apply the database schema (idempotent)", cmdMigrate},
-		{"run", "one batch run: statistics, budgets, alerts, retention (for cron)", cmdRun},
+		{"run", "one batch run: statistics, alerts, pages, workbooks, publish, digest, retention (for cron)", cmdRun},
 		{"alert", "alert test --to ADDR: send a sample alert email", cmdAlert},
 		{"schedule", "run the configured jobs on their cron schedules (one leader among replicas)", cmdSchedule},
 		{"runs", "list recent runs: kind, period, status, duration, error (--limit N)", cmdRuns},
