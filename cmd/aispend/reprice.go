@@ -31,14 +31,7 @@ func cmdReprice(ctx context.Context, env *environment, args []string) error {
 	fs := env.flags("reprice", "Prices stored unpriced events (unknown model, or a currency without a rate) with the configured\n"+
 		"price table and rates, exactly as the collector would have. Events it still cannot price stay unpriced.\n"+
 		"Every `aispend run` and scheduled job does this first; run it after adding a price to update reports now.")
-	if err := env.parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(env.configPath, env.getenv)
-	if err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, cfg)
+	cfg, pool, err := env.migratedDB(ctx, fs, args)
 	if err != nil {
 		return err
 	}

@@ -20,14 +20,7 @@ func cmdSchedule(ctx context.Context, env *environment, args []string) error {
 		"advisory lock and only the leader runs jobs; if it dies another takes over within seconds.\n"+
 		"DATABASE_URL must reach PostgreSQL directly (not PgBouncer in transaction mode).\n"+
 		"Stops on SIGTERM: running jobs are cancelled and recorded as failed, then it exits 0.")
-	if err := env.parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(env.configPath, env.getenv)
-	if err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, cfg)
+	cfg, pool, err := env.migratedDB(ctx, fs, args)
 	if err != nil {
 		return err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"net"
 	"net/http"
@@ -142,6 +143,23 @@ func loopback(addr string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
+// migratedDB parses a command's flags, loads the configuration and opens the migrated
+// database: the start of every command that works on the database.
+func (env *environment) migratedDB(ctx context.Context, fs *flag.FlagSet, args []string) (*Config, *pgxpool.Pool, error) {
+	if err := env.parse(fs, args); err != nil {
+		return nil, nil, err
+	}
+	cfg, err := loadConfig(env.configPath, env.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	pool, err := openMigrated(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, pool, nil
+}
+
 // openMigrated opens the pool and applies the schema: what every command that writes does first.
 func openMigrated(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 	pool, err := openPool(ctx, cfg.DatabaseURL)
@@ -178,14 +196,7 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 
 func cmdMigrate(ctx context.Context, env *environment, args []string) error {
 	fs := env.flags("migrate", "Applies the database schema and creates the event partitions. Safe to run from several processes at once.")
-	if err := env.parse(fs, args); err != nil {
-		return err
-	}
-	cfg, err := loadConfig(env.configPath, env.getenv)
-	if err != nil {
-		return err
-	}
-	pool, err := openMigrated(ctx, cfg)
+	_, pool, err := env.migratedDB(ctx, fs, args)
 	if err != nil {
 		return err
 	}
