@@ -34,7 +34,8 @@ func q(name string) string {
 var (
 	qRefreshDelete  = q("refresh_delete")
 	qRefreshInsert  = q("refresh_insert")
-	qGrouped        = q("grouped")
+	qReportTotals   = q("report_totals")
+	qReportLatency  = q("report_latency")
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
@@ -52,6 +53,14 @@ var (
 	qDigestSent     = q("digest_sent")
 	qDigestFailed   = q("digest_failed")
 	qDigestStatus   = q("digest_status")
+	qSpendRollups   = q("spend_rollups")
+	qSpendAggs      = q("spend_aggregates")
+	qDriversRollups = q("drivers_rollups")
+	qDriversAggs    = q("drivers_aggregates")
+	qConsumeChanges = q("consume_changes")
+	qCurrentDays    = q("current_days")
+	qMarkCurrent    = q("mark_current")
+	qPendingHours   = q("pending_hours")
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
 	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
@@ -82,54 +91,27 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if len(days) == 0 {
 		return nil, fmt.Errorf("report %s: empty period", p)
 	}
-	last := days[len(days)-1]
-	y, m, d := last.Date()
-	seriesStart := time.Date(y, m, d-req.SeriesDays+1, 0, 0, 0, 0, loc)
+	ly, lm, ld := days[len(days)-1].Date()
+	seriesStart := startOfDay(ly, lm, ld-req.SeriesDays+1, loc)
 	if p.Start.Before(seriesStart) {
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
-	from := seriesStart
 
-	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin report: %w", err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	refreshed, err := refresh(ctx, tx, loc, from, p.End)
+	refreshed, err := refresh(ctx, tx, loc, seriesStart, p.End)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := readReport(ctx, tx, p, seriesStart, req.TopN)
 	if err != nil {
 		return nil, err
 	}
 	rep.RefreshedDays = refreshed
-
-	tz := loc.String()
-	pFrom, pTo := dateOf(p.Start), dateOf(p.End)
-	totals, err := grouped(ctx, tx, tz, pFrom, pTo, "total", 1)
-	if err != nil {
-		return nil, err
-	}
-	for _, r := range totals {
-		rep.Totals.Add(r.Totals)
-	}
-	for _, dim := range report.Dimensions {
-		rows, err := grouped(ctx, tx, tz, pFrom, pTo, string(dim), req.TopN)
-		if err != nil {
-			return nil, err
-		}
-		rep.Breakdowns[dim] = rows
-	}
-	series, err := grouped(ctx, tx, tz, dateOf(seriesStart), pTo, "day", 1<<30)
-	if err != nil {
-		return nil, err
-	}
-	byDay := map[string]report.Totals{}
-	for _, r := range series {
-		byDay[r.Key] = r.Totals
-	}
-	for dd := seriesStart; dd.Before(p.End); dd = time.Date(dd.Year(), dd.Month(), dd.Day()+1, 0, 0, 0, 0, loc) {
-		rep.Series = append(rep.Series, report.Day{Date: dd, Totals: byDay[dd.Format(time.DateOnly)]})
-	}
 	if req.DryRun {
 		return rep, nil // the deferred rollback undoes the rebuild
 	}
@@ -145,46 +127,90 @@ func dateOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
-// refresh rebuilds, inside tx, the aggregates of the days in [from, to) (midnights in loc) whose
+// refresh brings the aggregates of the days in [from, to) (in loc) up to date inside tx and
+// returns the days it rebuilt. It first consumes the change marks the event triggers left
+// (consume_changes.sql), then rebuilds each day of the range that is not current and whose
 // events are all still stored: no part of the day lies in a partition that retention dropped
 // (recorded in dropped_partitions) or is detaching. A month without a partition holds no events
 // (the collector creates a partition before it stores into a month), so it does not stop a
-// rebuild. It returns the days rebuilt.
+// rebuild. Days are rebuilt a contiguous run at a time, so each statement reads one time range.
 func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) ([]time.Time, error) {
-	// One rebuild at a time: two concurrent delete + insert of the same day would collide.
+	// One refresh at a time: two concurrent delete + insert of the same day would collide, and
+	// a run must see the marks and aggregates of the one before it.
 	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
 		return nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	if _, err := tx.Exec(ctx, qConsumeChanges); err != nil {
+		return nil, fmt.Errorf("consume event changes: %w", err)
 	}
 	avail, err := availability(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	var days []time.Time
-	var dates []time.Time
-	start, end := time.Time{}, time.Time{}
+	tz := loc.String()
+	current, err := currentDays(ctx, tx, tz, from, to)
+	if err != nil {
+		return nil, err
+	}
+	var rebuilt []time.Time
+	var run []time.Time // the days of the current run, with run[len-1]'s end in runEnd
+	var runEnd time.Time
+	flush := func() error {
+		if len(run) == 0 {
+			return nil
+		}
+		dates := make([]time.Time, len(run))
+		for i, d := range run {
+			dates[i] = dateOf(d)
+		}
+		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
+			return fmt.Errorf("delete daily aggregates: %w", err)
+		}
+		if _, err := tx.Exec(ctx, qRefreshInsert, tz, run[0], runEnd); err != nil {
+			return fmt.Errorf("rebuild daily aggregates: %w", err)
+		}
+		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
+			return fmt.Errorf("record rebuilt days: %w", err)
+		}
+		rebuilt = append(rebuilt, run...)
+		run = nil
+		return nil
+	}
 	for d := from; d.Before(to); {
-		next := time.Date(d.Year(), d.Month(), d.Day()+1, 0, 0, 0, 0, loc)
-		if avail.complete(d, next) {
-			days = append(days, d)
-			dates = append(dates, dateOf(d))
-			if start.IsZero() {
-				start = d
+		next := nextDay(d, loc)
+		if current[dateOf(d)] || !avail.complete(d, next) {
+			if err := flush(); err != nil {
+				return nil, err
 			}
-			end = next
+		} else {
+			run = append(run, d)
+			runEnd = next
 		}
 		d = next
 	}
-	if len(days) == 0 {
-		return nil, nil
+	if err := flush(); err != nil {
+		return nil, err
 	}
-	tz := loc.String()
-	if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
-		return nil, fmt.Errorf("delete daily aggregates: %w", err)
+	return rebuilt, nil
+}
+
+// currentDays reads current_days.sql: the days of [from, to) whose aggregates are current, as
+// dateOf values.
+func currentDays(ctx context.Context, q querier, tz string, from, to time.Time) (map[time.Time]bool, error) {
+	rows, err := q.Query(ctx, qCurrentDays, tz, dateOf(from), dateOf(to))
+	if err != nil {
+		return nil, fmt.Errorf("list current days: %w", err)
 	}
-	if _, err := tx.Exec(ctx, qRefreshInsert, tz, start, end, dates); err != nil {
-		return nil, fmt.Errorf("rebuild daily aggregates: %w", err)
+	out := map[time.Time]bool{}
+	var d time.Time
+	_, err = pgx.ForEachRow(rows, []any{&d}, func() error {
+		out[dateOf(d)] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list current days: %w", err)
 	}
-	return days, nil
+	return out, nil
 }
 
 // partitionSet tells which time ranges no longer have all their raw events.
@@ -264,45 +290,155 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 	return out, nil
 }
 
-// grouped runs grouped.sql.
-func grouped(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time, dim string, n int) ([]report.Row, error) {
-	rows, err := tx.Query(ctx, qGrouped, tz, from, to, dim, int64(n))
+// readReport computes a period's report from the daily rollups: report_totals gives every total
+// in one statement, then report_latency the histograms of the rows shown.
+func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart time.Time, topN int) (*report.Report, error) {
+	tz := p.Start.Location().String()
+	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(seriesStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
-		return nil, fmt.Errorf("query %s totals: %w", dim, err)
+		return nil, fmt.Errorf("query report totals: %w", err)
 	}
-	var out []report.Row
+	groups := map[string][]report.Row{}
+	byDay := map[string]report.Totals{}
 	var (
-		key     *string
-		r       report.Row
-		cost    string
-		buckets []int32
-		counts  []int64
+		dim, key, cost string
+		r              report.Row
+		buckets        []int32
+		counts         []int64
 	)
-	_, err = pgx.ForEachRow(rows, []any{&key, &r.Other, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
 		&cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
 		row := r
-		row.Key = ""
-		if key != nil {
-			row.Key = *key
-		}
+		row.Key = key
 		c, err := decimal.NewFromString(cost)
 		if err != nil {
 			return fmt.Errorf("parse cost %q: %w", cost, err)
 		}
 		row.Cost = c
-		h, err := dense(buckets, counts)
-		if err != nil {
-			return err
+		if dim == "day" {
+			h, err := dense(buckets, counts)
+			if err != nil {
+				return err
+			}
+			row.Latency = h
+			byDay[key] = row.Totals
+			return nil
 		}
-		row.Latency = h
-		out = append(out, row)
+		groups[dim] = append(groups[dim], row)
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query %s totals: %w", dim, err)
+		return nil, fmt.Errorf("query report totals: %w", err)
+	}
+
+	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
+	for _, t := range groups["total"] {
+		rep.Totals.Add(t.Totals)
+	}
+	// The rows shown: each dimension's top N by cost, then requests, then key.
+	shown := map[report.Dimension][]report.Row{}
+	var rest = map[report.Dimension][]report.Row{}
+	dims, keys := []string{"total"}, []string{""}
+	for _, d := range report.Dimensions {
+		g := groups[string(d)]
+		sort.Slice(g, func(i, j int) bool {
+			if c := g[i].Cost.Cmp(g[j].Cost); c != 0 {
+				return c > 0
+			}
+			if g[i].Requests != g[j].Requests {
+				return g[i].Requests > g[j].Requests
+			}
+			return g[i].Key < g[j].Key
+		})
+		n := min(topN, len(g))
+		shown[d], rest[d] = g[:n], g[n:]
+		for _, row := range g[:n] {
+			dims, keys = append(dims, string(d)), append(keys, row.Key)
+		}
+	}
+	hists, err := latency(ctx, tx, tz, p, dims, keys)
+	if err != nil {
+		return nil, err
+	}
+	rep.Totals.Latency = hists["total\x00"]
+	for _, d := range report.Dimensions {
+		out := make([]report.Row, 0, len(shown[d])+1)
+		// Histograms are additive: the "other" row's is the total's minus the top N's.
+		otherHist := append(report.Histogram(nil), rep.Totals.Latency...)
+		for _, row := range shown[d] {
+			row.Latency = hists[string(d)+"\x00"+row.Key]
+			otherHist = subtract(otherHist, row.Latency)
+			out = append(out, row)
+		}
+		if len(rest[d]) > 0 {
+			other := report.Row{Other: true}
+			for _, row := range rest[d] {
+				other.Add(row.Totals)
+			}
+			other.Latency = trim(otherHist)
+			out = append(out, other)
+		}
+		rep.Breakdowns[d] = out
+	}
+	loc := p.Start.Location()
+	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
+		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
+	return rep, nil
+}
+
+// latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
+// is keyed by dim + "\x00" + key.
+func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys []string) (map[string]report.Histogram, error) {
+	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys)
+	if err != nil {
+		return nil, fmt.Errorf("query report latency: %w", err)
+	}
+	out := map[string]report.Histogram{}
+	var (
+		dim, key string
+		b        int32
+		n        int64
+	)
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
+		if b < 0 || b > 1000 {
+			return fmt.Errorf("latency histogram: bucket %d out of range", b)
+		}
+		k := dim + "\x00" + key
+		h := out[k]
+		for int(b) >= len(h) {
+			h = append(h, 0)
+		}
+		h[b] += n
+		out[k] = h
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query report latency: %w", err)
 	}
 	return out, nil
+}
+
+// subtract removes o's counts from h (o ⊆ h).
+func subtract(h, o report.Histogram) report.Histogram {
+	for i, n := range o {
+		if i < len(h) {
+			h[i] -= n
+		}
+	}
+	return h
+}
+
+// trim drops the empty top buckets, so that a histogram equals the one built by adding.
+func trim(h report.Histogram) report.Histogram {
+	for len(h) > 0 && h[len(h)-1] == 0 {
+		h = h[:len(h)-1]
+	}
+	if len(h) == 0 {
+		return nil
+	}
+	return h
 }
 
 // dense turns the sparse histogram of grouped.sql into a report.Histogram.
@@ -329,48 +465,6 @@ func dense(buckets []int32, counts []int64) (report.Histogram, error) {
 
 func scopeArgs(sc report.Scope) []any {
 	return []any{sc.Service, sc.Model, sc.Provider, sc.OrgID, sc.UserID, sc.TagKey, sc.TagValue}
-}
-
-// BudgetSpend implements report.Store.
-func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error) {
-	var sp report.Spend
-	var cost string
-	args := append([]any{start, end}, scopeArgs(scope)...)
-	if err := s.pool.QueryRow(ctx, qBudgetSpend, args...).Scan(&cost, &sp.Events, &sp.Unpriced); err != nil {
-		return sp, fmt.Errorf("query budget spend: %w", err)
-	}
-	c, err := decimal.NewFromString(cost)
-	if err != nil {
-		return sp, fmt.Errorf("parse budget spend %q: %w", cost, err)
-	}
-	sp.Cost = c
-	return sp, nil
-}
-
-// BudgetDrivers implements report.Store.
-func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
-	args := append([]any{start, end}, scopeArgs(scope)...)
-	args = append(args, string(dim), int64(n))
-	rows, err := s.pool.Query(ctx, qBudgetDrivers, args...)
-	if err != nil {
-		return nil, fmt.Errorf("query budget drivers: %w", err)
-	}
-	var out []report.Driver
-	var d report.Driver
-	var cost string
-	_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests}, func() error {
-		c, err := decimal.NewFromString(cost)
-		if err != nil {
-			return err
-		}
-		d.Cost = c
-		out = append(out, d)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("query budget drivers: %w", err)
-	}
-	return out, nil
 }
 
 // ClaimAlert implements report.Store.

@@ -1,7 +1,7 @@
--- budget_drivers: what drives a budget's spend: the top N values of one dimension within the
--- budget's scope over [start, end), from the event log, by cost then requests.
+-- budget_drivers: what drives a budget's spend: every value of one dimension within the budget's
+-- scope over [start, end), from the event log (the part of a period without current aggregates).
 -- $1 start, $2 end, $3..$9 scope as in budget_spend, $10 dimension (service | model | user_id |
--- org_id | provider), $11 N.
+-- org_id | provider).
 -- Returns key ('' when absent), cost (text), requests.
 SELECT key, coalesce(sum(cost), 0)::text AS cost, count(*) AS requests
 FROM (
@@ -23,5 +23,3 @@ FROM (
       AND ($8 = '' OR tags ->> $8 = $9)
 ) e
 GROUP BY key
-ORDER BY sum(cost) DESC NULLS LAST, count(*) DESC, key
-LIMIT $11

@@ -1,4 +1,5 @@
--- budget_spend: the spend of a budget's scope over [start, end), always from the event log.
+-- budget_spend: the spend of a budget's scope over [start, end) from the event log: the part of
+-- a period without current aggregates, or all of it for a tag scope.
 -- $1 start, $2 end (timestamptz), $3 service, $4 model, $5 provider, $6 org_id, $7 user_id,
 -- $8 tag key, $9 tag value ('' = no filter).
 -- Returns the cost (text, exact), the number of events and the number of unpriced events.

@@ -1,17 +1,14 @@
--- refresh_insert: rebuilds the daily aggregates of the given days from events. Run after
--- refresh_delete in the same transaction.
--- $1 tz (IANA name), $2 range start, $3 range end (timestamptz, covering every day),
--- $4 days (date[]: the days in $1 to rebuild).
--- Two levels of grouping, no join: first by key and latency bucket (with every additive
--- column), then by key, collecting the non-empty buckets into the sparse histogram.
+-- refresh_insert: rebuilds the daily aggregates and their rollups of a run of whole days from
+-- events, in one scan of the events. Run after refresh_delete in the same transaction.
+-- $1 tz (IANA name), $2 first instant of the first day, $3 first instant of the day after the
+-- last (timestamptz).
+-- kb groups the events by day, key and latency bucket with every additive column; the
+-- aggregates group kb by key, collecting the non-empty buckets into the sparse histogram; the
+-- rollups group kb by each dimension alone (GROUPING SETS), then likewise.
 -- Latency bucket: 0 for < 1 ms, else 1 + floor(4·log2(ms)) in float8; the epsilon keeps exact
--- powers of two in their own bucket despite rounding.
-INSERT INTO daily_aggregates (
-    tz, day, service, model, provider, org_id, user_id,
-    requests, failures, cache_hits, unpriced,
-    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-    cost, latency_count, latency_sum_ms, latency_buckets, latency_counts)
-WITH kb AS (
+-- powers of two in their own bucket despite rounding. Sums are numeric in PostgreSQL and stored
+-- as bigint: per day they are bounded by the collector's per-event limits.
+WITH kb AS MATERIALIZED (
     SELECT (occurred_at AT TIME ZONE $1)::date AS day,
            service, model, provider, coalesce(org_id, '') AS org_id, coalesce(user_id, '') AS user_id,
            CASE WHEN duration_ms IS NULL THEN NULL
@@ -31,10 +28,46 @@ WITH kb AS (
            coalesce(sum(duration_ms), 0) AS latency_sum_ms
     FROM events
     WHERE occurred_at >= $2 AND occurred_at < $3
-      AND (occurred_at AT TIME ZONE $1)::date = ANY ($4::date[])
     GROUP BY 1, 2, 3, 4, 5, 6, 7
+), fine AS (
+    INSERT INTO daily_aggregates (
+        tz, day, service, model, provider, org_id, user_id,
+        requests, failures, cache_hits, unpriced,
+        input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+        cost, latency_count, latency_sum_ms, latency_buckets, latency_counts)
+    SELECT $1, day, service, model, provider, org_id, user_id,
+           sum(requests), sum(failures), sum(cache_hits), sum(unpriced),
+           sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens),
+           sum(cost),
+           coalesce(sum(requests) FILTER (WHERE bucket IS NOT NULL), 0),
+           sum(latency_sum_ms),
+           coalesce(array_agg(bucket ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}'),
+           coalesce(array_agg(requests ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}')
+    FROM kb
+    GROUP BY day, service, model, provider, org_id, user_id
+), rb AS (
+    SELECT day,
+           CASE WHEN GROUPING(service) = 0 THEN 'service'
+                WHEN GROUPING(model) = 0 THEN 'model'
+                WHEN GROUPING(provider) = 0 THEN 'provider'
+                WHEN GROUPING(org_id) = 0 THEN 'org_id'
+                WHEN GROUPING(user_id) = 0 THEN 'user_id'
+                ELSE 'total' END AS dim,
+           coalesce(service, model, provider, org_id, user_id, '') AS key,
+           bucket,
+           sum(requests) AS requests, sum(failures) AS failures, sum(cache_hits) AS cache_hits,
+           sum(unpriced) AS unpriced, sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+           sum(cache_read_tokens) AS cache_read_tokens, sum(cache_write_tokens) AS cache_write_tokens,
+           sum(reasoning_tokens) AS reasoning_tokens, sum(cost) AS cost, sum(latency_sum_ms) AS latency_sum_ms
+    FROM kb
+    GROUP BY GROUPING SETS ((day, bucket), (day, service, bucket), (day, model, bucket), (day, provider, bucket),
+                            (day, org_id, bucket), (day, user_id, bucket))
 )
-SELECT $1, day, service, model, provider, org_id, user_id,
+INSERT INTO daily_rollups (
+    tz, day, dim, key, requests, failures, cache_hits, unpriced,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost, latency_count, latency_sum_ms, latency_buckets, latency_counts)
+SELECT $1, day, dim, key,
        sum(requests), sum(failures), sum(cache_hits), sum(unpriced),
        sum(input_tokens), sum(output_tokens), sum(cache_read_tokens), sum(cache_write_tokens), sum(reasoning_tokens),
        sum(cost),
@@ -42,5 +75,5 @@ SELECT $1, day, service, model, provider, org_id, user_id,
        sum(latency_sum_ms),
        coalesce(array_agg(bucket ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}'),
        coalesce(array_agg(requests ORDER BY bucket) FILTER (WHERE bucket IS NOT NULL), '{}')
-FROM kb
-GROUP BY day, service, model, provider, org_id, user_id
+FROM rb
+GROUP BY day, dim, key

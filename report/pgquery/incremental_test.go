@@ -1,0 +1,292 @@
+package pgquery_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// randomEvents makes n events spread over the days [first, first+days) in loc, with times
+// near midnight too, several services, models, users and orgs, some unpriced.
+func randomEvents(r *rand.Rand, first time.Time, days, n int) []ev {
+	costs := []string{"0.0000001", "7.80", "1234.5678901", "0.33", "12", "", "0.5"}
+	out := make([]ev, n)
+	for i := range out {
+		at := first.Add(time.Duration(r.Int64N(int64(days) * int64(24*time.Hour))))
+		if i%5 == 0 { // right around a midnight
+			d := first.AddDate(0, 0, r.IntN(days))
+			at = d.Add(time.Duration(r.IntN(7200)-3600) * time.Second)
+		}
+		out[i] = ev{
+			at: at, service: fmt.Sprintf("SVC_%d", r.IntN(4)), model: fmt.Sprintf("model-%d", r.IntN(3)),
+			user: fmt.Sprintf("user-%d", r.IntN(9)), org: fmt.Sprintf("org-%d", r.IntN(3)),
+			cost: costs[r.IntN(len(costs))], ms: int64(r.IntN(5000)), fail: r.IntN(10) == 0,
+		}
+	}
+	return out
+}
+
+// checkAggregates asserts that the aggregates of every day of [from, to) in loc whose events
+// are stored equal what a rebuild from the events gives: the fine rows, and the rollups of
+// every dimension.
+func checkAggregates(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from, to time.Time) {
+	t.Helper()
+	ctx := context.Background()
+	const raw = `SELECT (occurred_at AT TIME ZONE $1)::date AS day, service, model, provider,
+		coalesce(org_id, '') AS org_id, coalesce(user_id, '') AS user_id, count(*) AS requests,
+		count(*) FILTER (WHERE cost IS NULL) AS unpriced, coalesce(sum(cost), 0) AS cost,
+		sum(input_tokens) AS input_tokens, count(duration_ms) AS latency_count
+		FROM events WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2, 3, 4, 5, 6`
+	const fine = `SELECT day, service, model, provider, org_id, user_id, requests, unpriced, cost,
+		input_tokens, latency_count
+		FROM daily_aggregates WHERE tz = $1 AND day >= ($2 AT TIME ZONE $1)::date AND day < ($3 AT TIME ZONE $1)::date`
+	for _, q := range []string{
+		"(" + raw + ") EXCEPT (" + fine + ")",
+		"(" + fine + ") EXCEPT (" + raw + ")",
+	} {
+		var n int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM ("+q+") x", loc.String(), from, to).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("daily aggregates differ from the events in %d rows", n)
+		}
+	}
+	for _, dim := range []string{"service", "model", "provider", "org_id", "user_id", "''"} {
+		name := dim
+		if dim == "''" {
+			name = "total"
+		}
+		agg := fmt.Sprintf(`SELECT day, %s::text AS key, sum(requests)::bigint, sum(unpriced)::bigint, sum(cost),
+			sum(input_tokens)::bigint, sum(latency_count)::bigint
+			FROM daily_aggregates WHERE tz = $1 AND day >= ($2 AT TIME ZONE $1)::date AND day < ($3 AT TIME ZONE $1)::date GROUP BY 1, 2`, dim)
+		roll := fmt.Sprintf(`SELECT day, key, requests, unpriced, cost, input_tokens, latency_count
+			FROM daily_rollups WHERE tz = $1 AND dim = '%s' AND day >= ($2 AT TIME ZONE $1)::date AND day < ($3 AT TIME ZONE $1)::date`, name)
+		var n int
+		q := "SELECT count(*) FROM (((" + agg + ") EXCEPT (" + roll + ")) UNION ALL ((" + roll + ") EXCEPT (" + agg + "))) x"
+		if err := pool.QueryRow(ctx, q, loc.String(), from, to).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("rollups of %s differ from the aggregates in %d rows", name, n)
+		}
+	}
+}
+
+func dates(ts []time.Time) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.Format(time.DateOnly)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Ensures a run rebuilds exactly the days whose events changed since they were aggregated (late
+// events, re-priced events, in any zone, also a half-hour one) and nothing else, and that the
+// aggregates then equal a rebuild from the events.
+func TestIncrementalRefresh(t *testing.T) {
+	for _, loc := range []*time.Location{seoul, mustLoc("Asia/Kolkata")} {
+		t.Run(loc.String(), func(t *testing.T) {
+			ctx := context.Background()
+			pool := pgtest.Pool(t)
+			st := pgquery.New(pool)
+			r := rand.New(rand.NewPCG(1, 2))
+			first := time.Date(2026, 10, 1, 0, 0, 0, 0, loc)
+			insert(t, pool, randomEvents(r, first, 12, 600)...)
+			day12 := report.PeriodContaining(report.Daily, first.AddDate(0, 0, 11), loc)
+			rep, err := st.Report(ctx, report.ReportRequest{Period: day12})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := len(rep.RefreshedDays); got != 30 {
+				t.Fatalf("first run rebuilt %d days; want the 30 of the series", got)
+			}
+			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
+
+			// Nothing changed: the same run rebuilds nothing.
+			rep, err = st.Report(ctx, report.ReportRequest{Period: day12})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(rep.RefreshedDays) != 0 {
+				t.Fatalf("unchanged run rebuilt %v", dates(rep.RefreshedDays))
+			}
+
+			// Late events for three earlier days (one just before midnight), and a re-priced event.
+			late := []ev{
+				{at: first.AddDate(0, 0, 2).Add(5 * time.Hour), service: "LATE", cost: "1.25", ms: 10},
+				{at: first.AddDate(0, 0, 5).Add(-time.Second), service: "LATE", cost: "2", ms: 20},
+				{at: first.AddDate(0, 0, 9).Add(23 * time.Hour), service: "LATE", cost: "", ms: 30},
+			}
+			insert(t, pool, late...)
+			var id string
+			var at time.Time
+			if err := pool.QueryRow(ctx, `SELECT event_id, occurred_at FROM events WHERE cost IS NULL AND service <> 'LATE'
+				AND occurred_at >= $1 AND occurred_at < $2 LIMIT 1`, first.AddDate(0, 0, 7), first.AddDate(0, 0, 8)).Scan(&id, &at); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := pool.Exec(ctx, "UPDATE events SET cost = 99.5, cost_source = 'local' WHERE event_id = $1 AND occurred_at = $2", id, at); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = st.Report(ctx, report.ReportRequest{Period: day12})
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Changes are marked by UTC hour: in a half-hour zone an hour touches two days.
+			touched := map[string]bool{}
+			for _, t := range []time.Time{late[0].at, late[1].at, late[2].at, at} {
+				h := t.UTC().Truncate(time.Hour)
+				touched[h.In(loc).Format(time.DateOnly)] = true
+				touched[h.Add(time.Hour-time.Microsecond).In(loc).Format(time.DateOnly)] = true
+			}
+			var want []string
+			for d := range touched {
+				want = append(want, d)
+			}
+			sort.Strings(want)
+			if loc == seoul && len(want) != 4 {
+				t.Fatalf("in Seoul each change touches one day: %v", want)
+			}
+			if got := dates(rep.RefreshedDays); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("run after late and re-priced events rebuilt %v; want %v", got, want)
+			}
+			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
+			var raw string
+			if err := pool.QueryRow(ctx, "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2",
+				rep.Series[0].Date, day12.End).Scan(&raw); err != nil {
+				t.Fatal(err)
+			}
+			sum := decimal.Zero
+			for _, d := range rep.Series {
+				sum = sum.Add(d.Cost)
+			}
+			if !sum.Equal(decimal.RequireFromString(raw)) {
+				t.Fatalf("series sums to %s; events to %s", sum, raw)
+			}
+
+			// A late event for a day outside this run's series is counted by the next run of a
+			// period that contains it, though other runs consumed its change mark meanwhile.
+			early := first.AddDate(0, 0, -40)
+			monthBefore := report.PeriodContaining(report.Monthly, early, loc)
+			if _, err := st.Report(ctx, report.ReportRequest{Period: monthBefore}); err != nil {
+				t.Fatal(err)
+			}
+			insert(t, pool, ev{at: early.Add(3 * time.Hour), service: "LATE", cost: "5", ms: 1})
+			if _, err := st.Report(ctx, report.ReportRequest{Period: day12}); err != nil {
+				t.Fatal(err)
+			}
+			rep, err = st.Report(ctx, report.ReportRequest{Period: monthBefore})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := dates(rep.RefreshedDays); fmt.Sprint(got) != fmt.Sprint([]string{early.Format(time.DateOnly)}) {
+				t.Fatalf("month before rebuilt %v; want only %s", got, early.Format(time.DateOnly))
+			}
+			if !rep.Totals.Cost.Equal(decimal.NewFromInt(5)) {
+				t.Fatalf("month before costs %s; want 5", rep.Totals.Cost)
+			}
+		})
+	}
+}
+
+// Ensures a dry run changes nothing: no aggregate, no change mark consumed.
+func TestDryRunRefreshChangesNothing(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(3, 4)), first, 3, 50)...)
+	count := func() (n [3]int) {
+		for i, tbl := range []string{"event_changes", "aggregate_days", "daily_aggregates"} {
+			if err := pool.QueryRow(ctx, "SELECT count(*) FROM "+tbl).Scan(&n[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return n
+	}
+	before := count()
+	if before[0] == 0 {
+		t.Fatal("inserting events left no change marks")
+	}
+	rep, err := st.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Monthly, first, seoul), DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want int64
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM events WHERE occurred_at >= $1", first).Scan(&want); err != nil {
+		t.Fatal(err)
+	}
+	if rep.Totals.Requests != want || want == 0 {
+		t.Fatalf("dry run counted %d requests; want %d", rep.Totals.Requests, want)
+	}
+	if after := count(); after != before {
+		t.Fatalf("dry run changed (changes, current days, aggregates) from %v to %v", before, after)
+	}
+}
+
+// Ensures concurrent runs and concurrent ingest never lose or double an update: runs of
+// overlapping periods race each other and a writer; afterwards the aggregates equal the events.
+func TestConcurrentRefreshes(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(5, 6)), first, 10, 300)...)
+	periods := []report.Period{
+		report.PeriodContaining(report.Daily, first.AddDate(0, 0, 9), seoul),
+		report.PeriodContaining(report.Weekly, first.AddDate(0, 0, 4), seoul),
+		report.PeriodContaining(report.Monthly, first, seoul),
+	}
+	var writer, runs sync.WaitGroup
+	errs := make(chan error, 3)
+	stop := make(chan struct{})
+	writer.Add(1)
+	go func() { // small batches for every day while the runs go on
+		defer writer.Done()
+		r := rand.New(rand.NewPCG(7, 8))
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			insert(t, pool, randomEvents(r, first, 10, 5)...)
+		}
+	}()
+	for w := 0; w < 3; w++ {
+		runs.Add(1)
+		go func() {
+			defer runs.Done()
+			for i := 0; i < 6; i++ {
+				if _, err := st.Report(ctx, report.ReportRequest{Period: periods[(w+i)%len(periods)]}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	runs.Wait()
+	close(stop)
+	writer.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// One more run of the month brings every day up to date with what was written.
+	if _, err := st.Report(ctx, report.ReportRequest{Period: periods[2]}); err != nil {
+		t.Fatal(err)
+	}
+	checkAggregates(t, pool, seoul, periods[2].Start, periods[2].End)
+}

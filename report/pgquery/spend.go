@@ -1,0 +1,244 @@
+package pgquery
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+)
+
+// A budget's spend over [start, end) is read from the daily aggregates for every whole day
+// (in the zone of start) whose aggregates are current and have no change marks pending, and
+// for every day whose raw events retention dropped; the rest (the tail since the last run, days
+// changed since, the partial days at either end) is summed from the events. Both reads share
+// one REPEATABLE READ snapshot, so a day is counted from exactly one source and the sum equals
+// a raw sum over the events at that snapshot. A tag scope reads the events only: the
+// aggregates have no tags.
+
+// spendPlan splits [start, end) into days read from aggregates and ranges read from events.
+type spendPlan struct {
+	tz     string
+	days   []time.Time    // dateOf values
+	ranges [][2]time.Time // half-open, ascending, not adjacent
+}
+
+func planSpend(ctx context.Context, tx pgx.Tx, start, end time.Time) (spendPlan, error) {
+	loc := start.Location()
+	pl := spendPlan{tz: loc.String()}
+	addRaw := func(a, b time.Time) {
+		if !a.Before(b) {
+			return
+		}
+		if n := len(pl.ranges); n > 0 && pl.ranges[n-1][1].Equal(a) {
+			pl.ranges[n-1][1] = b
+			return
+		}
+		pl.ranges = append(pl.ranges, [2]time.Time{a, b})
+	}
+	// The whole days inside [start, end).
+	first := start
+	if y, m, d := start.Date(); !startOfDay(y, m, d, loc).Equal(start) {
+		first = nextDay(start, loc)
+	}
+	if !nextDay(first, loc).After(end) {
+		current, err := currentDays(ctx, tx, pl.tz, first, end)
+		if err != nil {
+			return pl, err
+		}
+		stale, err := pendingDays(ctx, tx, loc, first, end)
+		if err != nil {
+			return pl, err
+		}
+		avail, err := availability(ctx, tx)
+		if err != nil {
+			return pl, err
+		}
+		addRaw(start, first)
+		d := first
+		for ; !nextDay(d, loc).After(end); d = nextDay(d, loc) {
+			next := nextDay(d, loc)
+			date := dateOf(d)
+			switch {
+			case !avail.complete(d, next):
+				// Retention dropped (part of) its events: the aggregates are all there is.
+				pl.days = append(pl.days, date)
+			case current[date] && !stale[date]:
+				pl.days = append(pl.days, date)
+			default:
+				addRaw(d, next)
+			}
+		}
+		addRaw(d, end)
+		return pl, nil
+	}
+	addRaw(start, end)
+	return pl, nil
+}
+
+// pendingDays are the days of [from, to) in loc touched by change marks not yet consumed.
+func pendingDays(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) (map[time.Time]bool, error) {
+	rows, err := tx.Query(ctx, qPendingHours, from, to)
+	if err != nil {
+		return nil, fmt.Errorf("list pending changes: %w", err)
+	}
+	out := map[time.Time]bool{}
+	var h time.Time
+	_, err = pgx.ForEachRow(rows, []any{&h}, func() error {
+		out[dateOf(h.In(loc))] = true
+		out[dateOf(h.Add(time.Hour-time.Microsecond).In(loc))] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pending changes: %w", err)
+	}
+	return out, nil
+}
+
+// scopeDims counts the dimensions a scope filters on (tags aside) and names the last one.
+func scopeDims(sc report.Scope) (n int, dim, key string) {
+	for _, f := range []struct{ dim, v string }{
+		{"service", sc.Service}, {"model", sc.Model}, {"provider", sc.Provider},
+		{"org_id", sc.OrgID}, {"user_id", sc.UserID},
+	} {
+		if f.v != "" {
+			n, dim, key = n+1, f.dim, f.v
+		}
+	}
+	return n, dim, key
+}
+
+// readSnapshot runs fn in a read-only REPEATABLE READ transaction: one snapshot for every read.
+func (s *Store) readSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+}
+
+// BudgetSpend implements report.Store.
+func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error) {
+	var sp report.Spend
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		var pl spendPlan
+		if scope.TagKey != "" {
+			pl.ranges = [][2]time.Time{{start, end}}
+		} else {
+			var err error
+			if pl, err = planSpend(ctx, tx, start, end); err != nil {
+				return err
+			}
+		}
+		add := func(row pgx.Row) error {
+			var cost string
+			var n, unpriced int64
+			if err := row.Scan(&cost, &n, &unpriced); err != nil {
+				return err
+			}
+			c, err := decimal.NewFromString(cost)
+			if err != nil {
+				return fmt.Errorf("parse spend %q: %w", cost, err)
+			}
+			sp.Cost, sp.Events, sp.Unpriced = sp.Cost.Add(c), sp.Events+n, sp.Unpriced+unpriced
+			return nil
+		}
+		if len(pl.days) > 0 {
+			var row pgx.Row
+			switch n, dim, key := scopeDims(scope); {
+			case n == 0:
+				row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, "total", "")
+			case n == 1:
+				row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, dim, key)
+			default:
+				row = tx.QueryRow(ctx, qSpendAggs, append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)...)
+			}
+			if err := add(row); err != nil {
+				return fmt.Errorf("budget spend from aggregates: %w", err)
+			}
+		}
+		for _, r := range pl.ranges {
+			if err := add(tx.QueryRow(ctx, qBudgetSpend, append([]any{r[0], r[1]}, scopeArgs(scope)...)...)); err != nil {
+				return fmt.Errorf("budget spend from events: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return report.Spend{}, fmt.Errorf("query budget spend: %w", err)
+	}
+	return sp, nil
+}
+
+// BudgetDrivers implements report.Store, from the same sources as BudgetSpend.
+func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
+	byKey := map[string]*report.Driver{}
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		var pl spendPlan
+		if scope.TagKey != "" {
+			pl.ranges = [][2]time.Time{{start, end}}
+		} else {
+			var err error
+			if pl, err = planSpend(ctx, tx, start, end); err != nil {
+				return err
+			}
+		}
+		add := func(rows pgx.Rows, err error) error {
+			if err != nil {
+				return err
+			}
+			var key, cost string
+			var requests int64
+			_, err = pgx.ForEachRow(rows, []any{&key, &cost, &requests}, func() error {
+				c, err := decimal.NewFromString(cost)
+				if err != nil {
+					return fmt.Errorf("parse cost %q: %w", cost, err)
+				}
+				d := byKey[key]
+				if d == nil {
+					d = &report.Driver{Key: key}
+					byKey[key] = d
+				}
+				d.Cost, d.Requests = d.Cost.Add(c), d.Requests+requests
+				return nil
+			})
+			return err
+		}
+		if len(pl.days) > 0 {
+			var err error
+			if scope.IsZero() {
+				err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, string(dim)))
+			} else {
+				args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
+				err = add(tx.Query(ctx, qDriversAggs, append(args, string(dim))...))
+			}
+			if err != nil {
+				return fmt.Errorf("from aggregates: %w", err)
+			}
+		}
+		for _, r := range pl.ranges {
+			args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
+			if err := add(tx.Query(ctx, qBudgetDrivers, append(args, string(dim))...)); err != nil {
+				return fmt.Errorf("from events: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query budget drivers: %w", err)
+	}
+	out := make([]report.Driver, 0, len(byKey))
+	for _, d := range byKey {
+		out = append(out, *d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if c := out[i].Cost.Cmp(out[j].Cost); c != 0 {
+			return c > 0
+		}
+		if out[i].Requests != out[j].Requests {
+			return out[i].Requests > out[j].Requests
+		}
+		return out[i].Key < out[j].Key
+	})
+	return out[:min(n, len(out))], nil
+}

@@ -1,0 +1,149 @@
+package pgquery_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// rawSpend is the spend of a scope straight from the events.
+func rawSpend(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end time.Time) report.Spend {
+	t.Helper()
+	var cost string
+	var sp report.Spend
+	err := pool.QueryRow(context.Background(), `SELECT coalesce(sum(cost), 0)::text, count(*), count(*) FILTER (WHERE cost IS NULL)
+		FROM events WHERE occurred_at >= $1 AND occurred_at < $2
+		AND ($3 = '' OR service = $3) AND ($4 = '' OR model = $4) AND ($5 = '' OR org_id = $5) AND ($6 = '' OR user_id = $6)
+		AND ($7 = '' OR tags ->> $7 = $8)`,
+		start, end, sc.Service, sc.Model, sc.OrgID, sc.UserID, sc.TagKey, sc.TagValue).Scan(&cost, &sp.Events, &sp.Unpriced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp.Cost = decimal.RequireFromString(cost)
+	return sp
+}
+
+func rawDrivers(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end time.Time, dim report.Dimension) []report.Driver {
+	t.Helper()
+	rows, err := pool.Query(context.Background(), fmt.Sprintf(`SELECT coalesce(%s, ''), coalesce(sum(cost), 0)::text, count(*)
+		FROM events WHERE occurred_at >= $1 AND occurred_at < $2
+		AND ($3 = '' OR service = $3) AND ($4 = '' OR model = $4) AND ($5 = '' OR org_id = $5) AND ($6 = '' OR user_id = $6)
+		GROUP BY 1 ORDER BY coalesce(sum(cost), 0) DESC, count(*) DESC, 1 LIMIT 5`, dim),
+		start, end, sc.Service, sc.Model, sc.OrgID, sc.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []report.Driver
+	for rows.Next() {
+		var d report.Driver
+		var c string
+		if err := rows.Scan(&d.Key, &c, &d.Requests); err != nil {
+			t.Fatal(err)
+		}
+		d.Cost = decimal.RequireFromString(c)
+		out = append(out, d)
+	}
+	return out
+}
+
+// Ensures BudgetSpend and BudgetDrivers equal a raw sum over the events for every kind of scope
+// and any end instant, whatever is aggregated: days current, days changed since their
+// aggregation (late events), days never aggregated (the tail) and partial days.
+func TestBudgetSpendEqualsRawSum(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(9, 10))
+	insert(t, pool, randomEvents(r, first, 20, 800)...)
+	// Aggregate the first 15 days, then let late events arrive for two of them.
+	if _, err := st.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Daily, first.AddDate(0, 0, 14), seoul)}); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, pool, ev{at: first.AddDate(0, 0, 3).Add(time.Hour), service: "SVC_1", model: "model-1", user: "user-1", org: "org-1", cost: "3.3"},
+		ev{at: first.AddDate(0, 0, 8).Add(time.Hour), service: "SVC_2", user: "user-2", cost: ""})
+	if _, err := pool.Exec(ctx, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`); err != nil {
+		t.Fatal(err)
+	}
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	ends := []time.Time{
+		month.End, first.AddDate(0, 0, 10), first.AddDate(0, 0, 10).Add(7*time.Hour + 13*time.Minute),
+		first.AddDate(0, 0, 17).Add(90 * time.Minute), first.Add(5 * time.Hour),
+	}
+	scopes := []report.Scope{
+		{}, {Service: "SVC_1"}, {Model: "model-2"}, {OrgID: "org-1"}, {UserID: "user-3"},
+		{Service: "SVC_1", Model: "model-1"}, {Service: "SVC_2", UserID: "user-2"}, {TagKey: "team", TagValue: "a"},
+	}
+	for _, end := range ends {
+		for _, start := range []time.Time{month.Start, first.AddDate(0, 0, 2).Add(30 * time.Minute)} {
+			if !start.Before(end) {
+				continue
+			}
+			for _, sc := range scopes {
+				got, err := st.BudgetSpend(ctx, sc, start, end)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want := rawSpend(t, pool, sc, start, end)
+				if !got.Cost.Equal(want.Cost) || got.Events != want.Events || got.Unpriced != want.Unpriced {
+					t.Errorf("spend %+v [%s, %s): %s/%d/%d; raw %s/%d/%d", sc, start, end,
+						got.Cost, got.Events, got.Unpriced, want.Cost, want.Events, want.Unpriced)
+				}
+				if sc.TagKey != "" {
+					continue
+				}
+				for _, dim := range []report.Dimension{report.ByService, report.ByModel, report.ByUser} {
+					gotD, err := st.BudgetDrivers(ctx, sc, start, end, dim, 5)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if wantD := rawDrivers(t, pool, sc, start, end, dim); fmt.Sprint(gotD) != fmt.Sprint(wantD) {
+						t.Errorf("drivers %s of %+v [%s, %s): %v; raw %v", dim, sc, start, end, gotD, wantD)
+					}
+				}
+			}
+		}
+	}
+}
+
+// Ensures a budget's spend over days whose raw events retention dropped comes from the
+// aggregates, exactly as it was before the drop.
+func TestBudgetSpendAfterRetention(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	// 2025-03: well inside the test databases' partitions, far from now.
+	first := time.Date(2025, 3, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(11, 12)), first.AddDate(0, 0, 1), 20, 300)...)
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	scopes := []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_1", Model: "model-1"}}
+	var before []report.Spend
+	for _, sc := range scopes {
+		before = append(before, rawSpend(t, pool, sc, month.Start, month.End))
+	}
+	dropped, err := st.DropPartitionsBefore(ctx, time.Date(2025, 4, 2, 0, 0, 0, 0, time.UTC), seoul, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dropped) == 0 {
+		t.Fatal("nothing dropped")
+	}
+	for i, sc := range scopes {
+		got, err := st.BudgetSpend(ctx, sc, month.Start, month.End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Cost.Equal(before[i].Cost) || got.Events != before[i].Events {
+			t.Errorf("after retention %+v: %s/%d; before %s/%d", sc, got.Cost, got.Events, before[i].Cost, before[i].Events)
+		}
+	}
+}
