@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench demo tools vet clean assets
+.PHONY: build test bench bench-scale demo tools vet clean assets
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -57,3 +57,8 @@ demo: assets build
 clean:
 	rm -rf bin out/*
 	touch out/.gitkeep
+
+# Scale benchmark (batch commands on SCALE_EVENTS demo events, default 10,000,000, beside raw-SQL
+# baselines of the same run); see README "Figures". Takes about 15 minutes.
+bench-scale: assets
+	$(GO) test -run '^$$' -bench Scale -benchtime 1x -timeout 90m ./cmd/aispend

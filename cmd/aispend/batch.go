@@ -101,7 +101,7 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 		PublicURL:       cfg.PublicURL,
 		RetentionDays:   cfg.RetentionDays,
 		MessageIDDomain: cfg.messageIDDomain(),
-		Now:             time.Now,
+		Now:             cfg.now,
 		Logger:          log,
 	}, nil
 }
@@ -116,7 +116,7 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 		return nil, err
 	}
 	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency,
-		Now: time.Now, CacheFor: budgetCacheFor}, nil
+		Now: cfg.now, CacheFor: budgetCacheFor}, nil
 }
 
 // scheduledPeriod is what a scheduled job of kind does at now: "daily", "weekly" and "monthly"

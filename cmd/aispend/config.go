@@ -48,6 +48,9 @@ type Config struct {
 	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
+	// Clock is the current time: time.Now, or the fixed instant of AISPEND_NOW (RFC 3339), with
+	// which benchmarks and replays run every command as of a chosen moment.
+	Clock func() time.Time `yaml:"-"`
 }
 
 // IngestConfig configures the collector.
@@ -232,6 +235,15 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			return
 		}
 		cfg.Digest.AttachMaxBytes = n
+	})
+	cfg.Clock = time.Now
+	env("AISPEND_NOW", func(v string) {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			bad("AISPEND_NOW", "%q is not an RFC 3339 time like 2026-11-30T22:00:00+09:00", v)
+			return
+		}
+		cfg.Clock = func() time.Time { return t }
 	})
 	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
@@ -474,4 +486,12 @@ func checkSchedules(cfg *Config, env func(string, func(string)), bad func(key, f
 	if cfg.RunLockWait < 0 {
 		bad("run_lock_wait", "must not be negative")
 	}
+}
+
+// now is the configured clock's current time (AISPEND_NOW, else the system clock).
+func (c *Config) now() time.Time {
+	if c.Clock != nil {
+		return c.Clock()
+	}
+	return time.Now()
 }

@@ -43,7 +43,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--period: %w", err)
 	}
-	p := report.DefaultPeriod(kind, time.Now(), cfg.Location)
+	p := report.DefaultPeriod(kind, cfg.now(), cfg.Location)
 	if *dateFlag != "" {
 		if p, err = report.ParsePeriod(kind, *dateFlag, cfg.Location); err != nil {
 			return fmt.Errorf("--date: %w", err)

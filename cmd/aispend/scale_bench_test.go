@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/demodata"
+	"github.com/aispend/aispend/collect/pglocal"
+	"github.com/aispend/aispend/collect/pgstore"
+)
+
+// BenchmarkScale is `make bench-scale`: it loads SCALE_EVENTS demo events (default 10,000,000
+// over the 30 days up to 30 November 2026 22:00 in Seoul, the demo's configuration and budgets)
+// into a private durable PostgreSQL, then runs the batch commands of the real binary as of that
+// instant (AISPEND_NOW) and prints each one's time and peak RSS beside a raw-SQL baseline
+// measured in the same run on the same data. SCALE_SMALL_EVENTS (default 1,000,000) loads a
+// second database for the size comparison of the daily run. Run once:
+// go test -run '^$' -bench Scale -benchtime 1x -timeout 90m ./cmd/aispend
+func BenchmarkScale(b *testing.B) {
+	ctx := context.Background()
+	n := envInt("SCALE_EVENTS", 10_000_000)
+	small := envInt("SCALE_SMALL_EVENTS", 1_000_000)
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		b.Fatal(err)
+	}
+	now := time.Date(2026, 11, 30, 22, 0, 0, 0, seoul)
+	cl, err := pglocal.Start(ctx, pglocal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer cl.Stop()
+	bin := binary(b)
+	fmt.Printf("\naispend scale benchmark — %d CPUs, PostgreSQL with fsync on; times are the median of 3 runs unless noted\n", runtimeCPUs())
+
+	big := loadScale(b, cl, "scale_big", n, now, seoul)
+	sm := loadScale(b, cl, "scale_small", small, now, seoul)
+	month := [2]time.Time{time.Date(2026, 11, 1, 0, 0, 0, 0, seoul), time.Date(2026, 12, 1, 0, 0, 0, 0, seoul)}
+
+	// Baselines: what one raw scan of the month costs on this data.
+	groupBy := timeSQL(b, big.pool, 3, `SELECT date_trunc('day', occurred_at AT TIME ZONE 'Asia/Seoul'), service, sum(cost)
+		FROM events WHERE occurred_at >= $1 AND occurred_at < $2 GROUP BY 1, 2`, month[0], month[1])
+	sumCost := timeSQL(b, big.pool, 3, `SELECT sum(cost) FROM events WHERE occurred_at >= $1 AND occurred_at < $2`, month[0], month[1])
+	fmt.Printf("\n%-64s %10s %10s   %s\n", "step", "time", "peak RSS", "target (baseline measured here)")
+	row := func(name string, r cmdResult, target string) {
+		fmt.Printf("%-64s %10s %9dM   %s\n", name, r.d.Round(time.Millisecond), r.rssKB/1024, target)
+	}
+	fmt.Printf("%-64s %10s %10s   %s\n", "baseline: raw GROUP BY day, service over the month", groupBy.Round(time.Millisecond), "", "")
+	fmt.Printf("%-64s %10s %10s   %s\n", "baseline: raw sum(cost) over the month", sumCost.Round(time.Millisecond), "", "")
+
+	noCSV := []string{"AISPEND_EVENTS_EXPORT=false"}
+	// The nightly runs before the measured day, as production would have run them.
+	row("first run after the load: daily 2026-11-24 (builds 30 days)", big.run(b, 1, nil, "run", "--date", "2026-11-24"), "(one-off)")
+	daily := big.run(b, 3, noCSV, "run", "--date", "2026-11-25")
+	row("daily 2026-11-25 without the events export", daily, fmt.Sprintf("≤ 2s"))
+	row("daily 2026-11-25 with the events export (1 run)", big.run(b, 1, nil, "run", "--date", "2026-11-25"), "≤ 10s")
+
+	late := insertLate(b, big.pool, seoul, 1000, "2026-11-20", "2026-11-22", "2026-11-23")
+	lateRun := big.run(b, 1, noCSV, "run", "--date", "2026-11-25")
+	checkCounted(b, big.pool, late)
+	row("daily 2026-11-25 again after 1,000 late events for 3 days (1 run)", lateRun, "≤ 2s; late events counted")
+
+	row("nightly daily 2026-11-29 (1 run)", big.run(b, 1, noCSV, "run", "--date", "2026-11-29"), "")
+	check := big.run(b, 3, nil, "run", "--alerts-only")
+	row("budget check, today (22 h) not yet aggregated", check, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+	board := big.budgetsGET(b, bin, 3)
+	row("uncached GET /v1/budgets, today not yet aggregated", board, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+
+	row("weekly 2026-W48 without the events export", big.run(b, 3, noCSV, "run", "--period", "weekly", "--date", "2026-11-23"), "")
+	monthly := big.run(b, 3, noCSV, "run", "--period", "monthly", "--date", "2026-11-01")
+	row("monthly 2026-11 without the events export", monthly, fmt.Sprintf("≤ %s (0.5 × raw GROUP BY)", (groupBy / 2).Round(time.Millisecond)))
+	check2 := big.run(b, 3, nil, "run", "--alerts-only")
+	row("budget check right after the monthly run", check2, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+	withCSV := big.run(b, 1, nil, "run", "--period", "monthly", "--date", "2026-11-01")
+	row("monthly 2026-11 with the events export (1 run)", withCSV, "")
+	var rows int64
+	if err := big.pool.QueryRow(ctx, "SELECT count(*) FROM events WHERE occurred_at >= $1 AND occurred_at < $2", month[0], month[1]).Scan(&rows); err != nil {
+		b.Fatal(err)
+	}
+	csvTime := withCSV.d - monthly.d
+	fmt.Printf("%-64s %10s %10s   %s\n", "events export of the month", fmt.Sprintf("%.0f rows/s", float64(rows)/csvTime.Seconds()), "", fmt.Sprintf("≥ 200,000 rows/s (%d rows in %s)", rows, csvTime.Round(time.Millisecond)))
+
+	sm.run(b, 1, nil, "run", "--date", "2026-11-24")
+	smallDaily := sm.run(b, 3, noCSV, "run", "--date", "2026-11-25")
+	row(fmt.Sprintf("daily 2026-11-25 without the export at %d events", small), smallDaily, "")
+	fmt.Printf("%-64s %10.2f %10s   %s\n", fmt.Sprintf("daily run at %d / at %d events", n, small), daily.d.Seconds()/smallDaily.d.Seconds(), "", "≤ 1.5")
+}
+
+func envInt(name string, def int) int {
+	if s := os.Getenv(name); s != "" {
+		if v, err := strconv.Atoi(s); err == nil {
+			return v
+		}
+	}
+	return def
+}
+
+// scaleDB is one loaded database with the demo configuration.
+type scaleDB struct {
+	url, config, out string
+	now              time.Time
+	pool             *pgxpool.Pool
+	bin              string
+}
+
+func loadScale(b *testing.B, cl *pglocal.Cluster, name string, events int, now time.Time, loc *time.Location) *scaleDB {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, cl.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		b.Fatal(err)
+	}
+	db := &scaleDB{url: cl.URLFor(name), now: now, bin: binary(b)}
+	if db.pool, err = pgxpool.New(ctx, db.url); err != nil {
+		b.Fatal(err)
+	}
+	if err := pgstore.Migrate(ctx, db.pool, 400); err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	db.config, db.out = filepath.Join(dir, "aispend.yaml"), filepath.Join(dir, "out")
+	if err := writeConfig(db.config, demoConfig(events)); err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := loadConfig(db.config, func(string) string { return "" })
+	if err != nil {
+		b.Fatal(err)
+	}
+	prices, err := cfg.priceTable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	gen, err := demodata.New(demodata.Options{Seed: 1, Events: events, End: now, Location: loc, Prices: prices})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st := pgstore.New(db.pool, pgstore.Options{})
+	began := time.Now()
+	loaded, err := demodata.Load(ctx, gen, st, 0, nil)
+	st.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := db.pool.Exec(ctx, "VACUUM ANALYZE"); err != nil {
+		b.Fatal(err)
+	}
+	fmt.Printf("loaded %d events into %s in %s\n", loaded.Accepted, name, time.Since(began).Round(time.Second))
+	return db
+}
+
+type cmdResult struct {
+	d     time.Duration
+	rssKB int64
+}
+
+func (db *scaleDB) env(extra []string) []string {
+	return append(append(os.Environ(), "DATABASE_URL="+db.url, "AISPEND_CONFIG="+db.config, "AISPEND_OUTPUT="+db.out,
+		"AISPEND_NOW="+db.now.Format(time.RFC3339), "AISPEND_SMTP_HOST="), extra...)
+}
+
+// run runs the binary `times` times and returns the median time and the highest peak RSS.
+func (db *scaleDB) run(b *testing.B, times int, extraEnv []string, args ...string) cmdResult {
+	var ds []time.Duration
+	var rss int64
+	for i := 0; i < times; i++ {
+		cmd := exec.Command(db.bin, args...)
+		cmd.Env = db.env(extraEnv)
+		began := time.Now()
+		out, err := cmd.CombinedOutput()
+		d := time.Since(began)
+		if err != nil {
+			b.Fatalf("aispend %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		ds = append(ds, d)
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > rss {
+			rss = ru.Maxrss
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return cmdResult{d: ds[len(ds)/2], rssKB: rss}
+}
+
+// budgetsGET starts the collector `times` times and times its first GET /v1/budgets, which no
+// cache has answered yet.
+func (db *scaleDB) budgetsGET(b *testing.B, bin string, times int) cmdResult {
+	var ds []time.Duration
+	var rss int64
+	for i := 0; i < times; i++ {
+		addr := freeAddr(b)
+		cmd := exec.Command(bin, "serve")
+		cmd.Env = db.env([]string{"AISPEND_LISTEN=" + addr, "AISPEND_INGEST_TOKENS=bench-token"})
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		waitHealthy(b, addr)
+		req, _ := http.NewRequest("GET", "http://"+addr+"/v1/budgets", nil)
+		req.Header.Set("Authorization", "Bearer bench-token")
+		began := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		d := time.Since(began)
+		if err != nil {
+			b.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			b.Fatalf("GET /v1/budgets: %s", resp.Status)
+		}
+		ds = append(ds, d)
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok && ru.Maxrss > rss {
+			rss = ru.Maxrss
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return cmdResult{d: ds[len(ds)/2], rssKB: rss}
+}
+
+func timeSQL(b *testing.B, pool *pgxpool.Pool, times int, sql string, args ...any) time.Duration {
+	var ds []time.Duration
+	for i := 0; i < times; i++ {
+		began := time.Now()
+		rows, err := pool.Query(context.Background(), sql, args...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for rows.Next() {
+		}
+		if err := rows.Err(); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(began))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return ds[len(ds)/2]
+}
+
+// insertLate stores n priced events spread over the given days (noon to 14:00 in loc) as the
+// collector would, and returns those days.
+func insertLate(b *testing.B, pool *pgxpool.Pool, loc *time.Location, n int, days ...string) []time.Time {
+	var rows []collect.Row
+	var out []time.Time
+	for _, s := range days {
+		d, err := time.ParseInLocation(time.DateOnly, s, loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	for i := 0; i < n; i++ {
+		d := out[i%len(out)]
+		rows = append(rows, collect.Row{
+			EventID: fmt.Sprintf("late-%d", i), OccurredAt: d.Add(12*time.Hour + time.Duration(i)*time.Second),
+			Service: "LATE_BATCH", Model: "claude-sonnet-4-5", Provider: "anthropic", InputTokens: 1000, OutputTokens: 200,
+			Cost: decimal.NewNullDecimal(decimal.RequireFromString("12.3456")), CostSource: "local", Success: true,
+			DurationMS: 900,
+		})
+	}
+	st := pgstore.New(pool, pgstore.Options{})
+	defer st.Close()
+	if _, _, err := st.Insert(context.Background(), rows); err != nil {
+		b.Fatal(err)
+	}
+	return out
+}
+
+// checkCounted fails unless the aggregates of each day equal the raw events of that day.
+func checkCounted(b *testing.B, pool *pgxpool.Pool, days []time.Time) {
+	for _, d := range days {
+		var agg, raw string
+		err := pool.QueryRow(context.Background(), `SELECT
+			(SELECT cost::text FROM daily_rollups WHERE tz = 'Asia/Seoul' AND day = $3::date AND dim = 'total'),
+			(SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2)`,
+			d, d.AddDate(0, 0, 1), d.Format(time.DateOnly)).Scan(&agg, &raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if agg != raw {
+			b.Fatalf("%s: aggregates %s, events %s: late events not counted", d.Format(time.DateOnly), agg, raw)
+		}
+	}
+}
