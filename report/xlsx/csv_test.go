@@ -155,6 +155,45 @@ type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, io.ErrShortWrite }
 
+// Ensures the CSV's memory does not grow with the number of events: the heap is the same after
+// 20,000 and after 200,000 rows, and the output reaches its writer in pieces of at most 64 KiB.
+func TestEventsCSVMemoryStaysFlat(t *testing.T) {
+	const first, last = 20_000, 200_000
+	w := &countingWriter{}
+	c, err := NewEventsCSV(w, seoul)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms := int64(900)
+	base := time.Date(2025, 6, 1, 0, 0, 0, 0, seoul)
+	var heapFirst, heapLast uint64
+	for i := range last {
+		switch i {
+		case first:
+			heapFirst = heapBytes()
+		case last - 1:
+			heapLast = heapBytes()
+		}
+		err := c.Write(Event{OccurredAt: base.Add(time.Duration(i) * time.Second), EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
+			Service: "QA_CHAT", Model: "claude-sonnet-4", InputTokens: int64(i), Cost: priced("12.3456"), DurationMS: &ms,
+			UserID: fmt.Sprintf("user-%d", i%1000), Error: fmt.Sprintf("error %d, \"quoted\"", i)})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("heap %.1f MB at row %d, %.1f MB at row %d; %d bytes in %d writes (max %d)",
+		float64(heapFirst)/(1<<20), first, float64(heapLast)/(1<<20), last, w.n, w.writes, w.maxWrite)
+	if grow := int64(heapLast) - int64(heapFirst); grow > 1<<20 {
+		t.Errorf("heap grew by %.1f MB between rows %d and %d", float64(grow)/(1<<20), first, last)
+	}
+	if w.maxWrite > 64<<10 || w.writes < 10 {
+		t.Errorf("%d bytes reached the writer in %d writes of up to %d bytes; want it streamed", w.n, w.writes, w.maxWrite)
+	}
+}
+
 // BenchmarkEventsCSV writes 1M synthetic events (like the demo's) and reports rows/s.
 func BenchmarkEventsCSV(b *testing.B) {
 	const n = 1_000_000
