@@ -1,15 +1,18 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
 // the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
-// publishing them (report/publish) and the digest email (report/digest). Each is one step of the run (a report.Output) and they
-// run in the order of PRODUCT.md, after the alerts: pages → workbooks → publish → digest.
+// publishing them (report/publish) and the digest email (report/digest). Each is one step of the
+// run (a report.Output) and they run in the order of PRODUCT.md, after the alerts: pages →
+// workbooks → publish → digest.
 //
-// What succeeded is kept when a later step fails: a failed workbook (or events CSV: the two are
-// made together, as each links the other's content) leaves the page published without either link; a failed upload leaves the landing page as it was (it is written last
-// and only when everything before it succeeded); a failed publish holds the digest back, so that
-// it is not sent with links to missing files and the next run sends it.
+// What succeeded is kept when a later step fails: a failed workbook or events CSV (made
+// together: the workbook links the CSV) leaves the page published without either link; a failed
+// upload leaves the landing page as it was (it is written last and only when everything before
+// it succeeded); a failed publish holds the digest back, so that it is not sent with links to
+// missing files and the next run sends it.
 //
 // Dry runs render everything into a local directory (Config.DryRunDir) instead of the target —
-// the site, the workbook and the digest as an .eml file under outbox/ — and send nothing.
+// the site, the workbook, the events CSV and the digest as an .eml file under outbox/ — and send
+// nothing.
 package output
 
 import (
@@ -58,8 +61,7 @@ type EventSource interface {
 type Config struct {
 	Store Store
 	// Events, when set, serves the event rows of the workbook and the events CSV (the largest
-	// read of a run) instead of
-	// Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
+	// read of a run) instead of Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
 	// delays events of the last seconds to the next run of the period.
 	Events EventSource
 	Target publish.Target // where the site is published
@@ -274,41 +276,13 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 	if err != nil {
 		return err
 	}
-	var src EventSource = o.cfg.Store
-	if o.cfg.Events != nil {
-		src = o.cfg.Events
-	}
 	wb := Workbook(res.Report, alerts, r.at, nil)
 	wb.EventsCSV = sp.EventsCSVName()
 	for _, rate := range o.cfg.Rates {
 		wb.Rates = append(wb.Rates, xlsx.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
 	}
-	limit := o.cfg.EventsSheetMaxRows
-	if limit == 0 {
-		limit = DefaultEventsSheetMaxRows
-	}
-	// The report's count decides, known before any event is read: the workbook cannot take back
-	// rows already streamed into it.
-	if n := res.Report.Totals.Requests; limit < 0 || n > int64(limit) {
-		wb.EventsOmitted = "This workbook lists no events."
-		if limit >= 0 {
-			wb.EventsOmitted = fmt.Sprintf("This period has %s events, more than the %s a workbook lists.",
-				money.Group(strconv.FormatInt(n, 10)), money.Group(strconv.Itoa(limit)))
-		}
-		if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
-			return fmt.Errorf("write events csv: %w", err)
-		}
-	} else {
-		// One read of the events fills both, so the sheet and the CSV list the same events.
-		wb.Events = func(emit func(xlsx.Event) error) error {
-			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
-				we := WorkbookEvent(e)
-				if err := csv.Write(we); err != nil {
-					return err
-				}
-				return emit(we)
-			})
-		}
+	if err := o.events(ctx, res, &wb, csv); err != nil {
+		return err
 	}
 	if err := xlsx.Write(book, wb, xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir}); err != nil {
 		return err
@@ -318,6 +292,46 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 	}
 	o.cfg.Logger.Info("workbook and events csv written", "period", p.String(), "events", csv.Rows(),
 		"events_in_workbook", wb.EventsOmitted == "")
+	return nil
+}
+
+// events routes the period's events: into the CSV and the workbook's Events sheet in one read
+// while the period has at most EventsSheetMaxRows events (wb.Events, read while the workbook is
+// written), otherwise into the CSV alone, now, and the sheet says where they are.
+func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
+	var src EventSource = o.cfg.Store
+	if o.cfg.Events != nil {
+		src = o.cfg.Events
+	}
+	p := res.Period
+	limit := o.cfg.EventsSheetMaxRows
+	if limit == 0 {
+		limit = DefaultEventsSheetMaxRows
+	}
+	// The report's count decides, known before any event is read: the workbook cannot take back
+	// rows already streamed into it.
+	n := res.Report.Totals.Requests
+	if limit >= 0 && n <= int64(limit) {
+		// One read fills both, so the sheet and the CSV list the same events.
+		wb.Events = func(emit func(xlsx.Event) error) error {
+			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
+				we := WorkbookEvent(e)
+				if err := csv.Write(we); err != nil {
+					return err
+				}
+				return emit(we)
+			})
+		}
+		return nil
+	}
+	wb.EventsOmitted = "This workbook lists no events."
+	if limit >= 0 {
+		wb.EventsOmitted = fmt.Sprintf("This period has %s events, more than the %s a workbook lists.",
+			money.Group(strconv.FormatInt(n, 10)), money.Group(strconv.Itoa(limit)))
+	}
+	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
+		return fmt.Errorf("write events csv: %w", err)
+	}
 	return nil
 }
 
