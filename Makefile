@@ -48,6 +48,7 @@ test: tools assets vet
 # Ingest benchmark (collector binary on a private durable PostgreSQL vs COPY); BENCH_EVENTS=n to resize.
 bench: assets
 	$(GO) test -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./cmd/aispend
+	$(GO) test -run '^$$' -bench EventsCSV -benchtime 3x ./report/xlsx
 
 # Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
 # DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".

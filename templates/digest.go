@@ -29,6 +29,7 @@ type DigestEmail struct {
 
 	PageURL     string // absolute; empty: no link
 	WorkbookURL string // absolute, possibly presigned; empty: no link
+	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
 	Workbook    WorkbookNote
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/schedule"
 )
 
@@ -40,6 +41,8 @@ type Config struct {
 	Mail   MailConfig   `yaml:"mail"`
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
+	// Reports configures the report outputs (page, workbook, events CSV).
+	Reports ReportsConfig `yaml:"reports"`
 
 	// Schedules are the cron expressions of `aispend schedule`'s jobs.
 	Schedules SchedulesConfig `yaml:"schedules"`
@@ -95,6 +98,14 @@ type DigestConfig struct {
 	AttachWorkbook bool `yaml:"attach_workbook"`
 	// AttachMaxBytes caps the attachment; a bigger workbook is linked, not attached.
 	AttachMaxBytes int64 `yaml:"attach_max_bytes"`
+}
+
+// ReportsConfig configures the report outputs.
+type ReportsConfig struct {
+	// EventsSheetMaxRows: a workbook lists the period's events on its Events sheet while the
+	// period has at most this many; a larger period's events are only in the events CSV beside
+	// the workbook, which always holds every event. 0: no workbook lists events.
+	EventsSheetMaxRows int `yaml:"events_sheet_max_rows"`
 }
 
 // maxDigestAttachBytes bounds digest.attach_max_bytes: base64 makes an attachment a third
@@ -155,6 +166,7 @@ func defaultConfig() Config {
 		Mail:          MailConfig{Port: 587, TLS: "starttls"},
 		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:        DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
+		Reports:       ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
 		Schedules:     defaultSchedules(),
 		RunLockWait:   10 * time.Minute,
 	}
@@ -245,6 +257,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		}
 		cfg.Clock = func() time.Time { return t }
 	})
+	envInt("AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS", "reports.events_sheet_max_rows", func(n int) { cfg.Reports.EventsSheetMaxRows = n })
 	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
 	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
@@ -336,6 +349,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if n := cfg.Digest.AttachMaxBytes; n < 1024 || n > maxDigestAttachBytes {
 		bad("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%d: want 1024 to %d bytes (18 MiB; attachments grow by a third in transit)", n, maxDigestAttachBytes)
+	}
+	if cfg.Reports.EventsSheetMaxRows < 0 {
+		bad("reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS)", "%d: must be ≥ 0 (0: workbooks list no events)", cfg.Reports.EventsSheetMaxRows)
 	}
 	for i, b := range cfg.Budgets {
 		for _, a := range b.Recipients {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -50,10 +51,12 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		Recipients:     cfg.digestRecipients(),
 		AttachWorkbook: cfg.Digest.AttachWorkbook,
 		AttachMaxBytes: cfg.Digest.AttachMaxBytes,
-		ResendDigest:   opts.resendDigest,
-		DryRunDir:      opts.dryRunDir,
-		Now:            job.Now,
-		Logger:         log,
+		// output reads 0 as its default; the configuration's 0 means no events in workbooks.
+		EventsSheetMaxRows: cmp.Or(cfg.Reports.EventsSheetMaxRows, -1),
+		ResendDigest:       opts.resendDigest,
+		DryRunDir:          opts.dryRunDir,
+		Now:                job.Now,
+		Logger:             log,
 	})
 	if err != nil {
 		closeReplica()

@@ -201,7 +201,8 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	if err := run(ctx, append(args, "--dry-run", "--dry-run-dir", dry), envMap(env), &stdout, &logs); err != nil {
 		t.Fatalf("dry run: %v\n%s", err, logs.String())
 	}
-	for _, k := range []string{"index.html", "daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx", "assets/echarts.min.js"} {
+	for _, k := range []string{"index.html", "daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx",
+		"daily/2026-10-01/aispend-daily-2026-10-01-events.csv.gz", "assets/echarts.min.js"} {
 		if _, err := os.Stat(filepath.Join(dry, k)); err != nil {
 			t.Errorf("dry run did not render %s: %v", k, err)
 		}
@@ -223,7 +224,8 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	if !strings.Contains(stdout.String(), "files published") {
 		t.Errorf("summary %q", stdout.String())
 	}
-	for _, k := range []string{"index.html", "daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx", "assets/echarts.min.js"} {
+	for _, k := range []string{"index.html", "daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx",
+		"daily/2026-10-01/aispend-daily-2026-10-01-events.csv.gz", "assets/echarts.min.js"} {
 		if _, err := os.Stat(filepath.Join(out, k)); err != nil {
 			t.Errorf("out dir: %v", err)
 		}
@@ -270,7 +272,8 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 			t.Errorf("digest link %s: %s", u, resp.Status)
 		}
 	}
-	for _, w := range []string{web.URL + "/site/daily/2026-10-01/index.html", web.URL + "/site/daily/2026-10-01/aispend-daily-2026-10-01.xlsx"} {
+	for _, w := range []string{web.URL + "/site/daily/2026-10-01/index.html", web.URL + "/site/daily/2026-10-01/aispend-daily-2026-10-01.xlsx",
+		web.URL + "/site/daily/2026-10-01/aispend-daily-2026-10-01-events.csv.gz"} {
 		if !slices.Contains(got, w) {
 			t.Errorf("digest links %v; want %s", got, w)
 		}
@@ -286,7 +289,8 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	if err != nil || len(recent) != 1 {
 		t.Fatalf("runs: %v", err)
 	}
-	for _, k := range []string{"daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx", "index.html"} {
+	for _, k := range []string{"daily/2026-10-01/index.html", "daily/2026-10-01/aispend-daily-2026-10-01.xlsx",
+		"daily/2026-10-01/aispend-daily-2026-10-01-events.csv.gz", "index.html"} {
 		if !slices.Contains(recent[0].PublishedKeys, k) {
 			t.Errorf("runs table published keys %v lack %s", recent[0].PublishedKeys, k)
 		}
@@ -500,12 +504,13 @@ func TestRunPublishesToS3(t *testing.T) {
 	}
 	objs := objects()
 	for k, ct := range map[string]string{
-		"index.html":                                     "text/html; charset=utf-8",
-		"daily/2026-10-01/index.html":                    "text/html; charset=utf-8",
-		"assets/echarts.min.js":                          "text/javascript; charset=utf-8",
-		"assets/site.css":                                "text/css; charset=utf-8",
-		"assets/echarts-LICENSE.txt":                     "text/plain; charset=utf-8",
-		"daily/2026-10-01/aispend-daily-2026-10-01.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"index.html":                                              "text/html; charset=utf-8",
+		"daily/2026-10-01/index.html":                             "text/html; charset=utf-8",
+		"assets/echarts.min.js":                                   "text/javascript; charset=utf-8",
+		"assets/site.css":                                         "text/css; charset=utf-8",
+		"assets/echarts-LICENSE.txt":                              "text/plain; charset=utf-8",
+		"daily/2026-10-01/aispend-daily-2026-10-01.xlsx":          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"daily/2026-10-01/aispend-daily-2026-10-01-events.csv.gz": "application/gzip",
 	} {
 		if got, ok := objs[prefix+"/"+k]; !ok || got != ct {
 			t.Errorf("object %s: content type %q (present %v); want %q", k, got, ok, ct)

@@ -264,6 +264,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 	// bucket checking a signature would.
 	const pagePath = "/aispend/daily/2025-06-01/"
 	const wbPath = "/aispend/daily/2025-06-01/aispend-daily-2025-06-01.xlsx"
+	const csvPath = "/aispend/daily/2025-06-01/aispend-daily-2025-06-01-events.csv.gz"
 	wantQuery := workbookURL[strings.IndexByte(workbookURL, '?')+1:]
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+pagePath, func(w http.ResponseWriter, r *http.Request) {
@@ -280,12 +281,20 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 		}
 		w.Write(workbookBytes(10))
 	})
+	mux.HandleFunc("GET "+csvPath, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != wantQuery {
+			http.Error(w, "SignatureDoesNotMatch", http.StatusForbidden)
+			return
+		}
+		w.Write([]byte{0x1f, 0x8b})
+	})
 	site := httptest.NewServer(mux)
 	t.Cleanup(site.Close)
 
 	d := sample()
 	d.PageURL = site.URL + pagePath
 	d.WorkbookURL = site.URL + wbPath + "?" + wantQuery
+	d.EventsURL = site.URL + csvPath + "?" + wantQuery
 
 	smtp := mailtest.Start(t)
 	sender, err := aimail.New(aimail.Config{Host: smtp.SMTPHost, Port: smtp.SMTPPort, TLS: aimail.TLSNone, Timeout: 10 * time.Second})
@@ -343,8 +352,8 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 		}
 		checkSafeHTML(t, m.HTML)
 		links := hrefs(m.HTML)
-		if len(links) != 2 || links[0] != d.PageURL || links[1] != d.WorkbookURL {
-			t.Fatalf("received links %q, want %q and %q", links, d.PageURL, d.WorkbookURL)
+		if len(links) != 3 || links[0] != d.PageURL || links[1] != d.WorkbookURL || links[2] != d.EventsURL {
+			t.Fatalf("received links %q, want %q, %q and %q", links, d.PageURL, d.WorkbookURL, d.EventsURL)
 		}
 		for _, l := range links {
 			resp, err := http.Get(l)
@@ -357,7 +366,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 			}
 		}
 		// The plain text keeps the long link whole once its transfer encoding is undone.
-		for _, s := range []string{"Total cost:          ₩1,234,568", "Full report: " + d.PageURL + "\n", "Workbook:    " + d.WorkbookURL + "\n"} {
+		for _, s := range []string{"Total cost:          ₩1,234,568", "Full report: " + d.PageURL + "\n", "Workbook:    " + d.WorkbookURL + "\n", "Events CSV:  " + d.EventsURL + "\n"} {
 			if !strings.Contains(strings.ReplaceAll(m.Text, "\r\n", "\n"), s) {
 				t.Errorf("received text lacks %q", s)
 			}
@@ -391,7 +400,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 			!strings.Contains(m.HTML, "is larger than the 32 KB attachment limit, so it is not attached") {
 			t.Errorf("body does not say why the workbook is missing:\n%s", m.Text)
 		}
-		if links := hrefs(m.HTML); len(links) != 2 || links[1] != d.WorkbookURL {
+		if links := hrefs(m.HTML); len(links) != 3 || links[1] != d.WorkbookURL {
 			t.Errorf("links %q", links)
 		}
 	})

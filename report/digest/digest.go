@@ -47,10 +47,11 @@ type Digest struct {
 	TopUsers    []Top
 	Alerts      []Alert // alerts sent by this run
 
-	// PageURL and WorkbookURL are absolute http(s) links to the published page and workbook
-	// (the workbook's may be presigned); empty: no link.
+	// PageURL, WorkbookURL and EventsURL are absolute http(s) links to the published page,
+	// workbook and events CSV (the files' may be presigned); empty: no link.
 	PageURL     string
 	WorkbookURL string
+	EventsURL   string
 }
 
 // Period is the report period.
@@ -172,7 +173,7 @@ func (d Digest) Validate() error {
 			bad("alerts[%d]: severity %q: want INFO, WARNING or CRITICAL", i, a.Severity)
 		}
 	}
-	for _, l := range []struct{ name, u string }{{"page url", d.PageURL}, {"workbook url", d.WorkbookURL}} {
+	for _, l := range []struct{ name, u string }{{"page url", d.PageURL}, {"workbook url", d.WorkbookURL}, {"events url", d.EventsURL}} {
 		if l.u != "" {
 			if err := checkURL(l.u); err != nil {
 				bad("%s: %w", l.name, err)
@@ -231,6 +232,7 @@ func view(d Digest) templates.DigestEmail {
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
+		EventsURL:   d.EventsURL,
 	}
 	const layout = "2006-01-02 15:04"
 	if !d.Period.Start.IsZero() && !d.Period.End.IsZero() {

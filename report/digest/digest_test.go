@@ -321,6 +321,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		{"javascript url", func(d *digest.Digest) { d.PageURL = "javascript:alert(1)" }, "page url"},
 		{"url with a quote", func(d *digest.Digest) { d.WorkbookURL = `https://x.example/"onmouseover=1` }, "workbook url"},
 		{"url with a space", func(d *digest.Digest) { d.WorkbookURL = "https://x.example/a b" }, "workbook url"},
+		{"relative events url", func(d *digest.Digest) { d.EventsURL = "daily/x-events.csv.gz" }, "events url"},
 		{"budget state", func(d *digest.Digest) { d.Budgets[0].State = "red" }, `state "red"`},
 		{"alert severity", func(d *digest.Digest) { d.Alerts[0].Severity = "LOUD" }, `severity "LOUD"`},
 		{"failures over requests", func(d *digest.Digest) { d.KPIs.Failures = d.KPIs.Requests + 1 }, "cannot exceed requests"},

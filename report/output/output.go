@@ -1,15 +1,18 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
-// the landing page (report/site), the workbook (report/xlsx), publishing them (report/publish)
-// and the digest email (report/digest). Each is one step of the run (a report.Output) and they
-// run in the order of PRODUCT.md, after the alerts: pages → workbooks → publish → digest.
+// the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
+// publishing them (report/publish) and the digest email (report/digest). Each is one step of the
+// run (a report.Output) and they run in the order of PRODUCT.md, after the alerts: pages →
+// workbooks → publish → digest.
 //
-// What succeeded is kept when a later step fails: a failed workbook leaves the page published
-// without a workbook link; a failed upload leaves the landing page as it was (it is written last
-// and only when everything before it succeeded); a failed publish holds the digest back, so that
-// it is not sent with links to missing files and the next run sends it.
+// What succeeded is kept when a later step fails: a failed workbook or events CSV (made
+// together: the workbook links the CSV) leaves the page published without either link; a failed
+// upload leaves the landing page as it was (it is written last and only when everything before
+// it succeeded); a failed publish holds the digest back, so that it is not sent with links to
+// missing files and the next run sends it.
 //
 // Dry runs render everything into a local directory (Config.DryRunDir) instead of the target —
-// the site, the workbook and the digest as an .eml file under outbox/ — and send nothing.
+// the site, the workbook, the events CSV and the digest as an .eml file under outbox/ — and send
+// nothing.
 package output
 
 import (
@@ -21,6 +24,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +32,7 @@ import (
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/publish"
 	"github.com/aispend/aispend/report/site"
 	"github.com/aispend/aispend/report/xlsx"
@@ -55,8 +60,8 @@ type EventSource interface {
 // Config is what the outputs need.
 type Config struct {
 	Store Store
-	// Events, when set, serves the workbook's event rows (the largest read of a run) instead of
-	// Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
+	// Events, when set, serves the event rows of the workbook and the events CSV (the largest
+	// read of a run) instead of Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
 	// delays events of the last seconds to the next run of the period.
 	Events EventSource
 	Target publish.Target // where the site is published
@@ -82,9 +87,19 @@ type Config struct {
 	TmpDir string
 	// MaxEventRowsPerSheet is the workbook's events per sheet; 0: Excel's limit (tests set less).
 	MaxEventRowsPerSheet int
-	Now                  func() time.Time
-	Logger               *slog.Logger
+	// EventsSheetMaxRows: the workbook lists the period's events while the period has at most
+	// this many (the report's request count); a larger period's Events sheet names the events
+	// CSV instead, which always holds every event. 0: DefaultEventsSheetMaxRows; negative: the
+	// workbook never lists events.
+	EventsSheetMaxRows int
+	Now                func() time.Time
+	Logger             *slog.Logger
 }
+
+// DefaultEventsSheetMaxRows is the default Config.EventsSheetMaxRows. A workbook of 200,000
+// events is about 10 MB and opens in seconds; ten times that is slow to write and to open, and
+// such a period's events are better read from the CSV.
+const DefaultEventsSheetMaxRows = 200_000
 
 // Outputs makes the artifacts of report runs; Steps lists them for report.Job.Outputs. The steps
 // of one run share what they made (the page, the workbook file), so an Outputs serves one run at
@@ -147,10 +162,12 @@ type run struct {
 
 	page     *site.PeriodPage // nil: the pages step failed
 	workbook string           // temporary file; "": the workbook step failed
+	events   string           // temporary events CSV, made with the workbook; "" with it
 	target   publish.Target   // cfg.Target, or the dry-run directory
 	dryDir   string
 	pageKey  string
 	bookKey  string
+	csvKey   string
 	done     bool // the publish step succeeded
 }
 
@@ -161,7 +178,7 @@ func (o *Outputs) begin(res *report.Result) *run {
 	o.cur.cleanup()
 	p := SitePeriod(res.Period)
 	o.cur = &run{res: res, at: o.cfg.Now(), target: o.cfg.Target,
-		pageKey: p.PagePath(), bookKey: p.Dir() + "/" + p.WorkbookName()}
+		pageKey: p.PagePath(), bookKey: p.Dir() + "/" + p.WorkbookName(), csvKey: p.Dir() + "/" + p.EventsCSVName()}
 	return o.cur
 }
 
@@ -175,11 +192,16 @@ func (o *Outputs) current(res *report.Result) (*run, error) {
 	return o.cur, nil
 }
 
-// cleanup removes the run's temporary workbook.
+// cleanup removes the run's temporary workbook and events CSV.
 func (r *run) cleanup() {
-	if r != nil && r.workbook != "" {
-		os.Remove(r.workbook)
-		r.workbook = ""
+	if r == nil {
+		return
+	}
+	for _, f := range []*string{&r.workbook, &r.events} {
+		if *f != "" {
+			os.Remove(*f)
+			*f = ""
+		}
 	}
 }
 
@@ -201,7 +223,9 @@ func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
-	pg := Page(res.Report, alerts, r.at, SitePeriod(res.Period).WorkbookName())
+	sp := SitePeriod(res.Period)
+	pg := Page(res.Report, alerts, r.at, sp.WorkbookName())
+	pg.EventsCSV = sp.EventsCSVName()
 	pg.Rates = o.cfg.Rates
 	if err := site.RenderPeriod(io.Discard, pg); err != nil {
 		return err
@@ -210,8 +234,11 @@ func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
 	return nil
 }
 
-// workbooks writes the workbook to a temporary file, streaming the period's events into it.
-func (o *Outputs) workbooks(ctx context.Context, res *report.Result) error {
+// workbooks writes the workbook and the events CSV to temporary files, streaming the period's
+// events into them. The CSV always holds every event; the workbook's Events sheet lists them too
+// while the period has at most EventsSheetMaxRows, and otherwise names the CSV. Both are made or
+// neither: the workbook links the CSV, and a CSV without its workbook is not published.
+func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error) {
 	r, err := o.current(res)
 	if err != nil {
 		return err
@@ -220,37 +247,96 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.CreateTemp(o.cfg.TmpDir, "aispend-workbook-*.xlsx")
+	book, err := os.CreateTemp(o.cfg.TmpDir, "aispend-workbook-*.xlsx")
 	if err != nil {
 		return fmt.Errorf("create workbook file: %w", err)
 	}
-	p := res.Period
-	events := func(emit func(xlsx.Event) error) error {
-		var src EventSource = o.cfg.Store
-		if o.cfg.Events != nil {
-			src = o.cfg.Events
-		}
-		return src.Events(ctx, p.Start, p.End, func(e report.Event) error { return emit(WorkbookEvent(e)) })
+	csvFile, err := os.CreateTemp(o.cfg.TmpDir, "aispend-events-*.csv.gz")
+	if err != nil {
+		book.Close()
+		os.Remove(book.Name())
+		return fmt.Errorf("create events csv file: %w", err)
 	}
-	wb := Workbook(res.Report, alerts, r.at, events)
+	defer func() {
+		for _, f := range []*os.File{book, csvFile} {
+			if cerr := f.Close(); err == nil && cerr != nil {
+				err = fmt.Errorf("write %s: %w", f.Name(), cerr)
+			}
+		}
+		if err != nil {
+			os.Remove(book.Name())
+			os.Remove(csvFile.Name())
+			return
+		}
+		r.workbook, r.events = book.Name(), csvFile.Name()
+	}()
+
+	p, sp := res.Period, SitePeriod(res.Period)
+	csv, err := xlsx.NewEventsCSV(csvFile, p.Start.Location())
+	if err != nil {
+		return err
+	}
+	wb := Workbook(res.Report, alerts, r.at, nil)
+	wb.EventsCSV = sp.EventsCSVName()
 	for _, rate := range o.cfg.Rates {
 		wb.Rates = append(wb.Rates, xlsx.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
 	}
-	err = xlsx.Write(f, wb,
-		xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir})
-	if cerr := f.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("write workbook file: %w", cerr)
-	}
-	if err != nil {
-		os.Remove(f.Name())
+	if err := o.events(ctx, res, &wb, csv); err != nil {
 		return err
 	}
-	r.workbook = f.Name()
+	if err := xlsx.Write(book, wb, xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir}); err != nil {
+		return err
+	}
+	if err := csv.Close(); err != nil {
+		return err
+	}
+	o.cfg.Logger.Info("workbook and events csv written", "period", p.String(), "events", csv.Rows(),
+		"events_in_workbook", wb.EventsOmitted == "")
 	return nil
 }
 
-// publish uploads the workbook, the assets, the period page and, last, the landing page, which
-// links every period page the target holds.
+// events routes the period's events: into the CSV and the workbook's Events sheet in one read
+// while the period has at most EventsSheetMaxRows events (wb.Events, read while the workbook is
+// written), otherwise into the CSV alone, now, and the sheet says where they are.
+func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
+	var src EventSource = o.cfg.Store
+	if o.cfg.Events != nil {
+		src = o.cfg.Events
+	}
+	p := res.Period
+	limit := o.cfg.EventsSheetMaxRows
+	if limit == 0 {
+		limit = DefaultEventsSheetMaxRows
+	}
+	// The report's count decides, known before any event is read: the workbook cannot take back
+	// rows already streamed into it.
+	n := res.Report.Totals.Requests
+	if limit >= 0 && n <= int64(limit) {
+		// One read fills both, so the sheet and the CSV list the same events.
+		wb.Events = func(emit func(xlsx.Event) error) error {
+			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
+				we := WorkbookEvent(e)
+				if err := csv.Write(we); err != nil {
+					return err
+				}
+				return emit(we)
+			})
+		}
+		return nil
+	}
+	wb.EventsOmitted = "This workbook lists no events."
+	if limit >= 0 {
+		wb.EventsOmitted = fmt.Sprintf("This period has %s events, more than the %s a workbook lists.",
+			money.Group(strconv.FormatInt(n, 10)), money.Group(strconv.Itoa(limit)))
+	}
+	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
+		return fmt.Errorf("write events csv: %w", err)
+	}
+	return nil
+}
+
+// publish uploads the events CSV, the workbook, the assets, the period page and, last, the
+// landing page, which links every period page the target holds.
 func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 	r, err := o.current(res)
 	if err != nil {
@@ -280,8 +366,13 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
-	// The workbook goes up first and straight from its file: it can be large.
+	// The events CSV and the workbook (which links it) go up first and straight from their
+	// files: they can be large.
 	if r.workbook != "" {
+		if err := putFile(ctx, t, r.csvKey, r.events); err != nil {
+			return err
+		}
+		published[r.csvKey] = true
 		if err := putFile(ctx, t, r.bookKey, r.workbook); err != nil {
 			return err
 		}
@@ -294,7 +385,8 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 	if r.page != nil {
 		pg := *r.page
 		if r.workbook == "" {
-			pg.Workbook = "" // the page must not link a workbook that was not made
+			// The page must not link a workbook or CSV that was not made.
+			pg.Workbook, pg.EventsCSV = "", ""
 		}
 		var b bytes.Buffer
 		if err := site.RenderPeriod(&b, pg); err != nil {
@@ -418,7 +510,7 @@ func (r *recorder) Put(ctx context.Context, key string, body io.Reader, size int
 }
 
 // digest emails the digest once per period (unless ResendDigest), after a successful publish.
-// It is the last step: it removes the run's temporary workbook.
+// It is the last step: it removes the run's temporary workbook and events CSV.
 func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	r, err := o.current(res)
 	if err != nil {
@@ -441,6 +533,10 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
+	csvURL, err := link(ctx, r.target, r.csvKey, r.events != "")
+	if err != nil {
+		return err
+	}
 	if pageURL == "" && !res.DryRun {
 		log.Info("the digest has no links: set a public URL (AISPEND_PUBLIC_URL) for a local output directory")
 	}
@@ -452,6 +548,7 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 		attach.Filename = SitePeriod(res.Period).WorkbookName()
 	}
 	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
+	d.EventsURL = csvURL
 	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
 	if err != nil {
 		return err

@@ -78,6 +78,9 @@ type env struct {
 	pool   *pgxpool.Pool
 	outbox string
 	now    time.Time
+	// sheetMax and dryDir are the outputs' EventsSheetMaxRows and DryRunDir (0, "": defaults).
+	sheetMax int
+	dryDir   string
 }
 
 func newEnv(t *testing.T) *env {
@@ -110,7 +113,7 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 	o, err := output.New(output.Config{
 		Store: st, Target: target, Sender: sender, Budgets: budgets, Location: seoul,
 		From: "aispend@example.com", Recipients: []string{"cfo@example.com"},
-		MaxEventRowsPerSheet: 25, Now: func() time.Time { return e.now },
+		MaxEventRowsPerSheet: 25, EventsSheetMaxRows: e.sheetMax, DryRunDir: e.dryDir, Now: func() time.Time { return e.now },
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -124,6 +124,11 @@ func ContentType(key string) string {
 		return "text/html; charset=utf-8"
 	case ".xlsx":
 		return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+	case ".gz":
+		// The events CSV (.csv.gz) is served as the compressed file it is, never with
+		// Content-Encoding: gzip, which would make browsers unpack it and save plain CSV
+		// under a .gz name.
+		return "application/gzip"
 	case ".js", ".mjs":
 		return "text/javascript; charset=utf-8"
 	case ".css":
@@ -141,7 +146,7 @@ func ContentType(key string) string {
 	}
 }
 
-// Cache lifetimes. Pages and workbooks are republished under the same key (a period is re-run,
+// Cache lifetimes. Pages, workbooks and events CSVs are republished under the same key (a period is re-run,
 // the index gains a period), so caches must come back soon. Assets change only with a release;
 // a week rather than a year because their names carry no version.
 const (
@@ -158,7 +163,7 @@ func CacheControl(key string, public bool) string {
 	}
 	age := AssetMaxAge
 	switch strings.ToLower(path.Ext(key)) {
-	case ".html", ".htm", ".xlsx":
+	case ".html", ".htm", ".xlsx", ".gz":
 		age = PageMaxAge
 	}
 	return fmt.Sprintf("%s, max-age=%d", scope, age)

@@ -110,13 +110,14 @@ func TestSiteRefusesBadInput(t *testing.T) {
 func TestContentTypeAndCacheControl(t *testing.T) {
 	for key, want := range map[string]string{
 		"index.html": "text/html; charset=utf-8",
-		"daily/2026-03-01/aispend-daily-2026-03-01.xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-		"assets/echarts.min.js":                          "text/javascript; charset=utf-8",
-		"assets/style.css":                               "text/css; charset=utf-8",
-		"assets/logo.png":                                "image/png",
-		"assets/LICENSE":                                 "text/plain; charset=utf-8",
-		"assets/NOTICE.txt":                              "text/plain; charset=utf-8",
-		"assets/blob":                                    "application/octet-stream",
+		"daily/2026-03-01/aispend-daily-2026-03-01.xlsx":          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+		"daily/2026-03-01/aispend-daily-2026-03-01-events.csv.gz": "application/gzip",
+		"assets/echarts.min.js":                                   "text/javascript; charset=utf-8",
+		"assets/style.css":                                        "text/css; charset=utf-8",
+		"assets/logo.png":                                         "image/png",
+		"assets/LICENSE":                                          "text/plain; charset=utf-8",
+		"assets/NOTICE.txt":                                       "text/plain; charset=utf-8",
+		"assets/blob":                                             "application/octet-stream",
 	} {
 		if got := publish.ContentType(key); got != want {
 			t.Errorf("ContentType(%q) = %q, want %q", key, got, want)
@@ -129,6 +130,7 @@ func TestContentTypeAndCacheControl(t *testing.T) {
 	}{
 		{"index.html", true, "public, max-age=300"},
 		{"daily/2026-03-01/aispend-daily-2026-03-01.xlsx", false, "private, max-age=300"},
+		{"daily/2026-03-01/aispend-daily-2026-03-01-events.csv.gz", true, "public, max-age=300"},
 		{"assets/echarts.min.js", true, "public, max-age=604800"},
 	} {
 		if got := publish.CacheControl(c.key, c.public); got != c.want {

@@ -65,6 +65,7 @@ type periodView struct {
 	KindTitle string // "Daily report"
 	Range     string // "Wednesday 1 October 2025"
 	Workbook  string
+	EventsCSV string
 	KPIs      []kpiView
 	Budgets   []budgetView
 	Services  []serviceRow
@@ -162,6 +163,9 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	if err := checkFileName(p.Workbook); err != nil {
 		return nil, err
 	}
+	if err := checkFileName(p.EventsCSV); err != nil {
+		return nil, err
+	}
 	title := p.Title
 	if title == "" {
 		title = "AI spend report"
@@ -177,6 +181,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		KindTitle: kindTitle(p.Period.Kind),
 		Range:     periodRange(p.Period, loc),
 		Workbook:  p.Workbook,
+		EventsCSV: p.EventsCSV,
 	}
 	k := p.KPIs
 	v.KPIs = []kpiView{
@@ -414,7 +419,7 @@ func checkFileName(name string) error {
 		return nil
 	}
 	if strings.ContainsAny(name, `/\?#`) || strings.HasPrefix(name, ".") || strings.Contains(name, ":") {
-		return fmt.Errorf("workbook %q must be a plain file name", name)
+		return fmt.Errorf("linked file %q must be a plain file name", name)
 	}
 	return nil
 }

@@ -101,7 +101,8 @@ func samplePeriod(t testing.TB) PeriodPage {
 			{At: time.Date(2025, 10, 1, 20, 5, 0, 0, loc), Budget: "daily-total", Threshold: 80, Severity: StateWarning,
 				Kind: AlertActual, Status: "pending"},
 		},
-		Workbook: "aispend-daily-2025-10-01.xlsx",
+		Workbook:  "aispend-daily-2025-10-01.xlsx",
+		EventsCSV: "aispend-daily-2025-10-01-events.csv.gz",
 	}
 	// 30 days ending with the period, a weekly rhythm and a rise.
 	for i := 29; i >= 0; i-- {

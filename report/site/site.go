@@ -74,6 +74,12 @@ func (p Period) PagePath() string { return p.Dir() + "/index.html" }
 // WorkbookName is the workbook's file name beside the page, e.g. "aispend-daily-2025-10-01.xlsx".
 func (p Period) WorkbookName() string { return "aispend-" + string(p.Kind) + "-" + p.Label + ".xlsx" }
 
+// EventsCSVName is the file name of the period's events as gzip-compressed CSV beside the
+// page, e.g. "aispend-daily-2025-10-01-events.csv.gz".
+func (p Period) EventsCSVName() string {
+	return "aispend-" + string(p.Kind) + "-" + p.Label + "-events.csv.gz"
+}
+
 // PeriodPage is everything one period page shows.
 type PeriodPage struct {
 	Title       string         // page heading; "AI spend report" when empty
@@ -95,6 +101,9 @@ type PeriodPage struct {
 	// Workbook is the workbook's file name relative to the page (normally
 	// Period.WorkbookName()); empty means no workbook link.
 	Workbook string
+	// EventsCSV is the file name of the period's events as CSV relative to the page (normally
+	// Period.EventsCSVName()); empty means no link.
+	EventsCSV string
 
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate

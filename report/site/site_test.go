@@ -52,7 +52,7 @@ func TestRenderPeriodShowsEverything(t *testing.T) {
 		// header: period, currency, time zone, links
 		"<title>AI spend report · 2025-10-01</title>", "Wednesday 1 October 2025", "amounts in USD",
 		"times in Europe/Berlin (UTC&#43;02:00)", `href="../../index.html"`,
-		`href="aispend-daily-2025-10-01.xlsx" download`,
+		`href="aispend-daily-2025-10-01.xlsx" download`, `href="aispend-daily-2025-10-01-events.csv.gz" download`,
 		// KPIs
 		"$1,284.56", "48,211", "607 failed", "98.7%", "36.0%", "17,355 cache hits", "$0.0271", ">38<",
 		"excludes 38 unpriced",
@@ -292,6 +292,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		`unknown severity ""`:              func(p *PeriodPage) { p.Alerts[0].Severity = "" },
 		`kind "guess"`:                     func(p *PeriodPage) { p.Alerts[2].Kind = "guess" },
 		"must be a plain file name":        func(p *PeriodPage) { p.Workbook = "javascript:alert(1)" },
+		`"../x.csv.gz" must be a plain`:    func(p *PeriodPage) { p.EventsCSV = "../x.csv.gz" },
 	}
 	for want, mutate := range cases {
 		p := samplePeriod(t)
@@ -393,7 +394,8 @@ func readJSON(t *testing.T, path string, v any) {
 // Ensure the path helpers give PRODUCT.md's layout.
 func TestPeriodPaths(t *testing.T) {
 	p := Period{Kind: Weekly, Label: "2025-W40"}
-	if p.PagePath() != "weekly/2025-W40/index.html" || p.WorkbookName() != "aispend-weekly-2025-W40.xlsx" {
-		t.Errorf("paths %q %q", p.PagePath(), p.WorkbookName())
+	if p.PagePath() != "weekly/2025-W40/index.html" || p.WorkbookName() != "aispend-weekly-2025-W40.xlsx" ||
+		p.EventsCSVName() != "aispend-weekly-2025-W40-events.csv.gz" {
+		t.Errorf("paths %q %q %q", p.PagePath(), p.WorkbookName(), p.EventsCSVName())
 	}
 }

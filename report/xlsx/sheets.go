@@ -151,6 +151,9 @@ var eventCols = []column{
 // events streams the caller's events into Events, Events (2), … each holding at most
 // MaxRowsPerSheet rows under its own header.
 func (b *builder) events() error {
+	if b.wb.EventsOmitted != "" {
+		return b.eventsNote()
+	}
 	sh, err := newSheet(b.st, SheetEvents, eventCols, b.wb.Location)
 	if err != nil {
 		return err
@@ -204,6 +207,44 @@ func (b *builder) events() error {
 	failed = fmt.Errorf("write events: emit called after the events callback returned")
 	return cur.finish(nil)
 }
+
+// eventsNote writes the Events sheet of a workbook that does not list the events: one row
+// saying why and linking the CSV beside the workbook.
+func (b *builder) eventsNote() error {
+	f, name := b.f, SheetEvents
+	if _, err := f.NewSheet(name); err != nil {
+		return fmt.Errorf("add sheet %q: %w", name, err)
+	}
+	b.eventSheets = append(b.eventSheets, name)
+	if err := f.SetColWidth(name, "A", "A", 120); err != nil {
+		return fmt.Errorf("set width on %q: %w", name, err)
+	}
+	note := fmt.Sprintf("%s Every event of the period is in %s, published beside this workbook (gzip-compressed CSV, the columns of this sheet).",
+		strings.TrimSpace(b.wb.EventsOmitted), b.wb.EventsCSV)
+	return b.linkCell(name, "A1", text(note), b.wb.EventsCSV)
+}
+
+// linkCell writes s into ref as a link to target, a file beside the workbook. The link is
+// relative, so it works wherever the two files are downloaded to together.
+func (b *builder) linkCell(sheet, ref, s, target string) error {
+	id, err := b.st.get("", link)
+	if err != nil {
+		return err
+	}
+	if err := b.f.SetCellStr(sheet, ref, s); err != nil {
+		return fmt.Errorf("set %s!%s: %w", sheet, ref, err)
+	}
+	if err := b.f.SetCellStyle(sheet, ref, ref, id); err != nil {
+		return fmt.Errorf("style %s!%s: %w", sheet, ref, err)
+	}
+	if err := b.f.SetCellHyperLink(sheet, ref, target, "External"); err != nil {
+		return fmt.Errorf("link %s!%s: %w", sheet, ref, err)
+	}
+	return nil
+}
+
+// csvLabel labels the Summary row that links the events CSV.
+const csvLabel = "All events (CSV)"
 
 // summary writes the KPI list and the daily cost chart.
 func (b *builder) summary() error {
@@ -266,6 +307,9 @@ func (b *builder) summary() error {
 		{"Event rows listed", b.eventRows, kInt},
 		{"Event sheets", listSheets(b.eventSheets), kText},
 	}
+	if wb.EventsCSV != "" {
+		kpis = append(kpis, kpi{csvLabel, wb.EventsCSV, kText})
+	}
 	for _, r := range wb.Rates {
 		label := fmt.Sprintf("Exchange rate %s", strings.ToUpper(r.Currency))
 		if r.Since != "" {
@@ -289,6 +333,11 @@ func (b *builder) summary() error {
 		cells := []any{excelize.Cell{Value: text(k.label)}, excelize.Cell{StyleID: id, Value: value(k.val, wb.Location)}}
 		if err := putRow(f, name, 4+i, cells); err != nil {
 			return err
+		}
+		if k.label == csvLabel {
+			if err := b.linkCell(name, fmt.Sprintf("B%d", 4+i), text(wb.EventsCSV), wb.EventsCSV); err != nil {
+				return err
+			}
 		}
 	}
 	return b.chart()

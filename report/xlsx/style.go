@@ -59,6 +59,7 @@ const (
 	bold
 	header
 	title
+	link // a hyperlink cell: blue and underlined, as spreadsheets show links
 )
 
 func newStyles(f *excelize.File, currency string) *styles {
@@ -85,6 +86,8 @@ func (s *styles) get(numFmt string, kind styleKind) (int, error) {
 		st.Alignment = &excelize.Alignment{Vertical: "center", WrapText: true}
 	case title:
 		st.Font = &excelize.Font{Bold: true, Size: 14}
+	case link:
+		st.Font = &excelize.Font{Color: "0563C1", Underline: "single"}
 	}
 	id, err := s.f.NewStyle(st)
 	if err != nil {

@@ -15,18 +15,24 @@ const maxCellChars = 32767
 //
 //   - characters XML 1.0 cannot carry (most C0 controls, U+FFFE, U+FFFF, broken UTF-8) become
 //     U+FFFD, so the file never becomes unreadable;
-//   - text that a spreadsheet could take for a formula (it starts with = + - @, tab or CR) gets a
-//     leading apostrophe. The cell is a string cell anyway, so nothing is evaluated on open;
-//     the apostrophe also protects the value when someone edits the cell or saves the sheet as
-//     CSV (OWASP's advice for CSV injection). Excel shows the apostrophe; finance strips it with
-//     MID(A2,2,32767) when the exact text is needed;
+//   - text that a spreadsheet could take for a formula is made inert (inert). The cell is a
+//     string cell anyway, so nothing is evaluated on open; the apostrophe also protects the
+//     value when someone edits the cell or saves the sheet as CSV;
 //   - text longer than Excel's cell limit is cut, ending with a marker that gives the full length.
 func text(s string) string {
-	s = strings.Map(xmlSafe, strings.ToValidUTF8(s, "\uFFFD"))
+	return truncate(inert(strings.Map(xmlSafe, strings.ToValidUTF8(s, "\uFFFD"))))
+}
+
+// inert makes text that a spreadsheet could take for a formula (it starts with = + - @, tab or
+// CR) inert with a leading apostrophe, OWASP's advice for CSV injection; other text is returned
+// as it is. The workbook's cells and the events CSV both use it, so the same text reads the same
+// in both. Excel shows the apostrophe; finance strips it with MID(A2,2,32767) when the exact text
+// is needed.
+func inert(s string) string {
 	if formulaLike(s) {
-		s = "'" + s
+		return "'" + s
 	}
-	return truncate(s)
+	return s
 }
 
 // formulaLike reports whether a spreadsheet might parse s as a formula.

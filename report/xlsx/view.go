@@ -36,6 +36,15 @@ type Workbook struct {
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
 	// Events gives an Events sheet with only its header.
 	Events func(emit func(Event) error) error
+
+	// EventsCSV is the file name of the period's events as gzip-compressed CSV (see EventsCSV
+	// the type), published beside the workbook; the Summary sheet links it. Empty: no CSV.
+	EventsCSV string
+	// EventsOmitted, when set, says why the Events sheet lists no events (e.g. "This period
+	// has 1,234,567 events, more than the 200,000 a workbook lists."). The sheet then holds
+	// that sentence and where the CSV is, as one row, and Events is not called. It requires
+	// EventsCSV.
+	EventsOmitted string
 }
 
 // Period is the reporting period, half-open: [Start, End).

@@ -2,7 +2,9 @@
 //
 // Write takes view structs (Workbook) and writes the .xlsx to an io.Writer. Sheets, in order:
 // Summary, Daily, By service, By model, By user, By org, Budgets & alerts, Events, then
-// Events (2), Events (3)… when the events pass the sheet row limit. The events are streamed:
+// Events (2), Events (3)… when the events pass the sheet row limit. EventsCSV writes the same
+// events as a gzip-compressed CSV, for periods too large to list in a workbook; the workbook
+// then links it (Workbook.EventsCSV, Workbook.EventsOmitted). The events are streamed:
 // they arrive through a callback, are written with excelize's StreamWriter (which spills to
 // temporary files past 16 MB) and the zip is written straight to the io.Writer, so memory does
 // not grow with the number of events.
@@ -86,6 +88,12 @@ func check(wb *Workbook, opt *Options) error {
 	}
 	if !currencyCode.MatchString(wb.Currency) {
 		problems = append(problems, fmt.Sprintf("currency %q is not a three-letter code", wb.Currency))
+	}
+	if wb.EventsOmitted != "" && wb.EventsCSV == "" {
+		problems = append(problems, "EventsOmitted needs EventsCSV: the Events sheet must say where the events are")
+	}
+	if strings.ContainsAny(wb.EventsCSV, `/\:?#`) || strings.HasPrefix(wb.EventsCSV, ".") {
+		problems = append(problems, fmt.Sprintf("EventsCSV %q is not a plain file name (it is linked relative to the workbook)", wb.EventsCSV))
 	}
 	switch {
 	case opt.MaxRowsPerSheet < 0:

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report/xlsx"
+)
+
+// Ensures reports.events_sheet_max_rows defaults to 200,000, is read from the file and from
+// AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS (which wins), and refuses a negative or non-numeric value.
+func TestReportsConfig(t *testing.T) {
+	cfg, err := loadConfig(writeTestConfig(t, ""), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Reports.EventsSheetMaxRows != 200_000 {
+		t.Errorf("default %d, want 200000", cfg.Reports.EventsSheetMaxRows)
+	}
+	cfg, err = loadConfig(writeTestConfig(t, "reports:\n  events_sheet_max_rows: 5000\n"), envMap(nil))
+	if err != nil || cfg.Reports.EventsSheetMaxRows != 5000 {
+		t.Errorf("from the file: %+v, %v", cfg, err)
+	}
+	cfg, err = loadConfig(writeTestConfig(t, "reports:\n  events_sheet_max_rows: 5000\n"), envMap(map[string]string{"AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS": "0"}))
+	if err != nil || cfg.Reports.EventsSheetMaxRows != 0 {
+		t.Errorf("from the environment: %+v, %v", cfg, err)
+	}
+	for yaml, want := range map[string]string{
+		"reports:\n  events_sheet_max_rows: -1\n": "reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): -1: must be ≥ 0",
+		"reports:\n  events_rows: 1\n":            "field events_rows not found",
+	} {
+		if _, err := loadConfig(writeTestConfig(t, yaml), envMap(nil)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", yaml, err, want)
+		}
+	}
+	if _, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS": "many"})); err == nil ||
+		!strings.Contains(err.Error(), `reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): "many" is not an integer`) {
+		t.Errorf("not a number: %v", err)
+	}
+}
+
+// Ensures `aispend run` with AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS below the period's event count
+// publishes a workbook whose Events sheet names the CSV instead of listing events, and a CSV
+// holding every event whose cost column equals the Summary total and the database's sum; and
+// that 0 lists no events even for a small period.
+func TestRunLargePeriodEventsInCSV(t *testing.T) {
+	env, dbURL := batchEnv(t, 1)
+	delete(env, "AISPEND_SMTP_HOST") // emails go to the outbox
+	const n = 12
+	want := insertDay(t, dbURL, "2026-10-01", n)
+	for _, max := range []string{"5", "0"} {
+		env["AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS"] = max
+		var stdout, logs bytes.Buffer
+		if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
+			t.Fatalf("run: %v\n%s", err, logs.String())
+		}
+		dir := filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01")
+		summary, _, rows := workbookTotals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
+		if rows != 0 {
+			t.Errorf("max %s: the workbook lists %d events", max, rows)
+		}
+		f, err := excelize.OpenFile(filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		note, _ := f.GetCellValue(xlsx.SheetEvents, "A1")
+		f.Close()
+		if !strings.Contains(note, "aispend-daily-2026-10-01-events.csv.gz") {
+			t.Errorf("max %s: Events!A1 = %q; want the CSV's name", max, note)
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "aispend-daily-2026-10-01-events.csv.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs, err := csv.NewReader(zr).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := decimal.Zero
+		for _, r := range recs[1:] {
+			if r[10] != "" {
+				sum = sum.Add(decimal.RequireFromString(r[10]))
+			}
+		}
+		if recs[0][10] != "Cost" || len(recs)-1 != n || !sum.Equal(want) || !summary.Equal(want) {
+			t.Errorf("max %s: CSV %d rows costing %s (column %q), Summary %s; database %d events, %s", max, len(recs)-1, sum, recs[0][10], summary, n, want)
+		}
+	}
+}
