@@ -106,6 +106,9 @@ type ReportsConfig struct {
 	// period has at most this many; a larger period's events are only in the events CSV beside
 	// the workbook, which always holds every event. 0: no workbook lists events.
 	EventsSheetMaxRows int `yaml:"events_sheet_max_rows"`
+	// EventsExport publishes every period's raw events as a gzip-compressed CSV beside the
+	// workbook (default true); false keeps raw events off the published site.
+	EventsExport *bool `yaml:"events_export"`
 }
 
 // maxDigestAttachBytes bounds digest.attach_max_bytes: base64 makes an attachment a third
@@ -258,6 +261,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		cfg.Clock = func() time.Time { return t }
 	})
 	envInt("AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS", "reports.events_sheet_max_rows", func(n int) { cfg.Reports.EventsSheetMaxRows = n })
+	env("AISPEND_REPORTS_EVENTS_EXPORT", func(v string) {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("reports.events_export (AISPEND_REPORTS_EVENTS_EXPORT)", "%q is not true or false", v)
+			return
+		}
+		cfg.Reports.EventsExport = &b
+	})
 	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
 	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
 	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })

@@ -53,6 +53,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		AttachMaxBytes: cfg.Digest.AttachMaxBytes,
 		// output reads 0 as its default; the configuration's 0 means no events in workbooks.
 		EventsSheetMaxRows: cmp.Or(cfg.Reports.EventsSheetMaxRows, -1),
+		NoEventsExport:     cfg.Reports.EventsExport != nil && !*cfg.Reports.EventsExport,
 		ResendDigest:       opts.resendDigest,
 		DryRunDir:          opts.dryRunDir,
 		Now:                job.Now,

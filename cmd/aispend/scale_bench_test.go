@@ -62,7 +62,7 @@ func BenchmarkScale(b *testing.B) {
 	fmt.Printf("%-64s %10s %10s   %s\n", "baseline: raw GROUP BY day, service over the month", groupBy.Round(time.Millisecond), "", "")
 	fmt.Printf("%-64s %10s %10s   %s\n", "baseline: raw sum(cost) over the month", sumCost.Round(time.Millisecond), "", "")
 
-	noCSV := []string{"AISPEND_EVENTS_EXPORT=false"}
+	noCSV := []string{"AISPEND_REPORTS_EVENTS_EXPORT=false"}
 	// The nightly runs before the measured day, as production would have run them.
 	row("first run after the load: daily 2026-11-24 (builds 30 days)", big.run(b, 1, nil, "run", "--date", "2026-11-24"), "(one-off)")
 	daily := big.run(b, 3, noCSV, "run", "--date", "2026-11-25")
@@ -76,15 +76,15 @@ func BenchmarkScale(b *testing.B) {
 
 	row("nightly daily 2026-11-29 (1 run)", big.run(b, 1, noCSV, "run", "--date", "2026-11-29"), "")
 	check := big.run(b, 3, nil, "run", "--alerts-only")
-	row("budget check, today (22 h) not yet aggregated", check, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+	row("budget check, today (22 h) not yet aggregated", check, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost/10).Round(time.Millisecond)))
 	board := big.budgetsGET(b, bin, 3)
-	row("uncached GET /v1/budgets, today not yet aggregated", board, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+	row("uncached GET /v1/budgets, today not yet aggregated", board, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost/10).Round(time.Millisecond)))
 
 	row("weekly 2026-W48 without the events export", big.run(b, 3, noCSV, "run", "--period", "weekly", "--date", "2026-11-23"), "")
 	monthly := big.run(b, 3, noCSV, "run", "--period", "monthly", "--date", "2026-11-01")
-	row("monthly 2026-11 without the events export", monthly, fmt.Sprintf("≤ %s (0.5 × raw GROUP BY)", (groupBy / 2).Round(time.Millisecond)))
+	row("monthly 2026-11 without the events export", monthly, fmt.Sprintf("≤ %s (0.5 × raw GROUP BY)", (groupBy/2).Round(time.Millisecond)))
 	check2 := big.run(b, 3, nil, "run", "--alerts-only")
-	row("budget check right after the monthly run", check2, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond)))
+	row("budget check right after the monthly run", check2, fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost/10).Round(time.Millisecond)))
 	withCSV := big.run(b, 1, nil, "run", "--period", "monthly", "--date", "2026-11-01")
 	row("monthly 2026-11 with the events export (1 run)", withCSV, "")
 	var rows int64

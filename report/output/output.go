@@ -92,8 +92,11 @@ type Config struct {
 	// CSV instead, which always holds every event. 0: DefaultEventsSheetMaxRows; negative: the
 	// workbook never lists events.
 	EventsSheetMaxRows int
-	Now                func() time.Time
-	Logger             *slog.Logger
+	// NoEventsExport turns the events CSV off (reports.events_export: false): no raw event
+	// leaves the database except on a workbook's Events sheet.
+	NoEventsExport bool
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // DefaultEventsSheetMaxRows is the default Config.EventsSheetMaxRows. A workbook of 200,000
@@ -225,7 +228,9 @@ func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
 	}
 	sp := SitePeriod(res.Period)
 	pg := Page(res.Report, alerts, r.at, sp.WorkbookName())
-	pg.EventsCSV = sp.EventsCSVName()
+	if !o.cfg.NoEventsExport {
+		pg.EventsCSV = sp.EventsCSVName()
+	}
 	pg.Rates = o.cfg.Rates
 	if err := site.RenderPeriod(io.Discard, pg); err != nil {
 		return err
@@ -251,33 +256,43 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 	if err != nil {
 		return fmt.Errorf("create workbook file: %w", err)
 	}
-	csvFile, err := os.CreateTemp(o.cfg.TmpDir, "aispend-events-*.csv.gz")
-	if err != nil {
-		book.Close()
-		os.Remove(book.Name())
-		return fmt.Errorf("create events csv file: %w", err)
+	files := []*os.File{book}
+	var csvFile *os.File
+	if !o.cfg.NoEventsExport {
+		if csvFile, err = os.CreateTemp(o.cfg.TmpDir, "aispend-events-*.csv.gz"); err != nil {
+			book.Close()
+			os.Remove(book.Name())
+			return fmt.Errorf("create events csv file: %w", err)
+		}
+		files = append(files, csvFile)
 	}
 	defer func() {
-		for _, f := range []*os.File{book, csvFile} {
+		for _, f := range files {
 			if cerr := f.Close(); err == nil && cerr != nil {
 				err = fmt.Errorf("write %s: %w", f.Name(), cerr)
 			}
 		}
 		if err != nil {
-			os.Remove(book.Name())
-			os.Remove(csvFile.Name())
+			for _, f := range files {
+				os.Remove(f.Name())
+			}
 			return
 		}
-		r.workbook, r.events = book.Name(), csvFile.Name()
+		r.workbook = book.Name()
+		if csvFile != nil {
+			r.events = csvFile.Name()
+		}
 	}()
 
 	p, sp := res.Period, SitePeriod(res.Period)
-	csv, err := xlsx.NewEventsCSV(csvFile, p.Start.Location())
-	if err != nil {
-		return err
-	}
+	var csv *xlsx.EventsCSV // nil: no events export
 	wb := Workbook(res.Report, alerts, r.at, nil)
-	wb.EventsCSV = sp.EventsCSVName()
+	if csvFile != nil {
+		if csv, err = xlsx.NewEventsCSV(csvFile, p.Start.Location()); err != nil {
+			return err
+		}
+		wb.EventsCSV = sp.EventsCSVName()
+	}
 	for _, rate := range o.cfg.Rates {
 		wb.Rates = append(wb.Rates, xlsx.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
 	}
@@ -286,6 +301,10 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 	}
 	if err := xlsx.Write(book, wb, xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir}); err != nil {
 		return err
+	}
+	if csv == nil {
+		o.cfg.Logger.Info("workbook written", "period", p.String(), "events_in_workbook", wb.EventsOmitted == "")
+		return nil
 	}
 	if err := csv.Close(); err != nil {
 		return err
@@ -316,8 +335,10 @@ func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workb
 		wb.Events = func(emit func(xlsx.Event) error) error {
 			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
 				we := WorkbookEvent(e)
-				if err := csv.Write(we); err != nil {
-					return err
+				if csv != nil {
+					if err := csv.Write(we); err != nil {
+						return err
+					}
 				}
 				return emit(we)
 			})
@@ -328,6 +349,10 @@ func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workb
 	if limit >= 0 {
 		wb.EventsOmitted = fmt.Sprintf("This period has %s events, more than the %s a workbook lists.",
 			money.Group(strconv.FormatInt(n, 10)), money.Group(strconv.Itoa(limit)))
+	}
+	if csv == nil {
+		wb.EventsOmitted += " The events export is turned off (reports.events_export)."
+		return nil
 	}
 	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
 		return fmt.Errorf("write events csv: %w", err)
@@ -369,10 +394,12 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 	// The events CSV and the workbook (which links it) go up first and straight from their
 	// files: they can be large.
 	if r.workbook != "" {
-		if err := putFile(ctx, t, r.csvKey, r.events); err != nil {
-			return err
+		if r.events != "" {
+			if err := putFile(ctx, t, r.csvKey, r.events); err != nil {
+				return err
+			}
+			published[r.csvKey] = true
 		}
-		published[r.csvKey] = true
 		if err := putFile(ctx, t, r.bookKey, r.workbook); err != nil {
 			return err
 		}

@@ -284,9 +284,11 @@ func TestWorkbookLinksEventsCSV(t *testing.T) {
 		t.Errorf("Events!B3 = %q, want the second event", got)
 	}
 
-	wb.EventsCSV, wb.EventsOmitted = "", "too many"
-	if err := Write(io.Discard, wb, Options{}); err == nil {
-		t.Error("EventsOmitted without EventsCSV accepted")
+	// Without an events export the note stands alone.
+	wb.EventsCSV, wb.EventsOmitted = "", "This workbook lists no events. The events export is turned off."
+	f = open(t, render(t, wb, Options{}))
+	if got := str(t, f, SheetEvents, "A1"); got != wb.EventsOmitted {
+		t.Errorf("Events!A1 = %q, want the note alone", got)
 	}
 	wb.EventsCSV = "../x.csv.gz"
 	if err := Write(io.Discard, wb, Options{}); err == nil {

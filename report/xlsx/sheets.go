@@ -219,6 +219,9 @@ func (b *builder) eventsNote() error {
 	if err := f.SetColWidth(name, "A", "A", 120); err != nil {
 		return fmt.Errorf("set width on %q: %w", name, err)
 	}
+	if b.wb.EventsCSV == "" { // no events export: the note says why, there is nothing to link
+		return b.f.SetCellStr(name, "A1", text(strings.TrimSpace(b.wb.EventsOmitted)))
+	}
 	note := fmt.Sprintf("%s Every event of the period is in %s, published beside this workbook (gzip-compressed CSV, the columns of this sheet).",
 		strings.TrimSpace(b.wb.EventsOmitted), b.wb.EventsCSV)
 	return b.linkCell(name, "A1", text(note), b.wb.EventsCSV)

@@ -89,9 +89,6 @@ func check(wb *Workbook, opt *Options) error {
 	if !currencyCode.MatchString(wb.Currency) {
 		problems = append(problems, fmt.Sprintf("currency %q is not a three-letter code", wb.Currency))
 	}
-	if wb.EventsOmitted != "" && wb.EventsCSV == "" {
-		problems = append(problems, "EventsOmitted needs EventsCSV: the Events sheet must say where the events are")
-	}
 	if strings.ContainsAny(wb.EventsCSV, `/\:?#`) || strings.HasPrefix(wb.EventsCSV, ".") {
 		problems = append(problems, fmt.Sprintf("EventsCSV %q is not a plain file name (it is linked relative to the workbook)", wb.EventsCSV))
 	}
