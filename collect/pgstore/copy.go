@@ -23,6 +23,9 @@ import (
 
 var copyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putCopyBuf returns a COPY buffer to the pool; a variable so that tests can watch it.
+var putCopyBuf = func(b *bytes.Buffer) { copyBufs.Put(b) }
+
 // pgEpoch is PostgreSQL's timestamp origin.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -93,9 +96,15 @@ func encodeRow(b *bytes.Buffer, r *collect.Row) {
 func copyInto(ctx context.Context, q copier, table string, rows []*collect.Row) error {
 	b := copyBufs.Get().(*bytes.Buffer)
 	b.Reset()
-	defer copyBufs.Put(b)
 	encodeRows(b, rows)
-	return q.copy(ctx, copySQL(table), b)
+	err := q.copy(ctx, copySQL(table), b)
+	// When the server ends a COPY with a fatal error or the connection breaks, pgx returns
+	// without waiting for the goroutine that reads b: it may still be reading. Only a buffer
+	// whose COPY succeeded is certainly no longer read; any other is left to the collector.
+	if err == nil {
+		putCopyBuf(b)
+	}
+	return err
 }
 
 // copier runs a COPY … FROM STDIN with the given data on a pooled connection or in a transaction.
