@@ -171,8 +171,11 @@ func putNullText(b *bytes.Buffer, s string) {
 	putText(b, s)
 }
 
+// putTime writes microseconds since PostgreSQL's epoch. It counts from Unix seconds, not with
+// t.Sub(pgEpoch), which saturates at ±292 years (found by FuzzCopyEncoder; the collector only
+// accepts recent times, bulk loads may not).
 func putTime(b *bytes.Buffer, t time.Time) {
-	putInt64(b, t.Sub(pgEpoch).Microseconds())
+	putInt64(b, t.Unix()*1_000_000+int64(t.Nanosecond()/1000)-pgEpoch.UnixMicro())
 }
 
 // putNumeric writes a decimal in PostgreSQL's binary numeric format: base-10000 digits, the
@@ -208,11 +211,13 @@ func numericDigits(d decimal.Decimal, digits []uint16) (_ []uint16, weight int16
 	var dec [64]byte
 	var s []byte
 	if coef.IsInt64() {
+		// The magnitude in uint64: -v overflows for math.MinInt64 (found by FuzzCopyEncoder).
 		v := coef.Int64()
+		u := uint64(v)
 		if v < 0 {
-			v = -v
+			u = -u
 		}
-		s = strconv.AppendInt(dec[:0], v, 10)
+		s = strconv.AppendUint(dec[:0], u, 10)
 	} else {
 		s = coef.Abs(coef).Append(dec[:0], 10)
 	}
