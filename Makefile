@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -42,8 +42,28 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets vet
+test: tools assets vet fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
+	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
+
+# Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
+# Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder
+FUZZTIME ?= 10m
+FUZZTIME_SHORT ?= 5s
+
+# Each target for FUZZTIME (default 10 minutes).
+fuzz: assets
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) $${t%%:*} || exit 1; \
+	done
+
+# Each target for a few seconds: part of make test.
+fuzz-short: assets
+	@for t in $(FUZZ_TARGETS); do \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME_SHORT) $${t%%:*} || exit 1; \
+	done
 
 # Ingest benchmark (collector binary on a private durable PostgreSQL vs COPY); BENCH_EVENTS=n to resize.
 bench: assets

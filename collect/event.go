@@ -139,6 +139,15 @@ type Rules struct {
 	Prices     *pricing.Table
 }
 
+// MaxTokens bounds every token count of one event, and MaxDurationMS its duration: no real
+// request comes near them (the largest context windows hold a few million tokens), and values
+// beyond them (a nanosecond timestamp sent as duration_ms, a count near 2^63) would overflow
+// the sums that reports compute over millions of events.
+const (
+	MaxTokens     = 10_000_000_000 // 10^10 per count
+	MaxDurationMS = 86_400_000     // one day
+)
+
 const (
 	maxIDLen      = 128
 	maxServiceLen = 64
@@ -199,14 +208,14 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	checkText(bad, "provider", row.Provider, maxTextLen)
 
 	in, inOK := count(bad, "input_tokens", firstInt(e.InputTokens, e.OTelInput), true)
-	out, _ := count(bad, "output_tokens", firstInt(e.OutputTokens, e.OTelOutput), true)
+	out, outOK := count(bad, "output_tokens", firstInt(e.OutputTokens, e.OTelOutput), true)
 	cr, crOK := count(bad, "cache_read_tokens", firstInt(e.CacheReadTokens, e.OTelCacheRead), false)
 	cw, cwOK := count(bad, "cache_write_tokens", firstInt(e.CacheWriteTokens, e.OTelCacheCreate), false)
-	rs, _ := count(bad, "reasoning_tokens", e.ReasoningTokens, false)
-	if inOK && crOK && cwOK && cr+cw > in {
-		bad("cache_read_tokens", "cache_read_tokens + cache_write_tokens (%d) exceed input_tokens (%d)", cr+cw, in)
+	rs, rsOK := count(bad, "reasoning_tokens", e.ReasoningTokens, false)
+	if inOK && crOK && cwOK && cacheExceedsInput(cr, cw, in) {
+		bad("cache_read_tokens", "cache_read_tokens + cache_write_tokens (%d) exceed input_tokens (%d)", uint64(cr)+uint64(cw), in)
 	}
-	if rs > out {
+	if outOK && rsOK && rs > out {
 		bad("reasoning_tokens", "reasoning_tokens (%d) exceed output_tokens (%d)", rs, out)
 	}
 	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
@@ -215,6 +224,8 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	row.DurationMS = e.DurationMS
 	if e.DurationMS != absent && e.DurationMS < 0 {
 		bad("duration_ms", "must be ≥ 0")
+	} else if e.DurationMS > MaxDurationMS {
+		bad("duration_ms", "at most %d (one day)", MaxDurationMS)
 	}
 	row.Success, row.CacheHit = e.Success, e.CacheHit
 	row.Error = e.Error
@@ -325,7 +336,17 @@ func count(bad func(string, string, ...any), field string, v int64, required boo
 		bad(field, "must be an integer ≥ 0")
 		return 0, false
 	}
+	if v > MaxTokens {
+		bad(field, "at most %d per request", int64(MaxTokens))
+		return 0, false
+	}
 	return v, true
+}
+
+// cacheExceedsInput tells whether cache read plus cache write tokens exceed the input tokens,
+// for counts ≥ 0 of any size: the sum is taken in uint64, where two int64 values cannot wrap.
+func cacheExceedsInput(cacheRead, cacheWrite, input int64) bool {
+	return uint64(cacheRead)+uint64(cacheWrite) > uint64(input)
 }
 
 func checkText(bad func(string, string, ...any), field, v string, max int) {

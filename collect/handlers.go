@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 )
 
 var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
@@ -23,9 +24,25 @@ func (s *Server) handleEventsCreate() http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json or application/x-ndjson", nil)
 			return
 		}
+		if r.ContentLength > s.cfg.MaxBodyBytes {
+			s.metrics.rejected(0)
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes), nil)
+			return
+		}
+		// Admission before the body is read: a burst of large uploads must not hold more
+		// bodies and decoded events in memory than the server was sized for.
+		if !s.admit() {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "server busy; nothing was stored; retry later", nil)
+			return
+		}
+		defer func() { <-s.slots }()
 		buf := bufPool.Get().(*bytes.Buffer)
 		buf.Reset()
 		defer bufPool.Put(buf)
+		if r.ContentLength > 0 {
+			buf.Grow(int(r.ContentLength) + bytes.MinRead) // read without doubling the buffer
+		}
 		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
 			var tooBig *http.MaxBytesError
 			if errors.As(err, &tooBig) {
@@ -65,6 +82,23 @@ func (s *Server) handleEventsCreate() http.Handler {
 		s.metrics.stored(accepted, dups)
 		writeJSON(w, http.StatusOK, map[string]int{"accepted": accepted, "duplicates": dups})
 	})
+}
+
+// admit takes a slot for an event request, waiting at most AdmitWait for one to free up.
+func (s *Server) admit() bool {
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	default:
+	}
+	t := time.NewTimer(s.cfg.AdmitWait)
+	defer t.Stop()
+	select {
+	case s.slots <- struct{}{}:
+		return true
+	case <-t.C:
+		return false
+	}
 }
 
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {

@@ -2,6 +2,7 @@ package collect_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -18,7 +19,10 @@ type openAPIDoc struct {
 	Components struct {
 		Schemas map[string]struct {
 			Required   []string
-			Properties map[string]any
+			Properties map[string]struct {
+				Type    string
+				Maximum *int64
+			}
 		}
 	}
 }
@@ -80,6 +84,35 @@ func TestOpenAPIMatchesHandlers(t *testing.T) {
 		rep := f.post(t, "application/json", string(b))
 		if rep.Status != 422 || len(rep.Problems) != 1 || rep.Problems[0].Field != req {
 			t.Errorf("without %s: %+v", req, rep)
+		}
+	}
+	// Bounded integers: every integer field states its maximum, which the validator applies:
+	// the maximum is accepted, one more is refused.
+	for name, prop := range doc.Components.Schemas["Event"].Properties {
+		if prop.Type != "integer" {
+			continue
+		}
+		if prop.Maximum == nil {
+			t.Errorf("integer field %s documents no maximum", name)
+			continue
+		}
+		for _, v := range []int64{*prop.Maximum, *prop.Maximum + 1} {
+			var m map[string]any
+			json.Unmarshal([]byte(ev(fmt.Sprintf("max-%s-%d", name, v))), &m)
+			m["input_tokens"], m["output_tokens"] = collect.MaxTokens, collect.MaxTokens
+			if strings.HasPrefix(name, "gen_ai.usage.input") || strings.HasPrefix(name, "gen_ai.usage.output") {
+				// the alias counts only when the native field is absent
+				delete(m, strings.TrimPrefix(name, "gen_ai.usage."))
+			}
+			m[name] = v
+			b, _ := json.Marshal(m)
+			rep := f.post(t, "application/json", string(b))
+			if v == *prop.Maximum && rep.Status != 200 {
+				t.Errorf("%s at its documented maximum %d refused: %+v", name, v, rep)
+			}
+			if v > *prop.Maximum && (rep.Status != 422 || len(rep.Problems) == 0) {
+				t.Errorf("%s above its documented maximum (%d) not refused: %+v", name, v, rep)
+			}
 		}
 	}
 }

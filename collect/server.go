@@ -43,6 +43,12 @@ type Config struct {
 	MaxAge       time.Duration // events older than this are refused (retention); 0 = no limit
 	Prices       *pricing.Table
 	Now          func() time.Time
+	// MaxInFlight bounds the event requests being read, decoded, validated and committed at
+	// once (default 32); AdmitWait is how long a request beyond it waits for a slot before it
+	// is answered 503 (default 100 ms). Each request holds up to MaxBodyBytes of body and its
+	// decoded events, about four times that at peak, until its commit is answered.
+	MaxInFlight int
+	AdmitWait   time.Duration
 }
 
 // Server is the collector's HTTP handler.
@@ -55,6 +61,7 @@ type Server struct {
 	metrics *Metrics
 	mux     *http.ServeMux
 	tokens  [][]byte
+	slots   chan struct{} // one per event request in flight
 }
 
 // BudgetSource reports the status of every budget for GET /v1/budgets.
@@ -76,10 +83,17 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.MaxInFlight <= 0 {
+		cfg.MaxInFlight = 32
+	}
+	if cfg.AdmitWait <= 0 {
+		cfg.AdmitWait = 100 * time.Millisecond
+	}
 	if m == nil {
 		m = NewMetrics()
 	}
-	s := &Server{cfg: cfg, log: log, store: store, db: db, budgets: budgets, metrics: m, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: log, store: store, db: db, budgets: budgets, metrics: m, mux: http.NewServeMux(),
+		slots: make(chan struct{}, cfg.MaxInFlight)}
 	for _, t := range cfg.Tokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -286,6 +287,21 @@ func TestValidationRules(t *testing.T) {
 		{"currency without cost", with("currency", "USD"), "currency"},
 		{"currency not ISO", with("cost", 1, "currency", "dollars"), "currency"},
 		{"duration negative", with("duration_ms", -5), "duration_ms"},
+		{"duration above a day", with("duration_ms", collect.MaxDurationMS+1), "duration_ms"},
+		{"duration a nanosecond timestamp", with("duration_ms", int64(1760000000123456789)), "duration_ms"},
+		{"input_tokens above 10^10", with("input_tokens", int64(collect.MaxTokens+1)), "input_tokens"},
+		{"input_tokens near 2^63", with("input_tokens", int64(math.MaxInt64)), "input_tokens"},
+		{"output_tokens above 10^10", with("output_tokens", int64(collect.MaxTokens+1)), "output_tokens"},
+		{"cache_read_tokens above 10^10", with("input_tokens", int64(collect.MaxTokens), "cache_read_tokens", int64(collect.MaxTokens+1)), "cache_read_tokens"},
+		{"cache_write_tokens above 10^10", with("input_tokens", int64(collect.MaxTokens), "cache_write_tokens", int64(collect.MaxTokens+1)), "cache_write_tokens"},
+		{"reasoning_tokens above 10^10", with("output_tokens", int64(collect.MaxTokens), "reasoning_tokens", int64(collect.MaxTokens+1)), "reasoning_tokens"},
+		{"OTel input alias above 10^10", with("input_tokens", nil, "gen_ai.usage.input_tokens", int64(collect.MaxTokens+1)), "input_tokens"},
+		{"OTel output alias above 10^10", with("output_tokens", nil, "gen_ai.usage.output_tokens", int64(collect.MaxTokens+1)), "output_tokens"},
+		{"OTel cache read alias above 10^10", with("gen_ai.usage.cache_read.input_tokens", int64(collect.MaxTokens+1)), "cache_read_tokens"},
+		{"OTel cache creation alias above 10^10", with("gen_ai.usage.cache_creation.input_tokens", int64(collect.MaxTokens+1)), "cache_write_tokens"},
+		// The sum of these wraps around in int64 to a negative number, below input_tokens.
+		{"cache tokens overflow the sum", with("input_tokens", 500, "cache_read_tokens", int64(math.MaxInt64), "cache_write_tokens", 1), "cache_read_tokens"},
+		{"cache tokens overflow the sum evenly", with("input_tokens", 500, "cache_read_tokens", int64(1<<62), "cache_write_tokens", int64(1<<62)), "cache_read_tokens"},
 		{"success not bool", with("success", "yes"), "success"},
 		{"error too long", with("error", long(1025)), "error"},
 		{"user_id too long", with("user_id", long(257)), "user_id"},
@@ -397,5 +413,27 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(body, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// Ensures the limits are inclusive: an event with every count at 10^10 and a duration of one
+// day is stored as sent.
+func TestLimitsInclusive(t *testing.T) {
+	f := newFixture(t, collect.Config{})
+	body := fmt.Sprintf(`{"event_id":"max","occurred_at":"2026-10-15T11:00:00Z","service":"S","model":"claude-sonnet-4-5","provider":"anthropic",
+		"input_tokens":%[1]d,"output_tokens":%[1]d,"cache_read_tokens":%[2]d,"cache_write_tokens":%[2]d,"reasoning_tokens":%[1]d,"duration_ms":%[3]d}`,
+		int64(collect.MaxTokens), int64(collect.MaxTokens/2), collect.MaxDurationMS)
+	if rep := f.post(t, "application/json", body); rep.Status != 200 || rep.Accepted != 1 {
+		t.Fatalf("event at the limits: %+v", rep)
+	}
+	var in, out, cr, cw, rs, dur int64
+	err := f.pool.QueryRow(context.Background(), `SELECT input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+		reasoning_tokens, duration_ms FROM events WHERE event_id='max'`).Scan(&in, &out, &cr, &cw, &rs, &dur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in != collect.MaxTokens || out != collect.MaxTokens || cr != collect.MaxTokens/2 || cw != collect.MaxTokens/2 ||
+		rs != collect.MaxTokens || dur != collect.MaxDurationMS {
+		t.Fatalf("stored %d %d %d %d %d %d", in, out, cr, cw, rs, dur)
 	}
 }

@@ -63,6 +63,7 @@ type IngestConfig struct {
 	AllowUnauthenticated bool     `yaml:"allow_unauthenticated"`
 	MaxEvents            int      `yaml:"max_events"`
 	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
+	MaxInFlight          int      `yaml:"max_in_flight"`
 }
 
 // MailConfig configures the mail transport. Host empty: messages go to out/outbox as .eml files.
@@ -165,7 +166,7 @@ func defaultConfig() Config {
 		Timezone:      "UTC",
 		RetentionDays: 90,
 		Output:        "out",
-		Ingest:        IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20},
+		Ingest:        IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20, MaxInFlight: 32},
 		Mail:          MailConfig{Port: 587, TLS: "starttls"},
 		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:        DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
@@ -337,6 +338,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	}
 	if cfg.Ingest.MaxBodyBytes < 1024 {
 		bad("ingest.max_body_bytes", "must be at least 1024")
+	}
+	if cfg.Ingest.MaxInFlight < 1 {
+		bad("ingest.max_in_flight", "must be at least 1")
 	}
 	switch cfg.Mail.TLS {
 	case "starttls", "tls", "none":

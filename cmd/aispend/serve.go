@@ -71,6 +71,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		Tokens:       cfg.Ingest.Tokens,
 		MaxEvents:    cfg.Ingest.MaxEvents,
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
+		MaxInFlight:  cfg.Ingest.MaxInFlight,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
 	}, env.log, store, pool, budgets, metrics)

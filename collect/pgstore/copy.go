@@ -23,6 +23,9 @@ import (
 
 var copyBufs = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
+// putCopyBuf returns a COPY buffer to the pool; a variable so that tests can watch it.
+var putCopyBuf = func(b *bytes.Buffer) { copyBufs.Put(b) }
+
 // pgEpoch is PostgreSQL's timestamp origin.
 var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
@@ -93,9 +96,15 @@ func encodeRow(b *bytes.Buffer, r *collect.Row) {
 func copyInto(ctx context.Context, q copier, table string, rows []*collect.Row) error {
 	b := copyBufs.Get().(*bytes.Buffer)
 	b.Reset()
-	defer copyBufs.Put(b)
 	encodeRows(b, rows)
-	return q.copy(ctx, copySQL(table), b)
+	err := q.copy(ctx, copySQL(table), b)
+	// When the server ends a COPY with a fatal error or the connection breaks, pgx returns
+	// without waiting for the goroutine that reads b: it may still be reading. Only a buffer
+	// whose COPY succeeded is certainly no longer read; any other is left to the collector.
+	if err == nil {
+		putCopyBuf(b)
+	}
+	return err
 }
 
 // copier runs a COPY … FROM STDIN with the given data on a pooled connection or in a transaction.
@@ -162,8 +171,11 @@ func putNullText(b *bytes.Buffer, s string) {
 	putText(b, s)
 }
 
+// putTime writes microseconds since PostgreSQL's epoch. It counts from Unix seconds, not with
+// t.Sub(pgEpoch), which saturates at ±292 years (found by FuzzCopyEncoder; the collector only
+// accepts recent times, bulk loads may not).
 func putTime(b *bytes.Buffer, t time.Time) {
-	putInt64(b, t.Sub(pgEpoch).Microseconds())
+	putInt64(b, t.Unix()*1_000_000+int64(t.Nanosecond()/1000)-pgEpoch.UnixMicro())
 }
 
 // putNumeric writes a decimal in PostgreSQL's binary numeric format: base-10000 digits, the
@@ -199,11 +211,13 @@ func numericDigits(d decimal.Decimal, digits []uint16) (_ []uint16, weight int16
 	var dec [64]byte
 	var s []byte
 	if coef.IsInt64() {
+		// The magnitude in uint64: -v overflows for math.MinInt64 (found by FuzzCopyEncoder).
 		v := coef.Int64()
+		u := uint64(v)
 		if v < 0 {
-			v = -v
+			u = -u
 		}
-		s = strconv.AppendInt(dec[:0], v, 10)
+		s = strconv.AppendUint(dec[:0], u, 10)
 	} else {
 		s = coef.Abs(coef).Append(dec[:0], 10)
 	}

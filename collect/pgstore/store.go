@@ -4,10 +4,12 @@ package pgstore
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -176,16 +178,40 @@ func (s *Store) commit(group []*request, n int) error {
 		}
 	}
 
-	inserted, err := s.write(ctx, src)
-	if err != nil && isMissingPartition(err) {
-		if perr := s.ensurePartitionsFor(ctx, src); perr != nil {
-			err = errors.Join(err, perr)
-		} else {
-			inserted, err = s.write(ctx, src)
+	// Every group writes its rows in key order, so that two groups holding the same keys (a
+	// client's retry racing its original request) wait for each other instead of deadlocking.
+	slices.SortFunc(src, func(a, b *collect.Row) int {
+		if c := strings.Compare(a.EventID, b.EventID); c != 0 {
+			return c
 		}
-	}
-	if s.opt.OnCommit != nil {
-		s.opt.OnCommit(len(group), len(src), time.Since(start), err)
+		return cmp.Compare(a.OccurredAt.UnixMicro(), b.OccurredAt.UnixMicro())
+	})
+
+	// A deadlock with another writer of events, or a serialization failure, says nothing about
+	// the rows: write them again, a few times, before answering the requests. OnCommit sees
+	// every attempt.
+	var inserted map[key]bool
+	var err error
+	for attempt := 0; ; attempt++ {
+		inserted, err = s.write(ctx, src)
+		if err != nil && isMissingPartition(err) {
+			if perr := s.ensurePartitionsFor(ctx, src); perr != nil {
+				err = errors.Join(err, perr)
+			} else {
+				inserted, err = s.write(ctx, src)
+			}
+		}
+		if s.opt.OnCommit != nil {
+			s.opt.OnCommit(len(group), len(src), time.Since(start), err)
+		}
+		if attempt == writeRetries || !retryable(err) {
+			break
+		}
+		select {
+		case <-time.After(time.Duration((attempt+1)*(attempt+1)) * 10 * time.Millisecond):
+		case <-ctx.Done():
+		}
+		start = time.Now()
 	}
 	if err != nil {
 		if unavailable(err) {
@@ -225,7 +251,9 @@ func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[ke
 		if err := copyInto(ctx, txCopier{tx}, "incoming", rows); err != nil {
 			return fmt.Errorf("copy to staging table: %w", err)
 		}
+		// In key order, as the COPY: COLLATE "C" compares bytes, as Go's string comparison does.
 		res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM incoming
+			ORDER BY event_id COLLATE "C", occurred_at
 			ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id, occurred_at`)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
@@ -286,6 +314,17 @@ func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []coll
 		return fmt.Errorf("copy into %s: %w", table, err)
 	}
 	return nil
+}
+
+// writeRetries is how many times a group is written again after a deadlock or serialization
+// failure.
+const writeRetries = 4
+
+// retryable reports a deadlock (40P01) or serialization failure (40001): the transaction was
+// rolled back by no fault of its rows, and the same write may succeed when run again.
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
 func isUniqueViolation(err error) bool {
