@@ -100,3 +100,36 @@ func TestRunLargePeriodEventsInCSV(t *testing.T) {
 		}
 	}
 }
+
+// Ensures reports.events_export: false (here AISPEND_REPORTS_EVENTS_EXPORT) publishes no events
+// CSV and links none from the page, while the workbook still lists a small period's events.
+func TestRunWithoutEventsExport(t *testing.T) {
+	env, dbURL := batchEnv(t, 1)
+	delete(env, "AISPEND_SMTP_HOST")
+	const n = 7
+	want := insertDay(t, dbURL, "2026-10-01", n)
+	env["AISPEND_REPORTS_EVENTS_EXPORT"] = "false"
+	var stdout, logs bytes.Buffer
+	if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	dir := filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01")
+	if _, err := os.Stat(filepath.Join(dir, "aispend-daily-2026-10-01-events.csv.gz")); !os.IsNotExist(err) {
+		t.Errorf("events CSV published with the export off (stat: %v)", err)
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(page), "events.csv.gz") {
+		t.Error("the page links an events CSV with the export off")
+	}
+	summary, _, rows := workbookTotals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
+	if rows != n || !summary.Equal(want) {
+		t.Errorf("workbook lists %d events costing %s; want %d, %s", rows, summary, n, want)
+	}
+	if _, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_REPORTS_EVENTS_EXPORT": "sometimes"})); err == nil ||
+		!strings.Contains(err.Error(), "reports.events_export (AISPEND_REPORTS_EVENTS_EXPORT)") {
+		t.Errorf("bad value: %v", err)
+	}
+}
