@@ -209,3 +209,21 @@ func ParseLabel(kind PeriodKind, label string, loc *time.Location) (Period, erro
 		return ParsePeriod(Daily, label, loc)
 	}
 }
+
+// RetentionNeeded is the shortest retention, in days of 24 hours, that keeps every raw event of
+// a budget period of the kind stored for as long as the batch job reads it from the event log:
+// during the whole period (the budget check of the period in progress), and through the day
+// after it ends, when the report of that day (or week, or month) checks the budget period that
+// holds its last instant. It is the longest such period plus the day after, in loc, among the
+// periods from a year before now to two years after: 2 days for daily budgets, 8 for weekly and
+// 32 for monthly in a zone without daylight saving; 3, 9 and 33 where a day can be 25 hours.
+func RetentionNeeded(kind PeriodKind, loc *time.Location, now time.Time) int {
+	var longest time.Duration
+	end := now.AddDate(2, 0, 0)
+	for p := PeriodContaining(kind, now.AddDate(-1, 0, 0), loc); p.Start.Before(end); p = p.Next() {
+		after := PeriodContaining(Daily, p.End, loc)
+		longest = max(longest, after.End.Sub(p.Start))
+	}
+	day := 24 * time.Hour
+	return int((longest + day - 1) / day)
+}

@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 	"github.com/aispend/aispend/report/schedule"
 )
@@ -257,20 +258,27 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if len(cfg.Currency) != 3 {
 		bad("currency", "%q is not an ISO 4217 code", cfg.Currency)
 	}
-	loc, err := time.LoadLocation(cfg.Timezone)
-	if err != nil {
-		bad("timezone", "unknown time zone %q", cfg.Timezone)
-		loc = time.UTC
+	cfg.Location = time.UTC
+	switch cfg.Timezone {
+	case "", "Local":
+		// Go reads "" as UTC and "Local" as the machine's zone; PostgreSQL knows neither, and
+		// every query of a run would fail.
+		bad("timezone (AISPEND_TIMEZONE)", "%q is not a time zone name: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+	default:
+		if loc, err := time.LoadLocation(cfg.Timezone); err != nil {
+			bad("timezone (AISPEND_TIMEZONE)", "unknown time zone %q: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+		} else {
+			cfg.Location = loc
+		}
 	}
-	cfg.Location = loc
 	for k, v := range cfg.FX {
 		if !v.IsPositive() {
 			bad("fx."+k, "rate must be > 0")
 		}
 	}
 	if cfg.FXDate != "" {
-		if _, err := time.Parse(time.DateOnly, cfg.FXDate); err != nil {
-			bad("fx_date", "%q is not YYYY-MM-DD", cfg.FXDate)
+		if _, _, _, err := report.ParseDate(cfg.FXDate); err != nil {
+			bad("fx_date", "%v", err)
 		}
 	}
 	if _, ok := cfg.FX["USD"]; len(cfg.Prices) > 0 && cfg.Currency != "USD" && !ok {
@@ -281,8 +289,8 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		if p.Model == "" {
 			bad(key+".model", "required")
 		}
-		if _, err := time.Parse(time.DateOnly, p.From); err != nil {
-			bad(key+".from", "%q is not YYYY-MM-DD", p.From)
+		if _, _, _, err := report.ParseDate(p.From); err != nil {
+			bad(key+".from", "%v", err)
 		}
 		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite} {
 			if v != nil && v.IsNegative() {
@@ -337,6 +345,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
 		problems = append(problems, ce.Problems...)
 	}
+	problems = append(problems, checkRetention(&cfg, time.Now())...)
 	problems = append(problems, checkOutput(&cfg)...)
 	checkSchedules(&cfg, env, bad)
 	if len(problems) > 0 {
@@ -474,4 +483,42 @@ func checkSchedules(cfg *Config, env func(string, func(string)), bad func(key, f
 	if cfg.RunLockWait < 0 {
 		bad("run_lock_wait", "must not be negative")
 	}
+}
+
+// checkRetention refuses a retention that drops raw events of a budget period while the batch
+// job still reads them: a budget's spend is always summed from the event log, so the whole period
+// must be stored while it is in progress and through the day after it ends, when that day's
+// report checks it (report.RetentionNeeded). Shorter, and spend is silently lost.
+func checkRetention(cfg *Config, now time.Time) []string {
+	if cfg.RetentionDays < 1 {
+		return nil // refused already
+	}
+	var problems []string
+	for i, b := range cfg.Budgets {
+		period := b.Period
+		if period == "" {
+			period = "daily"
+		}
+		kind, err := report.ParsePeriodKind(period)
+		if err != nil {
+			continue // refused already
+		}
+		need := report.RetentionNeeded(kind, cfg.Location, now)
+		if cfg.RetentionDays < need {
+			problems = append(problems, fmt.Sprintf("retention_days (AISPEND_RETENTION_DAYS): %d days is too short for budget %q (budgets[%d], %s): "+
+				"its spend is read from the raw events for the whole %s and the day after it ends, up to %d days in %s; want at least %d",
+				cfg.RetentionDays, b.Name, i, kind, periodNoun(kind), need, cfg.Location, need))
+		}
+	}
+	return problems
+}
+
+func periodNoun(k report.PeriodKind) string {
+	switch k {
+	case report.Weekly:
+		return "week"
+	case report.Monthly:
+		return "month"
+	}
+	return "day"
 }
