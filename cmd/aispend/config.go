@@ -7,9 +7,11 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -176,7 +178,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read config %s: %w", path, err)
+			return nil, yamlError(path, b, err)
 		}
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("read config: %w", err)
@@ -521,4 +523,149 @@ func periodNoun(k report.PeriodKind) string {
 		return "month"
 	}
 	return "day"
+}
+
+// yamlError explains a file that could not be decoded: a syntax error with its line, or the
+// keys whose values have the wrong type (or are unknown), each named with its line.
+func yamlError(path string, b []byte, err error) error {
+	var lines []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else if lineMsg.MatchString(err.Error()) {
+		lines = []string{err.Error()} // from an UnmarshalYAML, e.g. Dec's
+	}
+	if len(lines) == 0 {
+		msg := err.Error()
+		if !strings.Contains(msg, "line ") {
+			// The YAML reader's own errors (bad UTF-8, control characters) carry no position.
+			if n := badByteLine(b); n > 0 {
+				msg = strings.Replace(msg, "yaml: ", fmt.Sprintf("yaml: line %d: ", n), 1)
+			}
+		}
+		return fmt.Errorf("read config %s: %s", path, msg)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(b, &root)
+	var problems []string
+	for _, l := range lines {
+		m := lineMsg.FindStringSubmatch(l)
+		if m == nil {
+			problems = append(problems, "(top level): "+l)
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		msg := m[2]
+		key := ""
+		switch f := unknownField.FindStringSubmatch(msg); {
+		case f != nil:
+			msg = "unknown key"
+			if key = keyNamedAtLine(&root, n, f[1], ""); key == "" {
+				key = f[1]
+			}
+		case strings.HasSuffix(msg, "into main.Config"):
+			msg = "want a mapping of keys such as currency and timezone"
+		default:
+			key = keyAtLine(&root, n, "")
+		}
+		if key == "" {
+			key = "(top level)"
+		}
+		problems = append(problems, fmt.Sprintf("%s (line %d): %s", key, n, msg))
+	}
+	return &ConfigError{Problems: problems}
+}
+
+var (
+	lineMsg      = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (.*) not found in type `)
+)
+
+// keyAtLine is the path (budgets[0].amount) of the deepest key or list item on line n.
+func keyAtLine(node *yaml.Node, n int, path string) string {
+	found := ""
+	switch node.Kind {
+	case yaml.DocumentNode:
+		for _, c := range node.Content {
+			if k := keyAtLine(c, n, path); k != "" {
+				found = k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if k.Line == n || v.Line == n {
+				found = p
+			}
+			if sub := keyAtLine(v, n, p); sub != "" {
+				found = sub
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range node.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.Line == n {
+				found = p
+			}
+			if sub := keyAtLine(c, n, p); sub != "" {
+				found = sub
+			}
+		}
+	}
+	return found
+}
+
+// keyNamedAtLine is the path of the key called name on line n.
+func keyNamedAtLine(node *yaml.Node, n int, name, path string) string {
+	for i, c := range node.Content {
+		p := path
+		switch node.Kind {
+		case yaml.MappingNode:
+			if i%2 == 0 {
+				if c.Line == n && c.Value == name {
+					if path != "" {
+						return path + "." + name
+					}
+					return name
+				}
+				continue
+			}
+			if k := node.Content[i-1].Value; path != "" {
+				p = path + "." + k
+			} else {
+				p = k
+			}
+		case yaml.SequenceNode:
+			p = fmt.Sprintf("%s[%d]", path, i)
+		}
+		if k := keyNamedAtLine(c, n, name, p); k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// badByteLine is the line of the first byte the YAML reader refuses (invalid UTF-8 or a control
+// character), or 0.
+func badByteLine(b []byte) int {
+	line := 1
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return line
+		}
+		switch {
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r':
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff || (r >= 0xd800 && r <= 0xdfff):
+			return line
+		}
+		i += size
+	}
+	return 0
 }
