@@ -128,12 +128,13 @@ type Dec struct{ decimal.Decimal }
 
 // UnmarshalYAML parses the scalar's text, so 3.00 and "3.00" are both exact.
 func (d *Dec) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on, so that every problem is listed at once.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a number", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a number", n.Line)}}
 	}
 	v, err := decimal.NewFromString(strings.ReplaceAll(n.Value, "_", ""))
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a decimal number", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a decimal number", n.Line, n.Value)}}
 	}
 	d.Decimal = v
 	return nil
@@ -537,11 +538,15 @@ func yamlError(path string, b []byte, err error) error {
 	}
 	if len(lines) == 0 {
 		msg := err.Error()
-		if !strings.Contains(msg, "line ") {
-			// The YAML reader's own errors (bad UTF-8, control characters) carry no position.
-			if n := badByteLine(b); n > 0 {
-				msg = strings.Replace(msg, "yaml: ", fmt.Sprintf("yaml: line %d: ", n), 1)
+		if !yamlLine.MatchString(msg) {
+			// yaml.v3 leaves the line out of the YAML reader's errors (bad UTF-8, control
+			// characters), and of every error on line 1 (its marks count from 0, and 0 reads
+			// as "no position").
+			n := badByteLine(b)
+			if n == 0 {
+				n = 1
 			}
+			msg = strings.Replace(msg, "yaml: ", fmt.Sprintf("yaml: line %d: ", n), 1)
 		}
 		return fmt.Errorf("read config %s: %s", path, msg)
 	}
@@ -557,12 +562,22 @@ func yamlError(path string, b []byte, err error) error {
 		n, _ := strconv.Atoi(m[1])
 		msg := m[2]
 		key := ""
-		switch f := unknownField.FindStringSubmatch(msg); {
-		case f != nil:
+		f := unknownField.FindStringSubmatch(msg)
+		if f != nil {
 			msg = "unknown key"
-			if key = keyNamedAtLine(&root, n, f[1], ""); key == "" {
-				key = f[1]
+		} else if f = duplicateKey.FindStringSubmatch(msg); f != nil {
+			name, _ := strconv.Unquote(`"` + f[1] + `"`)
+			f[1] = name
+			msg = "defined twice (first at line " + f[2] + ")"
+		}
+		switch {
+		case f != nil:
+			name := f[1]
+			parent := strings.TrimSuffix(keyNamedAtLine(&root, n, name, ""), name)
+			if !plainKey.MatchString(name) {
+				name = strconv.Quote(name) // "p.0000", "a b": one key, not a path
 			}
+			key = parent + name
 		case strings.HasSuffix(msg, "into main.Config"):
 			msg = "want a mapping of keys such as currency and timezone"
 		default:
@@ -579,6 +594,9 @@ func yamlError(path string, b []byte, err error) error {
 var (
 	lineMsg      = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
 	unknownField = regexp.MustCompile(`^field (.*) not found in type `)
+	duplicateKey = regexp.MustCompile(`^mapping key "((?:[^"\\]|\\.)*)" already defined at line (\d+)$`)
+	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	yamlLine     = regexp.MustCompile(`^yaml: line \d+: `)
 )
 
 // keyAtLine is the path (budgets[0].amount) of the deepest key or list item on line n.

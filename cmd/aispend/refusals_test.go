@@ -316,3 +316,33 @@ func TestDatabaseTimezoneCheckMatchesPostgreSQL(t *testing.T) {
 		t.Errorf("Local: %v", err)
 	}
 }
+
+// Ensures values of the wrong type and unknown or repeated keys are all listed at once, each
+// naming its key and line.
+func TestConfigTypeErrorsNameKeys(t *testing.T) {
+	_, err := loadConfig(writeYAML(t, "retention_days: ninety\nrun_lock_wait: soon\nbudgets:\n  - {name: b, amount: lots}\ncurency: KRW\nmail: {hots: x}\n"), envMap(nil))
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, want := range []string{
+		"retention_days (line 1): cannot unmarshal !!str `ninety` into int",
+		"run_lock_wait (line 2): ",
+		`budgets[0].amount (line 4): "lots" is not a decimal number`,
+		"curency (line 5): unknown key",
+		"mail.hots (line 6): unknown key",
+	} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("lacks %q:\n%v", want, err)
+		}
+	}
+	// A repeated key stops the YAML decoder by itself.
+	_, err = loadConfig(writeYAML(t, "fx: {USD: 1}\nfx: {USD: 2}\n"), envMap(nil))
+	if err == nil || !strings.Contains(err.Error(), "fx (line 2): defined twice (first at line 1)") {
+		t.Errorf("repeated key: %v", err)
+	}
+	// yaml.v3 gives no line for errors on line 1.
+	_, err = loadConfig(writeYAML(t, "currency: [KRW"), envMap(nil))
+	if err == nil || !strings.Contains(err.Error(), "yaml: line 1: ") {
+		t.Errorf("syntax error without its line: %v", err)
+	}
+}
