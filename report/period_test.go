@@ -103,3 +103,42 @@ func TestParsePeriodErrors(t *testing.T) {
 		t.Error("hourly accepted")
 	}
 }
+
+// Ensures the retention a budget needs covers its longest period plus the day after, in hours of
+// the zone: one day more where daylight saving makes a day 25 hours.
+func TestRetentionNeeded(t *testing.T) {
+	now := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		zone string
+		kind PeriodKind
+		want int
+	}{
+		{"UTC", Daily, 2}, {"UTC", Weekly, 8}, {"UTC", Monthly, 32},
+		{"Asia/Seoul", Monthly, 32},
+		{"Europe/Berlin", Daily, 3}, {"Europe/Berlin", Weekly, 9}, {"Europe/Berlin", Monthly, 33},
+		{"America/Havana", Monthly, 33},
+	} {
+		if got := RetentionNeeded(tc.kind, loc(t, tc.zone), now); got != tc.want {
+			t.Errorf("%s %s: %d days; want %d", tc.zone, tc.kind, got, tc.want)
+		}
+	}
+}
+
+// Ensures a date that does not exist is named as such.
+func TestParseDate(t *testing.T) {
+	for s, want := range map[string]string{
+		"2026-02-30": "2026-02-30 is not a date: February 2026 has 28 days",
+		"2024-02-30": "2024-02-30 is not a date: February 2024 has 29 days",
+		"2026-00-10": "2026-00-10 is not a date: there is no month 00",
+		"2026-01-00": "2026-01-00 is not a date: January 2026 has 31 days",
+		"2026-1-01":  `"2026-1-01" is not a date: want YYYY-MM-DD`,
+		"2026-01-0x": `"2026-01-0x" is not a date: want YYYY-MM-DD`,
+	} {
+		if _, _, _, err := ParseDate(s); err == nil || err.Error() != want {
+			t.Errorf("ParseDate(%q) = %v; want %q", s, err, want)
+		}
+	}
+	if y, m, d, err := ParseDate("2024-02-29"); err != nil || y != 2024 || m != 2 || d != 29 {
+		t.Errorf("2024-02-29: %d %d %d %v", y, m, d, err)
+	}
+}

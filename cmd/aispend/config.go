@@ -7,14 +7,17 @@ import (
 	"net"
 	"net/mail"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
 
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/schedule"
@@ -143,12 +146,13 @@ type Dec struct{ decimal.Decimal }
 
 // UnmarshalYAML parses the scalar's text, so 3.00 and "3.00" are both exact.
 func (d *Dec) UnmarshalYAML(n *yaml.Node) error {
+	// A *yaml.TypeError lets the decoder go on, so that every problem is listed at once.
 	if n.Kind != yaml.ScalarNode {
-		return fmt.Errorf("line %d: want a number", n.Line)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: want a number", n.Line)}}
 	}
 	v, err := decimal.NewFromString(strings.ReplaceAll(n.Value, "_", ""))
 	if err != nil {
-		return fmt.Errorf("line %d: %q is not a decimal number", n.Line, n.Value)
+		return &yaml.TypeError{Errors: []string{fmt.Sprintf("line %d: %q is not a decimal number", n.Line, n.Value)}}
 	}
 	d.Decimal = v
 	return nil
@@ -194,7 +198,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		dec := yaml.NewDecoder(strings.NewReader(string(b)))
 		dec.KnownFields(true)
 		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("read config %s: %w", path, err)
+			return nil, yamlError(path, b, err)
 		}
 	case explicit || !errors.Is(err, os.ErrNotExist):
 		return nil, fmt.Errorf("read config: %w", err)
@@ -294,20 +298,27 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if len(cfg.Currency) != 3 {
 		bad("currency", "%q is not an ISO 4217 code", cfg.Currency)
 	}
-	loc, err := time.LoadLocation(cfg.Timezone)
-	if err != nil {
-		bad("timezone", "unknown time zone %q", cfg.Timezone)
-		loc = time.UTC
+	cfg.Location = time.UTC
+	switch cfg.Timezone {
+	case "", "Local":
+		// Go reads "" as UTC and "Local" as the machine's zone; PostgreSQL knows neither, and
+		// every query of a run would fail.
+		bad("timezone (AISPEND_TIMEZONE)", "%q is not a time zone name: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+	default:
+		if loc, err := time.LoadLocation(cfg.Timezone); err != nil {
+			bad("timezone (AISPEND_TIMEZONE)", "unknown time zone %q: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+		} else {
+			cfg.Location = loc
+		}
 	}
-	cfg.Location = loc
 	for k, v := range cfg.FX {
 		if !v.IsPositive() {
 			bad("fx."+k, "rate must be > 0")
 		}
 	}
 	if cfg.FXDate != "" {
-		if _, err := time.Parse(time.DateOnly, cfg.FXDate); err != nil {
-			bad("fx_date", "%q is not YYYY-MM-DD", cfg.FXDate)
+		if _, _, _, err := report.ParseDate(cfg.FXDate); err != nil {
+			bad("fx_date", "%v", err)
 		}
 	}
 	if _, ok := cfg.FX["USD"]; len(cfg.Prices) > 0 && cfg.Currency != "USD" && !ok {
@@ -318,8 +329,8 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		if p.Model == "" {
 			bad(key+".model", "required")
 		}
-		if _, err := time.Parse(time.DateOnly, p.From); err != nil {
-			bad(key+".from", "%q is not YYYY-MM-DD", p.From)
+		if _, _, _, err := report.ParseDate(p.From); err != nil {
+			bad(key+".from", "%v", err)
 		}
 		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite} {
 			if v != nil && v.IsNegative() {
@@ -380,6 +391,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
 		problems = append(problems, ce.Problems...)
 	}
+	problems = append(problems, checkRetention(&cfg, time.Now())...)
 	problems = append(problems, checkOutput(&cfg)...)
 	checkSchedules(&cfg, env, bad)
 	if len(problems) > 0 {
@@ -525,4 +537,204 @@ func (c *Config) now() time.Time {
 		return c.Clock()
 	}
 	return time.Now()
+}
+
+// checkRetention refuses a retention that drops raw events of a budget period while the batch
+// job still reads them: a budget's spend is always summed from the event log, so the whole period
+// must be stored while it is in progress and through the day after it ends, when that day's
+// report checks it (report.RetentionNeeded). Shorter, and spend is silently lost.
+func checkRetention(cfg *Config, now time.Time) []string {
+	if cfg.RetentionDays < 1 {
+		return nil // refused already
+	}
+	var problems []string
+	for i, b := range cfg.Budgets {
+		period := b.Period
+		if period == "" {
+			period = "daily"
+		}
+		kind, err := report.ParsePeriodKind(period)
+		if err != nil {
+			continue // refused already
+		}
+		need := report.RetentionNeeded(kind, cfg.Location, now)
+		if cfg.RetentionDays < need {
+			problems = append(problems, fmt.Sprintf("retention_days (AISPEND_RETENTION_DAYS): %d days is too short for budget %q (budgets[%d], %s): "+
+				"its spend is read from the raw events for the whole %s and the day after it ends, up to %d days in %s; want at least %d",
+				cfg.RetentionDays, b.Name, i, kind, periodNoun(kind), need, cfg.Location, need))
+		}
+	}
+	return problems
+}
+
+func periodNoun(k report.PeriodKind) string {
+	switch k {
+	case report.Weekly:
+		return "week"
+	case report.Monthly:
+		return "month"
+	}
+	return "day"
+}
+
+// yamlError explains a file that could not be decoded: a syntax error with its line, or the
+// keys whose values have the wrong type (or are unknown), each named with its line.
+func yamlError(path string, b []byte, err error) error {
+	var lines []string
+	var te *yaml.TypeError
+	if errors.As(err, &te) {
+		lines = te.Errors
+	} else if lineMsg.MatchString(err.Error()) {
+		lines = []string{err.Error()} // from an UnmarshalYAML, e.g. Dec's
+	}
+	if len(lines) == 0 {
+		msg := err.Error()
+		if !yamlLine.MatchString(msg) {
+			// yaml.v3 leaves the line out of the YAML reader's errors (bad UTF-8, control
+			// characters), and of every error on line 1 (its marks count from 0, and 0 reads
+			// as "no position").
+			n := badByteLine(b)
+			if n == 0 {
+				n = 1
+			}
+			msg = strings.Replace(msg, "yaml: ", fmt.Sprintf("yaml: line %d: ", n), 1)
+		}
+		return fmt.Errorf("read config %s: %s", path, msg)
+	}
+	var root yaml.Node
+	_ = yaml.Unmarshal(b, &root)
+	var problems []string
+	for _, l := range lines {
+		m := lineMsg.FindStringSubmatch(l)
+		if m == nil {
+			problems = append(problems, "(top level): "+l)
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		msg := m[2]
+		key := ""
+		f := unknownField.FindStringSubmatch(msg)
+		if f != nil {
+			msg = "unknown key"
+		} else if f = duplicateKey.FindStringSubmatch(msg); f != nil {
+			name, _ := strconv.Unquote(`"` + f[1] + `"`)
+			f[1] = name
+			msg = "defined twice (first at line " + f[2] + ")"
+		}
+		switch {
+		case f != nil:
+			name := f[1]
+			parent := strings.TrimSuffix(keyNamedAtLine(&root, n, name, ""), name)
+			if !plainKey.MatchString(name) {
+				name = strconv.Quote(name) // "p.0000", "a b": one key, not a path
+			}
+			key = parent + name
+		case strings.HasSuffix(msg, "into main.Config"):
+			msg = "want a mapping of keys such as currency and timezone"
+		default:
+			key = keyAtLine(&root, n, "")
+		}
+		if key == "" {
+			key = "(top level)"
+		}
+		problems = append(problems, fmt.Sprintf("%s (line %d): %s", key, n, msg))
+	}
+	return &ConfigError{Problems: problems}
+}
+
+var (
+	lineMsg      = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^field (.*) not found in type `)
+	duplicateKey = regexp.MustCompile(`^mapping key "((?:[^"\\]|\\.)*)" already defined at line (\d+)$`)
+	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+	yamlLine     = regexp.MustCompile(`^yaml: line \d+: `)
+)
+
+// keyAtLine is the path (budgets[0].amount) of the deepest key or list item on line n.
+func keyAtLine(node *yaml.Node, n int, path string) string {
+	found := ""
+	switch node.Kind {
+	case yaml.DocumentNode:
+		for _, c := range node.Content {
+			if k := keyAtLine(c, n, path); k != "" {
+				found = k
+			}
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			p := k.Value
+			if path != "" {
+				p = path + "." + k.Value
+			}
+			if k.Line == n || v.Line == n {
+				found = p
+			}
+			if sub := keyAtLine(v, n, p); sub != "" {
+				found = sub
+			}
+		}
+	case yaml.SequenceNode:
+		for i, c := range node.Content {
+			p := fmt.Sprintf("%s[%d]", path, i)
+			if c.Line == n {
+				found = p
+			}
+			if sub := keyAtLine(c, n, p); sub != "" {
+				found = sub
+			}
+		}
+	}
+	return found
+}
+
+// keyNamedAtLine is the path of the key called name on line n.
+func keyNamedAtLine(node *yaml.Node, n int, name, path string) string {
+	for i, c := range node.Content {
+		p := path
+		switch node.Kind {
+		case yaml.MappingNode:
+			if i%2 == 0 {
+				if c.Line == n && c.Value == name {
+					if path != "" {
+						return path + "." + name
+					}
+					return name
+				}
+				continue
+			}
+			if k := node.Content[i-1].Value; path != "" {
+				p = path + "." + k
+			} else {
+				p = k
+			}
+		case yaml.SequenceNode:
+			p = fmt.Sprintf("%s[%d]", path, i)
+		}
+		if k := keyNamedAtLine(c, n, name, p); k != "" {
+			return k
+		}
+	}
+	return ""
+}
+
+// badByteLine is the line of the first byte the YAML reader refuses (invalid UTF-8 or a control
+// character), or 0.
+func badByteLine(b []byte) int {
+	line := 1
+	for i := 0; i < len(b); {
+		r, size := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && size <= 1 {
+			return line
+		}
+		switch {
+		case r == '\n':
+			line++
+		case r == '\t' || r == '\r':
+		case r < 0x20 || (r >= 0x7f && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff || (r >= 0xd800 && r <= 0xdfff):
+			return line
+		}
+		i += size
+	}
+	return 0
 }

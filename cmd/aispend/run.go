@@ -43,10 +43,17 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--period: %w", err)
 	}
-	p := report.DefaultPeriod(kind, cfg.now(), cfg.Location)
+	now := cfg.now()
+	p := report.DefaultPeriod(kind, now, cfg.Location)
 	if *dateFlag != "" {
 		if p, err = report.ParsePeriod(kind, *dateFlag, cfg.Location); err != nil {
 			return fmt.Errorf("--date: %w", err)
+		}
+		// A period in progress (today, this week) can be reported so far; one that has not
+		// begun has nothing to report, and its empty page would go into the archive.
+		if p.Start.After(now) {
+			return fmt.Errorf("--date %s: the %s period %s has not begun: it starts %s (now %s)", *dateFlag, kind, p.Label(),
+				p.Start.Format("2006-01-02 15:04 MST"), now.In(cfg.Location).Format("2006-01-02 15:04 MST"))
 		}
 	}
 	if *alertsOnly {
@@ -57,7 +64,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 		defer pool.Close()
 		return jobFuncs(cfg, pool, env.log)["budget-check"](ctx)
 	}
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}

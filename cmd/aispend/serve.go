@@ -163,7 +163,7 @@ func (env *environment) migratedDB(ctx context.Context, fs *flag.FlagSet, args [
 
 // openMigrated opens the pool and applies the schema: what every command that writes does first.
 func openMigrated(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
-	pool, err := openPool(ctx, cfg.DatabaseURL)
+	pool, err := openDB(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -172,6 +172,35 @@ func openMigrated(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 		return nil, err
 	}
 	return pool, nil
+}
+
+// openDB opens the pool of DATABASE_URL and checks that PostgreSQL knows the configured time
+// zone: every query that groups by day passes its name to PostgreSQL, so a zone Go knows but the
+// server does not (a newer zone than the server's time zone database, say) would make every run
+// fail later.
+func openDB(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
+	pool, err := openPool(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDatabaseTimezone(ctx, pool, cfg.Timezone); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	return pool, nil
+}
+
+// checkDatabaseTimezone refuses a zone name that PostgreSQL does not list in pg_timezone_names.
+func checkDatabaseTimezone(ctx context.Context, pool *pgxpool.Pool, zone string) error {
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_timezone_names WHERE name = $1", zone).Scan(&n); err != nil {
+		return fmt.Errorf("check time zone %q with the database: %w", zone, err)
+	}
+	if n == 0 {
+		return &ConfigError{Problems: []string{fmt.Sprintf("timezone (AISPEND_TIMEZONE): PostgreSQL does not know the time zone %q "+
+			"(not in pg_timezone_names: its time zone database is older or built differently); use a zone both know, or update the server's tzdata", zone)}}
+	}
+	return nil
 }
 
 func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {

@@ -49,6 +49,19 @@ func (s *styles) format(k kind) string {
 	return ""
 }
 
+// calendarDate is a date cell with no time of day.
+type calendarDate struct {
+	y int
+	m time.Month
+	d int
+}
+
+// calendarDateOf is the calendar date of t in loc.
+func calendarDateOf(t time.Time, loc *time.Location) calendarDate {
+	y, m, d := t.In(loc).Date()
+	return calendarDate{y, m, d}
+}
+
 // value turns a view value into what excelize should store: text made safe, decimals to
 // float64 (the only place money leaves decimal), times converted to the report's zone first,
 // because excelize writes a time's wall clock as it is.
@@ -71,6 +84,10 @@ func value(v any, loc *time.Location) any {
 			return nil
 		}
 		return v.In(loc)
+	case calendarDate:
+		// The date's wall-clock midnight: a whole-day serial, even on a day whose first
+		// instant in the report's zone is not midnight.
+		return time.Date(v.y, v.m, v.d, 0, 0, 0, 0, time.UTC)
 	case *int64:
 		if v == nil {
 			return nil

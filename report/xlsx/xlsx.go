@@ -17,7 +17,6 @@ import (
 	"io"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -189,10 +188,9 @@ func (b *builder) daily() error {
 	}
 	var total DailyRow
 	for _, d := range b.wb.Daily {
-		// The date alone, at midnight in the report's zone: a whole-day serial groups cleanly in
-		// Excel's date filters and charts.
-		y, m, dd := d.Day.In(b.wb.Location).Date()
-		day := time.Date(y, m, dd, 0, 0, 0, 0, b.wb.Location)
+		// The date alone, in the report's zone: a whole-day serial groups cleanly in Excel's
+		// date filters and charts.
+		day := calendarDateOf(d.Day, b.wb.Location)
 		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
 			return err
 		}

@@ -11,6 +11,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report"
 )
 
 var tableSheets = []string{SheetDaily, SheetServices, SheetModels, SheetUsers, SheetOrgs, SheetBudgets, SheetEvents}
@@ -110,6 +112,26 @@ func TestEventRowTypes(t *testing.T) {
 		"Q2": "u1", "R2": "o1", "S2": "/v1/chat", "T2": `{"team":"qa"}`} {
 		if got := str(t, f, s, ref); got != want {
 			t.Errorf("%s = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+// Ensures a day whose first instant is not midnight (8 March 2026 in Havana: the clocks go from
+// 23:59:59 to 01:00) is still that date, as a whole-day serial, in the Daily sheet.
+func TestDailyDateWithoutMidnight(t *testing.T) {
+	havana := mustZone("America/Havana")
+	wb := fixture()
+	wb.Location = havana
+	wb.Daily = []DailyRow{
+		{Day: report.StartOfDay(2026, 3, 7, havana), Cost: dec("1"), Requests: 1},
+		{Day: report.StartOfDay(2026, 3, 8, havana), Cost: dec("2"), Requests: 1}, // 01:00 CDT
+		{Day: report.StartOfDay(2026, 3, 9, havana), Cost: dec("3"), Requests: 1},
+	}
+	f := open(t, render(t, wb, Options{}))
+	for i, want := range []string{"2026-03-07", "2026-03-08", "2026-03-09"} {
+		ref := fmt.Sprintf("A%d", i+2)
+		if got := dateIn(t, f, SheetDaily, ref).Format(time.RFC3339); got != want+"T00:00:00Z" {
+			t.Errorf("Daily!%s = %s; want the whole day %s", ref, got, want)
 		}
 	}
 }

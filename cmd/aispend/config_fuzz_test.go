@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// topKeys are the configuration file's top-level keys.
+var topKeys = map[string]bool{}
+
+func init() {
+	for _, k := range []string{"currency", "timezone", "fx", "fx_date", "prices", "budgets", "retention_days", "public_url",
+		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait"} {
+		topKeys[k] = true
+	}
+}
+
+var (
+	// A problem starts with its key: retention_days: …, timezone (AISPEND_TIMEZONE): …,
+	// budgets[0] (name).period: …, curency (line 1): unknown key.
+	problemKey = regexp.MustCompile(`^([A-Za-z0-9_]+)[.\[ :]`)
+	syntaxLine = regexp.MustCompile(`^read config .*: yaml: line \d+: `)
+	quoted     = regexp.MustCompile(`^([A-Za-z0-9_.\[\]]*\.)?"(?:[^"\\]|\\.)*" \(line \d+\): (unknown key|defined twice)`)
+)
+
+// checkRefusal fails unless err names a key for each problem, or is a YAML syntax error with a
+// line.
+func checkRefusal(t *testing.T, data []byte, err error) {
+	t.Helper()
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		if !syntaxLine.MatchString(err.Error()) {
+			t.Fatalf("refusal is neither a list of keyed problems nor a YAML error with a line:\n%v\ninput: %q", err, data)
+		}
+		return
+	}
+	if len(ce.Problems) == 0 {
+		t.Fatalf("refusal without a problem; input %q", data)
+	}
+	for _, p := range ce.Problems {
+		if strings.HasPrefix(p, "(top level)") {
+			continue // the document is not a mapping of keys
+		}
+		if quoted.MatchString(p) {
+			continue // an unknown or repeated key that is not a plain word, quoted
+		}
+		m := problemKey.FindStringSubmatch(p)
+		if m == nil {
+			t.Fatalf("problem names no key: %q\ninput: %q", p, data)
+		}
+		if !topKeys[m[1]] && !strings.HasPrefix(p[len(m[1]):], " (line ") {
+			t.Fatalf("problem names %q, not a configuration key: %q\ninput: %q", m[1], p, data)
+		}
+	}
+}
+
+// FuzzLoadConfig feeds configuration files to the loader: it never panics, and every refusal
+// names the key of each problem (or is a YAML syntax error with its line). Seeds are in
+// testdata/fuzz/FuzzLoadConfig. Run: go test ./cmd/aispend/ -run '^$' -fuzz FuzzLoadConfig -fuzztime 5m
+func FuzzLoadConfig(f *testing.F) {
+	f.Add([]byte(batchConfig))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		path := filepath.Join(t.TempDir(), "aispend.yaml")
+		if err := os.WriteFile(path, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := loadConfig(path, envMap(nil))
+		if err != nil {
+			checkRefusal(t, data, err)
+			return
+		}
+		if cfg == nil || cfg.Location == nil {
+			t.Fatalf("accepted without a configuration or a zone: %q", data)
+		}
+		if cfg.Timezone == "" || cfg.Timezone == "Local" {
+			t.Fatalf("accepted timezone %q", cfg.Timezone)
+		}
+	})
+}
