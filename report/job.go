@@ -201,7 +201,28 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 
 	if opts.Steps.has(StepStatistics) {
 		_ = step("statistics", func() error {
-			rep, err := j.Store.Report(ctx, ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun})
+			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun}
+			// Bring the complete days of the budgets' periods up to date too: their spend is then
+			// read from aggregates, and only today from the events (one scan shared by every
+			// budget; rebuilding a day still in progress at each run would cost more).
+			for _, b := range j.Budgets {
+				for _, bp := range append(j.budgetPeriods(b, p, now), PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())) {
+					end := bp.End
+					if y, m, d := now.In(j.loc()).Date(); end.After(StartOfDay(y, m, d, j.loc())) {
+						end = StartOfDay(y, m, d, j.loc())
+					}
+					if !bp.Start.Before(end) {
+						continue
+					}
+					if req.RefreshFrom.IsZero() || bp.Start.Before(req.RefreshFrom) {
+						req.RefreshFrom = bp.Start
+					}
+					if end.After(req.RefreshTo) {
+						req.RefreshTo = end
+					}
+				}
+			}
+			rep, err := j.Store.Report(ctx, req)
 			if err != nil {
 				return err
 			}
@@ -212,6 +233,23 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		})
 	}
 	statuses := newStatusCache(j, now)
+	if opts.Steps.has(StepStatistics) || opts.Steps.has(StepAlerts) {
+		// Every (budget, period) the run evaluates, read at once; a failure here is reported by
+		// the steps, which read each again.
+		var bs []Budget
+		var ps []Period
+		for _, b := range j.Budgets {
+			if opts.Steps.has(StepStatistics) {
+				bs, ps = append(bs, b), append(ps, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			}
+			if opts.Steps.has(StepAlerts) {
+				for _, bp := range j.budgetPeriods(b, p, now) {
+					bs, ps = append(bs, b), append(ps, bp)
+				}
+			}
+		}
+		statuses.prefetch(ctx, bs, ps)
+	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
 			var errs []error
@@ -268,8 +306,37 @@ func newStatusCache(j *Job, now time.Time) *statusCache {
 	return &statusCache{j: j, now: now, m: map[string]Status{}}
 }
 
+func statusKey(b Budget, p Period) string {
+	return b.Name + "|" + p.Start.UTC().Format(time.RFC3339Nano)
+}
+
+// prefetch computes the statuses of budget bs[i] over ps[i] in one read (BudgetStatuses).
+func (c *statusCache) prefetch(ctx context.Context, bs []Budget, ps []Period) {
+	var nb []Budget
+	var np []Period
+	seen := map[string]bool{}
+	for i, b := range bs {
+		if k := statusKey(b, ps[i]); !seen[k] {
+			if _, ok := c.m[k]; !ok {
+				seen[k] = true
+				nb, np = append(nb, b), append(np, ps[i])
+			}
+		}
+	}
+	if len(nb) == 0 {
+		return
+	}
+	sts, err := BudgetStatuses(ctx, c.j.Store, nb, np, c.now)
+	if err != nil {
+		return
+	}
+	for i, st := range sts {
+		c.m[statusKey(nb[i], np[i])] = st
+	}
+}
+
 func (c *statusCache) get(ctx context.Context, b Budget, p Period) (Status, error) {
-	k := b.Name + "|" + p.Start.UTC().Format(time.RFC3339Nano)
+	k := statusKey(b, p)
 	if st, ok := c.m[k]; ok {
 		return st, nil
 	}

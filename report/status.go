@@ -12,6 +12,49 @@ type SpendReader interface {
 	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)
 }
 
+// SpendQuery asks for a scope's spend over [Start, End).
+type SpendQuery struct {
+	Scope      Scope
+	Start, End time.Time
+}
+
+// SpendBatcher is a SpendReader that reads several spends at once more cheaply than one by one
+// (report/pgquery: the budgets of a check share one scan of the events not yet aggregated).
+type SpendBatcher interface {
+	BudgetSpends(ctx context.Context, qs []SpendQuery) ([]Spend, error)
+}
+
+// BudgetStatuses evaluates budget bs[i] over period ps[i] as of now, reading every spend at
+// once when src is a SpendBatcher.
+func BudgetStatuses(ctx context.Context, src SpendReader, bs []Budget, ps []Period, now time.Time) ([]Status, error) {
+	sb, ok := src.(SpendBatcher)
+	if !ok {
+		out := make([]Status, len(bs))
+		for i, b := range bs {
+			st, err := BudgetStatusFor(ctx, src, b, ps[i], now)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = st
+		}
+		return out, nil
+	}
+	qs := make([]SpendQuery, len(bs))
+	for i, b := range bs {
+		qs[i] = SpendQuery{Scope: b.Scope, Start: ps[i].Start, End: ps[i].End}
+	}
+	sps, err := sb.BudgetSpends(ctx, qs)
+	if err != nil {
+		return nil, fmt.Errorf("budgets: %w", err)
+	}
+	out := make([]Status, len(bs))
+	for i, b := range bs {
+		out[i] = Evaluate(b, ps[i], sps[i].Cost, now)
+		out[i].Unpriced = sps[i].Unpriced
+	}
+	return out, nil
+}
+
 // BudgetStatusFor evaluates budget b over period p as of now, with the spend read from the event
 // log. It is the one place a budget's status is computed: the batch job, its alerts and
 // GET /v1/budgets all call it.
@@ -75,15 +118,11 @@ type ForecastJSON struct {
 
 // Statuses evaluates every budget for its period that contains at.
 func (bb *BudgetBoard) Statuses(ctx context.Context, at time.Time) ([]Status, error) {
-	out := make([]Status, 0, len(bb.Budgets))
-	for _, b := range bb.Budgets {
-		st, err := BudgetStatusFor(ctx, bb.Source, b, PeriodContaining(b.Period, at, bb.Location), at)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
+	ps := make([]Period, len(bb.Budgets))
+	for i, b := range bb.Budgets {
+		ps[i] = PeriodContaining(b.Period, at, bb.Location)
 	}
-	return out, nil
+	return BudgetStatuses(ctx, bb.Source, bb.Budgets, ps, at)
 }
 
 // BudgetStatus implements collect.BudgetSource.

@@ -39,6 +39,9 @@ type ReportRequest struct {
 	TopN       int  // rows per breakdown before "other"; default 10
 	SeriesDays int  // default SeriesDays
 	DryRun     bool // roll the aggregate rebuild back
+	// RefreshFrom and RefreshTo widen the days whose aggregates are brought up to date beyond
+	// the report's own (the budget periods the run evaluates); zero: the report's days only.
+	RefreshFrom, RefreshTo time.Time
 }
 
 // Spend is a budget scope's spend over a time range.

@@ -56,7 +56,7 @@ func jobFuncs(cfg *Config, pool *pgxpool.Pool, log *slog.Logger) map[string]func
 		return func(ctx context.Context) error {
 			// One instant for the label and the work, so that a tick just before midnight
 			// records and reports the same period.
-			now := time.Now()
+			now := cfg.now()
 			return recordRun(ctx, runs, log, kind, periodLabel(kind, now, cfg.Location), func(ctx context.Context) (runOutcome, error) {
 				return batchRun(ctx, cfg, pool, log, kind, now)
 			})

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,8 @@ var (
 	qSpendAggs      = q("spend_aggregates")
 	qDriversRollups = q("drivers_rollups")
 	qDriversAggs    = q("drivers_aggregates")
+	qSpendBatch     = stripComments(q("spend_batch"))
+	qScope          = strings.TrimSpace(stripComments(q("scope")))
 	qConsumeChanges = q("consume_changes")
 	qCurrentDays    = q("current_days")
 	qMarkCurrent    = q("mark_current")
@@ -64,6 +67,17 @@ var (
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
 	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
+
+// stripComments drops the comment lines of a query that is pasted into another.
+func stripComments(sql string) string {
+	var keep []string
+	for _, l := range strings.Split(sql, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
 
 // Store implements report.Store on PostgreSQL.
 type Store struct {
@@ -103,7 +117,14 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	refreshed, err := refresh(ctx, tx, loc, seriesStart, p.End)
+	from, to := seriesStart, p.End
+	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
+		from = req.RefreshFrom
+	}
+	if req.RefreshTo.After(to) {
+		to = req.RefreshTo
+	}
+	refreshed, err := refresh(ctx, tx, loc, from, to)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +160,11 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	// a run must see the marks and aggregates of the one before it.
 	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
 		return nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	// The rebuild's hash aggregation holds about 100,000 groups per day of the demo: keep it in
+	// memory (it spills to disk and takes several times longer at the default 4 MB).
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off"); err != nil {
+		return nil, fmt.Errorf("set work_mem: %w", err)
 	}
 	if _, err := tx.Exec(ctx, qConsumeChanges); err != nil {
 		return nil, fmt.Errorf("consume event changes: %w", err)
@@ -185,6 +211,11 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		} else {
 			run = append(run, d)
 			runEnd = next
+			if len(run) == maxRebuildDays {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
 		}
 		d = next
 	}
@@ -193,6 +224,10 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	}
 	return rebuilt, nil
 }
+
+// maxRebuildDays bounds the days one rebuild statement covers, so that its hash aggregation
+// stays within work_mem.
+const maxRebuildDays = 3
 
 // currentDays reads current_days.sql: the days of [from, to) whose aggregates are current, as
 // dateOf values.
@@ -682,11 +717,46 @@ func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Locati
 	return nil
 }
 
+// eventsChunk is how much of a period Events sorts at once: small enough that PostgreSQL sorts
+// it in memory (a few hundred thousand rows at the demo's busiest hours), large enough that the
+// queries' overhead does not count.
+const eventsChunk = 6 * time.Hour
+
 // Events calls emit for every event of [from, to), oldest first (ties by event id), reading the
 // rows one at a time as PostgreSQL sends them: memory stays flat however many events the period
-// holds. It stops at the first error of emit and returns it unwrapped.
+// holds. The period is read in chunks of eventsChunk, each sorted on its own (one sort of a
+// month of events spills gigabytes to disk), all in one REPEATABLE READ snapshot, so the events
+// are those of one instant. It stops at the first error of emit and returns it unwrapped.
 func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
-	rows, err := s.pool.Query(ctx, qEvents, from, to)
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+			return fmt.Errorf("set work_mem: %w", err)
+		}
+		for a := from; a.Before(to); a = a.Add(eventsChunk) {
+			b := a.Add(eventsChunk)
+			if b.After(to) {
+				b = to
+			}
+			if err := eventsOf(ctx, tx, a, b, emit); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if ee := (emitError{}); errors.As(err, &ee) {
+		return ee.err
+	}
+	return err
+}
+
+// emitError carries an error of the caller's emit out of the transaction, to be returned
+// unwrapped.
+type emitError struct{ err error }
+
+func (e emitError) Error() string { return e.err.Error() }
+
+func eventsOf(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
+	rows, err := tx.Query(ctx, qEvents, from, to)
 	if err != nil {
 		return fmt.Errorf("query events: %w", err)
 	}
@@ -718,7 +788,7 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 			ev.DurationMS = &d
 		}
 		if err := emit(ev); err != nil {
-			return err
+			return emitError{err}
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -3,7 +3,10 @@ package pgquery
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"sort"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,61 +122,134 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // BudgetSpend implements report.Store.
 func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error) {
-	var sp report.Spend
+	sp, err := s.BudgetSpends(ctx, []report.SpendQuery{{Scope: scope, Start: start, End: end}})
+	if err != nil {
+		return report.Spend{}, err
+	}
+	return sp[0], nil
+}
+
+// BudgetSpends implements report.SpendBatcher: every query in one snapshot, the parts read from
+// the events with one scan per distinct time range, shared by every query that needs it (the
+// budgets of a check mostly share today's tail).
+func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]report.Spend, error) {
+	out := make([]report.Spend, len(qs))
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		var pl spendPlan
-		if scope.TagKey != "" {
-			pl.ranges = [][2]time.Time{{start, end}}
-		} else {
-			var err error
-			if pl, err = planSpend(ctx, tx, start, end); err != nil {
-				return err
-			}
+		if err := rawReadSettings(ctx, tx); err != nil {
+			return err
 		}
-		add := func(row pgx.Row) error {
-			var cost string
-			var n, unpriced int64
-			if err := row.Scan(&cost, &n, &unpriced); err != nil {
-				return err
-			}
+		add := func(i int, cost string, n, unpriced int64) error {
 			c, err := decimal.NewFromString(cost)
 			if err != nil {
 				return fmt.Errorf("parse spend %q: %w", cost, err)
 			}
+			sp := &out[i]
 			sp.Cost, sp.Events, sp.Unpriced = sp.Cost.Add(c), sp.Events+n, sp.Unpriced+unpriced
 			return nil
 		}
-		if len(pl.days) > 0 {
-			var row pgx.Row
-			switch n, dim, key := scopeDims(scope); {
-			case n == 0:
-				row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, "total", "")
-			case n == 1:
-				row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, dim, key)
-			default:
-				row = tx.QueryRow(ctx, qSpendAggs, append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)...)
+		raw := map[[2]time.Time][]int{} // time range → the queries that read it from events
+		var ranges [][2]time.Time
+		for i, q := range qs {
+			var pl spendPlan
+			if q.Scope.TagKey != "" {
+				pl.ranges = [][2]time.Time{{q.Start, q.End}}
+			} else {
+				var err error
+				if pl, err = planSpend(ctx, tx, q.Start, q.End); err != nil {
+					return err
+				}
 			}
-			if err := add(row); err != nil {
-				return fmt.Errorf("budget spend from aggregates: %w", err)
+			if len(pl.days) > 0 {
+				var row pgx.Row
+				switch n, dim, key := scopeDims(q.Scope); {
+				case n == 0:
+					row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, "total", "")
+				case n == 1:
+					row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, dim, key)
+				default:
+					row = tx.QueryRow(ctx, qSpendAggs, append([]any{pl.tz, pl.days}, scopeArgs(q.Scope)[:5]...)...)
+				}
+				var cost string
+				var n, unpriced int64
+				if err := row.Scan(&cost, &n, &unpriced); err != nil {
+					return fmt.Errorf("from aggregates: %w", err)
+				}
+				if err := add(i, cost, n, unpriced); err != nil {
+					return err
+				}
+			}
+			for _, r := range pl.ranges {
+				if raw[r] == nil {
+					ranges = append(ranges, r)
+				}
+				raw[r] = append(raw[r], i)
 			}
 		}
-		for _, r := range pl.ranges {
-			if err := add(tx.QueryRow(ctx, qBudgetSpend, append([]any{r[0], r[1]}, scopeArgs(scope)...)...)); err != nil {
-				return fmt.Errorf("budget spend from events: %w", err)
+		for _, r := range ranges {
+			idx := raw[r]
+			sql, args := spendBatch(r, qs, idx)
+			dest := make([]any, 1+3*len(idx))
+			var zero int
+			dest[0] = &zero
+			costs, ns, unpriced := make([]string, len(idx)), make([]int64, len(idx)), make([]int64, len(idx))
+			for j := range idx {
+				dest[1+3*j], dest[2+3*j], dest[3+3*j] = &costs[j], &ns[j], &unpriced[j]
+			}
+			if err := tx.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+				return fmt.Errorf("from events: %w", err)
+			}
+			for j, i := range idx {
+				if err := add(i, costs[j], ns[j], unpriced[j]); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return report.Spend{}, fmt.Errorf("query budget spend: %w", err)
+		return nil, fmt.Errorf("query budget spend: %w", err)
 	}
-	return sp, nil
+	return out, nil
+}
+
+var scopeParam = regexp.MustCompile(`\$([1-7])`)
+
+// spendBatch builds spend_batch.sql for the queries idx of qs over range r: three FILTERed
+// aggregates per query, each with the query's scope parameters.
+func spendBatch(r [2]time.Time, qs []report.SpendQuery, idx []int) (string, []any) {
+	args := []any{r[0], r[1]}
+	var b strings.Builder
+	for _, i := range idx {
+		base := len(args)
+		pred := scopeParam.ReplaceAllStringFunc(qScope, func(m string) string {
+			n, _ := strconv.Atoi(m[1:])
+			return "$" + strconv.Itoa(base+n)
+		})
+		fmt.Fprintf(&b, ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s),"+
+			" count(*) FILTER (WHERE cost IS NULL AND %[1]s)", pred)
+		args = append(args, scopeArgs(qs[i].Scope)...)
+	}
+	return strings.Replace(qSpendBatch, "/*scopes*/", b.String(), 1), args
+}
+
+// rawReadSettings tunes the transaction for reading narrow time ranges of the events: no JIT
+// (compiling costs more than these scans), and no sequential scan, which the planner (pricing
+// each heap page as a random read) picks over the BRIN index even for one day of a month's
+// partition, scanning thirty times the rows.
+func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL jit = off; SET LOCAL enable_seqscan = off"); err != nil {
+		return fmt.Errorf("tune budget read: %w", err)
+	}
+	return nil
 }
 
 // BudgetDrivers implements report.Store, from the same sources as BudgetSpend.
 func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
 	byKey := map[string]*report.Driver{}
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := rawReadSettings(ctx, tx); err != nil {
+			return err
+		}
 		var pl spendPlan
 		if scope.TagKey != "" {
 			pl.ranges = [][2]time.Time{{start, end}}

@@ -83,12 +83,16 @@ func TestBudgetSpendEqualsRawSum(t *testing.T) {
 		{}, {Service: "SVC_1"}, {Model: "model-2"}, {OrgID: "org-1"}, {UserID: "user-3"},
 		{Service: "SVC_1", Model: "model-1"}, {Service: "SVC_2", UserID: "user-2"}, {TagKey: "team", TagValue: "a"},
 	}
+	var batch []report.SpendQuery
+	var batchWant []report.Spend
 	for _, end := range ends {
 		for _, start := range []time.Time{month.Start, first.AddDate(0, 0, 2).Add(30 * time.Minute)} {
 			if !start.Before(end) {
 				continue
 			}
 			for _, sc := range scopes {
+				batch = append(batch, report.SpendQuery{Scope: sc, Start: start, End: end})
+				batchWant = append(batchWant, rawSpend(t, pool, sc, start, end))
 				got, err := st.BudgetSpend(ctx, sc, start, end)
 				if err != nil {
 					t.Fatal(err)
@@ -111,6 +115,22 @@ func TestBudgetSpendEqualsRawSum(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+	checkBatch(t, st, batch, batchWant)
+}
+
+// checkBatch asserts that BudgetSpends of every query at once equals the raw sums.
+func checkBatch(t *testing.T, st *pgquery.Store, qs []report.SpendQuery, want []report.Spend) {
+	t.Helper()
+	got, err := st.BudgetSpends(context.Background(), qs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range qs {
+		if !got[i].Cost.Equal(want[i].Cost) || got[i].Events != want[i].Events || got[i].Unpriced != want[i].Unpriced {
+			t.Errorf("batched spend %+v: %s/%d/%d; raw %s/%d/%d", qs[i], got[i].Cost, got[i].Events, got[i].Unpriced,
+				want[i].Cost, want[i].Events, want[i].Unpriced)
 		}
 	}
 }
