@@ -80,3 +80,8 @@ func (h *hookReader) Read(p []byte) (int, error) {
 	}
 	return h.r.Read(p)
 }
+
+// MigrateTo applies the migrations up to version, for tests of a migration on older data.
+func MigrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
+	return migrateTo(ctx, pool, version)
+}

@@ -20,6 +20,15 @@ var migrationsFS embed.FS
 // accepted time window exist. It is safe to run from several processes at once: goose holds a
 // PostgreSQL session advisory lock while it migrates. Use a direct connection, not PgBouncer.
 func Migrate(ctx context.Context, pool *pgxpool.Pool, retentionDays int) error {
+	if err := migrateTo(ctx, pool, 0); err != nil {
+		return err
+	}
+	now := time.Now()
+	return EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0))
+}
+
+// migrateTo applies the pending migrations up to version (0: all of them).
+func migrateTo(ctx context.Context, pool *pgxpool.Pool, version int64) error {
 	sub, err := fs.Sub(migrationsFS, "migrations")
 	if err != nil {
 		return fmt.Errorf("open migrations: %w", err)
@@ -34,9 +43,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, retentionDays int) error {
 	if err != nil {
 		return fmt.Errorf("create migration provider: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	if version > 0 {
+		_, err = p.UpTo(ctx, version)
+	} else {
+		_, err = p.Up(ctx)
+	}
+	if err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
-	now := time.Now()
-	return EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0))
+	return nil
 }

@@ -1,0 +1,87 @@
+package pgstore_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
+)
+
+// Ensures migration 6 gives the daily aggregates of an existing deployment (days whose events
+// retention may already have dropped) their rollups: for every day, dimension and value, the sums
+// and the merged latency histogram of the aggregates.
+func TestMigrationRollsUpExistingAggregates(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("migrate_rollups_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	pc := admin.Config().Copy()
+	pc.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.MigrateTo(ctx, pool, 5); err != nil {
+		t.Fatal(err)
+	}
+	// Aggregates as version 5 stored them, histograms included.
+	if _, err := pool.Exec(ctx, `INSERT INTO daily_aggregates (tz, day, service, model, provider, org_id, user_id,
+		requests, failures, cache_hits, unpriced, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens,
+		reasoning_tokens, cost, latency_count, latency_sum_ms, latency_buckets, latency_counts) VALUES
+		('Asia/Seoul', '2025-01-10', 'A', 'm1', 'p', 'o1', 'u1', 3, 1, 0, 1, 30, 3, 0, 0, 0, 1.25, 3, 90, '{2,5}', '{1,2}'),
+		('Asia/Seoul', '2025-01-10', 'A', 'm2', 'p', 'o1', 'u2', 2, 0, 1, 0, 20, 2, 1, 1, 0, 0.0000001, 1, 7, '{5}', '{1}'),
+		('Asia/Seoul', '2025-01-10', 'B', 'm1', 'p', '', 'u1', 4, 0, 0, 0, 40, 4, 0, 0, 2, 10, 0, 0, '{}', '{}'),
+		('Asia/Seoul', '2025-01-11', 'A', 'm1', 'p', 'o1', 'u1', 1, 0, 0, 0, 10, 1, 0, 0, 0, 2, 1, 3, '{7}', '{1}')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		day, dim, key, cost string
+		requests, unpriced  int64
+		buckets, counts     string
+	}{
+		{"2025-01-10", "total", "", "11.2500001", 9, 1, "{2,5}", "{1,3}"},
+		{"2025-01-10", "service", "A", "1.2500001", 5, 1, "{2,5}", "{1,3}"},
+		{"2025-01-10", "service", "B", "10", 4, 0, "{}", "{}"},
+		{"2025-01-10", "model", "m1", "11.25", 7, 1, "{2,5}", "{1,2}"},
+		{"2025-01-10", "org_id", "", "10", 4, 0, "{}", "{}"},
+		{"2025-01-10", "user_id", "u1", "11.25", 7, 1, "{2,5}", "{1,2}"},
+		{"2025-01-11", "total", "", "2", 1, 0, "{7}", "{1}"},
+	} {
+		var cost, buckets, counts string
+		var requests, unpriced int64
+		err := pool.QueryRow(ctx, `SELECT cost::text, requests, unpriced, latency_buckets::text, latency_counts::text
+			FROM daily_rollups WHERE tz = 'Asia/Seoul' AND day = $1 AND dim = $2 AND key = $3`, c.day, c.dim, c.key).
+			Scan(&cost, &requests, &unpriced, &buckets, &counts)
+		if err != nil {
+			t.Fatalf("%s %s %q: %v", c.day, c.dim, c.key, err)
+		}
+		if cost != c.cost || requests != c.requests || unpriced != c.unpriced || buckets != c.buckets || counts != c.counts {
+			t.Errorf("%s %s %q: cost %s requests %d unpriced %d histogram %s %s; want %s %d %d %s %s", c.day, c.dim, c.key,
+				cost, requests, unpriced, buckets, counts, c.cost, c.requests, c.unpriced, c.buckets, c.counts)
+		}
+	}
+	var n int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM daily_rollups").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	// Day 10: total, services A B, models m1 m2, provider p, orgs o1 '', users u1 u2; day 11: 6.
+	if n != 10+6 {
+		t.Errorf("%d rollup rows; want 16", n)
+	}
+}
