@@ -117,6 +117,29 @@ func (c *Cluster) Stop() error {
 	return rmErr
 }
 
+// Shutdown stops the server with pg_ctl's shutdown mode ("smart", "fast" or "immediate") and
+// waits until it has exited, keeping its data directory and port, so that StartAgain can bring
+// the same cluster back: for tests of a database outage.
+func (c *Cluster) Shutdown(ctx context.Context, mode string) error {
+	out, err := c.cmd(ctx, "pg_ctl", "-D", filepath.Join(c.Dir, "data"), "-m", mode, "-w", "-t", "60", "stop").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_ctl stop -m %s: %v: %s", mode, err, out)
+	}
+	return nil
+}
+
+// StartAgain starts a cluster stopped by Shutdown, on the same data directory and port, and
+// waits until it accepts connections.
+func (c *Cluster) StartAgain(ctx context.Context) error {
+	dir := c.Dir
+	out, err := c.cmd(ctx, "pg_ctl", "-D", filepath.Join(dir, "data"), "-l", filepath.Join(dir, "server.log"), "-w", "-t", "60", "start").CombinedOutput()
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(dir, "server.log"))
+		return fmt.Errorf("pg_ctl start: %v: %s %s", err, out, tail(log))
+	}
+	return nil
+}
+
 // URLFor returns the URL of another database on the same server.
 func (c *Cluster) URLFor(db string) string {
 	return strings.Replace(c.URL, "/postgres?", "/"+db+"?", 1)
