@@ -2,9 +2,10 @@ package xlsx
 
 import (
 	"bufio"
-	"compress/gzip"
+	"bytes"
 	"encoding/csv"
 	"fmt"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"strconv"
 	"strings"
@@ -32,6 +33,7 @@ type EventsCSV struct {
 	loc  *time.Location
 	out  *bufio.Writer
 	gz   *gzip.Writer
+	buf  *bufio.Writer // between cw and gz
 	cw   *csv.Writer
 	rec  []string // reused for every row
 	num  []byte   // the row's formatted numbers and time, turned into one string per row
@@ -58,7 +60,8 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 	c.gz = gz
 	// encoding/csv uses a *bufio.Writer it is given as it is: rows reach the compressor in 64 KiB
 	// pieces rather than 4 KiB ones.
-	c.cw = csv.NewWriter(bufio.NewWriterSize(gz, 64<<10))
+	c.buf = bufio.NewWriterSize(gz, 64<<10)
+	c.cw = csv.NewWriter(c.buf)
 	c.cw.UseCRLF = true
 	for i, col := range eventCols {
 		c.rec[i] = col.header
@@ -113,6 +116,49 @@ func (c *EventsCSV) Write(e Event) error {
 	}
 	c.rows++
 	return nil
+}
+
+// WriteRows appends rows formatted elsewhere exactly as Write formats events (report/pgquery
+// formats them in the database): copy writes RFC 4180 rows with LF line ends to the writer it is
+// given, which turns each LF into CRLF, and returns how many rows it wrote.
+func (c *EventsCSV) WriteRows(copy func(w io.Writer) (int64, error)) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.cw.Flush()
+	if err := c.cw.Error(); err != nil {
+		c.err = fmt.Errorf("events csv: %w", err)
+		return c.err
+	}
+	n, err := copy(crlf{c.buf})
+	c.rows += n
+	if err != nil {
+		c.err = fmt.Errorf("events csv: %w", err)
+		return c.err
+	}
+	return nil
+}
+
+// crlf writes LF as CRLF.
+type crlf struct{ w *bufio.Writer }
+
+func (c crlf) Write(p []byte) (int, error) {
+	n := 0
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			m, err := c.w.Write(p)
+			return n + m, err
+		}
+		if _, err := c.w.Write(p[:i]); err != nil {
+			return n, err
+		}
+		if _, err := c.w.WriteString("\r\n"); err != nil {
+			return n, err
+		}
+		n, p = n+i+1, p[i+1:]
+	}
+	return n, nil
 }
 
 // Rows is the number of events written.

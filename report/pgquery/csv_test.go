@@ -1,0 +1,118 @@
+package pgquery_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/pgquery"
+	"github.com/aispend/aispend/report/xlsx"
+)
+
+// readCSV gunzips and parses an events CSV.
+func readCSV(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	zr, err := gzip.NewReader(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	if err != nil {
+		t.Fatalf("parse csv: %v\n%s", err, raw)
+	}
+	return recs
+}
+
+// Ensures the events CSV formatted by PostgreSQL (Store.EventsCSV, used for large periods) has
+// exactly the rows that xlsx.EventsCSV.Write makes from the same events: times in several
+// zones (Z, half-hour and negative offsets, fractional seconds), exact costs, absent values,
+// formula-looking text, commas, quotes, line breaks, CR, non-ASCII and tags.
+func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	base := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)
+	texts := []string{"plain", "=HYPERLINK(\"http://x\")", "+1", "-2", "@x", "\tlead tab", "a,b", `say "hi"`,
+		"line\nbreak", "cr\rhere", "\rcr first", " leading space", "한국어 ✓ 🎉", "", "\\N", "trailing ", "'quoted"}
+	costs := []string{"12.00", "0.0000001", "1234.5678901", "", "0.50", "100"}
+	var rows []collect.Row
+	for i, txt := range texts {
+		r := collect.Row{
+			EventID: fmt.Sprintf("ev-%02d", i), OccurredAt: base.Add(time.Duration(i)*37*time.Minute + time.Duration(i*i*123457)*time.Microsecond),
+			Service: txt, Model: "m-" + txt, Provider: "anthropic", InputTokens: int64(i * 1000), OutputTokens: 7,
+			CacheReadTokens: int64(i), CostSource: "local", Success: i%3 != 0, Error: txt, CacheHit: i%2 == 0,
+			UserID: txt, OrgID: "org " + txt, Endpoint: txt, DurationMS: math.MinInt64,
+		}
+		if i%4 != 0 {
+			r.DurationMS = int64(i * 11)
+		}
+		if i%5 == 0 {
+			r.Tags = []byte(fmt.Sprintf(`{"team": %q}`, txt))
+		}
+		if c := costs[i%len(costs)]; c != "" {
+			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(c))
+		} else {
+			r.CostSource = "none"
+		}
+		rows = append(rows, r)
+	}
+	st := pgstore.New(pool, pgstore.Options{})
+	if _, _, err := st.Insert(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	q := pgquery.New(pool)
+	from, to := base.Add(-time.Hour), base.Add(24*time.Hour)
+	for _, zone := range []string{"UTC", "Asia/Kolkata", "America/St_Johns", "Asia/Seoul"} {
+		loc := mustLoc(zone)
+		var goCSV, dbCSV bytes.Buffer
+		w, err := xlsx.NewEventsCSV(&goCSV, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := q.Events(ctx, from, to, func(e report.Event) error { return w.Write(output.WorkbookEvent(e)) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		d, err := xlsx.NewEventsCSV(&dbCSV, loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.WriteRows(func(w io.Writer) (int64, error) { return q.EventsCSV(ctx, from, to, loc, w) }); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if d.Rows() != int64(len(texts)) {
+			t.Errorf("%s: %d rows counted; want %d", zone, d.Rows(), len(texts))
+		}
+		want, got := readCSV(t, goCSV.Bytes()), readCSV(t, dbCSV.Bytes())
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d records from the database, %d from the writer", zone, len(got), len(want))
+		}
+		for i := range want {
+			if fmt.Sprintf("%q", got[i]) != fmt.Sprintf("%q", want[i]) {
+				t.Errorf("%s: record %d\n db: %q\ngo: %q", zone, i, got[i], want[i])
+			}
+		}
+	}
+}
