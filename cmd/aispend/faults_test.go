@@ -455,3 +455,170 @@ func dbHostPort(t *testing.T, u string) string {
 	}
 	return rest
 }
+
+// mount runs mount(8) with args and unmounts target when the test ends.
+func mount(t *testing.T, target string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command("mount", append(args, target)...).CombinedOutput(); err != nil {
+		t.Fatalf("mount %v %s: %v: %s (this test needs root with CAP_SYS_ADMIN and mount(8) from util-linux)", args, target, err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", target).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v: %s", target, err, out)
+			exec.Command("umount", "-l", target).Run()
+		}
+	})
+}
+
+// snapshot reads every file under dir.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	m := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, e os.DirEntry, err error) error {
+		if err != nil || !e.Type().IsRegular() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		m[p] = b
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkUndamaged compares the files under dir with an earlier snapshot, and checks that every
+// link of the landing page resolves to a file.
+func checkUndamaged(t *testing.T, dir string, before map[string][]byte) {
+	t.Helper()
+	after := snapshot(t, dir)
+	for p, b := range before {
+		if a, ok := after[p]; !ok {
+			t.Errorf("%s is gone", p)
+		} else if !bytes.Equal(a, b) {
+			t.Errorf("%s changed (%d bytes, was %d)", p, len(a), len(b))
+		}
+	}
+	for p := range after {
+		if _, ok := before[p]; !ok && !strings.HasSuffix(p, "filler") {
+			t.Errorf("new file %s left in the output directory", p)
+		}
+	}
+	index := readFile(t, filepath.Join(dir, "index.html"))
+	for _, k := range siteLinks(t, "index.html", index) {
+		if _, err := os.Stat(filepath.Join(dir, k)); err != nil {
+			t.Errorf("index.html links a missing file: %v", err)
+		}
+	}
+}
+
+// checkOneLineError checks that a failed run exited non-zero and that stderr ends with one line
+// "aispend: …" naming path; it returns that line.
+func checkOneLineError(t *testing.T, r *binRun, err error, path string) string {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("run succeeded\nstdout: %s\nstderr: %s", r.stdout.String(), r.stderr.String())
+	}
+	lines := strings.Split(strings.TrimRight(r.stderr.String(), "\n"), "\n")
+	last := lines[len(lines)-1]
+	var errLines int
+	for _, l := range lines {
+		if strings.HasPrefix(l, "aispend:") {
+			errLines++
+		}
+	}
+	if !strings.HasPrefix(last, "aispend: ") || errLines != 1 || !strings.Contains(last, path) {
+		t.Errorf("stderr does not end with one error line naming %s:\n%s", path, r.stderr.String())
+	}
+	return last
+}
+
+// Ensures a run into an output directory that cannot be written (a read-only bind mount, which
+// stops root too) exits non-zero with one error line naming the path, and leaves every file of an
+// earlier run byte-identical, the index linking only existing files.
+func TestRunOutputNotWritable(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, dbURL := batchEnv(t, srv.SMTPPort)
+	out := env["AISPEND_OUTPUT"]
+	env["TMPDIR"] = t.TempDir()
+	insertSpend(t, dbURL, "2026-09-30", 50, 10)
+	r := startBinary(t, env, "run", "--log-format", "json", "--date", "2026-09-30")
+	if err := r.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("first run: %v\n%s", err, r.stderr.String())
+	}
+	before := snapshot(t, out)
+	mount(t, out, "--bind", out)
+	if b, err := exec.Command("mount", "-o", "remount,bind,ro", out).CombinedOutput(); err != nil {
+		t.Fatalf("remount %s read-only: %v: %s", out, err, b)
+	}
+
+	insertSpend(t, dbURL, "2026-10-01", 50, 10)
+	for _, date := range []string{"2026-09-30", "2026-10-01"} { // the same period again, and a new one
+		r = startBinary(t, env, "run", "--log-format", "json", "--date", date)
+		line := checkOneLineError(t, r, r.wait(t, 60*time.Second), out)
+		if !strings.Contains(line, "read-only file system") {
+			t.Errorf("error line does not say why: %s", line)
+		}
+		t.Logf("%s: %s", date, line)
+		checkUndamaged(t, out, before)
+	}
+}
+
+// Ensures a run into a full output directory (a small tmpfs, filled so that the workbook does
+// not fit) exits non-zero with one error line naming the path, and leaves every file of an
+// earlier run byte-identical, the index linking only existing files.
+func TestRunOutputDiskFull(t *testing.T) {
+	srv := mailtest.Start(t)
+	env, dbURL := batchEnv(t, srv.SMTPPort)
+	out := env["AISPEND_OUTPUT"]
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mount(t, out, "-t", "tmpfs", "-o", "size=4m", "aispend-test")
+	env["TMPDIR"] = t.TempDir()
+	env["AISPEND_REPORTS_EVENTS_EXPORT"] = "false" // the workbook is the first upload
+	insertSpend(t, dbURL, "2026-09-30", 50, 10)
+	r := startBinary(t, env, "run", "--log-format", "json", "--date", "2026-09-30")
+	if err := r.wait(t, 60*time.Second); err != nil {
+		t.Fatalf("first run: %v\n%s", err, r.stderr.String())
+	}
+	book := filepath.Join(out, "daily/2026-09-30/aispend-daily-2026-09-30.xlsx")
+	st, err := os.Stat(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := snapshot(t, out)
+
+	// Fill the disk, then free less than the workbook needs.
+	filler, err := os.Create(filepath.Join(out, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := filler.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	size, _ := filler.Seek(0, io.SeekCurrent)
+	if err := filler.Truncate(size - st.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	filler.Close()
+	before[filler.Name()] = nil
+	b, _ := os.ReadFile(filler.Name())
+	before[filler.Name()] = b
+
+	insertSpend(t, dbURL, "2026-09-30", 500, 10) // more events: the new workbook is larger
+	r = startBinary(t, env, "run", "--log-format", "json", "--date", "2026-09-30")
+	line := checkOneLineError(t, r, r.wait(t, 60*time.Second), out)
+	if !strings.Contains(line, "no space left on device") || !strings.Contains(line, "aispend-daily-2026-09-30.xlsx") {
+		t.Errorf("error line does not say the workbook did not fit: %s", line)
+	}
+	t.Logf("%s", line)
+	checkUndamaged(t, out, before)
+}
