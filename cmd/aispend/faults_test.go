@@ -28,30 +28,28 @@ import (
 	"github.com/aispend/aispend/report/s3test"
 )
 
-// throttle is a TCP proxy to target that forwards at most rate bytes per second in each
-// direction of each connection: it makes a server slow enough that a test can act while a
-// transfer is under way.
-func throttle(t *testing.T, target string, rate int) string {
+// proxy is a TCP proxy that forwards at most rate bytes per second in each direction of each
+// connection: it makes a server slow enough that a test can act while a transfer is under way,
+// and Close cuts every connection, as a network failure does.
+type proxy struct {
+	Addr  string
+	l     net.Listener
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func newProxy(t *testing.T, target string, rate int) *proxy {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	var conns []net.Conn
-	t.Cleanup(func() {
-		l.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-		wg.Wait()
-	})
+	p := &proxy{Addr: l.Addr().String(), l: l}
+	t.Cleanup(p.Close)
 	const chunk = 1024
 	pipe := func(dst, src net.Conn) {
-		defer wg.Done()
+		defer p.wg.Done()
 		defer dst.Close()
 		defer src.Close()
 		buf := make([]byte, chunk)
@@ -68,9 +66,9 @@ func throttle(t *testing.T, target string, rate int) string {
 			}
 		}
 	}
-	wg.Add(1)
+	p.wg.Add(1)
 	go func() {
-		defer wg.Done()
+		defer p.wg.Done()
 		for {
 			c, err := l.Accept()
 			if err != nil {
@@ -81,15 +79,47 @@ func throttle(t *testing.T, target string, rate int) string {
 				c.Close()
 				continue
 			}
-			mu.Lock()
-			conns = append(conns, c, s)
-			mu.Unlock()
-			wg.Add(2)
+			p.mu.Lock()
+			p.conns = append(p.conns, c, s)
+			p.mu.Unlock()
+			p.wg.Add(2)
 			go pipe(s, c)
 			go pipe(c, s)
 		}
 	}()
-	return l.Addr().String()
+	return p
+}
+
+// Close stops accepting and cuts every connection.
+func (p *proxy) Close() {
+	p.l.Close()
+	p.mu.Lock()
+	for _, c := range p.conns {
+		c.Close()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+}
+
+// throttle is the address of a proxy to target at rate bytes per second.
+func throttle(t *testing.T, target string, rate int) string { return newProxy(t, target, rate).Addr }
+
+// syncBuffer is a bytes.Buffer safe to read while a child process writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // insertSpend stores n events of cost 1 spread over a Seoul day, for service QA_CHAT, each with
@@ -124,7 +154,7 @@ func insertSpend(t *testing.T, dbURL, date string, n, pad int) {
 // binRun is one run of the real binary.
 type binRun struct {
 	cmd            *exec.Cmd
-	stdout, stderr bytes.Buffer
+	stdout, stderr syncBuffer
 	done           chan struct{}
 	err            error
 }
