@@ -380,6 +380,27 @@ func (f *faultSite) rerun(t *testing.T, alertsBefore int) {
 	if alerts != alertsBefore || digests != 2 {
 		t.Errorf("after the re-run: %d alerts (%d before it), %d digests; want the same alerts and one digest per day", alerts, alertsBefore, digests)
 	}
+	// The runs table: the killed run marked abandoned by the re-run, which succeeded.
+	pool, err := pgxpool.New(context.Background(), f.dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	rows, err := pool.Query(context.Background(), "SELECT status || ': ' || coalesce(error, '') FROM runs WHERE kind = 'daily' AND period = '2026-10-01' ORDER BY id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		runs = append(runs, s)
+	}
+	if len(runs) != 2 || !strings.HasPrefix(runs[0], "failed: abandoned") || runs[1] != "succeeded: " {
+		t.Errorf("runs of 2026-10-01: %q; want the killed one failed (abandoned) and the re-run succeeded", runs)
+	}
 }
 
 // Ensures a run killed with SIGKILL while it uploads a period to S3 leaves the landing page
