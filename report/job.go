@@ -99,7 +99,8 @@ type StepResult struct {
 	Err  error
 }
 
-// Err joins the errors of every failed step.
+// Err joins the errors of every failed step, on one line ("publish: …; digest: …") so that the
+// command's error stays one line on stderr and in logs; errors.Is and errors.As see each of them.
 func (r *Result) Err() error {
 	var errs []error
 	for _, s := range r.Steps {
@@ -107,8 +108,25 @@ func (r *Result) Err() error {
 			errs = append(errs, fmt.Errorf("%s: %w", s.Name, s.Err))
 		}
 	}
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return stepErrors(errs)
 }
+
+// stepErrors is errors.Join written on one line: a step's own joined errors (several alerts
+// failing) are separated by "; " too.
+type stepErrors []error
+
+func (e stepErrors) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = strings.Join(strings.Split(strings.TrimSpace(err.Error()), "\n"), "; ")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func (e stepErrors) Unwrap() []error { return e }
 
 // Summary is the one-line outcome of a run, e.g.
 // "daily 2025-10-01: ₩1,234 over 567 requests (99.12 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".

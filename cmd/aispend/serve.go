@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect"
@@ -209,7 +211,14 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 	}
 	pcfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
-		return nil, fmt.Errorf("parse DATABASE_URL: %w", err)
+		return nil, fmt.Errorf("parse DATABASE_URL: %s", parseErrorReason(err))
+	}
+	// A password pasted into a URL unescaped ("postgres://u:p@ss@host/db") parses with part of
+	// the password in the host name, which every connection error would then print.
+	for _, host := range append([]string{pcfg.ConnConfig.Host}, fallbackHosts(pcfg)...) {
+		if !strings.HasPrefix(host, "/") && strings.ContainsAny(host, "@/?#") { // "/…": a socket directory
+			return nil, errors.New("parse DATABASE_URL: the host name holds '@', '/', '?' or '#': percent-encode those characters in the user name and password (%40, %2F, %3F, %23)")
+		}
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
@@ -222,6 +231,32 @@ func openPool(ctx context.Context, url string) (*pgxpool.Pool, error) {
 		return nil, fmt.Errorf("connect to database: %w", err)
 	}
 	return pool, nil
+}
+
+// parseErrorReason is why pgx refused a connection string, without the string: pgx quotes it with
+// the password masked on a best-effort basis, and a malformed one (a password with an unescaped
+// '@') shows part of the password. Only pgx's own fixed message is kept.
+func parseErrorReason(err error) string {
+	var pe *pgconn.ParseConfigError
+	if !errors.As(err, &pe) {
+		return "invalid connection string (not shown: it may hold the password)"
+	}
+	msg := pe.Error()
+	if i := strings.LastIndex(msg, "`: "); i >= 0 {
+		msg = msg[i+3:]
+	}
+	if inner := errors.Unwrap(pe); inner != nil {
+		msg = strings.TrimSuffix(msg, " ("+inner.Error()+")")
+	}
+	return msg + " (the connection string is not shown: it may hold the password)"
+}
+
+func fallbackHosts(c *pgxpool.Config) []string {
+	var hosts []string
+	for _, f := range c.ConnConfig.Fallbacks {
+		hosts = append(hosts, f.Host)
+	}
+	return hosts
 }
 
 func cmdMigrate(ctx context.Context, env *environment, args []string) error {
