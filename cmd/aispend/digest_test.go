@@ -75,7 +75,7 @@ func TestDigestConfigProblems(t *testing.T) {
 		{"not a bool", "", map[string]string{"AISPEND_DIGEST_ATTACH_WORKBOOK": "sometimes"}, `digest.attach_workbook (AISPEND_DIGEST_ATTACH_WORKBOOK): "sometimes"`},
 		{"bad recipient", "digest:\n  recipients: [\"x@example.com\\r\\nBcc: y@evil.example\"]\n", nil, "digest.recipients (AISPEND_DIGEST_EMAILS)"},
 		{"recipient outside the allowed domains", "mail:\n  allowed_domains: [example.com]\ndigest:\n  recipients: [a@evil.example]\n", nil, "outside the allowed domains"},
-		{"unknown key", "digest:\n  attach: true\n", nil, "field attach not found"},
+		{"unknown key", "digest:\n  attach: true\n", nil, "digest.attach (line 2): unknown key"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := loadConfig(writeTestConfig(t, c.yaml), envMap(c.env))

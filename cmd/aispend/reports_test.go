@@ -36,7 +36,7 @@ func TestReportsConfig(t *testing.T) {
 	}
 	for yaml, want := range map[string]string{
 		"reports:\n  events_sheet_max_rows: -1\n": "reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): -1: must be ≥ 0",
-		"reports:\n  events_rows: 1\n":            "field events_rows not found",
+		"reports:\n  events_rows: 1\n":            "reports.events_rows (line 2): unknown key",
 	} {
 		if _, err := loadConfig(writeTestConfig(t, yaml), envMap(nil)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", yaml, err, want)
