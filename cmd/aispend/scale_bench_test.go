@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"os/exec"
@@ -102,6 +103,7 @@ func BenchmarkScale(b *testing.B) {
 	row("nightly daily 2026-11-29 (aggregates 27–29 November) (1 run)", big.run(b, 1, noCSV, "run", "--date", "2026-11-29"), "")
 	tenth := fmt.Sprintf("≤ %s (0.1 × raw sum)", (sumCost / 10).Round(time.Millisecond))
 	row("budget check at 22:00, today's events not yet aggregated", big.run(b, 3, nil, "run", "--alerts-only"), tenth)
+	row("  the same check as the scheduler runs it (in its process)", big.scheduledCheck(b, 3), tenth)
 	row("uncached GET /v1/budgets at 22:00, today not yet aggregated", big.budgetsGET(b, 3), tenth)
 	row("weekly 2026-W48 without the events export", big.run(b, 3, noCSV, "run", "--period", "weekly", "--date", "2026-11-23"), "")
 	row("monthly 2026-11 (to date) without the events export (1st run: aggregates today)", big.run(b, 1, noCSV, "run", "--period", "monthly", "--date", "2026-11-01"), "")
@@ -304,6 +306,28 @@ func watchRSS(pid int) (stop func() int64) {
 		}
 	}()
 	return func() int64 { close(done); return peak.Load() }
+}
+
+// scheduledCheck times the scheduler's budget_check job in this process, as `aispend schedule`
+// runs it on each tick: without the start of a process, the configuration and the migrations
+// that a cron `aispend run --alerts-only` pays each time. Peak RSS is not measured (0).
+func (db *scaleDB) scheduledCheck(b *testing.B, times int) cmdResult {
+	env := map[string]string{"DATABASE_URL": db.url, "AISPEND_OUTPUT": db.out, "AISPEND_NOW": db.now.Format(time.RFC3339)}
+	cfg, err := loadConfig(db.config, func(k string) string { return env[k] })
+	if err != nil {
+		b.Fatal(err)
+	}
+	job := jobFuncs(cfg, db.pool, slog.New(slog.DiscardHandler))["budget-check"]
+	var ds []time.Duration
+	for i := 0; i < times; i++ {
+		began := time.Now()
+		if err := job(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		ds = append(ds, time.Since(began))
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+	return cmdResult{d: ds[len(ds)/2]}
 }
 
 func timeSQL(b *testing.B, pool *pgxpool.Pool, times int, sql string, args ...any) time.Duration {
