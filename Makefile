@@ -48,7 +48,7 @@ test: tools assets vet fuzz-short
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig
 FUZZTIME ?= 10m
 FUZZTIME_SHORT ?= 5s
 
