@@ -540,9 +540,11 @@ func (c *Config) now() time.Time {
 }
 
 // checkRetention refuses a retention that drops raw events of a budget period while the batch
-// job still reads them: a budget's spend is always summed from the event log, so the whole period
-// must be stored while it is in progress and through the day after it ends, when that day's
-// report checks it (report.RetentionNeeded). Shorter, and spend is silently lost.
+// job still needs them: a budget's spend comes from the aggregates only for days already
+// aggregated, and late or re-priced events of the period are counted only while their day's
+// events can be rebuilt, so the whole period must be stored while it is in progress and through
+// the day after it ends, when that day's report checks it (report.RetentionNeeded). Shorter, and
+// spend is silently lost.
 func checkRetention(cfg *Config, now time.Time) []string {
 	if cfg.RetentionDays < 1 {
 		return nil // refused already
