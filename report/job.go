@@ -223,23 +223,8 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).
-			for _, b := range j.Budgets {
-				for _, bp := range append(j.budgetPeriods(b, p, now), PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())) {
-					end := bp.End
-					if y, m, d := now.In(j.loc()).Date(); end.After(StartOfDay(y, m, d, j.loc())) {
-						end = StartOfDay(y, m, d, j.loc())
-					}
-					if !bp.Start.Before(end) {
-						continue
-					}
-					if req.RefreshFrom.IsZero() || bp.Start.Before(req.RefreshFrom) {
-						req.RefreshFrom = bp.Start
-					}
-					if end.After(req.RefreshTo) {
-						req.RefreshTo = end
-					}
-				}
-			}
+			_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
+			req.RefreshFrom, req.RefreshTo = completeDays(ps, now, j.loc())
 			rep, err := j.Store.Report(ctx, req)
 			if err != nil {
 				return err
@@ -254,18 +239,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	if opts.Steps.has(StepStatistics) || opts.Steps.has(StepAlerts) {
 		// Every (budget, period) the run evaluates, read at once; a failure here is reported by
 		// the steps, which read each again.
-		var bs []Budget
-		var ps []Period
-		for _, b := range j.Budgets {
-			if opts.Steps.has(StepStatistics) {
-				bs, ps = append(bs, b), append(ps, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
-			}
-			if opts.Steps.has(StepAlerts) {
-				for _, bp := range j.budgetPeriods(b, p, now) {
-					bs, ps = append(bs, b), append(ps, bp)
-				}
-			}
-		}
+		bs, ps := j.evaluated(p, now, opts.Steps)
 		statuses.prefetch(ctx, bs, ps)
 	}
 	if opts.Steps.has(StepStatistics) {
@@ -364,6 +338,46 @@ func (c *statusCache) get(ctx context.Context, b Budget, p Period) (Status, erro
 	}
 	c.m[k] = st
 	return st, nil
+}
+
+// evaluated lists every (budget, period) a run for p with these steps evaluates: each budget's
+// period holding p's last instant (the budgets step) and the periods its alerts check
+// (budgetPeriods).
+func (j *Job) evaluated(p Period, now time.Time, steps Steps) (bs []Budget, ps []Period) {
+	for _, b := range j.Budgets {
+		if steps.has(StepStatistics) {
+			bs, ps = append(bs, b), append(ps, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+		}
+		if steps.has(StepAlerts) {
+			for _, bp := range j.budgetPeriods(b, p, now) {
+				bs, ps = append(bs, b), append(ps, bp)
+			}
+		}
+	}
+	return bs, ps
+}
+
+// completeDays is the smallest range holding the days of ps before today (in loc); zero when
+// there are none.
+func completeDays(ps []Period, now time.Time, loc *time.Location) (from, to time.Time) {
+	y, m, d := now.In(loc).Date()
+	today := StartOfDay(y, m, d, loc)
+	for _, p := range ps {
+		end := p.End
+		if end.After(today) {
+			end = today
+		}
+		if !p.Start.Before(end) {
+			continue
+		}
+		if from.IsZero() || p.Start.Before(from) {
+			from = p.Start
+		}
+		if end.After(to) {
+			to = end
+		}
+	}
+	return from, to
 }
 
 // budgetPeriods are the periods of b that a run for p evaluates: the one holding p's last

@@ -30,9 +30,15 @@ type spendPlan struct {
 	ranges [][2]time.Time // half-open, ascending, not adjacent
 }
 
-func planSpend(ctx context.Context, tx pgx.Tx, start, end time.Time) (spendPlan, error) {
+// planSpend plans the spend of scope over [start, end) (see spendPlan); a tag scope reads all
+// of it from the events.
+func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end time.Time) (spendPlan, error) {
 	loc := start.Location()
 	pl := spendPlan{tz: loc.String()}
+	if scope.TagKey != "" {
+		pl.ranges = [][2]time.Time{{start, end}}
+		return pl, nil
+	}
 	addRaw := func(a, b time.Time) {
 		if !a.Before(b) {
 			return
@@ -150,14 +156,9 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		raw := map[[2]time.Time][]int{} // time range → the queries that read it from events
 		var ranges [][2]time.Time
 		for i, q := range qs {
-			var pl spendPlan
-			if q.Scope.TagKey != "" {
-				pl.ranges = [][2]time.Time{{q.Start, q.End}}
-			} else {
-				var err error
-				if pl, err = planSpend(ctx, tx, q.Start, q.End); err != nil {
-					return err
-				}
+			pl, err := planSpend(ctx, tx, q.Scope, q.Start, q.End)
+			if err != nil {
+				return err
 			}
 			if len(pl.days) > 0 {
 				var row pgx.Row
@@ -250,14 +251,9 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
 		}
-		var pl spendPlan
-		if scope.TagKey != "" {
-			pl.ranges = [][2]time.Time{{start, end}}
-		} else {
-			var err error
-			if pl, err = planSpend(ctx, tx, start, end); err != nil {
-				return err
-			}
+		pl, err := planSpend(ctx, tx, scope, start, end)
+		if err != nil {
+			return err
 		}
 		add := func(rows pgx.Rows, err error) error {
 			if err != nil {
