@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -131,5 +132,21 @@ func TestRunWithoutEventsExport(t *testing.T) {
 	if _, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_REPORTS_EVENTS_EXPORT": "sometimes"})); err == nil ||
 		!strings.Contains(err.Error(), "reports.events_export (AISPEND_REPORTS_EVENTS_EXPORT)") {
 		t.Errorf("bad value: %v", err)
+	}
+}
+
+// Ensures AISPEND_NOW sets the clock every command uses, and a value that is not RFC 3339 is
+// refused naming the variable.
+func TestNowFromEnvironment(t *testing.T) {
+	cfg, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_NOW": "2026-11-30T22:00:00+09:00"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.now().UTC().Format(time.RFC3339); got != "2026-11-30T13:00:00Z" {
+		t.Errorf("now = %s, want 2026-11-30T13:00:00Z", got)
+	}
+	if _, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_NOW": "yesterday"})); err == nil ||
+		!strings.Contains(err.Error(), `AISPEND_NOW: "yesterday" is not an RFC 3339 time`) {
+		t.Errorf("bad AISPEND_NOW: %v", err)
 	}
 }
