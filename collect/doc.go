@@ -5,6 +5,7 @@
 // The API at a glance:
 //
 //	POST /v1/events   one event, a JSON array, or NDJSON → 200 {"accepted": N, "duplicates": M}
+//	POST /v1/traces   OTLP/HTTP trace export; each span with GenAI usage becomes an event (otlp.go)
 //	GET  /v1/budgets  budget status for applications (when a BudgetSource is configured)
 //	GET  /healthz     alive
 //	GET  /readyz      database reachable

@@ -102,17 +102,24 @@ func (s *Server) admit() bool {
 }
 
 func (s *Server) storeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, msg := s.storeFailure(w, err)
+	writeError(w, status, msg, nil)
+}
+
+// storeFailure logs a failed commit and tells how to answer it: 503 with Retry-After when the
+// server is saturated or the database unavailable, else 500. It sets the Retry-After header.
+func (s *Server) storeFailure(w http.ResponseWriter, err error) (int, string) {
 	switch {
 	case errors.Is(err, ErrSaturated):
 		w.Header().Set("Retry-After", "1")
-		writeError(w, http.StatusServiceUnavailable, "server busy; retry later", nil)
+		return http.StatusServiceUnavailable, "server busy; retry later"
 	case errors.Is(err, ErrUnavailable), errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		s.log.Warn("store events", "error", err)
 		w.Header().Set("Retry-After", "5")
-		writeError(w, http.StatusServiceUnavailable, "database unavailable; nothing was stored; retry later", nil)
+		return http.StatusServiceUnavailable, "database unavailable; nothing was stored; retry later"
 	default:
 		s.log.Error("store events", "error", err)
-		writeError(w, http.StatusInternalServerError, "internal error; nothing was stored", nil)
+		return http.StatusInternalServerError, "internal error; nothing was stored"
 	}
 }
 

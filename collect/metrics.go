@@ -15,6 +15,7 @@ type Metrics struct {
 	reg          *prometheus.Registry
 	requests     *prometheus.CounterVec
 	events       *prometheus.CounterVec
+	spanResults  *prometheus.CounterVec
 	commitRows   prometheus.Histogram
 	commitReqs   prometheus.Histogram
 	commitSecs   prometheus.Histogram
@@ -30,6 +31,10 @@ func NewMetrics() *Metrics {
 		}, []string{"code"}),
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "aispend_events_total", Help: "Events received, by result: accepted, duplicate, rejected.",
+		}, []string{"result"}),
+		spanResults: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "aispend_otlp_spans_total",
+			Help: "OTLP spans received on /v1/traces, by result: event (had GenAI usage and became an event), ignored (no GenAI usage), rejected (invalid).",
 		}, []string{"result"}),
 		commitRows: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "aispend_commit_rows", Help: "Events written per group commit.",
@@ -47,10 +52,13 @@ func NewMetrics() *Metrics {
 			Name: "aispend_commit_errors_total", Help: "Group commits that failed.",
 		}),
 	}
-	m.reg.MustRegister(m.requests, m.events, m.commitRows, m.commitReqs, m.commitSecs, m.commitErrors,
+	m.reg.MustRegister(m.requests, m.events, m.spanResults, m.commitRows, m.commitReqs, m.commitSecs, m.commitErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	for _, r := range []string{"accepted", "duplicate", "rejected"} {
 		m.events.WithLabelValues(r)
+	}
+	for _, r := range []string{"event", "ignored", "rejected"} {
+		m.spanResults.WithLabelValues(r)
 	}
 	return m
 }
@@ -79,3 +87,9 @@ func (m *Metrics) stored(accepted, dups int) {
 }
 
 func (m *Metrics) rejected(n int) { m.events.WithLabelValues("rejected").Add(float64(n)) }
+
+func (m *Metrics) spans(events, ignored, rejected int) {
+	m.spanResults.WithLabelValues("event").Add(float64(events))
+	m.spanResults.WithLabelValues("ignored").Add(float64(ignored))
+	m.spanResults.WithLabelValues("rejected").Add(float64(rejected))
+}

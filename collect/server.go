@@ -104,6 +104,8 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 func (s *Server) routes() {
 	s.mux.Handle("POST /v1/events", s.authed(s.handleEventsCreate()))
 	s.mux.Handle("GET /v1/budgets", s.authed(s.handleBudgets()))
+	// OTLP/HTTP answers its own refusals (401 included) in the request's encoding.
+	s.mux.Handle("POST /v1/traces", s.handleTracesCreate())
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.mux.Handle("GET /readyz", s.handleReady())
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
@@ -128,23 +130,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
-// authed requires a configured bearer token, compared in constant time against every token.
+// authed requires a configured bearer token.
 func (s *Server) authed(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.tokens) > 0 {
-			got, ok := bearer(r.Header.Get("Authorization"))
-			match := 0
-			for _, t := range s.tokens {
-				match |= subtle.ConstantTimeCompare(got, t)
-			}
-			if !ok || match != 1 {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
-				writeError(w, http.StatusUnauthorized, "missing or invalid bearer token", nil)
-				return
-			}
+		if !s.tokenOK(r) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
+			writeError(w, http.StatusUnauthorized, "missing or invalid bearer token", nil)
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// tokenOK tells whether the request carries a configured bearer token (or none is configured),
+// compared in constant time against every token.
+func (s *Server) tokenOK(r *http.Request) bool {
+	if len(s.tokens) == 0 {
+		return true
+	}
+	got, ok := bearer(r.Header.Get("Authorization"))
+	match := 0
+	for _, t := range s.tokens {
+		match |= subtle.ConstantTimeCompare(got, t)
+	}
+	return ok && match == 1
 }
 
 func bearer(h string) ([]byte, bool) {

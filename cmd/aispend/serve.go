@@ -20,7 +20,7 @@ import (
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("serve", "Runs the collector: POST /v1/events, GET /v1/budgets, /healthz, /readyz, /metrics.\nStops on SIGTERM after answering every request in flight.")
+	fs := env.flags("serve", "Runs the collector: POST /v1/events, POST /v1/traces (OTLP/HTTP), GET /v1/budgets, /healthz, /readyz, /metrics.\nStops on SIGTERM after answering every request in flight.")
 	unauth := fs.Bool("insecure-no-auth", false, "accept events without a bearer token (only on a loopback address)")
 	if err := env.parse(fs, args); err != nil {
 		return err
