@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short
+.PHONY: build test bench bench-scale demo tools vet clean assets otlpjs fuzz fuzz-short
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -39,10 +39,19 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
 	rm -rf bin/npm-assets
 
+# The OpenTelemetry JavaScript SDK and OTLP/HTTP exporter that cmd/aispend/otlp_test.go runs
+# against the collector: pinned by collect/otlpjs/package-lock.json, never committed.
+OTLPJS := collect/otlpjs
+otlpjs: $(OTLPJS)/node_modules/.package-lock.json
+
+$(OTLPJS)/node_modules/.package-lock.json: $(OTLPJS)/package.json $(OTLPJS)/package-lock.json
+	@command -v npm >/dev/null || { echo "make otlpjs needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	cd $(OTLPJS) && npm ci --ignore-scripts --no-audit --no-fund
+
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets vet fuzz-short
+test: tools assets otlpjs vet fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 

@@ -13,7 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	oteltrace "go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
@@ -23,6 +29,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
 )
 
 // testSpan is one span of a test export.
@@ -488,5 +495,40 @@ func TestTracesUnavailable(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Ensures the Go SDK's OTLP exporter sees a collector whose database is gone as a retryable
+// failure (503 with Retry-After and the Status message), never as a permanent refusal.
+func TestTracesDatabaseGoneGoExporter(t *testing.T) {
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := pgstore.New(pool, pgstore.Options{})
+	defer store.Close()
+	h := collect.NewServer(collect.Config{Prices: prices(), Tokens: []string{"tok"}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), store, pool, nil, nil)
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+
+	ctx := context.Background()
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	_, sp := tp.Tracer("t").Start(ctx, "chat", oteltrace.WithAttributes(attribute.String("gen_ai.request.model", "m"),
+		attribute.Int("gen_ai.usage.input_tokens", 1)))
+	sp.End()
+	for _, enc := range []otlptracehttp.Encoding{otlptracehttp.EncodingProtobuf, otlptracehttp.EncodingJSON} {
+		exp, err := otlptracehttp.New(ctx, otlptracehttp.WithEndpointURL(srv.URL+"/v1/traces"), otlptracehttp.WithEncoding(enc),
+			otlptracehttp.WithHeaders(map[string]string{"Authorization": "Bearer tok"}), otlptracehttp.WithRetry(otlptracehttp.RetryConfig{Enabled: false}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = exp.ExportSpans(ctx, rec.Ended())
+		if err == nil || !strings.Contains(err.Error(), "retry-able request failure") || !strings.Contains(err.Error(), "database unavailable") {
+			t.Errorf("encoding %d: %v; want a retryable failure naming the database", enc, err)
+		}
+		exp.Shutdown(ctx)
 	}
 }
