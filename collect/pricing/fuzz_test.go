@@ -32,7 +32,7 @@ func FuzzPrice(f *testing.F) {
 		d := func(v int64) decimal.Decimal { return decimal.New(v, exp) }
 		p := Price{Input: d(in), CacheRead: d(cr), CacheWrite: d(cw), Output: d(out), CacheWrite1h: decimal.NewNullDecimal(d(cw1h)),
 			PerRequest: d(cr + 1).Shift(-3),
-			Tiers: []Tier{{AboveInputTokens: above, Input: d(in * 2), CacheRead: d(cr * 2), CacheWrite: d(cw * 2), Output: d(out + 7)}}}
+			Tiers:      []Tier{{AboveInputTokens: above, Input: d(in * 2), CacheRead: d(cr * 2), CacheWrite: d(cw * 2), Output: d(out + 7)}}}
 		rate := decimal.New(fx, -2)
 		p.prepare(rate, true)
 		u := Usage{InputTokens: nIn, CacheReadTokens: nCR, CacheWriteTokens: nCW, CacheWrite1hTokens: n1h, OutputTokens: nOut, ReasoningTokens: nRS}
