@@ -49,7 +49,8 @@ type RepriceResult struct {
 }
 
 // RepriceRange recomputes, from the table, the cost of every event in [from, to) whose cost
-// aispend computed or could not compute (never a cost the client sent), and reports per model
+// aispend computed or could not compute (never a cost the client sent; an event the table cannot
+// price keeps the cost it has), and reports per model
 // the totals before and after. With apply, it updates the events whose price changes, in
 // batches of short transactions, and records each batch in the reprices and reprice_models
 // tables in the same transaction; the events' trigger marks their hours for re-aggregation.
@@ -93,6 +94,15 @@ func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, fro
 		for i := range batch {
 			row, o := &batch[i], olds[i]
 			row.Price(t)
+			if !row.Cost.Valid && o.cost != nil {
+				// No price now (a row removed, a catalog without the model): the event keeps the
+				// cost it has rather than turn unpriced.
+				row.Cost = decimal.NewNullDecimal(decimal.RequireFromString(*o.cost))
+				row.CostSource, row.PriceVersion = o.source, o.version
+				if o.rate != nil {
+					row.FXRate = decimal.NewNullDecimal(decimal.RequireFromString(*o.rate))
+				}
+			}
 			m := models[[2]string{row.Model, row.Provider}]
 			if m == nil {
 				m = &RepriceModel{Model: row.Model, Provider: row.Provider, versionsB: map[string]bool{}, versionsA: map[string]bool{}}

@@ -28,6 +28,7 @@ func TestRepriceRange(t *testing.T) {
 	old := pricing.New("KRW", fx, []pricing.Price{
 		{Model: "m1", From: since, Input: d("3"), CacheRead: d("3"), CacheWrite: d("3"), Output: d("15")},
 		{Model: "m3", From: since, Input: d("1"), CacheRead: d("1"), CacheWrite: d("1"), Output: d("1")},
+		{Model: "m4", From: since, Input: d("1"), CacheRead: d("1"), CacheWrite: d("1"), Output: d("1")},
 	})
 	cur := pricing.New("KRW", fx, []pricing.Price{
 		{Model: "m1", From: since, Input: d("2"), CacheRead: d("2"), CacheWrite: d("2"), Output: d("10")},
@@ -50,6 +51,7 @@ func TestRepriceRange(t *testing.T) {
 		ev("client-cost", "m1", from.Add(4*time.Hour), "99"),
 		ev("gets-priced", "m2", from.Add(5*time.Hour+30*time.Minute), ""),
 		ev("same-price", "m3", from.Add(6*time.Hour), ""),
+		ev("no-price-now", "m4", from.Add(7*time.Hour), ""),
 	}
 	if _, _, err := s.Insert(ctx, rows); err != nil {
 		t.Fatal(err)
@@ -106,6 +108,8 @@ func TestRepriceRange(t *testing.T) {
 		{Model: "m1", Events: 1, Changed: 1, Before: d("7.8"), After: d("5.2"), VersionsBefore: []string{"m1@2026-09-01"}, VersionsAfter: []string{"m1@2026-09-01"}},
 		{Model: "m2", Events: 1, Changed: 1, Before: d("0"), After: d("7.8"), VersionsBefore: []string{}, VersionsAfter: []string{"m2@2026-09-01"}},
 		{Model: "m3", Events: 1, Changed: 0, Before: d("1.04"), After: d("1.04"), VersionsBefore: []string{}, VersionsAfter: []string{}},
+		// m4 has no price now: it keeps its cost rather than turn unpriced.
+		{Model: "m4", Events: 1, Changed: 0, Before: d("1.04"), After: d("1.04"), VersionsBefore: []string{}, VersionsAfter: []string{}},
 	}
 	if len(res.Models) != len(want) {
 		t.Fatalf("models %+v", res.Models)
