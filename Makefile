@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -39,16 +39,26 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
 	rm -rf bin/npm-assets
 
+# The independent price calculator that the pricing tests compare with: the npm package
+# @pydantic/genai-prices, pinned by package-lock.json, installed into its folder (node_modules is
+# not committed). Its bundled catalog is also the test's catalog file.
+GENAI_PRICES := collect/pricing/testdata/genai-prices
+genai-prices: $(GENAI_PRICES)/node_modules/.package-lock.json
+
+$(GENAI_PRICES)/node_modules/.package-lock.json: $(GENAI_PRICES)/package.json $(GENAI_PRICES)/package-lock.json
+	@command -v npm >/dev/null || { echo "make genai-prices needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	cd $(GENAI_PRICES) && npm ci --ignore-scripts --no-audit --no-fund
+
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets vet fuzz-short
+test: tools assets genai-prices vet fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice
 FUZZTIME ?= 10m
 FUZZTIME_SHORT ?= 5s
 

@@ -36,6 +36,9 @@ type Event struct {
 	CacheReadTokens  int64 `json:"cache_read_tokens,omitempty"`
 	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
 	ReasoningTokens  int64 `json:"reasoning_tokens,omitempty"`
+	// CacheWrite1hTokens is the part of CacheWriteTokens written with a 1-hour lifetime
+	// (Anthropic's cache_creation.ephemeral_1h_input_tokens), priced at its own rate.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
 	// Cost, when set, is what the provider charged; it overrides the collector's price table.
 	Cost *decimal.Decimal `json:"cost,omitempty"`
 	// Currency of Cost (ISO 4217); empty means the collector's reporting currency.
