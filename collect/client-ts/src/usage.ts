@@ -60,10 +60,13 @@ export interface OpenAIResponsesUsage {
   output_tokens_details?: { reasoning_tokens?: Count } | null | undefined;
 }
 
-/** `usage` of an Anthropic Messages response (`Usage` in @anthropic-ai/sdk). */
+/**
+ * `usage` of an Anthropic Messages response (`Usage` in @anthropic-ai/sdk), or of a stream's
+ * last `message_delta` event (`MessageDeltaUsage`, whose counts are cumulative).
+ */
 export interface AnthropicUsage {
   /** Uncached input only: cache reads and writes are NOT included. */
-  input_tokens: number;
+  input_tokens: number | null;
   output_tokens: number;
   cache_read_input_tokens?: Count;
   cache_creation_input_tokens?: Count;

@@ -38,6 +38,7 @@ type ResponsesResponse = OpenAI.Responses.Response;
 type ResponseUsage = OpenAI.Responses.ResponseUsage;
 type Message = Anthropic.Messages.Message;
 type Usage = Anthropic.Messages.Usage;
+type MessageDeltaUsage = Anthropic.Messages.MessageDeltaUsage;
 
 // Keys of Ours that Theirs lacks; Expect<> accepts only never.
 type NotIn<Ours, Theirs> = Exclude<keyof NonNullable<Ours>, keyof NonNullable<Theirs>>;
@@ -56,6 +57,7 @@ export type FieldChecks = [
   Expect<NotIn<AnthropicUsage["cache_creation"], Usage["cache_creation"]>>,
   Expect<NotIn<AnthropicUsage["output_tokens_details"], Usage["output_tokens_details"]>>,
   Expect<NotIn<AnthropicMessage, Message>>,
+  Expect<NotIn<Omit<AnthropicUsage, "cache_creation">, MessageDeltaUsage>>,
   Expect<NotIn<GeminiUsageMetadata, GenerateContentResponseUsageMetadata>>,
   Expect<NotIn<GeminiResponse, GenerateContentResponse>>,
 ];
@@ -69,6 +71,7 @@ export function sdkValuesAreAccepted(
   responseUsage: ResponseUsage,
   message: Message,
   usage: Usage,
+  delta: MessageDeltaUsage,
   gemini: GenerateContentResponse,
   geminiMeta: GenerateContentResponseUsageMetadata,
 ): unknown[] {
@@ -82,6 +85,7 @@ export function sdkValuesAreAccepted(
     fromOpenAIResponses(response),
     anthropicUsage(usage),
     anthropicUsage(message.usage),
+    anthropicUsage(delta),
     fromAnthropic(message),
     geminiUsage(geminiMeta),
     geminiUsage(gemini.usageMetadata),
