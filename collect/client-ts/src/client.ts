@@ -171,6 +171,7 @@ export class Client {
   private readonly logger: Logger;
 
   private readonly queue: Encoded[] = [];
+  private inFlight = 0; // events of the batch being delivered
   private closed = false;
   private urgent = 0; // flush()/close() calls waiting: send without waiting for batches to fill
   private loop: Promise<void> | undefined; // the sender loop, while it runs
@@ -320,7 +321,6 @@ export class Client {
   private pending(): number {
     return this.queue.length + this.inFlight;
   }
-  private inFlight = 0;
 
   // kick starts the sender loop if it is not running, or ends its wait for a batch to fill
   // when the batch is full or someone is flushing.
