@@ -134,7 +134,7 @@ type Report struct {
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
 	// other days of the report come from stored aggregates (raw events gone to retention).
 	RefreshedDays []time.Time
-	// Events, when the store provides it, streams the period's events exactly as the totals
+	// Events, when asked for (ReportRequest.Events) and the store provides it, streams the period's events exactly as the totals
 	// counted them (one snapshot), for the workbook and the events CSV; Job.Run closes it once
 	// the outputs are written.
 	Events EventSnapshot

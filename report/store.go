@@ -42,6 +42,9 @@ type ReportRequest struct {
 	// RefreshFrom and RefreshTo widen the days whose aggregates are brought up to date beyond
 	// the report's own (the budget periods the run evaluates); zero: the report's days only.
 	RefreshFrom, RefreshTo time.Time
+	// Events asks for Report.Events: the period's events in the snapshot of the totals, kept
+	// open (a connection) until the caller closes it.
+	Events bool
 }
 
 // Spend is a budget scope's spend over a time range.

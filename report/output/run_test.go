@@ -103,7 +103,7 @@ func (s store) Events(ctx context.Context, from, to time.Time, emit func(report.
 // Report gives the report an event snapshot that fails with eventsErr, if set.
 func (s store) Report(ctx context.Context, req report.ReportRequest) (*report.Report, error) {
 	rep, err := s.Store.Report(ctx, req)
-	if err == nil && s.eventsErr != nil {
+	if err == nil && s.eventsErr != nil && rep.Events != nil {
 		rep.Events.Close()
 		rep.Events = failingEvents{s.eventsErr}
 	}

@@ -167,8 +167,10 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	var snapID string
-	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapID); err != nil {
-		return nil, fmt.Errorf("export report snapshot: %w", err)
+	if req.Events {
+		if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapID); err != nil {
+			return nil, fmt.Errorf("export report snapshot: %w", err)
+		}
 	}
 
 	refreshed, err := refresh(ctx, tx, loc, from, to)
@@ -180,6 +182,14 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		return nil, err
 	}
 	rep.RefreshedDays = refreshed
+	if !req.Events {
+		if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
+			if err := tx.Commit(ctx); err != nil {
+				return nil, fmt.Errorf("commit daily aggregates: %w", err)
+			}
+		}
+		return rep, nil
+	}
 	snap := &snapshot{tz: loc.String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
 	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
 		return nil, err
