@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -143,6 +144,8 @@ func TestReadAPIMatchesPublishedReport(t *testing.T) {
 	if status != 200 {
 		t.Fatalf("GET /v1/stats = %d %v", status, stats)
 	}
+	schemas := openAPISchemas(t)
+	checkSchema(t, schemas, schemas["Stats"].(map[string]any), stats, "stats")
 	if got := decimalAt(t, stats, "totals", "cost"); !got.Equal(want1) {
 		t.Errorf("stats cost %s, database %s", got, want1)
 	}
@@ -162,17 +165,20 @@ func TestReadAPIMatchesPublishedReport(t *testing.T) {
 		t.Errorf("GET /v1/stats differs from report.json:\n api %v\njson %v", stats, doc["stats"])
 	}
 	_, daily := apiCall(t, "GET", base+"/v1/daily"+q, "read-tok", "")
+	checkSchema(t, schemas, schemas["Daily"].(map[string]any), daily, "daily")
 	if !reflect.DeepEqual(withoutAsOf(daily), withoutAsOf(doc["daily"])) {
 		t.Errorf("GET /v1/daily differs from report.json:\n api %v\njson %v", daily, doc["daily"])
 	}
 	for _, dim := range []string{"service", "model", "provider", "org", "user"} {
 		status, top := apiCall(t, "GET", base+"/v1/top"+q+"&dimension="+dim, "admin-tok", "")
 		want := doc["top"].(map[string]any)[dim]
+		checkSchema(t, schemas, schemas["Top"].(map[string]any), top, "top "+dim)
 		if status != 200 || !reflect.DeepEqual(withoutAsOf(top), withoutAsOf(want)) {
 			t.Errorf("GET /v1/top %s = %d, differs from report.json:\n api %v\njson %v", dim, status, top, want)
 		}
 	}
 	_, alerts := apiCall(t, "GET", base+"/v1/alerts"+q, "read-tok", "")
+	checkSchema(t, schemas, schemas["Alerts"].(map[string]any), alerts, "alerts")
 	if list := alerts["alerts"].([]any); len(list) == 0 || !reflect.DeepEqual(withoutAsOf(alerts), withoutAsOf(doc["alerts"])) {
 		t.Errorf("GET /v1/alerts (%d alerts) differs from report.json:\n api %v\njson %v", len(list), alerts, doc["alerts"])
 	} else if a := list[0].(map[string]any); a["budget"] != "daily-total" || a["threshold"] != 50.0 || a["severity"] != "INFO" ||
@@ -241,6 +247,7 @@ func TestReadAPIMatchesPublishedReport(t *testing.T) {
 	before, _ := os.ReadDir(outbox)
 	status, sent := apiCall(t, "POST", base+"/v1/alerts/test", "admin-tok", `{"to":["ops@example.com"]}`)
 	after, _ := os.ReadDir(outbox)
+	checkSchema(t, schemas, schemas["TestAlertSent"].(map[string]any), sent, "test alert")
 	if status != 200 || len(after) != len(before)+1 || sent["message_id"] == "" {
 		t.Fatalf("POST /v1/alerts/test = %d %v; outbox %d → %d files", status, sent, len(before), len(after))
 	}
@@ -261,5 +268,108 @@ func TestTokenKindsMustDiffer(t *testing.T) {
 	}))
 	if err != nil || !reflect.DeepEqual(cfg.Ingest.ReadTokens, []string{"r1", "r2"}) || !reflect.DeepEqual(cfg.Ingest.AdminTokens, []string{"x"}) {
 		t.Fatalf("cfg %+v, %v", cfg.Ingest, err)
+	}
+}
+
+// openAPISchemas are the component schemas of collect/openapi.json.
+func openAPISchemas(t *testing.T) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile("../../collect/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Components struct{ Schemas map[string]any }
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return doc.Components.Schemas
+}
+
+// checkSchema reports where v lacks a property the schema requires, holds one the schema does
+// not list, or has the wrong JSON type: the documented answers are the real ones.
+func checkSchema(t *testing.T, schemas map[string]any, schema map[string]any, v any, at string) {
+	t.Helper()
+	if ref, ok := schema["$ref"].(string); ok {
+		checkSchema(t, schemas, schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any), v, at)
+		return
+	}
+	if _, ok := schema["allOf"]; ok {
+		// An allOf of objects is one object with the union of their properties.
+		merged := map[string]any{"type": "object", "properties": map[string]any{}, "required": []any{}}
+		var flatten func(s map[string]any)
+		flatten = func(s map[string]any) {
+			if ref, ok := s["$ref"].(string); ok {
+				flatten(schemas[strings.TrimPrefix(ref, "#/components/schemas/")].(map[string]any))
+				return
+			}
+			if parts, ok := s["allOf"].([]any); ok {
+				for _, p := range parts {
+					flatten(p.(map[string]any))
+				}
+				return
+			}
+			for k, pv := range s["properties"].(map[string]any) {
+				merged["properties"].(map[string]any)[k] = pv
+			}
+			req, _ := s["required"].([]any)
+			merged["required"] = append(merged["required"].([]any), req...)
+		}
+		flatten(schema)
+		checkSchema(t, schemas, merged, v, at)
+		return
+	}
+	if v == nil {
+		if schema["nullable"] != true {
+			t.Errorf("%s: null, not nullable", at)
+		}
+		return
+	}
+	switch schema["type"] {
+	case "object":
+		m, ok := v.(map[string]any)
+		if !ok {
+			t.Errorf("%s: %T, want an object", at, v)
+			return
+		}
+		props, _ := schema["properties"].(map[string]any)
+		req, _ := schema["required"].([]any)
+		for _, r := range req {
+			if _, ok := m[r.(string)]; !ok {
+				t.Errorf("%s: required %q missing", at, r)
+			}
+		}
+		for k, fv := range m {
+			ps, ok := props[k].(map[string]any)
+			if !ok {
+				if len(props) > 0 {
+					t.Errorf("%s: %q is not documented", at, k)
+				}
+				continue
+			}
+			checkSchema(t, schemas, ps, fv, at+"."+k)
+		}
+	case "array":
+		list, ok := v.([]any)
+		if !ok {
+			t.Errorf("%s: %T, want an array", at, v)
+			return
+		}
+		for i, e := range list {
+			checkSchema(t, schemas, schema["items"].(map[string]any), e, fmt.Sprintf("%s[%d]", at, i))
+		}
+	case "string":
+		if _, ok := v.(string); !ok {
+			t.Errorf("%s: %T, want a string", at, v)
+		}
+	case "integer", "number":
+		if _, ok := v.(float64); !ok {
+			t.Errorf("%s: %T, want a number", at, v)
+		}
+	case "boolean":
+		if _, ok := v.(bool); !ok {
+			t.Errorf("%s: %T, want a boolean", at, v)
+		}
 	}
 }

@@ -41,6 +41,9 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		}
 		env.log.Warn("running without authentication (loopback only)")
 	}
+	if len(cfg.Ingest.ReadTokens) == 0 && len(cfg.Ingest.AdminTokens) == 0 && len(cfg.Ingest.Tokens) > 0 {
+		env.log.Info("read API needs a token: set AISPEND_READ_TOKENS (or AISPEND_ADMIN_TOKENS) to use GET /v1/stats, /v1/daily, /v1/top, /v1/alerts")
+	}
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
