@@ -80,6 +80,7 @@ const (
 	MaxTopLimit      = 1000
 	maxTestAlertTo   = 20
 	readTimeout      = 50 * time.Second // under the server's 60 s write timeout
+	minYear, maxYear = 1970, 9998
 )
 
 // TopDimensions are the values of GET /v1/top's dimension parameter.
@@ -257,6 +258,11 @@ func (s *Server) parseReadQuery(raw string, params []string) (ReadQuery, []query
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			bad(k, "%q is not a date: want YYYY-MM-DD (a day that exists), in the report time zone %s", v, loc)
+			return Date{}, true, false
+		}
+		// Beyond these years PostgreSQL's calendar and JSON's time format part ways with Go's.
+		if y := t.Year(); y < minYear || y > maxYear {
+			bad(k, "%s: want a year from %d to %d", v, minYear, maxYear)
 			return Date{}, true, false
 		}
 		return dateOf(t), true, true

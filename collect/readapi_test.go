@@ -188,6 +188,8 @@ func TestReadAPIBadQuery(t *testing.T) {
 		"/v1/stats?from=2025-11-30&to=2026-12-01":     {"to"},
 		"/v1/daily?from=2020-01-01":                   {"from"},
 		"/v1/daily?form=2026-10-01":                   {"form"},
+		"/v1/daily?from=9999-12-01&to=9999-12-31":     {"from", "to"},
+		"/v1/daily?from=0000-01-01&to=0000-01-31":     {"from", "to"},
 		"/v1/alerts?from=2026-10-01&from=2026-10-02":  {"from"},
 		"/v1/stats?dimension=user":                    {"dimension"},
 		"/v1/stats?%zz":                               {"query"},
