@@ -94,6 +94,7 @@ func TestBuilders(t *testing.T) {
 type fakeSource struct {
 	mu     sync.Mutex
 	calls  []report.ReportRequest
+	closed int // event snapshots closed
 	err    error
 	result func() *report.Report
 }
@@ -107,7 +108,20 @@ func (f *fakeSource) Report(_ context.Context, req report.ReportRequest) (*repor
 	}
 	rep := sample()
 	rep.Period = req.Period
+	rep.Events = &fakeSnapshot{src: f}
 	return rep, nil
+}
+
+// fakeSnapshot counts the event snapshots left open.
+type fakeSnapshot struct{ src *fakeSource }
+
+func (s *fakeSnapshot) Events(context.Context, time.Time, time.Time, func(report.Event) error) error {
+	return nil
+}
+func (s *fakeSnapshot) Close() {
+	s.src.mu.Lock()
+	s.src.closed++
+	s.src.mu.Unlock()
 }
 
 func (f *fakeSource) Alerts(context.Context, time.Time, time.Time) ([]report.LedgerEntry, error) {
@@ -147,6 +161,9 @@ func TestServiceCache(t *testing.T) {
 	src.err = nil
 	if _, err := s.Stats(ctx, p); err != nil || len(src.calls) != 6 {
 		t.Fatalf("a failure was cached: %v, %d calls", err, len(src.calls))
+	}
+	if src.closed != 5 { // every successful computation's snapshot
+		t.Errorf("%d event snapshots closed after 5 reports", src.closed)
 	}
 	if _, err := s.Top(ctx, p, report.ByUser, MaxLimit+1); err == nil {
 		t.Error("limit above MaxLimit accepted")

@@ -109,6 +109,11 @@ func (s *Service) compute(c *cached, p report.Period, topN int) {
 	rep, err := s.Source.Report(ctx, report.ReportRequest{Period: p, TopN: topN, SeriesDays: max(1, len(p.Days()))})
 	if err == nil {
 		rep.Currency = s.Currency
+		// The API lists no events: release the event snapshot (and its connection) at once.
+		if rep.Events != nil {
+			rep.Events.Close()
+			rep.Events = nil
+		}
 	} else {
 		err = fmt.Errorf("report %s to %s: %w", p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), err)
 	}
