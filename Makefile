@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -39,6 +39,22 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
 	rm -rf bin/npm-assets
 
+# The OpenAPI linter, @redocly/cli pinned by collect/openapi-lint/package-lock.json and installed
+# into bin/openapi-lint; make test runs it on collect/openapi.json, and any error fails the build.
+# Telemetry and the update check are off: nothing but the npm install reaches the network.
+OPENAPI_LINT := collect/openapi-lint
+OPENAPI_LINT_BIN := bin/openapi-lint
+openapi-lint: $(OPENAPI_LINT_BIN)/.installed
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OPENAPI_LINT_BIN)/node_modules/.bin/redocly lint \
+		--config $(OPENAPI_LINT)/redocly.yaml --format stylish collect/openapi.json
+
+$(OPENAPI_LINT_BIN)/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	@command -v npm >/dev/null || { echo "make openapi-lint needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	rm -rf $(OPENAPI_LINT_BIN) && mkdir -p $(OPENAPI_LINT_BIN)
+	cp $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json $(OPENAPI_LINT_BIN)/
+	cd $(OPENAPI_LINT_BIN) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # The independent price calculator that the pricing tests compare with: the npm package
 # @pydantic/genai-prices, pinned by package-lock.json, installed into its folder (node_modules is
 # not committed). Its bundled catalog is also the test's catalog file.
@@ -63,7 +79,7 @@ $(CLIENT_TS)/node_modules/.package-lock.json: $(CLIENT_TS)/package.json $(CLIENT
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets genai-prices client-ts-deps vet fuzz-short
+test: tools assets genai-prices client-ts-deps vet openapi-lint fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 

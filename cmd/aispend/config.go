@@ -64,8 +64,12 @@ type Config struct {
 
 // IngestConfig configures the collector.
 type IngestConfig struct {
-	Listen               string   `yaml:"listen"`
-	Tokens               []string `yaml:"-"`
+	Listen string   `yaml:"listen"`
+	Tokens []string `yaml:"-"`
+	// ReadTokens (AISPEND_READ_TOKENS) read the statistics; AdminTokens (AISPEND_ADMIN_TOKENS)
+	// also send test alerts. Environment only, like the ingest tokens.
+	ReadTokens           []string `yaml:"-"`
+	AdminTokens          []string `yaml:"-"`
 	AllowUnauthenticated bool     `yaml:"allow_unauthenticated"`
 	MaxEvents            int      `yaml:"max_events"`
 	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
@@ -246,6 +250,8 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	env("REPORT_DATABASE_URL", func(v string) { cfg.ReportDatabaseURL = v })
 	env("AISPEND_LISTEN", func(v string) { cfg.Ingest.Listen = v })
 	env("AISPEND_INGEST_TOKENS", func(v string) { cfg.Ingest.Tokens = splitList(v) })
+	env("AISPEND_READ_TOKENS", func(v string) { cfg.Ingest.ReadTokens = splitList(v) })
+	env("AISPEND_ADMIN_TOKENS", func(v string) { cfg.Ingest.AdminTokens = splitList(v) })
 	env("AISPEND_TIMEZONE", func(v string) { cfg.Timezone = v })
 	env("AISPEND_CURRENCY", func(v string) { cfg.Currency = v })
 	envInt("AISPEND_RETENTION_DAYS", "retention_days", func(n int) { cfg.RetentionDays = n })
@@ -381,6 +387,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if cfg.Ingest.MaxInFlight < 1 {
 		bad("ingest.max_in_flight", "must be at least 1")
 	}
+	problems = append(problems, checkTokenKinds(cfg.Ingest)...)
 	switch cfg.Mail.TLS {
 	case "starttls", "tls", "none":
 	default:

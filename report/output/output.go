@@ -430,6 +430,17 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 		}
 		files = append(files, publish.File{Key: r.pageKey, Body: b.Bytes()})
 		published[r.pageKey] = true
+		// The page's numbers as JSON beside it; it goes up before the page (publish.Site ranks
+		// pages after everything else).
+		alerts, err := r.ledger(ctx, o.cfg.Store)
+		if err != nil {
+			return err
+		}
+		doc, err := ReportJSON(res.Report, alerts, r.at)
+		if err != nil {
+			return err
+		}
+		files = append(files, publish.File{Key: SitePeriod(res.Period).Dir() + "/" + ReportJSONName, Body: doc})
 	}
 	var b bytes.Buffer
 	if err := site.RenderIndex(&b, site.IndexPage{
