@@ -25,13 +25,19 @@ type AlertEmail struct {
 	Spent       string
 	Limit       string
 	Remaining   string
-	Percent     string // "80.00 %"
+	Percent     string // "80.0 %"
+	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
+	// period end against the limit.
+	SubjectPercent string
 	Projected   string // forecast period-end spend, when known
-	Unpriced    int64  // events in scope without a price (not in Spent)
+	Unpriced    string // events in scope without a price (not in Spent), "1,234"; "0": none
 	BarPercent  int    // 0..100, the filled part of the progress bar
 	Drivers     []DriverTable
 	Actions     []string // shown for CRITICAL
-	ReportURL   string   // empty: no link
+	ReportURL   string   // the period page; empty: no link
+	WorkbookURL string   // the period's workbook; empty: no link
+	LocalLinks  bool     // the links are file:// URLs: no public URL is configured
+	Also        []string // lower thresholds this email stands for, "50 %"
 	AsOf        string
 }
 
