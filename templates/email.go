@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	htmltemplate "html/template"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 )
@@ -70,8 +71,21 @@ func (a AlertEmail) Color() string {
 	}
 }
 
+// emailFuncs are the functions of the HTML email templates.
+var emailFuncs = htmltemplate.FuncMap{"link": link}
+
+// link lets a link through to an href: html/template would replace a file:// URL (the local
+// output directory's links, when no public URL is configured) by "#ZgotmplZ". Only http, https
+// and file URLs pass; anything else becomes "#".
+func link(u string) htmltemplate.URL {
+	if p, err := url.Parse(u); err == nil && (p.Scheme == "http" || p.Scheme == "https" || p.Scheme == "file") {
+		return htmltemplate.URL(p.String())
+	}
+	return "#"
+}
+
 var (
-	alertHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/alert.html", "email/bar.html"))
+	alertHTML    = htmltemplate.Must(htmltemplate.New("alert.html").Funcs(emailFuncs).ParseFS(emailFS, "email/alert.html", "email/bar.html"))
 	alertText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert.txt"))
 	alertSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert_subject.txt"))
 )
