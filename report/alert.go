@@ -25,21 +25,21 @@ var ErrNoRecipients = errors.New("no recipients: set the budget's recipients or 
 
 // AlertInput is what an alert email is made of.
 type AlertInput struct {
-	Status     Status
-	Breach     Breach
-	MessageID  string
-	Drivers    map[Dimension][]Driver // top services, models, users in the budget's scope
-	Currency   string
-	From       string
-	To         []string
-	ReportURL  string // empty: no link
+	Status    Status
+	Breach    Breach
+	MessageID string
+	Drivers   map[Dimension][]Driver // top services, models, users in the budget's scope
+	Currency  string
+	From      string
+	To        []string
+	ReportURL string // empty: no link
 	// WorkbookURL is the link to the period's workbook; empty: no link.
 	WorkbookURL string
 	// LocalLinks: the links are file:// URLs because no public URL is configured.
 	LocalLinks bool
 	// Also are the lower thresholds of the same period crossed with Breach's: this email
 	// stands for them too.
-	Also []int
+	Also       []int
 	AsOf       time.Time
 	Location   *time.Location
 	IsTestSend bool // "aispend alert test": says so in the subject

@@ -37,7 +37,7 @@ type Job struct {
 	Recipients []string // default recipients of budgets that name none
 	// PublicURL is the base URL of the published site; alert emails link to
 	// PublicURL/<period path>. Empty: no link.
-	PublicURL       string
+	PublicURL string
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// it wins over PublicURL.

@@ -30,16 +30,16 @@ type AlertEmail struct {
 	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
 	// period end against the limit.
 	SubjectPercent string
-	Projected   string // forecast period-end spend, when known
-	Unpriced    string // events in scope without a price (not in Spent), "1,234"; "0": none
-	BarPercent  int    // 0..100, the filled part of the progress bar
-	Drivers     []DriverTable
-	Actions     []string // shown for CRITICAL
-	ReportURL   string   // the period page; empty: no link
-	WorkbookURL string   // the period's workbook; empty: no link
-	LocalLinks  bool     // the links are file:// URLs: no public URL is configured
-	Also        []string // lower thresholds this email stands for, "50 %"
-	AsOf        string
+	Projected      string // forecast period-end spend, when known
+	Unpriced       string // events in scope without a price (not in Spent), "1,234"; "0": none
+	BarPercent     int    // 0..100, the filled part of the progress bar
+	Drivers        []DriverTable
+	Actions        []string // shown for CRITICAL
+	ReportURL      string   // the period page; empty: no link
+	WorkbookURL    string   // the period's workbook; empty: no link
+	LocalLinks     bool     // the links are file:// URLs: no public URL is configured
+	Also           []string // lower thresholds this email stands for, "50 %"
+	AsOf           string
 }
 
 // DriverTable is one "top …" table of an alert.
