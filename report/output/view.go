@@ -132,17 +132,25 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		})
 	}
 	for _, st := range rep.Budgets {
-		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
-		if !st.Budget.Scope.IsZero() {
-			row.Scope = st.Budget.Scope.String()
-		}
-		if st.HasForecast {
+		// Scope names what the budget counts, "all events" when unscoped, so that finance
+		// never reads a blank as "unknown".
+		row := xlsx.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
+			Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
+		switch {
+		case st.HasForecast:
 			row.Forecast = decimal.NewNullDecimal(st.Projected)
+		case generatedAt.After(st.Period.Start) && generatedAt.Before(st.Period.End):
+			// Too early in the period for the alerts' forecast (report.Project): the workbook
+			// still states the plain run rate to the period end, every open budget has one.
+			el := decimal.NewFromInt(int64(generatedAt.Sub(st.Period.Start) / time.Second))
+			if el.IsPositive() {
+				row.Forecast = decimal.NewNullDecimal(st.Spent.Mul(decimal.NewFromInt(int64(st.Period.Length() / time.Second))).Div(el).Round(4))
+			}
 		}
 		wb.Budgets = append(wb.Budgets, row)
 	}
 	for _, e := range alerts {
-		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
 			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
 	}
 	return wb
