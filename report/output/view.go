@@ -117,8 +117,8 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		},
 		Services: breakdown(rep.Breakdowns[report.ByService]),
 		Models:   breakdown(rep.Breakdowns[report.ByModel]),
-		Users:    breakdown(rep.Breakdowns[report.ByUser]),
-		Orgs:     breakdown(rep.Breakdowns[report.ByOrg]),
+		Users:    breakdown(every(rep, report.ByUser)),
+		Orgs:     breakdown(every(rep, report.ByOrg)),
 		Events:   events,
 	}
 	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
@@ -166,6 +166,15 @@ func latency(h report.Histogram) *xlsx.Latency {
 		return nil
 	}
 	return &xlsx.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+// every is each row of dimension d, when the report has them all (users and orgs: the
+// workbook's chargeback sheets); otherwise its top N and "(other)".
+func every(rep *report.Report, d report.Dimension) []report.Row {
+	if all, ok := rep.All[d]; ok {
+		return all
+	}
+	return rep.Breakdowns[d]
 }
 
 func breakdown(rows []report.Row) []xlsx.BreakdownRow {
