@@ -99,3 +99,27 @@ func TestAlertEmailCriticalAndForecast(t *testing.T) {
 		t.Errorf("no recipients: %v", err)
 	}
 }
+
+// Ensures one number format in the alert: every count with thousands separators, every percent
+// with one decimal and a space ("80.0 %"), truncated so that 79.99 % never reads 80.0 %.
+func TestAlertEmailNumberFormat(t *testing.T) {
+	in := sampleInput(t, "39999.5", 50, Actual)
+	in.Status.Unpriced = 12345
+	e, err := AlertEmail(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{string(e.Text), string(e.HTML)} {
+		for _, want := range []string{"12,345 events have no price", "79.9 %", "12,345 req"} {
+			if !strings.Contains(part, want) {
+				t.Errorf("lacks %q:\n%s", want, part)
+			}
+		}
+		if strings.Contains(part, "80.0 %") || strings.Contains(part, "79.99") {
+			t.Errorf("79.999 %% shown rounded or with two decimals:\n%s", part)
+		}
+	}
+	if !strings.Contains(e.Subject, "at 79.9 % of ₩50,000") {
+		t.Errorf("subject %q", e.Subject)
+	}
+}

@@ -136,16 +136,16 @@ func (e stepErrors) Error() string {
 func (e stepErrors) Unwrap() []error { return e }
 
 // Summary is the one-line outcome of a run, e.g.
-// "daily 2025-10-01: ₩1,234 over 567 requests (99.12 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".
+// "daily 2025-10-01: ₩1,234 over 567 requests (99.1 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".
 func (r *Result) Summary(currency string) string {
 	var b strings.Builder
 	b.WriteString(r.Period.String())
 	b.WriteString(": ")
 	if r.Report != nil {
 		t := r.Report.Totals
-		fmt.Fprintf(&b, "%s over %s requests (%s %% ok", money.Format(t.Cost, currency), money.Group(fmt.Sprint(t.Requests)), t.SuccessRate().StringFixed(2))
+		fmt.Fprintf(&b, "%s over %s requests (%s ok", money.Format(t.Cost, currency), money.Count(t.Requests), money.Percent(t.SuccessRate()))
 		if t.Unpriced > 0 {
-			fmt.Fprintf(&b, ", %d unpriced", t.Unpriced)
+			fmt.Fprintf(&b, ", %s unpriced", money.Count(t.Unpriced))
 		}
 		b.WriteString(")")
 	} else {
