@@ -64,9 +64,6 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		return func() {}, err
 	}
 	job.Outputs = o.Steps()
-	// Alert emails link the page and workbook as the digest does (file:// for a local
-	// directory without a public URL).
-	job.Links = output.PeriodLinks(target)
 	return closeReplica, nil
 }
 
