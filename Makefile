@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short screenshots
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps screenshots
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -39,16 +39,37 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
 	rm -rf bin/npm-assets
 
+# The independent price calculator that the pricing tests compare with: the npm package
+# @pydantic/genai-prices, pinned by package-lock.json, installed into its folder (node_modules is
+# not committed). Its bundled catalog is also the test's catalog file.
+GENAI_PRICES := collect/pricing/testdata/genai-prices
+genai-prices: $(GENAI_PRICES)/node_modules/.package-lock.json
+
+$(GENAI_PRICES)/node_modules/.package-lock.json: $(GENAI_PRICES)/package.json $(GENAI_PRICES)/package-lock.json
+	@command -v npm >/dev/null || { echo "make genai-prices needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	cd $(GENAI_PRICES) && npm ci --ignore-scripts --no-audit --no-fund
+
+# The TypeScript client's build and test dependencies (collect/client-ts: the compiler, Node's
+# types and the provider SDKs whose types the usage mappers are checked against), pinned by its
+# package-lock.json. The client itself has no runtime dependencies.
+CLIENT_TS := collect/client-ts
+client-ts-deps: $(CLIENT_TS)/node_modules/.package-lock.json
+
+$(CLIENT_TS)/node_modules/.package-lock.json: $(CLIENT_TS)/package.json $(CLIENT_TS)/package-lock.json
+	@command -v npm >/dev/null || { echo "the TypeScript client's tests need Node.js 18+ and npm: apt-get install -y nodejs npm" >&2; exit 1; }
+	cd $(CLIENT_TS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets vet fuzz-short
+test: tools assets genai-prices client-ts-deps vet fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice
 FUZZTIME ?= 10m
 FUZZTIME_SHORT ?= 5s
 
@@ -84,7 +105,7 @@ screenshots: assets build
 	go run ./report/screenshots -out report/screenshots $(SHOTS_OUT)
 
 clean:
-	rm -rf bin out/*
+	rm -rf bin out/* $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist
 	touch out/.gitkeep
 
 # Scale benchmark (batch commands on SCALE_EVENTS demo events, default 10,000,000, beside raw-SQL

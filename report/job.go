@@ -217,6 +217,14 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	now := j.now()
 	log := j.log().With("period", p.String(), "dry_run", opts.DryRun)
 	res := &Result{Period: p, DryRun: opts.DryRun}
+	// The report's event snapshot stays open while the outputs read it, and no longer: retention
+	// cannot detach a partition that an open snapshot reads.
+	closeEvents := func() {
+		if res.Report != nil && res.Report.Events != nil {
+			res.Report.Events.Close()
+		}
+	}
+	defer closeEvents()
 	// Step errors are returned (joined, each named), not logged here: the caller logs them once.
 	step := func(name string, fn func() error) error {
 		err := fn()
@@ -279,6 +287,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			_ = step(o.Name(), func() error { return o.Write(ctx, res) })
 		}
 	}
+	closeEvents()
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
 		_ = step("retention", func() error {
 			cutoff := now.Add(-time.Duration(j.RetentionDays) * 24 * time.Hour)

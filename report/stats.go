@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -137,6 +138,17 @@ type Report struct {
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
 	// other days of the report come from stored aggregates (raw events gone to retention).
 	RefreshedDays []time.Time
+	// Events, when the store provides it, streams the period's events exactly as the totals
+	// counted them (one snapshot), for the workbook and the events CSV; Job.Run closes it once
+	// the outputs are written.
+	Events EventSnapshot
+}
+
+// EventSnapshot streams events from one snapshot of the event log until it is closed.
+type EventSnapshot interface {
+	// Events calls emit for every event of [from, to), oldest first, streaming.
+	Events(ctx context.Context, from, to time.Time, emit func(Event) error) error
+	Close()
 }
 
 // SeriesDays is the length of the daily series.

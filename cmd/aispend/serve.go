@@ -45,6 +45,11 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
+	if cfg.catalog != nil {
+		// The catalog is read once: a refreshed file takes effect at the next start.
+		env.log.Info("price catalog loaded", "file", cfg.PriceCatalog, "models", cfg.catalog.Models(),
+			"date", cfg.catalog.Date.Format(time.DateOnly))
+	}
 	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err

@@ -85,3 +85,53 @@ func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 		t.Errorf("%d rollup rows; want 16", n)
 	}
 }
+
+// Ensures the BRIN index of every partition summarizes its ranges as they fill: migration 9 sets
+// autosummarize on the partitions that exist, EnsurePartitions on the ones it creates.
+func TestPartitionsBRINAutosummarize(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("migrate_brin_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	pc := admin.Config().Copy()
+	pc.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.MigrateTo(ctx, pool, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE events_2025_01 PARTITION OF events FOR VALUES FROM ('2025-01-01Z') TO ('2025-02-01Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	// Twice: a partition that has it already is left alone.
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"events_2025_01", "events_2025_03"} {
+		var on bool
+		if err := pool.QueryRow(ctx, `SELECT coalesce(c.reloptions @> '{autosummarize=on}', false) FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+			WHERE i.indrelid = $1::regclass`, part).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		if !on {
+			t.Errorf("the BRIN index of %s does not autosummarize", part)
+		}
+	}
+}

@@ -52,18 +52,14 @@ type Store interface {
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
 }
 
-// EventSource streams a period's events; a read replica can serve it.
+// EventSource streams a period's events.
 type EventSource interface {
 	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
 }
 
 // Config is what the outputs need.
 type Config struct {
-	Store Store
-	// Events, when set, serves the event rows of the workbook and the events CSV (the largest
-	// read of a run) instead of Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
-	// delays events of the last seconds to the next run of the period.
-	Events EventSource
+	Store  Store
 	Target publish.Target // where the site is published
 	Sender report.Sender  // the digest's transport
 	// Rates are the configured exchange rates, stated on every page.
@@ -318,9 +314,11 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 // while the period has at most EventsSheetMaxRows events (wb.Events, read while the workbook is
 // written), otherwise into the CSV alone, now, and the sheet says where they are.
 func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
+	// The report's own snapshot (report/pgquery, which may read it from a replica), so that the
+	// rows are exactly the events its totals count.
 	var src EventSource = o.cfg.Store
-	if o.cfg.Events != nil {
-		src = o.cfg.Events
+	if res.Report.Events != nil {
+		src = res.Report.Events
 	}
 	p := res.Period
 	limit := o.cfg.EventsSheetMaxRows

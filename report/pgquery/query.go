@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -66,8 +68,12 @@ var (
 	qCurrentDays    = q("current_days")
 	qMarkCurrent    = q("mark_current")
 	qPendingHours   = q("pending_hours")
+	qSummarizeBRIN  = q("summarize_brin")
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
-	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
+	// The same lock for a session (Store.Report holds it across its transaction's start).
+	aggregatesSessionLock = "SELECT pg_advisory_lock(hashtextextended('aispend.daily_aggregates', 0))"
+	aggregatesUnlock      = "SELECT pg_advisory_unlock(hashtextextended('aispend.daily_aggregates', 0))"
+	partitionNameRe       = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
 
 // eventsCSVQuery is events_csv.sql with inert.sql pasted in for each /*inert column*/.
@@ -95,6 +101,11 @@ type Store struct {
 	pool *pgxpool.Pool
 	// LockTimeout bounds how long retention DDL waits for locks on events; default 5 s.
 	LockTimeout time.Duration
+	// Replica, when set, serves the event rows of a report's outputs (report.Report.Events)
+	// whenever its snapshot holds exactly the report's events (snapshot.go).
+	Replica *Store
+	// Logger says when the replica could not serve them; default slog.Default().
+	Logger *slog.Logger
 }
 
 var _ report.Store = (*Store)(nil)
@@ -122,12 +133,22 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
 
-	tx, err := s.pool.Begin(ctx)
+	// The aggregates lock is taken for the session before the transaction begins, so that the
+	// transaction's snapshot, taken at its first statement, sees what the run before committed.
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("begin report: %w", err)
+		return nil, fmt.Errorf("acquire connection for the report: %w", err)
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, aggregatesSessionLock); err != nil {
+		return nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), aggregatesUnlock); err != nil {
+			// A connection that may still hold the lock must not go back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
 	from, to := seriesStart, p.End
 	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
 		from = req.RefreshFrom
@@ -135,6 +156,21 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if req.RefreshTo.After(to) {
 		to = req.RefreshTo
 	}
+	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
+		return nil, err
+	}
+	// REPEATABLE READ: the rebuild, the totals and (through the exported snapshot) the events the
+	// outputs list all see the events of one instant.
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, fmt.Errorf("begin report: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var snapID string
+	if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapID); err != nil {
+		return nil, fmt.Errorf("export report snapshot: %w", err)
+	}
+
 	refreshed, err := refresh(ctx, tx, loc, from, to)
 	if err != nil {
 		return nil, err
@@ -144,13 +180,65 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		return nil, err
 	}
 	rep.RefreshedDays = refreshed
-	if req.DryRun {
-		return rep, nil // the deferred rollback undoes the rebuild
+	snap := &snapshot{tz: loc.String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
+		return nil, err
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit daily aggregates: %w", err)
+	// Imported before this transaction ends, the snapshot outlives it.
+	if snap.conn, snap.tx, err = importSnapshot(ctx, s.pool, snapID); err != nil {
+		return nil, err
 	}
+	if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
+		if err := tx.Commit(ctx); err != nil {
+			snap.Close()
+			return nil, fmt.Errorf("commit daily aggregates: %w", err)
+		}
+	}
+	rep.Events = snap
 	return rep, nil
+}
+
+// summarizeBRIN runs summarize_brin.sql for the partitions that overlap [from, to), in a
+// transaction of its own under a short lock_timeout: summarizing waits for a VACUUM of the
+// partition (autovacuum gives way after deadlock_timeout). It only makes the rebuild read fewer
+// blocks, so a lock timeout or a role that does not own the index is logged and skipped.
+func (s *Store) summarizeBRIN(ctx context.Context, conn *pgxpool.Conn, from, to time.Time) error {
+	parts, err := listPartitions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range parts {
+		if p.start.Before(to) && p.end.After(from) && !p.detachPending {
+			names = append(names, p.name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '2s'"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, qSummarizeBRIN, names)
+		return err
+	})
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "42501") {
+		s.logger().Info("BRIN ranges not summarized before the rebuild; it reads more blocks", "error", pe.Message)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("summarize BRIN ranges: %w", err)
+	}
+	return nil
+}
+
+// logger is s.Logger, or the default logger.
+func (s *Store) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
 }
 
 // dateOf is the calendar date of t in its own location, as a UTC midnight for a date parameter.
@@ -748,24 +836,31 @@ const eventsChunk = 6 * time.Hour
 // month of events spills gigabytes to disk), all in one REPEATABLE READ snapshot, so the events
 // are those of one instant. It stops at the first error of emit and returns it unwrapped.
 func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
-			return fmt.Errorf("set work_mem: %w", err)
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
+}
+
+// readEvents is Events in tx.
+func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+		return fmt.Errorf("set work_mem: %w", err)
+	}
+	if err := rawReadSettings(ctx, tx); err != nil {
+		return err
+	}
+	for a := from; a.Before(to); a = a.Add(eventsChunk) {
+		b := a.Add(eventsChunk)
+		if b.After(to) {
+			b = to
 		}
-		if err := rawReadSettings(ctx, tx); err != nil {
+		if err := eventsOf(ctx, tx, a, b, emit); err != nil {
 			return err
 		}
-		for a := from; a.Before(to); a = a.Add(eventsChunk) {
-			b := a.Add(eventsChunk)
-			if b.After(to) {
-				b = to
-			}
-			if err := eventsOf(ctx, tx, a, b, emit); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// unwrapEmit returns an error of the caller's emit as it was.
+func unwrapEmit(err error) error {
 	if ee := (emitError{}); errors.As(err, &ee) {
 		return ee.err
 	}
@@ -784,30 +879,38 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 func (s *Store) EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
 	var rows int64
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		// The zone comes from the configuration, checked against pg_timezone_names at start-up;
-		// quoted anyway, as a literal (SET takes no parameters).
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'; SET LOCAL TIME ZONE "+literal(loc.String())+
-			"; SET LOCAL DateStyle = 'ISO'"); err != nil {
-			return fmt.Errorf("set csv session: %w", err)
-		}
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		for a := from; a.Before(to); a = a.Add(eventsChunk) {
-			b := a.Add(eventsChunk)
-			if b.After(to) {
-				b = to
-			}
-			q := strings.NewReplacer(":from", timeLiteral(a), ":to", timeLiteral(b)).Replace(qEventsCSV)
-			tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+q+") TO STDOUT (FORMAT csv, NULL '\\N')")
-			if err != nil {
-				return fmt.Errorf("copy events csv: %w", err)
-			}
-			rows += tag.RowsAffected()
-		}
-		return nil
+		var err error
+		rows, err = copyEventsCSV(ctx, tx, from, to, loc, w)
+		return err
 	})
 	return rows, err
+}
+
+// copyEventsCSV is EventsCSV in tx.
+func copyEventsCSV(ctx context.Context, tx pgx.Tx, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
+	// The zone comes from the configuration, checked against pg_timezone_names at start-up;
+	// quoted anyway, as a literal (SET takes no parameters).
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'; SET LOCAL TIME ZONE "+literal(loc.String())+
+		"; SET LOCAL DateStyle = 'ISO'"); err != nil {
+		return 0, fmt.Errorf("set csv session: %w", err)
+	}
+	if err := rawReadSettings(ctx, tx); err != nil {
+		return 0, err
+	}
+	var rows int64
+	for a := from; a.Before(to); a = a.Add(eventsChunk) {
+		b := a.Add(eventsChunk)
+		if b.After(to) {
+			b = to
+		}
+		q := strings.NewReplacer(":from", timeLiteral(a), ":to", timeLiteral(b)).Replace(qEventsCSV)
+		tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+q+") TO STDOUT (FORMAT csv, NULL '\\N')")
+		if err != nil {
+			return rows, fmt.Errorf("copy events csv: %w", err)
+		}
+		rows += tag.RowsAffected()
+	}
+	return rows, nil
 }
 
 // literal quotes s as an SQL string literal.
