@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -109,8 +109,16 @@ bench: assets
 
 # Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
 # DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".
+SHOTS_OUT ?= $(or $(TMPDIR),/tmp)/aispend-screenshots-demo
+
 demo: assets build
 	./$(BIN) demo $(DEMO_FLAGS)
+
+# The README's screenshots (report/screenshots/*.png), from a fresh demo in a temporary directory:
+# the latest daily page, a CRITICAL alert and the latest digest, at desktop width and at 390 px.
+screenshots: assets build
+	rm -rf $(SHOTS_OUT) && AISPEND_OUTPUT=$(SHOTS_OUT) ./$(BIN) demo $(DEMO_FLAGS)
+	go run ./report/screenshots -out report/screenshots $(SHOTS_OUT)
 
 clean:
 	rm -rf bin out/* $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist

@@ -126,6 +126,10 @@ type Report struct {
 	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row
+	// All holds every row of ByUser and ByOrg, by cost (then requests, then key), for the
+	// workbook's chargeback sheets; latency only on the rows Breakdowns shows. Nil: only the
+	// top N are known.
+	All map[Dimension][]Row
 	// Series is the last SeriesDays days up to the period's last day (every day of a longer
 	// period), zero days included.
 	Series []Day

@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 )
 
@@ -90,7 +91,14 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 	if sender == nil {
 		return nil, errors.New("no mail sender")
 	}
+	// Alert emails link the period page and workbook where they are published (file:// for a
+	// local directory without a public URL), in budget-check runs too.
+	target, err := cfg.publishTarget(log)
+	if err != nil {
+		return nil, err
+	}
 	return &report.Job{
+		Links:           output.PeriodLinks(target),
 		Store:           pgquery.New(pool),
 		Sender:          sender,
 		Budgets:         budgets,

@@ -52,6 +52,9 @@ type Digest struct {
 	PageURL     string
 	WorkbookURL string
 	EventsURL   string
+	// LocalLinks: the links are file:// URLs of a local output directory, because no public
+	// URL is configured; the email says so.
+	LocalLinks bool
 }
 
 // Period is the report period.
@@ -183,7 +186,8 @@ func (d Digest) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkURL accepts an absolute http or https URL: a mail client has no base to resolve a
+// checkURL accepts an absolute http or https URL, or the file:// URL of an absolute path (a
+// local output directory without a public URL): a mail client has no base to resolve a
 // relative link against, and any other scheme has no place in a digest.
 func checkURL(s string) error {
 	if strings.ContainsAny(s, " \t\r\n\"'<>\\") {
@@ -193,8 +197,11 @@ func checkURL(s string) error {
 	if err != nil {
 		return fmt.Errorf("parse %q: %w", s, err)
 	}
+	if u.Scheme == "file" && u.Host == "" && strings.HasPrefix(u.Path, "/") {
+		return nil
+	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+		return fmt.Errorf("%q is not an absolute http(s) or file URL", s)
 	}
 	return nil
 }
@@ -227,12 +234,12 @@ func view(d Digest) templates.DigestEmail {
 		Period:   d.Period.Label,
 		TimeZone: d.TimeZone,
 		Cost:     money.Format(k.Cost, cur),
-		Unpriced: k.Unpriced,
 		PageURL:  d.PageURL,
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
 		EventsURL:   d.EventsURL,
+		LocalLinks:  d.LocalLinks,
 	}
 	const layout = "2006-01-02 15:04"
 	if !d.Period.Start.IsZero() && !d.Period.End.IsZero() {
@@ -242,7 +249,10 @@ func view(d Digest) templates.DigestEmail {
 		v.AsOf = d.GeneratedAt.In(loc).Format("2006-01-02 15:04 MST")
 	}
 
-	requests := kpi("Requests", money.Group(fmt.Sprint(k.Requests)))
+	if k.Unpriced > 0 {
+		v.Unpriced = money.Count(k.Unpriced)
+	}
+	requests := kpi("Requests", money.Count(k.Requests))
 	if d.Previous != nil {
 		p := *d.Previous
 		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + money.Format(p.Cost, cur) + ")"
@@ -250,10 +260,10 @@ func view(d Digest) templates.DigestEmail {
 	}
 	kpis := []templates.KPI{
 		requests,
-		kpi("Success rate", k.SuccessRate().StringFixed(2)+" %"),
-		kpi("Cache-hit rate", k.CacheHitRate().StringFixed(2)+" %"),
+		kpi("Success rate", money.Percent(k.SuccessRate())),
+		kpi("Cache-hit rate", money.Percent(k.CacheHitRate())),
 		kpi("Avg cost / request", money.FormatFine(k.AvgCost(), cur)),
-		kpi("Unpriced events", money.Group(fmt.Sprint(k.Unpriced))),
+		kpi("Unpriced events", money.Count(k.Unpriced)),
 	}
 	for len(kpis) > 0 {
 		n := min(3, len(kpis))
@@ -270,7 +280,7 @@ func view(d Digest) templates.DigestEmail {
 			State:   string(b.State),
 			Spent:   money.Format(b.Spent, cur),
 			Limit:   money.Format(b.Limit, cur),
-			Percent: b.Percent.StringFixed(2) + " %",
+			Percent: money.Percent(b.Percent),
 			Filled:  int(min(max(b.Percent.IntPart(), 0), 100)),
 		}
 		if !b.ResetsAt.IsZero() {
@@ -317,10 +327,10 @@ func view(d Digest) templates.DigestEmail {
 			}
 			share := "–"
 			if k.Cost.IsPositive() {
-				share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(k.Cost, 1).StringFixed(1) + " %"
+				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(k.Cost))
 			}
 			tbl.Rows = append(tbl.Rows, templates.DriverRow{
-				Name: name, Cost: money.Format(r.Cost, cur), Requests: money.Group(fmt.Sprint(r.Requests)), Share: share,
+				Name: name, Cost: money.Format(r.Cost, cur), Requests: money.Count(r.Requests), Share: share,
 			})
 		}
 		v.Tops = append(v.Tops, tbl)

@@ -584,8 +584,9 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
-	if pageURL == "" && !res.DryRun {
-		log.Info("the digest has no links: set a public URL (AISPEND_PUBLIC_URL) for a local output directory")
+	local := strings.HasPrefix(pageURL, "file://")
+	if local && !res.DryRun {
+		log.Info("the digest links the files by file:// URLs, which work only on this machine: set a public URL (AISPEND_PUBLIC_URL)")
 	}
 	var attach *digest.Attachment
 	if o.cfg.AttachWorkbook && r.workbook != "" {
@@ -596,6 +597,7 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	}
 	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
 	d.EventsURL = csvURL
+	d.LocalLinks = local
 	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
 	if err != nil {
 		return err
@@ -635,18 +637,30 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	return nil
 }
 
-// link is the URL of a published key for the digest: an absolute http(s) URL (public or
-// presigned), or "" when the key was not published or the target has only file:// URLs.
+// link is the URL of a published key for an email: an absolute http(s) URL (public or
+// presigned), or the file:// URL of the published file for a local directory without a public
+// URL (so that the demo's emails work on the machine that made them); "" when the key was not
+// published.
 func link(ctx context.Context, t publish.Target, key string, published bool) (string, error) {
 	if !published {
 		return "", nil
 	}
-	u, err := t.URL(ctx, key)
-	if err != nil {
-		return "", err
+	return t.URL(ctx, key)
+}
+
+// PeriodLinks gives alert emails (report.Job.Links) the links to a period's page and workbook
+// on target t, as the digest links them.
+func PeriodLinks(t publish.Target) func(ctx context.Context, p report.Period) (report.Links, error) {
+	return func(ctx context.Context, p report.Period) (report.Links, error) {
+		sp := SitePeriod(p)
+		page, err := link(ctx, t, sp.PagePath(), true)
+		if err != nil {
+			return report.Links{}, err
+		}
+		book, err := link(ctx, t, sp.Dir()+"/"+sp.WorkbookName(), true)
+		if err != nil {
+			return report.Links{}, err
+		}
+		return report.Links{Page: page, Workbook: book, Local: strings.HasPrefix(page, "file://")}, nil
 	}
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return "", nil
-	}
-	return u, nil
 }

@@ -117,8 +117,8 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		},
 		Services: breakdown(rep.Breakdowns[report.ByService]),
 		Models:   breakdown(rep.Breakdowns[report.ByModel]),
-		Users:    breakdown(rep.Breakdowns[report.ByUser]),
-		Orgs:     breakdown(rep.Breakdowns[report.ByOrg]),
+		Users:    breakdown(every(rep, report.ByUser)),
+		Orgs:     breakdown(every(rep, report.ByOrg)),
 		Events:   events,
 	}
 	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
@@ -132,17 +132,25 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		})
 	}
 	for _, st := range rep.Budgets {
-		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
-		if !st.Budget.Scope.IsZero() {
-			row.Scope = st.Budget.Scope.String()
-		}
-		if st.HasForecast {
+		// Scope names what the budget counts, "all events" when unscoped, so that finance
+		// never reads a blank as "unknown".
+		row := xlsx.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
+			Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
+		switch {
+		case st.HasForecast:
 			row.Forecast = decimal.NewNullDecimal(st.Projected)
+		case generatedAt.After(st.Period.Start) && generatedAt.Before(st.Period.End):
+			// Too early in the period for the alerts' forecast (report.Project): the workbook
+			// still states the plain run rate to the period end, every open budget has one.
+			el := decimal.NewFromInt(int64(generatedAt.Sub(st.Period.Start) / time.Second))
+			if el.IsPositive() {
+				row.Forecast = decimal.NewNullDecimal(st.Spent.Mul(decimal.NewFromInt(int64(st.Period.Length() / time.Second))).Div(el).Round(4))
+			}
 		}
 		wb.Budgets = append(wb.Budgets, row)
 	}
 	for _, e := range alerts {
-		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
 			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
 	}
 	return wb
@@ -158,6 +166,15 @@ func latency(h report.Histogram) *xlsx.Latency {
 		return nil
 	}
 	return &xlsx.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+// every is each row of dimension d, when the report has them all (users and orgs: the
+// workbook's chargeback sheets); otherwise its top N and "(other)".
+func every(rep *report.Report, d report.Dimension) []report.Row {
+	if all, ok := rep.All[d]; ok {
+		return all
+	}
+	return rep.Breakdowns[d]
 }
 
 func breakdown(rows []report.Row) []xlsx.BreakdownRow {

@@ -525,6 +525,14 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 			out = append(out, other)
 		}
 		rep.Breakdowns[d] = out
+		// Finance charges back per user and org: the workbook lists every one of them.
+		if d == report.ByUser || d == report.ByOrg {
+			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
+			if rep.All == nil {
+				rep.All = map[report.Dimension][]report.Row{}
+			}
+			rep.All[d] = all
+		}
 	}
 	loc := p.Start.Location()
 	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {

@@ -328,7 +328,7 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		switch {
 		case b.Limit.IsPositive():
 			pct := b.Spent.Mul(hundred).Div(b.Limit)
-			bv.Percent = pct.StringFixed(1) + "%"
+			bv.Percent = money.Percent(pct)
 			bar := decimal.Min(decimal.Max(pct, decimal.Zero), hundred)
 			bv.Bar = bar.StringFixed(1) + "%"
 		case b.Spent.IsPositive():
@@ -480,14 +480,14 @@ func fmtRate(part, whole int64) string {
 	if whole <= 0 {
 		return "—"
 	}
-	return decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)).StringFixed(1) + "%"
+	return money.Percent(decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)))
 }
 
 func fmtShare(part, whole decimal.Decimal) string {
 	if !whole.IsPositive() {
 		return "—"
 	}
-	return part.Mul(hundred).Div(whole).StringFixed(1) + "%"
+	return money.Percent(part.Mul(hundred).Div(whole))
 }
 
 func fmtDuration(d time.Duration) string {

@@ -105,7 +105,7 @@ type BreakdownRow struct {
 // BudgetRow is one budget's state for its current period.
 type BudgetRow struct {
 	Name     string
-	Scope    string // e.g. "service=QA_CHAT"; empty means everything
+	Scope    string // e.g. "service=QA_CHAT", "all events"
 	Period   string // e.g. "monthly 2025-06"
 	Limit    decimal.Decimal
 	Spent    decimal.Decimal
@@ -117,7 +117,8 @@ type BudgetRow struct {
 type AlertRow struct {
 	At        time.Time
 	Budget    string
-	Threshold int // percent, e.g. 80
+	Period    string // the budget period the alert belongs to, e.g. "daily 2025-06-01"
+	Threshold int    // percent, e.g. 80
 	Severity  string
 	Kind      string // "actual" or "forecast"
 	Status    string // e.g. "sent", "pending"

@@ -237,7 +237,7 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		vals := []any{label, r.Cost, ratio(r.Cost, total.Cost), r.Requests, r.Failures, r.CacheHits, r.Unpriced}
 		vals = append(vals, tokenVals(r.Tokens)...)
 		if r.Latency != nil {
-			vals = append(vals, r.Latency.P50, r.Latency.P95, r.Latency.P99)
+			vals = append(vals, wholeMillis(r.Latency.P50), wholeMillis(r.Latency.P95), wholeMillis(r.Latency.P99))
 		} else {
 			vals = append(vals, nil, nil, nil)
 		}
