@@ -449,7 +449,7 @@ func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, k
 		n        int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
-		if b < 0 || b > 1000 {
+		if b < 0 || b > report.MaxHistogramBucket {
 			return fmt.Errorf("latency histogram: bucket %d out of range", b)
 		}
 		k := dim + "\x00" + key
@@ -497,7 +497,7 @@ func dense(buckets []int32, counts []int64) (report.Histogram, error) {
 		return nil, nil
 	}
 	top := buckets[len(buckets)-1]
-	if top < 0 || top > 1000 {
+	if top < 0 || top > report.MaxHistogramBucket {
 		return nil, fmt.Errorf("latency histogram: bucket %d out of range", top)
 	}
 	h := make(report.Histogram, top+1)
