@@ -244,18 +244,34 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
+			// The report states every budget as it stood at the end of the report's period (or
+			// now, while it is in progress): a monthly budget on the 28th's daily report is the
+			// spend of 1–28, not of the whole month.
+			asOf := ReportAsOf(p, now)
 			var errs []error
 			var sts []Status
-			for _, b := range j.Budgets {
-				st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
-				if err != nil {
-					errs = append(errs, err)
-					continue
+			if asOf.Before(now) {
+				ps := make([]Period, len(j.Budgets))
+				for i, b := range j.Budgets {
+					ps[i] = PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
 				}
-				sts = append(sts, st)
+				var err error
+				if sts, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
+					errs = append(errs, err)
+				}
+			} else {
+				for _, b := range j.Budgets {
+					st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					sts = append(sts, st)
+				}
 			}
 			if res.Report != nil {
 				res.Report.Budgets = sts
+				res.Report.BudgetsAsOf = asOf
 			}
 			return errors.Join(errs...)
 		})

@@ -128,8 +128,10 @@ type Report struct {
 	// Series is the last SeriesDays days up to the period's last day (every day of a longer
 	// period), zero days included.
 	Series []Day
-	// Budgets is each budget's status for its period that contains the report period's end.
-	Budgets []Status
+	// Budgets is each budget's status for its period that contains the report period's end, as
+	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
+	Budgets     []Status
+	BudgetsAsOf time.Time
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
 	// other days of the report come from stored aggregates (raw events gone to retention).
 	RefreshedDays []time.Time

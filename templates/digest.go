@@ -49,6 +49,7 @@ type DigestBudget struct {
 	Limit    string
 	Percent  string // "80.00 %"
 	ResetsAt string // empty: not shown
+	AsOf     string // "28 Nov 2026, 24:00": the instant the figures stand at; empty: not shown
 	Filled   int    // bar percent, clamped by Bar
 }
 

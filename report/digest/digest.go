@@ -109,6 +109,9 @@ type Budget struct {
 	State   State
 	// ResetsAt is when the budget's period ends; zero: not shown.
 	ResetsAt time.Time
+	// AsOf is the instant the figures stand at (the report period's end, or the run's time);
+	// zero: not shown.
+	AsOf time.Time
 }
 
 // Top is one row of a top table. Its share is computed from the period's total cost.
@@ -273,8 +276,11 @@ func view(d Digest) templates.DigestEmail {
 			Percent: b.Percent.StringFixed(2) + " %",
 			Filled:  int(min(max(b.Percent.IntPart(), 0), 100)),
 		}
-		if !b.ResetsAt.IsZero() {
+		if !b.ResetsAt.IsZero() && (b.AsOf.IsZero() || b.AsOf.Before(b.ResetsAt)) {
 			vb.ResetsAt = b.ResetsAt.In(loc).Format("Mon 2 Jan 2006 15:04")
+		}
+		if !b.AsOf.IsZero() {
+			vb.AsOf = asOfText(b.AsOf, loc)
 		}
 		v.Budgets = append(v.Budgets, vb)
 	}
@@ -367,4 +373,14 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// asOfText states an instant for "as of …": a midnight, the end of a period, reads as the end of
+// the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
+func asOfText(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
+	}
+	return t.Format("2 Jan 2006, 15:04")
 }

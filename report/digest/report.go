@@ -24,6 +24,7 @@ func FromReport(rep *report.Report) Digest {
 			Percent:  st.Percent,
 			State:    State(st.State),
 			ResetsAt: st.Period.End,
+			AsOf:     st.AsOf,
 		})
 	}
 	tops := func(dim report.Dimension) []Top {

@@ -92,7 +92,7 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 	for _, st := range sts {
 		c := site.BudgetCard{
 			Name: st.Budget.Name, Window: site.PeriodKind(st.Period.Kind),
-			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End,
+			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
 		if !st.Budget.Scope.IsZero() {
 			c.Scope = st.Budget.Scope.String()
@@ -132,7 +132,7 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		})
 	}
 	for _, st := range rep.Budgets {
-		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
+		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
 		if !st.Budget.Scope.IsZero() {
 			row.Scope = st.Budget.Scope.String()
 		}

@@ -90,6 +90,8 @@ type budgetView struct {
 	Bar                     string // CSS width, "82.5%"
 	State, StateLabel       string
 	ResetsAt                string
+	Ended                   bool   // the budget's period was over at AsOf: "ended", not "resets"
+	AsOf                    string // "28 Nov 2026, 24:00"; empty: not stated
 }
 
 type serviceRow struct {
@@ -321,6 +323,10 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		}
 		if !b.ResetsAt.IsZero() {
 			bv.ResetsAt = fmtTime(b.ResetsAt, loc)
+			bv.Ended = !b.AsOf.IsZero() && !b.AsOf.Before(b.ResetsAt)
+		}
+		if !b.AsOf.IsZero() {
+			bv.AsOf = fmtAsOf(b.AsOf, loc)
 		}
 		left := b.Limit.Sub(b.Spent)
 		bv.Over = left.IsNegative()
@@ -467,6 +473,16 @@ func fmtTime(t time.Time, loc *time.Location) string {
 		return "—"
 	}
 	return t.In(loc).Format("2 Jan 2006, 15:04")
+}
+
+// fmtAsOf states an instant for "as of …": a midnight, the end of a period, reads as the end of
+// the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
+func fmtAsOf(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
+	}
+	return t.Format("2 Jan 2006, 15:04")
 }
 
 func fmtCount(n int64) string {

@@ -165,6 +165,9 @@ type BudgetCard struct {
 	Limit    decimal.Decimal
 	State    BudgetState
 	ResetsAt time.Time // start of the next budget window
+	// AsOf is the instant the figures stand at (a past period's end, or the run's time); zero:
+	// not stated.
+	AsOf time.Time
 }
 
 // DayCost is one point of the daily cost line.

@@ -41,6 +41,7 @@ func (b *builder) budgets() error {
 		{"Used", 10, kPercent},
 		{"Forecast", 16, kMoney},
 		{"State", 12, kText},
+		{"As of", 20, kDateTime},
 	}
 	alertCols := []column{
 		{"Alert time", 20, kDateTime},
@@ -75,7 +76,7 @@ func (b *builder) budgets() error {
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
 		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
-			ratio(r.Spent, r.Limit), r.Forecast, r.State})
+			ratio(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
 	if err != nil {

@@ -111,6 +111,7 @@ type BudgetRow struct {
 	Spent    decimal.Decimal
 	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
 	State    string              // e.g. "ok", "warning", "exceeded"
+	AsOf     time.Time           // the instant the figures stand at; zero: blank
 }
 
 // AlertRow is one alert from the alert ledger.
