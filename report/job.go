@@ -219,7 +219,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 
 	if opts.Steps.has(StepStatistics) {
 		_ = step("statistics", func() error {
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun}
+			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now}
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).

@@ -96,6 +96,8 @@ var Dimensions = []Dimension{ByService, ByModel, ByProvider, ByOrg, ByUser}
 type Row struct {
 	Key   string
 	Other bool
+	// Members is how many values the "other" row sums.
+	Members int
 	Totals
 }
 
@@ -132,9 +134,59 @@ type Report struct {
 	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
 	Budgets     []Status
 	BudgetsAsOf time.Time
+	// AsOf is the run's time for a period still in progress; zero once the period is over.
+	AsOf time.Time
+	// Previous is the previous period of the same kind, over as many days as this period has
+	// had when it is in progress; nil when not read.
+	Previous *Comparison
+	// History is the SeriesDays days before Series: the baseline of spike days.
+	History []Day
+	// UnpricedModels are the models with events without a price in the period, most events first.
+	UnpricedModels []UnpricedModel
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
 	// other days of the report come from stored aggregates (raw events gone to retention).
 	RefreshedDays []time.Time
+}
+
+// Comparison is what a report is compared with: the totals of the previous period of the same
+// kind over [Start, End), and of every value of every breakdown dimension.
+type Comparison struct {
+	Start, End time.Time
+	// Partial: the report's period is in progress and this is the same number of days at the
+	// start of the previous one.
+	Partial bool
+	Totals  Totals
+	ByKey   map[Dimension]map[string]Totals
+}
+
+// Of is the previous totals of a breakdown row: for the "other" row, the previous total less the
+// previous totals of the rows shown (shown); ok is false for a key the previous period did not
+// have.
+func (c *Comparison) Of(d Dimension, r Row, shown []Row) (Totals, bool) {
+	if !r.Other {
+		t, ok := c.ByKey[d][r.Key]
+		return t, ok
+	}
+	t := c.Totals
+	for _, s := range shown {
+		if s.Other {
+			continue
+		}
+		if p, ok := c.ByKey[d][s.Key]; ok {
+			t.Cost = t.Cost.Sub(p.Cost)
+			t.Requests -= p.Requests
+		}
+	}
+	return t, true
+}
+
+// UnpricedModel is a model whose events in the period have no price: they are counted but cost
+// nothing in the totals until re-priced.
+type UnpricedModel struct {
+	Model, Provider string
+	Events          int64
+	InputTokens     int64
+	OutputTokens    int64
 }
 
 // SeriesDays is the length of the daily series.

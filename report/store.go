@@ -42,6 +42,9 @@ type ReportRequest struct {
 	// RefreshFrom and RefreshTo widen the days whose aggregates are brought up to date beyond
 	// the report's own (the budget periods the run evaluates); zero: the report's days only.
 	RefreshFrom, RefreshTo time.Time
+	// AsOf is the run's time when the period is still in progress (zero or ≥ Period.End: the
+	// period is over): the comparison with the previous period then covers the same elapsed part.
+	AsOf time.Time
 }
 
 // Spend is a budget scope's spend over a time range.

@@ -38,6 +38,8 @@ var (
 	qRefreshInsert  = q("refresh_insert")
 	qReportTotals   = q("report_totals")
 	qReportLatency  = q("report_latency")
+	qReportRange    = q("report_range")
+	qUnpricedModels = q("unpriced_models")
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
@@ -121,6 +123,20 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if p.Start.Before(seriesStart) {
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
+	// The 30 days before the series are the baseline of its spike days.
+	sy, sm, sd := seriesStart.Date()
+	histStart := startOfDay(sy, sm, sd-report.SeriesDays, loc)
+	// The previous period, over as many days as this one has had while it is in progress.
+	prev := p.Previous()
+	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
+	if !req.AsOf.IsZero() && req.AsOf.After(p.Start) && req.AsOf.Before(p.End) {
+		ay, am, ad := req.AsOf.In(loc).Date()
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
+		py, pm, pd := prev.Start.Date()
+		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+			cmp.End, cmp.Partial = end, true
+		}
+	}
 
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
@@ -128,7 +144,10 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	from, to := seriesStart, p.End
+	from, to := histStart, p.End
+	if cmp.Start.Before(from) {
+		from = cmp.Start
+	}
 	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
 		from = req.RefreshFrom
 	}
@@ -139,9 +158,21 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if err != nil {
 		return nil, err
 	}
-	rep, err := readReport(ctx, tx, p, seriesStart, req.TopN)
+	rep, err := readReport(ctx, tx, p, seriesStart, histStart, req.TopN)
 	if err != nil {
 		return nil, err
+	}
+	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+		return nil, err
+	}
+	rep.Previous = cmp
+	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
+		rep.AsOf = req.AsOf
+	}
+	if rep.Totals.Unpriced > 0 {
+		if rep.UnpricedModels, err = unpricedModels(ctx, tx, p, rep); err != nil {
+			return nil, err
+		}
 	}
 	rep.RefreshedDays = refreshed
 	if req.DryRun {
@@ -339,9 +370,9 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
 // in one statement, then report_latency the histograms of the rows shown.
-func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart time.Time, topN int) (*report.Report, error) {
+func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
-	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(seriesStart), dateOf(p.Start), dateOf(p.End))
+	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
 		return nil, fmt.Errorf("query report totals: %w", err)
 	}
@@ -419,7 +450,7 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 			out = append(out, row)
 		}
 		if len(rest[d]) > 0 {
-			other := report.Row{Other: true}
+			other := report.Row{Other: true, Members: len(rest[d])}
 			for _, row := range rest[d] {
 				other.Add(row.Totals)
 			}
@@ -429,10 +460,86 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 		rep.Breakdowns[d] = out
 	}
 	loc := p.Start.Location()
+	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
+		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
 	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
 		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
 	}
 	return rep, nil
+}
+
+// readRange runs report_range.sql: the totals over the days of [from, to), and per dimension
+// and value.
+func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (report.Totals, map[report.Dimension]map[string]report.Totals, error) {
+	rows, err := tx.Query(ctx, qReportRange, tz, dateOf(from), dateOf(to))
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	var (
+		dim, key, cost string
+		r              report.Totals
+		total          report.Totals
+	)
+	byKey := map[report.Dimension]map[string]report.Totals{}
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
+		&cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		t := r
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return fmt.Errorf("parse cost %q: %w", cost, err)
+		}
+		t.Cost = c
+		if dim == "total" {
+			total.Add(t)
+			return nil
+		}
+		d := report.Dimension(dim)
+		if byKey[d] == nil {
+			byKey[d] = map[string]report.Totals{}
+		}
+		byKey[d][key] = t
+		return nil
+	})
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	return total, byKey, nil
+}
+
+// unpricedModels names the models of the period's unpriced events with their token counts,
+// read from the events; a model whose events retention dropped is named from the aggregates,
+// with its event count and no token counts.
+func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report.Report) ([]report.UnpricedModel, error) {
+	rows, err := tx.Query(ctx, qUnpricedModels, p.Start, p.End)
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var m report.UnpricedModel
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (report.UnpricedModel, error) {
+		err := row.Scan(&m.Model, &m.Provider, &m.Events, &m.InputTokens, &m.OutputTokens)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var found int64
+	for _, u := range out {
+		found += u.Events
+	}
+	if found < rep.Totals.Unpriced {
+		seen := map[string]bool{}
+		for _, u := range out {
+			seen[u.Model] = true
+		}
+		for _, r := range rep.Breakdowns[report.ByModel] {
+			if !r.Other && r.Unpriced > 0 && !seen[r.Key] {
+				out = append(out, report.UnpricedModel{Model: r.Key, Events: r.Unpriced})
+			}
+		}
+	}
+	return out, nil
 }
 
 // latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
