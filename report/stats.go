@@ -187,6 +187,7 @@ type UnpricedModel struct {
 	Events          int64
 	InputTokens     int64
 	OutputTokens    int64
+	TokensKnown     bool // false: the events are gone (retention); only their count is known
 }
 
 // SeriesDays is the length of the daily series.

@@ -45,7 +45,12 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	e := newEnv(t)
 	e.now = now
 	var rows []collect.Row
-	for d := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul); d.Before(time.Date(2026, 12, 1, 0, 0, 0, 0, seoul)); d = d.AddDate(0, 0, 1) {
+	// Events up to the day of now: a period in progress has no data after it.
+	end := time.Date(2026, 12, 1, 0, 0, 0, 0, seoul)
+	if y, m, dd := now.In(seoul).Date(); time.Date(y, m, dd+1, 0, 0, 0, 0, seoul).Before(end) {
+		end = time.Date(y, m, dd+1, 0, 0, 0, 0, seoul)
+	}
+	for d := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul); d.Before(end); d = d.AddDate(0, 0, 1) {
 		add := func(service, model, cost string, cacheRead int64) {
 			r := collect.Row{
 				EventID: fmt.Sprintf("%s-%s-%d", d.Format(time.DateOnly), service, len(rows)), OccurredAt: d.Add(time.Duration(len(rows)%20+1) * time.Hour / 2),
@@ -89,12 +94,12 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	}
 	job := &report.Job{Store: st, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
-		Outputs: o.Steps(), Now: func() time.Time { return e.now }}
+		Outputs: o.Steps(), Now: func() time.Time { return e.now }, TopN: 1}
 	return &monthFixture{env: e, dir: dir, smtp: srv, job: job}
 }
 
 // run runs the batch for p and returns the published page's path, the workbook's path and the
-// digest as Mailpit received it.
+// digest as Mailpit received it (empty when an earlier run sent it).
 func (f *monthFixture) run(t *testing.T, p report.Period) (page, book string, digest mailtest.Detail) {
 	t.Helper()
 	f.smtp.DeleteAll(t)
@@ -110,7 +115,7 @@ func (f *monthFixture) run(t *testing.T, p report.Period) (page, book string, di
 		}
 	}
 	if id == "" {
-		t.Fatalf("no digest among %+v", f.smtp.Messages(t))
+		return filepath.Join(f.dir, sp.PagePath()), filepath.Join(f.dir, sp.Dir(), sp.WorkbookName()), mailtest.Detail{} // sent by an earlier run
 	}
 	return filepath.Join(f.dir, sp.PagePath()), filepath.Join(f.dir, sp.Dir(), sp.WorkbookName()), f.smtp.Message(t, id)
 }
@@ -168,6 +173,9 @@ func sheetRows(t *testing.T, path, sheet string) [][]string {
 func TestPastReportStatesBudgetsAsOfPeriodEnd(t *testing.T) {
 	f := newMonthFixture(t, time.Date(2026, 12, 1, 9, 0, 0, 0, seoul))
 	page, book, msg := f.run(t, day28Nov())
+	if msg.ID == "" {
+		t.Fatal("no digest sent")
+	}
 
 	ctx, p := openPage(t, page)
 	card := evalString(t, ctx, p, `Array.from(document.querySelectorAll('.budget')).find(e => e.textContent.includes('monthly-total')).innerText`)
@@ -202,4 +210,117 @@ func TestPastReportStatesBudgetsAsOfPeriodEnd(t *testing.T) {
 
 func day28Nov() report.Period {
 	return report.PeriodContaining(report.Daily, time.Date(2026, 11, 28, 0, 0, 0, 0, seoul), seoul)
+}
+
+// pageText is the visible text of the element matching selector ("" when absent).
+func pageText(t *testing.T, ctx context.Context, p *browsertest.Page, selector string) string {
+	t.Helper()
+	return evalString(t, ctx, p, fmt.Sprintf(`(document.querySelector(%q) || {innerText: ''}).innerText`, selector))
+}
+
+// Ensures the November page compares with October (KPI change, a change column and a total row
+// in every table), names the "(other)" rows by size, marks the spike of 29 November on the chart
+// and under it, names the model without a price with its event and token counts and labels its
+// bar "unpriced", and labels the service donut with values.
+func TestPageShowsChangesSpikesAndUnpriced(t *testing.T) {
+	f := newMonthFixture(t, time.Date(2026, 12, 1, 9, 0, 0, 0, seoul))
+	nov := report.PeriodContaining(report.Monthly, time.Date(2026, 11, 1, 0, 0, 0, 0, seoul), seoul)
+	f.job.TopN = 10
+	page, _, _ := f.run(t, nov)
+	ctx, p := openPage(t, page)
+
+	// November: 30 × ₩3 + ₩40 = ₩130; October: 31 × ₩3 = ₩93.
+	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "+₩37 (+39.8%) vs October 2026" {
+		t.Errorf("total cost change %q", got)
+	}
+	if got := pageText(t, ctx, p, ".spikes"); !strings.Contains(got, "29 Nov: ₩43") || strings.Count(got, "₩") != 2 {
+		t.Errorf("spike days %q; want 29 Nov alone", got)
+	}
+	var marks []string
+	if err := p.Eval(ctx, `echarts.getInstanceByDom(document.getElementById('chart-daily')).getOption().series[0].markPoint.data.map(d => d.coord[0])`, &marks); err != nil {
+		t.Fatal(err)
+	}
+	if len(marks) != 1 || marks[0] != "29 Nov" {
+		t.Errorf("spike marks on the chart %v; want [29 Nov]", marks)
+	}
+
+	unpriced := pageText(t, ctx, p, ".unpriced table")
+	if !strings.Contains(unpriced, "mystery-model\tanthropic\t30\t30,000\t3,000") {
+		t.Errorf("unpriced models:\n%s", unpriced)
+	}
+	var labels []string
+	if err := p.Eval(ctx, `(() => { const o = echarts.getInstanceByDom(document.getElementById('chart-models')).getOption();
+		const s = o.series[0]; return s.data.map((d, i) => s.label.formatter({value: d.value, data: d})); })()`, &labels); err != nil {
+		t.Fatal(err)
+	}
+	if !containsString(labels, "unpriced") || containsString(labels, "₩0") {
+		t.Errorf("model bar labels %v; want mystery-model as unpriced, never ₩0", labels)
+	}
+	var pie []string
+	if err := p.Eval(ctx, `(() => { const s = echarts.getInstanceByDom(document.getElementById('chart-services')).getOption().series[0];
+		return s.label.show ? s.data.map(d => s.label.formatter({name: d.name, value: d.value, percent: 50})) : []; })()`, &pie); err != nil {
+		t.Fatal(err)
+	}
+	if len(pie) != 2 || !strings.Contains(pie[0], "QA_CHAT\n₩100") {
+		t.Errorf("donut labels %q; want name and value on every slice", pie)
+	}
+	// Top 1 of each table: the rest is one "(other)" row.
+	f.job.TopN = 1
+	page, _, _ = f.run(t, nov)
+	ctx, p = openPage(t, page)
+	services := strings.ToLower(pageText(t, ctx, p, ".panel table"))
+	for _, want := range []string{"change", "(other: 1 service)", "total\t₩130\t+₩37 (+39.8%)\t100.0%\t91"} {
+		if !strings.Contains(services, want) {
+			t.Errorf("services table lacks %q:\n%s", want, services)
+		}
+	}
+	var tables []string
+	if err := p.Eval(ctx, `Array.from(document.querySelectorAll('.grid2 .panel table')).map(t => t.innerText)`, &tables); err != nil {
+		t.Fatal(err)
+	}
+	if len(tables) != 2 {
+		t.Fatalf("%d top tables; want users and organisations", len(tables))
+	}
+	for i, noun := range []string{"user", "organisation"} {
+		for _, want := range []string{"(other: 1 " + noun + ")", "total\t₩130"} {
+			if !strings.Contains(strings.ToLower(tables[i]), want) {
+				t.Errorf("top %ss lacks %q:\n%s", noun, want, tables[i])
+			}
+		}
+		if strings.Contains(tables[i], "\n2\t") {
+			t.Errorf("top %ss ranks the (other) row:\n%s", noun, tables[i])
+		}
+	}
+
+}
+
+// Ensures a month in progress is labelled as such with its forecast, compares with the same
+// days of the month before, and draws no day after the run.
+func TestPageOfMonthInProgress(t *testing.T) {
+	f := newMonthFixture(t, time.Date(2026, 11, 10, 12, 0, 0, 0, seoul))
+	nov := report.PeriodContaining(report.Monthly, time.Date(2026, 11, 1, 0, 0, 0, 0, seoul), seoul)
+	page, _, _ := f.run(t, nov)
+	ctx, p := openPage(t, page)
+	if got := pageText(t, ctx, p, ".meta.progress"); !strings.HasPrefix(got, "month to date, 10 of 30 days · forecast ₩") {
+		t.Errorf("progress %q", got)
+	}
+	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "no change vs 1–10 Oct (same 10 days)" {
+		t.Errorf("total cost change %q", got)
+	}
+	var points int
+	if err := p.Eval(ctx, `echarts.getInstanceByDom(document.getElementById('chart-daily')).getOption().series[0].data.length`, &points); err != nil {
+		t.Fatal(err)
+	}
+	if points != 10 {
+		t.Errorf("the chart draws %d days; want 1–10 November", points)
+	}
+}
+
+func containsString(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

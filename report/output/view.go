@@ -38,24 +38,60 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		Budgets:  BudgetCards(rep.Budgets),
 		Workbook: workbook,
 	}
+	cmp := rep.Previous
+	if cmp != nil {
+		pt := cmp.Totals
+		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
+			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
+		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
+	}
+	change := func(d report.Dimension, r report.Row) site.Change {
+		if cmp == nil {
+			return site.Change{}
+		}
+		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
+		return site.Change{Known: true, New: !ok, Cost: t.Cost}
+	}
+	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
+	for _, s := range report.Spikes(rep.History, rep.Series) {
+		pg.Spikes = append(pg.Spikes, site.Spike{Day: s.Date, Cost: s.Cost, Median: s.Median})
+	}
+	for _, u := range rep.UnpricedModels {
+		pg.UnpricedModels = append(pg.UnpricedModels, site.UnpricedModel{Model: u.Model, Provider: u.Provider, Events: u.Events,
+			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TokensKnown: u.TokensKnown})
+	}
 	for _, r := range rep.Breakdowns[report.ByService] {
-		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByService, r)})
 		pg.Latency = append(pg.Latency, site.ServiceLatency{
 			Service: rowName(r), Samples: r.Latency.Count(),
 			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
 		})
 	}
 	for _, r := range rep.Breakdowns[report.ByModel] {
-		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByModel, r)})
 	}
 	for _, r := range rep.Breakdowns[report.ByUser] {
-		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByUser, r)})
 	}
 	for _, r := range rep.Breakdowns[report.ByOrg] {
-		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
+	}
+	pg.Progress = report.Progress(rep.Period, rep.AsOf)
+	if pg.Progress != "" {
+		if proj, ok := report.Project(rep.Period, rep.Totals.Cost, rep.AsOf); ok {
+			pg.Forecast = decimal.NewNullDecimal(proj)
+		}
 	}
 	for _, d := range rep.Series {
-		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost})
+		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
+		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
+			break
+		}
+		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
 	}
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{

@@ -519,6 +519,7 @@ func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report
 	var m report.UnpricedModel
 	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (report.UnpricedModel, error) {
 		err := row.Scan(&m.Model, &m.Provider, &m.Events, &m.InputTokens, &m.OutputTokens)
+		m.TokensKnown = true
 		return m, err
 	})
 	if err != nil {

@@ -78,6 +78,8 @@ type periodView struct {
 	Users     []spenderRow
 	Orgs      []spenderRow
 	Alerts    []alertRow
+	Progress  string // "month to date, 3 of 31 days"; empty once the period is over
+	Forecast  string // projected period-end cost of a period in progress; empty: none
 	// Compare names what the KPI changes compare with; empty: no comparison.
 	Compare      string
 	ServiceTotal *serviceRow
@@ -86,8 +88,8 @@ type periodView struct {
 	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
 	Unpriced     []unpricedRow
 	Daily        chartView
-	Pie       chartView
-	Models    chartView
+	Pie          chartView
+	Models       chartView
 }
 
 type kpiView struct {
@@ -217,6 +219,10 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
+	}
+	v.Progress = p.Progress
+	if p.Progress != "" && p.Forecast.Valid {
+		v.Forecast = money.Format(p.Forecast.Decimal, cur)
 	}
 	if p.Previous != nil {
 		kpiChanges(v.KPIs, k, *p.Previous, cur)

@@ -113,6 +113,10 @@ type PeriodPage struct {
 	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
 	Previous     *KPIs
 	CompareLabel string
+	// Progress labels a period in progress ("month to date, 3 of 31 days"); empty once it is
+	// over. Forecast is then the projected period-end cost, when there is one.
+	Progress string
+	Forecast decimal.NullDecimal
 	// Spikes are the days of DailyCost whose cost is above twice the median of the 30 days
 	// before: marked on the chart and listed under it.
 	Spikes []Spike
