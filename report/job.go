@@ -38,6 +38,8 @@ type Job struct {
 	PublicURL       string
 	RetentionDays   int // 0: no retention step
 	TopN            int // breakdown rows before "other"; default 10
+	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
+	CacheSaving CacheSavingFunc
 	MessageIDDomain string
 	Outputs         []Output
 	Now             func() time.Time
@@ -219,7 +221,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 
 	if opts.Steps.has(StepStatistics) {
 		_ = step("statistics", func() error {
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now}
+			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving}
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).

@@ -141,6 +141,9 @@ type Report struct {
 	Previous *Comparison
 	// History is the SeriesDays days before Series: the baseline of spike days.
 	History []Day
+	// CacheSavings is what prompt-cache reads saved against the uncached input price, in the
+	// reporting currency; not valid when no price table is known.
+	CacheSavings decimal.NullDecimal
 	// UnpricedModels are the models with events without a price in the period, most events first.
 	UnpricedModels []UnpricedModel
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the

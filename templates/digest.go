@@ -23,6 +23,10 @@ type DigestEmail struct {
 	KPIRows    [][]KPI
 	Unpriced   int64 // events without a price (not in Cost)
 
+	// Sections are short lists after the key numbers: biggest movers, spike days, unpriced
+	// models, prompt-cache savings; each is shown only when it has lines.
+	Sections []DigestSection
+
 	Budgets []DigestBudget
 	Alerts  []DigestAlert
 	Tops    []DriverTable // top services, models, users
@@ -31,6 +35,12 @@ type DigestEmail struct {
 	WorkbookURL string // absolute, possibly presigned; empty: no link
 	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
 	Workbook    WorkbookNote
+}
+
+// DigestSection is a titled list of lines, e.g. "Biggest movers".
+type DigestSection struct {
+	Title string
+	Lines []string
 }
 
 // KPI is one key number.

@@ -40,6 +40,15 @@ type Digest struct {
 	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
 	Previous *KPIs
 
+	// Movers are the services, models, users and orgs whose cost changed most from the previous
+	// period, largest change first; Spikes the days whose cost is above twice the median of the
+	// 30 days before; UnpricedModels the models without a price; CacheSavings what prompt-cache
+	// reads saved against the uncached input price (nil: not known).
+	Movers         []Mover
+	Spikes         []report.Spike
+	UnpricedModels []report.UnpricedModel
+	CacheSavings   *decimal.Decimal
+
 	Budgets []Budget
 	// Top services, models and users by cost, highest first; only the first TopN are shown.
 	TopServices []Top
@@ -53,6 +62,18 @@ type Digest struct {
 	WorkbookURL string
 	EventsURL   string
 }
+
+// Mover is one breakdown value whose cost changed from the previous period.
+type Mover struct {
+	Dimension string // "service", "model", "user", "org"
+	Name      string
+	Cost      decimal.Decimal
+	Previous  decimal.Decimal
+	New       bool // nothing in the previous period
+}
+
+// MaxMovers is how many movers the digest lists.
+const MaxMovers = 5
 
 // Period is the report period.
 type Period struct {
@@ -251,6 +272,7 @@ func view(d Digest) templates.DigestEmail {
 		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + money.Format(p.Cost, cur) + ")"
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 	}
+	v.Sections = sections(d, cur, loc)
 	kpis := []templates.KPI{
 		requests,
 		kpi("Success rate", k.SuccessRate().StringFixed(2)+" %"),
@@ -383,4 +405,49 @@ func asOfText(t time.Time, loc *time.Location) string {
 		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
 	}
 	return t.Format("2 Jan 2006, 15:04")
+}
+
+// sections are the digest's short lists: what changed, the spike days, the unpriced models and
+// the prompt-cache savings.
+func sections(d Digest, cur string, loc *time.Location) []templates.DigestSection {
+	var out []templates.DigestSection
+	add := func(title string, lines []string) {
+		if len(lines) > 0 {
+			out = append(out, templates.DigestSection{Title: title, Lines: lines})
+		}
+	}
+	var movers []string
+	for _, m := range d.Movers {
+		delta := m.Cost.Sub(m.Previous)
+		sign := "+"
+		if delta.IsNegative() {
+			sign = "−"
+		}
+		line := fmt.Sprintf("%s %s: %s%s (%s → %s)", m.Dimension, m.Name, sign, money.Format(delta.Abs(), cur),
+			money.Format(m.Previous, cur), money.Format(m.Cost, cur))
+		if m.New {
+			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, money.Format(m.Cost, cur))
+		}
+		movers = append(movers, line)
+	}
+	add("Biggest movers", movers)
+	var spikes []string
+	for _, s := range d.Spikes {
+		spikes = append(spikes, fmt.Sprintf("%s: %s, above twice the median %s of the 30 days before",
+			s.Date.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), money.Format(s.Median, cur)))
+	}
+	add("Spike days", spikes)
+	var unpriced []string
+	for _, u := range d.UnpricedModels {
+		line := fmt.Sprintf("%s: %s events unpriced", u.Model, money.Group(fmt.Sprint(u.Events)))
+		if u.TokensKnown {
+			line += fmt.Sprintf(" (%s input, %s output tokens)", money.Group(fmt.Sprint(u.InputTokens)), money.Group(fmt.Sprint(u.OutputTokens)))
+		}
+		unpriced = append(unpriced, line)
+	}
+	add("Unpriced models (not in the total until re-priced)", unpriced)
+	if d.CacheSavings != nil {
+		add("Prompt cache", []string{"Cache reads saved " + money.Format(*d.CacheSavings, cur) + " against the uncached input price"})
+	}
+	return out
 }

@@ -3,6 +3,7 @@ package output_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"net/url"
 	"path/filepath"
 	"strings"
@@ -94,7 +95,14 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	}
 	job := &report.Job{Store: st, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
-		Outputs: o.Steps(), Now: func() time.Time { return e.now }, TopN: 1}
+		Outputs: o.Steps(), Now: func() time.Time { return e.now }, TopN: 1,
+		// ₩0.01 saved per cache-read token of the priced model (QA_CHAT reads 400 a day).
+		CacheSaving: func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool) {
+			if model != "claude-sonnet-4-5" {
+				return decimal.Zero, false
+			}
+			return decimal.NewFromInt(tokens).Shift(-2), true
+		}}
 	return &monthFixture{env: e, dir: dir, smtp: srv, job: job}
 }
 
@@ -323,4 +331,54 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Ensures the November digest (Mailpit, text and HTML parts) lists the biggest movers against
+// October, names the spike of 29 November and the model without a price with its counts, and
+// states the prompt-cache savings; and the workbook's Summary states the savings and the unpriced
+// model, and its By model sheet shows that model's cost as "unpriced", not ₩0.
+func TestDigestAndWorkbookNameWhatChanged(t *testing.T) {
+	f := newMonthFixture(t, time.Date(2026, 12, 1, 9, 0, 0, 0, seoul))
+	f.job.TopN = 10
+	nov := report.PeriodContaining(report.Monthly, time.Date(2026, 11, 1, 0, 0, 0, 0, seoul), seoul)
+	_, book, msg := f.run(t, nov)
+	if msg.ID == "" {
+		t.Fatal("no digest sent")
+	}
+	for part, body := range map[string]string{"text": msg.Text, "html": html.UnescapeString(msg.HTML)} {
+		for _, want := range []string{
+			"Biggest movers", "service QA_CHAT: +₩38 (₩62 → ₩100)",
+			"Spike days", "29 Nov: ₩43, above twice the median ₩3 of the 30 days before",
+			"mystery-model: 30 events unpriced (30,000 input, 3,000 output tokens)",
+			"Cache reads saved ₩120 against the uncached input price",
+		} {
+			if !strings.Contains(body, want) {
+				t.Errorf("digest %s part lacks %q", part, want)
+			}
+		}
+	}
+	summary := map[string][]string{}
+	for _, r := range sheetRows(t, book, xlsx.SheetSummary) {
+		if len(r) > 1 {
+			summary[r[0]] = append(summary[r[0]], r[1])
+		}
+	}
+	if got := summary["Prompt-cache savings"]; len(got) != 1 || got[0] != "₩120" {
+		t.Errorf("Summary prompt-cache savings %q; want ₩120", got)
+	}
+	if got := summary["Unpriced model"]; len(got) != 1 || got[0] != "mystery-model (anthropic): 30 events, 30,000 input and 3,000 output tokens" {
+		t.Errorf("Summary unpriced models %q", got)
+	}
+	var found bool
+	for _, r := range sheetRows(t, book, xlsx.SheetModels) {
+		if len(r) > 1 && r[0] == "mystery-model" {
+			found = true
+			if r[1] != "unpriced" {
+				t.Errorf("By model: mystery-model costs %q; want unpriced", r[1])
+			}
+		}
+	}
+	if !found {
+		t.Error("By model lacks mystery-model")
+	}
 }

@@ -1,6 +1,8 @@
 package output
 
 import (
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/site"
 	"github.com/aispend/aispend/report/xlsx"
 )
@@ -80,6 +83,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
 			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
 	}
+	pg.CacheSavings = rep.CacheSavings
 	pg.Progress = report.Progress(rep.Period, rep.AsOf)
 	if pg.Progress != "" {
 		if proj, ok := report.Project(rep.Period, rep.Totals.Cost, rep.AsOf); ok {
@@ -149,7 +153,8 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		GeneratedAt: generatedAt,
 		Summary: xlsx.Summary{
 			TotalCost: t.Cost, Requests: t.Requests, Successes: t.Successes(), CacheHits: t.CacheHits,
-			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency),
+			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency), CacheSavings: rep.CacheSavings,
+			UnpricedModels: unpricedLines(rep.UnpricedModels),
 		},
 		Services: breakdown(rep.Breakdowns[report.ByService]),
 		Models:   breakdown(rep.Breakdowns[report.ByModel]),
@@ -225,9 +230,19 @@ func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time
 	d := digest.FromReport(rep)
 	d.GeneratedAt = generatedAt
 	d.PageURL, d.WorkbookURL = pageURL, workbookURL
-	if prev, ok := previousTotals(rep); ok {
+	if rep.Previous != nil {
+		k := digest.KPIsOf(rep.Previous.Totals)
+		d.Previous = &k
+		d.Movers = movers(rep)
+	} else if prev, ok := previousTotals(rep); ok {
 		k := digest.KPIsOf(prev)
 		d.Previous = &k
+	}
+	d.Spikes = report.Spikes(rep.History, rep.Series)
+	d.UnpricedModels = rep.UnpricedModels
+	if rep.CacheSavings.Valid {
+		s := rep.CacheSavings.Decimal
+		d.CacheSavings = &s
 	}
 	loc := rep.Period.Start.Location()
 	for _, e := range sent {
@@ -255,4 +270,47 @@ func previousTotals(rep *report.Report) (report.Totals, bool) {
 		sum.Add(t)
 	}
 	return sum, true
+}
+
+// movers are the breakdown values (services, models, users, orgs; not "other") whose cost moved
+// most against the previous period, largest absolute change first, at most digest.MaxMovers.
+func movers(rep *report.Report) []digest.Mover {
+	var out []digest.Mover
+	for _, dim := range []struct {
+		d    report.Dimension
+		name string
+	}{{report.ByService, "service"}, {report.ByModel, "model"}, {report.ByUser, "user"}, {report.ByOrg, "org"}} {
+		for _, r := range rep.Breakdowns[dim.d] {
+			if r.Other {
+				continue
+			}
+			prev, ok := rep.Previous.ByKey[dim.d][r.Key]
+			if ok && prev.Cost.Equal(r.Cost) || !ok && r.Cost.IsZero() {
+				continue
+			}
+			out = append(out, digest.Mover{Dimension: dim.name, Name: r.Label(), Cost: r.Cost, Previous: prev.Cost, New: !ok})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Cost.Sub(out[i].Previous).Abs().GreaterThan(out[j].Cost.Sub(out[j].Previous).Abs())
+	})
+	return out[:min(len(out), digest.MaxMovers)]
+}
+
+// unpricedLines name the models without a price with their event and token counts.
+func unpricedLines(ms []report.UnpricedModel) []string {
+	var out []string
+	for _, m := range ms {
+		s := m.Model
+		if m.Provider != "" {
+			s += " (" + m.Provider + ")"
+		}
+		s += ": " + money.Group(strconv.FormatInt(m.Events, 10)) + " events"
+		if m.TokensKnown {
+			s += ", " + money.Group(strconv.FormatInt(m.InputTokens, 10)) + " input and " +
+				money.Group(strconv.FormatInt(m.OutputTokens, 10)) + " output tokens"
+		}
+		out = append(out, s)
+	}
+	return out
 }

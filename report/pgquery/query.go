@@ -40,6 +40,7 @@ var (
 	qReportLatency  = q("report_latency")
 	qReportRange    = q("report_range")
 	qUnpricedModels = q("unpriced_models")
+	qCacheReads     = q("cache_reads")
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
@@ -168,6 +169,11 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	rep.Previous = cmp
 	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
 		rep.AsOf = req.AsOf
+	}
+	if req.CacheSaving != nil {
+		if rep.CacheSavings, err = cacheSavings(ctx, tx, p, req.CacheSaving); err != nil {
+			return nil, err
+		}
 	}
 	if rep.Totals.Unpriced > 0 {
 		if rep.UnpricedModels, err = unpricedModels(ctx, tx, p, rep); err != nil {
@@ -1027,4 +1033,31 @@ func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, erro
 		return false, fmt.Errorf("query digest %s %s: %w", kind, period, err)
 	}
 	return status == report.StatusSent, nil
+}
+
+// cacheSavings prices the period's cache reads (cache_reads.sql) with price: models without a
+// price save nothing that can be stated.
+func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, price report.CacheSavingFunc) (decimal.NullDecimal, error) {
+	loc := p.Start.Location()
+	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End))
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	var (
+		day             time.Time
+		model, provider string
+		tokens          int64
+	)
+	sum := decimal.Zero
+	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &tokens}, func() error {
+		y, m, d := day.Date()
+		if s, ok := price(model, provider, startOfDay(y, m, d, loc), tokens); ok {
+			sum = sum.Add(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	return decimal.NewNullDecimal(sum), nil
 }

@@ -220,6 +220,10 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
 	}
+	if p.CacheSavings.Valid {
+		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: money.Format(p.CacheSavings.Decimal, cur),
+			Detail: "cache reads vs uncached input price"})
+	}
 	v.Progress = p.Progress
 	if p.Progress != "" && p.Forecast.Valid {
 		v.Forecast = money.Format(p.Forecast.Decimal, cur)

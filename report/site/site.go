@@ -113,6 +113,9 @@ type PeriodPage struct {
 	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
 	Previous     *KPIs
 	CompareLabel string
+	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
+	// not known, no KPI.
+	CacheSavings decimal.NullDecimal
 	// Progress labels a period in progress ("month to date, 3 of 31 days"); empty once it is
 	// over. Forecast is then the projected period-end cost, when there is one.
 	Progress string

@@ -304,13 +304,23 @@ func (b *builder) summary() error {
 		{"Cache read tokens", s.Tokens.CacheRead, kInt},
 		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
 		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
+	}
+	if s.CacheSavings.Valid {
+		kpis = append(kpis, kpi{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
+	}
+	kpis = append(kpis, []kpi{
 		{"Latency p50 (ms)", lat[0], kMillis},
 		{"Latency p95 (ms)", lat[1], kMillis},
 		{"Latency p99 (ms)", lat[2], kMillis},
 		{"Unpriced events (no cost known)", s.Unpriced, kInt},
+	}...)
+	for _, m := range s.UnpricedModels {
+		kpis = append(kpis, kpi{"Unpriced model", m, kText})
+	}
+	kpis = append(kpis, []kpi{
 		{"Event rows listed", b.eventRows, kInt},
 		{"Event sheets", listSheets(b.eventSheets), kText},
-	}
+	}...)
 	if wb.EventsCSV != "" {
 		kpis = append(kpis, kpi{csvLabel, wb.EventsCSV, kText})
 	}
