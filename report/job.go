@@ -35,11 +35,11 @@ type Job struct {
 	Recipients []string // default recipients of budgets that name none
 	// PublicURL is the base URL of the published site; alert emails link to
 	// PublicURL/<period path>. Empty: no link.
-	PublicURL       string
-	RetentionDays   int // 0: no retention step
-	TopN            int // breakdown rows before "other"; default 10
+	PublicURL     string
+	RetentionDays int // 0: no retention step
+	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
-	CacheSaving CacheSavingFunc
+	CacheSaving     CacheSavingFunc
 	MessageIDDomain string
 	Outputs         []Output
 	Now             func() time.Time
