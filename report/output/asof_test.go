@@ -195,6 +195,27 @@ func TestPastReportStatesBudgetsAsOfPeriodEnd(t *testing.T) {
 	if strings.Contains(card, "EXCEEDED") || strings.Contains(card, "₩130") {
 		t.Errorf("monthly budget card %q counts days after the report's period", card)
 	}
+	// The alert history names the period of each alert, and the daily alert this run sent for 28
+	// November (on 1 December) says that its period had ended.
+	if got := pageText(t, ctx, p, ".timeline"); !strings.Contains(got, "daily-total crossed 50% on actual spend (₩3) for daily 2026-11-28") {
+		t.Errorf("alert history %q", got)
+	}
+	// Every alert of this run is for a period over by 1 December (the day, and November of the
+	// monthly budget): each names its period and says it ended, none says when it resets.
+	var daily bool
+	for _, m := range f.smtp.Messages(t) {
+		d := f.smtp.Message(t, m.ID)
+		if len(d.Headers["X-Aispend-Alert"]) == 0 {
+			continue
+		}
+		daily = daily || strings.Contains(d.Text, "Period:    daily 2026-11-28")
+		if !strings.Contains(d.Text, "this alert is sent after its period ended") || strings.Contains(d.Text, "Resets:") {
+			t.Errorf("alert for an ended period:\n%s", d.Text)
+		}
+	}
+	if !daily {
+		t.Error("no alert names daily 2026-11-28")
+	}
 
 	for part, body := range map[string]string{"text": msg.Text, "html": msg.HTML} {
 		if !strings.Contains(body, "₩84 of ₩92") || !strings.Contains(body, "as of 28 Nov 2026, 24:00") {

@@ -102,6 +102,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
 			Severity: site.BudgetState(strings.ToLower(string(e.Severity))),
 			Kind:     site.AlertKind(e.Kind), Status: e.Status, Amount: alertAmount(e),
+			Period:   e.Period(rep.Period.Start.Location()).String(),
 		})
 	}
 	return pg

@@ -127,7 +127,7 @@ type spenderRow struct {
 }
 
 type alertRow struct {
-	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount string
+	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount, Period string
 }
 
 type chartView struct {
@@ -578,6 +578,7 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			SeverityLabel: strings.ToUpper(string(a.Severity)),
 			Kind:          kind,
 			Status:        a.Status,
+			Period:        a.Period,
 		}
 		if !a.Amount.IsZero() {
 			r.Amount = money.Format(a.Amount, cur)

@@ -257,6 +257,7 @@ type Alert struct {
 	Kind      AlertKind       // actual or forecast
 	Status    string          // delivery status from the alert ledger, e.g. "sent", "pending"
 	Amount    decimal.Decimal // spend (or forecast) that crossed the threshold; zero hides it
+	Period    string          // the budget period the alert belongs to, e.g. "daily 2026-11-28"
 }
 
 // IndexPage is the landing page: current budget status and every published period.
