@@ -271,8 +271,36 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 					sts = append(sts, st)
 				}
 			}
+			// A budget of a shorter period than the report's is summed up over the report's
+			// period instead of shown for the one period holding its end.
+			var kept []Status
+			var sums []BudgetSummary
+			for _, st := range sts {
+				if !Shorter(st.Budget.Period, p.Kind) {
+					kept = append(kept, st)
+					continue
+				}
+				subs, begun := SubPeriods(st.Budget.Period, p, asOf)
+				bs := make([]Budget, begun)
+				for i := range bs {
+					bs[i] = st.Budget
+				}
+				subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				sum := BudgetSummary{Budget: st.Budget, Periods: begun, Total: len(subs)}
+				for _, s := range subSts {
+					if s.State == StateExceeded {
+						sum.Exceeded++
+					}
+				}
+				sums = append(sums, sum)
+			}
 			if res.Report != nil {
-				res.Report.Budgets = sts
+				res.Report.Budgets = kept
+				res.Report.BudgetSummaries = sums
 				res.Report.BudgetsAsOf = asOf
 			}
 			return errors.Join(errs...)

@@ -134,6 +134,10 @@ type Report struct {
 	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
 	Budgets     []Status
 	BudgetsAsOf time.Time
+	// BudgetSummaries are the budgets of a shorter period than the report's (a daily budget on a
+	// monthly report): not one card for the period holding the report's end (a day that may not
+	// have happened yet) but how many of their periods within the report's exceeded the amount.
+	BudgetSummaries []BudgetSummary
 	// AsOf is the run's time for a period still in progress; zero once the period is over.
 	AsOf time.Time
 	// Previous is the previous period of the same kind, over as many days as this period has

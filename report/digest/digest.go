@@ -48,6 +48,9 @@ type Digest struct {
 	Spikes         []report.Spike
 	UnpricedModels []report.UnpricedModel
 	CacheSavings   *decimal.Decimal
+	// BudgetSummaries sum up the budgets of a shorter period than the digest's
+	// ("daily-total: exceeded on 3 of 30 days").
+	BudgetSummaries []string
 
 	Budgets []Budget
 	// Top services, models and users by cost, highest first; only the first TopN are shown.
@@ -430,6 +433,7 @@ func sections(d Digest, cur string, loc *time.Location) []templates.DigestSectio
 		}
 		movers = append(movers, line)
 	}
+	add("Budgets of shorter periods", d.BudgetSummaries)
 	add("Biggest movers", movers)
 	var spikes []string
 	for _, s := range d.Spikes {

@@ -258,6 +258,18 @@ func TestPageShowsChangesSpikesAndUnpriced(t *testing.T) {
 	page, _, _ := f.run(t, nov)
 	ctx, p := openPage(t, page)
 
+	// The monthly budget has its card; the daily one is summed up over the month (29 November
+	// alone exceeded ₩3.5), never shown for a single day.
+	if got := pageText(t, ctx, p, ".budget-summaries"); got != "daily-total: exceeded on 1 of 30 days" {
+		t.Errorf("budget summaries %q", got)
+	}
+	var cards []string
+	if err := p.Eval(ctx, `Array.from(document.querySelectorAll('.budget h3')).map(h => h.textContent)`, &cards); err != nil {
+		t.Fatal(err)
+	}
+	if len(cards) != 1 || cards[0] != "monthly-total" {
+		t.Errorf("budget cards %v; want monthly-total alone", cards)
+	}
 	// November: 30 × ₩3 + ₩40 = ₩130; October: 31 × ₩3 = ₩93.
 	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "+₩37 (+39.8%) vs October 2026" {
 		t.Errorf("total cost change %q", got)
@@ -336,6 +348,9 @@ func TestPageOfMonthInProgress(t *testing.T) {
 	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "no change vs 1–10 Oct (same 10 days)" {
 		t.Errorf("total cost change %q", got)
 	}
+	if got := pageText(t, ctx, p, ".budget-summaries"); got != "daily-total: exceeded on 0 of 10 days so far (30 in the period)" {
+		t.Errorf("budget summaries %q", got)
+	}
 	var points int
 	if err := p.Eval(ctx, `echarts.getInstanceByDom(document.getElementById('chart-daily')).getOption().series[0].data.length`, &points); err != nil {
 		t.Fatal(err)
@@ -372,6 +387,7 @@ func TestDigestAndWorkbookNameWhatChanged(t *testing.T) {
 			"Spike days", "29 Nov: ₩43, above twice the median ₩3 of the 30 days before",
 			"mystery-model: 30 events unpriced (30,000 input, 3,000 output tokens)",
 			"Cache reads saved ₩120 against the uncached input price",
+			"daily-total: exceeded on 1 of 30 days",
 		} {
 			if !strings.Contains(body, want) {
 				t.Errorf("digest %s part lacks %q", part, want)

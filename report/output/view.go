@@ -83,6 +83,9 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
 			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
 	}
+	for _, s := range rep.BudgetSummaries {
+		pg.BudgetSummaries = append(pg.BudgetSummaries, s.String())
+	}
 	pg.CacheSavings = rep.CacheSavings
 	pg.Progress = report.Progress(rep.Period, rep.AsOf)
 	if pg.Progress != "" {
@@ -102,7 +105,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
 			Severity: site.BudgetState(strings.ToLower(string(e.Severity))),
 			Kind:     site.AlertKind(e.Kind), Status: e.Status, Amount: alertAmount(e),
-			Period:   e.Period(rep.Period.Start.Location()).String(),
+			Period: e.Period(rep.Period.Start.Location()).String(),
 		})
 	}
 	return pg
@@ -240,6 +243,9 @@ func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time
 		d.Previous = &k
 	}
 	d.Spikes = report.Spikes(rep.History, rep.Series)
+	for _, s := range rep.BudgetSummaries {
+		d.BudgetSummaries = append(d.BudgetSummaries, s.String())
+	}
 	d.UnpricedModels = rep.UnpricedModels
 	if rep.CacheSavings.Valid {
 		s := rep.CacheSavings.Decimal

@@ -68,18 +68,19 @@ type pageHead struct {
 
 type periodView struct {
 	pageHead
-	KindTitle string // "Daily report"
-	Range     string // "Wednesday 1 October 2025"
-	Workbook  string
-	EventsCSV string
-	KPIs      []kpiView
-	Budgets   []budgetView
-	Services  []serviceRow
-	Users     []spenderRow
-	Orgs      []spenderRow
-	Alerts    []alertRow
-	Progress  string // "month to date, 3 of 31 days"; empty once the period is over
-	Forecast  string // projected period-end cost of a period in progress; empty: none
+	KindTitle       string // "Daily report"
+	Range           string // "Wednesday 1 October 2025"
+	Workbook        string
+	EventsCSV       string
+	KPIs            []kpiView
+	Budgets         []budgetView
+	Services        []serviceRow
+	Users           []spenderRow
+	Orgs            []spenderRow
+	Alerts          []alertRow
+	BudgetSummaries []string
+	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
+	Forecast        string // projected period-end cost of a period in progress; empty: none
 	// Compare names what the KPI changes compare with; empty: no comparison.
 	Compare      string
 	ServiceTotal *serviceRow
@@ -224,6 +225,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: money.Format(p.CacheSavings.Decimal, cur),
 			Detail: "cache reads vs uncached input price"})
 	}
+	v.BudgetSummaries = p.BudgetSummaries
 	v.Progress = p.Progress
 	if p.Progress != "" && p.Forecast.Valid {
 		v.Forecast = money.Format(p.Forecast.Decimal, cur)

@@ -113,6 +113,9 @@ type PeriodPage struct {
 	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
 	Previous     *KPIs
 	CompareLabel string
+	// BudgetSummaries sum up the budgets of a shorter period than the page's, one line each:
+	// "daily-total: exceeded on 3 of 30 days".
+	BudgetSummaries []string
 	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
 	// not known, no KPI.
 	CacheSavings decimal.NullDecimal
