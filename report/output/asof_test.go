@@ -339,13 +339,18 @@ func TestPageShowsChangesSpikesAndUnpriced(t *testing.T) {
 // days of the month before, and draws no day after the run.
 func TestPageOfMonthInProgress(t *testing.T) {
 	f := newMonthFixture(t, time.Date(2026, 11, 10, 12, 0, 0, 0, seoul))
+	// 5 November has no event at all: a gap in the line, not a zero.
+	if _, err := f.env.pool.Exec(context.Background(), `DELETE FROM events WHERE occurred_at >= $1 AND occurred_at < $2`,
+		time.Date(2026, 11, 5, 0, 0, 0, 0, seoul), time.Date(2026, 11, 6, 0, 0, 0, 0, seoul)); err != nil {
+		t.Fatal(err)
+	}
 	nov := report.PeriodContaining(report.Monthly, time.Date(2026, 11, 1, 0, 0, 0, 0, seoul), seoul)
 	page, _, _ := f.run(t, nov)
 	ctx, p := openPage(t, page)
 	if got := pageText(t, ctx, p, ".meta.progress"); !strings.HasPrefix(got, "month to date, 10 of 30 days · forecast ₩") {
 		t.Errorf("progress %q", got)
 	}
-	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "no change vs 1–10 Oct (same 10 days)" {
+	if got := pageText(t, ctx, p, ".kpi .kpi-change"); got != "−₩3 (−10.0%) vs 1–10 Oct (same 10 days)" {
 		t.Errorf("total cost change %q", got)
 	}
 	if got := pageText(t, ctx, p, ".budget-summaries"); got != "daily-total: exceeded on 0 of 10 days so far (30 in the period)" {
@@ -357,6 +362,13 @@ func TestPageOfMonthInProgress(t *testing.T) {
 	}
 	if points != 10 {
 		t.Errorf("the chart draws %d days; want 1–10 November", points)
+	}
+	var gap string
+	if err := p.Eval(ctx, `String(echarts.getInstanceByDom(document.getElementById('chart-daily')).getOption().series[0].data[4].value)`, &gap); err != nil {
+		t.Fatal(err)
+	}
+	if gap != "-" {
+		t.Errorf("5 November (no events) is drawn as %q; want a gap (\"-\")", gap)
 	}
 }
 
