@@ -143,6 +143,15 @@ type Top struct {
 	Name     string // "" shows as "(none)"
 	Cost     decimal.Decimal
 	Requests int64
+	Unpriced bool // no event of the row has a price: its cost shows as "unpriced", not 0
+}
+
+// topCost is a top row's cost as shown.
+func topCost(t Top, cur string) string {
+	if t.Unpriced {
+		return "unpriced"
+	}
+	return money.Format(t.Cost, cur)
 }
 
 // Alert is one alert the run sent.
@@ -351,7 +360,7 @@ func view(d Digest) templates.DigestEmail {
 				share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(k.Cost, 1).StringFixed(1) + " %"
 			}
 			tbl.Rows = append(tbl.Rows, templates.DriverRow{
-				Name: name, Cost: money.Format(r.Cost, cur), Requests: money.Group(fmt.Sprint(r.Requests)), Share: share,
+				Name: name, Cost: topCost(r, cur), Requests: money.Group(fmt.Sprint(r.Requests)), Share: share,
 			})
 		}
 		v.Tops = append(v.Tops, tbl)

@@ -31,7 +31,7 @@ func FromReport(rep *report.Report) Digest {
 		rows := rep.Breakdowns[dim]
 		out := make([]Top, 0, min(TopN, len(rows)))
 		for _, r := range rows[:min(TopN, len(rows))] {
-			out = append(out, Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests})
+			out = append(out, Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests, Unpriced: r.Requests > 0 && r.Unpriced == r.Requests})
 		}
 		return out
 	}

@@ -406,6 +406,9 @@ func TestDigestAndWorkbookNameWhatChanged(t *testing.T) {
 			}
 		}
 	}
+	if !strings.Contains(msg.Text, "mystery-model: unpriced (") || strings.Contains(msg.Text, "mystery-model: ₩0") {
+		t.Errorf("digest top models show the unpriced model's cost as ₩0:\n%s", msg.Text)
+	}
 	summary := map[string][]string{}
 	for _, r := range sheetRows(t, book, xlsx.SheetSummary) {
 		if len(r) > 1 {
