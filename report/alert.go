@@ -77,6 +77,10 @@ func AlertView(in AlertInput) templates.AlertEmail {
 		LocalLinks:  in.LocalLinks,
 		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
 	}
+	ended := !in.AsOf.Before(st.Period.End)
+	if ended {
+		v.EndedAt, v.ResetsAt = v.ResetsAt, ""
+	}
 	if st.HasForecast && in.AsOf.Before(st.Period.End) {
 		v.Projected = money.Format(st.Projected, in.Currency)
 	}
@@ -109,7 +113,13 @@ func AlertView(in AlertInput) templates.AlertEmail {
 		}
 		v.Drivers = append(v.Drivers, t)
 	}
-	if br.Severity == Critical || st.State == StateExceeded {
+	if (br.Severity == Critical || st.State == StateExceeded) && ended {
+		// Nothing more can be spent in an ended period: no "until it resets" advice.
+		v.Actions = []string{
+			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
+			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
+		}
+	} else if br.Severity == Critical || st.State == StateExceeded {
 		v.Actions = []string{
 			"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
 			"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",

@@ -41,9 +41,11 @@ type Job struct {
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// it wins over PublicURL.
-	Links           func(ctx context.Context, p Period) (Links, error)
-	RetentionDays   int // 0: no retention step
-	TopN            int // breakdown rows before "other"; default 10
+	Links         func(ctx context.Context, p Period) (Links, error)
+	RetentionDays int // 0: no retention step
+	TopN          int // breakdown rows before "other"; default 10
+	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
+	CacheSaving     CacheSavingFunc
 	MessageIDDomain string
 	Outputs         []Output
 	Now             func() time.Time
@@ -235,7 +237,8 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	if opts.Steps.has(StepStatistics) {
 		_ = step("statistics", func() error {
 			// The outputs list the events of the report's own snapshot.
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, Events: len(j.Outputs) > 0}
+			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
+				Events: len(j.Outputs) > 0}
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).
@@ -260,18 +263,62 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
+			// The report states every budget as it stood at the end of the report's period (or
+			// now, while it is in progress): a monthly budget on the 28th's daily report is the
+			// spend of 1–28, not of the whole month.
+			asOf := ReportAsOf(p, now)
 			var errs []error
 			var sts []Status
-			for _, b := range j.Budgets {
-				st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			if asOf.Before(now) {
+				ps := make([]Period, len(j.Budgets))
+				for i, b := range j.Budgets {
+					ps[i] = PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
+				}
+				var err error
+				if sts, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
+					errs = append(errs, err)
+				}
+			} else {
+				for _, b := range j.Budgets {
+					st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					sts = append(sts, st)
+				}
+			}
+			// A budget of a shorter period than the report's is summed up over the report's
+			// period instead of shown for the one period holding its end.
+			var kept []Status
+			var sums []BudgetSummary
+			for _, st := range sts {
+				if !Shorter(st.Budget.Period, p.Kind) {
+					kept = append(kept, st)
+					continue
+				}
+				subs, begun := SubPeriods(st.Budget.Period, p, asOf)
+				bs := make([]Budget, begun)
+				for i := range bs {
+					bs[i] = st.Budget
+				}
+				subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				sts = append(sts, st)
+				sum := BudgetSummary{Budget: st.Budget, Periods: begun, Total: len(subs)}
+				for _, s := range subSts {
+					if s.State == StateExceeded {
+						sum.Exceeded++
+					}
+				}
+				sums = append(sums, sum)
 			}
 			if res.Report != nil {
-				res.Report.Budgets = sts
+				res.Report.Budgets = kept
+				res.Report.BudgetSummaries = sums
+				res.Report.BudgetsAsOf = asOf
 			}
 			return errors.Join(errs...)
 		})

@@ -23,6 +23,10 @@ type DigestEmail struct {
 	KPIRows    [][]KPI
 	Unpriced   string // events without a price (not in Cost), "1,234"; empty: none
 
+	// Sections are short lists after the key numbers: biggest movers, spike days, unpriced
+	// models, prompt-cache savings; each is shown only when it has lines.
+	Sections []DigestSection
+
 	Budgets []DigestBudget
 	Alerts  []DigestAlert
 	Tops    []DriverTable // top services, models, users
@@ -32,6 +36,12 @@ type DigestEmail struct {
 	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
 	LocalLinks  bool   // the links are file:// URLs: no public URL is configured
 	Workbook    WorkbookNote
+}
+
+// DigestSection is a titled list of lines, e.g. "Biggest movers".
+type DigestSection struct {
+	Title string
+	Lines []string
 }
 
 // KPI is one key number.
@@ -50,6 +60,7 @@ type DigestBudget struct {
 	Limit    string
 	Percent  string // "80.0 %"
 	ResetsAt string // empty: not shown
+	AsOf     string // "28 Nov 2026, 24:00": the instant the figures stand at; empty: not shown
 	Filled   int    // bar percent, clamped by Bar
 }
 

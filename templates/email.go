@@ -21,7 +21,8 @@ type AlertEmail struct {
 	Threshold   int    // percent
 	Period      string // "daily 2025-10-01"
 	PeriodRange string // "2025-10-01 00:00 – 2025-10-02 00:00 Asia/Seoul"
-	ResetsAt    string // when the next period starts
+	ResetsAt    string // when the next period starts; empty once the period is over
+	EndedAt     string // the period had ended when the alert was sent: when it ended; else empty
 	Scope       string // "all events" or "service=QA_CHAT"
 	Spent       string
 	Limit       string

@@ -40,6 +40,9 @@ var (
 	qRefreshInsert  = q("refresh_insert")
 	qReportTotals   = q("report_totals")
 	qReportLatency  = q("report_latency")
+	qReportRange    = q("report_range")
+	qUnpricedModels = q("unpriced_models")
+	qCacheReads     = q("cache_reads")
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
@@ -132,6 +135,20 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if p.Start.Before(seriesStart) {
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
+	// The 30 days before the series are the baseline of its spike days.
+	sy, sm, sd := seriesStart.Date()
+	histStart := startOfDay(sy, sm, sd-report.SeriesDays, loc)
+	// The previous period, over as many days as this one has had while it is in progress.
+	prev := p.Previous()
+	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
+	if !req.AsOf.IsZero() && req.AsOf.After(p.Start) && req.AsOf.Before(p.End) {
+		ay, am, ad := req.AsOf.In(loc).Date()
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
+		py, pm, pd := prev.Start.Date()
+		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+			cmp.End, cmp.Partial = end, true
+		}
+	}
 
 	// The aggregates lock is taken for the session before the transaction begins, so that the
 	// transaction's snapshot, taken at its first statement, sees what the run before committed.
@@ -149,7 +166,10 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 			_ = conn.Conn().Close(context.WithoutCancel(ctx))
 		}
 	}()
-	from, to := seriesStart, p.End
+	from, to := histStart, p.End
+	if cmp.Start.Before(from) {
+		from = cmp.Start
+	}
 	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
 		from = req.RefreshFrom
 	}
@@ -177,9 +197,26 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if err != nil {
 		return nil, err
 	}
-	rep, err := readReport(ctx, tx, p, seriesStart, req.TopN)
+	rep, err := readReport(ctx, tx, p, seriesStart, histStart, req.TopN)
 	if err != nil {
 		return nil, err
+	}
+	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+		return nil, err
+	}
+	rep.Previous = cmp
+	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
+		rep.AsOf = req.AsOf
+	}
+	if req.CacheSaving != nil {
+		if rep.CacheSavings, err = cacheSavings(ctx, tx, p, req.CacheSaving); err != nil {
+			return nil, err
+		}
+	}
+	if rep.Totals.Unpriced > 0 {
+		if rep.UnpricedModels, err = unpricedModels(ctx, tx, p, rep); err != nil {
+			return nil, err
+		}
 	}
 	rep.RefreshedDays = refreshed
 	if !req.Events {
@@ -437,9 +474,9 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
 // in one statement, then report_latency the histograms of the rows shown.
-func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart time.Time, topN int) (*report.Report, error) {
+func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
-	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(seriesStart), dateOf(p.Start), dateOf(p.End))
+	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
 		return nil, fmt.Errorf("query report totals: %w", err)
 	}
@@ -517,7 +554,7 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 			out = append(out, row)
 		}
 		if len(rest[d]) > 0 {
-			other := report.Row{Other: true}
+			other := report.Row{Other: true, Members: len(rest[d])}
 			for _, row := range rest[d] {
 				other.Add(row.Totals)
 			}
@@ -535,10 +572,87 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 		}
 	}
 	loc := p.Start.Location()
+	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
+		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
 	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
 		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
 	}
 	return rep, nil
+}
+
+// readRange runs report_range.sql: the totals over the days of [from, to), and per dimension
+// and value.
+func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (report.Totals, map[report.Dimension]map[string]report.Totals, error) {
+	rows, err := tx.Query(ctx, qReportRange, tz, dateOf(from), dateOf(to))
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	var (
+		dim, key, cost string
+		r              report.Totals
+		total          report.Totals
+	)
+	byKey := map[report.Dimension]map[string]report.Totals{}
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
+		&cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		t := r
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return fmt.Errorf("parse cost %q: %w", cost, err)
+		}
+		t.Cost = c
+		if dim == "total" {
+			total.Add(t)
+			return nil
+		}
+		d := report.Dimension(dim)
+		if byKey[d] == nil {
+			byKey[d] = map[string]report.Totals{}
+		}
+		byKey[d][key] = t
+		return nil
+	})
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	return total, byKey, nil
+}
+
+// unpricedModels names the models of the period's unpriced events with their token counts,
+// read from the events; a model whose events retention dropped is named from the aggregates,
+// with its event count and no token counts.
+func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report.Report) ([]report.UnpricedModel, error) {
+	rows, err := tx.Query(ctx, qUnpricedModels, p.Start, p.End)
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var m report.UnpricedModel
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (report.UnpricedModel, error) {
+		err := row.Scan(&m.Model, &m.Provider, &m.Events, &m.InputTokens, &m.OutputTokens)
+		m.TokensKnown = true
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var found int64
+	for _, u := range out {
+		found += u.Events
+	}
+	if found < rep.Totals.Unpriced {
+		seen := map[string]bool{}
+		for _, u := range out {
+			seen[u.Model] = true
+		}
+		for _, r := range rep.Breakdowns[report.ByModel] {
+			if !r.Other && r.Unpriced > 0 && !seen[r.Key] {
+				out = append(out, report.UnpricedModel{Model: r.Key, Events: r.Unpriced})
+			}
+		}
+	}
+	return out, nil
 }
 
 // latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
@@ -555,7 +669,7 @@ func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, k
 		n        int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
-		if b < 0 || b > 1000 {
+		if b < 0 || b > report.MaxHistogramBucket {
 			return fmt.Errorf("latency histogram: bucket %d out of range", b)
 		}
 		k := dim + "\x00" + key
@@ -603,7 +717,7 @@ func dense(buckets []int32, counts []int64) (report.Histogram, error) {
 		return nil, nil
 	}
 	top := buckets[len(buckets)-1]
-	if top < 0 || top > 1000 {
+	if top < 0 || top > report.MaxHistogramBucket {
 		return nil, fmt.Errorf("latency histogram: bucket %d out of range", top)
 	}
 	h := make(report.Histogram, top+1)
@@ -1040,4 +1154,31 @@ func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, erro
 		return false, fmt.Errorf("query digest %s %s: %w", kind, period, err)
 	}
 	return status == report.StatusSent, nil
+}
+
+// cacheSavings prices the period's cache reads (cache_reads.sql) with price: models without a
+// price save nothing that can be stated.
+func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, price report.CacheSavingFunc) (decimal.NullDecimal, error) {
+	loc := p.Start.Location()
+	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End))
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	var (
+		day             time.Time
+		model, provider string
+		tokens          int64
+	)
+	sum := decimal.Zero
+	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &tokens}, func() error {
+		y, m, d := day.Date()
+		if s, ok := price(model, provider, startOfDay(y, m, d, loc), tokens); ok {
+			sum = sum.Add(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	return decimal.NewNullDecimal(sum), nil
 }

@@ -43,6 +43,7 @@ func (b *builder) budgets() error {
 		{"Used", 10, kPercent},
 		{"Forecast", 16, kMoney},
 		{"State", 12, kText},
+		{"As of", 20, kDateTime},
 	}
 	alertCols := []column{
 		{"Alert time", 20, kDateTime},
@@ -78,7 +79,7 @@ func (b *builder) budgets() error {
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
 		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
-			ratio(r.Spent, r.Limit), r.Forecast, r.State})
+			ratio(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
 	if err != nil {
@@ -306,13 +307,23 @@ func (b *builder) summary() error {
 		{"Cache read tokens", s.Tokens.CacheRead, kInt},
 		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
 		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
+	}
+	if s.CacheSavings.Valid {
+		kpis = append(kpis, kpi{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
+	}
+	kpis = append(kpis, []kpi{
 		{"Latency p50 (ms)", lat[0], kMillis},
 		{"Latency p95 (ms)", lat[1], kMillis},
 		{"Latency p99 (ms)", lat[2], kMillis},
 		{"Unpriced events (no cost known)", s.Unpriced, kInt},
+	}...)
+	for _, m := range s.UnpricedModels {
+		kpis = append(kpis, kpi{"Unpriced model", m, kText})
+	}
+	kpis = append(kpis, []kpi{
 		{"Event rows listed", b.eventRows, kInt},
 		{"Event sheets", listSheets(b.eventSheets), kText},
-	}
+	}...)
 	if wb.EventsCSV != "" {
 		kpis = append(kpis, kpi{csvLabel, wb.EventsCSV, kText})
 	}

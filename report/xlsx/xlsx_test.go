@@ -203,7 +203,7 @@ func TestFrozenHeadersFiltersWidths(t *testing.T) {
 			}
 		}
 		slices.Sort(filters)
-		if want := []string{"A1:I2", "A4:G5"}; !slices.Equal(filters, want) {
+		if want := []string{"A1:J2", "A4:G5"}; !slices.Equal(filters, want) {
 			t.Errorf("%s table ranges = %q, want %q", s, filters, want)
 		}
 	}
