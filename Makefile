@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets otlpjs fuzz fuzz-short
+.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -39,6 +39,43 @@ $(SITE_ASSETS)/dist/echarts.min.js: $(SITE_ASSETS)/package.json $(SITE_ASSETS)/p
 	cp bin/npm-assets/node_modules/echarts/dist/echarts.min.js $(SITE_ASSETS)/dist/
 	rm -rf bin/npm-assets
 
+# The OpenAPI linter, @redocly/cli pinned by collect/openapi-lint/package-lock.json and installed
+# into bin/openapi-lint; make test runs it on collect/openapi.json, and any error fails the build.
+# Telemetry and the update check are off: nothing but the npm install reaches the network.
+OPENAPI_LINT := collect/openapi-lint
+OPENAPI_LINT_BIN := bin/openapi-lint
+openapi-lint: $(OPENAPI_LINT_BIN)/.installed
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(OPENAPI_LINT_BIN)/node_modules/.bin/redocly lint \
+		--config $(OPENAPI_LINT)/redocly.yaml --format stylish collect/openapi.json
+
+$(OPENAPI_LINT_BIN)/.installed: $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json
+	@command -v npm >/dev/null || { echo "make openapi-lint needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	rm -rf $(OPENAPI_LINT_BIN) && mkdir -p $(OPENAPI_LINT_BIN)
+	cp $(OPENAPI_LINT)/package.json $(OPENAPI_LINT)/package-lock.json $(OPENAPI_LINT_BIN)/
+	cd $(OPENAPI_LINT_BIN) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
+# The independent price calculator that the pricing tests compare with: the npm package
+# @pydantic/genai-prices, pinned by package-lock.json, installed into its folder (node_modules is
+# not committed). Its bundled catalog is also the test's catalog file.
+GENAI_PRICES := collect/pricing/testdata/genai-prices
+genai-prices: $(GENAI_PRICES)/node_modules/.package-lock.json
+
+$(GENAI_PRICES)/node_modules/.package-lock.json: $(GENAI_PRICES)/package.json $(GENAI_PRICES)/package-lock.json
+	@command -v npm >/dev/null || { echo "make genai-prices needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	cd $(GENAI_PRICES) && npm ci --ignore-scripts --no-audit --no-fund
+
+# The TypeScript client's build and test dependencies (collect/client-ts: the compiler, Node's
+# types and the provider SDKs whose types the usage mappers are checked against), pinned by its
+# package-lock.json. The client itself has no runtime dependencies.
+CLIENT_TS := collect/client-ts
+client-ts-deps: $(CLIENT_TS)/node_modules/.package-lock.json
+
+$(CLIENT_TS)/node_modules/.package-lock.json: $(CLIENT_TS)/package.json $(CLIENT_TS)/package-lock.json
+	@command -v npm >/dev/null || { echo "the TypeScript client's tests need Node.js 18+ and npm: apt-get install -y nodejs npm" >&2; exit 1; }
+	cd $(CLIENT_TS) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 # The OpenTelemetry JavaScript SDK and OTLP/HTTP exporter that cmd/aispend/otlp_test.go runs
 # against the collector: pinned by collect/otlpjs/package-lock.json, never committed.
 OTLPJS := collect/otlpjs
@@ -51,13 +88,13 @@ $(OTLPJS)/node_modules/.package-lock.json: $(OTLPJS)/package.json $(OTLPJS)/pack
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets otlpjs vet fuzz-short
+test: tools assets genai-prices client-ts-deps otlpjs vet openapi-lint fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice
 FUZZTIME ?= 10m
 FUZZTIME_SHORT ?= 5s
 
@@ -81,11 +118,19 @@ bench: assets
 
 # Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
 # DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".
+SHOTS_OUT ?= $(or $(TMPDIR),/tmp)/aispend-screenshots-demo
+
 demo: assets build
 	./$(BIN) demo $(DEMO_FLAGS)
 
+# The README's screenshots (report/screenshots/*.png), from a fresh demo in a temporary directory:
+# the latest daily page, a CRITICAL alert and the latest digest, at desktop width and at 390 px.
+screenshots: assets build
+	rm -rf $(SHOTS_OUT) && AISPEND_OUTPUT=$(SHOTS_OUT) ./$(BIN) demo $(DEMO_FLAGS)
+	go run ./report/screenshots -out report/screenshots $(SHOTS_OUT)
+
 clean:
-	rm -rf bin out/*
+	rm -rf bin out/* $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist
 	touch out/.gitkeep
 
 # Scale benchmark (batch commands on SCALE_EVENTS demo events, default 10,000,000, beside raw-SQL

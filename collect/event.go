@@ -39,6 +39,9 @@ type Event struct {
 	Endpoint         string            `json:"endpoint"`
 	Tags             map[string]string `json:"tags"`
 
+	// CacheWrite1hTokens is the part of CacheWriteTokens written with a 1-hour lifetime.
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+
 	OTelModel       string `json:"gen_ai.request.model"`
 	OTelProvider    string `json:"gen_ai.provider.name"`
 	OTelInput       int64  `json:"gen_ai.usage.input_tokens"`
@@ -56,7 +59,7 @@ const absent = math.MinInt64
 func NewEvent() Event {
 	return Event{
 		InputTokens: absent, OutputTokens: absent, CacheReadTokens: absent, CacheWriteTokens: absent,
-		ReasoningTokens: absent, DurationMS: absent, Success: true,
+		ReasoningTokens: absent, DurationMS: absent, Success: true, CacheWrite1hTokens: absent,
 		OTelInput: absent, OTelOutput: absent, OTelCacheRead: absent, OTelCacheCreate: absent,
 	}
 }
@@ -122,6 +125,8 @@ type Row struct {
 	OrgID            string
 	Endpoint         string
 	Tags             []byte // JSON object, nil when absent
+
+	CacheWrite1hTokens int64 // part of CacheWriteTokens
 }
 
 // Problem is one reason an event was refused.
@@ -211,14 +216,19 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	out, outOK := count(bad, "output_tokens", firstInt(e.OutputTokens, e.OTelOutput), true)
 	cr, crOK := count(bad, "cache_read_tokens", firstInt(e.CacheReadTokens, e.OTelCacheRead), false)
 	cw, cwOK := count(bad, "cache_write_tokens", firstInt(e.CacheWriteTokens, e.OTelCacheCreate), false)
+	c1h, c1hOK := count(bad, "cache_write_1h_tokens", e.CacheWrite1hTokens, false)
 	rs, rsOK := count(bad, "reasoning_tokens", e.ReasoningTokens, false)
 	if inOK && crOK && cwOK && cacheExceedsInput(cr, cw, in) {
 		bad("cache_read_tokens", "cache_read_tokens + cache_write_tokens (%d) exceed input_tokens (%d)", uint64(cr)+uint64(cw), in)
+	}
+	if cwOK && c1hOK && c1h > cw {
+		bad("cache_write_1h_tokens", "cache_write_1h_tokens (%d) exceed cache_write_tokens (%d)", c1h, cw)
 	}
 	if outOK && rsOK && rs > out {
 		bad("reasoning_tokens", "reasoning_tokens (%d) exceed output_tokens (%d)", rs, out)
 	}
 	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
+	row.CacheWrite1hTokens = c1h
 
 	// Absent stays absent (math.MinInt64), which the store writes as NULL, not 0.
 	row.DurationMS = e.DurationMS
@@ -300,6 +310,7 @@ func (row *Row) Price(t *pricing.Table) {
 	p, ok := t.Cost(row.Model, row.Provider, row.OccurredAt, pricing.Usage{
 		InputTokens: row.InputTokens, OutputTokens: row.OutputTokens,
 		CacheReadTokens: row.CacheReadTokens, CacheWriteTokens: row.CacheWriteTokens,
+		CacheWrite1hTokens: row.CacheWrite1hTokens, ReasoningTokens: row.ReasoningTokens,
 	})
 	if !ok {
 		return

@@ -36,9 +36,21 @@ type Pinger interface {
 
 // Config is what the HTTP layer needs to know.
 type Config struct {
-	Tokens       []string // accepted bearer tokens; empty means no authentication
-	MaxEvents    int      // per request; default 1,000
-	MaxBodyBytes int64    // per request; default 1 MiB
+	Tokens []string // accepted ingest bearer tokens; empty means no authentication
+	// ReadTokens may read the statistics (GET /v1/stats, /v1/daily, /v1/top, /v1/alerts,
+	// /v1/budgets) but not send events; AdminTokens may also send a test alert. With no token of
+	// any kind configured, those endpoints are open too (the loopback-only mode).
+	ReadTokens  []string
+	AdminTokens []string
+	// Location is the report time zone: read API dates are calendar days there. ReadNow is the
+	// read API's clock, for its default dates (AISPEND_NOW); default Now, which ingest keeps.
+	Location *time.Location
+	ReadNow  func() time.Time
+	// Read answers the read API and TestAlert POST /v1/alerts/test; nil: they answer 404.
+	Read         ReadSource
+	TestAlert    AlertTester
+	MaxEvents    int   // per request; default 1,000
+	MaxBodyBytes int64 // per request; default 1 MiB
 	FutureSkew   time.Duration
 	MaxAge       time.Duration // events older than this are refused (retention); 0 = no limit
 	Prices       *pricing.Table
@@ -60,8 +72,10 @@ type Server struct {
 	budgets BudgetSource
 	metrics *Metrics
 	mux     *http.ServeMux
-	tokens  [][]byte
-	slots   chan struct{} // one per event request in flight
+	tokens  [][]byte // ingest
+	// readTokens and adminTokens: the other kinds (readapi.go)
+	readTokens, adminTokens [][]byte
+	slots                   chan struct{} // one per event request in flight
 }
 
 // BudgetSource reports the status of every budget for GET /v1/budgets.
@@ -83,6 +97,9 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ReadNow == nil {
+		cfg.ReadNow = cfg.Now
+	}
 	if cfg.MaxInFlight <= 0 {
 		cfg.MaxInFlight = 32
 	}
@@ -97,15 +114,22 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 	for _, t := range cfg.Tokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}
+	for _, t := range cfg.ReadTokens {
+		s.readTokens = append(s.readTokens, []byte(t))
+	}
+	for _, t := range cfg.AdminTokens {
+		s.adminTokens = append(s.adminTokens, []byte(t))
+	}
 	s.routes()
 	return s
 }
 
 func (s *Server) routes() {
 	s.mux.Handle("POST /v1/events", s.authed(s.handleEventsCreate()))
-	s.mux.Handle("GET /v1/budgets", s.authed(s.handleBudgets()))
+	s.mux.Handle("GET /v1/budgets", s.authedAs(ingestToken|readToken|adminToken, "", s.handleBudgets()))
 	// OTLP/HTTP answers its own refusals (401 included) in the request's encoding.
 	s.mux.Handle("POST /v1/traces", s.handleTracesCreate())
+	s.readRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.mux.Handle("GET /readyz", s.handleReady())
 	s.mux.Handle("GET /metrics", s.metrics.Handler())
@@ -130,16 +154,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(sw, r)
 }
 
-// authed requires a configured bearer token.
+// authed requires an ingest token (AISPEND_INGEST_TOKENS), compared in constant time against
+// every token; see authedAs.
 func (s *Server) authed(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.tokenOK(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
-			writeError(w, http.StatusUnauthorized, "missing or invalid bearer token", nil)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+	return s.authedAs(ingestToken, "this token may not send events: use an ingest token (AISPEND_INGEST_TOKENS)", next)
 }
 
 // tokenOK tells whether the request carries a configured bearer token (or none is configured),

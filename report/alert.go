@@ -25,14 +25,21 @@ var ErrNoRecipients = errors.New("no recipients: set the budget's recipients or 
 
 // AlertInput is what an alert email is made of.
 type AlertInput struct {
-	Status     Status
-	Breach     Breach
-	MessageID  string
-	Drivers    map[Dimension][]Driver // top services, models, users in the budget's scope
-	Currency   string
-	From       string
-	To         []string
-	ReportURL  string // empty: no link
+	Status    Status
+	Breach    Breach
+	MessageID string
+	Drivers   map[Dimension][]Driver // top services, models, users in the budget's scope
+	Currency  string
+	From      string
+	To        []string
+	ReportURL string // empty: no link
+	// WorkbookURL is the link to the period's workbook; empty: no link.
+	WorkbookURL string
+	// LocalLinks: the links are file:// URLs because no public URL is configured.
+	LocalLinks bool
+	// Also are the lower thresholds of the same period crossed with Breach's: this email
+	// stands for them too.
+	Also       []int
 	AsOf       time.Time
 	Location   *time.Location
 	IsTestSend bool // "aispend alert test": says so in the subject
@@ -64,13 +71,29 @@ func AlertView(in AlertInput) templates.AlertEmail {
 		Spent:       money.Format(st.Spent, in.Currency),
 		Limit:       money.Format(st.Limit, in.Currency),
 		Remaining:   money.Format(st.Remaining, in.Currency),
-		Percent:     st.Percent.StringFixed(2) + " %",
-		Unpriced:    st.Unpriced,
+		Percent:     money.Percent(st.Percent),
 		ReportURL:   in.ReportURL,
+		WorkbookURL: in.WorkbookURL,
+		LocalLinks:  in.LocalLinks,
 		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
+	}
+	ended := !in.AsOf.Before(st.Period.End)
+	if ended {
+		v.EndedAt, v.ResetsAt = v.ResetsAt, ""
 	}
 	if st.HasForecast && in.AsOf.Before(st.Period.End) {
 		v.Projected = money.Format(st.Projected, in.Currency)
+	}
+	if st.Unpriced > 0 {
+		v.Unpriced = money.Count(st.Unpriced)
+	}
+	// The subject's figure: the spend so far, or for a forecast the projected period end.
+	v.SubjectPercent = v.Percent
+	if br.Kind == Forecast && st.HasForecast && st.Limit.IsPositive() {
+		v.SubjectPercent = money.Percent(st.Projected.Mul(decimal.NewFromInt(100)).Div(st.Limit))
+	}
+	for _, t := range in.Also {
+		v.Also = append(v.Also, fmt.Sprintf("%d %%", t))
 	}
 	bar := st.Percent.IntPart()
 	v.BarPercent = int(min(max(bar, 0), 100))
@@ -79,18 +102,24 @@ func AlertView(in AlertInput) templates.AlertEmail {
 		for _, r := range in.Drivers[d.dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
-				share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(st.Spent, 1).StringFixed(1) + " %"
+				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(st.Spent))
 			}
 			name := r.Key
 			if name == "" {
 				name = "(none)"
 			}
 			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: money.Format(r.Cost, in.Currency),
-				Requests: money.Group(fmt.Sprint(r.Requests)), Share: share})
+				Requests: money.Count(r.Requests), Share: share})
 		}
 		v.Drivers = append(v.Drivers, t)
 	}
-	if br.Severity == Critical || st.State == StateExceeded {
+	if (br.Severity == Critical || st.State == StateExceeded) && ended {
+		// Nothing more can be spent in an ended period: no "until it resets" advice.
+		v.Actions = []string{
+			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
+			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
+		}
+	} else if br.Severity == Critical || st.State == StateExceeded {
 		v.Actions = []string{
 			"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
 			"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",

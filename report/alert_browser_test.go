@@ -78,3 +78,60 @@ func TestAlertEmailInBrowser(t *testing.T) {
 		page.Close(ctx)
 	}
 }
+
+// Ensures the alert email is fluid: at 390 px (a phone) nothing scrolls sideways or is clipped,
+// the key numbers stack and the driver tables fit; at 640 px (a desktop client's pane) the card
+// keeps its 600 px and the key numbers sit side by side; in both, no script, image, stylesheet
+// or class (Outlook-safe: tables and inline styles).
+func TestAlertEmailFluid(t *testing.T) {
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	in := sampleInput(t, "1234567890", 95, Actual) // ₩1,234,567,890: 14 characters
+	in.Drivers[ByUser] = append(in.Drivers[ByUser], Driver{Key: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("1234567"), Requests: 1234567})
+	in.WorkbookURL = "https://r.example.com/daily/2025-10-01/aispend-daily-2025-10-01.xlsx"
+	in.Also = []int{50, 80}
+	e, err := AlertEmail(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "alert.html")
+	if err := os.WriteFile(path, e.HTML, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{390, 640} {
+		page, err := b.NewPage(ctx, width, 900)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := page.Navigate(ctx, "file://"+path); err != nil {
+			t.Fatal(err)
+		}
+		f, err := browsertest.MeasureEmail(ctx, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.ScrollWidth > width || len(f.Overflowing) > 0 {
+			t.Errorf("%d px: document %d px wide; overflowing %q", width, f.ScrollWidth, f.Overflowing)
+		}
+		if f.Scripts+f.Images+f.Styles+f.Classes != 0 {
+			t.Errorf("%d px: %+v: want no scripts, images, stylesheets or classes", width, f)
+		}
+		if len(f.KeyTops) != 3 {
+			t.Fatalf("%d px: %d key numbers; want 3", width, len(f.KeyTops))
+		}
+		stacked := f.KeyTops[0] < f.KeyTops[1] && f.KeyTops[1] < f.KeyTops[2]
+		inRow := f.KeyTops[0] == f.KeyTops[1] && f.KeyTops[1] == f.KeyTops[2]
+		switch width {
+		case 390:
+			if !stacked {
+				t.Errorf("390 px: key numbers at %v; want stacked", f.KeyTops)
+			}
+		case 640:
+			if !inRow || f.Card != 600 {
+				t.Errorf("640 px: key numbers at %v, card %.0f px; want one row in a 600 px card", f.KeyTops, f.Card)
+			}
+		}
+		page.Close(ctx)
+	}
+}

@@ -48,14 +48,14 @@ func TestAlertEmailEscapesAndRenders(t *testing.T) {
 	for _, want := range []string{
 		"&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;",
 		`<td width="80%"`, `<td width="20%"`, // the progress bar: two table cells
-		"₩40,000", "₩50,000", "₩10,000", "80.00 %", "12,345", "resets Thu 2 Oct 2025 00:00 KST",
+		"₩40,000", "₩50,000", "₩10,000", "80.0 %", "12,345", "resets Thu 2 Oct 2025 00:00 KST",
 		"https://r.example.com/daily/2025-10-01/?a=1&amp;b=%3c2%3e", "service=QA_CHAT",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
 	}
-	for _, want := range []string{"₩40,000", "80.00 %", "</script><script>alert(1)</script>", "Resets:", "Top users", "Full report: https://r.example.com/daily/2025-10-01/"} {
+	for _, want := range []string{"₩40,000", "80.0 %", "</script><script>alert(1)</script>", "Resets:", "Top users", "Full report: https://r.example.com/daily/2025-10-01/"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("text lacks %q:\n%s", want, text)
 		}
@@ -63,7 +63,7 @@ func TestAlertEmailEscapesAndRenders(t *testing.T) {
 	if strings.Contains(html, "What to do now") {
 		t.Error("WARNING alert has action items")
 	}
-	if e.Headers.Get("Message-ID") != in.MessageID || !strings.HasPrefix(e.Subject, "[aispend WARNING] Budget") || strings.ContainsAny(e.Subject, "\r\n") {
+	if e.Headers.Get("Message-ID") != in.MessageID || !strings.HasPrefix(e.Subject, "[aispend WARNING] qa") || strings.ContainsAny(e.Subject, "\r\n") {
 		t.Errorf("headers: %q %q", e.Headers.Get("Message-ID"), e.Subject)
 	}
 	if !strings.Contains(html, "style=") || strings.Contains(html, "<style") || strings.Contains(html, "class=") {
@@ -97,5 +97,29 @@ func TestAlertEmailCriticalAndForecast(t *testing.T) {
 	in.To = nil
 	if _, err := AlertEmail(in); err != ErrNoRecipients {
 		t.Errorf("no recipients: %v", err)
+	}
+}
+
+// Ensures one number format in the alert: every count with thousands separators, every percent
+// with one decimal and a space ("80.0 %"), truncated so that 79.99 % never reads 80.0 %.
+func TestAlertEmailNumberFormat(t *testing.T) {
+	in := sampleInput(t, "39999.5", 50, Actual)
+	in.Status.Unpriced = 12345
+	e, err := AlertEmail(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{string(e.Text), string(e.HTML)} {
+		for _, want := range []string{"12,345 events have no price", "79.9 %", "12,345 req"} {
+			if !strings.Contains(part, want) {
+				t.Errorf("lacks %q:\n%s", want, part)
+			}
+		}
+		if strings.Contains(part, "80.0 %") || strings.Contains(part, "79.99") {
+			t.Errorf("79.999 %% shown rounded or with two decimals:\n%s", part)
+		}
+	}
+	if !strings.Contains(e.Subject, "at 79.9 % of ₩50,000") {
+		t.Errorf("subject %q", e.Subject)
 	}
 }

@@ -166,8 +166,12 @@ func TestHistogramPercentile(t *testing.T) {
 	if h.Percentile(0.5) != 0 {
 		t.Error("empty histogram")
 	}
-	h = Histogram{1, 0, 0, 0, 0, 0, 0, 0, 0, 98, 0, 0, 0, 0, 1}
-	// bucket 9 is [4, 4.76) ms → 4; bucket 14 is [9.51, 11.3) → 10 (midpoint 10.37)
+	var durations []int64
+	for range 98 {
+		durations = append(durations, 4)
+	}
+	h = HistogramOf(append(durations, 0, 10)...)
+	// 4 ms is bucket 129, [4, 4.04) → 4; 10 ms is bucket 213, [9.93, 10.04) → 10
 	if got := h.Percentile(0.5); got != 4 {
 		t.Errorf("p50 %d", got)
 	}
@@ -176,6 +180,9 @@ func TestHistogramPercentile(t *testing.T) {
 	}
 	if got := h.Percentile(0.01); got != 0 {
 		t.Errorf("p1 %d", got)
+	}
+	if b := HistogramBucket(10); b != 213 || len(h) != 214 {
+		t.Errorf("10 ms in bucket %d, histogram of %d buckets", b, len(h))
 	}
 	m := h.Merge(Histogram{0, 2})
 	if m.Count() != 102 || h.Count() != 100 {

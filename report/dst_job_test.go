@@ -120,11 +120,11 @@ func runsOverDayWithoutMidnight(t *testing.T, url string) {
 		length   time.Duration
 		cost     string
 		requests int64
-		budgets  map[string]string // budget name → spent in the budget period holding the run's last instant
+		budgets  map[string]string // budget name → spent in the budget period holding the run's last instant, up to the run's period end
 	}{
-		{report.Daily, "2026-03-08", 23 * time.Hour, "12", 2, map[string]string{"day": "12", "week": "527", "month": "735"}},
-		{report.Weekly, "2026-W10", 7*24*time.Hour - time.Hour, "527", 5, map[string]string{"day": "12", "week": "527", "month": "735"}},
-		{report.Monthly, "2026-03", 31*24*time.Hour - time.Hour, "735", 8, map[string]string{"day": "128", "week": "384", "month": "735"}},
+		{report.Daily, "2026-03-08", 23 * time.Hour, "12", 2, map[string]string{"day": "12", "week": "527", "month": "591"}},
+		{report.Weekly, "2026-W10", 7*24*time.Hour - time.Hour, "527", 5, map[string]string{"day": "12", "week": "527", "month": "591"}},
+		{report.Monthly, "2026-03", 31*24*time.Hour - time.Hour, "735", 8, map[string]string{"day": "128", "week": "128", "month": "735"}},
 	} {
 		t.Run(string(tc.kind), func(t *testing.T) {
 			p, err := report.ParsePeriod(tc.kind, "2026-03-08", havana)

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,9 +37,15 @@ type Job struct {
 	Recipients []string // default recipients of budgets that name none
 	// PublicURL is the base URL of the published site; alert emails link to
 	// PublicURL/<period path>. Empty: no link.
-	PublicURL       string
-	RetentionDays   int // 0: no retention step
-	TopN            int // breakdown rows before "other"; default 10
+	PublicURL string
+	// Links, when set, gives the links of alert emails to a period's published page and
+	// workbook (public, presigned, or file:// for a local directory without a public URL);
+	// it wins over PublicURL.
+	Links         func(ctx context.Context, p Period) (Links, error)
+	RetentionDays int // 0: no retention step
+	TopN          int // breakdown rows before "other"; default 10
+	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
+	CacheSaving     CacheSavingFunc
 	MessageIDDomain string
 	Outputs         []Output
 	Now             func() time.Time
@@ -75,6 +83,7 @@ type AlertOutcome struct {
 	Failed    int // sends that failed; they stay pending
 	Skipped   int // pending alerts held by another run, or of budgets no longer configured
 	WouldSend int // dry run: alerts not yet sent that a real run would send
+	Covered   int // thresholds recorded as alerted without an email of their own: a higher one's email named them
 }
 
 // Result is what a run did, step by step.
@@ -129,16 +138,16 @@ func (e stepErrors) Error() string {
 func (e stepErrors) Unwrap() []error { return e }
 
 // Summary is the one-line outcome of a run, e.g.
-// "daily 2025-10-01: ₩1,234 over 567 requests (99.12 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".
+// "daily 2025-10-01: ₩1,234 over 567 requests (99.1 % ok), alerts 2 sent 0 failed, 1 partition dropped, 1.2s, ok".
 func (r *Result) Summary(currency string) string {
 	var b strings.Builder
 	b.WriteString(r.Period.String())
 	b.WriteString(": ")
 	if r.Report != nil {
 		t := r.Report.Totals
-		fmt.Fprintf(&b, "%s over %s requests (%s %% ok", money.Format(t.Cost, currency), money.Group(fmt.Sprint(t.Requests)), t.SuccessRate().StringFixed(2))
+		fmt.Fprintf(&b, "%s over %s requests (%s ok", money.Format(t.Cost, currency), money.Count(t.Requests), money.Percent(t.SuccessRate()))
 		if t.Unpriced > 0 {
-			fmt.Fprintf(&b, ", %d unpriced", t.Unpriced)
+			fmt.Fprintf(&b, ", %s unpriced", money.Count(t.Unpriced))
 		}
 		b.WriteString(")")
 	} else {
@@ -210,6 +219,14 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	now := j.now()
 	log := j.log().With("period", p.String(), "dry_run", opts.DryRun)
 	res := &Result{Period: p, DryRun: opts.DryRun}
+	// The report's event snapshot stays open while the outputs read it, and no longer: retention
+	// cannot detach a partition that an open snapshot reads.
+	closeEvents := func() {
+		if res.Report != nil && res.Report.Events != nil {
+			res.Report.Events.Close()
+		}
+	}
+	defer closeEvents()
 	// Step errors are returned (joined, each named), not logged here: the caller logs them once.
 	step := func(name string, fn func() error) error {
 		err := fn()
@@ -219,7 +236,9 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 
 	if opts.Steps.has(StepStatistics) {
 		_ = step("statistics", func() error {
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun}
+			// The outputs list the events of the report's own snapshot.
+			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
+				Events: len(j.Outputs) > 0}
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).
@@ -244,18 +263,62 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
+			// The report states every budget as it stood at the end of the report's period (or
+			// now, while it is in progress): a monthly budget on the 28th's daily report is the
+			// spend of 1–28, not of the whole month.
+			asOf := ReportAsOf(p, now)
 			var errs []error
 			var sts []Status
-			for _, b := range j.Budgets {
-				st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			if asOf.Before(now) {
+				ps := make([]Period, len(j.Budgets))
+				for i, b := range j.Budgets {
+					ps[i] = PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
+				}
+				var err error
+				if sts, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
+					errs = append(errs, err)
+				}
+			} else {
+				for _, b := range j.Budgets {
+					st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+					if err != nil {
+						errs = append(errs, err)
+						continue
+					}
+					sts = append(sts, st)
+				}
+			}
+			// A budget of a shorter period than the report's is summed up over the report's
+			// period instead of shown for the one period holding its end.
+			var kept []Status
+			var sums []BudgetSummary
+			for _, st := range sts {
+				if !Shorter(st.Budget.Period, p.Kind) {
+					kept = append(kept, st)
+					continue
+				}
+				subs, begun := SubPeriods(st.Budget.Period, p, asOf)
+				bs := make([]Budget, begun)
+				for i := range bs {
+					bs[i] = st.Budget
+				}
+				subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
 				if err != nil {
 					errs = append(errs, err)
 					continue
 				}
-				sts = append(sts, st)
+				sum := BudgetSummary{Budget: st.Budget, Periods: begun, Total: len(subs)}
+				for _, s := range subSts {
+					if s.State == StateExceeded {
+						sum.Exceeded++
+					}
+				}
+				sums = append(sums, sum)
 			}
 			if res.Report != nil {
-				res.Report.Budgets = sts
+				res.Report.Budgets = kept
+				res.Report.BudgetSummaries = sums
+				res.Report.BudgetsAsOf = asOf
 			}
 			return errors.Join(errs...)
 		})
@@ -272,6 +335,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			_ = step(o.Name(), func() error { return o.Write(ctx, res) })
 		}
 	}
+	closeEvents()
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
 		_ = step("retention", func() error {
 			cutoff := now.Add(-time.Duration(j.RetentionDays) * 24 * time.Hour)
@@ -404,6 +468,22 @@ func (j *Job) recipients(b Budget) []string {
 	return j.Recipients
 }
 
+// Links are the links an email gives to a period's published files.
+type Links struct {
+	Page, Workbook string // absolute URLs; empty: no link
+	// Local: the links are file:// URLs of a local output directory, because no public URL
+	// is configured; they work only on the machine that made them, and the email says so.
+	Local bool
+}
+
+// links is the links of period p for an alert email.
+func (j *Job) links(ctx context.Context, p Period) (Links, error) {
+	if j.Links != nil {
+		return j.Links(ctx, p)
+	}
+	return Links{Page: j.ReportURL(p)}, nil
+}
+
 // ReportURL is the link to the period's published page, or "" without a public URL.
 func (j *Job) ReportURL(p Period) string {
 	if j.PublicURL == "" {
@@ -443,7 +523,7 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
 				if dryRun {
 					// Render to prove the email can be made; claim and send nothing.
-					if _, err := j.alertEmail(ctx, b, st, entry, p); err != nil && !errors.Is(err, ErrNoRecipients) {
+					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !errors.Is(err, ErrNoRecipients) {
 						errs = append(errs, err)
 					}
 					if !sent[br.Key()] {
@@ -471,24 +551,41 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 	if err != nil {
 		return out, nil, errors.Join(append(errs, err)...)
 	}
-	for _, e := range pending {
-		b, ok := byName[e.Budget]
+	for _, g := range groupPending(pending) {
+		top := g[0]
+		b, ok := byName[top.Budget]
 		if !ok {
-			out.Skipped++
-			log.Warn("pending alert of a budget no longer configured", "budget", e.Budget, "key", e.Key())
+			out.Skipped += len(g)
+			log.Warn("pending alert of a budget no longer configured", "budget", top.Budget, "key", top.Key())
 			continue
 		}
-		st, err := statuses.get(ctx, b, e.Period(j.loc()))
+		bp := top.Period(j.loc())
+		// A run that stopped between sending a higher threshold's email and recording the
+		// thresholds it covered leaves them pending: that email already named them.
+		higher, err := j.sentAbove(ctx, top, bp)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		msg, buildErr := j.alertEmail(ctx, b, st, e, p)
+		if higher {
+			out.Covered += j.markCovered(ctx, g, &errs)
+			continue
+		}
+		st, err := statuses.get(ctx, b, bp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var also []int
+		for _, e := range g[1:] {
+			also = append(also, e.Threshold)
+		}
+		msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
 		if buildErr != nil && !errors.Is(buildErr, ErrNoRecipients) {
 			errs = append(errs, buildErr)
 			continue
 		}
-		sent, err := j.Store.SendAlert(ctx, e.Breach, func(ctx context.Context, _ LedgerEntry) error {
+		sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
 			if buildErr != nil {
 				return buildErr
 			}
@@ -500,17 +597,74 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		switch {
 		case err != nil:
 			out.Failed++
-			errs = append(errs, fmt.Errorf("send alert %s: %w", e.Key(), err))
+			errs = append(errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
 		case sent:
 			out.Sent++
-			e.Status = StatusSent
-			sentEntries = append(sentEntries, e)
-			log.Info("alert sent", "budget", e.Budget, "threshold", e.Threshold, "kind", e.Kind, "severity", e.Severity, "message_id", e.MessageID)
+			top.Status = StatusSent
+			sentEntries = append(sentEntries, top)
+			log.Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
+			// The lower thresholds were named by this email: record them as alerted so that
+			// none is sent later.
+			out.Covered += j.markCovered(ctx, g[1:], &errs)
 		default:
 			out.Skipped++ // another run is sending it, or already has
 		}
 	}
 	return out, sentEntries, errors.Join(errs...)
+}
+
+// groupPending groups pending entries by budget, period and kind (actual or forecast), each
+// group highest threshold first, groups in the order of their first entry: one email goes per
+// group, for its highest threshold, naming the others.
+func groupPending(pending []LedgerEntry) [][]LedgerEntry {
+	var groups [][]LedgerEntry
+	at := map[string]int{}
+	for _, e := range pending {
+		k := e.Budget + "|" + e.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(e.Kind)
+		i, ok := at[k]
+		if !ok {
+			i = len(groups)
+			at[k] = i
+			groups = append(groups, nil)
+		}
+		groups[i] = append(groups[i], e)
+	}
+	for _, g := range groups {
+		slices.SortStableFunc(g, func(a, b LedgerEntry) int { return cmp.Compare(b.Threshold, a.Threshold) })
+	}
+	return groups
+}
+
+// sentAbove reports whether an alert of e's budget, period and kind with a higher threshold
+// than e's was sent already.
+func (j *Job) sentAbove(ctx context.Context, e LedgerEntry, bp Period) (bool, error) {
+	entries, err := j.Store.Alerts(ctx, bp.Start, bp.End)
+	if err != nil {
+		return false, err
+	}
+	for _, x := range entries {
+		if x.Status == StatusSent && x.Budget == e.Budget && x.PeriodStart.Equal(e.PeriodStart) && x.Kind == e.Kind && x.Threshold > e.Threshold {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// markCovered records entries as sent without an email (a higher threshold's email named
+// them), and returns how many it recorded.
+func (j *Job) markCovered(ctx context.Context, entries []LedgerEntry, errs *[]error) int {
+	n := 0
+	for _, e := range entries {
+		ok, err := j.Store.SendAlert(ctx, e.Breach, func(context.Context, LedgerEntry) error { return nil })
+		if err != nil {
+			*errs = append(*errs, fmt.Errorf("record covered alert %s: %w", e.Key(), err))
+			continue
+		}
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 // sentKeys lists the alert keys of period bp already sent.
@@ -529,7 +683,8 @@ func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) 
 }
 
 // alertEmail renders the email of ledger entry e with the budget's current status.
-func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period) (*email.Email, error) {
+// also are the lower thresholds of the same period this email covers.
+func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*email.Email, error) {
 	drivers := map[Dimension][]Driver{}
 	for _, d := range driverTitles {
 		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, d.dim, 5)
@@ -538,8 +693,13 @@ func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry
 		}
 		drivers[d.dim] = rows
 	}
+	links, err := j.links(ctx, runPeriod)
+	if err != nil {
+		return nil, fmt.Errorf("link report %s: %w", runPeriod, err)
+	}
 	return AlertEmail(AlertInput{
 		Status: st, Breach: e.Breach, MessageID: e.MessageID, Drivers: drivers, Currency: j.Currency,
-		From: j.From, To: j.recipients(b), ReportURL: j.ReportURL(runPeriod), AsOf: j.now(), Location: j.loc(),
+		From: j.From, To: j.recipients(b), ReportURL: links.Page, WorkbookURL: links.Workbook, LocalLinks: links.Local,
+		Also: also, AsOf: j.now(), Location: j.loc(),
 	})
 }

@@ -236,40 +236,87 @@ func TestThresholdsOneByOne(t *testing.T) {
 	}
 }
 
-// Ensures a spend that crosses every threshold in one run sends one email per threshold, each
-// with its own Message-ID derived from its key.
+// Ensures a spend that crosses every threshold in one run sends one email, for the highest
+// threshold, whose subject states the actual percent and which names the others; the ledger
+// records every threshold as alerted, so a later run sends none of them.
 func TestThresholdsAllAtOnce(t *testing.T) {
 	f := setup(t)
 	f.now = day1.Add(23 * time.Hour)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "990"})
 	b := daily("daily-total", "1000")
-	res, err := f.job(b).Run(context.Background(), report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	job := f.job(b)
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	res, err := job.Run(context.Background(), p, report.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts.Sent != 3 || f.mail.count() != 3 {
-		t.Fatalf("sent %d (%d emails); want 3", res.Alerts.Sent, f.mail.count())
+	if res.Alerts.Sent != 1 || res.Alerts.Covered != 2 || f.mail.count() != 1 {
+		t.Fatalf("sent %d, covered %d (%d emails); want 1 and 2", res.Alerts.Sent, res.Alerts.Covered, f.mail.count())
 	}
-	ids := map[string]bool{}
-	for i, th := range []int{50, 80, 95} {
-		m := f.mail.msgs[i]
-		want := report.Breach{Budget: b.Name, PeriodStart: day1, Threshold: th, Kind: report.Actual}.MessageID("example.com")
-		if got := m.Headers.Get("Message-ID"); got != want {
-			t.Errorf("threshold %d: Message-ID %s; want %s", th, got, want)
+	m := f.mail.msgs[0]
+	want := report.Breach{Budget: b.Name, PeriodStart: day1, Threshold: 95, Kind: report.Actual}.MessageID("example.com")
+	if got := m.Headers.Get("Message-ID"); got != want {
+		t.Errorf("Message-ID %s; want the 95 %% key's %s", got, want)
+	}
+	if got, want := m.Subject, "[aispend CRITICAL] daily-total at 99.0 % of ₩1,000 (daily 2026-10-01)"; got != want {
+		t.Errorf("subject %q; want %q", got, want)
+	}
+	for _, part := range []string{string(m.Text), string(m.HTML)} {
+		if !strings.Contains(part, "Also crossed in this period: 80 %, 50 %") {
+			t.Errorf("the email does not name the other thresholds:\n%s", part)
 		}
-		ids[m.Headers.Get("Message-ID")] = true
 	}
-	if len(ids) != 3 {
-		t.Errorf("message ids not distinct: %v", ids)
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != want {
+		t.Errorf("Mailpit received %v; want only %s", ids, want)
 	}
-	for _, id := range f.delivered(t) {
-		if !ids[id] {
-			t.Errorf("Mailpit received %s, not one of the alerts", id)
+	ledger := f.ledger(t)
+	if len(ledger) != 3 {
+		t.Fatalf("ledger has %d entries; want 3", len(ledger))
+	}
+	for _, e := range ledger {
+		if e.Status != report.StatusSent || e.SentAt == nil {
+			t.Errorf("ledger %s: status %s", e.Key(), e.Status)
 		}
+	}
+	if _, err := job.Run(context.Background(), p, report.RunOptions{}); err != nil || f.mail.count() != 1 {
+		t.Fatalf("re-run: err %v, emails %d; want still 1", err, f.mail.count())
+	}
+}
+
+// Ensures a run that stopped after the highest threshold's email, before recording the lower
+// thresholds it named, leaves no second email to the next run.
+func TestCoveredThresholdsAfterCrash(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "990"})
+	b := daily("daily-total", "1000")
+	ctx := context.Background()
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	st, err := report.BudgetStatusFor(ctx, f.job(b).Store, b, p, f.now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := f.job(b).Store
+	for _, br := range st.Breaches {
+		if _, err := store.ClaimAlert(ctx, report.NewLedgerEntry(st, br, "example.com")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The 95 % email went out; the process died before marking 50 and 80.
+	top := st.Breaches[len(st.Breaches)-1]
+	if ok, err := store.SendAlert(ctx, top, func(context.Context, report.LedgerEntry) error { return nil }); !ok || err != nil {
+		t.Fatalf("mark 95 %% sent: %v %v", ok, err)
+	}
+	res, err := f.job(b).Run(ctx, p, report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.mail.count() != 0 || res.Alerts.Covered != 2 {
+		t.Fatalf("emails %v, covered %d; want none and 2", f.mail.subjects(), res.Alerts.Covered)
 	}
 	for _, e := range f.ledger(t) {
-		if e.Status != report.StatusSent || e.Attempts != 1 || e.SentAt == nil {
-			t.Errorf("ledger %s: status %s attempts %d", e.Key(), e.Status, e.Attempts)
+		if e.Status != report.StatusSent {
+			t.Errorf("ledger %s: %s", e.Key(), e.Status)
 		}
 	}
 }
@@ -286,15 +333,15 @@ func TestExactly80Percent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts.Sent != 2 {
-		t.Fatalf("sent %d; want 2 (50 %% and 80 %%)", res.Alerts.Sent)
+	if res.Alerts.Sent != 1 || res.Alerts.Covered != 1 {
+		t.Fatalf("sent %d covered %d; want 1 email (80 %%) naming 50 %%", res.Alerts.Sent, res.Alerts.Covered)
 	}
 	st := res.Report.Budgets[0]
 	if st.State != report.StateWarning || st.Percent.String() != "80" || !st.Spent.Equal(dec("80")) {
 		t.Errorf("status %s %s %% spent %s", st.State, st.Percent, st.Spent)
 	}
-	if !strings.Contains(string(f.mail.msgs[1].HTML), "80.00 %") {
-		t.Error("email does not show 80.00 %")
+	if !strings.Contains(string(f.mail.msgs[0].HTML), "80.0 %") {
+		t.Error("email does not show 80.0 %")
 	}
 }
 
@@ -363,9 +410,9 @@ func TestTimeZoneDayBoundary(t *testing.T) {
 	if !s[len(s)-1].Cost.Equal(dec("4")) || !s[len(s)-2].Cost.Equal(dec("3")) {
 		t.Errorf("series ends %s, %s; want 3, 4", s[len(s)-2].Cost, s[len(s)-1].Cost)
 	}
-	// 3 of 5 on 1 Oct → INFO; 4 of 5 on 2 Oct → INFO and WARNING, for a different period start.
-	if f.mail.count() != 3 {
-		t.Fatalf("emails %v; want 3", f.mail.subjects())
+	// 3 of 5 on 1 Oct → INFO; 4 of 5 on 2 Oct → WARNING (naming INFO), for a different period start.
+	if f.mail.count() != 2 {
+		t.Fatalf("emails %v; want 2", f.mail.subjects())
 	}
 }
 
@@ -453,7 +500,7 @@ func TestSMTPDownThenUp(t *testing.T) {
 	}
 }
 
-// Ensures two runs at the same time send one email per key.
+// Ensures runs at the same time send one email per budget period (for its highest threshold).
 func TestConcurrentRunsSendOnce(t *testing.T) {
 	f := setup(t)
 	f.now = day1.Add(23 * time.Hour)
@@ -487,15 +534,16 @@ func TestConcurrentRunsSendOnce(t *testing.T) {
 	for _, m := range f.mail.msgs {
 		seen[m.Headers.Get("Message-ID")]++
 	}
-	if len(f.mail.msgs) != 3 || len(seen) != 3 {
-		t.Fatalf("%d emails, %d distinct; want 3 and 3: %v", len(f.mail.msgs), len(seen), seen)
+	if len(f.mail.msgs) != 1 || len(seen) != 1 {
+		t.Fatalf("%d emails, %d distinct; want 1: %v", len(f.mail.msgs), len(seen), seen)
 	}
-	got := map[string]int{}
-	for _, id := range f.delivered(t) {
-		got[id]++
+	if ids := f.delivered(t); len(ids) != 1 {
+		t.Errorf("Mailpit received %v; want one email", ids)
 	}
-	if len(got) != 3 {
-		t.Errorf("Mailpit received %v; want one of each of 3 keys", got)
+	for _, e := range f.ledger(t) {
+		if e.Status != report.StatusSent {
+			t.Errorf("ledger %s: %s", e.Key(), e.Status)
+		}
 	}
 }
 

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"context"
 	"math"
 	"time"
 
@@ -96,6 +97,8 @@ var Dimensions = []Dimension{ByService, ByModel, ByProvider, ByOrg, ByUser}
 type Row struct {
 	Key   string
 	Other bool
+	// Members is how many values the "other" row sums.
+	Members int
 	Totals
 }
 
@@ -125,24 +128,132 @@ type Report struct {
 	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row
+	// All holds every row of ByUser and ByOrg, by cost (then requests, then key), for the
+	// workbook's chargeback sheets; latency only on the rows Breakdowns shows. Nil: only the
+	// top N are known.
+	All map[Dimension][]Row
 	// Series is the last SeriesDays days up to the period's last day (every day of a longer
 	// period), zero days included.
 	Series []Day
-	// Budgets is each budget's status for its period that contains the report period's end.
-	Budgets []Status
+	// Budgets is each budget's status for its period that contains the report period's end, as
+	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
+	Budgets     []Status
+	BudgetsAsOf time.Time
+	// BudgetSummaries are the budgets of a shorter period than the report's (a daily budget on a
+	// monthly report): not one card for the period holding the report's end (a day that may not
+	// have happened yet) but how many of their periods within the report's exceeded the amount.
+	BudgetSummaries []BudgetSummary
+	// AsOf is the run's time for a period still in progress; zero once the period is over.
+	AsOf time.Time
+	// Previous is the previous period of the same kind, over as many days as this period has
+	// had when it is in progress; nil when not read.
+	Previous *Comparison
+	// History is the SeriesDays days before Series: the baseline of spike days.
+	History []Day
+	// CacheSavings is what prompt-cache reads saved against the uncached input price, in the
+	// reporting currency; not valid when no price table is known.
+	CacheSavings decimal.NullDecimal
+	// UnpricedModels are the models with events without a price in the period, most events first.
+	UnpricedModels []UnpricedModel
 	// RefreshedDays are the days whose aggregates were rebuilt from raw events in this run; the
 	// other days of the report come from stored aggregates (raw events gone to retention).
 	RefreshedDays []time.Time
+	// Events, when asked for (ReportRequest.Events) and the store provides it, streams the period's events exactly as the totals
+	// counted them (one snapshot), for the workbook and the events CSV; Job.Run closes it once
+	// the outputs are written.
+	Events EventSnapshot
+}
+
+// EventSnapshot streams events from one snapshot of the event log until it is closed.
+type EventSnapshot interface {
+	// Events calls emit for every event of [from, to), oldest first, streaming.
+	Events(ctx context.Context, from, to time.Time, emit func(Event) error) error
+	Close()
+}
+
+// Comparison is what a report is compared with: the totals of the previous period of the same
+// kind over [Start, End), and of every value of every breakdown dimension.
+type Comparison struct {
+	Start, End time.Time
+	// Partial: the report's period is in progress and this is the same number of days at the
+	// start of the previous one.
+	Partial bool
+	Totals  Totals
+	ByKey   map[Dimension]map[string]Totals
+}
+
+// Of is the previous totals of a breakdown row: for the "other" row, the previous total less the
+// previous totals of the rows shown (shown); ok is false for a key the previous period did not
+// have.
+func (c *Comparison) Of(d Dimension, r Row, shown []Row) (Totals, bool) {
+	if !r.Other {
+		t, ok := c.ByKey[d][r.Key]
+		return t, ok
+	}
+	t := c.Totals
+	for _, s := range shown {
+		if s.Other {
+			continue
+		}
+		if p, ok := c.ByKey[d][s.Key]; ok {
+			t.Cost = t.Cost.Sub(p.Cost)
+			t.Requests -= p.Requests
+		}
+	}
+	return t, true
+}
+
+// UnpricedModel is a model whose events in the period have no price: they are counted but cost
+// nothing in the totals until re-priced.
+type UnpricedModel struct {
+	Model, Provider string
+	Events          int64
+	InputTokens     int64
+	OutputTokens    int64
+	TokensKnown     bool // false: the events are gone (retention); only their count is known
 }
 
 // SeriesDays is the length of the daily series.
 const SeriesDays = 30
 
 // Histogram counts durations in logarithmic buckets: bucket 0 holds durations under 1 ms;
-// bucket b ≥ 1 holds [2^((b−1)/4), 2^(b/4)) ms, so each bucket is 19 % wide. Percentiles are
-// reported as the bucket's geometric middle, within ±10 % of the true value. The same buckets
-// are computed by SQL (report/pgquery) when the daily aggregates are built.
+// bucket b ≥ 1 holds [2^((b−1)/HistogramBucketsPerOctave), 2^(b/HistogramBucketsPerOctave)) ms,
+// so each bucket is 1.1 % wide. Percentiles are reported as the bucket's geometric middle rounded
+// to whole ms: exact below 92 ms (where a bucket is narrower than 1 ms) and within 1.1 % of the
+// true value above (0.55 % for the middle, plus the rounding). Histograms of days merge exactly, by adding counts. The same buckets are computed by
+// SQL (report/pgquery refresh_insert.sql) when the daily aggregates are built.
 type Histogram []int64
+
+// HistogramBucketsPerOctave is the histogram's resolution: 64 buckets per doubling. A quarter
+// octave (the resolution before collect/pgstore migration 00008) gave one p50 to every user of a
+// service; 1 % buckets keep every percentile within 2 % after rounding to whole ms.
+const HistogramBucketsPerOctave = 64
+
+// MaxHistogramBucket bounds a stored bucket number: a duration of one day (the collector's
+// limit, 86,400,000 ms) falls in bucket 1,688.
+const MaxHistogramBucket = 2000
+
+// HistogramBucket is the bucket of a duration of ms milliseconds, as refresh_insert.sql computes
+// it (the epsilon keeps exact powers of two in their own bucket despite float rounding).
+func HistogramBucket(ms int64) int {
+	if ms < 1 {
+		return 0
+	}
+	return 1 + int(math.Floor(HistogramBucketsPerOctave*math.Log(float64(ms))/math.Ln2+1e-9))
+}
+
+// HistogramOf is the histogram of the given durations (ms).
+func HistogramOf(ms ...int64) Histogram {
+	var h Histogram
+	for _, v := range ms {
+		b := HistogramBucket(v)
+		for b >= len(h) {
+			h = append(h, 0)
+		}
+		h[b]++
+	}
+	return h
+}
 
 // Merge adds two histograms.
 func (h Histogram) Merge(o Histogram) Histogram {
@@ -184,7 +295,7 @@ func (h Histogram) Percentile(q float64) int64 {
 			if b == 0 {
 				return 0
 			}
-			return int64(math.Round(math.Exp2((float64(b) - 0.5) / 4)))
+			return int64(math.Round(math.Exp2((float64(b) - 0.5) / HistogramBucketsPerOctave)))
 		}
 	}
 	return 0

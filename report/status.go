@@ -55,6 +55,51 @@ func BudgetStatuses(ctx context.Context, src SpendReader, bs []Budget, ps []Peri
 	return out, nil
 }
 
+// BudgetStatusesAsOf evaluates budget bs[i] over period ps[i] as it stood at asOf: the spend of
+// [start, min(end, asOf)), the state, percent and forecast as of that instant. A report for a
+// past period states its budgets this way, as of the period's end, so that days after it (the
+// rest of a month, for a daily report) never count.
+func BudgetStatusesAsOf(ctx context.Context, src SpendReader, bs []Budget, ps []Period, asOf time.Time) ([]Status, error) {
+	qs := make([]SpendQuery, len(bs))
+	for i, b := range bs {
+		end := ps[i].End
+		if asOf.Before(end) {
+			end = asOf
+		}
+		qs[i] = SpendQuery{Scope: b.Scope, Start: ps[i].Start, End: end}
+	}
+	var sps []Spend
+	if sb, ok := src.(SpendBatcher); ok {
+		var err error
+		if sps, err = sb.BudgetSpends(ctx, qs); err != nil {
+			return nil, fmt.Errorf("budgets: %w", err)
+		}
+	} else {
+		for i, q := range qs {
+			sp, err := src.BudgetSpend(ctx, q.Scope, q.Start, q.End)
+			if err != nil {
+				return nil, fmt.Errorf("budget %s: %w", bs[i].Name, err)
+			}
+			sps = append(sps, sp)
+		}
+	}
+	out := make([]Status, len(bs))
+	for i, b := range bs {
+		out[i] = Evaluate(b, ps[i], sps[i].Cost, asOf)
+		out[i].Unpriced = sps[i].Unpriced
+	}
+	return out, nil
+}
+
+// ReportAsOf is the instant a report for p states its budgets at: p's end, or now while p is in
+// progress.
+func ReportAsOf(p Period, now time.Time) time.Time {
+	if now.Before(p.End) {
+		return now
+	}
+	return p.End
+}
+
 // BudgetStatusFor evaluates budget b over period p as of now, with the spend read from the event
 // log. It is the one place a budget's status is computed: the batch job, its alerts and
 // GET /v1/budgets all call it.

@@ -42,7 +42,20 @@ type ReportRequest struct {
 	// RefreshFrom and RefreshTo widen the days whose aggregates are brought up to date beyond
 	// the report's own (the budget periods the run evaluates); zero: the report's days only.
 	RefreshFrom, RefreshTo time.Time
+	// Events asks for Report.Events: the period's events in the snapshot of the totals, kept
+	// open (a connection) until the caller closes it.
+	Events bool
+	// AsOf is the run's time when the period is still in progress (zero or ≥ Period.End: the
+	// period is over): the comparison with the previous period then covers the same elapsed part.
+	AsOf time.Time
+	// CacheSaving prices what tokens cache-read tokens of a model saved on a day (in the
+	// reporting currency): the uncached input price less the cache-read price; ok false for a
+	// model without a price. nil: Report.CacheSavings is not computed.
+	CacheSaving CacheSavingFunc
 }
+
+// CacheSavingFunc is ReportRequest.CacheSaving.
+type CacheSavingFunc func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool)
 
 // Spend is a budget scope's spend over a time range.
 type Spend struct {

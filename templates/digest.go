@@ -21,7 +21,11 @@ type DigestEmail struct {
 	Cost       string // total cost, the first number of the email
 	CostChange string // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
 	KPIRows    [][]KPI
-	Unpriced   int64 // events without a price (not in Cost)
+	Unpriced   string // events without a price (not in Cost), "1,234"; empty: none
+
+	// Sections are short lists after the key numbers: biggest movers, spike days, unpriced
+	// models, prompt-cache savings; each is shown only when it has lines.
+	Sections []DigestSection
 
 	Budgets []DigestBudget
 	Alerts  []DigestAlert
@@ -30,7 +34,14 @@ type DigestEmail struct {
 	PageURL     string // absolute; empty: no link
 	WorkbookURL string // absolute, possibly presigned; empty: no link
 	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
+	LocalLinks  bool   // the links are file:// URLs: no public URL is configured
 	Workbook    WorkbookNote
+}
+
+// DigestSection is a titled list of lines, e.g. "Biggest movers".
+type DigestSection struct {
+	Title string
+	Lines []string
 }
 
 // KPI is one key number.
@@ -47,8 +58,9 @@ type DigestBudget struct {
 	State    string // ok | info | warning | critical | exceeded
 	Spent    string
 	Limit    string
-	Percent  string // "80.00 %"
+	Percent  string // "80.0 %"
 	ResetsAt string // empty: not shown
+	AsOf     string // "28 Nov 2026, 24:00": the instant the figures stand at; empty: not shown
 	Filled   int    // bar percent, clamped by Bar
 }
 
@@ -98,7 +110,7 @@ func stateColor(state string) string {
 }
 
 var (
-	digestHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/digest.html", "email/bar.html"))
+	digestHTML    = htmltemplate.Must(htmltemplate.New("digest.html").Funcs(emailFuncs).ParseFS(emailFS, "email/digest.html", "email/bar.html"))
 	digestText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest.txt"))
 	digestSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest_subject.txt"))
 )

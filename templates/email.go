@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"embed"
 	htmltemplate "html/template"
+	"net/url"
 	"strings"
 	texttemplate "text/template"
 )
@@ -20,19 +21,26 @@ type AlertEmail struct {
 	Threshold   int    // percent
 	Period      string // "daily 2025-10-01"
 	PeriodRange string // "2025-10-01 00:00 – 2025-10-02 00:00 Asia/Seoul"
-	ResetsAt    string // when the next period starts
+	ResetsAt    string // when the next period starts; empty once the period is over
+	EndedAt     string // the period had ended when the alert was sent: when it ended; else empty
 	Scope       string // "all events" or "service=QA_CHAT"
 	Spent       string
 	Limit       string
 	Remaining   string
-	Percent     string // "80.00 %"
-	Projected   string // forecast period-end spend, when known
-	Unpriced    int64  // events in scope without a price (not in Spent)
-	BarPercent  int    // 0..100, the filled part of the progress bar
-	Drivers     []DriverTable
-	Actions     []string // shown for CRITICAL
-	ReportURL   string   // empty: no link
-	AsOf        string
+	Percent     string // "80.0 %"
+	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
+	// period end against the limit.
+	SubjectPercent string
+	Projected      string // forecast period-end spend, when known
+	Unpriced       string // events in scope without a price (not in Spent), "1,234"; "0": none
+	BarPercent     int    // 0..100, the filled part of the progress bar
+	Drivers        []DriverTable
+	Actions        []string // shown for CRITICAL
+	ReportURL      string   // the period page; empty: no link
+	WorkbookURL    string   // the period's workbook; empty: no link
+	LocalLinks     bool     // the links are file:// URLs: no public URL is configured
+	Also           []string // lower thresholds this email stands for, "50 %"
+	AsOf           string
 }
 
 // DriverTable is one "top …" table of an alert.
@@ -64,8 +72,21 @@ func (a AlertEmail) Color() string {
 	}
 }
 
+// emailFuncs are the functions of the HTML email templates.
+var emailFuncs = htmltemplate.FuncMap{"link": link}
+
+// link lets a link through to an href: html/template would replace a file:// URL (the local
+// output directory's links, when no public URL is configured) by "#ZgotmplZ". Only http, https
+// and file URLs pass; anything else becomes "#".
+func link(u string) htmltemplate.URL {
+	if p, err := url.Parse(u); err == nil && (p.Scheme == "http" || p.Scheme == "https" || p.Scheme == "file") {
+		return htmltemplate.URL(p.String())
+	}
+	return "#"
+}
+
 var (
-	alertHTML    = htmltemplate.Must(htmltemplate.ParseFS(emailFS, "email/alert.html", "email/bar.html"))
+	alertHTML    = htmltemplate.Must(htmltemplate.New("alert.html").Funcs(emailFuncs).ParseFS(emailFS, "email/alert.html", "email/bar.html"))
 	alertText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert.txt"))
 	alertSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/alert_subject.txt"))
 )

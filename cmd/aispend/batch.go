@@ -10,8 +10,12 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pricing"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 )
 
@@ -90,7 +94,16 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 	if sender == nil {
 		return nil, errors.New("no mail sender")
 	}
+	// Alert emails link the period page and workbook where they are published (file:// for a
+	// local directory without a public URL), in budget-check runs too.
+	target, err := cfg.publishTarget(log)
+	prices, err := cfg.priceTable()
+	if err != nil {
+		return nil, err
+	}
 	return &report.Job{
+		Links:           output.PeriodLinks(target),
+		CacheSaving:     cacheSaving(prices),
 		Store:           pgquery.New(pool),
 		Sender:          sender,
 		Budgets:         budgets,
@@ -174,4 +187,21 @@ func outcomeOf(res *report.Result) runOutcome {
 		return runOutcome{}
 	}
 	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
+}
+
+// cacheSaving prices prompt-cache savings from the price table: each cache-read token would
+// have cost the uncached input price, and cost the cache-read price.
+func cacheSaving(t *pricing.Table) report.CacheSavingFunc {
+	rate, ok := t.Rate("USD")
+	if !ok {
+		return nil
+	}
+	return func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool) {
+		p, ok := t.Lookup(model, provider, day)
+		if !ok {
+			return decimal.Zero, false
+		}
+		// Per million tokens, in USD: the shift is exact.
+		return p.Input.Sub(p.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
+	}
 }

@@ -35,6 +35,7 @@ type Config struct {
 	FX            map[string]Dec `yaml:"fx"`
 	FXDate        string         `yaml:"fx_date"`
 	Prices        []PriceConfig  `yaml:"prices"`
+	PriceCatalog  string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
 	Budgets       []BudgetConfig `yaml:"budgets"`
 	RetentionDays int            `yaml:"retention_days"`
 	PublicURL     string         `yaml:"public_url"`
@@ -54,6 +55,8 @@ type Config struct {
 	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
+	// catalog is PriceCatalog, loaded by loadConfig.
+	catalog *pricing.Catalog
 	// Clock is the current time: time.Now, or the fixed instant of AISPEND_NOW (RFC 3339), with
 	// which benchmarks and replays run every command as of a chosen moment.
 	Clock func() time.Time `yaml:"-"`
@@ -61,8 +64,12 @@ type Config struct {
 
 // IngestConfig configures the collector.
 type IngestConfig struct {
-	Listen               string   `yaml:"listen"`
-	Tokens               []string `yaml:"-"`
+	Listen string   `yaml:"listen"`
+	Tokens []string `yaml:"-"`
+	// ReadTokens (AISPEND_READ_TOKENS) read the statistics; AdminTokens (AISPEND_ADMIN_TOKENS)
+	// also send test alerts. Environment only, like the ingest tokens.
+	ReadTokens           []string `yaml:"-"`
+	AdminTokens          []string `yaml:"-"`
 	AllowUnauthenticated bool     `yaml:"allow_unauthenticated"`
 	MaxEvents            int      `yaml:"max_events"`
 	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
@@ -128,6 +135,22 @@ type PriceConfig struct {
 	CacheRead  *Dec   `yaml:"cache_read"`
 	CacheWrite *Dec   `yaml:"cache_write"`
 	Output     Dec    `yaml:"output"`
+	// CacheWrite1h prices 1-hour cache writes; unset, they cost cache_write.
+	CacheWrite1h *Dec `yaml:"cache_write_1h"`
+	// Tiers reprice the whole request once its input tokens exceed a threshold.
+	Tiers []TierConfig `yaml:"tiers"`
+}
+
+// TierConfig is a price for requests above a number of input tokens, USD per million tokens.
+// Unset cache prices follow the rules of a price row: the tier's input, and for 1-hour writes
+// the tier's cache_write.
+type TierConfig struct {
+	AboveInputTokens int64 `yaml:"above_input_tokens"`
+	Input            *Dec  `yaml:"input"`
+	Output           *Dec  `yaml:"output"`
+	CacheRead        *Dec  `yaml:"cache_read"`
+	CacheWrite       *Dec  `yaml:"cache_write"`
+	CacheWrite1h     *Dec  `yaml:"cache_write_1h"`
 }
 
 // BudgetConfig is one budget (PRODUCT.md section 4).
@@ -227,11 +250,14 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	env("REPORT_DATABASE_URL", func(v string) { cfg.ReportDatabaseURL = v })
 	env("AISPEND_LISTEN", func(v string) { cfg.Ingest.Listen = v })
 	env("AISPEND_INGEST_TOKENS", func(v string) { cfg.Ingest.Tokens = splitList(v) })
+	env("AISPEND_READ_TOKENS", func(v string) { cfg.Ingest.ReadTokens = splitList(v) })
+	env("AISPEND_ADMIN_TOKENS", func(v string) { cfg.Ingest.AdminTokens = splitList(v) })
 	env("AISPEND_TIMEZONE", func(v string) { cfg.Timezone = v })
 	env("AISPEND_CURRENCY", func(v string) { cfg.Currency = v })
 	envInt("AISPEND_RETENTION_DAYS", "retention_days", func(n int) { cfg.RetentionDays = n })
 	env("AISPEND_PUBLIC_URL", func(v string) { cfg.PublicURL = v })
 	env("AISPEND_OUTPUT", func(v string) { cfg.Output = v })
+	env("AISPEND_PRICE_CATALOG", func(v string) { cfg.PriceCatalog = v })
 	env("AI_BUDGET_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
 	env("AISPEND_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
 	env("AISPEND_SMTP_HOST", func(v string) { cfg.Mail.Host = v })
@@ -321,8 +347,15 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 			bad("fx_date", "%v", err)
 		}
 	}
-	if _, ok := cfg.FX["USD"]; len(cfg.Prices) > 0 && cfg.Currency != "USD" && !ok {
+	if _, ok := cfg.FX["USD"]; (len(cfg.Prices) > 0 || cfg.PriceCatalog != "") && cfg.Currency != "USD" && !ok {
 		bad("fx.USD", "required: prices are in USD and the reporting currency is %s", cfg.Currency)
+	}
+	if cfg.PriceCatalog != "" {
+		c, err := pricing.LoadCatalog(cfg.PriceCatalog)
+		if err != nil {
+			bad("price_catalog (AISPEND_PRICE_CATALOG)", "%v", err)
+		}
+		cfg.catalog = c
 	}
 	for i, p := range cfg.Prices {
 		key := fmt.Sprintf("prices[%d]", i)
@@ -332,11 +365,12 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 		if _, _, _, err := report.ParseDate(p.From); err != nil {
 			bad(key+".from", "%v", err)
 		}
-		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite} {
+		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite, "cache_write_1h": p.CacheWrite1h} {
 			if v != nil && v.IsNegative() {
 				bad(key+"."+name, "must be ≥ 0")
 			}
 		}
+		checkTiers(key, p.Tiers, bad)
 	}
 	if cfg.RetentionDays < 1 {
 		bad("retention_days", "must be at least 1")
@@ -353,6 +387,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if cfg.Ingest.MaxInFlight < 1 {
 		bad("ingest.max_in_flight", "must be at least 1")
 	}
+	problems = append(problems, checkTokenKinds(cfg.Ingest)...)
 	switch cfg.Mail.TLS {
 	case "starttls", "tls", "none":
 	default:
@@ -438,6 +473,32 @@ func splitList(v string) []string {
 	return out
 }
 
+// checkTiers checks the tiers of one price row: thresholds above 0 and distinct, input and
+// output set, no negative price.
+func checkTiers(key string, tiers []TierConfig, bad func(key, format string, args ...any)) {
+	seen := map[int64]bool{}
+	for j, t := range tiers {
+		tk := fmt.Sprintf("%s.tiers[%d]", key, j)
+		if t.AboveInputTokens <= 0 {
+			bad(tk+".above_input_tokens", "required, > 0")
+		} else if seen[t.AboveInputTokens] {
+			bad(tk+".above_input_tokens", "%d: another tier has the same threshold", t.AboveInputTokens)
+		}
+		seen[t.AboveInputTokens] = true
+		if t.Input == nil {
+			bad(tk+".input", "required")
+		}
+		if t.Output == nil {
+			bad(tk+".output", "required")
+		}
+		for name, v := range map[string]*Dec{"input": t.Input, "output": t.Output, "cache_read": t.CacheRead, "cache_write": t.CacheWrite, "cache_write_1h": t.CacheWrite1h} {
+			if v != nil && v.IsNegative() {
+				bad(tk+"."+name, "must be ≥ 0")
+			}
+		}
+	}
+}
+
 // priceTable builds the collector's price table.
 func (c *Config) priceTable() (*pricing.Table, error) {
 	fx := map[string]decimal.Decimal{}
@@ -459,9 +520,29 @@ func (c *Config) priceTable() (*pricing.Table, error) {
 		if p.CacheWrite != nil {
 			pr.CacheWrite = p.CacheWrite.Decimal
 		}
+		if p.CacheWrite1h != nil {
+			pr.CacheWrite1h = decimal.NewNullDecimal(p.CacheWrite1h.Decimal)
+		}
+		for _, t := range p.Tiers {
+			if t.Input == nil || t.Output == nil {
+				continue // refused by loadConfig
+			}
+			tr := pricing.Tier{AboveInputTokens: t.AboveInputTokens, Input: t.Input.Decimal, Output: t.Output.Decimal,
+				CacheRead: t.Input.Decimal, CacheWrite: t.Input.Decimal}
+			if t.CacheRead != nil {
+				tr.CacheRead = t.CacheRead.Decimal
+			}
+			if t.CacheWrite != nil {
+				tr.CacheWrite = t.CacheWrite.Decimal
+			}
+			if t.CacheWrite1h != nil {
+				tr.CacheWrite1h = decimal.NewNullDecimal(t.CacheWrite1h.Decimal)
+			}
+			pr.Tiers = append(pr.Tiers, tr)
+		}
 		prices = append(prices, pr)
 	}
-	return pricing.New(c.Currency, fx, prices), nil
+	return pricing.New(c.Currency, fx, prices, pricing.WithCatalog(c.catalog)), nil
 }
 
 // SchedulesConfig holds one 5-field cron expression per job of `aispend schedule`, in the

@@ -49,7 +49,8 @@ func commands() []command {
 		{"alert", "alert test --to ADDR: send a sample alert email", cmdAlert},
 		{"schedule", "run the configured jobs on their cron schedules (one leader among replicas)", cmdSchedule},
 		{"runs", "list recent runs: kind, period, status, duration, error (--limit N)", cmdRuns},
-		{"reprice", "price stored unpriced events with the configured price table and rates", cmdReprice},
+		{"reprice", "price unpriced events; --from --to [--force]: recompute a range's costs from the current prices", cmdReprice},
+		{"prices", "prices list|check: the price of every model seen in 30 days, or the models without one", cmdPrices},
 		{"demo", "load a realistic 30-day sample data set and run the batch on it", cmdDemo},
 		{"version", "print the version", func(_ context.Context, env *environment, _ []string) error {
 			fmt.Fprintln(env.stdout, "aispend", version)

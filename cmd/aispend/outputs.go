@@ -30,18 +30,17 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 	if err != nil {
 		return closeReplica, err
 	}
-	var events output.EventSource
-	if cfg.ReportDatabaseURL != "" {
+	if st, ok := job.Store.(*pgquery.Store); ok && cfg.ReportDatabaseURL != "" {
 		replica, err := openPool(ctx, cfg.ReportDatabaseURL)
 		if err != nil {
 			return closeReplica, fmt.Errorf("open REPORT_DATABASE_URL: %w", err)
 		}
 		closeReplica = replica.Close
-		events = pgquery.New(replica)
+		// The report's event rows come from the replica whenever it holds exactly its events.
+		st.Replica, st.Logger = pgquery.New(replica), log
 	}
 	o, err := output.New(output.Config{
 		Store:          pgquery.New(pool),
-		Events:         events,
 		Target:         target,
 		Sender:         job.Sender,
 		Budgets:        job.Budgets,

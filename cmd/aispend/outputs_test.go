@@ -603,23 +603,30 @@ func TestRunPublishesToS3(t *testing.T) {
 }
 
 // Ensures REPORT_DATABASE_URL serves the workbook's event rows (the run's largest read) while
-// statistics and ledgers stay on the primary.
+// it holds exactly the events the report counted (here: the primary itself, as a caught-up
+// replica), and that a lagging replica (a second database with 4 of the 10 events) is not used:
+// the rows then come from the primary's snapshot, so that they still reconcile with the Summary.
 func TestRunReadsEventsFromReplica(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, dbURL := batchEnv(t, srv.SMTPPort)
-	replica := pgtest.URL(t)
-	env["REPORT_DATABASE_URL"] = replica
+	lagging := pgtest.URL(t)
 	want := insertDay(t, dbURL, "2026-10-01", 10)
-	insertDay(t, replica, "2026-10-01", 4) // the replica is behind: 4 of the 10 events
-	var stdout, logs bytes.Buffer
-	if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
-		t.Fatalf("run: %v\n%s", err, logs.String())
-	}
-	summary, _, rows := workbookTotals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
-	if rows != 4 {
-		t.Fatalf("Events sheet has %d rows; want the replica's 4", rows)
-	}
-	if !summary.Equal(want) {
-		t.Fatalf("Summary total %s; want the primary's %s", summary, want)
+	insertDay(t, lagging, "2026-10-01", 4)
+	for _, c := range []struct {
+		name, replica string
+		fallBack      bool
+	}{{"caught up", dbURL, false}, {"lagging", lagging, true}} {
+		env["REPORT_DATABASE_URL"] = c.replica
+		var stdout, logs bytes.Buffer
+		if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
+			t.Fatalf("%s: run: %v\n%s", c.name, err, logs.String())
+		}
+		summary, _, rows := workbookTotals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+		if rows != 10 || !summary.Equal(want) {
+			t.Fatalf("%s: Events sheet has %d rows, Summary total %s; want the primary's 10 and %s", c.name, rows, summary, want)
+		}
+		if got := strings.Contains(logs.String(), "events read from the primary"); got != c.fallBack {
+			t.Fatalf("%s: fell back to the primary: %v, want %v\n%s", c.name, got, c.fallBack, logs.String())
+		}
 	}
 }

@@ -2,12 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"text/tabwriter"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report/money"
 )
 
 // repriceEvents prices the stored unpriced events that the configured price table and rates
@@ -28,18 +33,156 @@ func repriceEvents(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *sl
 }
 
 func cmdReprice(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("reprice", "Prices stored unpriced events (unknown model, or a currency without a rate) with the configured\n"+
-		"price table and rates, exactly as the collector would have. Events it still cannot price stay unpriced.\n"+
-		"Every `aispend run` and scheduled job does this first; run it after adding a price to update reports now.")
+	fs := env.flags("reprice", "Without --from/--to: prices stored unpriced events (unknown model, or a currency without a rate)\n"+
+		"with the configured price table and rates, exactly as the collector would have; every `aispend run`\n"+
+		"does this first.\n\n"+
+		"With --from DATE --to DATE (days in the configured time zone, both included): recomputes from the\n"+
+		"current price table and catalog the cost of every event of those days that aispend priced (or could\n"+
+		"not price), never a cost the client sent, and prints per model the events and the total before and\n"+
+		"after. Only with --force does it change them: it then records the change (tables reprices and\n"+
+		"reprice_models) and the next run re-aggregates the days. Budget alerts already sent are not recalled.")
+	fromS := fs.String("from", "", "first day to recompute, YYYY-MM-DD")
+	toS := fs.String("to", "", "last day to recompute, YYYY-MM-DD (included)")
+	force := fs.Bool("force", false, "change the events (without it, only print what would change)")
 	cfg, pool, err := env.migratedDB(ctx, fs, args)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-	n, err := repriceEvents(ctx, cfg, pool, env.log)
+	if *fromS == "" && *toS == "" {
+		if *force {
+			return errors.New("--force goes with --from and --to")
+		}
+		n, err := repriceEvents(ctx, cfg, pool, env.log)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "%d events priced\n", n)
+		return nil
+	}
+	if *fromS == "" || *toS == "" {
+		return errors.New("--from and --to go together")
+	}
+	from, err := pricing.ParseDate(*fromS, cfg.Location)
+	if err != nil {
+		return fmt.Errorf("--from: %w", err)
+	}
+	last, err := pricing.ParseDate(*toS, cfg.Location)
+	if err != nil {
+		return fmt.Errorf("--to: %w", err)
+	}
+	if last.Before(from) {
+		return fmt.Errorf("--to %s is before --from %s", *toS, *fromS)
+	}
+	to := last.AddDate(0, 0, 1)
+	table, err := cfg.priceTable()
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(env.stdout, "%d events priced\n", n)
+	res, err := pgstore.RepriceRange(ctx, pool, table, from, to, *force)
+	if err != nil {
+		return err
+	}
+	printReprice(env, cfg.Currency, *fromS, *toS, res, *force)
+	if *force {
+		env.log.Info("repriced events", "reprice_id", res.ID, "from", *fromS, "to", *toS, "events", res.Changed)
+	}
 	return nil
+}
+
+func printReprice(env *environment, currency, from, to string, res pgstore.RepriceResult, force bool) {
+	w := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(w, "model\tprovider\tevents\tchanged\tbefore\tafter\tdifference\t\n")
+	var before, after decimal.Decimal
+	var events int64
+	for _, m := range res.Models {
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", m.Model, m.Provider, m.Events, m.Changed,
+			money.FormatFine(m.Before, currency), money.FormatFine(m.After, currency), money.FormatFine(m.After.Sub(m.Before), currency))
+		before, after, events = before.Add(m.Before), after.Add(m.After), events+m.Events
+	}
+	fmt.Fprintf(w, "total\t\t%d\t%d\t%s\t%s\t%s\t\n", events, res.Changed, money.FormatFine(before, currency), money.FormatFine(after, currency),
+		money.FormatFine(after.Sub(before), currency))
+	w.Flush()
+	if force {
+		fmt.Fprintf(env.stdout, "%d events repriced from %s to %s (reprice %d); the next run re-aggregates their days\n", res.Changed, from, to, res.ID)
+	} else {
+		fmt.Fprintf(env.stdout, "dry run: %d events would change from %s to %s; add --force to change them\n", res.Changed, from, to)
+	}
+}
+
+func cmdPrices(ctx context.Context, env *environment, args []string) error {
+	if len(args) == 0 || args[0] != "list" && args[0] != "check" {
+		fmt.Fprintln(env.stderr, "Usage: aispend prices list|check [flags]")
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			return nil
+		}
+		return errors.New("prices: want the subcommand list or check")
+	}
+	sub := args[0]
+	fs := env.flags("prices "+sub, map[string]string{
+		"list": "Shows the price in force now of every model and provider with events in the last 30 days: where it\n" +
+			"comes from (prices: the configuration, catalog: price_catalog), its version and date, and its rates in\n" +
+			"USD per million tokens.",
+		"check": "Lists the models and providers with events in the last 30 days that have no price (their events\n" +
+			"without a client cost are stored unpriced), with their event and token counts, and exits non-zero when\n" +
+			"there are any: for a CI or cron check.",
+	}[sub])
+	cfg, pool, err := env.migratedDB(ctx, fs, args[1:])
+	if err != nil {
+		return err
+	}
+	defer pool.Close()
+	table, err := cfg.priceTable()
+	if err != nil {
+		return err
+	}
+	now := cfg.Clock()
+	seen, err := pgstore.ModelsSeen(ctx, pool, now.AddDate(0, 0, -30))
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
+	if sub == "list" {
+		fmt.Fprintf(w, "model\tprovider\tevents\tunpriced\tsource\tversion\tinput\tcache read\tcache write\tcache write 1h\toutput\ttiers\n")
+		for _, m := range seen {
+			p, ok := table.Lookup(m.Model, m.Provider, now)
+			if !ok {
+				fmt.Fprintf(w, "%s\t%s\t%d\t%d\tnone\t-\t\t\t\t\t\t\n", m.Model, m.Provider, m.Events, m.Unpriced)
+				continue
+			}
+			src := "prices"
+			if p.Source == pricing.SourceCatalog {
+				src = "catalog"
+			}
+			lv := p.Levels()
+			var tiers string
+			for _, t := range lv[1:] {
+				tiers += fmt.Sprintf(" >%d: %s/%s/%s/%s/%s", t.Above, t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output)
+			}
+			b := lv[0]
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Model, m.Provider, m.Events, m.Unpriced, src, p.Version(),
+				b.Input, b.CacheRead, b.CacheWrite, b.CacheWrite1h, b.Output, tiers)
+		}
+		return w.Flush()
+	}
+	missing := 0
+	fmt.Fprintf(w, "model\tprovider\tevents\tinput tokens\toutput tokens\n")
+	for _, m := range seen {
+		if m.Local == 0 {
+			continue // every event carries its client's cost
+		}
+		if _, ok := table.Lookup(m.Model, m.Provider, now); ok {
+			continue
+		}
+		missing++
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\n", m.Model, m.Provider, m.Local, m.LocalInputTokens, m.LocalOutputTokens)
+	}
+	if missing == 0 {
+		fmt.Fprintln(env.stdout, "every model seen in the last 30 days has a price")
+		return nil
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	return fmt.Errorf("%d models seen in the last 30 days have no price: add them to prices or price_catalog, then run aispend reprice", missing)
 }

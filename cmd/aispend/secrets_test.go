@@ -27,11 +27,13 @@ const (
 	secretS3Key          = "s3-S3cret/key+4"
 	secretTokenA         = "ingest-tok-S3cret-A5"
 	secretTokenB         = "ingest-tok-S3cret-B6"
+	secretReadToken      = "read-tok-S3cret-R8"
+	secretAdminToken     = "admin-tok-S3cret-D9"
 	// A password pasted into a URL without escaping: everything after the '@' looks like the host.
 	secretRawPassword = "raw-S3cret@tail-S3cret-7"
 )
 
-var allSecrets = []string{secretDBPassword, secretReportPassword, secretSMTPPassword, secretS3Key, secretTokenA, secretTokenB, secretRawPassword}
+var allSecrets = []string{secretDBPassword, secretReportPassword, secretSMTPPassword, secretS3Key, secretTokenA, secretTokenB, secretReadToken, secretAdminToken, secretRawPassword}
 
 // secretForms are the ways a value could be printed: as is, URL-escaped, and its parts of six
 // characters or more between the characters that delimit URLs (a half-masked password).
@@ -163,7 +165,7 @@ func runFails(t *testing.T, env map[string]string, want string, args ...string) 
 	return out
 }
 
-// Ensures no secret (database passwords, SMTP password, S3 secret key, ingest tokens) appears,
+// Ensures no secret (database passwords, SMTP password, S3 secret key, ingest, read and admin tokens) appears,
 // as is or URL-escaped, in anything `serve`, `run`, `migrate`, `schedule` and `alert test` print
 // when the database refuses the password, its host does not exist, its URL does not parse, SMTP
 // refuses the login or is not there, and S3 refuses the secret; nor in what the collector logs
@@ -176,6 +178,8 @@ func TestSecretsNeverPrinted(t *testing.T) {
 	// in the environment of the runs that get past the database too.
 	base["DATABASE_URL"] = withPassword(t, dbURL, secretDBPassword)
 	base["AISPEND_INGEST_TOKENS"] = secretTokenA + "," + secretTokenB
+	base["AISPEND_READ_TOKENS"] = secretReadToken
+	base["AISPEND_ADMIN_TOKENS"] = secretAdminToken
 	base["AISPEND_SMTP_USERNAME"] = "aispend"
 	base["AISPEND_SMTP_PASSWORD"] = secretSMTPPassword
 	base["AISPEND_OUTPUT"] = "s3://" + s3.Bucket + "/site"
@@ -272,6 +276,11 @@ func TestSecretsNeverPrinted(t *testing.T) {
 			{"GET", "/v1/budgets", "Bearer " + secretTokenA, ""},
 			{"GET", "/v1/budgets?token=" + url.QueryEscape(secretTokenB), "", ""},
 			{"GET", "/metrics", "", ""},
+			{"GET", "/v1/stats", "Bearer " + secretReadToken, ""},
+			{"GET", "/v1/stats", "Bearer " + secretTokenA, ""},
+			{"GET", "/v1/top?dimension=user&from=2026-02-30", "Bearer " + secretAdminToken, ""},
+			{"POST", "/v1/alerts/test", "Bearer " + secretReadToken, ""},
+			{"POST", "/v1/alerts/test", "Bearer " + secretAdminToken, ""},
 		} {
 			req, _ := http.NewRequest(c.method, "http://"+addr+c.path, strings.NewReader(c.body))
 			if c.auth != "" {

@@ -20,7 +20,7 @@ import (
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("serve", "Runs the collector: POST /v1/events, POST /v1/traces (OTLP/HTTP), GET /v1/budgets, /healthz, /readyz, /metrics.\nStops on SIGTERM after answering every request in flight.")
+	fs := env.flags("serve", "Runs the collector: POST /v1/events, POST /v1/traces (OTLP/HTTP), GET /v1/budgets, the read API (GET /v1/stats, /v1/daily, /v1/top,\n/v1/alerts; POST /v1/alerts/test), /healthz, /readyz, /metrics, /openapi.json.\nStops on SIGTERM after answering every request in flight.")
 	unauth := fs.Bool("insecure-no-auth", false, "accept events without a bearer token (only on a loopback address)")
 	if err := env.parse(fs, args); err != nil {
 		return err
@@ -41,9 +41,17 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		}
 		env.log.Warn("running without authentication (loopback only)")
 	}
+	if len(cfg.Ingest.ReadTokens) == 0 && len(cfg.Ingest.AdminTokens) == 0 && len(cfg.Ingest.Tokens) > 0 {
+		env.log.Info("read API needs a token: set AISPEND_READ_TOKENS (or AISPEND_ADMIN_TOKENS) to use GET /v1/stats, /v1/daily, /v1/top, /v1/alerts")
+	}
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
+	}
+	if cfg.catalog != nil {
+		// The catalog is read once: a refreshed file takes effect at the next start.
+		env.log.Info("price catalog loaded", "file", cfg.PriceCatalog, "models", cfg.catalog.Models(),
+			"date", cfg.catalog.Date.Format(time.DateOnly))
 	}
 	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
@@ -71,6 +79,12 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
 	handler := collect.NewServer(collect.Config{
 		Tokens:       cfg.Ingest.Tokens,
+		ReadTokens:   cfg.Ingest.ReadTokens,
+		AdminTokens:  cfg.Ingest.AdminTokens,
+		Location:     cfg.Location,
+		ReadNow:      cfg.now,
+		Read:         newReadAPI(cfg, pool),
+		TestAlert:    testAlerter{cfg: cfg},
 		MaxEvents:    cfg.Ingest.MaxEvents,
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		MaxInFlight:  cfg.Ingest.MaxInFlight,

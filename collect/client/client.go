@@ -16,6 +16,9 @@
 // the collector stores each event exactly once however often it is re-sent. When the buffer
 // is full, new events are dropped and counted; Stats reports every counter.
 //
+// The usage mappers (ParseAnthropic, OpenAIChatUsage.Apply, …; see usage.go) turn the usage
+// objects of the OpenAI, Anthropic and Gemini APIs into an Event's token fields.
+//
 // The package depends on nothing of the collector's server side, so applications import only
 // this package.
 package client

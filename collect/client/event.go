@@ -32,10 +32,15 @@ type Event struct {
 	// InputTokens includes cached tokens (read and written), as in OpenTelemetry GenAI.
 	InputTokens int64 `json:"input_tokens"`
 	// OutputTokens includes reasoning tokens.
-	OutputTokens     int64 `json:"output_tokens"`
-	CacheReadTokens  int64 `json:"cache_read_tokens,omitempty"`
-	CacheWriteTokens int64 `json:"cache_write_tokens,omitempty"`
-	ReasoningTokens  int64 `json:"reasoning_tokens,omitempty"`
+	OutputTokens int64 `json:"output_tokens"`
+	// CacheReadTokens and CacheWriteTokens are the parts of InputTokens read from and written
+	// to the provider's prompt cache; CacheWrite1hTokens is the part of CacheWriteTokens
+	// written with a 1-hour lifetime (Anthropic). The usage mappers (usage.go) fill them in.
+	CacheReadTokens    int64 `json:"cache_read_tokens,omitempty"`
+	CacheWriteTokens   int64 `json:"cache_write_tokens,omitempty"`
+	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens,omitempty"`
+	// ReasoningTokens is the part of OutputTokens spent on reasoning ("thinking").
+	ReasoningTokens int64 `json:"reasoning_tokens,omitempty"`
 	// Cost, when set, is what the provider charged; it overrides the collector's price table.
 	Cost *decimal.Decimal `json:"cost,omitempty"`
 	// Currency of Cost (ISO 4217); empty means the collector's reporting currency.

@@ -23,6 +23,8 @@ func TestEventWireFormat(t *testing.T) {
 		{"everything", Event{EventID: "b", OccurredAt: at, Service: "S", Model: "m", Cost: &cost, Currency: "USD",
 			Duration: 1500 * time.Microsecond, Failed: true, Error: "e", CacheHit: true, Tags: map[string]string{"k": "v"}},
 			`{"event_id":"b","service":"S","model":"m","input_tokens":0,"output_tokens":0,"currency":"USD","error":"e","cache_hit":true,"tags":{"k":"v"},"occurred_at":"2026-03-04T05:06:07.890123456Z","cost":"0.0000001","success":false,"duration_ms":1}`},
+		{"token parts", Event{EventID: "d", OccurredAt: at, Service: "S", Model: "m", InputTokens: 9, OutputTokens: 4, CacheReadTokens: 3, CacheWriteTokens: 2, CacheWrite1hTokens: 1, ReasoningTokens: 1},
+			`{"event_id":"d","service":"S","model":"m","input_tokens":9,"output_tokens":4,"cache_read_tokens":3,"cache_write_tokens":2,"cache_write_1h_tokens":1,"reasoning_tokens":1,"occurred_at":"2026-03-04T05:06:07.890123456Z","success":true}`},
 		{"sub-millisecond duration is still reported", Event{EventID: "c", OccurredAt: at, Service: "S", Model: "m", Duration: time.Microsecond},
 			`{"event_id":"c","service":"S","model":"m","input_tokens":0,"output_tokens":0,"occurred_at":"2026-03-04T05:06:07.890123456Z","success":true,"duration_ms":0}`},
 	}

@@ -89,6 +89,7 @@ func encodeRow(b *bytes.Buffer, r *collect.Row) {
 			b.WriteByte(1) // jsonb binary format version
 			b.Write(r.Tags)
 		}
+		putInt64(b, r.CacheWrite1hTokens)
 	}
 }
 

@@ -40,6 +40,8 @@ func FuzzCopyEncoder(f *testing.F) {
 			InputTokens: in, OutputTokens: out, CacheReadTokens: cr, CacheWriteTokens: cw, ReasoningTokens: rs,
 			CostSource: "local", SentCurrency: sentCur, PriceVersion: version,
 			DurationMS: duration, Success: success, Error: errText, CacheHit: hit, UserID: user, OrgID: org, Endpoint: endpoint,
+			// Any int64, without a new fuzz argument, so that the seed corpus keeps its shape.
+			CacheWrite1hTokens: cw ^ rs,
 		}
 		if costValid {
 			r.Cost = decimal.NewNullDecimal(decimal.New(costCoef, costExp))
@@ -87,7 +89,7 @@ func FuzzCopyEncoder(f *testing.F) {
 			{pgtype.TextOID, nullText(r.SentCurrency)}, {pgtype.TextOID, nullText(r.PriceVersion)}, {pgtype.NumericOID, num(r.FXRate)},
 			{pgtype.Int8OID, dur}, {pgtype.BoolOID, r.Success}, {pgtype.TextOID, nullText(r.Error)}, {pgtype.BoolOID, r.CacheHit},
 			{pgtype.TextOID, nullText(r.UserID)}, {pgtype.TextOID, nullText(r.OrgID)}, {pgtype.TextOID, nullText(r.Endpoint)},
-			{pgtype.JSONBOID, tags},
+			{pgtype.JSONBOID, tags}, {pgtype.Int8OID, r.CacheWrite1hTokens},
 		}
 		if len(want) != len(columns) || len(got) != len(columns) {
 			t.Fatalf("%d fields encoded, %d expected, %d columns", len(got), len(want), len(columns))

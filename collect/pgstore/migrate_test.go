@@ -47,7 +47,7 @@ func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 		('Asia/Seoul', '2025-01-11', 'A', 'm1', 'p', 'o1', 'u1', 1, 0, 0, 0, 10, 1, 0, 0, 0, 2, 1, 3, '{7}', '{1}')`); err != nil {
 		t.Fatal(err)
 	}
-	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+	if err := pgstore.MigrateTo(ctx, pool, 6); err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
@@ -83,5 +83,110 @@ func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 	// Day 10: total, services A B, models m1 m2, provider p, orgs o1 '', users u1 u2; day 11: 6.
 	if n != 10+6 {
 		t.Errorf("%d rollup rows; want 16", n)
+	}
+}
+
+// Ensures the BRIN index of every partition summarizes its ranges as they fill: migration 9 sets
+// autosummarize on the partitions that exist, EnsurePartitions on the ones it creates.
+func TestPartitionsBRINAutosummarize(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("migrate_brin_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	pc := admin.Config().Copy()
+	pc.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.MigrateTo(ctx, pool, 8); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `CREATE TABLE events_2025_01 PARTITION OF events FOR VALUES FROM ('2025-01-01Z') TO ('2025-02-01Z')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	// Twice: a partition that has it already is left alone.
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC), time.Date(2025, 3, 5, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []string{"events_2025_01", "events_2025_03"} {
+		var on bool
+		if err := pool.QueryRow(ctx, `SELECT coalesce(c.reloptions @> '{autosummarize=on}', false) FROM pg_index i
+			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+			WHERE i.indrelid = $1::regclass`, part).Scan(&on); err != nil {
+			t.Fatal(err)
+		}
+		if !on {
+			t.Errorf("the BRIN index of %s does not autosummarize", part)
+		}
+	}
+}
+
+// Ensures migration 8 (64 latency buckets per octave) marks every aggregated day for a rebuild
+// from its events and maps the quarter-octave buckets of days that cannot be rebuilt onto the fine
+// scale at their old reported value: bucket b becomes 16b − 8, and 0 stays 0.
+func TestMigrationFinerLatencyBuckets(t *testing.T) {
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	name := fmt.Sprintf("migrate_latency_%d", time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
+	pc := admin.Config().Copy()
+	pc.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.MigrateTo(ctx, pool, 7); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO daily_rollups (tz, day, dim, key, requests, failures, cache_hits, unpriced,
+		input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, latency_count,
+		latency_sum_ms, latency_buckets, latency_counts) VALUES
+		('UTC', '2025-01-10', 'total', '', 4, 0, 0, 0, 0, 0, 0, 0, 0, 1, 4, 90, '{0,2,40}', '{1,2,1}'),
+		('UTC', '2025-01-10', 'service', 'A', 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, '{}', '{}');
+		INSERT INTO aggregate_days (tz, day) VALUES ('UTC', '2025-01-10'), ('UTC', '2025-01-11')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.MigrateTo(ctx, pool, 8); err != nil {
+		t.Fatal(err)
+	}
+	var total, empty string
+	if err := pool.QueryRow(ctx, `SELECT latency_buckets::text FROM daily_rollups WHERE dim = 'total'`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, `SELECT latency_buckets::text FROM daily_rollups WHERE dim = 'service'`).Scan(&empty); err != nil {
+		t.Fatal(err)
+	}
+	if total != "{0,24,632}" || empty != "{}" {
+		t.Errorf("buckets %s and %s; want {0,24,632} and {}", total, empty)
+	}
+	var days int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM aggregate_days`).Scan(&days); err != nil {
+		t.Fatal(err)
+	}
+	if days != 0 {
+		t.Errorf("%d days still marked current; want every day rebuilt", days)
 	}
 }

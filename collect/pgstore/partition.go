@@ -2,12 +2,17 @@ package pgstore
 
 import (
 	"context"
+	_ "embed"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
+
+//go:embed sql/partition_brin.sql
+var qPartitionBRIN string
 
 // EnsurePartitions creates the monthly partitions of events that cover [from, to] (UTC months).
 // Partitions are created ahead of time so that an insert never fails for a missing one; a
@@ -27,6 +32,17 @@ func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, from, to time.Tim
 				pgx.Identifier{name}.Sanitize(), m.Format(time.RFC3339), m.AddDate(0, 1, 0).Format(time.RFC3339))
 			if _, err := tx.Exec(ctx, sql); err != nil {
 				return fmt.Errorf("create partition %s: %w", name, err)
+			}
+			// Summarize each block range of the BRIN index as soon as it is full (migration 00009).
+			var brin string
+			switch err := tx.QueryRow(ctx, qPartitionBRIN, name).Scan(&brin); {
+			case errors.Is(err, pgx.ErrNoRows): // set already
+			case err != nil:
+				return fmt.Errorf("find the BRIN index of %s: %w", name, err)
+			default:
+				if _, err := tx.Exec(ctx, "ALTER INDEX "+pgx.Identifier{brin}.Sanitize()+" SET (autosummarize = on)"); err != nil {
+					return fmt.Errorf("set autosummarize on %s: %w", brin, err)
+				}
 			}
 		}
 		return nil

@@ -27,7 +27,8 @@ func Reprice(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table) (int, er
 	for {
 		rows, err := pool.Query(ctx, `
 			SELECT event_id, occurred_at, model, provider, input_tokens, output_tokens,
-			       cache_read_tokens, cache_write_tokens, sent_cost::text, coalesce(sent_currency, '')
+			       cache_read_tokens, cache_write_tokens, cache_write_1h_tokens, reasoning_tokens,
+			       sent_cost::text, coalesce(sent_currency, '')
 			FROM events
 			WHERE cost IS NULL AND (occurred_at, event_id) > ($1, $2)
 			ORDER BY occurred_at, event_id
@@ -39,7 +40,7 @@ func Reprice(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table) (int, er
 		var sent *string
 		var r collect.Row
 		_, err = pgx.ForEachRow(rows, []any{&r.EventID, &r.OccurredAt, &r.Model, &r.Provider, &r.InputTokens, &r.OutputTokens,
-			&r.CacheReadTokens, &r.CacheWriteTokens, &sent, &r.SentCurrency}, func() error {
+			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &sent, &r.SentCurrency}, func() error {
 			row := r
 			if sent != nil {
 				d, err := decimal.NewFromString(*sent)

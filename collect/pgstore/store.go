@@ -27,6 +27,7 @@ var columns = []string{
 	"input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens",
 	"cost", "cost_source", "sent_cost", "sent_currency", "price_version", "fx_rate",
 	"duration_ms", "success", "error", "cache_hit", "user_id", "org_id", "endpoint", "tags",
+	"cache_write_1h_tokens",
 }
 
 // Options tune the group commit.

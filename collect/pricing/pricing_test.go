@@ -1,6 +1,7 @@
 package pricing
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -101,5 +102,119 @@ func TestFastPathAgreesWithDecimal(t *testing.T) {
 		if !got.Cost.Equal(want) {
 			t.Fatalf("%+v: cost %s, want %s", u, got.Cost, want)
 		}
+	}
+}
+
+// Ensures a tier reprices every token kind of a request whose input exceeds its threshold, and
+// only those; 1-hour cache writes cost their own price, or the cache-write price without one.
+func TestTiersAndOneHourWrites(t *testing.T) {
+	tiered := Price{Model: "claude-sonnet-4", Input: dec("3"), CacheRead: dec("0.30"), CacheWrite: dec("3.75"), Output: dec("15"),
+		CacheWrite1h: decimal.NewNullDecimal(dec("6")),
+		Tiers: []Tier{{AboveInputTokens: 200_000, Input: dec("6"), CacheRead: dec("0.60"), CacheWrite: dec("7.50"), Output: dec("22.50"),
+			CacheWrite1h: decimal.NewNullDecimal(dec("12"))}}}
+	plain := Price{Model: "plain", Input: dec("1"), CacheRead: dec("0.1"), CacheWrite: dec("2"), Output: dec("4")}
+	tb := New("USD", nil, []Price{tiered, plain})
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, model string
+		u           Usage
+		want        string
+	}{
+		// 200,000 is not above the threshold: base prices. 190,000·3 + 4,000·0.30 + 5,000·3.75 + 1,000·6 + 1,000·15
+		{"at the threshold", "claude-sonnet-4", Usage{InputTokens: 200_000, CacheReadTokens: 4000, CacheWriteTokens: 6000, CacheWrite1hTokens: 1000, OutputTokens: 1000}, "0.61095"},
+		// one more input token: every kind at the tier's price. 190,001·6 + 4,000·0.60 + 5,000·7.50 + 1,000·12 + 1,000·22.50
+		{"above the threshold", "claude-sonnet-4", Usage{InputTokens: 200_001, CacheReadTokens: 4000, CacheWriteTokens: 6000, CacheWrite1hTokens: 1000, OutputTokens: 1000}, "1.214406"},
+		// no 1-hour price: 1,000 5-minute and 1,000 1-hour writes at 2
+		{"1-hour writes at the cache-write price", "plain", Usage{InputTokens: 2000, CacheWriteTokens: 2000, CacheWrite1hTokens: 1000}, "0.004"},
+		{"reasoning is output", "plain", Usage{OutputTokens: 1000, ReasoningTokens: 600}, "0.004"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := tb.Cost(tc.model, "", at, tc.u)
+			if !ok || !p.Cost.Equal(dec(tc.want)) {
+				t.Fatalf("cost %s (%v), want %s", p.Cost, ok, tc.want)
+			}
+		})
+	}
+}
+
+const testCatalog = `[
+ {"id": "acme", "provider_match": {"contains": "acme"}, "model_match": {"starts_with": "acme-"},
+  "fallback_model_providers": ["other"],
+  "models": [
+   {"id": "acme-exact", "match": {"equals": "acme-Exact"}, "prices": {"input_mtok": 1, "output_mtok": 2}},
+   {"id": "acme-both", "match": {"and": [{"starts_with": "acme-"}, {"ends_with": "-pro"}, {"contains": "big"}]},
+    "prices": {"input_mtok": {"base": 1, "tiers": [{"start": 1000, "price": 2}]}, "output_mtok": 3, "cache_read_mtok": {"base": 0.5, "tiers": [{"start": 500, "price": 0.25}]}}},
+   {"id": "acme-re", "match": {"regex": "^acme-(?!old)v\\d+$"}, "prices": {"input_mtok": 10, "output_mtok": 10}},
+   {"id": "acme-dated", "match": {"or": [{"equals": "acme-dated"}, {"equals": "acme-dated-2025-03-01"}]}, "prices": [
+     {"prices": {"input_mtok": 1, "output_mtok": 1}},
+     {"constraint": {"start_date": "2026-01-01"}, "prices": {"input_mtok": 2, "output_mtok": 2}},
+     {"constraint": {"start_time": "22:00:00+09:00", "end_time": "06:00:00Z"}, "prices": {"input_mtok": 0.5, "output_mtok": 0.5}}]},
+   {"id": "acme-audio", "match": {"equals": "acme-audio"}, "prices": {"audio_hours": 1}}
+  ]},
+ {"id": "other", "models": [{"id": "shared", "match": {"equals": "shared"}, "prices": {"input_mtok": 7, "output_mtok": 7}}]}
+]`
+
+// Ensures the catalog's match rules, tiers, fallback providers, dated and time-of-day prices
+// work as genai-prices defines them, and that rows of the table win over the catalog.
+func TestCatalogLookup(t *testing.T) {
+	cat, err := ParseCatalog(strings.NewReader(testCatalog), time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := []Price{{Model: "acme-exact", Provider: "elsewhere", Input: dec("100"), Output: dec("100")}}
+	tb := New("USD", nil, rows, WithCatalog(cat))
+	day := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		name, model, provider string
+		at                    time.Time
+		u                     Usage
+		want, version         string // want "" = unpriced
+	}{
+		{"equals ignores case", "ACME-exact", "acme", day, Usage{InputTokens: 1e6}, "1", "genai-prices:acme/acme-exact@2026-11-30"},
+		{"provider by provider_match", "acme-exact", "acme-cloud", day, Usage{InputTokens: 1e6}, "1", "genai-prices:acme/acme-exact@2026-11-30"},
+		{"no provider: the rows of the model win", "acme-exact", "", day, Usage{InputTokens: 1e6}, "100", "elsewhere/acme-exact@0001-01-01"},
+		{"provider by model_match", "acme-v7", "", day, Usage{InputTokens: 1e6}, "10", "genai-prices:acme/acme-re@2026-11-30"},
+		{"rows win for their provider", "acme-exact", "elsewhere", day, Usage{InputTokens: 1e6}, "100", "elsewhere/acme-exact@0001-01-01"},
+		{"unknown provider", "acme-exact", "nobody", day, Usage{InputTokens: 1}, "", ""},
+		{"and of rules", "acme-big-pro", "acme", day, Usage{InputTokens: 800, CacheReadTokens: 600, OutputTokens: 1e6}, "3.00035", "genai-prices:acme/acme-both@2026-11-30"},
+		{"tiers per price", "acme-big-pro", "acme", day, Usage{InputTokens: 1001, CacheReadTokens: 1}, "0.00200025", ""},
+		{"regex with a lookahead", "acme-v2", "acme", day, Usage{InputTokens: 1e6}, "10", "genai-prices:acme/acme-re@2026-11-30"},
+		{"regex refuses", "acme-oldv2", "acme", day, Usage{InputTokens: 1}, "", ""},
+		{"fallback provider", "shared", "acme", day, Usage{InputTokens: 1e6}, "7", "genai-prices:other/shared@2026-11-30"},
+		{"before the start date", "acme-dated", "acme", day, Usage{InputTokens: 1e6}, "1", "genai-prices:acme/acme-dated@2026-11-30"},
+		{"from the start date", "acme-dated", "acme", time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC), Usage{InputTokens: 1e6}, "2", "genai-prices:acme/acme-dated@2026-01-01"},
+		{"time of day across midnight", "acme-dated", "acme", time.Date(2026, 2, 1, 5, 59, 0, 0, time.UTC), Usage{InputTokens: 1e6}, "0.5", "genai-prices:acme/acme-dated@2026-11-30+13:00:00-06:00:00UTC"},
+		{"date in the name", "acme-dated-20250301", "acme", day, Usage{InputTokens: 1e6}, "1", ""},
+		{"priced in units events lack", "acme-audio", "acme", day, Usage{InputTokens: 1e6}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, ok := tb.Cost(tc.model, tc.provider, tc.at, tc.u)
+			if ok != (tc.want != "") {
+				t.Fatalf("priced %v (%s), want %q", ok, p.Version, tc.want)
+			}
+			if ok && !p.Cost.Equal(dec(tc.want)) {
+				t.Fatalf("cost %s, want %s", p.Cost, tc.want)
+			}
+			if tc.version != "" && p.Version != tc.version {
+				t.Fatalf("version %q, want %q", p.Version, tc.version)
+			}
+		})
+	}
+}
+
+func TestCatalogErrors(t *testing.T) {
+	for _, tc := range []struct{ name, json, want string }{
+		{"not a list", `{"id": "x"}`, "list of providers"},
+		{"unknown rule", `[{"id": "p", "models": [{"id": "m", "match": {"like": "m"}, "prices": {}}]}]`, `unknown match rule "like"`},
+		{"bad regex", `[{"id": "p", "models": [{"id": "m", "match": {"regex": "("}, "prices": {}}]}]`, "regex"},
+		{"negative price", `[{"id": "p", "models": [{"id": "m", "match": {"equals": "m"}, "prices": {"input_mtok": -1}}]}]`, "must be ≥ 0"},
+		{"bad constraint", `[{"id": "p", "models": [{"id": "m", "match": {"equals": "m"}, "prices": [{"constraint": {"start_date": "2026-13-01"}, "prices": {}}]}]}]`, "start_date"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ParseCatalog(strings.NewReader(tc.json), time.Now())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one containing %q", err, tc.want)
+			}
+		})
 	}
 }

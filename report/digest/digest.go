@@ -40,6 +40,18 @@ type Digest struct {
 	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
 	Previous *KPIs
 
+	// Movers are the services, models, users and orgs whose cost changed most from the previous
+	// period, largest change first; Spikes the days whose cost is above twice the median of the
+	// 30 days before; UnpricedModels the models without a price; CacheSavings what prompt-cache
+	// reads saved against the uncached input price (nil: not known).
+	Movers         []Mover
+	Spikes         []report.Spike
+	UnpricedModels []report.UnpricedModel
+	CacheSavings   *decimal.Decimal
+	// BudgetSummaries sum up the budgets of a shorter period than the digest's
+	// ("daily-total: exceeded on 3 of 30 days").
+	BudgetSummaries []string
+
 	Budgets []Budget
 	// Top services, models and users by cost, highest first; only the first TopN are shown.
 	TopServices []Top
@@ -52,7 +64,22 @@ type Digest struct {
 	PageURL     string
 	WorkbookURL string
 	EventsURL   string
+	// LocalLinks: the links are file:// URLs of a local output directory, because no public
+	// URL is configured; the email says so.
+	LocalLinks bool
 }
+
+// Mover is one breakdown value whose cost changed from the previous period.
+type Mover struct {
+	Dimension string // "service", "model", "user", "org"
+	Name      string
+	Cost      decimal.Decimal
+	Previous  decimal.Decimal
+	New       bool // nothing in the previous period
+}
+
+// MaxMovers is how many movers the digest lists.
+const MaxMovers = 5
 
 // Period is the report period.
 type Period struct {
@@ -109,6 +136,9 @@ type Budget struct {
 	State   State
 	// ResetsAt is when the budget's period ends; zero: not shown.
 	ResetsAt time.Time
+	// AsOf is the instant the figures stand at (the report period's end, or the run's time);
+	// zero: not shown.
+	AsOf time.Time
 }
 
 // Top is one row of a top table. Its share is computed from the period's total cost.
@@ -116,6 +146,15 @@ type Top struct {
 	Name     string // "" shows as "(none)"
 	Cost     decimal.Decimal
 	Requests int64
+	Unpriced bool // no event of the row has a price: its cost shows as "unpriced", not 0
+}
+
+// topCost is a top row's cost as shown.
+func topCost(t Top, cur string) string {
+	if t.Unpriced {
+		return "unpriced"
+	}
+	return money.Format(t.Cost, cur)
 }
 
 // Alert is one alert the run sent.
@@ -183,7 +222,8 @@ func (d Digest) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkURL accepts an absolute http or https URL: a mail client has no base to resolve a
+// checkURL accepts an absolute http or https URL, or the file:// URL of an absolute path (a
+// local output directory without a public URL): a mail client has no base to resolve a
 // relative link against, and any other scheme has no place in a digest.
 func checkURL(s string) error {
 	if strings.ContainsAny(s, " \t\r\n\"'<>\\") {
@@ -193,8 +233,11 @@ func checkURL(s string) error {
 	if err != nil {
 		return fmt.Errorf("parse %q: %w", s, err)
 	}
+	if u.Scheme == "file" && u.Host == "" && strings.HasPrefix(u.Path, "/") {
+		return nil
+	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+		return fmt.Errorf("%q is not an absolute http(s) or file URL", s)
 	}
 	return nil
 }
@@ -227,12 +270,12 @@ func view(d Digest) templates.DigestEmail {
 		Period:   d.Period.Label,
 		TimeZone: d.TimeZone,
 		Cost:     money.Format(k.Cost, cur),
-		Unpriced: k.Unpriced,
 		PageURL:  d.PageURL,
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
 		EventsURL:   d.EventsURL,
+		LocalLinks:  d.LocalLinks,
 	}
 	const layout = "2006-01-02 15:04"
 	if !d.Period.Start.IsZero() && !d.Period.End.IsZero() {
@@ -242,18 +285,22 @@ func view(d Digest) templates.DigestEmail {
 		v.AsOf = d.GeneratedAt.In(loc).Format("2006-01-02 15:04 MST")
 	}
 
-	requests := kpi("Requests", money.Group(fmt.Sprint(k.Requests)))
+	if k.Unpriced > 0 {
+		v.Unpriced = money.Count(k.Unpriced)
+	}
+	requests := kpi("Requests", money.Count(k.Requests))
 	if d.Previous != nil {
 		p := *d.Previous
 		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + money.Format(p.Cost, cur) + ")"
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 	}
+	v.Sections = sections(d, cur, loc)
 	kpis := []templates.KPI{
 		requests,
-		kpi("Success rate", k.SuccessRate().StringFixed(2)+" %"),
-		kpi("Cache-hit rate", k.CacheHitRate().StringFixed(2)+" %"),
+		kpi("Success rate", money.Percent(k.SuccessRate())),
+		kpi("Cache-hit rate", money.Percent(k.CacheHitRate())),
 		kpi("Avg cost / request", money.FormatFine(k.AvgCost(), cur)),
-		kpi("Unpriced events", money.Group(fmt.Sprint(k.Unpriced))),
+		kpi("Unpriced events", money.Count(k.Unpriced)),
 	}
 	for len(kpis) > 0 {
 		n := min(3, len(kpis))
@@ -270,11 +317,14 @@ func view(d Digest) templates.DigestEmail {
 			State:   string(b.State),
 			Spent:   money.Format(b.Spent, cur),
 			Limit:   money.Format(b.Limit, cur),
-			Percent: b.Percent.StringFixed(2) + " %",
+			Percent: money.Percent(b.Percent),
 			Filled:  int(min(max(b.Percent.IntPart(), 0), 100)),
 		}
-		if !b.ResetsAt.IsZero() {
+		if !b.ResetsAt.IsZero() && (b.AsOf.IsZero() || b.AsOf.Before(b.ResetsAt)) {
 			vb.ResetsAt = b.ResetsAt.In(loc).Format("Mon 2 Jan 2006 15:04")
+		}
+		if !b.AsOf.IsZero() {
+			vb.AsOf = asOfText(b.AsOf, loc)
 		}
 		v.Budgets = append(v.Budgets, vb)
 	}
@@ -317,10 +367,10 @@ func view(d Digest) templates.DigestEmail {
 			}
 			share := "–"
 			if k.Cost.IsPositive() {
-				share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(k.Cost, 1).StringFixed(1) + " %"
+				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(k.Cost))
 			}
 			tbl.Rows = append(tbl.Rows, templates.DriverRow{
-				Name: name, Cost: money.Format(r.Cost, cur), Requests: money.Group(fmt.Sprint(r.Requests)), Share: share,
+				Name: name, Cost: topCost(r, cur), Requests: money.Count(r.Requests), Share: share,
 			})
 		}
 		v.Tops = append(v.Tops, tbl)
@@ -367,4 +417,60 @@ func plural(n int, noun string) string {
 		return "1 " + noun
 	}
 	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// asOfText states an instant for "as of …": a midnight, the end of a period, reads as the end of
+// the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
+func asOfText(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
+	}
+	return t.Format("2 Jan 2006, 15:04")
+}
+
+// sections are the digest's short lists: what changed, the spike days, the unpriced models and
+// the prompt-cache savings.
+func sections(d Digest, cur string, loc *time.Location) []templates.DigestSection {
+	var out []templates.DigestSection
+	add := func(title string, lines []string) {
+		if len(lines) > 0 {
+			out = append(out, templates.DigestSection{Title: title, Lines: lines})
+		}
+	}
+	var movers []string
+	for _, m := range d.Movers {
+		delta := m.Cost.Sub(m.Previous)
+		sign := "+"
+		if delta.IsNegative() {
+			sign = "−"
+		}
+		line := fmt.Sprintf("%s %s: %s%s (%s → %s)", m.Dimension, m.Name, sign, money.Format(delta.Abs(), cur),
+			money.Format(m.Previous, cur), money.Format(m.Cost, cur))
+		if m.New {
+			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, money.Format(m.Cost, cur))
+		}
+		movers = append(movers, line)
+	}
+	add("Budgets of shorter periods", d.BudgetSummaries)
+	add("Biggest movers", movers)
+	var spikes []string
+	for _, s := range d.Spikes {
+		spikes = append(spikes, fmt.Sprintf("%s: %s, above twice the median %s of the 30 days before",
+			s.Date.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), money.Format(s.Median, cur)))
+	}
+	add("Spike days", spikes)
+	var unpriced []string
+	for _, u := range d.UnpricedModels {
+		line := fmt.Sprintf("%s: %s events unpriced", u.Model, money.Group(fmt.Sprint(u.Events)))
+		if u.TokensKnown {
+			line += fmt.Sprintf(" (%s input, %s output tokens)", money.Group(fmt.Sprint(u.InputTokens)), money.Group(fmt.Sprint(u.OutputTokens)))
+		}
+		unpriced = append(unpriced, line)
+	}
+	add("Unpriced models (not in the total until re-priced)", unpriced)
+	if d.CacheSavings != nil {
+		add("Prompt cache", []string{"Cache reads saved " + money.Format(*d.CacheSavings, cur) + " against the uncached input price"})
+	}
+	return out
 }

@@ -109,10 +109,10 @@ func TestRenderHTMLSafeAndLinked(t *testing.T) {
 			t.Errorf("href with an unescaped &: %s", m[1])
 		}
 	}
-	if !strings.Contains(body, `role="presentation"`) || !strings.Contains(body, "max-width:100%") {
+	if !strings.Contains(body, `role="presentation"`) || !strings.Contains(body, "max-width:640px") {
 		t.Error("want presentation tables with a max width")
 	}
-	for _, s := range []string{"₩1,234,568", "12,345", "99.90 %", "32.40 %", "₩100.03", "+12.2 %",
+	for _, s := range []string{"₩1,234,568", "12,345", "99.9 %", "32.4 %", "₩100.03", "+12.2 %",
 		"team-search", "WARNING", "EXCEEDED", "QA_CHAT", "gpt-4o", "u-42", "(none)", "Asia/Seoul",
 		"2025-06-01 00:00 – 2025-06-02 00:00", "resets Tue 1 Jul 2025 00:00", "3 events have no price"} {
 		if !strings.Contains(html.UnescapeString(body), s) {
@@ -174,14 +174,14 @@ func TestRenderPlainText(t *testing.T) {
 		"Total cost:          ₩1,234,568",
 		"+12.2 % vs the previous period (₩1,100,000)",
 		"Requests:            12,345 (+2.9 %)",
-		"Success rate:        99.90 %",
-		"Cache-hit rate:      32.40 %",
+		"Success rate:        99.9 %",
+		"Cache-hit rate:      32.4 %",
 		"Avg cost / request:  ₩100.03",
 		"Unpriced events:     3",
 		"Full report: " + pageURL + "\n",
 		"Workbook:    " + workbookURL + "\n",
-		"team-search (monthly 2025-06): WARNING, ₩800,000 of ₩1,000,000 (80.00 %), resets Tue 1 Jul 2025 00:00",
-		"all (daily 2025-06-01): EXCEEDED, ₩1,500,000 of ₩1,000,000 (150.00 %)",
+		"team-search (monthly 2025-06): WARNING, ₩800,000 of ₩1,000,000 (80.0 %), resets Tue 1 Jul 2025 00:00",
+		"all (daily 2025-06-01): EXCEEDED, ₩1,500,000 of ₩1,000,000 (150.0 %)",
 		"WARNING: Budget “team-search” reached 80 % (monthly 2025-06)",
 		"QA_CHAT: ₩617,284 (50.0 %, 6,000 req.)",
 		"(none): ₩100 (0.0 %, 1 req.)",
@@ -257,7 +257,7 @@ func TestRenderMinimal(t *testing.T) {
 	if want := "aispend · Monthly digest 2025-06: $0.00"; subject != want {
 		t.Errorf("subject %q, want %q", subject, want)
 	}
-	if !strings.Contains(text, "Success rate:        0.00 %") || !strings.Contains(text, "Avg cost / request:  $0.0000") {
+	if !strings.Contains(text, "Success rate:        0.0 %") || !strings.Contains(text, "Avg cost / request:  $0.0000") {
 		t.Errorf("zero requests:\n%s", text)
 	}
 }

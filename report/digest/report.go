@@ -24,13 +24,14 @@ func FromReport(rep *report.Report) Digest {
 			Percent:  st.Percent,
 			State:    State(st.State),
 			ResetsAt: st.Period.End,
+			AsOf:     st.AsOf,
 		})
 	}
 	tops := func(dim report.Dimension) []Top {
 		rows := rep.Breakdowns[dim]
 		out := make([]Top, 0, min(TopN, len(rows)))
 		for _, r := range rows[:min(TopN, len(rows))] {
-			out = append(out, Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests})
+			out = append(out, Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests, Unpriced: r.Requests > 0 && r.Unpriced == r.Requests})
 		}
 		return out
 	}

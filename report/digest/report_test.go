@@ -51,7 +51,7 @@ func TestFromReport(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(text), "team (monthly 2025-06): WARNING, ₩850 of ₩1,000 (85.00 %), resets Tue 1 Jul 2025 00:00") {
+	if !strings.Contains(string(text), "team (monthly 2025-06): WARNING, ₩850 of ₩1,000 (85.0 %), as of 1 Jun 2025, 24:00, resets Tue 1 Jul 2025 00:00") {
 		t.Errorf("rendered:\n%s", text)
 	}
 }

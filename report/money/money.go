@@ -4,6 +4,7 @@
 package money
 
 import (
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -79,4 +80,19 @@ func Group(digits string) string {
 		b.WriteString(digits[i : i+3])
 	}
 	return b.String()
+}
+
+// Percent is the one percent format of every page, email and log line: one decimal, a space
+// before the sign, truncated toward zero so that a figure never shows a threshold that was not
+// reached ("79.96" is "79.9 %", never "80.0 %") nor a success rate of 100 % with failures.
+func Percent(p decimal.Decimal) string {
+	return p.Truncate(1).StringFixed(1) + " %"
+}
+
+// Count is an integer count with thousands separators: Count(-1234567) = "-1,234,567".
+func Count(n int64) string {
+	if n < 0 {
+		return "-" + Group(strconv.FormatUint(uint64(-n), 10))
+	}
+	return Group(strconv.FormatInt(n, 10))
 }

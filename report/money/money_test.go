@@ -27,3 +27,22 @@ func TestFormat(t *testing.T) {
 		}
 	}
 }
+
+func TestPercentAndCount(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"79.96", "79.9 %"}, {"80", "80.0 %"}, {"99.999", "99.9 %"}, {"100", "100.0 %"},
+		{"0", "0.0 %"}, {"-4.05", "-4.0 %"}, {"1234.5", "1234.5 %"},
+	} {
+		if got := Percent(decimal.RequireFromString(tc.in)); got != tc.want {
+			t.Errorf("Percent(%s) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		in   int64
+		want string
+	}{{0, "0"}, {999, "999"}, {1000, "1,000"}, {1234567, "1,234,567"}, {-1234567, "-1,234,567"}} {
+		if got := Count(tc.in); got != tc.want {
+			t.Errorf("Count(%d) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -52,18 +52,14 @@ type Store interface {
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
 }
 
-// EventSource streams a period's events; a read replica can serve it.
+// EventSource streams a period's events.
 type EventSource interface {
 	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
 }
 
 // Config is what the outputs need.
 type Config struct {
-	Store Store
-	// Events, when set, serves the event rows of the workbook and the events CSV (the largest
-	// read of a run) instead of Store: a read replica (REPORT_DATABASE_URL). A replica a little behind the primary only
-	// delays events of the last seconds to the next run of the period.
-	Events EventSource
+	Store  Store
 	Target publish.Target // where the site is published
 	Sender report.Sender  // the digest's transport
 	// Rates are the configured exchange rates, stated on every page.
@@ -318,9 +314,11 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 // while the period has at most EventsSheetMaxRows events (wb.Events, read while the workbook is
 // written), otherwise into the CSV alone, now, and the sheet says where they are.
 func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
+	// The report's own snapshot (report/pgquery, which may read it from a replica), so that the
+	// rows are exactly the events its totals count.
 	var src EventSource = o.cfg.Store
-	if o.cfg.Events != nil {
-		src = o.cfg.Events
+	if res.Report.Events != nil {
+		src = res.Report.Events
 	}
 	p := res.Period
 	limit := o.cfg.EventsSheetMaxRows
@@ -432,6 +430,17 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
 		}
 		files = append(files, publish.File{Key: r.pageKey, Body: b.Bytes()})
 		published[r.pageKey] = true
+		// The page's numbers as JSON beside it; it goes up before the page (publish.Site ranks
+		// pages after everything else).
+		alerts, err := r.ledger(ctx, o.cfg.Store)
+		if err != nil {
+			return err
+		}
+		doc, err := ReportJSON(res.Report, alerts, r.at)
+		if err != nil {
+			return err
+		}
+		files = append(files, publish.File{Key: SitePeriod(res.Period).Dir() + "/" + ReportJSONName, Body: doc})
 	}
 	var b bytes.Buffer
 	if err := site.RenderIndex(&b, site.IndexPage{
@@ -575,8 +584,9 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	if err != nil {
 		return err
 	}
-	if pageURL == "" && !res.DryRun {
-		log.Info("the digest has no links: set a public URL (AISPEND_PUBLIC_URL) for a local output directory")
+	local := strings.HasPrefix(pageURL, "file://")
+	if local && !res.DryRun {
+		log.Info("the digest links the files by file:// URLs, which work only on this machine: set a public URL (AISPEND_PUBLIC_URL)")
 	}
 	var attach *digest.Attachment
 	if o.cfg.AttachWorkbook && r.workbook != "" {
@@ -587,6 +597,7 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	}
 	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
 	d.EventsURL = csvURL
+	d.LocalLinks = local
 	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
 	if err != nil {
 		return err
@@ -626,18 +637,30 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	return nil
 }
 
-// link is the URL of a published key for the digest: an absolute http(s) URL (public or
-// presigned), or "" when the key was not published or the target has only file:// URLs.
+// link is the URL of a published key for an email: an absolute http(s) URL (public or
+// presigned), or the file:// URL of the published file for a local directory without a public
+// URL (so that the demo's emails work on the machine that made them); "" when the key was not
+// published.
 func link(ctx context.Context, t publish.Target, key string, published bool) (string, error) {
 	if !published {
 		return "", nil
 	}
-	u, err := t.URL(ctx, key)
-	if err != nil {
-		return "", err
+	return t.URL(ctx, key)
+}
+
+// PeriodLinks gives alert emails (report.Job.Links) the links to a period's page and workbook
+// on target t, as the digest links them.
+func PeriodLinks(t publish.Target) func(ctx context.Context, p report.Period) (report.Links, error) {
+	return func(ctx context.Context, p report.Period) (report.Links, error) {
+		sp := SitePeriod(p)
+		page, err := link(ctx, t, sp.PagePath(), true)
+		if err != nil {
+			return report.Links{}, err
+		}
+		book, err := link(ctx, t, sp.Dir()+"/"+sp.WorkbookName(), true)
+		if err != nil {
+			return report.Links{}, err
+		}
+		return report.Links{Page: page, Workbook: book, Local: strings.HasPrefix(page, "file://")}, nil
 	}
-	if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-		return "", nil
-	}
-	return u, nil
 }

@@ -100,6 +100,23 @@ func (s store) Events(ctx context.Context, from, to time.Time, emit func(report.
 	return s.Store.Events(ctx, from, to, emit)
 }
 
+// Report gives the report an event snapshot that fails with eventsErr, if set.
+func (s store) Report(ctx context.Context, req report.ReportRequest) (*report.Report, error) {
+	rep, err := s.Store.Report(ctx, req)
+	if err == nil && s.eventsErr != nil && rep.Events != nil {
+		rep.Events.Close()
+		rep.Events = failingEvents{s.eventsErr}
+	}
+	return rep, err
+}
+
+type failingEvents struct{ err error }
+
+func (f failingEvents) Events(context.Context, time.Time, time.Time, func(report.Event) error) error {
+	return f.err
+}
+func (failingEvents) Close() {}
+
 func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.Job {
 	t.Helper()
 	sender, err := mail.NewOutbox(e.outbox, "aispend@example.com")
@@ -118,7 +135,11 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &report.Job{Store: pgquery.New(e.pool), Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
+	var js report.Store = pgquery.New(e.pool)
+	if s, ok := st.(store); ok {
+		js = s // the same failures for the report's own event snapshot
+	}
+	return &report.Job{Store: js, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o.Steps(), Now: func() time.Time { return e.now }}
 }

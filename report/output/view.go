@@ -1,6 +1,8 @@
 package output
 
 import (
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -8,6 +10,7 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/site"
 	"github.com/aispend/aispend/report/xlsx"
 )
@@ -38,30 +41,71 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		Budgets:  BudgetCards(rep.Budgets),
 		Workbook: workbook,
 	}
+	cmp := rep.Previous
+	if cmp != nil {
+		pt := cmp.Totals
+		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
+			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
+		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
+	}
+	change := func(d report.Dimension, r report.Row) site.Change {
+		if cmp == nil {
+			return site.Change{}
+		}
+		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
+		return site.Change{Known: true, New: !ok, Cost: t.Cost}
+	}
+	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
+	for _, s := range report.Spikes(rep.History, rep.Series) {
+		pg.Spikes = append(pg.Spikes, site.Spike{Day: s.Date, Cost: s.Cost, Median: s.Median})
+	}
+	for _, u := range rep.UnpricedModels {
+		pg.UnpricedModels = append(pg.UnpricedModels, site.UnpricedModel{Model: u.Model, Provider: u.Provider, Events: u.Events,
+			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TokensKnown: u.TokensKnown})
+	}
 	for _, r := range rep.Breakdowns[report.ByService] {
-		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByService, r)})
 		pg.Latency = append(pg.Latency, site.ServiceLatency{
 			Service: rowName(r), Samples: r.Latency.Count(),
 			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
 		})
 	}
 	for _, r := range rep.Breakdowns[report.ByModel] {
-		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByModel, r)})
 	}
 	for _, r := range rep.Breakdowns[report.ByUser] {
-		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByUser, r)})
 	}
 	for _, r := range rep.Breakdowns[report.ByOrg] {
-		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests})
+		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
+	}
+	for _, s := range rep.BudgetSummaries {
+		pg.BudgetSummaries = append(pg.BudgetSummaries, s.String())
+	}
+	pg.CacheSavings = rep.CacheSavings
+	pg.Progress = report.Progress(rep.Period, rep.AsOf)
+	if pg.Progress != "" {
+		if proj, ok := report.Project(rep.Period, rep.Totals.Cost, rep.AsOf); ok {
+			pg.Forecast = decimal.NewNullDecimal(proj)
+		}
 	}
 	for _, d := range rep.Series {
-		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost})
+		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
+		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
+			break
+		}
+		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
 	}
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
 			Severity: site.BudgetState(strings.ToLower(string(e.Severity))),
 			Kind:     site.AlertKind(e.Kind), Status: e.Status, Amount: alertAmount(e),
+			Period: e.Period(rep.Period.Start.Location()).String(),
 		})
 	}
 	return pg
@@ -92,7 +136,7 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 	for _, st := range sts {
 		c := site.BudgetCard{
 			Name: st.Budget.Name, Window: site.PeriodKind(st.Period.Kind),
-			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End,
+			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
 		if !st.Budget.Scope.IsZero() {
 			c.Scope = st.Budget.Scope.String()
@@ -113,12 +157,13 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		GeneratedAt: generatedAt,
 		Summary: xlsx.Summary{
 			TotalCost: t.Cost, Requests: t.Requests, Successes: t.Successes(), CacheHits: t.CacheHits,
-			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency),
+			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency), CacheSavings: rep.CacheSavings,
+			UnpricedModels: unpricedLines(rep.UnpricedModels),
 		},
 		Services: breakdown(rep.Breakdowns[report.ByService]),
 		Models:   breakdown(rep.Breakdowns[report.ByModel]),
-		Users:    breakdown(rep.Breakdowns[report.ByUser]),
-		Orgs:     breakdown(rep.Breakdowns[report.ByOrg]),
+		Users:    breakdown(every(rep, report.ByUser)),
+		Orgs:     breakdown(every(rep, report.ByOrg)),
 		Events:   events,
 	}
 	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
@@ -132,17 +177,25 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		})
 	}
 	for _, st := range rep.Budgets {
-		row := xlsx.BudgetRow{Name: st.Budget.Name, Period: st.Period.String(), Limit: st.Limit, Spent: st.Spent, State: string(st.State)}
-		if !st.Budget.Scope.IsZero() {
-			row.Scope = st.Budget.Scope.String()
-		}
-		if st.HasForecast {
+		// Scope names what the budget counts, "all events" when unscoped, so that finance
+		// never reads a blank as "unknown".
+		row := xlsx.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
+			Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
+		switch {
+		case st.HasForecast:
 			row.Forecast = decimal.NewNullDecimal(st.Projected)
+		case generatedAt.After(st.Period.Start) && generatedAt.Before(st.Period.End):
+			// Too early in the period for the alerts' forecast (report.Project): the workbook
+			// still states the plain run rate to the period end, every open budget has one.
+			el := decimal.NewFromInt(int64(generatedAt.Sub(st.Period.Start) / time.Second))
+			if el.IsPositive() {
+				row.Forecast = decimal.NewNullDecimal(st.Spent.Mul(decimal.NewFromInt(int64(st.Period.Length() / time.Second))).Div(el).Round(4))
+			}
 		}
 		wb.Budgets = append(wb.Budgets, row)
 	}
 	for _, e := range alerts {
-		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+		wb.Alerts = append(wb.Alerts, xlsx.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
 			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
 	}
 	return wb
@@ -158,6 +211,15 @@ func latency(h report.Histogram) *xlsx.Latency {
 		return nil
 	}
 	return &xlsx.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+// every is each row of dimension d, when the report has them all (users and orgs: the
+// workbook's chargeback sheets); otherwise its top N and "(other)".
+func every(rep *report.Report, d report.Dimension) []report.Row {
+	if all, ok := rep.All[d]; ok {
+		return all
+	}
+	return rep.Breakdowns[d]
 }
 
 func breakdown(rows []report.Row) []xlsx.BreakdownRow {
@@ -189,9 +251,22 @@ func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time
 	d := digest.FromReport(rep)
 	d.GeneratedAt = generatedAt
 	d.PageURL, d.WorkbookURL = pageURL, workbookURL
-	if prev, ok := previousTotals(rep); ok {
+	if rep.Previous != nil {
+		k := digest.KPIsOf(rep.Previous.Totals)
+		d.Previous = &k
+		d.Movers = movers(rep)
+	} else if prev, ok := previousTotals(rep); ok {
 		k := digest.KPIsOf(prev)
 		d.Previous = &k
+	}
+	d.Spikes = report.Spikes(rep.History, rep.Series)
+	for _, s := range rep.BudgetSummaries {
+		d.BudgetSummaries = append(d.BudgetSummaries, s.String())
+	}
+	d.UnpricedModels = rep.UnpricedModels
+	if rep.CacheSavings.Valid {
+		s := rep.CacheSavings.Decimal
+		d.CacheSavings = &s
 	}
 	loc := rep.Period.Start.Location()
 	for _, e := range sent {
@@ -219,4 +294,47 @@ func previousTotals(rep *report.Report) (report.Totals, bool) {
 		sum.Add(t)
 	}
 	return sum, true
+}
+
+// movers are the breakdown values (services, models, users, orgs; not "other") whose cost moved
+// most against the previous period, largest absolute change first, at most digest.MaxMovers.
+func movers(rep *report.Report) []digest.Mover {
+	var out []digest.Mover
+	for _, dim := range []struct {
+		d    report.Dimension
+		name string
+	}{{report.ByService, "service"}, {report.ByModel, "model"}, {report.ByUser, "user"}, {report.ByOrg, "org"}} {
+		for _, r := range rep.Breakdowns[dim.d] {
+			if r.Other {
+				continue
+			}
+			prev, ok := rep.Previous.ByKey[dim.d][r.Key]
+			if ok && prev.Cost.Equal(r.Cost) || !ok && r.Cost.IsZero() {
+				continue
+			}
+			out = append(out, digest.Mover{Dimension: dim.name, Name: r.Label(), Cost: r.Cost, Previous: prev.Cost, New: !ok})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		return out[i].Cost.Sub(out[i].Previous).Abs().GreaterThan(out[j].Cost.Sub(out[j].Previous).Abs())
+	})
+	return out[:min(len(out), digest.MaxMovers)]
+}
+
+// unpricedLines name the models without a price with their event and token counts.
+func unpricedLines(ms []report.UnpricedModel) []string {
+	var out []string
+	for _, m := range ms {
+		s := m.Model
+		if m.Provider != "" {
+			s += " (" + m.Provider + ")"
+		}
+		s += ": " + money.Group(strconv.FormatInt(m.Events, 10)) + " events"
+		if m.TokensKnown {
+			s += ", " + money.Group(strconv.FormatInt(m.InputTokens, 10)) + " input and " +
+				money.Group(strconv.FormatInt(m.OutputTokens, 10)) + " output tokens"
+		}
+		out = append(out, s)
+	}
+	return out
 }

@@ -33,7 +33,7 @@ func totals(cost string, requests, failures, hits, unpriced int64, latency repor
 // without a user, and two budgets.
 func sampleReport() *report.Report {
 	p := report.PeriodContaining(report.Daily, time.Date(2026, 10, 1, 12, 0, 0, 0, seoul), seoul)
-	hist := report.Histogram{0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}
+	hist := report.HistogramOf(2, 2, 939)
 	rep := &report.Report{
 		Period: p, Currency: "KRW",
 		Totals: totals("1234.5678901", 10, 2, 3, 1, hist),
@@ -92,7 +92,7 @@ func TestPageMapsReport(t *testing.T) {
 		pg.Latency[0].P95 != time.Duration(rep.Totals.Latency.Percentile(0.95))*time.Millisecond || pg.Latency[1].Samples != 0 {
 		t.Errorf("latency %+v", pg.Latency)
 	}
-	if pg.Latency[0].P50 != 2*time.Millisecond || pg.Latency[0].P95 != 939*time.Millisecond { // buckets 4 and 40: 2^(3.5/4), 2^(39.5/4)
+	if pg.Latency[0].P50 != 2*time.Millisecond || pg.Latency[0].P95 != 934*time.Millisecond { // 2 ms exact; 939 ms reads as its bucket's middle, 934 (0.5 % off)
 		t.Errorf("percentiles p50 %s p95 %s", pg.Latency[0].P50, pg.Latency[0].P95)
 	}
 	if len(pg.Services) != 3 || pg.Services[1].Name != "<b>MATCH</b>" || pg.Services[2].Name != "(other)" || !pg.Services[0].Cost.Equal(dec("1000.0000001")) {
@@ -137,7 +137,7 @@ func TestWorkbookMapsReport(t *testing.T) {
 	pg := output.Page(rep, nil, at, "")
 	s := wb.Summary
 	if !s.TotalCost.Equal(pg.KPIs.TotalCost) || s.Requests != pg.KPIs.Requests || s.Successes != pg.KPIs.Successes || s.Unpriced != 1 ||
-		s.Tokens.Input != 100 || s.Tokens.CacheWrite != 2 || s.Latency == nil || s.Latency.P95 != 939 {
+		s.Tokens.Input != 100 || s.Tokens.CacheWrite != 2 || s.Latency == nil || s.Latency.P95 != 934 {
 		t.Errorf("summary %+v", s)
 	}
 	if len(wb.Daily) != 1 || !wb.Daily[0].Cost.Equal(dec("1234.5678901")) || !wb.Daily[0].Day.Equal(rep.Period.Start) {

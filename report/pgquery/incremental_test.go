@@ -110,8 +110,8 @@ func TestIncrementalRefresh(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := len(rep.RefreshedDays); got != 30 {
-				t.Fatalf("first run rebuilt %d days; want the 30 of the series", got)
+			if got := len(rep.RefreshedDays); got != 60 {
+				t.Fatalf("first run rebuilt %d days; want the 30 of the series and the 30 before (its spike baseline)", got)
 			}
 			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
 
@@ -178,7 +178,7 @@ func TestIncrementalRefresh(t *testing.T) {
 
 			// A late event for a day outside this run's series is counted by the next run of a
 			// period that contains it, though other runs consumed its change mark meanwhile.
-			early := first.AddDate(0, 0, -40)
+			early := first.AddDate(0, 0, -70) // before the 60 days day12 reads
 			monthBefore := report.PeriodContaining(report.Monthly, early, loc)
 			if _, err := st.Report(ctx, report.ReportRequest{Period: monthBefore}); err != nil {
 				t.Fatal(err)

@@ -9,12 +9,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"regexp"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -38,6 +40,9 @@ var (
 	qRefreshInsert  = q("refresh_insert")
 	qReportTotals   = q("report_totals")
 	qReportLatency  = q("report_latency")
+	qReportRange    = q("report_range")
+	qUnpricedModels = q("unpriced_models")
+	qCacheReads     = q("cache_reads")
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
@@ -66,8 +71,12 @@ var (
 	qCurrentDays    = q("current_days")
 	qMarkCurrent    = q("mark_current")
 	qPendingHours   = q("pending_hours")
+	qSummarizeBRIN  = q("summarize_brin")
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
-	partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
+	// The same lock for a session (Store.Report holds it across its transaction's start).
+	aggregatesSessionLock = "SELECT pg_advisory_lock(hashtextextended('aispend.daily_aggregates', 0))"
+	aggregatesUnlock      = "SELECT pg_advisory_unlock(hashtextextended('aispend.daily_aggregates', 0))"
+	partitionNameRe       = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
 
 // eventsCSVQuery is events_csv.sql with inert.sql pasted in for each /*inert column*/.
@@ -95,6 +104,11 @@ type Store struct {
 	pool *pgxpool.Pool
 	// LockTimeout bounds how long retention DDL waits for locks on events; default 5 s.
 	LockTimeout time.Duration
+	// Replica, when set, serves the event rows of a report's outputs (report.Report.Events)
+	// whenever its snapshot holds exactly the report's events (snapshot.go).
+	Replica *Store
+	// Logger says when the replica could not serve them; default slog.Default().
+	Logger *slog.Logger
 }
 
 var _ report.Store = (*Store)(nil)
@@ -121,36 +135,157 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if p.Start.Before(seriesStart) {
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
-
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("begin report: %w", err)
+	// The 30 days before the series are the baseline of its spike days.
+	sy, sm, sd := seriesStart.Date()
+	histStart := startOfDay(sy, sm, sd-report.SeriesDays, loc)
+	// The previous period, over as many days as this one has had while it is in progress.
+	prev := p.Previous()
+	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
+	if !req.AsOf.IsZero() && req.AsOf.After(p.Start) && req.AsOf.Before(p.End) {
+		ay, am, ad := req.AsOf.In(loc).Date()
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
+		py, pm, pd := prev.Start.Date()
+		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+			cmp.End, cmp.Partial = end, true
+		}
 	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
 
-	from, to := seriesStart, p.End
+	// The aggregates lock is taken for the session before the transaction begins, so that the
+	// transaction's snapshot, taken at its first statement, sees what the run before committed.
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("acquire connection for the report: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, aggregatesSessionLock); err != nil {
+		return nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), aggregatesUnlock); err != nil {
+			// A connection that may still hold the lock must not go back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+	}()
+	from, to := histStart, p.End
+	if cmp.Start.Before(from) {
+		from = cmp.Start
+	}
 	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
 		from = req.RefreshFrom
 	}
 	if req.RefreshTo.After(to) {
 		to = req.RefreshTo
 	}
+	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
+		return nil, err
+	}
+	// REPEATABLE READ: the rebuild, the totals and (through the exported snapshot) the events the
+	// outputs list all see the events of one instant.
+	tx, err := conn.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead})
+	if err != nil {
+		return nil, fmt.Errorf("begin report: %w", err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	var snapID string
+	if req.Events {
+		if err := tx.QueryRow(ctx, "SELECT pg_export_snapshot()").Scan(&snapID); err != nil {
+			return nil, fmt.Errorf("export report snapshot: %w", err)
+		}
+	}
+
 	refreshed, err := refresh(ctx, tx, loc, from, to)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := readReport(ctx, tx, p, seriesStart, req.TopN)
+	rep, err := readReport(ctx, tx, p, seriesStart, histStart, req.TopN)
 	if err != nil {
 		return nil, err
 	}
+	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+		return nil, err
+	}
+	rep.Previous = cmp
+	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
+		rep.AsOf = req.AsOf
+	}
+	if req.CacheSaving != nil {
+		if rep.CacheSavings, err = cacheSavings(ctx, tx, p, req.CacheSaving); err != nil {
+			return nil, err
+		}
+	}
+	if rep.Totals.Unpriced > 0 {
+		if rep.UnpricedModels, err = unpricedModels(ctx, tx, p, rep); err != nil {
+			return nil, err
+		}
+	}
 	rep.RefreshedDays = refreshed
-	if req.DryRun {
-		return rep, nil // the deferred rollback undoes the rebuild
+	if !req.Events {
+		if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
+			if err := tx.Commit(ctx); err != nil {
+				return nil, fmt.Errorf("commit daily aggregates: %w", err)
+			}
+		}
+		return rep, nil
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return nil, fmt.Errorf("commit daily aggregates: %w", err)
+	snap := &snapshot{tz: loc.String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
+		return nil, err
 	}
+	// Imported before this transaction ends, the snapshot outlives it.
+	if snap.conn, snap.tx, err = importSnapshot(ctx, s.pool, snapID); err != nil {
+		return nil, err
+	}
+	if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
+		if err := tx.Commit(ctx); err != nil {
+			snap.Close()
+			return nil, fmt.Errorf("commit daily aggregates: %w", err)
+		}
+	}
+	rep.Events = snap
 	return rep, nil
+}
+
+// summarizeBRIN runs summarize_brin.sql for the partitions that overlap [from, to), in a
+// transaction of its own under a short lock_timeout: summarizing waits for a VACUUM of the
+// partition (autovacuum gives way after deadlock_timeout). It only makes the rebuild read fewer
+// blocks, so a lock timeout or a role that does not own the index is logged and skipped.
+func (s *Store) summarizeBRIN(ctx context.Context, conn *pgxpool.Conn, from, to time.Time) error {
+	parts, err := listPartitions(ctx, conn)
+	if err != nil {
+		return err
+	}
+	var names []string
+	for _, p := range parts {
+		if p.start.Before(to) && p.end.After(from) && !p.detachPending {
+			names = append(names, p.name)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '2s'"); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, qSummarizeBRIN, names)
+		return err
+	})
+	if pe := (*pgconn.PgError)(nil); errors.As(err, &pe) && (pe.Code == "55P03" || pe.Code == "42501") {
+		s.logger().Info("BRIN ranges not summarized before the rebuild; it reads more blocks", "error", pe.Message)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("summarize BRIN ranges: %w", err)
+	}
+	return nil
+}
+
+// logger is s.Logger, or the default logger.
+func (s *Store) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
 }
 
 // dateOf is the calendar date of t in its own location, as a UTC midnight for a date parameter.
@@ -339,9 +474,9 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
 // in one statement, then report_latency the histograms of the rows shown.
-func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart time.Time, topN int) (*report.Report, error) {
+func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
-	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(seriesStart), dateOf(p.Start), dateOf(p.End))
+	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
 		return nil, fmt.Errorf("query report totals: %w", err)
 	}
@@ -419,7 +554,7 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 			out = append(out, row)
 		}
 		if len(rest[d]) > 0 {
-			other := report.Row{Other: true}
+			other := report.Row{Other: true, Members: len(rest[d])}
 			for _, row := range rest[d] {
 				other.Add(row.Totals)
 			}
@@ -427,12 +562,97 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart tim
 			out = append(out, other)
 		}
 		rep.Breakdowns[d] = out
+		// Finance charges back per user and org: the workbook lists every one of them.
+		if d == report.ByUser || d == report.ByOrg {
+			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
+			if rep.All == nil {
+				rep.All = map[report.Dimension][]report.Row{}
+			}
+			rep.All[d] = all
+		}
 	}
 	loc := p.Start.Location()
+	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
+		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
 	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
 		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
 	}
 	return rep, nil
+}
+
+// readRange runs report_range.sql: the totals over the days of [from, to), and per dimension
+// and value.
+func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (report.Totals, map[report.Dimension]map[string]report.Totals, error) {
+	rows, err := tx.Query(ctx, qReportRange, tz, dateOf(from), dateOf(to))
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	var (
+		dim, key, cost string
+		r              report.Totals
+		total          report.Totals
+	)
+	byKey := map[report.Dimension]map[string]report.Totals{}
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
+		&cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		t := r
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return fmt.Errorf("parse cost %q: %w", cost, err)
+		}
+		t.Cost = c
+		if dim == "total" {
+			total.Add(t)
+			return nil
+		}
+		d := report.Dimension(dim)
+		if byKey[d] == nil {
+			byKey[d] = map[string]report.Totals{}
+		}
+		byKey[d][key] = t
+		return nil
+	})
+	if err != nil {
+		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
+	}
+	return total, byKey, nil
+}
+
+// unpricedModels names the models of the period's unpriced events with their token counts,
+// read from the events; a model whose events retention dropped is named from the aggregates,
+// with its event count and no token counts.
+func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report.Report) ([]report.UnpricedModel, error) {
+	rows, err := tx.Query(ctx, qUnpricedModels, p.Start, p.End)
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var m report.UnpricedModel
+	out, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (report.UnpricedModel, error) {
+		err := row.Scan(&m.Model, &m.Provider, &m.Events, &m.InputTokens, &m.OutputTokens)
+		m.TokensKnown = true
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("query unpriced models: %w", err)
+	}
+	var found int64
+	for _, u := range out {
+		found += u.Events
+	}
+	if found < rep.Totals.Unpriced {
+		seen := map[string]bool{}
+		for _, u := range out {
+			seen[u.Model] = true
+		}
+		for _, r := range rep.Breakdowns[report.ByModel] {
+			if !r.Other && r.Unpriced > 0 && !seen[r.Key] {
+				out = append(out, report.UnpricedModel{Model: r.Key, Events: r.Unpriced})
+			}
+		}
+	}
+	return out, nil
 }
 
 // latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
@@ -449,7 +669,7 @@ func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, k
 		n        int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
-		if b < 0 || b > 1000 {
+		if b < 0 || b > report.MaxHistogramBucket {
 			return fmt.Errorf("latency histogram: bucket %d out of range", b)
 		}
 		k := dim + "\x00" + key
@@ -497,7 +717,7 @@ func dense(buckets []int32, counts []int64) (report.Histogram, error) {
 		return nil, nil
 	}
 	top := buckets[len(buckets)-1]
-	if top < 0 || top > 1000 {
+	if top < 0 || top > report.MaxHistogramBucket {
 		return nil, fmt.Errorf("latency histogram: bucket %d out of range", top)
 	}
 	h := make(report.Histogram, top+1)
@@ -740,24 +960,31 @@ const eventsChunk = 6 * time.Hour
 // month of events spills gigabytes to disk), all in one REPEATABLE READ snapshot, so the events
 // are those of one instant. It stops at the first error of emit and returns it unwrapped.
 func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
-			return fmt.Errorf("set work_mem: %w", err)
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
+}
+
+// readEvents is Events in tx.
+func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
+		return fmt.Errorf("set work_mem: %w", err)
+	}
+	if err := rawReadSettings(ctx, tx); err != nil {
+		return err
+	}
+	for a := from; a.Before(to); a = a.Add(eventsChunk) {
+		b := a.Add(eventsChunk)
+		if b.After(to) {
+			b = to
 		}
-		if err := rawReadSettings(ctx, tx); err != nil {
+		if err := eventsOf(ctx, tx, a, b, emit); err != nil {
 			return err
 		}
-		for a := from; a.Before(to); a = a.Add(eventsChunk) {
-			b := a.Add(eventsChunk)
-			if b.After(to) {
-				b = to
-			}
-			if err := eventsOf(ctx, tx, a, b, emit); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// unwrapEmit returns an error of the caller's emit as it was.
+func unwrapEmit(err error) error {
 	if ee := (emitError{}); errors.As(err, &ee) {
 		return ee.err
 	}
@@ -776,30 +1003,38 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 func (s *Store) EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
 	var rows int64
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		// The zone comes from the configuration, checked against pg_timezone_names at start-up;
-		// quoted anyway, as a literal (SET takes no parameters).
-		if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'; SET LOCAL TIME ZONE "+literal(loc.String())+
-			"; SET LOCAL DateStyle = 'ISO'"); err != nil {
-			return fmt.Errorf("set csv session: %w", err)
-		}
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		for a := from; a.Before(to); a = a.Add(eventsChunk) {
-			b := a.Add(eventsChunk)
-			if b.After(to) {
-				b = to
-			}
-			q := strings.NewReplacer(":from", timeLiteral(a), ":to", timeLiteral(b)).Replace(qEventsCSV)
-			tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+q+") TO STDOUT (FORMAT csv, NULL '\\N')")
-			if err != nil {
-				return fmt.Errorf("copy events csv: %w", err)
-			}
-			rows += tag.RowsAffected()
-		}
-		return nil
+		var err error
+		rows, err = copyEventsCSV(ctx, tx, from, to, loc, w)
+		return err
 	})
 	return rows, err
+}
+
+// copyEventsCSV is EventsCSV in tx.
+func copyEventsCSV(ctx context.Context, tx pgx.Tx, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
+	// The zone comes from the configuration, checked against pg_timezone_names at start-up;
+	// quoted anyway, as a literal (SET takes no parameters).
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '64MB'; SET LOCAL TIME ZONE "+literal(loc.String())+
+		"; SET LOCAL DateStyle = 'ISO'"); err != nil {
+		return 0, fmt.Errorf("set csv session: %w", err)
+	}
+	if err := rawReadSettings(ctx, tx); err != nil {
+		return 0, err
+	}
+	var rows int64
+	for a := from; a.Before(to); a = a.Add(eventsChunk) {
+		b := a.Add(eventsChunk)
+		if b.After(to) {
+			b = to
+		}
+		q := strings.NewReplacer(":from", timeLiteral(a), ":to", timeLiteral(b)).Replace(qEventsCSV)
+		tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+q+") TO STDOUT (FORMAT csv, NULL '\\N')")
+		if err != nil {
+			return rows, fmt.Errorf("copy events csv: %w", err)
+		}
+		rows += tag.RowsAffected()
+	}
+	return rows, nil
 }
 
 // literal quotes s as an SQL string literal.
@@ -919,4 +1154,31 @@ func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, erro
 		return false, fmt.Errorf("query digest %s %s: %w", kind, period, err)
 	}
 	return status == report.StatusSent, nil
+}
+
+// cacheSavings prices the period's cache reads (cache_reads.sql) with price: models without a
+// price save nothing that can be stated.
+func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, price report.CacheSavingFunc) (decimal.NullDecimal, error) {
+	loc := p.Start.Location()
+	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End))
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	var (
+		day             time.Time
+		model, provider string
+		tokens          int64
+	)
+	sum := decimal.Zero
+	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &tokens}, func() error {
+		y, m, d := day.Date()
+		if s, ok := price(model, provider, startOfDay(y, m, d, loc), tokens); ok {
+			sum = sum.Add(s)
+		}
+		return nil
+	})
+	if err != nil {
+		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
+	}
+	return decimal.NewNullDecimal(sum), nil
 }

@@ -23,7 +23,13 @@ func fileURL(path string) string { return (&url.URL{Scheme: "file", Path: path})
 // open loads a page from disk in a fresh tab and waits until every chart container has a canvas.
 func open(t *testing.T, ctx context.Context, b *browsertest.Browser, path string, charts int) *browsertest.Page {
 	t.Helper()
-	p, err := b.NewPage(ctx, 1280, 900)
+	return openAt(t, ctx, b, path, charts, 1280)
+}
+
+// openAt is open in a window width pixels wide.
+func openAt(t *testing.T, ctx context.Context, b *browsertest.Browser, path string, charts, width int) *browsertest.Page {
+	t.Helper()
+	p, err := b.NewPage(ctx, width, 900)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -65,12 +65,23 @@ func baseOpts() []charts.GlobalOpts {
 }
 
 // dailyCostOptions builds the daily cost line: one point per day, oldest first.
-func dailyCostOptions(days []DayCost, loc *time.Location) map[string]any {
+// Days without data are gaps ("-" is echarts' empty value), and spike days carry a mark.
+func dailyCostOptions(days []DayCost, spikes []Spike, loc *time.Location) map[string]any {
 	labels := make([]string, len(days))
 	data := make([]opts.LineData, len(days))
 	for i, d := range days {
 		labels[i] = d.Day.In(loc).Format("2 Jan")
 		data[i] = opts.LineData{Value: d.Cost.InexactFloat64()}
+		if d.NoData {
+			data[i] = opts.LineData{Value: "-"}
+		}
+	}
+	var marks []opts.MarkPointNameCoordItem
+	for _, s := range spikes {
+		label := s.Day.In(loc).Format("2 Jan")
+		marks = append(marks, opts.MarkPointNameCoordItem{Name: "spike", Value: "spike",
+			Coordinate: []interface{}{label, s.Cost.InexactFloat64()}, Symbol: "pin", SymbolSize: 44,
+			ItemStyle: &opts.ItemStyle{Color: "#dc2626"}, Label: &opts.Label{Show: opts.Bool(true), Formatter: "spike", FontSize: 10}})
 	}
 	line := charts.NewLine()
 	line.SetGlobalOptions(append(baseOpts(),
@@ -84,12 +95,14 @@ func dailyCostOptions(days []DayCost, loc *time.Location) map[string]any {
 		charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 5, ShowSymbol: opts.Bool(true)}),
 		charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.12)}),
 		charts.WithLineStyleOpts(opts.LineStyle{Width: 2}),
+		charts.WithMarkPointNameCoordItemOpts(marks...),
 	)
 	line.Validate()
 	return line.JSON()
 }
 
-// servicePieOptions builds the service breakdown donut.
+// servicePieOptions builds the service breakdown donut, each slice labelled with its name, cost
+// and share (site.js formats the label), so that it reads without hovering.
 func servicePieOptions(services []CostShare) map[string]any {
 	data := make([]opts.PieData, 0, len(services))
 	for _, s := range services {
@@ -98,12 +111,11 @@ func servicePieOptions(services []CostShare) map[string]any {
 	pie := charts.NewPie()
 	pie.SetGlobalOptions(append(baseOpts(),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Orient: "vertical",
-			Right: "8", Top: "middle"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
 	)...)
 	pie.AddSeries("Cost by service", data,
-		charts.WithPieChartOpts(opts.PieChart{Radius: []string{"45%", "72%"}, Center: []string{"36%", "50%"}}),
-		charts.WithLabelOpts(opts.Label{Show: opts.Bool(false)}),
+		charts.WithPieChartOpts(opts.PieChart{Radius: []string{"38%", "60%"}, Center: []string{"50%", "50%"}}),
+		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "outside"}),
 		charts.WithItemStyleOpts(opts.ItemStyle{BorderColor: "#fff", BorderWidth: 2}),
 	)
 	pie.Validate()
@@ -129,6 +141,10 @@ func modelBarOptions(models []CostShare) map[string]any {
 		j := len(shown) - 1 - i
 		names[j] = chartText(m.Name)
 		data[j] = opts.BarData{Value: m.Cost.InexactFloat64()}
+		if m.Unpriced {
+			// site.js shows a data item's own label text instead of the amount.
+			data[j].Label = &opts.Label{Show: opts.Bool(true), Position: "right", Formatter: "unpriced"}
+		}
 	}
 	bar := charts.NewBar()
 	bar.SetGlobalOptions(append(baseOpts(),

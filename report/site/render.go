@@ -17,7 +17,13 @@ import (
 
 // pages is parsed once: the templates are embedded, so a parse error is a build defect that
 // every test of this package reports.
-var pages = template.Must(template.New("site").ParseFS(templates.Site(), "*.html"))
+var pages = template.Must(template.New("site").Funcs(template.FuncMap{"spenders": spendersTable}).ParseFS(templates.Site(), "*.html"))
+
+// spendersTable is the input of the "spenders" template: the rows, the total row and whether the
+// change column is shown.
+func spendersTable(rows []spenderRow, total *spenderRow, compare string) map[string]any {
+	return map[string]any{"Rows": rows, "Total": total, "Compare": compare != ""}
+}
 
 var hundred = decimal.NewFromInt(100)
 
@@ -62,24 +68,40 @@ type pageHead struct {
 
 type periodView struct {
 	pageHead
-	KindTitle string // "Daily report"
-	Range     string // "Wednesday 1 October 2025"
-	Workbook  string
-	EventsCSV string
-	KPIs      []kpiView
-	Budgets   []budgetView
-	Services  []serviceRow
-	Users     []spenderRow
-	Orgs      []spenderRow
-	Alerts    []alertRow
-	Daily     chartView
-	Pie       chartView
-	Models    chartView
+	KindTitle       string // "Daily report"
+	Range           string // "Wednesday 1 October 2025"
+	Workbook        string
+	EventsCSV       string
+	KPIs            []kpiView
+	Budgets         []budgetView
+	Services        []serviceRow
+	Users           []spenderRow
+	Orgs            []spenderRow
+	Alerts          []alertRow
+	BudgetSummaries []string
+	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
+	Forecast        string // projected period-end cost of a period in progress; empty: none
+	// Compare names what the KPI changes compare with; empty: no comparison.
+	Compare      string
+	ServiceTotal *serviceRow
+	UserTotal    *spenderRow
+	OrgTotal     *spenderRow
+	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
+	Unpriced     []unpricedRow
+	Daily        chartView
+	Pie          chartView
+	Models       chartView
 }
 
 type kpiView struct {
 	Label, Value, Detail string
 	Warn                 bool
+	Change               string // "+₩1,200 (+12.5%)"; empty: no comparison
+	Dir                  string // up | down | flat: the change's direction, for its colour
+}
+
+type unpricedRow struct {
+	Model, Provider, Events, Input, Output string
 }
 
 type budgetView struct {
@@ -90,19 +112,23 @@ type budgetView struct {
 	Bar                     string // CSS width, "82.5%"
 	State, StateLabel       string
 	ResetsAt                string
+	Ended                   bool   // the budget's period was over at AsOf: "ended", not "resets"
+	AsOf                    string // "28 Nov 2026, 24:00"; empty: not stated
 }
 
 type serviceRow struct {
 	Name, Cost, Share, Requests, P50, P95 string
+	Change, Dir                           string
 }
 
 type spenderRow struct {
-	Rank                      int
+	Rank                      string // "" for the "(other)" row, which is labelled with its size
 	ID, Cost, Share, Requests string
+	Change, Dir               string
 }
 
 type alertRow struct {
-	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount string
+	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount, Period string
 }
 
 type chartView struct {
@@ -195,16 +221,62 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
 	}
+	if p.CacheSavings.Valid {
+		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: money.Format(p.CacheSavings.Decimal, cur),
+			Detail: "cache reads vs uncached input price"})
+	}
+	v.BudgetSummaries = p.BudgetSummaries
+	v.Progress = p.Progress
+	if p.Progress != "" && p.Forecast.Valid {
+		v.Forecast = money.Format(p.Forecast.Decimal, cur)
+	}
+	if p.Previous != nil {
+		kpiChanges(v.KPIs, k, *p.Previous, cur)
+		v.Compare = p.CompareLabel
+	}
 	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur)
-	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur)
-	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur)
+	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users")
+	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
+	if len(p.Services) > 0 {
+		v.ServiceTotal = &serviceRow{Name: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
+			Requests: fmtCount(k.Requests), P50: "", P95: ""}
+		if p.Previous != nil {
+			v.ServiceTotal.Change, v.ServiceTotal.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		}
+	}
+	total := func(rows []Spender) *spenderRow {
+		if len(rows) == 0 {
+			return nil
+		}
+		r := &spenderRow{ID: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: fmtCount(k.Requests)}
+		if p.Previous != nil {
+			r.Change, r.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		}
+		return r
+	}
+	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
+	for _, s := range p.Spikes {
+		ratio := "∞"
+		if s.Median.IsPositive() {
+			ratio = s.Cost.Div(s.Median).StringFixed(1)
+		}
+		v.Spikes = append(v.Spikes, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
+			s.Day.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), ratio, money.Format(s.Median, cur)))
+	}
+	for _, u := range p.UnpricedModels {
+		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: fmtCount(u.Events), Input: "—", Output: "—"}
+		if u.TokensKnown {
+			r.Input, r.Output = fmtCount(u.InputTokens), fmtCount(u.OutputTokens)
+		}
+		v.Unpriced = append(v.Unpriced, r)
+	}
 	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
 		return nil, err
 	}
 
 	days := append([]DayCost(nil), p.DailyCost...)
 	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
-	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, loc)); err != nil {
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, loc)); err != nil {
 		return nil, err
 	}
 	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
@@ -321,6 +393,10 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		}
 		if !b.ResetsAt.IsZero() {
 			bv.ResetsAt = fmtTime(b.ResetsAt, loc)
+			bv.Ended = !b.AsOf.IsZero() && !b.AsOf.Before(b.ResetsAt)
+		}
+		if !b.AsOf.IsZero() {
+			bv.AsOf = fmtAsOf(b.AsOf, loc)
 		}
 		left := b.Limit.Sub(b.Spent)
 		bv.Over = left.IsNegative()
@@ -328,7 +404,7 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		switch {
 		case b.Limit.IsPositive():
 			pct := b.Spent.Mul(hundred).Div(b.Limit)
-			bv.Percent = pct.StringFixed(1) + "%"
+			bv.Percent = money.Percent(pct)
 			bar := decimal.Min(decimal.Max(pct, decimal.Zero), hundred)
 			bv.Bar = bar.StringFixed(1) + "%"
 		case b.Spent.IsPositive():
@@ -346,16 +422,25 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 	}
 	rows := make([]serviceRow, 0, len(services))
 	seen := map[string]bool{}
-	row := func(name string, cost, share string, requests string) {
+	row := func(name string, cost, share string, requests string) *serviceRow {
 		r := serviceRow{Name: displayID(name), Cost: cost, Share: share, Requests: requests, P50: "—", P95: "—"}
 		if l, ok := lat[name]; ok && l.Samples > 0 {
 			r.P50, r.P95 = fmtDuration(l.P50), fmtDuration(l.P95)
 		}
 		rows = append(rows, r)
 		seen[name] = true
+		return &rows[len(rows)-1]
 	}
 	for _, s := range services {
-		row(s.Name, money.Format(s.Cost, cur), fmtShare(s.Cost, total), fmtCount(s.Requests))
+		cost := money.Format(s.Cost, cur)
+		if s.Unpriced {
+			cost = "unpriced"
+		}
+		r := row(s.Name, cost, fmtShare(s.Cost, total), fmtCount(s.Requests))
+		if s.Members > 0 {
+			r.Name = otherLabel(s.Members, "services")
+		}
+		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
 	}
 	for _, l := range latency { // a service with latency but no cost row still gets its line
 		if !seen[l.Service] {
@@ -365,18 +450,109 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 	return rows
 }
 
-func spenderRows(spenders []Spender, total decimal.Decimal, cur string) []spenderRow {
+func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []spenderRow {
 	rows := make([]spenderRow, 0, len(spenders))
 	for i, s := range spenders {
-		rows = append(rows, spenderRow{
-			Rank:     i + 1,
+		r := spenderRow{
+			Rank:     strconv.Itoa(i + 1),
 			ID:       displayID(s.ID),
 			Cost:     money.Format(s.Cost, cur),
 			Share:    fmtShare(s.Cost, total),
 			Requests: fmtCount(s.Requests),
-		})
+		}
+		if s.Unpriced {
+			r.Cost = "unpriced"
+		}
+		if s.Members > 0 {
+			r.Rank, r.ID = "", otherLabel(s.Members, noun)
+		}
+		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
+		rows = append(rows, r)
 	}
 	return rows
+}
+
+// otherLabel names the row that sums the values past the top N by how many it holds.
+func otherLabel(n int, noun string) string {
+	if n == 1 {
+		noun = strings.TrimSuffix(noun, "s")
+	}
+	return "(other: " + fmtCount(int64(n)) + " " + noun + ")"
+}
+
+// fmtChange is a cost's change from the previous period: "+₩1,200 (+12.5%)", "new" for a key
+// the previous period did not have, "" without a comparison; dir is up, down or flat.
+func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir string) {
+	if !prev.Known {
+		return "", ""
+	}
+	if prev.New {
+		return "new", "up"
+	}
+	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return money.Format(d, currency) })
+}
+
+// fmtDelta is a signed change with its percentage of base ("no change" for zero).
+func fmtDelta(delta, base decimal.Decimal, format func(decimal.Decimal) string) (text, dir string) {
+	switch delta.Sign() {
+	case 0:
+		return "no change", "flat"
+	case 1:
+		text, dir = "+"+format(delta), "up"
+	default:
+		text, dir = "−"+format(delta.Abs()), "down"
+	}
+	if base.IsPositive() {
+		pct := delta.Mul(hundred).Div(base)
+		sign := "+"
+		if pct.IsNegative() {
+			sign = "−"
+		}
+		text += " (" + sign + money.Percent(pct.Abs()) + ")"
+	}
+	return text, dir
+}
+
+// kpiChanges fills each KPI's change from the previous period's KPIs: amounts and counts with
+// their percentage, rates in percentage points.
+func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
+	count := func(d decimal.Decimal) string { return fmtCount(d.IntPart()) }
+	rate := func(part, whole int64) decimal.Decimal {
+		if whole <= 0 {
+			return decimal.Zero
+		}
+		return decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole))
+	}
+	points := func(a, b decimal.Decimal) (string, string) {
+		d := a.Sub(b).Round(1)
+		switch d.Sign() {
+		case 0:
+			return "no change", "flat"
+		case 1:
+			return "+" + d.StringFixed(1) + " pp", "up"
+		}
+		return "−" + d.Abs().StringFixed(1) + " pp", "down"
+	}
+	for i := range kpis {
+		switch kpis[i].Label {
+		case "Total cost":
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return money.Format(d, cur) })
+		case "Requests":
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests-prev.Requests), decimal.NewFromInt(prev.Requests), count)
+		case "Success rate":
+			if prev.Requests > 0 && k.Requests > 0 {
+				kpis[i].Change, kpis[i].Dir = points(rate(k.Successes, k.Requests), rate(prev.Successes, prev.Requests))
+			}
+		case "Cache-hit rate":
+			if prev.Requests > 0 && k.Requests > 0 {
+				kpis[i].Change, kpis[i].Dir = points(rate(k.CacheHits, k.Requests), rate(prev.CacheHits, prev.Requests))
+			}
+		case "Avg cost / request":
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return money.FormatFine(d, cur) })
+		case "Unpriced events":
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
+		}
+	}
 }
 
 func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, error) {
@@ -404,6 +580,7 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			SeverityLabel: strings.ToUpper(string(a.Severity)),
 			Kind:          kind,
 			Status:        a.Status,
+			Period:        a.Period,
 		}
 		if !a.Amount.IsZero() {
 			r.Amount = money.Format(a.Amount, cur)
@@ -469,6 +646,16 @@ func fmtTime(t time.Time, loc *time.Location) string {
 	return t.In(loc).Format("2 Jan 2006, 15:04")
 }
 
+// fmtAsOf states an instant for "as of …": a midnight, the end of a period, reads as the end of
+// the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
+func fmtAsOf(t time.Time, loc *time.Location) string {
+	t = t.In(loc)
+	if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0 {
+		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
+	}
+	return t.Format("2 Jan 2006, 15:04")
+}
+
 func fmtCount(n int64) string {
 	if n < 0 {
 		return "-" + money.Group(strconv.FormatInt(-n, 10))
@@ -480,14 +667,14 @@ func fmtRate(part, whole int64) string {
 	if whole <= 0 {
 		return "—"
 	}
-	return decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)).StringFixed(1) + "%"
+	return money.Percent(decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)))
 }
 
 func fmtShare(part, whole decimal.Decimal) string {
 	if !whole.IsPositive() {
 		return "—"
 	}
-	return part.Mul(hundred).Div(whole).StringFixed(1) + "%"
+	return money.Percent(part.Mul(hundred).Div(whole))
 }
 
 func fmtDuration(d time.Duration) string {

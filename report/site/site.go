@@ -107,6 +107,50 @@ type PeriodPage struct {
 
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate
+
+	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
+	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it, e.g.
+	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
+	Previous     *KPIs
+	CompareLabel string
+	// BudgetSummaries sum up the budgets of a shorter period than the page's, one line each:
+	// "daily-total: exceeded on 3 of 30 days".
+	BudgetSummaries []string
+	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
+	// not known, no KPI.
+	CacheSavings decimal.NullDecimal
+	// Progress labels a period in progress ("month to date, 3 of 31 days"); empty once it is
+	// over. Forecast is then the projected period-end cost, when there is one.
+	Progress string
+	Forecast decimal.NullDecimal
+	// Spikes are the days of DailyCost whose cost is above twice the median of the 30 days
+	// before: marked on the chart and listed under it.
+	Spikes []Spike
+	// UnpricedModels are the models of the period's events without a price.
+	UnpricedModels []UnpricedModel
+}
+
+// Spike is a day whose cost is above twice the median of the 30 days before it.
+type Spike struct {
+	Day    time.Time
+	Cost   decimal.Decimal
+	Median decimal.Decimal
+}
+
+// UnpricedModel is a model whose events have no price: counted, but not in the cost totals.
+type UnpricedModel struct {
+	Model, Provider string
+	Events          int64
+	InputTokens     int64
+	OutputTokens    int64
+	TokensKnown     bool // false when the events are gone (retention) and only their count is known
+}
+
+// Change is a row's value in the previous period, for its change column.
+type Change struct {
+	Known bool // false: no comparison is shown
+	New   bool // the key had nothing in the previous period
+	Cost  decimal.Decimal
 }
 
 // Rate is one exchange rate into the reporting currency: 1 Currency = Value reporting units.
@@ -165,12 +209,17 @@ type BudgetCard struct {
 	Limit    decimal.Decimal
 	State    BudgetState
 	ResetsAt time.Time // start of the next budget window
+	// AsOf is the instant the figures stand at (a past period's end, or the run's time); zero:
+	// not stated.
+	AsOf time.Time
 }
 
 // DayCost is one point of the daily cost line.
 type DayCost struct {
 	Day  time.Time // any instant of the day, in the report time zone
 	Cost decimal.Decimal
+	// NoData: no event that day; the line has a gap there instead of a zero.
+	NoData bool
 }
 
 // CostShare is one slice of a breakdown (service or model).
@@ -178,6 +227,9 @@ type CostShare struct {
 	Name     string
 	Cost     decimal.Decimal
 	Requests int64
+	Members  int  // > 0: the "(other)" row, which sums this many values
+	Unpriced bool // every event of the row lacks a price: its cost shows as "unpriced", not 0
+	Previous Change
 }
 
 // Spender is one row of the top users / top organisations tables.
@@ -185,6 +237,9 @@ type Spender struct {
 	ID       string // user_id or org_id; "" shows as "(none)"
 	Cost     decimal.Decimal
 	Requests int64
+	Members  int // > 0: the "(other)" row, which sums this many values
+	Unpriced bool
+	Previous Change
 }
 
 // AlertKind tells whether an alert fired on actual spend or on the period-end forecast.
@@ -205,6 +260,7 @@ type Alert struct {
 	Kind      AlertKind       // actual or forecast
 	Status    string          // delivery status from the alert ledger, e.g. "sent", "pending"
 	Amount    decimal.Decimal // spend (or forecast) that crossed the threshold; zero hides it
+	Period    string          // the budget period the alert belongs to, e.g. "daily 2026-11-28"
 }
 
 // IndexPage is the landing page: current budget status and every published period.

@@ -54,16 +54,16 @@ func TestRenderPeriodShowsEverything(t *testing.T) {
 		"times in Europe/Berlin (UTC&#43;02:00)", `href="../../index.html"`,
 		`href="aispend-daily-2025-10-01.xlsx" download`, `href="aispend-daily-2025-10-01-events.csv.gz" download`,
 		// KPIs
-		"$1,284.56", "48,211", "607 failed", "98.7%", "36.0%", "17,355 cache hits", "$0.0271", ">38<",
+		"$1,284.56", "48,211", "607 failed", "98.7 %", "35.9 %", "17,355 cache hits", "$0.0271", ">38<",
 		"excludes 38 unpriced",
 		// budgets: spent/limit, exact percent, bar width, state, reset time
-		"daily-total", "$1,500.00", "85.6% used", `style="width: 85.6%"`, "badge-warning", "$215.44 left",
-		"102.1% used", `style="width: 100.0%"`, "over by $12.40", "EXCEEDED", "Resets 2 Oct 2025, 00:00",
+		"daily-total", "$1,500.00", "85.6 % used", `style="width: 85.6%"`, "badge-warning", "$215.44 left",
+		"102.0 % used", `style="width: 100.0%"`, "over by $12.40", "EXCEEDED", "Resets 2 Oct 2025, 00:00",
 		"service = code-review", "weekly budget",
 		// services with latency
-		"support-chat", "$612.40", "47.7%", "21,034", "820 ms", "2.31 s", "240 ms",
+		"support-chat", "$612.40", "47.6 %", "21,034", "820 ms", "2.31 s", "240 ms",
 		// top users and orgs
-		"u-10442 (jana.novak)", "$141.20", "11.0%", "acme-support", "49.8%",
+		"u-10442 (jana.novak)", "$141.20", "10.9 %", "acme-support", "49.8 %",
 		// alert timeline: time in zone, threshold, kind, status, amount
 		"1 Oct 2025, 18:05", "crossed 100% on actual spend ($603.90)", "crossed 95% on forecast ($1,611.00)",
 		`<span class="status">pending</span>`,
@@ -253,7 +253,7 @@ func TestRenderIndex(t *testing.T) {
 	page := renderIndex(t, sampleIndex(t))
 	mustContain(t, page,
 		"<title>AI spend reports</title>", `href="assets/site.css"`, "Budget status", "as of 2 Oct 2025, 06:00",
-		"85.6% used", "daily-total", "times in Europe/Berlin (UTC&#43;02:00)",
+		"85.6 % used", "daily-total", "times in Europe/Berlin (UTC&#43;02:00)",
 		`href="daily/2025-10-01/index.html"`, `href="daily/2025-10-01/aispend-daily-2025-10-01.xlsx" download`,
 		`href="weekly/2025-W40/index.html"`, "29 Sep – 5 Oct 2025", `href="monthly/2025-09/index.html"`, "September 2025",
 		`href="monthly/2025-09/aispend-monthly-2025-09.xlsx"`,

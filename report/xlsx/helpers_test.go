@@ -69,7 +69,7 @@ func fixture() Workbook {
 		Users:    []BreakdownRow{{Name: "u1", Cost: dec("12345.678"), Requests: 9}, {Name: "", Requests: 1}},
 		Orgs:     []BreakdownRow{{Name: "o1", Cost: dec("12345.678"), Requests: 10}},
 		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: dec("15000"), Spent: dec("12345.678"), State: "warning"}},
-		Alerts:   []AlertRow{{At: time.Date(2025, 6, 20, 3, 0, 0, 0, time.UTC), Budget: "monthly-total", Threshold: 80, Severity: "WARNING", Kind: "actual", Status: "sent"}},
+		Alerts:   []AlertRow{{At: time.Date(2025, 6, 20, 3, 0, 0, 0, time.UTC), Budget: "monthly-total", Period: "monthly 2025-06", Threshold: 80, Severity: "WARNING", Kind: "actual", Status: "sent"}},
 		Events:   eventsOf(evs),
 	}
 }

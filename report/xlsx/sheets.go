@@ -2,7 +2,9 @@ package xlsx
 
 import (
 	"fmt"
+	"math"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
@@ -41,10 +43,12 @@ func (b *builder) budgets() error {
 		{"Used", 10, kPercent},
 		{"Forecast", 16, kMoney},
 		{"State", 12, kText},
+		{"As of", 20, kDateTime},
 	}
 	alertCols := []column{
 		{"Alert time", 20, kDateTime},
 		{"Alert budget", 24, kText},
+		{"Alert period", 18, kText},
 		{"Threshold", 18, kPercent},
 		{"Severity", 16, kText},
 		{"Kind", 16, kText},
@@ -75,7 +79,7 @@ func (b *builder) budgets() error {
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
 		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
-			ratio(r.Spent, r.Limit), r.Forecast, r.State})
+			ratio(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
 	if err != nil {
@@ -88,7 +92,7 @@ func (b *builder) budgets() error {
 	}
 	rows = rows[:0]
 	for _, a := range b.wb.Alerts {
-		rows = append(rows, []any{a.At, a.Budget, decimal.New(int64(a.Threshold), -2), a.Severity, a.Kind, a.Status})
+		rows = append(rows, []any{a.At, a.Budget, a.Period, decimal.New(int64(a.Threshold), -2), a.Severity, a.Kind, a.Status})
 	}
 	_, err = b.block(as, next+2, "Alerts", rows, "No alerts in this period.")
 	return err
@@ -273,7 +277,7 @@ func (b *builder) summary() error {
 	requests, total := count(s.Requests), s.TotalCost
 	var lat [3]any
 	if s.Latency != nil {
-		lat = [3]any{s.Latency.P50, s.Latency.P95, s.Latency.P99}
+		lat = [3]any{wholeMillis(s.Latency.P50), wholeMillis(s.Latency.P95), wholeMillis(s.Latency.P99)}
 	} else {
 		lat = [3]any{"n/a", "n/a", "n/a"}
 	}
@@ -303,23 +307,34 @@ func (b *builder) summary() error {
 		{"Cache read tokens", s.Tokens.CacheRead, kInt},
 		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
 		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
+	}
+	if s.CacheSavings.Valid {
+		kpis = append(kpis, kpi{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
+	}
+	kpis = append(kpis, []kpi{
 		{"Latency p50 (ms)", lat[0], kMillis},
 		{"Latency p95 (ms)", lat[1], kMillis},
 		{"Latency p99 (ms)", lat[2], kMillis},
 		{"Unpriced events (no cost known)", s.Unpriced, kInt},
+	}...)
+	for _, m := range s.UnpricedModels {
+		kpis = append(kpis, kpi{"Unpriced model", m, kText})
+	}
+	kpis = append(kpis, []kpi{
 		{"Event rows listed", b.eventRows, kInt},
 		{"Event sheets", listSheets(b.eventSheets), kText},
-	}
+	}...)
 	if wb.EventsCSV != "" {
 		kpis = append(kpis, kpi{csvLabel, wb.EventsCSV, kText})
 	}
 	for _, r := range wb.Rates {
-		label := fmt.Sprintf("Exchange rate %s", strings.ToUpper(r.Currency))
-		if r.Since != "" {
-			label += " (set " + r.Since + ")"
+		// A number cell (what amounts were converted with, exactly as configured) and the date
+		// it was set as a date cell, so that finance can compute with both.
+		label := fmt.Sprintf("Exchange rate: %s per 1 %s", strings.ToUpper(wb.Currency), strings.ToUpper(r.Currency))
+		kpis = append(kpis, kpi{label, r.Value, kRate})
+		if d, err := time.Parse(time.DateOnly, r.Since); err == nil {
+			kpis = append(kpis, kpi{fmt.Sprintf("Exchange rate %s set on", strings.ToUpper(r.Currency)), calendarDate{d.Year(), d.Month(), d.Day()}, kDate})
 		}
-		// Stated as text, exactly as configured: the rate amounts were converted with.
-		kpis = append(kpis, kpi{label, fmt.Sprintf("1 %s = %s %s", strings.ToUpper(r.Currency), r.Value.String(), strings.ToUpper(wb.Currency)), kText})
 	}
 	hdr, err := newSheet(b.st, name, []column{{"Metric", 34, kText}, {"Value", 28, kText}}, wb.Location)
 	if err != nil {
@@ -345,6 +360,10 @@ func (b *builder) summary() error {
 	}
 	return b.chart()
 }
+
+// wholeMillis is a latency in whole milliseconds: a percentile from a histogram has no
+// meaningful fraction of a millisecond.
+func wholeMillis(ms float64) int64 { return int64(math.Round(ms)) }
 
 func avg(total, n decimal.Decimal) any {
 	if n.IsZero() {

@@ -13,8 +13,9 @@ import (
 const (
 	fmtInt      = "#,##0"
 	fmtPercent  = "0.00%"
-	fmtMillis   = "#,##0.0"
+	fmtMillis   = "#,##0"
 	fmtDate     = "yyyy-mm-dd"
+	fmtRate     = "General" // a rate as configured: "#,##0.##" would show 1300 as "1,300."
 	fmtDateTime = "yyyy-mm-dd hh:mm:ss"
 )
 

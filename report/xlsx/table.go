@@ -18,6 +18,7 @@ const (
 	kMoneyFine // per-event and per-request amounts, two more decimals
 	kPercent   // value is a fraction: 0.25 shows 25.00%
 	kMillis
+	kRate // an exchange rate, every configured decimal
 	kDate
 	kDateTime
 	kBool
@@ -41,6 +42,8 @@ func (s *styles) format(k kind) string {
 		return fmtPercent
 	case kMillis:
 		return fmtMillis
+	case kRate:
+		return fmtRate
 	case kDate:
 		return fmtDate
 	case kDateTime:

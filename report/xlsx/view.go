@@ -63,6 +63,12 @@ type Summary struct {
 	Unpriced  int64 // events with no cost (no price known)
 	Tokens    Tokens
 	Latency   *Latency // nil when no event carried a duration
+	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
+	// not known (no price table), and the row is left out.
+	CacheSavings decimal.NullDecimal
+	// UnpricedModels name the models without a price, e.g. "mystery (anthropic): 30 events,
+	// 30,000 input and 3,000 output tokens".
+	UnpricedModels []string
 }
 
 // Tokens counts tokens by kind. Input includes cached input.
@@ -105,19 +111,21 @@ type BreakdownRow struct {
 // BudgetRow is one budget's state for its current period.
 type BudgetRow struct {
 	Name     string
-	Scope    string // e.g. "service=QA_CHAT"; empty means everything
+	Scope    string // e.g. "service=QA_CHAT", "all events"
 	Period   string // e.g. "monthly 2025-06"
 	Limit    decimal.Decimal
 	Spent    decimal.Decimal
 	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
 	State    string              // e.g. "ok", "warning", "exceeded"
+	AsOf     time.Time           // the instant the figures stand at; zero: blank
 }
 
 // AlertRow is one alert from the alert ledger.
 type AlertRow struct {
 	At        time.Time
 	Budget    string
-	Threshold int // percent, e.g. 80
+	Period    string // the budget period the alert belongs to, e.g. "daily 2025-06-01"
+	Threshold int    // percent, e.g. 80
 	Severity  string
 	Kind      string // "actual" or "forecast"
 	Status    string // e.g. "sent", "pending"

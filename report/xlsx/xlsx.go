@@ -234,10 +234,14 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		if label == "" {
 			label = "(none)"
 		}
-		vals := []any{label, r.Cost, ratio(r.Cost, total.Cost), r.Requests, r.Failures, r.CacheHits, r.Unpriced}
+		var cost any = r.Cost
+		if r.Requests > 0 && r.Unpriced == r.Requests {
+			cost = "unpriced" // no event of the row has a price: its cost is unknown, not 0
+		}
+		vals := []any{label, cost, ratio(r.Cost, total.Cost), r.Requests, r.Failures, r.CacheHits, r.Unpriced}
 		vals = append(vals, tokenVals(r.Tokens)...)
 		if r.Latency != nil {
-			vals = append(vals, r.Latency.P50, r.Latency.P95, r.Latency.P99)
+			vals = append(vals, wholeMillis(r.Latency.P50), wholeMillis(r.Latency.P95), wholeMillis(r.Latency.P99))
 		} else {
 			vals = append(vals, nil, nil, nil)
 		}

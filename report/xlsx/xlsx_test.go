@@ -48,7 +48,7 @@ func TestSummaryNumbersAndFormats(t *testing.T) {
 		{"Average cost per request", "[$₩-412]#,##0.00", 1234.5678},
 		{"Input tokens", "#,##0", 1050},
 		{"Cache read tokens", "#,##0", 300},
-		{"Latency p95 (ms)", "#,##0.0", 1200.5},
+		{"Latency p95 (ms)", "#,##0", 1201}, // whole milliseconds
 		{"Unpriced events (no cost known)", "#,##0", 1},
 		{"Event rows listed", "#,##0", 2},
 	} {
@@ -203,7 +203,7 @@ func TestFrozenHeadersFiltersWidths(t *testing.T) {
 			}
 		}
 		slices.Sort(filters)
-		if want := []string{"A1:I2", "A4:F5"}; !slices.Equal(filters, want) {
+		if want := []string{"A1:J2", "A4:G5"}; !slices.Equal(filters, want) {
 			t.Errorf("%s table ranges = %q, want %q", s, filters, want)
 		}
 	}
@@ -220,7 +220,7 @@ func TestBudgetsAndAlerts(t *testing.T) {
 		fmt string
 	}{
 		"D2": {15000, "[$₩-412]#,##0"}, "E2": {12345.678, "[$₩-412]#,##0"}, "F2": {2654.322, "[$₩-412]#,##0"},
-		"G2": {0.8230452, "0.00%"}, "C5": {0.8, "0.00%"},
+		"G2": {0.8230452, "0.00%"}, "D5": {0.8, "0.00%"},
 	} {
 		if got := number(t, f, s, ref); fmt.Sprintf("%.7f", got) != fmt.Sprintf("%.7f", want.v) {
 			t.Errorf("%s = %v, want %v", ref, got, want.v)
@@ -232,7 +232,7 @@ func TestBudgetsAndAlerts(t *testing.T) {
 	if got := raw(t, f, s, "H2"); got != "" {
 		t.Errorf("no forecast should be blank, got %q", got)
 	}
-	for ref, want := range map[string]string{"A3": "", "A4": "Alert time", "B5": "monthly-total", "D5": "WARNING", "E5": "actual", "F5": "sent"} {
+	for ref, want := range map[string]string{"A3": "", "A4": "Alert time", "B5": "monthly-total", "C4": "Alert period", "C5": "monthly 2025-06", "E5": "WARNING", "F5": "actual", "G5": "sent"} {
 		if got := raw(t, f, s, ref); got != want {
 			t.Errorf("%s = %q, want %q", ref, got, want)
 		}

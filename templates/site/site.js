@@ -47,7 +47,15 @@
     valueAxes(option.xAxis);
     valueAxes(option.yAxis);
     (option.series || []).forEach(function (s) {
-      if (s.label && s.label.show) { s.label.formatter = function (p) { return money(p.value); }; }
+      if (s.label && s.label.show) {
+        s.label.formatter = s.type === 'pie'
+          ? function (p) { return p.name + '\n' + money(p.value) + ' · ' + p.percent.toFixed(1) + '%'; }
+          : function (p) {
+            // A data item may carry its own text (a model without a price reads "unpriced").
+            var own = p.data && p.data.label && p.data.label.formatter;
+            return typeof own === 'string' ? own : money(p.value);
+          };
+      }
     });
     var chart = echarts.init(el, null, { renderer: 'canvas' });
     chart.setOption(option);

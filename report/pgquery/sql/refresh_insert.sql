@@ -9,7 +9,7 @@
 -- bucket (GROUPING SETS, one count per group: the only aggregate the histograms need). The
 -- rollups' additive columns are fine's rows rolled up by each dimension. One aggregation of every
 -- column by every grouping set costs twice as much: the aggregate states dominate.
--- Latency bucket: 0 for < 1 ms, else 1 + floor(4·log2(ms)) in float8; the epsilon keeps exact
+-- Latency bucket: 0 for < 1 ms, else 1 + floor(64·log2(ms)) in float8 (report.Histogram); the epsilon keeps exact
 -- powers of two in their own bucket despite rounding. Integer sums are stored as bigint: per day
 -- they are bounded by the collector's per-event limits.
 WITH fine AS (
@@ -61,7 +61,7 @@ WITH fine AS (
         SELECT (occurred_at AT TIME ZONE $1)::date AS day,
                service, model, provider, coalesce(org_id, '') AS org_id, coalesce(user_id, '') AS user_id,
                CASE WHEN duration_ms < 1 THEN 0
-                    ELSE 1 + floor(4 * ln(duration_ms::float8) / ln(2::float8) + 1e-9)::int
+                    ELSE 1 + floor(64 * ln(duration_ms::float8) / ln(2::float8) + 1e-9)::int
                END AS bucket
         FROM events
         WHERE occurred_at >= $2 AND occurred_at < $3 AND duration_ms IS NOT NULL

@@ -1,0 +1,215 @@
+package pgstore
+
+import (
+	"context"
+	_ "embed"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pricing"
+)
+
+var (
+	//go:embed sql/reprice_range_select.sql
+	repriceRangeSelectSQL string
+	//go:embed sql/reprice_range_update.sql
+	repriceRangeUpdateSQL string
+	//go:embed sql/reprice_start.sql
+	repriceStartSQL string
+	//go:embed sql/reprice_finish.sql
+	repriceFinishSQL string
+	//go:embed sql/models_seen.sql
+	modelsSeenSQL string
+)
+
+// RepriceModel is what re-pricing a range does to one model and provider: its events whose cost
+// aispend computes, how many of them change, and their total before and after (unpriced events
+// count as 0).
+type RepriceModel struct {
+	Model, Provider      string
+	Events, Changed      int64
+	Before, After        decimal.Decimal
+	Unpriced             int64 // events still unpriced after
+	VersionsBefore       []string
+	VersionsAfter        []string
+	versionsB, versionsA map[string]bool
+}
+
+// RepriceResult is the outcome of RepriceRange.
+type RepriceResult struct {
+	ID      int64 // the reprices row; 0 for a dry run
+	Models  []RepriceModel
+	Changed int64 // events updated (a dry run: events that would be)
+}
+
+// RepriceRange recomputes, from the table, the cost of every event in [from, to) whose cost
+// aispend computed or could not compute (never a cost the client sent; an event the table cannot
+// price keeps the cost it has), and reports per model
+// the totals before and after. With apply, it updates the events whose price changes, in
+// batches of short transactions, and records each batch in the reprices and reprice_models
+// tables in the same transaction; the events' trigger marks their hours for re-aggregation.
+// Without apply it writes nothing.
+func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, from, to time.Time, apply bool) (RepriceResult, error) {
+	var res RepriceResult
+	if apply {
+		if err := pool.QueryRow(ctx, repriceStartSQL, from, to).Scan(&res.ID); err != nil {
+			return res, fmt.Errorf("record reprice: %w", err)
+		}
+	}
+	models := map[[2]string]*RepriceModel{}
+	afterAt, afterID := time.Time{}, ""
+	for {
+		rows, err := pool.Query(ctx, repriceRangeSelectSQL, from, to, afterAt, afterID, repriceBatch)
+		if err != nil {
+			return res, fmt.Errorf("query events to reprice: %w", err)
+		}
+		type old struct {
+			cost, rate *string
+			source     string
+			version    string
+		}
+		var batch []collect.Row
+		var olds []old
+		var r collect.Row
+		var o old
+		_, err = pgx.ForEachRow(rows, []any{&r.EventID, &r.OccurredAt, &r.Model, &r.Provider, &r.InputTokens, &r.OutputTokens,
+			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &o.cost, &o.source, &o.version, &o.rate}, func() error {
+			batch, olds = append(batch, r), append(olds, o)
+			return nil
+		})
+		if err != nil {
+			return res, fmt.Errorf("read events to reprice: %w", err)
+		}
+		if len(batch) == 0 {
+			break
+		}
+		var ids, costs, sources, versions, rates, oldCosts, oldVersions []*string
+		var ats []time.Time
+		for i := range batch {
+			row, o := &batch[i], olds[i]
+			row.Price(t)
+			if !row.Cost.Valid && o.cost != nil {
+				// No price now (a row removed, a catalog without the model): the event keeps the
+				// cost it has rather than turn unpriced.
+				row.Cost = decimal.NewNullDecimal(decimal.RequireFromString(*o.cost))
+				row.CostSource, row.PriceVersion = o.source, o.version
+				if o.rate != nil {
+					row.FXRate = decimal.NewNullDecimal(decimal.RequireFromString(*o.rate))
+				}
+			}
+			m := models[[2]string{row.Model, row.Provider}]
+			if m == nil {
+				m = &RepriceModel{Model: row.Model, Provider: row.Provider, versionsB: map[string]bool{}, versionsA: map[string]bool{}}
+				models[[2]string{row.Model, row.Provider}] = m
+			}
+			m.Events++
+			before := decimal.Zero
+			if o.cost != nil {
+				before = decimal.RequireFromString(*o.cost)
+			}
+			m.Before = m.Before.Add(before)
+			if row.Cost.Valid {
+				m.After = m.After.Add(row.Cost.Decimal)
+			} else {
+				m.Unpriced++
+			}
+			if !changed(o.cost, o.rate, o.version, row) {
+				continue
+			}
+			m.Changed++
+			res.Changed++
+			if o.version != "" {
+				m.versionsB[o.version] = true
+			}
+			if row.PriceVersion != "" {
+				m.versionsA[row.PriceVersion] = true
+			}
+			ids, ats = append(ids, &batch[i].EventID), append(ats, row.OccurredAt)
+			sources, versions = append(sources, &batch[i].CostSource), append(versions, &batch[i].PriceVersion)
+			costs, rates = append(costs, decString(row.Cost)), append(rates, decString(row.FXRate))
+			oldCosts, oldVersions = append(oldCosts, o.cost), append(oldVersions, &olds[i].version)
+		}
+		if apply && len(ids) > 0 {
+			if _, err := pool.Exec(ctx, repriceRangeUpdateSQL, res.ID, ids, ats, costs, sources, versions, rates, oldCosts, oldVersions); err != nil {
+				return res, fmt.Errorf("update prices: %w", err)
+			}
+		}
+		last := batch[len(batch)-1]
+		afterAt, afterID = last.OccurredAt, last.EventID
+	}
+	if apply {
+		// The record counts what the database changed: an event changed by someone else between
+		// the read and the update keeps its price and is not counted.
+		if err := pool.QueryRow(ctx, repriceFinishSQL, res.ID).Scan(&res.Changed); err != nil {
+			return res, fmt.Errorf("finish reprice record: %w", err)
+		}
+	}
+	for _, m := range models {
+		m.VersionsBefore, m.VersionsAfter = keys(m.versionsB), keys(m.versionsA)
+		res.Models = append(res.Models, *m)
+	}
+	sort.Slice(res.Models, func(i, j int) bool {
+		a, b := res.Models[i], res.Models[j]
+		return a.Model < b.Model || a.Model == b.Model && a.Provider < b.Provider
+	})
+	return res, nil
+}
+
+// changed tells whether a row's new price differs from the stored one.
+func changed(oldCost, oldRate *string, oldVersion string, r *collect.Row) bool {
+	if (oldCost != nil) != r.Cost.Valid || oldVersion != r.PriceVersion {
+		return true
+	}
+	if oldCost != nil && !decimal.RequireFromString(*oldCost).Equal(r.Cost.Decimal) {
+		return true
+	}
+	return (oldRate != nil) != r.FXRate.Valid || oldRate != nil && !decimal.RequireFromString(*oldRate).Equal(r.FXRate.Decimal)
+}
+
+func decString(d decimal.NullDecimal) *string {
+	if !d.Valid {
+		return nil
+	}
+	s := d.Decimal.String()
+	return &s
+}
+
+func keys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ModelSeen is one model and provider with events in a period: all its events, the unpriced
+// ones, and those whose cost aispend computes (the client sent none) with their tokens.
+type ModelSeen struct {
+	Model, Provider                     string
+	Events, Unpriced, Local             int64
+	LocalInputTokens, LocalOutputTokens int64
+}
+
+// ModelsSeen lists every model and provider with events since the given time.
+func ModelsSeen(ctx context.Context, pool *pgxpool.Pool, since time.Time) ([]ModelSeen, error) {
+	rows, err := pool.Query(ctx, modelsSeenSQL, since)
+	if err != nil {
+		return nil, fmt.Errorf("query models seen: %w", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (ModelSeen, error) {
+		var m ModelSeen
+		err := r.Scan(&m.Model, &m.Provider, &m.Events, &m.Unpriced, &m.Local, &m.LocalInputTokens, &m.LocalOutputTokens)
+		return m, err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read models seen: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,73 @@
+package digest_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/report/digest"
+)
+
+// Ensures the digest is fluid: at 390 px (a phone) nothing scrolls sideways or is clipped, the
+// key numbers stack and the top tables and link buttons fit; at 640 px (a desktop client) the
+// card fills the pane and the key numbers sit three to a line as before; in both, no script,
+// image, stylesheet or class (Outlook-safe: tables and inline styles).
+func TestDigestFluid(t *testing.T) {
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := sample()
+	d.KPIs.Cost = dec("1234567890") // ₩1,234,567,890: 14 characters
+	d.KPIs.Requests = 123456789
+	d.EventsURL = "https://reports.example.com/aispend/daily/2025-06-01/aispend-daily-2025-06-01-events.csv.gz"
+	d.TopUsers = append(d.TopUsers, digest.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("123456789"), Requests: 1234567})
+	_, html, _, err := digest.Render(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "digest.html")
+	if err := os.WriteFile(path, html, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{390, 640} {
+		page, err := b.NewPage(ctx, width, 900)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := page.Navigate(ctx, "file://"+path); err != nil {
+			t.Fatal(err)
+		}
+		f, err := browsertest.MeasureEmail(ctx, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f.ScrollWidth > width || len(f.Overflowing) > 0 {
+			t.Errorf("%d px: document %d px wide; overflowing %q", width, f.ScrollWidth, f.Overflowing)
+		}
+		if f.Scripts+f.Images+f.Styles+f.Classes != 0 {
+			t.Errorf("%d px: %+v: want no scripts, images, stylesheets or classes", width, f)
+		}
+		// The total cost, then the key numbers.
+		if len(f.KeyTops) != 6 {
+			t.Fatalf("%d px: %d key numbers; want the total and 5", width, len(f.KeyTops))
+		}
+		k := f.KeyTops[1:]
+		switch width {
+		case 390:
+			for i := 1; i < len(k); i++ {
+				if k[i] <= k[i-1] {
+					t.Errorf("390 px: key numbers at %v; want stacked", k)
+					break
+				}
+			}
+		case 640:
+			if k[0] != k[1] || k[1] != k[2] || k[3] != k[4] || k[3] <= k[0] || f.Card != 616 {
+				t.Errorf("640 px: key numbers at %v, card %.0f px; want three to a line in a 616 px card", k, f.Card)
+			}
+		}
+		page.Close(ctx)
+	}
+}

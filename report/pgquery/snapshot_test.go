@@ -1,0 +1,226 @@
+package pgquery_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/pgquery"
+)
+
+// snapshotRead reads every event of a report's period from its event snapshot: the count and
+// the exact sum of the priced costs, and the rows of its events CSV.
+func snapshotRead(t *testing.T, rep *report.Report) (n int64, cost decimal.Decimal, csvRows int64) {
+	t.Helper()
+	ctx := context.Background()
+	p := rep.Period
+	err := rep.Events.Events(ctx, p.Start, p.End, func(e report.Event) error {
+		n++
+		if e.Cost.Valid {
+			cost = cost.Add(e.Cost.Decimal)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read the report's events: %v", err)
+	}
+	cs, ok := rep.Events.(output.CSVSource)
+	if !ok {
+		t.Fatal("the report's event snapshot does not format the events CSV")
+	}
+	var buf bytes.Buffer
+	if csvRows, err = cs.EventsCSV(ctx, p.Start, p.End, p.Start.Location(), &buf); err != nil {
+		t.Fatalf("read the report's events csv: %v", err)
+	}
+	if lines := int64(strings.Count(buf.String(), "\n")); lines < csvRows {
+		t.Fatalf("events csv has %d lines for %d rows", lines, csvRows)
+	}
+	return n, cost, csvRows
+}
+
+// liveCount is what a new snapshot holds of [from, to): events and their exact cost.
+func liveCount(t *testing.T, pool *pgxpool.Pool, from, to time.Time) (n int64, cost decimal.Decimal) {
+	t.Helper()
+	var c string
+	if err := pool.QueryRow(context.Background(), `SELECT count(*), coalesce(sum(cost), 0)::text FROM events
+		WHERE occurred_at >= $1 AND occurred_at < $2`, from, to).Scan(&n, &c); err != nil {
+		t.Fatal(err)
+	}
+	return n, decimal.RequireFromString(c)
+}
+
+// Ensures a report's event rows (the workbook's Events sheet and the events CSV) are exactly the
+// events its totals count, even when events arrive and are re-priced between the report and the
+// reading of its rows: those changes are in neither, and the next report has them in both.
+func TestReportEventsReconcileWithTotals(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	p := report.PeriodContaining(report.Daily, day, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(7, 1)), day, 1, 300)...)
+	st := pgquery.New(pool)
+
+	for round := range 2 {
+		rep, err := st.Report(ctx, report.ReportRequest{Period: p, Events: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Between the report and the reading of its rows: new events of the day, and one
+		// event re-priced.
+		insert(t, pool, randomEvents(rand.New(rand.NewPCG(8, uint64(round))), day.Add(time.Duration(round)*time.Minute), 1, 40)...)
+		if _, err := pool.Exec(ctx, `UPDATE events SET cost = cost + 1000 WHERE event_id = (SELECT min(event_id)
+			FROM events WHERE occurred_at >= $1 AND occurred_at < $2 AND cost IS NOT NULL)`, p.Start, p.End); err != nil {
+			t.Fatal(err)
+		}
+		n, cost, csvRows := snapshotRead(t, rep)
+		rep.Events.Close()
+		if n != rep.Totals.Requests || csvRows != rep.Totals.Requests || !cost.Equal(rep.Totals.Cost) {
+			t.Fatalf("round %d: the report counts %d events costing %s; its rows hold %d events costing %s and its csv %d rows",
+				round, rep.Totals.Requests, rep.Totals.Cost, n, cost, csvRows)
+		}
+		live, liveCost := liveCount(t, pool, p.Start, p.End)
+		if live == n || liveCost.Equal(cost) {
+			t.Fatalf("round %d: the changes after the report did not land (%d events, %s)", round, live, liveCost)
+		}
+	}
+	// The next report counts everything.
+	rep, err := st.Report(ctx, report.ReportRequest{Period: p, Events: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rep.Events.Close()
+	live, liveCost := liveCount(t, pool, p.Start, p.End)
+	n, cost, _ := snapshotRead(t, rep)
+	if rep.Totals.Requests != live || !rep.Totals.Cost.Equal(liveCost) || n != live || !cost.Equal(liveCost) {
+		t.Fatalf("next report: totals %d / %s, rows %d / %s; stored %d / %s",
+			rep.Totals.Requests, rep.Totals.Cost, n, cost, live, liveCost)
+	}
+}
+
+// countingTracer counts the queries run on a pool.
+type countingTracer struct{ n atomic.Int64 }
+
+func (c *countingTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *countingTracer) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// tracedPool is a pool on url whose queries are counted.
+func tracedPool(t *testing.T, url string) (*pgxpool.Pool, *countingTracer) {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &countingTracer{}
+	cfg.ConnConfig.Tracer = tr
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool, tr
+}
+
+// Ensures a read replica serves a report's event rows when its snapshot holds exactly the
+// report's events (here the replica is the primary itself, as a caught-up replica would be),
+// and that the rows come from the primary's snapshot instead, and still reconcile, when the
+// replica lags (a second database with part of the events) or the period changed since the
+// report.
+func TestReportEventsFromReplicaOnlyWhenItHoldsThem(t *testing.T) {
+	ctx := context.Background()
+	url := pgtest.URL(t)
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	p := report.PeriodContaining(report.Daily, day, seoul)
+	evs := randomEvents(rand.New(rand.NewPCG(9, 1)), day, 1, 200)
+	insert(t, pool, evs...)
+
+	caughtUp, caughtUpQueries := tracedPool(t, url)
+	lagging, laggingQueries := tracedPool(t, pgtest.URL(t))
+	insert(t, lagging, evs[:50]...)
+
+	for _, c := range []struct {
+		name        string
+		replica     *pgxpool.Pool
+		queries     *countingTracer
+		change      bool // events arrive between the report and the read
+		fromReplica bool
+	}{
+		{"caught-up replica", caughtUp, caughtUpQueries, false, true},
+		{"caught-up replica, period changed since", caughtUp, caughtUpQueries, true, false},
+		{"lagging replica", lagging, laggingQueries, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			st := pgquery.New(pool)
+			st.Replica = pgquery.New(c.replica)
+			st.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			rep, err := st.Report(ctx, report.ReportRequest{Period: p, Events: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rep.Events.Close()
+			if c.change {
+				insert(t, pool, randomEvents(rand.New(rand.NewPCG(10, 1)), day, 1, 5)...)
+			}
+			before := c.queries.n.Load()
+			n, cost, csvRows := snapshotRead(t, rep)
+			if n != rep.Totals.Requests || csvRows != n || !cost.Equal(rep.Totals.Cost) {
+				t.Fatalf("the report counts %d events costing %s; its rows hold %d costing %s, its csv %d rows",
+					rep.Totals.Requests, rep.Totals.Cost, n, cost, csvRows)
+			}
+			fellBack := strings.Contains(logs.String(), "events read from the primary")
+			if c.fromReplica == fellBack {
+				t.Fatalf("read from the replica: %v; want %v (%d replica queries)\n%s", !fellBack, c.fromReplica,
+					c.queries.n.Load()-before, logs.String())
+			}
+			if c.queries.n.Load() == before {
+				t.Fatal("the replica was not asked")
+			}
+		})
+	}
+}
+
+// Ensures a report summarizes the BRIN ranges written since the last VACUUM before it rebuilds
+// from them (an unsummarized range matches every query: the newest days would be read whole).
+func TestReportSummarizesNewBRINRanges(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	day := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	// More than a few block ranges of 128 pages (the last, partial range is never summarized).
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(11, 1)), day, 1, 20000)...)
+	rep, err := pgquery.New(pool).Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Daily, day, seoul)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Events != nil {
+		t.Fatal("a report that was not asked for its events keeps a snapshot open")
+	}
+	var left int64
+	if err := pool.QueryRow(ctx, `SELECT sum(brin_summarize_new_values(i.indexrelid))::bigint FROM pg_index i
+		JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+		WHERE i.indrelid IN ('events_2026_09'::regclass, 'events_2026_10'::regclass)`).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Fatalf("%d BRIN ranges were left unsummarized by the report", left)
+	}
+}

@@ -1,0 +1,80 @@
+package site
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/report/browsertest"
+)
+
+// fit is what TestBrowserPageFits measures on a page.
+type fit struct {
+	ScrollWidth int      `json:"scrollWidth"`
+	Viewport    int      `json:"viewport"`
+	Clipped     []string `json:"clipped"`    // figures wider than their box or past their card
+	Unscrolled  []string `json:"unscrolled"` // tables wider than their card, which does not scroll
+	Broken      []string `json:"broken"`     // ids that wrap onto several lines
+}
+
+const fitJS = `(() => {
+  const out = {scrollWidth: document.documentElement.scrollWidth, viewport: window.innerWidth, clipped: [], unscrolled: [], broken: []};
+  for (const el of document.querySelectorAll('.kpi-value, .budget .spent strong, .budget h3, .latest-label')) {
+    const card = el.closest('.kpi, .budget, .latest-card') || el.parentElement;
+    const r = el.getBoundingClientRect(), c = card.getBoundingClientRect();
+    if (el.scrollWidth > el.clientWidth + 1 || r.right > c.right + 0.5 || r.left < c.left - 0.5) out.clipped.push(el.textContent.trim());
+  }
+  for (const tb of document.querySelectorAll('table')) {
+    const panel = tb.closest('.panel');
+    const ov = getComputedStyle(panel).overflowX;
+    const p = panel.getBoundingClientRect();
+    if (tb.getBoundingClientRect().right > p.right + 0.5 && ov !== 'auto' && ov !== 'scroll') out.unscrolled.push(panel.querySelector('h2') ? panel.querySelector('h2').textContent.trim() : 'table');
+  }
+  for (const td of document.querySelectorAll('td.id')) {
+    const range = document.createRange(); range.selectNodeContents(td);
+    const tops = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+    if (tops.size > 1) out.broken.push(td.textContent.trim());
+  }
+  return out;
+})()`
+
+// Ensures no figure is ever clipped: a 13-digit amount (₩1,234,567,890) fits its KPI and budget
+// card at 1400 px and at 390 px; a table wider than its card scrolls inside the card instead of
+// widening the page; and ids stay on one line (no mid-word breaks).
+func TestBrowserPageFits(t *testing.T) {
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	page := samplePeriod(t)
+	page.Currency = "KRW"
+	page.KPIs.TotalCost = dec("1234567890")
+	page.KPIs.AvgCostPerRequest = dec("25607.3")
+	page.KPIs.Requests = 1234567890
+	page.KPIs.Successes = 1234567000
+	page.Budgets[0].Spent, page.Budgets[0].Limit = dec("1234567890"), dec("1000000000")
+	page.TopUsers[0].ID = "user-0000042-long-identifier@example-organisation.com"
+	page.TopOrgs[0].ID = "org-acme-support-worldwide-international"
+	page.TopUsers[1].Cost = dec("1234567890")
+	pagePath, _ := writeSite(t, t.TempDir(), page, sampleIndex(t))
+	for _, width := range []int{1400, 390} {
+		p := openAt(t, ctx, b, pagePath, 3, width)
+		var f fit
+		if err := p.Eval(ctx, fitJS, &f); err != nil {
+			t.Fatal(err)
+		}
+		if f.ScrollWidth > width {
+			t.Errorf("%d px: the page is %d px wide: it scrolls sideways", width, f.ScrollWidth)
+		}
+		if len(f.Clipped) > 0 {
+			t.Errorf("%d px: clipped figures %q", width, f.Clipped)
+		}
+		if len(f.Unscrolled) > 0 {
+			t.Errorf("%d px: tables wider than their card, which does not scroll: %q", width, f.Unscrolled)
+		}
+		if len(f.Broken) > 0 {
+			t.Errorf("%d px: ids broken over several lines: %q", width, f.Broken)
+		}
+		noErrors(t, p)
+		p.Close(ctx)
+	}
+}
