@@ -108,7 +108,11 @@ func AlertView(in AlertInput) templates.AlertEmail {
 			if name == "" {
 				name = "(none)"
 			}
-			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: money.Format(r.Cost, in.Currency),
+			cost := money.Format(r.Cost, in.Currency)
+			if r.Requests > 0 && r.Unpriced == r.Requests {
+				cost, share = "unpriced", "–" // no price: its cost is unknown, not zero
+			}
+			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: cost,
 				Requests: money.Count(r.Requests), Share: share})
 		}
 		v.Drivers = append(v.Drivers, t)

@@ -123,3 +123,30 @@ func TestAlertEmailNumberFormat(t *testing.T) {
 		t.Errorf("subject %q", e.Subject)
 	}
 }
+
+// Ensures a driver whose every request lacks a price reads "unpriced" in the alert email, never
+// a cost of zero, while a partly priced one shows its priced cost.
+func TestAlertEmailUnpricedDriver(t *testing.T) {
+	in := sampleInput(t, "40000", 80, Actual)
+	in.Drivers[ByModel] = []Driver{
+		{Key: "priced-model", Cost: dec("40000"), Requests: 10, Unpriced: 2},
+		{Key: "no-price-model", Cost: dec("0"), Requests: 7, Unpriced: 7},
+	}
+	e, err := AlertEmail(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, part := range map[string]string{"HTML": string(e.HTML), "text": string(e.Text)} {
+		i := strings.Index(part, "no-price-model")
+		if i < 0 {
+			t.Fatalf("%s lacks the unpriced model:\n%s", name, part)
+		}
+		row := part[i:min(len(part), i+400)]
+		if j := strings.Index(row, "priced-model"); j > 0 {
+			row = row[:j]
+		}
+		if !strings.Contains(row, "unpriced") || strings.Contains(row, "₩0") {
+			t.Errorf("%s: the unpriced model's row does not say unpriced:\n%s", name, row)
+		}
+	}
+}

@@ -69,4 +69,5 @@ type Driver struct {
 	Key      string
 	Cost     decimal.Decimal
 	Requests int64
+	Unpriced int64 // requests without a price: all of them, and the cost is "unpriced", not 0
 }

@@ -260,8 +260,8 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 				return err
 			}
 			var key, cost string
-			var requests int64
-			_, err = pgx.ForEachRow(rows, []any{&key, &cost, &requests}, func() error {
+			var requests, unpriced int64
+			_, err = pgx.ForEachRow(rows, []any{&key, &cost, &requests, &unpriced}, func() error {
 				c, err := decimal.NewFromString(cost)
 				if err != nil {
 					return fmt.Errorf("parse cost %q: %w", cost, err)
@@ -271,7 +271,7 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 					d = &report.Driver{Key: key}
 					byKey[key] = d
 				}
-				d.Cost, d.Requests = d.Cost.Add(c), d.Requests+requests
+				d.Cost, d.Requests, d.Unpriced = d.Cost.Add(c), d.Requests+requests, d.Unpriced+unpriced
 				return nil
 			})
 			return err

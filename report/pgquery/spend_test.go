@@ -34,7 +34,7 @@ func rawSpend(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end time
 
 func rawDrivers(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end time.Time, dim report.Dimension) []report.Driver {
 	t.Helper()
-	rows, err := pool.Query(context.Background(), fmt.Sprintf(`SELECT coalesce(%s, ''), coalesce(sum(cost), 0)::text, count(*)
+	rows, err := pool.Query(context.Background(), fmt.Sprintf(`SELECT coalesce(%s, ''), coalesce(sum(cost), 0)::text, count(*), count(*) FILTER (WHERE cost IS NULL)
 		FROM events WHERE occurred_at >= $1 AND occurred_at < $2
 		AND ($3 = '' OR service = $3) AND ($4 = '' OR model = $4) AND ($5 = '' OR org_id = $5) AND ($6 = '' OR user_id = $6)
 		GROUP BY 1 ORDER BY coalesce(sum(cost), 0) DESC, count(*) DESC, 1 LIMIT 5`, dim),
@@ -46,7 +46,7 @@ func rawDrivers(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end ti
 	for rows.Next() {
 		var d report.Driver
 		var c string
-		if err := rows.Scan(&d.Key, &c, &d.Requests); err != nil {
+		if err := rows.Scan(&d.Key, &c, &d.Requests, &d.Unpriced); err != nil {
 			t.Fatal(err)
 		}
 		d.Cost = decimal.RequireFromString(c)

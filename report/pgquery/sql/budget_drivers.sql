@@ -2,8 +2,8 @@
 -- scope over [start, end), from the event log (the part of a period without current aggregates).
 -- $1 start, $2 end, $3..$9 scope as in budget_spend, $10 dimension (service | model | user_id |
 -- org_id | provider).
--- Returns key ('' when absent), cost (text), requests.
-SELECT key, coalesce(sum(cost), 0)::text AS cost, count(*) AS requests
+-- Returns key ('' when absent), cost (text), requests, unpriced.
+SELECT key, coalesce(sum(cost), 0)::text AS cost, count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced
 FROM (
     SELECT CASE $10::text
                WHEN 'service' THEN service
