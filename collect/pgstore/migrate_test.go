@@ -17,23 +17,7 @@ import (
 // and the merged latency histogram of the aggregates.
 func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("migrate_rollups_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	pc := admin.Config().Copy()
-	pc.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := emptyDB(t, "migrate_rollups")
 	if err := pgstore.MigrateTo(ctx, pool, 5); err != nil {
 		t.Fatal(err)
 	}
@@ -90,23 +74,7 @@ func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 // autosummarize on the partitions that exist, EnsurePartitions on the ones it creates.
 func TestPartitionsBRINAutosummarize(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("migrate_brin_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	pc := admin.Config().Copy()
-	pc.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := emptyDB(t, "migrate_brin")
 	if err := pgstore.MigrateTo(ctx, pool, 8); err != nil {
 		t.Fatal(err)
 	}
@@ -141,23 +109,7 @@ func TestPartitionsBRINAutosummarize(t *testing.T) {
 // scale at their old reported value: bucket b becomes 16b − 8, and 0 stays 0.
 func TestMigrationFinerLatencyBuckets(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	name := fmt.Sprintf("migrate_latency_%d", time.Now().UnixNano())
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)") })
-	pc := admin.Config().Copy()
-	pc.ConnConfig.Database = name
-	pool, err := pgxpool.NewWithConfig(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := emptyDB(t, "migrate_latency")
 	if err := pgstore.MigrateTo(ctx, pool, 7); err != nil {
 		t.Fatal(err)
 	}
@@ -189,4 +141,32 @@ func TestMigrationFinerLatencyBuckets(t *testing.T) {
 	if days != 0 {
 		t.Errorf("%d days still marked current; want every day rebuilt", days)
 	}
+}
+
+// emptyDB is a pool on a new, empty database named after prefix (no migration applied), dropped
+// when the test ends: the migration tests start from a chosen schema version.
+func emptyDB(t *testing.T, prefix string) *pgxpool.Pool {
+	t.Helper()
+	ctx := context.Background()
+	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	name := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+		admin.Close()
+		t.Fatal(err)
+	}
+	pc := admin.Config().Copy()
+	pc.ConnConfig.Database = name
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { // in this order: the pool, then the database, then the admin pool
+		pool.Close()
+		admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+		admin.Close()
+	})
+	return pool
 }
