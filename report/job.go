@@ -239,11 +239,11 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			// The outputs list the events of the report's own snapshot.
 			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
 				Events: len(j.Outputs) > 0}
-			// Bring the complete days of the budgets' periods up to date too: their spend is then
-			// read from aggregates, and only today from the events (one scan shared by every
-			// budget; rebuilding a day still in progress at each run would cost more).
+			// Bring the days of the budgets' periods up to date too, today included: their spend
+			// is then read from aggregates, and only what arrives after from the events. Once a
+			// day is built, a refresh only adds the events that arrived since.
 			_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
-			req.RefreshFrom, req.RefreshTo = completeDays(ps, now, j.loc())
+			req.RefreshFrom, req.RefreshTo = refreshRange(ps, now, j.loc())
 			rep, err := j.Store.Report(ctx, req)
 			if err != nil {
 				return err
@@ -253,6 +253,17 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
 			return nil
 		})
+	}
+	if opts.Steps.has(StepAlerts) && !opts.Steps.has(StepStatistics) && !opts.DryRun {
+		// A budget check (no report) refreshes the aggregates of its budgets' periods itself, so
+		// that it reads the events only since the last check; a failure leaves the spend to be
+		// read from the events, exact either way.
+		_, ps := j.evaluated(p, now, opts.Steps)
+		if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
+			if err := j.Store.Refresh(ctx, from, to); err != nil {
+				log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
+			}
+		}
 	}
 	statuses := newStatusCache(j, now)
 	if opts.Steps.has(StepStatistics) || opts.Steps.has(StepAlerts) {
@@ -421,15 +432,15 @@ func (j *Job) evaluated(p Period, now time.Time, steps Steps) (bs []Budget, ps [
 	return bs, ps
 }
 
-// completeDays is the smallest range holding the days of ps before today (in loc); zero when
-// there are none.
-func completeDays(ps []Period, now time.Time, loc *time.Location) (from, to time.Time) {
+// refreshRange is the smallest range holding the days of ps up to today's end (in loc); zero
+// when there are none.
+func refreshRange(ps []Period, now time.Time, loc *time.Location) (from, to time.Time) {
 	y, m, d := now.In(loc).Date()
-	today := StartOfDay(y, m, d, loc)
+	tomorrow := StartOfDay(y, m, d+1, loc)
 	for _, p := range ps {
 		end := p.End
-		if end.After(today) {
-			end = today
+		if end.After(tomorrow) {
+			end = tomorrow
 		}
 		if !p.Start.Before(end) {
 			continue

@@ -772,22 +772,34 @@ func TestAlertWithoutRecipientsStaysPending(t *testing.T) {
 	}
 }
 
-// Ensures a run limited to the alert step (a frequent budget check) alerts without rebuilding
-// aggregates or dropping partitions.
+// Ensures a run limited to the alert step (a frequent budget check) alerts without a report or
+// dropping partitions, and brings the aggregates of its budgets' periods up to date (today
+// included), so that the next check reads the events only since; a dry run changes nothing.
 func TestAlertsOnlyRun(t *testing.T) {
 	f := setup(t)
 	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
 	insert(t, f.pool, ev{at: f.now.Add(-time.Hour), cost: "70"})
 	job := f.job(daily("d", "100"))
 	job.RetentionDays = 30
-	res, err := job.Run(context.Background(), report.PeriodContaining(report.Daily, f.now, seoul), report.RunOptions{Steps: report.StepAlerts})
+	ctx := context.Background()
+	p := report.PeriodContaining(report.Daily, f.now, seoul)
+	current := func() (days, marks int) {
+		f.pool.QueryRow(ctx, "SELECT count(*) FROM aggregate_days WHERE day = '2026-11-20'").Scan(&days)
+		f.pool.QueryRow(ctx, "SELECT count(*) FROM event_changes").Scan(&marks)
+		return days, marks
+	}
+	if _, err := job.Run(ctx, p, report.RunOptions{Steps: report.StepAlerts, DryRun: true}); err != nil {
+		t.Fatal(err)
+	}
+	if days, marks := current(); days != 0 || marks == 0 {
+		t.Fatalf("dry-run check: %d current days, %d change marks left; want 0 and the marks", days, marks)
+	}
+	res, err := job.Run(ctx, p, report.RunOptions{Steps: report.StepAlerts})
 	if err != nil || res.Alerts.Sent != 1 || res.Report != nil || len(res.Dropped) != 0 {
 		t.Fatalf("alerts only: err %v sent %d report %v dropped %v", err, res.Alerts.Sent, res.Report != nil, res.Dropped)
 	}
-	var n int
-	f.pool.QueryRow(context.Background(), "SELECT count(*) FROM daily_aggregates").Scan(&n)
-	if n != 0 || len(f.delivered(t)) != 1 {
-		t.Errorf("aggregates %d, emails %d", n, len(f.delivered(t)))
+	if days, marks := current(); days != 1 || marks != 0 || len(f.delivered(t)) != 1 {
+		t.Errorf("check: %d current days, %d marks left, %d emails; want today current, none, 1", days, marks, len(f.delivered(t)))
 	}
 }
 

@@ -13,7 +13,13 @@ type Store interface {
 	// then computes the period's totals, breakdowns and daily series from the aggregates. With
 	// req.DryRun the rebuild is rolled back. Report.Budgets is left empty.
 	Report(ctx context.Context, req ReportRequest) (*Report, error)
-	// BudgetSpend is the spend of a scope over [start, end), from the event log.
+	// Refresh brings the aggregates of the days of [from, to) (in the zone of from) up to date,
+	// as Report does for its days: every change since the last refresh is applied (new events
+	// added, changed days rebuilt) and days never built are built. A budget check calls it so
+	// that its spend reads the aggregates and only the events that arrived since.
+	Refresh(ctx context.Context, from, to time.Time) error
+	// BudgetSpend is the spend of a scope over [start, end): the aggregates where they are
+	// current, the events for the rest.
 	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)
 	// BudgetDrivers is the top n values of dim within the scope over [start, end), by cost.
 	BudgetDrivers(ctx context.Context, scope Scope, start, end time.Time, dim Dimension, n int) ([]Driver, error)

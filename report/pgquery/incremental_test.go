@@ -84,6 +84,60 @@ func checkAggregates(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from,
 	}
 }
 
+// checkRebuildEqual asserts that the aggregates of the days p's report reads, however they were
+// kept up to date (rebuilds, added deltas), hold exactly what rebuilding every one of them from
+// the events writes: every column of every fine row and rollup, histograms included.
+func checkRebuildEqual(t *testing.T, pool *pgxpool.Pool, st *pgquery.Store, loc *time.Location, p report.Period) {
+	t.Helper()
+	ctx := context.Background()
+	const aggCols = `tz, day, service, model, provider, org_id, user_id, requests, failures, cache_hits, unpriced,
+		input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost,
+		latency_count, latency_sum_ms, latency_buckets, latency_counts`
+	const rollCols = `tz, day, dim, key, requests, failures, cache_hits, unpriced, input_tokens, output_tokens,
+		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, latency_count, latency_sum_ms,
+		latency_buckets, latency_counts`
+	for _, s := range []string{
+		"CREATE TABLE kept_aggregates AS SELECT " + aggCols + " FROM daily_aggregates WHERE tz = $1",
+		"CREATE TABLE kept_rollups AS SELECT " + rollCols + " FROM daily_rollups WHERE tz = $1",
+		"DELETE FROM aggregate_days WHERE tz = $1",
+	} {
+		if _, err := pool.Exec(ctx, s, loc.String()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer pool.Exec(ctx, "DROP TABLE kept_aggregates, kept_rollups")
+	rep, err := st.Report(ctx, report.ReportRequest{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.RefreshedDays) == 0 {
+		t.Fatal("the check's run rebuilt no day")
+	}
+	for _, c := range []struct{ kept, table, cols string }{
+		{"kept_aggregates", "daily_aggregates", aggCols},
+		{"kept_rollups", "daily_rollups", rollCols},
+	} {
+		days := "tz = $1 AND day = ANY ($2::date[])"
+		q := fmt.Sprintf(`SELECT count(*) FROM (
+			((SELECT %[3]s FROM %[1]s WHERE %[4]s) EXCEPT ALL (SELECT %[3]s FROM %[2]s WHERE %[4]s))
+			UNION ALL
+			((SELECT %[3]s FROM %[2]s WHERE %[4]s) EXCEPT ALL (SELECT %[3]s FROM %[1]s WHERE %[4]s))) x`,
+			c.kept, c.table, c.cols, days)
+		var rebuilt []time.Time
+		for _, d := range rep.RefreshedDays {
+			y, m, dd := d.Date()
+			rebuilt = append(rebuilt, time.Date(y, m, dd, 0, 0, 0, 0, time.UTC))
+		}
+		var n int
+		if err := pool.QueryRow(ctx, q, loc.String(), rebuilt).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 {
+			t.Fatalf("%s kept up to date differ from a rebuild in %d rows", c.table, n)
+		}
+	}
+}
+
 func dates(ts []time.Time) []string {
 	out := make([]string, len(ts))
 	for i, t := range ts {
@@ -144,24 +198,21 @@ func TestIncrementalRefresh(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Changes are marked by UTC hour: in a half-hour zone an hour touches two days.
+			// Changes are marked by UTC hour: in a half-hour zone an hour touches two days. The late
+			// inserts are added to their days' aggregates; only the re-priced day is rebuilt.
 			touched := map[string]bool{}
-			for _, t := range []time.Time{late[0].at, late[1].at, late[2].at, at} {
-				h := t.UTC().Truncate(time.Hour)
-				touched[h.In(loc).Format(time.DateOnly)] = true
-				touched[h.Add(time.Hour-time.Microsecond).In(loc).Format(time.DateOnly)] = true
-			}
+			h := at.UTC().Truncate(time.Hour)
+			touched[h.In(loc).Format(time.DateOnly)] = true
+			touched[h.Add(time.Hour-time.Microsecond).In(loc).Format(time.DateOnly)] = true
 			var want []string
 			for d := range touched {
 				want = append(want, d)
 			}
 			sort.Strings(want)
-			if loc == seoul && len(want) != 4 {
-				t.Fatalf("in Seoul each change touches one day: %v", want)
-			}
 			if got := dates(rep.RefreshedDays); fmt.Sprint(got) != fmt.Sprint(want) {
-				t.Fatalf("run after late and re-priced events rebuilt %v; want %v", got, want)
+				t.Fatalf("run after late and re-priced events rebuilt %v; want %v (the re-priced day only)", got, want)
 			}
+			checkRebuildEqual(t, pool, st, loc, day12)
 			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
 			var raw string
 			if err := pool.QueryRow(ctx, "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2",
@@ -177,7 +228,7 @@ func TestIncrementalRefresh(t *testing.T) {
 			}
 
 			// A late event for a day outside this run's series is counted by the next run of a
-			// period that contains it, though other runs consumed its change mark meanwhile.
+			// period that contains it, though another run consumed its change mark meanwhile.
 			early := first.AddDate(0, 0, -70) // before the 60 days day12 reads
 			monthBefore := report.PeriodContaining(report.Monthly, early, loc)
 			if _, err := st.Report(ctx, report.ReportRequest{Period: monthBefore}); err != nil {
@@ -191,8 +242,8 @@ func TestIncrementalRefresh(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := dates(rep.RefreshedDays); fmt.Sprint(got) != fmt.Sprint([]string{early.Format(time.DateOnly)}) {
-				t.Fatalf("month before rebuilt %v; want only %s", got, early.Format(time.DateOnly))
+			if len(rep.RefreshedDays) != 0 {
+				t.Fatalf("month before rebuilt %v; want none (the day12 run added the late event)", dates(rep.RefreshedDays))
 			}
 			if !rep.Totals.Cost.Equal(decimal.NewFromInt(5)) {
 				t.Fatalf("month before costs %s; want 5", rep.Totals.Cost)
@@ -289,4 +340,81 @@ func TestConcurrentRefreshes(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkAggregates(t, pool, seoul, periods[2].Start, periods[2].End)
+	checkRebuildEqual(t, pool, st, seoul, periods[2])
+}
+
+// Ensures a change mark names exactly the rows it stands for: rows the collector inserts (into a
+// partition it has just created) are added to a built day; rows inserted inside a savepoint are
+// added once and rows of a rolled-back savepoint never; a row whose ingest_xact was written by
+// hand makes its day rebuilt instead. Afterwards the aggregates equal a rebuild.
+func TestChangeMarksNameTheirRows(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(9, 10)), first, 3, 90)...)
+	var unnamed int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_changes WHERE xact IS NULL").Scan(&unnamed); err != nil {
+		t.Fatal(err)
+	}
+	if unnamed != 0 {
+		t.Fatalf("the collector's inserts left %d marks that name no transaction", unnamed)
+	}
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	if _, err := st.Report(ctx, report.ReportRequest{Period: month}); err != nil {
+		t.Fatal(err)
+	}
+
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	row := func(id string, at time.Time) string {
+		return fmt.Sprintf(`INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, duration_ms)
+			VALUES ('%s', '%s', 'SAVEPOINT', 'm', 1, 1, 3.5, 'local', 42)`, id, at.Format(time.RFC3339Nano))
+	}
+	for _, s := range []string{
+		"SAVEPOINT a", row("kept", first.Add(30*time.Hour)), "RELEASE SAVEPOINT a",
+		"SAVEPOINT b", row("undone", first.Add(31*time.Hour)), "ROLLBACK TO SAVEPOINT b",
+	} {
+		if _, err := tx.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	forged := first.Add(50 * time.Hour)
+	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, ingest_xact)
+		VALUES ('forged', $1, 'FORGED', 'm', 1, 1, 1.25, 'local', '3')`, forged); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := st.Report(ctx, report.ReportRequest{Period: month})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dates(rep.RefreshedDays), []string{forged.Format(time.DateOnly)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rebuilt %v; want %v (the day of the row with a hand-written ingest_xact)", got, want)
+	}
+	var raw string
+	if err := pool.QueryRow(ctx, "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2", month.Start, month.End).Scan(&raw); err != nil {
+		t.Fatal(err)
+	}
+	if !rep.Totals.Cost.Equal(decimal.RequireFromString(raw)) {
+		t.Fatalf("month costs %s; events %s", rep.Totals.Cost, raw)
+	}
+	found := false
+	for _, r := range rep.Breakdowns[report.ByService] {
+		if r.Key == "SAVEPOINT" {
+			found = true
+			if r.Totals.Requests != 1 || !r.Totals.Cost.Equal(decimal.RequireFromString("3.5")) {
+				t.Fatalf("SAVEPOINT service: %d requests, %s; want 1, 3.5", r.Totals.Requests, r.Totals.Cost)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("the row inserted in a savepoint is not counted")
+	}
+	checkRebuildEqual(t, pool, st, seoul, month)
 }

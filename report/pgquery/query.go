@@ -65,9 +65,13 @@ var (
 	qDriversRollups = q("drivers_rollups")
 	qDriversAggs    = q("drivers_aggregates")
 	qSpendBatch     = stripComments(q("spend_batch"))
+	qSpendPending   = stripComments(q("spend_pending"))
 	qScope          = strings.TrimSpace(stripComments(q("scope")))
 	qEventsCSV      = eventsCSVQuery()
 	qConsumeChanges = q("consume_changes")
+	qAggregateZones = q("aggregate_zones")
+	qStaleDays      = q("stale_days")
+	qApplyDeltas    = q("apply_deltas")
 	qCurrentDays    = q("current_days")
 	qMarkCurrent    = q("mark_current")
 	qPendingHours   = q("pending_hours")
@@ -150,22 +154,11 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		}
 	}
 
-	// The aggregates lock is taken for the session before the transaction begins, so that the
-	// transaction's snapshot, taken at its first statement, sees what the run before committed.
-	conn, err := s.pool.Acquire(ctx)
+	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("acquire connection for the report: %w", err)
+		return nil, err
 	}
-	defer conn.Release()
-	if _, err := conn.Exec(ctx, aggregatesSessionLock); err != nil {
-		return nil, fmt.Errorf("lock daily aggregates: %w", err)
-	}
-	defer func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), aggregatesUnlock); err != nil {
-			// A connection that may still hold the lock must not go back to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-	}()
+	defer unlock()
 	from, to := histStart, p.End
 	if cmp.Start.Before(from) {
 		from = cmp.Start
@@ -245,6 +238,45 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	return rep, nil
 }
 
+// lockAggregates takes the aggregates lock for the session of a dedicated connection, before
+// any transaction on it begins: a REPEATABLE READ transaction begun after it has a snapshot that
+// sees what the refresh before committed, and every statement of it sees the same marks and
+// events (a READ COMMITTED refresh could rebuild a day from rows whose marks it did not consume,
+// and a later refresh would add them again). unlock releases the lock and the connection.
+func (s *Store) lockAggregates(ctx context.Context) (conn *pgxpool.Conn, unlock func(), err error) {
+	conn, err = s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("acquire connection for the aggregates: %w", err)
+	}
+	if _, err := conn.Exec(ctx, aggregatesSessionLock); err != nil {
+		conn.Release()
+		return nil, nil, fmt.Errorf("lock daily aggregates: %w", err)
+	}
+	return conn, func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), aggregatesUnlock); err != nil {
+			// A connection that may still hold the lock must not go back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
+}
+
+// Refresh implements report.Store.
+func (s *Store) Refresh(ctx context.Context, from, to time.Time) error {
+	conn, unlock, err := s.lockAggregates(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
+		return err
+	}
+	return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		_, err := refresh(ctx, tx, from.Location(), from, to)
+		return err
+	})
+}
+
 // summarizeBRIN runs summarize_brin.sql for the partitions that overlap [from, to), in a
 // transaction of its own under a short lock_timeout: summarizing waits for a VACUUM of the
 // partition (autovacuum gives way after deadlock_timeout). It only makes the rebuild read fewer
@@ -309,11 +341,13 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	}
 	// The rebuild's hash aggregation holds about 100,000 groups per day of the demo: keep it in
 	// memory (it spills to disk and takes several times longer at the default 4 MB).
-	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off"); err != nil {
+	// No sequential scan: the planner prices each heap page of a BRIN bitmap scan as a random
+	// read and would scan every partition for a day or a few marked transactions.
+	if _, err := tx.Exec(ctx, "SET LOCAL work_mem = '256MB'; SET LOCAL jit = off; SET LOCAL enable_seqscan = off"); err != nil {
 		return nil, fmt.Errorf("set work_mem: %w", err)
 	}
-	if _, err := tx.Exec(ctx, qConsumeChanges); err != nil {
-		return nil, fmt.Errorf("consume event changes: %w", err)
+	if err := consumeChanges(ctx, tx); err != nil {
+		return nil, err
 	}
 	avail, err := availability(ctx, tx)
 	if err != nil {
@@ -369,6 +403,63 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		return nil, err
 	}
 	return rebuilt, nil
+}
+
+// consumeChanges takes every visible change mark (consume_changes.sql) and applies it to the
+// aggregates of every time zone: a mark of an insert adds the rows it stands for to the days
+// already built (apply_deltas.sql), and any other mark makes its days stale (stale_days.sql), to
+// be rebuilt from the events when a report needs them. Run under the aggregates lock.
+func consumeChanges(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, qConsumeChanges)
+	if err != nil {
+		return fmt.Errorf("consume event changes: %w", err)
+	}
+	var staleHours, deltaHours []time.Time
+	var deltaXacts []int64
+	var lo, hi int64
+	var hour time.Time
+	var xact *int64
+	_, err = pgx.ForEachRow(rows, []any{&hour, &xact}, func() error {
+		if xact == nil {
+			staleHours = append(staleHours, hour)
+			return nil
+		}
+		if len(deltaXacts) == 0 || *xact < lo {
+			lo = *xact
+		}
+		if *xact > hi {
+			hi = *xact
+		}
+		deltaHours, deltaXacts = append(deltaHours, hour), append(deltaXacts, *xact)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("consume event changes: %w", err)
+	}
+	if len(staleHours) == 0 && len(deltaHours) == 0 {
+		return nil
+	}
+	rows, err = tx.Query(ctx, qAggregateZones)
+	if err != nil {
+		return fmt.Errorf("list aggregate time zones: %w", err)
+	}
+	zones, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return fmt.Errorf("list aggregate time zones: %w", err)
+	}
+	for _, tz := range zones {
+		if len(staleHours) > 0 {
+			if _, err := tx.Exec(ctx, qStaleDays, tz, staleHours); err != nil {
+				return fmt.Errorf("mark changed days stale in %s: %w", tz, err)
+			}
+		}
+		if len(deltaHours) > 0 {
+			if _, err := tx.Exec(ctx, qApplyDeltas, tz, deltaHours, deltaXacts, lo, hi); err != nil {
+				return fmt.Errorf("add new events to the aggregates in %s: %w", tz, err)
+			}
+		}
+	}
+	return nil
 }
 
 // maxRebuildDays bounds the days one rebuild statement covers, so that its hash aggregations
@@ -906,7 +997,11 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc 
 }
 
 func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Location) error {
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	conn, unlock, err := s.lockAggregates(ctx)
+	if err != nil {
+		return err
+	}
+	err = pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		// Rebuild the days that touch the partition, in the report time zone. A partition
 		// already detaching can no longer be read through events: its days keep the
 		// aggregates built before (by reports, or by the run whose detach was interrupted).
@@ -922,10 +1017,11 @@ func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Locati
 		}
 		return nil
 	})
+	unlock()
 	if err != nil {
 		return fmt.Errorf("prepare drop of %s: %w", p.name, err)
 	}
-	conn, err := s.pool.Acquire(ctx)
+	conn, err = s.pool.Acquire(ctx)
 	if err != nil {
 		return fmt.Errorf("acquire connection: %w", err)
 	}

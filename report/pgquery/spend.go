@@ -16,39 +16,47 @@ import (
 )
 
 // A budget's spend over [start, end) is read from the daily aggregates for every whole day
-// (in the zone of start) whose aggregates are current and have no change marks pending, and
-// for every day whose raw events retention dropped; the rest (the tail since the last run, days
-// changed since, the partial days at either end) is summed from the events. Both reads share
-// one REPEATABLE READ snapshot, so a day is counted from exactly one source and the sum equals
-// a raw sum over the events at that snapshot. A tag scope reads the events only: the
-// aggregates have no tags.
+// (in the zone of start) whose aggregates are current, plus the rows of its change marks not
+// yet consumed (events that arrived since the last refresh; spend_pending.sql), and for every
+// day whose raw events retention dropped; the rest (days never built or changed by an update
+// since, the partial days at either end) is summed from the events. Every read shares one
+// REPEATABLE READ snapshot, so a row is counted from exactly one source and the sum equals a raw
+// sum over the events at that snapshot. A tag scope reads the events only: the aggregates have
+// no tags.
 
 // spendPlan splits [start, end) into days read from aggregates and ranges read from events.
 type spendPlan struct {
 	tz     string
 	days   []time.Time    // dateOf values
 	ranges [][2]time.Time // half-open, ascending, not adjacent
+	// pending: the ranges of days among days whose pending marks' rows are read from the
+	// events (spend_pending.sql), with the least and greatest xact of those marks.
+	pending [][2]time.Time
+	lo, hi  int64
+}
+
+// addRange appends [a, b) to rs, merged with the last range when adjacent.
+func addRange(rs [][2]time.Time, a, b time.Time) [][2]time.Time {
+	if !a.Before(b) {
+		return rs
+	}
+	if n := len(rs); n > 0 && rs[n-1][1].Equal(a) {
+		rs[n-1][1] = b
+		return rs
+	}
+	return append(rs, [2]time.Time{a, b})
 }
 
 // planSpend plans the spend of scope over [start, end) (see spendPlan); a tag scope reads all
-// of it from the events.
-func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end time.Time) (spendPlan, error) {
+// of it from the events. Without pending, a day with pending marks is read from the events.
+func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end time.Time, pending bool) (spendPlan, error) {
 	loc := start.Location()
 	pl := spendPlan{tz: loc.String()}
 	if scope.TagKey != "" {
 		pl.ranges = [][2]time.Time{{start, end}}
 		return pl, nil
 	}
-	addRaw := func(a, b time.Time) {
-		if !a.Before(b) {
-			return
-		}
-		if n := len(pl.ranges); n > 0 && pl.ranges[n-1][1].Equal(a) {
-			pl.ranges[n-1][1] = b
-			return
-		}
-		pl.ranges = append(pl.ranges, [2]time.Time{a, b})
-	}
+	addRaw := func(a, b time.Time) { pl.ranges = addRange(pl.ranges, a, b) }
 	// The whole days inside [start, end).
 	first := start
 	if y, m, d := start.Date(); !startOfDay(y, m, d, loc).Equal(start) {
@@ -59,7 +67,7 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 		if err != nil {
 			return pl, err
 		}
-		stale, err := pendingDays(ctx, tx, loc, first, end)
+		marks, err := pendingDays(ctx, tx, loc, first, end)
 		if err != nil {
 			return pl, err
 		}
@@ -76,8 +84,12 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 			case !avail.complete(d, next):
 				// Retention dropped (part of) its events: the aggregates are all there is.
 				pl.days = append(pl.days, date)
-			case current[date] && !stale[date]:
+			case current[date] && !marks.stale[date] && !marks.added[date]:
 				pl.days = append(pl.days, date)
+			case current[date] && !marks.stale[date] && pending:
+				pl.days = append(pl.days, date)
+				pl.pending = addRange(pl.pending, d, next)
+				pl.lo, pl.hi = marks.lo, marks.hi
 			default:
 				addRaw(d, next)
 			}
@@ -89,23 +101,40 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 	return pl, nil
 }
 
-// pendingDays are the days of [from, to) in loc touched by change marks not yet consumed.
-func pendingDays(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) (map[time.Time]bool, error) {
+// pendingMarks are the days (dateOf values) touched by change marks not yet consumed: stale by
+// a mark without a transaction, added to by the marks of inserts, whose transactions range over
+// [lo, hi].
+type pendingMarks struct {
+	stale, added map[time.Time]bool
+	lo, hi       int64
+}
+
+// pendingDays reads the pending marks of the days of [from, to) in loc.
+func pendingDays(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) (pendingMarks, error) {
+	pm := pendingMarks{stale: map[time.Time]bool{}, added: map[time.Time]bool{}}
 	rows, err := tx.Query(ctx, qPendingHours, from, to)
 	if err != nil {
-		return nil, fmt.Errorf("list pending changes: %w", err)
+		return pm, fmt.Errorf("list pending changes: %w", err)
 	}
-	out := map[time.Time]bool{}
 	var h time.Time
-	_, err = pgx.ForEachRow(rows, []any{&h}, func() error {
-		out[dateOf(h.In(loc))] = true
-		out[dateOf(h.Add(time.Hour-time.Microsecond).In(loc))] = true
+	var xact *int64
+	_, err = pgx.ForEachRow(rows, []any{&h, &xact}, func() error {
+		days := pm.stale
+		if xact != nil {
+			days = pm.added
+			if len(pm.added) == 0 || *xact < pm.lo {
+				pm.lo = *xact
+			}
+			pm.hi = max(pm.hi, *xact)
+		}
+		days[dateOf(h.In(loc))] = true
+		days[dateOf(h.Add(time.Hour-time.Microsecond).In(loc))] = true
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("list pending changes: %w", err)
+		return pm, fmt.Errorf("list pending changes: %w", err)
 	}
-	return out, nil
+	return pm, nil
 }
 
 // scopeDims counts the dimensions a scope filters on (tags aside) and names the last one.
@@ -155,8 +184,12 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		}
 		raw := map[[2]time.Time][]int{} // time range → the queries that read it from events
 		var ranges [][2]time.Time
+		pend := map[[2]time.Time][]int{} // the same for the rows of pending marks
+		var pendRanges [][2]time.Time
+		var lo, hi int64
+		anyPending := false
 		for i, q := range qs {
-			pl, err := planSpend(ctx, tx, q.Scope, q.Start, q.End)
+			pl, err := planSpend(ctx, tx, q.Scope, q.Start, q.End, true)
 			if err != nil {
 				return err
 			}
@@ -185,10 +218,30 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 				}
 				raw[r] = append(raw[r], i)
 			}
+			for _, r := range pl.pending {
+				if pend[r] == nil {
+					pendRanges = append(pendRanges, r)
+				}
+				pend[r] = append(pend[r], i)
+			}
+			if len(pl.pending) > 0 {
+				// Bounds of the scan only (the marks decide which rows count): the widest.
+				if !anyPending || pl.lo < lo {
+					lo = pl.lo
+				}
+				hi, anyPending = max(hi, pl.hi), true
+			}
 		}
+		batches := make([]spendRead, 0, len(ranges)+len(pendRanges))
 		for _, r := range ranges {
-			idx := raw[r]
-			sql, args := spendBatch(r, qs, idx)
+			batches = append(batches, spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]})
+		}
+		for _, r := range pendRanges {
+			batches = append(batches, spendRead{qSpendPending, []any{r[0], r[1], lo, hi}, pend[r]})
+		}
+		for _, b := range batches {
+			idx := b.idx
+			sql, args := spendBatch(b.query, b.head, qs, idx)
 			dest := make([]any, 1+3*len(idx))
 			var zero int
 			dest[0] = &zero
@@ -213,12 +266,21 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 	return out, nil
 }
 
+// spendRead is one read of the events for several queries: spend_batch.sql or
+// spend_pending.sql with its leading parameters, for the queries idx.
+type spendRead struct {
+	query string
+	head  []any
+	idx   []int
+}
+
 var scopeParam = regexp.MustCompile(`\$([1-7])`)
 
-// spendBatch builds spend_batch.sql for the queries idx of qs over range r: three FILTERed
-// aggregates per query, each with the query's scope parameters.
-func spendBatch(r [2]time.Time, qs []report.SpendQuery, idx []int) (string, []any) {
-	args := []any{r[0], r[1]}
+// spendBatch builds query (spend_batch.sql or spend_pending.sql, whose own parameters are head)
+// for the queries idx of qs: three FILTERed aggregates per query, each with the query's scope
+// parameters.
+func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (string, []any) {
+	args := append([]any{}, head...)
 	var b strings.Builder
 	for _, i := range idx {
 		base := len(args)
@@ -230,7 +292,7 @@ func spendBatch(r [2]time.Time, qs []report.SpendQuery, idx []int) (string, []an
 			" count(*) FILTER (WHERE cost IS NULL AND %[1]s)", pred)
 		args = append(args, scopeArgs(qs[i].Scope)...)
 	}
-	return strings.Replace(qSpendBatch, "/*scopes*/", b.String(), 1), args
+	return strings.Replace(query, "/*scopes*/", b.String(), 1), args
 }
 
 // rawReadSettings tunes the transaction for reading narrow time ranges of the events: no JIT
@@ -251,7 +313,9 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
 		}
-		pl, err := planSpend(ctx, tx, scope, start, end)
+		// A day with pending marks is read from the events: drivers are read for alert emails
+		// only, and the rows of pending marks would need a query of their own per dimension.
+		pl, err := planSpend(ctx, tx, scope, start, end, false)
 		if err != nil {
 			return err
 		}

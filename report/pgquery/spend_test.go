@@ -167,3 +167,77 @@ func TestBudgetSpendAfterRetention(t *testing.T) {
 		}
 	}
 }
+
+// Ensures a budget's spend over days that are aggregated but have rows arrived since (change
+// marks of inserts not yet consumed, several transactions in one hour) equals a raw sum for every
+// kind of scope, before and after a refresh consumes the marks.
+func TestBudgetSpendWithPendingInserts(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(13, 14))
+	insert(t, pool, randomEvents(r, first, 10, 400)...)
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+		t.Fatal(err)
+	}
+	scopes := []report.Scope{
+		{}, {Service: "SVC_1"}, {Model: "model-2"}, {OrgID: "org-1"}, {UserID: "user-3"},
+		{Service: "SVC_1", Model: "model-1"}, {Service: "SVC_2", UserID: "user-2"},
+	}
+	check := func(stage string) {
+		t.Helper()
+		var qs []report.SpendQuery
+		var want []report.Spend
+		for _, start := range []time.Time{month.Start, first.AddDate(0, 0, 2)} {
+			for _, end := range []time.Time{month.End, first.AddDate(0, 0, 6).Add(5*time.Hour + 30*time.Minute)} {
+				for _, sc := range scopes {
+					qs = append(qs, report.SpendQuery{Scope: sc, Start: start, End: end})
+					want = append(want, rawSpend(t, pool, sc, start, end))
+					got, err := st.BudgetSpend(ctx, sc, start, end)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if w := want[len(want)-1]; !got.Cost.Equal(w.Cost) || got.Events != w.Events || got.Unpriced != w.Unpriced {
+						t.Errorf("%s: spend %+v [%s, %s): %s/%d/%d; raw %s/%d/%d", stage, sc, start, end,
+							got.Cost, got.Events, got.Unpriced, w.Cost, w.Events, w.Unpriced)
+					}
+				}
+			}
+		}
+		checkBatch(t, st, qs, want)
+	}
+	late := func(seed uint64) {
+		r := rand.New(rand.NewPCG(seed, seed))
+		for _, d := range []int{1, 4, 6} {
+			at := first.AddDate(0, 0, d).Add(5 * time.Hour)
+			for i := 0; i < 2; i++ { // two transactions in the same hour
+				evs := randomEvents(r, at, 1, 6)
+				for j := range evs {
+					evs[j].at = at.Add(time.Duration(r.IntN(3600)) * time.Second)
+				}
+				insert(t, pool, evs...)
+			}
+		}
+	}
+	late(1)
+	check("pending inserts")
+	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+		t.Fatal(err)
+	}
+	var pending int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_changes").Scan(&pending); err != nil {
+		t.Fatal(err)
+	}
+	if pending != 0 {
+		t.Fatalf("a refresh left %d change marks", pending)
+	}
+	check("after a refresh")
+	late(2)
+	check("pending inserts after a refresh")
+	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+		t.Fatal(err)
+	}
+	checkRebuildEqual(t, pool, st, seoul, month)
+}
