@@ -71,7 +71,6 @@ type Browser struct {
 	ctx         context.Context // chromedp's context of the browser (and its first tab)
 	cancel      context.CancelFunc
 	cancelAlloc context.CancelFunc
-	output      *lockedWriter
 }
 
 // Start launches Chromium (bin from Find); ctx bounds the start only, not the browser's life.
@@ -99,7 +98,7 @@ func Start(ctx context.Context, bin string) (*Browser, error) {
 		chromedp.CombinedOutput(out),
 	)
 	bctx, cancel := chromedp.NewContext(allocCtx)
-	b := &Browser{ctx: bctx, cancel: cancel, cancelAlloc: cancelAlloc, output: out}
+	b := &Browser{ctx: bctx, cancel: cancel, cancelAlloc: cancelAlloc}
 	// The first action on a chromedp context starts the browser and ties the browser's life to
 	// the context it is given, so it gets bctx itself and ctx only limits how long we wait.
 	started := make(chan error, 1)
@@ -155,9 +154,6 @@ func (b *Browser) Close() error {
 	b.cancelAlloc() // waits for the process to exit and its profile to be removed
 	return err
 }
-
-// Output is what Chromium printed (for diagnosing a failed test).
-func (b *Browser) Output() string { return b.output.String() }
 
 // Message is one console call, uncaught exception or browser log entry of a page.
 type Message struct {
