@@ -23,8 +23,9 @@ tools:
 	command -v chromium >/dev/null || (apt-get update && apt-get install -y --no-install-recommends chromium)
 
 # The chart library for the report site (report/site/assets): pinned by package-lock.json, fetched
-# from the npm registry at build time, never committed, embedded by report/site with go:embed.
-# Without it `go build ./...` fails with "pattern assets/dist/...: no matching files found".
+# from the npm registry at build time, never committed (only dist/README is), embedded by
+# report/site with go:embed. Without it `go build ./...` still works, but the binary refuses to
+# render pages and says to build with `make build`.
 SITE_ASSETS := report/site/assets
 assets: $(SITE_ASSETS)/dist/echarts.min.js
 

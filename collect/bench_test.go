@@ -43,5 +43,3 @@ func BenchmarkDecodeValidate(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*100)/b.Elapsed().Seconds(), "events/s")
 }
-
-var testTable = pricing.New("USD", nil, nil)

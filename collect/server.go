@@ -7,6 +7,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/aispend/aispend/collect/pricing"
@@ -176,23 +177,11 @@ func (s *Server) tokenOK(r *http.Request) bool {
 
 func bearer(h string) ([]byte, bool) {
 	const prefix = "Bearer "
-	if len(h) <= len(prefix) || !equalFold(h[:len(prefix)], prefix) {
+	// The scheme is case-insensitive (RFC 9110 section 11.1).
+	if len(h) <= len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return nil, false
 	}
 	return []byte(h[len(prefix):]), true
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		ca, cb := a[i]|0x20, b[i]|0x20
-		if ca != cb {
-			return false
-		}
-	}
-	return true
 }
 
 func (s *Server) handleReady() http.Handler {

@@ -194,6 +194,9 @@ func TestStatusCodes(t *testing.T) {
 		{"token prefix of a real one", req("POST", "/v1/events", "Bearer secret-", "application/json", ev("x")), 401, "bearer"},
 		{"basic auth", req("POST", "/v1/events", "Basic c2VjcmV0LTE=", "application/json", ev("x")), 401, "bearer"},
 		{"lower-case scheme", req("POST", "/v1/events", "bearer secret-1", "application/json", ev("ok1")), 200, ""},
+		{"upper-case scheme", req("POST", "/v1/events", "BEARER secret-1", "application/json", ev("ok2")), 200, ""},
+		// The hand-written fold this replaced OR-ed 0x20 into each byte, so NUL matched the space.
+		{"NUL instead of the space", req("POST", "/v1/events", "Bearer\x00secret-1", "application/json", ev("x")), 401, "bearer"},
 		{"no content type", req("POST", "/v1/events", "Bearer secret-1", "", ev("x")), 415, "Content-Type"},
 		{"form content type", req("POST", "/v1/events", "Bearer secret-1", "application/x-www-form-urlencoded", ev("x")), 415, "Content-Type"},
 		{"malformed JSON", req("POST", "/v1/events", "Bearer secret-1", "application/json", `{"event_id":`), 400, "malformed"},
@@ -224,8 +227,8 @@ func TestStatusCodes(t *testing.T) {
 			}
 		})
 	}
-	if n := f.rows(t); n != 1 {
-		t.Fatalf("rows = %d, want 1 (only the lower-case scheme request)", n)
+	if n := f.rows(t); n != 2 {
+		t.Fatalf("rows = %d, want 2 (only the lower- and upper-case scheme requests)", n)
 	}
 }
 

@@ -119,7 +119,9 @@ func ParseScope(m map[string]string) (Scope, error) {
 	return s, errors.Join(errs...)
 }
 
-// Budget limits the spend of a scope over each period (PRODUCT.md section 4).
+// Budget limits the spend of a scope over each calendar-aligned period in the report's time
+// zone. Spend is always summed from the event log, so a period resets by itself, and each
+// (budget, period, threshold, actual|forecast) alerts at most once (see the alert ledger).
 type Budget struct {
 	Name       string
 	Period     PeriodKind

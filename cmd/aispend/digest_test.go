@@ -29,13 +29,6 @@ func TestDigestConfig(t *testing.T) {
 	if got := cfg.digestRecipients(); len(got) != 1 || got[0] != "ops@example.com" {
 		t.Errorf("recipients %v, want mail.recipients", got)
 	}
-	wb := filepath.Join(t.TempDir(), "aispend-daily-2025-06-01.xlsx")
-	if err := os.WriteFile(wb, []byte("xlsx"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if a, err := cfg.digestAttachment(wb); a != nil || err != nil {
-		t.Errorf("attachment off by default: got %+v, %v", a, err)
-	}
 
 	cfg, err = loadConfig(writeTestConfig(t, "digest:\n  recipients: [cfo@example.com]\n  attach_workbook: true\n  attach_max_bytes: 1048576\n"), envMap(nil))
 	if err != nil {
@@ -43,13 +36,6 @@ func TestDigestConfig(t *testing.T) {
 	}
 	if !cfg.Digest.AttachWorkbook || cfg.Digest.AttachMaxBytes != 1<<20 || cfg.digestRecipients()[0] != "cfo@example.com" {
 		t.Errorf("from the file: %+v", cfg.Digest)
-	}
-	a, err := cfg.digestAttachment(wb)
-	if err != nil || a == nil || a.MaxBytes != 1<<20 || a.Size != 4 || a.Filename != "aispend-daily-2025-06-01.xlsx" {
-		t.Errorf("attachment %+v, %v", a, err)
-	}
-	if _, err := cfg.digestAttachment(filepath.Join(t.TempDir(), "missing.xlsx")); err == nil {
-		t.Error("missing workbook: no error")
 	}
 
 	cfg, err = loadConfig(writeTestConfig(t, ""), envMap(map[string]string{

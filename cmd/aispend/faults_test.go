@@ -1,6 +1,6 @@
 package main
 
-// Fault tests (issue 9): the real collector binary and the real Go client, with PostgreSQL
+// Fault tests: the real collector binary and the real Go client, with PostgreSQL
 // stopped under load, and with a reply lost after its commit. Every assertion is an exact count.
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -151,7 +152,12 @@ func newScaleDB(b *testing.B, cl *pglocal.Cluster, name string, events int, end 
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		b.Fatal(err)
 	}
-	db := &scaleDB{name: name, url: cl.URLFor(name), bin: binary(b), events: events, end: end, loc: loc}
+	u, err := url.Parse(cl.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	u.Path = "/" + name // the same server, another database
+	db := &scaleDB{name: name, url: u.String(), bin: binary(b), events: events, end: end, loc: loc}
 	if db.pool, err = pgxpool.New(ctx, db.url); err != nil {
 		b.Fatal(err)
 	}

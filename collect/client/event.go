@@ -7,7 +7,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Event is one AI request, in the shape of the collector's wire format (PRODUCT.md section 3).
+// Event is one AI request, in the shape of the collector's wire format (POST /v1/events, whose
+// contract is collect/openapi.json).
 // The zero value of every optional field means "not reported". Three fields differ from the
 // wire on purpose, so that a zero value is never a lie:
 //

@@ -140,11 +140,6 @@ func (c *Cluster) StartAgain(ctx context.Context) error {
 	return nil
 }
 
-// URLFor returns the URL of another database on the same server.
-func (c *Cluster) URLFor(db string) string {
-	return strings.Replace(c.URL, "/postgres?", "/"+db+"?", 1)
-}
-
 func (c *Cluster) cmd(ctx context.Context, name string, args ...string) *exec.Cmd {
 	if c.asUser != "" {
 		args = append([]string{"-u", c.asUser, "--", name}, args...)

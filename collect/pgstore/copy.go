@@ -93,7 +93,25 @@ func encodeRow(b *bytes.Buffer, r *collect.Row) {
 	}
 }
 
-// copyInto COPYs rows into table on one pooled connection.
+// CopyInto COPYs rows into table (which has the events columns) on one pooled connection, with
+// no duplicate handling, through the same encoder and buffer as the group commit: the
+// benchmark's baseline for COPY with the collector's encoder (`make bench`).
+func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []collect.Row) error {
+	if err := copyInto(ctx, poolCopier{pool}, table, ptrs(rows)); err != nil {
+		return fmt.Errorf("copy into %s: %w", table, err)
+	}
+	return nil
+}
+
+func ptrs(rows []collect.Row) []*collect.Row {
+	out := make([]*collect.Row, len(rows))
+	for i := range rows {
+		out[i] = &rows[i]
+	}
+	return out
+}
+
+// copyInto COPYs rows into table with q.
 func copyInto(ctx context.Context, q copier, table string, rows []*collect.Row) error {
 	b := copyBufs.Get().(*bytes.Buffer)
 	b.Reset()

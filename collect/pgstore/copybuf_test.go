@@ -48,7 +48,7 @@ func TestFailedCopyDropsBuffer(t *testing.T) {
 		return rs
 	}
 
-	if err := pgstore.CopyRows(ctx, pool, rows("ok", 10)); err != nil {
+	if err := pgstore.CopyInto(ctx, pool, "events", rows("ok", 10)); err != nil {
 		t.Fatal(err)
 	}
 	if putCount() != 1 {
@@ -57,7 +57,7 @@ func TestFailedCopyDropsBuffer(t *testing.T) {
 
 	bad := rows("bad", 10)
 	bad[5].Model = "nul\x00byte"
-	if err := pgstore.CopyRows(ctx, pool, bad); err == nil {
+	if err := pgstore.CopyInto(ctx, pool, "events", bad); err == nil {
 		t.Fatal("COPY of a NUL byte succeeded")
 	}
 	if putCount() != 1 {
@@ -72,7 +72,7 @@ func TestFailedCopyDropsBuffer(t *testing.T) {
 	}
 	// The pool still works, and later COPYs reuse nothing that pgx may still read.
 	for i := 0; i < 5; i++ {
-		if err := pgstore.CopyRows(ctx, pool, rows(fmt.Sprint("after", i), 1000)); err != nil {
+		if err := pgstore.CopyInto(ctx, pool, "events", rows(fmt.Sprint("after", i), 1000)); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -19,23 +19,10 @@ func WatchCopyBuffers(put func(*bytes.Buffer)) (restore func()) {
 	return func() { putCopyBuf = old }
 }
 
-// CopyRows COPYs rows into events on a pooled connection, as the group commit does.
-func CopyRows(ctx context.Context, pool *pgxpool.Pool, rows []collect.Row) error {
-	return copyInto(ctx, poolCopier{pool}, "events", ptrs(rows))
-}
-
 // CopyRowsTerminated COPYs rows into events on a connection whose backend admin terminates
 // (pg_terminate_backend) once the COPY has begun: the server ends it with a fatal error.
 func CopyRowsTerminated(ctx context.Context, pool, admin *pgxpool.Pool, rows []collect.Row) error {
 	return copyInto(ctx, terminatingCopier{pool, admin}, "events", ptrs(rows))
-}
-
-func ptrs(rows []collect.Row) []*collect.Row {
-	out := make([]*collect.Row, len(rows))
-	for i := range rows {
-		out[i] = &rows[i]
-	}
-	return out
 }
 
 type terminatingCopier struct{ pool, admin *pgxpool.Pool }

@@ -3,12 +3,10 @@
 package pgstore
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"strings"
 	"sync"
@@ -32,7 +30,7 @@ var columns = []string{
 
 // Options tune the group commit.
 type Options struct {
-	Committers    int           // concurrent transactions; default 4
+	Committers    int           // concurrent transactions; default 2 (fewer, bigger groups beat 4 in `make bench`)
 	MaxBatchRows  int           // rows per transaction; default 10,000
 	QueueWait     time.Duration // how long a request may wait for a queue slot before ErrSaturated; default 2 s
 	CommitTimeout time.Duration // default 30 s
@@ -281,40 +279,6 @@ func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) er
 		}
 	}
 	return EnsurePartitions(ctx, s.pool, from, to)
-}
-
-// CopyInto COPYs rows into a table with the events columns in one statement, with no
-// duplicate handling: for bulk loads and the benchmark's baseline. Encoding runs in its own
-// goroutine, a chunk at a time, while the connection sends, so neither waits for the other.
-func CopyInto(ctx context.Context, pool *pgxpool.Pool, table string, rows []collect.Row) error {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Release()
-	r, w := io.Pipe()
-	go func() {
-		var b bytes.Buffer
-		encodeHeader(&b)
-		for i := range rows {
-			encodeRow(&b, &rows[i])
-			if b.Len() >= 256<<10 {
-				if _, err := w.Write(b.Bytes()); err != nil {
-					return
-				}
-				b.Reset()
-			}
-		}
-		encodeTrailer(&b)
-		_, err := w.Write(b.Bytes())
-		w.CloseWithError(err)
-	}()
-	_, err = conn.Conn().PgConn().CopyFrom(ctx, r, copySQL(table))
-	r.Close()
-	if err != nil {
-		return fmt.Errorf("copy into %s: %w", table, err)
-	}
-	return nil
 }
 
 // writeRetries is how many times a group is written again after a deadlock or serialization

@@ -1,8 +1,9 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
 // the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
 // publishing them (report/publish) and the digest email (report/digest). Each is one step of the
-// run (a report.Output) and they run in the order of PRODUCT.md, after the alerts: pages →
-// workbooks → publish → digest.
+// run (a report.Output) and they run in this order, after the alerts: pages → workbooks →
+// publish → digest (the page's alert history and the digest include the alerts this run sent,
+// and the digest links what was published).
 //
 // What succeeded is kept when a later step fails: a failed workbook or events CSV (made
 // together: the workbook links the CSV) leaves the page published without either link; a failed

@@ -81,6 +81,9 @@ type env struct {
 	// sheetMax and dryDir are the outputs' EventsSheetMaxRows and DryRunDir (0, "": defaults).
 	sheetMax int
 	dryDir   string
+	// attach and attachMax are the outputs' AttachWorkbook and AttachMaxBytes.
+	attach    bool
+	attachMax int64
 }
 
 func newEnv(t *testing.T) *env {
@@ -131,6 +134,7 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 		Store: st, Target: target, Sender: sender, Budgets: budgets, Location: seoul,
 		From: "aispend@example.com", Recipients: []string{"cfo@example.com"},
 		MaxEventRowsPerSheet: 25, EventsSheetMaxRows: e.sheetMax, DryRunDir: e.dryDir, Now: func() time.Time { return e.now },
+		AttachWorkbook: e.attach, AttachMaxBytes: e.attachMax,
 	})
 	if err != nil {
 		t.Fatal(err)

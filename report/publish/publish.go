@@ -1,5 +1,6 @@
 // Package publish writes the report site to where readers find it: a local directory or an
-// S3-compatible bucket. Both targets share one key layout (PRODUCT.md section 5), so the site
+// S3-compatible bucket. Both targets share one key layout (index.html; <kind>/<label>/index.html
+// with the period's workbook, events CSV and report.json beside it; assets/), so the site
 // builder never knows which one it writes to.
 package publish
 

@@ -96,7 +96,6 @@ type fakeSource struct {
 	calls  []report.ReportRequest
 	closed int // event snapshots closed
 	err    error
-	result func() *report.Report
 }
 
 func (f *fakeSource) Report(_ context.Context, req report.ReportRequest) (*report.Report, error) {

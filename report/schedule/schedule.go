@@ -3,7 +3,8 @@
 //
 // The replicas elect a leader through a PostgreSQL session advisory lock held on a dedicated
 // connection (not gocron's Locker, which is held only while a job runs and so lets another
-// replica run the same tick again; see libraries.md section 2). Only the leader runs jobs.
+// replica take the freed lock and run the same tick again: fast jobs and clock skew make that
+// likely). Only the leader runs jobs.
 // When the leader's process or connection dies its session ends, the lock is freed, and another
 // replica takes over at its next check (Options.CheckEvery) or at the next tick, whichever
 // comes first. A job never overlaps itself: gocron skips a tick while the previous run of the

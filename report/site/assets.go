@@ -1,7 +1,8 @@
 package site
 
 import (
-	_ "embed"
+	"embed"
+	"errors"
 	"io/fs"
 
 	"github.com/aispend/aispend/templates"
@@ -12,38 +13,69 @@ import (
 const EchartsVersion = "6.1.0"
 
 // The chart library is fetched from the npm registry by `make assets` (npm ci against the
-// committed lock file) into assets/dist/, which is not committed. If the build stops here with
-// "pattern assets/dist/...: no matching files found", run `make assets`.
+// committed lock file) into assets/dist/, which is not committed apart from its README. The
+// whole directory is embedded, so a checkout without the library still builds and vets; such
+// a binary refuses to render pages (errNoChartLibrary) instead of publishing charts that
+// cannot draw.
+//
+//go:embed assets/dist
+var dist embed.FS
 
-//go:embed assets/dist/echarts.min.js
-var echartsJS []byte
+// chartLib is the chart library this binary was built with.
+var chartLib = readChartLibrary(mustSub(dist, "assets/dist"))
 
-//go:embed assets/dist/LICENSE
-var echartsLicense []byte
+// chartLibrary holds the published chart files, keyed by their name under assets/, or why the
+// build lacks them.
+type chartLibrary struct {
+	files map[string][]byte
+	err   error
+}
 
-//go:embed assets/dist/NOTICE
-var echartsNotice []byte
+// chartFiles maps each file of assets/dist to its published name. The licence files carry a
+// .txt suffix so that object stores and browsers serve them as text.
+var chartFiles = map[string]string{
+	"echarts.min.js":  "echarts.min.js",
+	"LICENSE":         "echarts-LICENSE.txt",
+	"NOTICE":          "echarts-NOTICE.txt",
+	"LICENSE-d3":      "echarts-LICENSE-d3.txt",
+	"LICENSE-zrender": "zrender-LICENSE.txt",
+}
 
-//go:embed assets/dist/LICENSE-d3
-var echartsLicenseD3 []byte
+// errNoChartLibrary is the whole message, on one line, because it ends the run of a binary
+// built with a bare `go build`: it must say what to do.
+var errNoChartLibrary = errors.New("this aispend binary was built without the chart library (report/site/assets/dist/echarts.min.js); build it with `make build`")
 
-//go:embed assets/dist/LICENSE-zrender
-var zrenderLicense []byte
+func readChartLibrary(fsys fs.FS) chartLibrary {
+	lib := chartLibrary{files: map[string][]byte{}}
+	for file, name := range chartFiles {
+		b, err := fs.ReadFile(fsys, file)
+		if err != nil || len(b) == 0 {
+			lib.err = errNoChartLibrary
+			continue
+		}
+		lib.files[name] = b
+	}
+	return lib
+}
+
+func mustSub(fsys fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(fsys, dir)
+	if err != nil {
+		panic("site: " + err.Error()) // only for an invalid literal path
+	}
+	return sub
+}
 
 // Assets returns the files to publish under assets/, keyed by file name: the chart library
 // with its licence files (Apache-2.0 with bundled BSD-3-Clause parts), the stylesheet and the
-// chart bootstrap script. Every page of the site shares this one copy. The licence files carry
-// a .txt suffix so that object stores and browsers serve them as text.
+// chart bootstrap script. Every page of the site shares this one copy. In a binary built
+// without the chart library its files are absent, and RenderPeriod and RenderIndex fail.
 func Assets() map[string][]byte {
-	return map[string][]byte{
-		"echarts.min.js":         echartsJS,
-		"echarts-LICENSE.txt":    echartsLicense,
-		"echarts-NOTICE.txt":     echartsNotice,
-		"echarts-LICENSE-d3.txt": echartsLicenseD3,
-		"zrender-LICENSE.txt":    zrenderLicense,
-		"site.css":               siteCSS,
-		"site.js":                siteJS,
+	out := map[string][]byte{"site.css": siteCSS, "site.js": siteJS}
+	for name, b := range chartLib.files {
+		out[name] = b
 	}
+	return out
 }
 
 // The stylesheet and script live with the other markup in package templates; like the page

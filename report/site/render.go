@@ -28,8 +28,15 @@ func spendersTable(rows []spenderRow, total *spenderRow, compare string) map[str
 var hundred = decimal.NewFromInt(100)
 
 // RenderPeriod writes one period page (published at p.Period.PagePath()). The page loads
-// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css.
-func RenderPeriod(w io.Writer, p PeriodPage) error {
+// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css. In a binary built
+// without the chart library it writes nothing and returns an error that says to build with
+// `make build`.
+func RenderPeriod(w io.Writer, p PeriodPage) error { return chartLib.renderPeriod(w, p) }
+
+func (lib chartLibrary) renderPeriod(w io.Writer, p PeriodPage) error {
+	if lib.err != nil {
+		return lib.err
+	}
 	v, err := newPeriodView(p)
 	if err != nil {
 		return fmt.Errorf("render period page: %w", err)
@@ -40,8 +47,16 @@ func RenderPeriod(w io.Writer, p PeriodPage) error {
 	return nil
 }
 
-// RenderIndex writes the landing page (published at index.html).
-func RenderIndex(w io.Writer, p IndexPage) error {
+// RenderIndex writes the landing page (published at index.html); like RenderPeriod it refuses
+// in a binary built without the chart library.
+func RenderIndex(w io.Writer, p IndexPage) error { return chartLib.renderIndex(w, p) }
+
+// The landing page draws no chart, but it is published with the assets, and a site without
+// the chart library is broken.
+func (lib chartLibrary) renderIndex(w io.Writer, p IndexPage) error {
+	if lib.err != nil {
+		return lib.err
+	}
 	v, err := newIndexView(p)
 	if err != nil {
 		return fmt.Errorf("render index page: %w", err)

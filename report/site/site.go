@@ -34,8 +34,9 @@ const (
 	Monthly PeriodKind = "monthly"
 )
 
-// labelPatterns are the period labels of PRODUCT.md section 5. A label becomes part of a path
-// and a link, so anything else is refused.
+// labelPatterns are the period labels of the published layout (daily/YYYY-MM-DD,
+// weekly/YYYY-Www, monthly/YYYY-MM). A label becomes part of a path and a link, so anything
+// else is refused.
 var labelPatterns = map[PeriodKind]*regexp.Regexp{
 	Daily:   regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`),
 	Weekly:  regexp.MustCompile(`^\d{4}-W\d{2}$`),

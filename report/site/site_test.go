@@ -43,7 +43,7 @@ func mustContain(t *testing.T, page string, wants ...string) {
 	}
 }
 
-// Ensure the period page shows every figure PRODUCT.md lists, formatted in the reporting
+// Ensure the period page shows every figure a report page promises, formatted in the reporting
 // currency and the stated time zone, and links only to relative, local files.
 func TestRenderPeriodShowsEverything(t *testing.T) {
 	page := renderPeriod(t, samplePeriod(t))
@@ -391,7 +391,8 @@ func readJSON(t *testing.T, path string, v any) {
 	}
 }
 
-// Ensure the path helpers give PRODUCT.md's layout.
+// Ensure the path helpers give the published layout: <kind>/<label>/index.html and the
+// workbook and events CSV beside it.
 func TestPeriodPaths(t *testing.T) {
 	p := Period{Kind: Weekly, Label: "2025-W40"}
 	if p.PagePath() != "weekly/2025-W40/index.html" || p.WorkbookName() != "aispend-weekly-2025-W40.xlsx" ||
