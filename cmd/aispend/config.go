@@ -499,7 +499,8 @@ func checkTiers(key string, tiers []TierConfig, bad func(key, format string, arg
 	}
 }
 
-// priceTable builds the collector's price table.
+// priceTable builds the collector's price table; the rule for cache prices a row leaves out is
+// pricing.CachePrice.
 func (c *Config) priceTable() (*pricing.Table, error) {
 	fx := map[string]decimal.Decimal{}
 	for k, v := range c.FX {
@@ -512,37 +513,29 @@ func (c *Config) priceTable() (*pricing.Table, error) {
 			return nil, err
 		}
 		pr := pricing.Price{Model: p.Model, Provider: p.Provider, From: from, Input: p.Input.Decimal, Output: p.Output.Decimal,
-			CacheRead: p.Input.Decimal, CacheWrite: p.Input.Decimal}
-		// Without a cache price, cached tokens cost as much as uncached input: never under-report.
-		if p.CacheRead != nil {
-			pr.CacheRead = p.CacheRead.Decimal
-		}
-		if p.CacheWrite != nil {
-			pr.CacheWrite = p.CacheWrite.Decimal
-		}
-		if p.CacheWrite1h != nil {
-			pr.CacheWrite1h = decimal.NewNullDecimal(p.CacheWrite1h.Decimal)
-		}
+			CacheRead:    pricing.CachePrice(p.CacheRead.null(), p.Input.Decimal),
+			CacheWrite:   pricing.CachePrice(p.CacheWrite.null(), p.Input.Decimal),
+			CacheWrite1h: p.CacheWrite1h.null()}
 		for _, t := range p.Tiers {
 			if t.Input == nil || t.Output == nil {
 				continue // refused by loadConfig
 			}
-			tr := pricing.Tier{AboveInputTokens: t.AboveInputTokens, Input: t.Input.Decimal, Output: t.Output.Decimal,
-				CacheRead: t.Input.Decimal, CacheWrite: t.Input.Decimal}
-			if t.CacheRead != nil {
-				tr.CacheRead = t.CacheRead.Decimal
-			}
-			if t.CacheWrite != nil {
-				tr.CacheWrite = t.CacheWrite.Decimal
-			}
-			if t.CacheWrite1h != nil {
-				tr.CacheWrite1h = decimal.NewNullDecimal(t.CacheWrite1h.Decimal)
-			}
-			pr.Tiers = append(pr.Tiers, tr)
+			pr.Tiers = append(pr.Tiers, pricing.Tier{AboveInputTokens: t.AboveInputTokens, Input: t.Input.Decimal, Output: t.Output.Decimal,
+				CacheRead:    pricing.CachePrice(t.CacheRead.null(), t.Input.Decimal),
+				CacheWrite:   pricing.CachePrice(t.CacheWrite.null(), t.Input.Decimal),
+				CacheWrite1h: t.CacheWrite1h.null()})
 		}
 		prices = append(prices, pr)
 	}
 	return pricing.New(c.Currency, fx, prices, pricing.WithCatalog(c.catalog)), nil
+}
+
+// null is the optional decimal d (nil: unset).
+func (d *Dec) null() decimal.NullDecimal {
+	if d == nil {
+		return decimal.NullDecimal{}
+	}
+	return decimal.NewNullDecimal(d.Decimal)
 }
 
 // SchedulesConfig holds one 5-field cron expression per job of `aispend schedule`, in the
