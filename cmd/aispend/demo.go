@@ -291,7 +291,7 @@ func printLoadSummary(env *environment, cfg *Config, gen *demodata.Generator, l 
 			}
 			days++
 			for i, t := range b.Thresholds {
-				if d.Cost.GreaterThanOrEqual(b.Amount.Mul(decimal.NewFromInt(int64(t))).Shift(-2)) {
+				if report.Crossed(d.Cost, b.Amount.Decimal, t) {
 					counts[i]++
 				}
 			}

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -69,10 +68,10 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	// The request path allocates short-lived buffers and events; the live heap stays small. A
 	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
 	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
-	if os.Getenv("GOGC") == "" {
+	if env.getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if env.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(150 << 20)
 	}
 	metrics := collect.NewMetrics()
@@ -104,7 +103,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	go keepPartitions(ctx, env, pool, cfg.RetentionDays)
+	go pgstore.KeepPartitions(ctx, pool, cfg.RetentionDays, env.log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -129,23 +128,6 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	env.log.Info("stopped")
 	return nil
-}
-
-// keepPartitions creates next months' partitions well before they are needed.
-func keepPartitions(ctx context.Context, env *environment, pool *pgxpool.Pool, retentionDays int) {
-	t := time.NewTicker(6 * time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := time.Now()
-			if err := pgstore.EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0)); err != nil {
-				env.log.Error("create partitions", "error", err)
-			}
-		}
-	}
 }
 
 func loopback(addr string) bool {
