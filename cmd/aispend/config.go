@@ -548,35 +548,34 @@ type SchedulesConfig struct {
 	Retention   string `yaml:"retention"`
 }
 
+// defaultSchedules are the scheduler's default cron expressions (schedule.BatchJobs).
 func defaultSchedules() SchedulesConfig {
-	return SchedulesConfig{
-		BudgetCheck: "*/15 * * * *", // alerts only
-		Daily:       "0 9 * * *",    // yesterday's report at 09:00
-		Weekly:      "0 9 * * 1",    // last week's, Monday 09:00
-		Monthly:     "0 9 1 * *",    // last month's, on the 1st at 09:00
-		Retention:   "30 3 * * *",   // nightly
+	var s SchedulesConfig
+	for _, e := range s.entries() {
+		*e.Cron = e.DefaultCron
 	}
+	return s
 }
 
-// scheduleOff disables a scheduled job.
-const scheduleOff = "off"
-
-// scheduleEntry is one configured job: its config key, its job name (the runs table's kind)
-// and its cron expression.
+// scheduleEntry is one configured job of the scheduler, with its environment variable and
+// its cron expression in the configuration.
 type scheduleEntry struct {
-	Key, Job, Env string
-	Cron          *string
+	schedule.BatchJob
+	Env  string
+	Cron *string
 }
 
-// entries lists the scheduled jobs in a fixed order.
+// entries lists the scheduled jobs in the scheduler's order.
 func (s *SchedulesConfig) entries() []scheduleEntry {
-	return []scheduleEntry{
-		{"budget_check", "budget-check", "AISPEND_SCHEDULE_BUDGET_CHECK", &s.BudgetCheck},
-		{"daily", "daily", "AISPEND_SCHEDULE_DAILY", &s.Daily},
-		{"weekly", "weekly", "AISPEND_SCHEDULE_WEEKLY", &s.Weekly},
-		{"monthly", "monthly", "AISPEND_SCHEDULE_MONTHLY", &s.Monthly},
-		{"retention", "retention", "AISPEND_SCHEDULE_RETENTION", &s.Retention},
+	fields := map[string]*string{
+		schedule.BudgetCheck: &s.BudgetCheck, schedule.Daily: &s.Daily, schedule.Weekly: &s.Weekly,
+		schedule.Monthly: &s.Monthly, schedule.Retention: &s.Retention,
 	}
+	var out []scheduleEntry
+	for _, j := range schedule.BatchJobs {
+		out = append(out, scheduleEntry{BatchJob: j, Env: "AISPEND_SCHEDULE_" + strings.ToUpper(j.Key), Cron: fields[j.Name]})
+	}
+	return out
 }
 
 // checkSchedules applies the schedule environment variables and validates every cron
@@ -585,7 +584,7 @@ func checkSchedules(cfg *Config, env func(string, func(string)), bad func(key, f
 	for _, e := range cfg.Schedules.entries() {
 		env(e.Env, func(v string) { *e.Cron = v })
 		*e.Cron = strings.TrimSpace(*e.Cron)
-		if *e.Cron == scheduleOff {
+		if *e.Cron == schedule.Off {
 			continue
 		}
 		if err := schedule.CheckCron(*e.Cron); err != nil {

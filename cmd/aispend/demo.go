@@ -175,14 +175,14 @@ func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *env
 	if err != nil {
 		return nil, 0, err
 	}
-	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
+	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait, Logger: env.log})
 	periods := demoPeriods(time.Now(), cfg.Location)
 	fmt.Fprintf(env.stdout, "\nRunning the batch for %d periods:\n", len(periods))
 	alerts := 0
 	var errs []error
 	for _, p := range periods {
 		var res *report.Result
-		err := recordRun(ctx, runs, env.log, string(p.Kind), p.Label(), func(ctx context.Context) (runOutcome, error) {
+		err := runs.Do(ctx, string(p.Kind), p.Label(), func(ctx context.Context) (runlog.Outcome, error) {
 			var err error
 			res, err = job.Run(ctx, p, report.RunOptions{Steps: report.StepStatistics | report.StepAlerts})
 			return outcomeOf(res), err

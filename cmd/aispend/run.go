@@ -10,6 +10,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/schedule"
 )
 
 func cmdRun(ctx context.Context, env *environment, args []string) error {
@@ -62,7 +63,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 			return err
 		}
 		defer pool.Close()
-		return jobFuncs(cfg, pool, env.log)["budget-check"](ctx)
+		return jobFuncs(cfg, pool, env.log)[schedule.BudgetCheck](ctx)
 	}
 	pool, err := openDB(ctx, cfg)
 	if err != nil {
@@ -97,7 +98,7 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	var res *report.Result
-	work := func(ctx context.Context) (runOutcome, error) {
+	work := func(ctx context.Context) (runlog.Outcome, error) {
 		var err error
 		res, err = job.Run(ctx, p, report.RunOptions{DryRun: *dry})
 		return outcomeOf(res), err
@@ -108,8 +109,8 @@ func cmdRun(ctx context.Context, env *environment, args []string) error {
 	} else {
 		// Recorded in the runs table like a scheduled run of the same kind and period, so that
 		// cron, the scheduler and a manual re-run never overlap.
-		runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
-		runErr = recordRun(ctx, runs, env.log, string(kind), p.Label(), work)
+		runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait, Logger: env.log})
+		runErr = runs.Do(ctx, string(kind), p.Label(), work)
 	}
 	if res != nil {
 		fmt.Fprintln(env.stdout, res.Summary(cfg.Currency))
