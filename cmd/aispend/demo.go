@@ -84,10 +84,8 @@ Re-running it with the same seed adds nothing twice.`)
 	}
 
 	if cfg.DatabaseURL == "" {
-		env.log.Info("starting a private PostgreSQL (DATABASE_URL is not set)")
-		cluster, err = pglocal.Start(ctx, pglocal.Options{})
-		if err != nil {
-			return fmt.Errorf("start private PostgreSQL: %w", err)
+		if cluster, err = startDemoCluster(ctx, env, cfg); err != nil {
+			return err
 		}
 		defer func() {
 			if *keep {
@@ -97,24 +95,48 @@ Re-running it with the same seed adds nothing twice.`)
 				env.log.Error("stop private PostgreSQL", "error", err)
 			}
 		}()
-		cfg.DatabaseURL = cluster.URL
-		env.log.Info("private PostgreSQL started", "dir", cluster.Dir, "port", cluster.Port)
 	}
 	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := loadDemoEvents(ctx, env, cfg, pool, *events, *seed); err != nil {
+		return err
+	}
 
+	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
+	if err != nil {
+		return fmt.Errorf("run demo batch: %w", err)
+	}
+	printDemoOutputs(env, cfg, periods, alerts)
+	return nil
+}
+
+// startDemoCluster starts a private PostgreSQL for the demo and points cfg at it.
+func startDemoCluster(ctx context.Context, env *environment, cfg *Config) (*pglocal.Cluster, error) {
+	env.log.Info("starting a private PostgreSQL (DATABASE_URL is not set)")
+	cluster, err := pglocal.Start(ctx, pglocal.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("start private PostgreSQL: %w", err)
+	}
+	cfg.DatabaseURL = cluster.URL
+	env.log.Info("private PostgreSQL started", "dir", cluster.Dir, "port", cluster.Port)
+	return cluster, nil
+}
+
+// loadDemoEvents generates the demo's data set, 30 days up to now, stores it (what is stored
+// already is counted once), and prints what it loaded.
+func loadDemoEvents(ctx context.Context, env *environment, cfg *Config, pool *pgxpool.Pool, events int, seed uint64) error {
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
 	}
-	gen, err := demodata.New(demodata.Options{Seed: *seed, Events: *events, End: time.Now(), Location: cfg.Location, Prices: prices})
+	gen, err := demodata.New(demodata.Options{Seed: seed, Events: events, End: time.Now(), Location: cfg.Location, Prices: prices})
 	if err != nil {
 		return err
 	}
-	env.log.Info("loading demo events", "events", gen.Total(), "seed", *seed,
+	env.log.Info("loading demo events", "events", gen.Total(), "seed", seed,
 		"from", gen.Start().Format(time.DateOnly), "to", gen.End().Format(time.DateTime+" MST"))
 	started := time.Now()
 	store := pgstore.New(pool, pgstore.Options{})
@@ -126,12 +148,6 @@ Re-running it with the same seed adds nothing twice.`)
 		return err
 	}
 	printLoadSummary(env, cfg, gen, loaded, time.Since(started))
-
-	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
-	if err != nil {
-		return fmt.Errorf("run demo batch: %w", err)
-	}
-	printDemoOutputs(env, cfg, periods, alerts)
 	return nil
 }
 
