@@ -69,11 +69,18 @@ type Options struct {
 // with a message that says what is wrong.
 func CheckCron(expr string) error { return checkCron(expr, false, time.UTC) }
 
-func checkCron(expr string, seconds bool, loc *time.Location) error {
+func checkCron(expr string, seconds bool, loc *time.Location) (err error) {
 	if strings.TrimSpace(expr) == "" {
 		return errors.New("empty cron expression")
 	}
-	err := gocron.NewDefaultCron(seconds).IsValid(expr, loc, time.Now())
+	// robfig/cron v3.0.1, under gocron, panics on a time zone prefix with nothing after it
+	// ("TZ=", "CRON_TZ=x"): found by FuzzLoadConfig.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("invalid cron expression %q: want a time zone prefix followed by 5 fields", expr)
+		}
+	}()
+	err = gocron.NewDefaultCron(seconds).IsValid(expr, loc, time.Now())
 	if err == nil {
 		return nil
 	}
