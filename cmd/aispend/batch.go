@@ -17,6 +17,8 @@ import (
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
+	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/schedule"
 )
 
 // reportBudgets maps the configured budgets to report.Budget, listing every problem at once.
@@ -132,48 +134,32 @@ func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
 		Now: cfg.now, CacheFor: budgetCacheFor}, nil
 }
 
-// scheduledPeriod is what a scheduled job of kind does at now: "daily", "weekly" and "monthly"
-// report the period of that kind that ended last (statistics, alerts, pages, workbooks, publish,
-// digest); "budget-check" only checks budgets and sends alerts, for today; "retention" only drops
-// old partitions, under today's label. Retention is its own job, so report runs leave it out.
-func scheduledPeriod(kind string, now time.Time, loc *time.Location) (report.Period, report.Steps, error) {
-	switch kind {
-	case "daily", "weekly", "monthly":
-		return report.DefaultPeriod(report.PeriodKind(kind), now, loc), report.StepStatistics | report.StepAlerts, nil
-	case "budget-check":
-		return report.PeriodContaining(report.Daily, now, loc), report.StepAlerts, nil
-	case "retention":
-		return report.PeriodContaining(report.Daily, now, loc), report.StepRetention, nil
-	}
-	return report.Period{}, 0, fmt.Errorf("unknown batch job %q", kind)
-}
-
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see
-// scheduledPeriod. It logs the run's one-line summary.
-func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runOutcome, error) {
-	p, steps, err := scheduledPeriod(kind, now, cfg.Location)
+// schedule.Work. It logs the run's one-line summary.
+func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runlog.Outcome, error) {
+	p, steps, err := schedule.Work(kind, now, cfg.Location)
 	if err != nil {
-		return runOutcome{}, err
+		return runlog.Outcome{}, err
 	}
 	if steps&(report.StepStatistics|report.StepAlerts) != 0 {
 		if _, err := repriceEvents(ctx, cfg, pool, log); err != nil {
-			return runOutcome{}, err
+			return runlog.Outcome{}, err
 		}
 	}
 	sender, err := cfg.newMailer()
 	if err != nil {
-		return runOutcome{}, err
+		return runlog.Outcome{}, err
 	}
 	job, err := newBatchJob(cfg, pool, sender, log)
 	if err != nil {
-		return runOutcome{}, err
+		return runlog.Outcome{}, err
 	}
 	job.Now = func() time.Time { return now }
 	if steps&report.StepStatistics != 0 {
 		closeReplica, err := addOutputs(ctx, job, cfg, pool, log, outputOptions{})
 		defer closeReplica()
 		if err != nil {
-			return runOutcome{}, err
+			return runlog.Outcome{}, err
 		}
 	}
 	res, err := job.Run(ctx, p, report.RunOptions{Steps: steps})
@@ -182,11 +168,11 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 }
 
 // outcomeOf is what a run's result records in the runs table.
-func outcomeOf(res *report.Result) runOutcome {
+func outcomeOf(res *report.Result) runlog.Outcome {
 	if res == nil {
-		return runOutcome{}
+		return runlog.Outcome{}
 	}
-	return runOutcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
+	return runlog.Outcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
 }
 
 // cacheSaving prices prompt-cache savings from the price table: each cache-read token would

@@ -3,15 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/mail"
-	"os"
 	"regexp"
-	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
 	"gopkg.in/yaml.v3"
@@ -204,235 +200,227 @@ func defaultConfig() Config {
 }
 
 // loadConfig reads the file (path, else AISPEND_CONFIG, else ./aispend.yaml when present), applies
-// the environment, and validates. Every problem is reported at once, naming its key.
+// the environment, and validates. Every problem of every kind (unknown keys, values of the wrong
+// type, values that cannot work) is reported at once, each naming its key, and its line when the
+// value is in the file.
 func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg := defaultConfig()
-	explicit := path != ""
-	if path == "" {
-		path = getenv("AISPEND_CONFIG")
-		explicit = path != ""
+	path, explicit := configPath(path, getenv)
+	f, err := readConfigFile(&cfg, path, explicit)
+	if err != nil {
+		return nil, err
 	}
-	if path == "" {
-		path = "aispend.yaml"
+	p := &problems{file: f, unread: f.unread}
+	applyEnv(&cfg, getenv, p)
+	cfg.checkMoney(p)
+	cfg.checkService(p)
+	cfg.checkMail(p)
+	cfg.checkBudgets(p)
+	p.addAll(checkOutput(&cfg))
+	cfg.checkSchedules(p)
+	if list := p.list(); len(list) > 0 {
+		return nil, &ConfigError{Problems: list}
 	}
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		dec := yaml.NewDecoder(strings.NewReader(string(b)))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, yamlError(path, b, err)
-		}
-	case explicit || !errors.Is(err, os.ErrNotExist):
-		return nil, fmt.Errorf("read config: %w", err)
-	}
+	return &cfg, nil
+}
 
-	var problems []string
-	bad := func(key, format string, args ...any) {
-		problems = append(problems, key+": "+fmt.Sprintf(format, args...))
-	}
-	env := func(name string, set func(string)) {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			set(v)
+// problems collects the problems of a configuration: the file's, the environment's, and those
+// of values that cannot work (found), which list shows with the line of their key in the file.
+type problems struct {
+	file  *configFile
+	env   []string
+	found []string
+	// fromEnv are the keys the environment set, unread those whose value is not the user's
+	// (see configFile.unread).
+	fromEnv, unread []string
+}
+
+// add records that key has a problem.
+func (p *problems) add(key, format string, args ...any) {
+	p.found = append(p.found, key+": "+fmt.Sprintf(format, args...))
+}
+
+// addAll records problems, each starting with its key.
+func (p *problems) addAll(list []string) { p.found = append(p.found, list...) }
+
+// list is every problem: the file's, the environment's, then the others, each with the line
+// of its key (or of the nearest enclosing key) when the value is in the file. A problem of a
+// key whose value could not be read is left out: the value checked was not the user's.
+func (p *problems) list() []string {
+	out := append(append([]string(nil), p.file.problems...), p.env...)
+	for _, s := range p.found {
+		path := problemPath(s)
+		if under(path, p.unread) {
+			continue
 		}
-	}
-	envInt := func(name, key string, set func(int)) {
-		env(name, func(v string) {
-			n, err := strconv.Atoi(v)
-			if err != nil {
-				bad(key+" ("+name+")", "%q is not an integer", v)
-				return
+		if !under(path, p.fromEnv) {
+			if n := p.file.lineOf(path); n > 0 {
+				s += fmt.Sprintf(" (line %d)", n)
 			}
-			set(n)
-		})
+		}
+		out = append(out, s)
 	}
-	env("DATABASE_URL", func(v string) { cfg.DatabaseURL = v })
-	env("REPORT_DATABASE_URL", func(v string) { cfg.ReportDatabaseURL = v })
-	env("AISPEND_LISTEN", func(v string) { cfg.Ingest.Listen = v })
-	env("AISPEND_INGEST_TOKENS", func(v string) { cfg.Ingest.Tokens = splitList(v) })
-	env("AISPEND_READ_TOKENS", func(v string) { cfg.Ingest.ReadTokens = splitList(v) })
-	env("AISPEND_ADMIN_TOKENS", func(v string) { cfg.Ingest.AdminTokens = splitList(v) })
-	env("AISPEND_TIMEZONE", func(v string) { cfg.Timezone = v })
-	env("AISPEND_CURRENCY", func(v string) { cfg.Currency = v })
-	envInt("AISPEND_RETENTION_DAYS", "retention_days", func(n int) { cfg.RetentionDays = n })
-	env("AISPEND_PUBLIC_URL", func(v string) { cfg.PublicURL = v })
-	env("AISPEND_OUTPUT", func(v string) { cfg.Output = v })
-	env("AISPEND_PRICE_CATALOG", func(v string) { cfg.PriceCatalog = v })
-	env("AI_BUDGET_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
-	env("AISPEND_ALERT_EMAILS", func(v string) { cfg.Mail.Recipients = splitList(v) })
-	env("AISPEND_SMTP_HOST", func(v string) { cfg.Mail.Host = v })
-	envInt("AISPEND_SMTP_PORT", "mail.port", func(n int) { cfg.Mail.Port = n })
-	env("AISPEND_SMTP_USERNAME", func(v string) { cfg.Mail.Username = v })
-	env("AISPEND_SMTP_PASSWORD", func(v string) { cfg.Mail.Password = v })
-	env("AISPEND_SMTP_FROM", func(v string) { cfg.Mail.From = v })
-	env("AISPEND_SMTP_TLS", func(v string) { cfg.Mail.TLS = v })
-	env("AISPEND_DIGEST_EMAILS", func(v string) { cfg.Digest.Recipients = splitList(v) })
-	env("AISPEND_DIGEST_ATTACH_WORKBOOK", func(v string) {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("digest.attach_workbook (AISPEND_DIGEST_ATTACH_WORKBOOK)", "%q is not true or false", v)
-		}
-		cfg.Digest.AttachWorkbook = b
-	})
-	env("AISPEND_DIGEST_ATTACH_MAX_BYTES", func(v string) {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			bad("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%q is not an integer", v)
-			return
-		}
-		cfg.Digest.AttachMaxBytes = n
-	})
-	cfg.Clock = time.Now
-	env("AISPEND_NOW", func(v string) {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			bad("AISPEND_NOW", "%q is not an RFC 3339 time like 2026-11-30T22:00:00+09:00", v)
-			return
-		}
-		cfg.Clock = func() time.Time { return t }
-	})
-	envInt("AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS", "reports.events_sheet_max_rows", func(n int) { cfg.Reports.EventsSheetMaxRows = n })
-	env("AISPEND_REPORTS_EVENTS_EXPORT", func(v string) {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("reports.events_export (AISPEND_REPORTS_EVENTS_EXPORT)", "%q is not true or false", v)
-			return
-		}
-		cfg.Reports.EventsExport = &b
-	})
-	env("AISPEND_S3_ENDPOINT", func(v string) { cfg.S3.Endpoint = v })
-	env("AISPEND_S3_REGION", func(v string) { cfg.S3.Region = v })
-	env("AISPEND_S3_ACCESS_KEY", func(v string) { cfg.S3.AccessKey = v })
-	env("AISPEND_S3_SECRET_KEY", func(v string) { cfg.S3.SecretKey = v })
-	env("AISPEND_S3_PUBLIC_ENDPOINT", func(v string) { cfg.S3.PublicEndpoint = v })
-	env("AISPEND_S3_PRESIGN_EXPIRY", func(v string) {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			bad("s3.presign_expiry (AISPEND_S3_PRESIGN_EXPIRY)", "%q is not a duration like 24h", v)
-		}
-		cfg.S3.PresignExpiry = d
-	})
-	env("AISPEND_S3_PATH_STYLE", func(v string) {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			bad("s3.path_style (AISPEND_S3_PATH_STYLE)", "%q is not true or false", v)
-		}
-		cfg.S3.PathStyle = b
-	})
+	return out
+}
 
+// problemPath is the key path a problem names: budgets[0].amount for
+// `budgets[0] (team).amount: …`, timezone for `timezone (AISPEND_TIMEZONE): …`.
+func problemPath(problem string) string {
+	label, _, _ := strings.Cut(problem, ": ")
+	label = parenthesised.ReplaceAllString(label, "")
+	label, _, _ = strings.Cut(label, " ")
+	return label
+}
+
+var parenthesised = regexp.MustCompile(` \([^()]*\)`)
+
+// under reports whether path is one of keys or inside one of them.
+func under(path string, keys []string) bool {
+	for _, k := range keys {
+		if k == "" || path == k || strings.HasPrefix(path, k+".") || strings.HasPrefix(path, k+"[") {
+			return true
+		}
+	}
+	return false
+}
+
+// lineOf is the line of the key path in the file, else of its nearest enclosing key in it
+// (a missing required key is reported where it belongs), else 0.
+func (f *configFile) lineOf(path string) int {
+	for path != "" {
+		if n, ok := f.lines[path]; ok {
+			return n
+		}
+		i := strings.LastIndexAny(path, ".[")
+		if i < 0 {
+			break
+		}
+		path = path[:i]
+	}
+	return 0
+}
+
+// checkMoney checks the currency, exchange rates, the price catalog and the price rows.
+func (cfg *Config) checkMoney(p *problems) {
 	cfg.Currency = strings.ToUpper(cfg.Currency)
 	if len(cfg.Currency) != 3 {
-		bad("currency", "%q is not an ISO 4217 code", cfg.Currency)
+		p.add("currency", "%q is not an ISO 4217 code", cfg.Currency)
 	}
+	for k, v := range cfg.FX {
+		if !v.IsPositive() {
+			p.add("fx."+k, "rate must be > 0")
+		}
+	}
+	if cfg.FXDate != "" {
+		if _, _, _, err := report.ParseDate(cfg.FXDate); err != nil {
+			p.add("fx_date", "%v", err)
+		}
+	}
+	if _, ok := cfg.FX["USD"]; (len(cfg.Prices) > 0 || cfg.PriceCatalog != "") && cfg.Currency != "USD" && !ok {
+		p.add("fx.USD", "required: prices are in USD and the reporting currency is %s", cfg.Currency)
+	}
+	if cfg.PriceCatalog != "" {
+		c, err := pricing.LoadCatalog(cfg.PriceCatalog)
+		if err != nil {
+			p.add("price_catalog (AISPEND_PRICE_CATALOG)", "%v", err)
+		}
+		cfg.catalog = c
+	}
+	for i, pc := range cfg.Prices {
+		key := fmt.Sprintf("prices[%d]", i)
+		if pc.Model == "" {
+			p.add(key+".model", "required")
+		}
+		if _, _, _, err := report.ParseDate(pc.From); err != nil {
+			p.add(key+".from", "%v", err)
+		}
+		for name, v := range map[string]*Dec{"input": &pc.Input, "output": &pc.Output, "cache_read": pc.CacheRead, "cache_write": pc.CacheWrite, "cache_write_1h": pc.CacheWrite1h} {
+			if v != nil && v.IsNegative() {
+				p.add(key+"."+name, "must be ≥ 0")
+			}
+		}
+		checkTiers(key, pc.Tiers, p.add)
+	}
+}
+
+// checkService checks the time zone, retention and the collector's settings.
+func (cfg *Config) checkService(p *problems) {
 	cfg.Location = time.UTC
 	switch cfg.Timezone {
 	case "", "Local":
 		// Go reads "" as UTC and "Local" as the machine's zone; PostgreSQL knows neither, and
 		// every query of a run would fail.
-		bad("timezone (AISPEND_TIMEZONE)", "%q is not a time zone name: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+		p.add("timezone (AISPEND_TIMEZONE)", "%q is not a time zone name: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
 	default:
 		if loc, err := time.LoadLocation(cfg.Timezone); err != nil {
-			bad("timezone (AISPEND_TIMEZONE)", "unknown time zone %q: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
+			p.add("timezone (AISPEND_TIMEZONE)", "unknown time zone %q: want an IANA name such as Asia/Seoul, or UTC", cfg.Timezone)
 		} else {
 			cfg.Location = loc
 		}
 	}
-	for k, v := range cfg.FX {
-		if !v.IsPositive() {
-			bad("fx."+k, "rate must be > 0")
-		}
-	}
-	if cfg.FXDate != "" {
-		if _, _, _, err := report.ParseDate(cfg.FXDate); err != nil {
-			bad("fx_date", "%v", err)
-		}
-	}
-	if _, ok := cfg.FX["USD"]; (len(cfg.Prices) > 0 || cfg.PriceCatalog != "") && cfg.Currency != "USD" && !ok {
-		bad("fx.USD", "required: prices are in USD and the reporting currency is %s", cfg.Currency)
-	}
-	if cfg.PriceCatalog != "" {
-		c, err := pricing.LoadCatalog(cfg.PriceCatalog)
-		if err != nil {
-			bad("price_catalog (AISPEND_PRICE_CATALOG)", "%v", err)
-		}
-		cfg.catalog = c
-	}
-	for i, p := range cfg.Prices {
-		key := fmt.Sprintf("prices[%d]", i)
-		if p.Model == "" {
-			bad(key+".model", "required")
-		}
-		if _, _, _, err := report.ParseDate(p.From); err != nil {
-			bad(key+".from", "%v", err)
-		}
-		for name, v := range map[string]*Dec{"input": &p.Input, "output": &p.Output, "cache_read": p.CacheRead, "cache_write": p.CacheWrite, "cache_write_1h": p.CacheWrite1h} {
-			if v != nil && v.IsNegative() {
-				bad(key+"."+name, "must be ≥ 0")
-			}
-		}
-		checkTiers(key, p.Tiers, bad)
-	}
 	if cfg.RetentionDays < 1 {
-		bad("retention_days", "must be at least 1")
+		p.add("retention_days", "must be at least 1")
 	}
 	if _, _, err := net.SplitHostPort(cfg.Ingest.Listen); err != nil {
-		bad("ingest.listen (AISPEND_LISTEN)", "%q is not host:port", cfg.Ingest.Listen)
+		p.add("ingest.listen (AISPEND_LISTEN)", "%q is not host:port", cfg.Ingest.Listen)
 	}
 	if cfg.Ingest.MaxEvents < 1 {
-		bad("ingest.max_events", "must be at least 1")
+		p.add("ingest.max_events", "must be at least 1")
 	}
 	if cfg.Ingest.MaxBodyBytes < 1024 {
-		bad("ingest.max_body_bytes", "must be at least 1024")
+		p.add("ingest.max_body_bytes", "must be at least 1024")
 	}
 	if cfg.Ingest.MaxInFlight < 1 {
-		bad("ingest.max_in_flight", "must be at least 1")
+		p.add("ingest.max_in_flight", "must be at least 1")
 	}
-	problems = append(problems, checkTokenKinds(cfg.Ingest)...)
+	p.addAll(checkTokenKinds(cfg.Ingest))
+	if cfg.Reports.EventsSheetMaxRows < 0 {
+		p.add("reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS)", "%d: must be ≥ 0 (0: workbooks list no events)", cfg.Reports.EventsSheetMaxRows)
+	}
+}
+
+// checkMail checks the mail transport, the sender and every recipient.
+func (cfg *Config) checkMail(p *problems) {
 	switch cfg.Mail.TLS {
 	case "starttls", "tls", "none":
 	default:
-		bad("mail.tls (AISPEND_SMTP_TLS)", "%q: want starttls, tls or none", cfg.Mail.TLS)
+		p.add("mail.tls (AISPEND_SMTP_TLS)", "%q: want starttls, tls or none", cfg.Mail.TLS)
 	}
 	if cfg.Mail.From != "" {
 		if err := checkAddress(cfg.Mail.From, nil); err != nil {
-			bad("mail.from (AISPEND_SMTP_FROM)", "%v", err)
+			p.add("mail.from (AISPEND_SMTP_FROM)", "%v", err)
 		}
 	}
 	for _, a := range cfg.Mail.Recipients {
 		if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
-			bad("mail.recipients (AISPEND_ALERT_EMAILS)", "%v", err)
+			p.add("mail.recipients (AISPEND_ALERT_EMAILS)", "%v", err)
 		}
 	}
 	for _, a := range cfg.Digest.Recipients {
 		if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
-			bad("digest.recipients (AISPEND_DIGEST_EMAILS)", "%v", err)
+			p.add("digest.recipients (AISPEND_DIGEST_EMAILS)", "%v", err)
 		}
 	}
 	if n := cfg.Digest.AttachMaxBytes; n < 1024 || n > maxDigestAttachBytes {
-		bad("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%d: want 1024 to %d bytes (18 MiB; attachments grow by a third in transit)", n, maxDigestAttachBytes)
-	}
-	if cfg.Reports.EventsSheetMaxRows < 0 {
-		bad("reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS)", "%d: must be ≥ 0 (0: workbooks list no events)", cfg.Reports.EventsSheetMaxRows)
+		p.add("digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES)", "%d: want 1024 to %d bytes (18 MiB; attachments grow by a third in transit)", n, maxDigestAttachBytes)
 	}
 	for i, b := range cfg.Budgets {
 		for _, a := range b.Recipients {
 			if err := checkAddress(a, cfg.Mail.AllowedDomains); err != nil {
-				bad(fmt.Sprintf("budgets[%d].recipients", i), "%v", err)
+				p.add(fmt.Sprintf("budgets[%d].recipients", i), "%v", err)
 			}
 		}
 	}
-	// Budgets are checked by the same mapping the batch job uses.
+}
+
+// checkBudgets checks the budgets by the same mapping the batch job uses, and that retention
+// keeps what they need.
+func (cfg *Config) checkBudgets(p *problems) {
 	var ce *ConfigError
 	if _, err := cfg.reportBudgets(); errors.As(err, &ce) {
-		problems = append(problems, ce.Problems...)
+		p.addAll(ce.Problems)
 	}
-	problems = append(problems, checkRetention(&cfg, time.Now())...)
-	problems = append(problems, checkOutput(&cfg)...)
-	checkSchedules(&cfg, env, bad)
-	if len(problems) > 0 {
-		return nil, &ConfigError{Problems: problems}
-	}
-	return &cfg, nil
+	p.addAll(checkRetention(cfg, time.Now()))
 }
 
 // ConfigError lists every configuration problem.
@@ -499,7 +487,8 @@ func checkTiers(key string, tiers []TierConfig, bad func(key, format string, arg
 	}
 }
 
-// priceTable builds the collector's price table.
+// priceTable builds the collector's price table; the rule for cache prices a row leaves out is
+// pricing.CachePrice.
 func (c *Config) priceTable() (*pricing.Table, error) {
 	fx := map[string]decimal.Decimal{}
 	for k, v := range c.FX {
@@ -512,37 +501,29 @@ func (c *Config) priceTable() (*pricing.Table, error) {
 			return nil, err
 		}
 		pr := pricing.Price{Model: p.Model, Provider: p.Provider, From: from, Input: p.Input.Decimal, Output: p.Output.Decimal,
-			CacheRead: p.Input.Decimal, CacheWrite: p.Input.Decimal}
-		// Without a cache price, cached tokens cost as much as uncached input: never under-report.
-		if p.CacheRead != nil {
-			pr.CacheRead = p.CacheRead.Decimal
-		}
-		if p.CacheWrite != nil {
-			pr.CacheWrite = p.CacheWrite.Decimal
-		}
-		if p.CacheWrite1h != nil {
-			pr.CacheWrite1h = decimal.NewNullDecimal(p.CacheWrite1h.Decimal)
-		}
+			CacheRead:    pricing.CachePrice(p.CacheRead.null(), p.Input.Decimal),
+			CacheWrite:   pricing.CachePrice(p.CacheWrite.null(), p.Input.Decimal),
+			CacheWrite1h: p.CacheWrite1h.null()}
 		for _, t := range p.Tiers {
 			if t.Input == nil || t.Output == nil {
 				continue // refused by loadConfig
 			}
-			tr := pricing.Tier{AboveInputTokens: t.AboveInputTokens, Input: t.Input.Decimal, Output: t.Output.Decimal,
-				CacheRead: t.Input.Decimal, CacheWrite: t.Input.Decimal}
-			if t.CacheRead != nil {
-				tr.CacheRead = t.CacheRead.Decimal
-			}
-			if t.CacheWrite != nil {
-				tr.CacheWrite = t.CacheWrite.Decimal
-			}
-			if t.CacheWrite1h != nil {
-				tr.CacheWrite1h = decimal.NewNullDecimal(t.CacheWrite1h.Decimal)
-			}
-			pr.Tiers = append(pr.Tiers, tr)
+			pr.Tiers = append(pr.Tiers, pricing.Tier{AboveInputTokens: t.AboveInputTokens, Input: t.Input.Decimal, Output: t.Output.Decimal,
+				CacheRead:    pricing.CachePrice(t.CacheRead.null(), t.Input.Decimal),
+				CacheWrite:   pricing.CachePrice(t.CacheWrite.null(), t.Input.Decimal),
+				CacheWrite1h: t.CacheWrite1h.null()})
 		}
 		prices = append(prices, pr)
 	}
 	return pricing.New(c.Currency, fx, prices, pricing.WithCatalog(c.catalog)), nil
+}
+
+// null is the optional decimal d (nil: unset).
+func (d *Dec) null() decimal.NullDecimal {
+	if d == nil {
+		return decimal.NullDecimal{}
+	}
+	return decimal.NewNullDecimal(d.Decimal)
 }
 
 // SchedulesConfig holds one 5-field cron expression per job of `aispend schedule`, in the
@@ -555,60 +536,49 @@ type SchedulesConfig struct {
 	Retention   string `yaml:"retention"`
 }
 
+// defaultSchedules are the scheduler's default cron expressions (schedule.BatchJobs).
 func defaultSchedules() SchedulesConfig {
-	return SchedulesConfig{
-		BudgetCheck: "*/15 * * * *", // alerts only
-		Daily:       "0 9 * * *",    // yesterday's report at 09:00
-		Weekly:      "0 9 * * 1",    // last week's, Monday 09:00
-		Monthly:     "0 9 1 * *",    // last month's, on the 1st at 09:00
-		Retention:   "30 3 * * *",   // nightly
+	var s SchedulesConfig
+	for _, e := range s.entries() {
+		*e.Cron = e.DefaultCron
 	}
+	return s
 }
 
-// scheduleOff disables a scheduled job.
-const scheduleOff = "off"
-
-// scheduleEntry is one configured job: its config key, its job name (the runs table's kind)
-// and its cron expression.
+// scheduleEntry is one configured job of the scheduler, with its environment variable and
+// its cron expression in the configuration.
 type scheduleEntry struct {
-	Key, Job, Env string
-	Cron          *string
+	schedule.BatchJob
+	Env  string
+	Cron *string
 }
 
-// entries lists the scheduled jobs in a fixed order.
+// entries lists the scheduled jobs in the scheduler's order.
 func (s *SchedulesConfig) entries() []scheduleEntry {
-	return []scheduleEntry{
-		{"budget_check", "budget-check", "AISPEND_SCHEDULE_BUDGET_CHECK", &s.BudgetCheck},
-		{"daily", "daily", "AISPEND_SCHEDULE_DAILY", &s.Daily},
-		{"weekly", "weekly", "AISPEND_SCHEDULE_WEEKLY", &s.Weekly},
-		{"monthly", "monthly", "AISPEND_SCHEDULE_MONTHLY", &s.Monthly},
-		{"retention", "retention", "AISPEND_SCHEDULE_RETENTION", &s.Retention},
+	fields := map[string]*string{
+		schedule.BudgetCheck: &s.BudgetCheck, schedule.Daily: &s.Daily, schedule.Weekly: &s.Weekly,
+		schedule.Monthly: &s.Monthly, schedule.Retention: &s.Retention,
 	}
+	var out []scheduleEntry
+	for _, j := range schedule.BatchJobs {
+		out = append(out, scheduleEntry{BatchJob: j, Env: "AISPEND_SCHEDULE_" + strings.ToUpper(j.Key), Cron: fields[j.Name]})
+	}
+	return out
 }
 
-// checkSchedules applies the schedule environment variables and validates every cron
-// expression and the run lock wait.
-func checkSchedules(cfg *Config, env func(string, func(string)), bad func(key, format string, args ...any)) {
+// checkSchedules checks every cron expression and the run lock wait.
+func (cfg *Config) checkSchedules(p *problems) {
 	for _, e := range cfg.Schedules.entries() {
-		env(e.Env, func(v string) { *e.Cron = v })
 		*e.Cron = strings.TrimSpace(*e.Cron)
-		if *e.Cron == scheduleOff {
+		if *e.Cron == schedule.Off {
 			continue
 		}
 		if err := schedule.CheckCron(*e.Cron); err != nil {
-			bad("schedules."+e.Key+" ("+e.Env+")", "%v (want 5 fields: minute hour day-of-month month day-of-week, or \"off\")", err)
+			p.add("schedules."+e.Key+" ("+e.Env+")", "%v (want 5 fields: minute hour day-of-month month day-of-week, or \"off\")", err)
 		}
 	}
-	env("AISPEND_RUN_LOCK_WAIT", func(v string) {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			bad("run_lock_wait (AISPEND_RUN_LOCK_WAIT)", "%q is not a duration such as 10m", v)
-			return
-		}
-		cfg.RunLockWait = d
-	})
 	if cfg.RunLockWait < 0 {
-		bad("run_lock_wait", "must not be negative")
+		p.add("run_lock_wait", "must not be negative")
 	}
 }
 
@@ -658,166 +628,4 @@ func periodNoun(k report.PeriodKind) string {
 		return "month"
 	}
 	return "day"
-}
-
-// yamlError explains a file that could not be decoded: a syntax error with its line, or the
-// keys whose values have the wrong type (or are unknown), each named with its line.
-func yamlError(path string, b []byte, err error) error {
-	var lines []string
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		lines = te.Errors
-	} else if lineMsg.MatchString(err.Error()) {
-		lines = []string{err.Error()} // from an UnmarshalYAML, e.g. Dec's
-	}
-	if len(lines) == 0 {
-		msg := err.Error()
-		if !yamlLine.MatchString(msg) {
-			// yaml.v3 leaves the line out of the YAML reader's errors (bad UTF-8, control
-			// characters), and of every error on line 1 (its marks count from 0, and 0 reads
-			// as "no position").
-			n := badByteLine(b)
-			if n == 0 {
-				n = 1
-			}
-			msg = strings.Replace(msg, "yaml: ", fmt.Sprintf("yaml: line %d: ", n), 1)
-		}
-		return fmt.Errorf("read config %s: %s", path, msg)
-	}
-	var root yaml.Node
-	_ = yaml.Unmarshal(b, &root)
-	var problems []string
-	for _, l := range lines {
-		m := lineMsg.FindStringSubmatch(l)
-		if m == nil {
-			problems = append(problems, "(top level): "+l)
-			continue
-		}
-		n, _ := strconv.Atoi(m[1])
-		msg := m[2]
-		key := ""
-		f := unknownField.FindStringSubmatch(msg)
-		if f != nil {
-			msg = "unknown key"
-		} else if f = duplicateKey.FindStringSubmatch(msg); f != nil {
-			name, _ := strconv.Unquote(`"` + f[1] + `"`)
-			f[1] = name
-			msg = "defined twice (first at line " + f[2] + ")"
-		}
-		switch {
-		case f != nil:
-			name := f[1]
-			parent := strings.TrimSuffix(keyNamedAtLine(&root, n, name, ""), name)
-			if !plainKey.MatchString(name) {
-				name = strconv.Quote(name) // "p.0000", "a b": one key, not a path
-			}
-			key = parent + name
-		case strings.HasSuffix(msg, "into main.Config"):
-			msg = "want a mapping of keys such as currency and timezone"
-		default:
-			key = keyAtLine(&root, n, "")
-		}
-		if key == "" {
-			key = "(top level)"
-		}
-		problems = append(problems, fmt.Sprintf("%s (line %d): %s", key, n, msg))
-	}
-	return &ConfigError{Problems: problems}
-}
-
-var (
-	lineMsg      = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^field (.*) not found in type `)
-	duplicateKey = regexp.MustCompile(`^mapping key "((?:[^"\\]|\\.)*)" already defined at line (\d+)$`)
-	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
-	yamlLine     = regexp.MustCompile(`^yaml: line \d+: `)
-)
-
-// keyAtLine is the path (budgets[0].amount) of the deepest key or list item on line n.
-func keyAtLine(node *yaml.Node, n int, path string) string {
-	found := ""
-	switch node.Kind {
-	case yaml.DocumentNode:
-		for _, c := range node.Content {
-			if k := keyAtLine(c, n, path); k != "" {
-				found = k
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			k, v := node.Content[i], node.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			if k.Line == n || v.Line == n {
-				found = p
-			}
-			if sub := keyAtLine(v, n, p); sub != "" {
-				found = sub
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range node.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			if c.Line == n {
-				found = p
-			}
-			if sub := keyAtLine(c, n, p); sub != "" {
-				found = sub
-			}
-		}
-	}
-	return found
-}
-
-// keyNamedAtLine is the path of the key called name on line n.
-func keyNamedAtLine(node *yaml.Node, n int, name, path string) string {
-	for i, c := range node.Content {
-		p := path
-		switch node.Kind {
-		case yaml.MappingNode:
-			if i%2 == 0 {
-				if c.Line == n && c.Value == name {
-					if path != "" {
-						return path + "." + name
-					}
-					return name
-				}
-				continue
-			}
-			if k := node.Content[i-1].Value; path != "" {
-				p = path + "." + k
-			} else {
-				p = k
-			}
-		case yaml.SequenceNode:
-			p = fmt.Sprintf("%s[%d]", path, i)
-		}
-		if k := keyNamedAtLine(c, n, name, p); k != "" {
-			return k
-		}
-	}
-	return ""
-}
-
-// badByteLine is the line of the first byte the YAML reader refuses (invalid UTF-8 or a control
-// character), or 0.
-func badByteLine(b []byte) int {
-	line := 1
-	for i := 0; i < len(b); {
-		r, size := utf8.DecodeRune(b[i:])
-		if r == utf8.RuneError && size <= 1 {
-			return line
-		}
-		switch {
-		case r == '\n':
-			line++
-		case r == '\t' || r == '\r':
-		case r < 0x20 || (r >= 0x7f && r <= 0x9f && r != 0x85) || r == 0xfffe || r == 0xffff || (r >= 0xd800 && r <= 0xdfff):
-			return line
-		}
-		i += size
-	}
-	return 0
 }

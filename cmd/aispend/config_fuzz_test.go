@@ -14,17 +14,19 @@ var topKeys = map[string]bool{}
 
 func init() {
 	for _, k := range []string{"currency", "timezone", "fx", "fx_date", "prices", "budgets", "retention_days", "public_url",
-		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait"} {
+		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait", "price_catalog", "reports"} {
 		topKeys[k] = true
 	}
 }
 
 var (
 	// A problem starts with its key: retention_days: …, timezone (AISPEND_TIMEZONE): …,
-	// budgets[0] (name).period: …, curency (line 1): unknown key.
+	// budgets[0] (name).period: …, curency: unknown key (line 1).
 	problemKey = regexp.MustCompile(`^([A-Za-z0-9_]+)[.\[ :]`)
 	syntaxLine = regexp.MustCompile(`^read config .*: yaml: line \d+: `)
-	quoted     = regexp.MustCompile(`^([A-Za-z0-9_.\[\]]*\.)?"(?:[^"\\]|\\.)*" \(line \d+\): (unknown key|defined twice)`)
+	quoted     = regexp.MustCompile(`^([A-Za-z0-9_.\[\]]*\.)?"(?:[^"\\]|\\.)*": (unknown key|defined twice, first at line \d+) \(line \d+\)$`)
+	// An unknown or repeated key, which need not be a configuration key, says so with its line.
+	strayKey = regexp.MustCompile(`^[A-Za-z0-9_]+: (unknown key|defined twice, first at line \d+) \(line \d+\)$`)
 )
 
 // checkRefusal fails unless err names a key for each problem, or is a YAML syntax error with a
@@ -52,7 +54,7 @@ func checkRefusal(t *testing.T, data []byte, err error) {
 		if m == nil {
 			t.Fatalf("problem names no key: %q\ninput: %q", p, data)
 		}
-		if !topKeys[m[1]] && !strings.HasPrefix(p[len(m[1]):], " (line ") {
+		if !topKeys[m[1]] && !strayKey.MatchString(p) {
 			t.Fatalf("problem names %q, not a configuration key: %q\ninput: %q", m[1], p, data)
 		}
 	}

@@ -84,10 +84,8 @@ Re-running it with the same seed adds nothing twice.`)
 	}
 
 	if cfg.DatabaseURL == "" {
-		env.log.Info("starting a private PostgreSQL (DATABASE_URL is not set)")
-		cluster, err = pglocal.Start(ctx, pglocal.Options{})
-		if err != nil {
-			return fmt.Errorf("start private PostgreSQL: %w", err)
+		if cluster, err = startDemoCluster(ctx, env, cfg); err != nil {
+			return err
 		}
 		defer func() {
 			if *keep {
@@ -97,24 +95,48 @@ Re-running it with the same seed adds nothing twice.`)
 				env.log.Error("stop private PostgreSQL", "error", err)
 			}
 		}()
-		cfg.DatabaseURL = cluster.URL
-		env.log.Info("private PostgreSQL started", "dir", cluster.Dir, "port", cluster.Port)
 	}
 	pool, err := openMigrated(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
+	if err := loadDemoEvents(ctx, env, cfg, pool, *events, *seed); err != nil {
+		return err
+	}
 
+	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
+	if err != nil {
+		return fmt.Errorf("run demo batch: %w", err)
+	}
+	printDemoOutputs(env, cfg, periods, alerts)
+	return nil
+}
+
+// startDemoCluster starts a private PostgreSQL for the demo and points cfg at it.
+func startDemoCluster(ctx context.Context, env *environment, cfg *Config) (*pglocal.Cluster, error) {
+	env.log.Info("starting a private PostgreSQL (DATABASE_URL is not set)")
+	cluster, err := pglocal.Start(ctx, pglocal.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("start private PostgreSQL: %w", err)
+	}
+	cfg.DatabaseURL = cluster.URL
+	env.log.Info("private PostgreSQL started", "dir", cluster.Dir, "port", cluster.Port)
+	return cluster, nil
+}
+
+// loadDemoEvents generates the demo's data set, 30 days up to now, stores it (what is stored
+// already is counted once), and prints what it loaded.
+func loadDemoEvents(ctx context.Context, env *environment, cfg *Config, pool *pgxpool.Pool, events int, seed uint64) error {
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
 	}
-	gen, err := demodata.New(demodata.Options{Seed: *seed, Events: *events, End: time.Now(), Location: cfg.Location, Prices: prices})
+	gen, err := demodata.New(demodata.Options{Seed: seed, Events: events, End: time.Now(), Location: cfg.Location, Prices: prices})
 	if err != nil {
 		return err
 	}
-	env.log.Info("loading demo events", "events", gen.Total(), "seed", *seed,
+	env.log.Info("loading demo events", "events", gen.Total(), "seed", seed,
 		"from", gen.Start().Format(time.DateOnly), "to", gen.End().Format(time.DateTime+" MST"))
 	started := time.Now()
 	store := pgstore.New(pool, pgstore.Options{})
@@ -126,12 +148,6 @@ Re-running it with the same seed adds nothing twice.`)
 		return err
 	}
 	printLoadSummary(env, cfg, gen, loaded, time.Since(started))
-
-	periods, alerts, err := runDemoBatch(ctx, cfg, pool, env)
-	if err != nil {
-		return fmt.Errorf("run demo batch: %w", err)
-	}
-	printDemoOutputs(env, cfg, periods, alerts)
 	return nil
 }
 
@@ -175,14 +191,14 @@ func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *env
 	if err != nil {
 		return nil, 0, err
 	}
-	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
+	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait, Logger: env.log})
 	periods := demoPeriods(time.Now(), cfg.Location)
 	fmt.Fprintf(env.stdout, "\nRunning the batch for %d periods:\n", len(periods))
 	alerts := 0
 	var errs []error
 	for _, p := range periods {
 		var res *report.Result
-		err := recordRun(ctx, runs, env.log, string(p.Kind), p.Label(), func(ctx context.Context) (runOutcome, error) {
+		err := runs.Do(ctx, string(p.Kind), p.Label(), func(ctx context.Context) (runlog.Outcome, error) {
 			var err error
 			res, err = job.Run(ctx, p, report.RunOptions{Steps: report.StepStatistics | report.StepAlerts})
 			return outcomeOf(res), err
@@ -291,7 +307,7 @@ func printLoadSummary(env *environment, cfg *Config, gen *demodata.Generator, l 
 			}
 			days++
 			for i, t := range b.Thresholds {
-				if d.Cost.GreaterThanOrEqual(b.Amount.Mul(decimal.NewFromInt(int64(t))).Shift(-2)) {
+				if report.Crossed(d.Cost, b.Amount.Decimal, t) {
 					counts[i]++
 				}
 			}

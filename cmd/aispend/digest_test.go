@@ -55,13 +55,13 @@ func TestDigestConfigProblems(t *testing.T) {
 		env        map[string]string
 		want       string
 	}{
-		{"cap too small", "digest:\n  attach_max_bytes: 10\n", nil, "digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES): 10: want 1024 to 18874368 bytes"},
+		{"cap too small", "digest:\n  attach_max_bytes: 10\n", nil, "digest.attach_max_bytes (AISPEND_DIGEST_ATTACH_MAX_BYTES): 10: want 1024 to 18874368 bytes (18 MiB; attachments grow by a third in transit) (line 2)"},
 		{"cap too large", "digest:\n  attach_max_bytes: 18874369\n", nil, "digest.attach_max_bytes"},
 		{"cap not a number", "", map[string]string{"AISPEND_DIGEST_ATTACH_MAX_BYTES": "5MB"}, `AISPEND_DIGEST_ATTACH_MAX_BYTES): "5MB" is not an integer`},
 		{"not a bool", "", map[string]string{"AISPEND_DIGEST_ATTACH_WORKBOOK": "sometimes"}, `digest.attach_workbook (AISPEND_DIGEST_ATTACH_WORKBOOK): "sometimes"`},
 		{"bad recipient", "digest:\n  recipients: [\"x@example.com\\r\\nBcc: y@evil.example\"]\n", nil, "digest.recipients (AISPEND_DIGEST_EMAILS)"},
 		{"recipient outside the allowed domains", "mail:\n  allowed_domains: [example.com]\ndigest:\n  recipients: [a@evil.example]\n", nil, "outside the allowed domains"},
-		{"unknown key", "digest:\n  attach: true\n", nil, "digest.attach (line 2): unknown key"},
+		{"unknown key", "digest:\n  attach: true\n", nil, "digest.attach: unknown key (line 2)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := loadConfig(writeTestConfig(t, c.yaml), envMap(c.env))

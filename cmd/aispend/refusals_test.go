@@ -4,11 +4,13 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -325,11 +327,11 @@ func TestConfigTypeErrorsNameKeys(t *testing.T) {
 		t.Fatal("accepted")
 	}
 	for _, want := range []string{
-		"retention_days (line 1): cannot unmarshal !!str `ninety` into int",
-		"run_lock_wait (line 2): ",
-		`budgets[0].amount (line 4): "lots" is not a decimal number`,
-		"curency (line 5): unknown key",
-		"mail.hots (line 6): unknown key",
+		`retention_days: "ninety" is not an integer (line 1)`,
+		`run_lock_wait: "soon" is not a duration such as 10m or 24h (line 2)`,
+		`budgets[0].amount: "lots" is not a decimal number (line 4)`,
+		"curency: unknown key (line 5)",
+		"mail.hots: unknown key (line 6)",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("lacks %q:\n%v", want, err)
@@ -337,12 +339,64 @@ func TestConfigTypeErrorsNameKeys(t *testing.T) {
 	}
 	// A repeated key stops the YAML decoder by itself.
 	_, err = loadConfig(writeYAML(t, "fx: {USD: 1}\nfx: {USD: 2}\n"), envMap(nil))
-	if err == nil || !strings.Contains(err.Error(), "fx (line 2): defined twice (first at line 1)") {
+	if err == nil || !strings.Contains(err.Error(), "fx: defined twice, first at line 1 (line 2)") {
 		t.Errorf("repeated key: %v", err)
 	}
 	// yaml.v3 gives no line for errors on line 1.
 	_, err = loadConfig(writeYAML(t, "currency: [KRW"), envMap(nil))
 	if err == nil || !strings.Contains(err.Error(), "yaml: line 1: ") {
 		t.Errorf("syntax error without its line: %v", err)
+	}
+}
+
+// Ensures one file with problems of every kind is refused with all of them at once, in the
+// user's words, each as "key: problem (line N)": values of the wrong type, unknown keys, a
+// value from the environment that cannot be read (named by its variable), and values that
+// cannot work, with the line of their key (none for a key the file lacks).
+func TestConfigProblemsAllAtOnce(t *testing.T) {
+	file := `currency: KRW
+timezone: Mars/Base
+retention_days: ninety
+fx_date: "2025-13-01"
+prices:
+  - model: m
+    from: "2025-01-01"
+    input: -1
+    output: x
+budgets:
+  - name: team
+    period: hourly
+    amount: 100
+mail:
+  hots: smtp.example.com
+  tls: sometimes
+bogus: 1
+`
+	_, err := loadConfig(writeYAML(t, file), envMap(map[string]string{"AISPEND_SMTP_PORT": "25x"}))
+	var ce *ConfigError
+	if !errors.As(err, &ce) {
+		t.Fatalf("want a list of problems, got %v", err)
+	}
+	want := []string{
+		`retention_days: "ninety" is not an integer (line 3)`,
+		`prices[0].output: "x" is not a decimal number (line 9)`,
+		`mail.hots: unknown key (line 15)`,
+		`bogus: unknown key (line 17)`,
+		`mail.port (AISPEND_SMTP_PORT): "25x" is not an integer`,
+		`fx_date: 2025-13-01 is not a date: there is no month 13 (line 4)`,
+		`fx.USD: required: prices are in USD and the reporting currency is KRW`,
+		`prices[0].input: must be ≥ 0 (line 8)`,
+		`timezone (AISPEND_TIMEZONE): unknown time zone "Mars/Base": want an IANA name such as Asia/Seoul, or UTC (line 2)`,
+		`mail.tls (AISPEND_SMTP_TLS): "sometimes": want starttls, tls or none (line 16)`,
+		`budgets[0] (team).period: period "hourly": want daily, weekly or monthly (line 12)`,
+	}
+	if !slices.Equal(ce.Problems, want) {
+		t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(ce.Problems, "\n  "), strings.Join(want, "\n  "))
+	}
+	// yaml.v3 reads nothing of a mapping with a repeated key: what the budget holds instead
+	// (no name, no amount) is not reported.
+	_, err = loadConfig(writeYAML(t, "budgets:\n  - name: a\n    name: b\n    amount: 5\n"), envMap(nil))
+	if !errors.As(err, &ce) || !slices.Equal(ce.Problems, []string{"budgets[0].name: defined twice, first at line 2 (line 3)"}) {
+		t.Errorf("repeated key in a budget: %v", err)
 	}
 }

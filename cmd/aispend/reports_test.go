@@ -36,8 +36,8 @@ func TestReportsConfig(t *testing.T) {
 		t.Errorf("from the environment: %+v, %v", cfg, err)
 	}
 	for yaml, want := range map[string]string{
-		"reports:\n  events_sheet_max_rows: -1\n": "reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): -1: must be ≥ 0",
-		"reports:\n  events_rows: 1\n":            "reports.events_rows (line 2): unknown key",
+		"reports:\n  events_sheet_max_rows: -1\n": "reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): -1: must be ≥ 0 (0: workbooks list no events) (line 2)",
+		"reports:\n  events_rows: 1\n":            "reports.events_rows: unknown key (line 2)",
 	} {
 		if _, err := loadConfig(writeTestConfig(t, yaml), envMap(nil)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: err = %v, want %q", yaml, err, want)

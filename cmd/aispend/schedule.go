@@ -9,7 +9,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
 )
@@ -29,15 +28,15 @@ func cmdSchedule(ctx context.Context, env *environment, args []string) error {
 	funcs := jobFuncs(cfg, pool, env.log)
 	var jobs []schedule.Job
 	for _, e := range cfg.Schedules.entries() {
-		if *e.Cron == scheduleOff {
-			env.log.Info("job disabled", "job", e.Job, "key", "schedules."+e.Key)
+		if *e.Cron == schedule.Off {
+			env.log.Info("job disabled", "job", e.Name, "key", "schedules."+e.Key)
 			continue
 		}
-		run, ok := funcs[e.Job]
+		run, ok := funcs[e.Name]
 		if !ok {
-			return fmt.Errorf("schedule: no function for job %q", e.Job)
+			return fmt.Errorf("schedule: no function for job %q", e.Name)
 		}
-		jobs = append(jobs, schedule.Job{Name: e.Job, Cron: *e.Cron, Run: run})
+		jobs = append(jobs, schedule.Job{Name: e.Name, Cron: *e.Cron, Run: run})
 	}
 	if len(jobs) == 0 {
 		return errors.New(`schedule: every job is "off" in schedules: nothing to run`)
@@ -47,63 +46,15 @@ func cmdSchedule(ctx context.Context, env *environment, args []string) error {
 }
 
 // jobFuncs maps each scheduled job name (the runs table's kind) to its function: the batch job
-// for the period the job covers at the tick (see scheduledPeriod). Each run is recorded in the
-// runs table and never overlaps a run of the same kind and period, wherever that one was started
-// (another replica, or `aispend run` from cron).
+// for the period the job covers at the tick (schedule.Work), recorded as a run
+// (schedule.Recorded).
 func jobFuncs(cfg *Config, pool *pgxpool.Pool, log *slog.Logger) map[string]func(ctx context.Context) error {
-	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait})
-	job := func(kind string) func(ctx context.Context) error {
-		return func(ctx context.Context) error {
-			// One instant for the label and the work, so that a tick just before midnight
-			// records and reports the same period.
-			now := cfg.now()
-			return recordRun(ctx, runs, log, kind, periodLabel(kind, now, cfg.Location), func(ctx context.Context) (runOutcome, error) {
-				return batchRun(ctx, cfg, pool, log, kind, now)
-			})
-		}
+	runs := runlog.New(pool, runlog.Options{Wait: cfg.RunLockWait, Logger: log})
+	funcs := map[string]func(ctx context.Context) error{}
+	for _, j := range schedule.BatchJobs {
+		funcs[j.Name] = schedule.Recorded(runs, j.Name, cfg.Location, cfg.now, func(ctx context.Context, now time.Time) (runlog.Outcome, error) {
+			return batchRun(ctx, cfg, pool, log, j.Name, now)
+		})
 	}
-	return map[string]func(ctx context.Context) error{
-		"budget-check": job("budget-check"),
-		"daily":        job("daily"),
-		"weekly":       job("weekly"),
-		"monthly":      job("monthly"),
-		"retention":    job("retention"),
-	}
-}
-
-// periodLabel names the period a scheduled run covers (the runs table's period and the run
-// lock's key): for report runs, the period that ended last (yesterday, last ISO week, last
-// month); for budget checks and retention, the current day, so that each day's checks queue
-// behind each other rather than overlap.
-func periodLabel(kind string, now time.Time, loc *time.Location) string {
-	p, _, err := scheduledPeriod(kind, now, loc)
-	if err != nil {
-		p = report.PeriodContaining(report.Daily, now, loc)
-	}
-	return p.Label()
-}
-
-// runOutcome is what a run reports for its row in the runs table.
-type runOutcome struct {
-	PublishedKeys []string
-	AlertsSent    int
-}
-
-// recordRun runs work as one recorded run of kind for period: it waits (up to run_lock_wait)
-// for a run of the same key to finish, or fails naming the run that holds it; then it records
-// the outcome. work gets a context that is also cancelled if the run's lock is lost. Use it for
-// `aispend run` too, so that cron and scheduled runs exclude each other.
-func recordRun(ctx context.Context, runs *runlog.Log, log *slog.Logger, kind, period string, work func(context.Context) (runOutcome, error)) error {
-	run, err := runs.Begin(ctx, kind, period)
-	if err != nil {
-		return err
-	}
-	if len(run.Abandoned) > 0 {
-		log.Warn("marked runs of a dead process as failed (abandoned)", "kind", kind, "period", period, "run_ids", run.Abandoned)
-	}
-	out, workErr := work(run.Context())
-	if err := run.Finish(ctx, workErr, out.PublishedKeys, out.AlertsSent); err != nil {
-		return errors.Join(workErr, err)
-	}
-	return workErr
+	return funcs
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/report/schedule"
 )
 
 // Ensures schedules default sensibly, take environment overrides and "off", and that a bad
@@ -63,38 +64,6 @@ func TestScheduleConfig(t *testing.T) {
 	}
 }
 
-// Ensures scheduled runs are labelled with the period that just ended in the configured time
-// zone (budget checks and retention with the current day).
-func TestPeriodLabel(t *testing.T) {
-	seoul, err := time.LoadLocation("Asia/Seoul")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		now  string
-		loc  *time.Location
-		kind string
-		want string
-	}{
-		{"2025-09-30T20:00:00Z", seoul, "daily", "2025-09-30"}, // 05:00 on 1 October in Seoul
-		{"2025-09-30T20:00:00Z", time.UTC, "daily", "2025-09-29"},
-		{"2025-10-01T00:30:00Z", seoul, "weekly", "2025-W39"}, // a Wednesday
-		{"2025-10-06T00:30:00Z", seoul, "weekly", "2025-W40"}, // a Monday
-		{"2025-10-05T10:00:00Z", seoul, "weekly", "2025-W39"}, // a Sunday
-		{"2025-01-01T00:30:00Z", seoul, "weekly", "2024-W52"},
-		{"2025-01-01T00:30:00Z", seoul, "monthly", "2024-12"},
-		{"2025-03-31T00:30:00Z", seoul, "monthly", "2025-02"},
-		{"2025-10-01T00:30:00Z", seoul, "budget-check", "2025-10-01"},
-		{"2025-09-30T20:00:00Z", seoul, "retention", "2025-10-01"},
-	}
-	for _, c := range cases {
-		now, _ := time.Parse(time.RFC3339, c.now)
-		if got := periodLabel(c.kind, now, c.loc); got != c.want {
-			t.Errorf("periodLabel(%s, %s in %s) = %s, want %s", c.kind, c.now, c.loc, got, c.want)
-		}
-	}
-}
-
 // Ensures every scheduled job runs the batch job for its period and records a succeeded run with
 // the alerts it sent, and that a job waits for then refuses a run of the same period held
 // elsewhere, naming the holder.
@@ -115,8 +84,8 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 	log := slog.New(slog.DiscardHandler)
 	funcs := jobFuncs(cfg, pool, log)
 	for _, e := range cfg.Schedules.entries() {
-		if funcs[e.Job] == nil {
-			t.Errorf("no function for scheduled job %s", e.Job)
+		if funcs[e.Name] == nil {
+			t.Errorf("no function for scheduled job %s", e.Name)
 		}
 	}
 	runs := runlog.New(pool, runlog.Options{})
@@ -143,7 +112,7 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 			t.Fatalf("Recent: %v, %v", recent, err)
 		}
 		r := recent[0]
-		if want := periodLabel(job, time.Now(), cfg.Location); r.Kind != job || r.Period != want || r.Status != runlog.StatusSucceeded || r.Error != "" {
+		if want := schedule.Label(job, time.Now(), cfg.Location); r.Kind != job || r.Period != want || r.Status != runlog.StatusSucceeded || r.Error != "" {
 			t.Errorf("%s recorded as %+v; want period %s, succeeded", job, r, want)
 		}
 		alerts, digests := emails()
@@ -200,7 +169,7 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 	}
 
 	// A run of the same kind and period elsewhere (e.g. `aispend run` from cron) holds it.
-	yesterday := periodLabel("daily", time.Now(), seoul)
+	yesterday := schedule.Label("daily", time.Now(), seoul)
 	held, err := runs.Begin(ctx, "daily", yesterday)
 	if err != nil {
 		t.Fatal(err)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/pricing"
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
@@ -32,17 +32,8 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if *unauth {
 		cfg.Ingest.AllowUnauthenticated = true
 	}
-	if len(cfg.Ingest.Tokens) == 0 {
-		if !cfg.Ingest.AllowUnauthenticated {
-			return errors.New("no ingest token: set AISPEND_INGEST_TOKENS, or pass --insecure-no-auth to run without authentication on loopback")
-		}
-		if !loopback(cfg.Ingest.Listen) {
-			return fmt.Errorf("refusing to run without authentication on %s: only a loopback address is allowed", cfg.Ingest.Listen)
-		}
-		env.log.Warn("running without authentication (loopback only)")
-	}
-	if len(cfg.Ingest.ReadTokens) == 0 && len(cfg.Ingest.AdminTokens) == 0 && len(cfg.Ingest.Tokens) > 0 {
-		env.log.Info("read API needs a token: set AISPEND_READ_TOKENS (or AISPEND_ADMIN_TOKENS) to use GET /v1/stats, /v1/daily, /v1/top, /v1/alerts")
+	if err := checkServeAuth(cfg, env); err != nil {
+		return err
 	}
 	prices, err := cfg.priceTable()
 	if err != nil {
@@ -58,10 +49,43 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer pool.Close()
-
-	board, err := budgetBoard(cfg, pool)
+	handler, store, err := newCollector(cfg, env, pool, prices)
 	if err != nil {
 		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Ingest.Listen)
+	if err != nil {
+		store.Close()
+		return fmt.Errorf("listen on %s: %w", cfg.Ingest.Listen, err)
+	}
+	go pgstore.KeepPartitions(ctx, pool, cfg.RetentionDays, env.log)
+	return serveUntilDone(ctx, env, ln, handler, store)
+}
+
+// checkServeAuth refuses a collector without ingest tokens, unless it is allowed to run
+// without authentication on a loopback address.
+func checkServeAuth(cfg *Config, env *environment) error {
+	if len(cfg.Ingest.Tokens) == 0 {
+		if !cfg.Ingest.AllowUnauthenticated {
+			return errors.New("no ingest token: set AISPEND_INGEST_TOKENS, or pass --insecure-no-auth to run without authentication on loopback")
+		}
+		if !loopback(cfg.Ingest.Listen) {
+			return fmt.Errorf("refusing to run without authentication on %s: only a loopback address is allowed", cfg.Ingest.Listen)
+		}
+		env.log.Warn("running without authentication (loopback only)")
+	}
+	if len(cfg.Ingest.ReadTokens) == 0 && len(cfg.Ingest.AdminTokens) == 0 && len(cfg.Ingest.Tokens) > 0 {
+		env.log.Info("read API needs a token: set AISPEND_READ_TOKENS (or AISPEND_ADMIN_TOKENS) to use GET /v1/stats, /v1/daily, /v1/top, /v1/alerts")
+	}
+	return nil
+}
+
+// newCollector wires the collector's handler and its event store; close the store after the
+// last request.
+func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
+	board, err := budgetBoard(cfg, pool)
+	if err != nil {
+		return nil, nil, err
 	}
 	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
 	// applications can poll it before budgets exist.
@@ -69,10 +93,10 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	// The request path allocates short-lived buffers and events; the live heap stays small. A
 	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
 	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
-	if os.Getenv("GOGC") == "" {
+	if env.getenv("GOGC") == "" {
 		debug.SetGCPercent(400)
 	}
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if env.getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(150 << 20)
 	}
 	metrics := collect.NewMetrics()
@@ -91,11 +115,13 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
 	}, env.log, store, pool, budgets, metrics)
+	return handler, store, nil
+}
 
-	ln, err := net.Listen("tcp", cfg.Ingest.Listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Ingest.Listen, err)
-	}
+// serveUntilDone serves on ln until ctx is done, then stops accepting, lets every request in
+// flight be committed and answered, and stops the store's committers: nothing acknowledged is
+// lost.
+func serveUntilDone(ctx context.Context, env *environment, ln net.Listener, handler http.Handler, store *pgstore.Store) error {
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -104,8 +130,6 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
-	go keepPartitions(ctx, env, pool, cfg.RetentionDays)
-
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	env.log.Info("collector listening", "addr", ln.Addr().String(), "version", version)
@@ -117,35 +141,16 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	// Stop accepting, let every request in flight be committed and answered, then stop the
-	// committers: nothing acknowledged is lost.
 	env.log.Info("shutting down")
 	shutCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	err = srv.Shutdown(shutCtx)
+	err := srv.Shutdown(shutCtx)
 	store.Close()
 	if err != nil {
 		return fmt.Errorf("shut down: %w", err)
 	}
 	env.log.Info("stopped")
 	return nil
-}
-
-// keepPartitions creates next months' partitions well before they are needed.
-func keepPartitions(ctx context.Context, env *environment, pool *pgxpool.Pool, retentionDays int) {
-	t := time.NewTicker(6 * time.Hour)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			now := time.Now()
-			if err := pgstore.EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0)); err != nil {
-				env.log.Error("create partitions", "error", err)
-			}
-		}
-	}
 }
 
 func loopback(addr string) bool {

@@ -23,8 +23,7 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool, retentionDays int) error {
 	if err := migrateTo(ctx, pool, 0); err != nil {
 		return err
 	}
-	now := time.Now()
-	return EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, 3, 0))
+	return ensureWindow(ctx, pool, retentionDays, time.Now())
 }
 
 // migrateTo applies the pending migrations up to version (0: all of them).

@@ -5,6 +5,7 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,38 @@ func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, from, to time.Tim
 		}
 		return nil
 	})
+}
+
+// partitionsAhead is how many months of partitions exist ahead of now, and
+// partitionCheckEvery how often KeepPartitions makes sure they do: far more often than a month
+// ends, so that an insert never finds its month missing.
+const (
+	partitionsAhead     = 3
+	partitionCheckEvery = 6 * time.Hour
+)
+
+// ensureWindow creates the partitions of the accepted time window at now: the retention period
+// (and a day, for events at its edge) back, partitionsAhead months ahead.
+func ensureWindow(ctx context.Context, pool *pgxpool.Pool, retentionDays int, now time.Time) error {
+	return EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, partitionsAhead, 0))
+}
+
+// KeepPartitions creates the coming months' partitions well before they are needed, every
+// partitionCheckEvery until ctx is done; a collector runs it for as long as it serves. Failures
+// are logged and retried at the next check (the months ahead leave time to fix them).
+func KeepPartitions(ctx context.Context, pool *pgxpool.Pool, retentionDays int, log *slog.Logger) {
+	t := time.NewTicker(partitionCheckEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := ensureWindow(ctx, pool, retentionDays, time.Now()); err != nil {
+				log.Error("create partitions", "error", err)
+			}
+		}
+	}
 }
 
 // PartitionName is the name of the partition holding the month that starts at m (UTC).

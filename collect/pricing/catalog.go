@@ -542,13 +542,8 @@ func parseModelPrice(b json.RawMessage) (Price, bool, error) {
 		}
 		in, _ = get("input_mtok")
 		out, _ = get("output_mtok")
-		var ok bool
-		if cr, ok = get("cache_read_mtok"); !ok {
-			cr = in
-		}
-		if cw, ok = get("cache_write_mtok"); !ok {
-			cw = in
-		}
+		cr = CachePrice(nullable(get("cache_read_mtok")), in)
+		cw = CachePrice(nullable(get("cache_write_mtok")), in)
 		if v, ok := get("cache_write_1h_mtok"); ok {
 			cw1h = decimal.NewNullDecimal(v)
 		}
@@ -570,6 +565,10 @@ func parseModelPrice(b json.RawMessage) (Price, bool, error) {
 		p.Tiers = append(p.Tiers, t)
 	}
 	return p, hasIn || hasOut, nil
+}
+
+func nullable(v decimal.Decimal, ok bool) decimal.NullDecimal {
+	return decimal.NullDecimal{Decimal: v, Valid: ok}
 }
 
 func parseTiered(b json.RawMessage) (tiered, error) {

@@ -40,6 +40,17 @@ type Price struct {
 	version string
 }
 
+// CachePrice is the price of cached tokens (reads, or writes) of a price list that may leave it
+// out: the listed price when there is one, else the uncached input price, so that cached tokens
+// never cost less than a list says and spend is never under-reported. The configuration's price
+// rows and tiers and the catalog follow it.
+func CachePrice(listed decimal.NullDecimal, input decimal.Decimal) decimal.Decimal {
+	if listed.Valid {
+		return listed.Decimal
+	}
+	return input
+}
+
 // SourceCatalog marks a Price that comes from the price catalog.
 const SourceCatalog = "catalog"
 

@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ type Run struct {
 // held is the live part of a run started by Begin.
 type held struct {
 	mu       sync.Mutex // serialises use of conn (pgx.Conn is not safe for concurrent use)
-	conn     *pgx.Conn
+	conn     *LockConn
 	pool     *pgxpool.Pool
 	ctx      context.Context
 	cancel   context.CancelCauseFunc
@@ -86,6 +87,8 @@ type Options struct {
 	// Heartbeat is how often a started run checks the connection that holds its lock; when it
 	// fails the run's context is cancelled with ErrLockLost. Default 15s.
 	Heartbeat time.Duration
+	// Logger receives what Do notices on the way (runs it marked abandoned). Default: discard.
+	Logger *slog.Logger
 }
 
 // Log starts, finishes and lists runs.
@@ -104,6 +107,9 @@ func New(pool *pgxpool.Pool, opts Options) *Log {
 	}
 	if opts.Heartbeat <= 0 {
 		opts.Heartbeat = 15 * time.Second
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
 	}
 	host, err := os.Hostname()
 	if err != nil {
@@ -138,8 +144,7 @@ func (e *BusyError) Error() string {
 // Is makes errors.Is(err, ErrBusy) true.
 func (e *BusyError) Is(target error) bool { return target == ErrBusy }
 
-// lockKey names the advisory lock of (kind, period); hashtextextended turns it into the bigint
-// key in SQL, the same way on every machine.
+// lockKey names the advisory lock of (kind, period).
 func lockKey(kind, period string) string { return "aispend run " + kind + " " + period }
 
 // Begin starts a run of kind for period: it takes the run lock (waiting up to Options.Wait for
@@ -150,32 +155,39 @@ func (l *Log) Begin(ctx context.Context, kind, period string) (*Run, error) {
 	if kind == "" || period == "" {
 		return nil, fmt.Errorf("begin run: kind and period are required (got %q, %q)", kind, period)
 	}
-	cc := l.pool.Config().ConnConfig.Copy()
-	if cc.RuntimeParams == nil {
-		cc.RuntimeParams = map[string]string{}
-	}
-	// Shown in pg_stat_activity, so an operator can see which session holds which period.
-	cc.RuntimeParams["application_name"] = truncate(lockKey(kind, period), 63)
-	conn, err := pgx.ConnectConfig(ctx, cc)
+	// The application name shows in pg_stat_activity which session holds which period.
+	conn, err := DialLock(ctx, l.pool.Config().ConnConfig, lockKey(kind, period))
 	if err != nil {
 		return nil, fmt.Errorf("begin %s run for %s: connect: %w", kind, period, err)
 	}
-	closeConn := func() {
-		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		_ = conn.Close(cctx)
+	if err := l.waitLock(ctx, conn, kind, period); err != nil {
+		conn.Close(ctx)
+		return nil, err
 	}
+	r, err := l.record(ctx, conn, kind, period)
+	if err != nil {
+		conn.Close(ctx)
+		return nil, fmt.Errorf("begin %s run for %s: record run: %w", kind, period, err)
+	}
+	h := &held{conn: conn, pool: l.pool, stop: make(chan struct{}), watchEnd: make(chan struct{})}
+	h.ctx, h.cancel = context.WithCancelCause(ctx)
+	r.held = h
+	go h.watch(l.opts.Heartbeat)
+	return r, nil
+}
 
+// waitLock takes the run lock of (kind, period) on conn, retrying every Options.Poll for up to
+// Options.Wait; then it gives up with a *BusyError naming the holder.
+func (l *Log) waitLock(ctx context.Context, conn *LockConn, kind, period string) error {
 	start := time.Now()
 	deadline := start.Add(l.opts.Wait)
 	for {
-		var ok bool
-		if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", lockKey(kind, period)).Scan(&ok); err != nil {
-			closeConn()
-			return nil, fmt.Errorf("begin %s run for %s: take lock: %w", kind, period, err)
+		ok, err := conn.TryLock(ctx, lockKey(kind, period))
+		if err != nil {
+			return fmt.Errorf("begin %s run for %s: %w", kind, period, err)
 		}
 		if ok {
-			break
+			return nil
 		}
 		if !time.Now().Before(deadline) {
 			busy := &BusyError{Kind: kind, Period: period}
@@ -183,52 +195,63 @@ func (l *Log) Begin(ctx context.Context, kind, period string) (*Run, error) {
 				busy.Waited = time.Since(start)
 			}
 			holder, err := runningRow(ctx, conn, kind, period)
-			closeConn()
 			if err != nil {
-				return nil, fmt.Errorf("%w (read holder: %v)", busy, err)
+				return fmt.Errorf("%w (read holder: %v)", busy, err)
 			}
 			busy.Holder = holder
-			return nil, busy
+			return busy
 		}
 		t := time.NewTimer(min(l.opts.Poll, time.Until(deadline)))
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			closeConn()
-			return nil, fmt.Errorf("begin %s run for %s: wait for lock: %w", kind, period, context.Cause(ctx))
+			return fmt.Errorf("begin %s run for %s: wait for lock: %w", kind, period, context.Cause(ctx))
 		case <-t.C:
 		}
 	}
+}
 
-	// Holding the lock, no live run of this key exists: any 'running' row of it is left over
-	// from a process that died (its lock went with its session).
+// record marks the runs of (kind, period) left 'running' as abandoned and records the new run.
+// Holding the lock, no live run of this key exists: any 'running' row of it is left over from a
+// process that died (its lock went with its session).
+func (l *Log) record(ctx context.Context, conn *LockConn, kind, period string) (*Run, error) {
 	r := &Run{Kind: kind, Period: period, Status: StatusRunning, Host: l.host, PID: l.pid}
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE runs SET status = 'failed', finished_at = now(),
-			       error = 'abandoned: the process stopped without recording an outcome (found by a later run)'
-			 WHERE kind = $1 AND period = $2 AND status = 'running'
-			RETURNING id`, kind, period)
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, qRunAbandon, kind, period)
 		if err != nil {
 			return err
 		}
 		if r.Abandoned, err = pgx.CollectRows(rows, pgx.RowTo[int64]); err != nil {
 			return err
 		}
-		return tx.QueryRow(ctx, `
-			INSERT INTO runs (kind, period, host, pid) VALUES ($1, $2, $3, $4)
-			RETURNING id, started_at`, kind, period, l.host, l.pid).Scan(&r.ID, &r.StartedAt)
+		return tx.QueryRow(ctx, qRunInsert, kind, period, l.host, l.pid).Scan(&r.ID, &r.StartedAt)
 	})
-	if err != nil {
-		closeConn()
-		return nil, fmt.Errorf("begin %s run for %s: record run: %w", kind, period, err)
-	}
+	return r, err
+}
 
-	h := &held{conn: conn, pool: l.pool, stop: make(chan struct{}), watchEnd: make(chan struct{})}
-	h.ctx, h.cancel = context.WithCancelCause(ctx)
-	r.held = h
-	go h.watch(l.opts.Heartbeat)
-	return r, nil
+// Outcome is what a run reports for its row in the runs table.
+type Outcome struct {
+	PublishedKeys []string
+	AlertsSent    int
+}
+
+// Do runs work as one recorded run of kind for period: Begin (waiting up to Options.Wait for a
+// run of the same key, or failing naming the run that holds it), work, Finish with its outcome.
+// work gets the run's Context, also cancelled if the run's lock is lost. Every command that runs
+// the batch goes through Do, so that cron, the scheduler and manual runs exclude each other.
+func (l *Log) Do(ctx context.Context, kind, period string, work func(context.Context) (Outcome, error)) error {
+	run, err := l.Begin(ctx, kind, period)
+	if err != nil {
+		return err
+	}
+	if len(run.Abandoned) > 0 {
+		l.opts.Logger.Warn("marked runs of a dead process as failed (abandoned)", "kind", kind, "period", period, "run_ids", run.Abandoned)
+	}
+	out, workErr := work(run.Context())
+	if err := run.Finish(ctx, workErr, out.PublishedKeys, out.AlertsSent); err != nil {
+		return errors.Join(workErr, err)
+	}
+	return workErr
 }
 
 // watch pings the lock connection; if it fails the lock may be gone, so the run is cancelled.
@@ -297,22 +320,15 @@ func (r *Run) Finish(ctx context.Context, runErr error, publishedKeys []string, 
 	}
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	const q = `
-		UPDATE runs SET status = $2, error = NULLIF($3, ''), published_keys = $4, alerts_sent = $5,
-		       finished_at = now()
-		 WHERE id = $1 AND status = 'running'
-		RETURNING finished_at`
 	var finished time.Time
-	err := h.conn.QueryRow(fctx, q, r.ID, status, msg, publishedKeys, alertsSent).Scan(&finished)
+	err := h.conn.QueryRow(fctx, qRunFinish, r.ID, status, msg, publishedKeys, alertsSent).Scan(&finished)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		// The lock connection broke: record the outcome through the pool, unless a later run
 		// already marked this one abandoned (then it is not 'running' and nothing changes).
-		err = h.pool.QueryRow(fctx, q, r.ID, status, msg, publishedKeys, alertsSent).Scan(&finished)
+		err = h.pool.QueryRow(fctx, qRunFinish, r.ID, status, msg, publishedKeys, alertsSent).Scan(&finished)
 	}
-	// Unlock explicitly so that a waiting run proceeds at once; closing the session would
-	// release the lock too, but only once the server has noticed.
-	_, _ = h.conn.Exec(fctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", lockKey(r.Kind, r.Period))
-	_ = h.conn.Close(fctx)
+	_ = h.conn.Unlock(fctx, lockKey(r.Kind, r.Period))
+	h.conn.Close(fctx)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return fmt.Errorf("finish run %d: it was marked abandoned by a later run (its lock had been lost)", r.ID)
 	}
@@ -322,9 +338,6 @@ func (r *Run) Finish(ctx context.Context, runErr error, publishedKeys []string, 
 	r.Status, r.Error, r.PublishedKeys, r.AlertsSent, r.FinishedAt = status, msg, publishedKeys, alertsSent, &finished
 	return nil
 }
-
-const runColumns = `id, kind, period, started_at, finished_at, status, coalesce(error, ''),
-	published_keys, alerts_sent, host, pid`
 
 func scanRun(row pgx.CollectableRow) (Run, error) {
 	var r Run
@@ -338,7 +351,7 @@ func (l *Log) Recent(ctx context.Context, n int) ([]Run, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("list runs: limit must be at least 1, got %d", n)
 	}
-	rows, err := l.pool.Query(ctx, "SELECT "+runColumns+" FROM runs ORDER BY started_at DESC, id DESC LIMIT $1", n)
+	rows, err := l.pool.Query(ctx, qRunsRecent, n)
 	if err != nil {
 		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == "42P01" {
 			return nil, fmt.Errorf("list runs: no runs table yet (apply the schema with `aispend migrate`): %w", err)
@@ -353,9 +366,8 @@ func (l *Log) Recent(ctx context.Context, n int) ([]Run, error) {
 }
 
 // runningRow reads the newest 'running' row of (kind, period), or nil when there is none.
-func runningRow(ctx context.Context, conn *pgx.Conn, kind, period string) (*Run, error) {
-	rows, err := conn.Query(ctx, "SELECT "+runColumns+` FROM runs
-		WHERE kind = $1 AND period = $2 AND status = 'running' ORDER BY id DESC LIMIT 1`, kind, period)
+func runningRow(ctx context.Context, conn *LockConn, kind, period string) (*Run, error) {
+	rows, err := conn.Query(ctx, qRunRunning, kind, period)
 	if err != nil {
 		return nil, err
 	}
@@ -364,15 +376,4 @@ func runningRow(ctx context.Context, conn *pgx.Conn, kind, period string) (*Run,
 		return nil, err
 	}
 	return &runs[0], nil
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut on a rune boundary.
-	for n > 0 && n < len(s) && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/aispend/aispend/report/runlog"
 )
 
 // errNotLeader tells gocron to skip a run: another replica holds the leadership lock.
@@ -18,17 +20,17 @@ var errNotLeader = errors.New("not the leader: another replica holds the schedul
 // job never runs on two replicas at once.
 var errLeadershipLost = errors.New("lost scheduler leadership")
 
-// elector is a gocron.Elector: the replica whose session holds pg_try_advisory_lock(key) is the
-// leader. The lock lives on one dedicated connection (never pooled, so it cannot be handed to
-// other work or dropped by a pool), and it goes away with that session, so when the leader's
-// process or connection dies another replica takes over at its next check.
+// elector is a gocron.Elector: the replica whose session holds the advisory lock called lock is
+// the leader. The lock lives on a runlog.LockConn and goes away with its session, so when the
+// leader's process or connection dies another replica takes over at its next check.
 type elector struct {
 	cfg  *pgx.ConnConfig
+	app  string // the connection's application_name
 	lock string
 	log  *slog.Logger
 
-	mu        sync.Mutex // guards everything below; pgx.Conn is not safe for concurrent use
-	conn      *pgx.Conn
+	mu        sync.Mutex // guards everything below; a connection is not safe for concurrent use
+	conn      *runlog.LockConn
 	leader    bool
 	term      context.Context // the current leadership term; nil when not leader
 	endTerm   context.CancelCauseFunc
@@ -53,7 +55,7 @@ func (e *elector) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, checkTimeout)
 	defer cancel()
 	if e.conn == nil {
-		conn, err := pgx.ConnectConfig(ctx, e.cfg)
+		conn, err := runlog.DialLock(ctx, e.cfg, e.app)
 		if err != nil {
 			return e.fail(fmt.Errorf("connect for scheduler lock: %w", err))
 		}
@@ -66,8 +68,8 @@ func (e *elector) check(ctx context.Context) error {
 		}
 		return nil
 	}
-	var ok bool
-	if err := e.conn.QueryRow(ctx, "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", e.lock).Scan(&ok); err != nil {
+	ok, err := e.conn.TryLock(ctx, e.lock)
+	if err != nil {
 		return e.fail(fmt.Errorf("try scheduler lock: %w", err))
 	}
 	if !ok {
@@ -106,9 +108,7 @@ func (e *elector) dropConn() {
 		e.log.Warn("no longer the scheduler leader")
 	}
 	if e.conn != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-		_ = e.conn.Close(ctx)
-		cancel()
+		e.conn.Close(context.Background())
 		e.conn = nil
 	}
 }
@@ -143,10 +143,9 @@ func (e *elector) close() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.leader {
-		// Unlock explicitly: closing alone frees the lock only once the server has noticed
-		// the session end, and a follower should not wait for that.
+		// Unlock before closing, so that a follower need not wait for the server to notice.
 		ctx, cancel := context.WithTimeout(context.Background(), checkTimeout)
-		_, _ = e.conn.Exec(ctx, "SELECT pg_advisory_unlock(hashtextextended($1, 0))", e.lock)
+		_ = e.conn.Unlock(ctx, e.lock)
 		cancel()
 		e.leader = false
 		e.endTerm(context.Canceled)

@@ -70,11 +70,18 @@ type Options struct {
 // with a message that says what is wrong.
 func CheckCron(expr string) error { return checkCron(expr, false, time.UTC) }
 
-func checkCron(expr string, seconds bool, loc *time.Location) error {
+func checkCron(expr string, seconds bool, loc *time.Location) (err error) {
 	if strings.TrimSpace(expr) == "" {
 		return errors.New("empty cron expression")
 	}
-	err := gocron.NewDefaultCron(seconds).IsValid(expr, loc, time.Now())
+	// robfig/cron v3.0.1, under gocron, panics on a time zone prefix with nothing after it
+	// ("TZ=", "CRON_TZ=x"): found by FuzzLoadConfig.
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("invalid cron expression %q: want a time zone prefix followed by 5 fields", expr)
+		}
+	}()
+	err = gocron.NewDefaultCron(seconds).IsValid(expr, loc, time.Now())
 	if err == nil {
 		return nil
 	}
@@ -92,6 +99,49 @@ func checkCron(expr string, seconds bool, loc *time.Location) error {
 // jobs, waits for them up to Options.StopTimeout, releases leadership, and returns nil; it
 // returns an error for bad jobs or options, or when a job did not stop in time.
 func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
+	opts = opts.withDefaults()
+	log := opts.Logger.With("instance", opts.Instance)
+	if err := checkJobs(jobs, opts); err != nil {
+		return err
+	}
+	cc, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return fmt.Errorf("schedule: parse database URL: %w", err)
+	}
+	el := &elector{cfg: cc, app: "aispend schedule " + opts.Instance, lock: opts.LockName, log: log}
+	s, err := newScheduler(el, jobs, opts, log)
+	if err != nil {
+		return err
+	}
+
+	stopWatch := make(chan struct{})
+	watchDone := make(chan struct{})
+	go func() {
+		defer close(watchDone)
+		el.watch(stopWatch, opts.CheckEvery)
+	}()
+	s.Start()
+	logNextRuns(s, jobs, opts.Location, log)
+
+	<-ctx.Done()
+	log.Info("scheduler stopping: cancelling running jobs")
+	sctx, cancel := context.WithTimeout(context.Background(), opts.StopTimeout+5*time.Second)
+	defer cancel()
+	err = s.ShutdownWithContext(sctx)
+	// Release leadership only after the jobs have stopped, so that no other replica starts a
+	// job while ours still runs.
+	close(stopWatch)
+	<-watchDone
+	el.close()
+	if err != nil {
+		return fmt.Errorf("schedule: stop: %w", err)
+	}
+	log.Info("scheduler stopped")
+	return nil
+}
+
+// withDefaults fills the options left zero.
+func (opts Options) withDefaults() Options {
 	if opts.Location == nil {
 		opts.Location = time.UTC
 	}
@@ -111,8 +161,12 @@ func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = 30 * time.Second
 	}
-	log := opts.Logger.With("instance", opts.Instance)
+	return opts
+}
 
+// checkJobs refuses an empty list, and jobs without a unique name, a function or a valid cron
+// expression.
+func checkJobs(jobs []Job, opts Options) error {
 	if len(jobs) == 0 {
 		return errors.New("schedule: no jobs to run")
 	}
@@ -131,17 +185,12 @@ func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
 			return fmt.Errorf("schedule: job %q: %w", j.Name, err)
 		}
 	}
+	return nil
+}
 
-	cc, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		return fmt.Errorf("schedule: parse database URL: %w", err)
-	}
-	if cc.RuntimeParams == nil {
-		cc.RuntimeParams = map[string]string{}
-	}
-	cc.RuntimeParams["application_name"] = truncate("aispend schedule "+opts.Instance, 63)
-	el := &elector{cfg: cc, lock: opts.LockName, log: log}
-
+// newScheduler makes the gocron scheduler of jobs, led by el: each job in singleton mode, so
+// that a tick is skipped while the job's previous run still goes.
+func newScheduler(el *elector, jobs []Job, opts Options, log *slog.Logger) (gocron.Scheduler, error) {
 	s, err := gocron.NewScheduler(
 		gocron.WithLocation(opts.Location),
 		gocron.WithDistributedElector(el),
@@ -149,7 +198,7 @@ func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
 		gocron.WithLogger(log.With("component", "gocron")),
 	)
 	if err != nil {
-		return fmt.Errorf("schedule: create scheduler: %w", err)
+		return nil, fmt.Errorf("schedule: create scheduler: %w", err)
 	}
 	for _, j := range jobs {
 		_, err := s.NewJob(
@@ -160,40 +209,20 @@ func Run(ctx context.Context, dsn string, jobs []Job, opts Options) error {
 		)
 		if err != nil {
 			_ = s.Shutdown()
-			return fmt.Errorf("schedule: add job %q: %w", j.Name, err)
+			return nil, fmt.Errorf("schedule: add job %q: %w", j.Name, err)
 		}
 	}
+	return s, nil
+}
 
-	stopWatch := make(chan struct{})
-	watchDone := make(chan struct{})
-	go func() {
-		defer close(watchDone)
-		el.watch(stopWatch, opts.CheckEvery)
-	}()
-	s.Start()
+func logNextRuns(s gocron.Scheduler, jobs []Job, loc *time.Location, log *slog.Logger) {
 	next := map[string]time.Time{}
 	for _, j := range s.Jobs() {
 		next[j.Name()], _ = j.NextRun()
 	}
 	for _, j := range jobs {
-		log.Info("job scheduled", "job", j.Name, "cron", j.Cron, "next_run", next[j.Name].In(opts.Location))
+		log.Info("job scheduled", "job", j.Name, "cron", j.Cron, "next_run", next[j.Name].In(loc))
 	}
-
-	<-ctx.Done()
-	log.Info("scheduler stopping: cancelling running jobs")
-	sctx, cancel := context.WithTimeout(context.Background(), opts.StopTimeout+5*time.Second)
-	defer cancel()
-	err = s.ShutdownWithContext(sctx)
-	// Release leadership only after the jobs have stopped, so that no other replica starts a
-	// job while ours still runs.
-	close(stopWatch)
-	<-watchDone
-	el.close()
-	if err != nil {
-		return fmt.Errorf("schedule: stop: %w", err)
-	}
-	log.Info("scheduler stopped")
-	return nil
 }
 
 // task wraps a job for gocron: it runs only within a leadership term, and logs the outcome
@@ -234,14 +263,4 @@ func runSafely(ctx context.Context, run func(context.Context) error) (err error)
 		}
 	}()
 	return run(ctx)
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

@@ -319,6 +319,7 @@ func TestInvalidJobs(t *testing.T) {
 	for expr, valid := range map[string]bool{
 		"*/15 * * * *": true, "0 9 * * *": true, "0 9 * * 1": true, "0 9 1 * *": true, "30 3 * * *": true, "@daily": true,
 		"* * * * * *": false, "0 9 * *": false, "0 9 32 * *": false, "nonsense": false,
+		"TZ=Asia/Seoul 0 9 * * *": true, "TZ=": false, "CRON_TZ=Asia/Seoul": false, // a bare prefix panicked in robfig/cron
 	} {
 		if err := schedule.CheckCron(expr); (err == nil) != valid {
 			t.Errorf("CheckCron(%q) = %v; want valid %v", expr, err, valid)
