@@ -15,14 +15,14 @@ import (
 	"github.com/aispend/aispend/report/money"
 )
 
-// Output is one step that turns a run's report into artifacts: the pages, the workbook,
-// publishing them, the digest email (report/output). Outputs run after the alerts, in the order
-// of Job.Outputs, each as its own step of the run; they run only when the statistics step
-// produced a report. With res.DryRun an output renders but publishes and sends nothing.
-// Write may add the keys it published to res.Published.
-type Output interface {
-	Name() string
-	Write(ctx context.Context, res *Result) error
+// Outputs make what a run leaves behind from its report (report/output): the pages, the
+// workbooks, publishing them and the digest email. They run after the alerts, and only when the
+// statistics step produced a report. Write runs each of its steps through step, which records it
+// as a step of the run under its name; what a step made is handed to the next as a value. With
+// res.DryRun they render but publish and send nothing. Write adds the keys it published to
+// res.Published.
+type Outputs interface {
+	Write(ctx context.Context, res *Result, step func(name string, fn func() error))
 }
 
 // Job is one batch run's dependencies. Run it with Run; the scheduler, the demo and
@@ -47,7 +47,7 @@ type Job struct {
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
 	CacheSaving     CacheSavingFunc
 	MessageIDDomain string
-	Outputs         []Output
+	Outputs         Outputs // nil: none
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -238,7 +238,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		_ = step("statistics", func() error {
 			// The outputs list the events of the report's own snapshot.
 			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
-				Events: len(j.Outputs) > 0}
+				Events: j.Outputs != nil}
 			// Bring the complete days of the budgets' periods up to date too: their spend is then
 			// read from aggregates, and only today from the events (one scan shared by every
 			// budget; rebuilding a day still in progress at each run would cost more).
@@ -263,64 +263,11 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
-			// The report states every budget as it stood at the end of the report's period (or
-			// now, while it is in progress): a monthly budget on the 28th's daily report is the
-			// spend of 1–28, not of the whole month.
-			asOf := ReportAsOf(p, now)
-			var errs []error
-			var sts []Status
-			if asOf.Before(now) {
-				ps := make([]Period, len(j.Budgets))
-				for i, b := range j.Budgets {
-					ps[i] = PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
-				}
-				var err error
-				if sts, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
-					errs = append(errs, err)
-				}
-			} else {
-				for _, b := range j.Budgets {
-					st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					sts = append(sts, st)
-				}
-			}
-			// A budget of a shorter period than the report's is summed up over the report's
-			// period instead of shown for the one period holding its end.
-			var kept []Status
-			var sums []BudgetSummary
-			for _, st := range sts {
-				if !Shorter(st.Budget.Period, p.Kind) {
-					kept = append(kept, st)
-					continue
-				}
-				subs, begun := SubPeriods(st.Budget.Period, p, asOf)
-				bs := make([]Budget, begun)
-				for i := range bs {
-					bs[i] = st.Budget
-				}
-				subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				sum := BudgetSummary{Budget: st.Budget, Periods: begun, Total: len(subs)}
-				for _, s := range subSts {
-					if s.State == StateExceeded {
-						sum.Exceeded++
-					}
-				}
-				sums = append(sums, sum)
-			}
+			sts, sums, asOf, err := j.reportBudgets(ctx, p, now, statuses)
 			if res.Report != nil {
-				res.Report.Budgets = kept
-				res.Report.BudgetSummaries = sums
-				res.Report.BudgetsAsOf = asOf
+				res.Report.Budgets, res.Report.BudgetSummaries, res.Report.BudgetsAsOf = sts, sums, asOf
 			}
-			return errors.Join(errs...)
+			return err
 		})
 	}
 	if opts.Steps.has(StepAlerts) {
@@ -330,10 +277,8 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			return err
 		})
 	}
-	if res.Report != nil {
-		for _, o := range j.Outputs {
-			_ = step(o.Name(), func() error { return o.Write(ctx, res) })
-		}
+	if res.Report != nil && j.Outputs != nil {
+		j.Outputs.Write(ctx, res, func(name string, fn func() error) { _ = step(name, fn) })
 	}
 	closeEvents()
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
@@ -349,6 +294,65 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	res.Duration = time.Since(began)
 	return res, res.Err()
+}
+
+// reportBudgets are the budgets as the report of p states them: as they stood at the end of p
+// (or now, while p is in progress; asOf), so that a monthly budget on the 28th's daily report is
+// the spend of 1–28, not of the whole month. A budget of a shorter period than the report's is
+// summed up over the report's period instead of shown for the one period holding its end.
+func (j *Job) reportBudgets(ctx context.Context, p Period, now time.Time, statuses *statusCache) (sts []Status, sums []BudgetSummary, asOf time.Time, err error) {
+	asOf = ReportAsOf(p, now)
+	ps := PeriodsContaining(j.Budgets, p.End.Add(-time.Nanosecond), j.loc())
+	var errs []error
+	var all []Status
+	if asOf.Before(now) {
+		if all, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		for i, b := range j.Budgets {
+			st, err := statuses.get(ctx, b, ps[i])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			all = append(all, st)
+		}
+	}
+	for _, st := range all {
+		if !Shorter(st.Budget.Period, p.Kind) {
+			sts = append(sts, st)
+			continue
+		}
+		sum, err := j.summarize(ctx, st.Budget, p, asOf)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sums = append(sums, sum)
+	}
+	return sts, sums, asOf, errors.Join(errs...)
+}
+
+// summarize counts the periods of budget b within the report's period p that were exceeded, as
+// of asOf.
+func (j *Job) summarize(ctx context.Context, b Budget, p Period, asOf time.Time) (BudgetSummary, error) {
+	subs, begun := SubPeriods(b.Period, p, asOf)
+	bs := make([]Budget, begun)
+	for i := range bs {
+		bs[i] = b
+	}
+	subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
+	if err != nil {
+		return BudgetSummary{}, err
+	}
+	sum := BudgetSummary{Budget: b, Periods: begun, Total: len(subs)}
+	for _, s := range subSts {
+		if s.State == StateExceeded {
+			sum.Exceeded++
+		}
+	}
+	return sum, nil
 }
 
 // statusCache computes each (budget, period) status once per run.
@@ -408,9 +412,10 @@ func (c *statusCache) get(ctx context.Context, b Budget, p Period) (Status, erro
 // period holding p's last instant (the budgets step) and the periods its alerts check
 // (budgetPeriods).
 func (j *Job) evaluated(p Period, now time.Time, steps Steps) (bs []Budget, ps []Period) {
-	for _, b := range j.Budgets {
+	ends := PeriodsContaining(j.Budgets, p.End.Add(-time.Nanosecond), j.loc())
+	for i, b := range j.Budgets {
 		if steps.has(StepStatistics) {
-			bs, ps = append(bs, b), append(ps, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			bs, ps = append(bs, b), append(ps, ends[i])
 		}
 		if steps.has(StepAlerts) {
 			for _, bp := range j.budgetPeriods(b, p, now) {

@@ -17,6 +17,9 @@ const (
 	Monthly PeriodKind = "monthly"
 )
 
+// PeriodKinds are the period kinds, shortest first.
+func PeriodKinds() []PeriodKind { return []PeriodKind{Daily, Weekly, Monthly} }
+
 // ParsePeriodKind accepts daily, weekly or monthly.
 func ParsePeriodKind(s string) (PeriodKind, error) {
 	switch k := PeriodKind(strings.ToLower(strings.TrimSpace(s))); k {
