@@ -10,8 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jordan-wright/email"
-
 	"github.com/aispend/aispend/report/money"
 )
 
@@ -35,12 +33,12 @@ type Job struct {
 	Currency   string
 	From       string   // the alert sender address
 	Recipients []string // default recipients of budgets that name none
-	// PublicURL is the base URL of the published site; alert emails link to
-	// PublicURL/<period path>. Empty: no link.
+	// PublicURL is not read: Links gives the links (report/output.PeriodLinks knows the site's
+	// layout, the Job does not). Deprecated: remove once cmd/aispend/batch.go no longer sets it.
 	PublicURL string
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
-	// it wins over PublicURL.
+	// nil: alert emails link nothing.
 	Links         func(ctx context.Context, p Period) (Links, error)
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
@@ -483,18 +481,10 @@ type Links struct {
 
 // links is the links of period p for an alert email.
 func (j *Job) links(ctx context.Context, p Period) (Links, error) {
-	if j.Links != nil {
-		return j.Links(ctx, p)
+	if j.Links == nil {
+		return Links{}, nil
 	}
-	return Links{Page: j.ReportURL(p)}, nil
-}
-
-// ReportURL is the link to the period's published page, or "" without a public URL.
-func (j *Job) ReportURL(p Period) string {
-	if j.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(j.PublicURL, "/") + "/" + p.Path()
+	return j.Links(ctx, p)
 }
 
 // alerts claims every new breach, then sends every pending alert (this run's and those left by
@@ -502,24 +492,34 @@ func (j *Job) ReportURL(p Period) string {
 // returns the entries sent (dry run: those a real run would send).
 func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
-	var sentEntries []LedgerEntry
 	var errs []error
-	log := j.log()
-	byName := map[string]Budget{}
-	for _, b := range j.Budgets {
-		byName[b.Name] = b
+	would := j.claimBreaches(ctx, p, now, statuses, dryRun, &out, &errs)
+	if dryRun {
+		return out, would, errors.Join(errs...)
 	}
+	pending, err := j.Store.PendingAlerts(ctx)
+	if err != nil {
+		return out, nil, errors.Join(append(errs, err)...)
+	}
+	sent := j.sendPending(ctx, p, pending, statuses, &out, &errs)
+	return out, sent, errors.Join(errs...)
+}
+
+// claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates.
+// A dry run claims nothing: it renders each email to prove it can be made and returns the
+// entries a real run would send.
+func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (would []LedgerEntry) {
 	for _, b := range j.Budgets {
 		for _, bp := range j.budgetPeriods(b, p, now) {
 			st, err := statuses.get(ctx, b, bp)
 			if err != nil {
-				errs = append(errs, err)
+				*errs = append(*errs, err)
 				continue
 			}
 			var sent map[string]bool
 			if dryRun && len(st.Breaches) > 0 {
 				if sent, err = j.sentKeys(ctx, bp); err != nil {
-					errs = append(errs, err)
+					*errs = append(*errs, err)
 					continue
 				}
 			}
@@ -527,20 +527,19 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 				out.Breaches++
 				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
 				if dryRun {
-					// Render to prove the email can be made; claim and send nothing.
-					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !errors.Is(err, ErrNoRecipients) {
-						errs = append(errs, err)
+					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !sendFailure(err) {
+						*errs = append(*errs, err)
 					}
 					if !sent[br.Key()] {
 						out.WouldSend++
-						sentEntries = append(sentEntries, entry)
-						log.Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
+						would = append(would, entry)
+						j.log().Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
 					}
 					continue
 				}
 				claimed, err := j.Store.ClaimAlert(ctx, entry)
 				if err != nil {
-					errs = append(errs, err)
+					*errs = append(*errs, err)
 					continue
 				}
 				if claimed {
@@ -549,19 +548,22 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 			}
 		}
 	}
-	if dryRun {
-		return out, sentEntries, errors.Join(errs...)
-	}
-	pending, err := j.Store.PendingAlerts(ctx)
-	if err != nil {
-		return out, nil, errors.Join(append(errs, err)...)
+	return would
+}
+
+// sendPending sends one email per group of pending alerts (groupPending), for its highest
+// threshold naming the others, and records the others as covered. It returns the entries sent.
+func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
+	byName := map[string]Budget{}
+	for _, b := range j.Budgets {
+		byName[b.Name] = b
 	}
 	for _, g := range groupPending(pending) {
 		top := g[0]
 		b, ok := byName[top.Budget]
 		if !ok {
 			out.Skipped += len(g)
-			log.Warn("pending alert of a budget no longer configured", "budget", top.Budget, "key", top.Key())
+			j.log().Warn("pending alert of a budget no longer configured", "budget", top.Budget, "key", top.Key())
 			continue
 		}
 		bp := top.Period(j.loc())
@@ -569,53 +571,72 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		// thresholds it covered leaves them pending: that email already named them.
 		higher, err := j.sentAbove(ctx, top, bp)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
 		if higher {
-			out.Covered += j.markCovered(ctx, g, &errs)
+			out.Covered += j.markCovered(ctx, g, errs)
 			continue
 		}
 		st, err := statuses.get(ctx, b, bp)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
-		var also []int
-		for _, e := range g[1:] {
-			also = append(also, e.Threshold)
-		}
-		msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
-		if buildErr != nil && !errors.Is(buildErr, ErrNoRecipients) {
-			errs = append(errs, buildErr)
-			continue
-		}
-		sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
-			if buildErr != nil {
-				return buildErr
-			}
-			if j.Sender == nil {
-				return errors.New("no mail transport configured")
-			}
-			return j.Sender.Send(ctx, msg)
-		})
-		switch {
-		case err != nil:
-			out.Failed++
-			errs = append(errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
-		case sent:
-			out.Sent++
+		if j.sendGroup(ctx, b, st, g, p, out, errs) {
 			top.Status = StatusSent
-			sentEntries = append(sentEntries, top)
-			log.Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
-			// The lower thresholds were named by this email: record them as alerted so that
-			// none is sent later.
-			out.Covered += j.markCovered(ctx, g[1:], &errs)
-		default:
-			out.Skipped++ // another run is sending it, or already has
+			sent = append(sent, top)
 		}
 	}
-	return out, sentEntries, errors.Join(errs...)
+	return sent
+}
+
+// sendGroup renders and sends the email of a group of pending alerts of one budget period
+// (highest threshold first) and records the lower thresholds as covered; false when it sent
+// nothing.
+func (j *Job) sendGroup(ctx context.Context, b Budget, st Status, g []LedgerEntry, p Period, out *AlertOutcome, errs *[]error) bool {
+	top := g[0]
+	var also []int
+	for _, e := range g[1:] {
+		also = append(also, e.Threshold)
+	}
+	msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
+	if buildErr != nil && !sendFailure(buildErr) {
+		*errs = append(*errs, buildErr)
+		return false
+	}
+	sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
+		if buildErr != nil {
+			return buildErr
+		}
+		return j.Sender.Send(ctx, msg)
+	})
+	switch {
+	case err != nil:
+		out.Failed++
+		*errs = append(*errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
+		return false
+	case sent:
+		out.Sent++
+		j.log().Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
+		// The lower thresholds were named by this email: record them as alerted so that
+		// none is sent later.
+		out.Covered += j.markCovered(ctx, g[1:], errs)
+		return true
+	default:
+		out.Skipped++ // another run is sending it, or already has
+		return false
+	}
+}
+
+// errNoTransport is the failure of every alert send of a Job without a Sender.
+var errNoTransport = errors.New("no mail transport configured")
+
+// sendFailure reports whether an alert email that could not be made fails as its send does
+// (recorded in the ledger as an attempt, the alert left pending) rather than as an error of the
+// run: nowhere to send it, or nothing to send it with.
+func sendFailure(err error) bool {
+	return errors.Is(err, ErrNoRecipients) || errors.Is(err, errNoTransport)
 }
 
 // groupPending groups pending entries by budget, period and kind (actual or forecast), each
@@ -689,20 +710,23 @@ func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) 
 
 // alertEmail renders the email of ledger entry e with the budget's current status.
 // also are the lower thresholds of the same period this email covers.
-func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*email.Email, error) {
+func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*Email, error) {
 	drivers := map[Dimension][]Driver{}
-	for _, d := range driverTitles {
-		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, d.dim, 5)
+	for _, dim := range AlertDimensions {
+		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, dim, 5)
 		if err != nil {
 			return nil, err
 		}
-		drivers[d.dim] = rows
+		drivers[dim] = rows
 	}
 	links, err := j.links(ctx, runPeriod)
 	if err != nil {
 		return nil, fmt.Errorf("link report %s: %w", runPeriod, err)
 	}
-	return AlertEmail(AlertInput{
+	if j.Sender == nil {
+		return nil, errNoTransport
+	}
+	return j.Sender.AlertEmail(AlertInput{
 		Status: st, Breach: e.Breach, MessageID: e.MessageID, Drivers: drivers, Currency: j.Currency,
 		From: j.From, To: j.recipients(b), ReportURL: links.Page, WorkbookURL: links.Workbook, LocalLinks: links.Local,
 		Also: also, AsOf: j.now(), Location: j.loc(),

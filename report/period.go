@@ -163,9 +163,6 @@ func (p Period) Label() string {
 	}
 }
 
-// Path is the period's page folder in the published site, e.g. "daily/2025-10-01/".
-func (p Period) Path() string { return string(p.Kind) + "/" + p.Label() + "/" }
-
 // String is "daily 2025-10-01".
 func (p Period) String() string { return string(p.Kind) + " " + p.Label() }
 

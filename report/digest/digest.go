@@ -5,7 +5,7 @@
 // numbers and links.
 //
 // Digest is a view struct with exact amounts; Render formats it through templates.RenderDigest
-// and Build wraps it in a jordan-wright/email message with a stable Message-ID.
+// and Build makes it an email (report.Email, sent by report/mail) with a stable Message-ID.
 package digest
 
 import (

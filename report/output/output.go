@@ -28,8 +28,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jordan-wright/email"
-
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 	"github.com/aispend/aispend/report/mail"
@@ -597,7 +595,7 @@ func (o *Outputs) digestOf(ctx context.Context, res *report.Result, at time.Time
 }
 
 // dryRunDigest writes the digest into the dry run's outbox instead of sending it.
-func (o *Outputs) dryRunDigest(ctx context.Context, p report.Period, dryDir string, msg *email.Email, log *slog.Logger) error {
+func (o *Outputs) dryRunDigest(ctx context.Context, p report.Period, dryDir string, msg *report.Email, log *slog.Logger) error {
 	box, err := mail.NewOutbox(filepath.Join(dryDir, "outbox"), o.cfg.From)
 	if err != nil {
 		return err
