@@ -163,14 +163,31 @@ const (
 )
 
 // Validate checks every rule of the contract and returns every problem found, or the row to
-// store. Each problem carries the given index of the event in its request.
+// store: the event validated and normalised field by field (identity, tokens, details, cost),
+// then priced. Each problem carries the given index of the event in its request.
 func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	var ps []Problem
 	bad := func(field, format string, args ...any) {
 		ps = append(ps, Problem{Index: index, Field: field, Message: fmt.Sprintf(format, args...)})
 	}
 	var row Row
+	e.identity(&row, r, bad)
+	e.tokens(&row, bad)
+	e.details(&row, bad)
+	currency := e.currency(bad)
+	if len(ps) > 0 {
+		return Row{}, ps
+	}
+	price(&row, e.Cost, currency, r.Prices)
+	return row, nil
+}
 
+// problemFunc records a problem of a field.
+type problemFunc func(field, format string, args ...any)
+
+// identity checks and normalises what identifies the event: its id, time, service, model and
+// provider.
+func (e *Event) identity(row *Row, r Rules, bad problemFunc) {
 	row.EventID = e.EventID
 	switch {
 	case row.EventID == "":
@@ -211,7 +228,11 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	}
 	row.Provider = first(e.Provider, e.OTelProvider)
 	checkText(bad, "provider", row.Provider, maxTextLen)
+}
 
+// tokens checks the token counts and how they nest: cache reads and writes within input,
+// one-hour cache writes within cache writes, reasoning within output.
+func (e *Event) tokens(row *Row, bad problemFunc) {
 	in, inOK := count(bad, "input_tokens", firstInt(e.InputTokens, e.OTelInput), true)
 	out, outOK := count(bad, "output_tokens", firstInt(e.OutputTokens, e.OTelOutput), true)
 	cr, crOK := count(bad, "cache_read_tokens", firstInt(e.CacheReadTokens, e.OTelCacheRead), false)
@@ -229,7 +250,11 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	}
 	row.InputTokens, row.OutputTokens, row.CacheReadTokens, row.CacheWriteTokens, row.ReasoningTokens = in, out, cr, cw, rs
 	row.CacheWrite1hTokens = c1h
+}
 
+// details checks the rest of what the event says: its duration, outcome, who sent it, its
+// endpoint and its tags.
+func (e *Event) details(row *Row, bad problemFunc) {
 	// Absent stays absent (math.MinInt64), which the store writes as NULL, not 0.
 	row.DurationMS = e.DurationMS
 	if e.DurationMS != absent && e.DurationMS < 0 {
@@ -257,7 +282,11 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 		}
 		row.Tags, _ = json.Marshal(e.Tags)
 	}
+}
 
+// currency checks the cost the client sent and its currency, and returns the currency code
+// (upper case; "" when none was sent).
+func (e *Event) currency(bad problemFunc) string {
 	currency := strings.ToUpper(e.Currency)
 	if currency != "" && !isCurrencyCode(currency) {
 		bad("currency", "must be an ISO 4217 code such as USD or KRW")
@@ -272,12 +301,7 @@ func (e *Event) Validate(index int, r Rules) (Row, []Problem) {
 	} else if currency != "" {
 		bad("currency", "only allowed together with cost")
 	}
-
-	if len(ps) > 0 {
-		return Row{}, ps
-	}
-	price(&row, e.Cost, currency, r.Prices)
-	return row, nil
+	return currency
 }
 
 // price sets the cost of a valid row. A cost sent by the client is authoritative; otherwise the

@@ -211,14 +211,21 @@ func (b Breach) MessageID(domain string) string {
 	return MessageIDFor(b.Budget, b.PeriodStart, b.Threshold, b.Kind, domain)
 }
 
-// MessageIDFor derives a Message-ID from a ledger key.
+// MessageIDFor derives the Message-ID of a breach's email from its ledger key.
 func MessageIDFor(budget string, start time.Time, threshold int, kind Kind, domain string) string {
+	return MessageID("alert", fmt.Sprintf("%s|%d|%d|%s", budget, start.UTC().Unix(), threshold, kind), domain)
+}
+
+// MessageID is the one scheme of the Message-IDs of aispend's emails: derived from key, so that
+// every send of the same email (an alert, a period's digest) carries the same id and receivers
+// recognise a resend; "<" + prefix + "." + 32 hex digits of key's SHA-256 + "@" + domain + ">",
+// domain "aispend.invalid" when empty.
+func MessageID(prefix, key, domain string) string {
 	if domain == "" {
 		domain = "aispend.invalid"
 	}
-	key := fmt.Sprintf("%s|%d|%d|%s", budget, start.UTC().Unix(), threshold, kind)
 	sum := sha256.Sum256([]byte(key))
-	return "<alert." + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
+	return "<" + prefix + "." + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
 }
 
 // Status is a budget evaluated for one period: what GET /v1/budgets returns and what alerts are

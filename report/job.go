@@ -10,19 +10,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jordan-wright/email"
-
 	"github.com/aispend/aispend/report/money"
 )
 
-// Output is one step that turns a run's report into artifacts: the pages, the workbook,
-// publishing them, the digest email (report/output). Outputs run after the alerts, in the order
-// of Job.Outputs, each as its own step of the run; they run only when the statistics step
-// produced a report. With res.DryRun an output renders but publishes and sends nothing.
-// Write may add the keys it published to res.Published.
-type Output interface {
-	Name() string
-	Write(ctx context.Context, res *Result) error
+// Outputs make what a run leaves behind from its report (report/output): the pages, the
+// workbooks, publishing them and the digest email. They run after the alerts, and only when the
+// statistics step produced a report. Write runs each of its steps through step, which records it
+// as a step of the run under its name; what a step made is handed to the next as a value. With
+// res.DryRun they render but publish and send nothing. Write adds the keys it published to
+// res.Published.
+type Outputs interface {
+	Write(ctx context.Context, res *Result, step func(name string, fn func() error))
 }
 
 // Job is one batch run's dependencies. Run it with Run; the scheduler, the demo and
@@ -35,19 +33,19 @@ type Job struct {
 	Currency   string
 	From       string   // the alert sender address
 	Recipients []string // default recipients of budgets that name none
-	// PublicURL is the base URL of the published site; alert emails link to
-	// PublicURL/<period path>. Empty: no link.
+	// PublicURL is not read: Links gives the links (report/output.PeriodLinks knows the site's
+	// layout, the Job does not). Deprecated: remove once cmd/aispend/batch.go no longer sets it.
 	PublicURL string
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
-	// it wins over PublicURL.
+	// nil: alert emails link nothing.
 	Links         func(ctx context.Context, p Period) (Links, error)
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
 	CacheSaving     CacheSavingFunc
 	MessageIDDomain string
-	Outputs         []Output
+	Outputs         Outputs // nil: none
 	Now             func() time.Time
 	Logger          *slog.Logger
 }
@@ -238,7 +236,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		_ = step("statistics", func() error {
 			// The outputs list the events of the report's own snapshot.
 			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
-				Events: len(j.Outputs) > 0}
+				Events: j.Outputs != nil}
 			// Bring the days of the budgets' periods up to date too, today included: their spend
 			// is then read from aggregates, and only what arrives after from the events. Once a
 			// day is built, a refresh only adds the events that arrived since.
@@ -274,64 +272,11 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	if opts.Steps.has(StepStatistics) {
 		_ = step("budgets", func() error {
-			// The report states every budget as it stood at the end of the report's period (or
-			// now, while it is in progress): a monthly budget on the 28th's daily report is the
-			// spend of 1–28, not of the whole month.
-			asOf := ReportAsOf(p, now)
-			var errs []error
-			var sts []Status
-			if asOf.Before(now) {
-				ps := make([]Period, len(j.Budgets))
-				for i, b := range j.Budgets {
-					ps[i] = PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
-				}
-				var err error
-				if sts, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
-					errs = append(errs, err)
-				}
-			} else {
-				for _, b := range j.Budgets {
-					st, err := statuses.get(ctx, b, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					sts = append(sts, st)
-				}
-			}
-			// A budget of a shorter period than the report's is summed up over the report's
-			// period instead of shown for the one period holding its end.
-			var kept []Status
-			var sums []BudgetSummary
-			for _, st := range sts {
-				if !Shorter(st.Budget.Period, p.Kind) {
-					kept = append(kept, st)
-					continue
-				}
-				subs, begun := SubPeriods(st.Budget.Period, p, asOf)
-				bs := make([]Budget, begun)
-				for i := range bs {
-					bs[i] = st.Budget
-				}
-				subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
-				if err != nil {
-					errs = append(errs, err)
-					continue
-				}
-				sum := BudgetSummary{Budget: st.Budget, Periods: begun, Total: len(subs)}
-				for _, s := range subSts {
-					if s.State == StateExceeded {
-						sum.Exceeded++
-					}
-				}
-				sums = append(sums, sum)
-			}
+			sts, sums, asOf, err := j.reportBudgets(ctx, p, now, statuses)
 			if res.Report != nil {
-				res.Report.Budgets = kept
-				res.Report.BudgetSummaries = sums
-				res.Report.BudgetsAsOf = asOf
+				res.Report.Budgets, res.Report.BudgetSummaries, res.Report.BudgetsAsOf = sts, sums, asOf
 			}
-			return errors.Join(errs...)
+			return err
 		})
 	}
 	if opts.Steps.has(StepAlerts) {
@@ -341,10 +286,8 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			return err
 		})
 	}
-	if res.Report != nil {
-		for _, o := range j.Outputs {
-			_ = step(o.Name(), func() error { return o.Write(ctx, res) })
-		}
+	if res.Report != nil && j.Outputs != nil {
+		j.Outputs.Write(ctx, res, func(name string, fn func() error) { _ = step(name, fn) })
 	}
 	closeEvents()
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
@@ -360,6 +303,65 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	res.Duration = time.Since(began)
 	return res, res.Err()
+}
+
+// reportBudgets are the budgets as the report of p states them: as they stood at the end of p
+// (or now, while p is in progress; asOf), so that a monthly budget on the 28th's daily report is
+// the spend of 1–28, not of the whole month. A budget of a shorter period than the report's is
+// summed up over the report's period instead of shown for the one period holding its end.
+func (j *Job) reportBudgets(ctx context.Context, p Period, now time.Time, statuses *statusCache) (sts []Status, sums []BudgetSummary, asOf time.Time, err error) {
+	asOf = ReportAsOf(p, now)
+	ps := PeriodsContaining(j.Budgets, p.End.Add(-time.Nanosecond), j.loc())
+	var errs []error
+	var all []Status
+	if asOf.Before(now) {
+		if all, err = BudgetStatusesAsOf(ctx, j.Store, j.Budgets, ps, asOf); err != nil {
+			errs = append(errs, err)
+		}
+	} else {
+		for i, b := range j.Budgets {
+			st, err := statuses.get(ctx, b, ps[i])
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			all = append(all, st)
+		}
+	}
+	for _, st := range all {
+		if !Shorter(st.Budget.Period, p.Kind) {
+			sts = append(sts, st)
+			continue
+		}
+		sum, err := j.summarize(ctx, st.Budget, p, asOf)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		sums = append(sums, sum)
+	}
+	return sts, sums, asOf, errors.Join(errs...)
+}
+
+// summarize counts the periods of budget b within the report's period p that were exceeded, as
+// of asOf.
+func (j *Job) summarize(ctx context.Context, b Budget, p Period, asOf time.Time) (BudgetSummary, error) {
+	subs, begun := SubPeriods(b.Period, p, asOf)
+	bs := make([]Budget, begun)
+	for i := range bs {
+		bs[i] = b
+	}
+	subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
+	if err != nil {
+		return BudgetSummary{}, err
+	}
+	sum := BudgetSummary{Budget: b, Periods: begun, Total: len(subs)}
+	for _, s := range subSts {
+		if s.State == StateExceeded {
+			sum.Exceeded++
+		}
+	}
+	return sum, nil
 }
 
 // statusCache computes each (budget, period) status once per run.
@@ -419,9 +421,10 @@ func (c *statusCache) get(ctx context.Context, b Budget, p Period) (Status, erro
 // period holding p's last instant (the budgets step) and the periods its alerts check
 // (budgetPeriods).
 func (j *Job) evaluated(p Period, now time.Time, steps Steps) (bs []Budget, ps []Period) {
-	for _, b := range j.Budgets {
+	ends := PeriodsContaining(j.Budgets, p.End.Add(-time.Nanosecond), j.loc())
+	for i, b := range j.Budgets {
 		if steps.has(StepStatistics) {
-			bs, ps = append(bs, b), append(ps, PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc()))
+			bs, ps = append(bs, b), append(ps, ends[i])
 		}
 		if steps.has(StepAlerts) {
 			for _, bp := range j.budgetPeriods(b, p, now) {
@@ -489,18 +492,10 @@ type Links struct {
 
 // links is the links of period p for an alert email.
 func (j *Job) links(ctx context.Context, p Period) (Links, error) {
-	if j.Links != nil {
-		return j.Links(ctx, p)
+	if j.Links == nil {
+		return Links{}, nil
 	}
-	return Links{Page: j.ReportURL(p)}, nil
-}
-
-// ReportURL is the link to the period's published page, or "" without a public URL.
-func (j *Job) ReportURL(p Period) string {
-	if j.PublicURL == "" {
-		return ""
-	}
-	return strings.TrimRight(j.PublicURL, "/") + "/" + p.Path()
+	return j.Links(ctx, p)
 }
 
 // alerts claims every new breach, then sends every pending alert (this run's and those left by
@@ -508,24 +503,34 @@ func (j *Job) ReportURL(p Period) string {
 // returns the entries sent (dry run: those a real run would send).
 func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
-	var sentEntries []LedgerEntry
 	var errs []error
-	log := j.log()
-	byName := map[string]Budget{}
-	for _, b := range j.Budgets {
-		byName[b.Name] = b
+	would := j.claimBreaches(ctx, p, now, statuses, dryRun, &out, &errs)
+	if dryRun {
+		return out, would, errors.Join(errs...)
 	}
+	pending, err := j.Store.PendingAlerts(ctx)
+	if err != nil {
+		return out, nil, errors.Join(append(errs, err)...)
+	}
+	sent := j.sendPending(ctx, p, pending, statuses, &out, &errs)
+	return out, sent, errors.Join(errs...)
+}
+
+// claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates.
+// A dry run claims nothing: it renders each email to prove it can be made and returns the
+// entries a real run would send.
+func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (would []LedgerEntry) {
 	for _, b := range j.Budgets {
 		for _, bp := range j.budgetPeriods(b, p, now) {
 			st, err := statuses.get(ctx, b, bp)
 			if err != nil {
-				errs = append(errs, err)
+				*errs = append(*errs, err)
 				continue
 			}
 			var sent map[string]bool
 			if dryRun && len(st.Breaches) > 0 {
 				if sent, err = j.sentKeys(ctx, bp); err != nil {
-					errs = append(errs, err)
+					*errs = append(*errs, err)
 					continue
 				}
 			}
@@ -533,20 +538,19 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 				out.Breaches++
 				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
 				if dryRun {
-					// Render to prove the email can be made; claim and send nothing.
-					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !errors.Is(err, ErrNoRecipients) {
-						errs = append(errs, err)
+					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !sendFailure(err) {
+						*errs = append(*errs, err)
 					}
 					if !sent[br.Key()] {
 						out.WouldSend++
-						sentEntries = append(sentEntries, entry)
-						log.Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
+						would = append(would, entry)
+						j.log().Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
 					}
 					continue
 				}
 				claimed, err := j.Store.ClaimAlert(ctx, entry)
 				if err != nil {
-					errs = append(errs, err)
+					*errs = append(*errs, err)
 					continue
 				}
 				if claimed {
@@ -555,19 +559,22 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 			}
 		}
 	}
-	if dryRun {
-		return out, sentEntries, errors.Join(errs...)
-	}
-	pending, err := j.Store.PendingAlerts(ctx)
-	if err != nil {
-		return out, nil, errors.Join(append(errs, err)...)
+	return would
+}
+
+// sendPending sends one email per group of pending alerts (groupPending), for its highest
+// threshold naming the others, and records the others as covered. It returns the entries sent.
+func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
+	byName := map[string]Budget{}
+	for _, b := range j.Budgets {
+		byName[b.Name] = b
 	}
 	for _, g := range groupPending(pending) {
 		top := g[0]
 		b, ok := byName[top.Budget]
 		if !ok {
 			out.Skipped += len(g)
-			log.Warn("pending alert of a budget no longer configured", "budget", top.Budget, "key", top.Key())
+			j.log().Warn("pending alert of a budget no longer configured", "budget", top.Budget, "key", top.Key())
 			continue
 		}
 		bp := top.Period(j.loc())
@@ -575,53 +582,72 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		// thresholds it covered leaves them pending: that email already named them.
 		higher, err := j.sentAbove(ctx, top, bp)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
 		if higher {
-			out.Covered += j.markCovered(ctx, g, &errs)
+			out.Covered += j.markCovered(ctx, g, errs)
 			continue
 		}
 		st, err := statuses.get(ctx, b, bp)
 		if err != nil {
-			errs = append(errs, err)
+			*errs = append(*errs, err)
 			continue
 		}
-		var also []int
-		for _, e := range g[1:] {
-			also = append(also, e.Threshold)
-		}
-		msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
-		if buildErr != nil && !errors.Is(buildErr, ErrNoRecipients) {
-			errs = append(errs, buildErr)
-			continue
-		}
-		sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
-			if buildErr != nil {
-				return buildErr
-			}
-			if j.Sender == nil {
-				return errors.New("no mail transport configured")
-			}
-			return j.Sender.Send(ctx, msg)
-		})
-		switch {
-		case err != nil:
-			out.Failed++
-			errs = append(errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
-		case sent:
-			out.Sent++
+		if j.sendGroup(ctx, b, st, g, p, out, errs) {
 			top.Status = StatusSent
-			sentEntries = append(sentEntries, top)
-			log.Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
-			// The lower thresholds were named by this email: record them as alerted so that
-			// none is sent later.
-			out.Covered += j.markCovered(ctx, g[1:], &errs)
-		default:
-			out.Skipped++ // another run is sending it, or already has
+			sent = append(sent, top)
 		}
 	}
-	return out, sentEntries, errors.Join(errs...)
+	return sent
+}
+
+// sendGroup renders and sends the email of a group of pending alerts of one budget period
+// (highest threshold first) and records the lower thresholds as covered; false when it sent
+// nothing.
+func (j *Job) sendGroup(ctx context.Context, b Budget, st Status, g []LedgerEntry, p Period, out *AlertOutcome, errs *[]error) bool {
+	top := g[0]
+	var also []int
+	for _, e := range g[1:] {
+		also = append(also, e.Threshold)
+	}
+	msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
+	if buildErr != nil && !sendFailure(buildErr) {
+		*errs = append(*errs, buildErr)
+		return false
+	}
+	sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
+		if buildErr != nil {
+			return buildErr
+		}
+		return j.Sender.Send(ctx, msg)
+	})
+	switch {
+	case err != nil:
+		out.Failed++
+		*errs = append(*errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
+		return false
+	case sent:
+		out.Sent++
+		j.log().Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
+		// The lower thresholds were named by this email: record them as alerted so that
+		// none is sent later.
+		out.Covered += j.markCovered(ctx, g[1:], errs)
+		return true
+	default:
+		out.Skipped++ // another run is sending it, or already has
+		return false
+	}
+}
+
+// errNoTransport is the failure of every alert send of a Job without a Sender.
+var errNoTransport = errors.New("no mail transport configured")
+
+// sendFailure reports whether an alert email that could not be made fails as its send does
+// (recorded in the ledger as an attempt, the alert left pending) rather than as an error of the
+// run: nowhere to send it, or nothing to send it with.
+func sendFailure(err error) bool {
+	return errors.Is(err, ErrNoRecipients) || errors.Is(err, errNoTransport)
 }
 
 // groupPending groups pending entries by budget, period and kind (actual or forecast), each
@@ -695,20 +721,23 @@ func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) 
 
 // alertEmail renders the email of ledger entry e with the budget's current status.
 // also are the lower thresholds of the same period this email covers.
-func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*email.Email, error) {
+func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*Email, error) {
 	drivers := map[Dimension][]Driver{}
-	for _, d := range driverTitles {
-		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, d.dim, 5)
+	for _, dim := range AlertDimensions {
+		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, dim, 5)
 		if err != nil {
 			return nil, err
 		}
-		drivers[d.dim] = rows
+		drivers[dim] = rows
 	}
 	links, err := j.links(ctx, runPeriod)
 	if err != nil {
 		return nil, fmt.Errorf("link report %s: %w", runPeriod, err)
 	}
-	return AlertEmail(AlertInput{
+	if j.Sender == nil {
+		return nil, errNoTransport
+	}
+	return j.Sender.AlertEmail(AlertInput{
 		Status: st, Breach: e.Breach, MessageID: e.MessageID, Drivers: drivers, Currency: j.Currency,
 		From: j.From, To: j.recipients(b), ReportURL: links.Page, WorkbookURL: links.Workbook, LocalLinks: links.Local,
 		Also: also, AsOf: j.now(), Location: j.loc(),

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jordan-wright/email"
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
@@ -82,11 +81,15 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 type recorder struct {
 	inner report.Sender
 	mu    sync.Mutex
-	msgs  []*email.Email
+	msgs  []*report.Email
 	delay time.Duration
 }
 
-func (r *recorder) Send(ctx context.Context, e *email.Email) error {
+func (r *recorder) AlertEmail(in report.AlertInput) (*report.Email, error) {
+	return r.inner.AlertEmail(in)
+}
+
+func (r *recorder) Send(ctx context.Context, e *report.Email) error {
 	if r.delay > 0 {
 		time.Sleep(r.delay)
 	}
@@ -158,8 +161,8 @@ func (f *fixture) job(budgets ...report.Budget) *report.Job {
 	return &report.Job{
 		Store: f.store, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"},
-		PublicURL: "https://reports.example.com/ai", MessageIDDomain: "example.com",
-		Now: func() time.Time { return f.now },
+		MessageIDDomain: "example.com",
+		Now:             func() time.Time { return f.now },
 	}
 }
 

@@ -17,6 +17,9 @@ const (
 	Monthly PeriodKind = "monthly"
 )
 
+// PeriodKinds are the period kinds, shortest first.
+func PeriodKinds() []PeriodKind { return []PeriodKind{Daily, Weekly, Monthly} }
+
 // ParsePeriodKind accepts daily, weekly or monthly.
 func ParsePeriodKind(s string) (PeriodKind, error) {
 	switch k := PeriodKind(strings.ToLower(strings.TrimSpace(s))); k {
@@ -159,9 +162,6 @@ func (p Period) Label() string {
 		return p.Start.Format(time.DateOnly)
 	}
 }
-
-// Path is the period's page folder in the published site, e.g. "daily/2025-10-01/".
-func (p Period) Path() string { return string(p.Kind) + "/" + p.Label() + "/" }
 
 // String is "daily 2025-10-01".
 func (p Period) String() string { return string(p.Kind) + " " + p.Label() }

@@ -91,6 +91,21 @@ func BudgetStatusesAsOf(ctx context.Context, src SpendReader, bs []Budget, ps []
 	return out, nil
 }
 
+// PeriodsContaining are the periods of budgets bs (each of its own kind) that contain t, in loc.
+func PeriodsContaining(bs []Budget, t time.Time, loc *time.Location) []Period {
+	ps := make([]Period, len(bs))
+	for i, b := range bs {
+		ps[i] = PeriodContaining(b.Period, t, loc)
+	}
+	return ps
+}
+
+// CurrentStatuses evaluates every budget of bs for its period in progress at now, in loc: what
+// GET /v1/budgets answers and the landing page shows.
+func CurrentStatuses(ctx context.Context, src SpendReader, bs []Budget, now time.Time, loc *time.Location) ([]Status, error) {
+	return BudgetStatuses(ctx, src, bs, PeriodsContaining(bs, now, loc), now)
+}
+
 // ReportAsOf is the instant a report for p states its budgets at: p's end, or now while p is in
 // progress.
 func ReportAsOf(p Period, now time.Time) time.Time {
@@ -161,15 +176,6 @@ type ForecastJSON struct {
 	Exceeds   bool   `json:"exceeds_limit"`
 }
 
-// Statuses evaluates every budget for its period that contains at.
-func (bb *BudgetBoard) Statuses(ctx context.Context, at time.Time) ([]Status, error) {
-	ps := make([]Period, len(bb.Budgets))
-	for i, b := range bb.Budgets {
-		ps[i] = PeriodContaining(b.Period, at, bb.Location)
-	}
-	return BudgetStatuses(ctx, bb.Source, bb.Budgets, ps, at)
-}
-
 // BudgetStatus implements collect.BudgetSource.
 func (bb *BudgetBoard) BudgetStatus(ctx context.Context) (any, error) {
 	now := time.Now()
@@ -181,7 +187,7 @@ func (bb *BudgetBoard) BudgetStatus(ctx context.Context) (any, error) {
 	if bb.cached != nil && now.Sub(bb.cachedAt) < bb.CacheFor && !now.Before(bb.cachedAt) {
 		return *bb.cached, nil
 	}
-	sts, err := bb.Statuses(ctx, now)
+	sts, err := CurrentStatuses(ctx, bb.Source, bb.Budgets, now, bb.Location)
 	if err != nil {
 		return nil, err
 	}

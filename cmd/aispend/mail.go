@@ -3,8 +3,11 @@ package main
 import (
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/output"
 )
 
 // mailConfig maps the configuration onto the mail transport. With no SMTP host, messages go to
@@ -28,4 +31,16 @@ func (c *Config) mailConfig() mail.Config {
 // newMailer is the mail transport for the batch job and `alert test`.
 func (c *Config) newMailer() (mail.Sender, error) {
 	return mail.New(c.mailConfig())
+}
+
+// sampleAlert is the email of `aispend alert test` and POST /v1/alerts/test to the addresses
+// to, at now (the real clock: its Message-ID is made of it), linking yesterday's published page
+// folder under the public URL, when there is one.
+func (c *Config) sampleAlert(now time.Time, to []string) (*report.Email, error) {
+	var link string
+	if c.PublicURL != "" {
+		yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
+		link = strings.TrimRight(c.PublicURL, "/") + "/" + output.SitePeriod(yesterday).Dir() + "/"
+	}
+	return mail.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, c.messageIDDomain(), link)
 }

@@ -8,8 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jordan-wright/email"
-
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 )
@@ -39,7 +38,7 @@ func TestMailConfigFromEnvironment(t *testing.T) {
 	if _, ok := m.(*mail.SMTP); !ok {
 		t.Fatalf("transport %T, want *mail.SMTP", m)
 	}
-	e := email.NewEmail()
+	e := report.NewEmail()
 	e.To, e.Subject, e.Text = []string{"ops@example.com"}, "config check", []byte("ok")
 	if err := m.Send(context.Background(), e); err != nil {
 		t.Fatalf("send: %v", err)

@@ -62,7 +62,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		closeReplica()
 		return func() {}, err
 	}
-	job.Outputs = o.Steps()
+	job.Outputs = o
 	return closeReplica, nil
 }
 

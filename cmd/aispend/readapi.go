@@ -104,7 +104,7 @@ func (t testAlerter) SendTestAlert(ctx context.Context, to []string) (collect.Te
 		return collect.TestAlertSent{}, err
 	}
 	// The real clock, not AISPEND_NOW: the Message-ID is made of it and must differ per send.
-	msg, err := report.SampleAlert(time.Now(), t.cfg.Location, t.cfg.Currency, t.cfg.fromAddress(), rcpt, t.cfg.messageIDDomain(), t.cfg.PublicURL)
+	msg, err := t.cfg.sampleAlert(time.Now(), rcpt)
 	if err != nil {
 		return collect.TestAlertSent{}, err
 	}

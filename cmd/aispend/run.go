@@ -189,7 +189,7 @@ func cmdAlert(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	msg, err := report.SampleAlert(time.Now(), cfg.Location, cfg.Currency, cfg.fromAddress(), rcpt, cfg.messageIDDomain(), cfg.PublicURL)
+	msg, err := cfg.sampleAlert(time.Now(), rcpt)
 	if err != nil {
 		return err
 	}

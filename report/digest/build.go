@@ -9,8 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/jordan-wright/email"
-
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/templates"
 )
@@ -80,12 +79,14 @@ func (d Digest) MessageKey() string {
 
 // MessageID is the digest's Message-ID for a sender address: the same for every run of the same
 // period and run kind, so a re-sent digest is recognised as the same message.
-func (d Digest) MessageID(from string) string { return mail.MessageID(d.MessageKey(), from) }
+func (d Digest) MessageID(from string) string {
+	return report.MessageID("aispend", d.MessageKey(), mail.MessageIDDomain(from))
+}
 
 // Build makes the digest message from `from` to `to`, with HTML and plain-text parts and, when
 // attach is not nil and the workbook fits under its cap, the workbook attached. Send it with a
-// mail.Sender.
-func Build(d Digest, from string, to []string, attach *Attachment) (*email.Email, error) {
+// report.Sender.
+func Build(d Digest, from string, to []string, attach *Attachment) (*report.Email, error) {
 	if len(to) == 0 {
 		return nil, errors.New("build digest: no recipients")
 	}
@@ -118,7 +119,7 @@ func Build(d Digest, from string, to []string, attach *Attachment) (*email.Email
 	if err != nil {
 		return nil, err
 	}
-	e := email.NewEmail()
+	e := report.NewEmail()
 	e.From = from
 	e.To = append([]string(nil), to...)
 	e.Subject = subject
@@ -129,9 +130,7 @@ func Build(d Digest, from string, to []string, attach *Attachment) (*email.Email
 	e.Headers.Set("Auto-Submitted", "auto-generated")
 	e.Headers.Set("X-Auto-Response-Suppress", "All")
 	if content != nil {
-		if _, err := e.Attach(bytes.NewReader(content), attach.Filename, XLSXType); err != nil {
-			return nil, fmt.Errorf("build digest: attach workbook: %w", err)
-		}
+		e.Attachments = []report.Attachment{{Filename: attach.Filename, ContentType: XLSXType, Content: content}}
 	}
 	return e, nil
 }

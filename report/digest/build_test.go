@@ -17,8 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jordan-wright/email"
-
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 	aimail "github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
@@ -37,7 +36,7 @@ func workbookBytes(n int) []byte {
 	return b
 }
 
-func build(t *testing.T, d digest.Digest, a *digest.Attachment) *email.Email {
+func build(t *testing.T, d digest.Digest, a *digest.Attachment) *report.Email {
 	t.Helper()
 	e, err := digest.Build(d, from, to, a)
 	if err != nil {

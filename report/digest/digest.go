@@ -5,7 +5,7 @@
 // numbers and links.
 //
 // Digest is a view struct with exact amounts; Render formats it through templates.RenderDigest
-// and Build wraps it in a jordan-wright/email message with a stable Message-ID.
+// and Build makes it an email (report.Email, sent by report/mail) with a stable Message-ID.
 package digest
 
 import (
@@ -308,8 +308,25 @@ func view(d Digest) templates.DigestEmail {
 		kpis = kpis[n:]
 	}
 
+	v.Budgets, v.Attention = budgets(d.Budgets, cur, loc)
+	v.Alerts = alerts(d.Alerts)
+	v.Tops = tops(d, cur)
+
+	pre := []string{"Total " + v.Cost, v.KPIRows[0][0].Value + " requests"}
+	if v.Attention != "" {
+		pre = append(pre, v.Attention)
+	} else if len(d.Budgets) > 0 {
+		pre = append(pre, "budgets OK")
+	}
+	v.Preheader = strings.Join(pre, " · ")
+	return v
+}
+
+// budgets are the budget bars, and the line naming the budgets that need attention, worst
+// first: "1 budget exceeded, 2 at warning".
+func budgets(bs []Budget, cur string, loc *time.Location) (out []templates.DigestBudget, attention string) {
 	counts := map[State]int{}
-	for _, b := range d.Budgets {
+	for _, b := range bs {
 		counts[b.State]++
 		vb := templates.DigestBudget{
 			Name:    b.Name,
@@ -326,25 +343,29 @@ func view(d Digest) templates.DigestEmail {
 		if !b.AsOf.IsZero() {
 			vb.AsOf = asOfText(b.AsOf, loc)
 		}
-		v.Budgets = append(v.Budgets, vb)
+		out = append(out, vb)
 	}
-	// Worst first; the first item names the noun: "1 budget exceeded, 2 at warning".
-	var attention []string
+	// The first item names the noun.
+	var parts []string
 	for _, st := range []State{StateExceeded, StateCritical, StateWarning} {
 		n := counts[st]
 		switch {
 		case n == 0:
-		case len(attention) == 0 && st == StateExceeded:
-			attention = append(attention, plural(n, "budget")+" exceeded")
-		case len(attention) == 0:
-			attention = append(attention, plural(n, "budget")+" at "+string(st))
+		case len(parts) == 0 && st == StateExceeded:
+			parts = append(parts, plural(n, "budget")+" exceeded")
+		case len(parts) == 0:
+			parts = append(parts, plural(n, "budget")+" at "+string(st))
 		default:
-			attention = append(attention, fmt.Sprintf("%d at %s", n, st))
+			parts = append(parts, fmt.Sprintf("%d at %s", n, st))
 		}
 	}
-	v.Attention = strings.Join(attention, ", ")
+	return out, strings.Join(parts, ", ")
+}
 
-	for _, a := range d.Alerts {
+// alerts are the lines of the alerts the run sent.
+func alerts(as []Alert) []templates.DigestAlert {
+	var out []templates.DigestAlert
+	for _, a := range as {
 		text := fmt.Sprintf("Budget “%s” reached %d %%", a.Budget, a.Threshold)
 		if a.Forecast {
 			text = fmt.Sprintf("Budget “%s” is projected to exceed its limit (estimate)", a.Budget)
@@ -352,9 +373,15 @@ func view(d Digest) templates.DigestEmail {
 		if a.Period != "" {
 			text += " (" + a.Period + ")"
 		}
-		v.Alerts = append(v.Alerts, templates.DigestAlert{Severity: a.Severity, Text: text})
+		out = append(out, templates.DigestAlert{Severity: a.Severity, Text: text})
 	}
+	return out
+}
 
+// tops are the top services, models and users, each row with its share of the period's cost.
+func tops(d Digest, cur string) []templates.DriverTable {
+	k := d.KPIs
+	var out []templates.DriverTable
 	for _, t := range []struct {
 		title string
 		rows  []Top
@@ -373,17 +400,9 @@ func view(d Digest) templates.DigestEmail {
 				Name: name, Cost: topCost(r, cur), Requests: money.Count(r.Requests), Share: share,
 			})
 		}
-		v.Tops = append(v.Tops, tbl)
+		out = append(out, tbl)
 	}
-
-	pre := []string{"Total " + v.Cost, v.KPIRows[0][0].Value + " requests"}
-	if v.Attention != "" {
-		pre = append(pre, v.Attention)
-	} else if len(d.Budgets) > 0 {
-		pre = append(pre, "budgets OK")
-	}
-	v.Preheader = strings.Join(pre, " · ")
-	return v
+	return out
 }
 
 // kpi is a key number without a note.

@@ -1,10 +1,12 @@
-// Package mail sends messages built with github.com/jordan-wright/email: through SMTP with
-// deadlines and a TLS policy of its own (the library's Send functions have neither), or, when
-// no SMTP host is configured, into an outbox directory of .eml files.
+// Package mail makes and sends the emails of runs (report.Email): it renders alert emails with
+// the email templates (alert.go), writes every email as MIME with github.com/jordan-wright/email
+// (the only package that uses the library), and sends it through SMTP with deadlines and a TLS
+// policy of its own (the library's Send functions have neither) or, when no SMTP host is
+// configured, into an outbox directory of .eml files. SMTP and Outbox are the batch job's
+// report.Sender.
 package mail
 
 import (
-	"context"
 	"crypto/tls"
 	"fmt"
 	"net"
@@ -12,13 +14,18 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jordan-wright/email"
+	"github.com/aispend/aispend/report"
 )
 
-// Sender delivers one message. Implementations are safe for concurrent use.
+// Sender makes and delivers emails (report.Sender). Implementations are safe for concurrent use.
 type Sender interface {
-	Send(ctx context.Context, e *email.Email) error
+	report.Sender
 }
+
+var (
+	_ Sender = (*SMTP)(nil)
+	_ Sender = (*Outbox)(nil)
+)
 
 // TLS modes.
 const (
@@ -56,9 +63,10 @@ func New(cfg Config) (Sender, error) {
 	return NewSMTP(cfg)
 }
 
-// isLoopback reports whether host is loopback by its spelling alone: "localhost" or a loopback
-// IP literal. Names are not resolved, so DNS cannot talk the policy out of requiring TLS.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host is loopback by its spelling alone: "localhost" or a loopback
+// IP literal (brackets allowed). Names are not resolved, so DNS cannot talk a policy out of
+// requiring TLS. It is the one loopback check of aispend.
+func IsLoopback(host string) bool {
 	h := strings.TrimSuffix(strings.ToLower(host), ".")
 	if h == "localhost" {
 		return true
@@ -72,7 +80,7 @@ func checkPolicy(cfg Config) error {
 	switch cfg.TLS {
 	case TLSStartTLS, TLSImplicit:
 	case TLSNone:
-		if !isLoopback(cfg.Host) {
+		if !IsLoopback(cfg.Host) {
 			return fmt.Errorf("tls %q refused for %s: plain SMTP is only allowed to a loopback host (use starttls or tls)", cfg.TLS, cfg.Host)
 		}
 	default:

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"unicode"
 
 	"github.com/jordan-wright/email"
+
+	"github.com/aispend/aispend/report"
 )
 
 // message is an email checked and rendered for sending: the envelope and the RFC 5322 bytes.
@@ -36,29 +37,45 @@ var fieldHeaders = map[string]string{
 // prepare validates e and renders it without modifying it. defaultFrom is used when e.From is
 // empty. Addresses and header values with line breaks are refused (header injection); the
 // subject is display text, so line breaks and other control characters in it become spaces.
-func prepare(e *email.Email, defaultFrom string, now time.Time) (*message, error) {
+func prepare(e *report.Email, defaultFrom string, now time.Time) (*message, error) {
 	if e == nil {
 		return nil, errors.New("nil message")
 	}
 	c := *e // shallow copy: the caller's Email is left as given
 	m := &message{date: now}
+	if err := m.addresses(&c, defaultFrom); err != nil {
+		return nil, err
+	}
+	c.Subject = cleanSubject(c.Subject)
+	h, err := m.header(c.Headers)
+	if err != nil {
+		return nil, err
+	}
+	c.Headers = h
+	if m.raw, err = render(&c); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
 
+// addresses checks and normalises the addresses of c, and sets the envelope of m from them.
+func (m *message) addresses(c *report.Email, defaultFrom string) error {
 	if c.From == "" {
 		c.From = defaultFrom
 	}
 	if c.From == "" {
-		return nil, errors.New("message has no From and no default from address is configured")
+		return errors.New("message has no From and no default from address is configured")
 	}
 	from, err := parseAddress("from", c.From)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	c.From = from.String()
 	m.from = from.Address
 	if c.Sender != "" {
 		s, err := parseAddress("sender", c.Sender)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.Sender = s.String()
 		m.from = s.Address
@@ -78,24 +95,28 @@ func prepare(e *email.Email, defaultFrom string, now time.Time) (*message, error
 		return out, nil
 	}
 	if c.To, err = list("to", c.To); err != nil {
-		return nil, err
+		return err
 	}
 	if c.Cc, err = list("cc", c.Cc); err != nil {
-		return nil, err
+		return err
 	}
 	if c.Bcc, err = list("bcc", c.Bcc); err != nil {
-		return nil, err
+		return err
 	}
 	if c.ReplyTo, err = list("reply-to", c.ReplyTo); err != nil {
-		return nil, err
+		return err
 	}
 	if len(m.rcpts) == 0 {
-		return nil, errors.New("message has no recipients")
+		return errors.New("message has no recipients")
 	}
-	c.Subject = cleanSubject(c.Subject)
+	return nil
+}
 
-	h := make(textproto.MIMEHeader, len(c.Headers)+2)
-	for k, vs := range c.Headers {
+// header checks the further header fields of a message and completes them: a Message-ID (the
+// given one checked, or a random one) and a Date. It sets m's Message-ID and date.
+func (m *message) header(given textproto.MIMEHeader) (textproto.MIMEHeader, error) {
+	h := make(textproto.MIMEHeader, len(given)+2)
+	for k, vs := range given {
 		ck := textproto.CanonicalMIMEHeaderKey(k)
 		if !validFieldName(ck) {
 			return nil, fmt.Errorf("header name %q is invalid", k)
@@ -133,13 +154,25 @@ func prepare(e *email.Email, defaultFrom string, now time.Time) (*message, error
 	}
 	m.messageID = h.Get("Message-Id")
 	if h.Get("Date") == "" {
-		h.Set("Date", now.Format(time.RFC1123Z))
+		h.Set("Date", m.date.Format(time.RFC1123Z))
 	} else if d, err := mail.ParseDate(h.Get("Date")); err == nil {
 		m.date = d
 	}
-	c.Headers = h
+	return h, nil
+}
 
-	raw, err := c.Bytes()
+// render writes a checked email as RFC 5322 bytes with the library.
+func render(c *report.Email) ([]byte, error) {
+	le := &email.Email{
+		From: c.From, Sender: c.Sender, To: c.To, Cc: c.Cc, Bcc: c.Bcc, ReplyTo: c.ReplyTo,
+		Subject: c.Subject, Text: c.Text, HTML: c.HTML, Headers: c.Headers,
+	}
+	for _, a := range c.Attachments {
+		if _, err := le.Attach(bytes.NewReader(a.Content), a.Filename, a.ContentType); err != nil {
+			return nil, fmt.Errorf("attach %s: %w", a.Filename, err)
+		}
+	}
+	raw, err := le.Bytes()
 	if err != nil {
 		return nil, fmt.Errorf("render message: %w", err)
 	}
@@ -151,8 +184,7 @@ func prepare(e *email.Email, defaultFrom string, now time.Time) (*message, error
 	if _, ok := hdr["Bcc"]; ok {
 		return nil, errors.New("rendered message carries a Bcc header")
 	}
-	m.raw = raw
-	return m, nil
+	return raw, nil
 }
 
 // parseAddress accepts exactly one address, refusing line breaks before net/mail sees them.
@@ -215,30 +247,37 @@ func validMessageID(id string) bool {
 	return true
 }
 
-// MessageID derives a stable Message-ID from key (e.g. an alert ledger key), so a resend of
-// the same alert carries the same ID and receivers and the outbox can recognise it. The right
-// side is the domain of from (an address), or "aispend.invalid" when it has none.
-func MessageID(key, from string) string {
-	sum := sha256.Sum256([]byte(key))
-	return "<aispend." + hex.EncodeToString(sum[:16]) + "@" + domainOf(from) + ">"
-}
-
 func randomMessageID(from string) (string, error) {
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("generate Message-ID: %w", err)
 	}
-	return "<" + hex.EncodeToString(b[:]) + "@" + domainOf(from) + ">", nil
+	return "<" + hex.EncodeToString(b[:]) + "@" + MessageIDDomain(from) + ">", nil
 }
 
-func domainOf(from string) string {
-	if a, err := mail.ParseAddress(from); err == nil {
-		from = a.Address
+// Domain is the domain of the one address a ("ops@example.com" or "Ops <ops@example.com>"),
+// as written; ok is false when a is not an address. It is the one place an address is split.
+func Domain(a string) (domain string, ok bool) {
+	p, err := mail.ParseAddress(a)
+	if err != nil {
+		return "", false
 	}
-	i := strings.LastIndexByte(from, '@')
-	d := ""
-	if i >= 0 {
-		d = from[i+1:]
+	i := strings.LastIndexByte(p.Address, '@')
+	if i < 0 {
+		return "", false
+	}
+	return p.Address[i+1:], true
+}
+
+// MessageIDDomain is the right side of the Message-IDs of mail from the address from: its
+// domain, or "aispend.invalid" when it has none a Message-ID can carry (letters, digits, dots
+// and hyphens).
+func MessageIDDomain(from string) string {
+	d, ok := Domain(from)
+	if !ok {
+		if i := strings.LastIndexByte(from, '@'); i >= 0 {
+			d = from[i+1:]
+		}
 	}
 	for j := 0; j < len(d); j++ {
 		c := d[j]

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jordan-wright/email"
+	"github.com/aispend/aispend/report"
 )
 
 // DefaultOutboxFrom is the From of outbox messages when neither the message nor the
@@ -51,8 +51,11 @@ func NewOutbox(dir, from string) (*Outbox, error) {
 // Dir is the outbox directory.
 func (o *Outbox) Dir() string { return o.dir }
 
+// AlertEmail renders the email of an alert (AlertEmail).
+func (*Outbox) AlertEmail(in report.AlertInput) (*report.Email, error) { return AlertEmail(in) }
+
 // Send writes e to the outbox; it returns the same validation errors as SMTP.Send.
-func (o *Outbox) Send(ctx context.Context, e *email.Email) error {
+func (o *Outbox) Send(ctx context.Context, e *report.Email) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Op: "write outbox message", Err: err}
 	}

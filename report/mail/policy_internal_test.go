@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jordan-wright/email"
-
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mailtest"
 )
 
@@ -17,7 +16,7 @@ import (
 // when the host is loopback (opportunistic STARTTLS).
 func TestSTARTTLSRequiredForRemoteHost(t *testing.T) {
 	srv := mailtest.Start(t)
-	e := email.NewEmail()
+	e := report.NewEmail()
 	e.From, e.To, e.Subject, e.Text = "a@example.com", []string{"b@example.com"}, "hi", []byte("hi")
 
 	remote, err := NewSMTP(Config{Host: "smtp.example.com", Port: srv.SMTPPort, TLS: TLSStartTLS, Username: "u", Password: "p"})
@@ -50,8 +49,8 @@ func TestIsLoopback(t *testing.T) {
 		"localhost": true, "LocalHost.": true, "127.0.0.1": true, "127.9.9.9": true, "::1": true, "[::1]": true,
 		"localhost.example.com": false, "10.0.0.1": false, "smtp.example.com": false, "": false, "0.0.0.0": false,
 	} {
-		if got := isLoopback(host); got != want {
-			t.Errorf("isLoopback(%q) = %v, want %v", host, got, want)
+		if got := IsLoopback(host); got != want {
+			t.Errorf("IsLoopback(%q) = %v, want %v", host, got, want)
 		}
 	}
 }
@@ -59,7 +58,7 @@ func TestIsLoopback(t *testing.T) {
 // Ensure the rendered bytes (what SMTP DATA and the outbox carry) name no Bcc recipient, while
 // the envelope includes it.
 func TestPrepareBcc(t *testing.T) {
-	e := email.NewEmail()
+	e := report.NewEmail()
 	e.From, e.To, e.Bcc, e.Subject, e.Text = "a@example.com", []string{"b@example.com"}, []string{"Boss <boss@example.com>"}, "hi", []byte("hi")
 	m, err := prepare(e, "", time.Now())
 	if err != nil {
@@ -78,7 +77,7 @@ func TestPrepareBcc(t *testing.T) {
 
 // Ensure a message built as a struct literal (nil Headers) is accepted and gets its headers.
 func TestPrepareNilHeaders(t *testing.T) {
-	e := &email.Email{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Text: []byte("t")}
+	e := &report.Email{From: "a@example.com", To: []string{"b@example.com"}, Subject: "s", Text: []byte("t")}
 	m, err := prepare(e, "", time.Date(2025, 3, 1, 7, 0, 0, 0, time.UTC))
 	if err != nil {
 		t.Fatal(err)
@@ -86,6 +85,26 @@ func TestPrepareNilHeaders(t *testing.T) {
 	for _, h := range []string{"\r\nMessage-Id: <", "\r\nDate: Sat, 01 Mar 2025 07:00:00 +0000\r\n"} {
 		if !strings.Contains("\r\n"+string(m.raw), h) {
 			t.Errorf("missing %q in\n%s", h, m.raw)
+		}
+	}
+}
+
+// Ensure an address splits once, the same way for Message-IDs and everything else.
+func TestDomain(t *testing.T) {
+	for _, tc := range []struct{ addr, domain, msgID string }{
+		{"ops@example.com", "example.com", "example.com"},
+		{"Ops Team <ops@Example.COM>", "Example.COM", "Example.COM"},
+		{"aispend <aispend@localhost>", "localhost", "localhost"},
+		{"", "", "aispend.invalid"},
+		{"not an address", "", "aispend.invalid"},
+		{"a@exa_mple.com", "exa_mple.com", "aispend.invalid"}, // not a Message-ID domain
+	} {
+		d, ok := Domain(tc.addr)
+		if d != tc.domain || ok != (tc.domain != "") {
+			t.Errorf("Domain(%q) = %q, %v; want %q", tc.addr, d, ok, tc.domain)
+		}
+		if got := MessageIDDomain(tc.addr); got != tc.msgID {
+			t.Errorf("MessageIDDomain(%q) = %q; want %q", tc.addr, got, tc.msgID)
 		}
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jordan-wright/email"
+	"github.com/aispend/aispend/report"
 )
 
 // SMTP sends each message over its own connection, bounded by Config.Timeout.
@@ -63,18 +63,21 @@ func NewSMTP(cfg Config) (*SMTP, error) {
 			return nil, err
 		}
 	}
-	if cfg.Username != "" && cfg.TLS == TLSNone && !isLoopback(cfg.Host) {
+	if cfg.Username != "" && cfg.TLS == TLSNone && !IsLoopback(cfg.Host) {
 		return nil, errors.New("smtp auth without TLS is only allowed to a loopback host")
 	}
 	var d net.Dialer
-	return &SMTP{cfg: cfg, loopback: isLoopback(cfg.Host), now: time.Now, dial: d.DialContext}, nil
+	return &SMTP{cfg: cfg, loopback: IsLoopback(cfg.Host), now: time.Now, dial: d.DialContext}, nil
 }
+
+// AlertEmail renders the email of an alert (AlertEmail).
+func (*SMTP) AlertEmail(in report.AlertInput) (*report.Email, error) { return AlertEmail(in) }
 
 // Send delivers e to its To, Cc and Bcc recipients. Bcc never appears in the message header.
 // A nil error means the server accepted the message (the reply to the end of DATA); a failure
 // after that point (QUIT) is ignored so that the caller never resends an accepted message.
 // Failures are *Error; see IsPermanent.
-func (s *SMTP) Send(ctx context.Context, e *email.Email) error {
+func (s *SMTP) Send(ctx context.Context, e *report.Email) error {
 	m, err := prepare(e, s.cfg.From, s.now())
 	if err != nil {
 		return permanent("prepare message", err)

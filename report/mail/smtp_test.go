@@ -11,16 +11,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jordan-wright/email"
-
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 )
 
 const wait = 30 * time.Second
 
-func sample() *email.Email {
-	e := email.NewEmail()
+func sample() *report.Email {
+	e := report.NewEmail()
 	e.From = "Aispend <alerts@example.com>"
 	e.To = []string{"Ops Team <ops@example.com>"}
 	e.Subject = "Budget prod-llm at 80% — WARNING"
@@ -113,12 +112,12 @@ func TestSendSTARTTLSWithAuth(t *testing.T) {
 	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "starttls",
 		Username: "bot", Password: "s3cret", TLSConfig: srv.TLSConfig(), HelloName: "aispend.test"})
 	e := sample()
-	e.Headers.Set("Message-ID", mail.MessageID("budget/2024-05-01/80/actual", e.From))
+	e.Headers.Set("Message-ID", report.MessageID("aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)))
 	if err := s.Send(context.Background(), e); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	m := srv.Message(t, srv.WaitFor(t, 1, wait)[0].ID)
-	if m.Subject != e.Subject || "<"+m.MessageID+">" != mail.MessageID("budget/2024-05-01/80/actual", e.From) {
+	if m.Subject != e.Subject || "<"+m.MessageID+">" != report.MessageID("aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)) {
 		t.Errorf("got subject %q id %q", m.Subject, m.MessageID)
 	}
 
@@ -286,20 +285,20 @@ func TestNewPicksTransport(t *testing.T) {
 func TestHeaderInjection(t *testing.T) {
 	srv := mailtest.Start(t)
 	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "none"})
-	for name, mutate := range map[string]func(e *email.Email){
-		"to":          func(e *email.Email) { e.To = []string{"ops@example.com\r\nBcc: evil@example.net"} },
-		"to list":     func(e *email.Email) { e.To = []string{"ops@example.com, evil@example.net"} },
-		"cc":          func(e *email.Email) { e.Cc = []string{"x@example.com\nX-Evil: 1"} },
-		"from":        func(e *email.Email) { e.From = "Aispend <a@example.com>\r\nBcc: evil@example.net" },
-		"message id":  func(e *email.Email) { e.Headers.Set("Message-ID", "<a@b>\r\nBcc: evil@example.net") },
-		"bcc header":  func(e *email.Email) { e.Headers.Set("Bcc", "evil@example.net") },
-		"header name": func(e *email.Email) { e.Headers["X-Evil: 1\r\nBcc"] = []string{"evil@example.net"} },
-		"bad id":      func(e *email.Email) { e.Headers.Set("Message-ID", "no at sign") },
-		"two ids": func(e *email.Email) {
+	for name, mutate := range map[string]func(e *report.Email){
+		"to":          func(e *report.Email) { e.To = []string{"ops@example.com\r\nBcc: evil@example.net"} },
+		"to list":     func(e *report.Email) { e.To = []string{"ops@example.com, evil@example.net"} },
+		"cc":          func(e *report.Email) { e.Cc = []string{"x@example.com\nX-Evil: 1"} },
+		"from":        func(e *report.Email) { e.From = "Aispend <a@example.com>\r\nBcc: evil@example.net" },
+		"message id":  func(e *report.Email) { e.Headers.Set("Message-ID", "<a@b>\r\nBcc: evil@example.net") },
+		"bcc header":  func(e *report.Email) { e.Headers.Set("Bcc", "evil@example.net") },
+		"header name": func(e *report.Email) { e.Headers["X-Evil: 1\r\nBcc"] = []string{"evil@example.net"} },
+		"bad id":      func(e *report.Email) { e.Headers.Set("Message-ID", "no at sign") },
+		"two ids": func(e *report.Email) {
 			e.Headers["Message-ID"] = []string{"<a@b>"}
 			e.Headers["Message-Id"] = []string{"<c@d>"}
 		},
-		"no rcpt": func(e *email.Email) { e.To = nil },
+		"no rcpt": func(e *report.Email) { e.To = nil },
 	} {
 		e := sample()
 		mutate(e)

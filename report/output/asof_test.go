@@ -95,7 +95,7 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	}
 	job := &report.Job{Store: st, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
-		Outputs: o.Steps(), Now: func() time.Time { return e.now }, TopN: 1,
+		Outputs: o, Now: func() time.Time { return e.now }, TopN: 1,
 		// ₩0.01 saved per cache-read token of the priced model (QA_CHAT reads 400 a day).
 		CacheSaving: func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool) {
 			if model != "claude-sonnet-4-5" {

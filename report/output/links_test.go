@@ -44,7 +44,7 @@ func TestEmailLinksPageAndWorkbook(t *testing.T) {
 			}
 			job := &report.Job{Store: pgquery.New(e.pool), Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 				From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
-				Outputs: o.Steps(), Links: output.PeriodLinks(target), Now: func() time.Time { return e.now }}
+				Outputs: o, Links: output.PeriodLinks(target), Now: func() time.Time { return e.now }}
 			if _, err := job.Run(context.Background(), day(2), report.RunOptions{}); err != nil {
 				t.Fatal(err)
 			}

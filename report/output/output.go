@@ -1,9 +1,8 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
 // the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
-// publishing them (report/publish) and the digest email (report/digest). Each is one step of the
-// run (a report.Output) and they run in this order, after the alerts: pages → workbooks →
-// publish → digest (the page's alert history and the digest include the alerts this run sent,
-// and the digest links what was published).
+// publishing them (report/publish) and the digest email (report/digest). Outputs.Write runs them
+// as steps of the run (report.Job.Outputs), in this order, after the alerts: pages → workbooks →
+// publish → digest. Each step takes what the steps before it made and returns what it made.
 //
 // What succeeded is kept when a later step fails: a failed workbook or events CSV (made
 // together: the workbook links the CSV) leaves the page published without either link; a failed
@@ -27,7 +26,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aispend/aispend/report"
@@ -101,13 +99,11 @@ type Config struct {
 // such a period's events are better read from the CSV.
 const DefaultEventsSheetMaxRows = 200_000
 
-// Outputs makes the artifacts of report runs; Steps lists them for report.Job.Outputs. The steps
-// of one run share what they made (the page, the workbook file), so an Outputs serves one run at
-// a time.
+// Outputs makes the artifacts of report runs (report.Job.Outputs). It holds only its
+// configuration: the steps of a run hand what they made to the next as values, so runs do not
+// share state.
 type Outputs struct {
 	cfg Config
-	mu  sync.Mutex
-	cur *run
 }
 
 // New checks cfg.
@@ -134,124 +130,109 @@ func New(cfg Config) (*Outputs, error) {
 	return &Outputs{cfg: cfg}, nil
 }
 
-// Steps are the run steps, in order: pages, workbooks, publish, digest.
-func (o *Outputs) Steps() []report.Output {
-	return []report.Output{
-		step{"pages", o.pages},
-		step{"workbooks", o.workbooks},
-		step{"publish", o.publish},
-		step{"digest", o.digest},
-	}
-}
-
-type step struct {
-	name string
-	fn   func(ctx context.Context, res *report.Result) error
-}
-
-func (s step) Name() string                                        { return s.name }
-func (s step) Write(ctx context.Context, res *report.Result) error { return s.fn(ctx, res) }
-
-// run is what the steps of one run share.
-type run struct {
-	res       *report.Result
-	at        time.Time
-	alerts    []report.LedgerEntry
-	alertsErr error
-	alertsOK  bool
-
-	page     *site.PeriodPage // nil: the pages step failed
-	workbook string           // temporary file; "": the workbook step failed
-	events   string           // temporary events CSV, made with the workbook; "" with it
-	target   publish.Target   // cfg.Target, or the dry-run directory
-	dryDir   string
-	pageKey  string
-	bookKey  string
-	csvKey   string
-	done     bool // the publish step succeeded
-}
-
-// begin starts the outputs of a run: the pages step is always the first.
-func (o *Outputs) begin(res *report.Result) *run {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	o.cur.cleanup()
-	p := SitePeriod(res.Period)
-	o.cur = &run{res: res, at: o.cfg.Now(), target: o.cfg.Target,
-		pageKey: p.PagePath(), bookKey: p.Dir() + "/" + p.WorkbookName(), csvKey: p.Dir() + "/" + p.EventsCSVName()}
-	return o.cur
-}
-
-// current is the run res belongs to.
-func (o *Outputs) current(res *report.Result) (*run, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.cur == nil || o.cur.res != res {
-		return nil, errors.New("the pages step did not start this run")
-	}
-	return o.cur, nil
-}
-
-// cleanup removes the run's temporary workbook and events CSV.
-func (r *run) cleanup() {
-	if r == nil {
-		return
-	}
-	for _, f := range []*string{&r.workbook, &r.events} {
-		if *f != "" {
-			os.Remove(*f)
-			*f = ""
+// Write runs the output steps of a run, in order: pages, workbooks, publish, digest. Each takes
+// what the steps before it made (nil when one failed) and returns what it made.
+func (o *Outputs) Write(ctx context.Context, res *report.Result, step func(name string, fn func() error)) {
+	at := o.cfg.Now()
+	history := o.history(ctx, res.Period)
+	var pg *page
+	step("pages", func() error {
+		alerts, err := history()
+		if err != nil {
+			return err
 		}
-	}
-}
-
-// ledger is the alert history of the run's period, read once.
-func (r *run) ledger(ctx context.Context, s Store) ([]report.LedgerEntry, error) {
-	if !r.alertsOK {
-		p := r.res.Period
-		r.alerts, r.alertsErr = s.Alerts(ctx, p.Start, p.End)
-		r.alertsOK = r.alertsErr == nil
-	}
-	return r.alerts, r.alertsErr
-}
-
-// pages renders the period page. It is rendered again by publish, without the workbook link,
-// when the workbook failed.
-func (o *Outputs) pages(ctx context.Context, res *report.Result) error {
-	r := o.begin(res)
-	alerts, err := r.ledger(ctx, o.cfg.Store)
-	if err != nil {
+		pg, err = o.pages(res.Report, alerts, at)
 		return err
+	})
+	var files *workbookFiles
+	step("workbooks", func() error {
+		alerts, err := history()
+		if err != nil {
+			return err
+		}
+		files, err = o.workbooks(ctx, res.Report, alerts, at)
+		return err
+	})
+	defer files.remove()
+	var site *published
+	step("publish", func() (err error) {
+		site, err = o.publish(ctx, res, at, pg, files)
+		return err
+	})
+	step("digest", func() error { return o.digest(ctx, res, at, site, files) })
+}
+
+// history reads the alert history of period p (the ledger entries of the budget periods that
+// overlap it) once it succeeds: the pages and the workbook show the same.
+func (o *Outputs) history(ctx context.Context, p report.Period) func() ([]report.LedgerEntry, error) {
+	var alerts []report.LedgerEntry
+	read := false
+	return func() ([]report.LedgerEntry, error) {
+		if read {
+			return alerts, nil
+		}
+		var err error
+		if alerts, err = o.cfg.Store.Alerts(ctx, p.Start, p.End); err != nil {
+			return nil, err
+		}
+		read = true
+		return alerts, nil
 	}
-	sp := SitePeriod(res.Period)
-	pg := Page(res.Report, alerts, r.at, sp.WorkbookName())
+}
+
+// page is what the pages step made: the period page, checked and laid out but not written (it
+// drops its links to the workbook and the events CSV when they are not made), and its numbers
+// as report.json.
+type page struct {
+	html *site.PeriodHTML
+	json []byte
+}
+
+// pages prepares the period page of a report and its report.json; publish writes them.
+func (o *Outputs) pages(rep *report.Report, alerts []report.LedgerEntry, at time.Time) (*page, error) {
+	sp := SitePeriod(rep.Period)
+	pg := Page(rep, alerts, at, sp.WorkbookName())
 	if !o.cfg.NoEventsExport {
 		pg.EventsCSV = sp.EventsCSVName()
 	}
 	pg.Rates = o.cfg.Rates
-	if err := site.RenderPeriod(io.Discard, pg); err != nil {
-		return err
+	html, err := site.PreparePeriod(pg)
+	if err != nil {
+		return nil, err
 	}
-	r.page = &pg
-	return nil
+	doc, err := ReportJSON(rep, alerts, at)
+	if err != nil {
+		return nil, err
+	}
+	return &page{html: html, json: doc}, nil
+}
+
+// workbookFiles are the temporary files the workbooks step made.
+type workbookFiles struct {
+	workbook string
+	events   string // the events CSV; "": the export is off
+}
+
+// remove deletes the files; a nil *workbookFiles has none.
+func (f *workbookFiles) remove() {
+	if f == nil {
+		return
+	}
+	for _, name := range []string{f.workbook, f.events} {
+		if name != "" {
+			os.Remove(name)
+		}
+	}
 }
 
 // workbooks writes the workbook and the events CSV to temporary files, streaming the period's
 // events into them. The CSV always holds every event; the workbook's Events sheet lists them too
 // while the period has at most EventsSheetMaxRows, and otherwise names the CSV. Both are made or
 // neither: the workbook links the CSV, and a CSV without its workbook is not published.
-func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error) {
-	r, err := o.current(res)
-	if err != nil {
-		return err
-	}
-	alerts, err := r.ledger(ctx, o.cfg.Store)
-	if err != nil {
-		return err
-	}
+func (o *Outputs) workbooks(ctx context.Context, rep *report.Report, alerts []report.LedgerEntry, at time.Time) (made *workbookFiles, err error) {
 	book, err := os.CreateTemp(o.cfg.TmpDir, "aispend-workbook-*.xlsx")
 	if err != nil {
-		return fmt.Errorf("create workbook file: %w", err)
+		return nil, fmt.Errorf("create workbook file: %w", err)
 	}
 	files := []*os.File{book}
 	var csvFile *os.File
@@ -259,7 +240,7 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 		if csvFile, err = os.CreateTemp(o.cfg.TmpDir, "aispend-events-*.csv.gz"); err != nil {
 			book.Close()
 			os.Remove(book.Name())
-			return fmt.Errorf("create events csv file: %w", err)
+			return nil, fmt.Errorf("create events csv file: %w", err)
 		}
 		files = append(files, csvFile)
 	}
@@ -273,18 +254,23 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 			for _, f := range files {
 				os.Remove(f.Name())
 			}
-			return
-		}
-		r.workbook = book.Name()
-		if csvFile != nil {
-			r.events = csvFile.Name()
+			made = nil
 		}
 	}()
-
-	p, sp := res.Period, SitePeriod(res.Period)
-	var csv *xlsx.EventsCSV // nil: no events export
-	wb := Workbook(res.Report, alerts, r.at, nil)
+	made = &workbookFiles{workbook: book.Name()}
 	if csvFile != nil {
+		made.events = csvFile.Name()
+	}
+	return made, o.writeWorkbook(ctx, rep, alerts, at, book, csvFile)
+}
+
+// writeWorkbook writes the workbook of rep into book and, unless csvFile is nil, the events CSV.
+func (o *Outputs) writeWorkbook(ctx context.Context, rep *report.Report, alerts []report.LedgerEntry, at time.Time, book, csvFile *os.File) error {
+	p, sp := rep.Period, SitePeriod(rep.Period)
+	var csv *xlsx.EventsCSV // nil: no events export
+	wb := Workbook(rep, alerts, at, nil)
+	if csvFile != nil {
+		var err error
 		if csv, err = xlsx.NewEventsCSV(csvFile, p.Start.Location()); err != nil {
 			return err
 		}
@@ -293,7 +279,7 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 	for _, rate := range o.cfg.Rates {
 		wb.Rates = append(wb.Rates, xlsx.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
 	}
-	if err := o.events(ctx, res, &wb, csv); err != nil {
+	if err := o.events(ctx, rep, &wb, csv); err != nil {
 		return err
 	}
 	if err := xlsx.Write(book, wb, xlsx.Options{MaxRowsPerSheet: o.cfg.MaxEventRowsPerSheet, TmpDir: o.cfg.TmpDir}); err != nil {
@@ -314,21 +300,21 @@ func (o *Outputs) workbooks(ctx context.Context, res *report.Result) (err error)
 // events routes the period's events: into the CSV and the workbook's Events sheet in one read
 // while the period has at most EventsSheetMaxRows events (wb.Events, read while the workbook is
 // written), otherwise into the CSV alone, now, and the sheet says where they are.
-func (o *Outputs) events(ctx context.Context, res *report.Result, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
+func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
 	// The report's own snapshot (report/pgquery, which may read it from a replica), so that the
 	// rows are exactly the events its totals count.
 	var src EventSource = o.cfg.Store
-	if res.Report.Events != nil {
-		src = res.Report.Events
+	if rep.Events != nil {
+		src = rep.Events
 	}
-	p := res.Period
+	p := rep.Period
 	limit := o.cfg.EventsSheetMaxRows
 	if limit == 0 {
 		limit = DefaultEventsSheetMaxRows
 	}
 	// The report's count decides, known before any event is read: the workbook cannot take back
 	// rows already streamed into it.
-	n := res.Report.Totals.Requests
+	n := rep.Totals.Requests
 	if limit >= 0 && n <= int64(limit) {
 		// One read fills both, so the sheet and the CSV list the same events.
 		wb.Events = func(emit func(xlsx.Event) error) error {
@@ -370,95 +356,94 @@ type CSVSource interface {
 	EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error)
 }
 
+// published is what the publish step put on its target.
+type published struct {
+	target publish.Target // Config.Target, or the dry run's directory
+	dryDir string         // the dry run's directory; "" for a real run
+	page   bool           // the period page
+	files  bool           // the workbook, and the events CSV unless the export is off
+	events bool           // the events CSV
+}
+
 // publish uploads the events CSV, the workbook, the assets, the period page and, last, the
-// landing page, which links every period page the target holds.
-func (o *Outputs) publish(ctx context.Context, res *report.Result) error {
-	r, err := o.current(res)
-	if err != nil {
-		return err
+// landing page, which links every period page the target holds. It writes the page prepared by
+// the pages step, without the links to the workbook and CSV when those were not made.
+func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time, pg *page, made *workbookFiles) (*published, error) {
+	if pg == nil && made == nil {
+		return nil, errors.New("nothing to publish: the page and the workbook failed")
 	}
-	if r.page == nil && r.workbook == "" {
-		return errors.New("nothing to publish: the page and the workbook failed")
-	}
+	out := &published{target: o.cfg.Target, page: pg != nil, files: made != nil, events: made != nil && made.events != ""}
 	if res.DryRun {
-		if r.dryDir, err = o.dryRunDir(res.Period); err != nil {
-			return err
+		var err error
+		if out.dryDir, err = o.dryRunDir(res.Period); err != nil {
+			return nil, err
 		}
-		r.target = publish.Dir{Root: r.dryDir}
+		out.target = publish.Dir{Root: out.dryDir}
 	}
 	// Every upload that succeeds is recorded, also when a later one fails.
-	t := &recorder{Target: r.target}
+	t := &recorder{Target: out.target}
 	defer func() {
 		if !res.DryRun {
 			res.Published = append(res.Published, t.keys...)
 		}
 	}()
-	published, err := listPeriods(ctx, t)
+	keys, err := listPeriods(ctx, t)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	statuses, err := o.currentStatuses(ctx)
+	statuses, err := report.CurrentStatuses(ctx, o.cfg.Store, o.cfg.Budgets, o.cfg.Now(), o.cfg.Location)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	sp := SitePeriod(res.Period)
 	// The events CSV and the workbook (which links it) go up first and straight from their
 	// files: they can be large.
-	if r.workbook != "" {
-		if r.events != "" {
-			if err := putFile(ctx, t, r.csvKey, r.events); err != nil {
-				return err
+	if made != nil {
+		if made.events != "" {
+			if err := putFile(ctx, t, sp.EventsCSVPath(), made.events); err != nil {
+				return nil, err
 			}
-			published[r.csvKey] = true
+			keys[sp.EventsCSVPath()] = true
 		}
-		if err := putFile(ctx, t, r.bookKey, r.workbook); err != nil {
-			return err
+		if err := putFile(ctx, t, sp.WorkbookPath(), made.workbook); err != nil {
+			return nil, err
 		}
-		published[r.bookKey] = true
+		keys[sp.WorkbookPath()] = true
 	}
 	var files []publish.File
 	for name, body := range site.Assets() {
 		files = append(files, publish.File{Key: "assets/" + name, Body: body})
 	}
-	if r.page != nil {
-		pg := *r.page
-		if r.workbook == "" {
-			// The page must not link a workbook or CSV that was not made.
-			pg.Workbook, pg.EventsCSV = "", ""
+	if pg != nil {
+		html := pg.html
+		if made == nil {
+			html = html.WithoutFiles()
 		}
 		var b bytes.Buffer
-		if err := site.RenderPeriod(&b, pg); err != nil {
-			return err
+		if err := html.Write(&b); err != nil {
+			return nil, err
 		}
-		files = append(files, publish.File{Key: r.pageKey, Body: b.Bytes()})
-		published[r.pageKey] = true
+		files = append(files, publish.File{Key: sp.PagePath(), Body: b.Bytes()})
+		keys[sp.PagePath()] = true
 		// The page's numbers as JSON beside it; it goes up before the page (publish.Site ranks
 		// pages after everything else).
-		alerts, err := r.ledger(ctx, o.cfg.Store)
-		if err != nil {
-			return err
-		}
-		doc, err := ReportJSON(res.Report, alerts, r.at)
-		if err != nil {
-			return err
-		}
-		files = append(files, publish.File{Key: SitePeriod(res.Period).Dir() + "/" + ReportJSONName, Body: doc})
+		files = append(files, publish.File{Key: sp.File(ReportJSONName), Body: pg.json})
 	}
 	var b bytes.Buffer
 	if err := site.RenderIndex(&b, site.IndexPage{
-		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: r.at, Rates: o.cfg.Rates,
-		Budgets: BudgetCards(statuses), Reports: reports(published, o.cfg.Location),
+		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: at, Rates: o.cfg.Rates,
+		Budgets: BudgetCards(statuses), Reports: reports(keys, o.cfg.Location),
 	}); err != nil {
-		return err
+		return nil, err
 	}
 	files = append(files, publish.File{Key: publish.IndexKey, Body: b.Bytes()})
 	if err := publish.Site(ctx, t, files); err != nil {
-		return err
+		return nil, err
 	}
-	r.done = true
 	if res.DryRun {
-		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", r.dryDir)
+		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
 	}
-	return nil
+	return out, nil
 }
 
 // dryRunDir is where a dry run writes: the configured directory, or a new temporary one.
@@ -473,25 +458,11 @@ func (o *Outputs) dryRunDir(p report.Period) (string, error) {
 	return dir, nil
 }
 
-// currentStatuses are the budgets' statuses for their periods in progress, for the landing page.
-func (o *Outputs) currentStatuses(ctx context.Context) ([]report.Status, error) {
-	now := o.cfg.Now()
-	var out []report.Status
-	for _, b := range o.cfg.Budgets {
-		st, err := report.BudgetStatusFor(ctx, o.cfg.Store, b, report.PeriodContaining(b.Period, now, o.cfg.Location), now)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, st)
-	}
-	return out, nil
-}
-
 // listPeriods is the set of period pages and workbooks the target holds.
 func listPeriods(ctx context.Context, t publish.Target) (map[string]bool, error) {
 	keys := map[string]bool{}
-	for _, kind := range []report.PeriodKind{report.Daily, report.Weekly, report.Monthly} {
-		list, err := t.List(ctx, string(kind)+"/")
+	for _, kind := range report.PeriodKinds() {
+		list, err := t.List(ctx, site.KindDir(kind))
 		if err != nil {
 			return nil, err
 		}
@@ -507,21 +478,17 @@ func listPeriods(ctx context.Context, t publish.Target) (map[string]bool, error)
 func reports(keys map[string]bool, loc *time.Location) []site.PublishedReport {
 	var out []site.PublishedReport
 	for k := range keys {
-		parts := strings.Split(k, "/")
-		if len(parts) != 3 || parts[2] != "index.html" {
+		kind, label, ok := site.ParsePagePath(k)
+		if !ok {
 			continue
 		}
-		kind, err := report.ParsePeriodKind(parts[0])
-		if err != nil || string(kind) != parts[0] {
-			continue
-		}
-		p, err := report.ParseLabel(kind, parts[1], loc)
-		if err != nil || p.Label() != parts[1] {
+		p, err := report.ParseLabel(kind, label, loc)
+		if err != nil || p.Label() != label {
 			continue
 		}
 		sp := SitePeriod(p)
 		pr := site.PublishedReport{Period: sp}
-		if keys[sp.Dir()+"/"+sp.WorkbookName()] {
+		if keys[sp.WorkbookPath()] {
 			pr.Workbook = sp.WorkbookName()
 		}
 		out = append(out, pr)
@@ -557,70 +524,40 @@ func (r *recorder) Put(ctx context.Context, key string, body io.Reader, size int
 	return nil
 }
 
-// digest emails the digest once per period (unless ResendDigest), after a successful publish.
-// It is the last step: it removes the run's temporary workbook and events CSV.
-func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
-	r, err := o.current(res)
-	if err != nil {
-		return err
-	}
-	defer r.cleanup()
+// digest emails the digest once per period (unless ResendDigest), after a successful publish
+// (site; nil when it failed), linking what it published and attaching the workbook made.
+func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, pub *published, made *workbookFiles) error {
 	log := o.cfg.Logger.With("period", res.Period.String())
 	if len(o.cfg.Recipients) == 0 {
 		log.Info("no digest recipients configured: digest not sent")
 		return nil
 	}
-	if !r.done {
+	if pub == nil {
 		return errors.New("not sent: publishing failed, so its links would be broken; the next run sends it")
 	}
-	pageURL, err := link(ctx, r.target, r.pageKey, r.page != nil)
+	d, err := o.digestOf(ctx, res, at, pub)
 	if err != nil {
 		return err
 	}
-	bookURL, err := link(ctx, r.target, r.bookKey, r.workbook != "")
-	if err != nil {
-		return err
-	}
-	csvURL, err := link(ctx, r.target, r.csvKey, r.events != "")
-	if err != nil {
-		return err
-	}
-	local := strings.HasPrefix(pageURL, "file://")
-	if local && !res.DryRun {
+	if !res.DryRun && d.LocalLinks {
 		log.Info("the digest links the files by file:// URLs, which work only on this machine: set a public URL (AISPEND_PUBLIC_URL)")
 	}
 	var attach *digest.Attachment
-	if o.cfg.AttachWorkbook && r.workbook != "" {
-		if attach, err = digest.FileAttachment(r.workbook, o.cfg.AttachMaxBytes); err != nil {
+	if o.cfg.AttachWorkbook && made != nil {
+		if attach, err = digest.FileAttachment(made.workbook, o.cfg.AttachMaxBytes); err != nil {
 			return err
 		}
 		attach.Filename = SitePeriod(res.Period).WorkbookName()
 	}
-	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
-	d.EventsURL = csvURL
-	d.LocalLinks = local
 	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
 	if err != nil {
 		return err
 	}
-	kind, label := string(res.Period.Kind), res.Period.Label()
 	if res.DryRun {
-		box, err := mail.NewOutbox(filepath.Join(r.dryDir, "outbox"), o.cfg.From)
-		if err != nil {
-			return err
-		}
-		if err := box.Send(ctx, msg); err != nil {
-			return err
-		}
-		sent, err := o.cfg.Store.DigestSent(ctx, kind, label)
-		if err != nil {
-			return err
-		}
-		log.Info("dry run: digest rendered, not sent", "dir", box.Dir(), "already_sent", sent,
-			"would_send", !sent || o.cfg.ResendDigest)
-		return nil
+		return o.dryRunDigest(ctx, res.Period, pub.dryDir, msg, log)
 	}
-	sent, err := o.cfg.Store.SendDigest(ctx, kind, label, d.MessageID(o.cfg.From), o.cfg.Recipients, o.cfg.ResendDigest,
+	kind, label := string(res.Period.Kind), res.Period.Label()
+	sent, err := o.cfg.Store.SendDigest(ctx, kind, label, msg.Headers.Get("Message-Id"), o.cfg.Recipients, o.cfg.ResendDigest,
 		func(ctx context.Context) error {
 			if o.cfg.Sender == nil {
 				return errors.New("no mail transport configured")
@@ -635,6 +572,43 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 	} else {
 		log.Info("digest not sent: already sent for this period (aispend run --resend-digest sends it again)")
 	}
+	return nil
+}
+
+// digestOf is the digest of the run's report, linking the files pub published.
+func (o *Outputs) digestOf(ctx context.Context, res *report.Result, at time.Time, pub *published) (digest.Digest, error) {
+	sp := SitePeriod(res.Period)
+	var urls [3]string
+	for i, l := range []struct {
+		key  string
+		made bool
+	}{{sp.PagePath(), pub.page}, {sp.WorkbookPath(), pub.files}, {sp.EventsCSVPath(), pub.events}} {
+		var err error
+		if urls[i], err = link(ctx, pub.target, l.key, l.made); err != nil {
+			return digest.Digest{}, err
+		}
+	}
+	d := Digest(res.Report, res.SentAlerts, at, urls[0], urls[1])
+	d.EventsURL = urls[2]
+	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
+	return d, nil
+}
+
+// dryRunDigest writes the digest into the dry run's outbox instead of sending it.
+func (o *Outputs) dryRunDigest(ctx context.Context, p report.Period, dryDir string, msg *report.Email, log *slog.Logger) error {
+	box, err := mail.NewOutbox(filepath.Join(dryDir, "outbox"), o.cfg.From)
+	if err != nil {
+		return err
+	}
+	if err := box.Send(ctx, msg); err != nil {
+		return err
+	}
+	sent, err := o.cfg.Store.DigestSent(ctx, string(p.Kind), p.Label())
+	if err != nil {
+		return err
+	}
+	log.Info("dry run: digest rendered, not sent", "dir", box.Dir(), "already_sent", sent,
+		"would_send", !sent || o.cfg.ResendDigest)
 	return nil
 }
 
@@ -658,7 +632,7 @@ func PeriodLinks(t publish.Target) func(ctx context.Context, p report.Period) (r
 		if err != nil {
 			return report.Links{}, err
 		}
-		book, err := link(ctx, t, sp.Dir()+"/"+sp.WorkbookName(), true)
+		book, err := link(ctx, t, sp.WorkbookPath(), true)
 		if err != nil {
 			return report.Links{}, err
 		}

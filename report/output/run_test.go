@@ -145,7 +145,7 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 	}
 	return &report.Job{Store: js, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
-		Outputs: o.Steps(), Now: func() time.Time { return e.now }}
+		Outputs: o, Now: func() time.Time { return e.now }}
 }
 
 func day(d int) report.Period {

@@ -21,7 +21,7 @@ import (
 
 // SitePeriod is the site's name for a report period.
 func SitePeriod(p report.Period) site.Period {
-	return site.Period{Kind: site.PeriodKind(p.Kind), Label: p.Label(), Start: p.Start, End: p.End}
+	return site.Period{Kind: p.Kind, Label: p.Label(), Start: p.Start, End: p.End}
 }
 
 // Page is the period page of a report. alerts is the alert history (the ledger entries of the
@@ -135,7 +135,7 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 	out := make([]site.BudgetCard, 0, len(sts))
 	for _, st := range sts {
 		c := site.BudgetCard{
-			Name: st.Budget.Name, Window: site.PeriodKind(st.Period.Kind),
+			Name: st.Budget.Name, Window: st.Period.Kind,
 			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
 		if !st.Budget.Scope.IsZero() {
@@ -244,19 +244,36 @@ func WorkbookEvent(e report.Event) xlsx.Event {
 	}
 }
 
-// Digest is the digest email of a report: its numbers, the alerts the run sent, the change from
-// the previous period when the report's daily series covers it, and the links (absolute http(s)
-// URLs, or "" for none).
+// Digest is the digest email of a report: its numbers (the period and its time zone, the
+// currency, the KPIs, every budget's status, the top services, models and users), the alerts the
+// run sent, the change from the previous period when the report's daily series covers it, and
+// the links (absolute http(s) URLs, or "" for none).
 func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) digest.Digest {
-	d := digest.FromReport(rep)
-	d.GeneratedAt = generatedAt
-	d.PageURL, d.WorkbookURL = pageURL, workbookURL
+	p := rep.Period
+	d := digest.Digest{
+		Period:      digest.Period{Kind: string(p.Kind), Label: p.Label(), Start: p.Start, End: p.End},
+		Currency:    rep.Currency,
+		TimeZone:    p.Start.Location().String(),
+		KPIs:        digestKPIs(rep.Totals),
+		GeneratedAt: generatedAt,
+		PageURL:     pageURL,
+		WorkbookURL: workbookURL,
+		TopServices: digestTops(rep.Breakdowns[report.ByService]),
+		TopModels:   digestTops(rep.Breakdowns[report.ByModel]),
+		TopUsers:    digestTops(rep.Breakdowns[report.ByUser]),
+	}
+	for _, st := range rep.Budgets {
+		d.Budgets = append(d.Budgets, digest.Budget{
+			Name: st.Budget.Name, Period: st.Period.String(), Spent: st.Spent, Limit: st.Limit, Percent: st.Percent,
+			State: st.State, ResetsAt: st.Period.End, AsOf: st.AsOf,
+		})
+	}
 	if rep.Previous != nil {
-		k := digest.KPIsOf(rep.Previous.Totals)
+		k := digestKPIs(rep.Previous.Totals)
 		d.Previous = &k
 		d.Movers = movers(rep)
 	} else if prev, ok := previousTotals(rep); ok {
-		k := digest.KPIsOf(prev)
+		k := digestKPIs(prev)
 		d.Previous = &k
 	}
 	d.Spikes = report.Spikes(rep.History, rep.Series)
@@ -276,6 +293,20 @@ func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time
 		})
 	}
 	return d
+}
+
+// digestKPIs are the digest's key numbers of a period's totals.
+func digestKPIs(t report.Totals) digest.KPIs {
+	return digest.KPIs{Cost: t.Cost, Requests: t.Requests, Failures: t.Failures, CacheHits: t.CacheHits, Unpriced: t.Unpriced}
+}
+
+// digestTops are the first digest.TopN rows of a breakdown.
+func digestTops(rows []report.Row) []digest.Top {
+	out := make([]digest.Top, 0, min(digest.TopN, len(rows)))
+	for _, r := range rows[:min(digest.TopN, len(rows))] {
+		out = append(out, digest.Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests, Unpriced: r.Requests > 0 && r.Unpriced == r.Requests})
+	}
+	return out
 }
 
 // previousTotals sums the previous period's days from the report's daily series: a day's or a

@@ -79,7 +79,7 @@ func TestPageMapsReport(t *testing.T) {
 			Spent: dec("500"), Projected: decimal.NewNullDecimal(dec("1500.25")), Status: report.StatusPending, CreatedAt: at.Add(-2 * time.Hour)},
 	}
 	pg := output.Page(rep, alerts, at, "aispend-daily-2026-10-01.xlsx")
-	if pg.Period != (site.Period{Kind: site.Daily, Label: "2026-10-01", Start: rep.Period.Start, End: rep.Period.End}) || pg.Location != seoul || pg.Currency != "KRW" {
+	if pg.Period != (site.Period{Kind: report.Daily, Label: "2026-10-01", Start: rep.Period.Start, End: rep.Period.End}) || pg.Location != seoul || pg.Currency != "KRW" {
 		t.Errorf("period %+v, zone %v, currency %s", pg.Period, pg.Location, pg.Currency)
 	}
 	k := pg.KPIs
@@ -105,7 +105,7 @@ func TestPageMapsReport(t *testing.T) {
 		t.Errorf("daily cost: %d days", len(pg.DailyCost))
 	}
 	b := pg.Budgets
-	if len(b) != 2 || b[0].State != site.StateExceeded || !b[0].ResetsAt.Equal(rep.Period.End) || b[0].Scope != "" || b[0].Window != site.Daily ||
+	if len(b) != 2 || b[0].State != site.StateExceeded || !b[0].ResetsAt.Equal(rep.Period.End) || b[0].Scope != "" || b[0].Window != report.Daily ||
 		b[1].Scope != "service=QA_CHAT" || b[1].State != site.StateOK || !b[1].ResetsAt.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, seoul)) ||
 		!b[1].Spent.Equal(dec("1000.0000001")) || !b[1].Limit.Equal(dec("5000")) {
 		t.Errorf("budget cards %+v", b)

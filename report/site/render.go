@@ -10,9 +10,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/templates"
-	"github.com/shopspring/decimal"
 )
 
 // pages is parsed once: the templates are embedded, so a parse error is a build defect that
@@ -34,15 +36,47 @@ var hundred = decimal.NewFromInt(100)
 func RenderPeriod(w io.Writer, p PeriodPage) error { return chartLib.renderPeriod(w, p) }
 
 func (lib chartLibrary) renderPeriod(w io.Writer, p PeriodPage) error {
+	h, err := lib.preparePeriod(p)
+	if err != nil {
+		return err
+	}
+	return h.Write(w)
+}
+
+// PeriodHTML is a period page checked and laid out by PreparePeriod, ready to be written: a
+// batch run prepares its page before it knows whether the workbook will be made, and writes it
+// once, when it publishes.
+type PeriodHTML struct {
+	v   *periodView
+	dir string
+}
+
+// PreparePeriod checks a period page and lays it out: all of RenderPeriod but the writing.
+func PreparePeriod(p PeriodPage) (*PeriodHTML, error) { return chartLib.preparePeriod(p) }
+
+func (lib chartLibrary) preparePeriod(p PeriodPage) (*PeriodHTML, error) {
 	if lib.err != nil {
-		return lib.err
+		return nil, lib.err
 	}
 	v, err := newPeriodView(p)
 	if err != nil {
-		return fmt.Errorf("render period page: %w", err)
+		return nil, fmt.Errorf("render period page: %w", err)
 	}
-	if err := pages.ExecuteTemplate(w, "period", v); err != nil {
-		return fmt.Errorf("render period page %s: %w", p.Period.Dir(), err)
+	return &PeriodHTML{v: v, dir: p.Period.Dir()}, nil
+}
+
+// WithoutFiles is the page without its links to the workbook and the events CSV, for a run
+// whose workbook (made together with the CSV) failed: a page never links a missing file.
+func (h *PeriodHTML) WithoutFiles() *PeriodHTML {
+	v := *h.v
+	v.Workbook, v.EventsCSV = "", ""
+	return &PeriodHTML{v: &v, dir: h.dir}
+}
+
+// Write writes the page.
+func (h *PeriodHTML) Write(w io.Writer) error {
+	if err := pages.ExecuteTemplate(w, "period", h.v); err != nil {
+		return fmt.Errorf("render period page %s: %w", h.dir, err)
 	}
 	return nil
 }
@@ -348,7 +382,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 	if v.Budgets, err = budgetViews(p.Budgets, p.Currency, p.Location); err != nil {
 		return nil, err
 	}
-	byKind := map[PeriodKind][]PublishedReport{}
+	byKind := map[report.PeriodKind][]PublishedReport{}
 	for _, r := range p.Reports {
 		if err := r.Period.Validate(); err != nil {
 			return nil, fmt.Errorf("published report: %w", err)
@@ -358,7 +392,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 		}
 		byKind[r.Period.Kind] = append(byKind[r.Period.Kind], r)
 	}
-	for _, kind := range []PeriodKind{Daily, Weekly, Monthly} {
+	for _, kind := range report.PeriodKinds() {
 		rs := byKind[kind]
 		sort.SliceStable(rs, func(i, j int) bool {
 			if !rs[i].Period.Start.Equal(rs[j].Period.Start) {
@@ -375,7 +409,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 				Href:  r.Period.PagePath(),
 			}
 			if r.Workbook != "" {
-				link.Workbook = r.Period.Dir() + "/" + r.Workbook
+				link.Workbook = r.Period.File(r.Workbook)
 			}
 			k.Reports = append(k.Reports, link)
 		}
@@ -616,13 +650,13 @@ func checkFileName(name string) error {
 	return nil
 }
 
-func kindTitle(k PeriodKind) string {
+func kindTitle(k report.PeriodKind) string {
 	switch k {
-	case Daily:
+	case report.Daily:
 		return "Daily report"
-	case Weekly:
+	case report.Weekly:
 		return "Weekly report"
-	case Monthly:
+	case report.Monthly:
 		return "Monthly report"
 	}
 	return string(k)
@@ -631,9 +665,9 @@ func kindTitle(k PeriodKind) string {
 func periodRange(p Period, loc *time.Location) string {
 	start, last := p.Start.In(loc), p.End.Add(-time.Nanosecond).In(loc)
 	switch p.Kind {
-	case Daily:
+	case report.Daily:
 		return start.Format("Monday 2 January 2006")
-	case Monthly:
+	case report.Monthly:
 		return start.Format("January 2006")
 	}
 	if start.Year() != last.Year() {

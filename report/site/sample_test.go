@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
 )
 
 // Hostile strings from events; each must show as text wherever it appears.
@@ -34,7 +36,7 @@ func samplePeriod(t testing.TB) PeriodPage {
 	start := time.Date(2025, 10, 1, 0, 0, 0, 0, loc)
 	p := PeriodPage{
 		Title:       "AI spend report",
-		Period:      Period{Kind: Daily, Label: "2025-10-01", Start: start, End: start.AddDate(0, 0, 1)},
+		Period:      Period{Kind: report.Daily, Label: "2025-10-01", Start: start, End: start.AddDate(0, 0, 1)},
 		Currency:    "USD",
 		Location:    loc,
 		GeneratedAt: time.Date(2025, 10, 2, 6, 0, 0, 0, loc),
@@ -54,13 +56,13 @@ func samplePeriod(t testing.TB) PeriodPage {
 			{Service: "batch-summaries", Samples: 2000, P50: 1900 * time.Millisecond, P95: 4700 * time.Millisecond},
 		},
 		Budgets: []BudgetCard{
-			{Name: "daily-total", Window: Daily, Spent: dec("1284.5632"), Limit: dec("1500"), State: StateWarning,
+			{Name: "daily-total", Window: report.Daily, Spent: dec("1284.5632"), Limit: dec("1500"), State: StateWarning,
 				ResetsAt: start.AddDate(0, 0, 1)},
-			{Name: "monthly-total", Window: Monthly, Spent: dec("1284.5632"), Limit: dec("40000"), State: StateOK,
+			{Name: "monthly-total", Window: report.Monthly, Spent: dec("1284.5632"), Limit: dec("40000"), State: StateOK,
 				ResetsAt: start.AddDate(0, 1, 0)},
-			{Name: "support-chat", Scope: "service = support-chat", Window: Daily, Spent: dec("612.40"), Limit: dec("600"),
+			{Name: "support-chat", Scope: "service = support-chat", Window: report.Daily, Spent: dec("612.40"), Limit: dec("600"),
 				State: StateExceeded, ResetsAt: start.AddDate(0, 0, 1)},
-			{Name: "code-review-weekly", Scope: "service = code-review", Window: Weekly, Spent: dec("2210.75"),
+			{Name: "code-review-weekly", Scope: "service = code-review", Window: report.Weekly, Spent: dec("2210.75"),
 				Limit: dec("2500"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
 		},
 		Services: []CostShare{
@@ -149,7 +151,7 @@ func sampleIndex(t testing.TB) IndexPage {
 	for d := 0; d < 5; d++ {
 		start := time.Date(2025, 9, 27+d, 0, 0, 0, 0, loc)
 		idx.Reports = append(idx.Reports, PublishedReport{
-			Period:   Period{Kind: Daily, Label: start.Format("2006-01-02"), Start: start, End: start.AddDate(0, 0, 1)},
+			Period:   Period{Kind: report.Daily, Label: start.Format("2006-01-02"), Start: start, End: start.AddDate(0, 0, 1)},
 			Workbook: "aispend-daily-" + start.Format("2006-01-02") + ".xlsx",
 		})
 	}
@@ -157,10 +159,10 @@ func sampleIndex(t testing.TB) IndexPage {
 		label string
 		start time.Time
 	}{{"2025-W39", time.Date(2025, 9, 22, 0, 0, 0, 0, loc)}, {"2025-W40", time.Date(2025, 9, 29, 0, 0, 0, 0, loc)}} {
-		idx.Reports = append(idx.Reports, PublishedReport{Period: Period{Kind: Weekly, Label: w.label, Start: w.start, End: w.start.AddDate(0, 0, 7)}})
+		idx.Reports = append(idx.Reports, PublishedReport{Period: Period{Kind: report.Weekly, Label: w.label, Start: w.start, End: w.start.AddDate(0, 0, 7)}})
 	}
 	sep := time.Date(2025, 9, 1, 0, 0, 0, 0, loc)
-	idx.Reports = append(idx.Reports, PublishedReport{Period: Period{Kind: Monthly, Label: "2025-09", Start: sep, End: sep.AddDate(0, 1, 0)},
+	idx.Reports = append(idx.Reports, PublishedReport{Period: Period{Kind: report.Monthly, Label: "2025-09", Start: sep, End: sep.AddDate(0, 1, 0)},
 		Workbook: "aispend-monthly-2025-09.xlsx"})
 	return idx
 }

@@ -19,33 +19,26 @@ package site
 import (
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
 )
 
-// PeriodKind is the length of a reporting period.
-type PeriodKind string
-
-// The published period kinds; each is a top-level folder of the site.
-const (
-	Daily   PeriodKind = "daily"
-	Weekly  PeriodKind = "weekly"
-	Monthly PeriodKind = "monthly"
-)
-
-// labelPatterns are the period labels of the published layout (daily/YYYY-MM-DD,
-// weekly/YYYY-Www, monthly/YYYY-MM). A label becomes part of a path and a link, so anything
-// else is refused.
-var labelPatterns = map[PeriodKind]*regexp.Regexp{
-	Daily:   regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`),
-	Weekly:  regexp.MustCompile(`^\d{4}-W\d{2}$`),
-	Monthly: regexp.MustCompile(`^\d{4}-\d{2}$`),
+// labelPatterns are the period labels (report.Period.Label) of each kind, which is a top-level
+// folder of the site. A label becomes part of a path and a link, so anything else is refused.
+var labelPatterns = map[report.PeriodKind]*regexp.Regexp{
+	report.Daily:   regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`),
+	report.Weekly:  regexp.MustCompile(`^\d{4}-W\d{2}$`),
+	report.Monthly: regexp.MustCompile(`^\d{4}-\d{2}$`),
 }
 
-// Period identifies one report.
+// Period identifies one report. Its methods are the one place the site's layout is written:
+// where a period's page, workbook and events CSV are published, and how a page's key reads back.
 type Period struct {
-	Kind  PeriodKind
+	Kind  report.PeriodKind
 	Label string    // "2025-10-01" (daily), "2025-W40" (ISO week), "2025-10" (monthly)
 	Start time.Time // first instant of the period in the report's time zone
 	End   time.Time // first instant after the period (exclusive)
@@ -66,11 +59,39 @@ func (p Period) Validate() error {
 	return nil
 }
 
+// KindDir is the folder of a kind's periods in the site, e.g. "daily/".
+func KindDir(k report.PeriodKind) string { return string(k) + "/" }
+
 // Dir is the period's folder in the site, e.g. "daily/2025-10-01".
-func (p Period) Dir() string { return string(p.Kind) + "/" + p.Label }
+func (p Period) Dir() string { return KindDir(p.Kind) + p.Label }
+
+// File is the key of the file name beside the period's page, e.g. "daily/2025-10-01/report.json".
+func (p Period) File(name string) string { return p.Dir() + "/" + name }
 
 // PagePath is the period page's key in the site, e.g. "daily/2025-10-01/index.html".
-func (p Period) PagePath() string { return p.Dir() + "/index.html" }
+func (p Period) PagePath() string { return p.File(pageName) }
+
+const pageName = "index.html"
+
+// ParsePagePath reads a period page's key (PagePath) back into its kind and label; ok is false
+// for any other key. The label is not checked against the calendar (report.ParseLabel does).
+func ParsePagePath(key string) (kind report.PeriodKind, label string, ok bool) {
+	parts := strings.Split(key, "/")
+	if len(parts) != 3 || parts[2] != pageName {
+		return "", "", false
+	}
+	kind = report.PeriodKind(parts[0])
+	if _, known := labelPatterns[kind]; !known {
+		return "", "", false
+	}
+	return kind, parts[1], true
+}
+
+// WorkbookPath is the workbook's key in the site, beside the page.
+func (p Period) WorkbookPath() string { return p.File(p.WorkbookName()) }
+
+// EventsCSVPath is the events CSV's key in the site, beside the page.
+func (p Period) EventsCSVPath() string { return p.File(p.EventsCSVName()) }
 
 // WorkbookName is the workbook's file name beside the page, e.g. "aispend-daily-2025-10-01.xlsx".
 func (p Period) WorkbookName() string { return "aispend-" + string(p.Kind) + "-" + p.Label + ".xlsx" }
@@ -205,7 +226,7 @@ func (s BudgetState) valid() bool {
 type BudgetCard struct {
 	Name     string
 	Scope    string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
-	Window   PeriodKind
+	Window   report.PeriodKind
 	Spent    decimal.Decimal
 	Limit    decimal.Decimal
 	State    BudgetState

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aispend/aispend/report"
 )
 
 func renderPeriod(t *testing.T, p PeriodPage) string {
@@ -319,7 +321,7 @@ func TestRenderPeriodEmpty(t *testing.T) {
 	loc := time.UTC
 	start := time.Date(2025, 10, 1, 0, 0, 0, 0, loc)
 	page := renderPeriod(t, PeriodPage{
-		Period:   Period{Kind: Monthly, Label: "2025-10", Start: start, End: start.AddDate(0, 1, 0)},
+		Period:   Period{Kind: report.Monthly, Label: "2025-10", Start: start, End: start.AddDate(0, 1, 0)},
 		Currency: "EUR", Location: loc,
 	})
 	mustContain(t, page, "<title>AI spend report · 2025-10</title>", "October 2025", "€0.00", "No data for this period.",
@@ -394,9 +396,21 @@ func readJSON(t *testing.T, path string, v any) {
 // Ensure the path helpers give the published layout: <kind>/<label>/index.html and the
 // workbook and events CSV beside it.
 func TestPeriodPaths(t *testing.T) {
-	p := Period{Kind: Weekly, Label: "2025-W40"}
+	p := Period{Kind: report.Weekly, Label: "2025-W40"}
 	if p.PagePath() != "weekly/2025-W40/index.html" || p.WorkbookName() != "aispend-weekly-2025-W40.xlsx" ||
 		p.EventsCSVName() != "aispend-weekly-2025-W40-events.csv.gz" {
 		t.Errorf("paths %q %q %q", p.PagePath(), p.WorkbookName(), p.EventsCSVName())
+	}
+	if p.WorkbookPath() != "weekly/2025-W40/aispend-weekly-2025-W40.xlsx" || p.EventsCSVPath() != "weekly/2025-W40/aispend-weekly-2025-W40-events.csv.gz" ||
+		p.File("report.json") != "weekly/2025-W40/report.json" || KindDir(report.Monthly) != "monthly/" {
+		t.Errorf("paths %q %q %q", p.WorkbookPath(), p.EventsCSVPath(), p.File("report.json"))
+	}
+	if k, l, ok := ParsePagePath(p.PagePath()); !ok || k != p.Kind || l != p.Label {
+		t.Errorf("ParsePagePath(%q) = %q %q %v", p.PagePath(), k, l, ok)
+	}
+	for _, key := range []string{"weekly/2025-W40/report.json", "hourly/2025-10-01/index.html", "daily/index.html", "daily/a/b/index.html", "index.html"} {
+		if _, _, ok := ParsePagePath(key); ok {
+			t.Errorf("ParsePagePath(%q) accepted a key that is not a period page", key)
+		}
 	}
 }

@@ -256,7 +256,6 @@ const csvLabel = "All events (CSV)"
 // summary writes the KPI list and the daily cost chart.
 func (b *builder) summary() error {
 	f, name, wb := b.f, SheetSummary, b.wb
-	s := wb.Summary
 	if err := f.SetColWidth(name, "A", "A", 34); err != nil {
 		return fmt.Errorf("set width on %q: %w", name, err)
 	}
@@ -274,68 +273,7 @@ func (b *builder) summary() error {
 		return fmt.Errorf("style %s!A1: %w", name, err)
 	}
 
-	requests, total := count(s.Requests), s.TotalCost
-	var lat [3]any
-	if s.Latency != nil {
-		lat = [3]any{wholeMillis(s.Latency.P50), wholeMillis(s.Latency.P95), wholeMillis(s.Latency.P99)}
-	} else {
-		lat = [3]any{"n/a", "n/a", "n/a"}
-	}
-	type kpi struct {
-		label string
-		val   any
-		kind  kind
-	}
-	kpis := []kpi{
-		{"Period", wb.Period.Label, kText},
-		{"Period start", wb.Period.Start, kDateTime},
-		{"Period end (exclusive)", wb.Period.End, kDateTime},
-		{"Time zone", wb.Location.String(), kText},
-		{"Currency", strings.ToUpper(wb.Currency), kText},
-		{"Generated at", wb.GeneratedAt, kDateTime},
-		{"", nil, kText},
-		{"Total cost", total, kMoney},
-		{"Requests", s.Requests, kInt},
-		{"Successes", s.Successes, kInt},
-		{"Failures", s.Requests - s.Successes, kInt},
-		{"Success rate", ratio(count(s.Successes), requests), kPercent},
-		{"Cache hits", s.CacheHits, kInt},
-		{"Cache hit rate", ratio(count(s.CacheHits), requests), kPercent},
-		{"Average cost per request", avg(total, requests), kMoneyFine},
-		{"Input tokens", s.Tokens.Input, kInt},
-		{"Output tokens", s.Tokens.Output, kInt},
-		{"Cache read tokens", s.Tokens.CacheRead, kInt},
-		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
-		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
-	}
-	if s.CacheSavings.Valid {
-		kpis = append(kpis, kpi{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
-	}
-	kpis = append(kpis, []kpi{
-		{"Latency p50 (ms)", lat[0], kMillis},
-		{"Latency p95 (ms)", lat[1], kMillis},
-		{"Latency p99 (ms)", lat[2], kMillis},
-		{"Unpriced events (no cost known)", s.Unpriced, kInt},
-	}...)
-	for _, m := range s.UnpricedModels {
-		kpis = append(kpis, kpi{"Unpriced model", m, kText})
-	}
-	kpis = append(kpis, []kpi{
-		{"Event rows listed", b.eventRows, kInt},
-		{"Event sheets", listSheets(b.eventSheets), kText},
-	}...)
-	if wb.EventsCSV != "" {
-		kpis = append(kpis, kpi{csvLabel, wb.EventsCSV, kText})
-	}
-	for _, r := range wb.Rates {
-		// A number cell (what amounts were converted with, exactly as configured) and the date
-		// it was set as a date cell, so that finance can compute with both.
-		label := fmt.Sprintf("Exchange rate: %s per 1 %s", strings.ToUpper(wb.Currency), strings.ToUpper(r.Currency))
-		kpis = append(kpis, kpi{label, r.Value, kRate})
-		if d, err := time.Parse(time.DateOnly, r.Since); err == nil {
-			kpis = append(kpis, kpi{fmt.Sprintf("Exchange rate %s set on", strings.ToUpper(r.Currency)), calendarDate{d.Year(), d.Month(), d.Day()}, kDate})
-		}
-	}
+	kpis := b.summaryKPIs()
 	hdr, err := newSheet(b.st, name, []column{{"Metric", 34, kText}, {"Value", 28, kText}}, wb.Location)
 	if err != nil {
 		return err
@@ -359,6 +297,77 @@ func (b *builder) summary() error {
 		}
 	}
 	return b.chart()
+}
+
+// summaryKPI is one row of the Summary sheet: a label and a value of a kind.
+type summaryKPI struct {
+	label string
+	val   any
+	kind  kind
+}
+
+// summaryKPIs are the rows of the Summary sheet, in order.
+func (b *builder) summaryKPIs() []summaryKPI {
+	wb := b.wb
+	s := wb.Summary
+	requests, total := count(s.Requests), s.TotalCost
+	var lat [3]any
+	if s.Latency != nil {
+		lat = [3]any{wholeMillis(s.Latency.P50), wholeMillis(s.Latency.P95), wholeMillis(s.Latency.P99)}
+	} else {
+		lat = [3]any{"n/a", "n/a", "n/a"}
+	}
+	kpis := []summaryKPI{
+		{"Period", wb.Period.Label, kText},
+		{"Period start", wb.Period.Start, kDateTime},
+		{"Period end (exclusive)", wb.Period.End, kDateTime},
+		{"Time zone", wb.Location.String(), kText},
+		{"Currency", strings.ToUpper(wb.Currency), kText},
+		{"Generated at", wb.GeneratedAt, kDateTime},
+		{"", nil, kText},
+		{"Total cost", total, kMoney},
+		{"Requests", s.Requests, kInt},
+		{"Successes", s.Successes, kInt},
+		{"Failures", s.Requests - s.Successes, kInt},
+		{"Success rate", ratio(count(s.Successes), requests), kPercent},
+		{"Cache hits", s.CacheHits, kInt},
+		{"Cache hit rate", ratio(count(s.CacheHits), requests), kPercent},
+		{"Average cost per request", avg(total, requests), kMoneyFine},
+		{"Input tokens", s.Tokens.Input, kInt},
+		{"Output tokens", s.Tokens.Output, kInt},
+		{"Cache read tokens", s.Tokens.CacheRead, kInt},
+		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
+		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
+	}
+	if s.CacheSavings.Valid {
+		kpis = append(kpis, summaryKPI{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
+	}
+	kpis = append(kpis, []summaryKPI{
+		{"Latency p50 (ms)", lat[0], kMillis},
+		{"Latency p95 (ms)", lat[1], kMillis},
+		{"Latency p99 (ms)", lat[2], kMillis},
+		{"Unpriced events (no cost known)", s.Unpriced, kInt},
+	}...)
+	for _, m := range s.UnpricedModels {
+		kpis = append(kpis, summaryKPI{"Unpriced model", m, kText})
+	}
+	kpis = append(kpis, []summaryKPI{
+		{"Event rows listed", b.eventRows, kInt},
+		{"Event sheets", listSheets(b.eventSheets), kText},
+	}...)
+	if wb.EventsCSV != "" {
+		kpis = append(kpis, summaryKPI{csvLabel, wb.EventsCSV, kText})
+	}
+	for _, r := range wb.Rates {
+		// A number cell (what amounts were converted with, exactly as configured) and the date
+		// it was set as a date cell, so that finance can compute with both.
+		label := fmt.Sprintf("Exchange rate: %s per 1 %s", strings.ToUpper(wb.Currency), strings.ToUpper(r.Currency))
+		kpis = append(kpis, summaryKPI{label, r.Value, kRate})
+		if d, err := time.Parse(time.DateOnly, r.Since); err == nil {
+			kpis = append(kpis, summaryKPI{fmt.Sprintf("Exchange rate %s set on", strings.ToUpper(r.Currency)), calendarDate{d.Year(), d.Month(), d.Day()}, kDate})
+		}
+	}
+	return kpis
 }
 
 // wholeMillis is a latency in whole milliseconds: a percentile from a histogram has no

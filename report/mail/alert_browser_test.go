@@ -1,7 +1,8 @@
-package report
+package mail
 
 import (
 	"context"
+	"github.com/aispend/aispend/report"
 	"math"
 	"os"
 	"path/filepath"
@@ -24,7 +25,7 @@ func TestAlertEmailInBrowser(t *testing.T) {
 		th    int
 		fill  float64 // expected filled share of the bar
 	}{{"40000", 80, 0.80}, {"60000", 95, 1.0}, {"500", 50, 0.01}} {
-		e, err := AlertEmail(sampleInput(t, tc.spent, tc.th, Actual))
+		e, err := AlertEmail(sampleInput(t, tc.spent, tc.th, report.Actual))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -87,8 +88,8 @@ func TestAlertEmailFluid(t *testing.T) {
 	b := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := sampleInput(t, "1234567890", 95, Actual) // ₩1,234,567,890: 14 characters
-	in.Drivers[ByUser] = append(in.Drivers[ByUser], Driver{Key: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("1234567"), Requests: 1234567})
+	in := sampleInput(t, "1234567890", 95, report.Actual) // ₩1,234,567,890: 14 characters
+	in.Drivers[report.ByUser] = append(in.Drivers[report.ByUser], report.Driver{Key: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("1234567"), Requests: 1234567})
 	in.WorkbookURL = "https://r.example.com/daily/2025-10-01/aispend-daily-2025-10-01.xlsx"
 	in.Also = []int{50, 80}
 	e, err := AlertEmail(in)

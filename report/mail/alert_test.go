@@ -1,6 +1,7 @@
-package report
+package mail
 
 import (
+	"github.com/aispend/aispend/report"
 	"strings"
 	"testing"
 	"time"
@@ -8,24 +9,35 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-func sampleInput(t *testing.T, spent string, th int, kind Kind) AlertInput {
+func loc(t *testing.T, name string) *time.Location {
+	t.Helper()
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+
+func sampleInput(t *testing.T, spent string, th int, kind report.Kind) report.AlertInput {
 	t.Helper()
 	seoul := loc(t, "Asia/Seoul")
 	now := time.Date(2025, 10, 1, 18, 0, 0, 0, seoul)
-	p := PeriodContaining(Daily, now, seoul)
-	b := Budget{Name: `qa <b>"budget"</b>`, Period: Daily, Amount: dec("50000"), Scope: Scope{Service: "QA_CHAT"}}
-	st := Evaluate(b, p, dec(spent), now)
-	br := Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: th, Kind: kind, Severity: SeverityOf(th)}
-	if kind == Forecast {
-		br.Severity = Warning
+	p := report.PeriodContaining(report.Daily, now, seoul)
+	b := report.Budget{Name: `qa <b>"budget"</b>`, Period: report.Daily, Amount: dec("50000"), Scope: report.Scope{Service: "QA_CHAT"}}
+	st := report.Evaluate(b, p, dec(spent), now)
+	br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: th, Kind: kind, Severity: report.SeverityOf(th)}
+	if kind == report.Forecast {
+		br.Severity = report.Warning
 	}
-	return AlertInput{
+	return report.AlertInput{
 		Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
 		From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: now, Location: seoul,
 		ReportURL: "https://r.example.com/daily/2025-10-01/?a=1&b=<2>",
-		Drivers: map[Dimension][]Driver{
-			ByUser:    {{Key: "</script><script>alert(1)</script>", Cost: dec("30000"), Requests: 12345}},
-			ByService: {{Key: "QA_CHAT", Cost: decimal.RequireFromString(spent), Requests: 2}},
+		Drivers: map[report.Dimension][]report.Driver{
+			report.ByUser:    {{Key: "</script><script>alert(1)</script>", Cost: dec("30000"), Requests: 12345}},
+			report.ByService: {{Key: "QA_CHAT", Cost: decimal.RequireFromString(spent), Requests: 2}},
 		},
 	}
 }
@@ -34,7 +46,7 @@ func sampleInput(t *testing.T, spent string, th int, kind Kind) AlertInput {
 // made of table cells without images or scripts, and that the plain-text part carries the same
 // facts.
 func TestAlertEmailEscapesAndRenders(t *testing.T) {
-	in := sampleInput(t, "40000", 80, Actual)
+	in := sampleInput(t, "40000", 80, report.Actual)
 	e, err := AlertEmail(in)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +84,7 @@ func TestAlertEmailEscapesAndRenders(t *testing.T) {
 }
 
 func TestAlertEmailCriticalAndForecast(t *testing.T) {
-	e, err := AlertEmail(sampleInput(t, "60000", 95, Actual))
+	e, err := AlertEmail(sampleInput(t, "60000", 95, report.Actual))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,7 +94,7 @@ func TestAlertEmailCriticalAndForecast(t *testing.T) {
 	if !strings.Contains(string(e.HTML), `<td width="100%"`) || strings.Contains(string(e.HTML), `<td width="0%"`) {
 		t.Error("an overrun bar is one full cell")
 	}
-	f, err := AlertEmail(sampleInput(t, "30000", ForecastThreshold, Forecast))
+	f, err := AlertEmail(sampleInput(t, "30000", report.ForecastThreshold, report.Forecast))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,9 +105,9 @@ func TestAlertEmailCriticalAndForecast(t *testing.T) {
 	if !strings.Contains(string(f.Text), "Projected: ₩40,000") {
 		t.Errorf("projection missing:\n%s", f.Text)
 	}
-	in := sampleInput(t, "1", 50, Actual)
+	in := sampleInput(t, "1", 50, report.Actual)
 	in.To = nil
-	if _, err := AlertEmail(in); err != ErrNoRecipients {
+	if _, err := AlertEmail(in); err != report.ErrNoRecipients {
 		t.Errorf("no recipients: %v", err)
 	}
 }
@@ -103,7 +115,7 @@ func TestAlertEmailCriticalAndForecast(t *testing.T) {
 // Ensures one number format in the alert: every count with thousands separators, every percent
 // with one decimal and a space ("80.0 %"), truncated so that 79.99 % never reads 80.0 %.
 func TestAlertEmailNumberFormat(t *testing.T) {
-	in := sampleInput(t, "39999.5", 50, Actual)
+	in := sampleInput(t, "39999.5", 50, report.Actual)
 	in.Status.Unpriced = 12345
 	e, err := AlertEmail(in)
 	if err != nil {
@@ -127,8 +139,8 @@ func TestAlertEmailNumberFormat(t *testing.T) {
 // Ensures a driver whose every request lacks a price reads "unpriced" in the alert email, never
 // a cost of zero, while a partly priced one shows its priced cost.
 func TestAlertEmailUnpricedDriver(t *testing.T) {
-	in := sampleInput(t, "40000", 80, Actual)
-	in.Drivers[ByModel] = []Driver{
+	in := sampleInput(t, "40000", 80, report.Actual)
+	in.Drivers[report.ByModel] = []report.Driver{
 		{Key: "priced-model", Cost: dec("40000"), Requests: 10, Unpriced: 2},
 		{Key: "no-price-model", Cost: dec("0"), Requests: 7, Unpriced: 7},
 	}

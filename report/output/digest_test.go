@@ -1,4 +1,4 @@
-package digest_test
+package output_test
 
 import (
 	"strings"
@@ -7,10 +7,11 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/output"
 )
 
 // Ensures a batch run's report maps onto the digest with the same numbers the page shows.
-func TestFromReport(t *testing.T) {
+func TestDigestFromReport(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Seoul")
 	p := report.PeriodContaining(report.Daily, time.Date(2025, 6, 1, 12, 0, 0, 0, loc), loc)
 	month := report.PeriodContaining(report.Monthly, p.Start, loc)
@@ -29,11 +30,12 @@ func TestFromReport(t *testing.T) {
 		},
 		Budgets: []report.Status{st},
 	}
-	d := digest.FromReport(rep)
+	d := output.Digest(rep, nil, time.Time{}, "https://r.example.com/"+output.SitePeriod(p).PagePath(), "")
 	if d.Period.Kind != "daily" || d.Period.Label != "2025-06-01" || d.TimeZone != "Asia/Seoul" || d.Currency != "KRW" {
 		t.Errorf("period %+v, zone %q, currency %q", d.Period, d.TimeZone, d.Currency)
 	}
-	if d.KPIs != digest.KPIsOf(totals) || d.KPIs.Requests != 10 || !d.KPIs.Cost.Equal(dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
+	wantKPIs := digest.KPIs{Cost: totals.Cost, Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2}
+	if d.KPIs != wantKPIs || !d.KPIs.Cost.Equal(dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
 		t.Errorf("kpis %+v", d.KPIs)
 	}
 	if len(d.TopServices) != digest.TopN || d.TopServices[0].Name != "svc-a" || len(d.TopModels) != 0 || d.TopUsers[0].Name != "(none)" {
@@ -46,7 +48,6 @@ func TestFromReport(t *testing.T) {
 	if b.Name != "team" || b.State != digest.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
 		t.Errorf("budget %+v", b)
 	}
-	d.PageURL = "https://r.example.com/" + p.Path()
 	_, _, text, err := digest.Render(d)
 	if err != nil {
 		t.Fatal(err)

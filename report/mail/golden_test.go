@@ -1,7 +1,8 @@
-package report
+package mail
 
 import (
 	"flag"
+	"github.com/aispend/aispend/report"
 	"os"
 	"path/filepath"
 	"testing"
@@ -15,8 +16,8 @@ func TestAlertEmailGolden(t *testing.T) {
 		name  string
 		spent string
 		th    int
-		kind  Kind
-	}{{"warning", "40000", 80, Actual}, {"critical", "60000", 95, Actual}, {"forecast", "30000", ForecastThreshold, Forecast}} {
+		kind  report.Kind
+	}{{"warning", "40000", 80, report.Actual}, {"critical", "60000", 95, report.Actual}, {"forecast", "30000", report.ForecastThreshold, report.Forecast}} {
 		t.Run(tc.name, func(t *testing.T) {
 			e, err := AlertEmail(sampleInput(t, tc.spent, tc.th, tc.kind))
 			if err != nil {
@@ -35,7 +36,7 @@ func TestAlertEmailGolden(t *testing.T) {
 				}
 				want, err := os.ReadFile(path)
 				if err != nil {
-					t.Fatalf("%v (run go test ./report -run Golden -update)", err)
+					t.Fatalf("%v (run go test ./report/mail -run Golden -update)", err)
 				}
 				if string(got) != string(want) {
 					t.Errorf("%s differs from the golden file; run with -update and review the diff:\n%s", path, got)

@@ -1,4 +1,4 @@
-package report_test
+package mail_test
 
 import (
 	"context"
@@ -44,7 +44,7 @@ func TestAlertAfterPeriodEnded(t *testing.T) {
 			srv.DeleteAll(t)
 			st := report.Evaluate(b, p, decimal.NewFromInt(120), tc.asOf)
 			br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 95, Kind: report.Actual, Severity: report.Critical}
-			e, err := report.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
+			e, err := mail.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
 				From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: tc.asOf, Location: seoul})
 			if err != nil {
 				t.Fatal(err)

@@ -1,0 +1,154 @@
+package mail
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/templates"
+)
+
+// This file makes the alert emails: the batch job (report.Job) decides who is alerted about
+// what and hands an AlertInput to its Sender, which renders it here with the email templates.
+
+// driverTitles are the titles of an alert's driver tables (report.AlertDimensions).
+var driverTitles = map[report.Dimension]string{report.ByService: "Top services", report.ByModel: "Top models", report.ByUser: "Top users"}
+
+// AlertView formats an alert for the email templates.
+func AlertView(in report.AlertInput) templates.AlertEmail {
+	st, br := in.Status, in.Breach
+	loc := in.Location
+	if loc == nil {
+		loc = st.Period.Start.Location()
+	}
+	const layout = "2006-01-02 15:04"
+	v := templates.AlertEmail{
+		Budget:      st.Budget.Name,
+		Severity:    string(br.Severity),
+		Forecast:    br.Kind == report.Forecast,
+		Threshold:   br.Threshold,
+		Period:      st.Period.String(),
+		PeriodRange: st.Period.Start.In(loc).Format(layout) + " – " + st.Period.End.In(loc).Format(layout) + " " + loc.String(),
+		ResetsAt:    st.Period.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		Scope:       st.Budget.Scope.String(),
+		Spent:       money.Format(st.Spent, in.Currency),
+		Limit:       money.Format(st.Limit, in.Currency),
+		Remaining:   money.Format(st.Remaining, in.Currency),
+		Percent:     money.Percent(st.Percent),
+		ReportURL:   in.ReportURL,
+		WorkbookURL: in.WorkbookURL,
+		LocalLinks:  in.LocalLinks,
+		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
+	}
+	ended := !in.AsOf.Before(st.Period.End)
+	if ended {
+		v.EndedAt, v.ResetsAt = v.ResetsAt, ""
+	}
+	if st.HasForecast && in.AsOf.Before(st.Period.End) {
+		v.Projected = money.Format(st.Projected, in.Currency)
+	}
+	if st.Unpriced > 0 {
+		v.Unpriced = money.Count(st.Unpriced)
+	}
+	// The subject's figure: the spend so far, or for a forecast the projected period end.
+	v.SubjectPercent = v.Percent
+	if br.Kind == report.Forecast && st.HasForecast && st.Limit.IsPositive() {
+		v.SubjectPercent = money.Percent(st.Projected.Mul(decimal.NewFromInt(100)).Div(st.Limit))
+	}
+	for _, t := range in.Also {
+		v.Also = append(v.Also, fmt.Sprintf("%d %%", t))
+	}
+	bar := st.Percent.IntPart()
+	v.BarPercent = int(min(max(bar, 0), 100))
+	for _, dim := range report.AlertDimensions {
+		t := templates.DriverTable{Title: driverTitles[dim]}
+		for _, r := range in.Drivers[dim] {
+			share := "–"
+			if st.Spent.IsPositive() {
+				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(st.Spent))
+			}
+			name := r.Key
+			if name == "" {
+				name = "(none)"
+			}
+			cost := money.Format(r.Cost, in.Currency)
+			if r.Requests > 0 && r.Unpriced == r.Requests {
+				cost, share = "unpriced", "–" // no price: its cost is unknown, not zero
+			}
+			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: cost,
+				Requests: money.Count(r.Requests), Share: share})
+		}
+		v.Drivers = append(v.Drivers, t)
+	}
+	if (br.Severity == report.Critical || st.State == report.StateExceeded) && ended {
+		// Nothing more can be spent in an ended period: no "until it resets" advice.
+		v.Actions = []string{
+			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
+			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
+		}
+	} else if br.Severity == report.Critical || st.State == report.StateExceeded {
+		v.Actions = []string{
+			"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
+			"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
+			"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
+			"The budget resets " + v.ResetsAt + "; until then every further request adds to the overrun.",
+		}
+	}
+	return v
+}
+
+// AlertEmail builds the email of an alert: HTML and plain text, the Message-ID derived from the
+// ledger key, and the key in X-Aispend-Alert.
+func AlertEmail(in report.AlertInput) (*report.Email, error) {
+	if len(in.To) == 0 {
+		return nil, report.ErrNoRecipients
+	}
+	subject, text, html, err := templates.RenderAlert(AlertView(in))
+	if err != nil {
+		return nil, fmt.Errorf("render alert: %w", err)
+	}
+	if in.IsTestSend {
+		subject = "[TEST] " + subject
+	}
+	e := report.NewEmail()
+	e.From = in.From
+	e.To = append([]string(nil), in.To...)
+	e.Subject = subject
+	e.Text = []byte(text)
+	e.HTML = []byte(html)
+	e.Headers.Set("Message-ID", in.MessageID)
+	e.Headers.Set("X-Aispend-Alert", strings.Join(strings.Fields(in.Breach.Key()), " "))
+	e.Headers.Set("Auto-Submitted", "auto-generated")
+	return e, nil
+}
+
+// SampleAlert is the email of `aispend alert test`: a WARNING at 80 % of a made-up daily budget,
+// with a unique Message-ID so that test sends are never deduplicated. reportURL is its link
+// ("": none).
+func SampleAlert(now time.Time, loc *time.Location, currency, from string, to []string, domain, reportURL string) (*report.Email, error) {
+	if loc == nil {
+		loc = time.UTC
+	}
+	p := report.PeriodContaining(report.Daily, now, loc)
+	b := report.Budget{Name: "sample-daily-budget", Period: report.Daily, Amount: decimal.NewFromInt(50000)}
+	st := report.Evaluate(b, p, decimal.NewFromInt(40000), now)
+	br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 80, Kind: report.Actual, Severity: report.Warning}
+	if domain == "" {
+		domain = "aispend.invalid"
+	}
+	in := report.AlertInput{
+		Status: st, Breach: br, Currency: currency, From: from, To: to, AsOf: now, Location: loc, IsTestSend: true,
+		MessageID: fmt.Sprintf("<alert-test.%d@%s>", now.UnixNano(), domain),
+		Drivers: map[report.Dimension][]report.Driver{
+			report.ByService: {{Key: "QA_CHAT", Cost: decimal.NewFromInt(30000), Requests: 1200}, {Key: "MATCH_EXPLANATION", Cost: decimal.NewFromInt(10000), Requests: 800}},
+			report.ByModel:   {{Key: "claude-sonnet-4-5", Cost: decimal.NewFromInt(40000), Requests: 2000}},
+			report.ByUser:    {{Key: "user-42", Cost: decimal.NewFromInt(12000), Requests: 300}},
+		},
+		ReportURL: reportURL,
+	}
+	return AlertEmail(in)
+}
