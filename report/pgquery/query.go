@@ -473,7 +473,7 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 }
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
-// in one statement, then report_latency the histograms of the rows shown.
+// in one statement, then report_latency the histograms of the rows shown and of every user and org.
 func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
 	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
@@ -539,7 +539,8 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 			dims, keys = append(dims, string(d)), append(keys, row.Key)
 		}
 	}
-	hists, err := latency(ctx, tx, tz, p, dims, keys)
+	// Every user and org, for the workbook's chargeback sheets (rep.All).
+	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
 	if err != nil {
 		return nil, err
 	}
@@ -565,6 +566,9 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 		// Finance charges back per user and org: the workbook lists every one of them.
 		if d == report.ByUser || d == report.ByOrg {
 			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
+			for i := range all {
+				all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
+			}
 			if rep.All == nil {
 				rep.All = map[report.Dimension][]report.Row{}
 			}
@@ -655,30 +659,25 @@ func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report
 	return out, nil
 }
 
-// latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
-// is keyed by dim + "\x00" + key.
-func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys []string) (map[string]report.Histogram, error) {
-	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys)
+// latency runs report_latency.sql over the period's days for the (dim, key) pairs and every key
+// of the dimensions every; the result is keyed by dim + "\x00" + key.
+func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys, every []string) (map[string]report.Histogram, error) {
+	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys, every)
 	if err != nil {
 		return nil, fmt.Errorf("query report latency: %w", err)
 	}
 	out := map[string]report.Histogram{}
 	var (
 		dim, key string
-		b        int32
-		n        int64
+		buckets  []int32
+		counts   []int64
 	)
-	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
-		if b < 0 || b > report.MaxHistogramBucket {
-			return fmt.Errorf("latency histogram: bucket %d out of range", b)
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &buckets, &counts}, func() error {
+		h, err := dense(buckets, counts)
+		if err != nil {
+			return err
 		}
-		k := dim + "\x00" + key
-		h := out[k]
-		for int(b) >= len(h) {
-			h = append(h, 0)
-		}
-		h[b] += n
-		out[k] = h
+		out[dim+"\x00"+key] = h
 		return nil
 	})
 	if err != nil {
