@@ -82,7 +82,7 @@ type AlertOutcome struct {
 	Sent      int
 	Failed    int // sends that failed; they stay pending
 	Skipped   int // pending alerts held by another run, or of budgets no longer configured
-	WouldSend int // dry run: alerts not yet sent that a real run would send
+	WouldSend int // dry run: emails a real run would send (one per budget period and kind)
 	Covered   int // thresholds recorded as alerted without an email of their own: a higher one's email named them
 }
 
@@ -93,7 +93,8 @@ type Result struct {
 	Report *Report // nil when the statistics step failed
 	Alerts AlertOutcome
 	// SentAlerts are the alerts this run sent (its own and pending ones of earlier runs), in the
-	// order sent; in a dry run, the alerts a real run would send. The digest lists them.
+	// order sent; in a dry run, every threshold a real run would record as sent (the emails'
+	// and those they name). The digest lists them with the ledger's alerts of the period.
 	SentAlerts []LedgerEntry
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
@@ -498,6 +499,7 @@ func (j *Job) ReportURL(p Period) string {
 func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
 	var sentEntries []LedgerEntry
+	var unsent []LedgerEntry // dry run: breaches not sent yet, claimed by a real run
 	var errs []error
 	log := j.log()
 	byName := map[string]Budget{}
@@ -522,14 +524,8 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 				out.Breaches++
 				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
 				if dryRun {
-					// Render to prove the email can be made; claim and send nothing.
-					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !errors.Is(err, ErrNoRecipients) {
-						errs = append(errs, err)
-					}
 					if !sent[br.Key()] {
-						out.WouldSend++
-						sentEntries = append(sentEntries, entry)
-						log.Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
+						unsent = append(unsent, entry)
 					}
 					continue
 				}
@@ -545,7 +541,8 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		}
 	}
 	if dryRun {
-		return out, sentEntries, errors.Join(errs...)
+		would, err := j.dryRunAlerts(ctx, p, statuses, byName, unsent, &out)
+		return out, would, errors.Join(append(errs, err)...)
 	}
 	pending, err := j.Store.PendingAlerts(ctx)
 	if err != nil {
@@ -611,6 +608,71 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		}
 	}
 	return out, sentEntries, errors.Join(errs...)
+}
+
+// dryRunAlerts does what the send loop of alerts would do with the alerts not sent yet — the
+// ledger's pending ones and unsent, the breaches a real run would claim — but renders each email
+// and claims and sends nothing: one email per budget period and kind, for its highest threshold,
+// naming the others (none when a higher threshold of the period was sent already). It counts
+// the emails in out.WouldSend and returns every threshold they stand for, as sent, as a real run
+// records them.
+func (j *Job) dryRunAlerts(ctx context.Context, p Period, statuses *statusCache, byName map[string]Budget, unsent []LedgerEntry, out *AlertOutcome) ([]LedgerEntry, error) {
+	pending, err := j.Store.PendingAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// In the ledger's order, as a real run sends them: the claims of earlier runs, then this run's.
+	seen := map[string]bool{}
+	for _, e := range pending {
+		seen[e.Key()] = true
+	}
+	for _, e := range unsent {
+		if !seen[e.Key()] {
+			pending = append(pending, e)
+		}
+	}
+	var would []LedgerEntry
+	var errs []error
+	for _, g := range groupPending(pending) {
+		top := g[0]
+		b, ok := byName[top.Budget]
+		if !ok {
+			out.Skipped += len(g)
+			continue
+		}
+		bp := top.Period(j.loc())
+		higher, err := j.sentAbove(ctx, top, bp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if higher {
+			out.Covered += len(g)
+			continue
+		}
+		st, err := statuses.get(ctx, b, bp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var also []int
+		for _, e := range g[1:] {
+			also = append(also, e.Threshold)
+		}
+		// Render to prove the email can be made.
+		if _, err := j.alertEmail(ctx, b, st, top, p, also); err != nil && !errors.Is(err, ErrNoRecipients) {
+			errs = append(errs, err)
+			continue
+		}
+		out.WouldSend++
+		j.log().Info("would alert", "budget", top.Budget, "period", bp.String(), "threshold", top.Threshold, "also", also,
+			"kind", top.Kind, "severity", top.Severity)
+		for _, e := range g {
+			e.Status = StatusSent
+			would = append(would, e)
+		}
+	}
+	return would, errors.Join(errs...)
 }
 
 // groupPending groups pending entries by budget, period and kind (actual or forecast), each
