@@ -595,7 +595,11 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 		}
 		attach.Filename = SitePeriod(res.Period).WorkbookName()
 	}
-	d := Digest(res.Report, res.SentAlerts, r.at, pageURL, bookURL)
+	recorded, err := r.ledger(ctx, o.cfg.Store)
+	if err != nil {
+		return err
+	}
+	d := Digest(res.Report, periodAlerts(recorded, res), r.at, pageURL, bookURL)
 	d.EventsURL = csvURL
 	d.LocalLinks = local
 	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
@@ -635,6 +639,27 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result) error {
 		log.Info("digest not sent: already sent for this period (aispend run --resend-digest sends it again)")
 	}
 	return nil
+}
+
+// periodAlerts are the alerts the digest lists: every one the ledger recorded for the budget
+// periods overlapping the run's period (each threshold, also those an email of a higher one
+// named), in the ledger's order, then the alerts of other periods this run sent (pending ones of
+// earlier runs). A dry run records nothing: its alerts are those a real run would record.
+func periodAlerts(recorded []report.LedgerEntry, res *report.Result) []report.LedgerEntry {
+	out := append([]report.LedgerEntry(nil), recorded...)
+	at := map[string]int{}
+	for i, e := range out {
+		at[e.Key()] = i
+	}
+	for _, e := range res.SentAlerts {
+		if i, ok := at[e.Key()]; ok {
+			out[i].Status = e.Status
+			continue
+		}
+		at[e.Key()] = len(out)
+		out = append(out, e)
+	}
+	return out
 }
 
 // link is the URL of a published key for an email: an absolute http(s) URL (public or
