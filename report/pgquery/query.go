@@ -660,7 +660,7 @@ func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report
 }
 
 // latency runs report_latency.sql over the period's days for the (dim, key) pairs and every key
-// of the dimensions every; the result is keyed by dim + "\x00" + key.
+// of the dimensions every, and merges each key's days; the result is keyed by dim + "\x00" + key.
 func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys, every []string) (map[string]report.Histogram, error) {
 	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys, every)
 	if err != nil {
@@ -673,11 +673,21 @@ func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, k
 		counts   []int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &buckets, &counts}, func() error {
-		h, err := dense(buckets, counts)
-		if err != nil {
-			return err
+		if len(buckets) != len(counts) {
+			return fmt.Errorf("latency histogram: %d buckets, %d counts", len(buckets), len(counts))
 		}
-		out[dim+"\x00"+key] = h
+		k := dim + "\x00" + key
+		h := out[k]
+		for i, b := range buckets {
+			if b < 0 || b > report.MaxHistogramBucket {
+				return fmt.Errorf("latency histogram: bucket %d out of range", b)
+			}
+			if int(b) >= len(h) {
+				h = append(h, make(report.Histogram, int(b)+1-len(h))...)
+			}
+			h[b] += counts[i]
+		}
+		out[k] = h
 		return nil
 	})
 	if err != nil {
