@@ -45,7 +45,7 @@ type Job struct {
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
-	CacheSaving     CacheSavingFunc
+	CacheSaving     *CacheSaving
 	MessageIDDomain string
 	Outputs         []Output
 	Now             func() time.Time

@@ -1165,23 +1165,24 @@ func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, erro
 	return status == report.StatusSent, nil
 }
 
-// cacheSavings prices the period's cache reads (cache_reads.sql) with price: models without a
-// price save nothing that can be stated.
-func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, price report.CacheSavingFunc) (decimal.NullDecimal, error) {
+// cacheSavings prices the period's cache reads (cache_reads.sql, by price level) with cs: models
+// without a price save nothing that can be stated.
+func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, cs *report.CacheSaving) (decimal.NullDecimal, error) {
 	loc := p.Start.Location()
-	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End))
+	tiers := append([]int64{}, cs.Tiers...) // never NULL: cardinality(NULL) is NULL
+	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End), tiers, p.Start, p.End)
 	if err != nil {
 		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
 	}
 	var (
 		day             time.Time
 		model, provider string
-		tokens          int64
+		input, tokens   int64
 	)
 	sum := decimal.Zero
-	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &tokens}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &input, &tokens}, func() error {
 		y, m, d := day.Date()
-		if s, ok := price(model, provider, startOfDay(y, m, d, loc), tokens); ok {
+		if s, ok := cs.Saved(model, provider, startOfDay(y, m, d, loc), input, tokens); ok {
 			sum = sum.Add(s)
 		}
 		return nil
