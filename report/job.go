@@ -43,7 +43,7 @@ type Job struct {
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
-	CacheSaving     CacheSavingFunc
+	CacheSaving     *CacheSaving
 	MessageIDDomain string
 	Outputs         Outputs // nil: none
 	Now             func() time.Time
@@ -80,7 +80,7 @@ type AlertOutcome struct {
 	Sent      int
 	Failed    int // sends that failed; they stay pending
 	Skipped   int // pending alerts held by another run, or of budgets no longer configured
-	WouldSend int // dry run: alerts not yet sent that a real run would send
+	WouldSend int // dry run: emails a real run would send (one per budget period and kind)
 	Covered   int // thresholds recorded as alerted without an email of their own: a higher one's email named them
 }
 
@@ -91,7 +91,8 @@ type Result struct {
 	Report *Report // nil when the statistics step failed
 	Alerts AlertOutcome
 	// SentAlerts are the alerts this run sent (its own and pending ones of earlier runs), in the
-	// order sent; in a dry run, the alerts a real run would send. The digest lists them.
+	// order sent; in a dry run, every threshold a real run would record as sent (the emails'
+	// and those they name). The digest lists them with the ledger's alerts of the period.
 	SentAlerts []LedgerEntry
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
@@ -504,9 +505,10 @@ func (j *Job) links(ctx context.Context, p Period) (Links, error) {
 func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
 	var errs []error
-	would := j.claimBreaches(ctx, p, now, statuses, dryRun, &out, &errs)
+	unsent := j.claimBreaches(ctx, p, now, statuses, dryRun, &out, &errs)
 	if dryRun {
-		return out, would, errors.Join(errs...)
+		would, err := j.dryRunAlerts(ctx, p, statuses, j.budgetsByName(), unsent, &out)
+		return out, would, errors.Join(append(errs, err)...)
 	}
 	pending, err := j.Store.PendingAlerts(ctx)
 	if err != nil {
@@ -517,9 +519,8 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 }
 
 // claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates.
-// A dry run claims nothing: it renders each email to prove it can be made and returns the
-// entries a real run would send.
-func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (would []LedgerEntry) {
+// A dry run claims nothing: it returns the breaches not sent yet, which a real run would claim.
+func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (unsent []LedgerEntry) {
 	for _, b := range j.Budgets {
 		for _, bp := range j.budgetPeriods(b, p, now) {
 			st, err := statuses.get(ctx, b, bp)
@@ -538,13 +539,8 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 				out.Breaches++
 				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
 				if dryRun {
-					if _, err := j.alertEmail(ctx, b, st, entry, p, nil); err != nil && !sendFailure(err) {
-						*errs = append(*errs, err)
-					}
 					if !sent[br.Key()] {
-						out.WouldSend++
-						would = append(would, entry)
-						j.log().Info("would alert", "budget", b.Name, "threshold", br.Threshold, "kind", br.Kind, "severity", br.Severity)
+						unsent = append(unsent, entry)
 					}
 					continue
 				}
@@ -559,16 +555,22 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 			}
 		}
 	}
-	return would
+	return unsent
+}
+
+// budgetsByName indexes the configured budgets by name.
+func (j *Job) budgetsByName() map[string]Budget {
+	byName := map[string]Budget{}
+	for _, b := range j.Budgets {
+		byName[b.Name] = b
+	}
+	return byName
 }
 
 // sendPending sends one email per group of pending alerts (groupPending), for its highest
 // threshold naming the others, and records the others as covered. It returns the entries sent.
 func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
-	byName := map[string]Budget{}
-	for _, b := range j.Budgets {
-		byName[b.Name] = b
-	}
+	byName := j.budgetsByName()
 	for _, g := range groupPending(pending) {
 		top := g[0]
 		b, ok := byName[top.Budget]
@@ -648,6 +650,71 @@ var errNoTransport = errors.New("no mail transport configured")
 // run: nowhere to send it, or nothing to send it with.
 func sendFailure(err error) bool {
 	return errors.Is(err, ErrNoRecipients) || errors.Is(err, errNoTransport)
+}
+
+// dryRunAlerts does what the send loop of alerts would do with the alerts not sent yet — the
+// ledger's pending ones and unsent, the breaches a real run would claim — but renders each email
+// and claims and sends nothing: one email per budget period and kind, for its highest threshold,
+// naming the others (none when a higher threshold of the period was sent already). It counts
+// the emails in out.WouldSend and returns every threshold they stand for, as sent, as a real run
+// records them.
+func (j *Job) dryRunAlerts(ctx context.Context, p Period, statuses *statusCache, byName map[string]Budget, unsent []LedgerEntry, out *AlertOutcome) ([]LedgerEntry, error) {
+	pending, err := j.Store.PendingAlerts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// In the ledger's order, as a real run sends them: the claims of earlier runs, then this run's.
+	seen := map[string]bool{}
+	for _, e := range pending {
+		seen[e.Key()] = true
+	}
+	for _, e := range unsent {
+		if !seen[e.Key()] {
+			pending = append(pending, e)
+		}
+	}
+	var would []LedgerEntry
+	var errs []error
+	for _, g := range groupPending(pending) {
+		top := g[0]
+		b, ok := byName[top.Budget]
+		if !ok {
+			out.Skipped += len(g)
+			continue
+		}
+		bp := top.Period(j.loc())
+		higher, err := j.sentAbove(ctx, top, bp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if higher {
+			out.Covered += len(g)
+			continue
+		}
+		st, err := statuses.get(ctx, b, bp)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var also []int
+		for _, e := range g[1:] {
+			also = append(also, e.Threshold)
+		}
+		// Render to prove the email can be made.
+		if _, err := j.alertEmail(ctx, b, st, top, p, also); err != nil && !sendFailure(err) {
+			errs = append(errs, err)
+			continue
+		}
+		out.WouldSend++
+		j.log().Info("would alert", "budget", top.Budget, "period", bp.String(), "threshold", top.Threshold, "also", also,
+			"kind", top.Kind, "severity", top.Severity)
+		for _, e := range g {
+			e.Status = StatusSent
+			would = append(would, e)
+		}
+	}
+	return would, errors.Join(errs...)
 }
 
 // groupPending groups pending entries by budget, period and kind (actual or forecast), each

@@ -3,6 +3,7 @@ package report_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -583,13 +584,17 @@ func TestRunKilledAfterClaim(t *testing.T) {
 	}
 }
 
-// Ensures --dry-run computes and renders but sends, claims and writes nothing.
+// Ensures --dry-run computes and renders but sends, claims and writes nothing, and reports what
+// a real run sends: one email per budget period (the highest threshold, naming the others), not
+// one per threshold.
 func TestDryRunWritesNothing(t *testing.T) {
 	f := setup(t)
 	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99", ms: 120})
 	job := f.job(daily("d", "100"))
 	job.RetentionDays = 30 // October's partition is old enough to drop
+	var logs strings.Builder
+	job.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	ctx := context.Background()
 	var partsBefore int
 	f.pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&partsBefore)
@@ -597,8 +602,23 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts.WouldSend != 3 || f.mail.count() != 0 || len(f.delivered(t)) != 0 {
-		t.Errorf("would send %d, emails %d; want 3, 0", res.Alerts.WouldSend, f.mail.count())
+	if res.Alerts.WouldSend != 1 || f.mail.count() != 0 || len(f.delivered(t)) != 0 {
+		t.Errorf("would send %d, emails %d; want 1 (95 %% naming 80 and 50), 0", res.Alerts.WouldSend, f.mail.count())
+	}
+	if !strings.Contains(res.Summary("KRW"), "alerts 1 would be sent") {
+		t.Errorf("summary %q; want one alert email", res.Summary("KRW"))
+	}
+	var would []string
+	for _, l := range strings.Split(logs.String(), "\n") {
+		if strings.Contains(l, "would alert") {
+			would = append(would, l)
+		}
+	}
+	if len(would) != 1 || !strings.Contains(would[0], "threshold=95") || !strings.Contains(would[0], "also=\"[80 50]\"") {
+		t.Errorf("dry run logs %q; want one line for 95 %% naming 80 and 50", would)
+	}
+	if len(res.SentAlerts) != 3 {
+		t.Errorf("dry run: %d alerts as a real run records them; want every threshold, 3", len(res.SentAlerts))
 	}
 	if !res.Report.Totals.Cost.Equal(dec("99")) {
 		t.Errorf("dry run computed %s; want 99", res.Report.Totals.Cost)
@@ -622,6 +642,15 @@ func TestDryRunWritesNothing(t *testing.T) {
 	}
 	if !strings.Contains(res.Summary("KRW"), "dry run") {
 		t.Errorf("summary %q", res.Summary("KRW"))
+	}
+	// A real run then sends exactly what the dry run reported.
+	real, err := job.Run(ctx, report.PeriodContaining(report.Daily, day1, seoul), report.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if real.Alerts.Sent != res.Alerts.WouldSend || f.mail.count() != 1 || len(f.ledger(t)) != len(res.SentAlerts) {
+		t.Errorf("real run sent %d (%d emails, %d recorded); the dry run said %d (%d recorded)",
+			real.Alerts.Sent, f.mail.count(), len(f.ledger(t)), res.Alerts.WouldSend, len(res.SentAlerts))
 	}
 }
 

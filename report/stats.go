@@ -129,8 +129,8 @@ type Report struct {
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row
 	// All holds every row of ByUser and ByOrg, by cost (then requests, then key), for the
-	// workbook's chargeback sheets; latency only on the rows Breakdowns shows. Nil: only the
-	// top N are known.
+	// workbook's chargeback sheets, each with its latency histogram. Nil: only the top N are
+	// known.
 	All map[Dimension][]Row
 	// Series is the last SeriesDays days up to the period's last day (every day of a longer
 	// period), zero days included.

@@ -54,14 +54,24 @@ type ReportRequest struct {
 	// AsOf is the run's time when the period is still in progress (zero or ≥ Period.End: the
 	// period is over): the comparison with the previous period then covers the same elapsed part.
 	AsOf time.Time
-	// CacheSaving prices what tokens cache-read tokens of a model saved on a day (in the
-	// reporting currency): the uncached input price less the cache-read price; ok false for a
-	// model without a price. nil: Report.CacheSavings is not computed.
-	CacheSaving CacheSavingFunc
+	// CacheSaving prices what the period's cache reads saved; nil: Report.CacheSavings is not
+	// computed.
+	CacheSaving *CacheSaving
 }
 
-// CacheSavingFunc is ReportRequest.CacheSaving.
-type CacheSavingFunc func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool)
+// CacheSaving prices prompt-cache savings: what cache-read tokens saved against the uncached
+// input price, at the price level (base or long-context tier) that priced their requests.
+type CacheSaving struct {
+	// Tiers are the input-token thresholds of every tier of every price, ascending without
+	// repeats: requests above one threshold and at most the next are priced at one level by
+	// every price, so the store sums cache reads per such band.
+	Tiers []int64
+	// Saved is what tokens cache-read tokens of a model saved on a day (in the reporting
+	// currency), read by requests of inputTokens input tokens (any request of their band: 0 for
+	// requests at base prices): the input price less the cache-read price of the level that
+	// applies. ok false for a model without a price.
+	Saved func(model, provider string, day time.Time, inputTokens, tokens int64) (decimal.Decimal, bool)
+}
 
 // Spend is a budget scope's spend over a time range.
 type Spend struct {

@@ -73,7 +73,7 @@ func (b DigestBudget) Color() string { return stateColor(b.State) }
 // Bar is the budget's progress bar in the state's colour.
 func (b DigestBudget) Bar() Bar { return NewBar(b.Filled, b.Color()) }
 
-// DigestAlert is one alert sent by this run.
+// DigestAlert is one alert recorded for the period.
 type DigestAlert struct {
 	Severity string // INFO | WARNING | CRITICAL
 	Text     string // "Budget “team-a” reached 80 % (monthly 2025-06)"

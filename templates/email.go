@@ -3,6 +3,7 @@ package templates
 import (
 	"bytes"
 	"embed"
+	"fmt"
 	htmltemplate "html/template"
 	"net/url"
 	"strings"
@@ -73,7 +74,38 @@ func (a AlertEmail) Color() string {
 }
 
 // emailFuncs are the functions of the HTML email templates.
-var emailFuncs = htmltemplate.FuncMap{"link": link}
+var emailFuncs = htmltemplate.FuncMap{"link": link,
+	"msoTable": msoTable, "msoRow": msoRow, "msoCell": msoCell, "msoEndCell": msoEndCell, "msoEndRow": msoEndRow, "msoEndTable": msoEndTable}
+
+// Outlook for Windows lays mail out with Word, which ignores max-width and inline-block: the key
+// numbers, inline blocks that sit side by side elsewhere and stack on a phone, would stack there
+// too. The msoTable … msoEndTable functions write an MSO conditional "ghost table" around them
+// that only Outlook reads (<!--[if mso]>…<![endif]-->: a comment to every other client), with
+// fixed cells side by side. html/template drops every comment written in a template, so the
+// conditional comments come from these functions, as template.HTML; nothing but the integer
+// widths goes into them.
+
+// msoTable opens a ghost table width pixels wide.
+func msoTable(width int) htmltemplate.HTML {
+	return htmltemplate.HTML(fmt.Sprintf(`<!--[if mso]><table role="presentation" width="%d" cellpadding="0" cellspacing="0" border="0"><![endif]-->`, width))
+}
+
+// msoRow opens a row of the ghost table.
+func msoRow() htmltemplate.HTML { return `<!--[if mso]><tr><![endif]-->` }
+
+// msoCell opens a cell width pixels wide.
+func msoCell(width int) htmltemplate.HTML {
+	return htmltemplate.HTML(fmt.Sprintf(`<!--[if mso]><td width="%d" valign="top"><![endif]-->`, width))
+}
+
+// msoEndCell closes a cell.
+func msoEndCell() htmltemplate.HTML { return `<!--[if mso]></td><![endif]-->` }
+
+// msoEndRow closes a row.
+func msoEndRow() htmltemplate.HTML { return `<!--[if mso]></tr><![endif]-->` }
+
+// msoEndTable closes the ghost table.
+func msoEndTable() htmltemplate.HTML { return `<!--[if mso]></table><![endif]-->` }
 
 // link lets a link through to an href: html/template would replace a file:// URL (the local
 // output directory's links, when no public URL is configured) by "#ZgotmplZ". Only http, https

@@ -176,18 +176,27 @@ func outcomeOf(res *report.Result) runlog.Outcome {
 }
 
 // cacheSaving prices prompt-cache savings from the price table: each cache-read token would
-// have cost the uncached input price, and cost the cache-read price.
-func cacheSaving(t *pricing.Table) report.CacheSavingFunc {
+// have cost the uncached input price, and cost the cache-read price, both of the level (base or
+// long-context tier) that priced its request, as the collector prices it.
+func cacheSaving(t *pricing.Table) *report.CacheSaving {
 	rate, ok := t.Rate("USD")
 	if !ok {
 		return nil
 	}
-	return func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool) {
+	saved := func(model, provider string, day time.Time, inputTokens, tokens int64) (decimal.Decimal, bool) {
 		p, ok := t.Lookup(model, provider, day)
 		if !ok {
 			return decimal.Zero, false
 		}
+		levels := p.Levels()
+		lv := levels[0]
+		for _, l := range levels[1:] { // ascending thresholds: the highest one below the input applies
+			if inputTokens > l.Above {
+				lv = l
+			}
+		}
 		// Per million tokens, in USD: the shift is exact.
-		return p.Input.Sub(p.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
+		return lv.Input.Sub(lv.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
 	}
+	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: saved}
 }

@@ -200,6 +200,38 @@ func (t *Table) Lookup(model, provider string, at time.Time) (Price, bool) {
 	return t.catalog.lookup(model, provider, at)
 }
 
+// TierThresholds lists the thresholds (input tokens) of every tier of every price the table can
+// apply, its rows' and the catalog's, ascending without repeats: a request whose input tokens
+// are above one threshold and at most the next is priced at one level by every price.
+func (t *Table) TierThresholds() []int64 {
+	seen := map[int64]bool{}
+	add := func(p Price) {
+		for _, tr := range p.Tiers {
+			seen[tr.AboveInputTokens] = true
+		}
+	}
+	for _, ps := range t.byModel {
+		for _, p := range ps {
+			add(p)
+		}
+	}
+	if t.catalog != nil {
+		for _, pr := range t.catalog.c.providers {
+			for _, m := range pr.models {
+				for _, c := range m.conds {
+					add(c.price)
+				}
+			}
+		}
+	}
+	out := make([]int64, 0, len(seen))
+	for v := range seen {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
 // Priced is the result of pricing one event.
 type Priced struct {
 	Cost    decimal.Decimal // in the reporting currency

@@ -1,6 +1,9 @@
 package browsertest
 
-import "context"
+import (
+	"context"
+	"strings"
+)
 
 // EmailFit is how an HTML email lays out in a page's viewport, as a mail client that renders
 // HTML would show it.
@@ -42,4 +45,32 @@ func MeasureEmail(ctx context.Context, p *Page) (EmailFit, error) {
 			styles: document.querySelectorAll('style, link').length, classes: document.querySelectorAll('[class]').length};
 	})()`, &f)
 	return f, err
+}
+
+// OutlookView is an email's HTML as Outlook for Windows reads it: the MSO conditional comments
+// (<!--[if mso]>…<![endif]-->) opened, so that the ghost tables in them are part of the page.
+// Other clients (and Chromium) read them as comments.
+func OutlookView(html string) string {
+	return strings.NewReplacer("<!--[if mso]>", "", "<![endif]-->", "").Replace(html)
+}
+
+// GhostCell is where a key number (an element with data-key) sits: the row and column of its
+// table cell and the cell's width attribute (0 when it has none, as the fluid layout's cells).
+type GhostCell struct {
+	Key   string `json:"key"`
+	Row   int    `json:"row"`
+	Col   int    `json:"col"`
+	Width int    `json:"width"`
+}
+
+// GhostCells lists the cell of each key number of the email loaded in p, in order: loaded
+// through OutlookView, each should be in a fixed-width cell of the ghost table.
+func GhostCells(ctx context.Context, p *Page) ([]GhostCell, error) {
+	var out []GhostCell
+	err := p.Eval(ctx, `[...document.querySelectorAll('[data-key]')].map(e => {
+		const td = e.closest('td');
+		return {key: e.dataset.key, row: td.parentElement.rowIndex, col: td.cellIndex,
+			width: parseInt(td.getAttribute('width') || '0', 10)};
+	})`, &out)
+	return out, err
 }

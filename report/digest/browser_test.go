@@ -71,3 +71,65 @@ func TestDigestFluid(t *testing.T) {
 		page.Close(ctx)
 	}
 }
+
+// checkOutlookKPIs loads a received digest in Chromium as Outlook for Windows reads it (its MSO
+// conditional comments opened) and checks that the five key numbers sit three to a row in the
+// fixed cells of the ghost table, fitting the 592 px inside the card; and as every other client
+// reads it, that they still stack at 390 px.
+func checkOutlookKPIs(t *testing.T, html string) {
+	t.Helper()
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	open := func(name, body string, width int) *browsertest.Page {
+		t.Helper()
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		page, err := b.NewPage(ctx, width, 900)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { page.Close(context.WithoutCancel(ctx)) })
+		if err := page.Navigate(ctx, "file://"+path); err != nil {
+			t.Fatal(err)
+		}
+		return page
+	}
+	cells, err := browsertest.GhostCells(ctx, open("outlook.html", browsertest.OutlookView(html), 640))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kpis []browsertest.GhostCell
+	for _, c := range cells {
+		if c.Key == "kpi" {
+			kpis = append(kpis, c)
+		}
+	}
+	if len(kpis) != 5 {
+		t.Fatalf("Outlook view: %d key numbers %+v; want 5", len(kpis), cells)
+	}
+	widths := map[int]int{}
+	for i, c := range kpis {
+		if c.Row != kpis[0].Row+i/3 || c.Col != i%3 || c.Width == 0 {
+			t.Errorf("Outlook view: key number %d in %+v; want column %d of row %d of the ghost table", i, c, i%3, kpis[0].Row+i/3)
+		}
+		widths[c.Row] += c.Width
+	}
+	for row, w := range widths {
+		if w > 592 {
+			t.Errorf("Outlook view: ghost row %d is %d px wide; the card holds 592", row, w)
+		}
+	}
+	fit, err := browsertest.MeasureEmail(ctx, open("digest.html", html, 390))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 2; i < len(fit.KeyTops); i++ { // the total cost, then the key numbers
+		if fit.KeyTops[i] <= fit.KeyTops[i-1] {
+			t.Errorf("390 px: key numbers at %v; want stacked", fit.KeyTops)
+		}
+	}
+}

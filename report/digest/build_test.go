@@ -372,6 +372,14 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 		}
 	})
 
+	t.Run("keeps the Outlook ghost table", func(t *testing.T) {
+		m, _ := send(t, nil)
+		if n := strings.Count(m.HTML, "<!--[if mso]>"); n == 0 || n != strings.Count(m.HTML, "<![endif]-->") {
+			t.Fatalf("received HTML has %d MSO conditional comments opened, %d closed; want the ghost table", n, strings.Count(m.HTML, "<![endif]-->"))
+		}
+		checkOutlookKPIs(t, m.HTML)
+	})
+
 	wb := workbookBytes(64 << 10)
 	t.Run("workbook attached", func(t *testing.T) {
 		m, parts := send(t, digest.BytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 1<<20))

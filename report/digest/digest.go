@@ -1,6 +1,6 @@
 // Package digest makes the digest email sent to the configured recipients after each scheduled
-// run: key numbers first, budget bars, the top five services, models and users, the alerts the
-// run sent, and links to the published page and workbook. The HTML is inline-styled table layout
+// run: key numbers first, budget bars, the top five services, models and users, the alerts of
+// the period, and links to the published page and workbook. The HTML is inline-styled table layout
 // with no scripts and no images, for Gmail and Outlook; a plain-text part carries the same
 // numbers and links.
 //
@@ -57,7 +57,7 @@ type Digest struct {
 	TopServices []Top
 	TopModels   []Top
 	TopUsers    []Top
-	Alerts      []Alert // alerts sent by this run
+	Alerts      []Alert // every alert recorded for the budget periods overlapping the period
 
 	// PageURL, WorkbookURL and EventsURL are absolute http(s) links to the published page,
 	// workbook and events CSV (the files' may be presigned); empty: no link.
@@ -164,6 +164,7 @@ type Alert struct {
 	Threshold int    // percent
 	Forecast  bool   // a projection of the period-end spend, not the spend so far
 	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
+	Pending   bool   // recorded but not sent yet (a failed send is retried by the next run)
 }
 
 // Validate reports every problem of d at once.
@@ -372,6 +373,9 @@ func alerts(as []Alert) []templates.DigestAlert {
 		}
 		if a.Period != "" {
 			text += " (" + a.Period + ")"
+		}
+		if a.Pending {
+			text += ", not sent yet"
 		}
 		out = append(out, templates.DigestAlert{Severity: a.Severity, Text: text})
 	}

@@ -97,12 +97,12 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o, Now: func() time.Time { return e.now }, TopN: 1,
 		// ₩0.01 saved per cache-read token of the priced model (QA_CHAT reads 400 a day).
-		CacheSaving: func(model, provider string, day time.Time, tokens int64) (decimal.Decimal, bool) {
+		CacheSaving: &report.CacheSaving{Saved: func(model, provider string, day time.Time, _, tokens int64) (decimal.Decimal, bool) {
 			if model != "claude-sonnet-4-5" {
 				return decimal.Zero, false
 			}
 			return decimal.NewFromInt(tokens).Shift(-2), true
-		}}
+		}}}
 	return &monthFixture{env: e, dir: dir, smtp: srv, job: job}
 }
 

@@ -159,7 +159,7 @@ func (o *Outputs) Write(ctx context.Context, res *report.Result, step func(name 
 		site, err = o.publish(ctx, res, at, pg, files)
 		return err
 	})
-	step("digest", func() error { return o.digest(ctx, res, at, site, files) })
+	step("digest", func() error { return o.digest(ctx, res, at, site, files, history) })
 }
 
 // history reads the alert history of period p (the ledger entries of the budget periods that
@@ -526,7 +526,8 @@ func (r *recorder) Put(ctx context.Context, key string, body io.Reader, size int
 
 // digest emails the digest once per period (unless ResendDigest), after a successful publish
 // (site; nil when it failed), linking what it published and attaching the workbook made.
-func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, pub *published, made *workbookFiles) error {
+func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, pub *published, made *workbookFiles,
+	history func() ([]report.LedgerEntry, error)) error {
 	log := o.cfg.Logger.With("period", res.Period.String())
 	if len(o.cfg.Recipients) == 0 {
 		log.Info("no digest recipients configured: digest not sent")
@@ -535,7 +536,11 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, 
 	if pub == nil {
 		return errors.New("not sent: publishing failed, so its links would be broken; the next run sends it")
 	}
-	d, err := o.digestOf(ctx, res, at, pub)
+	recorded, err := history()
+	if err != nil {
+		return err
+	}
+	d, err := o.digestOf(ctx, res, periodAlerts(recorded, res), at, pub)
 	if err != nil {
 		return err
 	}
@@ -575,8 +580,8 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, 
 	return nil
 }
 
-// digestOf is the digest of the run's report, linking the files pub published.
-func (o *Outputs) digestOf(ctx context.Context, res *report.Result, at time.Time, pub *published) (digest.Digest, error) {
+// digestOf is the digest of the run's report listing alerts, linking the files pub published.
+func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []report.LedgerEntry, at time.Time, pub *published) (digest.Digest, error) {
 	sp := SitePeriod(res.Period)
 	var urls [3]string
 	for i, l := range []struct {
@@ -588,7 +593,7 @@ func (o *Outputs) digestOf(ctx context.Context, res *report.Result, at time.Time
 			return digest.Digest{}, err
 		}
 	}
-	d := Digest(res.Report, res.SentAlerts, at, urls[0], urls[1])
+	d := Digest(res.Report, alerts, at, urls[0], urls[1])
 	d.EventsURL = urls[2]
 	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
 	return d, nil
@@ -610,6 +615,27 @@ func (o *Outputs) dryRunDigest(ctx context.Context, p report.Period, dryDir stri
 	log.Info("dry run: digest rendered, not sent", "dir", box.Dir(), "already_sent", sent,
 		"would_send", !sent || o.cfg.ResendDigest)
 	return nil
+}
+
+// periodAlerts are the alerts the digest lists: every one the ledger recorded for the budget
+// periods overlapping the run's period (each threshold, also those an email of a higher one
+// named), in the ledger's order, then the alerts of other periods this run sent (pending ones of
+// earlier runs). A dry run records nothing: its alerts are those a real run would record.
+func periodAlerts(recorded []report.LedgerEntry, res *report.Result) []report.LedgerEntry {
+	out := append([]report.LedgerEntry(nil), recorded...)
+	at := map[string]int{}
+	for i, e := range out {
+		at[e.Key()] = i
+	}
+	for _, e := range res.SentAlerts {
+		if i, ok := at[e.Key()]; ok {
+			out[i].Status = e.Status
+			continue
+		}
+		at[e.Key()] = len(out)
+		out = append(out, e)
+	}
+	return out
 }
 
 // link is the URL of a published key for an email: an absolute http(s) URL (public or

@@ -245,10 +245,11 @@ func WorkbookEvent(e report.Event) xlsx.Event {
 }
 
 // Digest is the digest email of a report: its numbers (the period and its time zone, the
-// currency, the KPIs, every budget's status, the top services, models and users), the alerts the
-// run sent, the change from the previous period when the report's daily series covers it, and
-// the links (absolute http(s) URLs, or "" for none).
-func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) digest.Digest {
+// currency, the KPIs, every budget's status, the top services, models and users), its alerts
+// (each recorded threshold of the budget periods overlapping it, as periodAlerts lists them), the
+// change from the previous period when the report's daily series covers it, and the links
+// (absolute http(s) URLs, or "" for none).
+func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) digest.Digest {
 	p := rep.Period
 	d := digest.Digest{
 		Period:      digest.Period{Kind: string(p.Kind), Label: p.Label(), Start: p.Start, End: p.End},
@@ -286,10 +287,10 @@ func Digest(rep *report.Report, sent []report.LedgerEntry, generatedAt time.Time
 		d.CacheSavings = &s
 	}
 	loc := rep.Period.Start.Location()
-	for _, e := range sent {
+	for _, e := range alerts {
 		d.Alerts = append(d.Alerts, digest.Alert{
 			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
-			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(),
+			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status != report.StatusSent,
 		})
 	}
 	return d

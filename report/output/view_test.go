@@ -155,7 +155,7 @@ func TestWorkbookMapsReport(t *testing.T) {
 	}
 }
 
-// Ensures the digest carries the report's numbers, the alerts the run sent, the change from the
+// Ensures the digest carries the report's numbers, the alerts given, the change from the
 // previous period when the 30-day series holds it (days and weeks; not months), and the links.
 func TestDigestMapsReport(t *testing.T) {
 	rep := sampleReport()

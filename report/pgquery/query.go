@@ -564,7 +564,7 @@ func listPartitions(ctx context.Context, db querier) ([]partition, error) {
 }
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
-// in one statement, then report_latency the histograms of the rows shown.
+// in one statement, then report_latency the histograms of the rows shown and of every user and org.
 func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
 	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
@@ -630,7 +630,8 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 			dims, keys = append(dims, string(d)), append(keys, row.Key)
 		}
 	}
-	hists, err := latency(ctx, tx, tz, p, dims, keys)
+	// Every user and org, for the workbook's chargeback sheets (rep.All).
+	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
 	if err != nil {
 		return nil, err
 	}
@@ -656,6 +657,9 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 		// Finance charges back per user and org: the workbook lists every one of them.
 		if d == report.ByUser || d == report.ByOrg {
 			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
+			for i := range all {
+				all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
+			}
 			if rep.All == nil {
 				rep.All = map[report.Dimension][]report.Row{}
 			}
@@ -746,29 +750,34 @@ func unpricedModels(ctx context.Context, tx pgx.Tx, p report.Period, rep *report
 	return out, nil
 }
 
-// latency runs report_latency.sql for the (dim, key) pairs over the period's days; the result
-// is keyed by dim + "\x00" + key.
-func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys []string) (map[string]report.Histogram, error) {
-	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys)
+// latency runs report_latency.sql over the period's days for the (dim, key) pairs and every key
+// of the dimensions every, and merges each key's days; the result is keyed by dim + "\x00" + key.
+func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, keys, every []string) (map[string]report.Histogram, error) {
+	rows, err := tx.Query(ctx, qReportLatency, tz, dateOf(p.Start), dateOf(p.End), dims, keys, every)
 	if err != nil {
 		return nil, fmt.Errorf("query report latency: %w", err)
 	}
 	out := map[string]report.Histogram{}
 	var (
 		dim, key string
-		b        int32
-		n        int64
+		buckets  []int32
+		counts   []int64
 	)
-	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &b, &n}, func() error {
-		if b < 0 || b > report.MaxHistogramBucket {
-			return fmt.Errorf("latency histogram: bucket %d out of range", b)
+	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &buckets, &counts}, func() error {
+		if len(buckets) != len(counts) {
+			return fmt.Errorf("latency histogram: %d buckets, %d counts", len(buckets), len(counts))
 		}
 		k := dim + "\x00" + key
 		h := out[k]
-		for int(b) >= len(h) {
-			h = append(h, 0)
+		for i, b := range buckets {
+			if b < 0 || b > report.MaxHistogramBucket {
+				return fmt.Errorf("latency histogram: bucket %d out of range", b)
+			}
+			if int(b) >= len(h) {
+				h = append(h, make(report.Histogram, int(b)+1-len(h))...)
+			}
+			h[b] += counts[i]
 		}
-		h[b] += n
 		out[k] = h
 		return nil
 	})
@@ -1252,23 +1261,24 @@ func (s *Store) DigestSent(ctx context.Context, kind, period string) (bool, erro
 	return status == report.StatusSent, nil
 }
 
-// cacheSavings prices the period's cache reads (cache_reads.sql) with price: models without a
-// price save nothing that can be stated.
-func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, price report.CacheSavingFunc) (decimal.NullDecimal, error) {
+// cacheSavings prices the period's cache reads (cache_reads.sql, by price level) with cs: models
+// without a price save nothing that can be stated.
+func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, cs *report.CacheSaving) (decimal.NullDecimal, error) {
 	loc := p.Start.Location()
-	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End))
+	tiers := append([]int64{}, cs.Tiers...) // never NULL: cardinality(NULL) is NULL
+	rows, err := tx.Query(ctx, qCacheReads, loc.String(), dateOf(p.Start), dateOf(p.End), tiers, p.Start, p.End)
 	if err != nil {
 		return decimal.NullDecimal{}, fmt.Errorf("query cache reads: %w", err)
 	}
 	var (
 		day             time.Time
 		model, provider string
-		tokens          int64
+		input, tokens   int64
 	)
 	sum := decimal.Zero
-	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &tokens}, func() error {
+	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &input, &tokens}, func() error {
 		y, m, d := day.Date()
-		if s, ok := price(model, provider, startOfDay(y, m, d, loc), tokens); ok {
+		if s, ok := cs.Saved(model, provider, startOfDay(y, m, d, loc), input, tokens); ok {
 			sum = sum.Add(s)
 		}
 		return nil

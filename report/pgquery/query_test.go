@@ -253,6 +253,19 @@ func TestLatencyPercentilesMatchExact(t *testing.T) {
 	if len(distinct) != 12 {
 		t.Errorf("users have %d distinct p50s; want 12", len(distinct))
 	}
+	// The workbook's chargeback rows (every user and org) have theirs too, past the top N.
+	rep, err = pgquery.New(pool).Report(ctx, report.ReportRequest{Period: week, TopN: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for dim, col := range map[report.Dimension]string{report.ByUser: "user_id", report.ByOrg: "org_id"} {
+		if n, want := len(rep.All[dim]), map[report.Dimension]int{report.ByUser: 12, report.ByOrg: 5}[dim]; n != want {
+			t.Fatalf("every %s: %d rows; want %d", dim, n, want)
+		}
+		for _, r := range rep.All[dim] {
+			check("every "+string(dim)+" "+r.Key, r.Latency, col, r.Key)
+		}
+	}
 }
 
 // Ensures the daily series of a 31-day month covers the whole month, and of a day the 30 days
