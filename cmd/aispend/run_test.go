@@ -235,8 +235,9 @@ func TestBudgetsEndpoint(t *testing.T) {
 	}
 }
 
-// Ensures the scheduled work functions run the right steps: a budget check alerts for today
-// without rebuilding aggregates; a daily run reports yesterday; retention drops partitions.
+// Ensures the scheduled work functions run the right steps: a budget check alerts for today and
+// brings today's aggregates up to date (so that the next one reads only the events since) without
+// a report; a daily run reports yesterday; retention drops partitions.
 func TestBatchRunKinds(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, url := batchEnv(t, srv.SMTPPort)
@@ -258,10 +259,13 @@ func TestBatchRunKinds(t *testing.T) {
 	if err != nil || out.AlertsSent != 1 {
 		t.Fatalf("budget-check: %v, %d alerts", err, out.AlertsSent)
 	}
-	var aggs int
-	pool.QueryRow(ctx, "SELECT count(*) FROM daily_aggregates").Scan(&aggs)
-	if aggs != 0 {
-		t.Error("budget-check rebuilt aggregates")
+	var current int
+	pool.QueryRow(ctx, "SELECT count(*) FROM aggregate_days WHERE day = ($1::timestamptz AT TIME ZONE 'Asia/Seoul')::date", now).Scan(&current)
+	if current != 1 {
+		t.Error("budget-check left today's aggregates out of date")
+	}
+	if len(out.PublishedKeys) != 0 {
+		t.Errorf("budget-check published %v", out.PublishedKeys)
 	}
 	if _, err := batchRun(ctx, cfg, pool, log, "daily", now); err != nil {
 		t.Fatalf("daily: %v", err)
