@@ -262,8 +262,8 @@ func TestCommandsRefuseZoneUnknownToPostgreSQL(t *testing.T) {
 	}
 }
 
-// Ensures the database check's source, pg_timezone_names, holds exactly the zones of Go's database
-// that PostgreSQL's AT TIME ZONE accepts, and that the check accepts the usual ones.
+// Ensures the database check (AT TIME ZONE) accepts exactly the zones of Go's database that
+// PostgreSQL lists in pg_timezone_names, and the usual ones.
 func TestDatabaseTimezoneCheckMatchesPostgreSQL(t *testing.T) {
 	pool, err := pgxpool.New(context.Background(), pgtest.URL(t))
 	if err != nil {
