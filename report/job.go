@@ -254,12 +254,12 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		})
 	}
 	if opts.Steps.has(StepAlerts) && !opts.Steps.has(StepStatistics) && !opts.DryRun {
-		// A budget check (no report) refreshes the aggregates of its budgets' periods itself, so
-		// that it reads the events only since the last check; a failure leaves the spend to be
-		// read from the events, exact either way.
+		// A budget check (no report) keeps the aggregates of its budgets' periods current
+		// itself, so that it reads at most CheckRefreshLag of new events from the events table;
+		// a failure leaves the spend to be read from the events, exact either way.
 		_, ps := j.evaluated(p, now, opts.Steps)
 		if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
-			if err := j.Store.Refresh(ctx, from, to); err != nil {
+			if _, err := j.Store.Refresh(ctx, from, to, CheckRefreshLag); err != nil {
 				log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
 			}
 		}
@@ -435,6 +435,13 @@ func (j *Job) evaluated(p Period, now time.Time, steps Steps) (bs []Budget, ps [
 	}
 	return bs, ps
 }
+
+// CheckRefreshLag is how long the events that arrived since the last refresh may wait before a
+// budget check refreshes the aggregates: until then a check reads them from the events (a few
+// milliseconds for an hour of events), which costs less than adding them to the aggregates at
+// every check (merging every touched user's latency histogram: about 0.3 s for 5 minutes of the
+// 10-million-event demo); so the refresh is paid about once an hour, by one check.
+const CheckRefreshLag = time.Hour
 
 // refreshRange is the smallest range holding the days of ps up to today's end (in loc); zero
 // when there are none.

@@ -15,9 +15,12 @@ type Store interface {
 	Report(ctx context.Context, req ReportRequest) (*Report, error)
 	// Refresh brings the aggregates of the days of [from, to) (in the zone of from) up to date,
 	// as Report does for its days: every change since the last refresh is applied (new events
-	// added, changed days rebuilt) and days never built are built. A budget check calls it so
-	// that its spend reads the aggregates and only the events that arrived since.
-	Refresh(ctx context.Context, from, to time.Time) error
+	// added, changed days rebuilt) and days never built are built. With lag > 0 it does so only
+	// when there is more to do than read a few new events: a day of the range is not current, a
+	// change other than an insert is pending, or the oldest pending insert is older than lag;
+	// it returns whether it refreshed. A budget check calls it so that its spend reads the
+	// aggregates and at most lag of events that arrived since.
+	Refresh(ctx context.Context, from, to time.Time, lag time.Duration) (bool, error)
 	// BudgetSpend is the spend of a scope over [start, end): the aggregates where they are
 	// current, the events for the rest.
 	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)

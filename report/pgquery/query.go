@@ -75,6 +75,7 @@ var (
 	qCurrentDays    = q("current_days")
 	qMarkCurrent    = q("mark_current")
 	qPendingHours   = q("pending_hours")
+	qPendingAge     = q("pending_age")
 	qSummarizeBRIN  = q("summarize_brin")
 	aggregatesLock  = "SELECT pg_advisory_xact_lock(hashtextextended('aispend.daily_aggregates', 0))"
 	// The same lock for a session (Store.Report holds it across its transaction's start).
@@ -262,19 +263,54 @@ func (s *Store) lockAggregates(ctx context.Context) (conn *pgxpool.Conn, unlock 
 }
 
 // Refresh implements report.Store.
-func (s *Store) Refresh(ctx context.Context, from, to time.Time) error {
+func (s *Store) Refresh(ctx context.Context, from, to time.Time, lag time.Duration) (bool, error) {
+	if lag > 0 {
+		due, err := s.refreshDue(ctx, from, to, lag)
+		if err != nil || !due {
+			return false, err
+		}
+	}
 	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
-		return err
+		return false, err
 	}
-	return pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+	return true, pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
 		_, err := refresh(ctx, tx, from.Location(), from, to)
 		return err
 	})
+}
+
+// refreshDue tells whether Refresh with lag has work to do (see report.Store): a day of
+// [from, to) whose events are stored is not current, a change mark without a transaction is
+// pending, or the oldest pending mark is older than lag. It takes no lock: a refresh that starts
+// meanwhile only makes the answer more cautious than needed.
+func (s *Store) refreshDue(ctx context.Context, from, to time.Time, lag time.Duration) (bool, error) {
+	var old, stale bool
+	if err := s.pool.QueryRow(ctx, qPendingAge, fmt.Sprintf("%d microseconds", lag.Microseconds())).Scan(&old, &stale); err != nil {
+		return false, fmt.Errorf("read pending changes: %w", err)
+	}
+	if old || stale {
+		return true, nil
+	}
+	loc := from.Location()
+	current, err := currentDays(ctx, s.pool, loc.String(), from, to)
+	if err != nil {
+		return false, err
+	}
+	avail, err := availability(ctx, s.pool)
+	if err != nil {
+		return false, err
+	}
+	for d := from; d.Before(to); d = nextDay(d, loc) {
+		if next := nextDay(d, loc); !current[dateOf(d)] && avail.complete(d, next) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // summarizeBRIN runs summarize_brin.sql for the partitions that overlap [from, to), in a
@@ -491,7 +527,7 @@ type partitionSet struct {
 	gone [][2]time.Time // dropped by retention, or being detached
 }
 
-func availability(ctx context.Context, tx pgx.Tx) (*partitionSet, error) {
+func availability(ctx context.Context, tx querier) (*partitionSet, error) {
 	ps := &partitionSet{}
 	parts, err := listPartitions(ctx, tx)
 	if err != nil {

@@ -179,7 +179,7 @@ func TestBudgetSpendWithPendingInserts(t *testing.T) {
 	r := rand.New(rand.NewPCG(13, 14))
 	insert(t, pool, randomEvents(r, first, 10, 400)...)
 	month := report.PeriodContaining(report.Monthly, first, seoul)
-	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
 		t.Fatal(err)
 	}
 	scopes := []report.Scope{
@@ -223,7 +223,7 @@ func TestBudgetSpendWithPendingInserts(t *testing.T) {
 	}
 	late(1)
 	check("pending inserts")
-	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
 		t.Fatal(err)
 	}
 	var pending int
@@ -236,8 +236,53 @@ func TestBudgetSpendWithPendingInserts(t *testing.T) {
 	check("after a refresh")
 	late(2)
 	check("pending inserts after a refresh")
-	if err := st.Refresh(ctx, month.Start, month.End); err != nil {
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
 		t.Fatal(err)
 	}
 	checkRebuildEqual(t, pool, st, seoul, month)
+}
+
+// Ensures a refresh with a lag (a budget check's) runs only when there is more to do than read a
+// few new events: a day never built, a change other than an insert, or an insert waiting longer
+// than the lag; otherwise it leaves the marks for budget spend to read.
+func TestRefreshWithLag(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(15, 16)), first, 5, 100)...)
+	days := [2]time.Time{first, first.AddDate(0, 0, 5)}
+	refresh := func(stage string, want bool) {
+		t.Helper()
+		did, err := st.Refresh(ctx, days[0], days[1], time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var marks int
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_changes").Scan(&marks); err != nil {
+			t.Fatal(err)
+		}
+		if did != want || (did && marks != 0) {
+			t.Fatalf("%s: refreshed %v with %d marks left; want refreshed %v", stage, did, marks, want)
+		}
+	}
+	refresh("days never built", true)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(17, 18)), first, 5, 10)...)
+	refresh("new events just now", false)
+	var left int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_changes").Scan(&left); err != nil || left == 0 {
+		t.Fatalf("marks of the new events: %d, %v; want them left for budget spend", left, err)
+	}
+	if _, err := pool.Exec(ctx, "UPDATE event_changes SET marked_at = marked_at - interval '61 minutes'"); err != nil {
+		t.Fatal(err)
+	}
+	refresh("new events an hour ago", true)
+	if _, err := pool.Exec(ctx, "UPDATE events SET cost = 1 WHERE event_id = (SELECT min(event_id) FROM events)"); err != nil {
+		t.Fatal(err)
+	}
+	refresh("an update just now", true)
+	days[1] = days[1].AddDate(0, 0, 1) // a day not built yet
+	refresh("a day not built", true)
+	refresh("nothing new", false)
+	checkRebuildEqual(t, pool, st, seoul, report.PeriodContaining(report.Monthly, first, seoul))
 }

@@ -23,6 +23,9 @@ CREATE INDEX events_ingest_xact_brin ON events USING brin (ingest_xact) WITH (au
 -- Hours are UTC hours now (date_trunc in UTC): before, they were truncated in the writer's
 -- session time zone, which gave the same instants only for whole-hour offsets.
 ALTER TABLE event_changes ADD COLUMN xact bigint;
+-- event_changes.marked_at: when the writer's transaction began, so that a budget check can tell
+-- how long the changes it would read from the events have been waiting for a refresh.
+ALTER TABLE event_changes ADD COLUMN marked_at timestamptz NOT NULL DEFAULT now();
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION events_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -57,6 +60,7 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+ALTER TABLE event_changes DROP COLUMN marked_at;
 ALTER TABLE event_changes DROP COLUMN xact;
 DROP INDEX events_ingest_xact_brin;
 ALTER TABLE events DROP COLUMN ingest_xact;
