@@ -121,19 +121,6 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 	}, nil
 }
 
-// budgetCacheFor is how long GET /v1/budgets reuses an answer.
-const budgetCacheFor = 30 * time.Second
-
-// budgetBoard serves GET /v1/budgets with the batch job's own budget code.
-func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
-	budgets, err := cfg.reportBudgets()
-	if err != nil {
-		return nil, err
-	}
-	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency,
-		Now: cfg.now, CacheFor: budgetCacheFor}, nil
-}
-
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see
 // schedule.Work. It logs the run's one-line summary.
 func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Logger, kind string, now time.Time) (runlog.Outcome, error) {

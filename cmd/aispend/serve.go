@@ -83,13 +83,12 @@ func checkServeAuth(cfg *Config, env *environment) error {
 // newCollector wires the collector's handler and its event store; close the store after the
 // last request.
 func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
-	board, err := budgetBoard(cfg, pool)
+	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
+	// applications can poll it before budgets exist.
+	budgets, err := newBudgetsAPI(cfg, pool)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
-	// applications can poll it before budgets exist.
-	var budgets collect.BudgetSource = board
 	// The request path allocates short-lived buffers and events; the live heap stays small. A
 	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
 	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
