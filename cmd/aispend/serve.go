@@ -17,6 +17,7 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report/mail"
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
@@ -152,16 +153,10 @@ func serveUntilDone(ctx context.Context, env *environment, ln net.Listener, hand
 	return nil
 }
 
+// loopback reports whether the listen address addr (host:port) is on loopback only.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && mail.IsLoopback(host)
 }
 
 // migratedDB parses a command's flags, loads the configuration and opens the migrated

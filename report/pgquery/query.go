@@ -46,8 +46,7 @@ var (
 	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
-	qBudgetSpend    = q("budget_spend")
-	qBudgetDrivers  = q("budget_drivers")
+	qBudgetDrivers  = strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1)
 	qLedgerClaim    = q("ledger_claim")
 	qLedgerPending  = q("ledger_pending")
 	qLedgerLock     = q("ledger_lock")
@@ -574,21 +573,16 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 	groups := map[string][]report.Row{}
 	byDay := map[string]report.Totals{}
 	var (
-		dim, key, cost string
-		r              report.Row
-		buckets        []int32
-		counts         []int64
+		dim, key string
+		r        report.Row
+		buckets  []int32
+		counts   []int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
-		&cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
+		&r.Cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
 		row := r
 		row.Key = key
-		c, err := decimal.NewFromString(cost)
-		if err != nil {
-			return fmt.Errorf("parse cost %q: %w", cost, err)
-		}
-		row.Cost = c
 		if dim == "day" {
 			h, err := dense(buckets, counts)
 			if err != nil {
@@ -684,20 +678,15 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
 	}
 	var (
-		dim, key, cost string
-		r              report.Totals
-		total          report.Totals
+		dim, key string
+		r        report.Totals
+		total    report.Totals
 	)
 	byKey := map[report.Dimension]map[string]report.Totals{}
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
-		&cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		&r.Cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
 		t := r
-		c, err := decimal.NewFromString(cost)
-		if err != nil {
-			return fmt.Errorf("parse cost %q: %w", cost, err)
-		}
-		t.Cost = c
 		if dim == "total" {
 			total.Add(t)
 			return nil
@@ -861,32 +850,14 @@ func scanLedger(rows pgx.Rows) ([]report.LedgerEntry, error) {
 	var out []report.LedgerEntry
 	for rows.Next() {
 		var e report.LedgerEntry
-		var kind, pkind, sev, spent, amount string
-		var projected *string
+		var kind, pkind, sev string
 		if err := rows.Scan(&e.Budget, &e.PeriodStart, &e.Threshold, &kind, &pkind, &e.PeriodEnd, &sev,
-			&spent, &amount, &projected, &e.Status, &e.Attempts, &e.LastError, &e.MessageID,
+			&e.Spent, &e.Amount, &e.Projected, &e.Status, &e.Attempts, &e.LastError, &e.MessageID,
 			&e.CreatedAt, &e.LastAttemptAt, &e.SentAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		e.Kind, e.PeriodKind, e.Severity = report.Kind(kind), report.PeriodKind(pkind), report.Severity(sev)
-		var err error
-		if e.Spent, err = decimal.NewFromString(spent); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if e.Amount, err = decimal.NewFromString(amount); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if projected != nil {
-			p, err := decimal.NewFromString(*projected)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			e.Projected = decimal.NewNullDecimal(p)
-		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -1164,26 +1135,17 @@ func eventsOf(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(repo
 	defer rows.Close()
 	var (
 		e        report.Event
-		cost     *string
 		duration *int64
 	)
 	dest := []any{&e.OccurredAt, &e.EventID, &e.Service, &e.Model, &e.Provider, &e.InputTokens, &e.OutputTokens,
-		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &cost, &e.CostSource, &duration, &e.Success,
+		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &e.Cost, &e.CostSource, &duration, &e.Success,
 		&e.Error, &e.CacheHit, &e.UserID, &e.OrgID, &e.Endpoint, &e.Tags}
 	for rows.Next() {
-		cost, duration = nil, nil
+		duration = nil
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
 		ev := e
-		ev.Cost = decimal.NullDecimal{}
-		if cost != nil {
-			c, err := decimal.NewFromString(*cost)
-			if err != nil {
-				return fmt.Errorf("read events: event %s: cost %q: %w", e.EventID, *cost, err)
-			}
-			ev.Cost = decimal.NewNullDecimal(c)
-		}
 		if duration != nil {
 			d := *duration
 			ev.DurationMS = &d
