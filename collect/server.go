@@ -79,11 +79,6 @@ type Server struct {
 	slots                   chan struct{} // one per event request in flight
 }
 
-// BudgetSource reports the status of every budget for GET /v1/budgets.
-type BudgetSource interface {
-	BudgetStatus(ctx context.Context) (any, error)
-}
-
 // NewServer builds the handler. budgets may be nil, in which case /v1/budgets answers 404.
 func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budgets BudgetSource, m *Metrics) *Server {
 	if cfg.MaxEvents <= 0 {
@@ -203,7 +198,7 @@ func (s *Server) handleBudgets() http.Handler {
 			writeError(w, http.StatusNotFound, "no budgets configured", nil)
 			return
 		}
-		st, err := s.budgets.BudgetStatus(r.Context())
+		st, err := s.budgets.Budgets(r.Context())
 		if err != nil {
 			s.log.Error("compute budget status", "error", err)
 			w.Header().Set("Retry-After", "5")

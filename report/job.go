@@ -33,9 +33,6 @@ type Job struct {
 	Currency   string
 	From       string   // the alert sender address
 	Recipients []string // default recipients of budgets that name none
-	// PublicURL is not read: Links gives the links (report/output.PeriodLinks knows the site's
-	// layout, the Job does not). Deprecated: remove once cmd/aispend/batch.go no longer sets it.
-	PublicURL string
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// nil: alert emails link nothing.

@@ -843,31 +843,35 @@ func TestBudgetBoard(t *testing.T) {
 	now := day1.Add(12 * time.Hour)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "60"}, ev{at: day1.Add(-time.Hour), cost: "1000"}) // the second is yesterday
 	m := report.Budget{Name: "m", Period: report.Monthly, Amount: dec("10000"), Forecast: true}
-	board := &report.BudgetBoard{Source: f.store, Budgets: []report.Budget{daily("d", "100"), m}, Location: seoul, Currency: "KRW",
+	board := &report.BudgetBoard{Source: f.store, Budgets: []report.Budget{daily("d", "100"), m}, Location: seoul,
 		Now: func() time.Time { return now }, CacheFor: 30 * time.Second}
-	get := func() report.BudgetsResponse {
+	get := func() []report.Status {
 		t.Helper()
-		v, err := board.BudgetStatus(ctx)
+		asOf, sts, err := board.Statuses(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return v.(report.BudgetsResponse)
+		if !asOf.Equal(now) || asOf.Location() != seoul {
+			t.Errorf("as of %v; want %v in Seoul", asOf, now)
+		}
+		return sts
 	}
 	r := get()
-	d := r.Budgets[0]
-	if d.Spent != "60" || d.State != report.StateInfo || d.Percent != "60.00" || d.Remaining != "40" || d.PeriodLabel != "2026-10-01" || d.Forecast == nil || d.Forecast.Projected != "120" || !d.Forecast.Exceeds {
-		t.Errorf("daily %+v forecast %+v", d, d.Forecast)
+	d := r[0]
+	if d.Spent.String() != "60" || d.State != report.StateInfo || d.Percent.StringFixed(2) != "60.00" || d.Remaining.String() != "40" || d.Period.Label() != "2026-10-01" || !d.HasForecast || d.Projected.String() != "120" {
+		t.Errorf("daily %+v", d)
 	}
-	if mo := r.Budgets[1]; mo.Spent != "60" || mo.State != report.StateOK || mo.Forecast != nil || mo.PeriodLabel != "2026-10" {
+	if mo := r[1]; mo.Spent.String() != "60" || mo.State != report.StateOK || mo.HasForecast || mo.Period.Label() != "2026-10" {
 		t.Errorf("monthly %+v", mo) // 12 hours of a 31-day month: too early to forecast
 	}
 	insert(t, f.pool, ev{at: day1.Add(2 * time.Hour), cost: "40"})
 	now = now.Add(10 * time.Second)
-	if got := get().Budgets[0].Spent; got != "60" {
-		t.Errorf("within 30 s: spent %s; want the cached 60", got)
+	// Within CacheFor the answer is the cached one, as of when it was computed.
+	if _, sts, err := board.Statuses(ctx); err != nil || sts[0].Spent.String() != "60" {
+		t.Errorf("within 30 s: spent %v (%v); want the cached 60", sts[0].Spent, err)
 	}
 	now = now.Add(30 * time.Second)
-	if got := get().Budgets[0]; got.Spent != "100" || got.State != report.StateExceeded {
+	if got := get()[0]; got.Spent.String() != "100" || got.State != report.StateExceeded {
 		t.Errorf("after 30 s: %+v; want 100, exceeded", got)
 	}
 }

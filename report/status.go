@@ -128,88 +128,38 @@ func BudgetStatusFor(ctx context.Context, src SpendReader, b Budget, p Period, n
 	return st, nil
 }
 
-// BudgetBoard answers GET /v1/budgets: every budget's current period as of now. It implements
-// collect.BudgetSource. Each answer is reused for CacheFor, so that applications polling the
-// endpoint do not each scan a month of events; concurrent requests share one computation.
+// BudgetBoard states every budget's current period as of now, for GET /v1/budgets. Each answer
+// is reused for CacheFor, so that applications polling the endpoint do not each scan a month of
+// events; concurrent requests share one computation.
 type BudgetBoard struct {
 	Source   SpendReader
 	Budgets  []Budget
 	Location *time.Location
-	Currency string
 	Now      func() time.Time
 	CacheFor time.Duration // 0: compute every time
 
 	mu       sync.Mutex
-	cached   *BudgetsResponse
+	cached   []Status
 	cachedAt time.Time
+	hasCache bool
 }
 
-// BudgetsResponse is the body of GET /v1/budgets. Money amounts are decimal strings in the
-// reporting currency, so clients never lose precision.
-type BudgetsResponse struct {
-	AsOf     time.Time    `json:"as_of"`
-	Currency string       `json:"currency"`
-	Budgets  []BudgetJSON `json:"budgets"`
-}
-
-// BudgetJSON is one budget's status in GET /v1/budgets.
-type BudgetJSON struct {
-	Name        string        `json:"name"`
-	Period      PeriodKind    `json:"period"`
-	PeriodLabel string        `json:"period_label"`
-	PeriodStart time.Time     `json:"period_start"`
-	PeriodEnd   time.Time     `json:"period_end"` // the period resets then
-	Scope       Scope         `json:"scope"`
-	Spent       string        `json:"spent"`
-	Limit       string        `json:"limit"`
-	Remaining   string        `json:"remaining"`
-	Percent     string        `json:"percent"`
-	State       State         `json:"state"`
-	Thresholds  []int         `json:"thresholds"`
-	Unpriced    int64         `json:"unpriced_events"`
-	Forecast    *ForecastJSON `json:"forecast"` // null until enough of the period has passed
-}
-
-// ForecastJSON is the projected period-end spend.
-type ForecastJSON struct {
-	Projected string `json:"projected"`
-	Exceeds   bool   `json:"exceeds_limit"`
-}
-
-// BudgetStatus implements collect.BudgetSource.
-func (bb *BudgetBoard) BudgetStatus(ctx context.Context) (any, error) {
+// Statuses are the budgets' statuses (in the order of Budgets) and the instant they are as of,
+// in Location. The slice is shared with later callers within CacheFor: do not modify it.
+func (bb *BudgetBoard) Statuses(ctx context.Context) (time.Time, []Status, error) {
 	now := time.Now()
 	if bb.Now != nil {
 		now = bb.Now()
 	}
 	bb.mu.Lock()
 	defer bb.mu.Unlock()
-	if bb.cached != nil && now.Sub(bb.cachedAt) < bb.CacheFor && !now.Before(bb.cachedAt) {
-		return *bb.cached, nil
+	if bb.hasCache && now.Sub(bb.cachedAt) < bb.CacheFor && !now.Before(bb.cachedAt) {
+		return bb.cachedAt.In(bb.Location), bb.cached, nil
 	}
 	sts, err := CurrentStatuses(ctx, bb.Source, bb.Budgets, now, bb.Location)
 	if err != nil {
-		return nil, err
+		return time.Time{}, nil, err
 	}
-	resp := BudgetsResponse{AsOf: now.In(bb.Location), Currency: bb.Currency, Budgets: []BudgetJSON{}}
-	for _, st := range sts {
-		resp.Budgets = append(resp.Budgets, st.JSON())
-	}
-	bb.cached, bb.cachedAt = &resp, now
-	return resp, nil
-}
-
-// JSON is the status as GET /v1/budgets shows it.
-func (st Status) JSON() BudgetJSON {
-	j := BudgetJSON{
-		Name: st.Budget.Name, Period: st.Period.Kind, PeriodLabel: st.Period.Label(),
-		PeriodStart: st.Period.Start, PeriodEnd: st.Period.End, Scope: st.Budget.Scope,
-		Spent: st.Spent.String(), Limit: st.Limit.String(), Remaining: st.Remaining.String(),
-		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
-		Unpriced: st.Unpriced,
-	}
-	if st.HasForecast {
-		j.Forecast = &ForecastJSON{Projected: st.Projected.String(), Exceeds: st.Projected.GreaterThan(st.Limit)}
-	}
-	return j
+	bb.cached, bb.cachedAt, bb.hasCache = sts, now, true
+	return now.In(bb.Location), sts, nil
 }

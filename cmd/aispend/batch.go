@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/aispend/aispend/collect/pricing"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/runlog"
@@ -68,16 +68,6 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 	return out, nil
 }
 
-// messageIDDomain is the domain of the sender address, used in alert Message-IDs.
-func (c *Config) messageIDDomain() string {
-	if a, err := mail.ParseAddress(c.Mail.From); err == nil {
-		if i := strings.LastIndexByte(a.Address, '@'); i >= 0 {
-			return a.Address[i+1:]
-		}
-	}
-	return "aispend.invalid"
-}
-
 // fromAddress is the sender of alerts and digests.
 func (c *Config) fromAddress() string {
 	if c.Mail.From != "" {
@@ -113,25 +103,11 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 		Currency:        cfg.Currency,
 		From:            cfg.fromAddress(),
 		Recipients:      cfg.Mail.Recipients,
-		PublicURL:       cfg.PublicURL,
 		RetentionDays:   cfg.RetentionDays,
-		MessageIDDomain: cfg.messageIDDomain(),
+		MessageIDDomain: mail.MessageIDDomain(cfg.Mail.From),
 		Now:             cfg.now,
 		Logger:          log,
 	}, nil
-}
-
-// budgetCacheFor is how long GET /v1/budgets reuses an answer.
-const budgetCacheFor = 30 * time.Second
-
-// budgetBoard serves GET /v1/budgets with the batch job's own budget code.
-func budgetBoard(cfg *Config, pool *pgxpool.Pool) (*report.BudgetBoard, error) {
-	budgets, err := cfg.reportBudgets()
-	if err != nil {
-		return nil, err
-	}
-	return &report.BudgetBoard{Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Currency: cfg.Currency,
-		Now: cfg.now, CacheFor: budgetCacheFor}, nil
 }
 
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see

@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/mail"
+	netmail "net/mail"
 	"regexp"
 	"strings"
 	"time"
@@ -15,6 +15,7 @@ import (
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/schedule"
 )
@@ -149,7 +150,9 @@ type TierConfig struct {
 	CacheWrite1h     *Dec  `yaml:"cache_write_1h"`
 }
 
-// BudgetConfig is one budget (PRODUCT.md section 4).
+// BudgetConfig is one budget: an amount in the reporting currency for each calendar period
+// (daily, weekly or monthly, aligned in the time zone), alert thresholds in percent (default 50,
+// 80, 95), an optional forecast alert, scope filters and the recipients of its alerts.
 type BudgetConfig struct {
 	Name       string            `yaml:"name"`
 	Period     string            `yaml:"period"`
@@ -435,14 +438,13 @@ func checkAddress(a string, allowed []string) error {
 	if strings.ContainsAny(a, "\r\n") {
 		return fmt.Errorf("%q contains a line break", a)
 	}
-	addr, err := mail.ParseAddress(a)
-	if err != nil {
+	if _, err := netmail.ParseAddress(a); err != nil {
 		return fmt.Errorf("%q is not an email address: %v", a, err)
 	}
 	if len(allowed) > 0 {
-		domain := strings.ToLower(addr.Address[strings.LastIndexByte(addr.Address, '@')+1:])
+		domain, _ := mail.Domain(a)
 		for _, d := range allowed {
-			if strings.ToLower(d) == domain {
+			if strings.EqualFold(d, domain) {
 				return nil
 			}
 		}

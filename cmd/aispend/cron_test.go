@@ -25,14 +25,14 @@ import (
 // runProc is one `aispend run` process of the real binary.
 type runProc struct {
 	cmd            *exec.Cmd
-	stdout, stderr *lockedBuffer
+	stdout, stderr *syncBuffer
 	done           chan error
 }
 
 func startRun(t *testing.T, env map[string]string, args ...string) *runProc {
 	t.Helper()
 	p := &runProc{cmd: exec.Command(binary(t), append([]string{"run", "--log-format", "json"}, args...)...),
-		stdout: &lockedBuffer{}, stderr: &lockedBuffer{}, done: make(chan error, 1)}
+		stdout: &syncBuffer{}, stderr: &syncBuffer{}, done: make(chan error, 1)}
 	p.cmd.Dir = t.TempDir()
 	p.cmd.Env = os.Environ()
 	for k, v := range env {

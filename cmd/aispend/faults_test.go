@@ -38,7 +38,7 @@ func startCollector(t *testing.T, dbURL string) string {
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), "serve", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=tok", "AISPEND_CONFIG=/dev/null")
-	stderr := &lockedBuffer{}
+	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -42,5 +42,5 @@ func (c *Config) sampleAlert(now time.Time, to []string) (*report.Email, error) 
 		yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
 		link = strings.TrimRight(c.PublicURL, "/") + "/" + output.SitePeriod(yesterday).Dir() + "/"
 	}
-	return mail.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, c.messageIDDomain(), link)
+	return mail.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), link)
 }

@@ -77,6 +77,54 @@ func (a readAPI) Alerts(ctx context.Context, q collect.ReadQuery) (any, error) {
 	return a.svc.Alerts(ctx, a.period(q))
 }
 
+// budgetCacheFor is how long GET /v1/budgets reuses an answer.
+const budgetCacheFor = 30 * time.Second
+
+// budgetsAPI answers GET /v1/budgets with the batch job's own budget code (report.BudgetBoard),
+// each budget stated as report.json states it (readapi.BudgetOf).
+type budgetsAPI struct {
+	board    *report.BudgetBoard
+	currency string
+}
+
+var _ collect.BudgetSource = budgetsAPI{}
+
+func newBudgetsAPI(cfg *Config, pool *pgxpool.Pool) (budgetsAPI, error) {
+	budgets, err := cfg.reportBudgets()
+	if err != nil {
+		return budgetsAPI{}, err
+	}
+	return budgetsAPI{currency: cfg.Currency, board: &report.BudgetBoard{
+		Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: budgetCacheFor,
+	}}, nil
+}
+
+func (a budgetsAPI) Budgets(ctx context.Context) (collect.BudgetsResponse, error) {
+	asOf, sts, err := a.board.Statuses(ctx)
+	if err != nil {
+		return collect.BudgetsResponse{}, err
+	}
+	return budgetsResponse(asOf, a.currency, sts), nil
+}
+
+// budgetsResponse is the body of GET /v1/budgets for statuses sts as of asOf.
+func budgetsResponse(asOf time.Time, currency string, sts []report.Status) collect.BudgetsResponse {
+	resp := collect.BudgetsResponse{AsOf: asOf, Currency: currency, Budgets: make([]collect.BudgetStatus, 0, len(sts))}
+	for _, st := range sts {
+		b := readapi.BudgetOf(st)
+		var fc *collect.BudgetForecast
+		if b.Forecast != nil {
+			fc = &collect.BudgetForecast{Projected: b.Forecast.Projected, Exceeds: b.Forecast.Exceeds}
+		}
+		resp.Budgets = append(resp.Budgets, collect.BudgetStatus{
+			Name: b.Name, Period: string(b.Period), PeriodLabel: b.PeriodLabel, PeriodStart: b.PeriodStart, PeriodEnd: b.PeriodEnd,
+			Scope: collect.BudgetScope(b.Scope), Spent: b.Spent, Limit: b.Limit, Remaining: b.Remaining, Percent: b.Percent,
+			State: string(b.State), Thresholds: b.Thresholds, Unpriced: b.Unpriced, Forecast: fc,
+		})
+	}
+	return resp
+}
+
 // testAlerter sends POST /v1/alerts/test's sample alert, as `aispend alert test` does. The
 // transport is made per send, so that a collector starts (and serves events) whatever the state
 // of the mail settings, and an outbox directory is only created when a test alert is sent.

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -237,24 +236,6 @@ func TestWriteRunsCleansText(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a process's output while it runs.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Ensures two `aispend schedule` processes on one database elect one leader that runs each tick
 // of a job exactly once, that SIGTERM stops the leader with exit 0, and that the other then
 // takes over and runs the job.
@@ -263,11 +244,11 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	url := pgtest.URL(t)
 	type proc struct {
 		cmd  *exec.Cmd
-		logs *lockedBuffer
+		logs *syncBuffer
 		done chan error
 	}
 	startProc := func() *proc {
-		p := &proc{cmd: exec.Command(bin, "schedule", "--log-format", "json"), logs: &lockedBuffer{}, done: make(chan error, 1)}
+		p := &proc{cmd: exec.Command(bin, "schedule", "--log-format", "json"), logs: &syncBuffer{}, done: make(chan error, 1)}
 		// No configuration file: the default schedules, with a budget check every minute.
 		p.cmd.Dir = t.TempDir()
 		p.cmd.Env = append(os.Environ(), "DATABASE_URL="+url, "AISPEND_SCHEDULE_BUDGET_CHECK=* * * * *")
@@ -287,13 +268,7 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	leads := func(p *proc) bool { return strings.Contains(p.logs.String(), "became the scheduler leader") }
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		deadline := time.Now().Add(60 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("not within a minute: %s", what)
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		waitFor(t, time.Minute, what, cond)
 	}
 
 	a, b := startProc(), startProc()

@@ -17,6 +17,7 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report/mail"
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
@@ -83,13 +84,12 @@ func checkServeAuth(cfg *Config, env *environment) error {
 // newCollector wires the collector's handler and its event store; close the store after the
 // last request.
 func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
-	board, err := budgetBoard(cfg, pool)
+	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
+	// applications can poll it before budgets exist.
+	budgets, err := newBudgetsAPI(cfg, pool)
 	if err != nil {
 		return nil, nil, err
 	}
-	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
-	// applications can poll it before budgets exist.
-	var budgets collect.BudgetSource = board
 	// The request path allocates short-lived buffers and events; the live heap stays small. A
 	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
 	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
@@ -153,16 +153,10 @@ func serveUntilDone(ctx context.Context, env *environment, ln net.Listener, hand
 	return nil
 }
 
+// loopback reports whether the listen address addr (host:port) is on loopback only.
 func loopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
+	return err == nil && mail.IsLoopback(host)
 }
 
 // migratedDB parses a command's flags, loads the configuration and opens the migrated

@@ -6,14 +6,49 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"regexp"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-//go:embed sql/partition_brin.sql
-var qPartitionBRIN string
+var (
+	//go:embed sql/partition_brin.sql
+	qPartitionBRIN string
+	//go:embed sql/partitions.sql
+	qPartitions string
+	//go:embed sql/lock_timeout.sql
+	qLockTimeout string
+	//go:embed sql/lock_timeout_reset.sql
+	qLockTimeoutReset string
+	//go:embed sql/partition_lock.sql
+	qPartitionLock string
+	//go:embed sql/partition_create.sql
+	qPartitionCreate string
+	//go:embed sql/partition_autosummarize.sql
+	qPartitionAutosummarize string
+	//go:embed sql/partition_detach.sql
+	qPartitionDetach string
+	//go:embed sql/partition_finalize.sql
+	qPartitionFinalize string
+	//go:embed sql/partition_drop.sql
+	qPartitionDrop string
+)
+
+// ddl is the statement of a DDL file with its header comment removed (it names the
+// placeholders too) and each placeholder of pairs (placeholder, text) replaced.
+func ddl(file string, pairs ...string) string {
+	var keep []string
+	for _, l := range strings.Split(file, "\n") {
+		if !strings.HasPrefix(strings.TrimSpace(l), "--") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.NewReplacer(pairs...).Replace(strings.Join(keep, "\n"))
+}
 
 // EnsurePartitions creates the monthly partitions of events that cover [from, to] (UTC months).
 // Partitions are created ahead of time so that an insert never fails for a missing one; a
@@ -21,33 +56,104 @@ var qPartitionBRIN string
 // queueing behind long reports for ever.
 func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, from, to time.Time) error {
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL lock_timeout = '10s'"); err != nil {
+		if _, err := tx.Exec(ctx, qLockTimeout, "10s", true); err != nil {
 			return fmt.Errorf("set lock timeout: %w", err)
 		}
-		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtextextended('aispend.partitions', 0))"); err != nil {
+		if _, err := tx.Exec(ctx, qPartitionLock); err != nil {
 			return fmt.Errorf("lock partitions: %w", err)
 		}
 		for m := monthStart(from); !m.After(to); m = m.AddDate(0, 1, 0) {
 			name := PartitionName(m)
-			sql := fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s PARTITION OF events FOR VALUES FROM ('%s') TO ('%s')",
-				pgx.Identifier{name}.Sanitize(), m.Format(time.RFC3339), m.AddDate(0, 1, 0).Format(time.RFC3339))
-			if _, err := tx.Exec(ctx, sql); err != nil {
+			create := ddl(qPartitionCreate, "/*partition*/", pgx.Identifier{name}.Sanitize(),
+				"/*from*/", "'"+m.Format(time.RFC3339)+"'", "/*to*/", "'"+m.AddDate(0, 1, 0).Format(time.RFC3339)+"'")
+			if _, err := tx.Exec(ctx, create); err != nil {
 				return fmt.Errorf("create partition %s: %w", name, err)
 			}
-			// Summarize each block range of the BRIN index as soon as it is full (migration 00009).
 			var brin string
 			switch err := tx.QueryRow(ctx, qPartitionBRIN, name).Scan(&brin); {
 			case errors.Is(err, pgx.ErrNoRows): // set already
 			case err != nil:
 				return fmt.Errorf("find the BRIN index of %s: %w", name, err)
 			default:
-				if _, err := tx.Exec(ctx, "ALTER INDEX "+pgx.Identifier{brin}.Sanitize()+" SET (autosummarize = on)"); err != nil {
+				if _, err := tx.Exec(ctx, ddl(qPartitionAutosummarize, "/*index*/", pgx.Identifier{brin}.Sanitize())); err != nil {
 					return fmt.Errorf("set autosummarize on %s: %w", brin, err)
 				}
 			}
 		}
 		return nil
 	})
+}
+
+// Partition is one monthly partition of events, named by PartitionName.
+type Partition struct {
+	Name       string
+	Start, End time.Time // the month [Start, End), UTC
+	// DetachPending: a DETACH … CONCURRENTLY was interrupted; its rows can no longer be read
+	// through events, and DropPartition finishes it.
+	DetachPending bool
+}
+
+// Querier is what ListPartitions reads with: a pool, a connection or a transaction.
+type Querier interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+var partitionNameRe = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
+
+// ListPartitions lists the monthly partitions of events, oldest first. A partition of another
+// name is not one of aispend's and is never listed (nor touched).
+func ListPartitions(ctx context.Context, db Querier) ([]Partition, error) {
+	rows, err := db.Query(ctx, qPartitions)
+	if err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	var out []Partition
+	var name string
+	var pending bool
+	_, err = pgx.ForEachRow(rows, []any{&name, &pending}, func() error {
+		m := partitionNameRe.FindStringSubmatch(name)
+		if m == nil {
+			return nil
+		}
+		t, err := time.Parse("2006-01", m[1]+"-"+m[2])
+		if err != nil {
+			return nil
+		}
+		out = append(out, Partition{Name: name, Start: t, End: t.AddDate(0, 1, 0), DetachPending: pending})
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list partitions: %w", err)
+	}
+	return out, nil
+}
+
+// DropPartition detaches partition p of events (DETACH … CONCURRENTLY, outside any transaction
+// so that inserts into other partitions never wait, or FINALIZE when an earlier detach was
+// interrupted) and drops it, each waiting at most lockTimeout for its locks. Its rows are gone
+// afterwards: record the drop and build what must outlive them first.
+func DropPartition(ctx context.Context, pool *pgxpool.Pool, p Partition, lockTimeout time.Duration) error {
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire connection: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, qLockTimeout, strconv.FormatInt(lockTimeout.Milliseconds(), 10)+"ms", false); err != nil {
+		return fmt.Errorf("set lock timeout: %w", err)
+	}
+	defer conn.Exec(context.WithoutCancel(ctx), qLockTimeoutReset)
+	ident := pgx.Identifier{p.Name}.Sanitize()
+	detach := qPartitionDetach
+	if p.DetachPending {
+		detach = qPartitionFinalize
+	}
+	if _, err := conn.Exec(ctx, ddl(detach, "/*partition*/", ident)); err != nil {
+		return fmt.Errorf("detach partition %s: %w", p.Name, err)
+	}
+	if _, err := conn.Exec(ctx, ddl(qPartitionDrop, "/*partition*/", ident)); err != nil {
+		return fmt.Errorf("drop partition %s: %w", p.Name, err)
+	}
+	return nil
 }
 
 // partitionsAhead is how many months of partitions exist ahead of now, and

@@ -24,12 +24,12 @@ func TestDigestFluid(t *testing.T) {
 	d.KPIs.Requests = 123456789
 	d.EventsURL = "https://reports.example.com/aispend/daily/2025-06-01/aispend-daily-2025-06-01-events.csv.gz"
 	d.TopUsers = append(d.TopUsers, digest.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("123456789"), Requests: 1234567})
-	_, html, _, err := digest.Render(d)
+	e, err := renderDigest(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "digest.html")
-	if err := os.WriteFile(path, html, 0o600); err != nil {
+	if err := os.WriteFile(path, e.HTML, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	for _, width := range []int{390, 640} {

@@ -1,7 +1,6 @@
 package digest
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -49,16 +48,6 @@ func FileAttachment(path string, maxBytes int64) (*Attachment, error) {
 		Open:     func() (io.ReadCloser, error) { return os.Open(path) },
 		MaxBytes: maxBytes,
 	}, nil
-}
-
-// BytesAttachment offers a workbook held in memory, capped at maxBytes (0: the default).
-func BytesAttachment(filename string, b []byte, maxBytes int64) *Attachment {
-	return &Attachment{
-		Filename: filename,
-		Size:     int64(len(b)),
-		Open:     func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
-		MaxBytes: maxBytes,
-	}
 }
 
 func (a *Attachment) limit() int64 {

@@ -97,7 +97,7 @@ func TestBuildMessage(t *testing.T) {
 func TestBuildAttachment(t *testing.T) {
 	wb := workbookBytes(3000)
 	t.Run("fits: attached", func(t *testing.T) {
-		e := build(t, sample(), digest.BytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 3000))
+		e := build(t, sample(), bytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 3000))
 		if len(e.Attachments) != 1 {
 			t.Fatalf("%d attachments, want 1", len(e.Attachments))
 		}
@@ -114,7 +114,7 @@ func TestBuildAttachment(t *testing.T) {
 		}
 	})
 	t.Run("over the cap: not attached, body says so and links", func(t *testing.T) {
-		e := build(t, sample(), digest.BytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 2999))
+		e := build(t, sample(), bytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 2999))
 		if len(e.Attachments) != 0 {
 			t.Fatalf("%d attachments over the cap", len(e.Attachments))
 		}
@@ -129,7 +129,7 @@ func TestBuildAttachment(t *testing.T) {
 	t.Run("over the cap without a link", func(t *testing.T) {
 		d := sample()
 		d.WorkbookURL = ""
-		e := build(t, d, digest.BytesAttachment("w.xlsx", wb, 100))
+		e := build(t, d, bytesAttachment("w.xlsx", wb, 100))
 		if len(e.Attachments) != 0 || !strings.Contains(string(e.Text), "so it is not attached: find it with the published report.") {
 			t.Errorf("attachments %d, text:\n%s", len(e.Attachments), e.Text)
 		}
@@ -146,13 +146,13 @@ func TestBuildAttachment(t *testing.T) {
 		if len(e.Attachments) != 0 || !strings.Contains(string(e.Text), "big.xlsx (5 MB) is larger than the 5 MB attachment limit") {
 			t.Errorf("attachments %d, text:\n%s", len(e.Attachments), e.Text)
 		}
-		exact := digest.BytesAttachment("exact.xlsx", workbookBytes(5242880), 0)
+		exact := bytesAttachment("exact.xlsx", workbookBytes(5242880), 0)
 		if e := build(t, sample(), exact); len(e.Attachments) != 1 {
 			t.Error("a workbook of exactly the cap is not attached")
 		}
 	})
 	t.Run("file grown past its stated size: not attached", func(t *testing.T) {
-		a := digest.BytesAttachment("w.xlsx", wb, 2000)
+		a := bytesAttachment("w.xlsx", wb, 2000)
 		a.Size = 10 // stale
 		e := build(t, sample(), a)
 		if len(e.Attachments) != 0 || !strings.Contains(string(e.Text), "w.xlsx (over 2 KB) is larger than the 2 KB attachment limit") {
@@ -188,9 +188,9 @@ func TestBuildRejectsBadInput(t *testing.T) {
 	}{
 		{"no recipients", sample(), nil, nil, "no recipients"},
 		{"invalid digest", digest.Digest{}, to, nil, "invalid digest"},
-		{"file name with a quote", sample(), to, digest.BytesAttachment(`a".xlsx`, nil, 0), "file name"},
-		{"file name with a line break", sample(), to, digest.BytesAttachment("a\r\nX-Evil: 1.xlsx", nil, 0), "file name"},
-		{"no file name", sample(), to, digest.BytesAttachment("", nil, 0), "no file name"},
+		{"file name with a quote", sample(), to, bytesAttachment(`a".xlsx`, nil, 0), "file name"},
+		{"file name with a line break", sample(), to, bytesAttachment("a\r\nX-Evil: 1.xlsx", nil, 0), "file name"},
+		{"no file name", sample(), to, bytesAttachment("", nil, 0), "no file name"},
 		{"no Open", sample(), to, &digest.Attachment{Filename: "a.xlsx"}, "no Open"},
 		{"unreadable", sample(), to, &digest.Attachment{Filename: "a.xlsx", Open: func() (io.ReadCloser, error) {
 			return nil, errors.New("disk on fire")
@@ -382,7 +382,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 
 	wb := workbookBytes(64 << 10)
 	t.Run("workbook attached", func(t *testing.T) {
-		m, parts := send(t, digest.BytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 1<<20))
+		m, parts := send(t, bytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 1<<20))
 		var got *part
 		for i := range parts {
 			if parts[i].filename != "" {
@@ -397,7 +397,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 		}
 	})
 	t.Run("workbook over the cap", func(t *testing.T) {
-		m, parts := send(t, digest.BytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 32<<10))
+		m, parts := send(t, bytesAttachment("aispend-daily-2025-06-01.xlsx", wb, 32<<10))
 		for _, p := range parts {
 			if p.filename != "" {
 				t.Fatalf("attachment %s received over the cap", p.filename)
@@ -411,4 +411,14 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 			t.Errorf("links %q", links)
 		}
 	})
+}
+
+// bytesAttachment offers a workbook held in memory, capped at maxBytes (0: the default).
+func bytesAttachment(filename string, b []byte, maxBytes int64) *digest.Attachment {
+	return &digest.Attachment{
+		Filename: filename,
+		Size:     int64(len(b)),
+		Open:     func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },
+		MaxBytes: maxBytes,
+	}
 }

@@ -243,11 +243,6 @@ func checkURL(s string) error {
 	return nil
 }
 
-// Render makes the digest's subject, HTML body and plain-text body.
-func Render(d Digest) (subject string, html, text []byte, err error) {
-	return render(d, templates.WorkbookNote{})
-}
-
 func render(d Digest, wb templates.WorkbookNote) (subject string, html, text []byte, err error) {
 	if err := d.Validate(); err != nil {
 		return "", nil, nil, fmt.Errorf("invalid digest: %w", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/digest"
 )
 
@@ -52,11 +53,16 @@ func sample() digest.Digest {
 
 func render(t *testing.T, d digest.Digest) (subject, htmlBody, text string) {
 	t.Helper()
-	s, h, tx, err := digest.Render(d)
+	e, err := renderDigest(d)
 	if err != nil {
-		t.Fatalf("Render: %v", err)
+		t.Fatalf("render: %v", err)
 	}
-	return s, string(h), string(tx)
+	return e.Subject, string(e.HTML), string(e.Text)
+}
+
+// renderDigest is digest d as Build renders it without a workbook, to a fixed sender and recipient.
+func renderDigest(d digest.Digest) (*report.Email, error) {
+	return digest.Build(d, "aispend@example.com", []string{"ops@example.com"}, nil)
 }
 
 var (
@@ -330,7 +336,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			d := sample()
 			c.change(&d)
-			_, _, _, err := digest.Render(d)
+			_, err := renderDigest(d)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want one mentioning %q", err, c.want)
 			}
@@ -339,7 +345,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 	// Several problems are reported at once.
 	d := sample()
 	d.Period.Kind, d.TimeZone = "x", "y/z"
-	if _, _, _, err := digest.Render(d); err == nil || !strings.Contains(err.Error(), "period kind") || !strings.Contains(err.Error(), "time zone") {
+	if _, err := renderDigest(d); err == nil || !strings.Contains(err.Error(), "period kind") || !strings.Contains(err.Error(), "time zone") {
 		t.Errorf("err = %v, want both problems", err)
 	}
 }

@@ -18,22 +18,6 @@ type Error struct {
 func (e *Error) Error() string { return e.Op + ": " + e.Err.Error() }
 func (e *Error) Unwrap() error { return e.Err }
 
-// IsPermanent reports whether err is a Send failure that retrying cannot fix. Errors that do
-// not come from this package count as transient.
-func IsPermanent(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Permanent
-}
-
-// Code returns the SMTP reply code behind err, or 0.
-func Code(err error) int {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return 0
-}
-
 // smtpError wraps err from step op, classifying SMTP replies by their code.
 func smtpError(op string, err error) *Error {
 	e := &Error{Op: op, Err: err}

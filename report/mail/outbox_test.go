@@ -107,7 +107,7 @@ func TestOutboxRefusesInjection(t *testing.T) {
 	}
 	e := sample()
 	e.To = []string{"a@example.com\r\nBcc: evil@example.net"}
-	if err := s.Send(context.Background(), e); err == nil || !mail.IsPermanent(err) {
+	if err := s.Send(context.Background(), e); err == nil || !isPermanent(err) {
 		t.Fatalf("want permanent error, got %v", err)
 	}
 	if n := len(emlFiles(t, dir)); n != 0 {

@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -28,7 +29,8 @@ func TestSTARTTLSRequiredForRemoteHost(t *testing.T) {
 		return d.DialContext(ctx, network, srv.Addr())
 	}
 	err = remote.Send(context.Background(), e)
-	if err == nil || !IsPermanent(err) || !strings.Contains(err.Error(), "send STARTTLS command: server smtp.example.com does not offer STARTTLS") {
+	var sendErr *Error
+	if !errors.As(err, &sendErr) || !sendErr.Permanent || !strings.Contains(err.Error(), "send STARTTLS command: server smtp.example.com does not offer STARTTLS") {
 		t.Fatalf("want permanent STARTTLS-required error, got %v", err)
 	}
 

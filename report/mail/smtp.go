@@ -76,7 +76,7 @@ func (*SMTP) AlertEmail(in report.AlertInput) (*report.Email, error) { return Al
 // Send delivers e to its To, Cc and Bcc recipients. Bcc never appears in the message header.
 // A nil error means the server accepted the message (the reply to the end of DATA); a failure
 // after that point (QUIT) is ignored so that the caller never resends an accepted message.
-// Failures are *Error; see IsPermanent.
+// Failures are *Error, which says whether retrying can help.
 func (s *SMTP) Send(ctx context.Context, e *report.Email) error {
 	m, err := prepare(e, s.cfg.From, s.now())
 	if err != nil {

@@ -124,14 +124,14 @@ func TestSendSTARTTLSWithAuth(t *testing.T) {
 	t.Run("WrongPassword", func(t *testing.T) {
 		bad := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, Username: "bot", Password: "nope", TLSConfig: srv.TLSConfig()})
 		err := bad.Send(context.Background(), sample())
-		if err == nil || !strings.Contains(err.Error(), "authenticate") || !mail.IsPermanent(err) {
+		if err == nil || !strings.Contains(err.Error(), "authenticate") || !isPermanent(err) {
 			t.Fatalf("want permanent authenticate error, got %v", err)
 		}
 	})
 	t.Run("UntrustedCertificate", func(t *testing.T) {
 		bad := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, Username: "bot", Password: "s3cret"})
 		err := bad.Send(context.Background(), sample())
-		if err == nil || !strings.Contains(err.Error(), "send STARTTLS command") || !mail.IsPermanent(err) {
+		if err == nil || !strings.Contains(err.Error(), "send STARTTLS command") || !isPermanent(err) {
 			t.Fatalf("want permanent STARTTLS certificate error, got %v", err)
 		}
 	})
@@ -154,8 +154,8 @@ func TestSendRejectedRecipientIsPermanent(t *testing.T) {
 	srv := mailtest.Start(t, mailtest.WithAllowedRecipients(`@allowed\.example$`))
 	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "none"})
 	err := s.Send(context.Background(), sample())
-	if err == nil || !mail.IsPermanent(err) || mail.Code(err) != 550 || !strings.Contains(err.Error(), "send RCPT TO ops@example.com") {
-		t.Fatalf("want permanent 550 on RCPT TO, got %v (code %d)", err, mail.Code(err))
+	if err == nil || !isPermanent(err) || replyCode(err) != 550 || !strings.Contains(err.Error(), "send RCPT TO ops@example.com") {
+		t.Fatalf("want permanent 550 on RCPT TO, got %v (code %d)", err, replyCode(err))
 	}
 }
 
@@ -169,7 +169,7 @@ func TestSendConnectionRefusedIsTransient(t *testing.T) {
 	l.Close()
 	s := newSMTP(t, mail.Config{Host: "127.0.0.1", Port: port, TLS: "none", Timeout: 5 * time.Second})
 	err = s.Send(context.Background(), sample())
-	if err == nil || mail.IsPermanent(err) || !errors.Is(err, syscall.ECONNREFUSED) {
+	if err == nil || isPermanent(err) || !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Fatalf("want transient connection refused, got %v", err)
 	}
 }
@@ -201,7 +201,7 @@ func TestSendSilentServerTimesOut(t *testing.T) {
 		s := newSMTP(t, mail.Config{Host: "127.0.0.1", Port: port, TLS: mode, Timeout: 300 * time.Millisecond})
 		err := s.Send(context.Background(), sample())
 		t.Logf("tls=%s: %v", mode, err)
-		if err == nil || mail.IsPermanent(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
+		if err == nil || isPermanent(err) || !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("tls=%s: want transient deadline error, got %v", mode, err)
 		}
 	}
@@ -303,7 +303,7 @@ func TestHeaderInjection(t *testing.T) {
 		e := sample()
 		mutate(e)
 		err := s.Send(context.Background(), e)
-		if err == nil || !mail.IsPermanent(err) || !strings.HasPrefix(err.Error(), "prepare message: ") {
+		if err == nil || !isPermanent(err) || !strings.HasPrefix(err.Error(), "prepare message: ") {
 			t.Errorf("%s: want permanent prepare error, got %v", name, err)
 		}
 	}
@@ -332,7 +332,7 @@ func TestSendServerDownThenUp(t *testing.T) {
 	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "none", Timeout: 5 * time.Second})
 	srv.Stop()
 	err := s.Send(context.Background(), sample())
-	if err == nil || mail.IsPermanent(err) {
+	if err == nil || isPermanent(err) {
 		t.Fatalf("server down: want transient error, got %v", err)
 	}
 	t.Logf("down: %v", err)
@@ -343,4 +343,19 @@ func TestSendServerDownThenUp(t *testing.T) {
 	if n := len(srv.WaitFor(t, 1, wait)); n != 1 {
 		t.Fatalf("%d messages, want 1", n)
 	}
+}
+
+// isPermanent reports whether err is a Send failure (*mail.Error) that retrying cannot fix.
+func isPermanent(err error) bool {
+	var e *mail.Error
+	return errors.As(err, &e) && e.Permanent
+}
+
+// replyCode is the SMTP reply code behind a Send failure, or 0.
+func replyCode(err error) int {
+	var e *mail.Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return 0
 }

@@ -48,11 +48,11 @@ func TestDigestFromReport(t *testing.T) {
 	if b.Name != "team" || b.State != digest.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
 		t.Errorf("budget %+v", b)
 	}
-	_, _, text, err := digest.Render(d)
+	e, err := digest.Build(d, "aispend@example.com", []string{"ops@example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(text), "team (monthly 2025-06): WARNING, ₩850 of ₩1,000 (85.0 %), as of 1 Jun 2025, 24:00, resets Tue 1 Jul 2025 00:00") {
+	if text := e.Text; !strings.Contains(string(text), "team (monthly 2025-06): WARNING, ₩850 of ₩1,000 (85.0 %), as of 1 Jun 2025, 24:00, resets Tue 1 Jul 2025 00:00") {
 		t.Errorf("rendered:\n%s", text)
 	}
 }

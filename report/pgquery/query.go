@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
 )
 
@@ -43,11 +44,9 @@ var (
 	qReportRange    = q("report_range")
 	qUnpricedModels = q("unpriced_models")
 	qCacheReads     = q("cache_reads")
-	qPartitions     = q("partitions")
 	qDroppedRanges  = q("dropped_ranges")
 	qDroppedRecord  = q("dropped_record")
-	qBudgetSpend    = q("budget_spend")
-	qBudgetDrivers  = q("budget_drivers")
+	qBudgetDrivers  = strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1)
 	qLedgerClaim    = q("ledger_claim")
 	qLedgerPending  = q("ledger_pending")
 	qLedgerLock     = q("ledger_lock")
@@ -81,7 +80,6 @@ var (
 	// The same lock for a session (Store.Report holds it across its transaction's start).
 	aggregatesSessionLock = "SELECT pg_advisory_lock(hashtextextended('aispend.daily_aggregates', 0))"
 	aggregatesUnlock      = "SELECT pg_advisory_unlock(hashtextextended('aispend.daily_aggregates', 0))"
-	partitionNameRe       = regexp.MustCompile(`^events_(\d{4})_(\d{2})$`)
 )
 
 // eventsCSVQuery is events_csv.sql with inert.sql pasted in for each /*inert column*/.
@@ -318,14 +316,14 @@ func (s *Store) refreshDue(ctx context.Context, from, to time.Time, lag time.Dur
 // partition (autovacuum gives way after deadlock_timeout). It only makes the rebuild read fewer
 // blocks, so a lock timeout or a role that does not own the index is logged and skipped.
 func (s *Store) summarizeBRIN(ctx context.Context, conn *pgxpool.Conn, from, to time.Time) error {
-	parts, err := listPartitions(ctx, conn)
+	parts, err := pgstore.ListPartitions(ctx, conn)
 	if err != nil {
 		return err
 	}
 	var names []string
 	for _, p := range parts {
-		if p.start.Before(to) && p.end.After(from) && !p.detachPending {
-			names = append(names, p.name)
+		if p.Start.Before(to) && p.End.After(from) && !p.DetachPending {
+			names = append(names, p.Name)
 		}
 	}
 	if len(names) == 0 {
@@ -529,13 +527,13 @@ type partitionSet struct {
 
 func availability(ctx context.Context, tx querier) (*partitionSet, error) {
 	ps := &partitionSet{}
-	parts, err := listPartitions(ctx, tx)
+	parts, err := pgstore.ListPartitions(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
 	for _, p := range parts {
-		if p.detachPending {
-			ps.gone = append(ps.gone, [2]time.Time{p.start, p.end})
+		if p.DetachPending {
+			ps.gone = append(ps.gone, [2]time.Time{p.Start, p.End})
 		}
 	}
 	rows, err := tx.Query(ctx, qDroppedRanges)
@@ -562,41 +560,8 @@ func (ps *partitionSet) complete(from, to time.Time) bool {
 	return true
 }
 
-type partition struct {
-	name          string
-	start, end    time.Time
-	detachPending bool
-}
-
 type querier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-}
-
-// listPartitions lists the monthly partitions of events named by pgstore.PartitionName.
-func listPartitions(ctx context.Context, db querier) ([]partition, error) {
-	rows, err := db.Query(ctx, qPartitions)
-	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
-	}
-	var out []partition
-	var name string
-	var pending bool
-	_, err = pgx.ForEachRow(rows, []any{&name, &pending}, func() error {
-		m := partitionNameRe.FindStringSubmatch(name)
-		if m == nil {
-			return nil // not one of ours: never touched
-		}
-		t, err := time.Parse("2006-01", m[1]+"-"+m[2])
-		if err != nil {
-			return nil
-		}
-		out = append(out, partition{name: name, start: t, end: t.AddDate(0, 1, 0), detachPending: pending})
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list partitions: %w", err)
-	}
-	return out, nil
 }
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
@@ -610,21 +575,16 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 	groups := map[string][]report.Row{}
 	byDay := map[string]report.Totals{}
 	var (
-		dim, key, cost string
-		r              report.Row
-		buckets        []int32
-		counts         []int64
+		dim, key string
+		r        report.Row
+		buckets  []int32
+		counts   []int64
 	)
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
-		&cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
+		&r.Cost, &r.LatencyCount, &r.LatencySumMS, &buckets, &counts}, func() error {
 		row := r
 		row.Key = key
-		c, err := decimal.NewFromString(cost)
-		if err != nil {
-			return fmt.Errorf("parse cost %q: %w", cost, err)
-		}
-		row.Cost = c
 		if dim == "day" {
 			h, err := dense(buckets, counts)
 			if err != nil {
@@ -720,20 +680,15 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
 	}
 	var (
-		dim, key, cost string
-		r              report.Totals
-		total          report.Totals
+		dim, key string
+		r        report.Totals
+		total    report.Totals
 	)
 	byKey := map[report.Dimension]map[string]report.Totals{}
 	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
 		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
-		&cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		&r.Cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
 		t := r
-		c, err := decimal.NewFromString(cost)
-		if err != nil {
-			return fmt.Errorf("parse cost %q: %w", cost, err)
-		}
-		t.Cost = c
 		if dim == "total" {
 			total.Add(t)
 			return nil
@@ -897,32 +852,14 @@ func scanLedger(rows pgx.Rows) ([]report.LedgerEntry, error) {
 	var out []report.LedgerEntry
 	for rows.Next() {
 		var e report.LedgerEntry
-		var kind, pkind, sev, spent, amount string
-		var projected *string
+		var kind, pkind, sev string
 		if err := rows.Scan(&e.Budget, &e.PeriodStart, &e.Threshold, &kind, &pkind, &e.PeriodEnd, &sev,
-			&spent, &amount, &projected, &e.Status, &e.Attempts, &e.LastError, &e.MessageID,
+			&e.Spent, &e.Amount, &e.Projected, &e.Status, &e.Attempts, &e.LastError, &e.MessageID,
 			&e.CreatedAt, &e.LastAttemptAt, &e.SentAt); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		e.Kind, e.PeriodKind, e.Severity = report.Kind(kind), report.PeriodKind(pkind), report.Severity(sev)
-		var err error
-		if e.Spent, err = decimal.NewFromString(spent); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if e.Amount, err = decimal.NewFromString(amount); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		if projected != nil {
-			p, err := decimal.NewFromString(*projected)
-			if err != nil {
-				rows.Close()
-				return nil, err
-			}
-			e.Projected = decimal.NewNullDecimal(p)
-		}
 		out = append(out, e)
 	}
 	return out, rows.Err()
@@ -1004,29 +941,29 @@ func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(contex
 
 // DropPartitionsBefore implements report.Store. For each monthly partition of events that ends
 // at or before cutoff: rebuild the aggregates of its days and record the drop (one transaction),
-// then DETACH … CONCURRENTLY (outside any transaction, so inserts into other partitions never
-// wait) and DROP, each under lock_timeout. Rows are never DELETEd.
+// then have pgstore detach and drop it (pgstore.DropPartition, under LockTimeout). Rows are
+// never DELETEd.
 func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc *time.Location, dryRun bool) ([]string, error) {
-	parts, err := listPartitions(ctx, s.pool)
+	parts, err := pgstore.ListPartitions(ctx, s.pool)
 	if err != nil {
 		return nil, err
 	}
-	var old []partition
+	var old []pgstore.Partition
 	for _, p := range parts {
-		if !p.end.After(cutoff) {
+		if !p.End.After(cutoff) {
 			old = append(old, p)
 		}
 	}
 	// PostgreSQL allows one pending detach per table: finish an interrupted one first.
 	sort.Slice(old, func(i, j int) bool {
-		if old[i].detachPending != old[j].detachPending {
-			return old[i].detachPending
+		if old[i].DetachPending != old[j].DetachPending {
+			return old[i].DetachPending
 		}
-		return old[i].start.Before(old[j].start)
+		return old[i].Start.Before(old[j].Start)
 	})
 	var names []string
 	for _, p := range old {
-		names = append(names, p.name)
+		names = append(names, p.Name)
 	}
 	if dryRun || len(old) == 0 {
 		return names, nil
@@ -1036,12 +973,13 @@ func (s *Store) DropPartitionsBefore(ctx context.Context, cutoff time.Time, loc 
 		if err := s.dropPartition(ctx, p, loc); err != nil {
 			return dropped, err
 		}
-		dropped = append(dropped, p.name)
+		dropped = append(dropped, p.Name)
 	}
 	return dropped, nil
 }
 
-func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Location) error {
+// dropPartition refreshes the aggregates of p's days and records the drop, then drops p.
+func (s *Store) dropPartition(ctx context.Context, p pgstore.Partition, loc *time.Location) error {
 	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
 		return err
@@ -1050,44 +988,23 @@ func (s *Store) dropPartition(ctx context.Context, p partition, loc *time.Locati
 		// Rebuild the days that touch the partition, in the report time zone. A partition
 		// already detaching can no longer be read through events: its days keep the
 		// aggregates built before (by reports, or by the run whose detach was interrupted).
-		if !p.detachPending {
-			first := report.PeriodContaining(report.Daily, p.start, loc).Start
-			last := report.PeriodContaining(report.Daily, p.end.Add(-time.Nanosecond), loc).End
+		if !p.DetachPending {
+			first := report.PeriodContaining(report.Daily, p.Start, loc).Start
+			last := report.PeriodContaining(report.Daily, p.End.Add(-time.Nanosecond), loc).End
 			if _, err := refresh(ctx, tx, loc, first, last); err != nil {
 				return err
 			}
 		}
-		if _, err := tx.Exec(ctx, qDroppedRecord, p.name, p.start, p.end); err != nil {
-			return fmt.Errorf("record dropped partition %s: %w", p.name, err)
+		if _, err := tx.Exec(ctx, qDroppedRecord, p.Name, p.Start, p.End); err != nil {
+			return fmt.Errorf("record dropped partition %s: %w", p.Name, err)
 		}
 		return nil
 	})
 	unlock()
 	if err != nil {
-		return fmt.Errorf("prepare drop of %s: %w", p.name, err)
+		return fmt.Errorf("prepare drop of %s: %w", p.Name, err)
 	}
-	conn, err = s.pool.Acquire(ctx)
-	if err != nil {
-		return fmt.Errorf("acquire connection: %w", err)
-	}
-	defer conn.Release()
-	ident := pgx.Identifier{p.name}.Sanitize()
-	if _, err := conn.Exec(ctx, fmt.Sprintf("SET lock_timeout = '%dms'", s.LockTimeout.Milliseconds())); err != nil {
-		return fmt.Errorf("set lock timeout: %w", err)
-	}
-	defer conn.Exec(context.WithoutCancel(ctx), "RESET lock_timeout")
-	detach := "ALTER TABLE events DETACH PARTITION " + ident + " CONCURRENTLY"
-	if p.detachPending {
-		// An earlier DETACH … CONCURRENTLY was interrupted: finish it.
-		detach = "ALTER TABLE events DETACH PARTITION " + ident + " FINALIZE"
-	}
-	if _, err := conn.Exec(ctx, detach); err != nil {
-		return fmt.Errorf("detach partition %s: %w", p.name, err)
-	}
-	if _, err := conn.Exec(ctx, "DROP TABLE "+ident); err != nil {
-		return fmt.Errorf("drop partition %s: %w", p.name, err)
-	}
-	return nil
+	return pgstore.DropPartition(ctx, s.pool, p, s.LockTimeout)
 }
 
 // eventsChunk is how much of a period Events sorts at once: small enough that PostgreSQL sorts
@@ -1200,26 +1117,17 @@ func eventsOf(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(repo
 	defer rows.Close()
 	var (
 		e        report.Event
-		cost     *string
 		duration *int64
 	)
 	dest := []any{&e.OccurredAt, &e.EventID, &e.Service, &e.Model, &e.Provider, &e.InputTokens, &e.OutputTokens,
-		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &cost, &e.CostSource, &duration, &e.Success,
+		&e.CacheReadTokens, &e.CacheWriteTokens, &e.ReasoningTokens, &e.Cost, &e.CostSource, &duration, &e.Success,
 		&e.Error, &e.CacheHit, &e.UserID, &e.OrgID, &e.Endpoint, &e.Tags}
 	for rows.Next() {
-		cost, duration = nil, nil
+		duration = nil
 		if err := rows.Scan(dest...); err != nil {
 			return fmt.Errorf("read events: %w", err)
 		}
 		ev := e
-		ev.Cost = decimal.NullDecimal{}
-		if cost != nil {
-			c, err := decimal.NewFromString(*cost)
-			if err != nil {
-				return fmt.Errorf("read events: event %s: cost %q: %w", e.EventID, *cost, err)
-			}
-			ev.Cost = decimal.NewNullDecimal(c)
-		}
 		if duration != nil {
 			d := *duration
 			ev.DurationMS = &d

@@ -276,6 +276,15 @@ type spendRead struct {
 
 var scopeParam = regexp.MustCompile(`\$([1-7])`)
 
+// scopeAt is the scope predicate (scope.sql) with its parameters $1..$7 renumbered to follow
+// the query's first base parameters.
+func scopeAt(base int) string {
+	return scopeParam.ReplaceAllStringFunc(qScope, func(m string) string {
+		n, _ := strconv.Atoi(m[1:])
+		return "$" + strconv.Itoa(base+n)
+	})
+}
+
 // spendBatch builds query (spend_batch.sql or spend_pending.sql, whose own parameters are head)
 // for the queries idx of qs: three FILTERed aggregates per query, each with the query's scope
 // parameters.
@@ -283,11 +292,7 @@ func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (st
 	args := append([]any{}, head...)
 	var b strings.Builder
 	for _, i := range idx {
-		base := len(args)
-		pred := scopeParam.ReplaceAllStringFunc(qScope, func(m string) string {
-			n, _ := strconv.Atoi(m[1:])
-			return "$" + strconv.Itoa(base+n)
-		})
+		pred := scopeAt(len(args))
 		fmt.Fprintf(&b, ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s),"+
 			" count(*) FILTER (WHERE cost IS NULL AND %[1]s)", pred)
 		args = append(args, scopeArgs(qs[i].Scope)...)
@@ -323,13 +328,10 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 			if err != nil {
 				return err
 			}
-			var key, cost string
+			var key string
+			var c decimal.Decimal
 			var requests, unpriced int64
-			_, err = pgx.ForEachRow(rows, []any{&key, &cost, &requests, &unpriced}, func() error {
-				c, err := decimal.NewFromString(cost)
-				if err != nil {
-					return fmt.Errorf("parse cost %q: %w", cost, err)
-				}
+			_, err = pgx.ForEachRow(rows, []any{&key, &c, &requests, &unpriced}, func() error {
 				d := byKey[key]
 				if d == nil {
 					d = &report.Driver{Key: key}

@@ -263,17 +263,57 @@ func AlertsOf(p report.Period, currency string, entries []report.LedgerEntry, as
 	return out
 }
 
+// Budget is one budget's status in report.json, in the shape of GET /v1/budgets (whose wire
+// type, collect.BudgetStatus, cmd/aispend fills from this one, so that both state a budget alike).
+type Budget struct {
+	Name        string            `json:"name"`
+	Period      report.PeriodKind `json:"period"`
+	PeriodLabel string            `json:"period_label"`
+	PeriodStart time.Time         `json:"period_start"`
+	PeriodEnd   time.Time         `json:"period_end"` // the period resets then
+	Scope       report.Scope      `json:"scope"`
+	Spent       string            `json:"spent"`
+	Limit       string            `json:"limit"`
+	Remaining   string            `json:"remaining"`
+	Percent     string            `json:"percent"`
+	State       report.State      `json:"state"`
+	Thresholds  []int             `json:"thresholds"`
+	Unpriced    int64             `json:"unpriced_events"`
+	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
+}
+
+// Forecast is a budget's projected period-end spend.
+type Forecast struct {
+	Projected string `json:"projected"`
+	Exceeds   bool   `json:"exceeds_limit"`
+}
+
+// BudgetOf is status st as report.json and GET /v1/budgets state it.
+func BudgetOf(st report.Status) Budget {
+	b := Budget{
+		Name: st.Budget.Name, Period: st.Period.Kind, PeriodLabel: st.Period.Label(),
+		PeriodStart: st.Period.Start, PeriodEnd: st.Period.End, Scope: st.Budget.Scope,
+		Spent: st.Spent.String(), Limit: st.Limit.String(), Remaining: st.Remaining.String(),
+		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
+		Unpriced: st.Unpriced,
+	}
+	if st.HasForecast {
+		b.Forecast = &Forecast{Projected: st.Projected.String(), Exceeds: st.Projected.GreaterThan(st.Limit)}
+	}
+	return b
+}
+
 // Document is report.json, published beside every period page: what the read API answers for
 // the period's dates (stats, daily, top of every dimension with the default limit, alerts), and
 // the budgets as the page states them, so that static consumers need no server.
 type Document struct {
-	Kind    report.PeriodKind   `json:"kind"`
-	Label   string              `json:"label"`
-	Stats   Stats               `json:"stats"`
-	Daily   Daily               `json:"daily"`
-	Top     map[string]Top      `json:"top"` // by dimension name: service, model, provider, org, user
-	Alerts  Alerts              `json:"alerts"`
-	Budgets []report.BudgetJSON `json:"budgets"` // as GET /v1/budgets shows them, for the budget periods holding the period's end
+	Kind    report.PeriodKind `json:"kind"`
+	Label   string            `json:"label"`
+	Stats   Stats             `json:"stats"`
+	Daily   Daily             `json:"daily"`
+	Top     map[string]Top    `json:"top"` // by dimension name: service, model, provider, org, user
+	Alerts  Alerts            `json:"alerts"`
+	Budgets []Budget          `json:"budgets"` // as GET /v1/budgets shows them, for the budget periods holding the period's end
 }
 
 // DocumentOf is the report.json of a run's report and the alert history shown on its page.
@@ -281,13 +321,13 @@ func DocumentOf(rep *report.Report, alerts []report.LedgerEntry, asOf time.Time)
 	d := Document{
 		Kind: rep.Period.Kind, Label: rep.Period.Label(),
 		Stats: StatsOf(rep, asOf), Daily: DailyOf(rep, asOf), Top: map[string]Top{},
-		Alerts: AlertsOf(rep.Period, rep.Currency, alerts, asOf), Budgets: []report.BudgetJSON{},
+		Alerts: AlertsOf(rep.Period, rep.Currency, alerts, asOf), Budgets: []Budget{},
 	}
 	for _, dim := range Dimensions {
 		d.Top[dim.Name] = TopOf(rep, dim.Dim, DefaultLimit, asOf)
 	}
 	for _, st := range rep.Budgets {
-		d.Budgets = append(d.Budgets, st.JSON())
+		d.Budgets = append(d.Budgets, BudgetOf(st))
 	}
 	return d
 }

@@ -1,9 +1,9 @@
 -- budget_drivers: what drives a budget's spend: every value of one dimension within the budget's
 -- scope over [start, end), from the event log (the part of a period without current aggregates).
--- $1 start, $2 end, $3..$9 scope as in budget_spend, $10 dimension (service | model | user_id |
--- org_id | provider).
--- Returns key ('' when absent), cost (text), requests, unpriced.
-SELECT key, coalesce(sum(cost), 0)::text AS cost, count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced
+-- $1 start, $2 end, $3..$9 the scope, $10 dimension (service | model | user_id | org_id |
+-- provider). The caller replaces /*scope*/ with scope.sql, its parameters renumbered from $3.
+-- Returns key ('' when absent), cost, requests, unpriced.
+SELECT key, coalesce(sum(cost), 0) AS cost, count(*) AS requests, count(*) FILTER (WHERE cost IS NULL) AS unpriced
 FROM (
     SELECT CASE $10::text
                WHEN 'service' THEN service
@@ -14,12 +14,6 @@ FROM (
                ELSE ''
            END AS key, cost
     FROM events
-    WHERE occurred_at >= $1 AND occurred_at < $2
-      AND ($3 = '' OR service = $3)
-      AND ($4 = '' OR model = $4)
-      AND ($5 = '' OR provider = $5)
-      AND ($6 = '' OR org_id = $6)
-      AND ($7 = '' OR user_id = $7)
-      AND ($8 = '' OR tags ->> $8 = $9)
+    WHERE occurred_at >= $1 AND occurred_at < $2 AND /*scope*/
 ) e
 GROUP BY key

@@ -1,10 +1,10 @@
 -- events: every event of a time range, oldest first, for the workbook's Events sheets. The caller
 -- reads the rows one at a time as they arrive, so memory does not grow with the period's size.
 -- $1 from, $2 to (timestamptz, half-open [from, to)).
--- Returns the event columns; cost as text (exact, NULL = unpriced), absent text as '', tags as
+-- Returns the event columns; cost (NULL = unpriced), absent text as '', tags as
 -- JSON text.
 SELECT occurred_at, event_id, service, model, provider, input_tokens, output_tokens,
-       cache_read_tokens, cache_write_tokens, reasoning_tokens, cost::text, cost_source,
+       cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, cost_source,
        duration_ms, success, coalesce(error, ''), cache_hit, coalesce(user_id, ''),
        coalesce(org_id, ''), coalesce(endpoint, ''), coalesce(tags::text, '')
 FROM events
