@@ -5,6 +5,7 @@ package pgstore
 import (
 	"cmp"
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"slices"
@@ -232,6 +233,13 @@ func (s *Store) commit(group []*request, n int) error {
 	return nil
 }
 
+var (
+	//go:embed sql/staging_create.sql
+	stagingCreateSQL string
+	//go:embed sql/staging_insert.sql
+	stagingInsertSQL string
+)
+
 // write stores rows. The fast path copies them straight into events, which is as fast as
 // PostgreSQL ingests; a key that already exists makes that COPY fail as a whole, and the rows
 // then go through a temporary table and INSERT … ON CONFLICT DO NOTHING, which tells which rows
@@ -244,16 +252,13 @@ func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[ke
 	}
 	inserted = make(map[key]bool, len(rows))
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "CREATE TEMP TABLE incoming (LIKE events INCLUDING DEFAULTS) ON COMMIT DROP"); err != nil {
+		if _, err := tx.Exec(ctx, stagingCreateSQL); err != nil {
 			return fmt.Errorf("create staging table: %w", err)
 		}
 		if err := copyInto(ctx, txCopier{tx}, "incoming", rows); err != nil {
 			return fmt.Errorf("copy to staging table: %w", err)
 		}
-		// In key order, as the COPY: COLLATE "C" compares bytes, as Go's string comparison does.
-		res, err := tx.Query(ctx, `INSERT INTO events SELECT * FROM incoming
-			ORDER BY event_id COLLATE "C", occurred_at
-			ON CONFLICT (event_id, occurred_at) DO NOTHING RETURNING event_id, occurred_at`)
+		res, err := tx.Query(ctx, stagingInsertSQL)
 		if err != nil {
 			return fmt.Errorf("insert events: %w", err)
 		}

@@ -428,3 +428,31 @@ func TestChangeMarksNameTheirRows(t *testing.T) {
 	}
 	checkRebuildEqual(t, pool, st, seoul, month)
 }
+
+// Ensures a day that gets as many new rows as a bulk load (maxDeltaRows) is rebuilt instead of
+// having them added one group at a time, and is exact either way.
+func TestBulkInsertRebuildsDay(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(19, 20)), first, 3, 60)...)
+	p := report.PeriodContaining(report.Daily, first.AddDate(0, 0, 2), seoul)
+	if _, err := st.Report(ctx, report.ReportRequest{Period: p}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, duration_ms)
+		SELECT 'bulk-' || i, $1::timestamptz + i * interval '1 second', 'BULK', 'm', 1, 1, 0.001, 'local', i % 5000
+		FROM generate_series(1, 50000) i`, first.AddDate(0, 0, 1)); err != nil {
+		t.Fatal(err)
+	}
+	insert(t, pool, ev{at: first.Add(3 * time.Hour), service: "LATE", cost: "2", ms: 7}) // a small delta the same run adds
+	rep, err := st.Report(ctx, report.ReportRequest{Period: p})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := dates(rep.RefreshedDays), []string{first.AddDate(0, 0, 1).Format(time.DateOnly)}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("rebuilt %v; want %v (the day of the bulk load only)", got, want)
+	}
+	checkRebuildEqual(t, pool, st, seoul, p)
+}

@@ -300,12 +300,10 @@ func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (st
 	return strings.Replace(query, "/*scopes*/", b.String(), 1), args
 }
 
-// rawReadSettings tunes the transaction for reading narrow time ranges of the events: no JIT
-// (compiling costs more than these scans), and no sequential scan, which the planner (pricing
-// each heap page as a random read) picks over the BRIN index even for one day of a month's
-// partition, scanning thirty times the rows.
+// rawReadSettings tunes the transaction for reading narrow time ranges of the events
+// (raw_read_settings.sql).
 func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
-	if _, err := tx.Exec(ctx, "SET LOCAL jit = off; SET LOCAL enable_seqscan = off"); err != nil {
+	if _, err := tx.Exec(ctx, qRawReadSettings); err != nil {
 		return fmt.Errorf("tune budget read: %w", err)
 	}
 	return nil

@@ -26,14 +26,17 @@ ALTER TABLE event_changes ADD COLUMN xact bigint;
 -- event_changes.marked_at: when the writer's transaction began, so that a budget check can tell
 -- how long the changes it would read from the events have been waiting for a refresh.
 ALTER TABLE event_changes ADD COLUMN marked_at timestamptz NOT NULL DEFAULT now();
+-- event_changes.rows: how many rows of the hour the statement wrote, so that the job can rebuild
+-- a day instead of adding a delta as large as the day (a bulk load of a day already built).
+ALTER TABLE event_changes ADD COLUMN rows bigint NOT NULL DEFAULT 0;
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION events_mark_changed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO event_changes (hour, xact)
+        INSERT INTO event_changes (hour, xact, rows)
         SELECT date_trunc('hour', occurred_at, 'UTC'),
-               CASE WHEN every(ingest_xact IS NOT DISTINCT FROM txid_current()) THEN txid_current() END
+               CASE WHEN every(ingest_xact IS NOT DISTINCT FROM txid_current()) THEN txid_current() END, count(*)
         FROM new_rows GROUP BY 1;
         RETURN NULL;
     END IF;
@@ -60,6 +63,7 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
+ALTER TABLE event_changes DROP COLUMN rows;
 ALTER TABLE event_changes DROP COLUMN marked_at;
 ALTER TABLE event_changes DROP COLUMN xact;
 DROP INDEX events_ingest_xact_brin;
