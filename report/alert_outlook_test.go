@@ -2,8 +2,6 @@ package report_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -46,24 +44,8 @@ func checkGhostTable(t *testing.T, html string, keys ...string) {
 	b := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	open := func(name, body string, width int) *browsertest.Page {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		page, err := b.NewPage(ctx, width, 900)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { page.Close(context.WithoutCancel(ctx)) })
-		if err := page.Navigate(ctx, "file://"+path); err != nil {
-			t.Fatal(err)
-		}
-		return page
-	}
-	cells, err := browsertest.GhostCells(ctx, open("outlook.html", browsertest.OutlookView(html), 640))
+	open := func(body string, width int) *browsertest.Page { return b.OpenHTML(ctx, t, []byte(body), width) }
+	cells, err := browsertest.GhostCells(ctx, open(browsertest.OutlookView(html), 640))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +62,7 @@ func checkGhostTable(t *testing.T, html string, keys ...string) {
 	if width > 552 {
 		t.Errorf("Outlook view: ghost cells %d px wide; the card holds 552", width)
 	}
-	fit, err := browsertest.MeasureEmail(ctx, open("email.html", html, 390))
+	fit, err := browsertest.MeasureEmail(ctx, open(html, 390))
 	if err != nil {
 		t.Fatal(err)
 	}

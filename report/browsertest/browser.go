@@ -145,6 +145,29 @@ func (b *Browser) NewPage(ctx context.Context, width, height int) (*Page, error)
 	return p, nil
 }
 
+// OpenHTML writes html to a file of t's temporary directory and opens it (file://) in a tab
+// width px wide and 900 high, closed when t ends; a failure fails t.
+func (b *Browser) OpenHTML(ctx context.Context, t testing.TB, html []byte, width int) *Page {
+	t.Helper()
+	f, err := os.CreateTemp(t.TempDir(), "*.html")
+	if err == nil {
+		_, err = f.Write(html)
+		err = errors.Join(err, f.Close())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := b.NewPage(ctx, width, 900)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close(context.WithoutCancel(ctx)) })
+	if err := p.Navigate(ctx, "file://"+f.Name()); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // Close shuts Chromium down and removes its profile.
 func (b *Browser) Close() error {
 	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)

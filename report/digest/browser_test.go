@@ -2,8 +2,6 @@ package digest_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -28,19 +26,8 @@ func TestDigestFluid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "digest.html")
-	if err := os.WriteFile(path, e.HTML, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for _, width := range []int{390, 640} {
-		page, err := b.NewPage(ctx, width, 900)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := page.Navigate(ctx, "file://"+path); err != nil {
-			t.Fatal(err)
-		}
-		f, err := browsertest.MeasureEmail(ctx, page)
+		f, err := browsertest.MeasureEmail(ctx, b.OpenHTML(ctx, t, e.HTML, width))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,7 +55,6 @@ func TestDigestFluid(t *testing.T) {
 				t.Errorf("640 px: key numbers at %v, card %.0f px; want three to a line in a 616 px card", k, f.Card)
 			}
 		}
-		page.Close(ctx)
 	}
 }
 
@@ -81,24 +67,8 @@ func checkOutlookKPIs(t *testing.T, html string) {
 	b := browsertest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	dir := t.TempDir()
-	open := func(name, body string, width int) *browsertest.Page {
-		t.Helper()
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		page, err := b.NewPage(ctx, width, 900)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { page.Close(context.WithoutCancel(ctx)) })
-		if err := page.Navigate(ctx, "file://"+path); err != nil {
-			t.Fatal(err)
-		}
-		return page
-	}
-	cells, err := browsertest.GhostCells(ctx, open("outlook.html", browsertest.OutlookView(html), 640))
+	open := func(body string, width int) *browsertest.Page { return b.OpenHTML(ctx, t, []byte(body), width) }
+	cells, err := browsertest.GhostCells(ctx, open(browsertest.OutlookView(html), 640))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +93,7 @@ func checkOutlookKPIs(t *testing.T, html string) {
 			t.Errorf("Outlook view: ghost row %d is %d px wide; the card holds 592", row, w)
 		}
 	}
-	fit, err := browsertest.MeasureEmail(ctx, open("digest.html", html, 390))
+	fit, err := browsertest.MeasureEmail(ctx, open(html, 390))
 	if err != nil {
 		t.Fatal(err)
 	}

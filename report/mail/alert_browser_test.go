@@ -76,7 +76,6 @@ func TestAlertEmailInBrowser(t *testing.T) {
 		if errs := page.Errors(); len(errs) > 0 {
 			t.Errorf("page errors: %v", errs)
 		}
-		page.Close(ctx)
 	}
 }
 
@@ -96,19 +95,8 @@ func TestAlertEmailFluid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "alert.html")
-	if err := os.WriteFile(path, e.HTML, 0o600); err != nil {
-		t.Fatal(err)
-	}
 	for _, width := range []int{390, 640} {
-		page, err := b.NewPage(ctx, width, 900)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := page.Navigate(ctx, "file://"+path); err != nil {
-			t.Fatal(err)
-		}
-		f, err := browsertest.MeasureEmail(ctx, page)
+		f, err := browsertest.MeasureEmail(ctx, b.OpenHTML(ctx, t, e.HTML, width))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,6 +121,5 @@ func TestAlertEmailFluid(t *testing.T) {
 				t.Errorf("640 px: key numbers at %v, card %.0f px; want one row in a 600 px card", f.KeyTops, f.Card)
 			}
 		}
-		page.Close(ctx)
 	}
 }
