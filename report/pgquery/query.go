@@ -74,6 +74,7 @@ var (
 	qCurrentDays          = q("current_days")
 	qMarkCurrent          = q("mark_current")
 	qPendingHours         = q("pending_hours")
+	qPendingInRange       = q("pending_in_range")
 	qPendingAge           = q("pending_age")
 	qSummarizeBRIN        = q("summarize_brin")
 	aggregatesLock        = q("aggregates_xact_lock")

@@ -132,13 +132,8 @@ func (s *snapshot) differs(ctx context.Context, tx pgx.Tx) (string, error) {
 	if len(built) != len(s.built) {
 		return "other days aggregated", nil
 	}
-	rows, err := tx.Query(ctx, qPendingHours, s.from, s.to)
-	if err != nil {
-		return "", fmt.Errorf("read pending changes: %w", err)
-	}
-	pending := rows.Next()
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	var pending bool
+	if err := tx.QueryRow(ctx, qPendingInRange, s.from, s.to).Scan(&pending); err != nil {
 		return "", fmt.Errorf("read pending changes: %w", err)
 	}
 	if pending {

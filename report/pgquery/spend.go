@@ -30,9 +30,51 @@ type spendPlan struct {
 	days   []time.Time    // dateOf values
 	ranges [][2]time.Time // half-open, ascending, not adjacent
 	// pending: the ranges of days among days whose pending marks' rows are read from the
-	// events (spend_pending.sql), with the least and greatest xact of those marks.
+	// events (spend_pending.sql).
 	pending [][2]time.Time
-	lo, hi  int64
+}
+
+// spendSources is what every plan of one snapshot reads besides its own current days: the
+// pending change marks and which time ranges retention dropped, each read once.
+type spendSources struct {
+	marks  []pendingMark
+	lo, hi int64 // the least and greatest xact of the insert marks: spend_pending's scan bounds
+	avail  *partitionSet
+}
+
+type pendingMark struct {
+	hour time.Time
+	xact *int64
+}
+
+// readSpendSources reads the spendSources of tx's snapshot (pending_hours.sql, availability).
+func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
+	src := &spendSources{}
+	rows, err := tx.Query(ctx, qPendingHours)
+	if err != nil {
+		return nil, fmt.Errorf("list pending changes: %w", err)
+	}
+	var m pendingMark
+	inserts := 0
+	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact}, func() error {
+		if m.xact != nil {
+			x := *m.xact
+			if inserts == 0 || x < src.lo {
+				src.lo = x
+			}
+			src.hi, inserts = max(src.hi, x), inserts+1
+			m.xact = &x
+		}
+		src.marks = append(src.marks, m)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list pending changes: %w", err)
+	}
+	if src.avail, err = availability(ctx, tx); err != nil {
+		return nil, err
+	}
+	return src, nil
 }
 
 // addRange appends [a, b) to rs, merged with the last range when adjacent.
@@ -49,7 +91,7 @@ func addRange(rs [][2]time.Time, a, b time.Time) [][2]time.Time {
 
 // planSpend plans the spend of scope over [start, end) (see spendPlan); a tag scope reads all
 // of it from the events. Without pending, a day with pending marks is read from the events.
-func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end time.Time, pending bool) (spendPlan, error) {
+func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.Scope, start, end time.Time, pending bool) (spendPlan, error) {
 	loc := start.Location()
 	pl := spendPlan{tz: loc.String()}
 	if scope.TagKey != "" {
@@ -67,21 +109,14 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 		if err != nil {
 			return pl, err
 		}
-		marks, err := pendingDays(ctx, tx, loc, first, end)
-		if err != nil {
-			return pl, err
-		}
-		avail, err := availability(ctx, tx)
-		if err != nil {
-			return pl, err
-		}
+		marks := src.days(loc)
 		addRaw(start, first)
 		d := first
 		for ; !nextDay(d, loc).After(end); d = nextDay(d, loc) {
 			next := nextDay(d, loc)
 			date := dateOf(d)
 			switch {
-			case !avail.complete(d, next):
+			case !src.avail.complete(d, next):
 				// Retention dropped (part of) its events: the aggregates are all there is.
 				pl.days = append(pl.days, date)
 			case current[date] && !marks.stale[date] && !marks.added[date]:
@@ -89,7 +124,6 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 			case current[date] && !marks.stale[date] && pending:
 				pl.days = append(pl.days, date)
 				pl.pending = addRange(pl.pending, d, next)
-				pl.lo, pl.hi = marks.lo, marks.hi
 			default:
 				addRaw(d, next)
 			}
@@ -102,39 +136,21 @@ func planSpend(ctx context.Context, tx pgx.Tx, scope report.Scope, start, end ti
 }
 
 // pendingMarks are the days (dateOf values) touched by change marks not yet consumed: stale by
-// a mark without a transaction, added to by the marks of inserts, whose transactions range over
-// [lo, hi].
-type pendingMarks struct {
-	stale, added map[time.Time]bool
-	lo, hi       int64
-}
+// a mark without a transaction, added to by the marks of inserts.
+type pendingMarks struct{ stale, added map[time.Time]bool }
 
-// pendingDays reads the pending marks of the days of [from, to) in loc.
-func pendingDays(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) (pendingMarks, error) {
+// days are the days in loc that the pending marks touch.
+func (src *spendSources) days(loc *time.Location) pendingMarks {
 	pm := pendingMarks{stale: map[time.Time]bool{}, added: map[time.Time]bool{}}
-	rows, err := tx.Query(ctx, qPendingHours, from, to)
-	if err != nil {
-		return pm, fmt.Errorf("list pending changes: %w", err)
-	}
-	var h time.Time
-	var xact *int64
-	_, err = pgx.ForEachRow(rows, []any{&h, &xact}, func() error {
+	for _, m := range src.marks {
 		days := pm.stale
-		if xact != nil {
+		if m.xact != nil {
 			days = pm.added
-			if len(pm.added) == 0 || *xact < pm.lo {
-				pm.lo = *xact
-			}
-			pm.hi = max(pm.hi, *xact)
 		}
-		days[dateOf(h.In(loc))] = true
-		days[dateOf(h.Add(time.Hour-time.Microsecond).In(loc))] = true
-		return nil
-	})
-	if err != nil {
-		return pm, fmt.Errorf("list pending changes: %w", err)
+		days[dateOf(m.hour.In(loc))] = true
+		days[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] = true
 	}
-	return pm, nil
+	return pm
 }
 
 // scopeDims counts the dimensions a scope filters on (tags aside) and names the last one.
@@ -186,10 +202,12 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		var ranges [][2]time.Time
 		pend := map[[2]time.Time][]int{} // the same for the rows of pending marks
 		var pendRanges [][2]time.Time
-		var lo, hi int64
-		anyPending := false
+		src, err := readSpendSources(ctx, tx)
+		if err != nil {
+			return err
+		}
 		for i, q := range qs {
-			pl, err := planSpend(ctx, tx, q.Scope, q.Start, q.End, true)
+			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End, true)
 			if err != nil {
 				return err
 			}
@@ -224,20 +242,13 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 				}
 				pend[r] = append(pend[r], i)
 			}
-			if len(pl.pending) > 0 {
-				// Bounds of the scan only (the marks decide which rows count): the widest.
-				if !anyPending || pl.lo < lo {
-					lo = pl.lo
-				}
-				hi, anyPending = max(hi, pl.hi), true
-			}
 		}
 		batches := make([]spendRead, 0, len(ranges)+len(pendRanges))
 		for _, r := range ranges {
 			batches = append(batches, spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]})
 		}
 		for _, r := range pendRanges {
-			batches = append(batches, spendRead{qSpendPending, []any{r[0], r[1], lo, hi}, pend[r]})
+			batches = append(batches, spendRead{qSpendPending, []any{r[0], r[1], src.lo, src.hi}, pend[r]})
 		}
 		for _, b := range batches {
 			idx := b.idx
@@ -318,7 +329,11 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		}
 		// A day with pending marks is read from the events: drivers are read for alert emails
 		// only, and the rows of pending marks would need a query of their own per dimension.
-		pl, err := planSpend(ctx, tx, scope, start, end, false)
+		src, err := readSpendSources(ctx, tx)
+		if err != nil {
+			return err
+		}
+		pl, err := planSpend(ctx, tx, src, scope, start, end, false)
 		if err != nil {
 			return err
 		}
