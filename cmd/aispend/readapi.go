@@ -113,7 +113,8 @@ func budgetsResponse(asOf time.Time, currency string, sts []report.Status) colle
 	for _, st := range sts {
 		b := readapi.BudgetOf(st)
 		var fc *collect.BudgetForecast
-		if b.Forecast != nil {
+		// The API states the alerts' forecast only, not report.json's early estimate.
+		if b.Forecast != nil && !b.Forecast.Estimate {
 			fc = &collect.BudgetForecast{Projected: b.Forecast.Projected, Exceeds: b.Forecast.Exceeds}
 		}
 		resp.Budgets = append(resp.Budgets, collect.BudgetStatus{

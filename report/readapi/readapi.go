@@ -279,13 +279,17 @@ type Budget struct {
 	State       report.State      `json:"state"`
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
-	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
+	Forecast    *Forecast         `json:"forecast"` // null for a period not begun at the status's instant
 }
 
-// Forecast is a budget's projected period-end spend.
+// Forecast is a budget's projected period-end spend (report.Status.Projection).
 type Forecast struct {
 	Projected string `json:"projected"`
 	Exceeds   bool   `json:"exceeds_limit"`
+	// Estimate: the plain run rate of a period too young for the alerts' forecast, which the
+	// page, the digest and the workbook state too. GET /v1/budgets leaves it out (null there
+	// until enough of the period has passed).
+	Estimate bool `json:"estimate,omitempty"`
 }
 
 // BudgetOf is status st as report.json and GET /v1/budgets state it.
@@ -297,8 +301,8 @@ func BudgetOf(st report.Status) Budget {
 		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
 		Unpriced: st.Unpriced,
 	}
-	if st.HasForecast {
-		b.Forecast = &Forecast{Projected: st.Projected.String(), Exceeds: st.Projected.GreaterThan(st.Limit)}
+	if pr, ok := st.Projection(); ok {
+		b.Forecast = &Forecast{Projected: pr.Amount.String(), Exceeds: pr.Amount.GreaterThan(st.Limit), Estimate: pr.Estimate}
 	}
 	return b
 }

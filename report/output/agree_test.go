@@ -1,0 +1,154 @@
+package output_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/readapi"
+	"github.com/aispend/aispend/report/xlsx"
+)
+
+// Ensures the figures every output shares are computed once and agree: the daily report of 1
+// December, run on the 3rd, read back from the page (Chromium), the workbook's cells, report.json
+// and the digest's text and HTML parts as Mailpit received them.
+//   - The monthly budget's forecast is taken as of the report's instant (2 Dec 00:00: one day's
+//     ₩1.7775 × 31 = ₩55.1025), not as of the run (× 744 h ÷ 57 h = ₩23.20), everywhere.
+//   - The average cost is over the priced requests (₩1.7775 ÷ 2 = ₩0.88875), not all 5.
+//   - The change of the cost from 30 November (₩3) is −40.75 %, shown truncated as −40.7 % on the
+//     page and in the digest (the digest used to round it to −40.8 %).
+func TestEveryOutputStatesTheSameFigures(t *testing.T) {
+	f := newMonthFixture(t, time.Date(2026, 12, 3, 9, 0, 0, 0, seoul))
+	dec1 := report.PeriodContaining(report.Daily, time.Date(2026, 12, 1, 0, 0, 0, 0, seoul), seoul)
+	var rows []collect.Row
+	for i, cost := range []string{"1", "0.7775", "", "", ""} {
+		r := collect.Row{EventID: "dec1-" + string(rune('a'+i)), OccurredAt: dec1.Start.Add(time.Duration(i+1) * time.Hour),
+			Service: "QA_CHAT", Model: "claude-sonnet-4-5", Provider: "anthropic", InputTokens: 100, OutputTokens: 10,
+			CostSource: "provider", Success: true}
+		if cost == "" {
+			r.Model, r.CostSource = "mystery-model", "none"
+		} else {
+			r.Cost = decimal.NewNullDecimal(dec(cost))
+		}
+		rows = append(rows, r)
+	}
+	s := pgstore.New(f.env.pool, pgstore.Options{})
+	defer s.Close()
+	if _, _, err := s.Insert(context.Background(), rows); err != nil {
+		t.Fatal(err)
+	}
+	page, book, msg := f.run(t, dec1)
+	if msg.ID == "" {
+		t.Fatal("no digest sent")
+	}
+
+	// What the report computed, once.
+	wantAvg := dec("0.88875")
+	wantForecast := dec("55.1025")
+	change, _ := report.Change(dec("1.7775"), dec("3"))
+	wantChange := money.SignedPercent(change)
+	if wantChange != "−40.7 %" {
+		t.Fatalf("report.Change = %s (%s); the test needs −40.75 %%", change, wantChange)
+	}
+	avgText, forecastText := money.FormatFine(wantAvg, "KRW"), money.Format(wantForecast, "KRW") // ₩0.89, ₩55
+
+	// report.json
+	var doc readapi.Document
+	b, err := os.ReadFile(filepath.Join(filepath.Dir(page), output.ReportJSONName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	if got := doc.Stats.Totals.AvgCostPerRequest; !dec(got).Equal(wantAvg) {
+		t.Errorf("report.json avg_cost_per_request = %s, want %s", got, wantAvg)
+	}
+	var jsonForecast *readapi.Forecast
+	for _, bg := range doc.Budgets {
+		if bg.Name == "monthly-total" {
+			jsonForecast = bg.Forecast
+		}
+	}
+	if jsonForecast == nil || !dec(jsonForecast.Projected).Equal(wantForecast) || !jsonForecast.Estimate || jsonForecast.Exceeds {
+		t.Errorf("report.json monthly-total forecast = %+v, want %s, an estimate", jsonForecast, wantForecast)
+	}
+
+	// The workbook: the cells' stored values and their text as Excel shows it.
+	wb, err := excelize.OpenFile(book)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wb.Close()
+	cell := func(sheet, label string, col int, raw bool) string {
+		t.Helper()
+		rs, err := wb.GetRows(sheet, excelize.Options{RawCellValue: raw})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rs {
+			if len(r) > col && r[0] == label {
+				return r[col]
+			}
+		}
+		t.Fatalf("no row %q on %s", label, sheet)
+		return ""
+	}
+	if got := cell(xlsx.SheetSummary, "Average cost per priced request", 1, true); !dec(got).Equal(wantAvg) {
+		t.Errorf("workbook average = %s, want %s", got, wantAvg)
+	}
+	if got := cell(xlsx.SheetSummary, "Average cost per priced request", 1, false); got != avgText {
+		t.Errorf("workbook average shows %q, want %q", got, avgText)
+	}
+	if got := cell(xlsx.SheetBudgets, "monthly-total", 7, true); !dec(got).Equal(wantForecast) {
+		t.Errorf("workbook monthly-total forecast = %s, want %s", got, wantForecast)
+	}
+	if got := cell(xlsx.SheetBudgets, "monthly-total", 7, false); got != forecastText {
+		t.Errorf("workbook monthly-total forecast shows %q, want %q", got, forecastText)
+	}
+
+	// The page, as Chromium shows it.
+	ctx, p := openPage(t, page)
+	kpi := func(label string) string {
+		return evalString(t, ctx, p, `Array.from(document.querySelectorAll('.kpi')).find(e => e.querySelector('.kpi-label').textContent === `+
+			`'`+label+`').innerText`)
+	}
+	if got := kpi("Avg cost / request"); !strings.Contains(got, avgText) {
+		t.Errorf("page average KPI %q, want %s", got, avgText)
+	}
+	pct := regexp.MustCompile(`[−+-]\d+\.\d %`)
+	costChange := regexp.MustCompile(`([−+-]\d+\.\d %) vs the previous period`)
+	if got := pct.FindString(kpi("Total cost")); got != wantChange {
+		t.Errorf("page cost change %q, want %s", got, wantChange)
+	}
+	card := evalString(t, ctx, p, `Array.from(document.querySelectorAll('.budget')).find(e => e.textContent.includes('monthly-total')).innerText`)
+	if want := "Forecast " + forecastText + " at period end (early estimate)"; !strings.Contains(card, want) {
+		t.Errorf("page monthly-total card %q lacks %q", card, want)
+	}
+
+	// The digest, both parts.
+	for part, body := range map[string]string{"text": msg.Text, "html": msg.HTML} {
+		if want := "forecast " + forecastText + " at period end (early estimate)"; !strings.Contains(body, want) {
+			t.Errorf("digest %s part lacks %q:\n%s", part, want, body)
+		}
+		if !strings.Contains(body, avgText) || !strings.Contains(body, "per priced request") {
+			t.Errorf("digest %s part lacks the average %s:\n%s", part, avgText, body)
+		}
+		if m := costChange.FindStringSubmatch(body); m == nil || m[1] != wantChange {
+			t.Errorf("digest %s part: cost change %q, want %s", part, m, wantChange)
+		}
+	}
+}
