@@ -113,8 +113,7 @@ func budgetsResponse(asOf time.Time, currency string, sts []report.Status) colle
 	for _, st := range sts {
 		b := readapi.BudgetOf(st)
 		var fc *collect.BudgetForecast
-		// The API states the alerts' forecast only, not report.json's early estimate.
-		if b.Forecast != nil && !b.Forecast.Estimate {
+		if b.Forecast != nil {
 			fc = &collect.BudgetForecast{Projected: b.Forecast.Projected, Exceeds: b.Forecast.Exceeds}
 		}
 		resp.Budgets = append(resp.Budgets, collect.BudgetStatus{

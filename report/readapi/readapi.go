@@ -279,17 +279,14 @@ type Budget struct {
 	State       report.State      `json:"state"`
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
-	Forecast    *Forecast         `json:"forecast"` // null for a period not begun at the status's instant
+	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
 }
 
-// Forecast is a budget's projected period-end spend (report.Status.Projection).
+// Forecast is a budget's projected period-end spend (report.Status.Projection, the amount the
+// page, the digest and the workbook state).
 type Forecast struct {
 	Projected string `json:"projected"`
 	Exceeds   bool   `json:"exceeds_limit"`
-	// Estimate: the plain run rate of a period too young for the alerts' forecast, which the
-	// page, the digest and the workbook state too. GET /v1/budgets leaves it out (null there
-	// until enough of the period has passed).
-	Estimate bool `json:"estimate,omitempty"`
 }
 
 // BudgetOf is status st as report.json and GET /v1/budgets state it.
@@ -301,8 +298,10 @@ func BudgetOf(st report.Status) Budget {
 		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
 		Unpriced: st.Unpriced,
 	}
-	if pr, ok := st.Projection(); ok {
-		b.Forecast = &Forecast{Projected: pr.Amount.String(), Exceeds: pr.Amount.GreaterThan(st.Limit), Estimate: pr.Estimate}
+	// The early estimate of a young period is left out (null), as GET /v1/budgets documents:
+	// applications act on the alerts' forecast only.
+	if pr, ok := st.Projection(); ok && !pr.Estimate {
+		b.Forecast = &Forecast{Projected: pr.Amount.String(), Exceeds: pr.Amount.GreaterThan(st.Limit)}
 	}
 	return b
 }
