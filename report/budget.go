@@ -290,7 +290,44 @@ func Project(p Period, spent decimal.Decimal, now time.Time) (projected decimal.
 	if elapsed < MinForecastElapsed || float64(elapsed) < MinForecastFraction*float64(length) {
 		return decimal.Zero, false
 	}
+	return runRate(p, spent, now)
+}
+
+// runRate is the plain run rate to the period's end, spent ÷ elapsed × length, for an instant
+// inside the period after its first second; ok is false otherwise.
+func runRate(p Period, spent decimal.Decimal, now time.Time) (decimal.Decimal, bool) {
 	// Whole seconds keep the division exact enough; money is rounded to 4 decimals.
-	proj := spent.Mul(decimal.NewFromInt(int64(length / time.Second))).Div(decimal.NewFromInt(int64(elapsed / time.Second)))
+	elapsed := int64(now.Sub(p.Start) / time.Second)
+	if elapsed <= 0 || !now.Before(p.End) {
+		return decimal.Zero, false
+	}
+	proj := spent.Mul(decimal.NewFromInt(int64(p.Length() / time.Second))).Div(decimal.NewFromInt(elapsed))
 	return proj.Round(4), true
 }
+
+// Projection is the period-end spend a report states for a budget (Status.Projection).
+type Projection struct {
+	Amount decimal.Decimal
+	// Estimate: the plain run rate of a period too young for the alerts' projection
+	// (MinForecastFraction, MinForecastElapsed); it is stated, never alerted on.
+	Estimate bool
+}
+
+// Projection is the budget's period-end spend as of AsOf, the one forecast every output states
+// (the page's and the landing page's cards, the digest, the workbook's Forecast column,
+// report.json): the alerts' projection once HasForecast (the spend itself once the period is
+// over), before that, while the period is open, the plain run rate marked as an estimate. ok is
+// false at or before the period's start. It is taken at AsOf, never at the run's time: a report
+// of 1 December made on the 3rd projects one day's spend, not one day's spend over three days.
+func (st Status) Projection() (Projection, bool) {
+	if st.HasForecast {
+		return Projection{Amount: st.Projected}, true
+	}
+	if proj, ok := runRate(st.Period, st.Spent, st.AsOf); ok {
+		return Projection{Amount: proj, Estimate: true}, true
+	}
+	return Projection{}, false
+}
+
+// Open reports whether the budget's period was still in progress at AsOf.
+func (st Status) Open() bool { return st.AsOf.Before(st.Period.End) }

@@ -119,6 +119,47 @@ func TestForecast(t *testing.T) {
 	}
 }
 
+// Ensures a status's one stated forecast (Projection) is taken at its AsOf: the alerts'
+// projection once allowed, before that the run rate marked as an estimate, nothing before the
+// period starts.
+func TestProjectionAsOf(t *testing.T) {
+	month := PeriodContaining(Monthly, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
+	b := Budget{Name: "m", Period: Monthly, Amount: dec("1000")}
+	for _, tc := range []struct {
+		name     string
+		spent    string
+		asOf     time.Time
+		ok       bool
+		want     string
+		estimate bool
+	}{
+		{"one day of 31: the run rate, an estimate", "46", month.Start.AddDate(0, 0, 1), true, "1426", true},
+		{"8 of 31 days: the alerts' projection", "400", month.Start.AddDate(0, 0, 8), true, "1550", false},
+		{"over: the spend", "700", month.End, true, "700", false},
+		{"at the start: none", "0", month.Start, false, "0", false},
+	} {
+		pr, ok := Evaluate(b, month, dec(tc.spent), tc.asOf).Projection()
+		if ok != tc.ok || !pr.Amount.Equal(dec(tc.want)) || pr.Estimate != tc.estimate {
+			t.Errorf("%s: Projection = %+v, %v; want %s, estimate %v, %v", tc.name, pr, ok, tc.want, tc.estimate, tc.ok)
+		}
+	}
+}
+
+// Ensures every percentage is truncated toward zero to two decimals, never rounded up.
+func TestPercentTruncates(t *testing.T) {
+	for _, tc := range []struct {
+		got  decimal.Decimal
+		want string
+	}{
+		{Percent(2, 3), "66.66"}, {Percent(99996, 100000), "99.99"}, {Percent(1, 0), "0"},
+		{PercentOf(dec("79.996"), dec("100")), "79.99"}, {PercentOf(dec("-40.755"), dec("100")), "-40.75"},
+	} {
+		if !tc.got.Equal(dec(tc.want)) {
+			t.Errorf("got %s, want %s", tc.got, tc.want)
+		}
+	}
+}
+
 func TestBreachKeyAndMessageID(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	start := time.Date(2025, 10, 1, 0, 0, 0, 0, seoul)

@@ -52,9 +52,15 @@ func (t Totals) SuccessRate() decimal.Decimal { return Percent(t.Successes(), t.
 // CacheHitRate is cache hits / requests in percent, 2 decimals.
 func (t Totals) CacheHitRate() decimal.Decimal { return Percent(t.CacheHits, t.Requests) }
 
-// AvgCost is the cost per priced request (unpriced events would drag it towards zero).
+// PricedRequests are the requests with a cost: Requests − Unpriced.
+func (t Totals) PricedRequests() int64 { return t.Requests - t.Unpriced }
+
+// AvgCost is the average cost per priced request, to 6 decimals: Cost ÷ PricedRequests, never ÷
+// Requests, since an unpriced event has no cost (it would drag the average towards zero); 0
+// without a priced request. It is the one "average cost per request" of every output: the page,
+// the workbook, the digest, report.json and the read API.
 func (t Totals) AvgCost() decimal.Decimal {
-	priced := t.Requests - t.Unpriced
+	priced := t.PricedRequests()
 	if priced <= 0 {
 		return decimal.Zero
 	}
@@ -69,12 +75,32 @@ func (t Totals) AvgLatencyMS() int64 {
 	return t.LatencySumMS / t.LatencyCount
 }
 
-// Percent is n as a percentage of d, to two decimals (0 when d is 0).
+// Percent is n as a percentage of d, to two decimals truncated toward zero (0 when d is 0): the
+// one rule of every percentage (money.Percent shows one decimal of it, truncated too), so that a
+// rate of 99.996 % never becomes 100.00 % in report.json or the workbook, nor 100.0 % on a page
+// or in an email, while a request failed.
 func Percent(n, d int64) decimal.Decimal {
-	if d == 0 {
+	return PercentOf(decimal.NewFromInt(n), decimal.NewFromInt(d))
+}
+
+// PercentOf is part as a percentage of whole, truncated as Percent is: rates, shares and the
+// share of a budget used, in every output (a workbook's percent cell holds it ÷ 100).
+func PercentOf(part, whole decimal.Decimal) decimal.Decimal {
+	if whole.IsZero() {
 		return decimal.Zero
 	}
-	return decimal.NewFromInt(n).Mul(decimal.NewFromInt(100)).DivRound(decimal.NewFromInt(d), 2)
+	q, _ := part.Mul(decimal.NewFromInt(100)).QuoRem(whole, 2)
+	return q
+}
+
+// Change is the relative change from prev to cur in percent, exact: (cur − prev) × 100 ÷ |prev|.
+// ok is false when prev is zero (a percentage of nothing is meaningless). The page and the digest
+// both state changes with it and format them with money.SignedPercent.
+func Change(cur, prev decimal.Decimal) (pct decimal.Decimal, ok bool) {
+	if prev.IsZero() {
+		return decimal.Zero, false
+	}
+	return cur.Sub(prev).Mul(decimal.NewFromInt(100)).Div(prev.Abs()), true
 }
 
 // Dimension is what a breakdown groups by.

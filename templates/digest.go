@@ -62,6 +62,11 @@ type DigestBudget struct {
 	ResetsAt string // empty: not shown
 	AsOf     string // "28 Nov 2026, 24:00": the instant the figures stand at; empty: not shown
 	Filled   int    // bar percent, clamped by Bar
+	// Forecast is the projected period-end spend ("₩1,837"); empty: not shown. Estimate marks
+	// the early run rate of a young period, ForecastOver a forecast above the limit.
+	Forecast     string
+	Estimate     bool
+	ForecastOver bool
 }
 
 // StateLabel is the state as shown: "OK", "WARNING", …

@@ -89,6 +89,9 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 	// Alert emails link the period page and workbook where they are published (file:// for a
 	// local directory without a public URL), in budget-check runs too.
 	target, err := cfg.publishTarget(log)
+	if err != nil {
+		return nil, err
+	}
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return nil, err

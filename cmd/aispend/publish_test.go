@@ -2,10 +2,12 @@ package main
 
 import (
 	"errors"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/publish"
 )
 
@@ -82,5 +84,19 @@ func TestConfigPublishTarget(t *testing.T) {
 				t.Errorf("%s%s: %v\nwant it to mention %q", c.drop, c.set, err, w)
 			}
 		}
+	}
+}
+
+// A batch job whose publish target cannot be opened is refused: its alert emails would link
+// pages through a nil target (a panic at the first alert) instead of failing at start-up.
+func TestBatchJobRefusesBadPublishTarget(t *testing.T) {
+	cfg := &Config{Output: "gs://reports", Location: time.UTC}
+	sender, err := mail.NewOutbox(t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := newBatchJob(cfg, nil, sender, slog.New(slog.DiscardHandler))
+	if err == nil || !strings.Contains(err.Error(), `output "gs://reports": only s3:// URLs or a directory are supported`) {
+		t.Fatalf("newBatchJob = %v, %v; want the publish target's error", job, err)
 	}
 }

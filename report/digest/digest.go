@@ -105,13 +105,9 @@ func (k KPIs) SuccessRate() decimal.Decimal { return report.Percent(k.Requests-k
 // CacheHitRate is CacheHits / Requests in percent, 2 decimals.
 func (k KPIs) CacheHitRate() decimal.Decimal { return report.Percent(k.CacheHits, k.Requests) }
 
-// AvgCost is the cost per priced request (unpriced events would drag it towards zero).
+// AvgCost is the cost per priced request, as report.Totals.AvgCost computes it for every output.
 func (k KPIs) AvgCost() decimal.Decimal {
-	priced := k.Requests - k.Unpriced
-	if priced <= 0 {
-		return decimal.Zero
-	}
-	return k.Cost.DivRound(decimal.NewFromInt(priced), 6)
+	return report.Totals{Requests: k.Requests, Unpriced: k.Unpriced, Cost: k.Cost}.AvgCost()
 }
 
 // State is a budget's state, as the batch job and GET /v1/budgets report it.
@@ -139,6 +135,10 @@ type Budget struct {
 	// AsOf is the instant the figures stand at (the report period's end, or the run's time);
 	// zero: not shown.
 	AsOf time.Time
+	// Forecast is the projected period-end spend as of AsOf (report.Status.Projection), set
+	// while the period is open; ForecastEstimate marks the early run rate of a young period.
+	Forecast         decimal.NullDecimal
+	ForecastEstimate bool
 }
 
 // Top is one row of a top table. Its share is computed from the period's total cost.
@@ -295,7 +295,7 @@ func view(d Digest) templates.DigestEmail {
 		requests,
 		kpi("Success rate", money.Percent(k.SuccessRate())),
 		kpi("Cache-hit rate", money.Percent(k.CacheHitRate())),
-		kpi("Avg cost / request", money.FormatFine(k.AvgCost(), cur)),
+		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCost(), cur), Note: "per priced request"},
 		kpi("Unpriced events", money.Count(k.Unpriced)),
 	}
 	for len(kpis) > 0 {
@@ -338,6 +338,10 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []templates.Diges
 		}
 		if !b.AsOf.IsZero() {
 			vb.AsOf = asOfText(b.AsOf, loc)
+		}
+		if b.Forecast.Valid {
+			vb.Forecast = money.Format(b.Forecast.Decimal, cur)
+			vb.Estimate, vb.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
 		out = append(out, vb)
 	}
@@ -393,7 +397,7 @@ func tops(d Digest, cur string) []templates.DriverTable {
 			}
 			share := "–"
 			if k.Cost.IsPositive() {
-				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(k.Cost))
+				share = money.Percent(report.PercentOf(r.Cost, k.Cost))
 			}
 			tbl.Rows = append(tbl.Rows, templates.DriverRow{
 				Name: name, Cost: topCost(r, cur), Requests: money.Count(r.Requests), Share: share,
@@ -407,23 +411,19 @@ func tops(d Digest, cur string) []templates.DriverTable {
 // kpi is a key number without a note.
 func kpi(label, value string) templates.KPI { return templates.KPI{Label: label, Value: value} }
 
-// change is the relative change from prev to cur, 1 decimal: "+12.3 %", "-4.0 %", "no change";
-// from zero it is "new" (a percentage of nothing is meaningless).
+// change is the relative change from prev to cur (report.Change) as the page shows it
+// (money.SignedPercent): "+12.2 %", "−40.7 %"; "no change" under 0.1 %; from zero it is "new".
 func change(cur, prev decimal.Decimal) string {
-	if prev.IsZero() {
-		if cur.IsZero() {
-			return "no change"
-		}
-		return "new"
-	}
-	c := cur.Sub(prev).Mul(decimal.NewFromInt(100)).DivRound(prev.Abs(), 1)
-	switch c.Sign() {
-	case 0:
+	c, ok := report.Change(cur, prev)
+	switch {
+	case !ok && cur.IsZero():
 		return "no change"
-	case 1:
-		return "+" + c.StringFixed(1) + " %"
+	case !ok:
+		return "new"
+	case c.Truncate(1).IsZero():
+		return "no change"
 	}
-	return c.StringFixed(1) + " %"
+	return money.SignedPercent(c)
 }
 
 func kindTitle(kind string) string {

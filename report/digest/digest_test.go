@@ -179,7 +179,7 @@ func TestRenderPlainText(t *testing.T) {
 	for _, s := range []string{
 		"Total cost:          ₩1,234,568",
 		"+12.2 % vs the previous period (₩1,100,000)",
-		"Requests:            12,345 (+2.9 %)",
+		"Requests:            12,345 (+2.8 %)",
 		"Success rate:        99.9 %",
 		"Cache-hit rate:      32.4 %",
 		"Avg cost / request:  ₩100.03",
@@ -279,7 +279,7 @@ func TestKPIs(t *testing.T) {
 		{"avg cost over priced requests only", k.AvgCost(), dec("2.5")},
 		{"avg cost, all unpriced", digest.KPIs{Requests: 2, Unpriced: 2}.AvgCost(), dec("0")},
 		{"rates without requests", digest.KPIs{}.SuccessRate(), dec("0")},
-		{"rate rounds to 2 decimals", digest.KPIs{Requests: 3, Failures: 1}.SuccessRate(), dec("66.67")},
+		{"rate truncated to 2 decimals", digest.KPIs{Requests: 3, Failures: 1}.SuccessRate(), dec("66.66")},
 	} {
 		if !c.got.Equal(c.want) {
 			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
@@ -294,7 +294,7 @@ func TestRenderChange(t *testing.T) {
 		want      string
 	}{
 		{"up", "112", "100", "+12.0 % vs the previous period ($100.00)"},
-		{"down", "95.5", "100", "-4.5 % vs the previous period ($100.00)"},
+		{"down", "95.5", "100", "−4.5 % vs the previous period ($100.00)"},
 		{"same", "100", "100", "no change vs the previous period ($100.00)"},
 		{"from nothing", "5", "0", "new vs the previous period ($0.00)"},
 		{"nothing twice", "0", "0", "no change vs the previous period ($0.00)"},

@@ -57,7 +57,7 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 	// The subject's figure: the spend so far, or for a forecast the projected period end.
 	v.SubjectPercent = v.Percent
 	if br.Kind == report.Forecast && st.HasForecast && st.Limit.IsPositive() {
-		v.SubjectPercent = money.Percent(st.Projected.Mul(decimal.NewFromInt(100)).Div(st.Limit))
+		v.SubjectPercent = money.Percent(report.PercentOf(st.Projected, st.Limit))
 	}
 	for _, t := range in.Also {
 		v.Also = append(v.Also, fmt.Sprintf("%d %%", t))
@@ -69,7 +69,7 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
-				share = money.Percent(r.Cost.Mul(decimal.NewFromInt(100)).Div(st.Spent))
+				share = money.Percent(report.PercentOf(r.Cost, st.Spent))
 			}
 			name := r.Key
 			if name == "" {

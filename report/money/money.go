@@ -89,6 +89,29 @@ func Percent(p decimal.Decimal) string {
 	return p.Truncate(1).StringFixed(1) + " %"
 }
 
+// SignedPercent is a change in percent as Percent shows it, with the sign of p: "+12.2 %",
+// "−40.7 %" (a minus sign, U+2212), "+0.0 %" for a rise under 0.1 %, "0.0 %" for zero. The page
+// and the digest state every relative change with it (report.Change).
+func SignedPercent(p decimal.Decimal) string {
+	return sign(p) + Percent(p.Abs())
+}
+
+// Points is a difference of two rates in percentage points, truncated as Percent is and signed
+// as SignedPercent: "+1.2 pp", "−0.4 pp".
+func Points(d decimal.Decimal) string {
+	return sign(d) + d.Abs().Truncate(1).StringFixed(1) + " pp"
+}
+
+func sign(d decimal.Decimal) string {
+	switch d.Sign() {
+	case 1:
+		return "+"
+	case -1:
+		return "−"
+	}
+	return ""
+}
+
 // Count is an integer count with thousands separators: Count(-1234567) = "-1,234,567".
 func Count(n int64) string {
 	if n < 0 {

@@ -37,6 +37,19 @@ func TestPercentAndCount(t *testing.T) {
 			t.Errorf("Percent(%s) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+	// Changes: truncated like every percent (−40.75 is −40.7, never −40.8), signed with U+2212.
+	for _, tc := range []struct{ in, pct, pp string }{
+		{"-40.75", "−40.7 %", "−40.7 pp"}, {"12.29", "+12.2 %", "+12.2 pp"}, {"0.04", "+0.0 %", "+0.0 pp"},
+		{"0", "0.0 %", "0.0 pp"}, {"-0.99", "−0.9 %", "−0.9 pp"},
+	} {
+		d := decimal.RequireFromString(tc.in)
+		if got := SignedPercent(d); got != tc.pct {
+			t.Errorf("SignedPercent(%s) = %q, want %q", tc.in, got, tc.pct)
+		}
+		if got := Points(d); got != tc.pp {
+			t.Errorf("Points(%s) = %q, want %q", tc.in, got, tc.pp)
+		}
+	}
 	for _, tc := range []struct {
 		in   int64
 		want string

@@ -138,6 +138,9 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 			Name: st.Budget.Name, Window: st.Period.Kind,
 			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
+		if pr, ok := st.Projection(); ok && st.Open() {
+			c.Forecast, c.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
+		}
 		if !st.Budget.Scope.IsZero() {
 			c.Scope = st.Budget.Scope.String()
 		}
@@ -158,6 +161,7 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Summary: xlsx.Summary{
 			TotalCost: t.Cost, Requests: t.Requests, Successes: t.Successes(), CacheHits: t.CacheHits,
 			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency), CacheSavings: rep.CacheSavings,
+			AvgCost:        avgCost(t),
 			UnpricedModels: unpricedLines(rep.UnpricedModels),
 		},
 		Services: breakdown(rep.Breakdowns[report.ByService]),
@@ -181,16 +185,10 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		// never reads a blank as "unknown".
 		row := xlsx.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
 			Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
-		switch {
-		case st.HasForecast:
-			row.Forecast = decimal.NewNullDecimal(st.Projected)
-		case generatedAt.After(st.Period.Start) && generatedAt.Before(st.Period.End):
-			// Too early in the period for the alerts' forecast (report.Project): the workbook
-			// still states the plain run rate to the period end, every open budget has one.
-			el := decimal.NewFromInt(int64(generatedAt.Sub(st.Period.Start) / time.Second))
-			if el.IsPositive() {
-				row.Forecast = decimal.NewNullDecimal(st.Spent.Mul(decimal.NewFromInt(int64(st.Period.Length() / time.Second))).Div(el).Round(4))
-			}
+		// Every open budget has one (early in the period the plain run rate), as of the
+		// report's instant like the page's and the digest's, never as of the run.
+		if pr, ok := st.Projection(); ok {
+			row.Forecast = decimal.NewNullDecimal(pr.Amount)
 		}
 		wb.Budgets = append(wb.Budgets, row)
 	}
@@ -199,6 +197,15 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
 	}
 	return wb
+}
+
+// avgCost is the workbook's average cost per priced request (report.Totals.AvgCost); blank
+// without a priced request, where the page shows 0.
+func avgCost(t report.Totals) decimal.NullDecimal {
+	if t.PricedRequests() <= 0 {
+		return decimal.NullDecimal{}
+	}
+	return decimal.NewNullDecimal(t.AvgCost())
 }
 
 func tokens(t report.Totals) xlsx.Tokens {
@@ -264,10 +271,14 @@ func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Ti
 		TopUsers:    digestTops(rep.Breakdowns[report.ByUser]),
 	}
 	for _, st := range rep.Budgets {
-		d.Budgets = append(d.Budgets, digest.Budget{
+		b := digest.Budget{
 			Name: st.Budget.Name, Period: st.Period.String(), Spent: st.Spent, Limit: st.Limit, Percent: st.Percent,
 			State: st.State, ResetsAt: st.Period.End, AsOf: st.AsOf,
-		})
+		}
+		if pr, ok := st.Projection(); ok && st.Open() {
+			b.Forecast, b.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
+		}
+		d.Budgets = append(d.Budgets, b)
 	}
 	if rep.Previous != nil {
 		k := digestKPIs(rep.Previous.Totals)

@@ -282,7 +282,8 @@ type Budget struct {
 	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
 }
 
-// Forecast is a budget's projected period-end spend.
+// Forecast is a budget's projected period-end spend (report.Status.Projection, the amount the
+// page, the digest and the workbook state).
 type Forecast struct {
 	Projected string `json:"projected"`
 	Exceeds   bool   `json:"exceeds_limit"`
@@ -297,8 +298,10 @@ func BudgetOf(st report.Status) Budget {
 		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
 		Unpriced: st.Unpriced,
 	}
-	if st.HasForecast {
-		b.Forecast = &Forecast{Projected: st.Projected.String(), Exceeds: st.Projected.GreaterThan(st.Limit)}
+	// The early estimate of a young period is left out (null), as GET /v1/budgets documents:
+	// applications act on the alerts' forecast only.
+	if pr, ok := st.Projection(); ok && !pr.Estimate {
+		b.Forecast = &Forecast{Projected: pr.Amount.String(), Exceeds: pr.Amount.GreaterThan(st.Limit)}
 	}
 	return b
 }

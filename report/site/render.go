@@ -163,6 +163,9 @@ type budgetView struct {
 	ResetsAt                string
 	Ended                   bool   // the budget's period was over at AsOf: "ended", not "resets"
 	AsOf                    string // "28 Nov 2026, 24:00"; empty: not stated
+	Forecast                string // projected period-end spend; empty: not stated
+	Estimate                bool   // the forecast is the early run rate
+	ForecastOver            bool   // the forecast is above the limit
 }
 
 type serviceRow struct {
@@ -447,12 +450,16 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		if !b.AsOf.IsZero() {
 			bv.AsOf = fmtAsOf(b.AsOf, loc)
 		}
+		if b.Forecast.Valid {
+			bv.Forecast = money.Format(b.Forecast.Decimal, cur)
+			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
+		}
 		left := b.Limit.Sub(b.Spent)
 		bv.Over = left.IsNegative()
 		bv.Remaining = money.Format(left.Abs(), cur)
 		switch {
 		case b.Limit.IsPositive():
-			pct := b.Spent.Mul(hundred).Div(b.Limit)
+			pct := report.PercentOf(b.Spent, b.Limit)
 			bv.Percent = money.Percent(pct)
 			bar := decimal.Min(decimal.Max(pct, decimal.Zero), hundred)
 			bv.Bar = bar.StringFixed(1) + "%"
@@ -552,12 +559,8 @@ func fmtDelta(delta, base decimal.Decimal, format func(decimal.Decimal) string) 
 		text, dir = "−"+format(delta.Abs()), "down"
 	}
 	if base.IsPositive() {
-		pct := delta.Mul(hundred).Div(base)
-		sign := "+"
-		if pct.IsNegative() {
-			sign = "−"
-		}
-		text += " (" + sign + money.Percent(pct.Abs()) + ")"
+		pct, _ := report.Change(base.Add(delta), base)
+		text += " (" + money.SignedPercent(pct) + ")"
 	}
 	return text, dir
 }
@@ -566,21 +569,16 @@ func fmtDelta(delta, base decimal.Decimal, format func(decimal.Decimal) string) 
 // their percentage, rates in percentage points.
 func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 	count := func(d decimal.Decimal) string { return fmtCount(d.IntPart()) }
-	rate := func(part, whole int64) decimal.Decimal {
-		if whole <= 0 {
-			return decimal.Zero
-		}
-		return decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole))
-	}
+	rate := report.Percent
 	points := func(a, b decimal.Decimal) (string, string) {
-		d := a.Sub(b).Round(1)
+		d := a.Sub(b).Truncate(1)
 		switch d.Sign() {
 		case 0:
 			return "no change", "flat"
 		case 1:
-			return "+" + d.StringFixed(1) + " pp", "up"
+			return money.Points(d), "up"
 		}
-		return "−" + d.Abs().StringFixed(1) + " pp", "down"
+		return money.Points(d), "down"
 	}
 	for i := range kpis {
 		switch kpis[i].Label {
@@ -716,14 +714,14 @@ func fmtRate(part, whole int64) string {
 	if whole <= 0 {
 		return "—"
 	}
-	return money.Percent(decimal.NewFromInt(part).Mul(hundred).Div(decimal.NewFromInt(whole)))
+	return money.Percent(report.Percent(part, whole))
 }
 
 func fmtShare(part, whole decimal.Decimal) string {
 	if !whole.IsPositive() {
 		return "—"
 	}
-	return money.Percent(part.Mul(hundred).Div(whole))
+	return money.Percent(report.PercentOf(part, whole))
 }
 
 func fmtDuration(d time.Duration) string {

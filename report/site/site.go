@@ -234,6 +234,10 @@ type BudgetCard struct {
 	// AsOf is the instant the figures stand at (a past period's end, or the run's time); zero:
 	// not stated.
 	AsOf time.Time
+	// Forecast is the projected period-end spend as of AsOf (report.Status.Projection), set
+	// while the period is open; ForecastEstimate marks the early run rate of a young period.
+	Forecast         decimal.NullDecimal
+	ForecastEstimate bool
 }
 
 // DayCost is one point of the daily cost line.

@@ -57,7 +57,7 @@ func fixture() Workbook {
 		Location:    seoul,
 		Period:      Period{Label: "2025-06", Start: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), End: time.Date(2025, 7, 1, 0, 0, 0, 0, seoul)},
 		GeneratedAt: time.Date(2025, 7, 1, 0, 5, 0, 0, time.UTC),
-		Summary: Summary{TotalCost: dec("12345.678"), Requests: 10, Successes: 9, CacheHits: 4, Unpriced: 1,
+		Summary: Summary{TotalCost: dec("12345.678"), Requests: 10, Successes: 9, CacheHits: 4, Unpriced: 1, AvgCost: decimal.NewNullDecimal(dec("1371.742")),
 			Tokens: Tokens{Input: 1050, Output: 200, CacheRead: 300}, Latency: &Latency{P50: 800, P95: 1200.5, P99: 1500}},
 		Daily: []DailyRow{
 			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Cost: dec("12000"), Requests: 6},

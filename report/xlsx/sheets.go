@@ -79,7 +79,7 @@ func (b *builder) budgets() error {
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
 		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
-			ratio(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
+			percentCell(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
 	if err != nil {
@@ -329,10 +329,10 @@ func (b *builder) summaryKPIs() []summaryKPI {
 		{"Requests", s.Requests, kInt},
 		{"Successes", s.Successes, kInt},
 		{"Failures", s.Requests - s.Successes, kInt},
-		{"Success rate", ratio(count(s.Successes), requests), kPercent},
+		{"Success rate", percentCell(count(s.Successes), requests), kPercent},
 		{"Cache hits", s.CacheHits, kInt},
-		{"Cache hit rate", ratio(count(s.CacheHits), requests), kPercent},
-		{"Average cost per request", avg(total, requests), kMoneyFine},
+		{"Cache hit rate", percentCell(count(s.CacheHits), requests), kPercent},
+		{"Average cost per priced request", s.AvgCost, kMoneyFine},
 		{"Input tokens", s.Tokens.Input, kInt},
 		{"Output tokens", s.Tokens.Output, kInt},
 		{"Cache read tokens", s.Tokens.CacheRead, kInt},
@@ -373,13 +373,6 @@ func (b *builder) summaryKPIs() []summaryKPI {
 // wholeMillis is a latency in whole milliseconds: a percentile from a histogram has no
 // meaningful fraction of a millisecond.
 func wholeMillis(ms float64) int64 { return int64(math.Round(ms)) }
-
-func avg(total, n decimal.Decimal) any {
-	if n.IsZero() {
-		return nil
-	}
-	return total.DivRound(n, 30)
-}
 
 func listSheets(names []string) string {
 	if len(names) <= 4 {

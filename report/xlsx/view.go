@@ -61,8 +61,11 @@ type Summary struct {
 	Successes int64
 	CacheHits int64
 	Unpriced  int64 // events with no cost (no price known)
-	Tokens    Tokens
-	Latency   *Latency // nil when no event carried a duration
+	// AvgCost is the average cost per priced request as the report computed it
+	// (report.Totals.AvgCost); not valid: no priced request, and the cell is blank.
+	AvgCost decimal.NullDecimal
+	Tokens  Tokens
+	Latency *Latency // nil when no event carried a duration
 	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
 	// not known (no price table), and the row is left out.
 	CacheSavings decimal.NullDecimal

@@ -20,6 +20,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report"
 )
 
 // ExcelMaxRows is Excel's row limit per sheet, header included.
@@ -163,11 +165,24 @@ func (t Tokens) plus(o Tokens) Tokens {
 }
 
 // ratio is a/b as a fraction for a percent cell, computed in decimal; nil (blank) when b is 0.
+// ratio is a share's percent cell: a as an exact fraction of b (shares sum to the total row);
+// nil (blank) when b is zero.
 func ratio(a, b decimal.Decimal) any {
 	if b.IsZero() {
 		return nil
 	}
 	return a.DivRound(b, 30)
+}
+
+// percentCell is a rate's or a budget's percent cell: the report's percent (report.Percent,
+// truncated to two decimals) as a fraction, so that the cell's 0.00% format shows the figure
+// the page, the emails and report.json state (99.996 % is 99.99 %, never 100.00 %); nil (blank)
+// when whole is zero.
+func percentCell(part, whole decimal.Decimal) any {
+	if whole.IsZero() {
+		return nil
+	}
+	return report.PercentOf(part, whole).Shift(-2)
 }
 
 func count(n int64) decimal.Decimal { return decimal.NewFromInt(n) }

@@ -45,7 +45,8 @@ func TestSummaryNumbersAndFormats(t *testing.T) {
 		{"Success rate", "0.00%", 0.9},
 		{"Cache hits", "#,##0", 4},
 		{"Cache hit rate", "0.00%", 0.4},
-		{"Average cost per request", "[$₩-412]#,##0.00", 1234.5678},
+		// The report's figure, over the 9 priced requests (12,345.678 ÷ 9), as on the page.
+		{"Average cost per priced request", "[$₩-412]#,##0.00", 1371.742},
 		{"Input tokens", "#,##0", 1050},
 		{"Cache read tokens", "#,##0", 300},
 		{"Latency p95 (ms)", "#,##0", 1201}, // whole milliseconds
@@ -69,8 +70,8 @@ func TestSummaryNumbersAndFormats(t *testing.T) {
 	if got, _ := f.GetCellValue(SheetSummary, cell("Total cost")); got != "₩12,346" {
 		t.Errorf("total cost shows %q, want ₩12,346", got)
 	}
-	if got, _ := f.GetCellValue(SheetSummary, cell("Average cost per request")); got != "₩1,234.57" {
-		t.Errorf("average shows %q, want ₩1,234.57", got)
+	if got, _ := f.GetCellValue(SheetSummary, cell("Average cost per priced request")); got != "₩1,371.74" {
+		t.Errorf("average shows %q, want ₩1,371.74", got)
 	}
 }
 
@@ -220,7 +221,8 @@ func TestBudgetsAndAlerts(t *testing.T) {
 		fmt string
 	}{
 		"D2": {15000, "[$₩-412]#,##0"}, "E2": {12345.678, "[$₩-412]#,##0"}, "F2": {2654.322, "[$₩-412]#,##0"},
-		"G2": {0.8230452, "0.00%"}, "D5": {0.8, "0.00%"},
+		// 12,345.678 of 15,000 is 82.304…%: the report's percent, truncated to 82.30 %.
+		"G2": {0.823, "0.00%"}, "D5": {0.8, "0.00%"},
 	} {
 		if got := number(t, f, s, ref); fmt.Sprintf("%.7f", got) != fmt.Sprintf("%.7f", want.v) {
 			t.Errorf("%s = %v, want %v", ref, got, want.v)
