@@ -36,11 +36,11 @@ func inert(s string) string {
 }
 
 // formulaLike reports whether a spreadsheet might parse s as a formula.
-func formulaLike(s string) bool {
-	if s == "" {
-		return false
-	}
-	switch s[0] {
+func formulaLike(s string) bool { return s != "" && formulaLikeByte(s[0]) }
+
+// formulaLikeByte reports whether text starting with b might be parsed as a formula.
+func formulaLikeByte(b byte) bool {
+	switch b {
 	case '=', '+', '-', '@', '\t', '\r':
 		return true
 	}
