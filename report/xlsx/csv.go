@@ -21,9 +21,10 @@ import (
 //   - Occurred at: RFC 3339 in the report's time zone, with its offset and fractional seconds;
 //   - Cost: the exact decimal (never a float), empty for an unpriced event;
 //   - counts as integers, Success and Cache hit as true/false, a missing duration empty;
-//   - text made inert exactly as in the workbook (a leading apostrophe before = + - @, tab, CR),
-//     because a CSV opened in a spreadsheet is evaluated cell by cell; broken UTF-8 becomes
-//     U+FFFD. Text is not cut: a CSV has no cell limit.
+//   - text made inert exactly as in the workbook (a leading apostrophe before text that starts
+//     with = + - @ or a control character such as tab, CR or LF, also after leading whitespace:
+//     formulaLike), because a CSV opened in a spreadsheet is evaluated cell by cell; broken UTF-8
+//     becomes U+FFFD. Text is not cut: a CSV has no cell limit.
 //
 // A line break inside a field is written as CRLF (encoding/csv with UseCRLF: RFC 4180's line
 // break); a lone CR inside a field is dropped by encoding/csv.
@@ -38,7 +39,7 @@ type EventsCSV struct {
 	cw   *csv.Writer
 	rec  []string // reused for every row
 	row  []byte   // the row's fields, turned into one string per row
-	ends []int    // where each field ends in row
+	ends []int    // where each field ends in row, or direct
 	rows int64
 	err  error // the first error: a broken file is never continued
 }
@@ -76,7 +77,7 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 // RawEvent is an event in the text that PostgreSQL prints for its values, for writing millions
 // of them without decoding each value and formatting it again (report/pgquery reads a large
 // period this way). The slices need only last for the call to WriteRaw. Counts and the duration
-// are decimal digits (Duration nil: none); Cost is the exact decimal without trailing zeros, nil
+// are decimal digits (DurationMS nil: none); Cost is the exact decimal without trailing zeros, nil
 // for an unpriced event; nil text is "".
 type RawEvent struct {
 	OccurredAt                                                                    time.Time
@@ -102,20 +103,19 @@ func (c *EventsCSV) Write(e Event) error {
 		c.row = strconv.AppendInt(c.row, n, 10)
 		c.mark()
 	}
+	cost := ""
 	if e.Cost.Valid {
-		c.row = append(c.row, e.Cost.Decimal.String()...)
+		cost = e.Cost.Decimal.String()
 	}
-	c.mark()
+	c.field(cost)
 	c.text(e.CostSource)
 	if e.DurationMS != nil {
 		c.row = strconv.AppendInt(c.row, *e.DurationMS, 10)
 	}
 	c.mark()
-	c.row = strconv.AppendBool(c.row, e.Success)
-	c.mark()
+	c.field(strconv.FormatBool(e.Success))
 	c.text(e.Error)
-	c.row = strconv.AppendBool(c.row, e.CacheHit)
-	c.mark()
+	c.field(strconv.FormatBool(e.CacheHit))
 	for _, s := range []string{e.UserID, e.OrgID, e.Endpoint, e.Tags} {
 		c.text(s)
 	}
@@ -139,11 +139,9 @@ func (c *EventsCSV) WriteRaw(e *RawEvent) error {
 	c.textBytes(e.CostSource)
 	c.row = append(c.row, e.DurationMS...)
 	c.mark()
-	c.row = strconv.AppendBool(c.row, e.Success)
-	c.mark()
+	c.field(strconv.FormatBool(e.Success))
 	c.textBytes(e.Error)
-	c.row = strconv.AppendBool(c.row, e.CacheHit)
-	c.mark()
+	c.field(strconv.FormatBool(e.CacheHit))
 	for _, b := range [][]byte{e.UserID, e.OrgID, e.Endpoint, e.Tags} {
 		c.textBytes(b)
 	}
@@ -152,7 +150,8 @@ func (c *EventsCSV) WriteRaw(e *RawEvent) error {
 
 // A row's fields are appended to one buffer (begin, then text, textBytes or an append and mark
 // for each field in column order) and become a single string, sliced into the fields, at end:
-// one allocation per row instead of one per field.
+// one allocation per row instead of one per field. Strings that need no change are used as they
+// are instead (field, text).
 
 func (c *EventsCSV) begin(at time.Time) {
 	c.row, c.ends = at.In(c.loc).AppendFormat(c.row[:0], time.RFC3339Nano), c.ends[:0]
@@ -162,23 +161,27 @@ func (c *EventsCSV) begin(at time.Time) {
 // mark ends the field appended last.
 func (c *EventsCSV) mark() { c.ends = append(c.ends, len(c.row)) }
 
-// text appends untrusted text as a CSV field: valid UTF-8 (broken bytes become U+FFFD), made
-// inert like a workbook cell.
-func (c *EventsCSV) text(s string) {
-	if formulaLike(s) {
-		c.row = append(c.row, '\'')
-	}
-	if utf8.ValidString(s) {
-		c.row = append(c.row, s...)
-	} else {
-		c.row = append(c.row, strings.ToValidUTF8(s, "\uFFFD")...)
-	}
-	c.mark()
+// direct marks a field that is not in the buffer: rec holds it already.
+const direct = -1
+
+// field sets s as the next field, as it is.
+func (c *EventsCSV) field(s string) {
+	c.rec[len(c.ends)] = s
+	c.ends = append(c.ends, direct)
 }
 
-// textBytes is text for bytes, without making a string of them.
+// text sets untrusted text as the next field: valid UTF-8 (broken bytes become U+FFFD), made
+// inert like a workbook cell. Text that needs neither is the field as it is, not copied.
+func (c *EventsCSV) text(s string) {
+	if formulaLike(s) || !utf8.ValidString(s) {
+		s = inert(strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	c.field(s)
+}
+
+// textBytes is text for bytes, appended to the buffer (they are the caller's only during the call).
 func (c *EventsCSV) textBytes(b []byte) {
-	if len(b) > 0 && formulaLikeByte(b[0]) {
+	if formulaLikeBytes(b) {
 		c.row = append(c.row, '\'')
 	}
 	if utf8.Valid(b) {
@@ -193,7 +196,9 @@ func (c *EventsCSV) textBytes(b []byte) {
 func (c *EventsCSV) end() error {
 	row, start := string(c.row), 0
 	for i, end := range c.ends {
-		c.rec[i], start = row[start:end], end
+		if end != direct {
+			c.rec[i], start = row[start:end], end
+		}
 	}
 	if err := c.cw.Write(c.rec); err != nil {
 		c.err = fmt.Errorf("events csv: write row %d: %w", c.rows+1, err)
