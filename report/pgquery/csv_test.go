@@ -57,7 +57,7 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 	pool := pgtest.Pool(t)
 	base := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)
 	texts := []string{"plain", "=HYPERLINK(\"http://x\")", "+1", "-2", "@x", "\tlead tab", "a,b", `say "hi"`,
-		"line\nbreak", "cr\rhere", "\rcr first", " leading space", "한국어 ✓ 🎉", "", "\\N", "trailing ", "'quoted"}
+		"line\nbreak", "cr\rhere", "\rcr first", "\n=1+1", " =1", "\u3000@x", " leading space", "한국어 ✓ 🎉", "", "\\N", "trailing ", "'quoted"}
 	costs := []string{"12.00", "0.0000001", "1234.5678901", "", "0.50", "100"}
 	var rows []collect.Row
 	for i, txt := range texts {
@@ -126,4 +126,51 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkRawEventsCSV writes the events CSV of 300,000 events (a month of 10,000 a day) from
+// the database as a large period's report does (Store.RawEvents into EventsCSV.WriteRaw), with
+// the gzip, and reports rows/s; the seeding is not timed.
+func BenchmarkRawEventsCSV(b *testing.B) {
+	ctx := context.Background()
+	pool := pgtest.Pool(b)
+	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	const n, batch = 300_000, 10_000
+	st := pgstore.New(pool, pgstore.Options{})
+	for first := 0; first < n; first += batch {
+		rows := make([]collect.Row, 0, batch)
+		for i := first; i < first+batch; i++ {
+			rows = append(rows, collect.Row{EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
+				OccurredAt: base.Add(time.Duration(i) * 8640 * time.Millisecond), Service: "QA_CHAT", Model: "claude-sonnet-4-5",
+				Provider: "anthropic", InputTokens: int64(1000 + i%5000), OutputTokens: int64(i % 700), CacheReadTokens: int64(i % 800),
+				Cost: decimal.NewNullDecimal(decimal.New(int64(i%100000), -7)), CostSource: "local", DurationMS: int64(i % 900),
+				Success: i%50 != 0, CacheHit: i%10 == 0, UserID: fmt.Sprintf("user-%d", i%1000), OrgID: "org-7",
+				Endpoint: "/v1/messages", Tags: []byte(`{"team":"search"}`)})
+		}
+		if _, _, err := st.Insert(ctx, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	if _, err := pool.Exec(ctx, "VACUUM ANALYZE events"); err != nil {
+		b.Fatal(err)
+	}
+	q, loc := pgquery.New(pool), mustLoc("Asia/Seoul")
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := xlsx.NewEventsCSV(io.Discard, loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := q.RawEvents(ctx, base, base.AddDate(0, 1, 0), func(e *report.RawEvent) error { return c.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if c.Rows() != n {
+			b.Fatalf("%d rows written, want %d", c.Rows(), n)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -1028,11 +1028,9 @@ func (s *Store) dropPartition(ctx context.Context, p pgstore.Partition, loc *tim
 }
 
 // eventsChunk is how much of a period Events and RawEvents sort at once: a day, which
-// PostgreSQL sorts in work_mem (events_settings.sql) up to about 700,000 events and beyond that
-// on disk. Shorter chunks cost more than the sort: a day's events are spread over the day's
-// pages (and late ones over later pages), so that the BRIN scan of any part of a day reads the
-// whole of it; on the demo's 10 million events four 6-hour chunks of a weekday cost 1.8 times
-// one day.
+// PostgreSQL sorts in work_mem (events_settings.sql) up to several hundred thousand events and
+// beyond that on disk. Shorter chunks do not read less: a day's events are spread over the day's
+// pages (and late ones over later pages), so the BRIN scan of any part of a day reads most of it.
 const eventsChunk = 24 * time.Hour
 
 // Events calls emit for every event of [from, to), oldest first (ties by event id), reading the
