@@ -70,10 +70,8 @@ func TestMigrationRollsUpExistingAggregates(t *testing.T) {
 	}
 }
 
-// Ensures the BRIN index of every partition summarizes its ranges as they fill (migration 9 sets
-// autosummarize on the partitions that exist, EnsurePartitions on the ones it creates) and keeps
-// several intervals per range (migration 11 rebuilds the index of the partitions that exist with
-// minmax-multi; partitions created later inherit it from the parent index).
+// Ensures the BRIN index of every partition summarizes its ranges as they fill: migration 9 sets
+// autosummarize on the partitions that exist, EnsurePartitions on the ones it creates.
 func TestPartitionsBRINAutosummarize(t *testing.T) {
 	ctx := context.Background()
 	pool := emptyDB(t, "migrate_brin")
@@ -95,19 +93,13 @@ func TestPartitionsBRINAutosummarize(t *testing.T) {
 	}
 	for _, part := range []string{"events_2025_01", "events_2025_03"} {
 		var on bool
-		var opclass string
-		if err := pool.QueryRow(ctx, `SELECT coalesce(c.reloptions @> '{autosummarize=on}', false), o.opcname FROM pg_index i
+		if err := pool.QueryRow(ctx, `SELECT coalesce(c.reloptions @> '{autosummarize=on}', false) FROM pg_index i
 			JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
-			JOIN pg_opclass o ON o.oid = i.indclass[0]
-			JOIN pg_attribute t ON t.attrelid = i.indrelid AND t.attnum = i.indkey[0] AND t.attname = 'occurred_at'
-			WHERE i.indrelid = $1::regclass`, part).Scan(&on, &opclass); err != nil {
+			WHERE i.indrelid = $1::regclass`, part).Scan(&on); err != nil {
 			t.Fatal(err)
 		}
 		if !on {
 			t.Errorf("the BRIN index of %s does not autosummarize", part)
-		}
-		if opclass != "timestamptz_minmax_multi_ops" {
-			t.Errorf("the BRIN index of %s has operator class %s, want timestamptz_minmax_multi_ops", part, opclass)
 		}
 	}
 }
