@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -23,14 +24,14 @@ type Event struct {
 	Service          string            `json:"service"`
 	Model            string            `json:"model"`
 	Provider         string            `json:"provider"`
-	InputTokens      int64             `json:"input_tokens"`
-	OutputTokens     int64             `json:"output_tokens"`
-	CacheReadTokens  int64             `json:"cache_read_tokens"`
-	CacheWriteTokens int64             `json:"cache_write_tokens"`
-	ReasoningTokens  int64             `json:"reasoning_tokens"`
+	InputTokens      Count             `json:"input_tokens"`
+	OutputTokens     Count             `json:"output_tokens"`
+	CacheReadTokens  Count             `json:"cache_read_tokens"`
+	CacheWriteTokens Count             `json:"cache_write_tokens"`
+	ReasoningTokens  Count             `json:"reasoning_tokens"`
 	Cost             *Amount           `json:"cost"`
 	Currency         string            `json:"currency"`
-	DurationMS       int64             `json:"duration_ms"`
+	DurationMS       Count             `json:"duration_ms"`
 	Success          bool              `json:"success"`
 	Error            string            `json:"error"`
 	CacheHit         bool              `json:"cache_hit"`
@@ -40,20 +41,53 @@ type Event struct {
 	Tags             map[string]string `json:"tags"`
 
 	// CacheWrite1hTokens is the part of CacheWriteTokens written with a 1-hour lifetime.
-	CacheWrite1hTokens int64 `json:"cache_write_1h_tokens"`
+	CacheWrite1hTokens Count `json:"cache_write_1h_tokens"`
 
 	OTelModel       string `json:"gen_ai.request.model"`
 	OTelProvider    string `json:"gen_ai.provider.name"`
-	OTelInput       int64  `json:"gen_ai.usage.input_tokens"`
-	OTelOutput      int64  `json:"gen_ai.usage.output_tokens"`
-	OTelCacheRead   int64  `json:"gen_ai.usage.cache_read.input_tokens"`
-	OTelCacheCreate int64  `json:"gen_ai.usage.cache_creation.input_tokens"`
+	OTelInput       Count  `json:"gen_ai.usage.input_tokens"`
+	OTelOutput      Count  `json:"gen_ai.usage.output_tokens"`
+	OTelCacheRead   Count  `json:"gen_ai.usage.cache_read.input_tokens"`
+	OTelCacheCreate Count  `json:"gen_ai.usage.cache_creation.input_tokens"`
 }
 
 // absent marks an integer field the body did not set. Plain fields with a sentinel instead of
-// pointers keep decoding free of per-field allocations on the hot path; no valid count is
-// negative, so a client can never send this value in a valid event.
+// pointers keep decoding free of per-field allocations on the hot path. A client can send the
+// same number, -9223372036854775808: Count's decoding and the OTLP mapping (sent) keep it from
+// reading as absent, so that it is refused like any negative count.
 const absent = math.MinInt64
+
+// notInteger marks an integer field sent with a value that is not an integer (a string, 1.5,
+// 1e3, a number beyond int64): refused with "must be an integer".
+const notInteger = math.MinInt64 + 1
+
+// Count is an integer field of Event: an int64 as JSON gives it, except that a value that reads
+// as absent (or notInteger) is taken as another negative number, and a value that is not an
+// integer becomes notInteger (the decoding goes on, like a JSON type error's).
+type Count int64
+
+// UnmarshalJSON reads an integer; null leaves the field as it was, as for an int64.
+func (c *Count) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return nil
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		*c = notInteger
+		return nil
+	}
+	*c = Count(sent(n))
+	return nil
+}
+
+// sent is a count a client sent: never one of the marks absent and notInteger, which are
+// negative like it and so refused the same way.
+func sent(n int64) int64 {
+	if n == absent || n == notInteger {
+		return -1
+	}
+	return n
+}
 
 // NewEvent returns an event with every optional field marked absent, ready to decode into.
 func NewEvent() Event {
@@ -256,8 +290,10 @@ func (e *Event) tokens(row *Row, bad problemFunc) {
 // endpoint and its tags.
 func (e *Event) details(row *Row, bad problemFunc) {
 	// Absent stays absent (math.MinInt64), which the store writes as NULL, not 0.
-	row.DurationMS = e.DurationMS
-	if e.DurationMS != absent && e.DurationMS < 0 {
+	row.DurationMS = int64(e.DurationMS)
+	if e.DurationMS == notInteger {
+		bad("duration_ms", "must be an integer")
+	} else if e.DurationMS != absent && e.DurationMS < 0 {
 		bad("duration_ms", "must be ≥ 0")
 	} else if e.DurationMS > MaxDurationMS {
 		bad("duration_ms", "at most %d (one day)", MaxDurationMS)
@@ -352,14 +388,19 @@ func first(a, b string) string {
 	return b
 }
 
-func firstInt(a, b int64) int64 {
+func firstInt(a, b Count) Count {
 	if a != absent {
 		return a
 	}
 	return b
 }
 
-func count(bad func(string, string, ...any), field string, v int64, required bool) (int64, bool) {
+func count(bad func(string, string, ...any), field string, c Count, required bool) (int64, bool) {
+	v := int64(c)
+	if v == notInteger {
+		bad(field, "must be an integer")
+		return 0, false
+	}
 	if v == absent {
 		if required {
 			bad(field, "required")

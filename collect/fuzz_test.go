@@ -173,7 +173,7 @@ func reencode(e *Event) []byte {
 			m[k] = v
 		}
 	}
-	for k, v := range map[string]int64{"input_tokens": e.InputTokens, "output_tokens": e.OutputTokens, "cache_read_tokens": e.CacheReadTokens,
+	for k, v := range map[string]Count{"input_tokens": e.InputTokens, "output_tokens": e.OutputTokens, "cache_read_tokens": e.CacheReadTokens,
 		"cache_write_tokens": e.CacheWriteTokens, "cache_write_1h_tokens": e.CacheWrite1hTokens, "reasoning_tokens": e.ReasoningTokens, "duration_ms": e.DurationMS,
 		"gen_ai.usage.input_tokens": e.OTelInput, "gen_ai.usage.output_tokens": e.OTelOutput,
 		"gen_ai.usage.cache_read.input_tokens": e.OTelCacheRead, "gen_ai.usage.cache_creation.input_tokens": e.OTelCacheCreate} {

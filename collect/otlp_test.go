@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -461,6 +462,35 @@ func TestTracesRefusals(t *testing.T) {
 	exportResponse(t, w)
 	if n := f.rows(t); n != 2 {
 		t.Fatalf("rows = %d, want 2", n)
+	}
+}
+
+// Ensures a count sent as the smallest int64 (what marks a count the span does not carry) is
+// refused like any negative count, not stored as an absent one.
+func TestTracesSmallestInt(t *testing.T) {
+	f := newFixture(t, collect.Config{})
+	t0 := now.Add(-time.Hour)
+	req := exportRequest(t, map[string]any{"service.name": "S"},
+		testSpan{trace: 5, id: 1, start: t0, end: t0.Add(time.Second), attrs: map[string]any{
+			"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": 1,
+			"gen_ai.usage.cache_read.input_tokens": int64(math.MinInt64)}},
+		testSpan{trace: 5, id: 2, start: t0, end: t0.Add(time.Second), attrs: map[string]any{
+			"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": int64(math.MinInt64)}},
+		testSpan{trace: 5, id: 3, start: t0, end: t0.Add(time.Second), attrs: map[string]any{
+			"gen_ai.request.model": "m", "gen_ai.usage.input_tokens": 10, "gen_ai.usage.output_tokens": -1}},
+	)
+	resp := exportResponse(t, postTraces(f.h, traceReq{ctype: "application/x-protobuf", body: protoBody(t, req)}))
+	ps := resp.PartialSuccess()
+	if ps.RejectedSpans() != 3 {
+		t.Fatalf("rejected_spans = %d, want 3; message %q", ps.RejectedSpans(), ps.ErrorMessage())
+	}
+	for _, want := range []string{"gen_ai.usage.cache_read.input_tokens: must be an integer ≥ 0", "gen_ai.usage.output_tokens"} {
+		if !strings.Contains(ps.ErrorMessage(), want) {
+			t.Errorf("partial success message lacks %q:\n%s", want, ps.ErrorMessage())
+		}
+	}
+	if n := f.rows(t); n != 0 {
+		t.Fatalf("rows = %d, want 0", n)
 	}
 }
 

@@ -143,7 +143,7 @@ func spanRow(index int, sp ptrace.Span, res pcommon.Map, rules Rules) (Row, []Pr
 	case end < start:
 		bad("duration_ms", "the span ends before it starts")
 	default:
-		ev.DurationMS = int64((end - start) / pcommon.Timestamp(time.Millisecond))
+		ev.DurationMS = Count((end - start) / pcommon.Timestamp(time.Millisecond))
 	}
 	if end != 0 && end <= math.MaxInt64 {
 		ev.OccurredAt = end.AsTime().UTC().Format(time.RFC3339Nano)
@@ -155,7 +155,7 @@ func spanRow(index int, sp ptrace.Span, res pcommon.Map, rules Rules) (Row, []Pr
 	ev.Model = first(stringAttr(attrs, attrs, attrResponseModel), stringAttr(attrs, attrs, attrRequestModel))
 	ev.Provider = first(stringAttr(attrs, attrs, attrProvider), stringAttr(attrs, attrs, attrSystem))
 
-	count := func(field string, keys ...string) int64 {
+	count := func(field string, keys ...string) Count {
 		for _, k := range keys {
 			v, ok := attrs.Get(k)
 			if !ok {
@@ -166,7 +166,7 @@ func spanRow(index int, sp ptrace.Span, res pcommon.Map, rules Rules) (Row, []Pr
 				bad(field, "%s must be an integer, got %s", k, v.AsString())
 				return 0 // reported; keep validation from adding "required"
 			}
-			return n
+			return Count(sent(n)) // a sent -9223372036854775808 is negative, not absent
 		}
 		return absent
 	}
@@ -226,7 +226,7 @@ func hasField(ps []Problem, field string) bool {
 	return false
 }
 
-func orZero(n int64) int64 {
+func orZero(n Count) Count {
 	if n == absent {
 		return 0
 	}

@@ -293,6 +293,11 @@ func TestValidationRules(t *testing.T) {
 		{"currency without cost", with("currency", "USD"), "currency"},
 		{"currency not ISO", with("cost", 1, "currency", "dollars"), "currency"},
 		{"duration negative", with("duration_ms", -5), "duration_ms"},
+		// The smallest int64 is what marks a field the body did not set: sent, it is negative.
+		{"duration the smallest int64", with("duration_ms", int64(math.MinInt64)), "duration_ms"},
+		{"cache_read_tokens the smallest int64", with("cache_read_tokens", int64(math.MinInt64)), "cache_read_tokens"},
+		{"OTel output alias the smallest int64", with("output_tokens", nil, "gen_ai.usage.output_tokens", int64(math.MinInt64)), "output_tokens"},
+		{"duration not an integer", with("duration_ms", "900"), "duration_ms"},
 		{"duration above a day", with("duration_ms", collect.MaxDurationMS+1), "duration_ms"},
 		{"duration a nanosecond timestamp", with("duration_ms", int64(1760000000123456789)), "duration_ms"},
 		{"input_tokens above 10^10", with("input_tokens", int64(collect.MaxTokens+1)), "input_tokens"},

@@ -30,3 +30,20 @@ type Event struct {
 	Endpoint         string
 	Tags             string // the tags as JSON text
 }
+
+// RawEvent is an Event in the text that PostgreSQL prints for its values, for writers that print
+// them again (the events CSV of a large period: no decoding and re-formatting of each of millions
+// of values). The slices are valid only during the call they are given to. Counts and the
+// duration are decimal digits (DurationMS nil: none); Cost is the exact decimal without trailing
+// zeros, nil when unpriced; absent text is nil. Its fields are those of report/xlsx.RawEvent, so
+// that one converts to the other.
+type RawEvent struct {
+	OccurredAt                                                                    time.Time
+	EventID, Service, Model, Provider                                             []byte
+	InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens []byte
+	Cost, CostSource, DurationMS                                                  []byte
+	Success                                                                       bool
+	Error                                                                         []byte
+	CacheHit                                                                      bool
+	UserID, OrgID, Endpoint, Tags                                                 []byte
+}

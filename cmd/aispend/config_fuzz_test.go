@@ -83,3 +83,28 @@ func FuzzLoadConfig(f *testing.F) {
 		}
 	})
 }
+
+// Ensures the problems of a configuration file cost work in proportion to the file, not to the
+// file times the number of problems: FuzzLoadConfig's time-boxed run in make test once ended
+// inside one input because every problem (a wrong type, an unknown key) walked the whole file
+// again to find its key from its line. Counted in allocations, which a walk per problem made
+// grow with the number of list items (thousands per item at 2,000 items; a few dozen now).
+func TestConfigProblemsLinear(t *testing.T) {
+	const items = 2000
+	for name, item := range map[string]string{"wrong type": "  - x\n", "unknown key": "  - {name: b, bogus: 1}\n"} {
+		path := filepath.Join(t.TempDir(), "aispend.yaml")
+		if err := os.WriteFile(path, []byte("budgets:\n"+strings.Repeat(item, items)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		allocs := testing.AllocsPerRun(1, func() { _, err = loadConfig(path, envMap(nil)) })
+		var ce *ConfigError
+		if !errors.As(err, &ce) || len(ce.Problems) < items {
+			t.Fatalf("%s: %d items refused with %v; want a problem for each", name, items, err)
+		}
+		if perItem := allocs / items; perItem > 200 {
+			t.Errorf("%s: %.0f allocations per list item (%d items); want the work per problem bounded", name, perItem, items)
+		}
+		t.Logf("%s: %.0f allocations per item; %s", name, allocs/items, ce.Problems[items-1])
+	}
+}

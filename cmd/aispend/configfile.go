@@ -19,6 +19,13 @@ type configFile struct {
 	// value.
 	lines  map[string]int
 	values map[string]*yaml.Node
+	// atLine is the path of the deepest key or list item on each line, and named the path of
+	// the first key of each name on each line: where yaml.v3's messages, which give only a line
+	// (and a key's name), point. Indexed in the one walk of index: looking each message up by
+	// walking the whole file again made N problems cost N walks of N nodes (a 12 KB file of
+	// wrong-typed list items took seconds, 120 KB nearly two minutes).
+	atLine map[int]string
+	named  map[lineName]string
 	// problems are the keys that could not be read: unknown keys, values of the wrong type,
 	// repeated keys; each as "key: problem (line N)".
 	problems []string
@@ -26,6 +33,12 @@ type configFile struct {
 	// mapping with a repeated key, which yaml.v3 skips whole): checking what the configuration
 	// holds there instead would report a value the user did not write.
 	unread []string
+}
+
+// lineName is a key's line and name.
+type lineName struct {
+	line int
+	name string
 }
 
 // configPath is the file to read (path, else AISPEND_CONFIG, else ./aispend.yaml) and whether
@@ -44,7 +57,7 @@ func configPath(path string, getenv func(string) string) (string, bool) {
 // the result's problems and decoding goes on; only a file that is not YAML at all (a syntax
 // error) is an error. A default path that does not exist is no file.
 func readConfigFile(cfg *Config, path string, explicit bool) (*configFile, error) {
-	f := &configFile{lines: map[string]int{}, values: map[string]*yaml.Node{}}
+	f := &configFile{lines: map[string]int{}, values: map[string]*yaml.Node{}, atLine: map[int]string{}, named: map[lineName]string{}}
 	b, err := os.ReadFile(path)
 	switch {
 	case errors.Is(err, os.ErrNotExist) && !explicit:
@@ -71,7 +84,7 @@ func readConfigFile(cfg *Config, path string, explicit bool) (*configFile, error
 	_ = yaml.Unmarshal(b, &root)
 	f.index(&root, "")
 	for _, l := range lines {
-		f.decodeProblem(&root, l)
+		f.decodeProblem(l)
 	}
 	return f, nil
 }
@@ -106,12 +119,19 @@ func (f *configFile) index(node *yaml.Node, path string) {
 			if _, seen := f.lines[p]; !seen { // a repeated key: the first one counts
 				f.lines[p], f.values[p] = k.Line, v
 			}
+			if kn := (lineName{k.Line, k.Value}); f.named[kn] == "" {
+				f.named[kn] = p
+			}
+			// Deeper and later keys on the same line replace earlier ones: the walk is in
+			// document order.
+			f.atLine[k.Line], f.atLine[v.Line] = p, p
 			f.index(v, p)
 		}
 	case yaml.SequenceNode:
 		for i, c := range node.Content {
 			p := fmt.Sprintf("%s[%d]", path, i)
 			f.lines[p], f.values[p] = c.Line, c
+			f.atLine[c.Line] = p
 			f.index(c, p)
 		}
 	}
@@ -126,7 +146,7 @@ func joinKey(path, key string) string {
 
 // decodeProblem turns one of yaml.v3's messages ("line 8: field bogus not found in type
 // main.Config") into the user's words ("bogus: unknown key (line 8)").
-func (f *configFile) decodeProblem(root *yaml.Node, l string) {
+func (f *configFile) decodeProblem(l string) {
 	m := lineMsg.FindStringSubmatch(l)
 	if m == nil {
 		f.problems = append(f.problems, "(top level): "+l)
@@ -135,16 +155,16 @@ func (f *configFile) decodeProblem(root *yaml.Node, l string) {
 	n, _ := strconv.Atoi(m[1])
 	msg, key := m[2], ""
 	if k := unknownField.FindStringSubmatch(msg); k != nil {
-		key, msg = namedKey(root, n, k[1]), "unknown key"
+		key, msg = f.namedKey(n, k[1]), "unknown key"
 	} else if k = duplicateKey.FindStringSubmatch(msg); k != nil {
 		name, _ := strconv.Unquote(`"` + k[1] + `"`)
-		key, msg = namedKey(root, n, name), "defined twice, first at line "+k[2]
+		key, msg = f.namedKey(n, name), "defined twice, first at line "+k[2]
 		// yaml.v3 reads nothing of a mapping with a repeated key.
-		f.unread = append(f.unread, parentKey(strings.TrimSuffix(keyNamedAtLine(root, n, name, ""), name)))
+		f.unread = append(f.unread, parentKey(strings.TrimSuffix(f.named[lineName{n, name}], name)))
 	} else if strings.HasSuffix(msg, "into main.Config") {
 		msg = "want a mapping of keys such as currency and timezone"
 	} else {
-		key = keyAtLine(root, n, "")
+		key = f.atLine[n]
 		f.unread = append(f.unread, key)
 		if t := wrongType.FindStringSubmatch(msg); t != nil {
 			msg = wrongTypeWords(t[1], f.values[key], t[2])
@@ -158,8 +178,8 @@ func (f *configFile) decodeProblem(root *yaml.Node, l string) {
 
 // namedKey is the path of the key called name on line n, name quoted when it is not a plain
 // word ("p.0000", "a b": one key, not a path).
-func namedKey(root *yaml.Node, n int, name string) string {
-	parent := strings.TrimSuffix(keyNamedAtLine(root, n, name, ""), name)
+func (f *configFile) namedKey(n int, name string) string {
+	parent := strings.TrimSuffix(f.named[lineName{n, name}], name)
 	if !plainKey.MatchString(name) {
 		name = strconv.Quote(name)
 	}
@@ -210,74 +230,6 @@ var (
 	plainKey     = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
 	yamlLine     = regexp.MustCompile(`^yaml: line \d+: `)
 )
-
-// keyAtLine is the path (budgets[0].amount) of the deepest key or list item on line n.
-func keyAtLine(node *yaml.Node, n int, path string) string {
-	found := ""
-	switch node.Kind {
-	case yaml.DocumentNode:
-		for _, c := range node.Content {
-			if k := keyAtLine(c, n, path); k != "" {
-				found = k
-			}
-		}
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(node.Content); i += 2 {
-			k, v := node.Content[i], node.Content[i+1]
-			p := k.Value
-			if path != "" {
-				p = path + "." + k.Value
-			}
-			if k.Line == n || v.Line == n {
-				found = p
-			}
-			if sub := keyAtLine(v, n, p); sub != "" {
-				found = sub
-			}
-		}
-	case yaml.SequenceNode:
-		for i, c := range node.Content {
-			p := fmt.Sprintf("%s[%d]", path, i)
-			if c.Line == n {
-				found = p
-			}
-			if sub := keyAtLine(c, n, p); sub != "" {
-				found = sub
-			}
-		}
-	}
-	return found
-}
-
-// keyNamedAtLine is the path of the key called name on line n.
-func keyNamedAtLine(node *yaml.Node, n int, name, path string) string {
-	for i, c := range node.Content {
-		p := path
-		switch node.Kind {
-		case yaml.MappingNode:
-			if i%2 == 0 {
-				if c.Line == n && c.Value == name {
-					if path != "" {
-						return path + "." + name
-					}
-					return name
-				}
-				continue
-			}
-			if k := node.Content[i-1].Value; path != "" {
-				p = path + "." + k
-			} else {
-				p = k
-			}
-		case yaml.SequenceNode:
-			p = fmt.Sprintf("%s[%d]", path, i)
-		}
-		if k := keyNamedAtLine(c, n, name, p); k != "" {
-			return k
-		}
-	}
-	return ""
-}
 
 // badByteLine is the line of the first byte the YAML reader refuses (invalid UTF-8 or a control
 // character), or 0.

@@ -153,8 +153,8 @@ func toEvent(t *testing.T, r collect.Row) *collect.Event {
 	e := collect.NewEvent()
 	e.EventID, e.OccurredAt, e.Service, e.Model, e.Provider = r.EventID, r.OccurredAt.Format(time.RFC3339Nano), r.Service, r.Model, r.Provider
 	e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens =
-		r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CacheWriteTokens, r.ReasoningTokens
-	e.DurationMS, e.Success, e.Error, e.CacheHit = r.DurationMS, r.Success, r.Error, r.CacheHit
+		collect.Count(r.InputTokens), collect.Count(r.OutputTokens), collect.Count(r.CacheReadTokens), collect.Count(r.CacheWriteTokens), collect.Count(r.ReasoningTokens)
+	e.DurationMS, e.Success, e.Error, e.CacheHit = collect.Count(r.DurationMS), r.Success, r.Error, r.CacheHit
 	e.UserID, e.OrgID, e.Endpoint = r.UserID, r.OrgID, r.Endpoint
 	if r.Tags != nil {
 		if err := json.Unmarshal(r.Tags, &e.Tags); err != nil {

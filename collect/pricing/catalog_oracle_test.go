@@ -125,7 +125,7 @@ func TestCatalogMatchesCalcPrice(t *testing.T) {
 		rs := rng.Int64N(out + 1)
 		e := collect.NewEvent()
 		e.EventID, e.OccurredAt, e.Service, e.Model, e.Provider = fmt.Sprint("e", i), at.Format(time.RFC3339), "S", m.model, m.provider
-		e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.CacheWrite1hTokens, e.ReasoningTokens = in, out, cr, cw, cw1h, rs
+		e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.CacheWrite1hTokens, e.ReasoningTokens = collect.Count(in), collect.Count(out), collect.Count(cr), collect.Count(cw), collect.Count(cw1h), collect.Count(rs)
 		evs = append(evs, ev{e, oracleRequest{Model: m.model, Provider: m.provider, Timestamp: e.OccurredAt, Usage: map[string]int64{
 			"input_tokens": in, "output_tokens": out, "cache_read_tokens": cr, "cache_write_tokens": cw,
 			"cache_write_1h_tokens": cw1h, "output_reasoning_tokens": rs}}})

@@ -339,8 +339,8 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workb
 		wb.EventsOmitted += " The events export is turned off (reports.events_export)."
 		return nil
 	}
-	if cs, ok := src.(CSVSource); ok {
-		return csv.WriteRows(func(w io.Writer) (int64, error) { return cs.EventsCSV(ctx, p.Start, p.End, p.Start.Location(), w) })
+	if rs, ok := src.(RawEventSource); ok {
+		return rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw((*xlsx.RawEvent)(e)) })
 	}
 	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
 		return fmt.Errorf("write events csv: %w", err)
@@ -348,12 +348,11 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workb
 	return nil
 }
 
-// CSVSource is an EventSource that also formats the rows of the events CSV itself, as
-// xlsx.EventsCSV.Write would (report/pgquery, in the database: several times faster for a
-// period's millions of events than decoding and formatting each in Go). The workbook step uses
-// it when the CSV alone holds the events.
-type CSVSource interface {
-	EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error)
+// RawEventSource is an EventSource that also gives its events as the text PostgreSQL prints
+// (report/pgquery): for a period's millions of events, several times cheaper than decoding each
+// value and formatting it again. The workbook step uses it when the CSV alone holds the events.
+type RawEventSource interface {
+	RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error
 }
 
 // published is what the publish step put on its target.

@@ -22,8 +22,8 @@ import (
 	"github.com/aispend/aispend/report/xlsx"
 )
 
-// readCSV gunzips and parses an events CSV.
-func readCSV(t *testing.T, b []byte) [][]string {
+// gunzip is the content of a gzip file.
+func gunzip(t *testing.T, b []byte) []byte {
 	t.Helper()
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
@@ -33,6 +33,13 @@ func readCSV(t *testing.T, b []byte) [][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return raw
+}
+
+// readCSV gunzips and parses an events CSV.
+func readCSV(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	raw := gunzip(t, b)
 	recs, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
 	if err != nil {
 		t.Fatalf("parse csv: %v\n%s", err, raw)
@@ -40,21 +47,22 @@ func readCSV(t *testing.T, b []byte) [][]string {
 	return recs
 }
 
-// Ensures the events CSV formatted by PostgreSQL (Store.EventsCSV, used for large periods) has
-// exactly the rows that xlsx.EventsCSV.Write makes from the same events: times in several
-// zones (Z, half-hour and negative offsets, fractional seconds), exact costs, absent values,
-// formula-looking text, commas, quotes, line breaks, CR, non-ASCII and tags.
+// Ensures the events CSV written from the values PostgreSQL prints (Store.RawEvents and
+// xlsx.EventsCSV.WriteRaw, used for large periods) is byte for byte the one xlsx.EventsCSV.Write
+// makes from the same events: times in several zones (Z, half-hour and negative offsets,
+// fractional seconds), exact costs, absent values, formula-looking text, commas, quotes, line
+// breaks, CR, non-ASCII and tags, over several days (the chunks of the read) in time order.
 func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	base := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)
 	texts := []string{"plain", "=HYPERLINK(\"http://x\")", "+1", "-2", "@x", "\tlead tab", "a,b", `say "hi"`,
-		"line\nbreak", "cr\rhere", "\rcr first", " leading space", "한국어 ✓ 🎉", "", "\\N", "trailing ", "'quoted"}
+		"line\nbreak", "cr\rhere", "\rcr first", "\n=1+1", " =1", "\u3000@x", " leading space", "한국어 ✓ 🎉", "", "\\N", "trailing ", "'quoted"}
 	costs := []string{"12.00", "0.0000001", "1234.5678901", "", "0.50", "100"}
 	var rows []collect.Row
 	for i, txt := range texts {
 		r := collect.Row{
-			EventID: fmt.Sprintf("ev-%02d", i), OccurredAt: base.Add(time.Duration(i)*37*time.Minute + time.Duration(i*i*123457)*time.Microsecond),
+			EventID: fmt.Sprintf("ev-%02d", i), OccurredAt: base.Add(time.Duration(i)*277*time.Minute + time.Duration(i*i*123457)*time.Microsecond),
 			Service: txt, Model: "m-" + txt, Provider: "anthropic", InputTokens: int64(i * 1000), OutputTokens: 7,
 			CacheReadTokens: int64(i), CostSource: "local", Success: i%3 != 0, Error: txt, CacheHit: i%2 == 0,
 			UserID: txt, OrgID: "org " + txt, Endpoint: txt, DurationMS: math.MinInt64,
@@ -78,7 +86,7 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 	}
 	st.Close()
 	q := pgquery.New(pool)
-	from, to := base.Add(-time.Hour), base.Add(24*time.Hour)
+	from, to := base.Add(-time.Hour), base.Add(4*24*time.Hour)
 	for _, zone := range []string{"UTC", "Asia/Kolkata", "America/St_Johns", "Asia/Seoul"} {
 		loc := mustLoc(zone)
 		var goCSV, dbCSV bytes.Buffer
@@ -96,7 +104,7 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := d.WriteRows(func(w io.Writer) (int64, error) { return q.EventsCSV(ctx, from, to, loc, w) }); err != nil {
+		if err := q.RawEvents(ctx, from, to, func(e *report.RawEvent) error { return d.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Close(); err != nil {
@@ -104,6 +112,9 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 		}
 		if d.Rows() != int64(len(texts)) {
 			t.Errorf("%s: %d rows counted; want %d", zone, d.Rows(), len(texts))
+		}
+		if g, w := gunzip(t, dbCSV.Bytes()), gunzip(t, goCSV.Bytes()); !bytes.Equal(g, w) {
+			t.Errorf("%s: the CSV of the raw events differs from the writer's\n raw: %q\nevents: %q", zone, g, w)
 		}
 		want, got := readCSV(t, goCSV.Bytes()), readCSV(t, dbCSV.Bytes())
 		if len(got) != len(want) {
@@ -115,4 +126,51 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkRawEventsCSV writes the events CSV of 300,000 events (a month of 10,000 a day) from
+// the database as a large period's report does (Store.RawEvents into EventsCSV.WriteRaw), with
+// the gzip, and reports rows/s; the seeding is not timed.
+func BenchmarkRawEventsCSV(b *testing.B) {
+	ctx := context.Background()
+	pool := pgtest.Pool(b)
+	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
+	const n, batch = 300_000, 10_000
+	st := pgstore.New(pool, pgstore.Options{})
+	for first := 0; first < n; first += batch {
+		rows := make([]collect.Row, 0, batch)
+		for i := first; i < first+batch; i++ {
+			rows = append(rows, collect.Row{EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
+				OccurredAt: base.Add(time.Duration(i) * 8640 * time.Millisecond), Service: "QA_CHAT", Model: "claude-sonnet-4-5",
+				Provider: "anthropic", InputTokens: int64(1000 + i%5000), OutputTokens: int64(i % 700), CacheReadTokens: int64(i % 800),
+				Cost: decimal.NewNullDecimal(decimal.New(int64(i%100000), -7)), CostSource: "local", DurationMS: int64(i % 900),
+				Success: i%50 != 0, CacheHit: i%10 == 0, UserID: fmt.Sprintf("user-%d", i%1000), OrgID: "org-7",
+				Endpoint: "/v1/messages", Tags: []byte(`{"team":"search"}`)})
+		}
+		if _, _, err := st.Insert(ctx, rows); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	if _, err := pool.Exec(ctx, "VACUUM ANALYZE events"); err != nil {
+		b.Fatal(err)
+	}
+	q, loc := pgquery.New(pool), mustLoc("Asia/Seoul")
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := xlsx.NewEventsCSV(io.Discard, loc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := q.RawEvents(ctx, base, base.AddDate(0, 1, 0), func(e *report.RawEvent) error { return c.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		if c.Rows() != n {
+			b.Fatalf("%d rows written, want %d", c.Rows(), n)
+		}
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 }

@@ -6,11 +6,10 @@ package pgquery
 import (
 	"context"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -66,7 +65,7 @@ var (
 	qSpendBatch           = stripComments(q("spend_batch"))
 	qSpendPending         = stripComments(q("spend_pending"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
-	qEventsCSV            = eventsCSVQuery()
+	qEventsCSV            = q("events_csv")
 	qConsumeChanges       = q("consume_changes")
 	qAggregateZones       = q("aggregate_zones")
 	qStaleDays            = q("stale_days")
@@ -86,15 +85,6 @@ var (
 	qExportSnapshot       = q("export_snapshot")
 	qEventsSettings       = q("events_settings")
 )
-
-// eventsCSVQuery is events_csv.sql with inert.sql pasted in for each /*inert column*/.
-func eventsCSVQuery() string {
-	inert := strings.TrimSpace(stripComments(q("inert")))
-	return regexp.MustCompile(`/\*inert ([a-z_:]+)\*/`).ReplaceAllStringFunc(stripComments(q("events_csv")), func(m string) string {
-		col := m[len("/*inert ") : len(m)-len("*/")]
-		return strings.ReplaceAll(inert, ":x", "("+col+")")
-	})
-}
 
 // stripComments drops the comment lines of a query that is pasted into another.
 func stripComments(sql string) string {
@@ -1037,10 +1027,11 @@ func (s *Store) dropPartition(ctx context.Context, p pgstore.Partition, loc *tim
 	return pgstore.DropPartition(ctx, s.pool, p, s.LockTimeout)
 }
 
-// eventsChunk is how much of a period Events sorts at once: small enough that PostgreSQL sorts
-// it in memory (a few hundred thousand rows at the demo's busiest hours), large enough that the
-// queries' overhead does not count.
-const eventsChunk = 6 * time.Hour
+// eventsChunk is how much of a period Events and RawEvents sort at once: a day, which
+// PostgreSQL sorts in work_mem (events_settings.sql) up to several hundred thousand events and
+// beyond that on disk. Shorter chunks do not read less: a day's events are spread over the day's
+// pages (and late ones over later pages), so the BRIN scan of any part of a day reads most of it.
+const eventsChunk = 24 * time.Hour
 
 // Events calls emit for every event of [from, to), oldest first (ties by event id), reading the
 // rows one at a time as PostgreSQL sends them: memory stays flat however many events the period
@@ -1053,11 +1044,7 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 
 // readEvents is Events in tx.
 func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
-	// Events are read in binary, as instants: the session's zone does not matter.
-	if _, err := tx.Exec(ctx, qEventsSettings, "UTC"); err != nil {
-		return fmt.Errorf("set events session: %w", err)
-	}
-	if err := rawReadSettings(ctx, tx); err != nil {
+	if err := eventsSettings(ctx, tx); err != nil {
 		return err
 	}
 	for a := from; a.Before(to); a = a.Add(eventsChunk) {
@@ -1072,6 +1059,15 @@ func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(re
 	return nil
 }
 
+// eventsSettings tunes tx for listing a period's events in chunks (events_settings.sql,
+// raw_read_settings.sql).
+func eventsSettings(ctx context.Context, tx pgx.Tx) error {
+	if _, err := tx.Exec(ctx, qEventsSettings); err != nil {
+		return fmt.Errorf("set events session: %w", err)
+	}
+	return rawReadSettings(ctx, tx)
+}
+
 // unwrapEmit returns an error of the caller's emit as it was.
 func unwrapEmit(err error) error {
 	if ee := (emitError{}); errors.As(err, &ee) {
@@ -1080,56 +1076,75 @@ func unwrapEmit(err error) error {
 	return err
 }
 
-// EventsCSV writes the rows of the events CSV of [from, to) (times in loc), formatted by
-// PostgreSQL (events_csv.sql) as report/xlsx.EventsCSV formats an event, to w: RFC 4180 with LF
-// line ends, no header, oldest first, in chunks of eventsChunk, all in one REPEATABLE READ
-// snapshot. Formatting in the database and streaming COPY's output leaves the Go side a fifth of
-// the work of decoding every event and formatting it again, so the run's two cores go to
-// PostgreSQL. (Two connections formatting chunks side by side on one exported snapshot were
-// slower on the 2-core machine, and shorter chunks too: a day's events are not in time order on
-// disk, so every chunk of a day reads the whole day through the BRIN index.) It returns the
-// number of rows written.
-func (s *Store) EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
-	var rows int64
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		var err error
-		rows, err = copyEventsCSV(ctx, tx, from, to, loc, w)
-		return err
-	})
-	return rows, err
+// RawEvents calls emit for every event of [from, to) as PostgreSQL prints its values
+// (events_csv.sql), oldest first, in chunks of eventsChunk, all in one REPEATABLE READ snapshot:
+// the events CSV of a large period. emit's event holds the connection's buffers: it is valid
+// only until emit returns. Leaving the printing of times and the CSV to Go halves what the
+// database spends per event (the busier of the run's two cores: BenchmarkEventsCSV's figures in
+// the README). It stops at the first error of emit and returns it unwrapped.
+func (s *Store) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, from, to, emit) }))
 }
 
-// copyEventsCSV is EventsCSV in tx.
-func copyEventsCSV(ctx context.Context, tx pgx.Tx, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
-	if _, err := tx.Exec(ctx, qEventsSettings, loc.String()); err != nil {
-		return 0, fmt.Errorf("set csv session: %w", err)
+// rawFormats reads events_csv's time in binary (an integer, formatted in Go in any zone) and
+// every other column as the text PostgreSQL prints.
+var rawFormats = func() pgx.QueryResultFormats {
+	f := make(pgx.QueryResultFormats, 20)
+	for i := range f {
+		f[i] = pgx.TextFormatCode
 	}
-	if err := rawReadSettings(ctx, tx); err != nil {
-		return 0, err
+	f[0] = pgx.BinaryFormatCode
+	return f
+}()
+
+// readRawEvents is RawEvents in tx.
+func readRawEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(*report.RawEvent) error) error {
+	if err := eventsSettings(ctx, tx); err != nil {
+		return err
 	}
-	var rows int64
+	var e report.RawEvent
 	for a := from; a.Before(to); a = a.Add(eventsChunk) {
 		b := a.Add(eventsChunk)
 		if b.After(to) {
 			b = to
 		}
-		q := strings.NewReplacer(":from", timeLiteral(a), ":to", timeLiteral(b)).Replace(qEventsCSV)
-		tag, err := tx.Conn().PgConn().CopyTo(ctx, w, "COPY ("+q+") TO STDOUT (FORMAT csv, NULL '\\N')")
+		rows, err := tx.Query(ctx, qEventsCSV, rawFormats, a, b)
 		if err != nil {
-			return rows, fmt.Errorf("copy events csv: %w", err)
+			return fmt.Errorf("query events csv: %w", err)
 		}
-		rows += tag.RowsAffected()
+		for rows.Next() {
+			v := rows.RawValues()
+			if len(v) != len(rawFormats) || len(v[0]) != 8 {
+				rows.Close()
+				return fmt.Errorf("read events csv: unexpected row of %d columns", len(v))
+			}
+			// timestamptz in binary: microseconds since 2000-01-01 UTC (occurred_at is never
+			// ±infinity: the collector stores real instants).
+			e.OccurredAt = pgEpoch.Add(time.Duration(int64(binary.BigEndian.Uint64(v[0]))) * time.Microsecond)
+			e.EventID, e.Service, e.Model, e.Provider = v[1], v[2], v[3], v[4]
+			e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens = v[5], v[6], v[7], v[8], v[9]
+			e.Cost, e.CostSource, e.DurationMS, e.Success, e.Error = v[10], v[11], v[12], isTrue(v[13]), v[14]
+			e.CacheHit, e.UserID, e.OrgID, e.Endpoint, e.Tags = isTrue(v[15]), v[16], v[17], v[18], v[19]
+			if err := emit(&e); err != nil {
+				rows.Close()
+				return emitError{err}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read events csv: %w", err)
+		}
 	}
-	return rows, nil
+	return nil
 }
+
+// pgEpoch is where PostgreSQL's binary timestamps count from.
+var pgEpoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// isTrue is a boolean in PostgreSQL's text format ("t" or "f").
+func isTrue(v []byte) bool { return len(v) == 1 && v[0] == 't' }
 
 // literal quotes s as an SQL string literal.
 func literal(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
-
-// timeLiteral is t as an exact timestamptz literal.
-func timeLiteral(t time.Time) string {
-	return literal(t.UTC().Format(time.RFC3339Nano)) + "::timestamptz"
-}
 
 // emitError carries an error of the caller's emit out of the transaction, to be returned
 // unwrapped.

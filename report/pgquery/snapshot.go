@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"time"
 
@@ -160,13 +159,7 @@ func (s *snapshot) Events(ctx context.Context, from, to time.Time, emit func(rep
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
 }
 
-// EventsCSV is Store.EventsCSV in the snapshot (output.CSVSource).
-func (s *snapshot) EventsCSV(ctx context.Context, from, to time.Time, loc *time.Location, w io.Writer) (int64, error) {
-	var n int64
-	err := s.read(ctx, func(tx pgx.Tx) error {
-		var err error
-		n, err = copyEventsCSV(ctx, tx, from, to, loc, w)
-		return err
-	})
-	return n, err
+// RawEvents is Store.RawEvents in the snapshot (output.RawEventSource).
+func (s *snapshot) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
+	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, from, to, emit) }))
 }

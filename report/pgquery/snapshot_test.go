@@ -18,6 +18,7 @@ import (
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
+	"github.com/aispend/aispend/report/xlsx"
 )
 
 // snapshotRead reads every event of a report's period from its event snapshot: the count and
@@ -36,18 +37,25 @@ func snapshotRead(t *testing.T, rep *report.Report) (n int64, cost decimal.Decim
 	if err != nil {
 		t.Fatalf("read the report's events: %v", err)
 	}
-	cs, ok := rep.Events.(output.CSVSource)
+	rs, ok := rep.Events.(output.RawEventSource)
 	if !ok {
-		t.Fatal("the report's event snapshot does not format the events CSV")
+		t.Fatal("the report's event snapshot gives no raw events for the events CSV")
 	}
 	var buf bytes.Buffer
-	if csvRows, err = cs.EventsCSV(ctx, p.Start, p.End, p.Start.Location(), &buf); err != nil {
-		t.Fatalf("read the report's events csv: %v", err)
+	csv, err := xlsx.NewEventsCSV(&buf, p.Start.Location())
+	if err != nil {
+		t.Fatal(err)
 	}
-	if lines := int64(strings.Count(buf.String(), "\n")); lines < csvRows {
-		t.Fatalf("events csv has %d lines for %d rows", lines, csvRows)
+	if err := rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+		t.Fatalf("read the report's raw events: %v", err)
 	}
-	return n, cost, csvRows
+	if err := csv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if recs := readCSV(t, buf.Bytes()); int64(len(recs)-1) != csv.Rows() {
+		t.Fatalf("events csv has %d records for %d rows", len(recs)-1, csv.Rows())
+	}
+	return n, cost, csv.Rows()
 }
 
 // liveCount is what a new snapshot holds of [from, to): events and their exact cost.

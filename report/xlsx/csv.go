@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // EventsCSV writes a period's events as gzip-compressed CSV: RFC 4180 (CRLF line ends, fields
@@ -20,9 +21,10 @@ import (
 //   - Occurred at: RFC 3339 in the report's time zone, with its offset and fractional seconds;
 //   - Cost: the exact decimal (never a float), empty for an unpriced event;
 //   - counts as integers, Success and Cache hit as true/false, a missing duration empty;
-//   - text made inert exactly as in the workbook (a leading apostrophe before = + - @, tab, CR),
-//     because a CSV opened in a spreadsheet is evaluated cell by cell; broken UTF-8 becomes
-//     U+FFFD. Text is not cut: a CSV has no cell limit.
+//   - text made inert exactly as in the workbook (a leading apostrophe before text that starts
+//     with = + - @ or a control character such as tab, CR or LF, also after leading whitespace:
+//     formulaLike), because a CSV opened in a spreadsheet is evaluated cell by cell; broken UTF-8
+//     becomes U+FFFD. Text is not cut: a CSV has no cell limit.
 //
 // A line break inside a field is written as CRLF (encoding/csv with UseCRLF: RFC 4180's line
 // break); a lone CR inside a field is dropped by encoding/csv.
@@ -36,8 +38,8 @@ type EventsCSV struct {
 	buf  *bufio.Writer // between cw and gz
 	cw   *csv.Writer
 	rec  []string // reused for every row
-	num  []byte   // the row's formatted numbers and time, turned into one string per row
-	ends []int    // where each formatted value ends in num
+	row  []byte   // the row's fields, turned into one string per row
+	ends []int    // where each field ends in row, or direct
 	rows int64
 	err  error // the first error: a broken file is never continued
 }
@@ -72,93 +74,138 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 	return c, nil
 }
 
+// RawEvent is an event in the text that PostgreSQL prints for its values, for writing millions
+// of them without decoding each value and formatting it again (report/pgquery reads a large
+// period this way). The slices need only last for the call to WriteRaw. Counts and the duration
+// are decimal digits (DurationMS nil: none); Cost is the exact decimal without trailing zeros, nil
+// for an unpriced event; nil text is "".
+type RawEvent struct {
+	OccurredAt                                                                    time.Time
+	EventID, Service, Model, Provider                                             []byte
+	InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens []byte
+	Cost, CostSource, DurationMS                                                  []byte
+	Success                                                                       bool
+	Error                                                                         []byte
+	CacheHit                                                                      bool
+	UserID, OrgID, Endpoint, Tags                                                 []byte
+}
+
 // Write appends one event.
 func (c *EventsCSV) Write(e Event) error {
 	if c.err != nil {
 		return c.err
 	}
-	// Numbers and the time are appended to one buffer and become a single string, sliced into
-	// the fields: one allocation per row instead of one per field.
-	c.num, c.ends = c.num[:0], c.ends[:0]
-	mark := func() { c.ends = append(c.ends, len(c.num)) }
-	c.num = e.OccurredAt.In(c.loc).AppendFormat(c.num, time.RFC3339Nano)
-	mark()
+	c.begin(e.OccurredAt)
+	for _, s := range []string{e.EventID, e.Service, e.Model, e.Provider} {
+		c.text(s)
+	}
 	for _, n := range []int64{e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens} {
-		c.num = strconv.AppendInt(c.num, n, 10)
-		mark()
-	}
-	if e.DurationMS != nil {
-		c.num = strconv.AppendInt(c.num, *e.DurationMS, 10)
-	}
-	mark()
-	nums := string(c.num)
-	field := func(i int) string {
-		start := 0
-		if i > 0 {
-			start = c.ends[i-1]
-		}
-		return nums[start:c.ends[i]]
+		c.row = strconv.AppendInt(c.row, n, 10)
+		c.mark()
 	}
 	cost := ""
 	if e.Cost.Valid {
 		cost = e.Cost.Decimal.String()
 	}
-	r := c.rec
-	r[0] = field(0)
-	r[1], r[2], r[3], r[4] = csvText(e.EventID), csvText(e.Service), csvText(e.Model), csvText(e.Provider)
-	r[5], r[6], r[7], r[8], r[9] = field(1), field(2), field(3), field(4), field(5)
-	r[10], r[11], r[12] = cost, csvText(e.CostSource), field(6)
-	r[13], r[14], r[15] = strconv.FormatBool(e.Success), csvText(e.Error), strconv.FormatBool(e.CacheHit)
-	r[16], r[17], r[18], r[19] = csvText(e.UserID), csvText(e.OrgID), csvText(e.Endpoint), csvText(e.Tags)
-	if err := c.cw.Write(r); err != nil {
+	c.field(cost)
+	c.text(e.CostSource)
+	if e.DurationMS != nil {
+		c.row = strconv.AppendInt(c.row, *e.DurationMS, 10)
+	}
+	c.mark()
+	c.field(strconv.FormatBool(e.Success))
+	c.text(e.Error)
+	c.field(strconv.FormatBool(e.CacheHit))
+	for _, s := range []string{e.UserID, e.OrgID, e.Endpoint, e.Tags} {
+		c.text(s)
+	}
+	return c.end()
+}
+
+// WriteRaw appends one event given as PostgreSQL prints it: the same row as Write makes of the
+// same event.
+func (c *EventsCSV) WriteRaw(e *RawEvent) error {
+	if c.err != nil {
+		return c.err
+	}
+	c.begin(e.OccurredAt)
+	for _, b := range [][]byte{e.EventID, e.Service, e.Model, e.Provider} {
+		c.textBytes(b)
+	}
+	for _, b := range [][]byte{e.InputTokens, e.OutputTokens, e.CacheReadTokens, e.CacheWriteTokens, e.ReasoningTokens, e.Cost} {
+		c.row = append(c.row, b...)
+		c.mark()
+	}
+	c.textBytes(e.CostSource)
+	c.row = append(c.row, e.DurationMS...)
+	c.mark()
+	c.field(strconv.FormatBool(e.Success))
+	c.textBytes(e.Error)
+	c.field(strconv.FormatBool(e.CacheHit))
+	for _, b := range [][]byte{e.UserID, e.OrgID, e.Endpoint, e.Tags} {
+		c.textBytes(b)
+	}
+	return c.end()
+}
+
+// A row's fields are appended to one buffer (begin, then text, textBytes or an append and mark
+// for each field in column order) and become a single string, sliced into the fields, at end:
+// one allocation per row instead of one per field. Strings that need no change are used as they
+// are instead (field, text).
+
+func (c *EventsCSV) begin(at time.Time) {
+	c.row, c.ends = at.In(c.loc).AppendFormat(c.row[:0], time.RFC3339Nano), c.ends[:0]
+	c.mark()
+}
+
+// mark ends the field appended last.
+func (c *EventsCSV) mark() { c.ends = append(c.ends, len(c.row)) }
+
+// direct marks a field that is not in the buffer: rec holds it already.
+const direct = -1
+
+// field sets s as the next field, as it is.
+func (c *EventsCSV) field(s string) {
+	c.rec[len(c.ends)] = s
+	c.ends = append(c.ends, direct)
+}
+
+// text sets untrusted text as the next field: valid UTF-8 (broken bytes become U+FFFD), made
+// inert like a workbook cell. Text that needs neither is the field as it is, not copied.
+func (c *EventsCSV) text(s string) {
+	if formulaLike(s) || !utf8.ValidString(s) {
+		s = inert(strings.ToValidUTF8(s, "\uFFFD"))
+	}
+	c.field(s)
+}
+
+// textBytes is text for bytes, appended to the buffer (they are the caller's only during the call).
+func (c *EventsCSV) textBytes(b []byte) {
+	if formulaLikeBytes(b) {
+		c.row = append(c.row, '\'')
+	}
+	if utf8.Valid(b) {
+		c.row = append(c.row, b...)
+	} else {
+		c.row = append(c.row, bytes.ToValidUTF8(b, []byte("\uFFFD"))...)
+	}
+	c.mark()
+}
+
+// end writes the row begun by begin.
+func (c *EventsCSV) end() error {
+	row, start := string(c.row), 0
+	for i, end := range c.ends {
+		if end != direct {
+			c.rec[i], start = row[start:end], end
+		}
+	}
+	if err := c.cw.Write(c.rec); err != nil {
 		c.err = fmt.Errorf("events csv: write row %d: %w", c.rows+1, err)
 		return c.err
 	}
 	c.rows++
 	return nil
-}
-
-// WriteRows appends rows formatted elsewhere exactly as Write formats events (report/pgquery
-// formats them in the database): copy writes RFC 4180 rows with LF line ends to the writer it is
-// given, which turns each LF into CRLF, and returns how many rows it wrote.
-func (c *EventsCSV) WriteRows(copy func(w io.Writer) (int64, error)) error {
-	if c.err != nil {
-		return c.err
-	}
-	c.cw.Flush()
-	if err := c.cw.Error(); err != nil {
-		c.err = fmt.Errorf("events csv: %w", err)
-		return c.err
-	}
-	n, err := copy(crlf{c.buf})
-	c.rows += n
-	if err != nil {
-		c.err = fmt.Errorf("events csv: %w", err)
-		return c.err
-	}
-	return nil
-}
-
-// crlf writes LF as CRLF.
-type crlf struct{ w *bufio.Writer }
-
-func (c crlf) Write(p []byte) (int, error) {
-	n := 0
-	for len(p) > 0 {
-		i := bytes.IndexByte(p, '\n')
-		if i < 0 {
-			m, err := c.w.Write(p)
-			return n + m, err
-		}
-		if _, err := c.w.Write(p[:i]); err != nil {
-			return n, err
-		}
-		if _, err := c.w.WriteString("\r\n"); err != nil {
-			return n, err
-		}
-		n, p = n+i+1, p[i+1:]
-	}
-	return n, nil
 }
 
 // Rows is the number of events written.
@@ -182,6 +229,3 @@ func (c *EventsCSV) Close() error {
 	c.err = fmt.Errorf("events csv: closed")
 	return nil
 }
-
-// csvText is untrusted text as a CSV field: valid UTF-8, made inert like a workbook cell.
-func csvText(s string) string { return inert(strings.ToValidUTF8(s, "\uFFFD")) }

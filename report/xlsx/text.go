@@ -3,6 +3,7 @@ package xlsx
 import (
 	"fmt"
 	"strings"
+	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -20,14 +21,15 @@ const maxCellChars = 32767
 //     value when someone edits the cell or saves the sheet as CSV;
 //   - text longer than Excel's cell limit is cut, ending with a marker that gives the full length.
 func text(s string) string {
-	return truncate(inert(strings.Map(xmlSafe, strings.ToValidUTF8(s, "\uFFFD"))))
+	// inert before xmlSafe: the apostrophe is decided on the text as the events CSV has it.
+	return truncate(strings.Map(xmlSafe, inert(strings.ToValidUTF8(s, "\uFFFD"))))
 }
 
-// inert makes text that a spreadsheet could take for a formula (it starts with = + - @, tab or
-// CR) inert with a leading apostrophe, OWASP's advice for CSV injection; other text is returned
-// as it is. The workbook's cells and the events CSV both use it, so the same text reads the same
-// in both. Excel shows the apostrophe; finance strips it with MID(A2,2,32767) when the exact text
-// is needed.
+// inert makes text that a spreadsheet could take for a formula (formulaLike) inert with a leading
+// apostrophe, OWASP's advice for CSV injection; other text is returned as it is. The workbook's
+// cells and the events CSV both use this rule (formulaLike), so the same text reads the same in
+// both. Excel shows the apostrophe; finance strips it with MID(A2,2,32767) when the exact text is
+// needed.
 func inert(s string) string {
 	if formulaLike(s) {
 		return "'" + s
@@ -35,16 +37,45 @@ func inert(s string) string {
 	return s
 }
 
-// formulaLike reports whether a spreadsheet might parse s as a formula.
+// formulaLike reports whether a spreadsheet might take s for a formula. OWASP's CSV-injection
+// guidance lists the first characters = + - @, tab, CR and LF; a field that begins with a line
+// break shows its second line first, and some spreadsheets trim leading spaces before they look
+// for a formula. So: s is formula-like when its first character that is not whitespace or an
+// invisible format character (zero-width space, byte-order mark) is = + - @ or a control
+// character (tab, CR, LF, NUL and the other C0 and C1 controls).
 func formulaLike(s string) bool {
-	if s == "" {
-		return false
-	}
-	switch s[0] {
-	case '=', '+', '-', '@', '\t', '\r':
-		return true
+	for _, r := range s {
+		if formula, decided := formulaLead(r); decided {
+			return formula
+		}
 	}
 	return false
+}
+
+// formulaLikeBytes is formulaLike for bytes (ranging over string(b) copies nothing).
+func formulaLikeBytes(b []byte) bool {
+	for _, r := range string(b) {
+		if formula, decided := formulaLead(r); decided {
+			return formula
+		}
+	}
+	return false
+}
+
+// formulaLead is formulaLike's verdict on a leading character r: undecided for whitespace and
+// invisible characters, which a spreadsheet may skip.
+func formulaLead(r rune) (formula, decided bool) {
+	switch {
+	case r == '=' || r == '+' || r == '-' || r == '@':
+		return true, true
+	case r < utf8.RuneSelf && r > ' ' && r != 0x7f: // the common case: printable ASCII
+		return false, true
+	case unicode.IsControl(r):
+		return true, true
+	case unicode.IsSpace(r) || unicode.Is(unicode.Cf, r):
+		return false, false
+	}
+	return false, true
 }
 
 // xmlSafe maps characters outside XML 1.0's Char production to U+FFFD.

@@ -245,8 +245,8 @@ func TestBudgetsAndAlerts(t *testing.T) {
 // apostrophe, on streamed sheets (inline strings) and normal sheets (shared strings), and that
 // the workbook holds no formula at all.
 func TestFormulaInjection(t *testing.T) {
-	cases := []string{"=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "=HYPERLINK(\"http://evil\",\"x\")"}
-	safe := []string{"a=1", " =1", "1-2", "user@example.com"}
+	cases := []string{"=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "\u3000@x", "=HYPERLINK(\"http://evil\",\"x\")"}
+	safe := []string{"a=1", " a=1", "1-2", "user@example.com"}
 	wb := fixture()
 	var evs []Event
 	wb.Services = nil
