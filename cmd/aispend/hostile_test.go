@@ -46,6 +46,33 @@ func otlpBomb(size int, spans bool) []byte {
 	return protoField(1, protoField(2, protoField(2, list)))
 }
 
+// otlpDense is the largest export the collector decodes (just under 16 × max_body_bytes
+// estimated, 250 bytes per attribute and value): one GenAI span with n small integer
+// attributes besides its usage.
+func otlpDense(n int, id byte) []byte {
+	kv := func(key string, value []byte) []byte {
+		b := protowire.AppendTag(nil, 1, protowire.BytesType)
+		b = protowire.AppendString(b, key)
+		return append(b, protoField(2, value)...)
+	}
+	intValue := protowire.AppendVarint(protowire.AppendTag(nil, 3, protowire.VarintType), 1)
+	var span []byte
+	span = append(span, protoField(1, bytes.Repeat([]byte{id}, 16))...)
+	span = append(span, protoField(2, bytes.Repeat([]byte{id}, 8))...)
+	end := uint64(time.Now().Add(-time.Hour).UnixNano())
+	span = protowire.AppendFixed64(protowire.AppendTag(span, 7, protowire.Fixed64Type), end-1e9)
+	span = protowire.AppendFixed64(protowire.AppendTag(span, 8, protowire.Fixed64Type), end)
+	for _, a := range [][2]string{{"gen_ai.usage.input_tokens", ""}, {"gen_ai.usage.output_tokens", ""}} {
+		span = append(span, protoField(9, kv(a[0], intValue))...)
+	}
+	span = append(span, protoField(9, kv("gen_ai.request.model", protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "claude-sonnet-4-5")))...)
+	span = append(span, protoField(9, kv("aispend.service", protowire.AppendString(protowire.AppendTag(nil, 1, protowire.BytesType), "QA_CHAT")))...)
+	for i := 0; i < n; i++ {
+		span = append(span, protoField(9, kv("k", intValue))...)
+	}
+	return protoField(1, protoField(2, protoField(2, span)))
+}
+
 // otlpJSONBomb is an OTLP/JSON export of about size bytes: one span with empty attributes.
 func otlpJSONBomb(size int) []byte {
 	var b bytes.Buffer
@@ -170,6 +197,8 @@ func TestServeMemoryUnderHostileBodies(t *testing.T) {
 		{name: "otlp attribute bomb", rounds: 3, reqs: []hostileReq{{"/v1/traces", "application/x-protobuf", "", same(bomb)}}},
 		{name: "otlp attribute bomb gzip", rounds: 3, reqs: []hostileReq{{"/v1/traces", "application/x-protobuf", "gzip", same(bombGz)}}},
 		{name: "otlp span bomb", rounds: 3, reqs: []hostileReq{{"/v1/traces", "application/x-protobuf", "", same(spanBomb)}}},
+		{name: "otlp largest decodable export", rounds: 3, reqs: []hostileReq{{"/v1/traces", "application/x-protobuf", "",
+			func(c, round int) []byte { return otlpDense(28000, byte(1+c+hostileClients*round)) }}}},
 		{name: "otlp json attribute bomb", rounds: 3, reqs: []hostileReq{{"/v1/traces", "application/json", "", same(jsonBomb)}}},
 		{name: "gzip bombs", rounds: 2, reqs: []hostileReq{
 			{"/v1/traces", "application/x-protobuf", "gzip", same(zeros)},
