@@ -7,12 +7,16 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -229,5 +233,42 @@ func TestServeMemoryUnderHostileBodies(t *testing.T) {
 				t.Errorf("%s: collector peak RSS %d kB, want under 200 MB", sc.name, rss)
 			}
 		})
+	}
+}
+
+// Ensures the HTTP server's own log lines (accept errors at the file limit) are in the
+// configured format: with --log-format json every line of the collector's log is JSON.
+func TestServeAcceptErrorsLoggedAsJSON(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	addr := freeAddr(t)
+	// A file limit below the connection limit, so that accept fails with "too many open files".
+	cmd := exec.Command("sh", "-c", `ulimit -n 40 && exec "$0" serve --log-format json`, binary(t))
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=tok", "AISPEND_CONFIG=/dev/null")
+	stderr := &syncBuffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	waitHealthy(t, addr)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < 60; i++ {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			conns = append(conns, c)
+		}
+	}
+	waitFor(t, 30*time.Second, "an accept error in the log", func() bool { return strings.Contains(stderr.String(), "too many open files") })
+	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+		if !json.Valid([]byte(line)) {
+			t.Errorf("log line not JSON: %s", line)
+		}
 	}
 }
