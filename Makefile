@@ -95,7 +95,7 @@ test: tools assets genai-prices client-ts-deps otlpjs vet openapi-lint fuzz-shor
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect:FuzzDecodeTraces ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice
 FUZZTIME ?= 10m
 FUZZTIME_SHORT ?= 5s
 
