@@ -13,6 +13,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/shopspring/decimal"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
 	"github.com/aispend/aispend/collect/pricing"
 )
@@ -205,4 +208,99 @@ func sameRow(a, b Row) bool {
 	a.Cost, a.SentCost, a.FXRate = decimal.NullDecimal{}, decimal.NullDecimal{}, decimal.NullDecimal{}
 	b.Cost, b.SentCost, b.FXRate = decimal.NullDecimal{}, decimal.NullDecimal{}, decimal.NullDecimal{}
 	return reflect.DeepEqual(a, b)
+}
+
+// FuzzDecodeTraces checks POST /v1/traces on any body, as protobuf and as JSON: no panic, no
+// 5xx, every answer in the request's encoding; and that the count made before decoding
+// (otlpElements, which bounds memory) never undercounts the spans, events, links and
+// attributes pdata then decodes.
+func FuzzDecodeTraces(f *testing.F) {
+	req := ptraceotlp.NewExportRequest()
+	rs := req.Traces().ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "QA_CHAT")
+	sp := rs.ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	sp.SetTraceID(pcommon.TraceID{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+	sp.SetSpanID(pcommon.SpanID{1, 2, 3, 4, 5, 6, 7, 8})
+	sp.SetStartTimestamp(pcommon.Timestamp(1760526000e9))
+	sp.SetEndTimestamp(pcommon.Timestamp(1760526001e9))
+	sp.Attributes().PutInt("gen_ai.usage.input_tokens", 10)
+	sp.Attributes().PutStr("gen_ai.request.model", "claude-sonnet-4-5")
+	sp.Attributes().PutEmptySlice("list").AppendEmpty().SetEmptyMap().PutBool("b", true)
+	sp.Events().AppendEmpty().Attributes().PutDouble("d", 1.5)
+	sp.Links().AppendEmpty().Attributes().PutStr("l", "x")
+	pb, _ := req.MarshalProto()
+	js, _ := req.MarshalJSON()
+	f.Add(pb)
+	f.Add(js)
+	f.Add([]byte{0x0a, 0x04, 0x12, 0x02, 0x12, 0x00})
+	f.Add([]byte(`{"resourceSpans":[{"scopeSpans":[{"spans":[{"attributes":[{},{}]}]}]}]}`))
+	now := time.Date(2026, 10, 15, 12, 0, 0, 0, time.UTC)
+	h := NewServer(Config{Prices: fuzzTable, Now: func() time.Time { return now }, MaxAge: 90 * 24 * time.Hour, MaxBodyBytes: 64 << 10},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), acceptAll{}, nil, nil, nil)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		for _, ctype := range []string{"application/x-protobuf", "application/json"} {
+			r := httptest.NewRequest("POST", "/v1/traces", bytes.NewReader(body))
+			r.Header.Set("Content-Type", ctype)
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code >= 500 || w.Header().Get("Content-Type") != ctype {
+				t.Fatalf("%s body %q: %d %s %q", ctype, body, w.Code, w.Header().Get("Content-Type"), w.Body)
+			}
+		}
+		req := ptraceotlp.NewExportRequest()
+		if req.UnmarshalProto(body) != nil {
+			return
+		}
+		if got, n := otlpElements(body), pdataElements(req.Traces()); got < n {
+			t.Fatalf("body %q: counted %d elements before decoding, pdata decoded %d", body, got, n)
+		}
+	})
+}
+
+// pdataElements counts the spans, events, links and attributes (values inside arrays and maps
+// included) of decoded traces.
+func pdataElements(td ptrace.Traces) int {
+	var attrs func(m pcommon.Map) int
+	var value func(v pcommon.Value) int
+	value = func(v pcommon.Value) int {
+		switch v.Type() {
+		case pcommon.ValueTypeSlice:
+			n := 0
+			for i := 0; i < v.Slice().Len(); i++ {
+				n += 1 + value(v.Slice().At(i))
+			}
+			return n
+		case pcommon.ValueTypeMap:
+			return attrs(v.Map())
+		}
+		return 0
+	}
+	attrs = func(m pcommon.Map) int {
+		n := 0
+		m.Range(func(_ string, v pcommon.Value) bool {
+			n += 1 + value(v)
+			return true
+		})
+		return n
+	}
+	n := 0
+	for i := 0; i < td.ResourceSpans().Len(); i++ {
+		rs := td.ResourceSpans().At(i)
+		n += 1 + attrs(rs.Resource().Attributes())
+		for j := 0; j < rs.ScopeSpans().Len(); j++ {
+			ss := rs.ScopeSpans().At(j)
+			n += 1 + attrs(ss.Scope().Attributes())
+			for k := 0; k < ss.Spans().Len(); k++ {
+				sp := ss.Spans().At(k)
+				n += 1 + attrs(sp.Attributes())
+				for e := 0; e < sp.Events().Len(); e++ {
+					n += 1 + attrs(sp.Events().At(e).Attributes())
+				}
+				for l := 0; l < sp.Links().Len(); l++ {
+					n += 1 + attrs(sp.Links().At(l).Attributes())
+				}
+			}
+		}
+	}
+	return n
 }

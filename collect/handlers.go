@@ -10,11 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 )
-
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // handleEventsCreate is POST /v1/events: read, decode, validate every event, store all or none.
 func (s *Server) handleEventsCreate() http.Handler {
@@ -24,37 +21,30 @@ func (s *Server) handleEventsCreate() http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, "Content-Type must be application/json or application/x-ndjson", nil)
 			return
 		}
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			s.metrics.rejected(0)
-			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes), nil)
+		gz, ok, ce := requestEncoding(r)
+		if !ok {
+			writeError(w, http.StatusUnsupportedMediaType, unsupportedEncoding(ce), nil)
 			return
 		}
-		// Admission before the body is read: a burst of large uploads must not hold more
-		// bodies and decoded events in memory than the server was sized for.
-		if !s.admit() {
+		// The body is read before admission (body.go): a slow client holds no slot.
+		b, status, msg := s.readBody(w, r, gz)
+		if status != 0 {
+			writeError(w, status, msg, nil)
+			return
+		}
+		defer b.release()
+		// Decoding costs about twice the body plus a fixed amount per event, whatever the
+		// body holds: decodeEvents stops at MaxEvents.
+		cost := decodeEstimate(len(b.data), 0) + decodeCostPerEvent*int64(min(jsonElements(b.data), s.cfg.MaxEvents))
+		done, ok := s.admitDecode(r.Context(), cost)
+		if !ok {
 			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusServiceUnavailable, "server busy; nothing was stored; retry later", nil)
 			return
 		}
-		defer func() { <-s.slots }()
-		buf := bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer bufPool.Put(buf)
-		if r.ContentLength > 0 {
-			buf.Grow(int(r.ContentLength) + bytes.MinRead) // read without doubling the buffer
-		}
-		if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				s.metrics.rejected(0)
-				writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes), nil)
-				return
-			}
-			writeError(w, http.StatusBadRequest, "read body: "+err.Error(), nil)
-			return
-		}
+		defer done()
 
-		events, status, msg := decodeEvents(buf.Bytes(), ndjson, s.cfg.MaxEvents)
+		events, status, msg := decodeEvents(b.data, ndjson, s.cfg.MaxEvents)
 		if status != 0 {
 			s.metrics.rejected(len(events))
 			writeError(w, status, msg, nil)

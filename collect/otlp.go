@@ -1,11 +1,7 @@
 package collect
 
 import (
-	"bytes"
-	"compress/gzip"
-	"errors"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"strings"
@@ -57,50 +53,60 @@ func parseOTLPContentType(h string) (otlpEncoding, bool) {
 func (s *Server) handleTracesCreate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		enc, encOK := parseOTLPContentType(r.Header.Get("Content-Type"))
-		if !s.tokenOK(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
-			writeOTLPStatus(w, enc, http.StatusUnauthorized, "missing or invalid bearer token", false)
+		if status, msg := s.authorize(r, ingestToken, refusedIngest); status != 0 {
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
+			}
+			writeOTLPStatus(w, enc, status, msg, false)
 			return
 		}
 		if !encOK {
 			writeOTLPStatus(w, enc, http.StatusUnsupportedMediaType, "Content-Type must be application/x-protobuf or application/json", false)
 			return
 		}
-		gz := false
-		switch ce := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); ce {
-		case "", "identity":
-		case "gzip", "x-gzip":
-			gz = true
-		default:
-			writeOTLPStatus(w, enc, http.StatusUnsupportedMediaType, fmt.Sprintf("Content-Encoding %q is not supported: send gzip or no encoding", ce), false)
+		gz, ok, ce := requestEncoding(r)
+		if !ok {
+			writeOTLPStatus(w, enc, http.StatusUnsupportedMediaType, unsupportedEncoding(ce), false)
 			return
 		}
-		if r.ContentLength > s.cfg.MaxBodyBytes {
-			writeOTLPStatus(w, enc, http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes), false)
+		// Read before admission, as for /v1/events; the two share the slots and budgets.
+		b, status, msg := s.readBody(w, r, gz)
+		if status != 0 {
+			writeOTLPStatus(w, enc, status, msg, status == http.StatusBadRequest)
 			return
 		}
-		// Admission before the body is read, as for /v1/events: the two share the slots.
-		if !s.admit() {
+		defer b.release()
+
+		// pdata allocates about 250 bytes per span, attribute or value, so a body of empty
+		// attributes costs a hundred times its size: count them before decoding.
+		var elements int
+		if enc == otlpProto {
+			elements = otlpElements(b.data)
+		} else {
+			elements = jsonElements(b.data)
+		}
+		cost := decodeEstimate(len(b.data), elements)
+		if cost > s.cfg.maxDecoded() {
+			s.metrics.rejected(0)
+			writeOTLPStatus(w, enc, http.StatusRequestEntityTooLarge, fmt.Sprintf(
+				"export too large to decode: %d spans, events, links, attributes and values in %d bytes; at most about %d per request (lower the exporter's batch size)",
+				elements, len(b.data), (s.cfg.maxDecoded()-2*s.cfg.MaxBodyBytes)/decodeCostPerElement), false)
+			return
+		}
+		done, ok := s.admitDecode(r.Context(), cost)
+		if !ok {
 			w.Header().Set("Retry-After", "1")
 			writeOTLPStatus(w, enc, http.StatusServiceUnavailable, "server busy; nothing was stored; retry later", false)
 			return
 		}
-		defer func() { <-s.slots }()
-
-		buf := bufPool.Get().(*bytes.Buffer)
-		buf.Reset()
-		defer bufPool.Put(buf)
-		if status, msg := s.readOTLPBody(w, r, gz, buf); status != 0 {
-			writeOTLPStatus(w, enc, status, msg, status == http.StatusBadRequest)
-			return
-		}
+		defer done()
 
 		req := ptraceotlp.NewExportRequest()
 		var err error
 		if enc == otlpProto {
-			err = req.UnmarshalProto(buf.Bytes())
+			err = req.UnmarshalProto(b.data)
 		} else {
-			err = req.UnmarshalJSON(buf.Bytes())
+			err = req.UnmarshalJSON(b.data)
 		}
 		if err != nil {
 			writeOTLPStatus(w, enc, http.StatusBadRequest, "undecodable ExportTraceServiceRequest: "+err.Error(), true)
@@ -150,45 +156,6 @@ func (s *Server) handleTracesCreate() http.Handler {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(body)
 	})
-}
-
-// readOTLPBody reads the body into buf, gunzipping it when gz is set. Both the body as sent
-// and the body after decompression are limited to MaxBodyBytes, so that a small gzip bomb
-// cannot make the server hold a large body. A non-zero status refuses the request.
-func (s *Server) readOTLPBody(w http.ResponseWriter, r *http.Request, gz bool, buf *bytes.Buffer) (int, string) {
-	tooBig := func() (int, string) {
-		s.metrics.rejected(0)
-		return http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", s.cfg.MaxBodyBytes)
-	}
-	var src io.Reader = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
-	if gz {
-		zr, err := gzip.NewReader(src)
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return tooBig()
-			}
-			return http.StatusBadRequest, "Content-Encoding is gzip but the body is not: " + err.Error()
-		}
-		defer zr.Close()
-		src = io.LimitReader(zr, s.cfg.MaxBodyBytes+1)
-	} else if r.ContentLength > 0 {
-		buf.Grow(int(r.ContentLength) + bytes.MinRead) // read without doubling the buffer
-	}
-	if _, err := buf.ReadFrom(src); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return tooBig()
-		}
-		if gz {
-			return http.StatusBadRequest, "corrupt gzip body: " + err.Error()
-		}
-		return http.StatusBadRequest, "read body: " + err.Error()
-	}
-	if int64(buf.Len()) > s.cfg.MaxBodyBytes {
-		return tooBig()
-	}
-	return 0, ""
 }
 
 // writeOTLPStatus writes an OTLP failure: a google.rpc.Status in the request's encoding. A bad

@@ -129,25 +129,38 @@ func (s *Server) open(allowed tokenKind) bool {
 // the endpoint needs.
 func (s *Server) authedAs(allowed tokenKind, refused string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.open(allowed) {
-			next.ServeHTTP(w, r)
+		if status, msg := s.authorize(r, allowed, refused); status != 0 {
+			if status == http.StatusUnauthorized {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
+			}
+			writeError(w, status, msg, nil)
 			return
 		}
-		got, ok := bearer(r.Header.Get("Authorization"))
-		kind := tokenKind(0)
-		if ok {
-			kind = s.kindOf(got)
-		}
-		switch {
-		case kind == 0:
-			w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
-			writeError(w, http.StatusUnauthorized, "missing or invalid bearer token", nil)
-		case kind&allowed == 0:
-			writeError(w, http.StatusForbidden, refused, nil)
-		default:
-			next.ServeHTTP(w, r)
-		}
+		next.ServeHTTP(w, r)
 	})
+}
+
+// authorize checks r's bearer token against the allowed kinds: 0, or 401 (missing or unknown)
+// or 403 (another kind: refused says what the endpoint needs) with the message to answer. A
+// known token of any kind marks the connection authenticated (conn.go).
+func (s *Server) authorize(r *http.Request, allowed tokenKind, refused string) (int, string) {
+	if s.open(allowed) {
+		markAuthenticated(r)
+		return 0, ""
+	}
+	got, ok := bearer(r.Header.Get("Authorization"))
+	kind := tokenKind(0)
+	if ok {
+		kind = s.kindOf(got)
+	}
+	if kind == 0 {
+		return http.StatusUnauthorized, "missing or invalid bearer token"
+	}
+	markAuthenticated(r)
+	if kind&allowed == 0 {
+		return http.StatusForbidden, refused
+	}
+	return 0, ""
 }
 
 // readRoutes registers the read API.

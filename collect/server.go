@@ -1,14 +1,17 @@
 package collect
 
 import (
+	"bytes"
 	"context"
-	"crypto/subtle"
 	_ "embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/aispend/aispend/collect/pricing"
 )
@@ -56,12 +59,28 @@ type Config struct {
 	MaxAge       time.Duration // events older than this are refused (retention); 0 = no limit
 	Prices       *pricing.Table
 	Now          func() time.Time
-	// MaxInFlight bounds the event requests being read, decoded, validated and committed at
-	// once (default 32); AdmitWait is how long a request beyond it waits for a slot before it
-	// is answered 503 (default 100 ms). Each request holds up to MaxBodyBytes of body and its
-	// decoded events, about four times that at peak, until its commit is answered.
+	// MaxInFlight bounds the event requests being decoded, validated and committed at once
+	// (default 32); AdmitWait is how long a request beyond it waits for a slot before it is
+	// answered 503 (default 100 ms). Bodies are read before a slot is taken (body.go): the
+	// bodies held at once, and the estimated decoded size of the requests in their slots, are
+	// each bounded by 2 × MaxInFlight × MaxBodyBytes, so memory is about
+	// 4 × MaxInFlight × MaxBodyBytes in all, whatever the number of connections.
 	MaxInFlight int
 	AdmitWait   time.Duration
+	// BodyTimeout is how long a client has to send its body once its headers are read
+	// (default 10 s); past it the request is answered 408.
+	BodyTimeout time.Duration
+}
+
+// bodyBudget is the bytes of request bodies held at once, being received or waiting for a slot.
+func (c *Config) bodyBudget() int64 { return 2 * int64(c.MaxInFlight) * c.MaxBodyBytes }
+
+// maxDecoded is the most one request may be estimated to take once decoded: past it, 413.
+func (c *Config) maxDecoded() int64 { return 16 * c.MaxBodyBytes }
+
+// decodeBudget is the estimated decoded bytes of the requests in their slots at once.
+func (c *Config) decodeBudget() int64 {
+	return max(2*int64(c.MaxInFlight)*c.MaxBodyBytes, c.maxDecoded())
 }
 
 // Server is the collector's HTTP handler.
@@ -77,6 +96,8 @@ type Server struct {
 	// readTokens and adminTokens: the other kinds (readapi.go)
 	readTokens, adminTokens [][]byte
 	slots                   chan struct{} // one per event request in flight
+	// bodyMem and decodeMem are the memory budgets of body.go.
+	bodyMem, decodeMem *semaphore.Weighted
 }
 
 // NewServer builds the handler. budgets may be nil, in which case /v1/budgets answers 404.
@@ -102,11 +123,15 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 	if cfg.AdmitWait <= 0 {
 		cfg.AdmitWait = 100 * time.Millisecond
 	}
+	if cfg.BodyTimeout <= 0 {
+		cfg.BodyTimeout = 10 * time.Second
+	}
 	if m == nil {
 		m = NewMetrics()
 	}
 	s := &Server{cfg: cfg, log: log, store: store, db: db, budgets: budgets, metrics: m, mux: http.NewServeMux(),
-		slots: make(chan struct{}, cfg.MaxInFlight)}
+		slots:   make(chan struct{}, cfg.MaxInFlight),
+		bodyMem: semaphore.NewWeighted(cfg.bodyBudget()), decodeMem: semaphore.NewWeighted(cfg.decodeBudget())}
 	for _, t := range cfg.Tokens {
 		s.tokens = append(s.tokens, []byte(t))
 	}
@@ -147,27 +172,42 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		s.metrics.request(sw.status)
 	}()
+	if _, pattern := s.mux.Handler(r); pattern == "" {
+		s.notRouted(sw, r)
+		return
+	}
 	s.mux.ServeHTTP(sw, r)
 }
+
+// notRouted answers a request no route matches in the JSON error shape: ServeMux's own answers
+// (404, 405 with Allow) are plain text. A redirect (a path to clean) is passed on as it is.
+func (s *Server) notRouted(w http.ResponseWriter, r *http.Request) {
+	h, _ := s.mux.Handler(r)
+	rec := &recorder{header: http.Header{}, Code: http.StatusOK}
+	h.ServeHTTP(rec, r)
+	for k, v := range rec.header {
+		if k != "Content-Type" && k != "X-Content-Type-Options" && k != "Content-Length" {
+			w.Header()[k] = v
+		}
+	}
+	switch rec.Code {
+	case http.StatusNotFound:
+		writeError(w, rec.Code, fmt.Sprintf("no endpoint %s: see GET /openapi.json", r.URL.Path), nil)
+	case http.StatusMethodNotAllowed:
+		writeError(w, rec.Code, fmt.Sprintf("method %s not allowed on %s (allowed: %s)", r.Method, r.URL.Path, rec.header.Get("Allow")), nil)
+	default:
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.body.Bytes())
+	}
+}
+
+// refusedIngest answers a valid token of another kind on the ingest endpoints.
+const refusedIngest = "this token may not send events: use an ingest token (AISPEND_INGEST_TOKENS)"
 
 // authed requires an ingest token (AISPEND_INGEST_TOKENS), compared in constant time against
 // every token; see authedAs.
 func (s *Server) authed(next http.Handler) http.Handler {
-	return s.authedAs(ingestToken, "this token may not send events: use an ingest token (AISPEND_INGEST_TOKENS)", next)
-}
-
-// tokenOK tells whether the request carries a configured bearer token (or none is configured),
-// compared in constant time against every token.
-func (s *Server) tokenOK(r *http.Request) bool {
-	if len(s.tokens) == 0 {
-		return true
-	}
-	got, ok := bearer(r.Header.Get("Authorization"))
-	match := 0
-	for _, t := range s.tokens {
-		match |= subtle.ConstantTimeCompare(got, t)
-	}
-	return ok && match == 1
+	return s.authedAs(ingestToken, refusedIngest, next)
 }
 
 func bearer(h string) ([]byte, bool) {
@@ -222,7 +262,21 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (the body deadline).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	w.wrote = true
 	return w.ResponseWriter.Write(b)
 }
+
+// recorder keeps what ServeMux's own handlers (not found, redirects) answer.
+type recorder struct {
+	header http.Header
+	Code   int
+	body   bytes.Buffer
+}
+
+func (r *recorder) Header() http.Header         { return r.header }
+func (r *recorder) WriteHeader(code int)        { r.Code = code }
+func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }

@@ -71,6 +71,10 @@ type IngestConfig struct {
 	MaxEvents            int      `yaml:"max_events"`
 	MaxBodyBytes         int64    `yaml:"max_body_bytes"`
 	MaxInFlight          int      `yaml:"max_in_flight"`
+	// MaxConnections bounds the collector's open connections; BodyTimeout is how long a client
+	// has to send a request body.
+	MaxConnections int           `yaml:"max_connections"`
+	BodyTimeout    time.Duration `yaml:"body_timeout"`
 }
 
 // MailConfig configures the mail transport. Host empty: messages go to out/outbox as .eml files.
@@ -192,13 +196,14 @@ func defaultConfig() Config {
 		Timezone:      "UTC",
 		RetentionDays: 90,
 		Output:        "out",
-		Ingest:        IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20, MaxInFlight: 32},
-		Mail:          MailConfig{Port: 587, TLS: "starttls"},
-		S3:            S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
-		Digest:        DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
-		Reports:       ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
-		Schedules:     defaultSchedules(),
-		RunLockWait:   10 * time.Minute,
+		Ingest: IngestConfig{Listen: "127.0.0.1:8080", MaxEvents: 1000, MaxBodyBytes: 1 << 20, MaxInFlight: 32,
+			MaxConnections: 512, BodyTimeout: 10 * time.Second},
+		Mail:        MailConfig{Port: 587, TLS: "starttls"},
+		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
+		Digest:      DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
+		Reports:     ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
+		Schedules:   defaultSchedules(),
+		RunLockWait: 10 * time.Minute,
 	}
 }
 
@@ -375,6 +380,12 @@ func (cfg *Config) checkService(p *problems) {
 	}
 	if cfg.Ingest.MaxInFlight < 1 {
 		p.add("ingest.max_in_flight", "must be at least 1")
+	}
+	if cfg.Ingest.MaxConnections < 1 {
+		p.add("ingest.max_connections", "must be at least 1")
+	}
+	if cfg.Ingest.BodyTimeout < time.Second {
+		p.add("ingest.body_timeout", "must be at least 1s")
 	}
 	p.addAll(checkTokenKinds(cfg.Ingest))
 	if cfg.Reports.EventsSheetMaxRows < 0 {

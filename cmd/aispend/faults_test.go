@@ -35,9 +35,17 @@ import (
 // its address.
 func startCollector(t *testing.T, dbURL string) string {
 	t.Helper()
+	addr, _ := startCollectorPID(t, dbURL)
+	return addr
+}
+
+// startCollectorPID is startCollector that also returns the collector's process id.
+func startCollectorPID(t *testing.T, dbURL string, env ...string) (string, int) {
+	t.Helper()
 	addr := freeAddr(t)
 	cmd := exec.Command(binary(t), "serve", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=tok", "AISPEND_CONFIG=/dev/null")
+	cmd.Env = append(cmd.Env, env...)
 	stderr := &syncBuffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
@@ -62,7 +70,7 @@ func startCollector(t *testing.T, dbURL string) string {
 		}
 	})
 	waitHealthy(t, addr)
-	return addr
+	return addr, cmd.Process.Pid
 }
 
 // clientLogger sends the client's own log lines to the test log (the client is closed before

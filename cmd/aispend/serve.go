@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"runtime/debug"
@@ -59,6 +60,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		store.Close()
 		return fmt.Errorf("listen on %s: %w", cfg.Ingest.Listen, err)
 	}
+	ln = collect.Listen(ln, cfg.Ingest.MaxConnections, unauthIdle)
 	go pgstore.KeepPartitions(ctx, pool, cfg.RetentionDays, env.log)
 	return serveUntilDone(ctx, env, ln, handler, store)
 }
@@ -112,11 +114,16 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 		MaxEvents:    cfg.Ingest.MaxEvents,
 		MaxBodyBytes: cfg.Ingest.MaxBodyBytes,
 		MaxInFlight:  cfg.Ingest.MaxInFlight,
+		BodyTimeout:  cfg.Ingest.BodyTimeout,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
 	}, env.log, store, pool, budgets, metrics)
 	return handler, store, nil
 }
+
+// unauthIdle is how long a connection on which no request has authenticated is kept between
+// reads (the header timeout): unauthenticated clients cannot hold connections for IdleTimeout.
+const unauthIdle = 5 * time.Second
 
 // serveUntilDone serves on ln until ctx is done, then stops accepting, lets every request in
 // flight be committed and answered, and stops the store's committers: nothing acknowledged is
@@ -129,6 +136,10 @@ func serveUntilDone(ctx context.Context, env *environment, ln net.Listener, hand
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
+		ConnContext:       collect.ConnContext,
+		// The server's own lines (accept errors such as "too many open files") in the
+		// configured log format.
+		ErrorLog: slog.NewLogLogger(env.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
