@@ -1,8 +1,8 @@
 -- spend_pending: the spend of several scopes over the rows of [start, end) that change marks not
 -- yet consumed stand for (marks of inserts, naming their transaction; apply_deltas.sql adds the
 -- same rows to the aggregates when a refresh consumes the marks): what the current days'
--- aggregates do not hold yet. The rows are found through the BRIN index on ingest_xact, like
--- apply_deltas, and matched to the marks read in the same snapshot (pending_hours.sql) by
+-- aggregates do not hold yet. The rows are found through the B-tree on ingest_xact (migration
+-- 00011), like apply_deltas, and matched to the marks read in the same snapshot (pending_hours.sql) by
 -- equality on (xact, UTC hour), which the planner hashes: one probe per row, however many
 -- commits left marks. (A join on the hour's range instead scanned, for every row, every mark of
 -- an earlier hour: quadratic in the commits since the last refresh.)
