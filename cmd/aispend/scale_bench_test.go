@@ -33,7 +33,10 @@ import (
 // commands of the real binary as of the moment each would run (AISPEND_NOW), printing each
 // one's time and peak RSS beside a raw-SQL baseline measured in the same run on the same data.
 // SCALE_SMALL_EVENTS (default 1,000,000) loads a second database the same way for the size
-// comparison of the daily run. Run once:
+// comparison of the daily run. Last, clients send events through the collector binary over
+// HTTP (SCALE_INGEST_CLIENTS, default 32, each a batch of SCALE_INGEST_BATCH, default 10, every
+// SCALE_INGEST_EVERY_MS, default 500), and an uncached GET /v1/budgets and a cron budget check
+// are timed after 1, 10 and 60 s of that. Run once:
 // go test -run '^$' -bench Scale -benchtime 1x -timeout 90m ./cmd/aispend
 func BenchmarkScale(b *testing.B) {
 	ctx := context.Background()
@@ -142,6 +145,29 @@ func BenchmarkScale(b *testing.B) {
 		fmt.Sprintf("≥ 200,000 rows/s (%d rows in %s)", rows, csvTime.Round(time.Millisecond)))
 	tag := timeSQL(b, big.pool, 3, `SELECT sum(cost) FROM events WHERE occurred_at >= $1 AND occurred_at < $2 AND tags ->> 'team' = 'search'`, month[0], month[1])
 	fmt.Printf("%-66s %10s\n", "a monthly budget scoped on a tag: one raw scan of the month", tag.Round(time.Millisecond))
+
+	// Part 4: the monthly runs above consumed every change mark; now clients keep sending
+	// through the collector binary over HTTP, each a small batch at a steady pace, so the
+	// collector commits thousands of small transactions. After 1, 10 and 60 s of that ingest
+	// (the clients pausing meanwhile), an uncached GET /v1/budgets and a cron check read the
+	// aggregates plus the rows of every pending commit.
+	clients, batch := envInt("SCALE_INGEST_CLIENTS", 32), envInt("SCALE_INGEST_BATCH", 10)
+	every := time.Duration(envInt("SCALE_INGEST_EVERY_MS", 500)) * time.Millisecond
+	load := big.newIngest(b, end, clients, batch, every)
+	defer load.stop()
+	fmt.Printf("\nclients sending through the collector: %d clients, a batch of %d events every %s each\n", clients, batch, every)
+	header()
+	for _, at := range []time.Duration{0, time.Second, 10 * time.Second, time.Minute} {
+		load.run(b, at-load.ran)
+		big.now = end.Add(at)
+		var marks int
+		if err := big.pool.QueryRow(ctx, "SELECT count(*) FROM event_changes").Scan(&marks); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("after %s of ingest: %d events pending in %d commits (%d change marks)\n", at, load.events(), load.commits(), marks)
+		row("  uncached GET /v1/budgets", big.budgetsGET(b, 3), "≤ 100ms")
+		row("  budget check (cron aispend run --alerts-only)", big.run(b, 3, nil, "run", "--alerts-only"), tenth)
+	}
 }
 
 func envInt(name string, def int) int {

@@ -81,6 +81,8 @@ var (
 	aggregatesUnlock      = q("aggregates_unlock")
 	qRefreshSettings      = q("refresh_settings")
 	qRawReadSettings      = q("raw_read_settings")
+	qMarkJoinSettings     = q("mark_join_settings")
+	qMarkJoinReset        = q("mark_join_reset")
 	qSummarizeSettings    = q("summarize_settings")
 	qExportSnapshot       = q("export_snapshot")
 	qEventsSettings       = q("events_settings")
@@ -483,12 +485,15 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 			added[dateOf(m.hour.In(loc))] += m.rows
 		}
 		stale := append([]time.Time(nil), staleHours...)
+		seen := map[time.Time]bool{} // each hour once: thousands of commits share an hour
 		var hours []time.Time
 		var xacts []int64
 		var lo, hi int64
 		for _, m := range inserts {
 			if added[dateOf(m.hour.In(loc))] >= maxDeltaRows || added[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] >= maxDeltaRows {
-				stale = append(stale, m.hour)
+				if !seen[m.hour] {
+					stale, seen[m.hour] = append(stale, m.hour), true
+				}
 				continue
 			}
 			if len(xacts) == 0 || m.xact < lo {
@@ -503,10 +508,29 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 			}
 		}
 		if len(hours) > 0 {
-			if _, err := tx.Exec(ctx, qApplyDeltas, tz, hours, xacts, lo, hi); err != nil {
+			err := joiningMarks(ctx, tx, func() error {
+				_, err := tx.Exec(ctx, qApplyDeltas, tz, hours, xacts, lo, hi)
+				return err
+			})
+			if err != nil {
 				return fmt.Errorf("add new events to the aggregates in %s: %w", tz, err)
 			}
 		}
+	}
+	return nil
+}
+
+// joiningMarks runs fn, whose statements match event rows to change marks, with the settings
+// that make those matches hash joins (mark_join_settings.sql).
+func joiningMarks(ctx context.Context, tx pgx.Tx, fn func() error) error {
+	if _, err := tx.Exec(ctx, qMarkJoinSettings); err != nil {
+		return fmt.Errorf("tune the match of change marks: %w", err)
+	}
+	if err := fn(); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, qMarkJoinReset); err != nil {
+		return fmt.Errorf("tune the match of change marks: %w", err)
 	}
 	return nil
 }

@@ -37,9 +37,14 @@ type spendPlan struct {
 // spendSources is what every plan of one snapshot reads besides its own current days: the
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
-	marks  []pendingMark
-	lo, hi int64 // the least and greatest xact of the insert marks: spend_pending's scan bounds
+	marks []pendingMark
+	// The insert marks as spend_pending's parameters: hours and xacts pairwise, and the least
+	// and greatest xact (the scan bounds).
+	hours  []time.Time
+	xacts  []int64
+	lo, hi int64
 	avail  *partitionSet
+	byZone map[string]pendingMarks // days, per time zone
 }
 
 type pendingMark struct {
@@ -64,6 +69,7 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 			}
 			src.hi, inserts = max(src.hi, x), inserts+1
 			m.xact = &x
+			src.hours, src.xacts = append(src.hours, m.hour), append(src.xacts, x)
 		}
 		src.marks = append(src.marks, m)
 		return nil
@@ -139,9 +145,17 @@ func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.S
 // a mark without a transaction, added to by the marks of inserts.
 type pendingMarks struct{ stale, added map[time.Time]bool }
 
-// days are the days in loc that the pending marks touch.
+// days are the days in loc that the pending marks touch, worked out once per zone: every plan
+// of a check asks, and the marks can be tens of thousands.
 func (src *spendSources) days(loc *time.Location) pendingMarks {
+	if pm, ok := src.byZone[loc.String()]; ok {
+		return pm
+	}
 	pm := pendingMarks{stale: map[time.Time]bool{}, added: map[time.Time]bool{}}
+	if src.byZone == nil {
+		src.byZone = map[string]pendingMarks{}
+	}
+	src.byZone[loc.String()] = pm
 	for _, m := range src.marks {
 		days := pm.stale
 		if m.xact != nil {
@@ -243,14 +257,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 				pend[r] = append(pend[r], i)
 			}
 		}
-		batches := make([]spendRead, 0, len(ranges)+len(pendRanges))
-		for _, r := range ranges {
-			batches = append(batches, spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]})
-		}
-		for _, r := range pendRanges {
-			batches = append(batches, spendRead{qSpendPending, []any{r[0], r[1], src.lo, src.hi}, pend[r]})
-		}
-		for _, b := range batches {
+		read := func(b spendRead) error {
 			idx := b.idx
 			sql, args := spendBatch(b.query, b.head, qs, idx)
 			dest := make([]any, 1+3*len(idx))
@@ -268,13 +275,34 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 					return err
 				}
 			}
+			return nil
 		}
-		return nil
+		for _, r := range ranges {
+			if err := read(spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]}); err != nil {
+				return err
+			}
+		}
+		if len(pendRanges) == 0 {
+			return nil
+		}
+		return joiningMarks(ctx, tx, func() error {
+			for _, r := range pendRanges {
+				if err := read(spendRead{qSpendPending, src.pendingHead(r), pend[r]}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query budget spend: %w", err)
 	}
 	return out, nil
+}
+
+// pendingHead is spend_pending's own parameters for the range r.
+func (src *spendSources) pendingHead(r [2]time.Time) []any {
+	return []any{r[0], r[1], src.lo, src.hi, src.hours, src.xacts}
 }
 
 // spendRead is one read of the events for several queries: spend_batch.sql or

@@ -2,8 +2,10 @@ package pgquery_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -285,4 +287,142 @@ func TestRefreshWithLag(t *testing.T) {
 	refresh("a day not built", true)
 	refresh("nothing new", false)
 	checkRebuildEqual(t, pool, st, seoul, report.PeriodContaining(report.Monthly, first, seoul))
+}
+
+// planNode is a node of EXPLAIN (ANALYZE, FORMAT JSON).
+type planNode struct {
+	NodeType       string     `json:"Node Type"`
+	Relation       string     `json:"Relation Name"`
+	Loops          float64    `json:"Actual Loops"`
+	Rows           float64    `json:"Actual Rows"`
+	JoinRemoved    float64    `json:"Rows Removed by Join Filter"`
+	FilterRemoved  float64    `json:"Rows Removed by Filter"`
+	RecheckRemoved float64    `json:"Rows Removed by Index Recheck"`
+	Plans          []planNode `json:"Plans"`
+}
+
+// checkMarksMatchedOnce fails unless the plan reads each table of events and of change marks in
+// one pass (no scan of them repeated per row), reads at most as many event rows in vain as there
+// are pending rows (removed by a filter or an index recheck: the rows of other transactions),
+// and compares each row with at most one mark in vain (rows removed by join filters): a cost
+// linear in the pending rows, whatever the commits and wherever they were written.
+func checkMarksMatchedOnce(t *testing.T, name string, plan []byte, rows int) {
+	t.Helper()
+	var top []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &top); err != nil || len(top) != 1 {
+		t.Fatalf("%s: plan %s: %v", name, plan, err)
+	}
+	var removed, vain float64
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if (strings.HasPrefix(n.Relation, "events") || n.Relation == "event_changes") && n.Loops > 1 {
+			t.Errorf("%s: %s on %s runs %.0f times (%.0f rows each)", name, n.NodeType, n.Relation, n.Loops, n.Rows)
+		}
+		if strings.HasPrefix(n.Relation, "events") {
+			vain += (n.FilterRemoved + n.RecheckRemoved) * max(n.Loops, 1)
+		}
+		removed += n.JoinRemoved * max(n.Loops, 1)
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(top[0].Plan)
+	if vain > float64(rows) {
+		t.Errorf("%s: read %.0f event rows in vain for %d pending rows", name, vain, rows)
+	}
+	if removed > float64(rows) {
+		t.Errorf("%s: join filters removed %.0f rows for %d pending rows", name, removed, rows)
+	}
+}
+
+// Ensures budget spend and a refresh match the rows of pending insert marks to their marks at a
+// cost linear in the rows, however many small transactions (a collector's commits) brought them
+// and wherever in the heap they were written: the plans scan the events and the marks once, read
+// few rows besides the pending ones even when the new rows filled free space all over the
+// table, and compare no row with the marks of other hours of its transaction; and the spend
+// equals a raw sum exactly, before and after the refresh, whose deltas equal a rebuild.
+func TestPendingMarksMatchedOncePerRow(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(19, 20))
+	insert(t, pool, randomEvents(r, first, 10, 20000)...)
+	// Free space all over the heap, as updates (re-pricing) and VACUUM leave it: new rows fill it
+	// before they extend the table.
+	for _, q := range []string{`UPDATE events SET tags = '{"team": "a"}' WHERE hashtext(event_id) % 4 = 0`, "VACUUM events"} {
+		if _, err := pool.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
+		t.Fatal(err)
+	}
+	// 300 commits of 4 events each, as clients send them to the collector: all in one hour.
+	now := first.AddDate(0, 0, 8).Add(14 * time.Hour)
+	pending := 0
+	for i := 0; i < 300; i++ {
+		evs := randomEvents(r, now, 1, 4)
+		for j := range evs {
+			evs[j].at = now.Add(time.Duration(4*i+j) * time.Second)
+		}
+		insert(t, pool, evs...)
+		pending += len(evs)
+	}
+	// One transaction over every hour of the day before (a client's backlog): 24 marks.
+	var backlog []ev
+	for h := 0; h < 24; h++ {
+		for _, e := range randomEvents(r, first, 1, 20) {
+			e.at = first.AddDate(0, 0, 7).Add(time.Duration(h)*time.Hour + time.Duration(len(backlog))*time.Second)
+			backlog = append(backlog, e)
+		}
+	}
+	insert(t, pool, backlog...)
+	pending += len(backlog)
+
+	plans, err := st.ExplainPendingSpend(ctx, report.Scope{}, month.Start, month.End)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plans) == 0 {
+		t.Fatal("no pending rows read: the new events' days are not current")
+	}
+	for _, p := range plans {
+		checkMarksMatchedOnce(t, "spend_pending", p, pending)
+	}
+	plan, err := st.ExplainApplyDeltas(ctx, seoul.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkMarksMatchedOnce(t, "apply_deltas", plan, pending)
+
+	scopes := []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}}
+	check := func(stage string) {
+		t.Helper()
+		var qs []report.SpendQuery
+		var want []report.Spend
+		for _, sc := range scopes {
+			for _, end := range []time.Time{month.End, now.Add(30 * time.Minute)} {
+				qs = append(qs, report.SpendQuery{Scope: sc, Start: month.Start, End: end})
+				want = append(want, rawSpend(t, pool, sc, month.Start, end))
+			}
+		}
+		got, err := st.BudgetSpends(ctx, qs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, w := range want {
+			if g := got[i]; !g.Cost.Equal(w.Cost) || g.Events != w.Events || g.Unpriced != w.Unpriced {
+				t.Errorf("%s: spend %+v to %s: %s/%d/%d; raw %s/%d/%d", stage, qs[i].Scope, qs[i].End,
+					g.Cost, g.Events, g.Unpriced, w.Cost, w.Events, w.Unpriced)
+			}
+		}
+	}
+	check("301 transactions pending")
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
+		t.Fatal(err)
+	}
+	check("after the refresh")
+	checkRebuildEqual(t, pool, st, seoul, month)
 }

@@ -6,9 +6,11 @@
 -- stale_days.sql in the same transaction, so that a day also touched by an update is rebuilt
 -- instead. Each sum is added to the stored one; a histogram is merged bucket by bucket; the
 -- result is the rows a rebuild would write (incremental_test.go compares them).
--- The rows are found through the BRIN index on ingest_xact (the marks' transactions were the
--- last to write, so their rows sit in the newest blocks) and matched to their marks by a semi
--- join: a row is added once even if two marks of its transaction overlap.
+-- The rows are found through the B-tree on ingest_xact (migration 00011: exactly the rows of
+-- the marks' transactions, wherever in the heap they were written) and matched to their marks by
+-- a hashed semi join on (xact, UTC hour) (run under mark_join_settings.sql): one probe per row,
+-- however many commits or hours the marks name, and a row is added once even if its transaction
+-- left two marks of its hour.
 -- $1 tz, $2 hours (timestamptz[]), $3 xacts (bigint[]): one consumed mark per pair; $4, $5 the
 -- least and greatest of $3.
 WITH m AS (
@@ -30,7 +32,7 @@ WITH m AS (
            END AS bucket
     FROM events e
     WHERE e.ingest_xact >= $4::bigint AND e.ingest_xact <= $5::bigint
-      AND EXISTS (SELECT 1 FROM m WHERE m.x = e.ingest_xact AND e.occurred_at >= m.hour AND e.occurred_at < m.hour + interval '1 hour')
+      AND (e.ingest_xact, date_trunc('hour', e.occurred_at, 'UTC')) IN (SELECT x, hour FROM m)
       AND (e.occurred_at AT TIME ZONE $1)::date IN (SELECT day FROM live)
 ), fine AS (
     INSERT INTO daily_aggregates AS a (

@@ -1,0 +1,68 @@
+package pgquery
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aispend/aispend/report"
+)
+
+// ExplainPendingSpend runs EXPLAIN (ANALYZE, FORMAT JSON) of each read of the pending marks'
+// rows (spend_pending.sql) that BudgetSpend makes for scope over [start, end), in the same
+// snapshot, settings and parameters, and returns the plans.
+func (s *Store) ExplainPendingSpend(ctx context.Context, scope report.Scope, start, end time.Time) ([][]byte, error) {
+	var plans [][]byte
+	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := rawReadSettings(ctx, tx); err != nil {
+			return err
+		}
+		src, err := readSpendSources(ctx, tx)
+		if err != nil {
+			return err
+		}
+		pl, err := planSpend(ctx, tx, src, scope, start, end, true)
+		if err != nil {
+			return err
+		}
+		qs := []report.SpendQuery{{Scope: scope, Start: start, End: end}}
+		return joiningMarks(ctx, tx, func() error {
+			for _, r := range pl.pending {
+				sql, args := spendBatch(qSpendPending, src.pendingHead(r), qs, []int{0})
+				var plan []byte
+				if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
+					return err
+				}
+				plans = append(plans, plan)
+			}
+			return nil
+		})
+	})
+	return plans, err
+}
+
+// ExplainApplyDeltas runs EXPLAIN (ANALYZE, FORMAT JSON) of apply_deltas.sql in time zone tz
+// with every pending insert mark, as a refresh that consumes them would, and rolls it back.
+func (s *Store) ExplainApplyDeltas(ctx context.Context, tz string) ([]byte, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(ctx)
+	if _, err := tx.Exec(ctx, qRefreshSettings); err != nil {
+		return nil, err
+	}
+	var hours []time.Time
+	var xacts []int64
+	var lo, hi int64
+	if err := tx.QueryRow(ctx, `SELECT array_agg(hour), array_agg(xact), min(xact), max(xact)
+		FROM (SELECT DISTINCT hour, xact FROM event_changes WHERE xact IS NOT NULL) m`).Scan(&hours, &xacts, &lo, &hi); err != nil {
+		return nil, err
+	}
+	var plan []byte
+	err = joiningMarks(ctx, tx, func() error {
+		return tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+qApplyDeltas, tz, hours, xacts, lo, hi).Scan(&plan)
+	})
+	return plan, err
+}
