@@ -17,6 +17,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/pgquery"
@@ -84,10 +85,6 @@ type recorder struct {
 	mu    sync.Mutex
 	msgs  []*report.Email
 	delay time.Duration
-}
-
-func (r *recorder) AlertEmail(in report.AlertInput) (*report.Email, error) {
-	return r.inner.AlertEmail(in)
 }
 
 func (r *recorder) Send(ctx context.Context, e *report.Email) error {
@@ -160,7 +157,7 @@ func (f *fixture) delivered(t *testing.T) []string {
 
 func (f *fixture) job(budgets ...report.Budget) *report.Job {
 	return &report.Job{
-		Store: f.store, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
+		Store: f.store, ComposeAlert: email.AlertEmail, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"},
 		MessageIDDomain: "example.com",
 		Now:             func() time.Time { return f.now },

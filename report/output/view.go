@@ -9,7 +9,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/site"
 	"github.com/aispend/aispend/report/xlsx"
@@ -256,10 +256,10 @@ func WorkbookEvent(e report.Event) xlsx.Event {
 // (each recorded threshold of the budget periods overlapping it, as periodAlerts lists them), the
 // change from the previous period when the report's daily series covers it, and the links
 // (absolute http(s) URLs, or "" for none).
-func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) digest.Digest {
+func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) email.Digest {
 	p := rep.Period
-	d := digest.Digest{
-		Period:      digest.Period{Kind: string(p.Kind), Label: p.Label(), Start: p.Start, End: p.End},
+	d := email.Digest{
+		Period:      email.Period{Kind: string(p.Kind), Label: p.Label(), Start: p.Start, End: p.End},
 		Currency:    rep.Currency,
 		TimeZone:    p.Start.Location().String(),
 		KPIs:        digestKPIs(rep.Totals),
@@ -271,7 +271,7 @@ func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Ti
 		TopUsers:    digestTops(rep.Breakdowns[report.ByUser]),
 	}
 	for _, st := range rep.Budgets {
-		b := digest.Budget{
+		b := email.Budget{
 			Name: st.Budget.Name, Period: st.Period.String(), Spent: st.Spent, Limit: st.Limit, Percent: st.Percent,
 			State: st.State, ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
@@ -299,7 +299,7 @@ func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Ti
 	}
 	loc := rep.Period.Start.Location()
 	for _, e := range alerts {
-		d.Alerts = append(d.Alerts, digest.Alert{
+		d.Alerts = append(d.Alerts, email.Alert{
 			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
 			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status != report.StatusSent,
 		})
@@ -308,15 +308,15 @@ func Digest(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Ti
 }
 
 // digestKPIs are the digest's key numbers of a period's totals.
-func digestKPIs(t report.Totals) digest.KPIs {
-	return digest.KPIs{Cost: t.Cost, Requests: t.Requests, Failures: t.Failures, CacheHits: t.CacheHits, Unpriced: t.Unpriced}
+func digestKPIs(t report.Totals) email.KPIs {
+	return email.KPIs{Cost: t.Cost, Requests: t.Requests, Failures: t.Failures, CacheHits: t.CacheHits, Unpriced: t.Unpriced}
 }
 
-// digestTops are the first digest.TopN rows of a breakdown.
-func digestTops(rows []report.Row) []digest.Top {
-	out := make([]digest.Top, 0, min(digest.TopN, len(rows)))
-	for _, r := range rows[:min(digest.TopN, len(rows))] {
-		out = append(out, digest.Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests, Unpriced: r.Requests > 0 && r.Unpriced == r.Requests})
+// digestTops are the first email.TopN rows of a breakdown.
+func digestTops(rows []report.Row) []email.Top {
+	out := make([]email.Top, 0, min(email.TopN, len(rows)))
+	for _, r := range rows[:min(email.TopN, len(rows))] {
+		out = append(out, email.Top{Name: r.Label(), Cost: r.Cost, Requests: r.Requests, Unpriced: r.Requests > 0 && r.Unpriced == r.Requests})
 	}
 	return out
 }
@@ -340,9 +340,9 @@ func previousTotals(rep *report.Report) (report.Totals, bool) {
 }
 
 // movers are the breakdown values (services, models, users, orgs; not "other") whose cost moved
-// most against the previous period, largest absolute change first, at most digest.MaxMovers.
-func movers(rep *report.Report) []digest.Mover {
-	var out []digest.Mover
+// most against the previous period, largest absolute change first, at most email.MaxMovers.
+func movers(rep *report.Report) []email.Mover {
+	var out []email.Mover
 	for _, dim := range []struct {
 		d    report.Dimension
 		name string
@@ -355,13 +355,13 @@ func movers(rep *report.Report) []digest.Mover {
 			if ok && prev.Cost.Equal(r.Cost) || !ok && r.Cost.IsZero() {
 				continue
 			}
-			out = append(out, digest.Mover{Dimension: dim.name, Name: r.Label(), Cost: r.Cost, Previous: prev.Cost, New: !ok})
+			out = append(out, email.Mover{Dimension: dim.name, Name: r.Label(), Cost: r.Cost, Previous: prev.Cost, New: !ok})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		return out[i].Cost.Sub(out[i].Previous).Abs().GreaterThan(out[j].Cost.Sub(out[j].Previous).Abs())
 	})
-	return out[:min(len(out), digest.MaxMovers)]
+	return out[:min(len(out), email.MaxMovers)]
 }
 
 // unpricedLines name the models without a price with their event and token counts.

@@ -1,4 +1,4 @@
-package mail
+package email
 
 import (
 	"fmt"
@@ -9,24 +9,23 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
-	"github.com/aispend/aispend/templates"
 )
 
-// This file makes the alert emails: the batch job (report.Job) decides who is alerted about
-// what and hands an AlertInput to its Sender, which renders it here with the email templates.
+// This file composes the alert emails: the batch job (report.Job) decides who is alerted about
+// what and hands an AlertInput to its ComposeAlert (AlertEmail), then the email to its Sender.
 
 // driverTitles are the titles of an alert's driver tables (report.AlertDimensions).
 var driverTitles = map[report.Dimension]string{report.ByService: "Top services", report.ByModel: "Top models", report.ByUser: "Top users"}
 
-// AlertView formats an alert for the email templates.
-func AlertView(in report.AlertInput) templates.AlertEmail {
+// newAlertView formats an alert for the email templates.
+func newAlertView(in report.AlertInput) alertView {
 	st, br := in.Status, in.Breach
 	loc := in.Location
 	if loc == nil {
 		loc = st.Period.Start.Location()
 	}
 	const layout = "2006-01-02 15:04"
-	v := templates.AlertEmail{
+	v := alertView{
 		Budget:      st.Budget.Name,
 		Severity:    string(br.Severity),
 		Forecast:    br.Kind == report.Forecast,
@@ -65,7 +64,7 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 	bar := st.Percent.IntPart()
 	v.BarPercent = int(min(max(bar, 0), 100))
 	for _, dim := range report.AlertDimensions {
-		t := templates.DriverTable{Title: driverTitles[dim]}
+		t := driverTable{Title: driverTitles[dim]}
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
@@ -79,7 +78,7 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 			if r.Requests > 0 && r.Unpriced == r.Requests {
 				cost, share = "unpriced", "–" // no price: its cost is unknown, not zero
 			}
-			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: cost,
+			t.Rows = append(t.Rows, driverRow{Name: name, Cost: cost,
 				Requests: money.Count(r.Requests), Share: share})
 		}
 		v.Drivers = append(v.Drivers, t)
@@ -107,7 +106,7 @@ func AlertEmail(in report.AlertInput) (*report.Email, error) {
 	if len(in.To) == 0 {
 		return nil, report.ErrNoRecipients
 	}
-	subject, text, html, err := templates.RenderAlert(AlertView(in))
+	subject, text, html, err := renderAlert(newAlertView(in))
 	if err != nil {
 		return nil, fmt.Errorf("render alert: %w", err)
 	}
