@@ -30,7 +30,7 @@ func TestDigestFromReport(t *testing.T) {
 		},
 		Budgets: []report.Status{st},
 	}
-	d := output.Digest(rep, nil, time.Time{}, "https://r.example.com/"+output.SitePeriod(p).PagePath(), "")
+	d := email.DigestOf(rep, nil, time.Time{}, "https://r.example.com/"+output.SitePeriod(p).PagePath(), "")
 	if d.Period.Kind != "daily" || d.Period.Label != "2025-06-01" || d.TimeZone != "Asia/Seoul" || d.Currency != "KRW" {
 		t.Errorf("period %+v, zone %q, currency %q", d.Period, d.TimeZone, d.Currency)
 	}

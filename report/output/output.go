@@ -51,8 +51,8 @@ type Store interface {
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
 }
 
-// EventSource streams a period's events.
-type EventSource interface {
+// eventSource streams a period's events: the Store, or the report's own snapshot.
+type eventSource interface {
 	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
 }
 
@@ -308,7 +308,7 @@ func (o *Outputs) writeWorkbook(ctx context.Context, rep *report.Report, alerts 
 func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
 	// The report's own snapshot (report/pgquery, which may read it from a replica), so that the
 	// rows are exactly the events its totals count.
-	var src EventSource = o.cfg.Store
+	var src eventSource = o.cfg.Store
 	if rep.Events != nil {
 		src = rep.Events
 	}
@@ -353,7 +353,7 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workb
 	return nil
 }
 
-// CSVSource is an EventSource that also formats the rows of the events CSV itself, as
+// CSVSource is an event source that also formats the rows of the events CSV itself, as
 // xlsx.EventsCSV.Write would (report/pgquery, in the database: several times faster for a
 // period's millions of events than decoding and formatting each in Go). The workbook step uses
 // it when the CSV alone holds the events.
@@ -598,7 +598,7 @@ func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []rep
 			return email.Digest{}, err
 		}
 	}
-	d := Digest(res.Report, alerts, at, urls[0], urls[1])
+	d := email.DigestOf(res.Report, alerts, at, urls[0], urls[1])
 	d.EventsURL = urls[2]
 	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
 	return d, nil
