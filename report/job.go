@@ -232,35 +232,13 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 
 	if opts.Steps.has(StepStatistics) {
-		_ = step("statistics", func() error {
-			// The outputs list the events of the report's own snapshot.
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
-				Events: j.Outputs != nil}
-			// Bring the days of the budgets' periods up to date too, today included: their spend
-			// is then read from aggregates, and only what arrives after from the events. Once a
-			// day is built, a refresh only adds the events that arrived since.
-			_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
-			req.RefreshFrom, req.RefreshTo = refreshRange(ps, now, j.loc())
-			rep, err := j.Store.Report(ctx, req)
-			if err != nil {
-				return err
-			}
-			rep.Currency = j.Currency
-			res.Report = rep
-			log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
-			return nil
+		_ = step("statistics", func() (err error) {
+			res.Report, err = j.statistics(ctx, p, now, opts.DryRun, log)
+			return err
 		})
 	}
 	if opts.Steps.has(StepAlerts) && !opts.Steps.has(StepStatistics) && !opts.DryRun {
-		// A budget check (no report) keeps the aggregates of its budgets' periods current
-		// itself, so that it reads at most CheckRefreshLag of new events from the events table;
-		// a failure leaves the spend to be read from the events, exact either way.
-		_, ps := j.evaluated(p, now, opts.Steps)
-		if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
-			if _, err := j.Store.Refresh(ctx, from, to, CheckRefreshLag); err != nil {
-				log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
-			}
-		}
+		j.refreshForCheck(ctx, p, now, opts.Steps, log)
 	}
 	statuses := newStatusCache(j, now)
 	if opts.Steps.has(StepStatistics) || opts.Steps.has(StepAlerts) {
@@ -302,6 +280,37 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	res.Duration = time.Since(began)
 	return res, res.Err()
+}
+
+// statistics is the report of p, its days and those of the budgets' periods brought up to date.
+func (j *Job) statistics(ctx context.Context, p Period, now time.Time, dryRun bool, log *slog.Logger) (*Report, error) {
+	// The outputs list the events of the report's own snapshot.
+	req := ReportRequest{Period: p, TopN: j.TopN, DryRun: dryRun, AsOf: now, CacheSaving: j.CacheSaving,
+		Events: j.Outputs != nil}
+	// Bring the days of the budgets' periods up to date too, today included: their spend is then
+	// read from aggregates, and only what arrives after from the events. Once a day is built, a
+	// refresh only adds the events that arrived since.
+	_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
+	req.RefreshFrom, req.RefreshTo = refreshRange(ps, now, j.loc())
+	rep, err := j.Store.Report(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rep.Currency = j.Currency
+	log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
+	return rep, nil
+}
+
+// refreshForCheck keeps the aggregates of the budgets' periods current for a budget check (a run
+// without a report), so that it reads at most CheckRefreshLag of new events from the events
+// table; a failure leaves the spend to be read from the events, exact either way.
+func (j *Job) refreshForCheck(ctx context.Context, p Period, now time.Time, steps Steps, log *slog.Logger) {
+	_, ps := j.evaluated(p, now, steps)
+	if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
+		if _, err := j.Store.Refresh(ctx, from, to, CheckRefreshLag); err != nil {
+			log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
+		}
+	}
 }
 
 // reportBudgets are the budgets as the report of p states them: as they stood at the end of p

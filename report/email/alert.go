@@ -63,6 +63,18 @@ func newAlertView(in report.AlertInput) alertView {
 	}
 	bar := st.Percent.IntPart()
 	v.BarPercent = int(min(max(bar, 0), 100))
+	v.Drivers = alertDrivers(in)
+	if br.Severity == report.Critical || st.State == report.StateExceeded {
+		v.Actions = criticalActions(ended, v.ResetsAt)
+	}
+	return v
+}
+
+// alertDrivers are the top services, models and users of an alert, each with its share of the
+// budget's spend.
+func alertDrivers(in report.AlertInput) []driverTable {
+	st := in.Status
+	var out []driverTable
 	for _, dim := range report.AlertDimensions {
 		t := driverTable{Title: driverTitles[dim]}
 		for _, r := range in.Drivers[dim] {
@@ -81,23 +93,27 @@ func newAlertView(in report.AlertInput) alertView {
 			t.Rows = append(t.Rows, driverRow{Name: name, Cost: cost,
 				Requests: money.Count(r.Requests), Share: share})
 		}
-		v.Drivers = append(v.Drivers, t)
+		out = append(out, t)
 	}
-	if (br.Severity == report.Critical || st.State == report.StateExceeded) && ended {
+	return out
+}
+
+// criticalActions are the action items of a CRITICAL or exceeded alert: what to check and do, in
+// a period that has ended or until it resets (resetsAt).
+func criticalActions(ended bool, resetsAt string) []string {
+	if ended {
 		// Nothing more can be spent in an ended period: no "until it resets" advice.
-		v.Actions = []string{
+		return []string{
 			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
 			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
 		}
-	} else if br.Severity == report.Critical || st.State == report.StateExceeded {
-		v.Actions = []string{
-			"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
-			"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
-			"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
-			"The budget resets " + v.ResetsAt + "; until then every further request adds to the overrun.",
-		}
 	}
-	return v
+	return []string{
+		"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
+		"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
+		"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
+		"The budget resets " + resetsAt + "; until then every further request adds to the overrun.",
+	}
 }
 
 // AlertEmail builds the email of an alert: HTML and plain text, the Message-ID derived from the

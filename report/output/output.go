@@ -1,8 +1,9 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
 // the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
-// publishing them (report/publish) and the digest email (report/digest). Outputs.Write runs them
-// as steps of the run (report.Job.Outputs), in this order, after the alerts: pages → workbooks →
-// publish → digest. Each step takes what the steps before it made and returns what it made.
+// publishing them (report/publish) and the digest email (composed by report/email, delivered by
+// report/mail). Outputs.Write runs them as steps of the run (report.Job.Outputs), in this order,
+// after the alerts: pages → workbooks → publish → digest. Each step takes what the steps before
+// it made and returns what it made.
 //
 // What succeeded is kept when a later step fails: a failed workbook or events CSV (made
 // together: the workbook links the CSV) leaves the page published without either link; a failed
