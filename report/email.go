@@ -5,8 +5,8 @@ import (
 	"net/textproto"
 )
 
-// Email is an email a run sends (an alert, the digest), rendered and ready: report/mail checks
-// its addresses and headers, writes it as MIME and delivers it.
+// Email is an email a run sends (an alert, the digest), composed and ready: report/email makes
+// it, report/mail checks its addresses and headers, writes it as MIME and delivers it.
 type Email struct {
 	From    string
 	Sender  string // the envelope sender, when it is not From
@@ -33,12 +33,13 @@ type Attachment struct {
 	Content     []byte
 }
 
-// Sender makes and delivers the emails of a run (report/mail): it renders alert emails with the
-// email templates and sends any email through SMTP or into the outbox. The Job decides who is
-// alerted about what; the markup and the transport stay behind this interface.
+// Sender delivers the emails of a run (report/mail: SMTP or the outbox). It only sends what was
+// composed (report/email); the Job decides who is alerted about what.
 type Sender interface {
-	// AlertEmail renders the email of an alert; ErrNoRecipients when in.To is empty.
-	AlertEmail(in AlertInput) (*Email, error)
 	// Send delivers one email; the caller has set its Message-ID header.
 	Send(ctx context.Context, e *Email) error
 }
+
+// AlertComposer composes the email of an alert (report/email.AlertEmail); ErrNoRecipients when
+// in.To is empty.
+type AlertComposer func(in AlertInput) (*Email, error)

@@ -15,24 +15,26 @@ import (
 
 // Outputs make what a run leaves behind from its report (report/output): the pages, the
 // workbooks, publishing them and the digest email. They run after the alerts, and only when the
-// statistics step produced a report. Write runs each of its steps through step, which records it
-// as a step of the run under its name; what a step made is handed to the next as a value. With
-// res.DryRun they render but publish and send nothing. Write adds the keys it published to
-// res.Published.
+// statistics step produced a report. Write returns the outcome of each of its steps, in order,
+// which the run records as its own steps. With res.DryRun they render but publish and send
+// nothing. Write adds the keys it published to res.Published.
 type Outputs interface {
-	Write(ctx context.Context, res *Result, step func(name string, fn func() error))
+	Write(ctx context.Context, res *Result) []StepResult
 }
 
 // Job is one batch run's dependencies. Run it with Run; the scheduler, the demo and
 // `aispend run` all do.
 type Job struct {
-	Store      Store
-	Sender     Sender // nil: alerts are claimed but fail to send (they stay pending)
-	Budgets    []Budget
-	Location   *time.Location
-	Currency   string
-	From       string   // the alert sender address
-	Recipients []string // default recipients of budgets that name none
+	Store Store
+	// ComposeAlert composes alert emails (report/email.AlertEmail) and Sender delivers them
+	// (report/mail); with either nil, alerts are claimed but fail to send (they stay pending).
+	ComposeAlert AlertComposer
+	Sender       Sender
+	Budgets      []Budget
+	Location     *time.Location
+	Currency     string
+	From         string   // the alert sender address
+	Recipients   []string // default recipients of budgets that name none
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// nil: alert emails link nothing.
@@ -55,7 +57,6 @@ const (
 	StepStatistics Steps = 1 << iota // rebuild aggregates, statistics, budget statuses, outputs
 	StepAlerts
 	StepRetention
-	AllSteps = StepStatistics | StepAlerts | StepRetention
 )
 
 func (s Steps) has(x Steps) bool { return s == 0 || s&x != 0 }
@@ -231,35 +232,13 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 
 	if opts.Steps.has(StepStatistics) {
-		_ = step("statistics", func() error {
-			// The outputs list the events of the report's own snapshot.
-			req := ReportRequest{Period: p, TopN: j.TopN, DryRun: opts.DryRun, AsOf: now, CacheSaving: j.CacheSaving,
-				Events: j.Outputs != nil}
-			// Bring the days of the budgets' periods up to date too, today included: their spend
-			// is then read from aggregates, and only what arrives after from the events. Once a
-			// day is built, a refresh only adds the events that arrived since.
-			_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
-			req.RefreshFrom, req.RefreshTo = refreshRange(ps, now, j.loc())
-			rep, err := j.Store.Report(ctx, req)
-			if err != nil {
-				return err
-			}
-			rep.Currency = j.Currency
-			res.Report = rep
-			log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
-			return nil
+		_ = step("statistics", func() (err error) {
+			res.Report, err = j.statistics(ctx, p, now, opts.DryRun, log)
+			return err
 		})
 	}
 	if opts.Steps.has(StepAlerts) && !opts.Steps.has(StepStatistics) && !opts.DryRun {
-		// A budget check (no report) keeps the aggregates of its budgets' periods current
-		// itself, so that it reads at most CheckRefreshLag of new events from the events table;
-		// a failure leaves the spend to be read from the events, exact either way.
-		_, ps := j.evaluated(p, now, opts.Steps)
-		if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
-			if _, err := j.Store.Refresh(ctx, from, to, CheckRefreshLag); err != nil {
-				log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
-			}
-		}
+		j.refreshForCheck(ctx, p, now, opts.Steps, log)
 	}
 	statuses := newStatusCache(j, now)
 	if opts.Steps.has(StepStatistics) || opts.Steps.has(StepAlerts) {
@@ -285,7 +264,7 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		})
 	}
 	if res.Report != nil && j.Outputs != nil {
-		j.Outputs.Write(ctx, res, func(name string, fn func() error) { _ = step(name, fn) })
+		res.Steps = append(res.Steps, j.Outputs.Write(ctx, res)...)
 	}
 	closeEvents()
 	if j.RetentionDays > 0 && opts.Steps.has(StepRetention) {
@@ -301,6 +280,37 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 	}
 	res.Duration = time.Since(began)
 	return res, res.Err()
+}
+
+// statistics is the report of p, its days and those of the budgets' periods brought up to date.
+func (j *Job) statistics(ctx context.Context, p Period, now time.Time, dryRun bool, log *slog.Logger) (*Report, error) {
+	// The outputs list the events of the report's own snapshot.
+	req := ReportRequest{Period: p, TopN: j.TopN, DryRun: dryRun, AsOf: now, CacheSaving: j.CacheSaving,
+		Events: j.Outputs != nil}
+	// Bring the days of the budgets' periods up to date too, today included: their spend is then
+	// read from aggregates, and only what arrives after from the events. Once a day is built, a
+	// refresh only adds the events that arrived since.
+	_, ps := j.evaluated(p, now, StepStatistics|StepAlerts)
+	req.RefreshFrom, req.RefreshTo = refreshRange(ps, now, j.loc())
+	rep, err := j.Store.Report(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	rep.Currency = j.Currency
+	log.Info("statistics", "requests", rep.Totals.Requests, "cost", rep.Totals.Cost.String(), "refreshed_days", len(rep.RefreshedDays))
+	return rep, nil
+}
+
+// refreshForCheck keeps the aggregates of the budgets' periods current for a budget check (a run
+// without a report), so that it reads at most CheckRefreshLag of new events from the events
+// table; a failure leaves the spend to be read from the events, exact either way.
+func (j *Job) refreshForCheck(ctx context.Context, p Period, now time.Time, steps Steps, log *slog.Logger) {
+	_, ps := j.evaluated(p, now, steps)
+	if from, to := refreshRange(ps, now, j.loc()); from.Before(to) {
+		if _, err := j.Store.Refresh(ctx, from, to, CheckRefreshLag); err != nil {
+			log.Warn("aggregates not refreshed before the budget check; spend read from the events", "error", err)
+		}
+	}
 }
 
 // reportBudgets are the budgets as the report of p states them: as they stood at the end of p
@@ -503,23 +513,39 @@ func (j *Job) links(ctx context.Context, p Period) (Links, error) {
 	return j.Links(ctx, p)
 }
 
-// alerts claims every new breach, then sends every pending alert (this run's and those left by
-// earlier runs) in the ledger order: claim → render → send under the row lock → mark sent. It
-// returns the entries sent (dry run: those a real run would send).
+// alerts claims every new breach, then delivers every pending alert (this run's and those left by
+// earlier runs) in the ledger order: claim → compose → send under the row lock → mark sent. A
+// dry run claims nothing: it adds the breaches a real run would claim to the pending ones and
+// goes through the same loop, composing every email, but sends none (deliverGroup). It returns
+// the entries sent (dry run: every threshold a real run would record as sent).
 func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool) (AlertOutcome, []LedgerEntry, error) {
 	var out AlertOutcome
 	var errs []error
 	unsent := j.claimBreaches(ctx, p, now, statuses, dryRun, &out, &errs)
-	if dryRun {
-		would, err := j.dryRunAlerts(ctx, p, statuses, j.budgetsByName(), unsent, &out)
-		return out, would, errors.Join(append(errs, err)...)
-	}
 	pending, err := j.Store.PendingAlerts(ctx)
 	if err != nil {
 		return out, nil, errors.Join(append(errs, err)...)
 	}
-	sent := j.sendPending(ctx, p, pending, statuses, &out, &errs)
+	if dryRun {
+		pending = withUnsent(pending, unsent)
+	}
+	sent := j.sendPending(ctx, p, pending, statuses, dryRun, &out, &errs)
 	return out, sent, errors.Join(errs...)
+}
+
+// withUnsent is pending followed by the breaches of unsent not among them: the ledger's order in
+// which a real run sends them, the claims of earlier runs first.
+func withUnsent(pending, unsent []LedgerEntry) []LedgerEntry {
+	seen := map[string]bool{}
+	for _, e := range pending {
+		seen[e.Key()] = true
+	}
+	for _, e := range unsent {
+		if !seen[e.Key()] {
+			pending = append(pending, e)
+		}
+	}
+	return pending
 }
 
 // claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates.
@@ -572,8 +598,9 @@ func (j *Job) budgetsByName() map[string]Budget {
 }
 
 // sendPending sends one email per group of pending alerts (groupPending), for its highest
-// threshold naming the others, and records the others as covered. It returns the entries sent.
-func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
+// threshold naming the others, and records the others as covered (a dry run counts what it
+// would record). It returns the entries sent.
+func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
 	byName := j.budgetsByName()
 	for _, g := range groupPending(pending) {
 		top := g[0]
@@ -592,7 +619,7 @@ func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, 
 			continue
 		}
 		if higher {
-			out.Covered += j.markCovered(ctx, g, errs)
+			out.Covered += j.markCovered(ctx, g, dryRun, errs)
 			continue
 		}
 		st, err := statuses.get(ctx, b, bp)
@@ -600,18 +627,16 @@ func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, 
 			*errs = append(*errs, err)
 			continue
 		}
-		if j.sendGroup(ctx, b, st, g, p, out, errs) {
-			top.Status = StatusSent
-			sent = append(sent, top)
-		}
+		sent = append(sent, j.deliverGroup(ctx, b, st, g, p, dryRun, out, errs)...)
 	}
 	return sent
 }
 
-// sendGroup renders and sends the email of a group of pending alerts of one budget period
-// (highest threshold first) and records the lower thresholds as covered; false when it sent
-// nothing.
-func (j *Job) sendGroup(ctx context.Context, b Budget, st Status, g []LedgerEntry, p Period, out *AlertOutcome, errs *[]error) bool {
+// deliverGroup composes the email of a group of pending alerts of one budget period (highest
+// threshold first), sends it and records the lower thresholds as covered. It returns the entries
+// recorded as sent by it: the top one; in a dry run, which sends nothing, every entry of the group,
+// as a real run would record them.
+func (j *Job) deliverGroup(ctx context.Context, b Budget, st Status, g []LedgerEntry, p Period, dryRun bool, out *AlertOutcome, errs *[]error) []LedgerEntry {
 	top := g[0]
 	var also []int
 	for _, e := range g[1:] {
@@ -620,11 +645,20 @@ func (j *Job) sendGroup(ctx context.Context, b Budget, st Status, g []LedgerEntr
 	msg, buildErr := j.alertEmail(ctx, b, st, top, p, also)
 	if buildErr != nil && !sendFailure(buildErr) {
 		*errs = append(*errs, buildErr)
-		return false
+		return nil
+	}
+	if dryRun {
+		out.WouldSend++
+		j.log().Info("would alert", "budget", top.Budget, "period", top.Period(j.loc()).String(), "threshold", top.Threshold,
+			"also", also, "kind", top.Kind, "severity", top.Severity)
+		return asSent(g)
 	}
 	sent, err := j.Store.SendAlert(ctx, top.Breach, func(ctx context.Context, _ LedgerEntry) error {
 		if buildErr != nil {
 			return buildErr
+		}
+		if j.Sender == nil {
+			return errNoTransport
 		}
 		return j.Sender.Send(ctx, msg)
 	})
@@ -632,93 +666,42 @@ func (j *Job) sendGroup(ctx context.Context, b Budget, st Status, g []LedgerEntr
 	case err != nil:
 		out.Failed++
 		*errs = append(*errs, fmt.Errorf("send alert %s: %w", top.Key(), err))
-		return false
+		return nil
 	case sent:
 		out.Sent++
 		j.log().Info("alert sent", "budget", top.Budget, "threshold", top.Threshold, "also", also, "kind", top.Kind, "severity", top.Severity, "message_id", top.MessageID)
 		// The lower thresholds were named by this email: record them as alerted so that
 		// none is sent later.
-		out.Covered += j.markCovered(ctx, g[1:], errs)
-		return true
+		out.Covered += j.markCovered(ctx, g[1:], false, errs)
+		return asSent(g[:1])
 	default:
 		out.Skipped++ // another run is sending it, or already has
-		return false
+		return nil
 	}
 }
 
-// errNoTransport is the failure of every alert send of a Job without a Sender.
-var errNoTransport = errors.New("no mail transport configured")
+// asSent is a copy of entries with the status sent.
+func asSent(entries []LedgerEntry) []LedgerEntry {
+	out := make([]LedgerEntry, len(entries))
+	for i, e := range entries {
+		e.Status = StatusSent
+		out[i] = e
+	}
+	return out
+}
+
+var (
+	// errNoTransport is the failure of every alert send of a Job without a Sender.
+	errNoTransport = errors.New("no mail transport configured")
+	// errNoComposer is the failure of every alert of a Job without ComposeAlert.
+	errNoComposer = errors.New("no alert composer configured")
+)
 
 // sendFailure reports whether an alert email that could not be made fails as its send does
 // (recorded in the ledger as an attempt, the alert left pending) rather than as an error of the
-// run: nowhere to send it, or nothing to send it with.
+// run: nowhere to send it, or nothing to make it with.
 func sendFailure(err error) bool {
-	return errors.Is(err, ErrNoRecipients) || errors.Is(err, errNoTransport)
-}
-
-// dryRunAlerts does what the send loop of alerts would do with the alerts not sent yet — the
-// ledger's pending ones and unsent, the breaches a real run would claim — but renders each email
-// and claims and sends nothing: one email per budget period and kind, for its highest threshold,
-// naming the others (none when a higher threshold of the period was sent already). It counts
-// the emails in out.WouldSend and returns every threshold they stand for, as sent, as a real run
-// records them.
-func (j *Job) dryRunAlerts(ctx context.Context, p Period, statuses *statusCache, byName map[string]Budget, unsent []LedgerEntry, out *AlertOutcome) ([]LedgerEntry, error) {
-	pending, err := j.Store.PendingAlerts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	// In the ledger's order, as a real run sends them: the claims of earlier runs, then this run's.
-	seen := map[string]bool{}
-	for _, e := range pending {
-		seen[e.Key()] = true
-	}
-	for _, e := range unsent {
-		if !seen[e.Key()] {
-			pending = append(pending, e)
-		}
-	}
-	var would []LedgerEntry
-	var errs []error
-	for _, g := range groupPending(pending) {
-		top := g[0]
-		b, ok := byName[top.Budget]
-		if !ok {
-			out.Skipped += len(g)
-			continue
-		}
-		bp := top.Period(j.loc())
-		higher, err := j.sentAbove(ctx, top, bp)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		if higher {
-			out.Covered += len(g)
-			continue
-		}
-		st, err := statuses.get(ctx, b, bp)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		var also []int
-		for _, e := range g[1:] {
-			also = append(also, e.Threshold)
-		}
-		// Render to prove the email can be made.
-		if _, err := j.alertEmail(ctx, b, st, top, p, also); err != nil && !sendFailure(err) {
-			errs = append(errs, err)
-			continue
-		}
-		out.WouldSend++
-		j.log().Info("would alert", "budget", top.Budget, "period", bp.String(), "threshold", top.Threshold, "also", also,
-			"kind", top.Kind, "severity", top.Severity)
-		for _, e := range g {
-			e.Status = StatusSent
-			would = append(would, e)
-		}
-	}
-	return would, errors.Join(errs...)
+	return errors.Is(err, ErrNoRecipients) || errors.Is(err, errNoComposer)
 }
 
 // groupPending groups pending entries by budget, period and kind (actual or forecast), each
@@ -759,8 +742,11 @@ func (j *Job) sentAbove(ctx context.Context, e LedgerEntry, bp Period) (bool, er
 }
 
 // markCovered records entries as sent without an email (a higher threshold's email named
-// them), and returns how many it recorded.
-func (j *Job) markCovered(ctx context.Context, entries []LedgerEntry, errs *[]error) int {
+// them), and returns how many it recorded; a dry run records nothing and counts them all.
+func (j *Job) markCovered(ctx context.Context, entries []LedgerEntry, dryRun bool, errs *[]error) int {
+	if dryRun {
+		return len(entries)
+	}
 	n := 0
 	for _, e := range entries {
 		ok, err := j.Store.SendAlert(ctx, e.Breach, func(context.Context, LedgerEntry) error { return nil })
@@ -790,7 +776,7 @@ func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) 
 	return m, nil
 }
 
-// alertEmail renders the email of ledger entry e with the budget's current status.
+// alertEmail composes the email of ledger entry e with the budget's current status.
 // also are the lower thresholds of the same period this email covers.
 func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*Email, error) {
 	drivers := map[Dimension][]Driver{}
@@ -805,10 +791,10 @@ func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry
 	if err != nil {
 		return nil, fmt.Errorf("link report %s: %w", runPeriod, err)
 	}
-	if j.Sender == nil {
-		return nil, errNoTransport
+	if j.ComposeAlert == nil {
+		return nil, errNoComposer
 	}
-	return j.Sender.AlertEmail(AlertInput{
+	return j.ComposeAlert(AlertInput{
 		Status: st, Breach: e.Breach, MessageID: e.MessageID, Drivers: drivers, Currency: j.Currency,
 		From: j.From, To: j.recipients(b), ReportURL: links.Page, WorkbookURL: links.Workbook, LocalLinks: links.Local,
 		Also: also, AsOf: j.now(), Location: j.loc(),

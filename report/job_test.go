@@ -17,6 +17,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/pgquery"
@@ -84,10 +85,6 @@ type recorder struct {
 	mu    sync.Mutex
 	msgs  []*report.Email
 	delay time.Duration
-}
-
-func (r *recorder) AlertEmail(in report.AlertInput) (*report.Email, error) {
-	return r.inner.AlertEmail(in)
 }
 
 func (r *recorder) Send(ctx context.Context, e *report.Email) error {
@@ -160,7 +157,7 @@ func (f *fixture) delivered(t *testing.T) []string {
 
 func (f *fixture) job(budgets ...report.Budget) *report.Job {
 	return &report.Job{
-		Store: f.store, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
+		Store: f.store, ComposeAlert: email.AlertEmail, Sender: f.mail, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"},
 		MessageIDDomain: "example.com",
 		Now:             func() time.Time { return f.now },
@@ -586,13 +583,21 @@ func TestRunKilledAfterClaim(t *testing.T) {
 
 // Ensures --dry-run computes and renders but sends, claims and writes nothing, and reports what
 // a real run sends: one email per budget period (the highest threshold, naming the others), not
-// one per threshold.
+// one per threshold. The dry run composes the email a real run sends, through the same composer.
 func TestDryRunWritesNothing(t *testing.T) {
 	f := setup(t)
 	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99", ms: 120})
 	job := f.job(daily("d", "100"))
 	job.RetentionDays = 30 // October's partition is old enough to drop
+	var composed []string
+	job.ComposeAlert = func(in report.AlertInput) (*report.Email, error) {
+		e, err := email.AlertEmail(in)
+		if err == nil {
+			composed = append(composed, e.Subject)
+		}
+		return e, err
+	}
 	var logs strings.Builder
 	job.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	ctx := context.Background()
@@ -651,6 +656,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if real.Alerts.Sent != res.Alerts.WouldSend || f.mail.count() != 1 || len(f.ledger(t)) != len(res.SentAlerts) {
 		t.Errorf("real run sent %d (%d emails, %d recorded); the dry run said %d (%d recorded)",
 			real.Alerts.Sent, f.mail.count(), len(f.ledger(t)), res.Alerts.WouldSend, len(res.SentAlerts))
+	}
+	if sent := f.mail.subjects(); len(composed) != 2 || len(sent) != 1 || composed[0] != sent[0] || composed[1] != sent[0] {
+		t.Errorf("composed %q (dry run, then real run), sent %q; want the dry run to compose the email the real run sends", composed, sent)
 	}
 }
 

@@ -1,9 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 )
 
@@ -137,12 +137,15 @@ type BudgetBoard struct {
 	Location *time.Location
 	Now      func() time.Time
 	CacheFor time.Duration // 0: compute every time
+	// Timeout bounds one computation, which the requests waiting for it share (default 45 s).
+	Timeout time.Duration
 
-	mu       sync.Mutex
-	cached   []Status
-	cachedAt time.Time
-	hasCache bool
+	memo Memo[struct{}, []Status]
 }
+
+// DefaultComputeTimeout bounds a computation the read side shares between requests
+// (BudgetBoard, report/readapi), when its Timeout is not set.
+const DefaultComputeTimeout = 45 * time.Second
 
 // Statuses are the budgets' statuses (in the order of Budgets) and the instant they are as of,
 // in Location. The slice is shared with later callers within CacheFor: do not modify it.
@@ -151,15 +154,13 @@ func (bb *BudgetBoard) Statuses(ctx context.Context) (time.Time, []Status, error
 	if bb.Now != nil {
 		now = bb.Now()
 	}
-	bb.mu.Lock()
-	defer bb.mu.Unlock()
-	if bb.hasCache && now.Sub(bb.cachedAt) < bb.CacheFor && !now.Before(bb.cachedAt) {
-		return bb.cachedAt.In(bb.Location), bb.cached, nil
-	}
-	sts, err := CurrentStatuses(ctx, bb.Source, bb.Budgets, now, bb.Location)
+	sts, at, err := bb.memo.Get(ctx, struct{}{}, now, bb.CacheFor, func(ctx context.Context) ([]Status, error) {
+		ctx, cancel := context.WithTimeout(ctx, cmp.Or(bb.Timeout, DefaultComputeTimeout))
+		defer cancel()
+		return CurrentStatuses(ctx, bb.Source, bb.Budgets, now, bb.Location)
+	})
 	if err != nil {
 		return time.Time{}, nil, err
 	}
-	bb.cached, bb.cachedAt, bb.hasCache = sts, now, true
-	return now.In(bb.Location), sts, nil
+	return at.In(bb.Location), sts, nil
 }

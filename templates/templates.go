@@ -1,6 +1,8 @@
-// Package templates holds the project's markup: every HTML template and stylesheet lives here,
-// embedded into the binary, so rendering packages contain no markup and the files can be
-// reviewed as HTML. Each consumer gets its own subfolder and accessor.
+// Package templates holds the project's markup and nothing else: every HTML template and
+// stylesheet lives here, embedded into the binary, so that the files can be reviewed as HTML.
+// The Go code that fills them (the view structs and the template functions) lives beside its
+// renderer: report/site for the pages, report/email for the emails. Each consumer gets its own
+// subfolder and accessor.
 package templates
 
 import (
@@ -11,12 +13,22 @@ import (
 //go:embed site
 var siteFS embed.FS
 
+//go:embed email/*.html email/*.txt
+var emailFS embed.FS
+
 // Site is the static report site: layout.html, period.html and index.html (html/template
 // sources), plus site.css and site.js, which are published under assets/.
-func Site() fs.FS {
-	sub, err := fs.Sub(siteFS, "site")
-	if err != nil { // cannot happen: "site" is a valid, embedded directory name
+func Site() fs.FS { return sub(siteFS, "site") }
+
+// Email is the markup of the emails (report/email executes it): alert.html, alert.txt and
+// alert_subject.txt; digest.html, digest.txt and digest_subject.txt; bar.html, the progress bar
+// both HTML bodies include.
+func Email() fs.FS { return sub(emailFS, "email") }
+
+func sub(f embed.FS, dir string) fs.FS {
+	s, err := fs.Sub(f, dir)
+	if err != nil { // cannot happen: dir is a valid, embedded directory name
 		panic(err)
 	}
-	return sub
+	return s
 }

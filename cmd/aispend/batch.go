@@ -14,6 +14,7 @@ import (
 	"github.com/aispend/aispend/collect/pricing"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
@@ -100,6 +101,7 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 		Links:           output.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
 		Store:           pgquery.New(pool),
+		ComposeAlert:    email.AlertEmail,
 		Sender:          sender,
 		Budgets:         budgets,
 		Location:        cfg.Location,

@@ -14,7 +14,7 @@ import (
 
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/schedule"
@@ -200,7 +200,7 @@ func defaultConfig() Config {
 			MaxConnections: 512, BodyTimeout: 10 * time.Second},
 		Mail:        MailConfig{Port: 587, TLS: "starttls"},
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
-		Digest:      DigestConfig{AttachMaxBytes: digest.DefaultAttachMaxBytes},
+		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
 		Reports:     ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 )
@@ -42,5 +43,5 @@ func (c *Config) sampleAlert(now time.Time, to []string) (*report.Email, error) 
 		yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
 		link = strings.TrimRight(c.PublicURL, "/") + "/" + output.SitePeriod(yesterday).Dir() + "/"
 	}
-	return mail.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), link)
+	return email.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), link)
 }

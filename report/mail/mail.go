@@ -1,9 +1,9 @@
-// Package mail makes and sends the emails of runs (report.Email): it renders alert emails with
-// the email templates (alert.go), writes every email as MIME with github.com/jordan-wright/email
-// (the only package that uses the library), and sends it through SMTP with deadlines and a TLS
+// Package mail delivers the emails of runs (report.Email), as report/email composed them: it
+// checks their addresses and headers, writes them as MIME with github.com/jordan-wright/email
+// (the only package that uses the library), and sends them through SMTP with deadlines and a TLS
 // policy of its own (the library's Send functions have neither) or, when no SMTP host is
 // configured, into an outbox directory of .eml files. SMTP and Outbox are the batch job's
-// report.Sender.
+// report.Sender. It composes nothing: what an email says is report/email's.
 package mail
 
 import (
@@ -17,7 +17,7 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-// Sender makes and delivers emails (report.Sender). Implementations are safe for concurrent use.
+// Sender delivers emails (report.Sender). Implementations are safe for concurrent use.
 type Sender interface {
 	report.Sender
 }

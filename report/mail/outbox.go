@@ -51,9 +51,6 @@ func NewOutbox(dir, from string) (*Outbox, error) {
 // Dir is the outbox directory.
 func (o *Outbox) Dir() string { return o.dir }
 
-// AlertEmail renders the email of an alert (AlertEmail).
-func (*Outbox) AlertEmail(in report.AlertInput) (*report.Email, error) { return AlertEmail(in) }
-
 // Send writes e to the outbox; it returns the same validation errors as SMTP.Send.
 func (o *Outbox) Send(ctx context.Context, e *report.Email) error {
 	if err := ctx.Err(); err != nil {

@@ -70,9 +70,6 @@ func NewSMTP(cfg Config) (*SMTP, error) {
 	return &SMTP{cfg: cfg, loopback: IsLoopback(cfg.Host), now: time.Now, dial: d.DialContext}, nil
 }
 
-// AlertEmail renders the email of an alert (AlertEmail).
-func (*SMTP) AlertEmail(in report.AlertInput) (*report.Email, error) { return AlertEmail(in) }
-
 // Send delivers e to its To, Cc and Bcc recipients. Bcc never appears in the message header.
 // A nil error means the server accepted the message (the reply to the end of DATA); a failure
 // after that point (QUIT) is ignored so that the caller never resends an accepted message.

@@ -17,6 +17,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
@@ -93,7 +94,7 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := &report.Job{Store: st, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
+	job := &report.Job{Store: st, ComposeAlert: email.AlertEmail, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o, Now: func() time.Time { return e.now }, TopN: 1,
 		// ₩0.01 saved per cache-read token of the priced model (QA_CHAT reads 400 a day).

@@ -12,6 +12,7 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
@@ -39,7 +40,7 @@ func TestDigestListsEveryAlertOfThePeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job := &report.Job{Store: st, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
+	job := &report.Job{Store: st, ComposeAlert: email.AlertEmail, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o, Now: func() time.Time { return e.now }}
 	add := func(at time.Time, cost string) {

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
 )
 
@@ -30,25 +30,25 @@ func TestDigestFromReport(t *testing.T) {
 		},
 		Budgets: []report.Status{st},
 	}
-	d := output.Digest(rep, nil, time.Time{}, "https://r.example.com/"+output.SitePeriod(p).PagePath(), "")
+	d := email.DigestOf(rep, nil, time.Time{}, "https://r.example.com/"+output.SitePeriod(p).PagePath(), "")
 	if d.Period.Kind != "daily" || d.Period.Label != "2025-06-01" || d.TimeZone != "Asia/Seoul" || d.Currency != "KRW" {
 		t.Errorf("period %+v, zone %q, currency %q", d.Period, d.TimeZone, d.Currency)
 	}
-	wantKPIs := digest.KPIs{Cost: totals.Cost, Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2}
+	wantKPIs := email.KPIs{Cost: totals.Cost, Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2}
 	if d.KPIs != wantKPIs || !d.KPIs.Cost.Equal(dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
 		t.Errorf("kpis %+v", d.KPIs)
 	}
-	if len(d.TopServices) != digest.TopN || d.TopServices[0].Name != "svc-a" || len(d.TopModels) != 0 || d.TopUsers[0].Name != "(none)" {
+	if len(d.TopServices) != email.TopN || d.TopServices[0].Name != "svc-a" || len(d.TopModels) != 0 || d.TopUsers[0].Name != "(none)" {
 		t.Errorf("tops %+v / %+v / %+v", d.TopServices, d.TopModels, d.TopUsers)
 	}
 	if len(d.Budgets) != 1 {
 		t.Fatalf("budgets %+v", d.Budgets)
 	}
 	b := d.Budgets[0]
-	if b.Name != "team" || b.State != digest.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
+	if b.Name != "team" || b.State != email.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
 		t.Errorf("budget %+v", b)
 	}
-	e, err := digest.Build(d, "aispend@example.com", []string{"ops@example.com"}, nil)
+	e, err := email.DigestEmail(d, "aispend@example.com", []string{"ops@example.com"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
@@ -42,7 +43,7 @@ func TestEmailLinksPageAndWorkbook(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			job := &report.Job{Store: pgquery.New(e.pool), Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
+			job := &report.Job{Store: pgquery.New(e.pool), ComposeAlert: email.AlertEmail, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 				From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 				Outputs: o, Links: output.PeriodLinks(target), Now: func() time.Time { return e.now }}
 			if _, err := job.Run(context.Background(), day(2), report.RunOptions{}); err != nil {

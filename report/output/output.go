@@ -1,8 +1,9 @@
 // Package output makes what a batch run leaves behind, from the run's report: the period page and
 // the landing page (report/site), the workbook and the events CSV beside it (report/xlsx),
-// publishing them (report/publish) and the digest email (report/digest). Outputs.Write runs them
-// as steps of the run (report.Job.Outputs), in this order, after the alerts: pages → workbooks →
-// publish → digest. Each step takes what the steps before it made and returns what it made.
+// publishing them (report/publish) and the digest email (composed by report/email, delivered by
+// report/mail). Outputs.Write runs them as steps of the run (report.Job.Outputs), in this order,
+// after the alerts: pages → workbooks → publish → digest. Each step takes what the steps before
+// it made and returns what it made.
 //
 // What succeeded is kept when a later step fails: a failed workbook or events CSV (made
 // together: the workbook links the CSV) leaves the page published without either link; a failed
@@ -29,7 +30,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/publish"
@@ -51,8 +52,8 @@ type Store interface {
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
 }
 
-// EventSource streams a period's events.
-type EventSource interface {
+// eventSource streams a period's events: the Store, or the report's own snapshot.
+type eventSource interface {
 	Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error
 }
 
@@ -70,7 +71,7 @@ type Config struct {
 	From       string
 	Recipients []string
 	// AttachWorkbook attaches the workbook to the digest when it is at most AttachMaxBytes
-	// (0: digest.DefaultAttachMaxBytes).
+	// (0: email.DefaultAttachMaxBytes).
 	AttachWorkbook bool
 	AttachMaxBytes int64
 	// ResendDigest sends the digest even if this period's was sent before.
@@ -131,8 +132,12 @@ func New(cfg Config) (*Outputs, error) {
 }
 
 // Write runs the output steps of a run, in order: pages, workbooks, publish, digest. Each takes
-// what the steps before it made (nil when one failed) and returns what it made.
-func (o *Outputs) Write(ctx context.Context, res *report.Result, step func(name string, fn func() error)) {
+// what the steps before it made (nil when one failed) and returns what it made. It returns the
+// outcome of each step, in order.
+func (o *Outputs) Write(ctx context.Context, res *report.Result) (steps []report.StepResult) {
+	step := func(name string, fn func() error) {
+		steps = append(steps, report.StepResult{Name: name, Err: fn()})
+	}
 	at := o.cfg.Now()
 	history := o.history(ctx, res.Period)
 	var pg *page
@@ -160,6 +165,7 @@ func (o *Outputs) Write(ctx context.Context, res *report.Result, step func(name 
 		return err
 	})
 	step("digest", func() error { return o.digest(ctx, res, at, site, files, history) })
+	return steps
 }
 
 // history reads the alert history of period p (the ledger entries of the budget periods that
@@ -303,7 +309,7 @@ func (o *Outputs) writeWorkbook(ctx context.Context, rep *report.Report, alerts 
 func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workbook, csv *xlsx.EventsCSV) error {
 	// The report's own snapshot (report/pgquery, which may read it from a replica), so that the
 	// rows are exactly the events its totals count.
-	var src EventSource = o.cfg.Store
+	var src eventSource = o.cfg.Store
 	if rep.Events != nil {
 		src = rep.Events
 	}
@@ -348,7 +354,7 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workb
 	return nil
 }
 
-// RawEventSource is an EventSource that also gives its events as the text PostgreSQL prints
+// RawEventSource is an event source that also gives its events as the text PostgreSQL prints
 // (report/pgquery): for a period's millions of events, several times cheaper than decoding each
 // value and formatting it again. The workbook step uses it when the CSV alone holds the events.
 type RawEventSource interface {
@@ -546,14 +552,14 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, 
 	if !res.DryRun && d.LocalLinks {
 		log.Info("the digest links the files by file:// URLs, which work only on this machine: set a public URL (AISPEND_PUBLIC_URL)")
 	}
-	var attach *digest.Attachment
+	var attach *email.Attachment
 	if o.cfg.AttachWorkbook && made != nil {
-		if attach, err = digest.FileAttachment(made.workbook, o.cfg.AttachMaxBytes); err != nil {
+		if attach, err = email.FileAttachment(made.workbook, o.cfg.AttachMaxBytes); err != nil {
 			return err
 		}
 		attach.Filename = SitePeriod(res.Period).WorkbookName()
 	}
-	msg, err := digest.Build(d, o.cfg.From, o.cfg.Recipients, attach)
+	msg, err := email.DigestEmail(d, o.cfg.From, o.cfg.Recipients, attach)
 	if err != nil {
 		return err
 	}
@@ -580,7 +586,7 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, 
 }
 
 // digestOf is the digest of the run's report listing alerts, linking the files pub published.
-func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []report.LedgerEntry, at time.Time, pub *published) (digest.Digest, error) {
+func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []report.LedgerEntry, at time.Time, pub *published) (email.Digest, error) {
 	sp := SitePeriod(res.Period)
 	var urls [3]string
 	for i, l := range []struct {
@@ -589,10 +595,10 @@ func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []rep
 	}{{sp.PagePath(), pub.page}, {sp.WorkbookPath(), pub.files}, {sp.EventsCSVPath(), pub.events}} {
 		var err error
 		if urls[i], err = link(ctx, pub.target, l.key, l.made); err != nil {
-			return digest.Digest{}, err
+			return email.Digest{}, err
 		}
 	}
-	d := Digest(res.Report, alerts, at, urls[0], urls[1])
+	d := email.DigestOf(res.Report, alerts, at, urls[0], urls[1])
 	d.EventsURL = urls[2]
 	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
 	return d, nil

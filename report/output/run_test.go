@@ -25,6 +25,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
@@ -143,7 +144,7 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 	if s, ok := st.(store); ok {
 		js = s // the same failures for the report's own event snapshot
 	}
-	return &report.Job{Store: js, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
+	return &report.Job{Store: js, ComposeAlert: email.AlertEmail, Sender: sender, Budgets: budgets, Location: seoul, Currency: "USD",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o, Now: func() time.Time { return e.now }}
 }

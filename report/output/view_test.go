@@ -7,6 +7,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/site"
 )
@@ -162,7 +163,7 @@ func TestDigestMapsReport(t *testing.T) {
 	at := time.Date(2026, 10, 2, 9, 0, 0, 0, seoul)
 	sent := []report.LedgerEntry{{Breach: report.Breach{Budget: "qa-monthly", PeriodStart: time.Date(2026, 10, 1, 0, 0, 0, 0, seoul),
 		Threshold: 100, Kind: report.Forecast, Severity: report.Warning}, PeriodKind: report.Monthly, PeriodEnd: time.Date(2026, 11, 1, 0, 0, 0, 0, seoul)}}
-	d := output.Digest(rep, sent, at, "https://r.example.com/daily/2026-10-01/index.html", "https://r.example.com/x.xlsx")
+	d := email.DigestOf(rep, sent, at, "https://r.example.com/daily/2026-10-01/index.html", "https://r.example.com/x.xlsx")
 	if !d.KPIs.Cost.Equal(dec("1234.5678901")) || d.KPIs.Requests != 10 || d.KPIs.Failures != 2 || d.Previous == nil ||
 		!d.Previous.Cost.Equal(dec("1")) || d.Previous.Requests != 1 {
 		t.Errorf("KPIs %+v previous %+v", d.KPIs, d.Previous)
@@ -180,14 +181,14 @@ func TestDigestMapsReport(t *testing.T) {
 	week := sampleReport()
 	week.Period = report.PeriodContaining(report.Weekly, week.Period.Start, seoul) // 2026-09-28 … 10-04
 	week.Series = week.Series[:27]                                                 // up to 2026-09-27, the previous week's last day
-	wd := output.Digest(week, nil, at, "", "")
+	wd := email.DigestOf(week, nil, at, "", "")
 	// Previous week: 2026-09-21 … 27, series values 10 … 4 (value = days before 1 October).
 	if wd.Previous == nil || !wd.Previous.Cost.Equal(dec("49")) || wd.Previous.Requests != 49 {
 		t.Errorf("weekly previous %+v", wd.Previous)
 	}
 	month := sampleReport()
 	month.Period = report.PeriodContaining(report.Monthly, month.Period.Start, seoul)
-	if md := output.Digest(month, nil, at, "", ""); md.Previous != nil {
+	if md := email.DigestOf(month, nil, at, "", ""); md.Previous != nil {
 		t.Errorf("monthly previous %+v; the series does not hold September", md.Previous)
 	}
 }

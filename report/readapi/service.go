@@ -1,9 +1,9 @@
 package readapi
 
 import (
+	"cmp"
 	"context"
 	"fmt"
-	"sync"
 	"time"
 
 	"github.com/aispend/aispend/report"
@@ -25,27 +25,17 @@ type Service struct {
 	Now      func() time.Time
 	// CacheFor is how long a computed report is reused; 0 computes every time.
 	CacheFor time.Duration
-	// Timeout bounds one computation, which the requests waiting for it share (default 45 s).
+	// Timeout bounds one computation, which the requests waiting for it share (default
+	// report.DefaultComputeTimeout).
 	Timeout time.Duration
 
-	mu    sync.Mutex
-	cache map[cacheKey]*cached
+	reports report.Memo[reportKey, *report.Report]
 }
 
-type cacheKey struct {
+type reportKey struct {
 	start, end int64
 	topN       int
 }
-
-type cached struct {
-	done chan struct{} // closed when rep or err is set
-	rep  *report.Report
-	err  error
-	at   time.Time
-}
-
-// maxCached bounds the reports kept: each is a few hundred rows.
-const maxCached = 256
 
 // Period is the range of calendar dates from..to (inclusive) in loc as a period: from the first
 // instant of from to the first instant of the day after to.
@@ -63,87 +53,29 @@ func (s *Service) now() time.Time {
 // report is the report of p with topN rows per breakdown, computed at most once per CacheFor,
 // and the instant it was computed.
 func (s *Service) report(ctx context.Context, p report.Period, topN int) (*report.Report, time.Time, error) {
-	k := cacheKey{p.Start.UnixNano(), p.End.UnixNano(), topN}
-	now := s.now()
-	s.mu.Lock()
-	if s.cache == nil {
-		s.cache = map[cacheKey]*cached{}
-	}
-	c, ok := s.cache[k]
-	if ok {
-		select {
-		case <-c.done:
-			if c.err != nil || now.Sub(c.at) >= s.CacheFor || now.Before(c.at) {
-				ok = false
-			}
-		default: // being computed: wait for it
-		}
-	}
-	if !ok {
-		c = &cached{done: make(chan struct{})}
-		s.evict(now)
-		s.cache[k] = c
-		go s.compute(c, p, topN)
-	}
-	s.mu.Unlock()
-	select {
-	case <-c.done:
-		return c.rep, c.at, c.err
-	case <-ctx.Done():
-		return nil, time.Time{}, ctx.Err()
-	}
+	k := reportKey{p.Start.UnixNano(), p.End.UnixNano(), topN}
+	return s.reports.Get(ctx, k, s.now(), s.CacheFor, func(ctx context.Context) (*report.Report, error) {
+		return s.compute(ctx, p, topN)
+	})
 }
 
-// compute fills c. It runs on its own context, so that a client that goes away does not fail
-// the requests waiting for the same report.
-func (s *Service) compute(c *cached, p report.Period, topN int) {
-	timeout := s.Timeout
-	if timeout <= 0 {
-		timeout = 45 * time.Second
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+// compute is the report of p with topN rows per breakdown, without its event snapshot.
+func (s *Service) compute(ctx context.Context, p report.Period, topN int) (*report.Report, error) {
+	ctx, cancel := context.WithTimeout(ctx, cmp.Or(s.Timeout, report.DefaultComputeTimeout))
 	defer cancel()
-	at := s.now()
 	// The series is exactly the range's days: a page's 30 days before a short range would only
 	// cost aggregates nobody asked for.
 	rep, err := s.Source.Report(ctx, report.ReportRequest{Period: p, TopN: topN, SeriesDays: max(1, len(p.Days()))})
-	if err == nil {
-		rep.Currency = s.Currency
-		// The API lists no events: release the event snapshot (and its connection) at once.
-		if rep.Events != nil {
-			rep.Events.Close()
-			rep.Events = nil
-		}
-	} else {
-		err = fmt.Errorf("report %s to %s: %w", p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), err)
+	if err != nil {
+		return nil, fmt.Errorf("report %s to %s: %w", p.Start.Format(time.DateOnly), p.End.Format(time.DateOnly), err)
 	}
-	s.mu.Lock()
-	c.rep, c.err, c.at = rep, err, at
-	s.mu.Unlock()
-	close(c.done)
-}
-
-// evict drops the expired reports, and the oldest when too many remain; s.mu is held.
-func (s *Service) evict(now time.Time) {
-	var oldest cacheKey
-	var oldestAt time.Time
-	for k, c := range s.cache {
-		select {
-		case <-c.done:
-		default:
-			continue
-		}
-		if c.err != nil || now.Sub(c.at) >= s.CacheFor {
-			delete(s.cache, k)
-			continue
-		}
-		if oldestAt.IsZero() || c.at.Before(oldestAt) {
-			oldest, oldestAt = k, c.at
-		}
+	rep.Currency = s.Currency
+	// The API lists no events: release the event snapshot (and its connection) at once.
+	if rep.Events != nil {
+		rep.Events.Close()
+		rep.Events = nil
 	}
-	if len(s.cache) >= maxCached && !oldestAt.IsZero() {
-		delete(s.cache, oldest)
-	}
+	return rep, nil
 }
 
 // Stats answers GET /v1/stats for p.

@@ -1,4 +1,4 @@
-package mail_test
+package email_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 )
@@ -44,7 +45,7 @@ func TestAlertAfterPeriodEnded(t *testing.T) {
 			srv.DeleteAll(t)
 			st := report.Evaluate(b, p, decimal.NewFromInt(120), tc.asOf)
 			br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 95, Kind: report.Actual, Severity: report.Critical}
-			e, err := mail.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
+			e, err := email.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
 				From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: tc.asOf, Location: seoul})
 			if err != nil {
 				t.Fatal(err)

@@ -1,4 +1,4 @@
-package digest
+package email
 
 import (
 	"errors"
@@ -10,7 +10,6 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/templates"
 )
 
 // DefaultAttachMaxBytes is the default cap on an attached workbook: 5 MiB. Attachments grow by
@@ -72,14 +71,14 @@ func (d Digest) MessageID(from string) string {
 	return report.MessageID("aispend", d.MessageKey(), mail.MessageIDDomain(from))
 }
 
-// Build makes the digest message from `from` to `to`, with HTML and plain-text parts and, when
+// DigestEmail makes the digest message from `from` to `to`, with HTML and plain-text parts and, when
 // attach is not nil and the workbook fits under its cap, the workbook attached. Send it with a
 // report.Sender.
-func Build(d Digest, from string, to []string, attach *Attachment) (*report.Email, error) {
+func DigestEmail(d Digest, from string, to []string, attach *Attachment) (*report.Email, error) {
 	if len(to) == 0 {
 		return nil, errors.New("build digest: no recipients")
 	}
-	var note templates.WorkbookNote
+	var note workbookNote
 	var content []byte
 	if attach != nil {
 		if err := checkFilename(attach.Filename); err != nil {
@@ -89,7 +88,7 @@ func Build(d Digest, from string, to []string, attach *Attachment) (*report.Emai
 			return nil, errors.New("build digest: attachment has no Open")
 		}
 		limit := attach.limit()
-		note = templates.WorkbookNote{Filename: attach.Filename, Size: formatBytes(attach.Size), Cap: formatBytes(limit)}
+		note = workbookNote{Filename: attach.Filename, Size: formatBytes(attach.Size), Cap: formatBytes(limit)}
 		if attach.Size > limit {
 			note.TooLarge = true
 		} else {
@@ -104,7 +103,7 @@ func Build(d Digest, from string, to []string, attach *Attachment) (*report.Emai
 			}
 		}
 	}
-	subject, html, text, err := render(d, note)
+	subject, html, text, err := digestParts(d, note)
 	if err != nil {
 		return nil, err
 	}

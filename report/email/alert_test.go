@@ -1,4 +1,4 @@
-package mail
+package email
 
 import (
 	"github.com/aispend/aispend/report"

@@ -1,4 +1,4 @@
-package digest_test
+package email_test
 
 import (
 	"bytes"
@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 	aimail "github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/mailtest"
 )
@@ -36,9 +36,9 @@ func workbookBytes(n int) []byte {
 	return b
 }
 
-func build(t *testing.T, d digest.Digest, a *digest.Attachment) *report.Email {
+func build(t *testing.T, d email.Digest, a *email.Attachment) *report.Email {
 	t.Helper()
-	e, err := digest.Build(d, from, to, a)
+	e, err := email.DigestEmail(d, from, to, a)
 	if err != nil {
 		t.Fatalf("Build: %v", err)
 	}
@@ -82,7 +82,7 @@ func TestBuildMessage(t *testing.T) {
 	manual.RunKind = "manual"
 	monthly := sample()
 	monthly.Period.Kind = "monthly"
-	for name, o := range map[string]digest.Digest{"label": other, "run kind": manual, "period kind": monthly} {
+	for name, o := range map[string]email.Digest{"label": other, "run kind": manual, "period kind": monthly} {
 		if got := build(t, o, nil).Headers.Get("Message-Id"); got == id {
 			t.Errorf("another %s, same Message-ID %q", name, got)
 		}
@@ -105,7 +105,7 @@ func TestBuildAttachment(t *testing.T) {
 		if a.Filename != "aispend-daily-2025-06-01.xlsx" || !bytes.Equal(a.Content, wb) {
 			t.Errorf("attachment %q, %d bytes", a.Filename, len(a.Content))
 		}
-		if ct := a.ContentType; ct != digest.XLSXType {
+		if ct := a.ContentType; ct != email.XLSXType {
 			t.Errorf("content type %q", ct)
 		}
 		want := "The workbook is attached: aispend-daily-2025-06-01.xlsx (2.9 KB)."
@@ -135,10 +135,10 @@ func TestBuildAttachment(t *testing.T) {
 		}
 	})
 	t.Run("default cap is 5 MiB", func(t *testing.T) {
-		if digest.DefaultAttachMaxBytes != 5242880 {
-			t.Fatalf("DefaultAttachMaxBytes = %d", digest.DefaultAttachMaxBytes)
+		if email.DefaultAttachMaxBytes != 5242880 {
+			t.Fatalf("DefaultAttachMaxBytes = %d", email.DefaultAttachMaxBytes)
 		}
-		big := &digest.Attachment{Filename: "big.xlsx", Size: 5242881, Open: func() (io.ReadCloser, error) {
+		big := &email.Attachment{Filename: "big.xlsx", Size: 5242881, Open: func() (io.ReadCloser, error) {
 			t.Error("a workbook over the cap was opened")
 			return nil, errors.New("unreachable")
 		}}
@@ -164,7 +164,7 @@ func TestBuildAttachment(t *testing.T) {
 		if err := os.WriteFile(p, wb, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		a, err := digest.FileAttachment(p, 0)
+		a, err := email.FileAttachment(p, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestBuildAttachment(t *testing.T) {
 		if len(e.Attachments) != 1 || !bytes.Equal(e.Attachments[0].Content, wb) {
 			t.Fatal("file not attached")
 		}
-		if _, err := digest.FileAttachment(filepath.Join(t.TempDir(), "missing.xlsx"), 0); err == nil {
+		if _, err := email.FileAttachment(filepath.Join(t.TempDir(), "missing.xlsx"), 0); err == nil {
 			t.Error("missing file: no error")
 		}
 	})
@@ -181,23 +181,23 @@ func TestBuildAttachment(t *testing.T) {
 func TestBuildRejectsBadInput(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		d      digest.Digest
+		d      email.Digest
 		to     []string
-		attach *digest.Attachment
+		attach *email.Attachment
 		want   string
 	}{
 		{"no recipients", sample(), nil, nil, "no recipients"},
-		{"invalid digest", digest.Digest{}, to, nil, "invalid digest"},
+		{"invalid digest", email.Digest{}, to, nil, "invalid digest"},
 		{"file name with a quote", sample(), to, bytesAttachment(`a".xlsx`, nil, 0), "file name"},
 		{"file name with a line break", sample(), to, bytesAttachment("a\r\nX-Evil: 1.xlsx", nil, 0), "file name"},
 		{"no file name", sample(), to, bytesAttachment("", nil, 0), "no file name"},
-		{"no Open", sample(), to, &digest.Attachment{Filename: "a.xlsx"}, "no Open"},
-		{"unreadable", sample(), to, &digest.Attachment{Filename: "a.xlsx", Open: func() (io.ReadCloser, error) {
+		{"no Open", sample(), to, &email.Attachment{Filename: "a.xlsx"}, "no Open"},
+		{"unreadable", sample(), to, &email.Attachment{Filename: "a.xlsx", Open: func() (io.ReadCloser, error) {
 			return nil, errors.New("disk on fire")
 		}}, "read workbook a.xlsx: disk on fire"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := digest.Build(c.d, from, c.to, c.attach)
+			_, err := email.DigestEmail(c.d, from, c.to, c.attach)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v, want one mentioning %q", err, c.want)
 			}
@@ -305,10 +305,10 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 		t.Fatalf("tampered link: %v %v", resp, err)
 	}
 
-	send := func(t *testing.T, a *digest.Attachment) (mailtest.Detail, []part) {
+	send := func(t *testing.T, a *email.Attachment) (mailtest.Detail, []part) {
 		t.Helper()
 		smtp.DeleteAll(t)
-		e, err := digest.Build(d, from, to, a)
+		e, err := email.DigestEmail(d, from, to, a)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -389,7 +389,7 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 				got = &parts[i]
 			}
 		}
-		if got == nil || got.filename != "aispend-daily-2025-06-01.xlsx" || got.mediaType != digest.XLSXType || !bytes.Equal(got.body, wb) {
+		if got == nil || got.filename != "aispend-daily-2025-06-01.xlsx" || got.mediaType != email.XLSXType || !bytes.Equal(got.body, wb) {
 			t.Fatalf("attachment not received intact: %+v", got)
 		}
 		if !strings.Contains(m.Text, "The workbook is attached") {
@@ -414,8 +414,8 @@ func TestDeliveredThroughMailpit(t *testing.T) {
 }
 
 // bytesAttachment offers a workbook held in memory, capped at maxBytes (0: the default).
-func bytesAttachment(filename string, b []byte, maxBytes int64) *digest.Attachment {
-	return &digest.Attachment{
+func bytesAttachment(filename string, b []byte, maxBytes int64) *email.Attachment {
+	return &email.Attachment{
 		Filename: filename,
 		Size:     int64(len(b)),
 		Open:     func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil },

@@ -1,4 +1,4 @@
-package digest_test
+package email_test
 
 import (
 	"context"
@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report/browsertest"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 )
 
 // Ensures the digest is fluid: at 390 px (a phone) nothing scrolls sideways or is clipped, the
@@ -21,7 +21,7 @@ func TestDigestFluid(t *testing.T) {
 	d.KPIs.Cost = dec("1234567890") // ₩1,234,567,890: 14 characters
 	d.KPIs.Requests = 123456789
 	d.EventsURL = "https://reports.example.com/aispend/daily/2025-06-01/aispend-daily-2025-06-01-events.csv.gz"
-	d.TopUsers = append(d.TopUsers, digest.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("123456789"), Requests: 1234567})
+	d.TopUsers = append(d.TopUsers, email.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("123456789"), Requests: 1234567})
 	e, err := renderDigest(d)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package mail
+package email
 
 import (
 	"fmt"
@@ -9,24 +9,23 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
-	"github.com/aispend/aispend/templates"
 )
 
-// This file makes the alert emails: the batch job (report.Job) decides who is alerted about
-// what and hands an AlertInput to its Sender, which renders it here with the email templates.
+// This file composes the alert emails: the batch job (report.Job) decides who is alerted about
+// what and hands an AlertInput to its ComposeAlert (AlertEmail), then the email to its Sender.
 
 // driverTitles are the titles of an alert's driver tables (report.AlertDimensions).
 var driverTitles = map[report.Dimension]string{report.ByService: "Top services", report.ByModel: "Top models", report.ByUser: "Top users"}
 
-// AlertView formats an alert for the email templates.
-func AlertView(in report.AlertInput) templates.AlertEmail {
+// newAlertView formats an alert for the email templates.
+func newAlertView(in report.AlertInput) alertView {
 	st, br := in.Status, in.Breach
 	loc := in.Location
 	if loc == nil {
 		loc = st.Period.Start.Location()
 	}
 	const layout = "2006-01-02 15:04"
-	v := templates.AlertEmail{
+	v := alertView{
 		Budget:      st.Budget.Name,
 		Severity:    string(br.Severity),
 		Forecast:    br.Kind == report.Forecast,
@@ -64,8 +63,20 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 	}
 	bar := st.Percent.IntPart()
 	v.BarPercent = int(min(max(bar, 0), 100))
+	v.Drivers = alertDrivers(in)
+	if br.Severity == report.Critical || st.State == report.StateExceeded {
+		v.Actions = criticalActions(ended, v.ResetsAt)
+	}
+	return v
+}
+
+// alertDrivers are the top services, models and users of an alert, each with its share of the
+// budget's spend.
+func alertDrivers(in report.AlertInput) []driverTable {
+	st := in.Status
+	var out []driverTable
 	for _, dim := range report.AlertDimensions {
-		t := templates.DriverTable{Title: driverTitles[dim]}
+		t := driverTable{Title: driverTitles[dim]}
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
@@ -79,26 +90,30 @@ func AlertView(in report.AlertInput) templates.AlertEmail {
 			if r.Requests > 0 && r.Unpriced == r.Requests {
 				cost, share = "unpriced", "–" // no price: its cost is unknown, not zero
 			}
-			t.Rows = append(t.Rows, templates.DriverRow{Name: name, Cost: cost,
+			t.Rows = append(t.Rows, driverRow{Name: name, Cost: cost,
 				Requests: money.Count(r.Requests), Share: share})
 		}
-		v.Drivers = append(v.Drivers, t)
+		out = append(out, t)
 	}
-	if (br.Severity == report.Critical || st.State == report.StateExceeded) && ended {
+	return out
+}
+
+// criticalActions are the action items of a CRITICAL or exceeded alert: what to check and do, in
+// a period that has ended or until it resets (resetsAt).
+func criticalActions(ended bool, resetsAt string) []string {
+	if ended {
 		// Nothing more can be spent in an ended period: no "until it resets" advice.
-		v.Actions = []string{
+		return []string{
 			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
 			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
 		}
-	} else if br.Severity == report.Critical || st.State == report.StateExceeded {
-		v.Actions = []string{
-			"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
-			"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
-			"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
-			"The budget resets " + v.ResetsAt + "; until then every further request adds to the overrun.",
-		}
 	}
-	return v
+	return []string{
+		"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
+		"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
+		"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
+		"The budget resets " + resetsAt + "; until then every further request adds to the overrun.",
+	}
 }
 
 // AlertEmail builds the email of an alert: HTML and plain text, the Message-ID derived from the
@@ -107,7 +122,7 @@ func AlertEmail(in report.AlertInput) (*report.Email, error) {
 	if len(in.To) == 0 {
 		return nil, report.ErrNoRecipients
 	}
-	subject, text, html, err := templates.RenderAlert(AlertView(in))
+	subject, text, html, err := renderAlert(newAlertView(in))
 	if err != nil {
 		return nil, fmt.Errorf("render alert: %w", err)
 	}

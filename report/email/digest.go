@@ -1,12 +1,18 @@
-// Package digest makes the digest email sent to the configured recipients after each scheduled
-// run: key numbers first, budget bars, the top five services, models and users, the alerts of
-// the period, and links to the published page and workbook. The HTML is inline-styled table layout
-// with no scripts and no images, for Gmail and Outlook; a plain-text part carries the same
-// numbers and links.
+// Package email composes the emails of runs (report.Email): what each says, from the report
+// model, in the markup of templates/email. It sends nothing; report/mail delivers what it
+// composes (MIME, SMTP, the outbox).
 //
-// Digest is a view struct with exact amounts; Render formats it through templates.RenderDigest
-// and Build makes it an email (report.Email, sent by report/mail) with a stable Message-ID.
-package digest
+//   - The alert email (alert.go, its view alert_view.go): AlertEmail, from the report.AlertInput
+//     the batch job (report.Job.ComposeAlert) hands it; SampleAlert is `aispend alert test`'s.
+//   - The digest sent after each scheduled run (digest.go, its view digest_view.go): key numbers
+//     first, budget bars, the top five services, models and users, the alerts of the period, and
+//     links to the published page and workbook. Digest holds its figures with exact amounts;
+//     DigestEmail (digest_build.go) formats it and makes the email, with a stable Message-ID and
+//     the workbook attached when it fits.
+//
+// The HTML is inline-styled table layout with no scripts and no images, for Gmail and Outlook; a
+// plain-text part carries the same numbers and links. render.go executes the markup.
+package email
 
 import (
 	"errors"
@@ -19,7 +25,6 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
-	"github.com/aispend/aispend/templates"
 )
 
 // TopN is how many rows each top table shows.
@@ -243,25 +248,25 @@ func checkURL(s string) error {
 	return nil
 }
 
-func render(d Digest, wb templates.WorkbookNote) (subject string, html, text []byte, err error) {
+func digestParts(d Digest, wb workbookNote) (subject string, html, text []byte, err error) {
 	if err := d.Validate(); err != nil {
 		return "", nil, nil, fmt.Errorf("invalid digest: %w", err)
 	}
-	v := view(d)
+	v := newDigestView(d)
 	v.Workbook = wb
-	s, t, h, err := templates.RenderDigest(v)
+	s, t, h, err := renderDigest(v)
 	if err != nil {
 		return "", nil, nil, fmt.Errorf("render digest: %w", err)
 	}
 	return s, []byte(h), []byte(t), nil
 }
 
-// view formats a valid digest for the templates.
-func view(d Digest) templates.DigestEmail {
+// newDigestView formats a valid digest for the templates.
+func newDigestView(d Digest) digestView {
 	loc, _ := time.LoadLocation(d.TimeZone) // checked by Validate
 	cur := strings.ToUpper(d.Currency)
 	k := d.KPIs
-	v := templates.DigestEmail{
+	v := digestView{
 		Kind:     kindTitle(d.Period.Kind),
 		Period:   d.Period.Label,
 		TimeZone: d.TimeZone,
@@ -291,7 +296,7 @@ func view(d Digest) templates.DigestEmail {
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 	}
 	v.Sections = sections(d, cur, loc)
-	kpis := []templates.KPI{
+	kpis := []kpiView{
 		requests,
 		kpi("Success rate", money.Percent(k.SuccessRate())),
 		kpi("Cache-hit rate", money.Percent(k.CacheHitRate())),
@@ -320,11 +325,11 @@ func view(d Digest) templates.DigestEmail {
 
 // budgets are the budget bars, and the line naming the budgets that need attention, worst
 // first: "1 budget exceeded, 2 at warning".
-func budgets(bs []Budget, cur string, loc *time.Location) (out []templates.DigestBudget, attention string) {
+func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, attention string) {
 	counts := map[State]int{}
 	for _, b := range bs {
 		counts[b.State]++
-		vb := templates.DigestBudget{
+		vb := digestBudget{
 			Name:    b.Name,
 			Period:  b.Period,
 			State:   string(b.State),
@@ -363,8 +368,8 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []templates.Diges
 }
 
 // alerts are the lines of the alerts the run sent.
-func alerts(as []Alert) []templates.DigestAlert {
-	var out []templates.DigestAlert
+func alerts(as []Alert) []digestAlert {
+	var out []digestAlert
 	for _, a := range as {
 		text := fmt.Sprintf("Budget “%s” reached %d %%", a.Budget, a.Threshold)
 		if a.Forecast {
@@ -376,20 +381,20 @@ func alerts(as []Alert) []templates.DigestAlert {
 		if a.Pending {
 			text += ", not sent yet"
 		}
-		out = append(out, templates.DigestAlert{Severity: a.Severity, Text: text})
+		out = append(out, digestAlert{Severity: a.Severity, Text: text})
 	}
 	return out
 }
 
 // tops are the top services, models and users, each row with its share of the period's cost.
-func tops(d Digest, cur string) []templates.DriverTable {
+func tops(d Digest, cur string) []driverTable {
 	k := d.KPIs
-	var out []templates.DriverTable
+	var out []driverTable
 	for _, t := range []struct {
 		title string
 		rows  []Top
 	}{{"Top services", d.TopServices}, {"Top models", d.TopModels}, {"Top users", d.TopUsers}} {
-		tbl := templates.DriverTable{Title: t.title}
+		tbl := driverTable{Title: t.title}
 		for _, r := range t.rows[:min(TopN, len(t.rows))] {
 			name := r.Name
 			if name == "" {
@@ -399,7 +404,7 @@ func tops(d Digest, cur string) []templates.DriverTable {
 			if k.Cost.IsPositive() {
 				share = money.Percent(report.PercentOf(r.Cost, k.Cost))
 			}
-			tbl.Rows = append(tbl.Rows, templates.DriverRow{
+			tbl.Rows = append(tbl.Rows, driverRow{
 				Name: name, Cost: topCost(r, cur), Requests: money.Count(r.Requests), Share: share,
 			})
 		}
@@ -409,7 +414,7 @@ func tops(d Digest, cur string) []templates.DriverTable {
 }
 
 // kpi is a key number without a note.
-func kpi(label, value string) templates.KPI { return templates.KPI{Label: label, Value: value} }
+func kpi(label, value string) kpiView { return kpiView{Label: label, Value: value} }
 
 // change is the relative change from prev to cur (report.Change) as the page shows it
 // (money.SignedPercent): "+12.2 %", "−40.7 %"; "no change" under 0.1 %; from zero it is "new".
@@ -449,11 +454,11 @@ func asOfText(t time.Time, loc *time.Location) string {
 
 // sections are the digest's short lists: what changed, the spike days, the unpriced models and
 // the prompt-cache savings.
-func sections(d Digest, cur string, loc *time.Location) []templates.DigestSection {
-	var out []templates.DigestSection
+func sections(d Digest, cur string, loc *time.Location) []digestSection {
+	var out []digestSection
 	add := func(title string, lines []string) {
 		if len(lines) > 0 {
-			out = append(out, templates.DigestSection{Title: title, Lines: lines})
+			out = append(out, digestSection{Title: title, Lines: lines})
 		}
 	}
 	var movers []string

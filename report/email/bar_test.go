@@ -1,4 +1,4 @@
-package templates
+package email
 
 import (
 	"strings"
@@ -7,8 +7,8 @@ import (
 
 func TestNewBarClamps(t *testing.T) {
 	for _, c := range []struct{ in, want int }{{-5, 0}, {0, 0}, {42, 42}, {100, 100}, {250, 100}} {
-		if b := NewBar(c.in, "#000000"); b.Percent != c.want || b.Rest() != 100-c.want || b.Height != 14 {
-			t.Errorf("NewBar(%d) = %+v", c.in, b)
+		if b := newBar(c.in, "#000000"); b.Percent != c.want || b.Rest() != 100-c.want || b.Height != 14 {
+			t.Errorf("newBar(%d) = %+v", c.in, b)
 		}
 	}
 }
@@ -20,12 +20,12 @@ func TestProgressBarSharedByAlertAndDigest(t *testing.T) {
 <tr><td width="42%" height="14" style="height:14px;background-color:#b45309;font-size:0;line-height:0;">&nbsp;</td><td width="58%" height="14" style="height:14px;background-color:#e5e7eb;font-size:0;line-height:0;">&nbsp;</td>
 </tr>
 </table>`
-	_, _, alert, err := RenderAlert(AlertEmail{Budget: "b", Severity: "WARNING", BarPercent: 42})
+	_, _, alert, err := renderAlert(alertView{Budget: "b", Severity: "WARNING", BarPercent: 42})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, _, dg, err := RenderDigest(DigestEmail{Kind: "Daily", Period: "2025-06-01", TimeZone: "UTC",
-		Budgets: []DigestBudget{{Name: "b", State: "warning", Filled: 42}}})
+	_, _, dg, err := renderDigest(digestView{Kind: "Daily", Period: "2025-06-01", TimeZone: "UTC",
+		Budgets: []digestBudget{{Name: "b", State: "warning", Filled: 42}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package digest_test
+package email_test
 
 import (
 	"html"
@@ -10,7 +10,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/digest"
+	"github.com/aispend/aispend/report/email"
 )
 
 func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
@@ -25,33 +25,33 @@ const (
 )
 
 // sample is a realistic digest: KRW, Seoul, a budget at warning and one exceeded.
-func sample() digest.Digest {
+func sample() email.Digest {
 	loc, _ := time.LoadLocation("Asia/Seoul")
-	return digest.Digest{
-		Period: digest.Period{Kind: "daily", Label: "2025-06-01",
+	return email.Digest{
+		Period: email.Period{Kind: "daily", Label: "2025-06-01",
 			Start: time.Date(2025, 6, 1, 0, 0, 0, 0, loc), End: time.Date(2025, 6, 2, 0, 0, 0, 0, loc)},
 		Currency:    "KRW",
 		TimeZone:    "Asia/Seoul",
 		GeneratedAt: time.Date(2025, 6, 2, 7, 0, 0, 0, loc),
-		KPIs:        digest.KPIs{Cost: dec("1234567.8"), Requests: 12345, Failures: 12, CacheHits: 4000, Unpriced: 3},
-		Previous:    &digest.KPIs{Cost: dec("1100000"), Requests: 12000},
-		Budgets: []digest.Budget{
+		KPIs:        email.KPIs{Cost: dec("1234567.8"), Requests: 12345, Failures: 12, CacheHits: 4000, Unpriced: 3},
+		Previous:    &email.KPIs{Cost: dec("1100000"), Requests: 12000},
+		Budgets: []email.Budget{
 			{Name: "team-search", Period: "monthly 2025-06", Spent: dec("800000"), Limit: dec("1000000"), Percent: dec("80.00"),
-				State: digest.StateWarning, ResetsAt: time.Date(2025, 7, 1, 0, 0, 0, 0, loc)},
+				State: email.StateWarning, ResetsAt: time.Date(2025, 7, 1, 0, 0, 0, 0, loc)},
 			{Name: "all", Period: "daily 2025-06-01", Spent: dec("1500000"), Limit: dec("1000000"), Percent: dec("150.00"),
-				State: digest.StateExceeded},
-			{Name: "batch", Spent: dec("0"), Limit: dec("500000"), Percent: dec("0"), State: digest.StateOK},
+				State: email.StateExceeded},
+			{Name: "batch", Spent: dec("0"), Limit: dec("500000"), Percent: dec("0"), State: email.StateOK},
 		},
-		TopServices: []digest.Top{{Name: "QA_CHAT", Cost: dec("617283.9"), Requests: 6000}, {Name: "search", Cost: dec("400000"), Requests: 5000}},
-		TopModels:   []digest.Top{{Name: "gpt-4o", Cost: dec("1000000"), Requests: 10000}},
-		TopUsers:    []digest.Top{{Name: "u-42", Cost: dec("300000"), Requests: 42}, {Name: "", Cost: dec("100"), Requests: 1}},
-		Alerts:      []digest.Alert{{Budget: "team-search", Severity: "WARNING", Threshold: 80, Period: "monthly 2025-06"}},
+		TopServices: []email.Top{{Name: "QA_CHAT", Cost: dec("617283.9"), Requests: 6000}, {Name: "search", Cost: dec("400000"), Requests: 5000}},
+		TopModels:   []email.Top{{Name: "gpt-4o", Cost: dec("1000000"), Requests: 10000}},
+		TopUsers:    []email.Top{{Name: "u-42", Cost: dec("300000"), Requests: 42}, {Name: "", Cost: dec("100"), Requests: 1}},
+		Alerts:      []email.Alert{{Budget: "team-search", Severity: "WARNING", Threshold: 80, Period: "monthly 2025-06"}},
 		PageURL:     pageURL,
 		WorkbookURL: workbookURL,
 	}
 }
 
-func render(t *testing.T, d digest.Digest) (subject, htmlBody, text string) {
+func render(t *testing.T, d email.Digest) (subject, htmlBody, text string) {
 	t.Helper()
 	e, err := renderDigest(d)
 	if err != nil {
@@ -61,8 +61,8 @@ func render(t *testing.T, d digest.Digest) (subject, htmlBody, text string) {
 }
 
 // renderDigest is digest d as Build renders it without a workbook, to a fixed sender and recipient.
-func renderDigest(d digest.Digest) (*report.Email, error) {
-	return digest.Build(d, "aispend@example.com", []string{"ops@example.com"}, nil)
+func renderDigest(d email.Digest) (*report.Email, error) {
+	return email.DigestEmail(d, "aispend@example.com", []string{"ops@example.com"}, nil)
 }
 
 var (
@@ -142,9 +142,9 @@ func TestRenderEscapesUntrustedText(t *testing.T) {
 		`"><a href="javascript:alert(1)">click</a>`,
 		"{{.PageURL}}",
 	}
-	d.TopServices = []digest.Top{{Name: evil[0], Cost: dec("1")}, {Name: evil[1], Cost: dec("1")}}
-	d.TopModels = []digest.Top{{Name: evil[2], Cost: dec("1")}}
-	d.TopUsers = []digest.Top{{Name: evil[3], Cost: dec("1")}, {Name: evil[5], Cost: dec("1")}}
+	d.TopServices = []email.Top{{Name: evil[0], Cost: dec("1")}, {Name: evil[1], Cost: dec("1")}}
+	d.TopModels = []email.Top{{Name: evil[2], Cost: dec("1")}}
+	d.TopUsers = []email.Top{{Name: evil[3], Cost: dec("1")}, {Name: evil[5], Cost: dec("1")}}
 	d.Budgets[0].Name = evil[4]
 	d.Budgets[1].Period = evil[1]
 	d.Alerts[0].Budget = evil[2]
@@ -224,22 +224,22 @@ func TestRenderTopFive(t *testing.T) {
 	d.KPIs.Cost = dec("1000")
 	d.TopModels = nil
 	for i := range 7 {
-		d.TopModels = append(d.TopModels, digest.Top{Name: "model-" + string(rune('a'+i)), Cost: dec("100"), Requests: 1})
+		d.TopModels = append(d.TopModels, email.Top{Name: "model-" + string(rune('a'+i)), Cost: dec("100"), Requests: 1})
 	}
 	_, body, text := render(t, d)
 	for i := range 7 {
 		name := "model-" + string(rune('a'+i))
-		if got, want := strings.Contains(body, name), i < digest.TopN; got != want {
+		if got, want := strings.Contains(body, name), i < email.TopN; got != want {
 			t.Errorf("%s shown in HTML: %v, want %v", name, got, want)
 		}
-		if got, want := strings.Contains(text, name), i < digest.TopN; got != want {
+		if got, want := strings.Contains(text, name), i < email.TopN; got != want {
 			t.Errorf("%s shown in text: %v, want %v", name, got, want)
 		}
 	}
 	if !strings.Contains(text, "model-a: ₩100 (10.0 %, 1 req.)") {
 		t.Errorf("share of the total missing:\n%s", text)
 	}
-	d.KPIs = digest.KPIs{}
+	d.KPIs = email.KPIs{}
 	d.Previous = nil
 	_, _, text = render(t, d)
 	if !strings.Contains(text, "model-a: ₩100 (–, 1 req.)") {
@@ -249,7 +249,7 @@ func TestRenderTopFive(t *testing.T) {
 
 // Ensures optional parts disappear when absent: no links, no previous period, no budgets.
 func TestRenderMinimal(t *testing.T) {
-	d := digest.Digest{Period: digest.Period{Kind: "monthly", Label: "2025-06"}, Currency: "usd", TimeZone: "UTC"}
+	d := email.Digest{Period: email.Period{Kind: "monthly", Label: "2025-06"}, Currency: "usd", TimeZone: "UTC"}
 	subject, body, text := render(t, d)
 	checkSafeHTML(t, body)
 	if got := hrefs(body); len(got) != 0 {
@@ -269,7 +269,7 @@ func TestRenderMinimal(t *testing.T) {
 }
 
 func TestKPIs(t *testing.T) {
-	k := digest.KPIs{Cost: dec("10"), Requests: 8, Failures: 1, CacheHits: 3, Unpriced: 4}
+	k := email.KPIs{Cost: dec("10"), Requests: 8, Failures: 1, CacheHits: 3, Unpriced: 4}
 	for _, c := range []struct {
 		name      string
 		got, want decimal.Decimal
@@ -277,9 +277,9 @@ func TestKPIs(t *testing.T) {
 		{"success rate", k.SuccessRate(), dec("87.5")},
 		{"cache-hit rate", k.CacheHitRate(), dec("37.5")},
 		{"avg cost over priced requests only", k.AvgCost(), dec("2.5")},
-		{"avg cost, all unpriced", digest.KPIs{Requests: 2, Unpriced: 2}.AvgCost(), dec("0")},
-		{"rates without requests", digest.KPIs{}.SuccessRate(), dec("0")},
-		{"rate truncated to 2 decimals", digest.KPIs{Requests: 3, Failures: 1}.SuccessRate(), dec("66.66")},
+		{"avg cost, all unpriced", email.KPIs{Requests: 2, Unpriced: 2}.AvgCost(), dec("0")},
+		{"rates without requests", email.KPIs{}.SuccessRate(), dec("0")},
+		{"rate truncated to 2 decimals", email.KPIs{Requests: 3, Failures: 1}.SuccessRate(), dec("66.66")},
 	} {
 		if !c.got.Equal(c.want) {
 			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
@@ -300,8 +300,8 @@ func TestRenderChange(t *testing.T) {
 		{"nothing twice", "0", "0", "no change vs the previous period ($0.00)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := digest.Digest{Period: digest.Period{Kind: "weekly", Label: "2025-W23"}, Currency: "USD", TimeZone: "UTC",
-				KPIs: digest.KPIs{Cost: dec(c.cur)}, Previous: &digest.KPIs{Cost: dec(c.prev)}}
+			d := email.Digest{Period: email.Period{Kind: "weekly", Label: "2025-W23"}, Currency: "USD", TimeZone: "UTC",
+				KPIs: email.KPIs{Cost: dec(c.cur)}, Previous: &email.KPIs{Cost: dec(c.prev)}}
 			_, _, text := render(t, d)
 			if !strings.Contains(text, c.want) {
 				t.Errorf("want %q in\n%s", c.want, text)
@@ -314,24 +314,24 @@ func TestRenderChange(t *testing.T) {
 func TestRenderRejectsBadInput(t *testing.T) {
 	for _, c := range []struct {
 		name   string
-		change func(*digest.Digest)
+		change func(*email.Digest)
 		want   string
 	}{
-		{"period kind", func(d *digest.Digest) { d.Period.Kind = "hourly" }, `period kind "hourly"`},
-		{"empty kind", func(d *digest.Digest) { d.Period.Kind = "" }, `period kind ""`},
-		{"empty label", func(d *digest.Digest) { d.Period.Label = " " }, "period label is empty"},
-		{"currency", func(d *digest.Digest) { d.Currency = "WON!" }, `currency "WON!"`},
-		{"time zone", func(d *digest.Digest) { d.TimeZone = "Mars/Olympus" }, `time zone "Mars/Olympus"`},
-		{"no time zone", func(d *digest.Digest) { d.TimeZone = "" }, "time zone is empty"},
-		{"relative page url", func(d *digest.Digest) { d.PageURL = "/daily/2025-06-01/" }, "page url"},
-		{"javascript url", func(d *digest.Digest) { d.PageURL = "javascript:alert(1)" }, "page url"},
-		{"url with a quote", func(d *digest.Digest) { d.WorkbookURL = `https://x.example/"onmouseover=1` }, "workbook url"},
-		{"url with a space", func(d *digest.Digest) { d.WorkbookURL = "https://x.example/a b" }, "workbook url"},
-		{"relative events url", func(d *digest.Digest) { d.EventsURL = "daily/x-events.csv.gz" }, "events url"},
-		{"budget state", func(d *digest.Digest) { d.Budgets[0].State = "red" }, `state "red"`},
-		{"alert severity", func(d *digest.Digest) { d.Alerts[0].Severity = "LOUD" }, `severity "LOUD"`},
-		{"failures over requests", func(d *digest.Digest) { d.KPIs.Failures = d.KPIs.Requests + 1 }, "cannot exceed requests"},
-		{"negative count", func(d *digest.Digest) { d.Previous.Requests = -1 }, "previous kpis: counts must not be negative"},
+		{"period kind", func(d *email.Digest) { d.Period.Kind = "hourly" }, `period kind "hourly"`},
+		{"empty kind", func(d *email.Digest) { d.Period.Kind = "" }, `period kind ""`},
+		{"empty label", func(d *email.Digest) { d.Period.Label = " " }, "period label is empty"},
+		{"currency", func(d *email.Digest) { d.Currency = "WON!" }, `currency "WON!"`},
+		{"time zone", func(d *email.Digest) { d.TimeZone = "Mars/Olympus" }, `time zone "Mars/Olympus"`},
+		{"no time zone", func(d *email.Digest) { d.TimeZone = "" }, "time zone is empty"},
+		{"relative page url", func(d *email.Digest) { d.PageURL = "/daily/2025-06-01/" }, "page url"},
+		{"javascript url", func(d *email.Digest) { d.PageURL = "javascript:alert(1)" }, "page url"},
+		{"url with a quote", func(d *email.Digest) { d.WorkbookURL = `https://x.example/"onmouseover=1` }, "workbook url"},
+		{"url with a space", func(d *email.Digest) { d.WorkbookURL = "https://x.example/a b" }, "workbook url"},
+		{"relative events url", func(d *email.Digest) { d.EventsURL = "daily/x-events.csv.gz" }, "events url"},
+		{"budget state", func(d *email.Digest) { d.Budgets[0].State = "red" }, `state "red"`},
+		{"alert severity", func(d *email.Digest) { d.Alerts[0].Severity = "LOUD" }, `severity "LOUD"`},
+		{"failures over requests", func(d *email.Digest) { d.KPIs.Failures = d.KPIs.Requests + 1 }, "cannot exceed requests"},
+		{"negative count", func(d *email.Digest) { d.Previous.Requests = -1 }, "previous kpis: counts must not be negative"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := sample()

@@ -1,15 +1,12 @@
-package templates
+package email
 
-import (
-	"bytes"
-	htmltemplate "html/template"
-	"strings"
-	texttemplate "text/template"
-)
+import "strings"
 
-// DigestEmail is the view of the digest email sent after each run: every field is already
-// formatted text (report/digest makes it); the HTML template escapes each of them.
-type DigestEmail struct {
+// This file holds the view of the digest email; render.go executes its markup.
+
+// digestView is the view of the digest email sent after each run: every field is already
+// formatted text (newDigestView makes it); the HTML template escapes each of them.
+type digestView struct {
 	Kind        string // "Daily", "Weekly", "Monthly"
 	Period      string // the period label, "2025-06-01", "2025-W23", "2025-06"
 	PeriodRange string // "2025-06-01 00:00 – 2025-06-02 00:00"; empty: not shown
@@ -20,39 +17,39 @@ type DigestEmail struct {
 
 	Cost       string // total cost, the first number of the email
 	CostChange string // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
-	KPIRows    [][]KPI
+	KPIRows    [][]kpiView
 	Unpriced   string // events without a price (not in Cost), "1,234"; empty: none
 
 	// Sections are short lists after the key numbers: biggest movers, spike days, unpriced
 	// models, prompt-cache savings; each is shown only when it has lines.
-	Sections []DigestSection
+	Sections []digestSection
 
-	Budgets []DigestBudget
-	Alerts  []DigestAlert
-	Tops    []DriverTable // top services, models, users
+	Budgets []digestBudget
+	Alerts  []digestAlert
+	Tops    []driverTable // top services, models, users
 
 	PageURL     string // absolute; empty: no link
 	WorkbookURL string // absolute, possibly presigned; empty: no link
 	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
 	LocalLinks  bool   // the links are file:// URLs: no public URL is configured
-	Workbook    WorkbookNote
+	Workbook    workbookNote
 }
 
-// DigestSection is a titled list of lines, e.g. "Biggest movers".
-type DigestSection struct {
+// digestSection is a titled list of lines, e.g. "Biggest movers".
+type digestSection struct {
 	Title string
 	Lines []string
 }
 
-// KPI is one key number.
-type KPI struct {
+// kpiView is one key number.
+type kpiView struct {
 	Label string
 	Value string
 	Note  string // e.g. the change vs the previous period; may be empty
 }
 
-// DigestBudget is one budget's status line with its bar.
-type DigestBudget struct {
+// digestBudget is one budget's status line with its bar.
+type digestBudget struct {
 	Name     string
 	Period   string // the budget's own period, "monthly 2025-06"; may be empty
 	State    string // ok | info | warning | critical | exceeded
@@ -70,25 +67,25 @@ type DigestBudget struct {
 }
 
 // StateLabel is the state as shown: "OK", "WARNING", …
-func (b DigestBudget) StateLabel() string { return strings.ToUpper(b.State) }
+func (b digestBudget) StateLabel() string { return strings.ToUpper(b.State) }
 
 // Color is the state's colour.
-func (b DigestBudget) Color() string { return stateColor(b.State) }
+func (b digestBudget) Color() string { return stateColor(b.State) }
 
 // Bar is the budget's progress bar in the state's colour.
-func (b DigestBudget) Bar() Bar { return NewBar(b.Filled, b.Color()) }
+func (b digestBudget) Bar() progressBar { return newBar(b.Filled, b.Color()) }
 
-// DigestAlert is one alert recorded for the period.
-type DigestAlert struct {
+// digestAlert is one alert recorded for the period.
+type digestAlert struct {
 	Severity string // INFO | WARNING | CRITICAL
 	Text     string // "Budget “team-a” reached 80 % (monthly 2025-06)"
 }
 
 // Color is the severity's colour, as in the alert email.
-func (a DigestAlert) Color() string { return stateColor(strings.ToLower(a.Severity)) }
+func (a digestAlert) Color() string { return stateColor(strings.ToLower(a.Severity)) }
 
-// WorkbookNote says whether the workbook is attached, or why not.
-type WorkbookNote struct {
+// workbookNote says whether the workbook is attached, or why not.
+type workbookNote struct {
 	Attached bool
 	TooLarge bool   // attachment was asked for but the file is over the cap
 	Filename string // when Attached or TooLarge
@@ -114,25 +111,7 @@ func stateColor(state string) string {
 	}
 }
 
-var (
-	digestHTML    = htmltemplate.Must(htmltemplate.New("digest.html").Funcs(emailFuncs).ParseFS(emailFS, "email/digest.html", "email/bar.html"))
-	digestText    = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest.txt"))
-	digestSubject = texttemplate.Must(texttemplate.ParseFS(emailFS, "email/digest_subject.txt"))
-)
-
-// RenderDigest renders the digest's subject (one line), plain-text body and HTML body.
-func RenderDigest(v DigestEmail) (subject, text, html string, err error) {
-	var s, t, h bytes.Buffer
-	if err := digestSubject.Execute(&s, v); err != nil {
-		return "", "", "", err
-	}
-	if err := digestText.Execute(&t, v); err != nil {
-		return "", "", "", err
-	}
-	if err := digestHTML.Execute(&h, v); err != nil {
-		return "", "", "", err
-	}
-	// A subject is one header line: no CR/LF may come through from any value.
-	subject = strings.Join(strings.Fields(s.String()), " ")
-	return subject, t.String(), h.String(), nil
+// renderDigest renders the digest's subject, plain-text body and HTML body.
+func renderDigest(v digestView) (subject, text, html string, err error) {
+	return digestTemplates.render(v)
 }

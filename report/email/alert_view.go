@@ -1,0 +1,63 @@
+package email
+
+// This file holds the view of the alert email; render.go executes its markup.
+
+// alertView is the view of a budget alert email: every field is already formatted text; the
+// HTML template escapes each of them.
+type alertView struct {
+	Budget      string
+	Severity    string // INFO | WARNING | CRITICAL
+	Forecast    bool   // an estimate of the period-end spend, not the spend so far
+	Threshold   int    // percent
+	Period      string // "daily 2025-10-01"
+	PeriodRange string // "2025-10-01 00:00 – 2025-10-02 00:00 Asia/Seoul"
+	ResetsAt    string // when the next period starts; empty once the period is over
+	EndedAt     string // the period had ended when the alert was sent: when it ended; else empty
+	Scope       string // "all events" or "service=QA_CHAT"
+	Spent       string
+	Limit       string
+	Remaining   string
+	Percent     string // "80.0 %"
+	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
+	// period end against the limit.
+	SubjectPercent string
+	Projected      string // forecast period-end spend, when known
+	Unpriced       string // events in scope without a price (not in Spent), "1,234"; "0": none
+	BarPercent     int    // 0..100, the filled part of the progress bar
+	Drivers        []driverTable
+	Actions        []string // shown for CRITICAL
+	ReportURL      string   // the period page; empty: no link
+	WorkbookURL    string   // the period's workbook; empty: no link
+	LocalLinks     bool     // the links are file:// URLs: no public URL is configured
+	Also           []string // lower thresholds this email stands for, "50 %"
+	AsOf           string
+}
+
+// driverTable is one "top …" table of an alert.
+type driverTable struct {
+	Title string
+	Rows  []driverRow
+}
+
+// driverRow is one line of a driverTable.
+type driverRow struct {
+	Name     string
+	Cost     string
+	Requests string
+	Share    string // of the budget's spend, "42.0 %"
+}
+
+// Bar is the alert's progress bar, in the severity's colour.
+func (a alertView) Bar() progressBar { return newBar(a.BarPercent, a.Color()) }
+
+// Color is the severity's colour.
+func (a alertView) Color() string {
+	switch a.Severity {
+	case "CRITICAL":
+		return "#b91c1c"
+	case "WARNING":
+		return "#b45309"
+	default:
+		return "#1d4ed8"
+	}
+}
