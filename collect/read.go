@@ -2,7 +2,6 @@ package collect
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -16,44 +15,14 @@ import (
 	"time"
 
 	json "github.com/goccy/go-json"
+
+	"github.com/aispend/aispend/report/api"
 )
 
 // The read API: GET /v1/stats, /v1/daily, /v1/top and /v1/alerts over a range of dates, with
 // read (or admin) tokens; POST /v1/alerts/test with an admin token. The numbers come from a
-// ReadSource (report/readapi, wired by cmd/aispend): this file owns the HTTP side only —
-// tokens, query parameters, status codes.
-
-// Date is a calendar date in the report time zone.
-type Date struct {
-	Year  int
-	Month time.Month
-	Day   int
-}
-
-func (d Date) String() string { return fmt.Sprintf("%04d-%02d-%02d", d.Year, int(d.Month), d.Day) }
-
-func (d Date) time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
-
-func dateOf(t time.Time) Date {
-	y, m, d := t.Date()
-	return Date{y, m, d}
-}
-
-// ReadQuery is a valid query of the read API: From ≤ To, at most MaxRangeDays days.
-type ReadQuery struct {
-	From, To  Date
-	Dimension string // GET /v1/top: service, model, provider, org or user
-	Limit     int    // GET /v1/top: 1 to MaxTopLimit
-}
-
-// ReadSource answers the read API; each method returns the JSON body of its endpoint. An error
-// means the numbers could not be read (the database): the client is told to retry.
-type ReadSource interface {
-	Stats(ctx context.Context, q ReadQuery) (any, error)
-	Daily(ctx context.Context, q ReadQuery) (any, error)
-	Top(ctx context.Context, q ReadQuery) (any, error)
-	Alerts(ctx context.Context, q ReadQuery) (any, error)
-}
+// ReadSource (report/api, wired by cmd/aispend): this file owns the HTTP side only — query
+// parameters, status codes.
 
 // AlertTester sends a sample alert through the configured mail transport (POST
 // /v1/alerts/test) to the addresses given, or to the configured recipients when none is. An
@@ -72,108 +41,24 @@ type TestAlertSent struct {
 // ErrRecipients marks an AlertTester error about the recipients rather than the transport.
 var ErrRecipients = errors.New("recipients refused")
 
-// Read API limits.
+// Limits of the HTTP side; the read API's own (range, top limit) are report/api's.
 const (
-	MaxRangeDays     = 366 // days from..to, inclusive
-	DefaultRangeDays = 30  // from defaults to 29 days before to
-	DefaultTopLimit  = 10
-	MaxTopLimit      = 1000
 	maxTestAlertTo   = 20
 	readTimeout      = 50 * time.Second // under the server's 60 s write timeout
 	minYear, maxYear = 1970, 9998
 )
 
-// TopDimensions are the values of GET /v1/top's dimension parameter.
-var TopDimensions = []string{"service", "model", "provider", "org", "user"}
-
-// tokenKind is a set of token kinds.
-type tokenKind uint8
-
-const (
-	ingestToken tokenKind = 1 << iota
-	readToken
-	adminToken
-)
-
-// kindOf is the kinds of token got is, compared in constant time with every configured token.
-func (s *Server) kindOf(got []byte) tokenKind {
-	var k tokenKind
-	for _, set := range []struct {
-		kind   tokenKind
-		tokens [][]byte
-	}{{ingestToken, s.tokens}, {readToken, s.readTokens}, {adminToken, s.adminTokens}} {
-		match := 0
-		for _, t := range set.tokens {
-			match |= subtle.ConstantTimeCompare(got, t)
-		}
-		if match == 1 {
-			k |= set.kind
-		}
-	}
-	return k
-}
-
-// open tells whether endpoints for kinds need no token: ingest endpoints when no ingest token is
-// configured (a loopback-only mode that cmd/aispend allows explicitly), the others only when no
-// token of any kind is.
-func (s *Server) open(allowed tokenKind) bool {
-	if allowed&ingestToken != 0 {
-		return len(s.tokens) == 0
-	}
-	return len(s.tokens) == 0 && len(s.readTokens) == 0 && len(s.adminTokens) == 0
-}
-
-// authedAs requires a bearer token of one of the allowed kinds: 401 for a missing or unknown
-// token, 403 for a valid token of another kind (so that an application's ingest token cannot
-// read the organisation's spend, nor a dashboard's read token send alerts). refused says what
-// the endpoint needs.
-func (s *Server) authedAs(allowed tokenKind, refused string, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if status, msg := s.authorize(r, allowed, refused); status != 0 {
-			if status == http.StatusUnauthorized {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="aispend"`)
-			}
-			writeError(w, status, msg, nil)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// authorize checks r's bearer token against the allowed kinds: 0, or 401 (missing or unknown)
-// or 403 (another kind: refused says what the endpoint needs) with the message to answer. A
-// known token of any kind marks the connection authenticated (conn.go).
-func (s *Server) authorize(r *http.Request, allowed tokenKind, refused string) (int, string) {
-	if s.open(allowed) {
-		markAuthenticated(r)
-		return 0, ""
-	}
-	got, ok := bearer(r.Header.Get("Authorization"))
-	kind := tokenKind(0)
-	if ok {
-		kind = s.kindOf(got)
-	}
-	if kind == 0 {
-		return http.StatusUnauthorized, "missing or invalid bearer token"
-	}
-	markAuthenticated(r)
-	if kind&allowed == 0 {
-		return http.StatusForbidden, refused
-	}
-	return 0, ""
-}
-
 // readRoutes registers the read API.
 func (s *Server) readRoutes() {
 	const readRefused = "this token may not read statistics: use a read token (AISPEND_READ_TOKENS) or an admin token (AISPEND_ADMIN_TOKENS)"
-	read := func(path string, params []string, call func(ReadSource, context.Context, ReadQuery) (any, error)) {
-		s.mux.Handle("GET "+path, s.authedAs(readToken|adminToken, readRefused, s.handleRead(params, call)))
+	read := func(path string, h http.Handler) {
+		s.mux.Handle("GET "+path, s.authedAs(readToken|adminToken, readRefused, h))
 	}
 	rangeParams := []string{"from", "to"}
-	read("/v1/stats", rangeParams, ReadSource.Stats)
-	read("/v1/daily", rangeParams, ReadSource.Daily)
-	read("/v1/top", []string{"from", "to", "dimension", "limit"}, ReadSource.Top)
-	read("/v1/alerts", rangeParams, ReadSource.Alerts)
+	read("/v1/stats", handleRead(s, rangeParams, ReadSource.Stats))
+	read("/v1/daily", handleRead(s, rangeParams, ReadSource.Daily))
+	read("/v1/top", handleRead(s, []string{"from", "to", "dimension", "limit"}, ReadSource.Top))
+	read("/v1/alerts", handleRead(s, rangeParams, ReadSource.Alerts))
 	s.mux.Handle("POST /v1/alerts/test", s.authedAs(adminToken,
 		"sending a test alert needs an admin token (AISPEND_ADMIN_TOKENS)", s.handleTestAlert()))
 }
@@ -193,7 +78,8 @@ func writeProblems(w http.ResponseWriter, status int, msg string, ps []queryProb
 	writeJSON(w, status, queryErrorBody{Error: msg, Problems: ps})
 }
 
-func (s *Server) handleRead(params []string, call func(ReadSource, context.Context, ReadQuery) (any, error)) http.Handler {
+// handleRead answers one read endpoint, taking params, with its ReadSource method call.
+func handleRead[T any](s *Server, params []string, call func(ReadSource, context.Context, api.Query) (T, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if s.cfg.Read == nil {
 			writeError(w, http.StatusNotFound, "the read API is not configured", nil)
@@ -224,7 +110,7 @@ func (s *Server) handleRead(params []string, call func(ReadSource, context.Conte
 
 // parseReadQuery reads and checks the query parameters; params are the ones the endpoint takes.
 // Every problem is listed at once.
-func (s *Server) parseReadQuery(raw string, params []string) (ReadQuery, []queryProblem) {
+func (s *Server) parseReadQuery(raw string, params []string) (api.Query, []queryProblem) {
 	var ps []queryProblem
 	bad := func(field, format string, args ...any) {
 		ps = append(ps, queryProblem{Field: field, Message: fmt.Sprintf(format, args...)})
@@ -232,7 +118,7 @@ func (s *Server) parseReadQuery(raw string, params []string) (ReadQuery, []query
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
 		bad("query", "malformed query string: %v", err)
-		return ReadQuery{}, ps
+		return api.Query{}, ps
 	}
 	names := make([]string, 0, len(vals))
 	for k := range vals {
@@ -262,44 +148,44 @@ func (s *Server) parseReadQuery(raw string, params []string) (ReadQuery, []query
 	if loc == nil {
 		loc = time.UTC
 	}
-	today := dateOf(s.cfg.ReadNow().In(loc))
-	date := func(k string) (Date, bool, bool) {
+	today := api.DateOf(s.cfg.ReadNow().In(loc))
+	date := func(k string) (api.Date, bool, bool) {
 		v, ok := get(k)
 		if !ok {
-			return Date{}, false, true
+			return api.Date{}, false, true
 		}
 		t, err := time.Parse(time.DateOnly, v)
 		if err != nil {
 			bad(k, "%q is not a date: want YYYY-MM-DD (a day that exists), in the report time zone %s", v, loc)
-			return Date{}, true, false
+			return api.Date{}, true, false
 		}
 		// Beyond these years PostgreSQL's calendar and JSON's time format part ways with Go's.
 		if y := t.Year(); y < minYear || y > maxYear {
 			bad(k, "%s: want a year from %d to %d", v, minYear, maxYear)
-			return Date{}, true, false
+			return api.Date{}, true, false
 		}
-		return dateOf(t), true, true
+		return api.DateOf(t), true, true
 	}
-	var q ReadQuery
+	var q api.Query
 	from, hasFrom, fromOK := date("from")
 	to, hasTo, toOK := date("to")
 	if !hasTo {
 		to = today
 	}
 	if !hasFrom {
-		from = dateOf(to.time().AddDate(0, 0, -(DefaultRangeDays - 1)))
+		from = api.DateOf(to.UTC().AddDate(0, 0, -(api.DefaultRangeDays - 1)))
 	}
 	if fromOK && toOK {
-		days := int(to.time().Sub(from.time()).Hours()/24) + 1
+		days := int(to.UTC().Sub(from.UTC()).Hours()/24) + 1
 		switch {
 		case days < 1:
 			bad("from", "%s is after to (%s)", from, to)
-		case days > MaxRangeDays:
+		case days > api.MaxRangeDays:
 			field := "to"
 			if !hasTo {
 				field = "from"
 			}
-			bad(field, "%s to %s is %d days: at most %d at once", from, to, days, MaxRangeDays)
+			bad(field, "%s to %s is %d days: at most %d at once", from, to, days, api.MaxRangeDays)
 		}
 	}
 	q.From, q.To = from, to
@@ -309,27 +195,21 @@ func (s *Server) parseReadQuery(raw string, params []string) (ReadQuery, []query
 			v, ok := get("dimension")
 			switch {
 			case !ok && vals["dimension"] == nil:
-				bad("dimension", "required: one of %s", strings.Join(TopDimensions, ", "))
+				bad("dimension", "required: one of %s", strings.Join(api.DimensionNames(), ", "))
 			case ok:
-				found := false
-				for _, d := range TopDimensions {
-					found = found || v == d
-				}
 				// org_id and user_id are the event fields' names: accepted as well.
-				if v == "org_id" || v == "user_id" {
-					v, found = strings.TrimSuffix(v, "_id"), true
-				}
+				dim, found := api.DimensionOf(v)
 				if !found {
-					bad("dimension", "%q: want one of %s", v, strings.Join(TopDimensions, ", "))
+					bad("dimension", "%q: want one of %s", v, strings.Join(api.DimensionNames(), ", "))
 				}
-				q.Dimension = v
+				q.Dimension = api.DimensionName(dim)
 			}
 		case "limit":
-			q.Limit = DefaultTopLimit
+			q.Limit = api.DefaultLimit
 			if v, ok := get("limit"); ok {
 				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > MaxTopLimit {
-					bad("limit", "%q: want an integer from 1 to %d", v, MaxTopLimit)
+				if err != nil || n < 1 || n > api.MaxLimit {
+					bad("limit", "%q: want an integer from 1 to %d", v, api.MaxLimit)
 				}
 				q.Limit = n
 			}
