@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/mail"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,6 +24,16 @@ import (
 // read (or admin) tokens; POST /v1/alerts/test with an admin token. The numbers come from a
 // ReadSource (report/api, wired by cmd/aispend): this file owns the HTTP side only — query
 // parameters, status codes.
+
+// ReadSource answers the read API (report/api's Service): one method per endpoint, for a query
+// parseReadQuery has checked; each returns its endpoint's body. An error means the numbers could
+// not be read (the database): the client is told to retry.
+type ReadSource interface {
+	Stats(ctx context.Context, q api.Query) (api.Stats, error)
+	Daily(ctx context.Context, q api.Query) (api.Daily, error)
+	Top(ctx context.Context, q api.Query) (api.Top, error)
+	Alerts(ctx context.Context, q api.Query) (api.Alerts, error)
+}
 
 // AlertTester sends a sample alert through the configured mail transport (POST
 // /v1/alerts/test) to the addresses given, or to the configured recipients when none is. An
@@ -111,64 +122,90 @@ func handleRead[T any](s *Server, params []string, call func(ReadSource, context
 // parseReadQuery reads and checks the query parameters; params are the ones the endpoint takes.
 // Every problem is listed at once.
 func (s *Server) parseReadQuery(raw string, params []string) (api.Query, []queryProblem) {
-	var ps []queryProblem
-	bad := func(field, format string, args ...any) {
-		ps = append(ps, queryProblem{Field: field, Message: fmt.Sprintf(format, args...)})
-	}
 	vals, err := url.ParseQuery(raw)
 	if err != nil {
-		bad("query", "malformed query string: %v", err)
-		return api.Query{}, ps
+		return api.Query{}, []queryProblem{{Field: "query", Message: fmt.Sprintf("malformed query string: %v", err)}}
 	}
-	names := make([]string, 0, len(vals))
-	for k := range vals {
+	qp := &queryParser{vals: vals, loc: s.cfg.Location}
+	if qp.loc == nil {
+		qp.loc = time.UTC
+	}
+	qp.checkNames(params)
+	var q api.Query
+	q.From, q.To = qp.dates(api.DateOf(s.cfg.ReadNow().In(qp.loc)))
+	for _, p := range params {
+		switch p {
+		case "dimension":
+			q.Dimension = qp.dimension()
+		case "limit":
+			q.Limit = qp.limit()
+		}
+	}
+	return q, qp.problems
+}
+
+// queryParser reads the parameters of one read-API query and collects its problems.
+type queryParser struct {
+	vals     url.Values
+	loc      *time.Location // the report time zone
+	problems []queryProblem
+}
+
+func (qp *queryParser) bad(field, format string, args ...any) {
+	qp.problems = append(qp.problems, queryProblem{Field: field, Message: fmt.Sprintf(format, args...)})
+}
+
+// get is parameter k's value when it is given exactly once.
+func (qp *queryParser) get(k string) (string, bool) {
+	v, ok := qp.vals[k]
+	if !ok || len(v) != 1 {
+		return "", false
+	}
+	return v[0], true
+}
+
+// checkNames refuses, in name order, the parameters the endpoint does not take (params) and
+// those given more than once.
+func (qp *queryParser) checkNames(params []string) {
+	names := make([]string, 0, len(qp.vals))
+	for k := range qp.vals {
 		names = append(names, k)
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		known := false
-		for _, p := range params {
-			known = known || p == k
-		}
 		switch {
-		case !known:
-			bad(k, "unknown parameter: this endpoint takes %s", strings.Join(params, ", "))
-		case len(vals[k]) > 1:
-			bad(k, "given %d times: give it once", len(vals[k]))
+		case !slices.Contains(params, k):
+			qp.bad(k, "unknown parameter: this endpoint takes %s", strings.Join(params, ", "))
+		case len(qp.vals[k]) > 1:
+			qp.bad(k, "given %d times: give it once", len(qp.vals[k]))
 		}
 	}
-	get := func(k string) (string, bool) {
-		v, ok := vals[k]
-		if !ok || len(v) != 1 {
-			return "", false
-		}
-		return v[0], true
+}
+
+// date is parameter k as a date, whether it was given, and whether it is valid.
+func (qp *queryParser) date(k string) (d api.Date, given, ok bool) {
+	v, given := qp.get(k)
+	if !given {
+		return api.Date{}, false, true
 	}
-	loc := s.cfg.Location
-	if loc == nil {
-		loc = time.UTC
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		qp.bad(k, "%q is not a date: want YYYY-MM-DD (a day that exists), in the report time zone %s", v, qp.loc)
+		return api.Date{}, true, false
 	}
-	today := api.DateOf(s.cfg.ReadNow().In(loc))
-	date := func(k string) (api.Date, bool, bool) {
-		v, ok := get(k)
-		if !ok {
-			return api.Date{}, false, true
-		}
-		t, err := time.Parse(time.DateOnly, v)
-		if err != nil {
-			bad(k, "%q is not a date: want YYYY-MM-DD (a day that exists), in the report time zone %s", v, loc)
-			return api.Date{}, true, false
-		}
-		// Beyond these years PostgreSQL's calendar and JSON's time format part ways with Go's.
-		if y := t.Year(); y < minYear || y > maxYear {
-			bad(k, "%s: want a year from %d to %d", v, minYear, maxYear)
-			return api.Date{}, true, false
-		}
-		return api.DateOf(t), true, true
+	// Beyond these years PostgreSQL's calendar and JSON's time format part ways with Go's.
+	if y := t.Year(); y < minYear || y > maxYear {
+		qp.bad(k, "%s: want a year from %d to %d", v, minYear, maxYear)
+		return api.Date{}, true, false
 	}
-	var q api.Query
-	from, hasFrom, fromOK := date("from")
-	to, hasTo, toOK := date("to")
+	return api.DateOf(t), true, true
+}
+
+// dates are from and to: to defaults to today, from to api.DefaultRangeDays days up to to; at
+// most api.MaxRangeDays days.
+func (qp *queryParser) dates(today api.Date) (from, to api.Date) {
+	from, hasFrom, fromOK := qp.date("from")
+	to, hasTo, toOK := qp.date("to")
 	if !hasTo {
 		to = today
 	}
@@ -179,43 +216,46 @@ func (s *Server) parseReadQuery(raw string, params []string) (api.Query, []query
 		days := int(to.UTC().Sub(from.UTC()).Hours()/24) + 1
 		switch {
 		case days < 1:
-			bad("from", "%s is after to (%s)", from, to)
+			qp.bad("from", "%s is after to (%s)", from, to)
 		case days > api.MaxRangeDays:
 			field := "to"
 			if !hasTo {
 				field = "from"
 			}
-			bad(field, "%s to %s is %d days: at most %d at once", from, to, days, api.MaxRangeDays)
+			qp.bad(field, "%s to %s is %d days: at most %d at once", from, to, days, api.MaxRangeDays)
 		}
 	}
-	q.From, q.To = from, to
-	for _, p := range params {
-		switch p {
-		case "dimension":
-			v, ok := get("dimension")
-			switch {
-			case !ok && vals["dimension"] == nil:
-				bad("dimension", "required: one of %s", strings.Join(api.DimensionNames(), ", "))
-			case ok:
-				// org_id and user_id are the event fields' names: accepted as well.
-				dim, found := api.DimensionOf(v)
-				if !found {
-					bad("dimension", "%q: want one of %s", v, strings.Join(api.DimensionNames(), ", "))
-				}
-				q.Dimension = api.DimensionName(dim)
-			}
-		case "limit":
-			q.Limit = api.DefaultLimit
-			if v, ok := get("limit"); ok {
-				n, err := strconv.Atoi(v)
-				if err != nil || n < 1 || n > api.MaxLimit {
-					bad("limit", "%q: want an integer from 1 to %d", v, api.MaxLimit)
-				}
-				q.Limit = n
-			}
+	return from, to
+}
+
+// dimension is the required dimension parameter as the API names it.
+func (qp *queryParser) dimension() string {
+	v, ok := qp.get("dimension")
+	switch {
+	case !ok && qp.vals["dimension"] == nil:
+		qp.bad("dimension", "required: one of %s", strings.Join(api.DimensionNames(), ", "))
+	case ok:
+		// org_id and user_id are the event fields' names: accepted as well.
+		dim, found := api.DimensionOf(v)
+		if !found {
+			qp.bad("dimension", "%q: want one of %s", v, strings.Join(api.DimensionNames(), ", "))
 		}
+		return api.DimensionName(dim)
 	}
-	return q, ps
+	return ""
+}
+
+// limit is the limit parameter, api.DefaultLimit when not given.
+func (qp *queryParser) limit() int {
+	v, ok := qp.get("limit")
+	if !ok {
+		return api.DefaultLimit
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > api.MaxLimit {
+		qp.bad("limit", "%q: want an integer from 1 to %d", v, api.MaxLimit)
+	}
+	return n
 }
 
 // handleTestAlert is POST /v1/alerts/test: an optional JSON body {"to": ["addr", …]}; without
