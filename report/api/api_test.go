@@ -168,4 +168,7 @@ func TestServiceCache(t *testing.T) {
 	if _, err := s.Top(ctx, top(MaxLimit+1)); err == nil {
 		t.Error("limit above MaxLimit accepted")
 	}
+	if _, err := s.Top(ctx, Query{From: p.From, To: p.To, Dimension: "team", Limit: DefaultLimit}); err == nil {
+		t.Error("unknown dimension accepted")
+	}
 }

@@ -45,6 +45,10 @@ func (s *Service) now() time.Time {
 	return time.Now()
 }
 
+// period is q's dates in the report time zone (UTC when Location is not set, as collect reads
+// the dates).
+func (s *Service) period(q Query) report.Period { return q.Period(cmp.Or(s.Location, time.UTC)) }
+
 // report is the report of p with topN rows per breakdown, computed at most once per CacheFor,
 // and the instant it was computed.
 func (s *Service) report(ctx context.Context, p report.Period, topN int) (*report.Report, time.Time, error) {
@@ -75,7 +79,7 @@ func (s *Service) compute(ctx context.Context, p report.Period, topN int) (*repo
 
 // Stats answers GET /v1/stats for q.
 func (s *Service) Stats(ctx context.Context, q Query) (Stats, error) {
-	rep, at, err := s.report(ctx, q.Period(s.Location), DefaultLimit)
+	rep, at, err := s.report(ctx, s.period(q), DefaultLimit)
 	if err != nil {
 		return Stats{}, err
 	}
@@ -84,7 +88,7 @@ func (s *Service) Stats(ctx context.Context, q Query) (Stats, error) {
 
 // Daily answers GET /v1/daily for q.
 func (s *Service) Daily(ctx context.Context, q Query) (Daily, error) {
-	rep, at, err := s.report(ctx, q.Period(s.Location), DefaultLimit)
+	rep, at, err := s.report(ctx, s.period(q), DefaultLimit)
 	if err != nil {
 		return Daily{}, err
 	}
@@ -101,7 +105,7 @@ func (s *Service) Top(ctx context.Context, q Query) (Top, error) {
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		return Top{}, fmt.Errorf("limit %d: want 1 to %d", q.Limit, MaxLimit)
 	}
-	rep, at, err := s.report(ctx, q.Period(s.Location), q.Limit)
+	rep, at, err := s.report(ctx, s.period(q), q.Limit)
 	if err != nil {
 		return Top{}, err
 	}
@@ -111,7 +115,7 @@ func (s *Service) Top(ctx context.Context, q Query) (Top, error) {
 // Alerts answers GET /v1/alerts for q: the ledger entries of the budget periods overlapping it.
 func (s *Service) Alerts(ctx context.Context, q Query) (Alerts, error) {
 	at := s.now()
-	p := q.Period(s.Location)
+	p := s.period(q)
 	entries, err := s.Source.Alerts(ctx, p.Start, p.End)
 	if err != nil {
 		return Alerts{}, err
