@@ -93,7 +93,7 @@ type Server struct {
 	metrics *Metrics
 	mux     *http.ServeMux
 	tokens  [][]byte // ingest
-	// readTokens and adminTokens: the other kinds (readapi.go)
+	// readTokens and adminTokens: the other kinds (auth.go)
 	readTokens, adminTokens [][]byte
 	slots                   chan struct{} // one per event request in flight
 	// bodyMem and decodeMem are the memory budgets of body.go.

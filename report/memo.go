@@ -7,7 +7,7 @@ import (
 )
 
 // Memo reuses computed values for a while: the one cache of the read side (GET /v1/budgets'
-// BudgetBoard and report/readapi's reports), so that applications and dashboards polling the
+// BudgetBoard and report/api's reports), so that applications and dashboards polling the
 // same answer share one computation instead of each scanning the events. The zero value is
 // ready.
 type Memo[K comparable, V any] struct {

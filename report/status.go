@@ -144,7 +144,7 @@ type BudgetBoard struct {
 }
 
 // DefaultComputeTimeout bounds a computation the read side shares between requests
-// (BudgetBoard, report/readapi), when its Timeout is not set.
+// (BudgetBoard, report/api), when its Timeout is not set.
 const DefaultComputeTimeout = 45 * time.Second
 
 // Statuses are the budgets' statuses (in the order of Budgets) and the instant they are as of,

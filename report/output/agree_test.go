@@ -16,9 +16,9 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/api"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/output"
-	"github.com/aispend/aispend/report/readapi"
 	"github.com/aispend/aispend/report/xlsx"
 )
 
@@ -155,9 +155,9 @@ func TestEveryOutputStatesTheSameForecast(t *testing.T) {
 }
 
 // reportJSON reads the report.json beside a published page.
-func reportJSON(t *testing.T, page string) readapi.Document {
+func reportJSON(t *testing.T, page string) api.Document {
 	t.Helper()
-	var doc readapi.Document
+	var doc api.Document
 	b, err := os.ReadFile(filepath.Join(filepath.Dir(page), output.ReportJSONName))
 	if err != nil {
 		t.Fatal(err)
@@ -169,7 +169,7 @@ func reportJSON(t *testing.T, page string) readapi.Document {
 }
 
 // budgetForecast is the forecast report.json states for the named budget.
-func budgetForecast(doc readapi.Document, name string) *readapi.Forecast {
+func budgetForecast(doc api.Document, name string) *api.Forecast {
 	for _, b := range doc.Budgets {
 		if b.Name == name {
 			return b.Forecast

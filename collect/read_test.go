@@ -13,34 +13,38 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/api"
 )
 
 type fakeRead struct {
-	StatsFunc func(context.Context, collect.ReadQuery) (any, error)
-	got       []collect.ReadQuery
+	StatsFunc func(context.Context, api.Query) (api.Stats, error)
+	got       []api.Query
 }
 
 var _ collect.ReadSource = (*fakeRead)(nil)
 
-func (f *fakeRead) answer(ctx context.Context, q collect.ReadQuery) (any, error) {
+func (f *fakeRead) Stats(ctx context.Context, q api.Query) (api.Stats, error) {
 	f.got = append(f.got, q)
 	if f.StatsFunc != nil {
 		return f.StatsFunc(ctx, q)
 	}
-	return map[string]string{"from": q.From.String(), "to": q.To.String(), "dimension": q.Dimension}, nil
+	return api.Stats{}, nil
 }
-func (f *fakeRead) Stats(ctx context.Context, q collect.ReadQuery) (any, error) {
-	return f.answer(ctx, q)
+func (f *fakeRead) Daily(ctx context.Context, q api.Query) (api.Daily, error) {
+	f.got = append(f.got, q)
+	return api.Daily{}, nil
 }
-func (f *fakeRead) Daily(ctx context.Context, q collect.ReadQuery) (any, error) {
-	return f.answer(ctx, q)
+func (f *fakeRead) Top(ctx context.Context, q api.Query) (api.Top, error) {
+	f.got = append(f.got, q)
+	return api.Top{Dimension: q.Dimension, Limit: q.Limit}, nil
 }
-func (f *fakeRead) Top(ctx context.Context, q collect.ReadQuery) (any, error) {
-	return f.answer(ctx, q)
-}
-func (f *fakeRead) Alerts(ctx context.Context, q collect.ReadQuery) (any, error) {
-	return f.answer(ctx, q)
+func (f *fakeRead) Alerts(ctx context.Context, q api.Query) (api.Alerts, error) {
+	f.got = append(f.got, q)
+	return api.Alerts{}, nil
 }
 
 type fakeTester struct {
@@ -220,7 +224,9 @@ func TestReadAPIBadQuery(t *testing.T) {
 // Ensures a failing source is answered 503 with Retry-After, not 500.
 func TestReadAPISourceDown(t *testing.T) {
 	s, src, _ := readServer(t, tokens)
-	src.StatsFunc = func(context.Context, collect.ReadQuery) (any, error) { return nil, errors.New("connection refused") }
+	src.StatsFunc = func(context.Context, api.Query) (api.Stats, error) {
+		return api.Stats{}, errors.New("connection refused")
+	}
 	r := httptest.NewRequest("GET", "/v1/stats", nil)
 	r.Header.Set("Authorization", "Bearer rd")
 	w := httptest.NewRecorder()
@@ -276,5 +282,34 @@ func TestTestAlertEndpoint(t *testing.T) {
 	}
 	if rep := call(t, s, "POST", "/v1/alerts/test", "adm", "", ""); rep.Status != 502 || !strings.Contains(rep.Error, "535") {
 		t.Errorf("transport failure: %d %v", rep.Status, rep.Body)
+	}
+}
+
+type fakeBudgets struct{ body api.Budgets }
+
+func (f fakeBudgets) Budgets(context.Context) (api.Budgets, error) { return f.body, nil }
+
+// Ensures GET /v1/budgets answers report/api's Budgets in exactly the bytes encoding/json gives
+// them (the bytes report/api's TestBudgetsResponseJSON pins), scope and forecast included,
+// though the collector encodes with goccy/go-json.
+func TestBudgetsEndpointEncoding(t *testing.T) {
+	seoul, err := time.LoadLocation("Asia/Seoul")
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 10, 1, 12, 0, 0, 0, seoul)
+	b := report.Budget{Name: "d", Period: report.Daily, Amount: decimal.RequireFromString("100"), Forecast: true,
+		Scope: report.Scope{Service: "QA_CHAT", TagKey: "team", TagValue: "x"}}
+	st := report.Evaluate(b, report.PeriodContaining(report.Daily, now, seoul), decimal.RequireFromString("60.125"), now)
+	body := api.BudgetsOf(now, "KRW", []report.Status{st})
+	want, err := json.Marshal(body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := collect.NewServer(collect.Config{}, slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil, fakeBudgets{body}, nil)
+	w := httptest.NewRecorder()
+	s.ServeHTTP(w, httptest.NewRequest("GET", "/v1/budgets", nil))
+	if w.Code != 200 || w.Body.String() != string(want)+"\n" {
+		t.Errorf("GET /v1/budgets = %d\n got %s\nwant %s", w.Code, w.Body, want)
 	}
 }

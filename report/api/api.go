@@ -1,10 +1,15 @@
-// Package readapi is the JSON of the read API (GET /v1/stats, /v1/daily, /v1/top, /v1/alerts)
-// and of the report.json published beside every period page. Both are built here from the same
-// report.Report that the pages, workbooks and digests are made of (report/pgquery's Report:
-// the daily rollups, brought up to date first), so every number is the same as the page's to
-// the last unit. Money is an exact decimal string in the reporting currency; dates and times are
-// in the report time zone.
-package readapi
+// Package api is the JSON of the read API (GET /v1/stats, /v1/daily, /v1/top, /v1/alerts), of
+// GET /v1/budgets and of the report.json published beside every period page: the one home of
+// these wire types, which collect's HTTP layer and report/output share. All are built here from
+// the same report.Report that the pages, workbooks and digests are made of (report/pgquery's
+// Report: the daily rollups, brought up to date first), so every number is the same as the
+// page's to the last unit. Money is an exact decimal string in the reporting currency; dates and
+// times are in the report time zone.
+//
+// It imports report and nothing of collect, so that collect (the HTTP layer) can import it:
+// report/pgquery → collect/pgstore → collect → report/api → report has no cycle as long as the
+// read side's store stays behind the Source interface.
+package api
 
 import (
 	"time"
@@ -13,41 +18,6 @@ import (
 
 	"github.com/aispend/aispend/report"
 )
-
-// DefaultLimit is the number of rows per breakdown before the "other" row: the pages' top N.
-const DefaultLimit = 10
-
-// MaxLimit bounds GET /v1/top's limit: every shown row costs a latency histogram.
-const MaxLimit = 1000
-
-// Dimension names of the API, in report order, and the breakdown each stands for.
-var Dimensions = []struct {
-	Name string
-	Dim  report.Dimension
-}{
-	{"service", report.ByService}, {"model", report.ByModel}, {"provider", report.ByProvider},
-	{"org", report.ByOrg}, {"user", report.ByUser},
-}
-
-// DimensionOf is the breakdown of an API dimension name ("user", "org", "service", "model",
-// "provider"; "org_id" and "user_id" too); false for any other name.
-func DimensionOf(name string) (report.Dimension, bool) {
-	for _, d := range Dimensions {
-		if name == d.Name || name == string(d.Dim) {
-			return d.Dim, true
-		}
-	}
-	return "", false
-}
-
-func apiName(dim report.Dimension) string {
-	for _, d := range Dimensions {
-		if d.Dim == dim {
-			return d.Name
-		}
-	}
-	return string(dim)
-}
 
 // Range is the header of every answer: the dates asked for and what they cover.
 type Range struct {
@@ -201,7 +171,7 @@ type Top struct {
 // TopOf is the top values of dim in a report computed with TopN = limit.
 func TopOf(rep *report.Report, dim report.Dimension, limit int, asOf time.Time) Top {
 	return Top{
-		Range: rangeOf(rep.Period, rep.Currency, asOf), Dimension: apiName(dim), Limit: limit,
+		Range: rangeOf(rep.Period, rep.Currency, asOf), Dimension: DimensionName(dim), Limit: limit,
 		Total: totalsOf(rep.Totals), Rows: rowsOf(rep.Breakdowns[dim], rep.Totals.Cost),
 	}
 }
@@ -263,19 +233,36 @@ func AlertsOf(p report.Period, currency string, entries []report.LedgerEntry, as
 	return out
 }
 
-// Budget is one budget's status in report.json, in the shape of GET /v1/budgets (whose wire
-// type, collect.BudgetStatus, cmd/aispend fills from this one, so that both state a budget alike).
+// Budgets is the body of GET /v1/budgets. Money amounts are decimal strings in the reporting
+// currency, so clients never lose precision.
+type Budgets struct {
+	AsOf     time.Time `json:"as_of"`
+	Currency string    `json:"currency"`
+	Budgets  []Budget  `json:"budgets"` // never null: [] when no budget is configured
+}
+
+// BudgetsOf is the body of GET /v1/budgets for statuses sts as of asOf.
+func BudgetsOf(asOf time.Time, currency string, sts []report.Status) Budgets {
+	b := Budgets{AsOf: asOf, Currency: currency, Budgets: make([]Budget, 0, len(sts))}
+	for _, st := range sts {
+		b.Budgets = append(b.Budgets, BudgetOf(st))
+	}
+	return b
+}
+
+// Budget is one budget's current period in GET /v1/budgets and in report.json: one type, so
+// that both state a budget alike.
 type Budget struct {
 	Name        string            `json:"name"`
-	Period      report.PeriodKind `json:"period"`
+	Period      report.PeriodKind `json:"period"` // daily, weekly or monthly
 	PeriodLabel string            `json:"period_label"`
 	PeriodStart time.Time         `json:"period_start"`
 	PeriodEnd   time.Time         `json:"period_end"` // the period resets then
-	Scope       report.Scope      `json:"scope"`
+	Scope       report.Scope      `json:"scope"`      // an empty field matches every event
 	Spent       string            `json:"spent"`
 	Limit       string            `json:"limit"`
 	Remaining   string            `json:"remaining"`
-	Percent     string            `json:"percent"`
+	Percent     string            `json:"percent"` // two decimals, truncated
 	State       report.State      `json:"state"`
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
@@ -324,13 +311,10 @@ func DocumentOf(rep *report.Report, alerts []report.LedgerEntry, asOf time.Time)
 	d := Document{
 		Kind: rep.Period.Kind, Label: rep.Period.Label(),
 		Stats: StatsOf(rep, asOf), Daily: DailyOf(rep, asOf), Top: map[string]Top{},
-		Alerts: AlertsOf(rep.Period, rep.Currency, alerts, asOf), Budgets: []Budget{},
+		Alerts: AlertsOf(rep.Period, rep.Currency, alerts, asOf), Budgets: BudgetsOf(asOf, rep.Currency, rep.Budgets).Budgets,
 	}
-	for _, dim := range Dimensions {
-		d.Top[dim.Name] = TopOf(rep, dim.Dim, DefaultLimit, asOf)
-	}
-	for _, st := range rep.Budgets {
-		d.Budgets = append(d.Budgets, BudgetOf(st))
+	for _, dim := range report.Dimensions {
+		d.Top[DimensionName(dim)] = TopOf(rep, dim, DefaultLimit, asOf)
 	}
 	return d
 }

@@ -1,4 +1,4 @@
-package main
+package api
 
 import (
 	"encoding/json"
@@ -8,19 +8,18 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/readapi"
 )
 
 // Ensures the body of GET /v1/budgets stays the same bytes (clients parse it; collect/openapi.json
 // states it), and that report.json states each budget exactly as the endpoint does.
 func TestBudgetsResponseJSON(t *testing.T) {
-	now := time.Date(2026, 10, 1, 12, 0, 0, 0, seoulZone)
+	now := time.Date(2026, 10, 1, 12, 0, 0, 0, seoul)
 	d := report.Budget{Name: "d", Period: report.Daily, Amount: decimal.RequireFromString("100"), Forecast: true,
 		Thresholds: []int{50, 80}, Scope: report.Scope{Service: "QA_CHAT", TagKey: "team", TagValue: "x"}}
 	m := report.Budget{Name: "m", Period: report.Monthly, Amount: decimal.RequireFromString("10000.5")}
-	s1 := report.Evaluate(d, report.PeriodContaining(report.Daily, now, seoulZone), decimal.RequireFromString("60.125"), now)
+	s1 := report.Evaluate(d, report.PeriodContaining(report.Daily, now, seoul), decimal.RequireFromString("60.125"), now)
 	s1.Unpriced = 3
-	s2 := report.Evaluate(m, report.PeriodContaining(report.Monthly, now, seoulZone), decimal.Zero, now)
+	s2 := report.Evaluate(m, report.PeriodContaining(report.Monthly, now, seoul), decimal.Zero, now)
 
 	for _, tc := range []struct {
 		name string
@@ -33,7 +32,7 @@ func TestBudgetsResponseJSON(t *testing.T) {
 		{"no budget: an empty list, not null", nil, `{"as_of":"2026-10-01T12:00:00+09:00","currency":"KRW","budgets":[]}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			resp := budgetsResponse(now, "KRW", tc.sts)
+			resp := BudgetsOf(now, "KRW", tc.sts)
 			got, err := json.Marshal(resp)
 			if err != nil {
 				t.Fatal(err)
@@ -41,12 +40,12 @@ func TestBudgetsResponseJSON(t *testing.T) {
 			if string(got) != tc.want {
 				t.Errorf("GET /v1/budgets\n got %s\nwant %s", got, tc.want)
 			}
-			for i, st := range tc.sts {
-				doc, _ := json.Marshal(readapi.BudgetOf(st))
-				api, _ := json.Marshal(resp.Budgets[i])
-				if string(doc) != string(api) {
-					t.Errorf("report.json states %s\nGET /v1/budgets %s", doc, api)
-				}
+			// report.json of a report holding the same statuses states the same list.
+			rep := &report.Report{Period: report.PeriodContaining(report.Daily, now, seoul), Budgets: tc.sts}
+			doc, _ := json.Marshal(DocumentOf(rep, nil, now).Budgets)
+			api, _ := json.Marshal(resp.Budgets)
+			if string(doc) != string(api) {
+				t.Errorf("report.json states %s\nGET /v1/budgets %s", doc, api)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package readapi
+package api
 
 import (
 	"context"
@@ -25,7 +25,7 @@ func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 // sample is a two-day report whose series reaches back a day before the period, as a page's does.
 func sample() *report.Report {
-	p := Period(2026, 10, 1, 2026, 10, 2, seoul)
+	p := Query{From: Date{2026, 10, 1}, To: Date{2026, 10, 2}}.Period(seoul)
 	day := func(d int, cost string, n int64) report.Day {
 		return report.Day{Date: report.StartOfDay(2026, 10, d, seoul), Totals: report.Totals{Requests: n, Cost: dec(cost)}}
 	}
@@ -86,7 +86,7 @@ func TestBuilders(t *testing.T) {
 		t.Errorf("alert\n got %s\nwant %s", b, want)
 	}
 	doc := DocumentOf(rep, nil, asOf)
-	if len(doc.Top) != len(Dimensions) || doc.Label != "2026-10-01" || doc.Alerts.Alerts == nil || doc.Budgets == nil {
+	if len(doc.Top) != len(report.Dimensions) || doc.Label != "2026-10-01" || doc.Alerts.Alerts == nil || doc.Budgets == nil {
 		t.Errorf("document %+v", doc)
 	}
 }
@@ -132,19 +132,20 @@ func (f *fakeSource) Alerts(context.Context, time.Time, time.Time) ([]report.Led
 func TestServiceCache(t *testing.T) {
 	now := time.Date(2026, 10, 5, 0, 0, 0, 0, time.UTC)
 	src := &fakeSource{}
-	s := &Service{Source: src, Currency: "KRW", CacheFor: 30 * time.Second, Now: func() time.Time { return now }}
+	s := &Service{Source: src, Currency: "KRW", Location: seoul, CacheFor: 30 * time.Second, Now: func() time.Time { return now }}
 	ctx := context.Background()
-	p := Period(2026, 10, 1, 2026, 10, 3, seoul)
+	p := Query{From: Date{2026, 10, 1}, To: Date{2026, 10, 3}}
+	top := func(limit int) Query { q := p; q.Dimension, q.Limit = "user", limit; return q }
 	if _, err := s.Stats(ctx, p); err != nil {
 		t.Fatal(err)
 	}
 	s.Daily(ctx, p)
-	s.Top(ctx, p, report.ByUser, DefaultLimit)
-	if len(src.calls) != 1 || src.calls[0].TopN != DefaultLimit || src.calls[0].SeriesDays != 3 || !src.calls[0].Period.Start.Equal(p.Start) {
+	s.Top(ctx, top(DefaultLimit))
+	if len(src.calls) != 1 || src.calls[0].TopN != DefaultLimit || src.calls[0].SeriesDays != 3 || !src.calls[0].Period.Start.Equal(p.Period(seoul).Start) {
 		t.Fatalf("calls %+v", src.calls)
 	}
-	s.Top(ctx, p, report.ByUser, 50)
-	s.Stats(ctx, Period(2026, 10, 1, 2026, 10, 4, seoul))
+	s.Top(ctx, top(50))
+	s.Stats(ctx, Query{From: Date{2026, 10, 1}, To: Date{2026, 10, 4}})
 	if len(src.calls) != 3 || src.calls[1].TopN != 50 {
 		t.Fatalf("new keys: calls %+v", src.calls)
 	}
@@ -164,7 +165,10 @@ func TestServiceCache(t *testing.T) {
 	if src.closed != 5 { // every successful computation's snapshot
 		t.Errorf("%d event snapshots closed after 5 reports", src.closed)
 	}
-	if _, err := s.Top(ctx, p, report.ByUser, MaxLimit+1); err == nil {
+	if _, err := s.Top(ctx, top(MaxLimit+1)); err == nil {
 		t.Error("limit above MaxLimit accepted")
+	}
+	if _, err := s.Top(ctx, Query{From: p.From, To: p.To, Dimension: "team", Limit: DefaultLimit}); err == nil {
+		t.Error("unknown dimension accepted")
 	}
 }

@@ -1,4 +1,4 @@
-package readapi
+package api
 
 import (
 	"cmp"
@@ -17,11 +17,12 @@ type Source interface {
 	Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error)
 }
 
-// Service answers the read API from the report code path, reusing each report for CacheFor so
-// that dashboards polling the same range share one computation.
+// Service answers the read API (it is collect's ReadSource) from the report code path, reusing
+// each report for CacheFor so that dashboards polling the same range share one computation.
 type Service struct {
 	Source   Source
 	Currency string
+	Location *time.Location // the report time zone: a query's dates are days there
 	Now      func() time.Time
 	// CacheFor is how long a computed report is reused; 0 computes every time.
 	CacheFor time.Duration
@@ -37,18 +38,16 @@ type reportKey struct {
 	topN       int
 }
 
-// Period is the range of calendar dates from..to (inclusive) in loc as a period: from the first
-// instant of from to the first instant of the day after to.
-func Period(fromY int, fromM time.Month, fromD, toY int, toM time.Month, toD int, loc *time.Location) report.Period {
-	return report.Period{Kind: report.Daily, Start: report.StartOfDay(fromY, fromM, fromD, loc), End: report.StartOfDay(toY, toM, toD+1, loc)}
-}
-
 func (s *Service) now() time.Time {
 	if s.Now != nil {
 		return s.Now()
 	}
 	return time.Now()
 }
+
+// period is q's dates in the report time zone (UTC when Location is not set, as collect reads
+// the dates).
+func (s *Service) period(q Query) report.Period { return q.Period(cmp.Or(s.Location, time.UTC)) }
 
 // report is the report of p with topN rows per breakdown, computed at most once per CacheFor,
 // and the instant it was computed.
@@ -78,42 +77,64 @@ func (s *Service) compute(ctx context.Context, p report.Period, topN int) (*repo
 	return rep, nil
 }
 
-// Stats answers GET /v1/stats for p.
-func (s *Service) Stats(ctx context.Context, p report.Period) (Stats, error) {
-	rep, at, err := s.report(ctx, p, DefaultLimit)
+// Stats answers GET /v1/stats for q.
+func (s *Service) Stats(ctx context.Context, q Query) (Stats, error) {
+	rep, at, err := s.report(ctx, s.period(q), DefaultLimit)
 	if err != nil {
 		return Stats{}, err
 	}
 	return StatsOf(rep, at), nil
 }
 
-// Daily answers GET /v1/daily for p.
-func (s *Service) Daily(ctx context.Context, p report.Period) (Daily, error) {
-	rep, at, err := s.report(ctx, p, DefaultLimit)
+// Daily answers GET /v1/daily for q.
+func (s *Service) Daily(ctx context.Context, q Query) (Daily, error) {
+	rep, at, err := s.report(ctx, s.period(q), DefaultLimit)
 	if err != nil {
 		return Daily{}, err
 	}
 	return DailyOf(rep, at), nil
 }
 
-// Top answers GET /v1/top for p: dim's top limit values (1 to MaxLimit), then "other".
-func (s *Service) Top(ctx context.Context, p report.Period, dim report.Dimension, limit int) (Top, error) {
-	if limit < 1 || limit > MaxLimit {
-		return Top{}, fmt.Errorf("limit %d: want 1 to %d", limit, MaxLimit)
+// Top answers GET /v1/top for q: the top q.Limit (1 to MaxLimit) values of q.Dimension, then
+// "other".
+func (s *Service) Top(ctx context.Context, q Query) (Top, error) {
+	dim, ok := DimensionOf(q.Dimension)
+	if !ok {
+		return Top{}, fmt.Errorf("dimension %q: want one of %v", q.Dimension, DimensionNames())
 	}
-	rep, at, err := s.report(ctx, p, limit)
+	if q.Limit < 1 || q.Limit > MaxLimit {
+		return Top{}, fmt.Errorf("limit %d: want 1 to %d", q.Limit, MaxLimit)
+	}
+	rep, at, err := s.report(ctx, s.period(q), q.Limit)
 	if err != nil {
 		return Top{}, err
 	}
-	return TopOf(rep, dim, limit, at), nil
+	return TopOf(rep, dim, q.Limit, at), nil
 }
 
-// Alerts answers GET /v1/alerts for p: the ledger entries of the budget periods overlapping it.
-func (s *Service) Alerts(ctx context.Context, p report.Period) (Alerts, error) {
+// Alerts answers GET /v1/alerts for q: the ledger entries of the budget periods overlapping it.
+func (s *Service) Alerts(ctx context.Context, q Query) (Alerts, error) {
 	at := s.now()
+	p := s.period(q)
 	entries, err := s.Source.Alerts(ctx, p.Start, p.End)
 	if err != nil {
 		return Alerts{}, err
 	}
 	return AlertsOf(p, s.Currency, entries, at), nil
+}
+
+// BudgetService answers GET /v1/budgets (it is collect's BudgetSource) with the batch job's own
+// budget code: every budget's current period from Board, stated as report.json states it.
+type BudgetService struct {
+	Board    *report.BudgetBoard
+	Currency string
+}
+
+// Budgets is the body of GET /v1/budgets now.
+func (b BudgetService) Budgets(ctx context.Context) (Budgets, error) {
+	asOf, sts, err := b.Board.Statuses(ctx)
+	if err != nil {
+		return Budgets{}, err
+	}
+	return BudgetsOf(asOf, b.Currency, sts), nil
 }
