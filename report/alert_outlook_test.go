@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/testkit/browsertest"
 )
 
 // Ensures the alert email that Mailpit receives keeps its MSO conditional comments, so that

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // Ensures a burst of 200 concurrent uploads of about 1 MiB each keeps the collector process

@@ -10,7 +10,7 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // Ensure the environment reaches the transport: AISPEND_SMTP_* select SMTP through a real

@@ -19,7 +19,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

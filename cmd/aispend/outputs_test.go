@@ -24,14 +24,14 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/browsertest"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/report/s3test"
 	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/testkit/browsertest"
+	"github.com/aispend/aispend/testkit/eventtest"
+	"github.com/aispend/aispend/testkit/mailtest"
+	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/testkit/s3test"
 )
 
 var seoulZone = func() *time.Location {
@@ -52,25 +52,15 @@ const (
 // without a user, and hostile ids; it returns the database's sum of the day's cost.
 func insertDay(t *testing.T, dbURL, date string, n int) decimal.Decimal {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	day, err := time.ParseInLocation(time.DateOnly, date, seoulZone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Connect(t, dbURL)
+	day := seoulDay(t, date)
 	costs := []string{"0.123456789012", "1.5", "0.000000000007", "12.3456789"}
 	var rows []collect.Row
 	for i := range n {
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%s-%d", t.Name(), date, i), OccurredAt: day.Add(time.Duration(i) * 11 * time.Minute),
-			Service: []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], Model: []string{"claude-sonnet-4-5", hostileModel}[i%2],
-			InputTokens: 1000, OutputTokens: 300, CostSource: "provider", DurationMS: int64(200 + 13*i), Success: i%6 != 0,
-			CacheHit: i%5 == 0, OrgID: fmt.Sprintf("org-%d", i%3),
-		}
+		r := eventtest.Row(fmt.Sprintf("%s-%s-%d", t.Name(), date, i), day.Add(time.Duration(i)*11*time.Minute))
+		r.Service, r.Model = []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], []string{"claude-sonnet-4-5", hostileModel}[i%2]
+		r.Provider, r.InputTokens, r.CostSource = "", 1000, "provider"
+		r.DurationMS, r.Success, r.CacheHit, r.OrgID = int64(200+13*i), i%6 != 0, i%5 == 0, fmt.Sprintf("org-%d", i%3)
 		switch i % 4 {
 		case 0:
 		case 1:
@@ -78,23 +68,24 @@ func insertDay(t *testing.T, dbURL, date string, n int) decimal.Decimal {
 		default:
 			r.UserID = fmt.Sprintf("user-%d", i%7)
 		}
+		eventtest.Price(&r, costs[i%len(costs)])
 		if i%9 == 4 {
-			r.CostSource = "none"
-		} else {
-			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(costs[i%len(costs)]))
+			eventtest.Price(&r, "")
 		}
 		rows = append(rows, r)
 	}
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
-	if _, _, err := s.Insert(ctx, rows); err != nil {
+	eventtest.Insert(t, pool, rows...)
+	return eventtest.CostSum(t, pool, day, day.AddDate(0, 0, 1))
+}
+
+// seoulDay is the start of date (YYYY-MM-DD) in Seoul.
+func seoulDay(t *testing.T, date string) time.Time {
+	t.Helper()
+	day, err := time.ParseInLocation(time.DateOnly, date, seoulZone)
+	if err != nil {
 		t.Fatal(err)
 	}
-	var sum string
-	if err := pool.QueryRow(ctx, "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2", day, day.AddDate(0, 0, 1)).Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	return decimal.RequireFromString(sum)
+	return day
 }
 
 // workbookTotals reads the Summary's total cost and the sum of the cost cells of every Events

@@ -18,8 +18,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // writeYAML writes a configuration file and returns its path.

@@ -16,7 +16,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // Ensures an event stored unpriced is priced once its model gets a price: by `aispend reprice`,

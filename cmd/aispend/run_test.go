@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -16,13 +15,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
-	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
+	"github.com/aispend/aispend/testkit/eventtest"
+	"github.com/aispend/aispend/testkit/mailtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 const batchConfig = `currency: KRW
@@ -41,19 +38,10 @@ budgets:
 
 func insertCost(t *testing.T, url string, at time.Time, service, cost string) {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
-	row := collect.Row{EventID: fmt.Sprintf("%s-%d", t.Name(), at.UnixNano()), OccurredAt: at, Service: service, Model: "m",
-		InputTokens: 1, OutputTokens: 1, CostSource: "provider", Cost: decimal.NewNullDecimal(decimal.RequireFromString(cost)),
-		Success: true, DurationMS: math.MinInt64}
-	if _, _, err := s.Insert(context.Background(), []collect.Row{row}); err != nil {
-		t.Fatal(err)
-	}
+	r := eventtest.Row(fmt.Sprintf("%s-%d", t.Name(), at.UnixNano()), at)
+	r.Service, r.Model, r.Provider, r.InputTokens, r.OutputTokens, r.CostSource = service, "m", "", 1, 1, "provider"
+	eventtest.Price(&r, cost)
+	eventtest.Insert(t, pgtest.Connect(t, url), r)
 }
 
 func batchEnv(t *testing.T, smtpPort int) (map[string]string, string) {

@@ -16,10 +16,11 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
+	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/testkit/mailtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // Ensures schedules default sensibly, take environment overrides and "off", and that a bad
@@ -268,7 +269,7 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	leads := func(p *proc) bool { return strings.Contains(p.logs.String(), "became the scheduler leader") }
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		waitFor(t, time.Minute, what, cond)
+		testkit.Eventually(t, time.Minute, what, cond)
 	}
 
 	a, b := startProc(), startProc()

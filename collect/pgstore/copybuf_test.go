@@ -12,7 +12,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/testkit/eventtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // Ensures a COPY buffer goes back to the pool only after its COPY succeeded. When PostgreSQL
@@ -43,7 +44,7 @@ func TestFailedCopyDropsBuffer(t *testing.T) {
 	rows := func(prefix string, n int) []collect.Row {
 		var rs []collect.Row
 		for i := 0; i < n; i++ {
-			rs = append(rs, row(fmt.Sprintf("%s-%d", prefix, i), at))
+			rs = append(rs, eventtest.Row(fmt.Sprintf("%s-%d", prefix, i), at))
 		}
 		return rs
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // Ensures an alert sent after its period ended (a run the morning after) says so, in both parts

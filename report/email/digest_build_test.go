@@ -20,7 +20,7 @@ import (
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	aimail "github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 const from = "aispend@reports.example.com"

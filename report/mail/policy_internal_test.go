@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // Ensure STARTTLS is required for a non-loopback host: the configuration names a remote host

@@ -13,7 +13,7 @@ import (
 
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 const wait = 30 * time.Second

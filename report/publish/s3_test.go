@@ -16,7 +16,7 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/report/s3test"
+	"github.com/aispend/aispend/testkit/s3test"
 )
 
 const prefix = "reports/acme"
