@@ -388,11 +388,7 @@ func TestUnavailable(t *testing.T) {
 
 // Ensures a real store whose database is gone answers 503, and /readyz fails.
 func TestDatabaseGone(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	store := pgstore.New(pool, pgstore.Options{})
 	defer store.Close()
 	h := collect.NewServer(collect.Config{Prices: prices(), Now: func() time.Time { return now }},

@@ -114,11 +114,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	url := pgtest.URL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, url)
 	srv := mailtest.Start(t)
 	sender, err := mail.New(mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {

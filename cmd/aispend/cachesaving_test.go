@@ -12,7 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
@@ -20,6 +19,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // tieredCatalog prices gemini-2.5-pro as genai-prices does: its input and cache-read prices
@@ -121,11 +121,7 @@ prices:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	s := pgstore.New(pool, pgstore.Options{})
 	at := time.Date(2026, 10, 1, 10, 0, 0, 0, seoulZone)
 	var rows []collect.Row

@@ -14,13 +14,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/xlsx"
 	"github.com/aispend/aispend/testkit"
 	"github.com/aispend/aispend/testkit/mailtest"
+	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // runProc is one `aispend run` process of the real binary.
@@ -87,11 +87,7 @@ func TestRunOverlappingProcesses(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	insertCost(t, url, time.Date(2026, 10, 1, 9, 0, 0, 0, seoul), "OTHER", "600") // 60 % of daily-total
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 
 	// The gate: while this transaction holds daily_aggregates, the first run stops in its
 	// statistics step (rebuilding the day's aggregates), holding the period's run lock.

@@ -17,8 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/aispend/aispend/testkit/pgtest"
 )
 
@@ -202,11 +200,7 @@ func TestServeSIGTERMLosesNothing(t *testing.T) {
 		t.Fatalf("collector exit after SIGTERM: %v\n%s", err, stderr.String())
 	}
 
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	stored := map[string]bool{}
 	rows, err := pool.Query(context.Background(), "SELECT event_id FROM events")
 	if err != nil {

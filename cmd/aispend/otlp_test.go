@@ -65,11 +65,7 @@ func startOTLPCollector(t *testing.T) *otlpCollector {
 		}
 	})
 	waitHealthy(t, c.addr)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, dbURL)
 	c.pool = pool
 	return c
 }

@@ -18,20 +18,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/report/xlsx"
 	"github.com/aispend/aispend/testkit/browsertest"
 	"github.com/aispend/aispend/testkit/eventtest"
 	"github.com/aispend/aispend/testkit/mailtest"
 	"github.com/aispend/aispend/testkit/pgtest"
 	"github.com/aispend/aispend/testkit/s3test"
+	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 var seoulZone = func() *time.Location {
@@ -86,43 +84,6 @@ func seoulDay(t *testing.T, date string) time.Time {
 		t.Fatal(err)
 	}
 	return day
-}
-
-// workbookTotals reads the Summary's total cost and the sum of the cost cells of every Events
-// sheet as exact decimals of the stored values, and the number of event rows.
-func workbookTotals(t *testing.T, path string) (summary, events decimal.Decimal, rows int) {
-	t.Helper()
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	raw := excelize.Options{RawCellValue: true}
-	sum, err := f.GetRows(xlsx.SheetSummary, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range sum {
-		if len(r) > 1 && r[0] == "Total cost" {
-			summary = decimal.RequireFromString(r[1])
-		}
-	}
-	for _, sheet := range f.GetSheetList() {
-		if !strings.HasPrefix(sheet, xlsx.SheetEvents) {
-			continue
-		}
-		rs, err := f.GetRows(sheet, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs[1:] {
-			rows++
-			if len(r) > 10 && r[10] != "" {
-				events = events.Add(decimal.RequireFromString(r[10]))
-			}
-		}
-	}
-	return summary, events, rows
 }
 
 var (
@@ -223,7 +184,7 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	}
 
 	// Totals agree: workbook Summary, the Events sheets, the page's KPI and the database.
-	summary, events, rows := workbookTotals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	summary, events, rows := sheettest.Totals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 	if !summary.Equal(want) || !events.Equal(want) || rows != n {
 		t.Errorf("workbook: summary %s, events %s in %d rows; database %s in %d events", summary, events, rows, want, n)
 	}
@@ -271,11 +232,7 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	}
 
 	// Recorded in the runs table.
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 1)
 	if err != nil || len(recent) != 1 {
 		t.Fatalf("runs: %v", err)
@@ -442,9 +399,9 @@ func TestRunWeeklyAndMonthly(t *testing.T) {
 	if strings.LastIndex(index, `href="monthly/2026-10/index.html"`) > strings.LastIndex(index, `href="monthly/2026-09/index.html"`) {
 		t.Error("monthly reports not newest first")
 	}
-	wtotal, _, _ := workbookTotals(t, filepath.Join(out, "weekly/2026-W40/aispend-weekly-2026-W40.xlsx"))
-	d1, _, _ := workbookTotals(t, filepath.Join(out, "daily/2026-09-30/aispend-daily-2026-09-30.xlsx"))
-	d2, _, _ := workbookTotals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	wtotal, _, _ := sheettest.Totals(t, filepath.Join(out, "weekly/2026-W40/aispend-weekly-2026-W40.xlsx"))
+	d1, _, _ := sheettest.Totals(t, filepath.Join(out, "daily/2026-09-30/aispend-daily-2026-09-30.xlsx"))
+	d2, _, _ := sheettest.Totals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 	if !wtotal.Equal(d1.Add(d2)) {
 		t.Errorf("week total %s; days %s + %s", wtotal, d1, d2)
 	}
@@ -612,7 +569,7 @@ func TestRunReadsEventsFromReplica(t *testing.T) {
 		if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
 			t.Fatalf("%s: run: %v\n%s", c.name, err, logs.String())
 		}
-		summary, _, rows := workbookTotals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+		summary, _, rows := sheettest.Totals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 		if rows != 10 || !summary.Equal(want) {
 			t.Fatalf("%s: Events sheet has %d rows, Summary total %s; want the primary's 10 and %s", c.name, rows, summary, want)
 		}

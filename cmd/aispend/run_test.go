@@ -14,8 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/testkit/eventtest"
 	"github.com/aispend/aispend/testkit/mailtest"
@@ -112,11 +110,7 @@ func TestRunCommand(t *testing.T) {
 		t.Fatalf("re-run: %v, %d emails", err, len(srv.Messages(t)))
 	}
 	// Recorded in the runs table like a scheduled run; the dry run is not.
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 10)
 	if err != nil || len(recent) != 2 {
 		t.Fatalf("runs: %v %v; want the run and the re-run", recent, err)
@@ -234,11 +228,7 @@ func TestBatchRunKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	now := time.Now()
 	insertCost(t, url, now.Add(-time.Minute), "OTHER", "500")
 	log := slog.New(slog.DiscardHandler)
@@ -296,11 +286,7 @@ func TestRunAlertsOnly(t *testing.T) {
 	if entries, _ := os.ReadDir(env["AISPEND_OUTPUT"]); len(entries) != 0 {
 		t.Fatalf("--alerts-only published %d files", len(entries))
 	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	var n int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM alert_ledger WHERE status = 'sent'").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("alerts recorded as sent: %d (%v), want 4 (50 and 80 %% of each budget)", n, err)

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/testkit/eventtest"
@@ -22,11 +20,7 @@ import (
 // under it (run with -race to see the reuse itself).
 func TestFailedCopyDropsBuffer(t *testing.T) {
 	pool := pgtest.Pool(t)
-	admin, err := pgxpool.New(context.Background(), pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	var mu sync.Mutex
 	var puts []*bytes.Buffer
 	defer pgstore.WatchCopyBuffers(func(b *bytes.Buffer) {

@@ -155,11 +155,7 @@ func TestFailedRequestDoesNotFailOthers(t *testing.T) {
 // serialises them and every one succeeds.
 func TestConcurrentMigrate(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	name := fmt.Sprintf("aispend_migrate_%d", time.Now().UnixNano())
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
@@ -184,11 +180,7 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Fatalf("concurrent migrate: %v", err)
 		}
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	var parts int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&parts); err != nil || parts < 4 {
 		t.Fatalf("partitions after migrate: %d (%v)", parts, err)

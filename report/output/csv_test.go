@@ -31,6 +31,7 @@ import (
 	"github.com/aispend/aispend/testkit"
 	"github.com/aispend/aispend/testkit/eventtest"
 	"github.com/aispend/aispend/testkit/s3test"
+	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 // Text that a spreadsheet would evaluate, and text that CSV must quote, as user ids and errors.
@@ -265,7 +266,7 @@ func TestEventsCSVBesideWorkbook(t *testing.T) {
 	if len(rows) != n || len(sheet)-1 != n {
 		t.Fatalf("%d CSV rows and %d sheet rows; want %d events", len(rows), len(sheet)-1, n)
 	}
-	summary, sheetCost, _ := workbookTotals(t, filepath.Join(dir, bookKey))
+	summary, sheetCost, _ := sheettest.Totals(t, filepath.Join(dir, bookKey))
 	if got := csvCost(t, header, rows); !got.Equal(want) || !summary.Equal(want) || !sheetCost.Equal(want) {
 		t.Errorf("cost: CSV %s, workbook Summary %s, Events sheet %s; database %s", got, summary, sheetCost, want)
 	}

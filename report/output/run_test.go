@@ -19,7 +19,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/report"
@@ -28,11 +27,11 @@ import (
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/report/xlsx"
 	"github.com/aispend/aispend/testkit"
 	"github.com/aispend/aispend/testkit/eventtest"
 	"github.com/aispend/aispend/testkit/pgtest"
 	"github.com/aispend/aispend/testkit/s3test"
+	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -189,50 +188,6 @@ func digests(msgs []string) []string {
 	return out
 }
 
-// workbookTotals reads the Summary's total cost and the sum of every Events sheet's cost cells, as
-// exact decimals of the stored cell values, and the number of event rows.
-func workbookTotals(t *testing.T, path string) (summary, events decimal.Decimal, rows int) {
-	t.Helper()
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	raw := excelize.Options{RawCellValue: true}
-	all, err := f.GetRows(xlsx.SheetSummary, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, r := range all {
-		if len(r) > 1 && r[0] == "Total cost" {
-			summary, found = testkit.Dec(r[1]), true
-		}
-	}
-	if !found {
-		t.Fatal("no Total cost row on the Summary sheet")
-	}
-	for _, sheet := range f.GetSheetList() {
-		if sheet != xlsx.SheetEvents && !strings.HasPrefix(sheet, xlsx.SheetEvents+" (") {
-			continue
-		}
-		rs, err := f.GetRows(sheet, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rs) == 0 || len(rs[0]) < 11 || rs[0][10] != "Cost" {
-			t.Fatalf("sheet %s: header %v; want Cost in column K", sheet, rs[0])
-		}
-		for _, r := range rs[1:] {
-			rows++
-			if len(r) > 10 && r[10] != "" {
-				events = events.Add(testkit.Dec(r[10]))
-			}
-		}
-	}
-	return summary, events, rows
-}
-
 var linkRe = regexp.MustCompile(`(?:href|src)="([^"#]+)"`)
 
 // links are the site keys an HTML file at key links to (relative links resolved).
@@ -285,7 +240,7 @@ func TestRunProducesSiteWorkbookAndDigest(t *testing.T) {
 
 	// Totals: the page view, the workbook, the database.
 	pageTotal := output.Page(res.Report, nil, e.now, "").KPIs.TotalCost
-	summary, events, rows := workbookTotals(t, filepath.Join(dir, "daily/2026-10-02/aispend-daily-2026-10-02.xlsx"))
+	summary, events, rows := sheettest.Totals(t, filepath.Join(dir, "daily/2026-10-02/aispend-daily-2026-10-02.xlsx"))
 	if !pageTotal.Equal(want) || !summary.Equal(want) || !events.Equal(want) || rows != n {
 		t.Errorf("totals: page %s, workbook summary %s, events sheets %s (%d rows); database %s (%d events)", pageTotal, summary, events, rows, want, n)
 	}

@@ -65,11 +65,7 @@ func (r *replica) stop(t *testing.T) {
 func tickDB(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
 	url := pgtest.URL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, url)
 	// No unique key on purpose: a tick run twice must show up as two rows.
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE ticks (
 		tick timestamptz NOT NULL, replica text NOT NULL, ran_at timestamptz NOT NULL DEFAULT clock_timestamp())`); err != nil {
