@@ -10,6 +10,7 @@
 package testkit
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -31,4 +32,14 @@ func Eventually(t testing.TB, limit time.Duration, what string, cond func() bool
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// FreePort is a TCP port on 127.0.0.1 free a moment ago, for a test server to listen on.
+func FreePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }
