@@ -30,7 +30,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // testSpan is one span of a test export.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 func TestEvaluateThresholds(t *testing.T) {

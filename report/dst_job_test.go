@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // dstChildDB names, in the environment of a child test process, the database it runs in.

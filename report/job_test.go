@@ -14,14 +14,14 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

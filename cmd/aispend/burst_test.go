@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures a burst of 200 concurrent uploads of about 1 MiB each keeps the collector process

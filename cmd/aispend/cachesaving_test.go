@@ -18,8 +18,8 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // tieredCatalog prices gemini-2.5-pro as genai-prices does: its input and cache-read prices

@@ -22,10 +22,10 @@ import (
 	"github.com/minio/minio-go/v7"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
-	"github.com/aispend/aispend/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
 )
 
 // proxy is a TCP proxy that forwards at most rate bytes per second in each direction of each

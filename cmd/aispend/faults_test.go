@@ -28,8 +28,8 @@ import (
 
 	"github.com/aispend/aispend/collect/client"
 	"github.com/aispend/aispend/collect/pglocal"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // startCollector runs `aispend serve` on dbURL (token "tok") until the test ends and returns

@@ -22,8 +22,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 const hostileClients = 32

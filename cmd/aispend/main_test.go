@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -22,14 +22,14 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/testkit/browsertest"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
-	"github.com/aispend/aispend/testkit/s3test"
-	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 var seoulZone = func() *time.Location {

@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // writeYAML writes a configuration file and returns its path.

@@ -14,8 +14,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 // Ensures reports.events_sheet_max_rows defaults to 200,000, is read from the file and from

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 const batchConfig = `currency: KRW

@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/mailtest"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // Ensures schedules default sensibly, take environment overrides and "off", and that a bad

@@ -11,8 +11,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures the binary COPY encoder stores every column exactly: numerics of every shape read

@@ -11,7 +11,7 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
-	"github.com/aispend/aispend/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures unpriced events are priced later, exactly as the collector would have priced them,

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 // Ensures, in a real browser, that the alert email draws its progress bar from table cells at

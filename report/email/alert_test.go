@@ -1,8 +1,8 @@
 package email
 
 import (
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/testkit"
 	"strings"
 	"testing"
 	"time"

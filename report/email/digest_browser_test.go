@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 	"github.com/aispend/aispend/report/email"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/browsertest"
 )
 
 // Ensures the digest is fluid: at 390 px (a phone) nothing scrolls sideways or is clipped, the

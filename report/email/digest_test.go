@@ -9,9 +9,9 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
-	"github.com/aispend/aispend/testkit"
 )
 
 const (

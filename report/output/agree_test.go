@@ -15,12 +15,12 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/readapi"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit"
 )
 
 // Ensures the figures every output shares are computed once and agree: the daily report of 1

@@ -15,6 +15,9 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
@@ -22,9 +25,6 @@ import (
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/browsertest"
-	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // monthFixture is a batch job over two months of events (October and November 2026, Seoul):

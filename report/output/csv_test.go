@@ -25,13 +25,13 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/publish"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/s3test"
-	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 // Text that a spreadsheet would evaluate, and text that CSV must quote, as user ids and errors.

@@ -5,10 +5,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
-	"github.com/aispend/aispend/testkit"
 )
 
 // Ensures a batch run's report maps onto the digest with the same numbers the page shows.

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/mailtest"
 )
 
 // Ensures that with no public URL and a local output directory, the alert and the digest

@@ -21,17 +21,17 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/pgtest"
-	"github.com/aispend/aispend/testkit/s3test"
-	"github.com/aispend/aispend/testkit/sheettest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

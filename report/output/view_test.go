@@ -6,11 +6,11 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/site"
-	"github.com/aispend/aispend/testkit"
 )
 
 var seoul = mustLoc("Asia/Seoul")

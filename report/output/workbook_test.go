@@ -7,10 +7,10 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit"
 )
 
 // Ensures the Budgets & alerts sheet, read back cell by cell, states a Scope for every budget

@@ -13,9 +13,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // randomEvents makes n events spread over the days [first, first+days) in loc, with times

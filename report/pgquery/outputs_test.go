@@ -12,9 +12,9 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 // Ensures Events lists exactly the events of the half-open range, oldest first, with every

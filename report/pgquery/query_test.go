@@ -12,10 +12,10 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/testkit/eventtest"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -12,9 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

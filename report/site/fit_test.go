@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit"
-	"github.com/aispend/aispend/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 // fit is what TestBrowserPageFits measures on a page.

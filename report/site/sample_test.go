@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/testkit"
 )
 
 // Hostile strings from events; each must show as text wherever it appears.

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/testkit"
 )
 
 func renderPeriod(t *testing.T, p PeriodPage) string {

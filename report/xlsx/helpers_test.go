@@ -15,7 +15,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 var seoul = mustZone("Asia/Seoul")

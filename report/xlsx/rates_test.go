@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Ensures the Summary sheet states each exchange rate as a number cell, exactly as configured,

@@ -12,8 +12,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/testkit"
 )
 
 var tableSheets = []string{SheetDaily, SheetServices, SheetModels, SheetUsers, SheetOrgs, SheetBudgets, SheetEvents}

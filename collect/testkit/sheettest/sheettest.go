@@ -9,8 +9,8 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report/xlsx"
-	"github.com/aispend/aispend/testkit"
 )
 
 // Totals reads the Summary's total cost and the sum of every Events sheet's cost cells, as exact

@@ -18,7 +18,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Version is the pinned versitygw release; the Makefile's tools target installs it.

@@ -35,7 +35,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Version is the Mailpit release the harness is written and tested against.

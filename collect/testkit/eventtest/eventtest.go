@@ -16,7 +16,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/testkit"
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 var seq atomic.Int64
