@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
@@ -31,6 +30,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // testSpan is one span of a test export.
@@ -531,11 +531,7 @@ func TestTracesUnavailable(t *testing.T) {
 // Ensures the Go SDK's OTLP exporter sees a collector whose database is gone as a retryable
 // failure (503 with Retry-After and the Status message), never as a permanent refusal.
 func TestTracesDatabaseGoneGoExporter(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	store := pgstore.New(pool, pgstore.Options{})
 	defer store.Close()
 	h := collect.NewServer(collect.Config{Prices: prices(), Tokens: []string{"tok"}},

@@ -18,8 +18,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -388,11 +388,7 @@ func TestUnavailable(t *testing.T) {
 
 // Ensures a real store whose database is gone answers 503, and /readyz fails.
 func TestDatabaseGone(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, "postgres://nobody@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
 	store := pgstore.New(pool, pgstore.Options{})
 	defer store.Close()
 	h := collect.NewServer(collect.Config{Prices: prices(), Now: func() time.Time { return now }},

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/browsertest"
 )
 
 // Ensures the alert email that Mailpit receives keeps its MSO conditional comments, so that

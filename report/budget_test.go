@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-)
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	"github.com/aispend/aispend/collect/testkit"
+)
 
 func TestEvaluateThresholds(t *testing.T) {
 	day := PeriodContaining(Daily, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
 	after := day.End.Add(time.Hour) // period over: no forecast
-	b := Budget{Name: "daily-total", Period: Daily, Amount: dec("50000")}
+	b := Budget{Name: "daily-total", Period: Daily, Amount: testkit.Dec("50000")}
 	tests := []struct {
 		name       string
 		budget     Budget
@@ -31,16 +31,16 @@ func TestEvaluateThresholds(t *testing.T) {
 		{"all at once", b, "49999", StateCritical, "99.99", []int{50, 80, 95}},
 		{"exactly the amount", b, "50000", StateExceeded, "100", []int{50, 80, 95}},
 		{"over the amount", b, "75000.5", StateExceeded, "150", []int{50, 80, 95}},
-		{"custom thresholds, unsorted", Budget{Name: "x", Period: Daily, Amount: dec("100"), Thresholds: []int{90, 25}}, "30", StateInfo, "30", []int{25}},
-		{"tiny amount exact", Budget{Name: "x", Period: Daily, Amount: dec("0.03")}, "0.024", StateWarning, "80", []int{50, 80}},
+		{"custom thresholds, unsorted", Budget{Name: "x", Period: Daily, Amount: testkit.Dec("100"), Thresholds: []int{90, 25}}, "30", StateInfo, "30", []int{25}},
+		{"tiny amount exact", Budget{Name: "x", Period: Daily, Amount: testkit.Dec("0.03")}, "0.024", StateWarning, "80", []int{50, 80}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st := Evaluate(tc.budget, day, dec(tc.spent), after)
+			st := Evaluate(tc.budget, day, testkit.Dec(tc.spent), after)
 			if st.State != tc.wantState {
 				t.Errorf("state %s; want %s", st.State, tc.wantState)
 			}
-			if !st.Percent.Equal(dec(tc.wantPct)) {
+			if !st.Percent.Equal(testkit.Dec(tc.wantPct)) {
 				t.Errorf("percent %s; want %s", st.Percent, tc.wantPct)
 			}
 			var got []int
@@ -56,7 +56,7 @@ func TestEvaluateThresholds(t *testing.T) {
 			if !slices.Equal(got, tc.thresholds) {
 				t.Errorf("thresholds crossed %v; want %v", got, tc.thresholds)
 			}
-			wantRemaining := decimal.Max(tc.budget.Amount.Sub(dec(tc.spent)), decimal.Zero)
+			wantRemaining := decimal.Max(tc.budget.Amount.Sub(testkit.Dec(tc.spent)), decimal.Zero)
 			if !st.Remaining.Equal(wantRemaining) {
 				t.Errorf("remaining %s; want %s", st.Remaining, wantRemaining)
 			}
@@ -75,7 +75,7 @@ func TestSeverity(t *testing.T) {
 func TestForecast(t *testing.T) {
 	day := PeriodContaining(Daily, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
 	month := PeriodContaining(Monthly, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
-	b := Budget{Name: "m", Period: Monthly, Amount: dec("1000"), Forecast: true}
+	b := Budget{Name: "m", Period: Monthly, Amount: testkit.Dec("1000"), Forecast: true}
 	tests := []struct {
 		name         string
 		p            Period
@@ -92,17 +92,17 @@ func TestForecast(t *testing.T) {
 		{"too early in the month (7 days of 31)", month, b, "500", month.Start.Add(7 * 24 * time.Hour), false, "0", false},
 		{"8 of 31 days", month, b, "400", month.Start.Add(8 * 24 * time.Hour), true, "1550", true},
 		{"projection exactly the amount is not over it", day, b, "500", day.Start.Add(12 * time.Hour), true, "1000", false},
-		{"no forecast when not asked", day, Budget{Name: "m", Period: Daily, Amount: dec("1000")}, "300", day.Start.Add(6 * time.Hour), true, "1200", false},
+		{"no forecast when not asked", day, Budget{Name: "m", Period: Daily, Amount: testkit.Dec("1000")}, "300", day.Start.Add(6 * time.Hour), true, "1200", false},
 		{"no forecast alert once exceeded", day, b, "1000", day.Start.Add(12 * time.Hour), true, "2000", false},
 		{"period over: projection is the spend", day, b, "700", day.End, true, "700", false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			proj, ok := Project(tc.p, dec(tc.spent), tc.now)
-			if ok != tc.wantOK || !proj.Equal(dec(tc.wantProj)) {
+			proj, ok := Project(tc.p, testkit.Dec(tc.spent), tc.now)
+			if ok != tc.wantOK || !proj.Equal(testkit.Dec(tc.wantProj)) {
 				t.Errorf("Project = %s, %v; want %s, %v", proj, ok, tc.wantProj, tc.wantOK)
 			}
-			st := Evaluate(tc.budget, tc.p, dec(tc.spent), tc.now)
+			st := Evaluate(tc.budget, tc.p, testkit.Dec(tc.spent), tc.now)
 			gotForecast := false
 			for _, br := range st.Breaches {
 				if br.Kind == Forecast {
@@ -124,7 +124,7 @@ func TestForecast(t *testing.T) {
 // period starts.
 func TestProjectionAsOf(t *testing.T) {
 	month := PeriodContaining(Monthly, time.Date(2025, 10, 1, 0, 0, 0, 0, time.UTC), time.UTC)
-	b := Budget{Name: "m", Period: Monthly, Amount: dec("1000")}
+	b := Budget{Name: "m", Period: Monthly, Amount: testkit.Dec("1000")}
 	for _, tc := range []struct {
 		name     string
 		spent    string
@@ -138,8 +138,8 @@ func TestProjectionAsOf(t *testing.T) {
 		{"over: the spend", "700", month.End, true, "700", false},
 		{"at the start: none", "0", month.Start, false, "0", false},
 	} {
-		pr, ok := Evaluate(b, month, dec(tc.spent), tc.asOf).Projection()
-		if ok != tc.ok || !pr.Amount.Equal(dec(tc.want)) || pr.Estimate != tc.estimate {
+		pr, ok := Evaluate(b, month, testkit.Dec(tc.spent), tc.asOf).Projection()
+		if ok != tc.ok || !pr.Amount.Equal(testkit.Dec(tc.want)) || pr.Estimate != tc.estimate {
 			t.Errorf("%s: Projection = %+v, %v; want %s, estimate %v, %v", tc.name, pr, ok, tc.want, tc.estimate, tc.ok)
 		}
 	}
@@ -152,9 +152,9 @@ func TestPercentTruncates(t *testing.T) {
 		want string
 	}{
 		{Percent(2, 3), "66.66"}, {Percent(99996, 100000), "99.99"}, {Percent(1, 0), "0"},
-		{PercentOf(dec("79.996"), dec("100")), "79.99"}, {PercentOf(dec("-40.755"), dec("100")), "-40.75"},
+		{PercentOf(testkit.Dec("79.996"), testkit.Dec("100")), "79.99"}, {PercentOf(testkit.Dec("-40.755"), testkit.Dec("100")), "-40.75"},
 	} {
-		if !tc.got.Equal(dec(tc.want)) {
+		if !tc.got.Equal(testkit.Dec(tc.want)) {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
 		}
 	}
@@ -193,11 +193,11 @@ func TestParseScopeAndValidate(t *testing.T) {
 	if _, err := ParseScope(map[string]string{"tag": "novalue"}); err == nil {
 		t.Error("tag without = accepted")
 	}
-	bad := Budget{Name: "", Period: "hourly", Amount: dec("-1"), Thresholds: []int{0, 80, 80}}
+	bad := Budget{Name: "", Period: "hourly", Amount: testkit.Dec("-1"), Thresholds: []int{0, 80, 80}}
 	if err := bad.Validate(); err == nil {
 		t.Error("bad budget accepted")
 	}
-	if err := (Budget{Name: "ok", Period: Daily, Amount: dec("1")}).Validate(); err != nil {
+	if err := (Budget{Name: "ok", Period: Daily, Amount: testkit.Dec("1")}).Validate(); err != nil {
 		t.Error(err)
 	}
 }

@@ -1,25 +1,26 @@
 package report_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
-	"math"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/pgquery"
 )
 
@@ -47,24 +48,11 @@ type ev struct {
 
 func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 	t.Helper()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
 	var rows []collect.Row
-	for i, e := range evs {
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%d-%d-%d", t.Name(), e.at.UnixNano(), i, time.Now().UnixNano()), OccurredAt: e.at,
-			Service: e.service, Model: "claude-sonnet-4-5", Provider: "anthropic",
-			InputTokens: 500, OutputTokens: 300, CostSource: "local", Success: true, UserID: e.user,
-		}
-		if r.Service == "" {
-			r.Service = "QA_CHAT"
-		}
-		if e.cost != "" {
-			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(e.cost))
-		} else {
-			r.CostSource = "none"
-		}
-		r.DurationMS = math.MinInt64 // absent
+	for _, e := range evs {
+		r := eventtest.Row(eventtest.ID(t), e.at)
+		r.Service, r.UserID = cmp.Or(e.service, r.Service), e.user
+		eventtest.Price(&r, e.cost)
 		if e.ms > 0 {
 			r.DurationMS = e.ms
 		}
@@ -73,9 +61,7 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 		}
 		rows = append(rows, r)
 	}
-	if _, _, err := s.Insert(context.Background(), rows); err != nil {
-		t.Fatalf("insert events: %v", err)
-	}
+	eventtest.Insert(t, pool, rows...)
 }
 
 // recorder sends through the real SMTP transport to a Mailpit and keeps a copy of every email
@@ -128,11 +114,7 @@ type fixture struct {
 func setup(t *testing.T) *fixture {
 	t.Helper()
 	url := pgtest.URL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, url)
 	srv := mailtest.Start(t)
 	sender, err := mail.New(mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: mail.TLSNone, Timeout: 5 * time.Second})
 	if err != nil {
@@ -164,10 +146,8 @@ func (f *fixture) job(budgets ...report.Budget) *report.Job {
 	}
 }
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
 func daily(name, amount string) report.Budget {
-	return report.Budget{Name: name, Period: report.Daily, Amount: dec(amount)}
+	return report.Budget{Name: name, Period: report.Daily, Amount: testkit.Dec(amount)}
 }
 
 func (f *fixture) ledger(t *testing.T) []report.LedgerEntry {
@@ -338,7 +318,7 @@ func TestExactly80Percent(t *testing.T) {
 		t.Fatalf("sent %d covered %d; want 1 email (80 %%) naming 50 %%", res.Alerts.Sent, res.Alerts.Covered)
 	}
 	st := res.Report.Budgets[0]
-	if st.State != report.StateWarning || st.Percent.String() != "80" || !st.Spent.Equal(dec("80")) {
+	if st.State != report.StateWarning || st.Percent.String() != "80" || !st.Spent.Equal(testkit.Dec("80")) {
 		t.Errorf("status %s %s %% spent %s", st.State, st.Percent, st.Spent)
 	}
 	if !strings.Contains(string(f.mail.msgs[0].HTML), "80.0 %") {
@@ -363,10 +343,10 @@ func TestScopedBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := res.Report.Budgets[0].Spent; !got.Equal(dec("40")) {
+	if got := res.Report.Budgets[0].Spent; !got.Equal(testkit.Dec("40")) {
 		t.Errorf("qa-only spent %s; want 40", got)
 	}
-	if got := res.Report.Budgets[1].Spent; !got.Equal(dec("50")) {
+	if got := res.Report.Budgets[1].Spent; !got.Equal(testkit.Dec("50")) {
 		t.Errorf("team-search spent %s; want 50", got)
 	}
 	// qa-only: 40 % → nothing; team-search: 50 % → INFO.
@@ -393,22 +373,22 @@ func TestTimeZoneDayBoundary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r1.Report.Totals.Cost.Equal(dec("3")) || r1.Report.Totals.Requests != 2 {
+	if !r1.Report.Totals.Cost.Equal(testkit.Dec("3")) || r1.Report.Totals.Requests != 2 {
 		t.Errorf("1 Oct Seoul: %s over %d; want 3 over 2", r1.Report.Totals.Cost, r1.Report.Totals.Requests)
 	}
-	if !r1.Report.Budgets[0].Spent.Equal(dec("3")) {
+	if !r1.Report.Budgets[0].Spent.Equal(testkit.Dec("3")) {
 		t.Errorf("budget on 1 Oct: %s; want 3", r1.Report.Budgets[0].Spent)
 	}
 	r2, err := job.Run(ctx, report.PeriodContaining(report.Daily, day1.AddDate(0, 0, 1), seoul), report.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r2.Report.Totals.Cost.Equal(dec("4")) {
+	if !r2.Report.Totals.Cost.Equal(testkit.Dec("4")) {
 		t.Errorf("2 Oct Seoul: %s; want 4", r2.Report.Totals.Cost)
 	}
 	// The series of 2 Oct has 1 Oct = 3 and 2 Oct = 4.
 	s := r2.Report.Series
-	if !s[len(s)-1].Cost.Equal(dec("4")) || !s[len(s)-2].Cost.Equal(dec("3")) {
+	if !s[len(s)-1].Cost.Equal(testkit.Dec("4")) || !s[len(s)-2].Cost.Equal(testkit.Dec("3")) {
 		t.Errorf("series ends %s, %s; want 3, 4", s[len(s)-2].Cost, s[len(s)-1].Cost)
 	}
 	// 3 of 5 on 1 Oct → INFO; 4 of 5 on 2 Oct → WARNING (naming INFO), for a different period start.
@@ -421,7 +401,7 @@ func TestTimeZoneDayBoundary(t *testing.T) {
 func TestForecastAlert(t *testing.T) {
 	f := setup(t)
 	month := report.PeriodContaining(report.Monthly, day1, seoul)
-	b := report.Budget{Name: "monthly", Period: report.Monthly, Amount: dec("3000"), Forecast: true}
+	b := report.Budget{Name: "monthly", Period: report.Monthly, Amount: testkit.Dec("3000"), Forecast: true}
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "400"}) // 13 % of the amount
 	job := f.job(b)
 	ctx := context.Background()
@@ -438,7 +418,7 @@ func TestForecastAlert(t *testing.T) {
 	if res, err = job.Run(ctx, report.PeriodContaining(report.Daily, f.now.Add(-time.Hour), seoul), report.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if res.Alerts.Sent != 0 || !res.Report.Budgets[0].Projected.Equal(dec("1550")) {
+	if res.Alerts.Sent != 0 || !res.Report.Budgets[0].Projected.Equal(testkit.Dec("1550")) {
 		t.Fatalf("projection %s, sent %d; want 1550, 0", res.Report.Budgets[0].Projected, res.Alerts.Sent)
 	}
 	insert(t, f.pool, ev{at: day1.Add(7 * 24 * time.Hour), cost: "400"}) // 800 / 8 × 31 = 3100
@@ -456,7 +436,7 @@ func TestForecastAlert(t *testing.T) {
 		t.Errorf("projection missing:\n%s", m.Text)
 	}
 	e := f.ledger(t)
-	if len(e) != 1 || e[0].Kind != report.Forecast || !e[0].PeriodStart.Equal(month.Start) || !e[0].Projected.Decimal.Equal(dec("3100")) {
+	if len(e) != 1 || e[0].Kind != report.Forecast || !e[0].PeriodStart.Equal(month.Start) || !e[0].Projected.Decimal.Equal(testkit.Dec("3100")) {
 		t.Errorf("ledger %+v", e)
 	}
 }
@@ -625,7 +605,7 @@ func TestDryRunWritesNothing(t *testing.T) {
 	if len(res.SentAlerts) != 3 {
 		t.Errorf("dry run: %d alerts as a real run records them; want every threshold, 3", len(res.SentAlerts))
 	}
-	if !res.Report.Totals.Cost.Equal(dec("99")) {
+	if !res.Report.Totals.Cost.Equal(testkit.Dec("99")) {
 		t.Errorf("dry run computed %s; want 99", res.Report.Totals.Cost)
 	}
 	if len(res.Dropped) == 0 {
@@ -761,18 +741,18 @@ func TestRetentionKeepsReports(t *testing.T) {
 		}
 		switch p.Label() {
 		case "2026-01-31":
-			if !after.Report.Totals.Cost.Equal(dec("113.75")) || after.Report.Totals.Requests != 4 || after.Report.Totals.Unpriced != 1 {
+			if !after.Report.Totals.Cost.Equal(testkit.Dec("113.75")) || after.Report.Totals.Requests != 4 || after.Report.Totals.Unpriced != 1 {
 				t.Errorf("31 Jan after retention (late event included):\n%s", got)
 			}
 			if len(after.Report.RefreshedDays) != 0 {
 				t.Errorf("31 Jan rebuilt from events after its partition was dropped")
 			}
 		case "2026-02-01":
-			if !after.Report.Totals.Cost.Equal(dec("3")) || after.Report.Totals.Requests != 2 {
+			if !after.Report.Totals.Cost.Equal(testkit.Dec("3")) || after.Report.Totals.Requests != 2 {
 				t.Errorf("1 Feb (straddles the dropped partition) after retention:\n%s", got)
 			}
 		case "2026-01":
-			if !after.Report.Totals.Cost.Equal(dec("113.75")) || after.Report.Totals.Requests != 4 {
+			if !after.Report.Totals.Cost.Equal(testkit.Dec("113.75")) || after.Report.Totals.Requests != 4 {
 				t.Errorf("January after retention:\n%s", got)
 			}
 		}
@@ -850,7 +830,7 @@ func TestBudgetBoard(t *testing.T) {
 	ctx := context.Background()
 	now := day1.Add(12 * time.Hour)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "60"}, ev{at: day1.Add(-time.Hour), cost: "1000"}) // the second is yesterday
-	m := report.Budget{Name: "m", Period: report.Monthly, Amount: dec("10000"), Forecast: true}
+	m := report.Budget{Name: "m", Period: report.Monthly, Amount: testkit.Dec("10000"), Forecast: true}
 	board := &report.BudgetBoard{Source: f.store, Budgets: []report.Budget{daily("d", "100"), m}, Location: seoul,
 		Now: func() time.Time { return now }, CacheFor: 30 * time.Second}
 	get := func() []report.Status {

@@ -14,9 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures a burst of 200 concurrent uploads of about 1 MiB each keeps the collector process
@@ -114,11 +112,7 @@ func TestServeBurstOfLargeUploads(t *testing.T) {
 	if rss <= 0 || rss*1024 >= 200e6 {
 		t.Fatalf("collector peak RSS %d kB, want under 200 MB", rss)
 	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	var stored int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM events").Scan(&stored); err != nil {
 		t.Fatal(err)

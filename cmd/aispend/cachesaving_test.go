@@ -12,13 +12,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/xlsx"
 )
 
@@ -121,11 +121,7 @@ prices:
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	s := pgstore.New(pool, pgstore.Options{})
 	at := time.Date(2026, 10, 1, 10, 0, 0, 0, seoulZone)
 	var rows []collect.Row

@@ -14,10 +14,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/xuri/excelize/v2"
 
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/xlsx"
 )
@@ -66,17 +67,6 @@ func (p *runProc) wait(t *testing.T) error {
 }
 
 // waitUntil polls cond until it holds; it fails the test after a minute.
-func waitUntil(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within a minute: %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 func withEnv(env map[string]string, kv ...string) map[string]string {
 	out := map[string]string{}
 	for k, v := range env {
@@ -97,11 +87,7 @@ func TestRunOverlappingProcesses(t *testing.T) {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	insertCost(t, url, time.Date(2026, 10, 1, 9, 0, 0, 0, seoul), "OTHER", "600") // 60 % of daily-total
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 
 	// The gate: while this transaction holds daily_aggregates, the first run stops in its
 	// statistics step (rebuilding the day's aggregates), holding the period's run lock.
@@ -122,7 +108,7 @@ func TestRunOverlappingProcesses(t *testing.T) {
 	args := []string{"--period", "daily", "--date", "2026-10-01"}
 	first := startRun(t, withEnv(env, "AISPEND_RUN_LOCK_WAIT", "1s"), args...)
 	var holder runlog.Run
-	waitUntil(t, "the first run holds the period and waits at the gate", func() bool {
+	testkit.Eventually(t, time.Minute, "the first run holds the period and waits at the gate", func() bool {
 		var blocked bool
 		pool.QueryRow(ctx, `SELECT EXISTS (SELECT FROM pg_locks WHERE relation = 'daily_aggregates'::regclass AND NOT granted)`).Scan(&blocked)
 		recent, _ := runlog.New(pool, runlog.Options{}).Recent(ctx, 1)
@@ -158,9 +144,9 @@ func TestRunOverlappingProcesses(t *testing.T) {
 		pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'aispend run daily 2026-10-01'`).Scan(&n)
 		return n
 	}
-	waitUntil(t, "the second run's lock session is gone", func() bool { return lockSessions() == 1 })
+	testkit.Eventually(t, time.Minute, "the second run's lock session is gone", func() bool { return lockSessions() == 1 })
 	third := startRun(t, withEnv(env, "AISPEND_RUN_LOCK_WAIT", "10m"), args...)
-	waitUntil(t, "the third run waits for the period's lock", func() bool { return lockSessions() == 2 })
+	testkit.Eventually(t, time.Minute, "the third run waits for the period's lock", func() bool { return lockSessions() == 2 })
 	if err := tx.Rollback(ctx); err != nil { // open the gate
 		t.Fatal(err)
 	}

@@ -20,12 +20,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/report/mailtest"
-	"github.com/aispend/aispend/report/s3test"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
 )
 
 // proxy is a TCP proxy that forwards at most rate bytes per second in each direction of each
@@ -126,29 +126,18 @@ func (s *syncBuffer) String() string {
 // an error text of pad bytes (so that reading the period's events moves a known amount of data).
 func insertSpend(t *testing.T, dbURL, date string, n, pad int) {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	day, err := time.ParseInLocation(time.DateOnly, date, seoulZone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	day := seoulDay(t, date)
 	step := 24 * time.Hour / time.Duration(n)
 	text := strings.Repeat("x", pad)
 	rows := make([]collect.Row, n)
 	for i := range rows {
-		rows[i] = collect.Row{EventID: fmt.Sprintf("spend-%s-%d", date, i), OccurredAt: day.Add(time.Duration(i) * step),
-			Service: "QA_CHAT", Model: "m", InputTokens: 1, OutputTokens: 1, CostSource: "provider",
-			Cost: decimal.NewNullDecimal(decimal.NewFromInt(1)), DurationMS: 100, Error: text, UserID: fmt.Sprintf("u%d", i%10)}
+		r := eventtest.Row(fmt.Sprintf("spend-%s-%d", date, i), day.Add(time.Duration(i)*step))
+		r.Model, r.Provider, r.InputTokens, r.OutputTokens, r.CostSource = "m", "", 1, 1, "provider"
+		r.DurationMS, r.Success, r.Error, r.UserID = 100, false, text, fmt.Sprintf("u%d", i%10)
+		eventtest.Price(&r, "1")
+		rows[i] = r
 	}
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
-	if _, _, err := s.Insert(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
+	eventtest.Insert(t, pgtest.Connect(t, dbURL), rows...)
 }
 
 // binRun is one run of the real binary.

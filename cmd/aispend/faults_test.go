@@ -28,7 +28,8 @@ import (
 
 	"github.com/aispend/aispend/collect/client"
 	"github.com/aispend/aispend/collect/pglocal"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // startCollector runs `aispend serve` on dbURL (token "tok") until the test ends and returns
@@ -184,18 +185,6 @@ func checkEventMetrics(t *testing.T, addr string, accepted, duplicate int64) {
 	}
 }
 
-// waitFor polls cond until it holds, failing the test with what after the deadline.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func postOne(hc *http.Client, addr, id string) (status int, retryAfter string, err error) {
 	body := fmt.Sprintf(`{"event_id":%q,"occurred_at":%q,"service":"S","model":"m","input_tokens":1,"output_tokens":1}`,
 		id, time.Now().UTC().Format(time.RFC3339Nano))
@@ -288,7 +277,7 @@ func TestFaultPostgresStoppedUnderLoad(t *testing.T) {
 	stopLoad := sync.OnceFunc(func() { close(stop); wg.Wait() })
 	defer stopLoad()
 
-	waitFor(t, 15*time.Second, "1,000 events sent before the outage", func() bool { return c.Stats().Sent >= 1000 })
+	testkit.Eventually(t, 15*time.Second, "1,000 events sent before the outage", func() bool { return c.Stats().Sent >= 1000 })
 	if st, err := ready(); err != nil || st != 200 {
 		t.Fatalf("/readyz before the outage: %d %v", st, err)
 	}
@@ -319,12 +308,12 @@ func TestFaultPostgresStoppedUnderLoad(t *testing.T) {
 	t.Logf("PostgreSQL down for %v: %d probes answered 503; client %+v, %d events logged so far",
 		time.Since(down).Round(time.Millisecond), len(probes), c.Stats(), loggedInOutage)
 
-	waitFor(t, 20*time.Second, "/readyz to answer 200 again", func() bool {
+	testkit.Eventually(t, 20*time.Second, "/readyz to answer 200 again", func() bool {
 		st, err := ready()
 		return err == nil && st == 200
 	})
 	// Keep logging until everything logged before the restart has been acknowledged.
-	waitFor(t, 25*time.Second, "the backlog of the outage to be sent", func() bool { return c.Stats().Sent >= loggedInOutage })
+	testkit.Eventually(t, 25*time.Second, "the backlog of the outage to be sent", func() bool { return c.Stats().Sent >= loggedInOutage })
 	stopLoad()
 
 	cctx, cancel := context.WithTimeout(ctx, 20*time.Second)

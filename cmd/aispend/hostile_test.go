@@ -22,7 +22,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 const hostileClients = 32
@@ -265,7 +266,7 @@ func TestServeAcceptErrorsLoggedAsJSON(t *testing.T) {
 			conns = append(conns, c)
 		}
 	}
-	waitFor(t, 30*time.Second, "an accept error in the log", func() bool { return strings.Contains(stderr.String(), "too many open files") })
+	testkit.Eventually(t, 30*time.Second, "an accept error in the log", func() bool { return strings.Contains(stderr.String(), "too many open files") })
 	for _, line := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
 		if !json.Valid([]byte(line)) {
 			t.Errorf("log line not JSON: %s", line)

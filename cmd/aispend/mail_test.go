@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 )
 
 // Ensure the environment reaches the transport: AISPEND_SMTP_* select SMTP through a real

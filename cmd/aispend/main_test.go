@@ -17,9 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -202,11 +200,7 @@ func TestServeSIGTERMLosesNothing(t *testing.T) {
 		t.Fatalf("collector exit after SIGTERM: %v\n%s", err, stderr.String())
 	}
 
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	stored := map[string]bool{}
 	rows, err := pool.Query(context.Background(), "SELECT event_id FROM events")
 	if err != nil {

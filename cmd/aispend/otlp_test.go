@@ -24,7 +24,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // otlpConfig prices the contract's model: input 3, cache read 0.30, cache write 3.75 and output
@@ -65,11 +65,7 @@ func startOTLPCollector(t *testing.T) *otlpCollector {
 		}
 	})
 	waitHealthy(t, c.addr)
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, dbURL)
 	c.pool = pool
 	return c
 }

@@ -18,20 +18,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/browsertest"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/report/s3test"
-	"github.com/aispend/aispend/report/xlsx"
 )
 
 var seoulZone = func() *time.Location {
@@ -52,25 +50,15 @@ const (
 // without a user, and hostile ids; it returns the database's sum of the day's cost.
 func insertDay(t *testing.T, dbURL, date string, n int) decimal.Decimal {
 	t.Helper()
-	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	day, err := time.ParseInLocation(time.DateOnly, date, seoulZone)
-	if err != nil {
-		t.Fatal(err)
-	}
+	pool := pgtest.Connect(t, dbURL)
+	day := seoulDay(t, date)
 	costs := []string{"0.123456789012", "1.5", "0.000000000007", "12.3456789"}
 	var rows []collect.Row
 	for i := range n {
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%s-%d", t.Name(), date, i), OccurredAt: day.Add(time.Duration(i) * 11 * time.Minute),
-			Service: []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], Model: []string{"claude-sonnet-4-5", hostileModel}[i%2],
-			InputTokens: 1000, OutputTokens: 300, CostSource: "provider", DurationMS: int64(200 + 13*i), Success: i%6 != 0,
-			CacheHit: i%5 == 0, OrgID: fmt.Sprintf("org-%d", i%3),
-		}
+		r := eventtest.Row(fmt.Sprintf("%s-%s-%d", t.Name(), date, i), day.Add(time.Duration(i)*11*time.Minute))
+		r.Service, r.Model = []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], []string{"claude-sonnet-4-5", hostileModel}[i%2]
+		r.Provider, r.InputTokens, r.CostSource = "", 1000, "provider"
+		r.DurationMS, r.Success, r.CacheHit, r.OrgID = int64(200+13*i), i%6 != 0, i%5 == 0, fmt.Sprintf("org-%d", i%3)
 		switch i % 4 {
 		case 0:
 		case 1:
@@ -78,60 +66,24 @@ func insertDay(t *testing.T, dbURL, date string, n int) decimal.Decimal {
 		default:
 			r.UserID = fmt.Sprintf("user-%d", i%7)
 		}
+		eventtest.Price(&r, costs[i%len(costs)])
 		if i%9 == 4 {
-			r.CostSource = "none"
-		} else {
-			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(costs[i%len(costs)]))
+			eventtest.Price(&r, "")
 		}
 		rows = append(rows, r)
 	}
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
-	if _, _, err := s.Insert(ctx, rows); err != nil {
-		t.Fatal(err)
-	}
-	var sum string
-	if err := pool.QueryRow(ctx, "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2", day, day.AddDate(0, 0, 1)).Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	return decimal.RequireFromString(sum)
+	eventtest.Insert(t, pool, rows...)
+	return eventtest.CostSum(t, pool, day, day.AddDate(0, 0, 1))
 }
 
-// workbookTotals reads the Summary's total cost and the sum of the cost cells of every Events
-// sheet as exact decimals of the stored values, and the number of event rows.
-func workbookTotals(t *testing.T, path string) (summary, events decimal.Decimal, rows int) {
+// seoulDay is the start of date (YYYY-MM-DD) in Seoul.
+func seoulDay(t *testing.T, date string) time.Time {
 	t.Helper()
-	f, err := excelize.OpenFile(path)
+	day, err := time.ParseInLocation(time.DateOnly, date, seoulZone)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	raw := excelize.Options{RawCellValue: true}
-	sum, err := f.GetRows(xlsx.SheetSummary, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range sum {
-		if len(r) > 1 && r[0] == "Total cost" {
-			summary = decimal.RequireFromString(r[1])
-		}
-	}
-	for _, sheet := range f.GetSheetList() {
-		if !strings.HasPrefix(sheet, xlsx.SheetEvents) {
-			continue
-		}
-		rs, err := f.GetRows(sheet, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range rs[1:] {
-			rows++
-			if len(r) > 10 && r[10] != "" {
-				events = events.Add(decimal.RequireFromString(r[10]))
-			}
-		}
-	}
-	return summary, events, rows
+	return day
 }
 
 var (
@@ -232,7 +184,7 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	}
 
 	// Totals agree: workbook Summary, the Events sheets, the page's KPI and the database.
-	summary, events, rows := workbookTotals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	summary, events, rows := sheettest.Totals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 	if !summary.Equal(want) || !events.Equal(want) || rows != n {
 		t.Errorf("workbook: summary %s, events %s in %d rows; database %s in %d events", summary, events, rows, want, n)
 	}
@@ -280,11 +232,7 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	}
 
 	// Recorded in the runs table.
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 1)
 	if err != nil || len(recent) != 1 {
 		t.Fatalf("runs: %v", err)
@@ -451,9 +399,9 @@ func TestRunWeeklyAndMonthly(t *testing.T) {
 	if strings.LastIndex(index, `href="monthly/2026-10/index.html"`) > strings.LastIndex(index, `href="monthly/2026-09/index.html"`) {
 		t.Error("monthly reports not newest first")
 	}
-	wtotal, _, _ := workbookTotals(t, filepath.Join(out, "weekly/2026-W40/aispend-weekly-2026-W40.xlsx"))
-	d1, _, _ := workbookTotals(t, filepath.Join(out, "daily/2026-09-30/aispend-daily-2026-09-30.xlsx"))
-	d2, _, _ := workbookTotals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	wtotal, _, _ := sheettest.Totals(t, filepath.Join(out, "weekly/2026-W40/aispend-weekly-2026-W40.xlsx"))
+	d1, _, _ := sheettest.Totals(t, filepath.Join(out, "daily/2026-09-30/aispend-daily-2026-09-30.xlsx"))
+	d2, _, _ := sheettest.Totals(t, filepath.Join(out, "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 	if !wtotal.Equal(d1.Add(d2)) {
 		t.Errorf("week total %s; days %s + %s", wtotal, d1, d2)
 	}
@@ -621,7 +569,7 @@ func TestRunReadsEventsFromReplica(t *testing.T) {
 		if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
 			t.Fatalf("%s: run: %v\n%s", c.name, err, logs.String())
 		}
-		summary, _, rows := workbookTotals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+		summary, _, rows := sheettest.Totals(t, filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
 		if rows != 10 || !summary.Equal(want) {
 			t.Fatalf("%s: Events sheet has %d rows, Summary total %s; want the primary's 10 and %s", c.name, rows, summary, want)
 		}

@@ -16,10 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // writeYAML writes a configuration file and returns its path.
@@ -242,11 +240,7 @@ func TestCommandsRefuseZoneUnknownToPostgreSQL(t *testing.T) {
 		}
 	}
 	// Nothing was run or migrated: the runs table of the fresh database is empty, and nothing published.
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	var runs int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM runs").Scan(&runs); err != nil || runs != 0 {
 		t.Errorf("runs recorded: %d, %v", runs, err)
@@ -265,11 +259,7 @@ func TestCommandsRefuseZoneUnknownToPostgreSQL(t *testing.T) {
 // Ensures the database check (AT TIME ZONE) accepts exactly the zones of Go's database that
 // PostgreSQL lists in pg_timezone_names, and the usual ones.
 func TestDatabaseTimezoneCheckMatchesPostgreSQL(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), pgtest.URL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, pgtest.URL(t))
 	ctx := context.Background()
 	rows, err := pool.Query(ctx, "SELECT name FROM pg_timezone_names")
 	if err != nil {

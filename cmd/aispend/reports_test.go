@@ -14,6 +14,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report/xlsx"
 )
 
@@ -65,7 +66,7 @@ func TestRunLargePeriodEventsInCSV(t *testing.T) {
 			t.Fatalf("run: %v\n%s", err, logs.String())
 		}
 		dir := filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01")
-		summary, _, rows := workbookTotals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
+		summary, _, rows := sheettest.Totals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
 		if rows != 0 {
 			t.Errorf("max %s: the workbook lists %d events", max, rows)
 		}
@@ -125,7 +126,7 @@ func TestRunWithoutEventsExport(t *testing.T) {
 	if strings.Contains(string(page), "events.csv.gz") {
 		t.Error("the page links an events CSV with the export off")
 	}
-	summary, _, rows := workbookTotals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
+	summary, _, rows := sheettest.Totals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
 	if rows != n || !summary.Equal(want) {
 		t.Errorf("workbook lists %d events costing %s; want %d, %s", rows, summary, n, want)
 	}

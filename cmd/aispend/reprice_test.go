@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures an event stored unpriced is priced once its model gets a price: by `aispend reprice`,
@@ -25,11 +25,7 @@ func TestRepriceCommandAndRun(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, dbURL := batchEnv(t, srv.SMTPPort)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	s := pgstore.New(pool, pgstore.Options{})
 	defer s.Close()
 	at := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC) // 12:00 in Seoul
@@ -85,11 +81,7 @@ func TestRepriceRangeCommand(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, dbURL := batchEnv(t, srv.SMTPPort)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	write := func(cfg string) {
 		path := filepath.Join(t.TempDir(), "aispend.yaml")
 		if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {

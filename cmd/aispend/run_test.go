@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,13 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
-
-	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
 )
 
@@ -41,19 +36,10 @@ budgets:
 
 func insertCost(t *testing.T, url string, at time.Time, service, cost string) {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
-	row := collect.Row{EventID: fmt.Sprintf("%s-%d", t.Name(), at.UnixNano()), OccurredAt: at, Service: service, Model: "m",
-		InputTokens: 1, OutputTokens: 1, CostSource: "provider", Cost: decimal.NewNullDecimal(decimal.RequireFromString(cost)),
-		Success: true, DurationMS: math.MinInt64}
-	if _, _, err := s.Insert(context.Background(), []collect.Row{row}); err != nil {
-		t.Fatal(err)
-	}
+	r := eventtest.Row(fmt.Sprintf("%s-%d", t.Name(), at.UnixNano()), at)
+	r.Service, r.Model, r.Provider, r.InputTokens, r.OutputTokens, r.CostSource = service, "m", "", 1, 1, "provider"
+	eventtest.Price(&r, cost)
+	eventtest.Insert(t, pgtest.Connect(t, url), r)
 }
 
 func batchEnv(t *testing.T, smtpPort int) (map[string]string, string) {
@@ -124,11 +110,7 @@ func TestRunCommand(t *testing.T) {
 		t.Fatalf("re-run: %v, %d emails", err, len(srv.Messages(t)))
 	}
 	// Recorded in the runs table like a scheduled run; the dry run is not.
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	recent, err := runlog.New(pool, runlog.Options{}).Recent(ctx, 10)
 	if err != nil || len(recent) != 2 {
 		t.Fatalf("runs: %v %v; want the run and the re-run", recent, err)
@@ -246,11 +228,7 @@ func TestBatchRunKinds(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	now := time.Now()
 	insertCost(t, url, now.Add(-time.Minute), "OTHER", "500")
 	log := slog.New(slog.DiscardHandler)
@@ -308,11 +286,7 @@ func TestRunAlertsOnly(t *testing.T) {
 	if entries, _ := os.ReadDir(env["AISPEND_OUTPUT"]); len(entries) != 0 {
 		t.Fatalf("--alerts-only published %d files", len(entries))
 	}
-	pool, err := pgxpool.New(context.Background(), dbURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, dbURL)
 	var n int
 	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM alert_ledger WHERE status = 'sent'").Scan(&n); err != nil || n != 4 {
 		t.Fatalf("alerts recorded as sent: %d (%v), want 4 (50 and 80 %% of each budget)", n, err)

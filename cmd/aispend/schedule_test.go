@@ -14,10 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
-	"github.com/aispend/aispend/collect/pgtest"
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
 )
@@ -75,11 +74,7 @@ func TestScheduledJobsRecordRuns(t *testing.T) {
 	}
 	cfg.RunLockWait = 500 * time.Millisecond
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	log := slog.New(slog.DiscardHandler)
 	funcs := jobFuncs(cfg, pool, log)
 	for _, e := range cfg.Schedules.entries() {
@@ -268,7 +263,7 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	leads := func(p *proc) bool { return strings.Contains(p.logs.String(), "became the scheduler leader") }
 	wait := func(what string, cond func() bool) {
 		t.Helper()
-		waitFor(t, time.Minute, what, cond)
+		testkit.Eventually(t, time.Minute, what, cond)
 	}
 
 	a, b := startProc(), startProc()
@@ -289,11 +284,7 @@ func TestScheduleProcessesHandOver(t *testing.T) {
 	if leads(follower) {
 		t.Fatalf("both processes lead:\n%s\n---\n%s", a.logs.String(), b.logs.String())
 	}
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	// ranBy waits (up to two minutes: the job ticks every minute) for a succeeded budget check
 	// run by p.
 	ranBy := func(p *proc) {

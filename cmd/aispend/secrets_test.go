@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/mailtest"
-	"github.com/aispend/aispend/report/s3test"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
 )
 
 // Known secret values, with characters that URL-escaping changes.

@@ -1,6 +1,6 @@
 // Package clientts runs the TypeScript client's tests (node's test runner) against real
 // collectors: the aispend binary, serving on loopback, on a private PostgreSQL. The Go side is
-// the harness, because PostgreSQL and the binary are already at home here (collect/pgtest,
+// the harness, because PostgreSQL and the binary are already at home here (collect/testkit/pgtest,
 // go build); the node tests drive it through a small control API on loopback (see harness).
 package clientts
 
@@ -25,7 +25,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -20,8 +20,9 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/client"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -162,19 +163,6 @@ func closeClient(t *testing.T, c *client.Client) {
 	}
 }
 
-// waitFor polls cond; the deadline only keeps a broken build from hanging, it asserts nothing
-// about speed.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("gave up waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // Ensures every logged event is stored exactly once and counted as sent.
 func TestBasic(t *testing.T) {
 	col := newCollector(t, collect.Config{})
@@ -287,10 +275,10 @@ func TestServerRestartMidStream(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, "some events sent", func() bool { return c.Stats().Sent > 0 && logged.Load() >= 1000 })
+	testkit.Eventually(t, time.Minute, "some events sent", func() bool { return c.Stats().Sent > 0 && logged.Load() >= 1000 })
 	col.stop()
 	loggedAtStop := logged.Load()
-	waitFor(t, "a failed attempt while the collector is down", func() bool { return c.Stats().Retried > 0 })
+	testkit.Eventually(t, time.Minute, "a failed attempt while the collector is down", func() bool { return c.Stats().Retried > 0 })
 	time.Sleep(300 * time.Millisecond) // stay down a little: more events queue up and retries back off
 	col.start()
 	<-done

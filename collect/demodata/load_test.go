@@ -13,7 +13,7 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/demodata"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -11,7 +11,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures the binary COPY encoder stores every column exactly: numerics of every shape read
@@ -35,18 +36,18 @@ func TestCopyEncodesEveryColumn(t *testing.T) {
 	}
 	var rows []collect.Row
 	for i, a := range amounts {
-		r := row(fmt.Sprintf("n%d", i), at)
+		r := eventtest.Row(fmt.Sprintf("n%d", i), at)
 		r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(a))
 		rows = append(rows, r)
 	}
-	full := row("full", at)
+	full := eventtest.Row("full", at)
 	full.Provider, full.CacheReadTokens, full.CacheWriteTokens, full.ReasoningTokens = "anthropic", 11, 12, 13
 	full.Cost, full.CostSource = decimal.NullDecimal{}, "provider"
 	full.SentCost, full.SentCurrency = decimal.NewNullDecimal(decimal.RequireFromString("0.0123")), "USD"
 	full.PriceVersion, full.FXRate = "v@2025-01-01", decimal.NewNullDecimal(decimal.RequireFromString("1387.25"))
 	full.DurationMS, full.Success, full.Error, full.CacheHit = 1500, false, "timeout \"x\" <b>", true
 	full.UserID, full.OrgID, full.Endpoint, full.Tags = "u-é", "org", "/v1", []byte(`{"team": "ml"}`)
-	empty := row("empty", at)
+	empty := eventtest.Row("empty", at)
 	empty.DurationMS = -1 << 63
 	rows = append(rows, full, empty)
 	if acc, _, err := s.Insert(ctx, rows); err != nil || acc != len(rows) {

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures a COPY buffer goes back to the pool only after its COPY succeeded. When PostgreSQL
@@ -21,11 +20,7 @@ import (
 // under it (run with -race to see the reuse itself).
 func TestFailedCopyDropsBuffer(t *testing.T) {
 	pool := pgtest.Pool(t)
-	admin, err := pgxpool.New(context.Background(), pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	var mu sync.Mutex
 	var puts []*bytes.Buffer
 	defer pgstore.WatchCopyBuffers(func(b *bytes.Buffer) {
@@ -43,7 +38,7 @@ func TestFailedCopyDropsBuffer(t *testing.T) {
 	rows := func(prefix string, n int) []collect.Row {
 		var rs []collect.Row
 		for i := 0; i < n; i++ {
-			rs = append(rs, row(fmt.Sprintf("%s-%d", prefix, i), at))
+			rs = append(rs, eventtest.Row(fmt.Sprintf("%s-%d", prefix, i), at))
 		}
 		return rs
 	}

@@ -11,7 +11,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // lockWaiters waits until n backends of the database wait for a lock, and fails the test if
@@ -85,11 +86,11 @@ func TestOppositeOrdersDoNotDeadlock(t *testing.T) {
 			}})
 			defer s.Close()
 			at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-			a, g, b := row("dl-a", at), row("dl-g", at), row("dl-z", at)
+			a, g, b := eventtest.Row("dl-a", at), eventtest.Row("dl-g", at), eventtest.Row("dl-z", at)
 			first, second := []collect.Row{a, g, b}, []collect.Row{b, g, a}
 			wantDups := 3
 			if path == "fallback" {
-				old := row("dl-0", at)
+				old := eventtest.Row("dl-0", at)
 				if _, _, err := s.Insert(context.Background(), []collect.Row{old}); err != nil {
 					t.Fatal(err)
 				}
@@ -132,7 +133,7 @@ func TestDeadlockIsRetried(t *testing.T) {
 	defer s.Close()
 	ctx := context.Background()
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
-	a, g := row("dr-a", at), row("dr-g", at)
+	a, g := eventtest.Row("dr-a", at), eventtest.Row("dr-g", at)
 	tx := gate(t, pool, g)
 	// The other writer waits long before checking for a deadlock, so that the collector's
 	// transaction is the one PostgreSQL aborts.

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures migration 6 gives the daily aggregates of an existing deployment (days whose events

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures re-pricing a range changes exactly the events of the range whose cost aispend computes

@@ -10,8 +10,8 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures unpriced events are priced later, exactly as the collector would have priced them,

@@ -9,22 +9,14 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func row(id string, at time.Time) collect.Row {
-	return collect.Row{
-		EventID: id, OccurredAt: at, Service: "QA_CHAT", Model: "claude-sonnet-4-5", Provider: "anthropic",
-		InputTokens: 500, OutputTokens: 300, CostSource: "local",
-		Cost: decimal.NewNullDecimal(decimal.RequireFromString("7.80")), Success: true,
-	}
-}
 
 func count(t *testing.T, pool *pgxpool.Pool) int {
 	t.Helper()
@@ -44,11 +36,11 @@ func TestInsertDuplicates(t *testing.T) {
 	ctx := context.Background()
 	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
 
-	acc, dup, err := s.Insert(ctx, []collect.Row{row("a", at), row("b", at), row("a", at)})
+	acc, dup, err := s.Insert(ctx, []collect.Row{eventtest.Row("a", at), eventtest.Row("b", at), eventtest.Row("a", at)})
 	if err != nil || acc != 2 || dup != 1 {
 		t.Fatalf("within one request: accepted %d duplicates %d err %v; want 2, 1", acc, dup, err)
 	}
-	acc, dup, err = s.Insert(ctx, []collect.Row{row("b", at), row("c", at)})
+	acc, dup, err = s.Insert(ctx, []collect.Row{eventtest.Row("b", at), eventtest.Row("c", at)})
 	if err != nil || acc != 1 || dup != 1 {
 		t.Fatalf("across requests: accepted %d duplicates %d err %v; want 1, 1", acc, dup, err)
 	}
@@ -60,7 +52,7 @@ func TestInsertDuplicates(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			acc, _, err := s.Insert(ctx, []collect.Row{row("x", at), row(fmt.Sprintf("y%d", i), at)})
+			acc, _, err := s.Insert(ctx, []collect.Row{eventtest.Row("x", at), eventtest.Row(fmt.Sprintf("y%d", i), at)})
 			if err != nil {
 				t.Error(err)
 			}
@@ -101,7 +93,7 @@ func TestGroupCommit(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if _, _, err := s.Insert(context.Background(), []collect.Row{row(fmt.Sprintf("g%d", i), at)}); err != nil {
+			if _, _, err := s.Insert(context.Background(), []collect.Row{eventtest.Row(fmt.Sprintf("g%d", i), at)}); err != nil {
 				t.Error(err)
 			}
 		}()
@@ -122,7 +114,7 @@ func TestMissingPartition(t *testing.T) {
 	s := pgstore.New(pool, pgstore.Options{})
 	defer s.Close()
 	old := time.Now().AddDate(-3, 0, 0)
-	acc, _, err := s.Insert(context.Background(), []collect.Row{row("old", old)})
+	acc, _, err := s.Insert(context.Background(), []collect.Row{eventtest.Row("old", old)})
 	if err != nil || acc != 1 {
 		t.Fatalf("accepted %d err %v", acc, err)
 	}
@@ -141,11 +133,11 @@ func TestFailedRequestDoesNotFailOthers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := row(fmt.Sprintf("f%d", i), at)
+			r := eventtest.Row(fmt.Sprintf("f%d", i), at)
 			if i == 7 {
 				r.Service = "bad\x00byte" // PostgreSQL text cannot hold NUL
 			}
-			_, _, errs[i] = s.Insert(context.Background(), []collect.Row{r, row(fmt.Sprintf("f%d-2", i), at)})
+			_, _, errs[i] = s.Insert(context.Background(), []collect.Row{r, eventtest.Row(fmt.Sprintf("f%d-2", i), at)})
 		}()
 	}
 	wg.Wait()
@@ -163,11 +155,7 @@ func TestFailedRequestDoesNotFailOthers(t *testing.T) {
 // serialises them and every one succeeds.
 func TestConcurrentMigrate(t *testing.T) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, pgtest.AdminURL(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
+	admin := pgtest.Connect(t, pgtest.AdminURL(t))
 	name := fmt.Sprintf("aispend_migrate_%d", time.Now().UnixNano())
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
 		t.Fatal(err)
@@ -192,11 +180,7 @@ func TestConcurrentMigrate(t *testing.T) {
 			t.Fatalf("concurrent migrate: %v", err)
 		}
 	}
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	var parts int
 	if err := pool.QueryRow(ctx, "SELECT count(*) FROM pg_inherits WHERE inhparent = 'events'::regclass").Scan(&parts); err != nil || parts < 4 {
 		t.Fatalf("partitions after migrate: %d (%v)", parts, err)

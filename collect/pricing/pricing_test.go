@@ -6,18 +6,18 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
-)
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
+	"github.com/aispend/aispend/collect/testkit"
+)
 
 func table() *Table {
 	seoul, _ := time.LoadLocation("Asia/Seoul")
 	from, _ := ParseDate("2025-09-29", seoul)
 	later, _ := ParseDate("2026-01-01", seoul)
-	return New("KRW", map[string]decimal.Decimal{"usd": dec("1300")}, []Price{
-		{Model: "claude-sonnet-4-5", Provider: "anthropic", From: from, Input: dec("3.00"), CacheRead: dec("0.30"), CacheWrite: dec("3.75"), Output: dec("15.00")},
-		{Model: "claude-sonnet-4-5", Provider: "anthropic", From: later, Input: dec("2.00"), CacheRead: dec("0.20"), CacheWrite: dec("2.50"), Output: dec("10.00")},
-		{Model: "claude-sonnet-4-5", Provider: "bedrock", From: from, Input: dec("3.30"), CacheRead: dec("0.33"), CacheWrite: dec("4.125"), Output: dec("16.50")},
+	return New("KRW", map[string]decimal.Decimal{"usd": testkit.Dec("1300")}, []Price{
+		{Model: "claude-sonnet-4-5", Provider: "anthropic", From: from, Input: testkit.Dec("3.00"), CacheRead: testkit.Dec("0.30"), CacheWrite: testkit.Dec("3.75"), Output: testkit.Dec("15.00")},
+		{Model: "claude-sonnet-4-5", Provider: "anthropic", From: later, Input: testkit.Dec("2.00"), CacheRead: testkit.Dec("0.20"), CacheWrite: testkit.Dec("2.50"), Output: testkit.Dec("10.00")},
+		{Model: "claude-sonnet-4-5", Provider: "bedrock", From: from, Input: testkit.Dec("3.30"), CacheRead: testkit.Dec("0.33"), CacheWrite: testkit.Dec("4.125"), Output: testkit.Dec("16.50")},
 	})
 }
 
@@ -28,10 +28,10 @@ func TestContractExample(t *testing.T) {
 	if !ok {
 		t.Fatal("not priced")
 	}
-	if !p.Cost.Equal(dec("7.80")) || p.Cost.String() != "7.8" {
+	if !p.Cost.Equal(testkit.Dec("7.80")) || p.Cost.String() != "7.8" {
 		t.Fatalf("cost = %s, want exactly 7.80", p.Cost)
 	}
-	if p.Version != "anthropic/claude-sonnet-4-5@2025-09-29" || !p.Rate.Equal(dec("1300")) {
+	if p.Version != "anthropic/claude-sonnet-4-5@2025-09-29" || !p.Rate.Equal(testkit.Dec("1300")) {
 		t.Fatalf("version %q rate %s", p.Version, p.Rate)
 	}
 }
@@ -62,7 +62,7 @@ func TestCost(t *testing.T) {
 			if ok != tc.priced {
 				t.Fatalf("priced = %v, want %v", ok, tc.priced)
 			}
-			if ok && !p.Cost.Equal(dec(tc.want)) {
+			if ok && !p.Cost.Equal(testkit.Dec(tc.want)) {
 				t.Fatalf("cost = %s, want %s", p.Cost, tc.want)
 			}
 		})
@@ -70,19 +70,19 @@ func TestCost(t *testing.T) {
 }
 
 func TestNoUSDRate(t *testing.T) {
-	tb := New("EUR", nil, []Price{{Model: "m", Input: dec("1")}})
+	tb := New("EUR", nil, []Price{{Model: "m", Input: testkit.Dec("1")}})
 	if _, ok := tb.Cost("m", "", time.Now(), Usage{InputTokens: 1}); ok {
 		t.Fatal("priced without a USD rate")
 	}
-	if r, ok := tb.Rate("eur"); !ok || !r.Equal(dec("1")) {
+	if r, ok := tb.Rate("eur"); !ok || !r.Equal(testkit.Dec("1")) {
 		t.Fatalf("rate of the reporting currency = %s %v", r, ok)
 	}
 }
 
 // Ensures the integer fast path and the decimal path agree, including past the fast path's bounds.
 func TestFastPathAgreesWithDecimal(t *testing.T) {
-	tb := New("KRW", map[string]decimal.Decimal{"USD": dec("1387.25")}, []Price{
-		{Model: "m", Input: dec("0.075"), CacheRead: dec("0.0375"), CacheWrite: dec("0.09375"), Output: dec("0.6")},
+	tb := New("KRW", map[string]decimal.Decimal{"USD": testkit.Dec("1387.25")}, []Price{
+		{Model: "m", Input: testkit.Dec("0.075"), CacheRead: testkit.Dec("0.0375"), CacheWrite: testkit.Dec("0.09375"), Output: testkit.Dec("0.6")},
 	})
 	for _, u := range []Usage{
 		{InputTokens: 1, OutputTokens: 1},
@@ -94,11 +94,11 @@ func TestFastPathAgreesWithDecimal(t *testing.T) {
 		if !ok {
 			t.Fatal("not priced")
 		}
-		rate := dec("1387.25")
-		want := dec("0.075").Mul(decimal.NewFromInt(u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens)).
-			Add(dec("0.0375").Mul(decimal.NewFromInt(u.CacheReadTokens))).
-			Add(dec("0.09375").Mul(decimal.NewFromInt(u.CacheWriteTokens))).
-			Add(dec("0.6").Mul(decimal.NewFromInt(u.OutputTokens))).Mul(rate).Div(dec("1000000"))
+		rate := testkit.Dec("1387.25")
+		want := testkit.Dec("0.075").Mul(decimal.NewFromInt(u.InputTokens - u.CacheReadTokens - u.CacheWriteTokens)).
+			Add(testkit.Dec("0.0375").Mul(decimal.NewFromInt(u.CacheReadTokens))).
+			Add(testkit.Dec("0.09375").Mul(decimal.NewFromInt(u.CacheWriteTokens))).
+			Add(testkit.Dec("0.6").Mul(decimal.NewFromInt(u.OutputTokens))).Mul(rate).Div(testkit.Dec("1000000"))
 		if !got.Cost.Equal(want) {
 			t.Fatalf("%+v: cost %s, want %s", u, got.Cost, want)
 		}
@@ -108,11 +108,11 @@ func TestFastPathAgreesWithDecimal(t *testing.T) {
 // Ensures a tier reprices every token kind of a request whose input exceeds its threshold, and
 // only those; 1-hour cache writes cost their own price, or the cache-write price without one.
 func TestTiersAndOneHourWrites(t *testing.T) {
-	tiered := Price{Model: "claude-sonnet-4", Input: dec("3"), CacheRead: dec("0.30"), CacheWrite: dec("3.75"), Output: dec("15"),
-		CacheWrite1h: decimal.NewNullDecimal(dec("6")),
-		Tiers: []Tier{{AboveInputTokens: 200_000, Input: dec("6"), CacheRead: dec("0.60"), CacheWrite: dec("7.50"), Output: dec("22.50"),
-			CacheWrite1h: decimal.NewNullDecimal(dec("12"))}}}
-	plain := Price{Model: "plain", Input: dec("1"), CacheRead: dec("0.1"), CacheWrite: dec("2"), Output: dec("4")}
+	tiered := Price{Model: "claude-sonnet-4", Input: testkit.Dec("3"), CacheRead: testkit.Dec("0.30"), CacheWrite: testkit.Dec("3.75"), Output: testkit.Dec("15"),
+		CacheWrite1h: decimal.NewNullDecimal(testkit.Dec("6")),
+		Tiers: []Tier{{AboveInputTokens: 200_000, Input: testkit.Dec("6"), CacheRead: testkit.Dec("0.60"), CacheWrite: testkit.Dec("7.50"), Output: testkit.Dec("22.50"),
+			CacheWrite1h: decimal.NewNullDecimal(testkit.Dec("12"))}}}
+	plain := Price{Model: "plain", Input: testkit.Dec("1"), CacheRead: testkit.Dec("0.1"), CacheWrite: testkit.Dec("2"), Output: testkit.Dec("4")}
 	tb := New("USD", nil, []Price{tiered, plain})
 	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -130,7 +130,7 @@ func TestTiersAndOneHourWrites(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, ok := tb.Cost(tc.model, "", at, tc.u)
-			if !ok || !p.Cost.Equal(dec(tc.want)) {
+			if !ok || !p.Cost.Equal(testkit.Dec(tc.want)) {
 				t.Fatalf("cost %s (%v), want %s", p.Cost, ok, tc.want)
 			}
 		})
@@ -161,7 +161,7 @@ func TestCatalogLookup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := []Price{{Model: "acme-exact", Provider: "elsewhere", Input: dec("100"), Output: dec("100")}}
+	rows := []Price{{Model: "acme-exact", Provider: "elsewhere", Input: testkit.Dec("100"), Output: testkit.Dec("100")}}
 	tb := New("USD", nil, rows, WithCatalog(cat))
 	day := time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -192,7 +192,7 @@ func TestCatalogLookup(t *testing.T) {
 			if ok != (tc.want != "") {
 				t.Fatalf("priced %v (%s), want %q", ok, p.Version, tc.want)
 			}
-			if ok && !p.Cost.Equal(dec(tc.want)) {
+			if ok && !p.Cost.Equal(testkit.Dec(tc.want)) {
 				t.Fatalf("cost %s, want %s", p.Cost, tc.want)
 			}
 			if tc.version != "" && p.Version != tc.version {

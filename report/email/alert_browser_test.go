@@ -10,7 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 // Ensures, in a real browser, that the alert email draws its progress bar from table cells at
@@ -88,7 +89,7 @@ func TestAlertEmailFluid(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	in := sampleInput(t, "1234567890", 95, report.Actual) // ₩1,234,567,890: 14 characters
-	in.Drivers[report.ByUser] = append(in.Drivers[report.ByUser], report.Driver{Key: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("1234567"), Requests: 1234567})
+	in.Drivers[report.ByUser] = append(in.Drivers[report.ByUser], report.Driver{Key: "user-with-a-rather-long-identifier-0000042@example.com", Cost: testkit.Dec("1234567"), Requests: 1234567})
 	in.WorkbookURL = "https://r.example.com/daily/2025-10-01/aispend-daily-2025-10-01.xlsx"
 	in.Also = []int{50, 80}
 	e, err := AlertEmail(in)

@@ -9,10 +9,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 )
 
 // Ensures an alert sent after its period ended (a run the morning after) says so, in both parts

@@ -1,6 +1,7 @@
 package email
 
 import (
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"strings"
 	"testing"
@@ -18,15 +19,13 @@ func loc(t *testing.T, name string) *time.Location {
 	return l
 }
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
 func sampleInput(t *testing.T, spent string, th int, kind report.Kind) report.AlertInput {
 	t.Helper()
 	seoul := loc(t, "Asia/Seoul")
 	now := time.Date(2025, 10, 1, 18, 0, 0, 0, seoul)
 	p := report.PeriodContaining(report.Daily, now, seoul)
-	b := report.Budget{Name: `qa <b>"budget"</b>`, Period: report.Daily, Amount: dec("50000"), Scope: report.Scope{Service: "QA_CHAT"}}
-	st := report.Evaluate(b, p, dec(spent), now)
+	b := report.Budget{Name: `qa <b>"budget"</b>`, Period: report.Daily, Amount: testkit.Dec("50000"), Scope: report.Scope{Service: "QA_CHAT"}}
+	st := report.Evaluate(b, p, testkit.Dec(spent), now)
 	br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: th, Kind: kind, Severity: report.SeverityOf(th)}
 	if kind == report.Forecast {
 		br.Severity = report.Warning
@@ -36,7 +35,7 @@ func sampleInput(t *testing.T, spent string, th int, kind report.Kind) report.Al
 		From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: now, Location: seoul,
 		ReportURL: "https://r.example.com/daily/2025-10-01/?a=1&b=<2>",
 		Drivers: map[report.Dimension][]report.Driver{
-			report.ByUser:    {{Key: "</script><script>alert(1)</script>", Cost: dec("30000"), Requests: 12345}},
+			report.ByUser:    {{Key: "</script><script>alert(1)</script>", Cost: testkit.Dec("30000"), Requests: 12345}},
 			report.ByService: {{Key: "QA_CHAT", Cost: decimal.RequireFromString(spent), Requests: 2}},
 		},
 	}
@@ -141,8 +140,8 @@ func TestAlertEmailNumberFormat(t *testing.T) {
 func TestAlertEmailUnpricedDriver(t *testing.T) {
 	in := sampleInput(t, "40000", 80, report.Actual)
 	in.Drivers[report.ByModel] = []report.Driver{
-		{Key: "priced-model", Cost: dec("40000"), Requests: 10, Unpriced: 2},
-		{Key: "no-price-model", Cost: dec("0"), Requests: 7, Unpriced: 7},
+		{Key: "priced-model", Cost: testkit.Dec("40000"), Requests: 10, Unpriced: 2},
+		{Key: "no-price-model", Cost: testkit.Dec("0"), Requests: 7, Unpriced: 7},
 	}
 	e, err := AlertEmail(in)
 	if err != nil {

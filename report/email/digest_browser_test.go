@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 	"github.com/aispend/aispend/report/email"
 )
 
@@ -18,10 +19,10 @@ func TestDigestFluid(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	d := sample()
-	d.KPIs.Cost = dec("1234567890") // ₩1,234,567,890: 14 characters
+	d.KPIs.Cost = testkit.Dec("1234567890") // ₩1,234,567,890: 14 characters
 	d.KPIs.Requests = 123456789
 	d.EventsURL = "https://reports.example.com/aispend/daily/2025-06-01/aispend-daily-2025-06-01-events.csv.gz"
-	d.TopUsers = append(d.TopUsers, email.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: dec("123456789"), Requests: 1234567})
+	d.TopUsers = append(d.TopUsers, email.Top{Name: "user-with-a-rather-long-identifier-0000042@example.com", Cost: testkit.Dec("123456789"), Requests: 1234567})
 	e, err := renderDigest(d)
 	if err != nil {
 		t.Fatal(err)

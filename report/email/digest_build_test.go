@@ -17,10 +17,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	aimail "github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 )
 
 const from = "aispend@reports.example.com"

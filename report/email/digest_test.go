@@ -9,11 +9,10 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 )
-
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 const (
 	pageURL = "https://reports.example.com/aispend/daily/2025-06-01/"
@@ -33,18 +32,18 @@ func sample() email.Digest {
 		Currency:    "KRW",
 		TimeZone:    "Asia/Seoul",
 		GeneratedAt: time.Date(2025, 6, 2, 7, 0, 0, 0, loc),
-		KPIs:        email.KPIs{Cost: dec("1234567.8"), Requests: 12345, Failures: 12, CacheHits: 4000, Unpriced: 3},
-		Previous:    &email.KPIs{Cost: dec("1100000"), Requests: 12000},
+		KPIs:        email.KPIs{Cost: testkit.Dec("1234567.8"), Requests: 12345, Failures: 12, CacheHits: 4000, Unpriced: 3},
+		Previous:    &email.KPIs{Cost: testkit.Dec("1100000"), Requests: 12000},
 		Budgets: []email.Budget{
-			{Name: "team-search", Period: "monthly 2025-06", Spent: dec("800000"), Limit: dec("1000000"), Percent: dec("80.00"),
+			{Name: "team-search", Period: "monthly 2025-06", Spent: testkit.Dec("800000"), Limit: testkit.Dec("1000000"), Percent: testkit.Dec("80.00"),
 				State: email.StateWarning, ResetsAt: time.Date(2025, 7, 1, 0, 0, 0, 0, loc)},
-			{Name: "all", Period: "daily 2025-06-01", Spent: dec("1500000"), Limit: dec("1000000"), Percent: dec("150.00"),
+			{Name: "all", Period: "daily 2025-06-01", Spent: testkit.Dec("1500000"), Limit: testkit.Dec("1000000"), Percent: testkit.Dec("150.00"),
 				State: email.StateExceeded},
-			{Name: "batch", Spent: dec("0"), Limit: dec("500000"), Percent: dec("0"), State: email.StateOK},
+			{Name: "batch", Spent: testkit.Dec("0"), Limit: testkit.Dec("500000"), Percent: testkit.Dec("0"), State: email.StateOK},
 		},
-		TopServices: []email.Top{{Name: "QA_CHAT", Cost: dec("617283.9"), Requests: 6000}, {Name: "search", Cost: dec("400000"), Requests: 5000}},
-		TopModels:   []email.Top{{Name: "gpt-4o", Cost: dec("1000000"), Requests: 10000}},
-		TopUsers:    []email.Top{{Name: "u-42", Cost: dec("300000"), Requests: 42}, {Name: "", Cost: dec("100"), Requests: 1}},
+		TopServices: []email.Top{{Name: "QA_CHAT", Cost: testkit.Dec("617283.9"), Requests: 6000}, {Name: "search", Cost: testkit.Dec("400000"), Requests: 5000}},
+		TopModels:   []email.Top{{Name: "gpt-4o", Cost: testkit.Dec("1000000"), Requests: 10000}},
+		TopUsers:    []email.Top{{Name: "u-42", Cost: testkit.Dec("300000"), Requests: 42}, {Name: "", Cost: testkit.Dec("100"), Requests: 1}},
 		Alerts:      []email.Alert{{Budget: "team-search", Severity: "WARNING", Threshold: 80, Period: "monthly 2025-06"}},
 		PageURL:     pageURL,
 		WorkbookURL: workbookURL,
@@ -142,9 +141,9 @@ func TestRenderEscapesUntrustedText(t *testing.T) {
 		`"><a href="javascript:alert(1)">click</a>`,
 		"{{.PageURL}}",
 	}
-	d.TopServices = []email.Top{{Name: evil[0], Cost: dec("1")}, {Name: evil[1], Cost: dec("1")}}
-	d.TopModels = []email.Top{{Name: evil[2], Cost: dec("1")}}
-	d.TopUsers = []email.Top{{Name: evil[3], Cost: dec("1")}, {Name: evil[5], Cost: dec("1")}}
+	d.TopServices = []email.Top{{Name: evil[0], Cost: testkit.Dec("1")}, {Name: evil[1], Cost: testkit.Dec("1")}}
+	d.TopModels = []email.Top{{Name: evil[2], Cost: testkit.Dec("1")}}
+	d.TopUsers = []email.Top{{Name: evil[3], Cost: testkit.Dec("1")}, {Name: evil[5], Cost: testkit.Dec("1")}}
 	d.Budgets[0].Name = evil[4]
 	d.Budgets[1].Period = evil[1]
 	d.Alerts[0].Budget = evil[2]
@@ -221,10 +220,10 @@ func TestRenderBudgetBars(t *testing.T) {
 // Ensures only the top five rows show and shares are of the period's total.
 func TestRenderTopFive(t *testing.T) {
 	d := sample()
-	d.KPIs.Cost = dec("1000")
+	d.KPIs.Cost = testkit.Dec("1000")
 	d.TopModels = nil
 	for i := range 7 {
-		d.TopModels = append(d.TopModels, email.Top{Name: "model-" + string(rune('a'+i)), Cost: dec("100"), Requests: 1})
+		d.TopModels = append(d.TopModels, email.Top{Name: "model-" + string(rune('a'+i)), Cost: testkit.Dec("100"), Requests: 1})
 	}
 	_, body, text := render(t, d)
 	for i := range 7 {
@@ -269,17 +268,17 @@ func TestRenderMinimal(t *testing.T) {
 }
 
 func TestKPIs(t *testing.T) {
-	k := email.KPIs{Cost: dec("10"), Requests: 8, Failures: 1, CacheHits: 3, Unpriced: 4}
+	k := email.KPIs{Cost: testkit.Dec("10"), Requests: 8, Failures: 1, CacheHits: 3, Unpriced: 4}
 	for _, c := range []struct {
 		name      string
 		got, want decimal.Decimal
 	}{
-		{"success rate", k.SuccessRate(), dec("87.5")},
-		{"cache-hit rate", k.CacheHitRate(), dec("37.5")},
-		{"avg cost over priced requests only", k.AvgCost(), dec("2.5")},
-		{"avg cost, all unpriced", email.KPIs{Requests: 2, Unpriced: 2}.AvgCost(), dec("0")},
-		{"rates without requests", email.KPIs{}.SuccessRate(), dec("0")},
-		{"rate truncated to 2 decimals", email.KPIs{Requests: 3, Failures: 1}.SuccessRate(), dec("66.66")},
+		{"success rate", k.SuccessRate(), testkit.Dec("87.5")},
+		{"cache-hit rate", k.CacheHitRate(), testkit.Dec("37.5")},
+		{"avg cost over priced requests only", k.AvgCost(), testkit.Dec("2.5")},
+		{"avg cost, all unpriced", email.KPIs{Requests: 2, Unpriced: 2}.AvgCost(), testkit.Dec("0")},
+		{"rates without requests", email.KPIs{}.SuccessRate(), testkit.Dec("0")},
+		{"rate truncated to 2 decimals", email.KPIs{Requests: 3, Failures: 1}.SuccessRate(), testkit.Dec("66.66")},
 	} {
 		if !c.got.Equal(c.want) {
 			t.Errorf("%s = %s, want %s", c.name, c.got, c.want)
@@ -301,7 +300,7 @@ func TestRenderChange(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := email.Digest{Period: email.Period{Kind: "weekly", Label: "2025-W23"}, Currency: "USD", TimeZone: "UTC",
-				KPIs: email.KPIs{Cost: dec(c.cur)}, Previous: &email.KPIs{Cost: dec(c.prev)}}
+				KPIs: email.KPIs{Cost: testkit.Dec(c.cur)}, Previous: &email.KPIs{Cost: testkit.Dec(c.prev)}}
 			_, _, text := render(t, d)
 			if !strings.Contains(text, c.want) {
 				t.Errorf("want %q in\n%s", c.want, text)

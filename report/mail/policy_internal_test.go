@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/mailtest"
 )
 
 // Ensure STARTTLS is required for a non-loopback host: the configuration names a remote host

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 )
 
 const wait = 30 * time.Second

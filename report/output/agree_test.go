@@ -15,6 +15,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/api"
 	"github.com/aispend/aispend/report/money"
@@ -41,7 +42,7 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 		if cost == "" {
 			r.Model, r.CostSource = "mystery-model", "none"
 		} else {
-			r.Cost = decimal.NewNullDecimal(dec(cost))
+			r.Cost = decimal.NewNullDecimal(testkit.Dec(cost))
 		}
 		rows = append(rows, r)
 	}
@@ -56,9 +57,9 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 	}
 
 	// What the report computed, once.
-	wantAvg := dec("0.88875")
-	wantForecast := dec("55.1025")
-	change, _ := report.Change(dec("1.7775"), dec("3"))
+	wantAvg := testkit.Dec("0.88875")
+	wantForecast := testkit.Dec("55.1025")
+	change, _ := report.Change(testkit.Dec("1.7775"), testkit.Dec("3"))
 	wantChange := money.SignedPercent(change)
 	if wantChange != "−40.7 %" {
 		t.Fatalf("report.Change = %s (%s); the test needs −40.75 %%", change, wantChange)
@@ -68,7 +69,7 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 	// report.json: the average; the monthly forecast is an early estimate, which report.json
 	// leaves out as GET /v1/budgets does (null until the alerts' forecast starts; see below).
 	doc := reportJSON(t, page)
-	if got := doc.Stats.Totals.AvgCostPerRequest; !dec(got).Equal(wantAvg) {
+	if got := doc.Stats.Totals.AvgCostPerRequest; !testkit.Dec(got).Equal(wantAvg) {
 		t.Errorf("report.json avg_cost_per_request = %s, want %s", got, wantAvg)
 	}
 	if fc := budgetForecast(doc, "monthly-total"); fc != nil {
@@ -76,13 +77,13 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 	}
 
 	// The workbook: the cells' stored values and their text as Excel shows it.
-	if got := workbookCell(t, book, xlsx.SheetSummary, "Average cost per priced request", 1, true); !dec(got).Equal(wantAvg) {
+	if got := workbookCell(t, book, xlsx.SheetSummary, "Average cost per priced request", 1, true); !testkit.Dec(got).Equal(wantAvg) {
 		t.Errorf("workbook average = %s, want %s", got, wantAvg)
 	}
 	if got := workbookCell(t, book, xlsx.SheetSummary, "Average cost per priced request", 1, false); got != avgText {
 		t.Errorf("workbook average shows %q, want %q", got, avgText)
 	}
-	if got := workbookCell(t, book, xlsx.SheetBudgets, "monthly-total", 7, true); !dec(got).Equal(wantForecast) {
+	if got := workbookCell(t, book, xlsx.SheetBudgets, "monthly-total", 7, true); !testkit.Dec(got).Equal(wantForecast) {
 		t.Errorf("workbook monthly-total forecast = %s, want %s", got, wantForecast)
 	}
 	if got := workbookCell(t, book, xlsx.SheetBudgets, "monthly-total", 7, false); got != forecastText {
@@ -131,12 +132,12 @@ func TestEveryOutputStatesTheSameForecast(t *testing.T) {
 	if msg.ID == "" {
 		t.Fatal("no digest sent")
 	}
-	want := dec("90")
+	want := testkit.Dec("90")
 	fc := budgetForecast(reportJSON(t, page), "monthly-total")
-	if fc == nil || !dec(fc.Projected).Equal(want) || fc.Exceeds {
+	if fc == nil || !testkit.Dec(fc.Projected).Equal(want) || fc.Exceeds {
 		t.Errorf("report.json monthly-total forecast = %+v, want %s", fc, want)
 	}
-	if got := workbookCell(t, book, xlsx.SheetBudgets, "monthly-total", 7, true); !dec(got).Equal(want) {
+	if got := workbookCell(t, book, xlsx.SheetBudgets, "monthly-total", 7, true); !testkit.Dec(got).Equal(want) {
 		t.Errorf("workbook monthly-total forecast = %s, want %s", got, want)
 	}
 	// The page's HTML, as published (the card is rendered on the server).

@@ -15,11 +15,12 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/browsertest"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
@@ -38,8 +39,8 @@ type monthFixture struct {
 }
 
 var (
-	monthlyBudget = report.Budget{Name: "monthly-total", Period: report.Monthly, Amount: dec("92")}
-	dailyBudget   = report.Budget{Name: "daily-total", Period: report.Daily, Amount: dec("3.5"), Thresholds: []int{50}}
+	monthlyBudget = report.Budget{Name: "monthly-total", Period: report.Monthly, Amount: testkit.Dec("92")}
+	dailyBudget   = report.Budget{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("3.5"), Thresholds: []int{50}}
 )
 
 func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
@@ -63,7 +64,7 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 			if cost == "" {
 				r.CostSource = "none"
 			} else {
-				r.Cost = decimal.NewNullDecimal(dec(cost))
+				r.Cost = decimal.NewNullDecimal(testkit.Dec(cost))
 			}
 			rows = append(rows, r)
 		}

@@ -25,10 +25,12 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/report/s3test"
 	"github.com/aispend/aispend/report/xlsx"
 )
 
@@ -50,28 +52,21 @@ func inertText(s string) string {
 // decimals (one in five unpriced), and returns the database's sum of the day's cost.
 func seedTexts(t *testing.T, pool *pgxpool.Pool, day time.Time, n int) decimal.Decimal {
 	t.Helper()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
 	var rows []collect.Row
 	for i := range n {
 		txt := csvTexts[i%len(csvTexts)]
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%d", t.Name(), i), OccurredAt: day.Add(time.Duration(i)*13*time.Minute + 123456*time.Microsecond),
-			Service: "QA_CHAT", Model: "claude-sonnet-4-5", Provider: "anthropic", InputTokens: int64(1000 + i), OutputTokens: int64(i),
-			CacheReadTokens: 10, CostSource: "provider", DurationMS: int64(100 + i), Success: i%4 != 0, Error: txt,
-			UserID: txt, OrgID: "org-1", Tags: tagsJSON(t, txt),
-		}
+		r := eventtest.Row(fmt.Sprintf("%s-%d", t.Name(), i), day.Add(time.Duration(i)*13*time.Minute+123456*time.Microsecond))
+		r.InputTokens, r.OutputTokens, r.CacheReadTokens, r.CostSource = int64(1000+i), int64(i), 10, "provider"
+		r.DurationMS, r.Success, r.Error = int64(100+i), i%4 != 0, txt
+		r.UserID, r.OrgID, r.Tags = txt, "org-1", tagsJSON(t, txt)
+		eventtest.Price(&r, costs[i%len(costs)])
 		if i%5 == 2 {
-			r.CostSource = "none"
-		} else {
-			r.Cost = decimal.NewNullDecimal(dec(costs[i%len(costs)]))
+			eventtest.Price(&r, "")
 		}
 		rows = append(rows, r)
 	}
-	if _, _, err := s.Insert(context.Background(), rows); err != nil {
-		t.Fatal(err)
-	}
-	return dbSum(t, pool, day, day.AddDate(0, 0, 1))
+	eventtest.Insert(t, pool, rows...)
+	return eventtest.CostSum(t, pool, day, day.AddDate(0, 0, 1))
 }
 
 func tagsJSON(t *testing.T, v string) []byte {
@@ -81,15 +76,6 @@ func tagsJSON(t *testing.T, v string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func dbSum(t *testing.T, pool *pgxpool.Pool, from, to time.Time) decimal.Decimal {
-	t.Helper()
-	var sum string
-	if err := pool.QueryRow(context.Background(), "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2", from, to).Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	return dec(sum)
 }
 
 func dbEventIDs(t *testing.T, pool *pgxpool.Pool, from, to time.Time) []string {
@@ -160,7 +146,7 @@ func csvCost(t *testing.T, header []string, rows [][]string) decimal.Decimal {
 	sum := decimal.Zero
 	for _, r := range rows {
 		if r[c] != "" {
-			sum = sum.Add(dec(r[c]))
+			sum = sum.Add(testkit.Dec(r[c]))
 		}
 	}
 	return sum
@@ -280,7 +266,7 @@ func TestEventsCSVBesideWorkbook(t *testing.T) {
 	if len(rows) != n || len(sheet)-1 != n {
 		t.Fatalf("%d CSV rows and %d sheet rows; want %d events", len(rows), len(sheet)-1, n)
 	}
-	summary, sheetCost, _ := workbookTotals(t, filepath.Join(dir, bookKey))
+	summary, sheetCost, _ := sheettest.Totals(t, filepath.Join(dir, bookKey))
 	if got := csvCost(t, header, rows); !got.Equal(want) || !summary.Equal(want) || !sheetCost.Equal(want) {
 		t.Errorf("cost: CSV %s, workbook Summary %s, Events sheet %s; database %s", got, summary, sheetCost, want)
 	}
@@ -304,7 +290,7 @@ func TestEventsCSVBesideWorkbook(t *testing.T) {
 				t.Errorf("row %d %s: CSV %q, sheet %q", i+1, header[c], r[c], s[c])
 			}
 		}
-		if (r[costCol] == "") != (costCol >= len(s) || s[costCol] == "") || (r[costCol] != "" && !dec(r[costCol]).Equal(dec(s[costCol]))) {
+		if (r[costCol] == "") != (costCol >= len(s) || s[costCol] == "") || (r[costCol] != "" && !testkit.Dec(r[costCol]).Equal(testkit.Dec(s[costCol]))) {
 			t.Errorf("row %d cost: CSV %q, sheet %q", i+1, r[costCol], s[costCol])
 		}
 		at, err := time.Parse(time.RFC3339Nano, r[atCol])
@@ -412,7 +398,7 @@ func TestLargePeriodEventsOnlyInCSV(t *testing.T) {
 	for _, r := range sum {
 		switch {
 		case len(r) > 1 && r[0] == "Total cost":
-			total = dec(r[1])
+			total = testkit.Dec(r[1])
 		case len(r) > 1 && r[0] == "Event rows listed" && r[1] != "0":
 			t.Errorf("Event rows listed = %s, want 0", r[1])
 		}

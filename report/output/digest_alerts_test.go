@@ -11,10 +11,11 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
@@ -31,7 +32,7 @@ func TestDigestListsEveryAlertOfThePeriod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: dec("100")}} // 50, 80, 95 %
+	budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("100")}} // 50, 80, 95 %
 	st := pgquery.New(e.pool)
 	o, err := output.New(output.Config{
 		Store: st, Target: publish.Dir{Root: t.TempDir()}, Sender: sender, Budgets: budgets, Location: seoul,
@@ -49,7 +50,7 @@ func TestDigestListsEveryAlertOfThePeriod(t *testing.T) {
 		defer s.Close()
 		if _, _, err := s.Insert(context.Background(), []collect.Row{{EventID: fmt.Sprintf("ev-%s", cost), OccurredAt: at,
 			Service: "QA_CHAT", Model: "gpt-4o", InputTokens: 10, OutputTokens: 5, CostSource: "provider", Success: true,
-			Cost: decimal.NewNullDecimal(dec(cost))}}); err != nil {
+			Cost: decimal.NewNullDecimal(testkit.Dec(cost))}}); err != nil {
 			t.Fatal(err)
 		}
 	}

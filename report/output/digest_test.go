@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
@@ -15,18 +16,18 @@ func TestDigestFromReport(t *testing.T) {
 	loc, _ := time.LoadLocation("Asia/Seoul")
 	p := report.PeriodContaining(report.Daily, time.Date(2025, 6, 1, 12, 0, 0, 0, loc), loc)
 	month := report.PeriodContaining(report.Monthly, p.Start, loc)
-	totals := report.Totals{Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2, Cost: dec("1234.5")}
+	totals := report.Totals{Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2, Cost: testkit.Dec("1234.5")}
 	var services []report.Row
 	for i := range 7 {
-		services = append(services, report.Row{Key: "svc-" + string(rune('a'+i)), Totals: report.Totals{Requests: 1, Cost: dec("100")}})
+		services = append(services, report.Row{Key: "svc-" + string(rune('a'+i)), Totals: report.Totals{Requests: 1, Cost: testkit.Dec("100")}})
 	}
-	services = append(services, report.Row{Other: true, Totals: report.Totals{Requests: 3, Cost: dec("534.5")}})
-	st := report.Evaluate(report.Budget{Name: "team", Period: report.Monthly, Amount: dec("1000")}, month, dec("850"), p.End)
+	services = append(services, report.Row{Other: true, Totals: report.Totals{Requests: 3, Cost: testkit.Dec("534.5")}})
+	st := report.Evaluate(report.Budget{Name: "team", Period: report.Monthly, Amount: testkit.Dec("1000")}, month, testkit.Dec("850"), p.End)
 	rep := &report.Report{
 		Period: p, Currency: "KRW", Totals: totals,
 		Breakdowns: map[report.Dimension][]report.Row{
 			report.ByService: services,
-			report.ByUser:    {{Key: "", Totals: report.Totals{Requests: 10, Cost: dec("1234.5")}}},
+			report.ByUser:    {{Key: "", Totals: report.Totals{Requests: 10, Cost: testkit.Dec("1234.5")}}},
 		},
 		Budgets: []report.Status{st},
 	}
@@ -35,7 +36,7 @@ func TestDigestFromReport(t *testing.T) {
 		t.Errorf("period %+v, zone %q, currency %q", d.Period, d.TimeZone, d.Currency)
 	}
 	wantKPIs := email.KPIs{Cost: totals.Cost, Requests: 10, Failures: 1, CacheHits: 4, Unpriced: 2}
-	if d.KPIs != wantKPIs || !d.KPIs.Cost.Equal(dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
+	if d.KPIs != wantKPIs || !d.KPIs.Cost.Equal(testkit.Dec("1234.5")) || d.KPIs.SuccessRate().String() != totals.SuccessRate().String() {
 		t.Errorf("kpis %+v", d.KPIs)
 	}
 	if len(d.TopServices) != email.TopN || d.TopServices[0].Name != "svc-a" || len(d.TopModels) != 0 || d.TopUsers[0].Name != "(none)" {
@@ -45,7 +46,7 @@ func TestDigestFromReport(t *testing.T) {
 		t.Fatalf("budgets %+v", d.Budgets)
 	}
 	b := d.Budgets[0]
-	if b.Name != "team" || b.State != email.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(dec("85")) || !b.ResetsAt.Equal(month.End) {
+	if b.Name != "team" || b.State != email.StateWarning || b.Period != "monthly 2025-06" || !b.Percent.Equal(testkit.Dec("85")) || !b.ResetsAt.Equal(month.End) {
 		t.Errorf("budget %+v", b)
 	}
 	e, err := email.DigestEmail(d, "aispend@example.com", []string{"ops@example.com"}, nil)

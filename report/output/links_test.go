@@ -8,10 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/mailtest"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
@@ -35,7 +36,7 @@ func TestEmailLinksPageAndWorkbook(t *testing.T) {
 				t.Fatal(err)
 			}
 			target := publish.Dir{Root: dir, PublicURL: tc.publicURL}
-			budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: dec("100"), Thresholds: []int{50}}}
+			budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("100"), Thresholds: []int{50}}}
 			o, err := output.New(output.Config{
 				Store: store{Store: pgquery.New(e.pool)}, Target: target, Sender: sender, Budgets: budgets, Location: seoul,
 				From: "aispend@example.com", Recipients: []string{"cfo@example.com"}, Now: func() time.Time { return e.now },

@@ -19,19 +19,19 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/minio/minio-go/v7"
 	"github.com/shopspring/decimal"
-	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/collect/testkit/s3test"
+	"github.com/aispend/aispend/collect/testkit/sheettest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/report/s3test"
-	"github.com/aispend/aispend/report/xlsx"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -43,35 +43,23 @@ var costs = []string{"0.000123456789", "12.3456789012", "7.8", "0.000000000001",
 // returns the database's own sum of their cost.
 func seed(t *testing.T, pool *pgxpool.Pool, day time.Time, n int) decimal.Decimal {
 	t.Helper()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
 	var rows []collect.Row
 	for i := range n {
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%s-%d", t.Name(), day.Format(time.DateOnly), i), OccurredAt: day.Add(time.Duration(i) * 7 * time.Minute),
-			Service: []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], Model: []string{"claude-sonnet-4-5", "gpt-4o"}[i%2],
-			InputTokens: 100, OutputTokens: 50, CostSource: "provider", DurationMS: int64(100 + i), Success: i%5 != 0,
-			CacheHit: i%4 == 0, OrgID: fmt.Sprintf("org-%d", i%2),
-		}
+		r := eventtest.Row(fmt.Sprintf("%s-%s-%d", t.Name(), day.Format(time.DateOnly), i), day.Add(time.Duration(i)*7*time.Minute))
+		r.Service, r.Model = []string{"QA_CHAT", "MATCH_EXPLANATION", "SUMMARY"}[i%3], []string{"claude-sonnet-4-5", "gpt-4o"}[i%2]
+		r.Provider, r.InputTokens, r.OutputTokens, r.CostSource = "", 100, 50, "provider"
+		r.DurationMS, r.Success, r.CacheHit, r.OrgID = int64(100+i), i%5 != 0, i%4 == 0, fmt.Sprintf("org-%d", i%2)
 		if i%3 != 0 {
 			r.UserID = fmt.Sprintf("user-%d", i%4)
 		}
+		eventtest.Price(&r, costs[i%len(costs)])
 		if i%7 == 3 {
-			r.CostSource = "none"
-		} else {
-			r.Cost = decimal.NewNullDecimal(dec(costs[i%len(costs)]))
+			eventtest.Price(&r, "")
 		}
 		rows = append(rows, r)
 	}
-	if _, _, err := s.Insert(context.Background(), rows); err != nil {
-		t.Fatal(err)
-	}
-	var sum string
-	end := day.AddDate(0, 0, 1)
-	if err := pool.QueryRow(context.Background(), "SELECT sum(cost)::text FROM events WHERE occurred_at >= $1 AND occurred_at < $2", day, end).Scan(&sum); err != nil {
-		t.Fatal(err)
-	}
-	return dec(sum)
+	eventtest.Insert(t, pool, rows...)
+	return eventtest.CostSum(t, pool, day, day.AddDate(0, 0, 1))
 }
 
 // env is one test's batch job: real PostgreSQL, outputs to a target, mail to an outbox directory.
@@ -127,7 +115,7 @@ func (e *env) job(t *testing.T, target publish.Target, st output.Store) *report.
 	if err != nil {
 		t.Fatal(err)
 	}
-	budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: dec("100"), Thresholds: []int{50}}}
+	budgets := []report.Budget{{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("100"), Thresholds: []int{50}}}
 	if st == nil {
 		st = store{Store: pgquery.New(e.pool)}
 	}
@@ -200,50 +188,6 @@ func digests(msgs []string) []string {
 	return out
 }
 
-// workbookTotals reads the Summary's total cost and the sum of every Events sheet's cost cells, as
-// exact decimals of the stored cell values, and the number of event rows.
-func workbookTotals(t *testing.T, path string) (summary, events decimal.Decimal, rows int) {
-	t.Helper()
-	f, err := excelize.OpenFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	raw := excelize.Options{RawCellValue: true}
-	all, err := f.GetRows(xlsx.SheetSummary, raw)
-	if err != nil {
-		t.Fatal(err)
-	}
-	found := false
-	for _, r := range all {
-		if len(r) > 1 && r[0] == "Total cost" {
-			summary, found = dec(r[1]), true
-		}
-	}
-	if !found {
-		t.Fatal("no Total cost row on the Summary sheet")
-	}
-	for _, sheet := range f.GetSheetList() {
-		if sheet != xlsx.SheetEvents && !strings.HasPrefix(sheet, xlsx.SheetEvents+" (") {
-			continue
-		}
-		rs, err := f.GetRows(sheet, raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(rs) == 0 || len(rs[0]) < 11 || rs[0][10] != "Cost" {
-			t.Fatalf("sheet %s: header %v; want Cost in column K", sheet, rs[0])
-		}
-		for _, r := range rs[1:] {
-			rows++
-			if len(r) > 10 && r[10] != "" {
-				events = events.Add(dec(r[10]))
-			}
-		}
-	}
-	return summary, events, rows
-}
-
 var linkRe = regexp.MustCompile(`(?:href|src)="([^"#]+)"`)
 
 // links are the site keys an HTML file at key links to (relative links resolved).
@@ -296,7 +240,7 @@ func TestRunProducesSiteWorkbookAndDigest(t *testing.T) {
 
 	// Totals: the page view, the workbook, the database.
 	pageTotal := output.Page(res.Report, nil, e.now, "").KPIs.TotalCost
-	summary, events, rows := workbookTotals(t, filepath.Join(dir, "daily/2026-10-02/aispend-daily-2026-10-02.xlsx"))
+	summary, events, rows := sheettest.Totals(t, filepath.Join(dir, "daily/2026-10-02/aispend-daily-2026-10-02.xlsx"))
 	if !pageTotal.Equal(want) || !summary.Equal(want) || !events.Equal(want) || rows != n {
 		t.Errorf("totals: page %s, workbook summary %s, events sheets %s (%d rows); database %s (%d events)", pageTotal, summary, events, rows, want, n)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/output"
@@ -22,10 +23,8 @@ func mustLoc(name string) *time.Location {
 	return l
 }
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
 func totals(cost string, requests, failures, hits, unpriced int64, latency report.Histogram) report.Totals {
-	return report.Totals{Requests: requests, Failures: failures, CacheHits: hits, Unpriced: unpriced, Cost: dec(cost),
+	return report.Totals{Requests: requests, Failures: failures, CacheHits: hits, Unpriced: unpriced, Cost: testkit.Dec(cost),
 		InputTokens: requests * 10, OutputTokens: requests * 5, CacheReadTokens: requests, CacheWriteTokens: 2, ReasoningTokens: 1,
 		LatencyCount: latency.Count(), Latency: latency}
 }
@@ -57,12 +56,12 @@ func sampleReport() *report.Report {
 		rep.Series = append(rep.Series, report.Day{Date: d, Totals: totals(decimal.NewFromInt(int64(i)).String(), int64(i), 0, 0, 0, nil)})
 	}
 	rep.Series[29].Totals = rep.Totals
-	daily := report.Budget{Name: "daily-total", Period: report.Daily, Amount: dec("1000")}
-	monthly := report.Budget{Name: "qa-monthly", Period: report.Monthly, Amount: dec("5000"), Scope: report.Scope{Service: "QA_CHAT"}}
+	daily := report.Budget{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("1000")}
+	monthly := report.Budget{Name: "qa-monthly", Period: report.Monthly, Amount: testkit.Dec("5000"), Scope: report.Scope{Service: "QA_CHAT"}}
 	at := p.End.Add(9 * time.Hour)
 	rep.Budgets = []report.Status{
-		report.Evaluate(daily, p, dec("1234.5678901"), at),
-		report.Evaluate(monthly, report.PeriodContaining(report.Monthly, p.Start, seoul), dec("1000.0000001"), at),
+		report.Evaluate(daily, p, testkit.Dec("1234.5678901"), at),
+		report.Evaluate(monthly, report.PeriodContaining(report.Monthly, p.Start, seoul), testkit.Dec("1000.0000001"), at),
 	}
 	return rep
 }
@@ -75,16 +74,16 @@ func TestPageMapsReport(t *testing.T) {
 	at := time.Date(2026, 10, 2, 9, 0, 0, 0, seoul)
 	alerts := []report.LedgerEntry{
 		{Breach: report.Breach{Budget: "daily-total", PeriodStart: rep.Period.Start, Threshold: 80, Kind: report.Actual, Severity: report.Warning},
-			Spent: dec("812.5"), Status: report.StatusSent, CreatedAt: at.Add(-time.Hour)},
+			Spent: testkit.Dec("812.5"), Status: report.StatusSent, CreatedAt: at.Add(-time.Hour)},
 		{Breach: report.Breach{Budget: "daily-total", PeriodStart: rep.Period.Start, Threshold: 100, Kind: report.Forecast, Severity: report.Warning},
-			Spent: dec("500"), Projected: decimal.NewNullDecimal(dec("1500.25")), Status: report.StatusPending, CreatedAt: at.Add(-2 * time.Hour)},
+			Spent: testkit.Dec("500"), Projected: decimal.NewNullDecimal(testkit.Dec("1500.25")), Status: report.StatusPending, CreatedAt: at.Add(-2 * time.Hour)},
 	}
 	pg := output.Page(rep, alerts, at, "aispend-daily-2026-10-01.xlsx")
 	if pg.Period != (site.Period{Kind: report.Daily, Label: "2026-10-01", Start: rep.Period.Start, End: rep.Period.End}) || pg.Location != seoul || pg.Currency != "KRW" {
 		t.Errorf("period %+v, zone %v, currency %s", pg.Period, pg.Location, pg.Currency)
 	}
 	k := pg.KPIs
-	if !k.TotalCost.Equal(dec("1234.5678901")) || k.Requests != 10 || k.Successes != 8 || k.CacheHits != 3 || k.Unpriced != 1 ||
+	if !k.TotalCost.Equal(testkit.Dec("1234.5678901")) || k.Requests != 10 || k.Successes != 8 || k.CacheHits != 3 || k.Unpriced != 1 ||
 		!k.AvgCostPerRequest.Equal(rep.Totals.AvgCost()) {
 		t.Errorf("KPIs %+v", k)
 	}
@@ -96,24 +95,24 @@ func TestPageMapsReport(t *testing.T) {
 	if pg.Latency[0].P50 != 2*time.Millisecond || pg.Latency[0].P95 != 934*time.Millisecond { // 2 ms exact; 939 ms reads as its bucket's middle, 934 (0.5 % off)
 		t.Errorf("percentiles p50 %s p95 %s", pg.Latency[0].P50, pg.Latency[0].P95)
 	}
-	if len(pg.Services) != 3 || pg.Services[1].Name != "<b>MATCH</b>" || pg.Services[2].Name != "(other)" || !pg.Services[0].Cost.Equal(dec("1000.0000001")) {
+	if len(pg.Services) != 3 || pg.Services[1].Name != "<b>MATCH</b>" || pg.Services[2].Name != "(other)" || !pg.Services[0].Cost.Equal(testkit.Dec("1000.0000001")) {
 		t.Errorf("services %+v", pg.Services)
 	}
 	if len(pg.TopUsers) != 2 || pg.TopUsers[1].ID != "" || pg.TopUsers[1].Requests != 2 || len(pg.TopOrgs) != 1 || len(pg.Models) != 1 {
 		t.Errorf("users %+v orgs %+v models %+v", pg.TopUsers, pg.TopOrgs, pg.Models)
 	}
-	if len(pg.DailyCost) != 30 || !pg.DailyCost[29].Cost.Equal(dec("1234.5678901")) || !pg.DailyCost[0].Cost.Equal(dec("29")) {
+	if len(pg.DailyCost) != 30 || !pg.DailyCost[29].Cost.Equal(testkit.Dec("1234.5678901")) || !pg.DailyCost[0].Cost.Equal(testkit.Dec("29")) {
 		t.Errorf("daily cost: %d days", len(pg.DailyCost))
 	}
 	b := pg.Budgets
 	if len(b) != 2 || b[0].State != site.StateExceeded || !b[0].ResetsAt.Equal(rep.Period.End) || b[0].Scope != "" || b[0].Window != report.Daily ||
 		b[1].Scope != "service=QA_CHAT" || b[1].State != site.StateOK || !b[1].ResetsAt.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, seoul)) ||
-		!b[1].Spent.Equal(dec("1000.0000001")) || !b[1].Limit.Equal(dec("5000")) {
+		!b[1].Spent.Equal(testkit.Dec("1000.0000001")) || !b[1].Limit.Equal(testkit.Dec("5000")) {
 		t.Errorf("budget cards %+v", b)
 	}
 	a := pg.Alerts
-	if len(a) != 2 || a[0].Severity != site.StateWarning || a[0].Kind != site.AlertActual || !a[0].Amount.Equal(dec("812.5")) || a[0].Status != "sent" ||
-		a[1].Kind != site.AlertForecast || !a[1].Amount.Equal(dec("1500.25")) || !a[1].At.Equal(at.Add(-2*time.Hour)) {
+	if len(a) != 2 || a[0].Severity != site.StateWarning || a[0].Kind != site.AlertActual || !a[0].Amount.Equal(testkit.Dec("812.5")) || a[0].Status != "sent" ||
+		a[1].Kind != site.AlertForecast || !a[1].Amount.Equal(testkit.Dec("1500.25")) || !a[1].At.Equal(at.Add(-2*time.Hour)) {
 		t.Errorf("alerts %+v", a)
 	}
 	if pg.Workbook != "aispend-daily-2026-10-01.xlsx" {
@@ -141,7 +140,7 @@ func TestWorkbookMapsReport(t *testing.T) {
 		s.Tokens.Input != 100 || s.Tokens.CacheWrite != 2 || s.Latency == nil || s.Latency.P95 != 934 {
 		t.Errorf("summary %+v", s)
 	}
-	if len(wb.Daily) != 1 || !wb.Daily[0].Cost.Equal(dec("1234.5678901")) || !wb.Daily[0].Day.Equal(rep.Period.Start) {
+	if len(wb.Daily) != 1 || !wb.Daily[0].Cost.Equal(testkit.Dec("1234.5678901")) || !wb.Daily[0].Day.Equal(rep.Period.Start) {
 		t.Errorf("daily rows %+v; want the period's one day", wb.Daily)
 	}
 	if len(wb.Services) != 3 || wb.Services[2].Name != "(other)" || wb.Services[1].Latency != nil || len(wb.Users) != 2 || wb.Users[1].Name != "" {
@@ -164,8 +163,8 @@ func TestDigestMapsReport(t *testing.T) {
 	sent := []report.LedgerEntry{{Breach: report.Breach{Budget: "qa-monthly", PeriodStart: time.Date(2026, 10, 1, 0, 0, 0, 0, seoul),
 		Threshold: 100, Kind: report.Forecast, Severity: report.Warning}, PeriodKind: report.Monthly, PeriodEnd: time.Date(2026, 11, 1, 0, 0, 0, 0, seoul)}}
 	d := email.DigestOf(rep, sent, at, "https://r.example.com/daily/2026-10-01/index.html", "https://r.example.com/x.xlsx")
-	if !d.KPIs.Cost.Equal(dec("1234.5678901")) || d.KPIs.Requests != 10 || d.KPIs.Failures != 2 || d.Previous == nil ||
-		!d.Previous.Cost.Equal(dec("1")) || d.Previous.Requests != 1 {
+	if !d.KPIs.Cost.Equal(testkit.Dec("1234.5678901")) || d.KPIs.Requests != 10 || d.KPIs.Failures != 2 || d.Previous == nil ||
+		!d.Previous.Cost.Equal(testkit.Dec("1")) || d.Previous.Requests != 1 {
 		t.Errorf("KPIs %+v previous %+v", d.KPIs, d.Previous)
 	}
 	if len(d.Alerts) != 1 || !d.Alerts[0].Forecast || d.Alerts[0].Severity != "WARNING" || d.Alerts[0].Period != "monthly 2026-10" {
@@ -183,7 +182,7 @@ func TestDigestMapsReport(t *testing.T) {
 	week.Series = week.Series[:27]                                                 // up to 2026-09-27, the previous week's last day
 	wd := email.DigestOf(week, nil, at, "", "")
 	// Previous week: 2026-09-21 … 27, series values 10 … 4 (value = days before 1 October).
-	if wd.Previous == nil || !wd.Previous.Cost.Equal(dec("49")) || wd.Previous.Requests != 49 {
+	if wd.Previous == nil || !wd.Previous.Cost.Equal(testkit.Dec("49")) || wd.Previous.Requests != 49 {
 		t.Errorf("weekly previous %+v", wd.Previous)
 	}
 	month := sampleReport()

@@ -7,6 +7,7 @@ import (
 
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/xlsx"
@@ -19,11 +20,11 @@ import (
 func TestWorkbookBudgetsScopeForecastAlertPeriod(t *testing.T) {
 	rep := sampleReport()
 	at := time.Date(2026, 10, 2, 9, 0, 0, 0, seoul) // 1 day 9 hours into October
-	monthly := report.Budget{Name: "monthly-total", Period: report.Monthly, Amount: dec("31000")}
+	monthly := report.Budget{Name: "monthly-total", Period: report.Monthly, Amount: testkit.Dec("31000")}
 	month := report.PeriodContaining(report.Monthly, at, seoul)
 	rep.Budgets = []report.Status{
-		report.Evaluate(report.Budget{Name: "daily-total", Period: report.Daily, Amount: dec("1000")}, rep.Period, dec("1234.5678901"), at),
-		report.Evaluate(monthly, month, dec("1650"), at),
+		report.Evaluate(report.Budget{Name: "daily-total", Period: report.Daily, Amount: testkit.Dec("1000")}, rep.Period, testkit.Dec("1234.5678901"), at),
+		report.Evaluate(monthly, month, testkit.Dec("1650"), at),
 	}
 	if rep.Budgets[1].HasForecast {
 		t.Fatal("the month's forecast should not have started yet; the test needs an early open period")

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
 )

@@ -1,6 +1,7 @@
 package pgquery_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -11,8 +12,8 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pgstore"
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
 )
@@ -43,36 +44,20 @@ type ev struct {
 
 func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 	t.Helper()
-	s := pgstore.New(pool, pgstore.Options{})
-	defer s.Close()
 	var rows []collect.Row
-	for i, e := range evs {
-		r := collect.Row{
-			EventID: fmt.Sprintf("%s-%d-%d", t.Name(), e.at.UnixNano(), i), OccurredAt: e.at,
-			Service: e.service, Model: e.model, Provider: "anthropic",
-			InputTokens: 500, OutputTokens: 300, CacheReadTokens: 100, ReasoningTokens: 10,
-			CostSource: "local", Success: !e.fail, CacheHit: e.cacheHit, UserID: e.user, OrgID: e.org,
-		}
-		if r.Service == "" {
-			r.Service = "QA_CHAT"
-		}
-		if r.Model == "" {
-			r.Model = "claude-sonnet-4-5"
-		}
-		if e.cost != "" {
-			r.Cost = decimal.NewNullDecimal(decimal.RequireFromString(e.cost))
-		} else {
-			r.CostSource = "none"
-		}
-		r.DurationMS = math.MinInt64 // absent
+	for _, e := range evs {
+		r := eventtest.Row(eventtest.ID(t), e.at)
+		r.Service, r.Model = cmp.Or(e.service, r.Service), cmp.Or(e.model, r.Model)
+		r.UserID, r.OrgID = e.user, e.org
+		r.CacheReadTokens, r.ReasoningTokens = 100, 10
+		r.Success, r.CacheHit = !e.fail, e.cacheHit
+		eventtest.Price(&r, e.cost)
 		if e.ms > 0 {
 			r.DurationMS = e.ms
 		}
 		rows = append(rows, r)
 	}
-	if _, _, err := s.Insert(context.Background(), rows); err != nil {
-		t.Fatalf("insert events: %v", err)
-	}
+	eventtest.Insert(t, pool, rows...)
 }
 
 func sumRows(rows []report.Row) report.Totals {

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
@@ -151,11 +151,7 @@ func tracedPool(t *testing.T, url string) (*pgxpool.Pool, *countingTracer) {
 func TestReportEventsFromReplicaOnlyWhenItHoldsThem(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.URL(t)
-	pool, err := pgxpool.New(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
+	pool := pgtest.Connect(t, url)
 	day := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
 	p := report.PeriodContaining(report.Daily, day, seoul)
 	evs := randomEvents(rand.New(rand.NewPCG(9, 1)), day, 1, 200)

@@ -15,8 +15,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/aispend/aispend/collect/testkit/s3test"
 	"github.com/aispend/aispend/report/publish"
-	"github.com/aispend/aispend/report/s3test"
 )
 
 const prefix = "reports/acme"

@@ -12,23 +12,12 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// eventually polls cond until it holds or the (generous) limit passes.
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // Ensures a second run of the same kind and period waits, fails naming the holder when the
 // wait runs out, and succeeds once the first finishes; other periods are independent; Recent
@@ -164,7 +153,7 @@ func TestBeginAfterCrash(t *testing.T) {
 	}
 	terminate(t, pool, "monthly", "2025-09")
 
-	eventually(t, 30*time.Second, "the crashed run's context is cancelled", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the crashed run's context is cancelled", func() bool {
 		return crashed.Context().Err() != nil
 	})
 	if cause := context.Cause(crashed.Context()); !errors.Is(cause, runlog.ErrLockLost) {
@@ -215,7 +204,7 @@ func TestCancel(t *testing.T) {
 		_, err := l.Begin(waitCtx, "retention", "2025-10-01")
 		done <- err
 	}()
-	eventually(t, 30*time.Second, "the second Begin is waiting for the lock", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the second Begin is waiting for the lock", func() bool {
 		var n int
 		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 			WHERE application_name = 'aispend run retention 2025-10-01' AND datname = current_database()`).Scan(&n)

@@ -13,22 +13,12 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/aispend/aispend/collect/pgtest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/schedule"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-func eventually(t *testing.T, limit time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %s: %s", limit, what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
 
 // replica is one running schedule.Run, as a separate process would be.
 type replica struct {
@@ -75,11 +65,7 @@ func (r *replica) stop(t *testing.T) {
 func tickDB(t *testing.T) (string, *pgxpool.Pool) {
 	t.Helper()
 	url := pgtest.URL(t)
-	pool, err := pgxpool.New(context.Background(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
+	pool := pgtest.Connect(t, url)
 	// No unique key on purpose: a tick run twice must show up as two rows.
 	if _, err := pool.Exec(context.Background(), `CREATE TABLE ticks (
 		tick timestamptz NOT NULL, replica text NOT NULL, ran_at timestamptz NOT NULL DEFAULT clock_timestamp())`); err != nil {
@@ -151,7 +137,7 @@ func dbNow(t *testing.T, pool *pgxpool.Pool) time.Time {
 func waitMidSecond(t *testing.T, pool *pgxpool.Pool) {
 	t.Helper()
 	n := len(ticks(t, pool))
-	eventually(t, 30*time.Second, "another tick is recorded", func() bool { return len(ticks(t, pool)) > n })
+	testkit.Eventually(t, 30*time.Second, "another tick is recorded", func() bool { return len(ticks(t, pool)) > n })
 	time.Sleep(300 * time.Millisecond)
 }
 
@@ -177,14 +163,14 @@ func TestLeaderStops(t *testing.T) {
 		"A": start(t, url, "A", tickJob(pool, "A")),
 		"B": start(t, url, "B", tickJob(pool, "B")),
 	}
-	eventually(t, 60*time.Second, "5 ticks are recorded", func() bool { return len(ticks(t, pool)) >= 5 })
+	testkit.Eventually(t, 60*time.Second, "5 ticks are recorded", func() bool { return len(ticks(t, pool)) >= 5 })
 	leader, follower := leaderOf(t, ticks(t, pool))
 
 	waitMidSecond(t, pool)
 	stopped := dbNow(t, pool)
 	replicas[leader].stop(t)
 
-	eventually(t, 60*time.Second, "the follower runs 4 ticks after the leader stopped", func() bool {
+	testkit.Eventually(t, 60*time.Second, "the follower runs 4 ticks after the leader stopped", func() bool {
 		return countBy(ticks(t, pool), follower, stopped) >= 4
 	})
 	replicas[follower].stop(t)
@@ -202,7 +188,7 @@ func TestLeaderConnectionLost(t *testing.T) {
 	url, pool := tickDB(t)
 	start(t, url, "A", tickJob(pool, "A"))
 	start(t, url, "B", tickJob(pool, "B"))
-	eventually(t, 60*time.Second, "3 ticks are recorded", func() bool { return len(ticks(t, pool)) >= 3 })
+	testkit.Eventually(t, 60*time.Second, "3 ticks are recorded", func() bool { return len(ticks(t, pool)) >= 3 })
 	leader, follower := leaderOf(t, ticks(t, pool))
 
 	waitMidSecond(t, pool)
@@ -215,11 +201,11 @@ func TestLeaderConnectionLost(t *testing.T) {
 		t.Fatalf("terminate the leader's session: %d sessions, %v", n, err)
 	}
 
-	eventually(t, 60*time.Second, "the follower runs 4 ticks after the leader's session died", func() bool {
+	testkit.Eventually(t, 60*time.Second, "the follower runs 4 ticks after the leader's session died", func() bool {
 		return countBy(ticks(t, pool), follower, killed) >= 4
 	})
 	// The old leader is alive and checking leadership all along; it must not run again.
-	eventually(t, 30*time.Second, "the old leader has reconnected as a follower", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the old leader has reconnected as a follower", func() bool {
 		var n int
 		err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
 			WHERE application_name = $1 AND datname = current_database()`, "aispend schedule "+leader).Scan(&n)

@@ -1,5 +1,5 @@
 // Command screenshots renders the README's screenshots from a demo's output with headless
-// Chromium (report/browsertest): the latest daily page, a CRITICAL alert email and the latest
+// Chromium (collect/testkit/browsertest): the latest daily page, a CRITICAL alert email and the latest
 // digest, each at desktop width and at 390 px (a phone). Run it through `make screenshots`,
 // which runs the demo first:
 //
@@ -25,7 +25,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 func main() {

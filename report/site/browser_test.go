@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 // go test ./report/site -run TestBrowserPeriodPage -screenshot ../screenshots/report-page.png

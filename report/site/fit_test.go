@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/browsertest"
+	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/collect/testkit/browsertest"
 )
 
 // fit is what TestBrowserPageFits measures on a page.
@@ -47,14 +48,14 @@ func TestBrowserPageFits(t *testing.T) {
 	defer cancel()
 	page := samplePeriod(t)
 	page.Currency = "KRW"
-	page.KPIs.TotalCost = dec("1234567890")
-	page.KPIs.AvgCostPerRequest = dec("25607.3")
+	page.KPIs.TotalCost = testkit.Dec("1234567890")
+	page.KPIs.AvgCostPerRequest = testkit.Dec("25607.3")
 	page.KPIs.Requests = 1234567890
 	page.KPIs.Successes = 1234567000
-	page.Budgets[0].Spent, page.Budgets[0].Limit = dec("1234567890"), dec("1000000000")
+	page.Budgets[0].Spent, page.Budgets[0].Limit = testkit.Dec("1234567890"), testkit.Dec("1000000000")
 	page.TopUsers[0].ID = "user-0000042-long-identifier@example-organisation.com"
 	page.TopOrgs[0].ID = "org-acme-support-worldwide-international"
-	page.TopUsers[1].Cost = dec("1234567890")
+	page.TopUsers[1].Cost = testkit.Dec("1234567890")
 	pagePath, _ := writeSite(t, t.TempDir(), page, sampleIndex(t))
 	for _, width := range []int{1400, 390} {
 		p := openAt(t, ctx, b, pagePath, 3, width)

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shopspring/decimal"
-
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 )
 
@@ -18,8 +17,6 @@ const (
 	xssFunc   = `__f__alert(1)__f__`
 	xssImg    = `<img src=x onerror="document.body.dataset.pwned=1">`
 )
-
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
 
 func berlin(t testing.TB) *time.Location {
 	t.Helper()
@@ -41,8 +38,8 @@ func samplePeriod(t testing.TB) PeriodPage {
 		Location:    loc,
 		GeneratedAt: time.Date(2025, 10, 2, 6, 0, 0, 0, loc),
 		KPIs: KPIs{
-			TotalCost:         dec("1284.5632"),
-			AvgCostPerRequest: dec("0.0271"),
+			TotalCost:         testkit.Dec("1284.5632"),
+			AvgCostPerRequest: testkit.Dec("0.0271"),
 			Requests:          48211,
 			Successes:         47604,
 			CacheHits:         17355,
@@ -56,50 +53,50 @@ func samplePeriod(t testing.TB) PeriodPage {
 			{Service: "batch-summaries", Samples: 2000, P50: 1900 * time.Millisecond, P95: 4700 * time.Millisecond},
 		},
 		Budgets: []BudgetCard{
-			{Name: "daily-total", Window: report.Daily, Spent: dec("1284.5632"), Limit: dec("1500"), State: StateWarning,
+			{Name: "daily-total", Window: report.Daily, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("1500"), State: StateWarning,
 				ResetsAt: start.AddDate(0, 0, 1)},
-			{Name: "monthly-total", Window: report.Monthly, Spent: dec("1284.5632"), Limit: dec("40000"), State: StateOK,
+			{Name: "monthly-total", Window: report.Monthly, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("40000"), State: StateOK,
 				ResetsAt: start.AddDate(0, 1, 0)},
-			{Name: "support-chat", Scope: "service = support-chat", Window: report.Daily, Spent: dec("612.40"), Limit: dec("600"),
+			{Name: "support-chat", Scope: "service = support-chat", Window: report.Daily, Spent: testkit.Dec("612.40"), Limit: testkit.Dec("600"),
 				State: StateExceeded, ResetsAt: start.AddDate(0, 0, 1)},
-			{Name: "code-review-weekly", Scope: "service = code-review", Window: report.Weekly, Spent: dec("2210.75"),
-				Limit: dec("2500"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
+			{Name: "code-review-weekly", Scope: "service = code-review", Window: report.Weekly, Spent: testkit.Dec("2210.75"),
+				Limit: testkit.Dec("2500"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
 		},
 		Services: []CostShare{
-			{Name: "support-chat", Cost: dec("612.40"), Requests: 21034},
-			{Name: "code-review", Cost: dec("301.17"), Requests: 6012},
-			{Name: "doc-search", Cost: dec("188.90"), Requests: 15120},
-			{Name: "batch-summaries", Cost: dec("121.33"), Requests: 2011},
-			{Name: "translation", Cost: dec("60.7632"), Requests: 4034},
+			{Name: "support-chat", Cost: testkit.Dec("612.40"), Requests: 21034},
+			{Name: "code-review", Cost: testkit.Dec("301.17"), Requests: 6012},
+			{Name: "doc-search", Cost: testkit.Dec("188.90"), Requests: 15120},
+			{Name: "batch-summaries", Cost: testkit.Dec("121.33"), Requests: 2011},
+			{Name: "translation", Cost: testkit.Dec("60.7632"), Requests: 4034},
 		},
 		Models: []CostShare{
-			{Name: "gpt-4.1", Cost: dec("498.12"), Requests: 9021},
-			{Name: "claude-sonnet-4-5", Cost: dec("377.40"), Requests: 7310},
-			{Name: "gemini-2.5-pro", Cost: dec("201.05"), Requests: 5020},
-			{Name: "gpt-4.1-mini", Cost: dec("98.44"), Requests: 14021},
-			{Name: "claude-haiku-4-5", Cost: dec("61.20"), Requests: 8032},
-			{Name: "text-embedding-3-large", Cost: dec("48.3532"), Requests: 4807},
+			{Name: "gpt-4.1", Cost: testkit.Dec("498.12"), Requests: 9021},
+			{Name: "claude-sonnet-4-5", Cost: testkit.Dec("377.40"), Requests: 7310},
+			{Name: "gemini-2.5-pro", Cost: testkit.Dec("201.05"), Requests: 5020},
+			{Name: "gpt-4.1-mini", Cost: testkit.Dec("98.44"), Requests: 14021},
+			{Name: "claude-haiku-4-5", Cost: testkit.Dec("61.20"), Requests: 8032},
+			{Name: "text-embedding-3-large", Cost: testkit.Dec("48.3532"), Requests: 4807},
 		},
 		TopUsers: []Spender{
-			{ID: "u-10442 (jana.novak)", Cost: dec("141.20"), Requests: 2210},
-			{ID: "u-20917 (m.okafor)", Cost: dec("118.05"), Requests: 1904},
-			{ID: "svc-nightly-batch", Cost: dec("96.77"), Requests: 1830},
-			{ID: "u-31155 (l.chen)", Cost: dec("71.90"), Requests: 1322},
-			{ID: "u-08813 (a.silva)", Cost: dec("55.13"), Requests: 1011},
+			{ID: "u-10442 (jana.novak)", Cost: testkit.Dec("141.20"), Requests: 2210},
+			{ID: "u-20917 (m.okafor)", Cost: testkit.Dec("118.05"), Requests: 1904},
+			{ID: "svc-nightly-batch", Cost: testkit.Dec("96.77"), Requests: 1830},
+			{ID: "u-31155 (l.chen)", Cost: testkit.Dec("71.90"), Requests: 1322},
+			{ID: "u-08813 (a.silva)", Cost: testkit.Dec("55.13"), Requests: 1011},
 		},
 		TopOrgs: []Spender{
-			{ID: "acme-support", Cost: dec("640.11"), Requests: 22110},
-			{ID: "acme-engineering", Cost: dec("402.96"), Requests: 16021},
-			{ID: "acme-legal", Cost: dec("140.30"), Requests: 5230},
-			{ID: "acme-marketing", Cost: dec("101.1932"), Requests: 4830},
+			{ID: "acme-support", Cost: testkit.Dec("640.11"), Requests: 22110},
+			{ID: "acme-engineering", Cost: testkit.Dec("402.96"), Requests: 16021},
+			{ID: "acme-legal", Cost: testkit.Dec("140.30"), Requests: 5230},
+			{ID: "acme-marketing", Cost: testkit.Dec("101.1932"), Requests: 4830},
 		},
 		Alerts: []Alert{
 			{At: time.Date(2025, 10, 1, 14, 5, 0, 0, loc), Budget: "support-chat", Threshold: 80, Severity: StateWarning,
-				Kind: AlertActual, Status: "sent", Amount: dec("486.00")},
+				Kind: AlertActual, Status: "sent", Amount: testkit.Dec("486.00")},
 			{At: time.Date(2025, 10, 1, 18, 5, 0, 0, loc), Budget: "support-chat", Threshold: 100, Severity: StateExceeded,
-				Kind: AlertActual, Status: "sent", Amount: dec("603.90")},
+				Kind: AlertActual, Status: "sent", Amount: testkit.Dec("603.90")},
 			{At: time.Date(2025, 10, 1, 11, 5, 0, 0, loc), Budget: "daily-total", Threshold: 95, Severity: StateCritical,
-				Kind: AlertForecast, Status: "sent", Amount: dec("1611.00")},
+				Kind: AlertForecast, Status: "sent", Amount: testkit.Dec("1611.00")},
 			{At: time.Date(2025, 10, 1, 20, 5, 0, 0, loc), Budget: "daily-total", Threshold: 80, Severity: StateWarning,
 				Kind: AlertActual, Status: "pending"},
 		},
@@ -113,7 +110,7 @@ func samplePeriod(t testing.TB) PeriodPage {
 		if wd := day.Weekday(); wd == time.Saturday || wd == time.Sunday {
 			base /= 2
 		}
-		cost := dec(fmt.Sprintf("%d.%02d", base+(i*37)%90, (i*53)%100))
+		cost := testkit.Dec(fmt.Sprintf("%d.%02d", base+(i*37)%90, (i*53)%100))
 		if i == 0 {
 			cost = p.KPIs.TotalCost
 		}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 )
 
@@ -158,8 +159,8 @@ func TestRenderPeriodChartOptions(t *testing.T) {
 func TestRenderPeriodCurrencyKRW(t *testing.T) {
 	p := samplePeriod(t)
 	p.Currency = "KRW"
-	p.KPIs.TotalCost = dec("1234567.5")
-	p.KPIs.AvgCostPerRequest = dec("25.607")
+	p.KPIs.TotalCost = testkit.Dec("1234567.5")
+	p.KPIs.AvgCostPerRequest = testkit.Dec("25.607")
 	page := renderPeriod(t, p)
 	mustContain(t, page, "₩1,234,568", "₩25.61", "amounts in KRW", `{"digits":0,"symbol":"₩"}`)
 }
@@ -226,7 +227,7 @@ func TestChartTextDefusesFunctionMarker(t *testing.T) {
 func TestModelBarsCapped(t *testing.T) {
 	var models []CostShare
 	for i := 0; i < 20; i++ {
-		models = append(models, CostShare{Name: "m" + string(rune('a'+i)), Cost: dec("1.25"), Requests: 2})
+		models = append(models, CostShare{Name: "m" + string(rune('a'+i)), Cost: testkit.Dec("1.25"), Requests: 2})
 	}
 	opts := modelBarOptions(models)
 	b, _ := json.Marshal(opts)

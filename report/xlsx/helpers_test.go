@@ -14,6 +14,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 var seoul = mustZone("Asia/Seoul")
@@ -26,9 +28,7 @@ func mustZone(name string) *time.Location {
 	return loc
 }
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
-func priced(s string) decimal.NullDecimal { return decimal.NewNullDecimal(dec(s)) }
+func priced(s string) decimal.NullDecimal { return decimal.NewNullDecimal(testkit.Dec(s)) }
 
 // eventsOf adapts a slice to the Workbook.Events callback.
 func eventsOf(evs []Event) func(func(Event) error) error {
@@ -57,18 +57,18 @@ func fixture() Workbook {
 		Location:    seoul,
 		Period:      Period{Label: "2025-06", Start: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), End: time.Date(2025, 7, 1, 0, 0, 0, 0, seoul)},
 		GeneratedAt: time.Date(2025, 7, 1, 0, 5, 0, 0, time.UTC),
-		Summary: Summary{TotalCost: dec("12345.678"), Requests: 10, Successes: 9, CacheHits: 4, Unpriced: 1, AvgCost: decimal.NewNullDecimal(dec("1371.742")),
+		Summary: Summary{TotalCost: testkit.Dec("12345.678"), Requests: 10, Successes: 9, CacheHits: 4, Unpriced: 1, AvgCost: decimal.NewNullDecimal(testkit.Dec("1371.742")),
 			Tokens: Tokens{Input: 1050, Output: 200, CacheRead: 300}, Latency: &Latency{P50: 800, P95: 1200.5, P99: 1500}},
 		Daily: []DailyRow{
-			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Cost: dec("12000"), Requests: 6},
+			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Cost: testkit.Dec("12000"), Requests: 6},
 			// Any instant of the day will do: 2025-06-01 18:00 UTC is 2025-06-02 03:00 in Seoul.
-			{Day: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC), Cost: dec("345.678"), Requests: 4},
+			{Day: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC), Cost: testkit.Dec("345.678"), Requests: 4},
 		},
-		Services: []BreakdownRow{{Name: "chat", Cost: dec("12000"), Requests: 6, Latency: &Latency{P50: 700, P95: 1100, P99: 1400}}, {Name: "search", Cost: dec("345.678"), Requests: 4}},
-		Models:   []BreakdownRow{{Name: "gpt-4o", Cost: dec("12345.678"), Requests: 10}},
-		Users:    []BreakdownRow{{Name: "u1", Cost: dec("12345.678"), Requests: 9}, {Name: "", Requests: 1}},
-		Orgs:     []BreakdownRow{{Name: "o1", Cost: dec("12345.678"), Requests: 10}},
-		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: dec("15000"), Spent: dec("12345.678"), State: "warning"}},
+		Services: []BreakdownRow{{Name: "chat", Cost: testkit.Dec("12000"), Requests: 6, Latency: &Latency{P50: 700, P95: 1100, P99: 1400}}, {Name: "search", Cost: testkit.Dec("345.678"), Requests: 4}},
+		Models:   []BreakdownRow{{Name: "gpt-4o", Cost: testkit.Dec("12345.678"), Requests: 10}},
+		Users:    []BreakdownRow{{Name: "u1", Cost: testkit.Dec("12345.678"), Requests: 9}, {Name: "", Requests: 1}},
+		Orgs:     []BreakdownRow{{Name: "o1", Cost: testkit.Dec("12345.678"), Requests: 10}},
+		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: testkit.Dec("15000"), Spent: testkit.Dec("12345.678"), State: "warning"}},
 		Alerts:   []AlertRow{{At: time.Date(2025, 6, 20, 3, 0, 0, 0, time.UTC), Budget: "monthly-total", Period: "monthly 2025-06", Threshold: 80, Severity: "WARNING", Kind: "actual", Status: "sent"}},
 		Events:   eventsOf(evs),
 	}

@@ -4,13 +4,15 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Ensures the Summary sheet states each exchange rate as a number cell, exactly as configured,
 // and the date it was set as a date cell.
 func TestRatesOnSummary(t *testing.T) {
 	wb := fixture()
-	wb.Rates = []Rate{{Currency: "usd", Value: dec("1300"), Since: "2025-10-01"}, {Currency: "EUR", Value: dec("1437.125")}}
+	wb.Rates = []Rate{{Currency: "usd", Value: testkit.Dec("1300"), Since: "2025-10-01"}, {Currency: "EUR", Value: testkit.Dec("1437.125")}}
 	f := open(t, render(t, wb, Options{}))
 	for label, want := range map[string]float64{
 		"Exchange rate: " + wb.Currency + " per 1 USD": 1300,

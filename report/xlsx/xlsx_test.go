@@ -12,6 +12,7 @@ import (
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 )
 
@@ -124,9 +125,9 @@ func TestDailyDateWithoutMidnight(t *testing.T) {
 	wb := fixture()
 	wb.Location = havana
 	wb.Daily = []DailyRow{
-		{Day: report.StartOfDay(2026, 3, 7, havana), Cost: dec("1"), Requests: 1},
-		{Day: report.StartOfDay(2026, 3, 8, havana), Cost: dec("2"), Requests: 1}, // 01:00 CDT
-		{Day: report.StartOfDay(2026, 3, 9, havana), Cost: dec("3"), Requests: 1},
+		{Day: report.StartOfDay(2026, 3, 7, havana), Cost: testkit.Dec("1"), Requests: 1},
+		{Day: report.StartOfDay(2026, 3, 8, havana), Cost: testkit.Dec("2"), Requests: 1}, // 01:00 CDT
+		{Day: report.StartOfDay(2026, 3, 9, havana), Cost: testkit.Dec("3"), Requests: 1},
 	}
 	f := open(t, render(t, wb, Options{}))
 	for i, want := range []string{"2026-03-07", "2026-03-08", "2026-03-09"} {
@@ -253,7 +254,7 @@ func TestFormulaInjection(t *testing.T) {
 	for i, s := range append(slices.Clone(cases), safe...) {
 		evs = append(evs, Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: s, UserID: s, Error: s, Tags: s})
 		wb.Services = append(wb.Services, BreakdownRow{Name: s, Requests: 1})
-		wb.Budgets = append(wb.Budgets, BudgetRow{Name: s, Limit: dec("1")})
+		wb.Budgets = append(wb.Budgets, BudgetRow{Name: s, Limit: testkit.Dec("1")})
 	}
 	wb.Events = eventsOf(evs)
 	b := render(t, wb, Options{})
@@ -298,7 +299,7 @@ func TestUntrustedTextSurvives(t *testing.T) {
 		{OccurredAt: time.Date(2025, 6, 3, 0, 0, 0, 0, seoul), EventID: "e1", Error: nasty, Tags: "_x0041_ & <b>", UserID: "line1\nline2"},
 		{OccurredAt: time.Date(2025, 6, 3, 0, 0, 1, 0, seoul), EventID: "e2", Error: long},
 	})
-	wb.Budgets = []BudgetRow{{Name: nasty, Limit: dec("1")}}
+	wb.Budgets = []BudgetRow{{Name: nasty, Limit: testkit.Dec("1")}}
 	b := render(t, wb, Options{})
 	for name, xmlText := range parts(t, b) {
 		if strings.HasSuffix(name, ".xml") || strings.HasSuffix(name, ".rels") {
@@ -417,9 +418,9 @@ func TestTotalsAreExactDecimalSums(t *testing.T) {
 			wb := fixture()
 			wb.Services, wb.Daily = nil, nil
 			for i, a := range tc.amounts {
-				sum = sum.Add(dec(a))
-				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Cost: dec(a), Requests: 1})
-				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Cost: dec(a), Requests: 1})
+				sum = sum.Add(testkit.Dec(a))
+				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Cost: testkit.Dec(a), Requests: 1})
+				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Cost: testkit.Dec(a), Requests: 1})
 			}
 			wb.Summary.TotalCost = sum
 			wb.Summary.Requests = int64(len(tc.amounts))
@@ -445,8 +446,8 @@ func TestTotalsAreExactDecimalSums(t *testing.T) {
 			if got := number(t, f, SheetServices, fmt.Sprintf("C%d", totalRow)); got != 1 {
 				t.Errorf("total share = %v, want 1", got)
 			}
-			share := dec(tc.amounts[0]).DivRound(sum, 40)
-			if got := raw(t, f, SheetServices, "C2"); !dec(got).Equal(share.Round(excelDigits - int32(share.NumDigits()) - share.Exponent())) {
+			share := testkit.Dec(tc.amounts[0]).DivRound(sum, 40)
+			if got := raw(t, f, SheetServices, "C2"); !testkit.Dec(got).Equal(share.Round(excelDigits - int32(share.NumDigits()) - share.Exponent())) {
 				t.Errorf("share = %s, want %s to 15 digits", got, share)
 			}
 		})
@@ -463,7 +464,7 @@ func TestCellNumber(t *testing.T) {
 		{"123456789012345678", "123456789012346000"},
 		{"999999999999999.5", "1000000000000000"},
 	} {
-		if got := decimal.NewFromFloat(cellNumber(dec(tc.in))); !got.Equal(dec(tc.want)) {
+		if got := decimal.NewFromFloat(cellNumber(testkit.Dec(tc.in))); !got.Equal(testkit.Dec(tc.want)) {
 			t.Errorf("cellNumber(%s) = %s, want %s", tc.in, got, tc.want)
 		}
 	}

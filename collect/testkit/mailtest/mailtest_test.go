@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aispend/aispend/report/mailtest"
+	"github.com/aispend/aispend/collect/testkit/mailtest"
 )
 
 func send(addr, subject string) error {

@@ -7,7 +7,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Version is the pinned versitygw release; the Makefile's tools target installs it.
@@ -70,7 +71,7 @@ func Start(t testing.TB) *Server {
 	// The free port is found by binding and closing; another process may take it in between,
 	// so a failed start is tried again on a new port.
 	for try := 1; ; try++ {
-		port, err := freePort()
+		port, err := testkit.FreePort()
 		if err != nil {
 			t.Fatalf("s3test: find a free port: %v", err)
 		}
@@ -176,15 +177,6 @@ func (s *Server) logTail() string {
 		b = b[len(b)-2000:]
 	}
 	return strings.TrimSpace(string(b))
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // findBinary looks on PATH, then in <repo>/bin/tools where `make tools` installs it.

@@ -88,7 +88,14 @@ func URL(t testing.TB) string {
 // Pool opens a pool on a fresh database (see URL), closed when the test ends.
 func Pool(t testing.TB) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), URL(t))
+	return Connect(t, URL(t))
+}
+
+// Connect opens a pool on the database at url (one a test already has, say the one its binary
+// runs against), closed when the test ends.
+func Connect(t testing.TB, url string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := pgxpool.New(context.Background(), url)
 	if err != nil {
 		t.Fatalf("open pool: %v", err)
 	}

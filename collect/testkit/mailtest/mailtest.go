@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/aispend/aispend/collect/testkit"
 )
 
 // Version is the Mailpit release the harness is written and tested against.
@@ -135,8 +137,8 @@ func Start(t testing.TB, opts ...Option) *Server {
 	// between, so a failed start is retried on new ports.
 	var lastErr error
 	for attempt := 0; attempt < 3; attempt++ {
-		smtpPort, err1 := freePort()
-		httpPort, err2 := freePort()
+		smtpPort, err1 := testkit.FreePort()
+		httpPort, err2 := testkit.FreePort()
 		if err := errors.Join(err1, err2); err != nil {
 			t.Fatalf("mailtest: find free ports: %v", err)
 		}
@@ -411,15 +413,6 @@ func findInRepo(dir string) (string, error) {
 		}
 		dir = parent
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // selfSigned makes a one-day certificate for 127.0.0.1, ::1 and localhost.
