@@ -17,7 +17,7 @@ import (
 
 // A budget's spend over [start, end) is read from the daily aggregates for every whole day
 // (in the zone of start) whose aggregates are current, plus the rows of its change marks not
-// yet consumed (events that arrived since the last refresh; spend_pending.sql), and for every
+// yet consumed (events that arrived since the last refresh; pending_rows.sql), and for every
 // day whose raw events retention dropped; the rest (days never built or changed by an update
 // since, the partial days at either end) is summed from the events. Every read shares one
 // REPEATABLE READ snapshot, so a row is counted from exactly one source and the sum equals a raw
@@ -30,7 +30,7 @@ type spendPlan struct {
 	days   []time.Time    // dateOf values
 	ranges [][2]time.Time // half-open, ascending, not adjacent
 	// pending: the ranges of days among days whose pending marks' rows are read from the
-	// events (spend_pending.sql).
+	// events (pending_rows.sql).
 	pending [][2]time.Time
 }
 
@@ -38,11 +38,10 @@ type spendPlan struct {
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
 	marks []pendingMark
-	// The insert marks as spend_pending's parameters: hours and xacts pairwise, and the least
-	// and greatest xact (the scan bounds).
-	hours  []time.Time
-	xacts  []int64
+	// pending_rows.sql's parameters: the least and greatest transaction of the pending insert
+	// marks, and each of their transactions once.
 	lo, hi int64
+	xacts  []int64
 	avail  *partitionSet
 	byZone map[string]pendingMarks // days, per time zone
 }
@@ -60,16 +59,18 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 		return nil, fmt.Errorf("list pending changes: %w", err)
 	}
 	var m pendingMark
-	inserts := 0
+	seen := map[int64]bool{} // a transaction leaves a mark per hour it wrote into
 	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact}, func() error {
 		if m.xact != nil {
 			x := *m.xact
-			if inserts == 0 || x < src.lo {
-				src.lo = x
+			if !seen[x] {
+				if len(src.xacts) == 0 || x < src.lo {
+					src.lo = x
+				}
+				src.hi, seen[x] = max(src.hi, x), true
+				src.xacts = append(src.xacts, x)
 			}
-			src.hi, inserts = max(src.hi, x), inserts+1
 			m.xact = &x
-			src.hours, src.xacts = append(src.hours, m.hour), append(src.xacts, x)
 		}
 		src.marks = append(src.marks, m)
 		return nil
@@ -96,8 +97,8 @@ func addRange(rs [][2]time.Time, a, b time.Time) [][2]time.Time {
 }
 
 // planSpend plans the spend of scope over [start, end) (see spendPlan); a tag scope reads all
-// of it from the events. Without pending, a day with pending marks is read from the events.
-func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.Scope, start, end time.Time, pending bool) (spendPlan, error) {
+// of it from the events.
+func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.Scope, start, end time.Time) (spendPlan, error) {
 	loc := start.Location()
 	pl := spendPlan{tz: loc.String()}
 	if scope.TagKey != "" {
@@ -127,7 +128,7 @@ func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.S
 				pl.days = append(pl.days, date)
 			case current[date] && !marks.stale[date] && !marks.added[date]:
 				pl.days = append(pl.days, date)
-			case current[date] && !marks.stale[date] && pending:
+			case current[date] && !marks.stale[date]:
 				pl.days = append(pl.days, date)
 				pl.pending = addRange(pl.pending, d, next)
 			default:
@@ -221,7 +222,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			return err
 		}
 		for i, q := range qs {
-			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End, true)
+			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End)
 			if err != nil {
 				return err
 			}
@@ -282,17 +283,12 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 				return err
 			}
 		}
-		if len(pendRanges) == 0 {
-			return nil
-		}
-		return joiningMarks(ctx, tx, func() error {
-			for _, r := range pendRanges {
-				if err := read(spendRead{qSpendPending, src.pendingHead(r), pend[r]}); err != nil {
-					return err
-				}
+		for _, r := range pendRanges {
+			if err := read(spendRead{qSpendPending, src.pendingHead(r), pend[r]}); err != nil {
+				return err
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query budget spend: %w", err)
@@ -300,31 +296,43 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 	return out, nil
 }
 
-// pendingHead is spend_pending's own parameters for the range r.
+// pendingHead is the leading parameters of spend_batch.sql with pending_rows.sql for the range
+// r.
 func (src *spendSources) pendingHead(r [2]time.Time) []any {
-	return []any{r[0], r[1], src.lo, src.hi, src.hours, src.xacts}
+	return append([]any{r[0], r[1]}, src.pendingArgs()...)
 }
 
-// spendRead is one read of the events for several queries: spend_batch.sql or
-// spend_pending.sql with its leading parameters, for the queries idx.
+// pendingArgs is pending_rows.sql's parameters.
+func (src *spendSources) pendingArgs() []any {
+	return []any{src.lo, src.hi, src.xacts}
+}
+
+// spendRead is one read of the events for several queries: spend_batch.sql, with or without
+// pending_rows.sql, with its leading parameters, for the queries idx.
 type spendRead struct {
 	query string
 	head  []any
 	idx   []int
 }
 
-var scopeParam = regexp.MustCompile(`\$([1-7])`)
+var param = regexp.MustCompile(`\$([0-9]+)`)
 
-// scopeAt is the scope predicate (scope.sql) with its parameters $1..$7 renumbered to follow
-// the query's first base parameters.
-func scopeAt(base int) string {
-	return scopeParam.ReplaceAllStringFunc(qScope, func(m string) string {
+// renumber is the SQL fragment sql with its parameters $1, $2, ... renumbered to follow a
+// query's first base parameters.
+func renumber(sql string, base int) string {
+	return param.ReplaceAllStringFunc(sql, func(m string) string {
 		n, _ := strconv.Atoi(m[1:])
 		return "$" + strconv.Itoa(base+n)
 	})
 }
 
-// spendBatch builds query (spend_batch.sql or spend_pending.sql, whose own parameters are head)
+// scopeAt is the scope predicate (scope.sql) with its parameters renumbered to follow the
+// query's first base parameters.
+func scopeAt(base int) string {
+	return renumber(qScope, base)
+}
+
+// spendBatch builds query (spend_batch.sql with or without pending rows, whose own parameters are head)
 // for the queries idx of qs: three FILTERed aggregates per query, each with the query's scope
 // parameters.
 func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (string, []any) {
@@ -355,13 +363,13 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
 		}
-		// A day with pending marks is read from the events: drivers are read for alert emails
-		// only, and the rows of pending marks would need a query of their own per dimension.
+		// A current day with pending insert marks is read as BudgetSpend reads it: its
+		// aggregates plus the rows of the marks, not all its events.
 		src, err := readSpendSources(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pl, err := planSpend(ctx, tx, src, scope, start, end, false)
+		pl, err := planSpend(ctx, tx, src, scope, start, end)
 		if err != nil {
 			return err
 		}
@@ -399,6 +407,12 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 			args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
 			if err := add(tx.Query(ctx, qBudgetDrivers, append(args, string(dim))...)); err != nil {
 				return fmt.Errorf("from events: %w", err)
+			}
+		}
+		for _, r := range pl.pending {
+			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
+			if err := add(tx.Query(ctx, qDriversPending, append(args, src.pendingArgs()...)...)); err != nil {
+				return fmt.Errorf("from pending events: %w", err)
 			}
 		}
 		return nil

@@ -335,6 +335,29 @@ func checkMarksMatchedOnce(t *testing.T, name string, plan []byte, rows int) {
 	}
 }
 
+// checkNoJoin fails unless the plan finds the pending rows without a join or a hash of any
+// kind: through the index on ingest_xact, the rows of the pending transactions and no others
+// (pending_rows.sql), rather than every row matched to the marks by (transaction, hour), which
+// costs a hash probe and a time zone conversion per row.
+func checkNoJoin(t *testing.T, name string, plan []byte) {
+	t.Helper()
+	var top []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &top); err != nil || len(top) != 1 {
+		t.Fatalf("%s: plan %s: %v", name, plan, err)
+	}
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if strings.Contains(n.NodeType, "Join") || strings.Contains(n.NodeType, "Nested Loop") ||
+			strings.Contains(n.NodeType, "Hash") || n.NodeType == "Function Scan" {
+			t.Errorf("%s: %s node in the plan", name, n.NodeType)
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(top[0].Plan)
+}
+
 // Ensures budget spend and a refresh match the rows of pending insert marks to their marks at a
 // cost linear in the rows, however many small transactions (a collector's commits) brought them
 // and wherever in the heap they were written: the plans scan the events and the marks once, read
@@ -389,7 +412,8 @@ func TestPendingMarksMatchedOncePerRow(t *testing.T) {
 		t.Fatal("no pending rows read: the new events' days are not current")
 	}
 	for _, p := range plans {
-		checkMarksMatchedOnce(t, "spend_pending", p, pending)
+		checkMarksMatchedOnce(t, "pending spend", p, pending)
+		checkNoJoin(t, "pending spend", p)
 	}
 	plan, err := st.ExplainApplyDeltas(ctx, seoul.String())
 	if err != nil {
@@ -425,4 +449,56 @@ func TestPendingMarksMatchedOncePerRow(t *testing.T) {
 	}
 	check("after the refresh")
 	checkRebuildEqual(t, pool, st, seoul, month)
+}
+
+// Ensures an alert's drivers read a current day that has pending insert marks as budget spend
+// does, from its aggregates plus the rows of the marks, not from all of the day's events (an
+// alert email reads five dimensions of its budget's period), and still equal a raw GROUP BY.
+func TestDriversReadPendingRowsNotTheirDay(t *testing.T) {
+	ctx := context.Background()
+	pool, tr := tracedPool(t, pgtest.URL(t))
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(21, 22))
+	insert(t, pool, randomEvents(r, first, 10, 4000)...)
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
+		t.Fatal(err)
+	}
+	// 50 commits of 4 events in one hour of a built day, as clients send them.
+	at := first.AddDate(0, 0, 8).Add(14 * time.Hour)
+	for i := 0; i < 50; i++ {
+		evs := randomEvents(r, at, 1, 4)
+		for j := range evs {
+			evs[j].at = at.Add(time.Duration(4*i+j) * time.Second)
+		}
+		insert(t, pool, evs...)
+	}
+	tr.queries()
+	for _, sc := range []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}} {
+		for _, dim := range []report.Dimension{report.ByService, report.ByModel, report.ByUser} {
+			got, err := st.BudgetDrivers(ctx, sc, month.Start, month.End, dim, 5)
+			if err != nil {
+				t.Fatal(err)
+			}
+			queries := tr.queries()
+			if want := rawDrivers(t, pool, sc, month.Start, month.End, dim); fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("drivers %s of %+v: %v; raw %v", dim, sc, got, want)
+			}
+			tr.queries()
+			pendingReads := 0
+			for _, q := range queries {
+				if !strings.Contains(q, "FROM events") {
+					continue
+				}
+				if !strings.Contains(q, "ingest_xact = ANY") {
+					t.Errorf("drivers %s of %+v read a range of events in full:\n%s", dim, sc, q)
+				}
+				pendingReads++
+			}
+			if pendingReads != 1 {
+				t.Errorf("drivers %s of %+v: %d reads of pending rows, want 1", dim, sc, pendingReads)
+			}
+		}
+	}
 }
