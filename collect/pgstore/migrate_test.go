@@ -3,9 +3,11 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgstore"
@@ -169,4 +171,63 @@ func emptyDB(t *testing.T, prefix string) *pgxpool.Pool {
 		admin.Close()
 	})
 	return pool
+}
+
+// queryCounter counts the queries run through a pool.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Ensures Migrate on a schema that needs nothing costs one query (every command starts with it,
+// a cron budget check every few minutes included), and still creates a missing partition of the
+// window and sets autosummarize on a BRIN index that lacks it.
+func TestMigrateCurrentSchemaInOneQuery(t *testing.T) {
+	ctx := context.Background()
+	base := emptyDB(t, "migrate_current")
+	if err := pgstore.Migrate(ctx, base, 90); err != nil {
+		t.Fatal(err)
+	}
+	cfg := base.Config().Copy()
+	counter := &queryCounter{}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Errorf("Migrate on a current schema ran %d queries, want 1", n)
+	}
+
+	ahead := pgstore.PartitionName(time.Now().UTC().AddDate(0, 2, 0))
+	if _, err := pool.Exec(ctx, "DROP TABLE "+ahead); err != nil {
+		t.Fatal(err)
+	}
+	var brin string
+	if err := pool.QueryRow(ctx, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+		WHERE i.indrelid = $1::regclass AND c.relname LIKE '%occurred_at%'`, pgstore.PartitionName(time.Now().UTC())).Scan(&brin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ALTER INDEX "+brin+" SET (autosummarize = off)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		t.Fatal(err)
+	}
+	var exists, on bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, (SELECT reloptions @> '{autosummarize=on}' FROM pg_class WHERE relname = $2)`,
+		ahead, brin).Scan(&exists, &on); err != nil {
+		t.Fatal(err)
+	}
+	if !exists || !on {
+		t.Errorf("after Migrate: partition %s exists %v, %s autosummarizes %v", ahead, exists, brin, on)
+	}
 }
