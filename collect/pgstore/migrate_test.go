@@ -231,3 +231,84 @@ func TestMigrateCurrentSchemaInOneQuery(t *testing.T) {
 		t.Errorf("after Migrate: partition %s exists %v, %s autosummarizes %v", ahead, exists, brin, on)
 	}
 }
+
+// Ensures migration 12's trigger sums each insert's rows that carry the inserting transaction
+// by hour and dimension, beside marks that say so, and that marks written before it say they
+// have no sums (their rows are read from the events).
+func TestMigrationPendingSums(t *testing.T) {
+	ctx := context.Background()
+	pool := emptyDB(t, "migrate_sums")
+	if err := pgstore.MigrateTo(ctx, pool, 11); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(id, at, service, user string, cost any, xact any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, user_id, ingest_xact)
+			VALUES ($1, $2, $3, 'm', 1, 1, $4, 'local', $5, coalesce($6, txid_current()))`, id, at, service, cost, user, xact); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	insert("before", "2026-10-05T10:20:00Z", "A", "u1", "1.5", nil)
+	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, user_id) VALUES
+			('a1', '2026-10-05T11:05:00Z', 'A', 'm', 1, 1, 2.25, 'local', 'u1'),
+			('a2', '2026-10-05T11:40:00Z', 'A', 'm', 1, 1, 0.75, 'local', 'u1'),
+			('a3', '2026-10-05T11:50:00Z', 'A', 'm', 1, 1, NULL, 'none', NULL),
+			('b1', '2026-10-05T12:10:00Z', 'B', 'm', 1, 1, 4, 'local', 'u2')`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insert("forged", "2026-10-05T13:00:00Z", "C", "u3", "9", int64(3)) // wrote ingest_xact itself
+
+	rows, err := pool.Query(ctx, `SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24'), coalesce(xact IS NOT NULL, false), summed
+		FROM event_changes ORDER BY hour`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marks []string
+	var hour string
+	var named, summed bool
+	if _, err := pgx.ForEachRow(rows, []any{&hour, &named, &summed}, func() error {
+		marks = append(marks, fmt.Sprintf("%s named=%v summed=%v", hour, named, summed))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(marks), "[10 named=true summed=false 11 named=true summed=true 12 named=true summed=true 13 named=false summed=false]"; got != want {
+		t.Errorf("marks %s; want %s", got, want)
+	}
+	rows, err = pool.Query(ctx, `SELECT to_char(s.hour AT TIME ZONE 'UTC', 'HH24'), s.service, s.user_id, s.cost::text, s.requests, s.unpriced,
+			s.xact = (SELECT xact FROM event_changes WHERE hour = s.hour)
+		FROM event_change_sums s ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []string
+	var service, user, cost string
+	var requests, unpriced int64
+	var sameXact bool
+	if _, err := pgx.ForEachRow(rows, []any{&hour, &service, &user, &cost, &requests, &unpriced, &sameXact}, func() error {
+		sums = append(sums, fmt.Sprintf("%s %s %q %s %d %d %v", hour, service, user, cost, requests, unpriced, sameXact))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(sums), `[11 A "" 0 1 1 true 11 A "u1" 3.00 2 0 true 12 B "u2" 4 1 0 true]`; got != want {
+		t.Errorf("sums %s; want %s", got, want)
+	}
+}

@@ -66,6 +66,7 @@ var (
 	qSpendBatch           = withRows(stripComments(q("spend_batch")), -1)
 	qSpendPending         = withRows(stripComments(q("spend_batch")), 2)
 	qPendingRows          = strings.TrimSpace(stripComments(q("pending_rows")))
+	qPendingSums          = stripComments(q("pending_sums"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
 	qEventsCSV            = q("events_csv")
 	qConsumeChanges       = q("consume_changes")

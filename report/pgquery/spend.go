@@ -38,12 +38,11 @@ type spendPlan struct {
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
 	marks []pendingMark
-	// pending_rows.sql's parameters: the least and greatest transaction of the pending insert
-	// marks, and each of their transactions once.
-	lo, hi int64
-	xacts  []int64
-	avail  *partitionSet
-	byZone map[string]pendingMarks // days, per time zone
+	// Each transaction of the pending insert marks once, and those of them whose rows were
+	// not summed (a mark written without sums: before migration 00012).
+	xacts, unsummed []int64
+	avail           *partitionSet
+	byZone          map[string]pendingMarks // days, per time zone
 }
 
 type pendingMark struct {
@@ -53,22 +52,22 @@ type pendingMark struct {
 
 // readSpendSources reads the spendSources of tx's snapshot (pending_hours.sql, availability).
 func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
-	src := &spendSources{}
+	src := &spendSources{unsummed: []int64{}} // an array parameter, never NULL
 	rows, err := tx.Query(ctx, qPendingHours)
 	if err != nil {
 		return nil, fmt.Errorf("list pending changes: %w", err)
 	}
 	var m pendingMark
-	seen := map[int64]bool{} // a transaction leaves a mark per hour it wrote into
-	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact}, func() error {
+	var summed bool
+	seen, unsummed := map[int64]bool{}, map[int64]bool{} // a transaction leaves a mark per hour it wrote into
+	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact, &summed}, func() error {
 		if m.xact != nil {
 			x := *m.xact
 			if !seen[x] {
-				if len(src.xacts) == 0 || x < src.lo {
-					src.lo = x
-				}
-				src.hi, seen[x] = max(src.hi, x), true
-				src.xacts = append(src.xacts, x)
+				src.xacts, seen[x] = append(src.xacts, x), true
+			}
+			if !summed && !unsummed[x] {
+				src.unsummed, unsummed[x] = append(src.unsummed, x), true
 			}
 			m.xact = &x
 		}
@@ -260,7 +259,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		}
 		read := func(b spendRead) error {
 			idx := b.idx
-			sql, args := spendBatch(b.query, b.head, qs, idx)
+			sql, args := spendBatch(b, qs)
 			dest := make([]any, 1+3*len(idx))
 			var zero int
 			dest[0] = &zero
@@ -279,13 +278,15 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			return nil
 		}
 		for _, r := range ranges {
-			if err := read(spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]}); err != nil {
+			if err := read(spendRead{qSpendBatch, rowAggregates, []any{r[0], r[1]}, raw[r]}); err != nil {
 				return err
 			}
 		}
 		for _, r := range pendRanges {
-			if err := read(spendRead{qSpendPending, src.pendingHead(r), pend[r]}); err != nil {
-				return err
+			for _, rd := range src.pendingReads(r, pend[r]) {
+				if err := read(rd); err != nil {
+					return err
+				}
 			}
 		}
 		return nil
@@ -296,24 +297,49 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 	return out, nil
 }
 
-// pendingHead is the leading parameters of spend_batch.sql with pending_rows.sql for the range
-// r.
-func (src *spendSources) pendingHead(r [2]time.Time) []any {
-	return append([]any{r[0], r[1]}, src.pendingArgs()...)
+// pendingReads are the reads of what the pending insert marks add to the range r (whole days
+// of current aggregates) for the queries idx: their sums (pending_sums.sql) when r is whole UTC
+// hours, and the rows (pending_rows.sql) of the transactions that have no sums, or of every
+// pending transaction when r is not (a zone whose offset is not whole hours).
+func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
+	var out []spendRead
+	rows := src.xacts
+	if r[0].Truncate(time.Hour).Equal(r[0]) && r[1].Truncate(time.Hour).Equal(r[1]) {
+		out = append(out, spendRead{qPendingSums, sumAggregates, []any{r[0], r[1], src.unsummed}, idx})
+		rows = src.unsummed
+	}
+	if len(rows) > 0 {
+		out = append(out, spendRead{qSpendPending, rowAggregates, append([]any{r[0], r[1]}, pendingArgs(rows)...), idx})
+	}
+	return out
 }
 
-// pendingArgs is pending_rows.sql's parameters.
-func (src *spendSources) pendingArgs() []any {
-	return []any{src.lo, src.hi, src.xacts}
+// pendingArgs is pending_rows.sql's parameters for the transactions xacts.
+func pendingArgs(xacts []int64) []any {
+	lo, hi := xacts[0], xacts[0]
+	for _, x := range xacts {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return []any{lo, hi, xacts}
 }
 
-// spendRead is one read of the events for several queries: spend_batch.sql, with or without
-// pending_rows.sql, with its leading parameters, for the queries idx.
+// spendRead is one read for several queries: spend_batch.sql, with or without pending_rows.sql,
+// or pending_sums.sql, with its leading parameters and the aggregates of its rows (rowAggregates
+// or sumAggregates), for the queries idx.
 type spendRead struct {
-	query string
-	head  []any
-	idx   []int
+	query, aggs string
+	head        []any
+	idx         []int
 }
+
+// rowAggregates and sumAggregates are a scope's cost (text, exact), events and unpriced events
+// over event rows and over event_change_sums rows; %[1]s is the scope's predicate.
+const (
+	rowAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s)," +
+		" count(*) FILTER (WHERE cost IS NULL AND %[1]s)"
+	sumAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, coalesce(sum(requests) FILTER (WHERE %[1]s), 0)::bigint," +
+		" coalesce(sum(unpriced) FILTER (WHERE %[1]s), 0)::bigint"
+)
 
 var param = regexp.MustCompile(`\$([0-9]+)`)
 
@@ -332,19 +358,16 @@ func scopeAt(base int) string {
 	return renumber(qScope, base)
 }
 
-// spendBatch builds query (spend_batch.sql with or without pending rows, whose own parameters are head)
-// for the queries idx of qs: three FILTERed aggregates per query, each with the query's scope
-// parameters.
-func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (string, []any) {
-	args := append([]any{}, head...)
+// spendBatch builds the read rd for its queries of qs: three FILTERed aggregates per query
+// (rd.aggs), each with the query's scope parameters after rd's own.
+func spendBatch(rd spendRead, qs []report.SpendQuery) (string, []any) {
+	args := append([]any{}, rd.head...)
 	var b strings.Builder
-	for _, i := range idx {
-		pred := scopeAt(len(args))
-		fmt.Fprintf(&b, ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s),"+
-			" count(*) FILTER (WHERE cost IS NULL AND %[1]s)", pred)
+	for _, i := range rd.idx {
+		fmt.Fprintf(&b, rd.aggs, scopeAt(len(args)))
 		args = append(args, scopeArgs(qs[i].Scope)...)
 	}
-	return strings.Replace(query, "/*scopes*/", b.String(), 1), args
+	return strings.Replace(rd.query, "/*scopes*/", b.String(), 1), args
 }
 
 // rawReadSettings tunes the transaction for reading narrow time ranges of the events
@@ -411,7 +434,7 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		}
 		for _, r := range pl.pending {
 			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
-			if err := add(tx.Query(ctx, qDriversPending, append(args, src.pendingArgs()...)...)); err != nil {
+			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(src.xacts)...)...)); err != nil {
 				return fmt.Errorf("from pending events: %w", err)
 			}
 		}

@@ -502,3 +502,129 @@ func TestDriversReadPendingRowsNotTheirDay(t *testing.T) {
 		}
 	}
 }
+
+// planReads lists the relations a plan scans.
+func planReads(t *testing.T, plan []byte) []string {
+	t.Helper()
+	var top []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &top); err != nil || len(top) != 1 {
+		t.Fatalf("plan %s: %v", plan, err)
+	}
+	var out []string
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if n.Relation != "" {
+			out = append(out, n.Relation)
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(top[0].Plan)
+	return out
+}
+
+// Ensures budget spend reads what the pending insert marks add from the sums their trigger
+// wrote (event_change_sums), not from the event rows, in a zone whose days are whole UTC hours;
+// reads the rows instead for the transactions whose marks have no sums (written before
+// migration 00012) and, in a zone whose offset is not whole hours, for every pending
+// transaction; and equals a raw sum exactly in each case, before and after a refresh consumes
+// the marks and their sums.
+func TestPendingSpendFromSums(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	kolkata := mustLoc("Asia/Kolkata")
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(23, 24))
+	insert(t, pool, randomEvents(r, first, 10, 3000)...)
+	monthIn := func(loc *time.Location) report.Period {
+		return report.PeriodContaining(report.Monthly, first.AddDate(0, 0, 5).In(loc), loc)
+	}
+	for _, loc := range []*time.Location{seoul, kolkata} {
+		if _, err := st.Refresh(ctx, monthIn(loc).Start, monthIn(loc).End, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 40 commits of 5 events around 14:00 of a built day (both sides of the hour: 14:00 Seoul is
+	// 10:30 in Kolkata, the middle of a UTC hour there), some unpriced.
+	at := first.AddDate(0, 0, 8).Add(13*time.Hour + 50*time.Minute)
+	pending := 0
+	for i := 0; i < 40; i++ {
+		evs := randomEvents(r, at, 1, 5)
+		for j := range evs {
+			evs[j].at = at.Add(time.Duration(5*i+j) * 3 * time.Second)
+		}
+		insert(t, pool, evs...)
+		pending += len(evs)
+	}
+	scopes := []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}, {OrgID: "org-1"}, {Model: "model-2"}}
+	check := func(stage string) {
+		t.Helper()
+		for _, loc := range []*time.Location{seoul, kolkata} {
+			m := monthIn(loc)
+			var qs []report.SpendQuery
+			var want []report.Spend
+			for _, sc := range scopes {
+				qs = append(qs, report.SpendQuery{Scope: sc, Start: m.Start, End: m.End})
+				want = append(want, rawSpend(t, pool, sc, m.Start, m.End))
+			}
+			got, err := st.BudgetSpends(ctx, qs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range want {
+				if g := got[i]; !g.Cost.Equal(w.Cost) || g.Events != w.Events || g.Unpriced != w.Unpriced {
+					t.Errorf("%s, %s: spend %+v: %s/%d/%d; raw %s/%d/%d", stage, loc, qs[i].Scope,
+						g.Cost, g.Events, g.Unpriced, w.Cost, w.Events, w.Unpriced)
+				}
+			}
+		}
+	}
+	// reads are the relations of the pending reads of the month in loc.
+	reads := func(loc *time.Location) []string {
+		t.Helper()
+		plans, err := st.ExplainPendingSpend(ctx, report.Scope{}, monthIn(loc).Start, monthIn(loc).End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range plans {
+			checkMarksMatchedOnce(t, "pending spend", p, pending)
+			checkNoJoin(t, "pending spend", p)
+			out = append(out, planReads(t, p)...)
+		}
+		return out
+	}
+	check("every mark summed")
+	if got := fmt.Sprint(reads(seoul)); got != "[event_change_sums]" {
+		t.Errorf("Seoul, every mark summed: the pending spend reads %s, want the sums alone", got)
+	}
+	if got := reads(kolkata); len(got) != 1 || !strings.HasPrefix(got[0], "events") {
+		t.Errorf("Kolkata (half-hour offset): the pending spend reads %v, want the event rows", got)
+	}
+
+	// The marks of 10 transactions as written before migration 00012: no sums.
+	if _, err := pool.Exec(ctx, `WITH x AS (SELECT DISTINCT xact FROM event_changes ORDER BY xact LIMIT 10),
+		u AS (UPDATE event_changes SET summed = false WHERE xact IN (SELECT xact FROM x))
+		DELETE FROM event_change_sums WHERE xact IN (SELECT xact FROM x)`); err != nil {
+		t.Fatal(err)
+	}
+	check("10 transactions without sums")
+	if got := reads(seoul); len(got) != 2 || got[0] != "event_change_sums" || !strings.HasPrefix(got[1], "events") {
+		t.Errorf("Seoul, 10 transactions without sums: the pending spend reads %v, want the sums, then the rows", got)
+	}
+
+	if _, err := st.Refresh(ctx, monthIn(seoul).Start, monthIn(seoul).End, 0); err != nil {
+		t.Fatal(err)
+	}
+	var sums int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_change_sums").Scan(&sums); err != nil {
+		t.Fatal(err)
+	}
+	if sums != 0 {
+		t.Errorf("the refresh left %d sums of consumed marks", sums)
+	}
+	check("after the refresh")
+	checkRebuildEqual(t, pool, st, seoul, monthIn(seoul))
+}

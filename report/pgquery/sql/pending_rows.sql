@@ -1,6 +1,7 @@
 -- pending_rows: the predicate of the event rows that the pending insert marks stand for (what
--- the aggregates of a current day do not hold yet), for spend_batch.sql and budget_drivers.sql,
--- over a day whose aggregates are current and that no mark without a transaction touches (the
+-- the aggregates of a current day do not hold yet), for spend_batch.sql and budget_drivers.sql:
+-- alert drivers, and budget spend where the marks' sums do not serve (pending_sums.sql), over a
+-- day whose aggregates are current and that no mark without a transaction touches (the
 -- caller reads only such days this way; planSpend). There a row is pending exactly when its
 -- ingest_xact is the transaction of a pending insert mark: a row carries the transaction that
 -- inserted it, whose statement marked the row's hour with that transaction (migration 00010),
