@@ -233,8 +233,9 @@ func TestMigrateCurrentSchemaInOneQuery(t *testing.T) {
 }
 
 // Ensures migration 12's trigger sums each insert's rows that carry the inserting transaction
-// by hour and dimension, beside marks that say so, and that marks written before it say they
-// have no sums (their rows are read from the events).
+// by hour and dimension, beside marks that say so, and that marks written before it, and those
+// of a bulk load of more than 10,000 rows, say they have no sums (their rows are read from the
+// events).
 func TestMigrationPendingSums(t *testing.T) {
 	ctx := context.Background()
 	pool := emptyDB(t, "migrate_sums")
@@ -274,6 +275,11 @@ func TestMigrationPendingSums(t *testing.T) {
 		t.Fatal(err)
 	}
 	insert("forged", "2026-10-05T13:00:00Z", "C", "u3", "9", int64(3)) // wrote ingest_xact itself
+	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source)
+		SELECT 'bulk-' || g, '2026-10-05T14:00:00Z'::timestamptz + g * interval '100 ms', 'D', 'm', 1, 1, 1, 'local'
+		FROM generate_series(1, 10001) g`); err != nil { // a bulk load: not summed
+		t.Fatal(err)
+	}
 
 	rows, err := pool.Query(ctx, `SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24'), coalesce(xact IS NOT NULL, false), summed
 		FROM event_changes ORDER BY hour`)
@@ -289,7 +295,7 @@ func TestMigrationPendingSums(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := fmt.Sprint(marks), "[10 named=true summed=false 11 named=true summed=true 12 named=true summed=true 13 named=false summed=false]"; got != want {
+	if got, want := fmt.Sprint(marks), "[10 named=true summed=false 11 named=true summed=true 12 named=true summed=true 13 named=false summed=false 14 named=true summed=false]"; got != want {
 		t.Errorf("marks %s; want %s", got, want)
 	}
 	rows, err = pool.Query(ctx, `SELECT to_char(s.hour AT TIME ZONE 'UTC', 'HH24'), s.service, s.user_id, s.cost::text, s.requests, s.unpriced,
