@@ -234,7 +234,7 @@ func TestMigrateCurrentSchemaInOneQuery(t *testing.T) {
 
 // Ensures migration 12's trigger sums each insert's rows that carry the inserting transaction
 // by hour and dimension, beside marks that say so, and that marks written before it, and those
-// of a bulk load of more than 10,000 rows, say they have no sums (their rows are read from the
+// of a bulk load of more than 5,000 rows, say they have no sums (their rows are read from the
 // events).
 func TestMigrationPendingSums(t *testing.T) {
 	ctx := context.Background()
@@ -277,7 +277,7 @@ func TestMigrationPendingSums(t *testing.T) {
 	insert("forged", "2026-10-05T13:00:00Z", "C", "u3", "9", int64(3)) // wrote ingest_xact itself
 	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source)
 		SELECT 'bulk-' || g, '2026-10-05T14:00:00Z'::timestamptz + g * interval '100 ms', 'D', 'm', 1, 1, 1, 'local'
-		FROM generate_series(1, 10001) g`); err != nil { // a bulk load: not summed
+		FROM generate_series(1, 5001) g`); err != nil { // a bulk load: not summed
 		t.Fatal(err)
 	}
 

@@ -561,6 +561,7 @@ func TestPendingSpendFromSums(t *testing.T) {
 	scopes := []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}, {OrgID: "org-1"}, {Model: "model-2"}}
 	check := func(stage string) {
 		t.Helper()
+		t.Log(stage)
 		for _, loc := range []*time.Location{seoul, kolkata} {
 			m := monthIn(loc)
 			var qs []report.SpendQuery
@@ -569,16 +570,7 @@ func TestPendingSpendFromSums(t *testing.T) {
 				qs = append(qs, report.SpendQuery{Scope: sc, Start: m.Start, End: m.End})
 				want = append(want, rawSpend(t, pool, sc, m.Start, m.End))
 			}
-			got, err := st.BudgetSpends(ctx, qs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, w := range want {
-				if g := got[i]; !g.Cost.Equal(w.Cost) || g.Events != w.Events || g.Unpriced != w.Unpriced {
-					t.Errorf("%s, %s: spend %+v: %s/%d/%d; raw %s/%d/%d", stage, loc, qs[i].Scope,
-						g.Cost, g.Events, g.Unpriced, w.Cost, w.Events, w.Unpriced)
-				}
-			}
+			checkBatch(t, st, qs, want)
 		}
 	}
 	// reads are the relations of the pending reads of the month in loc.

@@ -9,9 +9,9 @@
 -- sums in the statement that consumes the marks (consume_changes.sql): the same snapshot.
 -- Only rows that carry the inserting transaction are summed: exactly the rows of the marks that
 -- name it; a mark without a transaction makes its days read from the events anyway. A statement
--- of more than 10,000 rows (a bulk load, not the collector's commits of a few hundred) is not
--- summed: its sums would be about as many rows, and its rows lie together at the end of the
--- table, where reading them is cheap (and a refresh rebuilds a day that gets 50,000 of them).
+-- of more than 5,000 rows (a bulk load such as the demo's chunks of 10,000; the collector commits
+-- a few hundred unless saturated) is not summed: its sums would be about as many rows, its rows
+-- are read from the events instead, exactly, and a refresh rebuilds a day that gets 50,000.
 CREATE TABLE event_change_sums (
     hour     timestamptz NOT NULL,
     xact     bigint      NOT NULL,
@@ -38,7 +38,7 @@ DECLARE
     small boolean; -- summed: not a bulk load
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        small := (SELECT count(*) <= 10000 FROM new_rows);
+        small := (SELECT count(*) <= 5000 FROM new_rows);
         INSERT INTO event_changes (hour, xact, rows, summed)
         SELECT date_trunc('hour', occurred_at, 'UTC'),
                CASE WHEN every(ingest_xact IS NOT DISTINCT FROM x) THEN x END, count(*),
