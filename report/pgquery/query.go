@@ -47,6 +47,7 @@ var (
 	qDroppedRecord        = q("dropped_record")
 	qBudgetDrivers        = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), -1)
 	qDriversPending       = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), 10)
+	qDriversSums          = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1)
 	qLedgerClaim          = q("ledger_claim")
 	qLedgerPending        = q("ledger_pending")
 	qLedgerLock           = q("ledger_lock")

@@ -304,7 +304,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
 	var out []spendRead
 	rows := src.xacts
-	if r[0].Truncate(time.Hour).Equal(r[0]) && r[1].Truncate(time.Hour).Equal(r[1]) {
+	if wholeHours(r) {
 		out = append(out, spendRead{qPendingSums, sumAggregates, []any{r[0], r[1], src.unsummed}, idx})
 		rows = src.unsummed
 	}
@@ -312,6 +312,12 @@ func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
 		out = append(out, spendRead{qSpendPending, rowAggregates, append([]any{r[0], r[1]}, pendingArgs(rows)...), idx})
 	}
 	return out
+}
+
+// wholeHours tells whether the range r begins and ends on whole UTC hours, as the pending sums
+// do (event_change_sums).
+func wholeHours(r [2]time.Time) bool {
+	return r[0].Truncate(time.Hour).Equal(r[0]) && r[1].Truncate(time.Hour).Equal(r[1])
 }
 
 // pendingArgs is pending_rows.sql's parameters for the transactions xacts.
@@ -434,7 +440,17 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		}
 		for _, r := range pl.pending {
 			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
-			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(src.xacts)...)...)); err != nil {
+			rows := src.xacts
+			if wholeHours(r) {
+				if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
+					return fmt.Errorf("from pending sums: %w", err)
+				}
+				rows = src.unsummed
+			}
+			if len(rows) == 0 {
+				continue
+			}
+			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
 				return fmt.Errorf("from pending events: %w", err)
 			}
 		}
