@@ -3,9 +3,11 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect/pgstore"
@@ -169,4 +171,150 @@ func emptyDB(t *testing.T, prefix string) *pgxpool.Pool {
 		admin.Close()
 	})
 	return pool
+}
+
+// queryCounter counts the queries run through a pool.
+type queryCounter struct{ n atomic.Int64 }
+
+func (c *queryCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *queryCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// Ensures Migrate on a schema that needs nothing costs one query (every command starts with it,
+// a cron budget check every few minutes included), and still creates a missing partition of the
+// window and sets autosummarize on a BRIN index that lacks it.
+func TestMigrateCurrentSchemaInOneQuery(t *testing.T) {
+	ctx := context.Background()
+	base := emptyDB(t, "migrate_current")
+	if err := pgstore.Migrate(ctx, base, 90); err != nil {
+		t.Fatal(err)
+	}
+	cfg := base.Config().Copy()
+	counter := &queryCounter{}
+	cfg.ConnConfig.Tracer = counter
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		t.Fatal(err)
+	}
+	if n := counter.n.Load(); n != 1 {
+		t.Errorf("Migrate on a current schema ran %d queries, want 1", n)
+	}
+
+	ahead := pgstore.PartitionName(time.Now().UTC().AddDate(0, 2, 0))
+	if _, err := pool.Exec(ctx, "DROP TABLE "+ahead); err != nil {
+		t.Fatal(err)
+	}
+	var brin string
+	if err := pool.QueryRow(ctx, `SELECT c.relname FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+		JOIN pg_am a ON a.oid = c.relam AND a.amname = 'brin'
+		WHERE i.indrelid = $1::regclass AND c.relname LIKE '%occurred_at%'`, pgstore.PartitionName(time.Now().UTC())).Scan(&brin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, "ALTER INDEX "+brin+" SET (autosummarize = off)"); err != nil {
+		t.Fatal(err)
+	}
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		t.Fatal(err)
+	}
+	var exists, on bool
+	if err := pool.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL, (SELECT reloptions @> '{autosummarize=on}' FROM pg_class WHERE relname = $2)`,
+		ahead, brin).Scan(&exists, &on); err != nil {
+		t.Fatal(err)
+	}
+	if !exists || !on {
+		t.Errorf("after Migrate: partition %s exists %v, %s autosummarizes %v", ahead, exists, brin, on)
+	}
+}
+
+// Ensures migration 12's trigger sums each insert's rows that carry the inserting transaction
+// by hour and dimension, beside marks that say so, and that marks written before it, and those
+// of a bulk load of more than 5,000 rows, say they have no sums (their rows are read from the
+// events).
+func TestMigrationPendingSums(t *testing.T) {
+	ctx := context.Background()
+	pool := emptyDB(t, "migrate_sums")
+	if err := pgstore.MigrateTo(ctx, pool, 11); err != nil {
+		t.Fatal(err)
+	}
+	insert := func(id, at, service, user string, cost any, xact any) {
+		t.Helper()
+		if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, user_id, ingest_xact)
+			VALUES ($1, $2, $3, 'm', 1, 1, $4, 'local', $5, coalesce($6, txid_current()))`, id, at, service, cost, user, xact); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := pgstore.EnsurePartitions(ctx, pool, time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	insert("before", "2026-10-05T10:20:00Z", "A", "u1", "1.5", nil)
+	if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, user_id) VALUES
+			('a1', '2026-10-05T11:05:00Z', 'A', 'm', 1, 1, 2.25, 'local', 'u1'),
+			('a2', '2026-10-05T11:40:00Z', 'A', 'm', 1, 1, 0.75, 'local', 'u1'),
+			('a3', '2026-10-05T11:50:00Z', 'A', 'm', 1, 1, NULL, 'none', NULL),
+			('b1', '2026-10-05T12:10:00Z', 'B', 'm', 1, 1, 4, 'local', 'u2')`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	insert("forged", "2026-10-05T13:00:00Z", "C", "u3", "9", int64(3)) // wrote ingest_xact itself
+	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source)
+		SELECT 'bulk-' || g, '2026-10-05T14:00:00Z'::timestamptz + g * interval '100 ms', 'D', 'm', 1, 1, 1, 'local'
+		FROM generate_series(1, 5001) g`); err != nil { // a bulk load: not summed
+		t.Fatal(err)
+	}
+
+	rows, err := pool.Query(ctx, `SELECT to_char(hour AT TIME ZONE 'UTC', 'HH24'), coalesce(xact IS NOT NULL, false), summed
+		FROM event_changes ORDER BY hour`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var marks []string
+	var hour string
+	var named, summed bool
+	if _, err := pgx.ForEachRow(rows, []any{&hour, &named, &summed}, func() error {
+		marks = append(marks, fmt.Sprintf("%s named=%v summed=%v", hour, named, summed))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(marks), "[10 named=true summed=false 11 named=true summed=true 12 named=true summed=true 13 named=false summed=false 14 named=true summed=false]"; got != want {
+		t.Errorf("marks %s; want %s", got, want)
+	}
+	rows, err = pool.Query(ctx, `SELECT to_char(s.hour AT TIME ZONE 'UTC', 'HH24'), s.service, s.user_id, s.cost::text, s.requests, s.unpriced,
+			s.xact = (SELECT xact FROM event_changes WHERE hour = s.hour)
+		FROM event_change_sums s ORDER BY 1, 2, 3`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sums []string
+	var service, user, cost string
+	var requests, unpriced int64
+	var sameXact bool
+	if _, err := pgx.ForEachRow(rows, []any{&hour, &service, &user, &cost, &requests, &unpriced, &sameXact}, func() error {
+		sums = append(sums, fmt.Sprintf("%s %s %q %s %d %d %v", hour, service, user, cost, requests, unpriced, sameXact))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := fmt.Sprint(sums), `[11 A "" 0 1 1 true 11 A "u1" 3.00 2 0 true 12 B "u2" 4 1 0 true]`; got != want {
+		t.Errorf("sums %s; want %s", got, want)
+	}
 }

@@ -62,7 +62,7 @@ func EnsurePartitions(ctx context.Context, pool *pgxpool.Pool, from, to time.Tim
 		if _, err := tx.Exec(ctx, qPartitionLock); err != nil {
 			return fmt.Errorf("lock partitions: %w", err)
 		}
-		for m := monthStart(from); !m.After(to); m = m.AddDate(0, 1, 0) {
+		for _, m := range months(from, to) {
 			name := PartitionName(m)
 			create := ddl(qPartitionCreate, "/*partition*/", pgx.Identifier{name}.Sanitize(),
 				"/*from*/", "'"+m.Format(time.RFC3339)+"'", "/*to*/", "'"+m.AddDate(0, 1, 0).Format(time.RFC3339)+"'")
@@ -167,7 +167,22 @@ const (
 // ensureWindow creates the partitions of the accepted time window at now: the retention period
 // (and a day, for events at its edge) back, partitionsAhead months ahead.
 func ensureWindow(ctx context.Context, pool *pgxpool.Pool, retentionDays int, now time.Time) error {
-	return EnsurePartitions(ctx, pool, now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, partitionsAhead, 0))
+	m := windowMonths(now, retentionDays)
+	return EnsurePartitions(ctx, pool, m[0], m[len(m)-1])
+}
+
+// windowMonths are the months (UTC) whose partitions ensureWindow makes sure of.
+func windowMonths(now time.Time, retentionDays int) []time.Time {
+	return months(now.AddDate(0, 0, -retentionDays-1), now.AddDate(0, partitionsAhead, 0))
+}
+
+// months are the starts of the UTC months that cover [from, to].
+func months(from, to time.Time) []time.Time {
+	var out []time.Time
+	for m := monthStart(from); !m.After(to); m = m.AddDate(0, 1, 0) {
+		out = append(out, m)
+	}
+	return out
 }
 
 // KeepPartitions creates the coming months' partitions well before they are needed, every

@@ -10,7 +10,7 @@ import (
 )
 
 // ExplainPendingSpend runs EXPLAIN (ANALYZE, FORMAT JSON) of each read of the pending marks'
-// rows (spend_pending.sql) that BudgetSpend makes for scope over [start, end), in the same
+// marks' rows (pending_sums.sql, spend_batch.sql with pending_rows.sql) that BudgetSpend makes for scope over [start, end), in the same
 // snapshot, settings and parameters, and returns the plans.
 func (s *Store) ExplainPendingSpend(ctx context.Context, scope report.Scope, start, end time.Time) ([][]byte, error) {
 	var plans [][]byte
@@ -22,22 +22,22 @@ func (s *Store) ExplainPendingSpend(ctx context.Context, scope report.Scope, sta
 		if err != nil {
 			return err
 		}
-		pl, err := planSpend(ctx, tx, src, scope, start, end, true)
+		pl, err := planSpend(ctx, tx, src, scope, start, end)
 		if err != nil {
 			return err
 		}
 		qs := []report.SpendQuery{{Scope: scope, Start: start, End: end}}
-		return joiningMarks(ctx, tx, func() error {
-			for _, r := range pl.pending {
-				sql, args := spendBatch(qSpendPending, src.pendingHead(r), qs, []int{0})
+		for _, r := range pl.pending {
+			for _, rd := range src.pendingReads(r, []int{0}) {
+				sql, args := spendBatch(rd, qs)
 				var plan []byte
 				if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
 					return err
 				}
 				plans = append(plans, plan)
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	return plans, err
 }

@@ -45,7 +45,9 @@ var (
 	qCacheReads           = q("cache_reads")
 	qDroppedRanges        = q("dropped_ranges")
 	qDroppedRecord        = q("dropped_record")
-	qBudgetDrivers        = strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1)
+	qBudgetDrivers        = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), -1)
+	qDriversPending       = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), 10)
+	qDriversSums          = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1)
 	qLedgerClaim          = q("ledger_claim")
 	qLedgerPending        = q("ledger_pending")
 	qLedgerLock           = q("ledger_lock")
@@ -62,8 +64,10 @@ var (
 	qSpendAggs            = q("spend_aggregates")
 	qDriversRollups       = q("drivers_rollups")
 	qDriversAggs          = q("drivers_aggregates")
-	qSpendBatch           = stripComments(q("spend_batch"))
-	qSpendPending         = stripComments(q("spend_pending"))
+	qSpendBatch           = withRows(stripComments(q("spend_batch")), -1)
+	qSpendPending         = withRows(stripComments(q("spend_batch")), 2)
+	qPendingRows          = strings.TrimSpace(stripComments(q("pending_rows")))
+	qPendingSums          = stripComments(q("pending_sums"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
 	qEventsCSV            = q("events_csv")
 	qConsumeChanges       = q("consume_changes")
@@ -97,6 +101,16 @@ func stripComments(sql string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// withRows replaces /*rows*/ in sql with nothing (base < 0: every event of the range) or with
+// pending_rows.sql, its parameters numbered from base+1 (only the rows of pending insert marks).
+func withRows(sql string, base int) string {
+	rows := ""
+	if base >= 0 {
+		rows = renumber(qPendingRows, base)
+	}
+	return strings.Replace(sql, "/*rows*/", rows, 1)
 }
 
 // Store implements report.Store on PostgreSQL.
@@ -520,7 +534,7 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// joiningMarks runs fn, whose statements match event rows to change marks, with the settings
+// joiningMarks runs fn, whose statements join event rows to change marks, with the settings
 // that make those matches hash joins (mark_join_settings.sql).
 func joiningMarks(ctx context.Context, tx pgx.Tx, fn func() error) error {
 	if _, err := tx.Exec(ctx, qMarkJoinSettings); err != nil {

@@ -17,7 +17,7 @@ import (
 
 // A budget's spend over [start, end) is read from the daily aggregates for every whole day
 // (in the zone of start) whose aggregates are current, plus the rows of its change marks not
-// yet consumed (events that arrived since the last refresh; spend_pending.sql), and for every
+// yet consumed (events that arrived since the last refresh; pending_rows.sql), and for every
 // day whose raw events retention dropped; the rest (days never built or changed by an update
 // since, the partial days at either end) is summed from the events. Every read shares one
 // REPEATABLE READ snapshot, so a row is counted from exactly one source and the sum equals a raw
@@ -30,7 +30,7 @@ type spendPlan struct {
 	days   []time.Time    // dateOf values
 	ranges [][2]time.Time // half-open, ascending, not adjacent
 	// pending: the ranges of days among days whose pending marks' rows are read from the
-	// events (spend_pending.sql).
+	// events (pending_rows.sql).
 	pending [][2]time.Time
 }
 
@@ -38,13 +38,11 @@ type spendPlan struct {
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
 	marks []pendingMark
-	// The insert marks as spend_pending's parameters: hours and xacts pairwise, and the least
-	// and greatest xact (the scan bounds).
-	hours  []time.Time
-	xacts  []int64
-	lo, hi int64
-	avail  *partitionSet
-	byZone map[string]pendingMarks // days, per time zone
+	// Each transaction of the pending insert marks once, and those of them whose rows were
+	// not summed (a mark written without sums: before migration 00012).
+	xacts, unsummed []int64
+	avail           *partitionSet
+	byZone          map[string]pendingMarks // days, per time zone
 }
 
 type pendingMark struct {
@@ -54,22 +52,24 @@ type pendingMark struct {
 
 // readSpendSources reads the spendSources of tx's snapshot (pending_hours.sql, availability).
 func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
-	src := &spendSources{}
+	src := &spendSources{unsummed: []int64{}} // an array parameter, never NULL
 	rows, err := tx.Query(ctx, qPendingHours)
 	if err != nil {
 		return nil, fmt.Errorf("list pending changes: %w", err)
 	}
 	var m pendingMark
-	inserts := 0
-	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact}, func() error {
+	var summed bool
+	seen, unsummed := map[int64]bool{}, map[int64]bool{} // a transaction leaves a mark per hour it wrote into
+	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact, &summed}, func() error {
 		if m.xact != nil {
 			x := *m.xact
-			if inserts == 0 || x < src.lo {
-				src.lo = x
+			if !seen[x] {
+				src.xacts, seen[x] = append(src.xacts, x), true
 			}
-			src.hi, inserts = max(src.hi, x), inserts+1
+			if !summed && !unsummed[x] {
+				src.unsummed, unsummed[x] = append(src.unsummed, x), true
+			}
 			m.xact = &x
-			src.hours, src.xacts = append(src.hours, m.hour), append(src.xacts, x)
 		}
 		src.marks = append(src.marks, m)
 		return nil
@@ -96,8 +96,8 @@ func addRange(rs [][2]time.Time, a, b time.Time) [][2]time.Time {
 }
 
 // planSpend plans the spend of scope over [start, end) (see spendPlan); a tag scope reads all
-// of it from the events. Without pending, a day with pending marks is read from the events.
-func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.Scope, start, end time.Time, pending bool) (spendPlan, error) {
+// of it from the events.
+func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.Scope, start, end time.Time) (spendPlan, error) {
 	loc := start.Location()
 	pl := spendPlan{tz: loc.String()}
 	if scope.TagKey != "" {
@@ -127,7 +127,7 @@ func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.S
 				pl.days = append(pl.days, date)
 			case current[date] && !marks.stale[date] && !marks.added[date]:
 				pl.days = append(pl.days, date)
-			case current[date] && !marks.stale[date] && pending:
+			case current[date] && !marks.stale[date]:
 				pl.days = append(pl.days, date)
 				pl.pending = addRange(pl.pending, d, next)
 			default:
@@ -221,7 +221,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			return err
 		}
 		for i, q := range qs {
-			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End, true)
+			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End)
 			if err != nil {
 				return err
 			}
@@ -259,7 +259,7 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		}
 		read := func(b spendRead) error {
 			idx := b.idx
-			sql, args := spendBatch(b.query, b.head, qs, idx)
+			sql, args := spendBatch(b, qs)
 			dest := make([]any, 1+3*len(idx))
 			var zero int
 			dest[0] = &zero
@@ -278,21 +278,18 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			return nil
 		}
 		for _, r := range ranges {
-			if err := read(spendRead{qSpendBatch, []any{r[0], r[1]}, raw[r]}); err != nil {
+			if err := read(spendRead{qSpendBatch, rowAggregates, []any{r[0], r[1]}, raw[r]}); err != nil {
 				return err
 			}
 		}
-		if len(pendRanges) == 0 {
-			return nil
-		}
-		return joiningMarks(ctx, tx, func() error {
-			for _, r := range pendRanges {
-				if err := read(spendRead{qSpendPending, src.pendingHead(r), pend[r]}); err != nil {
+		for _, r := range pendRanges {
+			for _, rd := range src.pendingReads(r, pend[r]) {
+				if err := read(rd); err != nil {
 					return err
 				}
 			}
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query budget spend: %w", err)
@@ -300,43 +297,83 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 	return out, nil
 }
 
-// pendingHead is spend_pending's own parameters for the range r.
-func (src *spendSources) pendingHead(r [2]time.Time) []any {
-	return []any{r[0], r[1], src.lo, src.hi, src.hours, src.xacts}
+// pendingReads are the reads of what the pending insert marks add to the range r (whole days
+// of current aggregates) for the queries idx: their sums (pending_sums.sql) when r is whole UTC
+// hours, and the rows (pending_rows.sql) of the transactions that have no sums, or of every
+// pending transaction when r is not (a zone whose offset is not whole hours).
+func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
+	var out []spendRead
+	rows := src.xacts
+	if wholeHours(r) {
+		out = append(out, spendRead{qPendingSums, sumAggregates, []any{r[0], r[1], src.unsummed}, idx})
+		rows = src.unsummed
+	}
+	if len(rows) > 0 {
+		out = append(out, spendRead{qSpendPending, rowAggregates, append([]any{r[0], r[1]}, pendingArgs(rows)...), idx})
+	}
+	return out
 }
 
-// spendRead is one read of the events for several queries: spend_batch.sql or
-// spend_pending.sql with its leading parameters, for the queries idx.
+// wholeHours tells whether the range r begins and ends on whole UTC hours, as the pending sums
+// do (event_change_sums).
+func wholeHours(r [2]time.Time) bool {
+	return r[0].Truncate(time.Hour).Equal(r[0]) && r[1].Truncate(time.Hour).Equal(r[1])
+}
+
+// pendingArgs is pending_rows.sql's parameters for the transactions xacts.
+func pendingArgs(xacts []int64) []any {
+	lo, hi := xacts[0], xacts[0]
+	for _, x := range xacts {
+		lo, hi = min(lo, x), max(hi, x)
+	}
+	return []any{lo, hi, xacts}
+}
+
+// spendRead is one read for several queries: spend_batch.sql, with or without pending_rows.sql,
+// or pending_sums.sql, with its leading parameters and the aggregates of its rows (rowAggregates
+// or sumAggregates), for the queries idx.
 type spendRead struct {
-	query string
-	head  []any
-	idx   []int
+	query, aggs string
+	head        []any
+	idx         []int
 }
 
-var scopeParam = regexp.MustCompile(`\$([1-7])`)
+// rowAggregates and sumAggregates are a scope's cost (text, exact), events and unpriced events
+// over event rows and over event_change_sums rows; %[1]s is the scope's predicate.
+const (
+	rowAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s)," +
+		" count(*) FILTER (WHERE cost IS NULL AND %[1]s)"
+	sumAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, coalesce(sum(requests) FILTER (WHERE %[1]s), 0)::bigint," +
+		" coalesce(sum(unpriced) FILTER (WHERE %[1]s), 0)::bigint"
+)
 
-// scopeAt is the scope predicate (scope.sql) with its parameters $1..$7 renumbered to follow
-// the query's first base parameters.
-func scopeAt(base int) string {
-	return scopeParam.ReplaceAllStringFunc(qScope, func(m string) string {
+var param = regexp.MustCompile(`\$([0-9]+)`)
+
+// renumber is the SQL fragment sql with its parameters $1, $2, ... renumbered to follow a
+// query's first base parameters.
+func renumber(sql string, base int) string {
+	return param.ReplaceAllStringFunc(sql, func(m string) string {
 		n, _ := strconv.Atoi(m[1:])
 		return "$" + strconv.Itoa(base+n)
 	})
 }
 
-// spendBatch builds query (spend_batch.sql or spend_pending.sql, whose own parameters are head)
-// for the queries idx of qs: three FILTERed aggregates per query, each with the query's scope
-// parameters.
-func spendBatch(query string, head []any, qs []report.SpendQuery, idx []int) (string, []any) {
-	args := append([]any{}, head...)
+// scopeAt is the scope predicate (scope.sql) with its parameters renumbered to follow the
+// query's first base parameters.
+func scopeAt(base int) string {
+	return renumber(qScope, base)
+}
+
+// spendBatch builds the read rd for its queries of qs: three FILTERed aggregates per query
+// (rd.aggs), each with the query's scope parameters after rd's own.
+func spendBatch(rd spendRead, qs []report.SpendQuery) (string, []any) {
+	args := append([]any{}, rd.head...)
 	var b strings.Builder
-	for _, i := range idx {
-		pred := scopeAt(len(args))
-		fmt.Fprintf(&b, ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s),"+
-			" count(*) FILTER (WHERE cost IS NULL AND %[1]s)", pred)
+	for _, i := range rd.idx {
+		fmt.Fprintf(&b, rd.aggs, scopeAt(len(args)))
 		args = append(args, scopeArgs(qs[i].Scope)...)
 	}
-	return strings.Replace(query, "/*scopes*/", b.String(), 1), args
+	return strings.Replace(rd.query, "/*scopes*/", b.String(), 1), args
 }
 
 // rawReadSettings tunes the transaction for reading narrow time ranges of the events
@@ -355,13 +392,13 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
 		}
-		// A day with pending marks is read from the events: drivers are read for alert emails
-		// only, and the rows of pending marks would need a query of their own per dimension.
+		// A current day with pending insert marks is read as BudgetSpend reads it: its
+		// aggregates plus the rows of the marks, not all its events.
 		src, err := readSpendSources(ctx, tx)
 		if err != nil {
 			return err
 		}
-		pl, err := planSpend(ctx, tx, src, scope, start, end, false)
+		pl, err := planSpend(ctx, tx, src, scope, start, end)
 		if err != nil {
 			return err
 		}
@@ -399,6 +436,22 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 			args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
 			if err := add(tx.Query(ctx, qBudgetDrivers, append(args, string(dim))...)); err != nil {
 				return fmt.Errorf("from events: %w", err)
+			}
+		}
+		for _, r := range pl.pending {
+			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
+			rows := src.xacts
+			if wholeHours(r) {
+				if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
+					return fmt.Errorf("from pending sums: %w", err)
+				}
+				rows = src.unsummed
+			}
+			if len(rows) == 0 {
+				continue
+			}
+			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
+				return fmt.Errorf("from pending events: %w", err)
 			}
 		}
 		return nil

@@ -335,6 +335,29 @@ func checkMarksMatchedOnce(t *testing.T, name string, plan []byte, rows int) {
 	}
 }
 
+// checkNoJoin fails unless the plan finds the pending rows without a join or a hash of any
+// kind: through the index on ingest_xact, the rows of the pending transactions and no others
+// (pending_rows.sql), rather than every row matched to the marks by (transaction, hour), which
+// costs a hash probe and a time zone conversion per row.
+func checkNoJoin(t *testing.T, name string, plan []byte) {
+	t.Helper()
+	var top []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &top); err != nil || len(top) != 1 {
+		t.Fatalf("%s: plan %s: %v", name, plan, err)
+	}
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if strings.Contains(n.NodeType, "Join") || strings.Contains(n.NodeType, "Nested Loop") ||
+			strings.Contains(n.NodeType, "Hash") || n.NodeType == "Function Scan" {
+			t.Errorf("%s: %s node in the plan", name, n.NodeType)
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(top[0].Plan)
+}
+
 // Ensures budget spend and a refresh match the rows of pending insert marks to their marks at a
 // cost linear in the rows, however many small transactions (a collector's commits) brought them
 // and wherever in the heap they were written: the plans scan the events and the marks once, read
@@ -389,7 +412,8 @@ func TestPendingMarksMatchedOncePerRow(t *testing.T) {
 		t.Fatal("no pending rows read: the new events' days are not current")
 	}
 	for _, p := range plans {
-		checkMarksMatchedOnce(t, "spend_pending", p, pending)
+		checkMarksMatchedOnce(t, "pending spend", p, pending)
+		checkNoJoin(t, "pending spend", p)
 	}
 	plan, err := st.ExplainApplyDeltas(ctx, seoul.String())
 	if err != nil {
@@ -425,4 +449,187 @@ func TestPendingMarksMatchedOncePerRow(t *testing.T) {
 	}
 	check("after the refresh")
 	checkRebuildEqual(t, pool, st, seoul, month)
+}
+
+// Ensures an alert's drivers read a current day that has pending insert marks as budget spend
+// does, from its aggregates plus what the marks add (their sums, and the rows of the
+// transactions whose marks have none), never from all of the day's events (an alert email reads
+// five dimensions of its budget's period), and still equal a raw GROUP BY.
+func TestDriversReadPendingRowsNotTheirDay(t *testing.T) {
+	ctx := context.Background()
+	pool, tr := tracedPool(t, pgtest.URL(t))
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(21, 22))
+	insert(t, pool, randomEvents(r, first, 10, 4000)...)
+	month := report.PeriodContaining(report.Monthly, first, seoul)
+	if _, err := st.Refresh(ctx, month.Start, month.End, 0); err != nil {
+		t.Fatal(err)
+	}
+	// 50 commits of 4 events in one hour of a built day, as clients send them.
+	at := first.AddDate(0, 0, 8).Add(14 * time.Hour)
+	for i := 0; i < 50; i++ {
+		evs := randomEvents(r, at, 1, 4)
+		for j := range evs {
+			evs[j].at = at.Add(time.Duration(4*i+j) * time.Second)
+		}
+		insert(t, pool, evs...)
+	}
+	check := func(stage string, wantReads []string) {
+		t.Helper()
+		tr.queries()
+		for _, sc := range []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}} {
+			for _, dim := range []report.Dimension{report.ByService, report.ByModel, report.ByUser} {
+				got, err := st.BudgetDrivers(ctx, sc, month.Start, month.End, dim, 5)
+				if err != nil {
+					t.Fatal(err)
+				}
+				queries := tr.queries()
+				if want := rawDrivers(t, pool, sc, month.Start, month.End, dim); fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s: drivers %s of %+v: %v; raw %v", stage, dim, sc, got, want)
+				}
+				tr.queries()
+				var reads []string
+				for _, q := range queries {
+					switch {
+					case strings.Contains(q, "FROM event_change_sums"):
+						reads = append(reads, "sums")
+					case strings.Contains(q, "FROM events") && strings.Contains(q, "ingest_xact = ANY"):
+						reads = append(reads, "rows")
+					case strings.Contains(q, "FROM events"):
+						t.Errorf("%s: drivers %s of %+v read a range of events in full:\n%s", stage, dim, sc, q)
+					}
+				}
+				if fmt.Sprint(reads) != fmt.Sprint(wantReads) {
+					t.Errorf("%s: drivers %s of %+v read the pending marks' %v, want %v", stage, dim, sc, reads, wantReads)
+				}
+			}
+		}
+	}
+	check("every mark summed", []string{"sums"})
+	// The marks of 10 transactions as written before migration 00012: no sums.
+	if _, err := pool.Exec(ctx, `WITH x AS (SELECT DISTINCT xact FROM event_changes ORDER BY xact LIMIT 10),
+		u AS (UPDATE event_changes SET summed = false WHERE xact IN (SELECT xact FROM x))
+		DELETE FROM event_change_sums WHERE xact IN (SELECT xact FROM x)`); err != nil {
+		t.Fatal(err)
+	}
+	check("10 transactions without sums", []string{"sums", "rows"})
+}
+
+// planReads lists the relations a plan scans.
+func planReads(t *testing.T, plan []byte) []string {
+	t.Helper()
+	var top []struct{ Plan planNode }
+	if err := json.Unmarshal(plan, &top); err != nil || len(top) != 1 {
+		t.Fatalf("plan %s: %v", plan, err)
+	}
+	var out []string
+	var walk func(n planNode)
+	walk = func(n planNode) {
+		if n.Relation != "" {
+			out = append(out, n.Relation)
+		}
+		for _, c := range n.Plans {
+			walk(c)
+		}
+	}
+	walk(top[0].Plan)
+	return out
+}
+
+// Ensures budget spend reads what the pending insert marks add from the sums their trigger
+// wrote (event_change_sums), not from the event rows, in a zone whose days are whole UTC hours;
+// reads the rows instead for the transactions whose marks have no sums (written before
+// migration 00012) and, in a zone whose offset is not whole hours, for every pending
+// transaction; and equals a raw sum exactly in each case, before and after a refresh consumes
+// the marks and their sums.
+func TestPendingSpendFromSums(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	kolkata := mustLoc("Asia/Kolkata")
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	r := rand.New(rand.NewPCG(23, 24))
+	insert(t, pool, randomEvents(r, first, 10, 3000)...)
+	monthIn := func(loc *time.Location) report.Period {
+		return report.PeriodContaining(report.Monthly, first.AddDate(0, 0, 5).In(loc), loc)
+	}
+	for _, loc := range []*time.Location{seoul, kolkata} {
+		if _, err := st.Refresh(ctx, monthIn(loc).Start, monthIn(loc).End, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 40 commits of 5 events around 14:00 of a built day (both sides of the hour: 14:00 Seoul is
+	// 10:30 in Kolkata, the middle of a UTC hour there), some unpriced.
+	at := first.AddDate(0, 0, 8).Add(13*time.Hour + 50*time.Minute)
+	pending := 0
+	for i := 0; i < 40; i++ {
+		evs := randomEvents(r, at, 1, 5)
+		for j := range evs {
+			evs[j].at = at.Add(time.Duration(5*i+j) * 3 * time.Second)
+		}
+		insert(t, pool, evs...)
+		pending += len(evs)
+	}
+	scopes := []report.Scope{{}, {Service: "SVC_1"}, {Service: "SVC_2", UserID: "user-2"}, {OrgID: "org-1"}, {Model: "model-2"}}
+	check := func(stage string) {
+		t.Helper()
+		t.Log(stage)
+		for _, loc := range []*time.Location{seoul, kolkata} {
+			m := monthIn(loc)
+			var qs []report.SpendQuery
+			var want []report.Spend
+			for _, sc := range scopes {
+				qs = append(qs, report.SpendQuery{Scope: sc, Start: m.Start, End: m.End})
+				want = append(want, rawSpend(t, pool, sc, m.Start, m.End))
+			}
+			checkBatch(t, st, qs, want)
+		}
+	}
+	// reads are the relations of the pending reads of the month in loc.
+	reads := func(loc *time.Location) []string {
+		t.Helper()
+		plans, err := st.ExplainPendingSpend(ctx, report.Scope{}, monthIn(loc).Start, monthIn(loc).End)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, p := range plans {
+			checkMarksMatchedOnce(t, "pending spend", p, pending)
+			checkNoJoin(t, "pending spend", p)
+			out = append(out, planReads(t, p)...)
+		}
+		return out
+	}
+	check("every mark summed")
+	if got := fmt.Sprint(reads(seoul)); got != "[event_change_sums]" {
+		t.Errorf("Seoul, every mark summed: the pending spend reads %s, want the sums alone", got)
+	}
+	if got := reads(kolkata); len(got) != 1 || !strings.HasPrefix(got[0], "events") {
+		t.Errorf("Kolkata (half-hour offset): the pending spend reads %v, want the event rows", got)
+	}
+
+	// The marks of 10 transactions as written before migration 00012: no sums.
+	if _, err := pool.Exec(ctx, `WITH x AS (SELECT DISTINCT xact FROM event_changes ORDER BY xact LIMIT 10),
+		u AS (UPDATE event_changes SET summed = false WHERE xact IN (SELECT xact FROM x))
+		DELETE FROM event_change_sums WHERE xact IN (SELECT xact FROM x)`); err != nil {
+		t.Fatal(err)
+	}
+	check("10 transactions without sums")
+	if got := reads(seoul); len(got) != 2 || got[0] != "event_change_sums" || !strings.HasPrefix(got[1], "events") {
+		t.Errorf("Seoul, 10 transactions without sums: the pending spend reads %v, want the sums, then the rows", got)
+	}
+
+	if _, err := st.Refresh(ctx, monthIn(seoul).Start, monthIn(seoul).End, 0); err != nil {
+		t.Fatal(err)
+	}
+	var sums int
+	if err := pool.QueryRow(ctx, "SELECT count(*) FROM event_change_sums").Scan(&sums); err != nil {
+		t.Fatal(err)
+	}
+	if sums != 0 {
+		t.Errorf("the refresh left %d sums of consumed marks", sums)
+	}
+	check("after the refresh")
+	checkRebuildEqual(t, pool, st, seoul, monthIn(seoul))
 }

@@ -1,5 +1,7 @@
 -- budget_drivers: what drives a budget's spend: every value of one dimension within the budget's
--- scope over [start, end), from the event log (the part of a period without current aggregates).
+-- scope over [start, end), from the event log: the part of a period without current aggregates,
+-- or, with /*rows*/ replaced by pending_rows.sql (parameters from $11), the rows of the current
+-- days that their aggregates do not hold yet; otherwise /*rows*/ is replaced by nothing.
 -- $1 start, $2 end, $3..$9 the scope, $10 dimension (service | model | user_id | org_id |
 -- provider). The caller replaces /*scope*/ with scope.sql, its parameters renumbered from $3.
 -- Returns key ('' when absent), cost, requests, unpriced.
@@ -14,6 +16,6 @@ FROM (
                ELSE ''
            END AS key, cost
     FROM events
-    WHERE occurred_at >= $1 AND occurred_at < $2 AND /*scope*/
+    WHERE occurred_at >= $1 AND occurred_at < $2 AND /*scope*/ /*rows*/
 ) e
 GROUP BY key

@@ -1,0 +1,15 @@
+-- pending_rows: the predicate of the event rows that the pending insert marks stand for (what
+-- the aggregates of a current day do not hold yet), for spend_batch.sql and budget_drivers.sql:
+-- alert drivers, and budget spend where the marks' sums do not serve (pending_sums.sql), over a
+-- day whose aggregates are current and that no mark without a transaction touches (the
+-- caller reads only such days this way; planSpend). There a row is pending exactly when its
+-- ingest_xact is the transaction of a pending insert mark: a row carries the transaction that
+-- inserted it, whose statement marked the row's hour with that transaction (migration 00010),
+-- and a refresh consumes all of a transaction's marks at once, in the snapshot in which it
+-- builds or adds to the aggregates; a row that another transaction wrote or changed left a mark
+-- without a transaction, which makes its day read in full. So the hour need not be compared:
+-- the rows are found through the B-tree on ingest_xact (migration 00011), one probe per pending
+-- transaction, with no join and no per-row time zone arithmetic.
+-- $1 the least and $2 the greatest of $3, the distinct transactions of the pending insert marks
+-- (bigint[]); the caller renumbers the parameters (renumber).
+AND ingest_xact >= $1::bigint AND ingest_xact <= $2::bigint AND ingest_xact = ANY ($3::bigint[])
