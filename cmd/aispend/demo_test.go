@@ -98,6 +98,10 @@ func TestDemoFlags(t *testing.T) {
 			t.Errorf("demo --help lacks %q:\n%s", want, help.String())
 		}
 	}
+	// The demo brings its own configuration: its help lists only the flags it accepts.
+	if strings.Contains(help.String(), "-config") {
+		t.Errorf("demo --help lists -config, which the demo refuses:\n%s", help.String())
+	}
 	for _, args := range [][]string{{"--events", "0"}, {"--events", "x"}, {"--config", "x.yaml"}, {"extra"}} {
 		var out, errb bytes.Buffer
 		err := run(context.Background(), append([]string{"demo"}, args...), func(string) string { return "" }, &out, &errb)

@@ -116,7 +116,7 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("prices: want the subcommand list or check")
+		return usageError{errors.New("prices: want the subcommand list or check")}
 	}
 	sub := args[0]
 	fs := env.flags("prices "+sub, map[string]string{
