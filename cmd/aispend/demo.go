@@ -367,9 +367,9 @@ func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, al
 		if strings.HasPrefix(out, "s3://") {
 			outbox, _ = filepath.Abs("out") // .eml files are always written locally
 		}
-		fmt.Fprintf(w, "  emails:    %s (%d alerts sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts)
+		fmt.Fprintf(w, "  emails:    %s (%d %s sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts, money.Noun(int64(alerts), "alert"))
 	} else {
-		fmt.Fprintf(w, "  emails:    sent through %s (%d alerts sent by this run, and the digests)\n", cfg.Mail.Host, alerts)
+		fmt.Fprintf(w, "  emails:    sent through %s (%d %s sent by this run, and the digests)\n", cfg.Mail.Host, alerts, money.Noun(int64(alerts), "alert"))
 	}
 }
 

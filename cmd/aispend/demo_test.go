@@ -229,7 +229,7 @@ func demoSite(t *testing.T, stdout, out string) {
 	}
 }
 
-var alertsSentRE = regexp.MustCompile(`emails: +(\S+) \((\d+) alerts sent by this run`)
+var alertsSentRE = regexp.MustCompile(`emails: +(\S+) \((\d+) alerts? sent by this run`)
 
 // demoAlerts reads the alert emails of the demo's outbox (printed as "emails: DIR/*.eml"),
 // checks that there are as many as the demo says it sent, and returns their alert keys.

@@ -357,9 +357,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		switch {
 		case n == 0:
 		case len(parts) == 0 && st == StateExceeded:
-			parts = append(parts, plural(n, "budget")+" exceeded")
+			parts = append(parts, money.Counted(int64(n), "budget")+" exceeded")
 		case len(parts) == 0:
-			parts = append(parts, plural(n, "budget")+" at "+string(st))
+			parts = append(parts, money.Counted(int64(n), "budget")+" at "+string(st))
 		default:
 			parts = append(parts, fmt.Sprintf("%d at %s", n, st))
 		}
@@ -435,13 +435,6 @@ func kindTitle(kind string) string {
 	return strings.ToUpper(kind[:1]) + kind[1:] // kind is validated ASCII
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // asOfText states an instant for "as of …": a midnight, the end of a period, reads as the end of
 // the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
 func asOfText(t time.Time, loc *time.Location) string {
@@ -485,7 +478,7 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	add("Spike days", spikes)
 	var unpriced []string
 	for _, u := range d.UnpricedModels {
-		line := fmt.Sprintf("%s: %s events unpriced", u.Model, money.Group(fmt.Sprint(u.Events)))
+		line := u.Model + ": " + money.Counted(u.Events, "event") + " unpriced"
 		if u.TokensKnown {
 			line += fmt.Sprintf(" (%s input, %s output tokens)", money.Group(fmt.Sprint(u.InputTokens)), money.Group(fmt.Sprint(u.OutputTokens)))
 		}

@@ -119,7 +119,7 @@ func TestRenderHTMLSafeAndLinked(t *testing.T) {
 	}
 	for _, s := range []string{"₩1,234,568", "12,345", "99.9 %", "32.4 %", "₩100.03", "+12.2 %",
 		"team-search", "WARNING", "EXCEEDED", "QA_CHAT", "gpt-4o", "u-42", "(none)", "Asia/Seoul",
-		"2025-06-01 00:00 – 2025-06-02 00:00", "resets Tue 1 Jul 2025 00:00", "3 events have no price"} {
+		"2025-06-01 00:00 – 2025-06-02 00:00", "resets Tue 1 Jul 2025 00:00", "leaves out 3 unpriced events"} {
 		if !strings.Contains(html.UnescapeString(body), s) {
 			t.Errorf("HTML lacks %q", s)
 		}

@@ -112,6 +112,21 @@ func sign(d decimal.Decimal) string {
 	return ""
 }
 
+// Counted is a count as Count shows it with its noun, which agrees with it (Noun):
+// Counted(1, "event") = "1 event", Counted(1234, "event") = "1,234 events".
+func Counted(n int64, noun string) string {
+	return Count(n) + " " + Noun(n, noun)
+}
+
+// Noun is the noun for n things: singular for one, else with an s (every noun the outputs
+// count takes a regular plural): Noun(1, "model") = "model", Noun(0, "model") = "models".
+func Noun(n int64, singular string) string {
+	if n == 1 {
+		return singular
+	}
+	return singular + "s"
+}
+
 // Count is an integer count with thousands separators: Count(-1234567) = "-1,234,567".
 func Count(n int64) string {
 	if n < 0 {

@@ -59,3 +59,12 @@ func TestPercentAndCount(t *testing.T) {
 		}
 	}
 }
+
+// Ensures a count's noun agrees with it: singular for one only.
+func TestCounted(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 events", 1: "1 event", 2: "2 events", 1234: "1,234 events", -1: "-1 events"} {
+		if got := Counted(n, "event"); got != want {
+			t.Errorf("Counted(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
