@@ -456,12 +456,7 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	}
 	var movers []string
 	for _, m := range d.Movers {
-		delta := m.Cost.Sub(m.Previous)
-		sign := "+"
-		if delta.IsNegative() {
-			sign = "−"
-		}
-		line := fmt.Sprintf("%s %s: %s%s (%s → %s)", m.Dimension, m.Name, sign, money.Format(delta.Abs(), cur),
+		line := fmt.Sprintf("%s %s: %s (%s → %s)", m.Dimension, m.Name, money.Signed(m.Cost.Sub(m.Previous), cur),
 			money.Format(m.Previous, cur), money.Format(m.Cost, cur))
 		if m.New {
 			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, money.Format(m.Cost, cur))
