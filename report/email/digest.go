@@ -303,7 +303,10 @@ func newDigestView(d Digest) digestView {
 		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCost(), cur), Note: "per priced request"},
 		kpi("Unpriced events", money.Count(k.Unpriced)),
 	}
-	for len(kpis) > 0 {
+	// A period without requests has no rates to state: "0.0 % success" of nothing would read as
+	// a failure. The digest says there were none instead.
+	v.NoRequests = k.Requests == 0
+	for len(kpis) > 0 && !v.NoRequests {
 		n := min(3, len(kpis))
 		v.KPIRows = append(v.KPIRows, kpis[:n])
 		kpis = kpis[n:]
@@ -313,7 +316,10 @@ func newDigestView(d Digest) digestView {
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
-	pre := []string{"Total " + v.Cost, v.KPIRows[0][0].Value + " requests"}
+	pre := []string{"Total " + v.Cost, money.Counted(k.Requests, "request")}
+	if v.NoRequests {
+		pre[1] = "no requests"
+	}
 	if v.Attention != "" {
 		pre = append(pre, v.Attention)
 	} else if len(d.Budgets) > 0 {
