@@ -42,7 +42,10 @@ type Job struct {
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
-	CacheSaving     *CacheSaving
+	CacheSaving *CacheSaving
+	// Installation is the installation's id (pgstore.InstallationID), in every Message-ID so
+	// that no other installation sends the same one.
+	Installation    string
 	MessageIDDomain string
 	Outputs         Outputs // nil: none
 	Now             func() time.Time
@@ -567,7 +570,7 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 			}
 			for _, br := range st.Breaches {
 				out.Breaches++
-				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
+				entry := NewLedgerEntry(st, br, j.Installation, j.MessageIDDomain)
 				if dryRun {
 					if !sent[br.Key()] {
 						unsent = append(unsent, entry)

@@ -34,12 +34,12 @@ func (e LedgerEntry) Period(loc *time.Location) Period {
 	return Period{Kind: e.PeriodKind, Start: e.PeriodStart.In(loc), End: e.PeriodEnd.In(loc)}
 }
 
-// NewLedgerEntry is the claim made for a breach of a status.
-func NewLedgerEntry(st Status, b Breach, msgIDDomain string) LedgerEntry {
+// NewLedgerEntry is the claim made for a breach of a status in an installation.
+func NewLedgerEntry(st Status, b Breach, installation, msgIDDomain string) LedgerEntry {
 	e := LedgerEntry{
 		Breach: b, PeriodKind: st.Period.Kind, PeriodEnd: st.Period.End,
 		Spent: st.Spent, Amount: st.Limit, Status: StatusPending,
-		MessageID: b.MessageID(msgIDDomain),
+		MessageID: b.MessageID(installation, msgIDDomain),
 	}
 	if b.Kind == Forecast {
 		e.Projected = decimal.NewNullDecimal(st.Projected)

@@ -182,7 +182,7 @@ func runDemoBatch(ctx context.Context, cfg *Config, pool *pgxpool.Pool, env *env
 	if err != nil {
 		return nil, 0, err
 	}
-	job, err := newBatchJob(cfg, pool, sender, env.log)
+	job, err := newBatchJob(ctx, cfg, pool, sender, env.log)
 	if err != nil {
 		return nil, 0, err
 	}

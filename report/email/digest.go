@@ -35,9 +35,11 @@ type Digest struct {
 	Period Period
 	// RunKind tells runs of the same period apart in the Message-ID ("scheduled" when empty):
 	// a re-run of the same period and kind carries the same Message-ID.
-	RunKind  string
-	Currency string // ISO 4217, e.g. "KRW"
-	TimeZone string // IANA name the report is computed in, e.g. "Asia/Seoul"
+	RunKind string
+	// Installation is the installation's id, in the Message-ID (report.MessageID).
+	Installation string
+	Currency     string // ISO 4217, e.g. "KRW"
+	TimeZone     string // IANA name the report is computed in, e.g. "Asia/Seoul"
 	// GeneratedAt is when the run made the digest; zero: not shown.
 	GeneratedAt time.Time
 
