@@ -23,7 +23,7 @@ type alertView struct {
 	// PastThreshold: the spend has gone past the alert's threshold (not just reached it), so the
 	// headline names the actual percent instead of the threshold.
 	PastThreshold bool
-	Percent     string // "80.0 %"
+	Percent       string // "80.0 %"
 	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
 	// period end against the limit.
 	SubjectPercent string
