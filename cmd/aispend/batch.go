@@ -110,6 +110,7 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 		Recipients:      cfg.Mail.Recipients,
 		RetentionDays:   cfg.RetentionDays,
 		MessageIDDomain: mail.MessageIDDomain(cfg.Mail.From),
+		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
 	}, nil
