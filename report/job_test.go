@@ -569,7 +569,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99", ms: 120})
 	job := f.job(daily("d", "100"))
-	job.RetentionDays = 30 // October's partition is old enough to drop
+	job.RetentionDays = 30               // October's partition is old enough to drop
+	job.AlertGrace = 60 * 24 * time.Hour // 1 October's alerts are still sent on 20 November
 	var composed []string
 	job.ComposeAlert = func(in report.AlertInput) (*report.Email, error) {
 		e, err := email.AlertEmail(in)

@@ -117,6 +117,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		RetentionDays:   cfg.RetentionDays,
 		Installation:    installation,
 		MessageIDDomain: mail.MessageIDDomain(cfg.Mail.From),
+		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
 	}, nil

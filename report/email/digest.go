@@ -172,6 +172,7 @@ type Alert struct {
 	Forecast  bool   // a projection of the period-end spend, not the spend so far
 	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
 	Pending   bool   // recorded but not sent yet (a failed send is retried by the next run)
+	Stale     bool   // recorded, never sent: its period had ended longer ago than alerts.grace
 }
 
 // Validate reports every problem of d at once.
@@ -380,7 +381,10 @@ func alerts(as []Alert) []digestAlert {
 		if a.Period != "" {
 			text += " (" + a.Period + ")"
 		}
-		if a.Pending {
+		switch {
+		case a.Stale:
+			text += ", not sent: its period had ended"
+		case a.Pending:
 			text += ", not sent yet"
 		}
 		out = append(out, digestAlert{Severity: a.Severity, Text: text})
