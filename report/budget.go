@@ -205,26 +205,23 @@ func (b Breach) Key() string {
 	return fmt.Sprintf("%s|%s|%d|%s", b.Budget, b.PeriodStart.Format(time.RFC3339), b.Threshold, b.Kind)
 }
 
-// MessageID is the Message-ID of the breach's email, derived from its key: a resend after a crash
-// carries the same id, so mail systems can drop the duplicate.
-func (b Breach) MessageID(domain string) string {
-	return MessageIDFor(b.Budget, b.PeriodStart, b.Threshold, b.Kind, domain)
+// MessageID is the Message-ID of the breach's email in an installation, derived from its key: a
+// resend after a crash carries the same id, so mail systems can drop the duplicate.
+func (b Breach) MessageID(installation, domain string) string {
+	return MessageID(installation, "alert", fmt.Sprintf("%s|%d|%d|%s", b.Budget, b.PeriodStart.UTC().Unix(), b.Threshold, b.Kind), domain)
 }
 
-// MessageIDFor derives the Message-ID of a breach's email from its ledger key.
-func MessageIDFor(budget string, start time.Time, threshold int, kind Kind, domain string) string {
-	return MessageID("alert", fmt.Sprintf("%s|%d|%d|%s", budget, start.UTC().Unix(), threshold, kind), domain)
-}
-
-// MessageID is the one scheme of the Message-IDs of aispend's emails: derived from key, so that
-// every send of the same email (an alert, a period's digest) carries the same id and receivers
-// recognise a resend; "<" + prefix + "." + 32 hex digits of key's SHA-256 + "@" + domain + ">",
+// MessageID is the one scheme of the Message-IDs of aispend's emails: derived from the
+// installation's id (pgstore.InstallationID) and key, so that every send of the same email (an
+// alert, a period's digest) carries the same id and receivers recognise a resend, while another
+// installation's email of the same key (same budget name and period) never does;
+// "<" + prefix + "." + 32 hex digits of the SHA-256 of installation, NUL, key + "@" + domain + ">",
 // domain "aispend.invalid" when empty.
-func MessageID(prefix, key, domain string) string {
+func MessageID(installation, prefix, key, domain string) string {
 	if domain == "" {
 		domain = "aispend.invalid"
 	}
-	sum := sha256.Sum256([]byte(key))
+	sum := sha256.Sum256([]byte(installation + "\x00" + key))
 	return "<" + prefix + "." + hex.EncodeToString(sum[:16]) + "@" + domain + ">"
 }
 

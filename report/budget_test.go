@@ -167,17 +167,21 @@ func TestBreachKeyAndMessageID(t *testing.T) {
 	if b.Key() != "daily-total|2025-10-01T00:00:00+09:00|80|actual" {
 		t.Errorf("key %s", b.Key())
 	}
+	const inst = "8c1e6f2a-0d4b-4a51-9b7e-2f3c5d6e7a80"
 	same := b
 	same.PeriodStart = start.UTC()
-	if b.MessageID("example.com") != same.MessageID("example.com") {
+	if b.MessageID(inst, "example.com") != same.MessageID(inst, "example.com") {
 		t.Error("message id depends on the time zone of the same instant")
 	}
 	other := b
 	other.Threshold = 95
-	if b.MessageID("example.com") == other.MessageID("example.com") {
+	if b.MessageID(inst, "example.com") == other.MessageID(inst, "example.com") {
 		t.Error("two keys share a message id")
 	}
-	if id := b.MessageID("example.com"); id[0] != '<' || id[len(id)-13:] != "@example.com>" {
+	if b.MessageID(inst, "example.com") == b.MessageID("0f9a3b7c-5e21-4d8a-a6b4-91c2d3e4f5a6", "example.com") {
+		t.Error("two installations share the message id of the same breach")
+	}
+	if id := b.MessageID(inst, "example.com"); id[0] != '<' || id[len(id)-13:] != "@example.com>" {
 		t.Errorf("message id %s", id)
 	}
 }

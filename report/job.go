@@ -42,11 +42,17 @@ type Job struct {
 	RetentionDays int // 0: no retention step
 	TopN          int // breakdown rows before "other"; default 10
 	// CacheSaving prices prompt-cache savings for the report (the price table); nil: none stated.
-	CacheSaving     *CacheSaving
+	CacheSaving *CacheSaving
+	// Installation is the installation's id (pgstore.InstallationID), in every Message-ID so
+	// that no other installation sends the same one.
+	Installation    string
 	MessageIDDomain string
-	Outputs         Outputs // nil: none
-	Now             func() time.Time
-	Logger          *slog.Logger
+	// AlertGrace is how long after its budget period ended an alert is still sent (0:
+	// DefaultAlertGrace); a later one is recorded as stale and listed, never sent.
+	AlertGrace time.Duration
+	Outputs    Outputs // nil: none
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // Steps selects the steps of a run; the zero value runs them all.
@@ -80,6 +86,7 @@ type AlertOutcome struct {
 	Skipped   int // pending alerts held by another run, or of budgets no longer configured
 	WouldSend int // dry run: emails a real run would send (one per budget period and kind)
 	Covered   int // thresholds recorded as alerted without an email of their own: a higher one's email named them
+	Stale     int // alerts recorded as stale (their period ended longer ago than AlertGrace): never sent
 }
 
 // Result is what a run did, step by step.
@@ -154,6 +161,9 @@ func (r *Result) Summary(currency string) string {
 		fmt.Fprintf(&b, ", alerts %d would be sent", r.Alerts.WouldSend)
 	} else {
 		fmt.Fprintf(&b, ", alerts %d sent %d failed", r.Alerts.Sent, r.Alerts.Failed)
+	}
+	if r.Alerts.Stale > 0 {
+		fmt.Fprintf(&b, " %d too late to send", r.Alerts.Stale)
 	}
 	verb := "dropped"
 	if r.DryRun {
@@ -529,7 +539,7 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 	if dryRun {
 		pending = withUnsent(pending, unsent)
 	}
-	sent := j.sendPending(ctx, p, pending, statuses, dryRun, &out, &errs)
+	sent := j.sendPending(ctx, p, now, pending, statuses, dryRun, &out, &errs)
 	return out, sent, errors.Join(errs...)
 }
 
@@ -548,8 +558,10 @@ func withUnsent(pending, unsent []LedgerEntry) []LedgerEntry {
 	return pending
 }
 
-// claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates.
-// A dry run claims nothing: it returns the breaches not sent yet, which a real run would claim.
+// claimBreaches claims in the ledger every breach of the budget periods a run for p evaluates;
+// those of a period that ended longer ago than the grace are recorded as stale, never to be sent
+// (a backfill does not email about last month). A dry run claims nothing: it returns the
+// breaches not sent yet, which a real run would claim and send.
 func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (unsent []LedgerEntry) {
 	for _, b := range j.Budgets {
 		for _, bp := range j.budgetPeriods(b, p, now) {
@@ -558,6 +570,7 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 				*errs = append(*errs, err)
 				continue
 			}
+			stale := Stale(bp.End, now, j.AlertGrace)
 			var sent map[string]bool
 			if dryRun && len(st.Breaches) > 0 {
 				if sent, err = j.sentKeys(ctx, bp); err != nil {
@@ -567,8 +580,14 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 			}
 			for _, br := range st.Breaches {
 				out.Breaches++
-				entry := NewLedgerEntry(st, br, j.MessageIDDomain)
+				entry := NewLedgerEntry(st, br, j.Installation, j.MessageIDDomain)
+				if stale {
+					entry.Status = StatusStale
+				}
 				if dryRun {
+					if stale {
+						continue
+					}
 					if !sent[br.Key()] {
 						unsent = append(unsent, entry)
 					}
@@ -581,6 +600,10 @@ func (j *Job) claimBreaches(ctx context.Context, p Period, now time.Time, status
 				}
 				if claimed {
 					out.Claimed++
+					if stale {
+						out.Stale++
+						j.log().Info("alert too late to send", "budget", br.Budget, "period", bp.String(), "threshold", br.Threshold, "kind", br.Kind)
+					}
 				}
 			}
 		}
@@ -599,8 +622,9 @@ func (j *Job) budgetsByName() map[string]Budget {
 
 // sendPending sends one email per group of pending alerts (groupPending), for its highest
 // threshold naming the others, and records the others as covered (a dry run counts what it
-// would record). It returns the entries sent.
-func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
+// would record); a group whose period ended longer ago than the grace is recorded as stale
+// instead. It returns the entries sent.
+func (j *Job) sendPending(ctx context.Context, p Period, now time.Time, pending []LedgerEntry, statuses *statusCache, dryRun bool, out *AlertOutcome, errs *[]error) (sent []LedgerEntry) {
 	byName := j.budgetsByName()
 	for _, g := range groupPending(pending) {
 		top := g[0]
@@ -611,6 +635,12 @@ func (j *Job) sendPending(ctx context.Context, p Period, pending []LedgerEntry, 
 			continue
 		}
 		bp := top.Period(j.loc())
+		if Stale(bp.End, now, j.AlertGrace) {
+			// Left pending (failed sends) until its period ended longer ago than the grace:
+			// recorded as stale, not retried any more.
+			out.Stale += j.markStale(ctx, g, dryRun, errs)
+			continue
+		}
 		// A run that stopped between sending a higher threshold's email and recording the
 		// thresholds it covered leaves them pending: that email already named them.
 		higher, err := j.sentAbove(ctx, top, bp)
@@ -756,6 +786,27 @@ func (j *Job) markCovered(ctx context.Context, entries []LedgerEntry, dryRun boo
 		}
 		if ok {
 			n++
+		}
+	}
+	return n
+}
+
+// markStale records pending entries as stale (never sent) and returns how many it recorded; a dry
+// run records nothing and counts them all.
+func (j *Job) markStale(ctx context.Context, entries []LedgerEntry, dryRun bool, errs *[]error) int {
+	if dryRun {
+		return len(entries)
+	}
+	n := 0
+	for _, e := range entries {
+		ok, err := j.Store.StaleAlert(ctx, e.Breach)
+		if err != nil {
+			*errs = append(*errs, err)
+			continue
+		}
+		if ok {
+			n++
+			j.log().Info("pending alert too late to send", "budget", e.Budget, "key", e.Key(), "attempts", e.Attempts)
 		}
 	}
 	return n

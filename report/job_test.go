@@ -235,7 +235,7 @@ func TestThresholdsAllAtOnce(t *testing.T) {
 		t.Fatalf("sent %d, covered %d (%d emails); want 1 and 2", res.Alerts.Sent, res.Alerts.Covered, f.mail.count())
 	}
 	m := f.mail.msgs[0]
-	want := report.Breach{Budget: b.Name, PeriodStart: day1, Threshold: 95, Kind: report.Actual}.MessageID("example.com")
+	want := report.Breach{Budget: b.Name, PeriodStart: day1, Threshold: 95, Kind: report.Actual}.MessageID("", "example.com")
 	if got := m.Headers.Get("Message-ID"); got != want {
 		t.Errorf("Message-ID %s; want the 95 %% key's %s", got, want)
 	}
@@ -279,7 +279,7 @@ func TestCoveredThresholdsAfterCrash(t *testing.T) {
 	}
 	store := f.job(b).Store
 	for _, br := range st.Breaches {
-		if _, err := store.ClaimAlert(ctx, report.NewLedgerEntry(st, br, "example.com")); err != nil {
+		if _, err := store.ClaimAlert(ctx, report.NewLedgerEntry(st, br, "", "example.com")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -542,7 +542,7 @@ func TestRunKilledAfterClaim(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	claimed, err := f.store.ClaimAlert(ctx, report.NewLedgerEntry(st, st.Breaches[0], "example.com"))
+	claimed, err := f.store.ClaimAlert(ctx, report.NewLedgerEntry(st, st.Breaches[0], "", "example.com"))
 	if err != nil || !claimed {
 		t.Fatalf("claim: %v %v", claimed, err)
 	}
@@ -556,7 +556,7 @@ func TestRunKilledAfterClaim(t *testing.T) {
 	if _, err := f.job(b).Run(ctx, p, report.RunOptions{}); err != nil || f.mail.count() != 1 {
 		t.Fatalf("third run: %v, %d emails", err, f.mail.count())
 	}
-	if ids := f.delivered(t); len(ids) != 1 || ids[0] != st.Breaches[0].MessageID("example.com") {
+	if ids := f.delivered(t); len(ids) != 1 || ids[0] != st.Breaches[0].MessageID("", "example.com") {
 		t.Errorf("Mailpit received %v", ids)
 	}
 }
@@ -569,7 +569,8 @@ func TestDryRunWritesNothing(t *testing.T) {
 	f.now = time.Date(2026, 11, 20, 12, 0, 0, 0, seoul)
 	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99", ms: 120})
 	job := f.job(daily("d", "100"))
-	job.RetentionDays = 30 // October's partition is old enough to drop
+	job.RetentionDays = 30               // October's partition is old enough to drop
+	job.AlertGrace = 60 * 24 * time.Hour // 1 October's alerts are still sent on 20 November
 	var composed []string
 	job.ComposeAlert = func(in report.AlertInput) (*report.Email, error) {
 		e, err := email.AlertEmail(in)

@@ -26,7 +26,8 @@ type Store interface {
 	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)
 	// BudgetDrivers is the top n values of dim within the scope over [start, end), by cost.
 	BudgetDrivers(ctx context.Context, scope Scope, start, end time.Time, dim Dimension, n int) ([]Driver, error)
-	// ClaimAlert inserts the entry's key into the ledger; false when the key already exists.
+	// ClaimAlert inserts the entry's key into the ledger with its status (pending, or stale:
+	// recorded, never sent); false when the key already exists.
 	ClaimAlert(ctx context.Context, e LedgerEntry) (bool, error)
 	// PendingAlerts lists claimed alerts not yet sent, oldest first.
 	PendingAlerts(ctx context.Context) ([]LedgerEntry, error)
@@ -34,6 +35,9 @@ type Store interface {
 	// the outcome: sent, or attempts + 1 and the error. It returns false and no error when the
 	// entry is not pending or another run holds it. A send error is returned wrapped.
 	SendAlert(ctx context.Context, b Breach, send func(context.Context, LedgerEntry) error) (bool, error)
+	// StaleAlert records the pending entry of b as stale, never to be sent; false when it is
+	// not pending.
+	StaleAlert(ctx context.Context, b Breach) (bool, error)
 	// Alerts lists the ledger entries of periods that overlap [from, to).
 	Alerts(ctx context.Context, from, to time.Time) ([]LedgerEntry, error)
 	// DropPartitionsBefore makes sure the daily aggregates (in loc) of every event partition

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
 
 	"github.com/aispend/aispend/report"
@@ -76,8 +77,9 @@ func (c *Config) fromAddress() string {
 }
 
 // newBatchJob wires the batch job: `aispend run`, the scheduler and the demo all use it. Report
-// runs add the outputs (pages, workbooks, publishing, digest) with addOutputs.
-func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
+// runs add the outputs (pages, workbooks, publishing, digest) with addOutputs. It reads the
+// installation's id once, for the Message-IDs of the run's emails.
+func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slog.Logger) (*report.Job, error) {
 	budgets, err := cfg.reportBudgets()
 	if err != nil {
 		return nil, err
@@ -95,6 +97,10 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 	if err != nil {
 		return nil, err
 	}
+	installation, err := pgstore.InstallationID(ctx, pool)
+	if err != nil {
+		return nil, err
+	}
 	return &report.Job{
 		Links:           output.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
@@ -107,7 +113,9 @@ func newBatchJob(cfg *Config, pool *pgxpool.Pool, sender report.Sender, log *slo
 		From:            cfg.fromAddress(),
 		Recipients:      cfg.Mail.Recipients,
 		RetentionDays:   cfg.RetentionDays,
+		Installation:    installation,
 		MessageIDDomain: mail.MessageIDDomain(cfg.Mail.From),
+		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
 	}, nil
@@ -129,7 +137,7 @@ func batchRun(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *slog.Lo
 	if err != nil {
 		return runlog.Outcome{}, err
 	}
-	job, err := newBatchJob(cfg, pool, sender, log)
+	job, err := newBatchJob(ctx, cfg, pool, sender, log)
 	if err != nil {
 		return runlog.Outcome{}, err
 	}

@@ -42,6 +42,7 @@ type Config struct {
 	Mail   MailConfig   `yaml:"mail"`
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
+	Alerts AlertsConfig `yaml:"alerts"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
 
@@ -110,6 +111,13 @@ type DigestConfig struct {
 	AttachWorkbook bool `yaml:"attach_workbook"`
 	// AttachMaxBytes caps the attachment; a bigger workbook is linked, not attached.
 	AttachMaxBytes int64 `yaml:"attach_max_bytes"`
+}
+
+// AlertsConfig configures budget alerts.
+type AlertsConfig struct {
+	// Grace is how long after its budget period ended an alert is still sent; a later one (a
+	// backfill) is recorded and listed, never sent (report.Job.AlertGrace).
+	Grace time.Duration `yaml:"grace"`
 }
 
 // ReportsConfig configures the report outputs.
@@ -201,6 +209,7 @@ func defaultConfig() Config {
 		Mail:        MailConfig{Port: 587, TLS: "starttls"},
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
+		Alerts:      AlertsConfig{Grace: report.DefaultAlertGrace},
 		Reports:     ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,
@@ -592,6 +601,9 @@ func (cfg *Config) checkSchedules(p *problems) {
 	}
 	if cfg.RunLockWait < 0 {
 		p.add("run_lock_wait", "must not be negative")
+	}
+	if cfg.Alerts.Grace <= 0 {
+		p.add("alerts.grace", "must be positive, e.g. 48h (alerts of a period that ended longer ago are not sent)")
 	}
 }
 

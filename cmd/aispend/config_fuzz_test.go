@@ -14,7 +14,7 @@ var topKeys = map[string]bool{}
 
 func init() {
 	for _, k := range []string{"currency", "timezone", "fx", "fx_date", "prices", "budgets", "retention_days", "public_url",
-		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait", "price_catalog", "reports"} {
+		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait", "price_catalog", "reports", "alerts"} {
 		topKeys[k] = true
 	}
 }

@@ -48,6 +48,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		Rates:          cfg.siteRates(),
 		From:           cfg.fromAddress(),
 		Recipients:     cfg.digestRecipients(),
+		Installation:   job.Installation,
 		AttachWorkbook: cfg.Digest.AttachWorkbook,
 		AttachMaxBytes: cfg.Digest.AttachMaxBytes,
 		// output reads 0 as its default; the configuration's 0 means no events in workbooks.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"strings"
@@ -95,7 +96,7 @@ func TestBatchJobRefusesBadPublishTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := newBatchJob(cfg, nil, sender, slog.New(slog.DiscardHandler))
+	job, err := newBatchJob(context.Background(), cfg, nil, sender, slog.New(slog.DiscardHandler))
 	if err == nil || !strings.Contains(err.Error(), `output "gs://reports": only s3:// URLs or a directory are supported`) {
 		t.Fatalf("newBatchJob = %v, %v; want the publish target's error", job, err)
 	}

@@ -117,7 +117,7 @@ func runBatch(ctx context.Context, env *environment, cfg *Config, pool *pgxpool.
 	if err != nil {
 		return err
 	}
-	job, err := newBatchJob(cfg, pool, sender, env.log)
+	job, err := newBatchJob(ctx, cfg, pool, sender, env.log)
 	if err != nil {
 		return err
 	}

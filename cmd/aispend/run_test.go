@@ -298,3 +298,51 @@ func TestRunAlertsOnly(t *testing.T) {
 		t.Fatal("--alerts-only with --date accepted")
 	}
 }
+
+// Ensures two installations (two new databases, the same configuration and events) send
+// different Message-IDs for the same alerts and digest, and that one installation sends the same
+// Message-ID again when it sends the same email again (its ledger rows gone, as if never
+// recorded).
+func TestMessageIDsPerInstallation(t *testing.T) {
+	srv := mailtest.Start(t)
+	seoul, _ := time.LoadLocation("Asia/Seoul")
+	args := []string{"run", "--period", "daily", "--date", "2026-10-01", "--log-format", "text"}
+	send := func(env map[string]string) map[string]string { // subject → Message-ID of the new emails
+		t.Helper()
+		var out, logs bytes.Buffer
+		if err := run(context.Background(), args, envMap(env), &out, &logs); err != nil {
+			t.Fatalf("run: %v\n%s", err, logs.String())
+		}
+		ids := map[string]string{}
+		for _, m := range srv.Messages(t) {
+			ids[m.Subject] = m.MessageID
+		}
+		if len(ids) != 3 || len(srv.Messages(t)) != 3 {
+			t.Fatalf("%d emails, %d subjects; want 2 alerts and the digest", len(srv.Messages(t)), len(ids))
+		}
+		srv.DeleteAll(t)
+		return ids
+	}
+	var envs []map[string]string
+	var sent []map[string]string
+	for range 2 {
+		env, url := batchEnv(t, srv.SMTPPort)
+		insertCost(t, url, time.Date(2026, 10, 1, 1, 0, 0, 0, seoul), "QA_CHAT", "600")
+		envs, sent = append(envs, env), append(sent, send(env))
+	}
+	for subject, id := range sent[0] {
+		if other, ok := sent[1][subject]; !ok || other == id {
+			t.Errorf("%q: Message-IDs %q and %q; want the same email with another Message-ID in the other installation", subject, id, other)
+		}
+	}
+	pool := pgtest.Connect(t, envs[0]["DATABASE_URL"])
+	if _, err := pool.Exec(context.Background(), "DELETE FROM alert_ledger; DELETE FROM digest_log"); err != nil {
+		t.Fatal(err)
+	}
+	again := send(envs[0])
+	for subject, id := range sent[0] {
+		if again[subject] != id {
+			t.Errorf("%q sent again as %q; want the same Message-ID %q", subject, again[subject], id)
+		}
+	}
+}

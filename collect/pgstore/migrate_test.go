@@ -3,6 +3,7 @@ package pgstore_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -316,5 +317,42 @@ func TestMigrationPendingSums(t *testing.T) {
 	}
 	if got, want := fmt.Sprint(sums), `[11 A "" 0 1 1 true 11 A "u1" 3.00 2 0 true 12 B "u2" 4 1 0 true]`; got != want {
 		t.Errorf("sums %s; want %s", got, want)
+	}
+}
+
+// Ensures each new database draws its own installation id (what keeps two installations'
+// Message-IDs apart), that re-running the migrations keeps it, and that a schema older than
+// migration 13 gets an error naming `aispend migrate`.
+func TestInstallationID(t *testing.T) {
+	ctx := context.Background()
+	ids := map[string]bool{}
+	for _, prefix := range []string{"installation_a", "installation_b"} {
+		pool := emptyDB(t, prefix)
+		if err := pgstore.MigrateTo(ctx, pool, 12); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pgstore.InstallationID(ctx, pool); err == nil || !strings.Contains(err.Error(), "aispend migrate") {
+			t.Fatalf("InstallationID before migration 13: %v; want an error naming `aispend migrate`", err)
+		}
+		if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+			t.Fatal(err)
+		}
+		id, err := pgstore.InstallationID(ctx, pool)
+		if err != nil || len(id) != 36 {
+			t.Fatalf("InstallationID = %q, %v; want a UUID", id, err)
+		}
+		if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+			t.Fatal(err)
+		}
+		if err := pgstore.MigrateTo(ctx, pool, 0); err != nil {
+			t.Fatal(err)
+		}
+		if again, err := pgstore.InstallationID(ctx, pool); err != nil || again != id {
+			t.Errorf("after re-running the migrations: %q, %v; want %q", again, err, id)
+		}
+		ids[id] = true
+	}
+	if len(ids) != 2 {
+		t.Errorf("two new databases share the installation id %v", ids)
 	}
 }

@@ -43,6 +43,12 @@ func newAlertView(in report.AlertInput) alertView {
 		LocalLinks:  in.LocalLinks,
 		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
 	}
+	if st.Spent.GreaterThan(st.Limit) {
+		v.Over = money.Format(st.Spent.Sub(st.Limit), in.Currency)
+	}
+	// Past the threshold when the percent shown is above it: an alert claimed at 95 % and sent
+	// at 202.4 % says 202.4 %.
+	v.PastThreshold = br.Kind == report.Actual && st.Percent.GreaterThan(decimal.NewFromInt(int64(br.Threshold)))
 	ended := !in.AsOf.Before(st.Period.End)
 	if ended {
 		v.EndedAt, v.ResetsAt = v.ResetsAt, ""
@@ -104,12 +110,12 @@ func criticalActions(ended bool, resetsAt string) []string {
 	if ended {
 		// Nothing more can be spent in an ended period: no "until it resets" advice.
 		return []string{
-			"Check the top services and users above for what drove the spend: loops, retries, a new feature or abuse.",
+			"Check the top services and users below for what drove the spend: loops, retries, a new feature or abuse.",
 			"If the spend was expected, raise the budget's amount in the configuration for the coming periods.",
 		}
 	}
 	return []string{
-		"Check the top services and users above for unexpected traffic: loops, retries, a new feature or abuse.",
+		"Check the top services and users below for unexpected traffic: loops, retries, a new feature or abuse.",
 		"Move heavy callers to a cheaper model or serve repeated questions from a cache; applications can read GET /v1/budgets and degrade gracefully before the limit.",
 		"If the spend is expected, raise the budget's amount in the configuration before the limit is reached.",
 		"The budget resets " + resetsAt + "; until then every further request adds to the overrun.",

@@ -45,7 +45,7 @@ func TestAlertAfterPeriodEnded(t *testing.T) {
 			srv.DeleteAll(t)
 			st := report.Evaluate(b, p, decimal.NewFromInt(120), tc.asOf)
 			br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 95, Kind: report.Actual, Severity: report.Critical}
-			e, err := email.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
+			e, err := email.AlertEmail(report.AlertInput{Status: st, Breach: br, MessageID: br.MessageID("", "example.com"), Currency: "KRW",
 				From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: tc.asOf, Location: seoul})
 			if err != nil {
 				t.Fatal(err)

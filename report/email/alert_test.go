@@ -31,7 +31,7 @@ func sampleInput(t *testing.T, spent string, th int, kind report.Kind) report.Al
 		br.Severity = report.Warning
 	}
 	return report.AlertInput{
-		Status: st, Breach: br, MessageID: br.MessageID("example.com"), Currency: "KRW",
+		Status: st, Breach: br, MessageID: br.MessageID("", "example.com"), Currency: "KRW",
 		From: "aispend@example.com", To: []string{"a@example.com"}, AsOf: now, Location: seoul,
 		ReportURL: "https://r.example.com/daily/2025-10-01/?a=1&b=<2>",
 		Drivers: map[report.Dimension][]report.Driver{

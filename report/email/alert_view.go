@@ -16,8 +16,14 @@ type alertView struct {
 	Scope       string // "all events" or "service=QA_CHAT"
 	Spent       string
 	Limit       string
-	Remaining   string
-	Percent     string // "80.0 %"
+	Remaining   string // the limit minus the spend; "₩0" once over it
+	// Over is how far the spend is over the limit ("₩10,000"); empty while within it. The
+	// figure then reads "Over by" instead of "Remaining ₩0", and the headline says how far.
+	Over string
+	// PastThreshold: the spend has gone past the alert's threshold (not just reached it), so the
+	// headline names the actual percent instead of the threshold.
+	PastThreshold bool
+	Percent       string // "80.0 %"
 	// SubjectPercent is the figure of the subject: Percent, or for a forecast the projected
 	// period end against the limit.
 	SubjectPercent string

@@ -35,9 +35,11 @@ type Digest struct {
 	Period Period
 	// RunKind tells runs of the same period apart in the Message-ID ("scheduled" when empty):
 	// a re-run of the same period and kind carries the same Message-ID.
-	RunKind  string
-	Currency string // ISO 4217, e.g. "KRW"
-	TimeZone string // IANA name the report is computed in, e.g. "Asia/Seoul"
+	RunKind string
+	// Installation is the installation's id, in the Message-ID (report.MessageID).
+	Installation string
+	Currency     string // ISO 4217, e.g. "KRW"
+	TimeZone     string // IANA name the report is computed in, e.g. "Asia/Seoul"
 	// GeneratedAt is when the run made the digest; zero: not shown.
 	GeneratedAt time.Time
 
@@ -170,6 +172,7 @@ type Alert struct {
 	Forecast  bool   // a projection of the period-end spend, not the spend so far
 	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
 	Pending   bool   // recorded but not sent yet (a failed send is retried by the next run)
+	Stale     bool   // recorded, never sent: its period had ended longer ago than alerts.grace
 }
 
 // Validate reports every problem of d at once.
@@ -384,7 +387,10 @@ func alerts(as []Alert) []digestAlert {
 		if a.Period != "" {
 			text += " (" + a.Period + ")"
 		}
-		if a.Pending {
+		switch {
+		case a.Stale:
+			text += ", not sent: its period had ended"
+		case a.Pending:
 			text += ", not sent yet"
 		}
 		out = append(out, digestAlert{Severity: a.Severity, Text: text})

@@ -66,9 +66,9 @@ func (d Digest) MessageKey() string {
 }
 
 // MessageID is the digest's Message-ID for a sender address: the same for every run of the same
-// period and run kind, so a re-sent digest is recognised as the same message.
+// period and run kind in d's installation, so a re-sent digest is recognised as the same message.
 func (d Digest) MessageID(from string) string {
-	return report.MessageID("aispend", d.MessageKey(), mail.MessageIDDomain(from))
+	return report.MessageID(d.Installation, "aispend", d.MessageKey(), mail.MessageIDDomain(from))
 }
 
 // DigestEmail makes the digest message from `from` to `to`, with HTML and plain-text parts and, when

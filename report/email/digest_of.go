@@ -62,7 +62,8 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	for _, e := range alerts {
 		d.Alerts = append(d.Alerts, Alert{
 			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
-			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status != report.StatusSent,
+			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status == report.StatusPending,
+			Stale: e.Status == report.StatusStale,
 		})
 	}
 	return d

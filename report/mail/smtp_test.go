@@ -112,12 +112,12 @@ func TestSendSTARTTLSWithAuth(t *testing.T) {
 	s := newSMTP(t, mail.Config{Host: srv.SMTPHost, Port: srv.SMTPPort, TLS: "starttls",
 		Username: "bot", Password: "s3cret", TLSConfig: srv.TLSConfig(), HelloName: "aispend.test"})
 	e := sample()
-	e.Headers.Set("Message-ID", report.MessageID("aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)))
+	e.Headers.Set("Message-ID", report.MessageID("", "aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)))
 	if err := s.Send(context.Background(), e); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	m := srv.Message(t, srv.WaitFor(t, 1, wait)[0].ID)
-	if m.Subject != e.Subject || "<"+m.MessageID+">" != report.MessageID("aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)) {
+	if m.Subject != e.Subject || "<"+m.MessageID+">" != report.MessageID("", "aispend", "budget/2024-05-01/80/actual", mail.MessageIDDomain(e.From)) {
 		t.Errorf("got subject %q id %q", m.Subject, m.MessageID)
 	}
 

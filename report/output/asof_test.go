@@ -98,6 +98,8 @@ func newMonthFixture(t *testing.T, now time.Time) *monthFixture {
 	job := &report.Job{Store: st, ComposeAlert: email.AlertEmail, Sender: sender, Budgets: budgets, Location: seoul, Currency: "KRW",
 		From: "aispend@example.com", Recipients: []string{"finance@example.com"}, MessageIDDomain: "example.com",
 		Outputs: o, Now: func() time.Time { return e.now }, TopN: 1,
+		// The run for 28 November happens on 1 December: a grace of a week still sends its alerts.
+		AlertGrace: 7 * 24 * time.Hour,
 		// ₩0.01 saved per cache-read token of the priced model (QA_CHAT reads 400 a day).
 		CacheSaving: &report.CacheSaving{Saved: func(model, provider string, day time.Time, _, tokens int64) (decimal.Decimal, bool) {
 			if model != "claude-sonnet-4-5" {

@@ -70,6 +70,8 @@ type Config struct {
 	// From and Recipients address the digest; with no recipient no digest is sent.
 	From       string
 	Recipients []string
+	// Installation is the installation's id, in the digest's Message-ID (report.MessageID).
+	Installation string
 	// AttachWorkbook attaches the workbook to the digest when it is at most AttachMaxBytes
 	// (0: email.DefaultAttachMaxBytes).
 	AttachWorkbook bool
@@ -600,6 +602,7 @@ func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []rep
 	}
 	d := email.DigestOf(res.Report, alerts, at, urls[0], urls[1])
 	d.EventsURL = urls[2]
+	d.Installation = o.cfg.Installation
 	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
 	return d, nil
 }

@@ -54,6 +54,7 @@ var (
 	qLedgerSent           = q("ledger_sent")
 	qLedgerFailed         = q("ledger_failed")
 	qLedgerRange          = q("ledger_range")
+	qLedgerStale          = q("ledger_stale")
 	qEvents               = q("events")
 	qDigestClaim          = q("digest_claim")
 	qDigestLock           = q("digest_lock")
@@ -885,13 +886,17 @@ func scopeArgs(sc report.Scope) []any {
 
 // ClaimAlert implements report.Store.
 func (s *Store) ClaimAlert(ctx context.Context, e report.LedgerEntry) (bool, error) {
+	status := e.Status
+	if status == "" {
+		status = report.StatusPending
+	}
 	var projected *string
 	if e.Projected.Valid {
 		p := e.Projected.Decimal.String()
 		projected = &p
 	}
 	rows, err := s.pool.Query(ctx, qLedgerClaim, e.Budget, e.PeriodStart, e.Threshold, string(e.Kind),
-		string(e.PeriodKind), e.PeriodEnd, string(e.Severity), e.Spent.String(), e.Amount.String(), projected, e.MessageID)
+		string(e.PeriodKind), e.PeriodEnd, string(e.Severity), e.Spent.String(), e.Amount.String(), projected, e.MessageID, status)
 	if err != nil {
 		return false, fmt.Errorf("claim alert %s: %w", e.Key(), err)
 	}
@@ -921,6 +926,15 @@ func scanLedger(rows pgx.Rows) ([]report.LedgerEntry, error) {
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// StaleAlert implements report.Store.
+func (s *Store) StaleAlert(ctx context.Context, b report.Breach) (bool, error) {
+	tag, err := s.pool.Exec(ctx, qLedgerStale, b.Budget, b.PeriodStart, b.Threshold, string(b.Kind))
+	if err != nil {
+		return false, fmt.Errorf("record stale alert %s: %w", b.Key(), err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // PendingAlerts implements report.Store.

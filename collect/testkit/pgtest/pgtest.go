@@ -82,6 +82,11 @@ func URL(t testing.TB) string {
 	t.Cleanup(func() {
 		_ = exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 	})
+	// A clone copies the template's installation id; each test database is an installation of
+	// its own, as a database migrated from scratch is (its Message-IDs differ from the others').
+	if err := exec(ctx, withDB(adminURL, name), "UPDATE installation SET id = gen_random_uuid()"); err != nil {
+		t.Fatalf("give the test database its own installation id: %v", err)
+	}
 	return withDB(adminURL, name)
 }
 
