@@ -142,7 +142,7 @@ func (b Budget) Validate() error {
 		errs = append(errs, errors.New("name: contains a line break"))
 	}
 	if _, err := ParsePeriodKind(string(b.Period)); err != nil {
-		errs = append(errs, err)
+		errs = append(errs, fmt.Errorf("period: %w", err))
 	}
 	if !b.Amount.IsPositive() {
 		errs = append(errs, errors.New("amount: must be > 0"))

@@ -149,11 +149,15 @@ func (r *Result) Summary(currency string) string {
 	b.WriteString(": ")
 	if r.Report != nil {
 		t := r.Report.Totals
-		fmt.Fprintf(&b, "%s over %s requests (%s ok", money.Format(t.Cost, currency), money.Count(t.Requests), money.Percent(t.SuccessRate()))
-		if t.Unpriced > 0 {
-			fmt.Fprintf(&b, ", %s unpriced", money.Count(t.Unpriced))
+		if t.Requests == 0 {
+			b.WriteString("no requests") // not "$0.00 over 0 requests (0.0 % ok)"
+		} else {
+			fmt.Fprintf(&b, "%s over %s (%s ok", money.Format(t.Cost, currency), money.Counted(t.Requests, "request"), money.Percent(t.SuccessRate()))
+			if t.Unpriced > 0 {
+				fmt.Fprintf(&b, ", %s unpriced", money.Count(t.Unpriced))
+			}
+			b.WriteString(")")
 		}
-		b.WriteString(")")
 	} else {
 		b.WriteString("no statistics")
 	}
@@ -170,9 +174,9 @@ func (r *Result) Summary(currency string) string {
 		verb = "to drop"
 	}
 	if len(r.Published) > 0 {
-		fmt.Fprintf(&b, ", %d files published", len(r.Published))
+		fmt.Fprintf(&b, ", %s published", money.Counted(int64(len(r.Published)), "file"))
 	}
-	fmt.Fprintf(&b, ", %d partitions %s, %s", len(r.Dropped), verb, r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, ", %s %s, %s", money.Counted(int64(len(r.Dropped)), "partition"), verb, r.Duration.Round(time.Millisecond))
 	var failed []string
 	for _, s := range r.Steps {
 		if s.Err != nil {

@@ -864,3 +864,20 @@ func TestBudgetBoard(t *testing.T) {
 		t.Errorf("after 30 s: %+v; want 100, exceeded", got)
 	}
 }
+
+// Ensures the run's one-line summary says an empty period had no requests (not "$0.00 over 0
+// requests (0.0 % ok)") and that every count in it agrees with its noun.
+func TestResultSummaryWording(t *testing.T) {
+	p := report.Period{Kind: report.Daily, Start: time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), End: time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)}
+	empty := (&report.Result{Period: p, Report: &report.Report{}}).Summary("USD")
+	if !strings.Contains(empty, ": no requests,") || strings.Contains(empty, "0 requests") || strings.Contains(empty, "% ok") {
+		t.Errorf("summary of an empty period: %q; want \"no requests\"", empty)
+	}
+	one := (&report.Result{Period: p, Report: &report.Report{Totals: report.Totals{Requests: 1}},
+		Published: []string{"daily/2026-12-01/index.html"}, Dropped: []string{"events_2026_01"}}).Summary("USD")
+	for _, want := range []string{" over 1 request (", "1 file published", "1 partition dropped"} {
+		if !strings.Contains(one, want) {
+			t.Errorf("summary %q; want %q", one, want)
+		}
+	}
+}

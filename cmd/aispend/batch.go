@@ -39,7 +39,7 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 		}
 		kind, err := report.ParsePeriodKind(period)
 		if err != nil {
-			problems = append(problems, key+".period: "+err.Error())
+			kind = report.PeriodKind(period) // refused by Validate, with the budget's other problems
 		}
 		scope, err := report.ParseScope(bc.Scope)
 		if err != nil {
@@ -51,11 +51,9 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
 			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
 		}
-		if kind != "" {
-			if err := b.Validate(); err != nil {
-				for _, e := range strings.Split(err.Error(), "\n") {
-					problems = append(problems, key+"."+e)
-				}
+		if err := b.Validate(); err != nil {
+			for _, e := range strings.Split(err.Error(), "\n") {
+				problems = append(problems, key+"."+e)
 			}
 		}
 		if seen[bc.Name] {

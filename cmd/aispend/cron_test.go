@@ -157,7 +157,7 @@ func TestRunOverlappingProcesses(t *testing.T) {
 		t.Fatalf("third run: %v\n%s", err, third.stderr.String())
 	}
 	for name, p := range map[string]*runProc{"first": first, "third": third} {
-		if s := p.stdout.String(); !strings.Contains(s, "daily 2026-10-01: ₩600 over 1 requests") || !strings.Contains(s, ", ok") {
+		if s := p.stdout.String(); !strings.Contains(s, "daily 2026-10-01: ₩600 over 1 request (") || !strings.Contains(s, ", ok") {
 			t.Errorf("%s run's summary: %q", name, s)
 		}
 	}

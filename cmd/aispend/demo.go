@@ -35,7 +35,7 @@ var (
 )
 
 func cmdDemo(ctx context.Context, env *environment, args []string) error {
-	fs := env.flags("demo", `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
+	fs := env.flagsWithoutConfig("demo", `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
 7 complete days, the last complete week and the month of yesterday, like aispend run --date. It
 writes the site and the workbooks to the output (default out/) and the emails to out/outbox/
 (unless AISPEND_SMTP_HOST is set), and prints where they are.
@@ -49,9 +49,6 @@ Re-running it with the same seed adds nothing twice.`)
 	keep := fs.Bool("keep", false, "keep the private PostgreSQL running at the end and print how to reach and stop it")
 	if err := env.parse(fs, args); err != nil {
 		return err
-	}
-	if env.configPath != "" {
-		return errors.New("demo uses its own configuration: --config is not supported (environment variables such as DATABASE_URL and AISPEND_OUTPUT still apply)")
 	}
 	if *events < 1 {
 		return fmt.Errorf("--events %d: must be at least 1", *events)
@@ -381,9 +378,9 @@ func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, al
 		if strings.HasPrefix(out, "s3://") {
 			outbox, _ = filepath.Abs("out") // .eml files are always written locally
 		}
-		fmt.Fprintf(w, "  emails:    %s (%d alerts sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts)
+		fmt.Fprintf(w, "  emails:    %s (%d %s sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts, money.Noun(int64(alerts), "alert"))
 	} else {
-		fmt.Fprintf(w, "  emails:    sent through %s (%d alerts sent by this run, and the digests)\n", cfg.Mail.Host, alerts)
+		fmt.Fprintf(w, "  emails:    sent through %s (%d %s sent by this run, and the digests)\n", cfg.Mail.Host, alerts, money.Noun(int64(alerts), "alert"))
 	}
 }
 

@@ -21,11 +21,24 @@ var version = "dev"
 
 func main() {
 	err := run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "aispend:", err)
-		os.Exit(1)
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return
 	}
+	fmt.Fprintln(os.Stderr, "aispend:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
 }
+
+// usageError is a wrong command line (no command, an unknown command, a flag that cannot be
+// parsed): the usage has been printed to stderr and the exit status is 2, as the flag package
+// and other command-line tools use for it, so that a script tells it from a failed run (1).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 type command struct {
 	name    string
@@ -64,14 +77,18 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintln(w, "\nEvery command takes --config FILE and --log-format auto|text|json; run 'aispend <command> --help' for its flags.")
+	fmt.Fprintln(w, "\nCommands take --log-format auto|text|json, and all but demo --config FILE; run 'aispend <command> --help' for its flags.")
 }
 
 // run is the whole program: it gets the OS as parameters so that tests can call it.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
+		usage(stderr)
+		return usageError{errors.New("no command given")}
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stdout)
 		return nil
 	}
@@ -81,14 +98,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 	}
 	usage(stderr)
-	return fmt.Errorf("unknown command %q", args[0])
+	return usageError{fmt.Errorf("unknown command %q", args[0])}
 }
 
 // flags makes a subcommand's flag set with the common flags; parse sets up the logger.
 func (env *environment) flags(name, synopsis string) *flag.FlagSet {
+	fs := env.flagsWithoutConfig(name, synopsis)
+	fs.StringVar(&env.configPath, "config", "", "configuration file (default $AISPEND_CONFIG, else ./aispend.yaml if present)")
+	return fs
+}
+
+// flagsWithoutConfig is flags without --config, for a command that brings its own
+// configuration (demo): its help lists only the flags it accepts.
+func (env *environment) flagsWithoutConfig(name, synopsis string) *flag.FlagSet {
 	fs := flag.NewFlagSet("aispend "+name, flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	fs.StringVar(&env.configPath, "config", "", "configuration file (default $AISPEND_CONFIG, else ./aispend.yaml if present)")
 	fs.String("log-format", "auto", "log format: auto (text on a terminal, else JSON), text or json")
 	fs.Usage = func() {
 		fmt.Fprintf(env.stderr, "Usage: aispend %s [flags]\n\n%s\n\nFlags:\n", name, synopsis)
@@ -99,10 +123,14 @@ func (env *environment) flags(name, synopsis string) *flag.FlagSet {
 
 func (env *environment) parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
-		return err
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err} // the flag package has printed the error and the usage
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		fs.Usage()
+		return usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
 	}
 	format := fs.Lookup("log-format").Value.String()
 	var h slog.Handler

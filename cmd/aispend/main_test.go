@@ -100,6 +100,42 @@ func TestHelpAndVersion(t *testing.T) {
 	}
 }
 
+// Ensures a wrong command line (no command, an unknown one, an unknown flag) prints the usage to
+// stderr and exits 2, so that a script tells it from a run that failed (1) or worked (0).
+func TestCommandLineMistakesExit2(t *testing.T) {
+	bin := binary(t)
+	for _, tc := range []struct {
+		args   []string
+		status int
+		stderr string
+	}{
+		{nil, 2, "Usage: aispend <command>"},
+		{[]string{"bogus"}, 2, "Usage: aispend <command>"},
+		{[]string{"runs", "--bogus"}, 2, "Usage: aispend runs"},
+		{[]string{"prices"}, 2, "Usage: aispend prices"},
+		{[]string{"version"}, 0, ""},
+		{[]string{"--help"}, 0, ""},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		status := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			status = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if status != tc.status || !strings.Contains(stderr.String(), tc.stderr) {
+			t.Errorf("aispend %v: exit %d, stderr %q; want exit %d and %q", tc.args, status, stderr.String(), tc.status, tc.stderr)
+		}
+		if tc.status == 2 && stdout.Len() > 0 {
+			t.Errorf("aispend %v wrote to stdout: %q", tc.args, stdout.String())
+		}
+	}
+}
+
 // buildBinary builds cmd/aispend once per test binary.
 var buildOnce struct {
 	sync.Once

@@ -355,8 +355,8 @@ prices:
     output: x
 budgets:
   - name: team
-    period: hourly
-    amount: 100
+    period: yearly
+    amount: -5
 mail:
   hots: smtp.example.com
   tls: sometimes
@@ -378,7 +378,8 @@ bogus: 1
 		`prices[0].input: must be ≥ 0 (line 8)`,
 		`timezone (AISPEND_TIMEZONE): unknown time zone "Mars/Base": want an IANA name such as Asia/Seoul, or UTC (line 2)`,
 		`mail.tls (AISPEND_SMTP_TLS): "sometimes": want starttls, tls or none (line 16)`,
-		`budgets[0] (team).period: period "hourly": want daily, weekly or monthly (line 12)`,
+		`budgets[0] (team).period: period "yearly": want daily, weekly or monthly (line 12)`,
+		`budgets[0] (team).amount: must be > 0 (line 13)`,
 	}
 	if !slices.Equal(ce.Problems, want) {
 		t.Errorf("problems:\n  %s\nwant:\n  %s", strings.Join(ce.Problems, "\n  "), strings.Join(want, "\n  "))

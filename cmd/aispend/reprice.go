@@ -57,7 +57,7 @@ func cmdReprice(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(env.stdout, "%d events priced\n", n)
+		fmt.Fprintln(env.stdout, money.Counted(int64(n), "event"), "priced")
 		return nil
 	}
 	if *fromS == "" || *toS == "" {
@@ -104,9 +104,9 @@ func printReprice(env *environment, currency, from, to string, res pgstore.Repri
 		money.FormatFine(after.Sub(before), currency))
 	w.Flush()
 	if force {
-		fmt.Fprintf(env.stdout, "%d events repriced from %s to %s (reprice %d); the next run re-aggregates their days\n", res.Changed, from, to, res.ID)
+		fmt.Fprintf(env.stdout, "%s repriced from %s to %s (reprice %d); the next run re-aggregates their days\n", money.Counted(res.Changed, "event"), from, to, res.ID)
 	} else {
-		fmt.Fprintf(env.stdout, "dry run: %d events would change from %s to %s; add --force to change them\n", res.Changed, from, to)
+		fmt.Fprintf(env.stdout, "dry run: %s would change from %s to %s; add --force to change them\n", money.Counted(res.Changed, "event"), from, to)
 	}
 }
 
@@ -116,7 +116,7 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("prices: want the subcommand list or check")
+		return usageError{errors.New("prices: want the subcommand list or check")}
 	}
 	sub := args[0]
 	fs := env.flags("prices "+sub, map[string]string{
@@ -184,5 +184,5 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return fmt.Errorf("%d models seen in the last 30 days have no price: add them to prices or price_catalog, then run aispend reprice", missing)
+	return fmt.Errorf("%s seen in the last 30 days without a price: add them to prices or price_catalog, then run aispend reprice", money.Counted(int64(missing), "model"))
 }

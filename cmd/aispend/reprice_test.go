@@ -49,7 +49,7 @@ func TestRepriceCommandAndRun(t *testing.T) {
 	if err := run(ctx, []string{"reprice"}, envMap(env), &out, &logs); err != nil {
 		t.Fatalf("reprice: %v\n%s", err, logs.String())
 	}
-	if !strings.Contains(out.String(), "1 events priced") {
+	if !strings.Contains(out.String(), "1 event priced") {
 		t.Fatalf("reprice printed %q", out.String())
 	}
 	var cost, src string

@@ -164,7 +164,7 @@ func cmdAlert(ctx context.Context, env *environment, args []string) error {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
-		return errors.New("alert: want the subcommand test")
+		return usageError{errors.New("alert: want the subcommand test")}
 	}
 	fs := env.flags("alert test", "Sends a sample budget alert through the configured mail transport (SMTP, or .eml files in out/outbox without SMTP)\nand reports success or the SMTP error.")
 	to := fs.String("to", "", "recipient address (default: the configured alert recipients)")

@@ -121,7 +121,7 @@ func TestAlertEmailNumberFormat(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, part := range []string{string(e.Text), string(e.HTML)} {
-		for _, want := range []string{"12,345 events have no price", "79.9 %", "12,345 req"} {
+		for _, want := range []string{"79.9 %", "12,345 req"} { // the unpriced count: TestAlertUnpricedCountAgrees
 			if !strings.Contains(part, want) {
 				t.Errorf("lacks %q:\n%s", want, part)
 			}
@@ -158,6 +158,27 @@ func TestAlertEmailUnpricedDriver(t *testing.T) {
 		}
 		if !strings.Contains(row, "unpriced") || strings.Contains(row, "₩0") {
 			t.Errorf("%s: the unpriced model's row does not say unpriced:\n%s", name, row)
+		}
+	}
+}
+
+// Ensures the alert's unpriced line agrees with its count: "1 unpriced event", not "1 events".
+func TestAlertUnpricedCountAgrees(t *testing.T) {
+	for n, want := range map[int64][2]string{
+		1:     {"Unpriced:  1 event, left out of the spend", "The spend leaves out 1 unpriced event."},
+		12345: {"Unpriced:  12,345 events, left out of the spend", "The spend leaves out 12,345 unpriced events."},
+	} {
+		in := sampleInput(t, "30000", 50, report.Actual)
+		in.Status.Unpriced = n
+		e, err := AlertEmail(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(e.Text), want[0]) {
+			t.Errorf("%d unpriced: text lacks %q:\n%s", n, want[0], e.Text)
+		}
+		if !strings.Contains(string(e.HTML), want[1]) {
+			t.Errorf("%d unpriced: HTML lacks %q:\n%s", n, want[1], e.HTML)
 		}
 	}
 }

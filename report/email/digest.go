@@ -306,7 +306,10 @@ func newDigestView(d Digest) digestView {
 		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCost(), cur), Note: "per priced request"},
 		kpi("Unpriced events", money.Count(k.Unpriced)),
 	}
-	for len(kpis) > 0 {
+	// A period without requests has no rates to state: "0.0 % success" of nothing would read as
+	// a failure. The digest says there were none instead.
+	v.NoRequests = k.Requests == 0
+	for len(kpis) > 0 && !v.NoRequests {
 		n := min(3, len(kpis))
 		v.KPIRows = append(v.KPIRows, kpis[:n])
 		kpis = kpis[n:]
@@ -316,7 +319,10 @@ func newDigestView(d Digest) digestView {
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
-	pre := []string{"Total " + v.Cost, v.KPIRows[0][0].Value + " requests"}
+	pre := []string{"Total " + v.Cost, money.Counted(k.Requests, "request")}
+	if v.NoRequests {
+		pre[1] = "no requests"
+	}
 	if v.Attention != "" {
 		pre = append(pre, v.Attention)
 	} else if len(d.Budgets) > 0 {
@@ -360,9 +366,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		switch {
 		case n == 0:
 		case len(parts) == 0 && st == StateExceeded:
-			parts = append(parts, plural(n, "budget")+" exceeded")
+			parts = append(parts, money.Counted(int64(n), "budget")+" exceeded")
 		case len(parts) == 0:
-			parts = append(parts, plural(n, "budget")+" at "+string(st))
+			parts = append(parts, money.Counted(int64(n), "budget")+" at "+string(st))
 		default:
 			parts = append(parts, fmt.Sprintf("%d at %s", n, st))
 		}
@@ -441,13 +447,6 @@ func kindTitle(kind string) string {
 	return strings.ToUpper(kind[:1]) + kind[1:] // kind is validated ASCII
 }
 
-func plural(n int, noun string) string {
-	if n == 1 {
-		return "1 " + noun
-	}
-	return fmt.Sprintf("%d %ss", n, noun)
-}
-
 // asOfText states an instant for "as of …": a midnight, the end of a period, reads as the end of
 // the day before ("28 Nov 2026, 24:00"), which is what a report of the 28th means.
 func asOfText(t time.Time, loc *time.Location) string {
@@ -469,12 +468,7 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	}
 	var movers []string
 	for _, m := range d.Movers {
-		delta := m.Cost.Sub(m.Previous)
-		sign := "+"
-		if delta.IsNegative() {
-			sign = "−"
-		}
-		line := fmt.Sprintf("%s %s: %s%s (%s → %s)", m.Dimension, m.Name, sign, money.Format(delta.Abs(), cur),
+		line := fmt.Sprintf("%s %s: %s (%s → %s)", m.Dimension, m.Name, money.Signed(m.Cost.Sub(m.Previous), cur),
 			money.Format(m.Previous, cur), money.Format(m.Cost, cur))
 		if m.New {
 			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, money.Format(m.Cost, cur))
@@ -491,7 +485,7 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	add("Spike days", spikes)
 	var unpriced []string
 	for _, u := range d.UnpricedModels {
-		line := fmt.Sprintf("%s: %s events unpriced", u.Model, money.Group(fmt.Sprint(u.Events)))
+		line := u.Model + ": " + money.Counted(u.Events, "event") + " unpriced"
 		if u.TokensKnown {
 			line += fmt.Sprintf(" (%s input, %s output tokens)", money.Group(fmt.Sprint(u.InputTokens)), money.Group(fmt.Sprint(u.OutputTokens)))
 		}

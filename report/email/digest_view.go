@@ -15,10 +15,11 @@ type digestView struct {
 	Preheader   string // the preview line mail clients show under the subject
 	Attention   string // "1 budget exceeded, 2 at warning"; empty when all is well
 
-	Cost       string // total cost, the first number of the email
-	CostChange string // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
-	KPIRows    [][]kpiView
-	Unpriced   string // events without a price (not in Cost), "1,234"; empty: none
+	Cost       string      // total cost, the first number of the email
+	CostChange string      // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
+	KPIRows    [][]kpiView // none when NoRequests
+	NoRequests bool        // the period has no requests: said instead of the key numbers
+	Unpriced   string      // events without a price (not in Cost), "1,234"; empty: none
 
 	// Sections are short lists after the key numbers: biggest movers, spike days, unpriced
 	// models, prompt-cache savings; each is shown only when it has lines.

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	htmltemplate "html/template"
 	"net/url"
+	"strconv"
 	"strings"
 	texttemplate "text/template"
 
+	"github.com/aispend/aispend/report/money"
 	"github.com/aispend/aispend/templates"
 )
 
@@ -18,9 +20,19 @@ import (
 // emailFS is the email markup: alert.*, digest.* and bar.html.
 var emailFS = templates.Email()
 
-// emailFuncs are the functions of the HTML email templates.
-var emailFuncs = htmltemplate.FuncMap{"link": link,
+// emailFuncs are the functions of the HTML email templates; the plain-text ones have noun.
+var emailFuncs = htmltemplate.FuncMap{"link": link, "noun": noun,
 	"msoTable": msoTable, "msoRow": msoRow, "msoCell": msoCell, "msoEndCell": msoEndCell, "msoEndRow": msoEndRow, "msoEndTable": msoEndTable}
+
+// noun is the noun that agrees with a count as the views hold it (money.Count's "1,234"):
+// noun "1" "event" is "event", any other count "events".
+func noun(count, singular string) string {
+	n, err := strconv.ParseInt(strings.ReplaceAll(count, ",", ""), 10, 64)
+	if err != nil {
+		n = 0 // not a count: the plural, as for zero
+	}
+	return money.Noun(n, singular)
+}
 
 // Outlook for Windows lays mail out with Word, which ignores max-width and inline-block: the key
 // numbers, inline blocks that sit side by side elsewhere and stack on a phone, would stack there
@@ -73,7 +85,7 @@ type emailTemplates struct {
 func parse(name string) emailTemplates {
 	return emailTemplates{
 		subject: texttemplate.Must(texttemplate.ParseFS(emailFS, name+"_subject.txt")),
-		text:    texttemplate.Must(texttemplate.ParseFS(emailFS, name+".txt")),
+		text:    texttemplate.Must(texttemplate.New(name+".txt").Funcs(texttemplate.FuncMap{"noun": noun}).ParseFS(emailFS, name+".txt")),
 		html:    htmltemplate.Must(htmltemplate.New(name+".html").Funcs(emailFuncs).ParseFS(emailFS, name+".html", "bar.html")),
 	}
 }

@@ -47,6 +47,23 @@ func FormatFine(d decimal.Decimal, currency string) string {
 	return format(d, currency, MinorUnits(currency)+2)
 }
 
+// Signed is a change of an amount as Format shows it, with its sign as SignedPercent writes it:
+// "+₩1,200", "−$3.50". A change that rounds to zero in the shown units is "₩0", without a sign:
+// "−₩0" states a fall that the figures beside it do not show (both round to the same amount);
+// the percentage next to the change still says which way and how much it moved.
+func Signed(d decimal.Decimal, currency string) string {
+	return signed(d, currency, MinorUnits(currency))
+}
+
+// SignedFine is Signed with FormatFine's two more decimals: "−₩0.25".
+func SignedFine(d decimal.Decimal, currency string) string {
+	return signed(d, currency, MinorUnits(currency)+2)
+}
+
+func signed(d decimal.Decimal, currency string, places int32) string {
+	return sign(d.Round(places)) + format(d.Abs(), currency, places)
+}
+
 func format(d decimal.Decimal, currency string, places int32) string {
 	s := d.Abs().StringFixed(places)
 	intPart, frac := s, ""
@@ -110,6 +127,27 @@ func sign(d decimal.Decimal) string {
 		return "−"
 	}
 	return ""
+}
+
+// Counted is a count as Count shows it with its noun, which agrees with it (Noun):
+// Counted(1, "event") = "1 event", Counted(1234, "event") = "1,234 events".
+func Counted(n int64, noun string) string {
+	return Count(n) + " " + Noun(n, noun)
+}
+
+// Noun is the noun for n things: singular for one, else with an s (every noun the outputs
+// count takes a regular plural): Noun(1, "model") = "model", Noun(0, "model") = "models".
+func Noun(n int64, singular string) string {
+	if n == 1 {
+		return singular
+	}
+	return singular + "s"
+}
+
+// SignedCount is a change of a count with its sign as SignedPercent writes it: "+1,234", "−12",
+// "0".
+func SignedCount(n int64) string {
+	return sign(decimal.NewFromInt(n)) + Count(max(n, -n))
 }
 
 // Count is an integer count with thousands separators: Count(-1234567) = "-1,234,567".

@@ -59,3 +59,42 @@ func TestPercentAndCount(t *testing.T) {
 		}
 	}
 }
+
+// Ensures a count's noun agrees with it: singular for one only.
+func TestCounted(t *testing.T) {
+	for n, want := range map[int64]string{0: "0 events", 1: "1 event", 2: "2 events", 1234: "1,234 events", -1: "-1 events"} {
+		if got := Counted(n, "event"); got != want {
+			t.Errorf("Counted(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+// Ensures a change is signed as the amount shows it: a change that rounds to zero has no sign
+// ("₩0", never "−₩0"), and the minus is U+2212 as in SignedPercent.
+func TestSigned(t *testing.T) {
+	for _, tc := range []struct {
+		in, cur, want, fine string
+	}{
+		{"-0.3", "KRW", "₩0", "−₩0.30"},
+		{"0.4", "KRW", "₩0", "+₩0.40"},
+		{"-0.5", "KRW", "−₩1", "−₩0.50"},
+		{"1200", "KRW", "+₩1,200", "+₩1,200.00"},
+		{"-3.5", "USD", "−$3.50", "−$3.5000"},
+		{"-0.001", "USD", "$0.00", "−$0.0010"},
+		{"-0.00001", "USD", "$0.00", "$0.0000"},
+		{"0", "USD", "$0.00", "$0.0000"},
+	} {
+		d := decimal.RequireFromString(tc.in)
+		if got := Signed(d, tc.cur); got != tc.want {
+			t.Errorf("Signed(%s %s) = %q, want %q", tc.in, tc.cur, got, tc.want)
+		}
+		if got := SignedFine(d, tc.cur); got != tc.fine {
+			t.Errorf("SignedFine(%s %s) = %q, want %q", tc.in, tc.cur, got, tc.fine)
+		}
+	}
+	for n, want := range map[int64]string{0: "0", 12: "+12", -1234: "−1,234"} {
+		if got := SignedCount(n); got != want {
+			t.Errorf("SignedCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

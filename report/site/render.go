@@ -545,18 +545,18 @@ func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir str
 	if prev.New {
 		return "new", "up"
 	}
-	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return money.Format(d, currency) })
+	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return money.Signed(d, currency) })
 }
 
-// fmtDelta is a signed change with its percentage of base ("no change" for zero).
-func fmtDelta(delta, base decimal.Decimal, format func(decimal.Decimal) string) (text, dir string) {
-	switch delta.Sign() {
-	case 0:
+// fmtDelta is a change as signed shows it (money.Signed, SignedFine or SignedCount) with its
+// percentage of base ("no change" for zero).
+func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) (text, dir string) {
+	if delta.IsZero() {
 		return "no change", "flat"
-	case 1:
-		text, dir = "+"+format(delta), "up"
-	default:
-		text, dir = "−"+format(delta.Abs()), "down"
+	}
+	text, dir = signed(delta), "up"
+	if delta.IsNegative() {
+		dir = "down"
 	}
 	if base.IsPositive() {
 		pct, _ := report.Change(base.Add(delta), base)
@@ -568,7 +568,7 @@ func fmtDelta(delta, base decimal.Decimal, format func(decimal.Decimal) string) 
 // kpiChanges fills each KPI's change from the previous period's KPIs: amounts and counts with
 // their percentage, rates in percentage points.
 func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
-	count := func(d decimal.Decimal) string { return fmtCount(d.IntPart()) }
+	count := func(d decimal.Decimal) string { return money.SignedCount(d.IntPart()) }
 	rate := report.Percent
 	points := func(a, b decimal.Decimal) (string, string) {
 		d := a.Sub(b).Truncate(1)
@@ -583,7 +583,7 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 	for i := range kpis {
 		switch kpis[i].Label {
 		case "Total cost":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return money.Format(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return money.Signed(d, cur) })
 		case "Requests":
 			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests-prev.Requests), decimal.NewFromInt(prev.Requests), count)
 		case "Success rate":
@@ -595,7 +595,7 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.CacheHits, k.Requests), rate(prev.CacheHits, prev.Requests))
 			}
 		case "Avg cost / request":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return money.FormatFine(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return money.SignedFine(d, cur) })
 		case "Unpriced events":
 			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
 		}
