@@ -35,8 +35,7 @@ type Event struct {
 // them again (the events CSV of a large period: no decoding and re-formatting of each of millions
 // of values). The slices are valid only during the call they are given to. Counts and the
 // duration are decimal digits (DurationMS nil: none); Cost is the exact decimal without trailing
-// zeros, nil when unpriced; absent text is nil. Its fields are those of report/xlsx.RawEvent, so
-// that one converts to the other.
+// zeros, nil when unpriced; absent text is nil.
 type RawEvent struct {
 	OccurredAt                                                                    time.Time
 	EventID, Service, Model, Provider                                             []byte

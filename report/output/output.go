@@ -348,7 +348,7 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *xlsx.Workb
 		return nil
 	}
 	if rs, ok := src.(RawEventSource); ok {
-		return rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw((*xlsx.RawEvent)(e)) })
+		return rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw(e) })
 	}
 	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
 		return fmt.Errorf("write events csv: %w", err)

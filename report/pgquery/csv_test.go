@@ -104,7 +104,7 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.RawEvents(ctx, from, to, func(e *report.RawEvent) error { return d.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+		if err := q.RawEvents(ctx, from, to, func(e *report.RawEvent) error { return d.WriteRaw(e) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := d.Close(); err != nil {
@@ -162,7 +162,7 @@ func BenchmarkRawEventsCSV(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := q.RawEvents(ctx, base, base.AddDate(0, 1, 0), func(e *report.RawEvent) error { return c.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+		if err := q.RawEvents(ctx, base, base.AddDate(0, 1, 0), func(e *report.RawEvent) error { return c.WriteRaw(e) }); err != nil {
 			b.Fatal(err)
 		}
 		if err := c.Close(); err != nil {

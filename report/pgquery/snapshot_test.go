@@ -47,7 +47,7 @@ func snapshotRead(t *testing.T, rep *report.Report) (n int64, cost decimal.Decim
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw((*xlsx.RawEvent)(e)) }); err != nil {
+	if err := rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw(e) }); err != nil {
 		t.Fatalf("read the report's raw events: %v", err)
 	}
 	if err := csv.Close(); err != nil {

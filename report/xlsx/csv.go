@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/aispend/aispend/report"
 )
 
 // EventsCSV writes a period's events as gzip-compressed CSV: RFC 4180 (CRLF line ends, fields
@@ -74,22 +76,6 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 	return c, nil
 }
 
-// RawEvent is an event in the text that PostgreSQL prints for its values, for writing millions
-// of them without decoding each value and formatting it again (report/pgquery reads a large
-// period this way). The slices need only last for the call to WriteRaw. Counts and the duration
-// are decimal digits (DurationMS nil: none); Cost is the exact decimal without trailing zeros, nil
-// for an unpriced event; nil text is "".
-type RawEvent struct {
-	OccurredAt                                                                    time.Time
-	EventID, Service, Model, Provider                                             []byte
-	InputTokens, OutputTokens, CacheReadTokens, CacheWriteTokens, ReasoningTokens []byte
-	Cost, CostSource, DurationMS                                                  []byte
-	Success                                                                       bool
-	Error                                                                         []byte
-	CacheHit                                                                      bool
-	UserID, OrgID, Endpoint, Tags                                                 []byte
-}
-
 // Write appends one event.
 func (c *EventsCSV) Write(e Event) error {
 	if c.err != nil {
@@ -124,7 +110,7 @@ func (c *EventsCSV) Write(e Event) error {
 
 // WriteRaw appends one event given as PostgreSQL prints it: the same row as Write makes of the
 // same event.
-func (c *EventsCSV) WriteRaw(e *RawEvent) error {
+func (c *EventsCSV) WriteRaw(e *report.RawEvent) error {
 	if c.err != nil {
 		return c.err
 	}

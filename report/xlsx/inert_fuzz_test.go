@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"github.com/aispend/aispend/report"
 )
 
 // skippable is what a spreadsheet may pass over before it looks for a formula's first
@@ -75,7 +77,7 @@ func FuzzInertText(f *testing.F) {
 			t.Fatal(err)
 		}
 		b, zero := []byte(s), []byte("0")
-		if err := r.WriteRaw(&RawEvent{OccurredAt: at, EventID: b, Service: b, Model: b, Provider: b,
+		if err := r.WriteRaw(&report.RawEvent{OccurredAt: at, EventID: b, Service: b, Model: b, Provider: b,
 			InputTokens: zero, OutputTokens: zero, CacheReadTokens: zero, CacheWriteTokens: zero, ReasoningTokens: zero,
 			CostSource: b, Error: b, UserID: b, OrgID: b, Endpoint: b, Tags: b}); err != nil {
 			t.Fatal(err)
