@@ -9,9 +9,9 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-// ExplainPendingSpend runs EXPLAIN (ANALYZE, FORMAT JSON) of each read of the pending marks'
-// marks' rows (pending_sums.sql, spend_batch.sql with pending_rows.sql) that BudgetSpend makes for scope over [start, end), in the same
-// snapshot, settings and parameters, and returns the plans.
+// ExplainPendingSpend runs EXPLAIN (ANALYZE, FORMAT JSON) of each read of what the pending
+// marks add (pending_sums.sql, spend_batch.sql with pending_rows.sql) that BudgetSpend makes for
+// scope over [start, end), in the same snapshot, settings and parameters, and returns the plans.
 func (s *Store) ExplainPendingSpend(ctx context.Context, scope report.Scope, start, end time.Time) ([][]byte, error) {
 	var plans [][]byte
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {

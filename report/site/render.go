@@ -264,11 +264,11 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	k := p.KPIs
 	v.KPIs = []kpiView{
 		{Label: "Total cost", Value: money.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
-		{Label: "Requests", Value: fmtCount(k.Requests), Detail: fmtCount(k.Requests-k.Successes) + " failed"},
-		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: fmtCount(k.Successes) + " succeeded"},
-		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: fmtCount(k.CacheHits) + " cache hits"},
+		{Label: "Requests", Value: money.Count(k.Requests), Detail: money.Count(k.Requests-k.Successes) + " failed"},
+		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: money.Count(k.Successes) + " succeeded"},
+		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: money.Count(k.CacheHits) + " cache hits"},
 		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
-		{Label: "Unpriced events", Value: fmtCount(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
+		{Label: "Unpriced events", Value: money.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
@@ -291,7 +291,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
 	if len(p.Services) > 0 {
 		v.ServiceTotal = &serviceRow{Name: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
-			Requests: fmtCount(k.Requests), P50: "", P95: ""}
+			Requests: money.Count(k.Requests), P50: "", P95: ""}
 		if p.Previous != nil {
 			v.ServiceTotal.Change, v.ServiceTotal.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
@@ -300,7 +300,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		if len(rows) == 0 {
 			return nil
 		}
-		r := &spenderRow{ID: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: fmtCount(k.Requests)}
+		r := &spenderRow{ID: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: money.Count(k.Requests)}
 		if p.Previous != nil {
 			r.Change, r.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
@@ -316,9 +316,9 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 			s.Day.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), ratio, money.Format(s.Median, cur)))
 	}
 	for _, u := range p.UnpricedModels {
-		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: fmtCount(u.Events), Input: "—", Output: "—"}
+		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: money.Count(u.Events), Input: "—", Output: "—"}
 		if u.TokensKnown {
-			r.Input, r.Output = fmtCount(u.InputTokens), fmtCount(u.OutputTokens)
+			r.Input, r.Output = money.Count(u.InputTokens), money.Count(u.OutputTokens)
 		}
 		v.Unpriced = append(v.Unpriced, r)
 	}
@@ -345,7 +345,7 @@ func costDetail(unpriced int64) string {
 	if unpriced == 0 {
 		return "every request priced"
 	}
-	return "excludes " + fmtCount(unpriced) + " unpriced"
+	return "excludes " + money.Count(unpriced) + " unpriced"
 }
 
 func chart(id string, height int, empty bool, options map[string]any) (chartView, error) {
@@ -492,7 +492,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 		if s.Unpriced {
 			cost = "unpriced"
 		}
-		r := row(s.Name, cost, fmtShare(s.Cost, total), fmtCount(s.Requests))
+		r := row(s.Name, cost, fmtShare(s.Cost, total), money.Count(s.Requests))
 		if s.Members > 0 {
 			r.Name = otherLabel(s.Members, "services")
 		}
@@ -514,7 +514,7 @@ func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []
 			ID:       displayID(s.ID),
 			Cost:     money.Format(s.Cost, cur),
 			Share:    fmtShare(s.Cost, total),
-			Requests: fmtCount(s.Requests),
+			Requests: money.Count(s.Requests),
 		}
 		if s.Unpriced {
 			r.Cost = "unpriced"
@@ -533,7 +533,7 @@ func otherLabel(n int, noun string) string {
 	if n == 1 {
 		noun = strings.TrimSuffix(noun, "s")
 	}
-	return "(other: " + fmtCount(int64(n)) + " " + noun + ")"
+	return "(other: " + money.Count(int64(n)) + " " + noun + ")"
 }
 
 // fmtChange is a cost's change from the previous period: "+₩1,200 (+12.5%)", "new" for a key
@@ -701,13 +701,6 @@ func fmtAsOf(t time.Time, loc *time.Location) string {
 		return t.Add(-time.Nanosecond).Format("2 Jan 2006") + ", 24:00"
 	}
 	return t.Format("2 Jan 2006, 15:04")
-}
-
-func fmtCount(n int64) string {
-	if n < 0 {
-		return "-" + money.Group(strconv.FormatInt(-n, 10))
-	}
-	return money.Group(strconv.FormatInt(n, 10))
 }
 
 func fmtRate(part, whole int64) string {
