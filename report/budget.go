@@ -235,6 +235,7 @@ type Status struct {
 	Unpriced  int64 // events in scope without a price: not in Spent
 	Limit     decimal.Decimal
 	Remaining decimal.Decimal // never negative
+	Over      decimal.Decimal // how far Spent is past the limit; zero within it
 	Percent   decimal.Decimal // exact to 2 decimals, truncated (79.996 % shows as 79.99 %)
 	State     State
 	// Projected is the forecast period-end spend; valid only when HasForecast.
@@ -254,6 +255,7 @@ func Crossed(spent, amount decimal.Decimal, threshold int) bool {
 func Evaluate(b Budget, p Period, spent decimal.Decimal, now time.Time) Status {
 	st := Status{Budget: b, Period: p, AsOf: now, Spent: spent, Limit: b.Amount, State: StateOK}
 	st.Remaining = decimal.Max(b.Amount.Sub(spent), decimal.Zero)
+	st.Over = decimal.Max(spent.Sub(b.Amount), decimal.Zero)
 	if b.Amount.IsPositive() {
 		st.Percent = spent.Mul(decimal.NewFromInt(100)).Div(b.Amount).Truncate(2)
 	}

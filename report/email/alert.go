@@ -43,8 +43,8 @@ func newAlertView(in report.AlertInput) alertView {
 		LocalLinks:  in.LocalLinks,
 		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
 	}
-	if st.Spent.GreaterThan(st.Limit) {
-		v.Over = money.Format(st.Spent.Sub(st.Limit), in.Currency)
+	if st.Over.IsPositive() {
+		v.Over = money.Format(st.Over, in.Currency)
 	}
 	// Past the threshold when the percent shown is above it: an alert claimed at 95 % and sent
 	// at 202.4 % says 202.4 %.
