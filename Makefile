@@ -95,7 +95,7 @@ test: tools assets genai-prices client-ts-deps otlpjs vet openapi-lint fuzz-shor
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect:FuzzDecodeTraces ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice ./report/xlsx:FuzzInertText
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect:FuzzDecodeTraces ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice ./report/sheet:FuzzInertText
 FUZZTIME ?= 10m
 # make test's short runs count executions, not time: a time box that ends while an input is
 # being processed fails the run (context deadline exceeded), by chance on a busy machine.
@@ -117,7 +117,7 @@ fuzz-short: assets
 # Ingest benchmark (collector binary on a private durable PostgreSQL vs COPY); BENCH_EVENTS=n to resize.
 bench: assets
 	$(GO) test -run '^$$' -bench Ingest -benchtime 1x -timeout 30m ./cmd/aispend
-	$(GO) test -run '^$$' -bench EventsCSV -benchtime 3x ./report/xlsx
+	$(GO) test -run '^$$' -bench EventsCSV -benchtime 3x ./report/sheet
 
 # Loads 30 days of sample data into a private PostgreSQL (or $DATABASE_URL) and runs the batch.
 # DEMO_FLAGS passes flags, e.g. make demo DEMO_FLAGS="--events 1000000 --keep".

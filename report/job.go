@@ -10,10 +10,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
-// Outputs make what a run leaves behind from its report (report/output): the pages, the
+// Outputs make what a run leaves behind from its report (report/artifact): the pages, the
 // workbooks, publishing them and the digest email. They run after the alerts, and only when the
 // statistics step produced a report. Write returns the outcome of each of its steps, in order,
 // which the run records as its own steps. With res.DryRun they render but publish and send
@@ -152,9 +152,9 @@ func (r *Result) Summary(currency string) string {
 		if t.Requests == 0 {
 			b.WriteString("no requests") // not "$0.00 over 0 requests (0.0 % ok)"
 		} else {
-			fmt.Fprintf(&b, "%s over %s (%s ok", money.Format(t.Cost, currency), money.Counted(t.Requests, "request"), money.Percent(t.SuccessRate()))
+			fmt.Fprintf(&b, "%s over %s (%s ok", format.Format(t.Cost, currency), format.Counted(t.Requests, "request"), format.Percent(t.SuccessRate()))
 			if t.Unpriced > 0 {
-				fmt.Fprintf(&b, ", %s unpriced", money.Count(t.Unpriced))
+				fmt.Fprintf(&b, ", %s unpriced", format.Count(t.Unpriced))
 			}
 			b.WriteString(")")
 		}
@@ -174,9 +174,9 @@ func (r *Result) Summary(currency string) string {
 		verb = "to drop"
 	}
 	if len(r.Published) > 0 {
-		fmt.Fprintf(&b, ", %s published", money.Counted(int64(len(r.Published)), "file"))
+		fmt.Fprintf(&b, ", %s published", format.Counted(int64(len(r.Published)), "file"))
 	}
-	fmt.Fprintf(&b, ", %s %s, %s", money.Counted(int64(len(r.Dropped)), "partition"), verb, r.Duration.Round(time.Millisecond))
+	fmt.Fprintf(&b, ", %s %s, %s", format.Counted(int64(len(r.Dropped)), "partition"), verb, r.Duration.Round(time.Millisecond))
 	var failed []string
 	for _, s := range r.Steps {
 		if s.Err != nil {

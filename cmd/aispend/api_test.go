@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
 // startServe runs `aispend serve` in the test's process on a free port until the test ends and
@@ -151,13 +151,13 @@ func TestReadAPIMatchesPublishedReport(t *testing.T) {
 	}
 	// The page shows the same amounts, in the currency's format.
 	for _, amount := range []decimal.Decimal{decimalAt(t, stats, "totals", "cost")} {
-		if f := money.Format(amount, "KRW"); !strings.Contains(string(page), f) {
+		if f := format.Format(amount, "KRW"); !strings.Contains(string(page), f) {
 			t.Errorf("the page does not show the API's total %s (%s)", amount, f)
 		}
 	}
 	for _, r := range stats["services"].([]any) {
 		row := r.(map[string]any)
-		if f := money.Format(decimal.RequireFromString(row["cost"].(string)), "KRW"); !strings.Contains(string(page), f) {
+		if f := format.Format(decimal.RequireFromString(row["cost"].(string)), "KRW"); !strings.Contains(string(page), f) {
 			t.Errorf("the page does not show service %v's cost %s", row["key"], f)
 		}
 	}

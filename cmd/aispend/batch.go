@@ -15,9 +15,9 @@ import (
 	"github.com/aispend/aispend/collect/pricing"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/schedule"
@@ -102,7 +102,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		return nil, err
 	}
 	return &report.Job{
-		Links:           output.PeriodLinks(target),
+		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
 		Store:           pgquery.New(pool),
 		ComposeAlert:    email.AlertEmail,

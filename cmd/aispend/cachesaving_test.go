@@ -19,7 +19,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // tieredCatalog prices gemini-2.5-pro as genai-prices does: its input and cache-read prices
@@ -149,7 +149,7 @@ prices:
 		t.Fatal(err)
 	}
 	defer f.Close()
-	sum, err := f.GetRows(xlsx.SheetSummary, excelize.Options{RawCellValue: true})
+	sum, err := f.GetRows(sheet.SheetSummary, excelize.Options{RawCellValue: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,9 +14,9 @@ import (
 
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/output"
 	"github.com/aispend/aispend/report/schedule"
 )
 
@@ -210,7 +210,7 @@ func defaultConfig() Config {
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
 		Alerts:      AlertsConfig{Grace: report.DefaultAlertGrace},
-		Reports:     ReportsConfig{EventsSheetMaxRows: output.DefaultEventsSheetMaxRows},
+		Reports:     ReportsConfig{EventsSheetMaxRows: artifact.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report/runlog"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // runProc is one `aispend run` process of the real binary.
@@ -248,9 +248,9 @@ func workbookSummary(t *testing.T, path string) map[string]string {
 		t.Fatalf("open workbook: %v", err)
 	}
 	defer f.Close()
-	rows, err := f.GetRows(xlsx.SheetSummary, excelize.Options{RawCellValue: true})
+	rows, err := f.GetRows(sheet.SheetSummary, excelize.Options{RawCellValue: true})
 	if err != nil {
-		t.Fatalf("read %s: %v", xlsx.SheetSummary, err)
+		t.Fatalf("read %s: %v", sheet.SheetSummary, err)
 	}
 	m := map[string]string{}
 	for _, r := range rows {

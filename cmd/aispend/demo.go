@@ -18,8 +18,8 @@ import (
 	"github.com/aispend/aispend/collect/pglocal"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/money"
-	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/artifact"
+	"github.com/aispend/aispend/report/format"
 	"github.com/aispend/aispend/report/runlog"
 	"github.com/aispend/aispend/report/site"
 )
@@ -291,7 +291,7 @@ func printLoadSummary(env *environment, cfg *Config, gen *demodata.Generator, l 
 		group(n), group(l.Accepted), group(l.Duplicates), took.Round(100*time.Millisecond),
 		gen.Start().Format(time.DateOnly), gen.End().Format("2006-01-02 15:04 MST"))
 	fmt.Fprintf(w, "Total cost %s, %s unpriced events (model missing from the price table).\n",
-		money.Format(cost, cfg.Currency), group(unpriced))
+		format.Format(cost, cfg.Currency), group(unpriced))
 	spikeDay := ""
 	for _, d := range gen.Days() {
 		if d.Spike && d.Complete {
@@ -324,7 +324,7 @@ func printLoadSummary(env *environment, cfg *Config, gen *demodata.Generator, l 
 		for i, t := range b.Thresholds {
 			parts = append(parts, fmt.Sprintf("%d%% on %d", t, counts[i]))
 		}
-		fmt.Fprintf(w, "Budget %s (%s a day) reached %s of %d days.\n", b.Name, money.Format(b.Amount.Decimal, cfg.Currency), strings.Join(parts, ", "), days)
+		fmt.Fprintf(w, "Budget %s (%s a day) reached %s of %d days.\n", b.Name, format.Format(b.Amount.Decimal, cfg.Currency), strings.Join(parts, ", "), days)
 	}
 }
 
@@ -359,7 +359,7 @@ func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, al
 		if i+1 < len(periods) && periods[i+1].Kind == p.Kind {
 			continue // an earlier day
 		}
-		shown = append(shown, output.SitePeriod(p))
+		shown = append(shown, artifact.SitePeriod(p))
 	}
 	list := func(title string, path func(site.Period) string) {
 		for i, sp := range shown {
@@ -378,9 +378,9 @@ func printDemoOutputs(env *environment, cfg *Config, periods []report.Period, al
 		if strings.HasPrefix(out, "s3://") {
 			outbox, _ = filepath.Abs("out") // .eml files are always written locally
 		}
-		fmt.Fprintf(w, "  emails:    %s (%d %s sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts, money.Noun(int64(alerts), "alert"))
+		fmt.Fprintf(w, "  emails:    %s (%d %s sent by this run, and the digests)\n", join(outbox, "outbox", "*.eml"), alerts, format.Noun(int64(alerts), "alert"))
 	} else {
-		fmt.Fprintf(w, "  emails:    sent through %s (%d %s sent by this run, and the digests)\n", cfg.Mail.Host, alerts, money.Noun(int64(alerts), "alert"))
+		fmt.Fprintf(w, "  emails:    sent through %s (%d %s sent by this run, and the digests)\n", cfg.Mail.Host, alerts, format.Noun(int64(alerts), "alert"))
 	}
 }
 
@@ -391,4 +391,4 @@ func join(base string, parts ...string) string {
 	return filepath.Join(append([]string{base}, parts...)...)
 }
 
-func group(n int) string { return money.Group(strconv.Itoa(n)) }
+func group(n int) string { return format.Group(strconv.Itoa(n)) }

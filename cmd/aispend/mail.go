@@ -6,9 +6,9 @@ import (
 	"time"
 
 	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/email"
 	"github.com/aispend/aispend/report/mail"
-	"github.com/aispend/aispend/report/output"
 )
 
 // mailConfig maps the configuration onto the mail transport. With no SMTP host, messages go to
@@ -41,7 +41,7 @@ func (c *Config) sampleAlert(now time.Time, to []string) (*report.Email, error) 
 	var link string
 	if c.PublicURL != "" {
 		yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
-		link = strings.TrimRight(c.PublicURL, "/") + "/" + output.SitePeriod(yesterday).Dir() + "/"
+		link = strings.TrimRight(c.PublicURL, "/") + "/" + artifact.SitePeriod(yesterday).Dir() + "/"
 	}
 	return email.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), link)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/site"
 )
@@ -39,7 +39,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		// The report's event rows come from the replica whenever it holds exactly its events.
 		st.Replica, st.Logger = pgquery.New(replica), log
 	}
-	o, err := output.New(output.Config{
+	o, err := artifact.New(artifact.Config{
 		Store:          pgquery.New(pool),
 		Target:         target,
 		Sender:         job.Sender,

@@ -28,7 +28,7 @@ import (
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/collect/testkit/s3test"
 	"github.com/aispend/aispend/collect/testkit/sheettest"
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 	"github.com/aispend/aispend/report/runlog"
 )
 
@@ -190,8 +190,8 @@ func TestRunPublishesSiteAndEmailsDigest(t *testing.T) {
 	}
 	page := readFile(t, filepath.Join(out, "daily/2026-10-01/index.html"))
 	m := kpiTotalRe.FindStringSubmatch(page)
-	if m == nil || html.UnescapeString(m[1]) != money.Format(want, "KRW") {
-		t.Errorf("page total %q; database %s (%s)", m, want, money.Format(want, "KRW"))
+	if m == nil || html.UnescapeString(m[1]) != format.Format(want, "KRW") {
+		t.Errorf("page total %q; database %s (%s)", m, want, format.Format(want, "KRW"))
 	}
 	index := readFile(t, filepath.Join(out, "index.html"))
 	for _, k := range append(siteLinks(t, "index.html", index), siteLinks(t, "daily/2026-10-01/index.html", page)...) {

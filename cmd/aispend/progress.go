@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
 // progress shows how far long work has got: a bar redrawn in place on a terminal, otherwise a
@@ -77,8 +77,8 @@ func (p *progress) draw() {
 	}
 	rate := ""
 	if s := time.Since(p.start).Seconds(); s > 0 {
-		rate = "  " + money.Group(strconv.Itoa(int(float64(p.done)/s))) + "/s"
+		rate = "  " + format.Group(strconv.Itoa(int(float64(p.done)/s))) + "/s"
 	}
 	fmt.Fprintf(p.w, "\r%s [%s] %3d%%  %s/%s%s\x1b[K", p.label, bar, p.percent(),
-		money.Group(strconv.Itoa(p.done)), money.Group(strconv.Itoa(p.total)), rate)
+		format.Group(strconv.Itoa(p.done)), format.Group(strconv.Itoa(p.total)), rate)
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect/testkit/sheettest"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // Ensures reports.events_sheet_max_rows defaults to 200,000, is read from the file and from
@@ -74,7 +74,7 @@ func TestRunLargePeriodEventsInCSV(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		note, _ := f.GetCellValue(xlsx.SheetEvents, "A1")
+		note, _ := f.GetCellValue(sheet.SheetEvents, "A1")
 		f.Close()
 		if !strings.Contains(note, "aispend-daily-2026-10-01-events.csv.gz") {
 			t.Errorf("max %s: Events!A1 = %q; want the CSV's name", max, note)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
 // repriceEvents prices the stored unpriced events that the configured price table and rates
@@ -57,7 +57,7 @@ func cmdReprice(ctx context.Context, env *environment, args []string) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintln(env.stdout, money.Counted(int64(n), "event"), "priced")
+		fmt.Fprintln(env.stdout, format.Counted(int64(n), "event"), "priced")
 		return nil
 	}
 	if *fromS == "" || *toS == "" {
@@ -97,16 +97,16 @@ func printReprice(env *environment, currency, from, to string, res pgstore.Repri
 	var events int64
 	for _, m := range res.Models {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t\n", m.Model, m.Provider, m.Events, m.Changed,
-			money.FormatFine(m.Before, currency), money.FormatFine(m.After, currency), money.FormatFine(m.After.Sub(m.Before), currency))
+			format.FormatFine(m.Before, currency), format.FormatFine(m.After, currency), format.FormatFine(m.After.Sub(m.Before), currency))
 		before, after, events = before.Add(m.Before), after.Add(m.After), events+m.Events
 	}
-	fmt.Fprintf(w, "total\t\t%d\t%d\t%s\t%s\t%s\t\n", events, res.Changed, money.FormatFine(before, currency), money.FormatFine(after, currency),
-		money.FormatFine(after.Sub(before), currency))
+	fmt.Fprintf(w, "total\t\t%d\t%d\t%s\t%s\t%s\t\n", events, res.Changed, format.FormatFine(before, currency), format.FormatFine(after, currency),
+		format.FormatFine(after.Sub(before), currency))
 	w.Flush()
 	if force {
-		fmt.Fprintf(env.stdout, "%s repriced from %s to %s (reprice %d); the next run re-aggregates their days\n", money.Counted(res.Changed, "event"), from, to, res.ID)
+		fmt.Fprintf(env.stdout, "%s repriced from %s to %s (reprice %d); the next run re-aggregates their days\n", format.Counted(res.Changed, "event"), from, to, res.ID)
 	} else {
-		fmt.Fprintf(env.stdout, "dry run: %s would change from %s to %s; add --force to change them\n", money.Counted(res.Changed, "event"), from, to)
+		fmt.Fprintf(env.stdout, "dry run: %s would change from %s to %s; add --force to change them\n", format.Counted(res.Changed, "event"), from, to)
 	}
 }
 
@@ -184,5 +184,5 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	return fmt.Errorf("%s seen in the last 30 days without a price: add them to prices or price_catalog, then run aispend reprice", money.Counted(int64(missing), "model"))
+	return fmt.Errorf("%s seen in the last 30 days without a price: add them to prices or price_catalog, then run aispend reprice", format.Counted(int64(missing), "model"))
 }

@@ -1,6 +1,6 @@
 // Package api is the JSON of the read API (GET /v1/stats, /v1/daily, /v1/top, /v1/alerts), of
 // GET /v1/budgets and of the report.json published beside every period page: the one home of
-// these wire types, which collect's HTTP layer and report/output share. All are built here from
+// these wire types, which collect's HTTP layer and report/artifact share. All are built here from
 // the same report.Report that the pages, workbooks and digests are made of (report/pgquery's
 // Report: the daily rollups, brought up to date first), so every number is the same as the
 // page's to the last unit. Money is an exact decimal string in the reporting currency; dates and

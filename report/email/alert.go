@@ -8,7 +8,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
 // This file composes the alert emails: the batch job (report.Job) decides who is alerted about
@@ -34,17 +34,17 @@ func newAlertView(in report.AlertInput) alertView {
 		PeriodRange: st.Period.Start.In(loc).Format(layout) + " – " + st.Period.End.In(loc).Format(layout) + " " + loc.String(),
 		ResetsAt:    st.Period.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
 		Scope:       st.Budget.Scope.String(),
-		Spent:       money.Format(st.Spent, in.Currency),
-		Limit:       money.Format(st.Limit, in.Currency),
-		Remaining:   money.Format(st.Remaining, in.Currency),
-		Percent:     money.Percent(st.Percent),
+		Spent:       format.Format(st.Spent, in.Currency),
+		Limit:       format.Format(st.Limit, in.Currency),
+		Remaining:   format.Format(st.Remaining, in.Currency),
+		Percent:     format.Percent(st.Percent),
 		ReportURL:   in.ReportURL,
 		WorkbookURL: in.WorkbookURL,
 		LocalLinks:  in.LocalLinks,
 		AsOf:        in.AsOf.In(loc).Format("2006-01-02 15:04 MST"),
 	}
 	if st.Over.IsPositive() {
-		v.Over = money.Format(st.Over, in.Currency)
+		v.Over = format.Format(st.Over, in.Currency)
 	}
 	// Past the threshold when the percent shown is above it: an alert claimed at 95 % and sent
 	// at 202.4 % says 202.4 %.
@@ -54,15 +54,15 @@ func newAlertView(in report.AlertInput) alertView {
 		v.EndedAt, v.ResetsAt = v.ResetsAt, ""
 	}
 	if st.HasForecast && in.AsOf.Before(st.Period.End) {
-		v.Projected = money.Format(st.Projected, in.Currency)
+		v.Projected = format.Format(st.Projected, in.Currency)
 	}
 	if st.Unpriced > 0 {
-		v.Unpriced = money.Count(st.Unpriced)
+		v.Unpriced = format.Count(st.Unpriced)
 	}
 	// The subject's figure: the spend so far, or for a forecast the projected period end.
 	v.SubjectPercent = v.Percent
 	if br.Kind == report.Forecast && st.HasForecast && st.Limit.IsPositive() {
-		v.SubjectPercent = money.Percent(report.PercentOf(st.Projected, st.Limit))
+		v.SubjectPercent = format.Percent(report.PercentOf(st.Projected, st.Limit))
 	}
 	for _, t := range in.Also {
 		v.Also = append(v.Also, fmt.Sprintf("%d %%", t))
@@ -86,18 +86,18 @@ func alertDrivers(in report.AlertInput) []driverTable {
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
-				share = money.Percent(report.PercentOf(r.Cost, st.Spent))
+				share = format.Percent(report.PercentOf(r.Cost, st.Spent))
 			}
 			name := r.Key
 			if name == "" {
 				name = "(none)"
 			}
-			cost := money.Format(r.Cost, in.Currency)
+			cost := format.Format(r.Cost, in.Currency)
 			if r.Requests > 0 && r.Unpriced == r.Requests {
 				cost, share = "unpriced", "–" // no price: its cost is unknown, not zero
 			}
 			t.Rows = append(t.Rows, driverRow{Name: name, Cost: cost,
-				Requests: money.Count(r.Requests), Share: share})
+				Requests: format.Count(r.Requests), Share: share})
 		}
 		out = append(out, t)
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 )
 
 // TopN is how many rows each top table shows.
@@ -161,7 +161,7 @@ func topCost(t Top, cur string) string {
 	if t.Unpriced {
 		return "unpriced"
 	}
-	return money.Format(t.Cost, cur)
+	return format.Format(t.Cost, cur)
 }
 
 // Alert is one alert the run sent.
@@ -273,7 +273,7 @@ func newDigestView(d Digest) digestView {
 		Kind:     kindTitle(d.Period.Kind),
 		Period:   d.Period.Label,
 		TimeZone: d.TimeZone,
-		Cost:     money.Format(k.Cost, cur),
+		Cost:     format.Format(k.Cost, cur),
 		PageURL:  d.PageURL,
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
@@ -290,21 +290,21 @@ func newDigestView(d Digest) digestView {
 	}
 
 	if k.Unpriced > 0 {
-		v.Unpriced = money.Count(k.Unpriced)
+		v.Unpriced = format.Count(k.Unpriced)
 	}
-	requests := kpi("Requests", money.Count(k.Requests))
+	requests := kpi("Requests", format.Count(k.Requests))
 	if d.Previous != nil {
 		p := *d.Previous
-		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + money.Format(p.Cost, cur) + ")"
+		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + format.Format(p.Cost, cur) + ")"
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 	}
 	v.Sections = sections(d, cur, loc)
 	kpis := []kpiView{
 		requests,
-		kpi("Success rate", money.Percent(k.SuccessRate())),
-		kpi("Cache-hit rate", money.Percent(k.CacheHitRate())),
-		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCost(), cur), Note: "per priced request"},
-		kpi("Unpriced events", money.Count(k.Unpriced)),
+		kpi("Success rate", format.Percent(k.SuccessRate())),
+		kpi("Cache-hit rate", format.Percent(k.CacheHitRate())),
+		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCost(), cur), Note: "per priced request"},
+		kpi("Unpriced events", format.Count(k.Unpriced)),
 	}
 	// A period without requests has no rates to state: "0.0 % success" of nothing would read as
 	// a failure. The digest says there were none instead.
@@ -319,7 +319,7 @@ func newDigestView(d Digest) digestView {
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
-	pre := []string{"Total " + v.Cost, money.Counted(k.Requests, "request")}
+	pre := []string{"Total " + v.Cost, format.Counted(k.Requests, "request")}
 	if v.NoRequests {
 		pre[1] = "no requests"
 	}
@@ -342,9 +342,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 			Name:    b.Name,
 			Period:  b.Period,
 			State:   string(b.State),
-			Spent:   money.Format(b.Spent, cur),
-			Limit:   money.Format(b.Limit, cur),
-			Percent: money.Percent(b.Percent),
+			Spent:   format.Format(b.Spent, cur),
+			Limit:   format.Format(b.Limit, cur),
+			Percent: format.Percent(b.Percent),
 			Filled:  int(min(max(b.Percent.IntPart(), 0), 100)),
 		}
 		if !b.ResetsAt.IsZero() && (b.AsOf.IsZero() || b.AsOf.Before(b.ResetsAt)) {
@@ -354,7 +354,7 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 			vb.AsOf = asOfText(b.AsOf, loc)
 		}
 		if b.Forecast.Valid {
-			vb.Forecast = money.Format(b.Forecast.Decimal, cur)
+			vb.Forecast = format.Format(b.Forecast.Decimal, cur)
 			vb.Estimate, vb.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
 		out = append(out, vb)
@@ -366,9 +366,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		switch {
 		case n == 0:
 		case len(parts) == 0 && st == StateExceeded:
-			parts = append(parts, money.Counted(int64(n), "budget")+" exceeded")
+			parts = append(parts, format.Counted(int64(n), "budget")+" exceeded")
 		case len(parts) == 0:
-			parts = append(parts, money.Counted(int64(n), "budget")+" at "+string(st))
+			parts = append(parts, format.Counted(int64(n), "budget")+" at "+string(st))
 		default:
 			parts = append(parts, fmt.Sprintf("%d at %s", n, st))
 		}
@@ -414,10 +414,10 @@ func tops(d Digest, cur string) []driverTable {
 			}
 			share := "–"
 			if k.Cost.IsPositive() {
-				share = money.Percent(report.PercentOf(r.Cost, k.Cost))
+				share = format.Percent(report.PercentOf(r.Cost, k.Cost))
 			}
 			tbl.Rows = append(tbl.Rows, driverRow{
-				Name: name, Cost: topCost(r, cur), Requests: money.Count(r.Requests), Share: share,
+				Name: name, Cost: topCost(r, cur), Requests: format.Count(r.Requests), Share: share,
 			})
 		}
 		out = append(out, tbl)
@@ -429,7 +429,7 @@ func tops(d Digest, cur string) []driverTable {
 func kpi(label, value string) kpiView { return kpiView{Label: label, Value: value} }
 
 // change is the relative change from prev to cur (report.Change) as the page shows it
-// (money.SignedPercent): "+12.2 %", "−40.7 %"; "no change" under 0.1 %; from zero it is "new".
+// (format.SignedPercent): "+12.2 %", "−40.7 %"; "no change" under 0.1 %; from zero it is "new".
 func change(cur, prev decimal.Decimal) string {
 	c, ok := report.Change(cur, prev)
 	switch {
@@ -440,7 +440,7 @@ func change(cur, prev decimal.Decimal) string {
 	case c.Truncate(1).IsZero():
 		return "no change"
 	}
-	return money.SignedPercent(c)
+	return format.SignedPercent(c)
 }
 
 func kindTitle(kind string) string {
@@ -468,10 +468,10 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	}
 	var movers []string
 	for _, m := range d.Movers {
-		line := fmt.Sprintf("%s %s: %s (%s → %s)", m.Dimension, m.Name, money.Signed(m.Cost.Sub(m.Previous), cur),
-			money.Format(m.Previous, cur), money.Format(m.Cost, cur))
+		line := fmt.Sprintf("%s %s: %s (%s → %s)", m.Dimension, m.Name, format.Signed(m.Cost.Sub(m.Previous), cur),
+			format.Format(m.Previous, cur), format.Format(m.Cost, cur))
 		if m.New {
-			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, money.Format(m.Cost, cur))
+			line = fmt.Sprintf("%s %s: new, %s", m.Dimension, m.Name, format.Format(m.Cost, cur))
 		}
 		movers = append(movers, line)
 	}
@@ -480,20 +480,20 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 	var spikes []string
 	for _, s := range d.Spikes {
 		spikes = append(spikes, fmt.Sprintf("%s: %s, above twice the median %s of the 30 days before",
-			s.Date.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), money.Format(s.Median, cur)))
+			s.Date.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), format.Format(s.Median, cur)))
 	}
 	add("Spike days", spikes)
 	var unpriced []string
 	for _, u := range d.UnpricedModels {
-		line := u.Model + ": " + money.Counted(u.Events, "event") + " unpriced"
+		line := u.Model + ": " + format.Counted(u.Events, "event") + " unpriced"
 		if u.TokensKnown {
-			line += fmt.Sprintf(" (%s input, %s output tokens)", money.Group(fmt.Sprint(u.InputTokens)), money.Group(fmt.Sprint(u.OutputTokens)))
+			line += fmt.Sprintf(" (%s input, %s output tokens)", format.Group(fmt.Sprint(u.InputTokens)), format.Group(fmt.Sprint(u.OutputTokens)))
 		}
 		unpriced = append(unpriced, line)
 	}
 	add("Unpriced models (not in the total until re-priced)", unpriced)
 	if d.CacheSavings != nil {
-		add("Prompt cache", []string{"Cache reads saved " + money.Format(*d.CacheSavings, cur) + " against the uncached input price"})
+		add("Prompt cache", []string{"Cache reads saved " + format.Format(*d.CacheSavings, cur) + " against the uncached input price"})
 	}
 	return out
 }

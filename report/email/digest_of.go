@@ -9,12 +9,12 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-// This file maps a batch run's report onto the digest, as report/output maps it onto the page
+// This file maps a batch run's report onto the digest, as report/artifact maps it onto the page
 // and the workbook: each takes its amounts from the same report.Totals.
 
 // DigestOf is the digest of a report: its numbers (the period and its time zone, the
 // currency, the KPIs, every budget's status, the top services, models and users), its alerts
-// (each recorded threshold of the budget periods overlapping it, as report/output lists them), the
+// (each recorded threshold of the budget periods overlapping it, as report/artifact lists them), the
 // change from the previous period when the report's daily series covers it, and the links
 // (absolute http(s) URLs, or "" for none).
 func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, pageURL, workbookURL string) Digest {

@@ -9,7 +9,7 @@ import (
 	"strings"
 	texttemplate "text/template"
 
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 	"github.com/aispend/aispend/templates"
 )
 
@@ -24,14 +24,14 @@ var emailFS = templates.Email()
 var emailFuncs = htmltemplate.FuncMap{"link": link, "noun": noun,
 	"msoTable": msoTable, "msoRow": msoRow, "msoCell": msoCell, "msoEndCell": msoEndCell, "msoEndRow": msoEndRow, "msoEndTable": msoEndTable}
 
-// noun is the noun that agrees with a count as the views hold it (money.Count's "1,234"):
+// noun is the noun that agrees with a count as the views hold it (format.Count's "1,234"):
 // noun "1" "event" is "event", any other count "events".
 func noun(count, singular string) string {
 	n, err := strconv.ParseInt(strings.ReplaceAll(count, ",", ""), 10, 64)
 	if err != nil {
 		n = 0 // not a count: the plural, as for zero
 	}
-	return money.Noun(n, singular)
+	return format.Noun(n, singular)
 }
 
 // Outlook for Windows lays mail out with Word, which ignores max-width and inline-block: the key

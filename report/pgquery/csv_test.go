@@ -17,9 +17,9 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // gunzip is the content of a gzip file.
@@ -48,7 +48,7 @@ func readCSV(t *testing.T, b []byte) [][]string {
 }
 
 // Ensures the events CSV written from the values PostgreSQL prints (Store.RawEvents and
-// xlsx.EventsCSV.WriteRaw, used for large periods) is byte for byte the one xlsx.EventsCSV.Write
+// sheet.EventsCSV.WriteRaw, used for large periods) is byte for byte the one sheet.EventsCSV.Write
 // makes from the same events: times in several zones (Z, half-hour and negative offsets,
 // fractional seconds), exact costs, absent values, formula-looking text, commas, quotes, line
 // breaks, CR, non-ASCII and tags, over several days (the chunks of the read) in time order.
@@ -90,17 +90,17 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 	for _, zone := range []string{"UTC", "Asia/Kolkata", "America/St_Johns", "Asia/Seoul"} {
 		loc := mustLoc(zone)
 		var goCSV, dbCSV bytes.Buffer
-		w, err := xlsx.NewEventsCSV(&goCSV, loc)
+		w, err := sheet.NewEventsCSV(&goCSV, loc)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Events(ctx, from, to, func(e report.Event) error { return w.Write(output.WorkbookEvent(e)) }); err != nil {
+		if err := q.Events(ctx, from, to, func(e report.Event) error { return w.Write(artifact.WorkbookEvent(e)) }); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
-		d, err := xlsx.NewEventsCSV(&dbCSV, loc)
+		d, err := sheet.NewEventsCSV(&dbCSV, loc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -158,7 +158,7 @@ func BenchmarkRawEventsCSV(b *testing.B) {
 	q, loc := pgquery.New(pool), mustLoc("Asia/Seoul")
 	b.ResetTimer()
 	for b.Loop() {
-		c, err := xlsx.NewEventsCSV(io.Discard, loc)
+		c, err := sheet.NewEventsCSV(io.Discard, loc)
 		if err != nil {
 			b.Fatal(err)
 		}

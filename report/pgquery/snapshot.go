@@ -159,7 +159,7 @@ func (s *snapshot) Events(ctx context.Context, from, to time.Time, emit func(rep
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
 }
 
-// RawEvents is Store.RawEvents in the snapshot (output.RawEventSource).
+// RawEvents is Store.RawEvents in the snapshot (artifact.RawEventSource).
 func (s *snapshot) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, from, to, emit) }))
 }

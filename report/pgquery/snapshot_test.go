@@ -17,9 +17,9 @@ import (
 
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/output"
+	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/pgquery"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // snapshotRead reads every event of a report's period from its event snapshot: the count and
@@ -38,12 +38,12 @@ func snapshotRead(t *testing.T, rep *report.Report) (n int64, cost decimal.Decim
 	if err != nil {
 		t.Fatalf("read the report's events: %v", err)
 	}
-	rs, ok := rep.Events.(output.RawEventSource)
+	rs, ok := rep.Events.(artifact.RawEventSource)
 	if !ok {
 		t.Fatal("the report's event snapshot gives no raw events for the events CSV")
 	}
 	var buf bytes.Buffer
-	csv, err := xlsx.NewEventsCSV(&buf, p.Start.Location())
+	csv, err := sheet.NewEventsCSV(&buf, p.Start.Location())
 	if err != nil {
 		t.Fatal(err)
 	}

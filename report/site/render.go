@@ -13,7 +13,7 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/money"
+	"github.com/aispend/aispend/report/format"
 	"github.com/aispend/aispend/templates"
 )
 
@@ -198,8 +198,8 @@ func newHead(title, assets, home, currency string, loc *time.Location, at, gener
 		return pageHead{}, errors.New("time zone (Location) is required")
 	}
 	format, err := optionsJSON(map[string]any{
-		"symbol": money.Symbol(currency),
-		"digits": money.MinorUnits(currency),
+		"symbol": format.Symbol(currency),
+		"digits": format.MinorUnits(currency),
 	})
 	if err != nil {
 		return pageHead{}, err
@@ -225,7 +225,7 @@ func ratesText(rates []Rate, currency string) string {
 		if i := strings.IndexByte(s, '.'); i >= 0 {
 			intPart, frac = s[:i], s[i:]
 		}
-		t := fmt.Sprintf("1 %s = %s%s %s", strings.ToUpper(r.Currency), money.Group(intPart), frac, strings.ToUpper(currency))
+		t := fmt.Sprintf("1 %s = %s%s %s", strings.ToUpper(r.Currency), format.Group(intPart), frac, strings.ToUpper(currency))
 		if r.Since != "" {
 			t += " (set " + r.Since + ")"
 		}
@@ -263,24 +263,24 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	}
 	k := p.KPIs
 	v.KPIs = []kpiView{
-		{Label: "Total cost", Value: money.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
-		{Label: "Requests", Value: money.Count(k.Requests), Detail: money.Count(k.Requests-k.Successes) + " failed"},
-		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: money.Count(k.Successes) + " succeeded"},
-		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: money.Count(k.CacheHits) + " cache hits"},
-		{Label: "Avg cost / request", Value: money.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
-		{Label: "Unpriced events", Value: money.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
+		{Label: "Total cost", Value: format.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
+		{Label: "Requests", Value: format.Count(k.Requests), Detail: format.Count(k.Requests-k.Successes) + " failed"},
+		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: format.Count(k.Successes) + " succeeded"},
+		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: format.Count(k.CacheHits) + " cache hits"},
+		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
+		{Label: "Unpriced events", Value: format.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
 	}
 	if p.CacheSavings.Valid {
-		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: money.Format(p.CacheSavings.Decimal, cur),
+		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
 			Detail: "cache reads vs uncached input price"})
 	}
 	v.BudgetSummaries = p.BudgetSummaries
 	v.Progress = p.Progress
 	if p.Progress != "" && p.Forecast.Valid {
-		v.Forecast = money.Format(p.Forecast.Decimal, cur)
+		v.Forecast = format.Format(p.Forecast.Decimal, cur)
 	}
 	if p.Previous != nil {
 		kpiChanges(v.KPIs, k, *p.Previous, cur)
@@ -290,8 +290,8 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users")
 	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
 	if len(p.Services) > 0 {
-		v.ServiceTotal = &serviceRow{Name: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
-			Requests: money.Count(k.Requests), P50: "", P95: ""}
+		v.ServiceTotal = &serviceRow{Name: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
+			Requests: format.Count(k.Requests), P50: "", P95: ""}
 		if p.Previous != nil {
 			v.ServiceTotal.Change, v.ServiceTotal.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
@@ -300,7 +300,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		if len(rows) == 0 {
 			return nil
 		}
-		r := &spenderRow{ID: "Total", Cost: money.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: money.Count(k.Requests)}
+		r := &spenderRow{ID: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: format.Count(k.Requests)}
 		if p.Previous != nil {
 			r.Change, r.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
@@ -313,12 +313,12 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 			ratio = s.Cost.Div(s.Median).StringFixed(1)
 		}
 		v.Spikes = append(v.Spikes, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
-			s.Day.In(loc).Format("Mon 2 Jan"), money.Format(s.Cost, cur), ratio, money.Format(s.Median, cur)))
+			s.Day.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), ratio, format.Format(s.Median, cur)))
 	}
 	for _, u := range p.UnpricedModels {
-		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: money.Count(u.Events), Input: "—", Output: "—"}
+		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: format.Count(u.Events), Input: "—", Output: "—"}
 		if u.TokensKnown {
-			r.Input, r.Output = money.Count(u.InputTokens), money.Count(u.OutputTokens)
+			r.Input, r.Output = format.Count(u.InputTokens), format.Count(u.OutputTokens)
 		}
 		v.Unpriced = append(v.Unpriced, r)
 	}
@@ -345,7 +345,7 @@ func costDetail(unpriced int64) string {
 	if unpriced == 0 {
 		return "every request priced"
 	}
-	return "excludes " + money.Count(unpriced) + " unpriced"
+	return "excludes " + format.Count(unpriced) + " unpriced"
 }
 
 func chart(id string, height int, empty bool, options map[string]any) (chartView, error) {
@@ -433,8 +433,8 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		bv := budgetView{
 			Name:       b.Name,
 			Scope:      b.Scope,
-			Spent:      money.Format(b.Spent, cur),
-			Limit:      money.Format(b.Limit, cur),
+			Spent:      format.Format(b.Spent, cur),
+			Limit:      format.Format(b.Limit, cur),
 			State:      string(b.State),
 			StateLabel: strings.ToUpper(string(b.State)),
 			Percent:    "—",
@@ -451,16 +451,16 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 			bv.AsOf = fmtAsOf(b.AsOf, loc)
 		}
 		if b.Forecast.Valid {
-			bv.Forecast = money.Format(b.Forecast.Decimal, cur)
+			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
 		left := b.Limit.Sub(b.Spent)
 		bv.Over = left.IsNegative()
-		bv.Remaining = money.Format(left.Abs(), cur)
+		bv.Remaining = format.Format(left.Abs(), cur)
 		switch {
 		case b.Limit.IsPositive():
 			pct := report.PercentOf(b.Spent, b.Limit)
-			bv.Percent = money.Percent(pct)
+			bv.Percent = format.Percent(pct)
 			bar := decimal.Min(decimal.Max(pct, decimal.Zero), hundred)
 			bv.Bar = bar.StringFixed(1) + "%"
 		case b.Spent.IsPositive():
@@ -488,11 +488,11 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 		return &rows[len(rows)-1]
 	}
 	for _, s := range services {
-		cost := money.Format(s.Cost, cur)
+		cost := format.Format(s.Cost, cur)
 		if s.Unpriced {
 			cost = "unpriced"
 		}
-		r := row(s.Name, cost, fmtShare(s.Cost, total), money.Count(s.Requests))
+		r := row(s.Name, cost, fmtShare(s.Cost, total), format.Count(s.Requests))
 		if s.Members > 0 {
 			r.Name = otherLabel(s.Members, "services")
 		}
@@ -512,9 +512,9 @@ func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []
 		r := spenderRow{
 			Rank:     strconv.Itoa(i + 1),
 			ID:       displayID(s.ID),
-			Cost:     money.Format(s.Cost, cur),
+			Cost:     format.Format(s.Cost, cur),
 			Share:    fmtShare(s.Cost, total),
-			Requests: money.Count(s.Requests),
+			Requests: format.Count(s.Requests),
 		}
 		if s.Unpriced {
 			r.Cost = "unpriced"
@@ -533,7 +533,7 @@ func otherLabel(n int, noun string) string {
 	if n == 1 {
 		noun = strings.TrimSuffix(noun, "s")
 	}
-	return "(other: " + money.Count(int64(n)) + " " + noun + ")"
+	return "(other: " + format.Count(int64(n)) + " " + noun + ")"
 }
 
 // fmtChange is a cost's change from the previous period: "+₩1,200 (+12.5%)", "new" for a key
@@ -545,10 +545,10 @@ func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir str
 	if prev.New {
 		return "new", "up"
 	}
-	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return money.Signed(d, currency) })
+	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return format.Signed(d, currency) })
 }
 
-// fmtDelta is a change as signed shows it (money.Signed, SignedFine or SignedCount) with its
+// fmtDelta is a change as signed shows it (format.Signed, SignedFine or SignedCount) with its
 // percentage of base ("no change" for zero).
 func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) (text, dir string) {
 	if delta.IsZero() {
@@ -560,7 +560,7 @@ func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) 
 	}
 	if base.IsPositive() {
 		pct, _ := report.Change(base.Add(delta), base)
-		text += " (" + money.SignedPercent(pct) + ")"
+		text += " (" + format.SignedPercent(pct) + ")"
 	}
 	return text, dir
 }
@@ -568,7 +568,7 @@ func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) 
 // kpiChanges fills each KPI's change from the previous period's KPIs: amounts and counts with
 // their percentage, rates in percentage points.
 func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
-	count := func(d decimal.Decimal) string { return money.SignedCount(d.IntPart()) }
+	count := func(d decimal.Decimal) string { return format.SignedCount(d.IntPart()) }
 	rate := report.Percent
 	points := func(a, b decimal.Decimal) (string, string) {
 		d := a.Sub(b).Truncate(1)
@@ -576,14 +576,14 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 		case 0:
 			return "no change", "flat"
 		case 1:
-			return money.Points(d), "up"
+			return format.Points(d), "up"
 		}
-		return money.Points(d), "down"
+		return format.Points(d), "down"
 	}
 	for i := range kpis {
 		switch kpis[i].Label {
 		case "Total cost":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return money.Signed(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return format.Signed(d, cur) })
 		case "Requests":
 			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests-prev.Requests), decimal.NewFromInt(prev.Requests), count)
 		case "Success rate":
@@ -595,7 +595,7 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.CacheHits, k.Requests), rate(prev.CacheHits, prev.Requests))
 			}
 		case "Avg cost / request":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return money.SignedFine(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return format.SignedFine(d, cur) })
 		case "Unpriced events":
 			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
 		}
@@ -630,7 +630,7 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			Period:        a.Period,
 		}
 		if !a.Amount.IsZero() {
-			r.Amount = money.Format(a.Amount, cur)
+			r.Amount = format.Format(a.Amount, cur)
 		}
 		rows = append(rows, r)
 	}
@@ -707,14 +707,14 @@ func fmtRate(part, whole int64) string {
 	if whole <= 0 {
 		return "—"
 	}
-	return money.Percent(report.Percent(part, whole))
+	return format.Percent(report.Percent(part, whole))
 }
 
 func fmtShare(part, whole decimal.Decimal) string {
 	if !whole.IsPositive() {
 		return "—"
 	}
-	return money.Percent(report.PercentOf(part, whole))
+	return format.Percent(report.PercentOf(part, whole))
 }
 
 func fmtDuration(d time.Duration) string {

@@ -5,7 +5,7 @@
 //
 // Callers fill the view structs below (PeriodPage, IndexPage) with computed statistics; this
 // package only formats and lays them out. Money stays decimal.Decimal until it is formatted with
-// report/money; chart values become float64 only inside the chart options.
+// report/format; chart values become float64 only inside the chart options.
 //
 // Escaping: pages are html/template output, so every string is escaped for its context. Chart
 // options are built with go-echarts but never rendered with its own template (which writes labels

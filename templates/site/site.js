@@ -1,6 +1,6 @@
 // aispend report site: draws every chart on the page. Chart options are JSON data blocks
 // (<script type="application/json">), parsed with JSON.parse, never evaluated; labels reach
-// echarts as plain strings. Money formatting matches report/money: symbol, thousands separators,
+// echarts as plain strings. Money formatting matches report/format: symbol, thousands separators,
 // the currency's minor units.
 (function () {
   'use strict';

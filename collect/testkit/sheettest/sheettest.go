@@ -10,7 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect/testkit"
-	"github.com/aispend/aispend/report/xlsx"
+	"github.com/aispend/aispend/report/sheet"
 )
 
 // Totals reads the Summary's total cost and the sum of every Events sheet's cost cells, as exact
@@ -25,7 +25,7 @@ func Totals(t testing.TB, path string) (summary, events decimal.Decimal, rows in
 	}
 	defer f.Close()
 	raw := excelize.Options{RawCellValue: true}
-	all, err := f.GetRows(xlsx.SheetSummary, raw)
+	all, err := f.GetRows(sheet.SheetSummary, raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -38,16 +38,16 @@ func Totals(t testing.TB, path string) (summary, events decimal.Decimal, rows in
 	if !found {
 		t.Fatal("no Total cost row on the Summary sheet")
 	}
-	for _, sheet := range f.GetSheetList() {
-		if sheet != xlsx.SheetEvents && !strings.HasPrefix(sheet, xlsx.SheetEvents+" (") {
+	for _, name := range f.GetSheetList() {
+		if name != sheet.SheetEvents && !strings.HasPrefix(name, sheet.SheetEvents+" (") {
 			continue
 		}
-		rs, err := f.GetRows(sheet, raw)
+		rs, err := f.GetRows(name, raw)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(rs) == 0 || len(rs) > 1 && (len(rs[0]) < 11 || rs[0][10] != "Cost") {
-			t.Fatalf("sheet %s: %d rows, header %v; want Cost in column K", sheet, len(rs), rs)
+			t.Fatalf("sheet %s: %d rows, header %v; want Cost in column K", name, len(rs), rs)
 		}
 		for _, r := range rs[1:] {
 			rows++

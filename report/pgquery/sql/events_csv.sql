@@ -1,6 +1,6 @@
 -- events_csv: the events of [$1, $2) for the events CSV, oldest first (ties by event id), each
 -- value as PostgreSQL prints it (read in text format, the time in binary), which
--- report/xlsx.EventsCSV.WriteRaw writes without decoding it: cost exact without trailing zeros,
+-- report/sheet.EventsCSV.WriteRaw writes without decoding it: cost exact without trailing zeros,
 -- NULL when unpriced; tags as JSON text. Printing is what this query costs the database: the
 -- RFC 3339 time, the inert text and the CSV quoting are left to Go, on the run's other core.
 SELECT occurred_at, event_id, service, model, provider, input_tokens, output_tokens,

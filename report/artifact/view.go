@@ -1,0 +1,269 @@
+package artifact
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/format"
+	"github.com/aispend/aispend/report/sheet"
+	"github.com/aispend/aispend/report/site"
+)
+
+// This file maps a batch run's report onto the view structs of the page and the workbook (the
+// digest's is report/email.DigestOf). The mappings are pure, so the page, the workbook and the
+// email show the same numbers by construction: each takes its amounts from the same
+// report.Totals.
+
+// SitePeriod is the site's name for a report period.
+func SitePeriod(p report.Period) site.Period {
+	return site.Period{Kind: p.Kind, Label: p.Label(), Start: p.Start, End: p.End}
+}
+
+// Page is the period page of a report. alerts is the alert history (the ledger entries of the
+// budget periods that overlap the report period); workbook is the workbook's file name beside the
+// page, "" for no link.
+func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, workbook string) site.PeriodPage {
+	t := rep.Totals
+	pg := site.PeriodPage{
+		Period:      SitePeriod(rep.Period),
+		Currency:    rep.Currency,
+		Location:    rep.Period.Start.Location(),
+		GeneratedAt: generatedAt,
+		KPIs: site.KPIs{
+			TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
+			Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced,
+		},
+		Budgets:  BudgetCards(rep.Budgets),
+		Workbook: workbook,
+	}
+	cmp := rep.Previous
+	if cmp != nil {
+		pt := cmp.Totals
+		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
+			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
+		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
+	}
+	change := func(d report.Dimension, r report.Row) site.Change {
+		if cmp == nil {
+			return site.Change{}
+		}
+		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
+		return site.Change{Known: true, New: !ok, Cost: t.Cost}
+	}
+	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
+	for _, s := range report.Spikes(rep.History, rep.Series) {
+		pg.Spikes = append(pg.Spikes, site.Spike{Day: s.Date, Cost: s.Cost, Median: s.Median})
+	}
+	for _, u := range rep.UnpricedModels {
+		pg.UnpricedModels = append(pg.UnpricedModels, site.UnpricedModel{Model: u.Model, Provider: u.Provider, Events: u.Events,
+			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TokensKnown: u.TokensKnown})
+	}
+	for _, r := range rep.Breakdowns[report.ByService] {
+		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByService, r)})
+		pg.Latency = append(pg.Latency, site.ServiceLatency{
+			Service: rowName(r), Samples: r.Latency.Count(),
+			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
+		})
+	}
+	for _, r := range rep.Breakdowns[report.ByModel] {
+		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByModel, r)})
+	}
+	for _, r := range rep.Breakdowns[report.ByUser] {
+		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByUser, r)})
+	}
+	for _, r := range rep.Breakdowns[report.ByOrg] {
+		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
+	}
+	for _, s := range rep.BudgetSummaries {
+		pg.BudgetSummaries = append(pg.BudgetSummaries, s.String())
+	}
+	pg.CacheSavings = rep.CacheSavings
+	pg.Progress = report.Progress(rep.Period, rep.AsOf)
+	if pg.Progress != "" {
+		if proj, ok := report.Project(rep.Period, rep.Totals.Cost, rep.AsOf); ok {
+			pg.Forecast = decimal.NewNullDecimal(proj)
+		}
+	}
+	for _, d := range rep.Series {
+		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
+		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
+			break
+		}
+		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
+	}
+	for _, e := range alerts {
+		pg.Alerts = append(pg.Alerts, site.Alert{
+			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
+			Severity: site.BudgetState(strings.ToLower(string(e.Severity))),
+			Kind:     site.AlertKind(e.Kind), Status: e.Status, Amount: alertAmount(e),
+			Period: e.Period(rep.Period.Start.Location()).String(),
+		})
+	}
+	return pg
+}
+
+// rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown
+// as "(none)") for events without a value.
+func rowName(r report.Row) string {
+	if r.Other {
+		return r.Label()
+	}
+	return r.Key
+}
+
+func ms(n int64) time.Duration { return time.Duration(n) * time.Millisecond }
+
+// alertAmount is the spend that crossed the threshold: the projection for a forecast alert.
+func alertAmount(e report.LedgerEntry) decimal.Decimal {
+	if e.Kind == report.Forecast && e.Projected.Valid {
+		return e.Projected.Decimal
+	}
+	return e.Spent
+}
+
+// BudgetCards are the budget status cards of the period page and the landing page.
+func BudgetCards(sts []report.Status) []site.BudgetCard {
+	out := make([]site.BudgetCard, 0, len(sts))
+	for _, st := range sts {
+		c := site.BudgetCard{
+			Name: st.Budget.Name, Window: st.Period.Kind,
+			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
+		}
+		if pr, ok := st.Projection(); ok && st.Open() {
+			c.Forecast, c.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
+		}
+		if !st.Budget.Scope.IsZero() {
+			c.Scope = st.Budget.Scope.String()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// Workbook is the workbook of a report. events streams the period's events (it is called once,
+// while the workbook is written); nil gives an empty Events sheet.
+func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(sheet.Event) error) error) sheet.Workbook {
+	p, t := rep.Period, rep.Totals
+	wb := sheet.Workbook{
+		Currency:    rep.Currency,
+		Location:    p.Start.Location(),
+		Period:      sheet.Period{Label: p.Label(), Start: p.Start, End: p.End},
+		GeneratedAt: generatedAt,
+		Summary: sheet.Summary{
+			TotalCost: t.Cost, Requests: t.Requests, Successes: t.Successes(), CacheHits: t.CacheHits,
+			Unpriced: t.Unpriced, Tokens: tokens(t), Latency: latency(t.Latency), CacheSavings: rep.CacheSavings,
+			AvgCost:        avgCost(t),
+			UnpricedModels: unpricedLines(rep.UnpricedModels),
+		},
+		Services: breakdown(rep.Breakdowns[report.ByService]),
+		Models:   breakdown(rep.Breakdowns[report.ByModel]),
+		Users:    breakdown(every(rep, report.ByUser)),
+		Orgs:     breakdown(every(rep, report.ByOrg)),
+		Events:   events,
+	}
+	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
+	for _, d := range rep.Series {
+		if !p.Contains(d.Date) {
+			continue
+		}
+		wb.Daily = append(wb.Daily, sheet.DailyRow{
+			Day: d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
+			Unpriced: d.Unpriced, Cost: d.Cost, Tokens: tokens(d.Totals),
+		})
+	}
+	for _, st := range rep.Budgets {
+		// Scope names what the budget counts, "all events" when unscoped, so that finance
+		// never reads a blank as "unknown".
+		row := sheet.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
+			Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
+		// Every open budget has one (early in the period the plain run rate), as of the
+		// report's instant like the page's and the digest's, never as of the run.
+		if pr, ok := st.Projection(); ok {
+			row.Forecast = decimal.NewNullDecimal(pr.Amount)
+		}
+		wb.Budgets = append(wb.Budgets, row)
+	}
+	for _, e := range alerts {
+		wb.Alerts = append(wb.Alerts, sheet.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
+			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})
+	}
+	return wb
+}
+
+// avgCost is the workbook's average cost per priced request (report.Totals.AvgCost); blank
+// without a priced request, where the page shows 0.
+func avgCost(t report.Totals) decimal.NullDecimal {
+	if t.PricedRequests() <= 0 {
+		return decimal.NullDecimal{}
+	}
+	return decimal.NewNullDecimal(t.AvgCost())
+}
+
+func tokens(t report.Totals) sheet.Tokens {
+	return sheet.Tokens{Input: t.InputTokens, Output: t.OutputTokens, CacheRead: t.CacheReadTokens,
+		CacheWrite: t.CacheWriteTokens, Reasoning: t.ReasoningTokens}
+}
+
+func latency(h report.Histogram) *sheet.Latency {
+	if h.Count() == 0 {
+		return nil
+	}
+	return &sheet.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+// every is each row of dimension d, when the report has them all (users and orgs: the
+// workbook's chargeback sheets); otherwise its top N and "(other)".
+func every(rep *report.Report, d report.Dimension) []report.Row {
+	if all, ok := rep.All[d]; ok {
+		return all
+	}
+	return rep.Breakdowns[d]
+}
+
+func breakdown(rows []report.Row) []sheet.BreakdownRow {
+	out := make([]sheet.BreakdownRow, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, sheet.BreakdownRow{
+			Name: rowName(r), Requests: r.Requests, Failures: r.Failures, CacheHits: r.CacheHits,
+			Unpriced: r.Unpriced, Cost: r.Cost, Tokens: tokens(r.Totals), Latency: latency(r.Latency),
+		})
+	}
+	return out
+}
+
+// WorkbookEvent is an event as the workbook lists it.
+func WorkbookEvent(e report.Event) sheet.Event {
+	return sheet.Event{
+		OccurredAt: e.OccurredAt, EventID: e.EventID, Service: e.Service, Model: e.Model, Provider: e.Provider,
+		InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
+		CacheWriteTokens: e.CacheWriteTokens, ReasoningTokens: e.ReasoningTokens, Cost: e.Cost,
+		CostSource: e.CostSource, DurationMS: e.DurationMS, Success: e.Success, Error: e.Error,
+		CacheHit: e.CacheHit, UserID: e.UserID, OrgID: e.OrgID, Endpoint: e.Endpoint, Tags: e.Tags,
+	}
+}
+
+// unpricedLines name the models without a price with their event and token counts.
+func unpricedLines(ms []report.UnpricedModel) []string {
+	var out []string
+	for _, m := range ms {
+		s := m.Model
+		if m.Provider != "" {
+			s += " (" + m.Provider + ")"
+		}
+		s += ": " + format.Group(strconv.FormatInt(m.Events, 10)) + " events"
+		if m.TokensKnown {
+			s += ", " + format.Group(strconv.FormatInt(m.InputTokens, 10)) + " input and " +
+				format.Group(strconv.FormatInt(m.OutputTokens, 10)) + " output tokens"
+		}
+		out = append(out, s)
+	}
+	return out
+}

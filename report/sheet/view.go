@@ -1,0 +1,159 @@
+package sheet
+
+import (
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// Rate is one exchange rate: 1 Currency = Value units of the workbook's currency.
+type Rate struct {
+	Currency string
+	Value    decimal.Decimal
+	Since    string // YYYY-MM-DD when the rate was set; may be empty
+}
+
+// Workbook is everything one period's workbook shows. Amounts are exact decimals in Currency;
+// they become float64 only as the value of a spreadsheet cell. Derived figures (rates, shares,
+// averages, remaining budget, totals rows) are computed here, in decimal, from these inputs.
+type Workbook struct {
+	Currency    string         // ISO 4217 code of every amount, e.g. "KRW"
+	Location    *time.Location // the report's time zone; every date is shown in it
+	Period      Period
+	GeneratedAt time.Time
+
+	Summary  Summary
+	Daily    []DailyRow     // one row per day of the period, oldest first
+	Services []BreakdownRow // By service, in the order given (usually cost, descending)
+	Models   []BreakdownRow // By model
+	Users    []BreakdownRow // By user
+	Orgs     []BreakdownRow // By org
+	Budgets  []BudgetRow
+	Alerts   []AlertRow
+	Rates    []Rate // exchange rates into Currency, stated on the Summary sheet
+
+	// Events streams every event of the period, in the order the rows should appear. Write calls
+	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
+	// Events gives an Events sheet with only its header.
+	Events func(emit func(Event) error) error
+
+	// EventsCSV is the file name of the period's events as gzip-compressed CSV (see EventsCSV
+	// the type), published beside the workbook; the Summary sheet links it. Empty: no CSV.
+	EventsCSV string
+	// EventsOmitted, when set, says why the Events sheet lists no events (e.g. "This period
+	// has 1,234,567 events, more than the 200,000 a workbook lists."). The sheet then holds
+	// that sentence and where the CSV is, as one row, and Events is not called. It requires
+	// EventsCSV.
+	EventsOmitted string
+}
+
+// Period is the reporting period, half-open: [Start, End).
+type Period struct {
+	Label string // e.g. "2025-06" or "2025-W23"
+	Start time.Time
+	End   time.Time
+}
+
+// Summary holds the period's totals.
+type Summary struct {
+	TotalCost decimal.Decimal // priced events only
+	Requests  int64
+	Successes int64
+	CacheHits int64
+	Unpriced  int64 // events with no cost (no price known)
+	// AvgCost is the average cost per priced request as the report computed it
+	// (report.Totals.AvgCost); not valid: no priced request, and the cell is blank.
+	AvgCost decimal.NullDecimal
+	Tokens  Tokens
+	Latency *Latency // nil when no event carried a duration
+	// CacheSavings is what prompt-cache reads saved against the uncached input price; not valid:
+	// not known (no price table), and the row is left out.
+	CacheSavings decimal.NullDecimal
+	// UnpricedModels name the models without a price, e.g. "mystery (anthropic): 30 events,
+	// 30,000 input and 3,000 output tokens".
+	UnpricedModels []string
+}
+
+// Tokens counts tokens by kind. Input includes cached input.
+type Tokens struct {
+	Input      int64
+	Output     int64
+	CacheRead  int64
+	CacheWrite int64
+	Reasoning  int64
+}
+
+// Latency holds duration percentiles in milliseconds.
+type Latency struct {
+	P50, P95, P99 float64
+}
+
+// DailyRow is one calendar day in the report's time zone.
+type DailyRow struct {
+	Day       time.Time // any instant within the day; shown as the date in Workbook.Location
+	Requests  int64
+	Failures  int64
+	CacheHits int64
+	Unpriced  int64
+	Cost      decimal.Decimal
+	Tokens    Tokens
+}
+
+// BreakdownRow is one service, model, user or organisation.
+type BreakdownRow struct {
+	Name      string // shown as "(none)" when empty
+	Requests  int64
+	Failures  int64
+	CacheHits int64
+	Unpriced  int64
+	Cost      decimal.Decimal
+	Tokens    Tokens
+	Latency   *Latency // optional
+}
+
+// BudgetRow is one budget's state for its current period.
+type BudgetRow struct {
+	Name     string
+	Scope    string // e.g. "service=QA_CHAT", "all events"
+	Period   string // e.g. "monthly 2025-06"
+	Limit    decimal.Decimal
+	Spent    decimal.Decimal
+	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
+	State    string              // e.g. "ok", "warning", "exceeded"
+	AsOf     time.Time           // the instant the figures stand at; zero: blank
+}
+
+// AlertRow is one alert from the alert ledger.
+type AlertRow struct {
+	At        time.Time
+	Budget    string
+	Period    string // the budget period the alert belongs to, e.g. "daily 2025-06-01"
+	Threshold int    // percent, e.g. 80
+	Severity  string
+	Kind      string // "actual" or "forecast"
+	Status    string // e.g. "sent", "pending"
+}
+
+// Event is one row of the events table.
+type Event struct {
+	OccurredAt       time.Time
+	EventID          string
+	Service          string
+	Model            string
+	Provider         string
+	InputTokens      int64
+	OutputTokens     int64
+	CacheReadTokens  int64
+	CacheWriteTokens int64
+	ReasoningTokens  int64
+	Cost             decimal.NullDecimal // invalid (NULL) = unpriced
+	CostSource       string
+	DurationMS       *int64
+	Success          bool
+	Error            string
+	CacheHit         bool
+	UserID           string
+	OrgID            string
+	Endpoint         string
+	Tags             string // the tags as text, e.g. their JSON
+}
