@@ -385,9 +385,38 @@ func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// BudgetDrivers implements report.Store, from the same sources as BudgetSpend.
-func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
-	byKey := map[string]*report.Driver{}
+// BudgetDrivers implements report.Store, from the same sources as BudgetSpend: every dimension
+// of dims in one snapshot and one scan of each source, where an alert used to read each
+// dimension in a snapshot of its own.
+func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dims []report.Dimension, n int) (map[report.Dimension][]report.Driver, error) {
+	names := make([]string, len(dims))
+	for i, d := range dims {
+		names[i] = string(d)
+	}
+	byKey := map[report.Dimension]map[string]*report.Driver{}
+	add := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		var dim, key string
+		var c decimal.Decimal
+		var requests, unpriced int64
+		_, err = pgx.ForEachRow(rows, []any{&dim, &key, &c, &requests, &unpriced}, func() error {
+			m := byKey[report.Dimension(dim)]
+			if m == nil {
+				m = map[string]*report.Driver{}
+				byKey[report.Dimension(dim)] = m
+			}
+			d := m[key]
+			if d == nil {
+				d = &report.Driver{Key: key}
+				m[key] = d
+			}
+			d.Cost, d.Requests, d.Unpriced = d.Cost.Add(c), d.Requests+requests, d.Unpriced+unpriced
+			return nil
+		})
+		return err
+	}
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
@@ -402,75 +431,61 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err != nil {
 			return err
 		}
-		add := func(rows pgx.Rows, err error) error {
-			if err != nil {
-				return err
-			}
-			var key string
-			var c decimal.Decimal
-			var requests, unpriced int64
-			_, err = pgx.ForEachRow(rows, []any{&key, &c, &requests, &unpriced}, func() error {
-				d := byKey[key]
-				if d == nil {
-					d = &report.Driver{Key: key}
-					byKey[key] = d
-				}
-				d.Cost, d.Requests, d.Unpriced = d.Cost.Add(c), d.Requests+requests, d.Unpriced+unpriced
-				return nil
-			})
-			return err
-		}
-		if len(pl.days) > 0 {
-			var err error
-			if scope.IsZero() {
-				err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, string(dim)))
-			} else {
-				args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
-				err = add(tx.Query(ctx, qDriversAggs, append(args, string(dim))...))
-			}
-			if err != nil {
-				return fmt.Errorf("from aggregates: %w", err)
-			}
-		}
-		for _, r := range pl.ranges {
-			args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
-			if err := add(tx.Query(ctx, qBudgetDrivers, append(args, string(dim))...)); err != nil {
-				return fmt.Errorf("from events: %w", err)
-			}
-		}
-		for _, r := range pl.pending {
-			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
-			rows := src.xacts
-			if wholeHours(r) {
-				if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
-					return fmt.Errorf("from pending sums: %w", err)
-				}
-				rows = src.unsummed
-			}
-			if len(rows) == 0 {
-				continue
-			}
-			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
-				return fmt.Errorf("from pending events: %w", err)
-			}
-		}
-		return nil
+		return readDrivers(ctx, tx, src, pl, scope, names, add)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query budget drivers: %w", err)
 	}
-	out := make([]report.Driver, 0, len(byKey))
-	for _, d := range byKey {
-		out = append(out, *d)
+	out := map[report.Dimension][]report.Driver{}
+	for _, dim := range dims {
+		top := make([]report.Driver, 0, len(byKey[dim]))
+		for _, d := range byKey[dim] {
+			top = append(top, *d)
+		}
+		sort.Slice(top, func(i, j int) bool {
+			return report.Ranked(top[i].Cost, top[i].Requests, top[i].Key, top[j].Cost, top[j].Requests, top[j].Key)
+		})
+		out[dim] = top[:min(n, len(top))]
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if c := out[i].Cost.Cmp(out[j].Cost); c != 0 {
-			return c > 0
+	return out, nil
+}
+
+// readDrivers reads the plan pl's sources for the dimensions dims into add: the aggregates of
+// its current days, the events of its other ranges, and what the pending marks add.
+func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan, scope report.Scope, dims []string, add func(pgx.Rows, error) error) error {
+	if len(pl.days) > 0 {
+		var err error
+		if scope.IsZero() {
+			err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, dims))
+		} else {
+			args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
+			err = add(tx.Query(ctx, qDriversAggs, append(args, dims)...))
 		}
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
+		if err != nil {
+			return fmt.Errorf("from aggregates: %w", err)
 		}
-		return out[i].Key < out[j].Key
-	})
-	return out[:min(n, len(out))], nil
+	}
+	for _, r := range pl.ranges {
+		args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
+		if err := add(tx.Query(ctx, qBudgetDrivers, append(args, dims)...)); err != nil {
+			return fmt.Errorf("from events: %w", err)
+		}
+	}
+	for _, r := range pl.pending {
+		args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), dims)
+		rows := src.xacts
+		if wholeHours(r) {
+			if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
+				return fmt.Errorf("from pending sums: %w", err)
+			}
+			rows = src.unsummed
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
+			return fmt.Errorf("from pending events: %w", err)
+		}
+	}
+	return nil
 }
