@@ -78,6 +78,7 @@ var (
 	qCurrentDays          = q("current_days")
 	qMarkCurrent          = q("mark_current")
 	qPendingHours         = q("pending_hours")
+	qPendingXacts         = q("pending_xacts")
 	qPendingInRange       = q("pending_in_range")
 	qPendingAge           = q("pending_age")
 	qSummarizeBRIN        = q("summarize_brin")

@@ -38,8 +38,10 @@ type spendPlan struct {
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
 	marks []pendingMark
-	// Each transaction of the pending insert marks once, and those of them whose rows were
-	// not summed (a mark written without sums: before migration 00012).
+	// unsummed: each transaction of the pending insert marks whose rows were not summed (a mark
+	// written without sums: before migration 00012, or by a bulk statement) once. xacts: each
+	// transaction of the pending insert marks once, read only when a read needs every pending
+	// row (rowXacts), since a burst of small commits leaves tens of thousands.
 	xacts, unsummed []int64
 	avail           *partitionSet
 	byZone          map[string]pendingMarks // days, per time zone
@@ -47,7 +49,7 @@ type spendSources struct {
 
 type pendingMark struct {
 	hour time.Time
-	xact *int64
+	xact *int64 // nil: a mark without a transaction; 0: insert marks whose rows were summed
 }
 
 // readSpendSources reads the spendSources of tx's snapshot (pending_hours.sql, availability).
@@ -59,13 +61,10 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 	}
 	var m pendingMark
 	var summed bool
-	seen, unsummed := map[int64]bool{}, map[int64]bool{} // a transaction leaves a mark per hour it wrote into
+	unsummed := map[int64]bool{} // a transaction leaves a mark per hour it wrote into
 	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact, &summed}, func() error {
 		if m.xact != nil {
 			x := *m.xact
-			if !seen[x] {
-				src.xacts, seen[x] = append(src.xacts, x), true
-			}
 			if !summed && !unsummed[x] {
 				src.unsummed, unsummed[x] = append(src.unsummed, x), true
 			}
@@ -81,6 +80,27 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// rowXacts are the transactions whose rows a read of the range r takes from the events: those
+// without sums when r is whole UTC hours (the sums serve the rest), otherwise every pending one,
+// read once per snapshot when first needed (pending_xacts.sql).
+func (src *spendSources) rowXacts(ctx context.Context, tx pgx.Tx, r [2]time.Time) ([]int64, error) {
+	if wholeHours(r) {
+		return src.unsummed, nil
+	}
+	if src.xacts == nil {
+		rows, err := tx.Query(ctx, qPendingXacts)
+		if err != nil {
+			return nil, fmt.Errorf("list pending transactions: %w", err)
+		}
+		xs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("list pending transactions: %w", err)
+		}
+		src.xacts = append([]int64{}, xs...)
+	}
+	return src.xacts, nil
 }
 
 // addRange appends [a, b) to rs, merged with the last range when adjacent.
@@ -283,7 +303,11 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			}
 		}
 		for _, r := range pendRanges {
-			for _, rd := range src.pendingReads(r, pend[r]) {
+			rds, err := src.pendingReads(ctx, tx, r, pend[r])
+			if err != nil {
+				return err
+			}
+			for _, rd := range rds {
 				if err := read(rd); err != nil {
 					return err
 				}
@@ -301,17 +325,19 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 // of current aggregates) for the queries idx: their sums (pending_sums.sql) when r is whole UTC
 // hours, and the rows (pending_rows.sql) of the transactions that have no sums, or of every
 // pending transaction when r is not (a zone whose offset is not whole hours).
-func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
+func (src *spendSources) pendingReads(ctx context.Context, tx pgx.Tx, r [2]time.Time, idx []int) ([]spendRead, error) {
 	var out []spendRead
-	rows := src.xacts
 	if wholeHours(r) {
 		out = append(out, spendRead{qPendingSums, sumAggregates, []any{r[0], r[1], src.unsummed}, idx})
-		rows = src.unsummed
+	}
+	rows, err := src.rowXacts(ctx, tx, r)
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) > 0 {
 		out = append(out, spendRead{qSpendPending, rowAggregates, append([]any{r[0], r[1]}, pendingArgs(rows)...), idx})
 	}
-	return out
+	return out, nil
 }
 
 // wholeHours tells whether the range r begins and ends on whole UTC hours, as the pending sums
@@ -473,12 +499,14 @@ func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan
 	}
 	for _, r := range pl.pending {
 		args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), dims)
-		rows := src.xacts
 		if wholeHours(r) {
 			if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
 				return fmt.Errorf("from pending sums: %w", err)
 			}
-			rows = src.unsummed
+		}
+		rows, err := src.rowXacts(ctx, tx, r)
+		if err != nil {
+			return err
 		}
 		if len(rows) == 0 {
 			continue

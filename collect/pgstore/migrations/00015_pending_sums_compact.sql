@@ -9,6 +9,10 @@
 -- a transaction. This index is the target of the merge's upsert.
 CREATE UNIQUE INDEX event_change_sums_merged ON event_change_sums (hour, service, model, provider, org_id, user_id)
     WHERE xact = 0;
+-- The sums not merged yet, which a merge takes: found through this index, not by scanning a
+-- table that a burst leaves large and mostly empty (the merged rows stay until a refresh).
+CREATE INDEX event_change_sums_unmerged ON event_change_sums (xact) WHERE xact <> 0;
 
 -- +goose Down
+DROP INDEX event_change_sums_unmerged;
 DROP INDEX event_change_sums_merged;
