@@ -834,13 +834,9 @@ func (j *Job) sentKeys(ctx context.Context, bp Period) (map[string]bool, error) 
 // alertEmail composes the email of ledger entry e with the budget's current status.
 // also are the lower thresholds of the same period this email covers.
 func (j *Job) alertEmail(ctx context.Context, b Budget, st Status, e LedgerEntry, runPeriod Period, also []int) (*Email, error) {
-	drivers := map[Dimension][]Driver{}
-	for _, dim := range AlertDimensions {
-		rows, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, dim, 5)
-		if err != nil {
-			return nil, err
-		}
-		drivers[dim] = rows
+	drivers, err := j.Store.BudgetDrivers(ctx, b.Scope, st.Period.Start, st.Period.End, AlertDimensions, 5)
+	if err != nil {
+		return nil, err
 	}
 	links, err := j.links(ctx, runPeriod)
 	if err != nil {

@@ -168,6 +168,23 @@ func BenchmarkScale(b *testing.B) {
 		row("  uncached GET /v1/budgets", big.budgetsGET(b, 3), "≤ 100ms")
 		row("  budget check (cron aispend run --alerts-only)", big.run(b, 3, nil, "run", "--alerts-only"), tenth)
 	}
+	holdForInspection(big)
+}
+
+// holdForInspection keeps the cluster running, when SCALE_HOLD names a file, until that file
+// is removed: the state after the last point can then be examined (EXPLAIN, pprof) by hand.
+func holdForInspection(db *scaleDB) {
+	hold := os.Getenv("SCALE_HOLD")
+	if hold == "" {
+		return
+	}
+	fmt.Printf("holding: DATABASE_URL=%s AISPEND_CONFIG=%s AISPEND_NOW=%s; remove %s to end\n", db.url, db.config, db.now.Format(time.RFC3339), hold)
+	for {
+		if _, err := os.Stat(hold); err != nil {
+			return
+		}
+		time.Sleep(time.Second)
+	}
 }
 
 func envInt(name string, def int) int {
@@ -351,6 +368,9 @@ func (db *scaleDB) run(b *testing.B, times int, extraEnv []string, args ...strin
 		}
 		ds = append(ds, d)
 		rss = max(rss, stop())
+		if os.Getenv("SCALE_VERBOSE") != "" { // what each run did, to tell a slow run's cause
+			fmt.Printf("    %s %s: %s\n%s", strings.Join(args, " "), d.Round(time.Millisecond), "", out.Bytes())
+		}
 	}
 	sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
 	return cmdResult{d: ds[len(ds)/2], rssKB: rss}

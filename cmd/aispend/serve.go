@@ -19,6 +19,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report/mail"
+	"github.com/aispend/aispend/report/pgquery"
 )
 
 func cmdServe(ctx context.Context, env *environment, args []string) error {
@@ -62,6 +63,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	}
 	ln = collect.Listen(ln, cfg.Ingest.MaxConnections, unauthIdle)
 	go pgstore.KeepPartitions(ctx, pool, cfg.RetentionDays, env.log)
+	go pgquery.New(pool).KeepSumsCompact(ctx, env.log)
 	return serveUntilDone(ctx, env, ln, handler, store)
 }
 

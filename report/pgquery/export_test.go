@@ -28,7 +28,11 @@ func (s *Store) ExplainPendingSpend(ctx context.Context, scope report.Scope, sta
 		}
 		qs := []report.SpendQuery{{Scope: scope, Start: start, End: end}}
 		for _, r := range pl.pending {
-			for _, rd := range src.pendingReads(r, []int{0}) {
+			rds, err := src.pendingReads(ctx, tx, r, []int{0})
+			if err != nil {
+				return err
+			}
+			for _, rd := range rds {
 				sql, args := spendBatch(rd, qs)
 				var plan []byte
 				if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {

@@ -78,12 +78,15 @@ var (
 	qCurrentDays          = q("current_days")
 	qMarkCurrent          = q("mark_current")
 	qPendingHours         = q("pending_hours")
+	qPendingXacts         = q("pending_xacts")
 	qPendingInRange       = q("pending_in_range")
 	qPendingAge           = q("pending_age")
 	qSummarizeBRIN        = q("summarize_brin")
 	aggregatesLock        = q("aggregates_xact_lock")
 	aggregatesSessionLock = q("aggregates_lock")
 	aggregatesUnlock      = q("aggregates_unlock")
+	aggregatesTryLock     = q("aggregates_try_xact_lock")
+	qSumsCompact          = q("sums_compact")
 	qRefreshSettings      = q("refresh_settings")
 	qRawReadSettings      = q("raw_read_settings")
 	qMarkJoinSettings     = q("mark_join_settings")
@@ -671,13 +674,7 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 	for _, d := range report.Dimensions {
 		g := groups[string(d)]
 		sort.Slice(g, func(i, j int) bool {
-			if c := g[i].Cost.Cmp(g[j].Cost); c != 0 {
-				return c > 0
-			}
-			if g[i].Requests != g[j].Requests {
-				return g[i].Requests > g[j].Requests
-			}
-			return g[i].Key < g[j].Key
+			return report.Ranked(g[i].Cost, g[i].Requests, g[i].Key, g[j].Cost, g[j].Requests, g[j].Key)
 		})
 		n := min(topN, len(g))
 		shown[d], rest[d] = g[:n], g[n:]

@@ -38,8 +38,10 @@ type spendPlan struct {
 // pending change marks and which time ranges retention dropped, each read once.
 type spendSources struct {
 	marks []pendingMark
-	// Each transaction of the pending insert marks once, and those of them whose rows were
-	// not summed (a mark written without sums: before migration 00012).
+	// unsummed: each transaction of the pending insert marks whose rows were not summed (a mark
+	// written without sums: before migration 00012, or by a bulk statement) once. xacts: each
+	// transaction of the pending insert marks once, read only when a read needs every pending
+	// row (rowXacts), since a burst of small commits leaves tens of thousands.
 	xacts, unsummed []int64
 	avail           *partitionSet
 	byZone          map[string]pendingMarks // days, per time zone
@@ -47,7 +49,7 @@ type spendSources struct {
 
 type pendingMark struct {
 	hour time.Time
-	xact *int64
+	xact *int64 // nil: a mark without a transaction; 0: insert marks whose rows were summed
 }
 
 // readSpendSources reads the spendSources of tx's snapshot (pending_hours.sql, availability).
@@ -59,13 +61,10 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 	}
 	var m pendingMark
 	var summed bool
-	seen, unsummed := map[int64]bool{}, map[int64]bool{} // a transaction leaves a mark per hour it wrote into
+	unsummed := map[int64]bool{} // a transaction leaves a mark per hour it wrote into
 	_, err = pgx.ForEachRow(rows, []any{&m.hour, &m.xact, &summed}, func() error {
 		if m.xact != nil {
 			x := *m.xact
-			if !seen[x] {
-				src.xacts, seen[x] = append(src.xacts, x), true
-			}
 			if !summed && !unsummed[x] {
 				src.unsummed, unsummed[x] = append(src.unsummed, x), true
 			}
@@ -81,6 +80,27 @@ func readSpendSources(ctx context.Context, tx pgx.Tx) (*spendSources, error) {
 		return nil, err
 	}
 	return src, nil
+}
+
+// rowXacts are the transactions whose rows a read of the range r takes from the events: those
+// without sums when r is whole UTC hours (the sums serve the rest), otherwise every pending one,
+// read once per snapshot when first needed (pending_xacts.sql).
+func (src *spendSources) rowXacts(ctx context.Context, tx pgx.Tx, r [2]time.Time) ([]int64, error) {
+	if wholeHours(r) {
+		return src.unsummed, nil
+	}
+	if src.xacts == nil {
+		rows, err := tx.Query(ctx, qPendingXacts)
+		if err != nil {
+			return nil, fmt.Errorf("list pending transactions: %w", err)
+		}
+		xs, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+		if err != nil {
+			return nil, fmt.Errorf("list pending transactions: %w", err)
+		}
+		src.xacts = append([]int64{}, xs...)
+	}
+	return src.xacts, nil
 }
 
 // addRange appends [a, b) to rs, merged with the last range when adjacent.
@@ -283,7 +303,11 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 			}
 		}
 		for _, r := range pendRanges {
-			for _, rd := range src.pendingReads(r, pend[r]) {
+			rds, err := src.pendingReads(ctx, tx, r, pend[r])
+			if err != nil {
+				return err
+			}
+			for _, rd := range rds {
 				if err := read(rd); err != nil {
 					return err
 				}
@@ -301,17 +325,19 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 // of current aggregates) for the queries idx: their sums (pending_sums.sql) when r is whole UTC
 // hours, and the rows (pending_rows.sql) of the transactions that have no sums, or of every
 // pending transaction when r is not (a zone whose offset is not whole hours).
-func (src *spendSources) pendingReads(r [2]time.Time, idx []int) []spendRead {
+func (src *spendSources) pendingReads(ctx context.Context, tx pgx.Tx, r [2]time.Time, idx []int) ([]spendRead, error) {
 	var out []spendRead
-	rows := src.xacts
 	if wholeHours(r) {
 		out = append(out, spendRead{qPendingSums, sumAggregates, []any{r[0], r[1], src.unsummed}, idx})
-		rows = src.unsummed
+	}
+	rows, err := src.rowXacts(ctx, tx, r)
+	if err != nil {
+		return nil, err
 	}
 	if len(rows) > 0 {
 		out = append(out, spendRead{qSpendPending, rowAggregates, append([]any{r[0], r[1]}, pendingArgs(rows)...), idx})
 	}
-	return out
+	return out, nil
 }
 
 // wholeHours tells whether the range r begins and ends on whole UTC hours, as the pending sums
@@ -385,9 +411,38 @@ func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// BudgetDrivers implements report.Store, from the same sources as BudgetSpend.
-func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
-	byKey := map[string]*report.Driver{}
+// BudgetDrivers implements report.Store, from the same sources as BudgetSpend: every dimension
+// of dims in one snapshot and one scan of each source, where an alert used to read each
+// dimension in a snapshot of its own.
+func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dims []report.Dimension, n int) (map[report.Dimension][]report.Driver, error) {
+	names := make([]string, len(dims))
+	for i, d := range dims {
+		names[i] = string(d)
+	}
+	byKey := map[report.Dimension]map[string]*report.Driver{}
+	add := func(rows pgx.Rows, err error) error {
+		if err != nil {
+			return err
+		}
+		var dim, key string
+		var c decimal.Decimal
+		var requests, unpriced int64
+		_, err = pgx.ForEachRow(rows, []any{&dim, &key, &c, &requests, &unpriced}, func() error {
+			m := byKey[report.Dimension(dim)]
+			if m == nil {
+				m = map[string]*report.Driver{}
+				byKey[report.Dimension(dim)] = m
+			}
+			d := m[key]
+			if d == nil {
+				d = &report.Driver{Key: key}
+				m[key] = d
+			}
+			d.Cost, d.Requests, d.Unpriced = d.Cost.Add(c), d.Requests+requests, d.Unpriced+unpriced
+			return nil
+		})
+		return err
+	}
 	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 		if err := rawReadSettings(ctx, tx); err != nil {
 			return err
@@ -402,75 +457,63 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		if err != nil {
 			return err
 		}
-		add := func(rows pgx.Rows, err error) error {
-			if err != nil {
-				return err
-			}
-			var key string
-			var c decimal.Decimal
-			var requests, unpriced int64
-			_, err = pgx.ForEachRow(rows, []any{&key, &c, &requests, &unpriced}, func() error {
-				d := byKey[key]
-				if d == nil {
-					d = &report.Driver{Key: key}
-					byKey[key] = d
-				}
-				d.Cost, d.Requests, d.Unpriced = d.Cost.Add(c), d.Requests+requests, d.Unpriced+unpriced
-				return nil
-			})
-			return err
-		}
-		if len(pl.days) > 0 {
-			var err error
-			if scope.IsZero() {
-				err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, string(dim)))
-			} else {
-				args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
-				err = add(tx.Query(ctx, qDriversAggs, append(args, string(dim))...))
-			}
-			if err != nil {
-				return fmt.Errorf("from aggregates: %w", err)
-			}
-		}
-		for _, r := range pl.ranges {
-			args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
-			if err := add(tx.Query(ctx, qBudgetDrivers, append(args, string(dim))...)); err != nil {
-				return fmt.Errorf("from events: %w", err)
-			}
-		}
-		for _, r := range pl.pending {
-			args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), string(dim))
-			rows := src.xacts
-			if wholeHours(r) {
-				if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
-					return fmt.Errorf("from pending sums: %w", err)
-				}
-				rows = src.unsummed
-			}
-			if len(rows) == 0 {
-				continue
-			}
-			if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
-				return fmt.Errorf("from pending events: %w", err)
-			}
-		}
-		return nil
+		return readDrivers(ctx, tx, src, pl, scope, names, add)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("query budget drivers: %w", err)
 	}
-	out := make([]report.Driver, 0, len(byKey))
-	for _, d := range byKey {
-		out = append(out, *d)
+	out := map[report.Dimension][]report.Driver{}
+	for _, dim := range dims {
+		top := make([]report.Driver, 0, len(byKey[dim]))
+		for _, d := range byKey[dim] {
+			top = append(top, *d)
+		}
+		sort.Slice(top, func(i, j int) bool {
+			return report.Ranked(top[i].Cost, top[i].Requests, top[i].Key, top[j].Cost, top[j].Requests, top[j].Key)
+		})
+		out[dim] = top[:min(n, len(top))]
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if c := out[i].Cost.Cmp(out[j].Cost); c != 0 {
-			return c > 0
+	return out, nil
+}
+
+// readDrivers reads the plan pl's sources for the dimensions dims into add: the aggregates of
+// its current days, the events of its other ranges, and what the pending marks add.
+func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan, scope report.Scope, dims []string, add func(pgx.Rows, error) error) error {
+	if len(pl.days) > 0 {
+		var err error
+		if scope.IsZero() {
+			err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, dims))
+		} else {
+			args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
+			err = add(tx.Query(ctx, qDriversAggs, append(args, dims)...))
 		}
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
+		if err != nil {
+			return fmt.Errorf("from aggregates: %w", err)
 		}
-		return out[i].Key < out[j].Key
-	})
-	return out[:min(n, len(out))], nil
+	}
+	for _, r := range pl.ranges {
+		args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
+		if err := add(tx.Query(ctx, qBudgetDrivers, append(args, dims)...)); err != nil {
+			return fmt.Errorf("from events: %w", err)
+		}
+	}
+	for _, r := range pl.pending {
+		args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), dims)
+		if wholeHours(r) {
+			if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
+				return fmt.Errorf("from pending sums: %w", err)
+			}
+		}
+		rows, err := src.rowXacts(ctx, tx, r)
+		if err != nil {
+			return err
+		}
+		if len(rows) == 0 {
+			continue
+		}
+		if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
+			return fmt.Errorf("from pending events: %w", err)
+		}
+	}
+	return nil
 }
