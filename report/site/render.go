@@ -146,7 +146,8 @@ type kpiView struct {
 	Label, Value, Detail string
 	Warn                 bool
 	Change               string // "+₩1,200 (+12.5%)"; empty: no comparison
-	Dir                  string // up | down | flat: the change's direction, for its colour
+	Dir                  string // up | down | flat: the change's direction
+	Tone                 string // good | bad | neutral: what the change means, for its colour
 }
 
 type unpricedRow struct {
@@ -170,13 +171,13 @@ type budgetView struct {
 
 type serviceRow struct {
 	Name, Cost, Share, Requests, P50, P95 string
-	Change, Dir                           string
+	Change, Tone                          string
 }
 
 type spenderRow struct {
 	Rank                      string // "" for the "(other)" row, which is labelled with its size
 	ID, Cost, Share, Requests string
-	Change, Dir               string
+	Change, Tone              string // Tone as kpiView's: a cost that rose is bad
 }
 
 type alertRow struct {
@@ -293,7 +294,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		v.ServiceTotal = &serviceRow{Name: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
 			Requests: format.Count(k.Requests), P50: "", P95: ""}
 		if p.Previous != nil {
-			v.ServiceTotal.Change, v.ServiceTotal.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+			v.ServiceTotal.Change, v.ServiceTotal.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
 	}
 	total := func(rows []Spender) *spenderRow {
@@ -302,7 +303,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		}
 		r := &spenderRow{ID: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: format.Count(k.Requests)}
 		if p.Previous != nil {
-			r.Change, r.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+			r.Change, r.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
 		}
 		return r
 	}
@@ -496,7 +497,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 		if s.Members > 0 {
 			r.Name = otherLabel(s.Members, "services")
 		}
-		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur)
 	}
 	for _, l := range latency { // a service with latency but no cost row still gets its line
 		if !seen[l.Service] {
@@ -522,7 +523,7 @@ func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []
 		if s.Members > 0 {
 			r.Rank, r.ID = "", otherLabel(s.Members, noun)
 		}
-		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur)
 		rows = append(rows, r)
 	}
 	return rows
@@ -546,6 +547,34 @@ func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir str
 		return "new", "up"
 	}
 	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return format.Signed(d, currency) })
+}
+
+// costChange is fmtChange with the tone of a cost: up is bad.
+func costChange(cur decimal.Decimal, prev Change, currency string) (text, tone string) {
+	text, dir := fmtChange(cur, prev, currency)
+	return text, upBad.tone(dir)
+}
+
+// upIs says what a rise of a metric means for its reader, which colours its change: a cost, a
+// latency or unpriced events that rise are bad, a success or cache-hit rate that rises is good,
+// and more requests are neither.
+type upIs int
+
+const (
+	upNeutral upIs = iota
+	upBad
+	upGood
+)
+
+// tone is the colour class of a change in direction dir (up, down or flat): good, bad or neutral.
+func (u upIs) tone(dir string) string {
+	switch {
+	case u == upNeutral || dir == "flat" || dir == "":
+		return "neutral"
+	case (dir == "up") == (u == upGood):
+		return "good"
+	}
+	return "bad"
 }
 
 // fmtDelta is a change as signed shows it (format.Signed, SignedFine or SignedCount) with its
@@ -599,7 +628,14 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 		case "Unpriced events":
 			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
 		}
+		kpis[i].Tone = kpiUp[kpis[i].Label].tone(kpis[i].Dir)
 	}
+}
+
+// kpiUp is what a rise of each KPI means (upIs); a KPI not listed is neutral.
+var kpiUp = map[string]upIs{
+	"Total cost": upBad, "Avg cost / request": upBad, "Unpriced events": upBad,
+	"Success rate": upGood, "Cache-hit rate": upGood,
 }
 
 func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, error) {
