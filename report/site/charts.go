@@ -115,7 +115,7 @@ func servicePieOptions(services []CostShare) map[string]any {
 	)...)
 	pie.AddSeries("Cost by service", data,
 		charts.WithPieChartOpts(opts.PieChart{Radius: []string{"38%", "60%"}, Center: []string{"50%", "50%"}}),
-		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "outside"}),
+		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "outside", LineHeight: 16}),
 		charts.WithItemStyleOpts(opts.ItemStyle{BorderColor: "#fff", BorderWidth: 2}),
 	)
 	pie.Validate()
