@@ -97,7 +97,11 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
 			break
 		}
-		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
+		day := site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0}
+		// The run's own day is not over: its cost is what it has spent so far.
+		y, m, dd := d.Date.Date()
+		day.Partial = !rep.AsOf.IsZero() && rep.AsOf.Before(report.StartOfDay(y, m, dd+1, d.Date.Location()))
+		pg.DailyCost = append(pg.DailyCost, day)
 	}
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{

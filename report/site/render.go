@@ -136,6 +136,7 @@ type periodView struct {
 	UserTotal    *spenderRow
 	OrgTotal     *spenderRow
 	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
+	DailyRange   string   // the days the daily chart shows: "30 days, 2 Sep – 1 Oct 2025"
 	Unpriced     []unpricedRow
 	Daily        chartView
 	Pie          chartView
@@ -329,7 +330,8 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 
 	days := append([]DayCost(nil), p.DailyCost...)
 	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
-	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, loc)); err != nil {
+	v.DailyRange = daysRange(days, loc)
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, p.Period, loc)); err != nil {
 		return nil, err
 	}
 	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
@@ -340,6 +342,30 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// daysRange names the days of the daily chart (sorted) by what they are: "30 days, 2 Sep – 1 Oct
+// 2025", "7 days, 1 – 7 Dec 2026" (a month in progress), "1 Oct 2025"; the last one "so far".
+func daysRange(days []DayCost, loc *time.Location) string {
+	if len(days) == 0 {
+		return ""
+	}
+	first, last := days[0].Day.In(loc), days[len(days)-1].Day.In(loc)
+	var out string
+	switch {
+	case len(days) == 1:
+		out = last.Format("2 Jan 2006")
+	case first.Year() != last.Year():
+		out = fmt.Sprintf("%d days, %s – %s", len(days), first.Format("2 Jan 2006"), last.Format("2 Jan 2006"))
+	case first.Month() == last.Month():
+		out = fmt.Sprintf("%d days, %d – %s", len(days), first.Day(), last.Format("2 Jan 2006"))
+	default:
+		out = fmt.Sprintf("%d days, %s – %s", len(days), first.Format("2 Jan"), last.Format("2 Jan 2006"))
+	}
+	if days[len(days)-1].Partial {
+		out += " (" + last.Format("2 Jan") + " so far)"
+	}
+	return out
 }
 
 func costDetail(unpriced int64) string {

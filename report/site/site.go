@@ -246,6 +246,9 @@ type DayCost struct {
 	Cost decimal.Decimal
 	// NoData: no event that day; the line has a gap there instead of a zero.
 	NoData bool
+	// Partial: the day is in progress at the run (today): its cost so far, drawn dashed and
+	// labelled "so far", not like a whole day.
+	Partial bool
 }
 
 // CostShare is one slice of a breakdown (service or model).
