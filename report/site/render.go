@@ -131,7 +131,9 @@ type periodView struct {
 	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
 	Forecast        string // projected period-end cost of a period in progress; empty: none
 	// Compare names what the KPI changes compare with; empty: no comparison.
-	Compare      string
+	Compare string
+	// NoCompare says why nothing is compared: "nothing to compare with: data begin 5 Dec 09:14".
+	NoCompare    string
 	ServiceTotal *serviceRow
 	UserTotal    *spenderRow
 	OrgTotal     *spenderRow
@@ -284,18 +286,21 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	if p.Progress != "" && p.Forecast.Valid {
 		v.Forecast = format.Format(p.Forecast.Decimal, cur)
 	}
-	if p.Previous != nil {
-		kpiChanges(v.KPIs, k, *p.Previous, cur)
+	basis := p.CompareBasis
+	if p.Previous != nil && basis == report.BasisNone {
+		v.NoCompare = p.CompareLabel
+	} else if p.Previous != nil {
+		kpiChanges(v.KPIs, k, *p.Previous, cur, basis)
 		v.Compare = p.CompareLabel
 	}
-	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur)
-	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users")
-	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
+	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur, basis)
+	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users", basis)
+	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations", basis)
 	if len(p.Services) > 0 {
 		v.ServiceTotal = &serviceRow{Name: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
 			Requests: format.Count(k.Requests), P50: "", P95: ""}
-		if p.Previous != nil {
-			v.ServiceTotal.Change, v.ServiceTotal.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		if v.Compare != "" {
+			v.ServiceTotal.Change, v.ServiceTotal.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur, basis)
 		}
 	}
 	total := func(rows []Spender) *spenderRow {
@@ -303,8 +308,8 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 			return nil
 		}
 		r := &spenderRow{ID: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: format.Count(k.Requests)}
-		if p.Previous != nil {
-			r.Change, r.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		if v.Compare != "" {
+			r.Change, r.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur, basis)
 		}
 		return r
 	}
@@ -388,6 +393,20 @@ type indexView struct {
 	Budgets []budgetView
 	Latest  []reportLink
 	Kinds   []kindReports
+	Spend   *spendView
+}
+
+// spendView is the landing page's headline.
+type spendView struct {
+	Title    string // "December 2026"
+	Href     string // the month's page, when published
+	Progress string
+	Cost     string
+	Change   string // "+₩1,200 (+12.5 %)"; empty: no comparison
+	Tone     string
+	Compare  string // what Change compares with, or why there is nothing to compare with
+	Trend    chartView
+	Range    string // the trend's days: "30 days, 8 Nov – 7 Dec 2026 (7 Dec so far)"
 }
 
 type kindReports struct {
@@ -397,6 +416,7 @@ type kindReports struct {
 
 type reportLink struct {
 	Kind, Label, Range, Href, Workbook string
+	InProgress                         bool // the period holds the page's time: its figures are to date
 }
 
 func newIndexView(p IndexPage) (*indexView, error) {
@@ -441,6 +461,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 			if r.Workbook != "" {
 				link.Workbook = r.Period.File(r.Workbook)
 			}
+			link.InProgress = !p.GeneratedAt.Before(r.Period.Start) && p.GeneratedAt.Before(r.Period.End)
 			k.Reports = append(k.Reports, link)
 		}
 		if len(k.Reports) > 0 {
@@ -448,7 +469,43 @@ func newIndexView(p IndexPage) (*indexView, error) {
 		}
 		v.Kinds = append(v.Kinds, k)
 	}
+	if p.Spend != nil {
+		if v.Spend, err = newSpendView(*p.Spend, p, v.Kinds); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
+}
+
+// newSpendView lays out the headline: the month's cost to date, its change on the comparison's
+// basis (fmtDelta, as the month's page states it) and the trend of recent days.
+func newSpendView(h SpendHeadline, p IndexPage, kinds []kindReports) (*spendView, error) {
+	if err := h.Month.Validate(); err != nil {
+		return nil, fmt.Errorf("spend headline: %w", err)
+	}
+	cur, loc := p.Currency, p.Location
+	sv := &spendView{Title: h.Month.Start.In(loc).Format("January 2006"), Progress: h.Progress, Cost: format.Format(h.Cost, cur)}
+	for _, k := range kinds {
+		for _, r := range k.Reports {
+			if r.Href == h.Month.PagePath() {
+				sv.Href = r.Href
+			}
+		}
+	}
+	if h.Previous != nil {
+		sv.Compare = h.CompareLabel
+		var dir string
+		sv.Change, dir = fmtDelta(h.Cost, *h.Previous, h.CompareBasis, true, func(d decimal.Decimal) string { return format.Signed(d, cur) })
+		sv.Tone = upBad.tone(dir)
+	}
+	days := append([]DayCost(nil), h.Days...)
+	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
+	sv.Range = daysRange(days, loc)
+	var err error
+	if sv.Trend, err = chart("chart-trend", 180, len(days) == 0, dailyCostOptions(days, nil, h.Month, loc)); err != nil {
+		return nil, err
+	}
+	return sv, nil
 }
 
 func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budgetView, error) {
@@ -498,7 +555,7 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 	return out, nil
 }
 
-func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.Decimal, cur string) []serviceRow {
+func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.Decimal, cur string, basis report.Basis) []serviceRow {
 	lat := make(map[string]ServiceLatency, len(latency))
 	for _, l := range latency {
 		lat[l.Service] = l
@@ -523,7 +580,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 		if s.Members > 0 {
 			r.Name = otherLabel(s.Members, "services")
 		}
-		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur, basis)
 	}
 	for _, l := range latency { // a service with latency but no cost row still gets its line
 		if !seen[l.Service] {
@@ -533,7 +590,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 	return rows
 }
 
-func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []spenderRow {
+func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string, basis report.Basis) []spenderRow {
 	rows := make([]spenderRow, 0, len(spenders))
 	for i, s := range spenders {
 		r := spenderRow{
@@ -549,7 +606,7 @@ func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []
 		if s.Members > 0 {
 			r.Rank, r.ID = "", otherLabel(s.Members, noun)
 		}
-		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur, basis)
 		rows = append(rows, r)
 	}
 	return rows
@@ -563,21 +620,22 @@ func otherLabel(n int, noun string) string {
 	return "(other: " + format.Count(int64(n)) + " " + noun + ")"
 }
 
-// fmtChange is a cost's change from the previous period: "+₩1,200 (+12.5%)", "new" for a key
+// fmtChange is a cost's change from the previous period on the comparison's basis:
+// "+₩1,200 (+12.5 %)", "+₩1,200" on a partial basis (report.Delta), "new" for a key or a value
 // the previous period did not have, "" without a comparison; dir is up, down or flat.
-func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir string) {
+func fmtChange(cur decimal.Decimal, prev Change, currency string, basis report.Basis) (text, dir string) {
 	if !prev.Known {
 		return "", ""
 	}
 	if prev.New {
 		return "new", "up"
 	}
-	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return format.Signed(d, currency) })
+	return fmtDelta(cur, prev.Cost, basis, true, func(d decimal.Decimal) string { return format.Signed(d, currency) })
 }
 
 // costChange is fmtChange with the tone of a cost: up is bad.
-func costChange(cur decimal.Decimal, prev Change, currency string) (text, tone string) {
-	text, dir := fmtChange(cur, prev, currency)
+func costChange(cur decimal.Decimal, prev Change, currency string, basis report.Basis) (text, tone string) {
+	text, dir := fmtChange(cur, prev, currency, basis)
 	return text, upBad.tone(dir)
 }
 
@@ -603,26 +661,32 @@ func (u upIs) tone(dir string) string {
 	return "bad"
 }
 
-// fmtDelta is a change as signed shows it (format.Signed, SignedFine or SignedCount) with its
-// percentage of base ("no change" for zero).
-func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) (text, dir string) {
-	if delta.IsZero() {
+// fmtDelta is the change from prev to cur (report.Versus.Delta) as signed shows its amount
+// (format.Signed, SignedFine or SignedCount), with its percentage when the basis has one; "no
+// change" for zero, and "new" for a cost (isCost) that had no baseline. "" on no basis.
+func fmtDelta(cur, prev decimal.Decimal, basis report.Basis, isCost bool, signed func(decimal.Decimal) string) (text, dir string) {
+	d, ok := report.Versus{Basis: basis}.Delta(cur, prev)
+	switch {
+	case !ok:
+		return "", ""
+	case d.Amount.IsZero():
 		return "no change", "flat"
+	case d.New && isCost:
+		return "new", "up"
 	}
-	text, dir = signed(delta), "up"
-	if delta.IsNegative() {
+	text, dir = signed(d.Amount), "up"
+	if d.Amount.IsNegative() {
 		dir = "down"
 	}
-	if base.IsPositive() {
-		pct, _ := report.Change(base.Add(delta), base)
-		text += " (" + format.SignedPercent(pct) + ")"
+	if d.HasPercent {
+		text += " (" + format.SignedPercent(d.Percent) + ")"
 	}
 	return text, dir
 }
 
 // kpiChanges fills each KPI's change from the previous period's KPIs: amounts and counts with
 // their percentage, rates in percentage points.
-func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
+func kpiChanges(kpis []kpiView, k, prev KPIs, cur string, basis report.Basis) {
 	count := func(d decimal.Decimal) string { return format.SignedCount(d.IntPart()) }
 	rate := report.Percent
 	points := func(a, b decimal.Decimal) (string, string) {
@@ -638,9 +702,9 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 	for i := range kpis {
 		switch kpis[i].Label {
 		case "Total cost":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return format.Signed(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost, prev.TotalCost, basis, true, func(d decimal.Decimal) string { return format.Signed(d, cur) })
 		case "Requests":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests-prev.Requests), decimal.NewFromInt(prev.Requests), count)
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests), decimal.NewFromInt(prev.Requests), basis, false, count)
 		case "Success rate":
 			if prev.Requests > 0 && k.Requests > 0 {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.Successes, k.Requests), rate(prev.Successes, prev.Requests))
@@ -650,9 +714,9 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.CacheHits, k.Requests), rate(prev.CacheHits, prev.Requests))
 			}
 		case "Avg cost / request":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return format.SignedFine(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest, prev.AvgCostPerRequest, basis, true, func(d decimal.Decimal) string { return format.SignedFine(d, cur) })
 		case "Unpriced events":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced), decimal.NewFromInt(prev.Unpriced), basis, false, count)
 		}
 		kpis[i].Tone = kpiUp[kpis[i].Label].tone(kpis[i].Dir)
 	}
