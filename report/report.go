@@ -204,8 +204,13 @@ type Comparison struct {
 	// Partial: the report's period is in progress and this is the same number of days at the
 	// start of the previous one.
 	Partial bool
-	Totals  Totals
-	ByKey   map[Dimension]map[string]Totals
+	// DataBegin is the instant of the first event when the data begin after Start (a young
+	// installation: the range has data only from then on, or none when it is at or after End);
+	// zero when they reach back before Start. NoData: there is no event at all.
+	DataBegin time.Time
+	NoData    bool
+	Totals    Totals
+	ByKey     map[Dimension]map[string]Totals
 }
 
 // Of is the previous totals of a breakdown row: for the "other" row, the previous total less the

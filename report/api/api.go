@@ -304,6 +304,18 @@ type Document struct {
 	Top     map[string]Top    `json:"top"` // by dimension name: service, model, provider, org, user
 	Alerts  Alerts            `json:"alerts"`
 	Budgets []Budget          `json:"budgets"` // as GET /v1/budgets shows them, for the budget periods holding the period's end
+	// Compare is what the page's changes are measured against; absent when none was read.
+	Compare *Compare `json:"compare,omitempty"`
+}
+
+// Compare is a report's comparison with the previous period (report.VersusOf), as its page and
+// digest state it: basis "full", "partial" (the data begin inside the previous period, which is
+// compared from then on, with amounts but no percentages) or "none" (nothing to compare with),
+// the page's label, and the previous totals' cost.
+type Compare struct {
+	Basis        string `json:"basis"`
+	Label        string `json:"label"`
+	PreviousCost string `json:"previous_cost"`
 }
 
 // DocumentOf is the report.json of a run's report and the alert history shown on its page.
@@ -315,6 +327,10 @@ func DocumentOf(rep *report.Report, alerts []report.LedgerEntry, asOf time.Time)
 	}
 	for _, dim := range report.Dimensions {
 		d.Top[DimensionName(dim)] = TopOf(rep, dim, DefaultLimit, asOf)
+	}
+	if rep.Previous != nil {
+		vs := report.VersusOf(rep.Period, rep.Previous)
+		d.Compare = &Compare{Basis: vs.Basis.String(), Label: vs.Label, PreviousCost: rep.Previous.Totals.Cost.String()}
 	}
 	return d
 }

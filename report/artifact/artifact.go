@@ -41,6 +41,9 @@ import (
 // Store is what the outputs read and record in the database (report/pgquery).
 type Store interface {
 	report.SpendReader
+	// Report computes a period's report (report.Store.Report): the landing page's headline is
+	// the report of the month in progress.
+	Report(ctx context.Context, req report.ReportRequest) (*report.Report, error)
 	// Alerts lists the ledger entries of budget periods that overlap [from, to).
 	Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error)
 	// Events calls emit for every event of [from, to), oldest first, streaming.
@@ -436,10 +439,16 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		// pages after everything else).
 		files = append(files, publish.File{Key: sp.File(ReportJSONName), Body: pg.json})
 	}
+	// The headline is the month in progress as of the run, whatever period the run reports.
+	month, err := o.cfg.Store.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Monthly, at, o.cfg.Location),
+		TopN: 1, AsOf: at, DryRun: res.DryRun})
+	if err != nil {
+		return nil, fmt.Errorf("landing page headline: %w", err)
+	}
 	var b bytes.Buffer
 	if err := site.RenderIndex(&b, site.IndexPage{
 		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: at, Rates: o.cfg.Rates,
-		Budgets: BudgetCards(statuses), Reports: reports(keys, o.cfg.Location),
+		Budgets: BudgetCards(statuses), Reports: reports(keys, o.cfg.Location), Spend: Headline(month),
 	}); err != nil {
 		return nil, err
 	}

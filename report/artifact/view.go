@@ -45,10 +45,11 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		pt := cmp.Totals
 		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
 			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
-		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
+		vs := report.VersusOf(rep.Period, cmp)
+		pg.CompareLabel, pg.CompareBasis = vs.Label, vs.Basis
 	}
 	change := func(d report.Dimension, r report.Row) site.Change {
-		if cmp == nil {
+		if cmp == nil || pg.CompareBasis == report.BasisNone {
 			return site.Change{}
 		}
 		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
@@ -92,13 +93,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 			pg.Forecast = decimal.NewNullDecimal(proj)
 		}
 	}
-	for _, d := range rep.Series {
-		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
-		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
-			break
-		}
-		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
-	}
+	pg.DailyCost = dayCosts(rep.Series, rep.AsOf)
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
@@ -108,6 +103,39 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		})
 	}
 	return pg
+}
+
+// dayCosts are the points of a daily cost line of days (oldest first) as of asOf (zero: a
+// period that is over): no day after the run's, whose spend is not yet known (not 0), and the
+// run's own day marked partial, its cost being what it has spent so far.
+func dayCosts(days []report.Day, asOf time.Time) []site.DayCost {
+	var out []site.DayCost
+	for _, d := range days {
+		if !asOf.IsZero() && !d.Date.Before(asOf) {
+			break
+		}
+		day := site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0}
+		y, m, dd := d.Date.Date()
+		day.Partial = !asOf.IsZero() && asOf.Before(report.StartOfDay(y, m, dd+1, d.Date.Location()))
+		out = append(out, day)
+	}
+	return out
+}
+
+// Headline is the landing page's headline of the report of the month in progress (as of its
+// AsOf): its cost to date, compared as its page compares it (report.VersusOf), and the last
+// report.SeriesDays days up to the run's as its trend.
+func Headline(month *report.Report) *site.SpendHeadline {
+	h := &site.SpendHeadline{Month: SitePeriod(month.Period), Progress: report.Progress(month.Period, month.AsOf), Cost: month.Totals.Cost}
+	if month.Previous != nil {
+		vs := report.VersusOf(month.Period, month.Previous)
+		prev := month.Previous.Totals.Cost
+		h.Previous, h.CompareLabel, h.CompareBasis = &prev, vs.Label, vs.Basis
+	}
+	// A month's series is its own days; the days before it are its History.
+	days := dayCosts(append(append([]report.Day(nil), month.History...), month.Series...), month.AsOf)
+	h.Days = days[max(0, len(days)-report.SeriesDays):]
+	return h
 }
 
 // rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown

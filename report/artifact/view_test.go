@@ -191,3 +191,26 @@ func TestDigestMapsReport(t *testing.T) {
 		t.Errorf("monthly previous %+v; the series does not hold September", md.Previous)
 	}
 }
+
+// Ensures the page of a month in progress marks the run's own day as partial (its cost so far)
+// and no other day, and a finished period none.
+func TestPageMarksTheDayInProgress(t *testing.T) {
+	rep := sampleReport()
+	rep.Period = report.PeriodContaining(report.Monthly, rep.Period.Start, seoul)
+	rep.AsOf = time.Date(2026, 10, 1, 15, 30, 0, 0, seoul)
+	days := artifact.Page(rep, nil, rep.AsOf, "").DailyCost
+	for i, d := range days {
+		if want := i == len(days)-1; d.Partial != want {
+			t.Errorf("%s: partial %v, want %v", d.Day.Format(time.DateOnly), d.Partial, want)
+		}
+	}
+	if last := days[len(days)-1].Day; !last.Equal(time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)) {
+		t.Errorf("last day drawn %s, want the run's day", last)
+	}
+	rep.AsOf = time.Time{}
+	for _, d := range artifact.Page(rep, nil, rep.Period.End, "").DailyCost {
+		if d.Partial {
+			t.Errorf("%s is partial in a finished period", d.Day.Format(time.DateOnly))
+		}
+	}
+}

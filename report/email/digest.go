@@ -46,6 +46,9 @@ type Digest struct {
 	KPIs KPIs
 	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
 	Previous *KPIs
+	// Compare is what Previous covers (report.VersusOf): on a partial basis the changes are
+	// amounts named by its label, on none its label says there is nothing to compare with.
+	Compare report.Versus
 
 	// Movers are the services, models, users and orgs whose cost changed most from the previous
 	// period, largest change first; Spikes the days whose cost is above twice the median of the
@@ -293,7 +296,15 @@ func newDigestView(d Digest) digestView {
 		v.Unpriced = format.Count(k.Unpriced)
 	}
 	requests := kpi("Requests", format.Count(k.Requests))
-	if d.Previous != nil {
+	switch {
+	case d.Previous != nil && d.Compare.Basis == report.BasisNone:
+		v.CostChange = d.Compare.Label
+	case d.Previous != nil && d.Compare.Basis == report.BasisPartial:
+		// A percentage of part of a period is no change anyone can use: the amounts, named.
+		p := *d.Previous
+		v.CostChange = format.Signed(k.Cost.Sub(p.Cost), cur) + " " + d.Compare.Label + " (" + format.Format(p.Cost, cur) + ")"
+		requests.Note = format.SignedCount(k.Requests - p.Requests)
+	case d.Previous != nil:
 		p := *d.Previous
 		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + format.Format(p.Cost, cur) + ")"
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))

@@ -44,7 +44,10 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	if rep.Previous != nil {
 		k := digestKPIs(rep.Previous.Totals)
 		d.Previous = &k
-		d.Movers = movers(rep)
+		d.Compare = report.VersusOf(p, rep.Previous)
+		if d.Compare.Basis != report.BasisNone {
+			d.Movers = movers(rep)
+		}
 	} else if prev, ok := previousTotals(rep); ok {
 		k := digestKPIs(prev)
 		d.Previous = &k

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -41,6 +42,7 @@ var (
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
+	qDataBegin            = q("data_begin")
 	qUnpricedModels       = q("unpriced_models")
 	qCacheReads           = q("cache_reads")
 	qDroppedRanges        = q("dropped_ranges")
@@ -209,6 +211,9 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		return nil, err
 	}
 	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+		return nil, err
+	}
+	if err := dataBegin(ctx, tx, loc, cmp); err != nil {
 		return nil, err
 	}
 	rep.Previous = cmp
@@ -760,6 +765,29 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
 	}
 	return total, byKey, nil
+}
+
+// dataBegin marks on cmp where the data begin when that is after its start (a young
+// installation), or that there are none: what the report's changes can be measured against
+// (report.VersusOf).
+func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
+	var first pgtype.Timestamptz
+	var d pgtype.Date
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d, &first); err != nil {
+		return fmt.Errorf("query where the data begin: %w", err)
+	}
+	if !d.Valid {
+		cmp.NoData = true
+		return nil
+	}
+	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if first.Valid {
+		begin = first.Time
+	}
+	if begin.After(cmp.Start) {
+		cmp.DataBegin = begin
+	}
+	return nil
 }
 
 // unpricedModels names the models of the period's unpriced events with their token counts,

@@ -131,10 +131,13 @@ type PeriodPage struct {
 	Rates []Rate
 
 	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
-	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it, e.g.
-	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
+	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it
+	// (report.Versus.Label), e.g. "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
 	Previous     *KPIs
 	CompareLabel string
+	// CompareBasis is the comparison's basis (report.VersusOf): partial, the changes have no
+	// percentage; none, no change is shown and CompareLabel says why.
+	CompareBasis report.Basis
 	// BudgetSummaries sum up the budgets of a shorter period than the page's, one line each:
 	// "daily-total: exceeded on 3 of 30 days".
 	BudgetSummaries []string
@@ -246,6 +249,9 @@ type DayCost struct {
 	Cost decimal.Decimal
 	// NoData: no event that day; the line has a gap there instead of a zero.
 	NoData bool
+	// Partial: the day is in progress at the run (today): its cost so far, drawn dashed and
+	// labelled "so far", not like a whole day.
+	Partial bool
 }
 
 // CostShare is one slice of a breakdown (service or model).
@@ -298,6 +304,23 @@ type IndexPage struct {
 	Budgets     []BudgetCard
 	Reports     []PublishedReport // any order: grouped by kind and sorted newest first here
 	Rates       []Rate            // stated in the footer
+	// Spend is the headline: the month in progress to date; nil: not shown.
+	Spend *SpendHeadline
+}
+
+// SpendHeadline is the landing page's headline: the spend of the month in progress to date,
+// compared as its page compares it, and the daily cost of recent days as its trend.
+type SpendHeadline struct {
+	Month    Period          // the month in progress
+	Progress string          // "month to date, 7 of 31 days"
+	Cost     decimal.Decimal // spent so far
+	// Previous is the cost the month is compared with (report.Comparison), nil: none;
+	// CompareLabel and CompareBasis as on the period page.
+	Previous     *decimal.Decimal
+	CompareLabel string
+	CompareBasis report.Basis
+	// Days are the recent days, oldest first, the last one (today) Partial.
+	Days []DayCost
 }
 
 // PublishedReport is a link to one published period page.
