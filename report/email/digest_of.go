@@ -24,6 +24,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Currency:    rep.Currency,
 		TimeZone:    p.Start.Location().String(),
 		KPIs:        digestKPIs(rep.Totals),
+		Progress:    report.Progress(p, rep.AsOf),
 		GeneratedAt: generatedAt,
 		PageURL:     pageURL,
 		WorkbookURL: workbookURL,
@@ -44,6 +45,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	if rep.Previous != nil {
 		k := digestKPIs(rep.Previous.Totals)
 		d.Previous = &k
+		d.Compared = report.CompareLabel(p, rep.Previous)
 		d.Movers = movers(rep)
 	} else if prev, ok := previousTotals(rep); ok {
 		k := digestKPIs(prev)
