@@ -94,7 +94,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 	}
 	for _, d := range rep.Series {
 		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
-		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
+		if !rep.Known(d.Date) {
 			break
 		}
 		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
@@ -177,7 +177,7 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	// of a period in progress only those up to the run (a later day is not yet known, not 0),
 	// the last one marked partial.
 	for _, d := range rep.Series {
-		if !p.Contains(d.Date) || !wb.AsOf.IsZero() && !d.Date.Before(wb.AsOf) {
+		if !p.Contains(d.Date) || !rep.Known(d.Date) {
 			continue
 		}
 		wb.Daily = append(wb.Daily, sheet.DailyRow{
