@@ -190,6 +190,11 @@ type Report struct {
 	Events EventSnapshot
 }
 
+// Known reports whether a day of the series (its midnight) is known: every day of a period that
+// is over; of a period in progress only the days up to AsOf, the last one partial. A later day
+// is not yet known, not 0.
+func (r *Report) Known(day time.Time) bool { return r.AsOf.IsZero() || day.Before(r.AsOf) }
+
 // EventSnapshot streams events from one snapshot of the event log until it is closed.
 type EventSnapshot interface {
 	// Events calls emit for every event of [from, to), oldest first, streaming.

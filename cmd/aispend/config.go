@@ -53,6 +53,11 @@ type Config struct {
 	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
+	// file is the configuration file read, "" when none was; zoneSet says whether the file or
+	// AISPEND_TIMEZONE named the time zone (else it is the default, UTC). serve warns about
+	// what it runs without (warnUnconfigured).
+	file    string
+	zoneSet bool
 	// catalog is PriceCatalog, loaded by loadConfig.
 	catalog *pricing.Catalog
 	// Clock is the current time: time.Now, or the fixed instant of AISPEND_NOW (RFC 3339), with
@@ -227,6 +232,11 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.read {
+		cfg.file = path
+	}
+	_, zoneInFile := f.lines["timezone"]
+	cfg.zoneSet = zoneInFile || getenv("AISPEND_TIMEZONE") != ""
 	p := &problems{file: f, unread: f.unread}
 	applyEnv(&cfg, getenv, p)
 	cfg.checkMoney(p)

@@ -38,6 +38,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err := checkServeAuth(cfg, env); err != nil {
 		return err
 	}
+	warnUnconfigured(cfg, env.log)
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
@@ -83,6 +84,32 @@ func checkServeAuth(cfg *Config, env *environment) error {
 		env.log.Info("read API needs a token: set AISPEND_READ_TOKENS (or AISPEND_ADMIN_TOKENS) to use GET /v1/stats, /v1/daily, /v1/top, /v1/alerts")
 	}
 	return nil
+}
+
+// warnUnconfigured says at start-up what the collector runs without, and how to give it: a
+// collector started without the configuration `aispend run` reads would otherwise store every
+// event unpriced and answer the read API in UTC without a word.
+func warnUnconfigured(cfg *Config, log *slog.Logger) {
+	var missing []string
+	if len(cfg.Prices) == 0 && cfg.catalog == nil {
+		missing = append(missing, "no price table (prices, price_catalog): events sent without a cost are stored unpriced")
+	}
+	if !cfg.zoneSet {
+		missing = append(missing, "no time zone (timezone, AISPEND_TIMEZONE): the read API counts UTC days")
+	}
+	if len(cfg.Budgets) == 0 {
+		missing = append(missing, "no budgets: GET /v1/budgets answers an empty list")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	file := "none"
+	if cfg.file != "" {
+		file = cfg.file
+	}
+	log.Warn("the collector runs with "+strings.Join(missing, "; ")+
+		". Give it the configuration file `aispend run` reads: --config FILE or AISPEND_CONFIG (else ./aispend.yaml)",
+		"config_file", file)
 }
 
 // newCollector wires the collector's handler and its event store; close the store after the

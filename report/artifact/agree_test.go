@@ -100,7 +100,7 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 		t.Errorf("page average KPI %q, want %s", got, avgText)
 	}
 	pct := regexp.MustCompile(`[−+-]\d+\.\d %`)
-	costChange := regexp.MustCompile(`([−+-]\d+\.\d %) vs the previous period`)
+	costChange := regexp.MustCompile(`([−+-]\d+\.\d %) vs `)
 	if got := pct.FindString(kpi("Total cost")); got != wantChange {
 		t.Errorf("page cost change %q, want %s", got, wantChange)
 	}

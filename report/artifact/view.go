@@ -197,13 +197,20 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Orgs:     breakdown(every(rep, report.ByOrg)),
 		Events:   events,
 	}
-	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
+	wb.Progress = report.Progress(p, rep.AsOf)
+	if wb.Progress != "" {
+		wb.AsOf = rep.AsOf
+	}
+	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days,
+	// of a period in progress only those up to the run (a later day is not yet known, not 0),
+	// the last one marked partial.
 	for _, d := range rep.Series {
-		if !p.Contains(d.Date) {
+		if !p.Contains(d.Date) || !rep.Known(d.Date) {
 			continue
 		}
 		wb.Daily = append(wb.Daily, sheet.DailyRow{
-			Day: d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
+			Partial: !wb.AsOf.IsZero() && wb.AsOf.Before(report.PeriodContaining(report.Daily, d.Date, wb.Location).End),
+			Day:     d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
 			Unpriced: d.Unpriced, Cost: d.Cost, Tokens: tokens(d.Totals),
 		})
 	}

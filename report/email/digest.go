@@ -15,9 +15,11 @@
 package email
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,10 +46,14 @@ type Digest struct {
 	GeneratedAt time.Time
 
 	KPIs KPIs
+	// Progress names a period still in progress ("month to date, 10 of 30 days",
+	// report.Progress); empty: the period is over. The headline states it beside the cost.
+	Progress string
 	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
 	Previous *KPIs
-	// Compare is what Previous covers (report.VersusOf): on a partial basis the changes are
-	// amounts named by its label, on none its label says there is nothing to compare with.
+	// Compare is what Previous covers (report.VersusOf): its label names it ("vs 1–10 Oct (same
+	// 10 days)"); on a partial basis the changes are amounts named by the label, on none the
+	// label says there is nothing to compare with.
 	Compare report.Versus
 
 	// Movers are the services, models, users and orgs whose cost changed most from the previous
@@ -273,11 +279,12 @@ func newDigestView(d Digest) digestView {
 	cur := strings.ToUpper(d.Currency)
 	k := d.KPIs
 	v := digestView{
-		Kind:     kindTitle(d.Period.Kind),
-		Period:   d.Period.Label,
-		TimeZone: d.TimeZone,
-		Cost:     format.Format(k.Cost, cur),
-		PageURL:  d.PageURL,
+		Kind:      kindTitle(d.Period.Kind),
+		Period:    d.Period.Label,
+		TimeZone:  d.TimeZone,
+		Cost:      format.Format(k.Cost, cur),
+		CostScope: d.Progress,
+		PageURL:   d.PageURL,
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
@@ -306,7 +313,9 @@ func newDigestView(d Digest) digestView {
 		requests.Note = format.SignedCount(k.Requests - p.Requests)
 	case d.Previous != nil:
 		p := *d.Previous
-		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + format.Format(p.Cost, cur) + ")"
+		compared := cmp.Or(d.Compare.Label, "vs the previous period")
+		// Like with like: a month to date is compared with as many days of the month before.
+		v.CostChange = change(k.Cost, p.Cost) + " " + compared + " (" + format.Format(p.Cost, cur) + ")"
 		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 	}
 	v.Sections = sections(d, cur, loc)
@@ -330,7 +339,11 @@ func newDigestView(d Digest) digestView {
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
-	pre := []string{"Total " + v.Cost, format.Counted(k.Requests, "request")}
+	total := "Total " + v.Cost
+	if v.CostScope != "" {
+		total += " " + v.CostScope
+	}
+	pre := []string{total, format.Counted(k.Requests, "request")}
 	if v.NoRequests {
 		pre[1] = "no requests"
 	}
@@ -343,9 +356,15 @@ func newDigestView(d Digest) digestView {
 	return v
 }
 
-// budgets are the budget bars, and the line naming the budgets that need attention, worst
-// first: "1 budget exceeded, 2 at warning".
+// stateOrder ranks budget states worst first: the bars that need attention come first.
+var stateOrder = map[State]int{StateExceeded: 0, StateCritical: 1, StateWarning: 2, StateInfo: 3, StateOK: 4}
+
+// budgets are the budget bars, worst state first (exceeded ones at the top, then in the
+// configured order), and the line naming the budgets that need attention, worst first:
+// "1 budget exceeded, 2 at warning".
 func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, attention string) {
+	bs = slices.Clone(bs)
+	slices.SortStableFunc(bs, func(a, b Budget) int { return stateOrder[a.State] - stateOrder[b.State] })
 	counts := map[State]int{}
 	for _, b := range bs {
 		counts[b.State]++

@@ -24,6 +24,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Currency:    rep.Currency,
 		TimeZone:    p.Start.Location().String(),
 		KPIs:        digestKPIs(rep.Totals),
+		Progress:    report.Progress(p, rep.AsOf),
 		GeneratedAt: generatedAt,
 		PageURL:     pageURL,
 		WorkbookURL: workbookURL,

@@ -196,6 +196,12 @@ func (b *builder) daily() error {
 		{"Cache hits", 11, kInt},
 		{"Unpriced", 10, kInt},
 	}, tokenCols...)
+	// A period in progress ends its list with today's partial row: a Note column says so,
+	// so that nobody reads the day so far as a day's drop.
+	inProgress := b.wb.Progress != ""
+	if inProgress {
+		cols = append(cols, column{"Note", 24, kText})
+	}
 	sh, err := newSheet(b.st, SheetDaily, cols, b.wb.Location)
 	if err != nil {
 		return err
@@ -209,7 +215,11 @@ func (b *builder) daily() error {
 		// The date alone, in the report's zone: a whole-day serial groups cleanly in Excel's
 		// date filters and charts.
 		day := calendarDateOf(d.Day, b.wb.Location)
-		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
+		vals := append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)
+		if inProgress {
+			vals = append(vals, b.dayNote(d))
+		}
+		if err := t.add(vals...); err != nil {
 			return err
 		}
 		total.Cost = total.Cost.Add(d.Cost)
@@ -219,7 +229,23 @@ func (b *builder) daily() error {
 		total.Unpriced += d.Unpriced
 		total.Tokens = total.Tokens.plus(d.Tokens)
 	}
-	return t.finish(append([]any{"Total", total.Cost, total.Requests, total.Failures, total.CacheHits, total.Unpriced}, tokenVals(total.Tokens)...))
+	totals := append([]any{"Total", total.Cost, total.Requests, total.Failures, total.CacheHits, total.Unpriced}, tokenVals(total.Tokens)...)
+	if inProgress {
+		totals = append(totals, b.wb.Progress)
+	}
+	return t.finish(totals)
+}
+
+// dayNote is the Note of a Daily row of a period in progress: "so far (as of 14:05)" for the
+// day holding AsOf, blank for a whole day.
+func (b *builder) dayNote(d DailyRow) string {
+	if !d.Partial {
+		return ""
+	}
+	if b.wb.AsOf.IsZero() {
+		return "so far"
+	}
+	return "so far (as of " + b.wb.AsOf.In(b.wb.Location).Format("15:04") + ")"
 }
 
 func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {

@@ -21,6 +21,11 @@ type Workbook struct {
 	Location    *time.Location // the report's time zone; every date is shown in it
 	Period      Period
 	GeneratedAt time.Time
+	// Progress names a period still in progress ("month to date, 7 of 31 days"), as the page
+	// states it (report.Progress); empty: the period is over. AsOf is the instant its figures
+	// stand at while in progress. Daily then lists only the days up to AsOf.
+	Progress string
+	AsOf     time.Time
 
 	Summary  Summary
 	Daily    []DailyRow     // one row per day of the period, oldest first
@@ -90,7 +95,9 @@ type Latency struct {
 
 // DailyRow is one calendar day in the report's time zone.
 type DailyRow struct {
-	Day       time.Time // any instant within the day; shown as the date in Workbook.Location
+	Day time.Time // any instant within the day; shown as the date in Workbook.Location
+	// Partial marks the day in progress at Workbook.AsOf: its figures are the day so far.
+	Partial   bool
 	Requests  int64
 	Failures  int64
 	CacheHits int64
