@@ -340,11 +340,9 @@ type spendRead struct {
 
 // rowAggregates and sumAggregates are a scope's cost (text, exact), events and unpriced events
 // over event rows and over event_change_sums rows; %[1]s is the scope's predicate.
-const (
-	rowAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s)," +
-		" count(*) FILTER (WHERE cost IS NULL AND %[1]s)"
-	sumAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, coalesce(sum(requests) FILTER (WHERE %[1]s), 0)::bigint," +
-		" coalesce(sum(unpriced) FILTER (WHERE %[1]s), 0)::bigint"
+var (
+	rowAggregates = stripComments(q("spend_row_aggregates"))
+	sumAggregates = stripComments(q("spend_sum_aggregates"))
 )
 
 var param = regexp.MustCompile(`\$([0-9]+)`)
