@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -92,15 +91,7 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 	if err != nil {
 		return nil, nil, err
 	}
-	// The request path allocates short-lived buffers and events; the live heap stays small. A
-	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
-	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
-	if env.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(150 << 20)
-	}
+	collect.TuneGC(env.getenv)
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
 	handler := collect.NewServer(collect.Config{
