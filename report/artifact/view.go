@@ -135,7 +135,8 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 	for _, st := range sts {
 		c := site.BudgetCard{
 			Name: st.Budget.Name, Window: st.Period.Kind,
-			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
+			Spent: st.Spent, Limit: st.Limit, Remaining: st.Remaining, Over: st.Over,
+			State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
 		if pr, ok := st.Projection(); ok && st.Open() {
 			c.Forecast, c.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
@@ -183,7 +184,7 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		// Scope names what the budget counts, "all events" when unscoped, so that finance
 		// never reads a blank as "unknown".
 		row := sheet.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
-			Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
+			Limit: st.Limit, Spent: st.Spent, Remaining: st.Remaining, Over: st.Over, State: string(st.State), AsOf: st.AsOf}
 		// Every open budget has one (early in the period the plain run rate), as of the
 		// report's instant like the page's and the digest's, never as of the run.
 		if pr, ok := st.Projection(); ok {

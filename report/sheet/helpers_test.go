@@ -68,7 +68,7 @@ func fixture() Workbook {
 		Models:   []BreakdownRow{{Name: "gpt-4o", Cost: testkit.Dec("12345.678"), Requests: 10}},
 		Users:    []BreakdownRow{{Name: "u1", Cost: testkit.Dec("12345.678"), Requests: 9}, {Name: "", Requests: 1}},
 		Orgs:     []BreakdownRow{{Name: "o1", Cost: testkit.Dec("12345.678"), Requests: 10}},
-		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: testkit.Dec("15000"), Spent: testkit.Dec("12345.678"), State: "warning"}},
+		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: testkit.Dec("15000"), Spent: testkit.Dec("12345.678"), Remaining: testkit.Dec("2654.322"), State: "warning"}},
 		Alerts:   []AlertRow{{At: time.Date(2025, 6, 20, 3, 0, 0, 0, time.UTC), Budget: "monthly-total", Period: "monthly 2025-06", Threshold: 80, Severity: "WARNING", Kind: "actual", Status: "sent"}},
 		Events:   eventsOf(evs),
 	}

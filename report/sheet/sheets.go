@@ -78,7 +78,7 @@ func (b *builder) budgets() error {
 	}
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
-		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
+		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.remaining(),
 			percentCell(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")

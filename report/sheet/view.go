@@ -113,14 +113,25 @@ type BreakdownRow struct {
 
 // BudgetRow is one budget's state for its current period.
 type BudgetRow struct {
-	Name     string
-	Scope    string // e.g. "service=QA_CHAT", "all events"
-	Period   string // e.g. "monthly 2025-06"
-	Limit    decimal.Decimal
-	Spent    decimal.Decimal
-	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
-	State    string              // e.g. "ok", "warning", "exceeded"
-	AsOf     time.Time           // the instant the figures stand at; zero: blank
+	Name   string
+	Scope  string // e.g. "service=QA_CHAT", "all events"
+	Period string // e.g. "monthly 2025-06"
+	Limit  decimal.Decimal
+	Spent  decimal.Decimal
+	// Remaining and Over are report.Evaluate's (Status.Remaining, Status.Over), at most one of
+	// them positive; the Remaining column shows an overrun as a negative amount.
+	Remaining, Over decimal.Decimal
+	Forecast        decimal.NullDecimal // projected period-end spend, when forecasting
+	State           string              // e.g. "ok", "warning", "exceeded"
+	AsOf            time.Time           // the instant the figures stand at; zero: blank
+}
+
+// remaining is the Remaining column's value: what is left, or the overrun as a negative amount.
+func (r BudgetRow) remaining() decimal.Decimal {
+	if r.Over.IsPositive() {
+		return r.Over.Neg()
+	}
+	return r.Remaining
 }
 
 // AlertRow is one alert from the alert ledger.

@@ -454,9 +454,11 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
-		left := b.Limit.Sub(b.Spent)
-		bv.Over = left.IsNegative()
-		bv.Remaining = format.Format(left.Abs(), cur)
+		bv.Over = b.Over.IsPositive()
+		bv.Remaining = format.Format(b.Remaining, cur)
+		if bv.Over {
+			bv.Remaining = format.Format(b.Over, cur) // "over by …"
+		}
 		switch {
 		case b.Limit.IsPositive():
 			pct := report.PercentOf(b.Spent, b.Limit)
