@@ -151,7 +151,7 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 
 // Workbook is the workbook of a report. events streams the period's events (it is called once,
 // while the workbook is written); nil gives an empty Events sheet.
-func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(sheet.Event) error) error) sheet.Workbook {
+func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(report.Event) error) error) sheet.Workbook {
 	p, t := rep.Period, rep.Totals
 	wb := sheet.Workbook{
 		Currency:    rep.Currency,
@@ -238,17 +238,6 @@ func breakdown(rows []report.Row) []sheet.BreakdownRow {
 		})
 	}
 	return out
-}
-
-// WorkbookEvent is an event as the workbook lists it.
-func WorkbookEvent(e report.Event) sheet.Event {
-	return sheet.Event{
-		OccurredAt: e.OccurredAt, EventID: e.EventID, Service: e.Service, Model: e.Model, Provider: e.Provider,
-		InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
-		CacheWriteTokens: e.CacheWriteTokens, ReasoningTokens: e.ReasoningTokens, Cost: e.Cost,
-		CostSource: e.CostSource, DurationMS: e.DurationMS, Success: e.Success, Error: e.Error,
-		CacheHit: e.CacheHit, UserID: e.UserID, OrgID: e.OrgID, Endpoint: e.Endpoint, Tags: e.Tags,
-	}
 }
 
 // unpricedLines name the models without a price with their event and token counts.

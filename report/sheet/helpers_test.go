@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/report"
 )
 
 var seoul = mustZone("Asia/Seoul")
@@ -31,8 +32,8 @@ func mustZone(name string) *time.Location {
 func priced(s string) decimal.NullDecimal { return decimal.NewNullDecimal(testkit.Dec(s)) }
 
 // eventsOf adapts a slice to the Workbook.Events callback.
-func eventsOf(evs []Event) func(func(Event) error) error {
-	return func(emit func(Event) error) error {
+func eventsOf(evs []report.Event) func(func(report.Event) error) error {
+	return func(emit func(report.Event) error) error {
 		for _, e := range evs {
 			if err := emit(e); err != nil {
 				return err
@@ -45,7 +46,7 @@ func eventsOf(evs []Event) func(func(Event) error) error {
 // fixture is a small, complete workbook in KRW and Asia/Seoul.
 func fixture() Workbook {
 	ms := int64(1200)
-	evs := []Event{
+	evs := []report.Event{
 		{OccurredAt: time.Date(2025, 6, 1, 15, 30, 0, 0, time.UTC), EventID: "ev-1", Service: "chat", Model: "gpt-4o", Provider: "openai",
 			InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 300, Cost: priced("7.8"), CostSource: "local", DurationMS: &ms,
 			Success: true, CacheHit: true, UserID: "u1", OrgID: "o1", Endpoint: "/v1/chat", Tags: `{"team":"qa"}`},

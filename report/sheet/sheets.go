@@ -8,6 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report"
 )
 
 // putRow writes cells (excelize.Cell values, as built by sheet.cells) on a normal-mode sheet.
@@ -170,7 +172,7 @@ func (b *builder) events() error {
 	// failed remembers the first write error: a callback that ignores emit's error and keeps
 	// emitting must not get a half-written workbook reported as success.
 	var failed error
-	emit := func(e Event) error {
+	emit := func(e report.Event) error {
 		if failed != nil {
 			return failed
 		}

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
 )
 
 // Rate is one exchange rate: 1 Currency = Value units of the workbook's currency.
@@ -35,7 +37,7 @@ type Workbook struct {
 	// Events streams every event of the period, in the order the rows should appear. Write calls
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
 	// Events gives an Events sheet with only its header.
-	Events func(emit func(Event) error) error
+	Events func(emit func(report.Event) error) error
 
 	// EventsCSV is the file name of the period's events as gzip-compressed CSV (see EventsCSV
 	// the type), published beside the workbook; the Summary sheet links it. Empty: no CSV.
@@ -143,28 +145,4 @@ type AlertRow struct {
 	Severity  string
 	Kind      string // "actual" or "forecast"
 	Status    string // e.g. "sent", "pending"
-}
-
-// Event is one row of the events table.
-type Event struct {
-	OccurredAt       time.Time
-	EventID          string
-	Service          string
-	Model            string
-	Provider         string
-	InputTokens      int64
-	OutputTokens     int64
-	CacheReadTokens  int64
-	CacheWriteTokens int64
-	ReasoningTokens  int64
-	Cost             decimal.NullDecimal // invalid (NULL) = unpriced
-	CostSource       string
-	DurationMS       *int64
-	Success          bool
-	Error            string
-	CacheHit         bool
-	UserID           string
-	OrgID            string
-	Endpoint         string
-	Tags             string // the tags as text, e.g. their JSON
 }
