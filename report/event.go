@@ -7,8 +7,7 @@ import (
 )
 
 // Event is one stored AI request as the reports list it (the workbook's Events sheets and the
-// events CSV take it as it is). Absent
-// optional text (error, user, org, endpoint, tags) is "".
+// events CSV take it as it is). Absent optional text (error, user, org, endpoint, tags) is "".
 type Event struct {
 	OccurredAt       time.Time
 	EventID          string
