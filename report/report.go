@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -325,4 +327,27 @@ func (h Histogram) Percentile(q float64) int64 {
 		}
 	}
 	return 0
+}
+
+// CompareTop is the order of every top list, a breakdown's rows as of a budget's drivers: cost
+// descending, then requests descending, then key, so that ties list alike in every output.
+// It compares like cmp.Compare, for slices.SortFunc.
+func CompareTop(costA decimal.Decimal, requestsA int64, keyA string, costB decimal.Decimal, requestsB int64, keyB string) int {
+	if c := costB.Cmp(costA); c != 0 {
+		return c
+	}
+	if requestsA != requestsB {
+		return cmp.Compare(requestsB, requestsA)
+	}
+	return strings.Compare(keyA, keyB)
+}
+
+// CompareRows is CompareTop for breakdown rows.
+func CompareRows(a, b Row) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
+}
+
+// CompareDrivers is CompareTop for a budget's drivers.
+func CompareDrivers(a, b Driver) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -664,21 +665,13 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 	for _, t := range groups["total"] {
 		rep.Totals.Add(t.Totals)
 	}
-	// The rows shown: each dimension's top N by cost, then requests, then key.
+	// The rows shown: each dimension's top N (report.CompareRows).
 	shown := map[report.Dimension][]report.Row{}
 	var rest = map[report.Dimension][]report.Row{}
 	dims, keys := []string{"total"}, []string{""}
 	for _, d := range report.Dimensions {
 		g := groups[string(d)]
-		sort.Slice(g, func(i, j int) bool {
-			if c := g[i].Cost.Cmp(g[j].Cost); c != 0 {
-				return c > 0
-			}
-			if g[i].Requests != g[j].Requests {
-				return g[i].Requests > g[j].Requests
-			}
-			return g[i].Key < g[j].Key
-		})
+		slices.SortFunc(g, report.CompareRows)
 		n := min(topN, len(g))
 		shown[d], rest[d] = g[:n], g[n:]
 		for _, row := range g[:n] {
