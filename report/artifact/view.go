@@ -175,10 +175,7 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		if !p.Contains(d.Date) {
 			continue
 		}
-		wb.Daily = append(wb.Daily, sheet.DailyRow{
-			Day: d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
-			Unpriced: d.Unpriced, Cost: d.Cost, Tokens: tokens(d.Totals),
-		})
+		wb.Daily = append(wb.Daily, sheet.DailyRow{Day: d.Date, Counts: counts(d.Totals)})
 	}
 	for _, st := range rep.Budgets {
 		// Scope names what the budget counts, "all events" when unscoped, so that finance
@@ -208,6 +205,12 @@ func avgCost(t report.Totals) decimal.NullDecimal {
 	return decimal.NewNullDecimal(t.AvgCost())
 }
 
+// counts are a day's or a row's totals as the workbook's sheets count them.
+func counts(t report.Totals) sheet.Counts {
+	return sheet.Counts{Requests: t.Requests, Failures: t.Failures, CacheHits: t.CacheHits, Unpriced: t.Unpriced,
+		Cost: t.Cost, Tokens: tokens(t)}
+}
+
 func tokens(t report.Totals) sheet.Tokens {
 	return sheet.Tokens{Input: t.InputTokens, Output: t.OutputTokens, CacheRead: t.CacheReadTokens,
 		CacheWrite: t.CacheWriteTokens, Reasoning: t.ReasoningTokens}
@@ -232,10 +235,7 @@ func every(rep *report.Report, d report.Dimension) []report.Row {
 func breakdown(rows []report.Row) []sheet.BreakdownRow {
 	out := make([]sheet.BreakdownRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, sheet.BreakdownRow{
-			Name: rowName(r), Requests: r.Requests, Failures: r.Failures, CacheHits: r.CacheHits,
-			Unpriced: r.Unpriced, Cost: r.Cost, Tokens: tokens(r.Totals), Latency: latency(r.Latency),
-		})
+		out = append(out, sheet.BreakdownRow{Name: rowName(r), Counts: counts(r.Totals), Latency: latency(r.Latency)})
 	}
 	return out
 }

@@ -204,7 +204,7 @@ func (b *builder) daily() error {
 	if err != nil {
 		return err
 	}
-	var total DailyRow
+	var total Counts
 	for _, d := range b.wb.Daily {
 		// The date alone, in the report's zone: a whole-day serial groups cleanly in Excel's
 		// date filters and charts.
@@ -212,12 +212,7 @@ func (b *builder) daily() error {
 		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
 			return err
 		}
-		total.Cost = total.Cost.Add(d.Cost)
-		total.Requests += d.Requests
-		total.Failures += d.Failures
-		total.CacheHits += d.CacheHits
-		total.Unpriced += d.Unpriced
-		total.Tokens = total.Tokens.plus(d.Tokens)
+		total = total.plus(d.Counts)
 	}
 	return t.finish(append([]any{"Total", total.Cost, total.Requests, total.Failures, total.CacheHits, total.Unpriced}, tokenVals(total.Tokens)...))
 }
@@ -243,9 +238,9 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		return err
 	}
 	// Shares are of this sheet's own total, so they add up to 100%.
-	var total BreakdownRow
+	var total Counts
 	for _, r := range rows {
-		total.Cost = total.Cost.Add(r.Cost)
+		total = total.plus(r.Counts)
 	}
 	for _, r := range rows {
 		label := r.Name
@@ -266,11 +261,6 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		if err := t.add(vals...); err != nil {
 			return err
 		}
-		total.Requests += r.Requests
-		total.Failures += r.Failures
-		total.CacheHits += r.CacheHits
-		total.Unpriced += r.Unpriced
-		total.Tokens = total.Tokens.plus(r.Tokens)
 	}
 	vals := []any{"Total", total.Cost, ratio(total.Cost, total.Cost), total.Requests, total.Failures, total.CacheHits, total.Unpriced}
 	vals = append(vals, tokenVals(total.Tokens)...)

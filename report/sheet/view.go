@@ -90,9 +90,8 @@ type Latency struct {
 	P50, P95, P99 float64
 }
 
-// DailyRow is one calendar day in the report's time zone.
-type DailyRow struct {
-	Day       time.Time // any instant within the day; shown as the date in Workbook.Location
+// Counts are what a day and a breakdown row both count, and their sheets total.
+type Counts struct {
 	Requests  int64
 	Failures  int64
 	CacheHits int64
@@ -101,16 +100,23 @@ type DailyRow struct {
 	Tokens    Tokens
 }
 
+// plus is c and o added up.
+func (c Counts) plus(o Counts) Counts {
+	return Counts{Requests: c.Requests + o.Requests, Failures: c.Failures + o.Failures, CacheHits: c.CacheHits + o.CacheHits,
+		Unpriced: c.Unpriced + o.Unpriced, Cost: c.Cost.Add(o.Cost), Tokens: c.Tokens.plus(o.Tokens)}
+}
+
+// DailyRow is one calendar day in the report's time zone.
+type DailyRow struct {
+	Day time.Time // any instant within the day; shown as the date in Workbook.Location
+	Counts
+}
+
 // BreakdownRow is one service, model, user or organisation.
 type BreakdownRow struct {
-	Name      string // shown as "(none)" when empty
-	Requests  int64
-	Failures  int64
-	CacheHits int64
-	Unpriced  int64
-	Cost      decimal.Decimal
-	Tokens    Tokens
-	Latency   *Latency // optional
+	Name string // shown as "(none)" when empty
+	Counts
+	Latency *Latency // optional
 }
 
 // BudgetRow is one budget's state for its current period.

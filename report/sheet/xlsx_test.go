@@ -125,9 +125,9 @@ func TestDailyDateWithoutMidnight(t *testing.T) {
 	wb := fixture()
 	wb.Location = havana
 	wb.Daily = []DailyRow{
-		{Day: report.StartOfDay(2026, 3, 7, havana), Cost: testkit.Dec("1"), Requests: 1},
-		{Day: report.StartOfDay(2026, 3, 8, havana), Cost: testkit.Dec("2"), Requests: 1}, // 01:00 CDT
-		{Day: report.StartOfDay(2026, 3, 9, havana), Cost: testkit.Dec("3"), Requests: 1},
+		{Day: report.StartOfDay(2026, 3, 7, havana), Counts: Counts{Cost: testkit.Dec("1"), Requests: 1}},
+		{Day: report.StartOfDay(2026, 3, 8, havana), Counts: Counts{Cost: testkit.Dec("2"), Requests: 1}}, // 01:00 CDT
+		{Day: report.StartOfDay(2026, 3, 9, havana), Counts: Counts{Cost: testkit.Dec("3"), Requests: 1}},
 	}
 	f := open(t, render(t, wb, Options{}))
 	for i, want := range []string{"2026-03-07", "2026-03-08", "2026-03-09"} {
@@ -253,7 +253,7 @@ func TestFormulaInjection(t *testing.T) {
 	wb.Services = nil
 	for i, s := range append(slices.Clone(cases), safe...) {
 		evs = append(evs, report.Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: s, UserID: s, Error: s, Tags: s})
-		wb.Services = append(wb.Services, BreakdownRow{Name: s, Requests: 1})
+		wb.Services = append(wb.Services, BreakdownRow{Name: s, Counts: Counts{Requests: 1}})
 		wb.Budgets = append(wb.Budgets, BudgetRow{Name: s, Limit: testkit.Dec("1")})
 	}
 	wb.Events = eventsOf(evs)
@@ -419,8 +419,8 @@ func TestTotalsAreExactDecimalSums(t *testing.T) {
 			wb.Services, wb.Daily = nil, nil
 			for i, a := range tc.amounts {
 				sum = sum.Add(testkit.Dec(a))
-				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Cost: testkit.Dec(a), Requests: 1})
-				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Cost: testkit.Dec(a), Requests: 1})
+				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Counts: Counts{Cost: testkit.Dec(a), Requests: 1}})
+				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Counts: Counts{Cost: testkit.Dec(a), Requests: 1}})
 			}
 			wb.Summary.TotalCost = sum
 			wb.Summary.Requests = int64(len(tc.amounts))
