@@ -159,6 +159,19 @@ func tokenVals(t Tokens) []any {
 	return []any{t.Input, t.Output, t.CacheRead, t.CacheWrite, t.Reasoning}
 }
 
+// countCols are the columns of Counts after the cost, the Daily sheet's and every breakdown's:
+// the counts, then the tokens (countVals).
+var countCols = append([]column{
+	{"Requests", 11, kInt},
+	{"Failures", 10, kInt},
+	{"Cache hits", 11, kInt},
+	{"Unpriced", 10, kInt},
+}, tokenCols...)
+
+func countVals(c Counts) []any {
+	return append([]any{c.Requests, c.Failures, c.CacheHits, c.Unpriced}, tokenVals(c.Tokens)...)
+}
+
 func (t Tokens) plus(o Tokens) Tokens {
 	return Tokens{t.Input + o.Input, t.Output + o.Output, t.CacheRead + o.CacheRead,
 		t.CacheWrite + o.CacheWrite, t.Reasoning + o.Reasoning}
@@ -191,11 +204,7 @@ func (b *builder) daily() error {
 	cols := append([]column{
 		{"Date", 12, kDate},
 		{"Cost", 16, kMoney},
-		{"Requests", 11, kInt},
-		{"Failures", 10, kInt},
-		{"Cache hits", 11, kInt},
-		{"Unpriced", 10, kInt},
-	}, tokenCols...)
+	}, countCols...)
 	sh, err := newSheet(b.st, SheetDaily, cols, b.wb.Location)
 	if err != nil {
 		return err
@@ -209,12 +218,12 @@ func (b *builder) daily() error {
 		// The date alone, in the report's zone: a whole-day serial groups cleanly in Excel's
 		// date filters and charts.
 		day := calendarDateOf(d.Day, b.wb.Location)
-		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
+		if err := t.add(append([]any{day, d.Cost}, countVals(d.Counts)...)...); err != nil {
 			return err
 		}
 		total = total.plus(d.Counts)
 	}
-	return t.finish(append([]any{"Total", total.Cost, total.Requests, total.Failures, total.CacheHits, total.Unpriced}, tokenVals(total.Tokens)...))
+	return t.finish(append([]any{"Total", total.Cost}, countVals(total)...))
 }
 
 func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
@@ -222,12 +231,8 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		{what, 32, kText},
 		{"Cost", 16, kMoney},
 		{"Share of cost", 12, kPercent},
-		{"Requests", 11, kInt},
-		{"Failures", 10, kInt},
-		{"Cache hits", 11, kInt},
-		{"Unpriced", 10, kInt},
 	}
-	cols = append(cols, tokenCols...)
+	cols = append(cols, countCols...)
 	cols = append(cols, column{"Latency p50 (ms)", 12, kMillis}, column{"Latency p95 (ms)", 12, kMillis}, column{"Latency p99 (ms)", 12, kMillis})
 	sh, err := newSheet(b.st, name, cols, b.wb.Location)
 	if err != nil {
@@ -251,8 +256,7 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		if r.Requests > 0 && r.Unpriced == r.Requests {
 			cost = "unpriced" // no event of the row has a price: its cost is unknown, not 0
 		}
-		vals := []any{label, cost, ratio(r.Cost, total.Cost), r.Requests, r.Failures, r.CacheHits, r.Unpriced}
-		vals = append(vals, tokenVals(r.Tokens)...)
+		vals := append([]any{label, cost, ratio(r.Cost, total.Cost)}, countVals(r.Counts)...)
 		if r.Latency != nil {
 			vals = append(vals, wholeMillis(r.Latency.P50), wholeMillis(r.Latency.P95), wholeMillis(r.Latency.P99))
 		} else {
@@ -262,7 +266,6 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 			return err
 		}
 	}
-	vals := []any{"Total", total.Cost, ratio(total.Cost, total.Cost), total.Requests, total.Failures, total.CacheHits, total.Unpriced}
-	vals = append(vals, tokenVals(total.Tokens)...)
+	vals := append([]any{"Total", total.Cost, ratio(total.Cost, total.Cost)}, countVals(total)...)
 	return t.finish(append(vals, nil, nil, nil))
 }
