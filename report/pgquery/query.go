@@ -63,14 +63,15 @@ var (
 	qDigestFailed         = q("digest_failed")
 	qDigestStatus         = q("digest_status")
 	qSpendRollups         = q("spend_rollups")
-	qSpendAggs            = q("spend_aggregates")
+	qSpendAggs            = strings.Replace(stripComments(q("spend_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
 	qDriversRollups       = q("drivers_rollups")
-	qDriversAggs          = q("drivers_aggregates")
+	qDriversAggs          = strings.Replace(stripComments(q("drivers_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
 	qSpendBatch           = withRows(stripComments(q("spend_batch")), -1)
 	qSpendPending         = withRows(stripComments(q("spend_batch")), 2)
 	qPendingRows          = strings.TrimSpace(stripComments(q("pending_rows")))
 	qPendingSums          = stripComments(q("pending_sums"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
+	qAggregateScope       = strings.TrimSpace(stripComments(q("aggregate_scope")))
 	qEventsCSV            = q("events_csv")
 	qConsumeChanges       = q("consume_changes")
 	qAggregateZones       = q("aggregate_zones")
@@ -932,26 +933,23 @@ func (s *Store) StaleAlert(ctx context.Context, b report.Breach) (bool, error) {
 
 // PendingAlerts implements report.Store.
 func (s *Store) PendingAlerts(ctx context.Context) ([]report.LedgerEntry, error) {
-	rows, err := s.pool.Query(ctx, qLedgerPending)
-	if err != nil {
-		return nil, fmt.Errorf("list pending alerts: %w", err)
-	}
-	out, err := scanLedger(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list pending alerts: %w", err)
-	}
-	return out, nil
+	return s.ledger(ctx, "list pending alerts", qLedgerPending)
 }
 
 // Alerts implements report.Store.
 func (s *Store) Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error) {
-	rows, err := s.pool.Query(ctx, qLedgerRange, from, to)
+	return s.ledger(ctx, "list alerts", qLedgerRange, from, to)
+}
+
+// ledger reads the ledger rows of query q (scanLedger); what names the read in its errors.
+func (s *Store) ledger(ctx context.Context, what, q string, args ...any) ([]report.LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out, err := scanLedger(rows)
 	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
