@@ -133,56 +133,19 @@ var _ report.Store = (*Store)(nil)
 // New returns a Store on pool (a direct connection: retention uses session settings).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, LockTimeout: 5 * time.Second} }
 
-// Report implements report.Store.
+// Report implements report.Store: it brings the aggregates of the days it reads up to date and
+// reads the report from them, all in one REPEATABLE READ transaction.
 func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.Report, error) {
-	if req.TopN <= 0 {
-		req.TopN = 10
+	plan, err := planReport(req)
+	if err != nil {
+		return nil, err
 	}
-	if req.SeriesDays <= 0 {
-		req.SeriesDays = report.SeriesDays
-	}
-	p := req.Period
-	loc := p.Start.Location()
-	days := p.Days()
-	if len(days) == 0 {
-		return nil, fmt.Errorf("report %s: empty period", p)
-	}
-	ly, lm, ld := days[len(days)-1].Date()
-	seriesStart := startOfDay(ly, lm, ld-req.SeriesDays+1, loc)
-	if p.Start.Before(seriesStart) {
-		seriesStart = p.Start // a 31-day month shows all its days
-	}
-	// The 30 days before the series are the baseline of its spike days.
-	sy, sm, sd := seriesStart.Date()
-	histStart := startOfDay(sy, sm, sd-report.SeriesDays, loc)
-	// The previous period, over as many days as this one has had while it is in progress.
-	prev := p.Previous()
-	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
-	if !req.AsOf.IsZero() && req.AsOf.After(p.Start) && req.AsOf.Before(p.End) {
-		ay, am, ad := req.AsOf.In(loc).Date()
-		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
-		py, pm, pd := prev.Start.Date()
-		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
-			cmp.End, cmp.Partial = end, true
-		}
-	}
-
 	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	from, to := histStart, p.End
-	if cmp.Start.Before(from) {
-		from = cmp.Start
-	}
-	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
-		from = req.RefreshFrom
-	}
-	if req.RefreshTo.After(to) {
-		to = req.RefreshTo
-	}
-	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
+	if err := s.summarizeBRIN(ctx, conn, plan.from, plan.to); err != nil {
 		return nil, err
 	}
 	// REPEATABLE READ: the rebuild, the totals and (through the exported snapshot) the events the
@@ -198,19 +161,97 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 			return nil, fmt.Errorf("export report snapshot: %w", err)
 		}
 	}
+	rep, err := readPlanned(ctx, tx, plan, req)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Events {
+		return rep, commitReport(ctx, tx, req)
+	}
+	if rep.Events, err = s.holdSnapshot(ctx, tx, req, snapID); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
 
-	refreshed, err := refresh(ctx, tx, loc, from, to)
+// reportPlan is what a report reads: the period, the days of its series and of the series'
+// baseline, the comparison period, and the range of days to bring up to date first.
+type reportPlan struct {
+	p                      report.Period
+	seriesStart, histStart time.Time
+	cmp                    *report.Comparison
+	from, to               time.Time // the days refreshed
+	topN                   int
+}
+
+// planReport computes the ranges req reads.
+func planReport(req report.ReportRequest) (reportPlan, error) {
+	if req.TopN <= 0 {
+		req.TopN = 10
+	}
+	if req.SeriesDays <= 0 {
+		req.SeriesDays = report.SeriesDays
+	}
+	p := req.Period
+	loc := p.Start.Location()
+	days := p.Days()
+	if len(days) == 0 {
+		return reportPlan{}, fmt.Errorf("report %s: empty period", p)
+	}
+	ly, lm, ld := days[len(days)-1].Date()
+	seriesStart := startOfDay(ly, lm, ld-req.SeriesDays+1, loc)
+	if p.Start.Before(seriesStart) {
+		seriesStart = p.Start // a 31-day month shows all its days
+	}
+	// The 30 days before the series are the baseline of its spike days.
+	sy, sm, sd := seriesStart.Date()
+	plan := reportPlan{p: p, topN: req.TopN, seriesStart: seriesStart, histStart: startOfDay(sy, sm, sd-report.SeriesDays, loc), cmp: comparison(p, req.AsOf)}
+	plan.from, plan.to = plan.histStart, p.End
+	if plan.cmp.Start.Before(plan.from) {
+		plan.from = plan.cmp.Start
+	}
+	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(plan.from) {
+		plan.from = req.RefreshFrom
+	}
+	if req.RefreshTo.After(plan.to) {
+		plan.to = req.RefreshTo
+	}
+	return plan, nil
+}
+
+// comparison is the period before p, over as many days as p has had at asOf while it is in
+// progress.
+func comparison(p report.Period, asOf time.Time) *report.Comparison {
+	loc := p.Start.Location()
+	prev := p.Previous()
+	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
+	if !asOf.IsZero() && asOf.After(p.Start) && asOf.Before(p.End) {
+		ay, am, ad := asOf.In(loc).Date()
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
+		py, pm, pd := prev.Start.Date()
+		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+			cmp.End, cmp.Partial = end, true
+		}
+	}
+	return cmp
+}
+
+// readPlanned brings the plan's days up to date in tx and reads the report, its comparison,
+// cache savings and unpriced models.
+func readPlanned(ctx context.Context, tx pgx.Tx, plan reportPlan, req report.ReportRequest) (*report.Report, error) {
+	p, loc := plan.p, plan.p.Start.Location()
+	refreshed, err := refresh(ctx, tx, loc, plan.from, plan.to)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := readReport(ctx, tx, p, seriesStart, histStart, req.TopN)
+	rep, err := readReport(ctx, tx, p, plan.seriesStart, plan.histStart, plan.topN)
 	if err != nil {
 		return nil, err
 	}
-	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+	if plan.cmp.Totals, plan.cmp.ByKey, err = readRange(ctx, tx, loc.String(), plan.cmp.Start, plan.cmp.End); err != nil {
 		return nil, err
 	}
-	rep.Previous = cmp
+	rep.Previous = plan.cmp
 	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
 		rep.AsOf = req.AsOf
 	}
@@ -225,15 +266,27 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		}
 	}
 	rep.RefreshedDays = refreshed
-	if !req.Events {
-		if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
-			if err := tx.Commit(ctx); err != nil {
-				return nil, fmt.Errorf("commit daily aggregates: %w", err)
-			}
-		}
-		return rep, nil
+	return rep, nil
+}
+
+// commitReport commits the rebuilt aggregates, except on a dry run, whose deferred rollback
+// undoes the rebuild.
+func commitReport(ctx context.Context, tx pgx.Tx, req report.ReportRequest) error {
+	if req.DryRun {
+		return nil
 	}
-	snap := &snapshot{tz: loc.String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit daily aggregates: %w", err)
+	}
+	return nil
+}
+
+// holdSnapshot opens the events snapshot of the report's transaction tx (exported as snapID)
+// in a transaction of its own, which outlives tx, then commits tx.
+func (s *Store) holdSnapshot(ctx context.Context, tx pgx.Tx, req report.ReportRequest, snapID string) (*snapshot, error) {
+	p := req.Period
+	snap := &snapshot{tz: p.Start.Location().String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	var err error
 	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
 		return nil, err
 	}
@@ -241,14 +294,11 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if snap.conn, snap.tx, err = importSnapshot(ctx, s.pool, snapID); err != nil {
 		return nil, err
 	}
-	if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
-		if err := tx.Commit(ctx); err != nil {
-			snap.Close()
-			return nil, fmt.Errorf("commit daily aggregates: %w", err)
-		}
+	if err := commitReport(ctx, tx, req); err != nil {
+		snap.Close()
+		return nil, err
 	}
-	rep.Events = snap
-	return rep, nil
+	return snap, nil
 }
 
 // lockAggregates takes the aggregates lock for the session of a dedicated connection, before
@@ -626,12 +676,56 @@ type querier interface {
 }
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
-// in one statement, then report_latency the histograms of the rows shown and of every user and org.
+// in one statement, then report_latency the histograms of the rows shown and of every user and
+// org; each dimension shows its top topN and an "(other)" row.
 func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
+	groups, byDay, err := readTotals(ctx, tx, tz, histStart, p)
+	if err != nil {
+		return nil, err
+	}
+	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
+	for _, t := range groups["total"] {
+		rep.Totals.Add(t.Totals)
+	}
+	// The rows shown: each dimension's top N (report.CompareRows).
+	shown := map[report.Dimension][]report.Row{}
+	var rest = map[report.Dimension][]report.Row{}
+	dims, keys := []string{"total"}, []string{""}
+	for _, d := range report.Dimensions {
+		g := groups[string(d)]
+		slices.SortFunc(g, report.CompareRows)
+		n := min(topN, len(g))
+		shown[d], rest[d] = g[:n], g[n:]
+		for _, row := range g[:n] {
+			dims, keys = append(dims, string(d)), append(keys, row.Key)
+		}
+	}
+	// Every user and org, for the workbook's chargeback sheets (rep.All).
+	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
+	if err != nil {
+		return nil, err
+	}
+	rep.Totals.Latency = hists["total\x00"]
+	for _, d := range report.Dimensions {
+		breakdown(rep, d, shown[d], rest[d], hists)
+	}
+	loc := p.Start.Location()
+	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
+		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
+	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
+		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
+	return rep, nil
+}
+
+// readTotals runs report_totals.sql: the rows of every dimension of period p by dimension, and
+// the totals with their latency of every day from histStart to p's end by date.
+func readTotals(ctx context.Context, tx pgx.Tx, tz string, histStart time.Time, p report.Period) (map[string][]report.Row, map[string]report.Totals, error) {
 	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
-		return nil, fmt.Errorf("query report totals: %w", err)
+		return nil, nil, fmt.Errorf("query report totals: %w", err)
 	}
 	groups := map[string][]report.Row{}
 	byDay := map[string]report.Totals{}
@@ -659,70 +753,43 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query report totals: %w", err)
+		return nil, nil, fmt.Errorf("query report totals: %w", err)
 	}
+	return groups, byDay, nil
+}
 
-	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
-	for _, t := range groups["total"] {
-		rep.Totals.Add(t.Totals)
+// breakdown sets rep's rows of dimension d: the shown ones with their latency (hists), then
+// one "(other)" row summing the rest; for users and orgs also every row (rep.All).
+func breakdown(rep *report.Report, d report.Dimension, shown, rest []report.Row, hists map[string]report.Histogram) {
+	out := make([]report.Row, 0, len(shown)+1)
+	// Histograms are additive: the "other" row's is the total's minus the top N's.
+	otherHist := append(report.Histogram(nil), rep.Totals.Latency...)
+	for _, row := range shown {
+		row.Latency = hists[string(d)+"\x00"+row.Key]
+		otherHist = subtract(otherHist, row.Latency)
+		out = append(out, row)
 	}
-	// The rows shown: each dimension's top N (report.CompareRows).
-	shown := map[report.Dimension][]report.Row{}
-	var rest = map[report.Dimension][]report.Row{}
-	dims, keys := []string{"total"}, []string{""}
-	for _, d := range report.Dimensions {
-		g := groups[string(d)]
-		slices.SortFunc(g, report.CompareRows)
-		n := min(topN, len(g))
-		shown[d], rest[d] = g[:n], g[n:]
-		for _, row := range g[:n] {
-			dims, keys = append(dims, string(d)), append(keys, row.Key)
+	if len(rest) > 0 {
+		other := report.Row{Other: true, Members: len(rest)}
+		for _, row := range rest {
+			other.Add(row.Totals)
 		}
+		other.Latency = trim(otherHist)
+		out = append(out, other)
 	}
-	// Every user and org, for the workbook's chargeback sheets (rep.All).
-	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
-	if err != nil {
-		return nil, err
+	rep.Breakdowns[d] = out
+	// Finance charges back per user and org: the workbook lists every one of them.
+	if d != report.ByUser && d != report.ByOrg {
+		return
 	}
-	rep.Totals.Latency = hists["total\x00"]
-	for _, d := range report.Dimensions {
-		out := make([]report.Row, 0, len(shown[d])+1)
-		// Histograms are additive: the "other" row's is the total's minus the top N's.
-		otherHist := append(report.Histogram(nil), rep.Totals.Latency...)
-		for _, row := range shown[d] {
-			row.Latency = hists[string(d)+"\x00"+row.Key]
-			otherHist = subtract(otherHist, row.Latency)
-			out = append(out, row)
-		}
-		if len(rest[d]) > 0 {
-			other := report.Row{Other: true, Members: len(rest[d])}
-			for _, row := range rest[d] {
-				other.Add(row.Totals)
-			}
-			other.Latency = trim(otherHist)
-			out = append(out, other)
-		}
-		rep.Breakdowns[d] = out
-		// Finance charges back per user and org: the workbook lists every one of them.
-		if d == report.ByUser || d == report.ByOrg {
-			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
-			for i := range all {
-				all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
-			}
-			if rep.All == nil {
-				rep.All = map[report.Dimension][]report.Row{}
-			}
-			rep.All[d] = all
-		}
+	all := append(append([]report.Row(nil), out[:len(shown)]...), rest...)
+	for i := range all {
+		all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
 	}
-	loc := p.Start.Location()
-	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
-		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	if rep.All == nil {
+		rep.All = map[report.Dimension][]report.Row{}
 	}
-	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
-		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
-	}
-	return rep, nil
+	rep.All[d] = all
 }
 
 // readRange runs report_range.sql: the totals over the days of [from, to), and per dimension
