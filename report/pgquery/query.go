@@ -504,35 +504,11 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 // already built (apply_deltas.sql), and any other mark makes its days stale (stale_days.sql), to
 // be rebuilt from the events when a report needs them. Run under the aggregates lock.
 func consumeChanges(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, qConsumeChanges)
-	if err != nil {
-		return fmt.Errorf("consume event changes: %w", err)
+	staleHours, inserts, err := readChanges(ctx, tx)
+	if err != nil || len(staleHours) == 0 && len(inserts) == 0 {
+		return err
 	}
-	type mark struct {
-		hour time.Time
-		xact int64
-		rows int64
-	}
-	var staleHours []time.Time
-	var inserts []mark
-	var m mark
-	var xact *int64
-	_, err = pgx.ForEachRow(rows, []any{&m.hour, &xact, &m.rows}, func() error {
-		if xact == nil {
-			staleHours = append(staleHours, m.hour)
-			return nil
-		}
-		m.xact = *xact
-		inserts = append(inserts, m)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("consume event changes: %w", err)
-	}
-	if len(staleHours) == 0 && len(inserts) == 0 {
-		return nil
-	}
-	rows, err = tx.Query(ctx, qAggregateZones)
+	rows, err := tx.Query(ctx, qAggregateZones)
 	if err != nil {
 		return fmt.Errorf("list aggregate time zones: %w", err)
 	}
@@ -545,38 +521,15 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 		if err != nil {
 			return fmt.Errorf("aggregates of time zone %q: %w", tz, err)
 		}
-		// A day that would get maxDeltaRows new rows or more is rebuilt instead: adding costs
-		// about three times as much per row as rebuilding (every touched histogram is merged).
-		added := map[time.Time]int64{}
-		for _, m := range inserts {
-			added[dateOf(m.hour.In(loc))] += m.rows
-		}
-		stale := append([]time.Time(nil), staleHours...)
-		seen := map[time.Time]bool{} // each hour once: thousands of commits share an hour
-		var hours []time.Time
-		var xacts []int64
-		var lo, hi int64
-		for _, m := range inserts {
-			if added[dateOf(m.hour.In(loc))] >= maxDeltaRows || added[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] >= maxDeltaRows {
-				if !seen[m.hour] {
-					stale, seen[m.hour] = append(stale, m.hour), true
-				}
-				continue
-			}
-			if len(xacts) == 0 || m.xact < lo {
-				lo = m.xact
-			}
-			hi = max(hi, m.xact)
-			hours, xacts = append(hours, m.hour), append(xacts, m.xact)
-		}
+		stale, d := splitInserts(staleHours, inserts, loc)
 		if len(stale) > 0 {
 			if _, err := tx.Exec(ctx, qStaleDays, tz, stale); err != nil {
 				return fmt.Errorf("mark changed days stale in %s: %w", tz, err)
 			}
 		}
-		if len(hours) > 0 {
+		if len(d.hours) > 0 {
 			err := joiningMarks(ctx, tx, func() error {
-				_, err := tx.Exec(ctx, qApplyDeltas, tz, hours, xacts, lo, hi)
+				_, err := tx.Exec(ctx, qApplyDeltas, tz, d.hours, d.xacts, d.lo, d.hi)
 				return err
 			})
 			if err != nil {
@@ -585,6 +538,73 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	return nil
+}
+
+// insertMark is one consumed insert mark: the hour and transaction of new events, and how many.
+type insertMark struct {
+	hour time.Time
+	xact int64
+	rows int64
+}
+
+// readChanges consumes the change marks (consume_changes.sql): the hours changed otherwise
+// than by inserts, and the insert marks.
+func readChanges(ctx context.Context, tx pgx.Tx) (staleHours []time.Time, inserts []insertMark, err error) {
+	rows, err := tx.Query(ctx, qConsumeChanges)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consume event changes: %w", err)
+	}
+	var m insertMark
+	var xact *int64
+	_, err = pgx.ForEachRow(rows, []any{&m.hour, &xact, &m.rows}, func() error {
+		if xact == nil {
+			staleHours = append(staleHours, m.hour)
+			return nil
+		}
+		m.xact = *xact
+		inserts = append(inserts, m)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("consume event changes: %w", err)
+	}
+	return staleHours, inserts, nil
+}
+
+// deltas are the insert marks whose rows apply_deltas.sql adds to the built days, with the
+// bounds of their transactions.
+type deltas struct {
+	hours  []time.Time
+	xacts  []int64
+	lo, hi int64
+}
+
+// splitInserts sorts the insert marks for the aggregates of loc: a day that would get
+// maxDeltaRows new rows or more is rebuilt instead (its hours join staleHours), as adding costs
+// about three times as much per row as rebuilding (every touched histogram is merged); the
+// other marks are added as deltas.
+func splitInserts(staleHours []time.Time, inserts []insertMark, loc *time.Location) ([]time.Time, deltas) {
+	added := map[time.Time]int64{}
+	for _, m := range inserts {
+		added[dateOf(m.hour.In(loc))] += m.rows
+	}
+	stale := append([]time.Time(nil), staleHours...)
+	seen := map[time.Time]bool{} // each hour once: thousands of commits share an hour
+	var d deltas
+	for _, m := range inserts {
+		if added[dateOf(m.hour.In(loc))] >= maxDeltaRows || added[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] >= maxDeltaRows {
+			if !seen[m.hour] {
+				stale, seen[m.hour] = append(stale, m.hour), true
+			}
+			continue
+		}
+		if len(d.xacts) == 0 || m.xact < d.lo {
+			d.lo = m.xact
+		}
+		d.hi = max(d.hi, m.xact)
+		d.hours, d.xacts = append(d.hours, m.hour), append(d.xacts, m.xact)
+	}
+	return stale, d
 }
 
 // joiningMarks runs fn, whose statements join event rows to change marks, with the settings
