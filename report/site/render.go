@@ -234,25 +234,12 @@ func ratesText(rates []Rate, currency string) string {
 	return strings.Join(parts, "; ")
 }
 
+// newPeriodView is the view of a period page: its head, KPIs, budgets, tables, notes and charts.
 func newPeriodView(p PeriodPage) (*periodView, error) {
-	if err := p.Period.Validate(); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.Workbook); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.EventsCSV); err != nil {
-		return nil, err
-	}
-	title := p.Title
-	if title == "" {
-		title = "AI spend report"
-	}
-	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	head, err := periodHead(p)
 	if err != nil {
 		return nil, err
 	}
-	head.Label = p.Period.Label
 	cur, loc := p.Currency, p.Location
 	v := &periodView{
 		pageHead:  head,
@@ -260,22 +247,10 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		Range:     periodRange(p.Period, loc),
 		Workbook:  p.Workbook,
 		EventsCSV: p.EventsCSV,
-	}
-	k := p.KPIs
-	v.KPIs = []kpiView{
-		{Label: "Total cost", Value: format.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
-		{Label: "Requests", Value: format.Count(k.Requests), Detail: format.Count(k.Requests-k.Successes) + " failed"},
-		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: format.Count(k.Successes) + " succeeded"},
-		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: format.Count(k.CacheHits) + " cache hits"},
-		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
-		{Label: "Unpriced events", Value: format.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
+		KPIs:      periodKPIs(p),
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
 		return nil, err
-	}
-	if p.CacheSavings.Valid {
-		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
-			Detail: "cache reads vs uncached input price"})
 	}
 	v.BudgetSummaries = p.BudgetSummaries
 	v.Progress = p.Progress
@@ -283,9 +258,68 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		v.Forecast = format.Format(p.Forecast.Decimal, cur)
 	}
 	if p.Previous != nil {
-		kpiChanges(v.KPIs, k, *p.Previous, cur)
 		v.Compare = p.CompareLabel
 	}
+	spenderTables(v, p)
+	v.Spikes = spikeLines(p.Spikes, cur, loc)
+	v.Unpriced = unpricedRows(p.UnpricedModels)
+	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
+		return nil, err
+	}
+	if err := periodCharts(v, p); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// periodHead checks the page's period and linked file names and makes its head.
+func periodHead(p PeriodPage) (pageHead, error) {
+	if err := p.Period.Validate(); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.Workbook); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.EventsCSV); err != nil {
+		return pageHead{}, err
+	}
+	title := p.Title
+	if title == "" {
+		title = "AI spend report"
+	}
+	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	if err != nil {
+		return pageHead{}, err
+	}
+	head.Label = p.Period.Label
+	return head, nil
+}
+
+// periodKPIs are the key numbers at the top of the page, with their change from the previous
+// period when there is one.
+func periodKPIs(p PeriodPage) []kpiView {
+	k, cur := p.KPIs, p.Currency
+	kpis := []kpiView{
+		{Label: "Total cost", Value: format.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
+		{Label: "Requests", Value: format.Count(k.Requests), Detail: format.Count(k.Requests-k.Successes) + " failed"},
+		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: format.Count(k.Successes) + " succeeded"},
+		{Label: "Cache-hit rate", Value: fmtRate(k.CacheHits, k.Requests), Detail: format.Count(k.CacheHits) + " cache hits"},
+		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
+		{Label: "Unpriced events", Value: format.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
+	}
+	if p.CacheSavings.Valid {
+		kpis = append(kpis, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
+			Detail: "cache reads vs uncached input price"})
+	}
+	if p.Previous != nil {
+		kpiChanges(kpis, k, *p.Previous, cur)
+	}
+	return kpis
+}
+
+// spenderTables sets the services, users and organisations tables with their total rows.
+func spenderTables(v *periodView, p PeriodPage) {
+	k, cur := p.KPIs, p.Currency
 	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur)
 	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users")
 	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
@@ -307,38 +341,51 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		return r
 	}
 	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
-	for _, s := range p.Spikes {
+}
+
+// spikeLines describe the spike days against the median of the 30 days before each.
+func spikeLines(spikes []Spike, cur string, loc *time.Location) []string {
+	var out []string
+	for _, s := range spikes {
 		ratio := "∞"
 		if s.Median.IsPositive() {
 			ratio = s.Cost.Div(s.Median).StringFixed(1)
 		}
-		v.Spikes = append(v.Spikes, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
+		out = append(out, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
 			s.Day.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), ratio, format.Format(s.Median, cur)))
 	}
-	for _, u := range p.UnpricedModels {
+	return out
+}
+
+// unpricedRows list the models without a price; their token counts when known.
+func unpricedRows(models []UnpricedModel) []unpricedRow {
+	var out []unpricedRow
+	for _, u := range models {
 		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: format.Count(u.Events), Input: "—", Output: "—"}
 		if u.TokensKnown {
 			r.Input, r.Output = format.Count(u.InputTokens), format.Count(u.OutputTokens)
 		}
-		v.Unpriced = append(v.Unpriced, r)
+		out = append(out, r)
 	}
-	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
-		return nil, err
-	}
+	return out
+}
 
+// periodCharts sets the page's charts: the daily cost, the services' shares and the models.
+func periodCharts(v *periodView, p PeriodPage) error {
 	days := append([]DayCost(nil), p.DailyCost...)
 	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
-	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, loc)); err != nil {
-		return nil, err
+	var err error
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, p.Location)); err != nil {
+		return err
 	}
 	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
-		return nil, err
+		return err
 	}
 	bars := min(len(p.Models), maxModelBars)
 	if v.Models, err = chart("chart-models", max(300, 36*bars+40), len(p.Models) == 0, modelBarOptions(p.Models)); err != nil {
-		return nil, err
+		return err
 	}
-	return v, nil
+	return nil
 }
 
 func costDetail(unpriced int64) string {
