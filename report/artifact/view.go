@@ -27,34 +27,20 @@ func SitePeriod(p report.Period) site.Period {
 // budget periods that overlap the report period); workbook is the workbook's file name beside the
 // page, "" for no link.
 func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, workbook string) site.PeriodPage {
-	t := rep.Totals
 	pg := site.PeriodPage{
 		Period:      SitePeriod(rep.Period),
 		Currency:    rep.Currency,
 		Location:    rep.Period.Start.Location(),
 		GeneratedAt: generatedAt,
-		KPIs: site.KPIs{
-			TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
-			Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced,
-		},
-		Budgets:  BudgetCards(rep.Budgets),
-		Workbook: workbook,
+		KPIs:        pageKPIs(rep.Totals),
+		Budgets:     BudgetCards(rep.Budgets),
+		Workbook:    workbook,
 	}
-	cmp := rep.Previous
-	if cmp != nil {
-		pt := cmp.Totals
-		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
-			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
+	if cmp := rep.Previous; cmp != nil {
+		prev := pageKPIs(cmp.Totals)
+		pg.Previous = &prev
 		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
 	}
-	change := func(d report.Dimension, r report.Row) site.Change {
-		if cmp == nil {
-			return site.Change{}
-		}
-		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
-		return site.Change{Known: true, New: !ok, Cost: t.Cost}
-	}
-	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
 	for _, s := range report.Spikes(rep.History, rep.Series) {
 		pg.Spikes = append(pg.Spikes, site.Spike{Day: s.Date, Cost: s.Cost, Median: s.Median})
 	}
@@ -62,26 +48,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		pg.UnpricedModels = append(pg.UnpricedModels, site.UnpricedModel{Model: u.Model, Provider: u.Provider, Events: u.Events,
 			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TokensKnown: u.TokensKnown})
 	}
-	for _, r := range rep.Breakdowns[report.ByService] {
-		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByService, r)})
-		pg.Latency = append(pg.Latency, site.ServiceLatency{
-			Service: rowName(r), Samples: r.Latency.Count(),
-			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
-		})
-	}
-	for _, r := range rep.Breakdowns[report.ByModel] {
-		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByModel, r)})
-	}
-	for _, r := range rep.Breakdowns[report.ByUser] {
-		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByUser, r)})
-	}
-	for _, r := range rep.Breakdowns[report.ByOrg] {
-		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
-	}
+	pageBreakdowns(&pg, rep)
 	for _, s := range rep.BudgetSummaries {
 		pg.BudgetSummaries = append(pg.BudgetSummaries, s.String())
 	}
@@ -108,6 +75,49 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		})
 	}
 	return pg
+}
+
+// pageKPIs are the key numbers of totals t, as the report computed them.
+func pageKPIs(t report.Totals) site.KPIs {
+	return site.KPIs{TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
+		Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced}
+}
+
+// pageBreakdowns sets the page's services (with their latency), models, users and
+// organisations, each row with its change from the previous period when there is one.
+func pageBreakdowns(pg *site.PeriodPage, rep *report.Report) {
+	change := func(d report.Dimension, r report.Row) site.Change {
+		if rep.Previous == nil {
+			return site.Change{}
+		}
+		t, ok := rep.Previous.Of(d, r, rep.Breakdowns[d])
+		return site.Change{Known: true, New: !ok, Cost: t.Cost}
+	}
+	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
+	share := func(d report.Dimension, r report.Row) site.CostShare {
+		return site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(d, r)}
+	}
+	spender := func(d report.Dimension, r report.Row) site.Spender {
+		return site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(d, r)}
+	}
+	for _, r := range rep.Breakdowns[report.ByService] {
+		pg.Services = append(pg.Services, share(report.ByService, r))
+		pg.Latency = append(pg.Latency, site.ServiceLatency{
+			Service: rowName(r), Samples: r.Latency.Count(),
+			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
+		})
+	}
+	for _, r := range rep.Breakdowns[report.ByModel] {
+		pg.Models = append(pg.Models, share(report.ByModel, r))
+	}
+	for _, r := range rep.Breakdowns[report.ByUser] {
+		pg.TopUsers = append(pg.TopUsers, spender(report.ByUser, r))
+	}
+	for _, r := range rep.Breakdowns[report.ByOrg] {
+		pg.TopOrgs = append(pg.TopOrgs, spender(report.ByOrg, r))
+	}
 }
 
 // rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown
