@@ -18,8 +18,8 @@ import (
 	"github.com/aispend/aispend/report/runlog"
 )
 
-func cmdDemo(ctx context.Context, env *environment, args []string) error {
-	fs := env.flagsWithoutConfig("demo", `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
+// demoHelp is the help of `aispend demo`.
+const demoHelp = `Loads a realistic 30-day sample data set and runs the batch on it: one run for each of the last
 7 complete days, the last complete week and the month of yesterday, like aispend run --date. It
 writes the site and the workbooks to the output (default out/) and the emails to out/outbox/
 (unless AISPEND_SMTP_HOST is set), and prints where they are.
@@ -27,7 +27,10 @@ writes the site and the workbooks to the output (default out/) and the emails to
 Without DATABASE_URL it starts a private, throwaway PostgreSQL (initdb/pg_ctl on the PATH) and
 stops it at the end. It uses its own configuration (KRW, Asia/Seoul, USD 1 = KRW 1,300, list
 prices, budgets); DATABASE_URL, AISPEND_OUTPUT, AISPEND_SMTP_* and AISPEND_ALERT_EMAILS apply.
-Re-running it with the same seed adds nothing twice.`)
+Re-running it with the same seed adds nothing twice.`
+
+func cmdDemo(ctx context.Context, env *environment, args []string) error {
+	fs := env.flagsWithoutConfig("demo", demoHelp)
 	events := fs.Int("events", demodata.DefaultEvents, "about how many events to generate over the 30 days (budgets scale with it)")
 	seed := fs.Uint64("seed", 1, "seed of the data set: the same seed always gives the same events")
 	keep := fs.Bool("keep", false, "keep the private PostgreSQL running at the end and print how to reach and stop it")
