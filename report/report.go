@@ -270,19 +270,6 @@ func HistogramBucket(ms int64) int {
 	return 1 + int(math.Floor(HistogramBucketsPerOctave*math.Log(float64(ms))/math.Ln2+1e-9))
 }
 
-// HistogramOf is the histogram of the given durations (ms).
-func HistogramOf(ms ...int64) Histogram {
-	var h Histogram
-	for _, v := range ms {
-		b := HistogramBucket(v)
-		for b >= len(h) {
-			h = append(h, 0)
-		}
-		h[b]++
-	}
-	return h
-}
-
 // Merge adds two histograms.
 func (h Histogram) Merge(o Histogram) Histogram {
 	if len(o) > len(h) {

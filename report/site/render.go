@@ -29,20 +29,6 @@ func spendersTable(rows []spenderRow, total *spenderRow, compare string) map[str
 
 var hundred = decimal.NewFromInt(100)
 
-// RenderPeriod writes one period page (published at p.Period.PagePath()). The page loads
-// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css. In a binary built
-// without the chart library it writes nothing and returns an error that says to build with
-// `make build`.
-func RenderPeriod(w io.Writer, p PeriodPage) error { return chartLib.renderPeriod(w, p) }
-
-func (lib chartLibrary) renderPeriod(w io.Writer, p PeriodPage) error {
-	h, err := lib.preparePeriod(p)
-	if err != nil {
-		return err
-	}
-	return h.Write(w)
-}
-
 // PeriodHTML is a period page checked and laid out by PreparePeriod, ready to be written: a
 // batch run prepares its page before it knows whether the workbook will be made, and writes it
 // once, when it publishes.
@@ -51,7 +37,10 @@ type PeriodHTML struct {
 	dir string
 }
 
-// PreparePeriod checks a period page and lays it out: all of RenderPeriod but the writing.
+// PreparePeriod checks a period page (published at p.Period.PagePath()) and lays it out; Write
+// writes it. The page loads ../../assets/echarts.min.js, ../../assets/site.js and
+// ../../assets/site.css. In a binary built without the chart library it returns an error that
+// says to build with `make build`.
 func PreparePeriod(p PeriodPage) (*PeriodHTML, error) { return chartLib.preparePeriod(p) }
 
 func (lib chartLibrary) preparePeriod(p PeriodPage) (*PeriodHTML, error) {
@@ -81,7 +70,7 @@ func (h *PeriodHTML) Write(w io.Writer) error {
 	return nil
 }
 
-// RenderIndex writes the landing page (published at index.html); like RenderPeriod it refuses
+// RenderIndex writes the landing page (published at index.html); like PreparePeriod it refuses
 // in a binary built without the chart library.
 func RenderIndex(w io.Writer, p IndexPage) error { return chartLib.renderIndex(w, p) }
 

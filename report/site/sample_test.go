@@ -172,7 +172,7 @@ func writeSite(t testing.TB, dir string, page PeriodPage, index IndexPage) (page
 	}
 	pagePath = filepath.Join(dir, filepath.FromSlash(page.Period.PagePath()))
 	f := create(t, pagePath)
-	if err := RenderPeriod(f, page); err != nil {
+	if err := writePeriod(f, page); err != nil {
 		t.Fatal(err)
 	}
 	closeFile(t, f)
