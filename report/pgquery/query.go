@@ -199,13 +199,13 @@ func planReport(req report.ReportRequest) (reportPlan, error) {
 		return reportPlan{}, fmt.Errorf("report %s: empty period", p)
 	}
 	ly, lm, ld := days[len(days)-1].Date()
-	seriesStart := startOfDay(ly, lm, ld-req.SeriesDays+1, loc)
+	seriesStart := report.StartOfDay(ly, lm, ld-req.SeriesDays+1, loc)
 	if p.Start.Before(seriesStart) {
 		seriesStart = p.Start // a 31-day month shows all its days
 	}
 	// The 30 days before the series are the baseline of its spike days.
 	sy, sm, sd := seriesStart.Date()
-	plan := reportPlan{p: p, topN: req.TopN, seriesStart: seriesStart, histStart: startOfDay(sy, sm, sd-report.SeriesDays, loc), cmp: comparison(p, req.AsOf)}
+	plan := reportPlan{p: p, topN: req.TopN, seriesStart: seriesStart, histStart: report.StartOfDay(sy, sm, sd-report.SeriesDays, loc), cmp: comparison(p, req.AsOf)}
 	plan.from, plan.to = plan.histStart, p.End
 	if plan.cmp.Start.Before(plan.from) {
 		plan.from = plan.cmp.Start
@@ -227,9 +227,9 @@ func comparison(p report.Period, asOf time.Time) *report.Comparison {
 	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
 	if !asOf.IsZero() && asOf.After(p.Start) && asOf.Before(p.End) {
 		ay, am, ad := asOf.In(loc).Date()
-		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: report.StartOfDay(ay, am, ad+1, loc)}.Days())
 		py, pm, pd := prev.Start.Date()
-		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+		if end := report.StartOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
 			cmp.End, cmp.Partial = end, true
 		}
 	}
@@ -422,6 +422,12 @@ func (s *Store) logger() *slog.Logger {
 func dateOf(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// nextDay is the first instant of the calendar day after the one t is in (in loc).
+func nextDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return report.StartOfDay(y, m, d+1, loc)
 }
 
 // refresh brings the aggregates of the days in [from, to) (in loc) up to date inside tx and
@@ -1395,7 +1401,7 @@ func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, cs *report.Ca
 	sum := decimal.Zero
 	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &input, &tokens}, func() error {
 		y, m, d := day.Date()
-		if s, ok := cs.Saved(model, provider, startOfDay(y, m, d, loc), input, tokens); ok {
+		if s, ok := cs.Saved(model, provider, report.StartOfDay(y, m, d, loc), input, tokens); ok {
 			sum = sum.Add(s)
 		}
 		return nil

@@ -107,7 +107,7 @@ func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.S
 	addRaw := func(a, b time.Time) { pl.ranges = addRange(pl.ranges, a, b) }
 	// The whole days inside [start, end).
 	first := start
-	if y, m, d := start.Date(); !startOfDay(y, m, d, loc).Equal(start) {
+	if y, m, d := start.Date(); !report.StartOfDay(y, m, d, loc).Equal(start) {
 		first = nextDay(start, loc)
 	}
 	if !nextDay(first, loc).After(end) {
