@@ -1,6 +1,8 @@
-// Package pgquery holds every SQL statement of the batch job: daily aggregates, period
-// statistics, budget spend, the alert ledger and retention. Each query is its own file in sql/,
-// with a header comment stating its parameters and result. It implements report.Store.
+// Package pgquery holds the SQL of the batch side (the batch job and the read API): daily
+// aggregates, period statistics, budget spend, the alert and digest ledgers, the events of a
+// report and retention; the runs table and the run locks are report/runlog's, the schema and
+// the writing of events collect/pgstore's. Each query is its own file in sql/, with a header
+// comment stating its parameters and result. It implements report.Store.
 package pgquery
 
 import (
