@@ -205,11 +205,7 @@ func (b *builder) daily() error {
 		{"Date", 12, kDate},
 		{"Cost", 16, kMoney},
 	}, countCols...)
-	sh, err := newSheet(b.st, SheetDaily, cols, b.wb.Location)
-	if err != nil {
-		return err
-	}
-	t, err := startStream(b.f, sh)
+	t, err := b.streamSheet(SheetDaily, cols)
 	if err != nil {
 		return err
 	}
@@ -226,6 +222,15 @@ func (b *builder) daily() error {
 	return t.finish(append([]any{"Total", total.Cost}, countVals(total)...))
 }
 
+// streamSheet adds the sheet name with columns cols and starts streaming its rows.
+func (b *builder) streamSheet(name string, cols []column) (*stream, error) {
+	sh, err := newSheet(b.st, name, cols, b.wb.Location)
+	if err != nil {
+		return nil, err
+	}
+	return startStream(b.f, sh)
+}
+
 func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 	cols := []column{
 		{what, 32, kText},
@@ -234,11 +239,7 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 	}
 	cols = append(cols, countCols...)
 	cols = append(cols, column{"Latency p50 (ms)", 12, kMillis}, column{"Latency p95 (ms)", 12, kMillis}, column{"Latency p99 (ms)", 12, kMillis})
-	sh, err := newSheet(b.st, name, cols, b.wb.Location)
-	if err != nil {
-		return err
-	}
-	t, err := startStream(b.f, sh)
+	t, err := b.streamSheet(name, cols)
 	if err != nil {
 		return err
 	}
