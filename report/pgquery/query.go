@@ -1071,8 +1071,22 @@ func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(contex
 	if len(entries) == 0 {
 		return false, nil
 	}
-	sendErr := send(ctx, entries[0])
-	// Record the outcome even when ctx was cancelled during the send.
+	return recordSend(ctx, tx, send(ctx, entries[0]), sendOutcome{what: "alert " + b.Key(),
+		failed: qLedgerFailed, failedArgs: key, sent: qLedgerSent, sentArgs: key})
+}
+
+// sendOutcome is how a ledger row records the outcome of its send: the statement of a failure
+// (its arguments, then the error message) and of a success.
+type sendOutcome struct {
+	what                 string // "alert …", "digest …", for errors
+	failed, sent         string
+	failedArgs, sentArgs []any
+}
+
+// recordSend records the outcome of a send in tx, which holds the row's lock, and commits. It
+// records even when ctx was cancelled during the send; the error message is cut to 2,000 bytes.
+// It reports whether the email went out.
+func recordSend(ctx context.Context, tx pgx.Tx, sendErr error, o sendOutcome) (bool, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if sendErr != nil {
@@ -1080,19 +1094,20 @@ func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(contex
 		if len(msg) > 2000 {
 			msg = msg[:2000]
 		}
-		if _, err := tx.Exec(rctx, qLedgerFailed, append(key, msg)...); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+		args := append(append([]any(nil), o.failedArgs...), msg)
+		if _, err := tx.Exec(rctx, o.failed, args...); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", o.what, err))
 		}
 		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", o.what, err))
 		}
 		return false, sendErr
 	}
-	if _, err := tx.Exec(rctx, qLedgerSent, key...); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+	if _, err := tx.Exec(rctx, o.sent, o.sentArgs...); err != nil {
+		return true, fmt.Errorf("mark %s sent: %w", o.what, err)
 	}
 	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+		return true, fmt.Errorf("mark %s sent: %w", o.what, err)
 	}
 	return true, nil
 }
@@ -1348,30 +1363,8 @@ func (s *Store) SendDigest(ctx context.Context, kind, period, messageID string, 
 	if status == report.StatusSent && !force {
 		return false, nil
 	}
-	sendErr := send(ctx)
-	// Record the outcome even when ctx was cancelled during the send.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if sendErr != nil {
-		msg := sendErr.Error()
-		if len(msg) > 2000 {
-			msg = msg[:2000]
-		}
-		if _, err := tx.Exec(rctx, qDigestFailed, kind, period, msg); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
-		}
-		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
-		}
-		return false, sendErr
-	}
-	if _, err := tx.Exec(rctx, qDigestSent, kind, period, messageID, recipients); err != nil {
-		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
-	}
-	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
-	}
-	return true, nil
+	return recordSend(ctx, tx, send(ctx), sendOutcome{what: "digest " + key,
+		failed: qDigestFailed, failedArgs: []any{kind, period}, sent: qDigestSent, sentArgs: []any{kind, period, messageID, recipients}})
 }
 
 // DigestSent reports whether the digest of a period was sent.
