@@ -199,14 +199,7 @@ func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end 
 // budgets of a check mostly share today's tail).
 func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]report.Spend, error) {
 	out := spendTally(make([]report.Spend, len(qs)))
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		src, err := readSpendSources(ctx, tx)
-		if err != nil {
-			return err
-		}
+	err := s.readSpend(ctx, func(tx pgx.Tx, src *spendSources) error {
 		var raw, pend rangeQueries // the queries that read each range from events, and from the rows of pending marks
 		for i, q := range qs {
 			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End)
@@ -237,6 +230,21 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		return nil, fmt.Errorf("query budget spend: %w", err)
 	}
 	return out, nil
+}
+
+// readSpend runs fn in one snapshot tuned for reading narrow time ranges of the events
+// (rawReadSettings), with the sources of budget spend read (readSpendSources).
+func (s *Store) readSpend(ctx context.Context, fn func(tx pgx.Tx, src *spendSources) error) error {
+	return s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := rawReadSettings(ctx, tx); err != nil {
+			return err
+		}
+		src, err := readSpendSources(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return fn(tx, src)
+	})
 }
 
 // spendTally is the spend of each query of a batch, added up from its reads.
@@ -407,16 +415,9 @@ func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
 // BudgetDrivers implements report.Store, from the same sources as BudgetSpend.
 func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dim report.Dimension, n int) ([]report.Driver, error) {
 	byKey := map[string]*report.Driver{}
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		// A current day with pending insert marks is read as BudgetSpend reads it: its
-		// aggregates plus the rows of the marks, not all its events.
-		src, err := readSpendSources(ctx, tx)
-		if err != nil {
-			return err
-		}
+	// A current day with pending insert marks is read as BudgetSpend reads it: its aggregates
+	// plus the rows of the marks, not all its events.
+	err := s.readSpend(ctx, func(tx pgx.Tx, src *spendSources) error {
 		pl, err := planSpend(ctx, tx, src, scope, start, end)
 		if err != nil {
 			return err
