@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -278,19 +280,6 @@ func HistogramBucket(ms int64) int {
 	return 1 + int(math.Floor(HistogramBucketsPerOctave*math.Log(float64(ms))/math.Ln2+1e-9))
 }
 
-// HistogramOf is the histogram of the given durations (ms).
-func HistogramOf(ms ...int64) Histogram {
-	var h Histogram
-	for _, v := range ms {
-		b := HistogramBucket(v)
-		for b >= len(h) {
-			h = append(h, 0)
-		}
-		h[b]++
-	}
-	return h
-}
-
 // Merge adds two histograms.
 func (h Histogram) Merge(o Histogram) Histogram {
 	if len(o) > len(h) {
@@ -335,4 +324,27 @@ func (h Histogram) Percentile(q float64) int64 {
 		}
 	}
 	return 0
+}
+
+// CompareTop is the order of every top list, a breakdown's rows as of a budget's drivers: cost
+// descending, then requests descending, then key, so that ties list alike in every output.
+// It compares like cmp.Compare, for slices.SortFunc.
+func CompareTop(costA decimal.Decimal, requestsA int64, keyA string, costB decimal.Decimal, requestsB int64, keyB string) int {
+	if c := costB.Cmp(costA); c != 0 {
+		return c
+	}
+	if requestsA != requestsB {
+		return cmp.Compare(requestsB, requestsA)
+	}
+	return strings.Compare(keyA, keyB)
+}
+
+// CompareRows is CompareTop for breakdown rows.
+func CompareRows(a, b Row) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
+}
+
+// CompareDrivers is CompareTop for a budget's drivers.
+func CompareDrivers(a, b Driver) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
 }

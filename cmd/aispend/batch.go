@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
@@ -162,28 +161,11 @@ func outcomeOf(res *report.Result) runlog.Outcome {
 	return runlog.Outcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
 }
 
-// cacheSaving prices prompt-cache savings from the price table: each cache-read token would
-// have cost the uncached input price, and cost the cache-read price, both of the level (base or
-// long-context tier) that priced its request, as the collector prices it.
+// cacheSaving prices prompt-cache savings from the price table (pricing.Table.CacheSaving); nil
+// without a USD rate, as the prices are in USD.
 func cacheSaving(t *pricing.Table) *report.CacheSaving {
-	rate, ok := t.Rate("USD")
-	if !ok {
+	if _, ok := t.Rate("USD"); !ok {
 		return nil
 	}
-	saved := func(model, provider string, day time.Time, inputTokens, tokens int64) (decimal.Decimal, bool) {
-		p, ok := t.Lookup(model, provider, day)
-		if !ok {
-			return decimal.Zero, false
-		}
-		levels := p.Levels()
-		lv := levels[0]
-		for _, l := range levels[1:] { // ascending thresholds: the highest one below the input applies
-			if inputTokens > l.Above {
-				lv = l
-			}
-		}
-		// Per million tokens, in USD: the shift is exact.
-		return lv.Input.Sub(lv.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
-	}
-	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: saved}
+	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: t.CacheSaving}
 }

@@ -328,15 +328,14 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *sheet.Work
 	n := rep.Totals.Requests
 	if limit >= 0 && n <= int64(limit) {
 		// One read fills both, so the sheet and the CSV list the same events.
-		wb.Events = func(emit func(sheet.Event) error) error {
+		wb.Events = func(emit func(report.Event) error) error {
 			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
-				we := WorkbookEvent(e)
 				if csv != nil {
-					if err := csv.Write(we); err != nil {
+					if err := csv.Write(e); err != nil {
 						return err
 					}
 				}
-				return emit(we)
+				return emit(e)
 			})
 		}
 		return nil
@@ -353,7 +352,7 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *sheet.Work
 	if rs, ok := src.(RawEventSource); ok {
 		return rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw(e) })
 	}
-	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
+	if err := src.Events(ctx, p.Start, p.End, csv.Write); err != nil {
 		return fmt.Errorf("write events csv: %w", err)
 	}
 	return nil

@@ -33,7 +33,8 @@ func totals(cost string, requests, failures, hits, unpriced int64, latency repor
 // without a user, and two budgets.
 func sampleReport() *report.Report {
 	p := report.PeriodContaining(report.Daily, time.Date(2026, 10, 1, 12, 0, 0, 0, seoul), seoul)
-	hist := report.HistogramOf(2, 2, 939)
+	hist := make(report.Histogram, report.HistogramBucket(939)+1) // 2, 2 and 939 ms
+	hist[report.HistogramBucket(2)], hist[report.HistogramBucket(939)] = 2, 1
 	rep := &report.Report{
 		Period: p, Currency: "KRW",
 		Totals: totals("1234.5678901", 10, 2, 3, 1, hist),
@@ -119,7 +120,11 @@ func TestPageMapsReport(t *testing.T) {
 		t.Errorf("workbook link %q", pg.Workbook)
 	}
 	// The page renders (the site package validates states, kinds and names).
-	if err := site.RenderPeriod(discard{}, pg); err != nil {
+	h, err := site.PreparePeriod(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Write(discard{}); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -436,7 +436,7 @@ func tops(d Digest, cur string) []driverTable {
 		title string
 		rows  []Top
 	}{{"Top services", d.TopServices}, {"Top models", d.TopModels}, {"Top users", d.TopUsers}} {
-		tbl := driverTable{Title: t.title}
+		tbl := driverTable{Title: t.title, Empty: "(no events)"}
 		for _, r := range t.rows[:min(TopN, len(t.rows))] {
 			name := r.Name
 			if name == "" {

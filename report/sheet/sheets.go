@@ -8,6 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report"
 )
 
 // putRow writes cells (excelize.Cell values, as built by sheet.cells) on a normal-mode sheet.
@@ -78,7 +80,7 @@ func (b *builder) budgets() error {
 	}
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
-		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
+		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.remaining(),
 			percentCell(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
@@ -170,7 +172,7 @@ func (b *builder) events() error {
 	// failed remembers the first write error: a callback that ignores emit's error and keeps
 	// emitting must not get a half-written workbook reported as success.
 	var failed error
-	emit := func(e Event) error {
+	emit := func(e report.Event) error {
 		if failed != nil {
 			return failed
 		}

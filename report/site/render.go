@@ -29,20 +29,6 @@ func spendersTable(rows []spenderRow, total *spenderRow, compare string) map[str
 
 var hundred = decimal.NewFromInt(100)
 
-// RenderPeriod writes one period page (published at p.Period.PagePath()). The page loads
-// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css. In a binary built
-// without the chart library it writes nothing and returns an error that says to build with
-// `make build`.
-func RenderPeriod(w io.Writer, p PeriodPage) error { return chartLib.renderPeriod(w, p) }
-
-func (lib chartLibrary) renderPeriod(w io.Writer, p PeriodPage) error {
-	h, err := lib.preparePeriod(p)
-	if err != nil {
-		return err
-	}
-	return h.Write(w)
-}
-
 // PeriodHTML is a period page checked and laid out by PreparePeriod, ready to be written: a
 // batch run prepares its page before it knows whether the workbook will be made, and writes it
 // once, when it publishes.
@@ -51,7 +37,10 @@ type PeriodHTML struct {
 	dir string
 }
 
-// PreparePeriod checks a period page and lays it out: all of RenderPeriod but the writing.
+// PreparePeriod checks a period page (published at p.Period.PagePath()) and lays it out; Write
+// writes it. The page loads ../../assets/echarts.min.js, ../../assets/site.js and
+// ../../assets/site.css. In a binary built without the chart library it returns an error that
+// says to build with `make build`.
 func PreparePeriod(p PeriodPage) (*PeriodHTML, error) { return chartLib.preparePeriod(p) }
 
 func (lib chartLibrary) preparePeriod(p PeriodPage) (*PeriodHTML, error) {
@@ -81,7 +70,7 @@ func (h *PeriodHTML) Write(w io.Writer) error {
 	return nil
 }
 
-// RenderIndex writes the landing page (published at index.html); like RenderPeriod it refuses
+// RenderIndex writes the landing page (published at index.html); like PreparePeriod it refuses
 // in a binary built without the chart library.
 func RenderIndex(w io.Writer, p IndexPage) error { return chartLib.renderIndex(w, p) }
 
@@ -238,25 +227,12 @@ func ratesText(rates []Rate, currency string) string {
 	return strings.Join(parts, "; ")
 }
 
+// newPeriodView is the view of a period page: its head, KPIs, budgets, tables, notes and charts.
 func newPeriodView(p PeriodPage) (*periodView, error) {
-	if err := p.Period.Validate(); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.Workbook); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.EventsCSV); err != nil {
-		return nil, err
-	}
-	title := p.Title
-	if title == "" {
-		title = "AI spend report"
-	}
-	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	head, err := periodHead(p)
 	if err != nil {
 		return nil, err
 	}
-	head.Label = p.Period.Label
 	cur, loc := p.Currency, p.Location
 	v := &periodView{
 		pageHead:  head,
@@ -264,9 +240,61 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		Range:     periodRange(p.Period, loc),
 		Workbook:  p.Workbook,
 		EventsCSV: p.EventsCSV,
+		KPIs:      periodKPIs(p),
 	}
-	k := p.KPIs
-	v.KPIs = []kpiView{
+	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
+		return nil, err
+	}
+	v.BudgetSummaries = p.BudgetSummaries
+	v.Progress = p.Progress
+	if p.Progress != "" && p.Forecast.Valid {
+		v.Forecast = format.Format(p.Forecast.Decimal, cur)
+	}
+	if p.Previous != nil && p.CompareBasis == report.BasisNone {
+		v.NoCompare = p.CompareLabel
+	} else if p.Previous != nil {
+		v.Compare = p.CompareLabel
+	}
+	spenderTables(v, p)
+	v.Spikes = spikeLines(p.Spikes, cur, loc)
+	v.Unpriced = unpricedRows(p.UnpricedModels)
+	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
+		return nil, err
+	}
+	if err := periodCharts(v, p); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// periodHead checks the page's period and linked file names and makes its head.
+func periodHead(p PeriodPage) (pageHead, error) {
+	if err := p.Period.Validate(); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.Workbook); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.EventsCSV); err != nil {
+		return pageHead{}, err
+	}
+	title := p.Title
+	if title == "" {
+		title = "AI spend report"
+	}
+	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	if err != nil {
+		return pageHead{}, err
+	}
+	head.Label = p.Period.Label
+	return head, nil
+}
+
+// periodKPIs are the key numbers at the top of the page, with their change from the previous
+// period when there is one.
+func periodKPIs(p PeriodPage) []kpiView {
+	k, cur := p.KPIs, p.Currency
+	kpis := []kpiView{
 		{Label: "Total cost", Value: format.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
 		{Label: "Requests", Value: format.Count(k.Requests), Detail: format.Count(k.Requests-k.Successes) + " failed"},
 		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: format.Count(k.Successes) + " succeeded"},
@@ -274,25 +302,19 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
 		{Label: "Unpriced events", Value: format.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
 	}
-	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
-		return nil, err
-	}
 	if p.CacheSavings.Valid {
-		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
+		kpis = append(kpis, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
 			Detail: "cache reads vs uncached input price"})
 	}
-	v.BudgetSummaries = p.BudgetSummaries
-	v.Progress = p.Progress
-	if p.Progress != "" && p.Forecast.Valid {
-		v.Forecast = format.Format(p.Forecast.Decimal, cur)
+	if p.Previous != nil && p.CompareBasis != report.BasisNone {
+		kpiChanges(kpis, k, *p.Previous, cur, p.CompareBasis)
 	}
-	basis := p.CompareBasis
-	if p.Previous != nil && basis == report.BasisNone {
-		v.NoCompare = p.CompareLabel
-	} else if p.Previous != nil {
-		kpiChanges(v.KPIs, k, *p.Previous, cur, basis)
-		v.Compare = p.CompareLabel
-	}
+	return kpis
+}
+
+// spenderTables sets the services, users and organisations tables with their total rows.
+func spenderTables(v *periodView, p PeriodPage) {
+	k, cur, basis := p.KPIs, p.Currency, p.CompareBasis
 	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur, basis)
 	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users", basis)
 	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations", basis)
@@ -314,39 +336,52 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		return r
 	}
 	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
-	for _, s := range p.Spikes {
+}
+
+// spikeLines describe the spike days against the median of the 30 days before each.
+func spikeLines(spikes []Spike, cur string, loc *time.Location) []string {
+	var out []string
+	for _, s := range spikes {
 		ratio := "∞"
 		if s.Median.IsPositive() {
 			ratio = s.Cost.Div(s.Median).StringFixed(1)
 		}
-		v.Spikes = append(v.Spikes, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
+		out = append(out, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
 			s.Day.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), ratio, format.Format(s.Median, cur)))
 	}
-	for _, u := range p.UnpricedModels {
+	return out
+}
+
+// unpricedRows list the models without a price; their token counts when known.
+func unpricedRows(models []UnpricedModel) []unpricedRow {
+	var out []unpricedRow
+	for _, u := range models {
 		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: format.Count(u.Events), Input: "—", Output: "—"}
 		if u.TokensKnown {
 			r.Input, r.Output = format.Count(u.InputTokens), format.Count(u.OutputTokens)
 		}
-		v.Unpriced = append(v.Unpriced, r)
+		out = append(out, r)
 	}
-	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
-		return nil, err
-	}
+	return out
+}
 
+// periodCharts sets the page's charts: the daily cost, the services' shares and the models.
+func periodCharts(v *periodView, p PeriodPage) error {
 	days := append([]DayCost(nil), p.DailyCost...)
 	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
-	v.DailyRange = daysRange(days, loc)
-	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, p.Period, loc)); err != nil {
-		return nil, err
+	v.DailyRange = daysRange(days, p.Location)
+	var err error
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, p.Period, p.Location)); err != nil {
+		return err
 	}
 	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
-		return nil, err
+		return err
 	}
 	bars := min(len(p.Models), maxModelBars)
 	if v.Models, err = chart("chart-models", max(300, 36*bars+40), len(p.Models) == 0, modelBarOptions(p.Models)); err != nil {
-		return nil, err
+		return err
 	}
-	return v, nil
+	return nil
 }
 
 // daysRange names the days of the daily chart (sorted) by what they are: "30 days, 2 Sep – 1 Oct
@@ -538,9 +573,11 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
-		left := b.Limit.Sub(b.Spent)
-		bv.Over = left.IsNegative()
-		bv.Remaining = format.Format(left.Abs(), cur)
+		bv.Over = b.Over.IsPositive()
+		bv.Remaining = format.Format(b.Remaining, cur)
+		if bv.Over {
+			bv.Remaining = format.Format(b.Over, cur) // "over by …"
+		}
 		switch {
 		case b.Limit.IsPositive():
 			pct := report.PercentOf(b.Spent, b.Limit)

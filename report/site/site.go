@@ -227,13 +227,16 @@ func (s BudgetState) valid() bool {
 // BudgetCard is one budget's current status. The percentage shown is Spent/Limit, computed
 // exactly here; the State (colour and badge) is the caller's decision.
 type BudgetCard struct {
-	Name     string
-	Scope    string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
-	Window   report.PeriodKind
-	Spent    decimal.Decimal
-	Limit    decimal.Decimal
-	State    BudgetState
-	ResetsAt time.Time // start of the next budget window
+	Name   string
+	Scope  string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
+	Window report.PeriodKind
+	Spent  decimal.Decimal
+	Limit  decimal.Decimal
+	// Remaining and Over are report.Evaluate's (Status.Remaining, Status.Over), at most one of
+	// them positive: the page states them, it never subtracts Spent from Limit itself.
+	Remaining, Over decimal.Decimal
+	State           BudgetState
+	ResetsAt        time.Time // start of the next budget window
 	// AsOf is the instant the figures stand at (a past period's end, or the run's time); zero:
 	// not stated.
 	AsOf time.Time
