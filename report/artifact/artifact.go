@@ -438,7 +438,23 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		// pages after everything else).
 		files = append(files, publish.File{Key: sp.File(ReportJSONName), Body: pg.json})
 	}
-	// The headline is the month in progress as of the run, whatever period the run reports.
+	index, err := o.index(ctx, res, at, keys, statuses)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, publish.File{Key: publish.IndexKey, Body: index})
+	if err := publish.Site(ctx, t, files); err != nil {
+		return nil, err
+	}
+	if res.DryRun {
+		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
+	}
+	return out, nil
+}
+
+// index renders the landing page: the budgets' statuses, the published reports (keys) and the
+// headline of the month in progress as of the run, whatever period the run reports.
+func (o *Outputs) index(ctx context.Context, res *report.Result, at time.Time, keys map[string]bool, statuses []report.Status) ([]byte, error) {
 	month, err := o.cfg.Store.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Monthly, at, o.cfg.Location),
 		TopN: 1, AsOf: at, DryRun: res.DryRun})
 	if err != nil {
@@ -451,14 +467,7 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 	}); err != nil {
 		return nil, err
 	}
-	files = append(files, publish.File{Key: publish.IndexKey, Body: b.Bytes()})
-	if err := publish.Site(ctx, t, files); err != nil {
-		return nil, err
-	}
-	if res.DryRun {
-		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
-	}
-	return out, nil
+	return b.Bytes(), nil
 }
 
 // dryRunDir is where a dry run writes: the configured directory, or a new temporary one.

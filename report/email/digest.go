@@ -303,21 +303,7 @@ func newDigestView(d Digest) digestView {
 		v.Unpriced = format.Count(k.Unpriced)
 	}
 	requests := kpi("Requests", format.Count(k.Requests))
-	switch {
-	case d.Previous != nil && d.Compare.Basis == report.BasisNone:
-		v.CostChange = d.Compare.Label
-	case d.Previous != nil && d.Compare.Basis == report.BasisPartial:
-		// A percentage of part of a period is no change anyone can use: the amounts, named.
-		p := *d.Previous
-		v.CostChange = format.Signed(k.Cost.Sub(p.Cost), cur) + " " + d.Compare.Label + " (" + format.Format(p.Cost, cur) + ")"
-		requests.Note = format.SignedCount(k.Requests - p.Requests)
-	case d.Previous != nil:
-		p := *d.Previous
-		compared := cmp.Or(d.Compare.Label, "vs the previous period")
-		// Like with like: a month to date is compared with as many days of the month before.
-		v.CostChange = change(k.Cost, p.Cost) + " " + compared + " (" + format.Format(p.Cost, cur) + ")"
-		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
-	}
+	v.CostChange, requests.Note = changes(d, cur)
 	v.Sections = sections(d, cur, loc)
 	kpis := []kpiView{
 		requests,
@@ -354,6 +340,27 @@ func newDigestView(d Digest) digestView {
 	}
 	v.Preheader = strings.Join(pre, " · ")
 	return v
+}
+
+// changes are the cost's and the requests' changes from d.Previous as the headline states them
+// (d.Compare): on a partial basis amounts, named by the label, since a percentage of part of a
+// period is no change anyone can use; with nothing to compare with the label alone.
+func changes(d Digest, cur string) (cost, requests string) {
+	if d.Previous == nil {
+		return "", ""
+	}
+	k, p := d.KPIs, *d.Previous
+	switch d.Compare.Basis {
+	case report.BasisNone:
+		return d.Compare.Label, ""
+	case report.BasisPartial:
+		return format.Signed(k.Cost.Sub(p.Cost), cur) + " " + d.Compare.Label + " (" + format.Format(p.Cost, cur) + ")",
+			format.SignedCount(k.Requests - p.Requests)
+	}
+	// Like with like: a month to date is compared with as many days of the month before.
+	compared := cmp.Or(d.Compare.Label, "vs the previous period")
+	return change(k.Cost, p.Cost) + " " + compared + " (" + format.Format(p.Cost, cur) + ")",
+		change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
 }
 
 // stateOrder ranks budget states worst first: the bars that need attention come first.
