@@ -51,6 +51,7 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
 			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
 		}
+		problems = append(problems, bc.envelope(&b, key)...)
 		if err := b.Validate(); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
 				problems = append(problems, key+"."+e)
