@@ -1,10 +1,12 @@
 package report
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/shopspring/decimal"
 )
@@ -148,4 +150,74 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// EntitySpender reads the spend of every value of a per field (report/pgquery): every entity
+// with events in scope over [start, end), exact like a budget's spend, costliest first.
+type EntitySpender interface {
+	EntitySpend(ctx context.Context, scope Scope, per Per, start, end time.Time) ([]Driver, error)
+}
+
+// SortDrivers orders drivers costliest first, then by requests, then by key: the one order of
+// every breakdown of a budget's spend.
+func SortDrivers(ds []Driver) {
+	sort.Slice(ds, func(i, j int) bool {
+		if c := ds[i].Cost.Cmp(ds[j].Cost); c != 0 {
+			return c > 0
+		}
+		if ds[i].Requests != ds[j].Requests {
+			return ds[i].Requests > ds[j].Requests
+		}
+		return ds[i].Key < ds[j].Key
+	})
+}
+
+// EntityStatus is one entity's envelope evaluated for a period: Status's fields for the
+// entity's own limit, and the entity.
+type EntityStatus struct {
+	Entity string
+	Status
+}
+
+// EvaluateEntity evaluates entity's envelope of budget b (its override, else the amount) for
+// period p from its spend, as Evaluate does a budget. An envelope of 0 (no spend allowed) is
+// ok while nothing is spent and exceeded, every threshold crossed, from the first unit.
+func EvaluateEntity(b Budget, entity string, p Period, spent decimal.Decimal, now time.Time) EntityStatus {
+	eb := b
+	eb.Amount = b.Limit(entity)
+	if !eb.Amount.IsPositive() {
+		st := Status{Budget: b, Period: p, AsOf: now, Spent: spent, Limit: eb.Amount, State: StateOK, Over: spent}
+		if spent.IsPositive() {
+			st.State, st.Percent = StateExceeded, decimal.NewFromInt(100)
+			for _, t := range b.EffectiveThresholds() {
+				st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: t, Kind: Actual, Severity: SeverityOf(t)})
+			}
+		}
+		return EntityStatus{Entity: entity, Status: st}
+	}
+	st := Evaluate(eb, p, spent, now)
+	st.Budget = b
+	return EntityStatus{Entity: entity, Status: st}
+}
+
+// EntityStatuses evaluates every entity of envelope budget b with spend in period p (from
+// EntitySpend), nearest to or over its envelope first: by percent, then spend.
+func EntityStatuses(ctx context.Context, src EntitySpender, b Budget, p Period, now time.Time) ([]EntityStatus, error) {
+	spends, err := src.EntitySpend(ctx, b.Scope, b.Per, p.Start, p.End)
+	if err != nil {
+		return nil, fmt.Errorf("budget %s per %s: %w", b.Name, b.Per, err)
+	}
+	out := make([]EntityStatus, 0, len(spends))
+	for _, d := range spends {
+		es := EvaluateEntity(b, d.Key, p, d.Cost, now)
+		es.Unpriced = d.Unpriced
+		out = append(out, es)
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if c := out[i].Percent.Cmp(out[j].Percent); c != 0 {
+			return c > 0
+		}
+		return out[i].Spent.Cmp(out[j].Spent) > 0
+	})
+	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -463,14 +462,6 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 	for _, d := range byKey {
 		out = append(out, *d)
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if c := out[i].Cost.Cmp(out[j].Cost); c != 0 {
-			return c > 0
-		}
-		if out[i].Requests != out[j].Requests {
-			return out[i].Requests > out[j].Requests
-		}
-		return out[i].Key < out[j].Key
-	})
+	report.SortDrivers(out)
 	return out[:min(n, len(out))], nil
 }
