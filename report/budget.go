@@ -281,6 +281,11 @@ func Evaluate(b Budget, p Period, spent decimal.Decimal, now time.Time) Status {
 	if b.Forecast && st.HasForecast && now.Before(p.End) && spent.Cmp(b.Amount) < 0 && st.Projected.Cmp(b.Amount) > 0 {
 		st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: ForecastThreshold, Kind: Forecast, Severity: Warning})
 	}
+	if !b.Per.IsZero() {
+		// An envelope budget's amount is each entity's, not the total's: its entities alert
+		// (EvaluateEntity), the total never does.
+		st.Breaches = nil
+	}
 	return st
 }
 

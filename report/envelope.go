@@ -195,6 +195,7 @@ func EvaluateEntity(b Budget, entity string, p Period, spent decimal.Decimal, no
 		}
 		return EntityStatus{Entity: entity, Status: st}
 	}
+	eb.Per = Per{} // the entity's own envelope, evaluated as a budget of its own
 	st := Evaluate(eb, p, spent, now)
 	st.Budget = b
 	return EntityStatus{Entity: entity, Status: st}
@@ -220,4 +221,19 @@ func EntityStatuses(ctx context.Context, src EntitySpender, b Budget, p Period, 
 		return out[i].Spent.Cmp(out[j].Spent) > 0
 	})
 	return out, nil
+}
+
+// Matches reports whether an event (or a request about to be made) with these fields is in the
+// scope: what the scope's SQL predicate (report/pgquery scope.sql) selects, for the collector's
+// in-memory spend (POST /v1/decide).
+func (s Scope) Matches(service, model, provider, orgID, userID string, tags map[string]string) bool {
+	eq := func(want, got string) bool { return want == "" || want == got }
+	if !eq(s.Service, service) || !eq(s.Model, model) || !eq(s.Provider, provider) || !eq(s.OrgID, orgID) || !eq(s.UserID, userID) {
+		return false
+	}
+	if s.TagKey == "" {
+		return true
+	}
+	v, ok := tags[s.TagKey]
+	return ok && v == s.TagValue
 }

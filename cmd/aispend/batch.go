@@ -102,7 +102,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
-	return &report.Job{
+	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
 		Store:           pgquery.New(pool),
@@ -119,7 +119,9 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
-	}, nil
+	}
+	job.ComposeEntityAlert = email.EntityAlertEmail
+	return job, nil
 }
 
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see
