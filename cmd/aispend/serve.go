@@ -51,7 +51,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	handler, store, err := newCollector(cfg, env, pool, prices)
+	handler, store, err := newCollector(ctx, cfg, env, pool, prices)
 	if err != nil {
 		return err
 	}
@@ -85,7 +85,7 @@ func checkServeAuth(cfg *Config, env *environment) error {
 
 // newCollector wires the collector's handler and its event store; close the store after the
 // last request.
-func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
+func newCollector(ctx context.Context, cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
 	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
 	// applications can poll it before budgets exist.
 	budgets, err := newBudgetsAPI(cfg, pool)
@@ -103,6 +103,14 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 	}
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
+	decider, err := startDecider(ctx, cfg, env, pool, prices)
+	if err != nil {
+		return nil, nil, err
+	}
+	var events collect.EventStore = store
+	if decider != nil {
+		events = decider.Store(store) // what this collector commits counts at once
+	}
 	handler := collect.NewServer(collect.Config{
 		Tokens:       cfg.Ingest.Tokens,
 		ReadTokens:   cfg.Ingest.ReadTokens,
@@ -117,7 +125,8 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 		BodyTimeout:  cfg.Ingest.BodyTimeout,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
-	}, env.log, store, pool, budgets, metrics)
+		Decide:       decider,
+	}, env.log, events, pool, budgets, metrics)
 	return handler, store, nil
 }
 
