@@ -60,8 +60,8 @@ type Decider struct {
 // current one and since the current one began (a refresh drops before once its read includes
 // it), held the estimates of allowed requests.
 type budgetState struct {
-	b                          report.Budget
-	period                     report.Period
+	b                         report.Budget
+	period                    report.Period
 	base, before, local, held map[string]decimal.Decimal
 }
 

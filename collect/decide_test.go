@@ -93,7 +93,9 @@ func TestDecideFollowsEventsAsTheyArrive(t *testing.T) {
 	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
 	eventtest.Insert(t, pool, row(t, c.now().Add(-time.Hour), "alice", "5")) // stored before the collector started
 	d, store := decider(t, pool, c, "allow", perUserEnforced())
-	ask := func(user string) collect.DecideAnswer { return d.Decide(collect.DecideRequest{UserID: user, Model: "big"}) }
+	ask := func(user string) collect.DecideAnswer {
+		return d.Decide(collect.DecideRequest{UserID: user, Model: "big"})
+	}
 
 	a := ask("alice")
 	wantDecision(t, a, collect.Allow, "")
