@@ -2,6 +2,12 @@ package collect_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,5 +223,72 @@ func TestDecideWhenStale(t *testing.T) {
 				t.Errorf("stale: %+v", a)
 			}
 		})
+	}
+}
+
+// Ensures POST /v1/decide answers bad input in the API's JSON error shape, never a 500: 401
+// without a token, 415 for another content type, 400 for a body that is not a JSON object, 413
+// for a huge body, 422 listing every invalid field; and that without enforced budgets it allows.
+func TestDecideBadInput(t *testing.T) {
+	pool := pgtest.Pool(t)
+	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	d, store := decider(t, pool, c, "allow", perUserEnforced())
+	for _, withDecider := range []bool{true, false} {
+		cfg := collect.Config{Tokens: []string{"tok"}, Prices: decidePrices}
+		if withDecider {
+			cfg.Decide = d
+		}
+		srv := httptest.NewServer(collect.NewServer(cfg, slog.New(slog.DiscardHandler), store, pool, nil, nil))
+		defer srv.Close()
+		call := func(token, ctype, body string) (int, map[string]any) {
+			req, _ := http.NewRequest("POST", srv.URL+"/v1/decide", strings.NewReader(body))
+			if token != "" {
+				req.Header.Set("Authorization", "Bearer "+token)
+			}
+			req.Header.Set("Content-Type", ctype)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var m map[string]any
+			if err := json.NewDecoder(resp.Body).Decode(&m); err != nil {
+				t.Fatalf("%d: not JSON: %v", resp.StatusCode, err)
+			}
+			return resp.StatusCode, m
+		}
+		for _, tc := range []struct {
+			token, ctype, body string
+			status             int
+			fields             []string
+		}{
+			{"", "application/json", `{}`, 401, nil},
+			{"tok", "text/plain", `{}`, 415, nil},
+			{"tok", "application/json", `[1]`, 400, nil},
+			{"tok", "application/json", `{"user_id":`, 400, nil},
+			{"tok", "application/json", `{"x":"` + strings.Repeat("a", 70<<10) + `"}`, 413, nil},
+			{"tok", "application/json", `{"user_id":5,"estimated_cost":"-1","input_tokens":-3,"max_output_tokens":"a","tags":[1],"colour":"red","model":"` + strings.Repeat("m", 300) + `"}`,
+				422, []string{"colour", "estimated_cost", "input_tokens", "max_output_tokens", "model", "tags", "user_id"}},
+			{"tok", "application/json", `{"estimated_cost":"1e999999999"}`, 422, []string{"estimated_cost"}},
+		} {
+			status, m := call(tc.token, tc.ctype, tc.body)
+			if status != tc.status || m["error"] == nil {
+				t.Errorf("%.60s: %d %v; want %d with an error", tc.body, status, m, tc.status)
+				continue
+			}
+			var fields []string
+			ps, _ := m["problems"].([]any)
+			for _, p := range ps {
+				fields = append(fields, p.(map[string]any)["field"].(string))
+			}
+			if fmt.Sprint(fields) != fmt.Sprint(tc.fields) && tc.fields != nil {
+				t.Errorf("%.60s: problems %v; want %v", tc.body, fields, tc.fields)
+			}
+		}
+		status, m := call("tok", "application/json", `{"user_id":"carol","model":"big","estimated_cost":0.5}`)
+		want := map[bool]string{true: "deny", false: "allow"}[withDecider]
+		if status != 200 || m["decision"] != want {
+			t.Errorf("decider %v: %d %v; want %s", withDecider, status, m, want)
+		}
 	}
 }

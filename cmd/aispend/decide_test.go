@@ -1,0 +1,146 @@
+package main
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/collect/testkit/pgtest"
+)
+
+// decideConfig is a per-user envelope of 10 USD a day, degrading big to small from 80 % and
+// denying from 100 %, refreshed from the database every 100 ms.
+const decideConfig = `currency: USD
+timezone: UTC
+prices:
+  - {model: big, from: 2025-01-01, input: 3, output: 15}
+  - {model: small, from: 2025-01-01, input: 1, output: 5}
+budgets:
+  - name: per-user
+    period: daily
+    amount: 10
+    per: user_id
+    enforce: {degrade_at: 80, degrade_to: {big: small}, deny_at: 100}
+decide: {refresh: 100ms, max_staleness: 30s}
+`
+
+// twoCollectors starts two collectors (replicas) on one database with decideConfig.
+func twoCollectors(t *testing.T) (a, b string) {
+	t.Helper()
+	dbURL := pgtest.URL(t)
+	cfg := writeYAML(t, decideConfig)
+	env := func() map[string]string {
+		return map[string]string{"DATABASE_URL": dbURL, "AISPEND_INGEST_TOKENS": "tok", "AISPEND_CONFIG": cfg}
+	}
+	return startServe(t, env()), startServe(t, env())
+}
+
+// spend posts one event of user with cost to a collector.
+func spend(t *testing.T, base, user, cost string) {
+	t.Helper()
+	body := fmt.Sprintf(`{"event_id":"%s-%d","occurred_at":%q,"service":"QA_CHAT","model":"big","input_tokens":1,"output_tokens":1,"cost":%q,"user_id":%q}`,
+		t.Name(), time.Now().UnixNano(), time.Now().UTC().Add(-time.Minute).Format(time.RFC3339Nano), cost, user)
+	if status, m := apiCall(t, "POST", base+"/v1/events", "tok", body); status != 200 {
+		t.Fatalf("POST /v1/events: %d %v", status, m)
+	}
+}
+
+func decide(t *testing.T, base, body string) map[string]any {
+	t.Helper()
+	status, m := apiCall(t, "POST", base+"/v1/decide", "tok", body)
+	if status != 200 {
+		t.Fatalf("POST /v1/decide: %d %v", status, m)
+	}
+	return m
+}
+
+// Ensures real collectors answer POST /v1/decide as events arrive: the collector that committed
+// an event counts it in its very next answer; a second replica counts it once its background
+// refresh has read it (within a bounded wait, never by asking the database in the request); the
+// answer names the deciding budget and entity, the model to degrade to, as_of and the staleness.
+func TestDecideTwoReplicas(t *testing.T) {
+	a, b := twoCollectors(t)
+	req := `{"user_id":"alice","model":"big","service":"QA_CHAT"}`
+	if m := decide(t, a, req); m["decision"] != "allow" || m["stale"] != false {
+		t.Fatalf("before any spend: %v", m)
+	}
+	spend(t, a, "alice", "8.5")
+	m := decide(t, a, req)
+	if m["decision"] != "degrade" || m["model"] != "small" {
+		t.Fatalf("the committing replica: %v", m)
+	}
+	bud := m["budgets"].([]any)[0].(map[string]any)
+	if bud["name"] != "per-user" || bud["entity"] != "alice" || bud["spent"] != "8.5" || bud["percent"] != "85" || bud["remaining"] != "1.5" {
+		t.Errorf("deciding budget %v", bud)
+	}
+	if _, ok := m["as_of"].(string); !ok {
+		t.Errorf("as_of %v", m["as_of"])
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		m := decide(t, b, req)
+		if m["decision"] == "degrade" {
+			break
+		}
+		if m["decision"] != "allow" || time.Now().After(deadline) {
+			t.Fatalf("the other replica never counted the event: %v", m)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := decide(t, b, `{"user_id":"bob","model":"big"}`); m["decision"] != "allow" {
+		t.Errorf("bob on the other replica: %v", m)
+	}
+}
+
+// Ensures a burst of 200 concurrent decisions for one user at 99 % of the envelope, each with an
+// estimate, admits exactly what the remaining amount allows on one collector, and at most that
+// once per replica when the burst is split over two (the bound the README states).
+func TestDecideBurstAt99Percent(t *testing.T) {
+	a, b := twoCollectors(t)
+	spend(t, a, "alice", "9.9")
+	for _, base := range []string{a, b} { // both replicas have read the spend
+		deadline := time.Now().Add(20 * time.Second)
+		for decide(t, base, `{"user_id":"alice","model":"big"}`)["decision"] != "degrade" {
+			if time.Now().After(deadline) {
+				t.Fatal("spend never read")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	burst := func(user string, bases ...string) int {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		admitted := 0
+		for i := 0; i < 200; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				m := decide(t, bases[i%len(bases)], fmt.Sprintf(`{"user_id":%q,"model":"small","estimated_cost":"0.01"}`, user))
+				if m["decision"] != "deny" {
+					mu.Lock()
+					admitted++
+					mu.Unlock()
+				}
+			}()
+		}
+		wg.Wait()
+		return admitted
+	}
+	if n := burst("alice", a); n != 10 {
+		t.Errorf("one replica admitted %d of 200 at 99 %%; want 10 (0.10 remaining, 0.01 each)", n)
+	}
+	spend(t, a, "bea", "9.9")
+	for _, base := range []string{a, b} {
+		deadline := time.Now().Add(20 * time.Second)
+		for decide(t, base, `{"user_id":"bea","model":"big"}`)["decision"] != "degrade" {
+			if time.Now().After(deadline) {
+				t.Fatal("spend never read")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if n := burst("bea", a, b); n < 10 || n > 20 {
+		t.Errorf("two replicas admitted %d of 200 at 99 %%; want 10 to 20 (each replica at most the remaining amount)", n)
+	}
+}
