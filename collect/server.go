@@ -151,6 +151,8 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 func (s *Server) routes() {
 	s.mux.Handle("POST /v1/events", s.authed(s.handleEventsCreate()))
 	s.mux.Handle("GET /v1/budgets", s.authedAs(ingestToken|readToken|adminToken, "", s.handleBudgets()))
+	s.mux.Handle("GET /v1/budgets/{name}/entities", s.authedAs(readToken|adminToken,
+		"this token may not read spend by entity: use a read token (AISPEND_READ_TOKENS) or an admin token (AISPEND_ADMIN_TOKENS)", s.handleEntities()))
 	// OTLP/HTTP answers its own refusals (401 included) in the request's encoding.
 	s.mux.Handle("POST /v1/traces", s.handleTracesCreate())
 	s.mux.Handle("POST /v1/decide", s.authedAs(ingestToken|readToken|adminToken, "", s.handleDecide()))
@@ -248,6 +250,9 @@ func (s *Server) handleBudgets() http.Handler {
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "budget status unavailable", nil)
 			return
+		}
+		if !s.mayRead(r) {
+			withoutNearest(st.Budgets) // an application's ingest token does not read spend by user
 		}
 		writeJSON(w, 200, st)
 	})

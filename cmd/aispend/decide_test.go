@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -142,5 +143,79 @@ func TestDecideBurstAt99Percent(t *testing.T) {
 	}
 	if n := burst("bea", a, b); n < 10 || n > 20 {
 		t.Errorf("two replicas admitted %d of 200 at 99 %%; want 10 to 20 (each replica at most the remaining amount)", n)
+	}
+}
+
+// Ensures GET /v1/budgets states an envelope budget's entities (how many, how many exceeded, and
+// for read tokens the nearest to or over their envelope, exact to the last unit), and that
+// GET /v1/budgets/{name}/entities pages through every one in that order; an ingest token sees
+// the counts but no entity, and may not page (403); a budget without per is 404; bad paging 400.
+func TestBudgetEntitiesReadAPI(t *testing.T) {
+	dbURL := pgtest.URL(t)
+	cfg := writeYAML(t, strings.Replace(decideConfig, "decide:", "  - {name: total, period: daily, amount: 100}\ndecide:", 1))
+	base := startServe(t, map[string]string{"DATABASE_URL": dbURL, "AISPEND_INGEST_TOKENS": "tok", "AISPEND_READ_TOKENS": "read", "AISPEND_CONFIG": cfg})
+	for i := 0; i < 25; i++ {
+		spend(t, base, fmt.Sprintf("user-%02d", i), fmt.Sprintf("%d.123456789", i/2))
+	}
+	spend(t, base, "user-24", "0.000000001") // user-24: 12.123456790, over its 10
+	spend(t, base, "", "50")                 // no user: in the total, in no envelope
+
+	status, m := apiCall(t, "GET", base+"/v1/budgets", "read", "")
+	if status != 200 {
+		t.Fatalf("GET /v1/budgets: %d %v", status, m)
+	}
+	var env map[string]any
+	for _, b := range m["budgets"].([]any) {
+		if b := b.(map[string]any); b["name"] == "per-user" {
+			env = b
+		}
+	}
+	if env == nil || env["per"] != "user_id" {
+		t.Fatalf("per-user in %v", m)
+	}
+	ents := env["entities"].(map[string]any)
+	nearest := ents["nearest"].([]any)
+	first := nearest[0].(map[string]any)
+	if ents["count"] != 25.0 || ents["exceeded"] != 5.0 || len(nearest) != 10 ||
+		first["entity"] != "user-24" || first["spent"] != "12.12345679" || first["state"] != "exceeded" || first["percent"] != "121.23" {
+		t.Errorf("entities %v", ents)
+	}
+	_, m = apiCall(t, "GET", base+"/v1/budgets", "tok", "")
+	for _, b := range m["budgets"].([]any) {
+		if b := b.(map[string]any); b["name"] == "per-user" {
+			if e := b["entities"].(map[string]any); e["nearest"] != nil || e["count"] != 25.0 {
+				t.Errorf("ingest token sees %v", e)
+			}
+		}
+	}
+
+	var all []string
+	for offset := 0; ; offset += 10 {
+		status, page := apiCall(t, "GET", fmt.Sprintf("%s/v1/budgets/per-user/entities?offset=%d&limit=10", base, offset), "read", "")
+		if status != 200 || page["total"] != 25.0 {
+			t.Fatalf("page at %d: %d %v", offset, status, page)
+		}
+		es := page["entities"].([]any)
+		for _, e := range es {
+			all = append(all, e.(map[string]any)["entity"].(string))
+		}
+		if len(es) < 10 {
+			break
+		}
+	}
+	if len(all) != 25 || all[0] != "user-24" || all[1] != "user-22" || all[24] != "user-01" {
+		t.Errorf("paged entities %v", all)
+	}
+	for _, tc := range []struct {
+		path, token string
+		status      int
+	}{
+		{"/v1/budgets/per-user/entities", "tok", 403},
+		{"/v1/budgets/total/entities", "read", 404},
+		{"/v1/budgets/per-user/entities?offset=-1&limit=0&x=1", "read", 400},
+	} {
+		if status, m := apiCall(t, "GET", base+tc.path, tc.token, ""); status != tc.status || m["error"] == nil {
+			t.Errorf("%s: %d %v; want %d", tc.path, status, m, tc.status)
+		}
 	}
 }
