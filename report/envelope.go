@@ -201,10 +201,14 @@ func EvaluateEntity(b Budget, entity string, p Period, spent decimal.Decimal, no
 	return EntityStatus{Entity: entity, Status: st}
 }
 
-// EntityStatuses evaluates every entity of envelope budget b with spend in period p (from
-// EntitySpend), nearest to or over its envelope first: by percent, then spend.
+// EntityStatuses evaluates every entity of envelope budget b with spend in period p up to now
+// (from EntitySpend), nearest to or over its envelope first: by percent, then spend.
 func EntityStatuses(ctx context.Context, src EntitySpender, b Budget, p Period, now time.Time) ([]EntityStatus, error) {
-	spends, err := src.EntitySpend(ctx, b.Scope, b.Per, p.Start, p.End)
+	end := p.End // as of now: a report of a past instant counts nothing after it
+	if now.Before(end) {
+		end = now
+	}
+	spends, err := src.EntitySpend(ctx, b.Scope, b.Per, p.Start, end)
 	if err != nil {
 		return nil, fmt.Errorf("budget %s per %s: %w", b.Name, b.Per, err)
 	}

@@ -52,3 +52,32 @@ func (eb *EntityBoard) Entities(ctx context.Context, name string) (Budget, time.
 	}
 	return b, at.In(loc), sts, nil
 }
+
+// Envelope is an envelope budget's entities in one budget period, as a report states them.
+type Envelope struct {
+	Budget   Budget
+	Period   Period
+	Entities []EntityStatus
+}
+
+// envelopes are the entities of every envelope budget in its period holding the end of the report
+// period p, as of asOf (the report's instant); none from a store that cannot read them.
+func (j *Job) envelopes(ctx context.Context, p Period, asOf time.Time) ([]Envelope, error) {
+	src, ok := j.Store.(EntitySpender)
+	if !ok {
+		return nil, nil
+	}
+	var out []Envelope
+	for _, b := range j.Budgets {
+		if b.Per.IsZero() {
+			continue
+		}
+		bp := PeriodContaining(b.Period, p.End.Add(-time.Nanosecond), j.loc())
+		sts, err := EntityStatuses(ctx, src, b, bp, asOf)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, Envelope{Budget: b, Period: bp, Entities: sts})
+	}
+	return out, nil
+}

@@ -269,6 +269,9 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			sts, sums, asOf, err := j.reportBudgets(ctx, p, now, statuses)
 			if res.Report != nil {
 				res.Report.Budgets, res.Report.BudgetSummaries, res.Report.BudgetsAsOf = sts, sums, asOf
+				var envErr error
+				res.Report.Envelopes, envErr = j.envelopes(ctx, p, asOf)
+				err = errors.Join(err, envErr)
 			}
 			return err
 		})

@@ -1,11 +1,19 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/shopspring/decimal"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
@@ -216,6 +224,63 @@ func TestBudgetEntitiesReadAPI(t *testing.T) {
 	} {
 		if status, m := apiCall(t, "GET", base+tc.path, tc.token, ""); status != tc.status || m["error"] == nil {
 			t.Errorf("%s: %d %v; want %d", tc.path, status, m, tc.status)
+		}
+	}
+}
+
+// Ensures a run's workbook lists every entity of an envelope budget on its Envelopes sheet, each
+// spend equal to the database's own sum for that user over the budget period up to the report's
+// end, to the last unit.
+func TestWorkbookListsEveryEntity(t *testing.T) {
+	env, dbURL := batchEnv(t, 1)
+	delete(env, "AISPEND_SMTP_HOST") // alerts go to the outbox
+	if err := os.WriteFile(env["AISPEND_CONFIG"], []byte(batchConfig+`  - name: per-user
+    period: monthly
+    amount: 20
+    per: user_id
+    overrides: {user-3: 5}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	insertDay(t, dbURL, "2026-10-01", 60)
+	insertDay(t, dbURL, "2026-10-02", 20) // after the report's end: not counted
+	var logs bytes.Buffer
+	if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), io.Discard, &logs); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	f, err := excelize.OpenFile(filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01/aispend-daily-2026-10-01.xlsx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := f.GetRows("Envelopes", excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := pgtest.Connect(t, dbURL)
+	day := seoulDay(t, "2026-10-01")
+	raw, err := pool.Query(context.Background(), `SELECT user_id, sum(cost)::text FROM events
+		WHERE occurred_at >= $1 AND occurred_at < $2 AND coalesce(user_id, '') <> '' GROUP BY 1`, day, day.AddDate(0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{}
+	for raw.Next() {
+		var u, c string
+		if err := raw.Scan(&u, &c); err != nil {
+			t.Fatal(err)
+		}
+		want[u] = c
+	}
+	if len(rows) != len(want)+1 || len(want) < 5 {
+		t.Fatalf("Envelopes sheet has %d rows; want a header and %d entities", len(rows), len(want))
+	}
+	for _, r := range rows[1:] {
+		if r[0] != "per-user" || !decimal.RequireFromString(r[5]).Equal(decimal.RequireFromString(want[r[3]])) {
+			t.Errorf("row %v: spent %s, database %s", r, r[5], want[r[3]])
+		}
+		if limit := map[bool]string{true: "5", false: "20"}[r[3] == "user-3"]; r[4] != limit {
+			t.Errorf("row %v: limit %s, want %s", r, r[4], limit)
 		}
 	}
 }
