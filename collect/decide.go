@@ -117,10 +117,10 @@ func NewDecider(cfg DecideConfig) *Decider {
 	return d
 }
 
-// Run refreshes the spend every Refresh until ctx is done; the first read is made at once.
+// Run refreshes the spend until ctx is done: the first read at once, each next one Refresh after
+// the previous one ended, so that a read slower than Refresh (a month of 100,000 users) leaves
+// the collector's cores to ingest and decide in between.
 func (d *Decider) Run(ctx context.Context) {
-	t := time.NewTicker(d.cfg.Refresh)
-	defer t.Stop()
 	for {
 		if err := d.Refresh(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Log.Warn("decide: refresh spend", "error", err)
@@ -128,7 +128,7 @@ func (d *Decider) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-time.After(d.cfg.Refresh):
 		}
 	}
 }
