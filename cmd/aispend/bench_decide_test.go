@@ -18,10 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/aispend/aispend/collect"
-	"github.com/aispend/aispend/collect/pglocal"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/eventtest"
 )
@@ -34,19 +31,7 @@ import (
 // decision that counts it, on the collector that committed it and on the other one.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
-	cl, err := pglocal.Start(ctx, pglocal.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
-	pool, err := pgxpool.New(ctx, cl.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
-		b.Fatal(err)
-	}
+	cl, pool := benchDatabase(b)
 	entities := 100_000
 	if s := os.Getenv("BENCH_ENTITIES"); s != "" {
 		entities, _ = strconv.Atoi(s)
