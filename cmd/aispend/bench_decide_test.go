@@ -166,7 +166,10 @@ decide: {refresh: 2s, max_staleness: 30s}
 			*s.into = append(*s.into, time.Since(committed))
 		}
 	}
-	sortDur := func(d []time.Duration) []time.Duration { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }); return d }
+	sortDur := func(d []time.Duration) []time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d
+	}
 	same, other = sortDur(same), sortDur(other)
 	fmt.Printf("%-44s median %v   max %v\n", "commit → decision, same collector", same[len(same)/2].Round(10*time.Microsecond), same[len(same)-1].Round(10*time.Microsecond))
 	fmt.Printf("%-44s median %v   max %v   (decide.refresh 2s)\n\n", "commit → decision, other collector", other[len(other)/2].Round(time.Millisecond), other[len(other)-1].Round(time.Millisecond))
