@@ -167,6 +167,9 @@ type Report struct {
 	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
 	Budgets     []Status
 	BudgetsAsOf time.Time
+	// Envelopes are the envelope budgets' entities, in the same periods and as of the same
+	// instant as Budgets (envelope_board.go).
+	Envelopes []Envelope
 	// BudgetSummaries are the budgets of a shorter period than the report's (a daily budget on a
 	// monthly report): not one card for the period holding the report's end (a day that may not
 	// have happened yet) but how many of their periods within the report's exceeded the amount.

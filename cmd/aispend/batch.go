@@ -50,6 +50,7 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
 			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
 		}
+		problems = append(problems, bc.envelope(&b, key)...)
 		if err := b.Validate(); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
 				problems = append(problems, key+"."+e)
@@ -100,7 +101,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
-	return &report.Job{
+	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
 		Store:           pgquery.New(pool),
@@ -117,7 +118,9 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
-	}, nil
+	}
+	job.ComposeEntityAlert = email.EntityAlertEmail
+	return job, nil
 }
 
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see

@@ -43,6 +43,8 @@ type Config struct {
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
 	Alerts AlertsConfig `yaml:"alerts"`
+	// Decide configures POST /v1/decide (configdecide.go).
+	Decide DecideConfig `yaml:"decide"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
 
@@ -178,6 +180,10 @@ type BudgetConfig struct {
 	Forecast   bool              `yaml:"forecast"`
 	Scope      map[string]string `yaml:"scope"`
 	Recipients []string          `yaml:"recipients"`
+	// Per, Overrides and Enforce: envelopes per value and the decide policy (configdecide.go).
+	Per       string         `yaml:"per"`
+	Overrides map[string]Dec `yaml:"overrides"`
+	Enforce   *EnforceConfig `yaml:"enforce"`
 }
 
 // Dec is an exact decimal read from YAML: the literal's digits, never a float.
@@ -215,6 +221,7 @@ func defaultConfig() Config {
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
 		Alerts:      AlertsConfig{Grace: report.DefaultAlertGrace},
+		Decide:      defaultDecide(),
 		Reports:     ReportsConfig{EventsSheetMaxRows: artifact.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,
@@ -243,6 +250,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.checkService(p)
 	cfg.checkMail(p)
 	cfg.checkBudgets(p)
+	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))
 	cfg.checkSchedules(p)
 	if list := p.list(); len(list) > 0 {

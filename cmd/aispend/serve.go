@@ -52,7 +52,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	handler, store, err := newCollector(cfg, env, pool, prices)
+	handler, store, err := newCollector(ctx, cfg, env, pool, prices)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func warnUnconfigured(cfg *Config, log *slog.Logger) {
 
 // newCollector wires the collector's handler and its event store; close the store after the
 // last request.
-func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
+func newCollector(ctx context.Context, cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
 	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
 	// applications can poll it before budgets exist.
 	budgets, err := newBudgetsAPI(cfg, pool)
@@ -123,6 +123,14 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 	collect.TuneGC(env.getenv)
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
+	decider, err := startDecider(ctx, cfg, env, pool, prices)
+	if err != nil {
+		return nil, nil, err
+	}
+	var events collect.EventStore = store
+	if decider != nil {
+		events = decider.Store(store) // what this collector commits counts at once
+	}
 	handler := collect.NewServer(collect.Config{
 		Tokens:       cfg.Ingest.Tokens,
 		ReadTokens:   cfg.Ingest.ReadTokens,
@@ -137,7 +145,8 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 		BodyTimeout:  cfg.Ingest.BodyTimeout,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
-	}, env.log, store, pool, budgets, metrics)
+		Decide:       decider,
+	}, env.log, events, pool, budgets, metrics)
 	return handler, store, nil
 }
 

@@ -267,6 +267,10 @@ type Budget struct {
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
 	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
+	// Per and Entities: an envelope budget's field and its entities (envelope.go); absent for
+	// a budget without per. Spent and the rest above are then the scope's total.
+	Per      string         `json:"per,omitempty"`
+	Entities *EntitySummary `json:"entities,omitempty"`
 }
 
 // Forecast is a budget's projected period-end spend (report.Status.Projection, the amount the
@@ -283,7 +287,7 @@ func BudgetOf(st report.Status) Budget {
 		PeriodStart: st.Period.Start, PeriodEnd: st.Period.End, Scope: st.Budget.Scope,
 		Spent: st.Spent.String(), Limit: st.Limit.String(), Remaining: st.Remaining.String(),
 		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
-		Unpriced: st.Unpriced,
+		Unpriced: st.Unpriced, Per: st.Budget.Per.String(),
 	}
 	// The early estimate of a young period is left out (null), as GET /v1/budgets documents:
 	// applications act on the alerts' forecast only.

@@ -236,6 +236,12 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		}
 		wb.Budgets = append(wb.Budgets, row)
 	}
+	for _, env := range rep.Envelopes {
+		for _, es := range env.Entities {
+			wb.Entities = append(wb.Entities, sheet.EntityRow{Budget: env.Budget.Name, Per: env.Budget.Per.String(), Period: env.Period.String(),
+				Entity: es.Entity, Limit: es.Limit, Spent: es.Spent, State: string(es.State), Unpriced: es.Unpriced})
+		}
+	}
 	for _, e := range alerts {
 		wb.Alerts = append(wb.Alerts, sheet.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
 			Severity: string(e.Severity), Kind: string(e.Kind), Status: e.Status})

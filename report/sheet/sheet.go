@@ -134,6 +134,7 @@ func (b *builder) build() error {
 		func() error { return b.breakdown(SheetUsers, "User", b.wb.Users) },
 		func() error { return b.breakdown(SheetOrgs, "Organisation", b.wb.Orgs) },
 		b.budgets,
+		b.envelopes,
 		b.events,
 		// Summary last: it reports how many event rows and sheets were written. It is a normal
 		// (non-stream) sheet, the only kind that can hold a chart.

@@ -52,6 +52,10 @@ type Workbook struct {
 	// that sentence and where the CSV is, as one row, and Events is not called. It requires
 	// EventsCSV.
 	EventsOmitted string
+
+	// Entities are every entity of every envelope budget, for the Envelopes sheet
+	// (entities.go); none: no such sheet.
+	Entities []EntityRow
 }
 
 // Period is the reporting period, half-open: [Start, End).
