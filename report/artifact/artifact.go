@@ -41,9 +41,9 @@ import (
 // Store is what the outputs read and record in the database (report/pgquery).
 type Store interface {
 	report.SpendReader
-	// Report computes a period's report (report.Store.Report): the landing page's headline is
-	// the report of the month in progress.
-	Report(ctx context.Context, req report.ReportRequest) (*report.Report, error)
+	// MonthToDate is the landing page's headline: the month's cost to date as of asOf, its
+	// comparison and the daily costs of the last report.SeriesDays days (pgquery).
+	MonthToDate(ctx context.Context, month report.Period, asOf time.Time) (*report.Report, error)
 	// Alerts lists the ledger entries of budget periods that overlap [from, to).
 	Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error)
 	// Events calls emit for every event of [from, to), oldest first, streaming.
@@ -455,8 +455,7 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 // index renders the landing page: the budgets' statuses, the published reports (keys) and the
 // headline of the month in progress as of the run, whatever period the run reports.
 func (o *Outputs) index(ctx context.Context, res *report.Result, at time.Time, keys map[string]bool, statuses []report.Status) ([]byte, error) {
-	month, err := o.cfg.Store.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Monthly, at, o.cfg.Location),
-		TopN: 1, AsOf: at, DryRun: res.DryRun})
+	month, err := o.cfg.Store.MonthToDate(ctx, report.PeriodContaining(report.Monthly, at, o.cfg.Location), at)
 	if err != nil {
 		return nil, fmt.Errorf("landing page headline: %w", err)
 	}

@@ -89,9 +89,9 @@ func dayCosts(days []report.Day, asOf time.Time) []site.DayCost {
 	return out
 }
 
-// Headline is the landing page's headline of the report of the month in progress (as of its
-// AsOf): its cost to date, compared as its page compares it (report.VersusOf), and the last
-// report.SeriesDays days up to the run's as its trend.
+// Headline is the landing page's headline of the month in progress (as of its AsOf; a report
+// or the lighter Store.MonthToDate): its cost to date, compared as its page compares it
+// (report.VersusOf), and the last report.SeriesDays days up to the run's as its trend.
 func Headline(month *report.Report) *site.SpendHeadline {
 	h := &site.SpendHeadline{Month: SitePeriod(month.Period), Progress: report.Progress(month.Period, month.AsOf), Cost: month.Totals.Cost}
 	if month.Previous != nil {
