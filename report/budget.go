@@ -130,6 +130,7 @@ type Budget struct {
 	Forecast   bool  // also alert when the projected period-end spend exceeds Amount
 	Scope      Scope
 	Recipients []string // empty: the default recipients
+	Routes     Routes   // the channels of its alerts (channels.go); zero: email only
 }
 
 // Validate reports every problem of the budget at once.

@@ -51,6 +51,10 @@ type Job struct {
 	// DefaultAlertGrace); a later one is recorded as stale and listed, never sent.
 	AlertGrace time.Duration
 	Outputs    Outputs // nil: none
+	// Channels are the configured alert channels by name, Deliveries their delivery ledger
+	// (channels.go); either empty: alerts go by email only.
+	Channels   map[string]Notifier
+	Deliveries DeliveryStore
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
@@ -99,6 +103,8 @@ type Result struct {
 	// order sent; in a dry run, every threshold a real run would record as sent (the emails'
 	// and those they name). The digest lists them with the ledger's alerts of the period.
 	SentAlerts []LedgerEntry
+	// Channels is what the deliveries to alert channels did.
+	Channels ChannelOutcome
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
 	Dropped   []string // event partitions dropped (or, dry run, that would be)
@@ -276,6 +282,12 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			res.Alerts, res.SentAlerts = out, sent
 			return err
 		})
+		if len(j.Channels) > 0 {
+			_ = step("channels", func() (err error) {
+				res.Channels, err = j.deliverChannels(ctx, p, now, statuses, opts.DryRun)
+				return err
+			})
+		}
 	}
 	if res.Report != nil && j.Outputs != nil {
 		res.Steps = append(res.Steps, j.Outputs.Write(ctx, res)...)
