@@ -960,52 +960,21 @@ func (s *Store) Alerts(ctx context.Context, from, to time.Time) ([]report.Ledger
 	return out, nil
 }
 
-// SendAlert implements report.Store. The row lock is held in a transaction for the whole send,
-// so a concurrent run skips the row; if this process dies mid-send the lock goes with its
-// connection and the row stays pending for the next run, which resends with the same
+// SendAlert implements report.Store (sendLocked): a resend after a crash carries the same
 // Message-ID.
 func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(context.Context, report.LedgerEntry) error) (bool, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin alert %s: %w", b.Key(), err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	key := []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)}
-	rows, err := tx.Query(ctx, qLedgerLock, key...)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	entries, err := scanLedger(rows)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	if len(entries) == 0 {
-		return false, nil
-	}
-	sendErr := send(ctx, entries[0])
-	// Record the outcome even when ctx was cancelled during the send.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if sendErr != nil {
-		msg := sendErr.Error()
-		if len(msg) > 2000 {
-			msg = msg[:2000]
-		}
-		if _, err := tx.Exec(rctx, qLedgerFailed, append(key, msg)...); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
-		}
-		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
-		}
-		return false, sendErr
-	}
-	if _, err := tx.Exec(rctx, qLedgerSent, key...); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
-	}
-	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
-	}
-	return true, nil
+	var entry report.LedgerEntry
+	return s.sendLocked(ctx, "alert "+b.Key(), []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)},
+		qLedgerLock, qLedgerSent, qLedgerFailed,
+		func(rows pgx.Rows) (bool, error) {
+			entries, err := scanLedger(rows)
+			if err != nil || len(entries) == 0 {
+				return false, err
+			}
+			entry = entries[0]
+			return true, nil
+		},
+		func(ctx context.Context) error { return send(ctx, entry) })
 }
 
 // DropPartitionsBefore implements report.Store. For each monthly partition of events that ends
