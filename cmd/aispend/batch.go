@@ -47,9 +47,10 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 				problems = append(problems, key+"."+e)
 			}
 		}
+		routes, _ := bc.routes(nil) // refused by loadConfig (readChannels)
 		b := report.Budget{
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
-			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
+			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients, Routes: routes,
 		}
 		if err := b.Validate(); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
@@ -101,10 +102,13 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
+	store := pgquery.New(pool)
 	return &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
-		Store:           pgquery.New(pool),
+		Store:           store,
+		Channels:        cfg.notifiers(),
+		Deliveries:      store,
 		ComposeAlert:    email.AlertEmail,
 		Sender:          sender,
 		Budgets:         budgets,
