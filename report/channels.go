@@ -297,6 +297,23 @@ func (j *Job) deliverChannels(ctx context.Context, p Period, now time.Time, stat
 	return out, errors.Join(errs...)
 }
 
+// emailed is the entries of group g that budget b routes to email; the others are recorded as
+// covered (alerted, by their channels, without an email).
+func (j *Job) emailed(ctx context.Context, b Budget, g []LedgerEntry, dryRun bool, out *AlertOutcome, errs *[]error) []LedgerEntry {
+	var mailed, quiet []LedgerEntry
+	for _, e := range g {
+		if b.Routes.Email(e.Threshold, e.Kind) {
+			mailed = append(mailed, e)
+		} else {
+			quiet = append(quiet, e)
+		}
+	}
+	if len(quiet) > 0 {
+		out.Covered += j.markCovered(ctx, quiet, dryRun, errs)
+	}
+	return mailed
+}
+
 // coverDeliveries records deliveries as sent without a message of their own and returns how many
 // it recorded (a dry run: how many it would).
 func (j *Job) coverDeliveries(ctx context.Context, g []Delivery, dryRun bool, errs *[]error) int {

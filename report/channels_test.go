@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -330,5 +331,36 @@ func TestPagerDutyTriggerThenResolve(t *testing.T) {
 	}
 	if len(pd.events) != 2 || pd.events[1]["event_action"] != "resolve" || pd.events[1]["dedup_key"] != dedup {
 		t.Fatalf("events %v; want the trigger then one resolve of the same key", pd.events)
+	}
+}
+
+// Ensures a budget's routes decide the email too: thresholds routed to channels only send no
+// email (and are recorded as alerted), and the email of the others names only them.
+func TestRoutesWithoutEmail(t *testing.T) {
+	f := setup(t)
+	f.now = day1.Add(23 * time.Hour)
+	insert(t, f.pool, ev{at: day1.Add(time.Hour), cost: "99"})
+	recv := &hookReceiver{secret: []byte("s")}
+	srv := httptest.NewServer(recv)
+	defer srv.Close()
+	job := f.channelJob(daily("d", "100"), webhook("ops", srv.URL, recv.secret, noWait))
+	// 95 % goes to ops only; 50 and 80 % by email only.
+	job.Budgets[0].Routes = report.Routes{Default: []string{report.EmailChannel}, ByThreshold: map[int][]string{95: {"ops"}}}
+	p := report.PeriodContaining(report.Daily, day1, seoul)
+	for range 2 {
+		if _, err := job.Run(context.Background(), p, report.RunOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if subj := f.mail.subjects(); len(subj) != 1 || !strings.Contains(subj[0], "WARNING") {
+		t.Fatalf("emails %v; want one WARNING (80 %%)", subj)
+	}
+	if got := recv.accepted(); len(got) != 1 || got[0]["alert"].(map[string]any)["threshold"] != 95.0 {
+		t.Fatalf("ops got %v; want the 95 %% alert", got)
+	}
+	for _, e := range f.ledger(t) {
+		if e.Status != report.StatusSent {
+			t.Errorf("ledger %s: %s", e.Key(), e.Status)
+		}
 	}
 }

@@ -657,9 +657,15 @@ func (j *Job) sendPending(ctx context.Context, p Period, now time.Time, pending 
 			out.Stale += j.markStale(ctx, g, dryRun, errs)
 			continue
 		}
+		// Thresholds the budget routes to channels only are recorded as alerted without an
+		// email (deliverChannels delivers them); the email goes for the others.
+		if g = j.emailed(ctx, b, g, dryRun, out, errs); len(g) == 0 {
+			continue
+		}
+		top = g[0]
 		// A run that stopped between sending a higher threshold's email and recording the
 		// thresholds it covered leaves them pending: that email already named them.
-		higher, err := j.sentAbove(ctx, top, bp)
+		higher, err := j.sentAbove(ctx, b, top, bp)
 		if err != nil {
 			*errs = append(*errs, err)
 			continue
@@ -772,15 +778,16 @@ func groupPending(pending []LedgerEntry) [][]LedgerEntry {
 	return groups
 }
 
-// sentAbove reports whether an alert of e's budget, period and kind with a higher threshold
-// than e's was sent already.
-func (j *Job) sentAbove(ctx context.Context, e LedgerEntry, bp Period) (bool, error) {
+// sentAbove reports whether an alert of e's budget b, period and kind with a higher threshold
+// than e's was sent already by email (one routed to channels only named no lower threshold).
+func (j *Job) sentAbove(ctx context.Context, b Budget, e LedgerEntry, bp Period) (bool, error) {
 	entries, err := j.Store.Alerts(ctx, bp.Start, bp.End)
 	if err != nil {
 		return false, err
 	}
 	for _, x := range entries {
-		if x.Status == StatusSent && x.Budget == e.Budget && x.PeriodStart.Equal(e.PeriodStart) && x.Kind == e.Kind && x.Threshold > e.Threshold {
+		if x.Status == StatusSent && x.Budget == e.Budget && x.PeriodStart.Equal(e.PeriodStart) && x.Kind == e.Kind && x.Threshold > e.Threshold &&
+			b.Routes.Email(x.Threshold, x.Kind) {
 			return true, nil
 		}
 	}
