@@ -86,10 +86,9 @@ $(OTLPJS)/node_modules/.package-lock.json: $(OTLPJS)/package.json $(OTLPJS)/pack
 	@command -v npm >/dev/null || { echo "make otlpjs needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
 	cd $(OTLPJS) && npm ci --ignore-scripts --no-audit --no-fund
 
-# Slack's Block Kit types (@slack/types), Node's types and the TypeScript compiler with which report/channel's tests
-# type-check the Slack messages and compile the README's signature check: pinned by
-# report/channel/slacktypes/package-lock.json, never
-# committed.
+# Slack's Block Kit types (@slack/types), Node's types and the TypeScript compiler, with which
+# report/channel's tests type-check the Slack messages and compile the README's signature check:
+# pinned by report/channel/slacktypes/package-lock.json, never committed.
 SLACK_TYPES := report/channel/slacktypes
 slack-types: $(SLACK_TYPES)/node_modules/.package-lock.json
 
