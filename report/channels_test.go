@@ -126,6 +126,9 @@ func TestChannelDownThenUp(t *testing.T) {
 	if err == nil || res.Channels.Failed != 1 || res.Channels.Sent != 0 || res.Alerts.Sent != 1 {
 		t.Fatalf("run 1: err %v, channels %+v, emails sent %d; want the delivery failed and the email sent", err, res.Channels, res.Alerts.Sent)
 	}
+	if s := res.Summary("KRW"); !strings.Contains(s, "channel messages 0 sent 1 failed") || !strings.Contains(s, "FAILED: channels") {
+		t.Errorf("summary %q", s)
+	}
 	if d := f.deliveries(t); d["ops|trigger|50"] != report.StatusPending {
 		t.Fatalf("run 1 ledger: %v; want ops pending", d)
 	}

@@ -175,6 +175,13 @@ func (r *Result) Summary(currency string) string {
 	if r.Alerts.Stale > 0 {
 		fmt.Fprintf(&b, " %d too late to send", r.Alerts.Stale)
 	}
+	if c := r.Channels; c.Sent+c.Failed+c.WouldSend > 0 {
+		if r.DryRun {
+			fmt.Fprintf(&b, ", channel messages %d would be sent", c.WouldSend)
+		} else {
+			fmt.Fprintf(&b, ", channel messages %d sent %d failed", c.Sent, c.Failed)
+		}
+	}
 	verb := "dropped"
 	if r.DryRun {
 		verb = "to drop"
