@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs slack-types
+.PHONY: build test bench bench-decide bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs slack-types
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -146,6 +146,11 @@ screenshots: assets build
 clean:
 	rm -rf bin out/* $(SLACK_TYPES)/node_modules $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist
 	touch out/.gitkeep
+
+# Decide benchmark: POST /v1/decide for BENCH_ENTITIES users (default 100,000) in an enforced
+# per-user envelope, 64 clients, while the same collector ingests; see README "Performance".
+bench-decide: assets
+	$(GO) test -run '^$$' -bench Decide -benchtime 1x -timeout 30m ./cmd/aispend
 
 # Scale benchmark (batch commands on SCALE_EVENTS demo events, default 10,000,000, beside raw-SQL
 # baselines of the same run); see README "Figures". Takes about 15 minutes.

@@ -29,12 +29,15 @@ type Job struct {
 	// ComposeAlert composes alert emails (report/email.AlertEmail) and Sender delivers them
 	// (report/mail); with either nil, alerts are claimed but fail to send (they stay pending).
 	ComposeAlert AlertComposer
-	Sender       Sender
-	Budgets      []Budget
-	Location     *time.Location
-	Currency     string
-	From         string   // the alert sender address
-	Recipients   []string // default recipients of budgets that name none
+	// ComposeEntityAlert composes the one email per period of an envelope budget's entity
+	// alerts (report/email.EntityAlertEmail; envelope_alert.go).
+	ComposeEntityAlert EntityAlertComposer
+	Sender             Sender
+	Budgets            []Budget
+	Location           *time.Location
+	Currency           string
+	From               string   // the alert sender address
+	Recipients         []string // default recipients of budgets that name none
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// nil: alert emails link nothing.
@@ -279,6 +282,9 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			sts, sums, asOf, err := j.reportBudgets(ctx, p, now, statuses)
 			if res.Report != nil {
 				res.Report.Budgets, res.Report.BudgetSummaries, res.Report.BudgetsAsOf = sts, sums, asOf
+				var envErr error
+				res.Report.Envelopes, envErr = j.envelopes(ctx, p, asOf)
+				err = errors.Join(err, envErr)
 			}
 			return err
 		})
@@ -563,6 +569,7 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		pending = withUnsent(pending, unsent)
 	}
 	sent := j.sendPending(ctx, p, now, pending, statuses, dryRun, &out, &errs)
+	j.entityAlerts(ctx, p, now, dryRun, &out, &errs)
 	return out, sent, errors.Join(errs...)
 }
 

@@ -45,6 +45,8 @@ type Config struct {
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
 	Alerts AlertsConfig `yaml:"alerts"`
+	// Decide configures POST /v1/decide (configdecide.go).
+	Decide DecideConfig `yaml:"decide"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
 
@@ -55,6 +57,11 @@ type Config struct {
 	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
+	// file is the configuration file read, "" when none was; zoneSet says whether the file or
+	// AISPEND_TIMEZONE named the time zone (else it is the default, UTC). serve warns about
+	// what it runs without (warnUnconfigured).
+	file    string
+	zoneSet bool
 	// catalog is PriceCatalog, loaded by loadConfig.
 	catalog *pricing.Catalog
 	// Clock is the current time: time.Now, or the fixed instant of AISPEND_NOW (RFC 3339), with
@@ -177,6 +184,10 @@ type BudgetConfig struct {
 	Recipients []string          `yaml:"recipients"`
 	// Channels routes the budget's alerts: {default: [email, ops], 95: [email, ops, oncall]}.
 	Channels map[string][]string `yaml:"channels"`
+	// Per, Overrides and Enforce: envelopes per value and the decide policy (configdecide.go).
+	Per       string         `yaml:"per"`
+	Overrides map[string]Dec `yaml:"overrides"`
+	Enforce   *EnforceConfig `yaml:"enforce"`
 }
 
 // Dec is an exact decimal read from YAML: the literal's digits, never a float.
@@ -214,6 +225,7 @@ func defaultConfig() Config {
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
 		Alerts:      AlertsConfig{Grace: report.DefaultAlertGrace},
+		Decide:      defaultDecide(),
 		Reports:     ReportsConfig{EventsSheetMaxRows: artifact.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,
@@ -231,6 +243,11 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.read {
+		cfg.file = path
+	}
+	_, zoneInFile := f.lines["timezone"]
+	cfg.zoneSet = zoneInFile || getenv("AISPEND_TIMEZONE") != ""
 	p := &problems{file: f, unread: f.unread}
 	applyEnv(&cfg, getenv, p)
 	cfg.readChannels(getenv, p)
@@ -238,6 +255,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.checkService(p)
 	cfg.checkMail(p)
 	cfg.checkBudgets(p)
+	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))
 	cfg.checkSchedules(p)
 	if list := p.list(); len(list) > 0 {

@@ -82,7 +82,7 @@ func alertDrivers(in report.AlertInput) []driverTable {
 	st := in.Status
 	var out []driverTable
 	for _, dim := range report.AlertDimensions {
-		t := driverTable{Title: driverTitles[dim]}
+		t := driverTable{Title: driverTitles[dim], Empty: "(none)"}
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {

@@ -2,7 +2,6 @@ package pgquery
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,7 +10,7 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-// The delivery ledger of alert channels (report.DeliveryStore; migration 00016).
+// The delivery ledger of alert channels (report.DeliveryStore; migration 00017).
 
 var (
 	qChannelClaim    = q("channel_claim")
@@ -116,28 +115,5 @@ func (s *Store) sendLocked(ctx context.Context, what string, key []any, lockQ, s
 	if !found {
 		return false, nil
 	}
-	sendErr := send(ctx)
-	// Record the outcome even when ctx was cancelled during the send.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if sendErr != nil {
-		msg := sendErr.Error()
-		if len(msg) > 2000 {
-			msg = msg[:2000]
-		}
-		if _, err := tx.Exec(rctx, failedQ, append(key, msg)...); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", what, err))
-		}
-		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", what, err))
-		}
-		return false, sendErr
-	}
-	if _, err := tx.Exec(rctx, sentQ, key...); err != nil {
-		return true, fmt.Errorf("mark %s sent: %w", what, err)
-	}
-	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark %s sent: %w", what, err)
-	}
-	return true, nil
+	return recordSend(ctx, tx, send(ctx), sendOutcome{what: what, failed: failedQ, failedArgs: key, sent: sentQ, sentArgs: key})
 }
