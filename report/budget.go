@@ -130,6 +130,7 @@ type Budget struct {
 	Forecast   bool  // also alert when the projected period-end spend exceeds Amount
 	Scope      Scope
 	Recipients []string // empty: the default recipients
+	Routes     Routes   // the channels of its alerts (channels.go); zero: email only
 	// Per makes the budget an envelope for every value of a field (envelope.go); Overrides set
 	// the amount of named values.
 	Per       Per

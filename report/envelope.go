@@ -98,6 +98,12 @@ func (b Budget) Enforced() bool { return b.Enforce != nil }
 // validateEnvelope reports the problems of the budget's per, overrides and enforce block.
 func (b Budget) validateEnvelope() []error {
 	var errs []error
+	// Entity alerts go out as one email per budget period (entity_alerts); the channels'
+	// delivery ledger is keyed by a budget's alerts, not an entity's, so routes are refused
+	// rather than silently not followed.
+	if !b.Per.IsZero() && !b.Routes.IsZero() {
+		errs = append(errs, errors.New("channels: a budget with per alerts by email only"))
+	}
 	if len(b.Overrides) > 0 && b.Per.IsZero() {
 		errs = append(errs, errors.New("overrides: only a budget with per has overrides (per: user_id, org_id, endpoint or tag:<key>)"))
 	}

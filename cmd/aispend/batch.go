@@ -46,9 +46,10 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 				problems = append(problems, key+"."+e)
 			}
 		}
+		routes, _ := bc.routes(nil) // refused by loadConfig (readChannels)
 		b := report.Budget{
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
-			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
+			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients, Routes: routes,
 		}
 		problems = append(problems, bc.envelope(&b, key)...)
 		if err := b.Validate(); err != nil {
@@ -101,10 +102,13 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
+	store := pgquery.New(pool)
 	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
-		Store:           pgquery.New(pool),
+		Store:           store,
+		Channels:        cfg.notifiers(),
+		Deliveries:      store,
 		ComposeAlert:    email.AlertEmail,
 		Sender:          sender,
 		Budgets:         budgets,

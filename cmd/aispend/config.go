@@ -27,16 +27,18 @@ type Config struct {
 	DatabaseURL       string `yaml:"-"`
 	ReportDatabaseURL string `yaml:"-"`
 
-	Currency      string         `yaml:"currency"`
-	Timezone      string         `yaml:"timezone"`
-	FX            map[string]Dec `yaml:"fx"`
-	FXDate        string         `yaml:"fx_date"`
-	Prices        []PriceConfig  `yaml:"prices"`
-	PriceCatalog  string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
-	Budgets       []BudgetConfig `yaml:"budgets"`
-	RetentionDays int            `yaml:"retention_days"`
-	PublicURL     string         `yaml:"public_url"`
-	Output        string         `yaml:"output"`
+	Currency     string         `yaml:"currency"`
+	Timezone     string         `yaml:"timezone"`
+	FX           map[string]Dec `yaml:"fx"`
+	FXDate       string         `yaml:"fx_date"`
+	Prices       []PriceConfig  `yaml:"prices"`
+	PriceCatalog string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
+	Budgets      []BudgetConfig `yaml:"budgets"`
+	// Channels are the alert channels besides email (channels.go).
+	Channels      []ChannelConfig `yaml:"channels"`
+	RetentionDays int             `yaml:"retention_days"`
+	PublicURL     string          `yaml:"public_url"`
+	Output        string          `yaml:"output"`
 
 	Ingest IngestConfig `yaml:"ingest"`
 	Mail   MailConfig   `yaml:"mail"`
@@ -180,6 +182,8 @@ type BudgetConfig struct {
 	Forecast   bool              `yaml:"forecast"`
 	Scope      map[string]string `yaml:"scope"`
 	Recipients []string          `yaml:"recipients"`
+	// Channels routes the budget's alerts: {default: [email, ops], 95: [email, ops, oncall]}.
+	Channels map[string][]string `yaml:"channels"`
 	// Per, Overrides and Enforce: envelopes per value and the decide policy (configdecide.go).
 	Per       string         `yaml:"per"`
 	Overrides map[string]Dec `yaml:"overrides"`
@@ -246,6 +250,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.zoneSet = zoneInFile || getenv("AISPEND_TIMEZONE") != ""
 	p := &problems{file: f, unread: f.unread}
 	applyEnv(&cfg, getenv, p)
+	cfg.readChannels(getenv, p)
 	cfg.checkMoney(p)
 	cfg.checkService(p)
 	cfg.checkMail(p)

@@ -53,7 +53,7 @@ decide: {refresh: 1s, max_staleness: 10s, on_stale: deny, estimate_ttl: 1m}
 
 // Ensures every problem of envelopes and enforce blocks is refused at start-up, all listed at
 // once, each naming its key: an unknown budget field, per on an unknown field, overrides without
-// per, a negative override, degrade_to naming a model without a price, steps out of order, and
+// per, a negative override, channels on an envelope budget, degrade_to naming a model without a price, steps out of order, and
 // bad decide settings.
 func TestConfigEnvelopeRefusals(t *testing.T) {
 	_, err := loadConfig(writeYAML(t, decidePrices+`budgets:
@@ -78,6 +78,10 @@ func TestConfigEnvelopeRefusals(t *testing.T) {
   - name: f
     amount: 100
     per: "tag:"
+  - name: g
+    amount: 100
+    per: user_id
+    channels: {default: [email]}
 decide: {refresh: 5s, max_staleness: 5s, on_stale: maybe}
 `), envMap(nil))
 	var ce *ConfigError
@@ -93,6 +97,7 @@ decide: {refresh: 5s, max_staleness: 5s, on_stale: maybe}
 		"budgets[3] (d).enforce.degrade_at: 100 must be below deny_at (90)",
 		"budgets[4] (e).enforce.degrade_to: required with degrade_at",
 		`budgets[5] (f).per: "tag:": want tag:<key>`,
+		"budgets[6] (g).channels: a budget with per alerts by email only",
 		"decide.max_staleness: 5s: must be longer than decide.refresh",
 		`decide.on_stale: "maybe": want allow or deny`,
 	} {

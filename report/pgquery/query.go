@@ -1080,30 +1080,21 @@ func (s *Store) ledger(ctx context.Context, what, q string, args ...any) ([]repo
 	return out, nil
 }
 
-// SendAlert implements report.Store. The row lock is held in a transaction for the whole send,
-// so a concurrent run skips the row; if this process dies mid-send the lock goes with its
-// connection and the row stays pending for the next run, which resends with the same
+// SendAlert implements report.Store (sendLocked): a resend after a crash carries the same
 // Message-ID.
 func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(context.Context, report.LedgerEntry) error) (bool, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin alert %s: %w", b.Key(), err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	key := []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)}
-	rows, err := tx.Query(ctx, qLedgerLock, key...)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	entries, err := scanLedger(rows)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	if len(entries) == 0 {
-		return false, nil
-	}
-	return recordSend(ctx, tx, send(ctx, entries[0]), sendOutcome{what: "alert " + b.Key(),
-		failed: qLedgerFailed, failedArgs: key, sent: qLedgerSent, sentArgs: key})
+	var entry report.LedgerEntry
+	return s.sendLocked(ctx, "alert "+b.Key(), []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)},
+		qLedgerLock, qLedgerSent, qLedgerFailed,
+		func(rows pgx.Rows) (bool, error) {
+			entries, err := scanLedger(rows)
+			if err != nil || len(entries) == 0 {
+				return false, err
+			}
+			entry = entries[0]
+			return true, nil
+		},
+		func(ctx context.Context) error { return send(ctx, entry) })
 }
 
 // sendOutcome is how a ledger row records the outcome of its send: the statement of a failure
