@@ -430,22 +430,8 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 	sp := SitePeriod(res.Period)
 	// The events CSV and the workbook (which links it) go up first and straight from their
 	// files: they can be large.
-	if made != nil {
-		if made.events != "" {
-			if err := putFile(ctx, t, sp.EventsCSVPath(), made.events); err != nil {
-				return nil, err
-			}
-			keys[sp.EventsCSVPath()] = true
-		}
-		if made.focus != nil {
-			if err := putFile(ctx, t, sp.FocusCSVPath(), made.focus.path); err != nil {
-				return nil, err
-			}
-		}
-		if err := putFile(ctx, t, sp.WorkbookPath(), made.workbook); err != nil {
-			return nil, err
-		}
-		keys[sp.WorkbookPath()] = true
+	if err := putMade(ctx, t, sp, made, keys); err != nil {
+		return nil, err
 	}
 	var files []publish.File
 	for name, body := range site.Assets() {
@@ -484,6 +470,30 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
 	}
 	return out, nil
+}
+
+// putMade uploads the files the workbooks step made (none when made is nil), the workbook last
+// (it links the others), and adds the keys the landing page looks for to keys.
+func putMade(ctx context.Context, t publish.Target, sp site.Period, made *workbookFiles, keys map[string]bool) error {
+	if made == nil {
+		return nil
+	}
+	if made.events != "" {
+		if err := putFile(ctx, t, sp.EventsCSVPath(), made.events); err != nil {
+			return err
+		}
+		keys[sp.EventsCSVPath()] = true
+	}
+	if made.focus != nil {
+		if err := putFile(ctx, t, sp.FocusCSVPath(), made.focus.path); err != nil {
+			return err
+		}
+	}
+	if err := putFile(ctx, t, sp.WorkbookPath(), made.workbook); err != nil {
+		return err
+	}
+	keys[sp.WorkbookPath()] = true
+	return nil
 }
 
 // index renders the landing page: the budgets' statuses, the published reports (keys) and the
