@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -378,20 +377,7 @@ func (j *Job) channelMessage(ctx context.Context, statuses *statusCache, b Budge
 // groupDeliveries groups pending deliveries by channel, action, budget, period and kind, each
 // group highest threshold first, in the order of their first row.
 func groupDeliveries(pending []Delivery) [][]Delivery {
-	var groups [][]Delivery
-	at := map[string]int{}
-	for _, d := range pending {
-		k := d.Channel + "|" + d.Action + "|" + d.Budget + "|" + d.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(d.Kind)
-		i, ok := at[k]
-		if !ok {
-			i = len(groups)
-			at[k] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], d)
-	}
-	for _, g := range groups {
-		slices.SortStableFunc(g, func(a, b Delivery) int { return cmp.Compare(b.Threshold, a.Threshold) })
-	}
-	return groups
+	return groupHighestFirst(pending, func(d Delivery) (string, int) {
+		return d.Channel + "|" + d.Action + "|" + d.Budget + "|" + d.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(d.Kind), d.Threshold
+	})
 }
