@@ -1,0 +1,7 @@
+-- mark_hours: change marks naming no transaction for the UTC hours of the given instants, written
+-- by a writer that updated or deleted rows of events where no trigger marks them (Citus:
+-- migration 00016), as the trigger marks an update or a delete (migration 00010): the job
+-- rebuilds the days of those hours from the events.
+-- $1 instants (timestamptz[]).
+INSERT INTO event_changes (hour)
+SELECT DISTINCT date_trunc('hour', t, 'UTC') FROM unnest($1::timestamptz[]) AS u(t)
