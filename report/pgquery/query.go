@@ -37,7 +37,8 @@ func q(name string) string {
 
 var (
 	qRefreshDelete        = q("refresh_delete")
-	qRefreshInsert        = q("refresh_insert")
+	qRefreshInsert        = strings.NewReplacer("/*n*/", "1", "/*group*/", "").Replace(q("refresh_insert"))
+	qRefreshInsertCitus   = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7").Replace(q("refresh_insert"))
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
@@ -403,6 +404,12 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if err != nil {
 		return nil, err
 	}
+	refreshInsert := qRefreshInsert
+	if distributed, err := pgstore.Distributed(ctx, tx); err != nil {
+		return nil, err
+	} else if distributed {
+		refreshInsert = qRefreshInsertCitus
+	}
 	var rebuilt []time.Time
 	var run []time.Time // the days of the current run, with run[len-1]'s end in runEnd
 	var runEnd time.Time
@@ -417,7 +424,7 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
 			return fmt.Errorf("delete daily aggregates: %w", err)
 		}
-		if _, err := tx.Exec(ctx, qRefreshInsert, tz, run[0], runEnd); err != nil {
+		if _, err := tx.Exec(ctx, refreshInsert, tz, run[0], runEnd); err != nil {
 			return fmt.Errorf("rebuild daily aggregates: %w", err)
 		}
 		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
