@@ -201,9 +201,7 @@ func TestIncrementalRefresh(t *testing.T) {
 				AND occurred_at >= $1 AND occurred_at < $2 LIMIT 1`, first.AddDate(0, 0, 7), first.AddDate(0, 0, 8)).Scan(&id, &at); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := pool.Exec(ctx, "UPDATE events SET cost = 99.5, cost_source = 'local' WHERE event_id = $1 AND occurred_at = $2", id, at); err != nil {
-				t.Fatal(err)
-			}
+			pgtest.ChangeEvents(t, pool, "UPDATE events SET cost = 99.5, cost_source = 'local' WHERE event_id = $1 AND occurred_at = $2", id, at)
 			rep, err = st.Report(ctx, report.ReportRequest{Period: day12})
 			if err != nil {
 				t.Fatal(err)

@@ -73,9 +73,7 @@ func TestBudgetSpendEqualsRawSum(t *testing.T) {
 	}
 	insert(t, pool, ev{at: first.AddDate(0, 0, 3).Add(time.Hour), service: "SVC_1", model: "model-1", user: "user-1", org: "org-1", cost: "3.3"},
 		ev{at: first.AddDate(0, 0, 8).Add(time.Hour), service: "SVC_2", user: "user-2", cost: ""})
-	if _, err := pool.Exec(ctx, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.ChangeEvents(t, pool, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`)
 	month := report.PeriodContaining(report.Monthly, first, seoul)
 	ends := []time.Time{
 		month.End, first.AddDate(0, 0, 10), first.AddDate(0, 0, 10).Add(7*time.Hour + 13*time.Minute),
@@ -280,9 +278,7 @@ func TestRefreshWithLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	refresh("new events an hour ago", true)
-	if _, err := pool.Exec(ctx, "UPDATE events SET cost = 1 WHERE event_id = (SELECT min(event_id) FROM events)"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.ChangeEvents(t, pool, "UPDATE events SET cost = 1 WHERE event_id = (SELECT min(event_id) FROM events)")
 	refresh("an update just now", true)
 	days[1] = days[1].AddDate(0, 0, 1) // a day not built yet
 	refresh("a day not built", true)

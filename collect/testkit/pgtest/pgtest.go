@@ -215,3 +215,33 @@ func withDB(url, db string) string {
 	}
 	return url[:i+3] + rest + "/" + db + q
 }
+
+// ChangeEvents runs an UPDATE or DELETE of events written by hand (stmt, without RETURNING), as
+// an operator would: on Citus, where no trigger marks the changed hours, it marks them in the
+// same transaction, as the README asks of such writers (pgstore.MarkHours).
+func ChangeEvents(t testing.TB, pool *pgxpool.Pool, stmt string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		distributed, err := pgstore.Distributed(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !distributed {
+			_, err := tx.Exec(ctx, stmt, args...)
+			return err
+		}
+		rows, err := tx.Query(ctx, stmt+" RETURNING occurred_at", args...)
+		if err != nil {
+			return err
+		}
+		at, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return err
+		}
+		return pgstore.MarkHours(ctx, tx, at)
+	})
+	if err != nil {
+		t.Fatalf("change events (%s): %v", stmt, err)
+	}
+}
