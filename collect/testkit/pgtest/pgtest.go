@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -84,7 +83,7 @@ func setup() {
 	if setupErr = exec(ctx, adminURL, "CREATE DATABASE "+tplName); setupErr != nil {
 		return
 	}
-	setupErr = migrate(ctx, withDB(adminURL, tplName))
+	setupErr = migrate(ctx, pglocal.WithDatabase(adminURL, tplName))
 }
 
 // setupCitus starts (or finds) the Citus cluster and makes the template database on every node:
@@ -152,10 +151,10 @@ func URL(t testing.TB) string {
 	t.Cleanup(func() { _ = dropDatabase(context.Background(), name) })
 	// A clone copies the template's installation id; each test database is an installation of
 	// its own, as a database migrated from scratch is (its Message-IDs differ from the others').
-	if err := exec(ctx, withDB(adminURL, name), "UPDATE installation SET id = gen_random_uuid()"); err != nil {
+	if err := exec(ctx, pglocal.WithDatabase(adminURL, name), "UPDATE installation SET id = gen_random_uuid()"); err != nil {
 		t.Fatalf("give the test database its own installation id: %v", err)
 	}
-	return withDB(adminURL, name)
+	return pglocal.WithDatabase(adminURL, name)
 }
 
 // Pool opens a pool on a fresh database (see URL), closed when the test ends.
@@ -195,25 +194,6 @@ func exec(ctx context.Context, url, sql string) error {
 	defer conn.Close(ctx)
 	_, err = conn.Exec(ctx, sql)
 	return err
-}
-
-func withDB(url, db string) string {
-	// postgres://user@host:port/dbname?params
-	i := strings.Index(url, "://")
-	rest := url[i+3:]
-	slash := strings.Index(rest, "/")
-	q := ""
-	if j := strings.Index(rest, "?"); j >= 0 {
-		q = rest[j:]
-		if slash < 0 || slash > j {
-			slash = j
-		}
-		rest = rest[:j]
-	}
-	if slash >= 0 && slash < len(rest) {
-		rest = rest[:slash]
-	}
-	return url[:i+3] + rest + "/" + db + q
 }
 
 // ChangeEvents runs an UPDATE or DELETE of events written by hand (stmt, without RETURNING), as
