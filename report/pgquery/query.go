@@ -36,9 +36,11 @@ func q(name string) string {
 }
 
 var (
-	qRefreshDelete        = q("refresh_delete")
-	qRefreshInsert        = strings.NewReplacer("/*n*/", "1", "/*group*/", "").Replace(q("refresh_insert"))
-	qRefreshInsertCitus   = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7").Replace(q("refresh_insert"))
+	qRefreshDelete      = q("refresh_delete")
+	qRefreshInsert      = strings.NewReplacer("/*n*/", "1", "/*group*/", "", "/*visible*/", "").Replace(q("refresh_insert"))
+	qRefreshInsertCitus = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7",
+		"/*visible*/", "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $4::txid_snapshot))").Replace(q("refresh_insert"))
+	qMarksBarrier         = q("marks_barrier")
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
@@ -376,6 +378,10 @@ func dateOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+// afterConsume runs in every refresh right after it consumed the change marks: a hook for tests
+// of writers that commit while a refresh runs.
+var afterConsume = func() {}
+
 // refresh brings the aggregates of the days in [from, to) (in loc) up to date inside tx and
 // returns the days it rebuilt. It first consumes the change marks the event triggers left
 // (consume_changes.sql), then rebuilds each day of the range that is not current and whose
@@ -395,6 +401,7 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if err := consumeChanges(ctx, tx); err != nil {
 		return nil, err
 	}
+	afterConsume()
 	avail, err := availability(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -404,11 +411,15 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if err != nil {
 		return nil, err
 	}
-	refreshInsert := qRefreshInsert
+	refreshInsert, snapshot := qRefreshInsert, []any{}
 	if distributed, err := pgstore.Distributed(ctx, tx); err != nil {
 		return nil, err
 	} else if distributed {
-		refreshInsert = qRefreshInsertCitus
+		var snap string
+		if err := tx.QueryRow(ctx, qMarksBarrier).Scan(&snap, nil, nil); err != nil {
+			return nil, fmt.Errorf("wait for the writers of the consumed marks: %w", err)
+		}
+		refreshInsert, snapshot = qRefreshInsertCitus, []any{snap}
 	}
 	var rebuilt []time.Time
 	var run []time.Time // the days of the current run, with run[len-1]'s end in runEnd
@@ -424,7 +435,7 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
 			return fmt.Errorf("delete daily aggregates: %w", err)
 		}
-		if _, err := tx.Exec(ctx, refreshInsert, tz, run[0], runEnd); err != nil {
+		if _, err := tx.Exec(ctx, refreshInsert, append([]any{tz, run[0], runEnd}, snapshot...)...); err != nil {
 			return fmt.Errorf("rebuild daily aggregates: %w", err)
 		}
 		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {

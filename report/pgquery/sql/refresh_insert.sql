@@ -11,7 +11,11 @@
 -- /*n*/ and /*group*/ (refreshInsert): on plain PostgreSQL each row counts 1 and is grouped by
 -- the GROUPING SETS alone; Citus cannot run GROUPING SETS over a distributed table, so there the
 -- workers first count the rows by day, every key and bucket (a GROUP BY they run in parallel),
--- and the coordinator groups those counts. One aggregation of every
+-- and the coordinator groups those counts. /*visible*/: nothing on plain PostgreSQL, whose
+-- snapshot covers the events; on Citus, whose workers read the events in snapshots of their own
+-- taken later than the refresh's, only the rows whose inserting transaction ($4, the
+-- coordinator's snapshot: txid_current_snapshot()) the refresh's snapshot holds, the rows its
+-- consumed marks stand for (marks_barrier.sql). One aggregation of every
 -- column by every grouping set costs twice as much: the aggregate states dominate.
 -- Latency bucket: 0 for < 1 ms, else 1 + floor(64·log2(ms)) in float8 (report.Histogram); the epsilon keeps exact
 -- powers of two in their own bucket despite rounding. Integer sums are stored as bigint: per day
@@ -30,7 +34,7 @@ WITH fine AS (
            sum(reasoning_tokens), coalesce(sum(cost), 0), count(duration_ms), coalesce(sum(duration_ms), 0),
            '{}', '{}'
     FROM events
-    WHERE occurred_at >= $2 AND occurred_at < $3
+    WHERE occurred_at >= $2 AND occurred_at < $3 /*visible*/
     GROUP BY 2, 3, 4, 5, 6, 7
     RETURNING day, service, model, provider, org_id, user_id, requests, failures, cache_hits, unpriced,
               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
@@ -69,7 +73,7 @@ WITH fine AS (
                END AS bucket,
                /*n*/ AS n
         FROM events
-        WHERE occurred_at >= $2 AND occurred_at < $3 AND duration_ms IS NOT NULL
+        WHERE occurred_at >= $2 AND occurred_at < $3 AND duration_ms IS NOT NULL /*visible*/
         /*group*/
     ) e
     GROUP BY GROUPING SETS ((day, bucket), (day, service, bucket), (day, model, bucket), (day, provider, bucket),
