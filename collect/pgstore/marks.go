@@ -127,3 +127,28 @@ func execMarking(ctx context.Context, pool *pgxpool.Pool, distributed bool, at [
 	})
 	return tag, err
 }
+
+//go:embed sql/mark_returning.sql
+var qMarkReturning string
+
+// InsertEvents runs insert, an INSERT into events (without RETURNING), with db (a pool, a
+// connection or a transaction). Where events is distributed, the same statement writes the
+// change marks and sums of the rows it inserted (mark_returning.sql), as the trigger does on plain
+// PostgreSQL: the way for a bulk load or a hand-made insert to keep the aggregates exact on
+// Citus.
+func InsertEvents(ctx context.Context, db interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}, insert string, args ...any) error {
+	distributed, err := Distributed(ctx, db)
+	if err != nil {
+		return err
+	}
+	if distributed {
+		insert = ddl(qMarkReturning, "/*insert*/", insert)
+	}
+	if _, err := db.Exec(ctx, insert, args...); err != nil {
+		return fmt.Errorf("insert events: %w", err)
+	}
+	return nil
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/pgquery"
@@ -386,7 +387,11 @@ func TestChangeMarksNameTheirRows(t *testing.T) {
 		"SAVEPOINT a", row("kept", first.Add(30*time.Hour)), "RELEASE SAVEPOINT a",
 		"SAVEPOINT b", row("undone", first.Add(31*time.Hour)), "ROLLBACK TO SAVEPOINT b",
 	} {
-		if _, err := tx.Exec(ctx, s); err != nil {
+		if strings.HasPrefix(s, "INSERT") {
+			if err := pgstore.InsertEvents(ctx, tx, s); err != nil {
+				t.Fatal(err)
+			}
+		} else if _, err := tx.Exec(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -394,7 +399,7 @@ func TestChangeMarksNameTheirRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	forged := first.Add(50 * time.Hour)
-	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, ingest_xact)
+	if err := pgstore.InsertEvents(ctx, pool, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, ingest_xact)
 		VALUES ('forged', $1, 'FORGED', 'm', 1, 1, 1.25, 'local', '3')`, forged); err != nil {
 		t.Fatal(err)
 	}
@@ -439,7 +444,7 @@ func TestBulkInsertRebuildsDay(t *testing.T) {
 	if _, err := st.Report(ctx, report.ReportRequest{Period: p}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, duration_ms)
+	if err := pgstore.InsertEvents(ctx, pool, `INSERT INTO events (event_id, occurred_at, service, model, input_tokens, output_tokens, cost, cost_source, duration_ms)
 		SELECT 'bulk-' || i, $1::timestamptz + i * interval '1 second', 'BULK', 'm', 1, 1, 0.001, 'local', i % 5000
 		FROM generate_series(1, 50000) i`, first.AddDate(0, 0, 1)); err != nil {
 		t.Fatal(err)
