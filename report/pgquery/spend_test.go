@@ -296,6 +296,30 @@ type planNode struct {
 	FilterRemoved  float64    `json:"Rows Removed by Filter"`
 	RecheckRemoved float64    `json:"Rows Removed by Index Recheck"`
 	Plans          []planNode `json:"Plans"`
+	// On Citus, the plan of a distributed query holds the plan a worker ran for one of its
+	// tasks (citus.explain_all_tasks off), as EXPLAIN's JSON array of one plan.
+	Distributed *struct {
+		Job struct {
+			Tasks []struct {
+				RemotePlan [][]struct{ Plan planNode } `json:"Remote Plan"`
+			}
+		}
+	} `json:"Distributed Query"`
+}
+
+// children are the nodes below n: its subplans and, on Citus, the workers' plans of its tasks.
+func (n planNode) children() []planNode {
+	out := n.Plans
+	if n.Distributed != nil {
+		for _, task := range n.Distributed.Job.Tasks {
+			for _, plans := range task.RemotePlan {
+				for _, p := range plans {
+					out = append(out, p.Plan)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // checkMarksMatchedOnce fails unless the plan reads each table of events and of change marks in
@@ -319,7 +343,7 @@ func checkMarksMatchedOnce(t *testing.T, name string, plan []byte, rows int) {
 			vain += (n.FilterRemoved + n.RecheckRemoved) * max(n.Loops, 1)
 		}
 		removed += n.JoinRemoved * max(n.Loops, 1)
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}
@@ -348,7 +372,7 @@ func checkNoJoin(t *testing.T, name string, plan []byte) {
 			strings.Contains(n.NodeType, "Hash") || n.NodeType == "Function Scan" {
 			t.Errorf("%s: %s node in the plan", name, n.NodeType)
 		}
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}
@@ -528,7 +552,7 @@ func planReads(t *testing.T, plan []byte) []string {
 		if n.Relation != "" {
 			out = append(out, n.Relation)
 		}
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}
