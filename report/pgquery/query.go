@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -130,6 +131,35 @@ type Store struct {
 	Replica *Store
 	// Logger says when the replica could not serve them; default slog.Default().
 	Logger *slog.Logger
+
+	engineMu    sync.Mutex
+	engineKnown bool
+	distributed bool // events is a Citus distributed table (pgstore.Distributed)
+}
+
+// isDistributed tells whether events is distributed (pgstore.Distributed), asked once.
+func (s *Store) isDistributed(ctx context.Context) (bool, error) {
+	s.engineMu.Lock()
+	defer s.engineMu.Unlock()
+	if !s.engineKnown {
+		d, err := pgstore.Distributed(ctx, s.pool)
+		if err != nil {
+			return false, err
+		}
+		s.distributed, s.engineKnown = d, true
+	}
+	return s.distributed, nil
+}
+
+// marksBarrier runs marks_barrier.sql in tx (Citus only): it waits until the rows of every
+// transaction in tx's snapshot are visible on every worker, and returns that snapshot
+// (txid_current_snapshot) for the reads that keep only the rows it holds.
+func marksBarrier(ctx context.Context, tx pgx.Tx) (string, error) {
+	var snap string
+	if err := tx.QueryRow(ctx, qMarksBarrier).Scan(&snap, nil, nil); err != nil {
+		return "", fmt.Errorf("wait for the writers of events still committing: %w", err)
+	}
+	return snap, nil
 }
 
 var _ report.Store = (*Store)(nil)
@@ -415,9 +445,9 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if distributed, err := pgstore.Distributed(ctx, tx); err != nil {
 		return nil, err
 	} else if distributed {
-		var snap string
-		if err := tx.QueryRow(ctx, qMarksBarrier).Scan(&snap, nil, nil); err != nil {
-			return nil, fmt.Errorf("wait for the writers of the consumed marks: %w", err)
+		snap, err := marksBarrier(ctx, tx)
+		if err != nil {
+			return nil, err
 		}
 		refreshInsert, snapshot = qRefreshInsertCitus, []any{snap}
 	}
