@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test test-citus citus bench bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs
+.PHONY: build test test-citus citus bench bench-decide bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs slack-types
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -86,10 +86,21 @@ $(OTLPJS)/node_modules/.package-lock.json: $(OTLPJS)/package.json $(OTLPJS)/pack
 	@command -v npm >/dev/null || { echo "make otlpjs needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
 	cd $(OTLPJS) && npm ci --ignore-scripts --no-audit --no-fund
 
+# Slack's Block Kit types (@slack/types), Node's types and the TypeScript compiler, with which
+# report/channel's tests type-check the Slack messages and compile the README's signature check:
+# pinned by report/channel/slacktypes/package-lock.json, never committed.
+SLACK_TYPES := report/channel/slacktypes
+slack-types: $(SLACK_TYPES)/node_modules/.package-lock.json
+
+$(SLACK_TYPES)/node_modules/.package-lock.json: $(SLACK_TYPES)/package.json $(SLACK_TYPES)/package-lock.json
+	@command -v npm >/dev/null || { echo "make slack-types needs npm: apt-get install -y npm (or install Node.js)" >&2; exit 1; }
+	cd $(SLACK_TYPES) && npm ci --ignore-scripts --no-audit --no-fund
+	touch $@
+
 vet: assets
 	$(GO) vet ./...
 
-test: tools assets genai-prices client-ts-deps otlpjs vet openapi-lint fuzz-short
+test: tools assets genai-prices client-ts-deps otlpjs slack-types vet openapi-lint fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 
@@ -146,8 +157,13 @@ screenshots: assets build
 	go run ./report/screenshots -out report/screenshots $(SHOTS_OUT)
 
 clean:
-	rm -rf bin out/* $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist
+	rm -rf bin out/* $(SLACK_TYPES)/node_modules $(CLIENT_TS)/node_modules $(CLIENT_TS)/build $(CLIENT_TS)/dist
 	touch out/.gitkeep
+
+# Decide benchmark: POST /v1/decide for BENCH_ENTITIES users (default 100,000) in an enforced
+# per-user envelope, 64 clients, while the same collector ingests; see README "Performance".
+bench-decide: assets
+	$(GO) test -run '^$$' -bench Decide -benchtime 1x -timeout 30m ./cmd/aispend
 
 # Scale benchmark (batch commands on SCALE_EVENTS demo events, default 10,000,000, beside raw-SQL
 # baselines of the same run); see README "Figures". Takes about 15 minutes.

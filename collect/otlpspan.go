@@ -122,97 +122,128 @@ func spanEventID(sp ptrace.Span) string {
 // spanRow maps one GenAI span to an event and validates it with the rules of POST /v1/events.
 // Problems name the span's attributes.
 func spanRow(index int, sp ptrace.Span, res pcommon.Map, rules Rules) (Row, []Problem) {
-	attrs := sp.Attributes()
-	var ps []Problem
-	bad := func(field, format string, args ...any) {
-		ps = append(ps, Problem{Index: index, Field: spanSource[field], Message: fmt.Sprintf(format, args...)})
-	}
-	ev := NewEvent()
+	m := &spanMapper{index: index, attrs: sp.Attributes(), res: res, ev: NewEvent()}
+	m.timing(sp)
+	m.tokens()
+	m.outcome(sp)
+	m.who()
+	return m.validate(rules)
+}
 
+// spanMapper fills the event of one span, collecting the problems it finds on the way.
+type spanMapper struct {
+	index      int
+	attrs, res pcommon.Map
+	ev         Event
+	ps         []Problem
+}
+
+func (m *spanMapper) bad(field, format string, args ...any) {
+	m.ps = append(m.ps, Problem{Index: m.index, Field: spanSource[field], Message: fmt.Sprintf(format, args...)})
+}
+
+// timing sets the event's id (from the span's identity), time (its end) and duration.
+func (m *spanMapper) timing(sp ptrace.Span) {
 	if sp.TraceID().IsEmpty() || sp.SpanID().IsEmpty() {
-		bad("event_id", "the span has no trace id or span id")
+		m.bad("event_id", "the span has no trace id or span id")
 	} else {
-		ev.EventID = spanEventID(sp)
+		m.ev.EventID = spanEventID(sp)
 	}
 	start, end := sp.StartTimestamp(), sp.EndTimestamp()
 	switch {
 	case end == 0:
-		bad("occurred_at", "required: the span has no end time")
+		m.bad("occurred_at", "required: the span has no end time")
 	case start == 0:
-		bad("duration_ms", "the span has no start time")
+		m.bad("duration_ms", "the span has no start time")
 	case end < start:
-		bad("duration_ms", "the span ends before it starts")
+		m.bad("duration_ms", "the span ends before it starts")
 	default:
-		ev.DurationMS = Count((end - start) / pcommon.Timestamp(time.Millisecond))
+		m.ev.DurationMS = Count((end - start) / pcommon.Timestamp(time.Millisecond))
 	}
 	if end != 0 && end <= math.MaxInt64 {
-		ev.OccurredAt = end.AsTime().UTC().Format(time.RFC3339Nano)
+		m.ev.OccurredAt = end.AsTime().UTC().Format(time.RFC3339Nano)
 	} else if end != 0 {
-		bad("occurred_at", "the span's end time is out of range")
+		m.bad("occurred_at", "the span's end time is out of range")
 	}
+}
 
-	ev.Service = first(stringAttr(attrs, res, attrService), stringAttr(res, res, attrServiceName))
-	ev.Model = first(stringAttr(attrs, attrs, attrResponseModel), stringAttr(attrs, attrs, attrRequestModel))
-	ev.Provider = first(stringAttr(attrs, attrs, attrProvider), stringAttr(attrs, attrs, attrSystem))
-
-	count := func(field string, keys ...string) Count {
-		for _, k := range keys {
-			v, ok := attrs.Get(k)
-			if !ok {
-				continue
-			}
-			n, ok := intValue(v)
-			if !ok {
-				bad(field, "%s must be an integer, got %s", k, v.AsString())
-				return 0 // reported; keep validation from adding "required"
-			}
-			return Count(sent(n)) // a sent -9223372036854775808 is negative, not absent
+// count is the first of the integer attributes keys the span has; absent when it has none.
+func (m *spanMapper) count(field string, keys ...string) Count {
+	for _, k := range keys {
+		v, ok := m.attrs.Get(k)
+		if !ok {
+			continue
 		}
-		return absent
+		n, ok := intValue(v)
+		if !ok {
+			m.bad(field, "%s must be an integer, got %s", k, v.AsString())
+			return 0 // reported; keep validation from adding "required"
+		}
+		return Count(sent(n)) // a sent -9223372036854775808 is negative, not absent
 	}
+	return absent
+}
+
+// tokens sets the service, model and provider, and the token counts.
+func (m *spanMapper) tokens() {
+	attrs, res := m.attrs, m.res
+	m.ev.Service = first(stringAttr(attrs, res, attrService), stringAttr(res, res, attrServiceName))
+	m.ev.Model = first(stringAttr(attrs, attrs, attrResponseModel), stringAttr(attrs, attrs, attrRequestModel))
+	m.ev.Provider = first(stringAttr(attrs, attrs, attrProvider), stringAttr(attrs, attrs, attrSystem))
 	// A span with usage may carry only one of the two counts (an embeddings call has no
 	// output): the other is zero, not missing.
-	ev.InputTokens = orZero(count("input_tokens", attrInputTokens, attrPromptTokens))
-	ev.OutputTokens = orZero(count("output_tokens", attrOutputTokens, attrCompletionTokens))
-	ev.CacheReadTokens = count("cache_read_tokens", attrCacheRead)
-	ev.CacheWriteTokens = count("cache_write_tokens", attrCacheCreation)
-	ev.ReasoningTokens = count("reasoning_tokens", attrReasoning)
+	m.ev.InputTokens = orZero(m.count("input_tokens", attrInputTokens, attrPromptTokens))
+	m.ev.OutputTokens = orZero(m.count("output_tokens", attrOutputTokens, attrCompletionTokens))
+	m.ev.CacheReadTokens = m.count("cache_read_tokens", attrCacheRead)
+	m.ev.CacheWriteTokens = m.count("cache_write_tokens", attrCacheCreation)
+	m.ev.ReasoningTokens = m.count("reasoning_tokens", attrReasoning)
+}
 
-	errType := stringAttr(attrs, attrs, attrErrorType)
+// outcome sets success and the error from the span's status and error.type.
+func (m *spanMapper) outcome(sp ptrace.Span) {
+	errType := stringAttr(m.attrs, m.attrs, attrErrorType)
 	failed := sp.Status().Code() == ptrace.StatusCodeError || errType != ""
-	ev.Success = !failed
+	m.ev.Success = !failed
 	if failed {
 		msg := ""
 		if sp.Status().Code() == ptrace.StatusCodeError {
 			msg = sp.Status().Message() // the API ignores a description on any other status
 		}
-		ev.Error = spanError(errType, msg)
+		m.ev.Error = spanError(errType, msg)
 	}
+}
 
-	ev.UserID = first(stringAttr(attrs, res, attrUserID), stringAttr(attrs, res, attrEndUserID))
-	ev.OrgID = stringAttr(attrs, res, attrOrgID)
-	ev.Endpoint = stringAttr(attrs, res, attrEndpoint)
+// who sets the user, organisation, endpoint, cache hit and tags.
+func (m *spanMapper) who() {
+	attrs, res := m.attrs, m.res
+	m.ev.UserID = first(stringAttr(attrs, res, attrUserID), stringAttr(attrs, res, attrEndUserID))
+	m.ev.OrgID = stringAttr(attrs, res, attrOrgID)
+	m.ev.Endpoint = stringAttr(attrs, res, attrEndpoint)
 	if v, ok := lookup(attrs, res, attrCacheHit); ok {
 		if v.Type() == pcommon.ValueTypeBool {
-			ev.CacheHit = v.Bool()
+			m.ev.CacheHit = v.Bool()
 		} else {
-			bad("cache_hit", "must be a boolean, got %s", v.AsString())
+			m.bad("cache_hit", "must be a boolean, got %s", v.AsString())
 		}
 	}
-	ev.Tags = spanTags(attrs, res)
+	m.ev.Tags = spanTags(attrs, res)
+}
 
-	row, vps := ev.Validate(index, rules)
+// validate validates the event with the rules of POST /v1/events, its problems named by the
+// span's attributes; a field already refused while mapping is not reported twice.
+func (m *spanMapper) validate(rules Rules) (Row, []Problem) {
+	row, vps := m.ev.Validate(m.index, rules)
 	for _, p := range vps {
 		field := spanSource[p.Field]
 		if field == "" {
 			field = p.Field
 		}
-		if !hasField(ps, field) {
-			ps = append(ps, Problem{Index: index, Field: field, Message: p.Message})
+		if !hasField(m.ps, field) {
+			m.ps = append(m.ps, Problem{Index: m.index, Field: field, Message: p.Message})
 		}
 	}
-	if len(ps) > 0 {
-		return Row{}, ps
+	if len(m.ps) > 0 {
+		return Row{}, m.ps
 	}
 	return row, nil
 }

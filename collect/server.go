@@ -70,6 +70,9 @@ type Config struct {
 	// BodyTimeout is how long a client has to send its body once its headers are read
 	// (default 10 s); past it the request is answered 408.
 	BodyTimeout time.Duration
+	// Decide answers POST /v1/decide (decide.go); nil: no budget is enforced, every request
+	// is allowed.
+	Decide *Decider
 }
 
 // bodyBudget is the bytes of request bodies held at once, being received or waiting for a slot.
@@ -148,8 +151,11 @@ func NewServer(cfg Config, log *slog.Logger, store EventStore, db Pinger, budget
 func (s *Server) routes() {
 	s.mux.Handle("POST /v1/events", s.authed(s.handleEventsCreate()))
 	s.mux.Handle("GET /v1/budgets", s.authedAs(ingestToken|readToken|adminToken, "", s.handleBudgets()))
+	s.mux.Handle("GET /v1/budgets/{name}/entities", s.authedAs(readToken|adminToken,
+		"this token may not read spend by entity: use a read token (AISPEND_READ_TOKENS) or an admin token (AISPEND_ADMIN_TOKENS)", s.handleEntities()))
 	// OTLP/HTTP answers its own refusals (401 included) in the request's encoding.
 	s.mux.Handle("POST /v1/traces", s.handleTracesCreate())
+	s.mux.Handle("POST /v1/decide", s.authedAs(ingestToken|readToken|adminToken, "", s.handleDecide()))
 	s.readRoutes()
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { writeJSON(w, 200, map[string]string{"status": "ok"}) })
 	s.mux.Handle("GET /readyz", s.handleReady())
@@ -244,6 +250,9 @@ func (s *Server) handleBudgets() http.Handler {
 			w.Header().Set("Retry-After", "5")
 			writeError(w, http.StatusServiceUnavailable, "budget status unavailable", nil)
 			return
+		}
+		if !s.mayRead(r) {
+			withoutNearest(st.Budgets) // an application's ingest token does not read spend by user
 		}
 		writeJSON(w, 200, st)
 	})

@@ -130,6 +130,13 @@ type Budget struct {
 	Forecast   bool  // also alert when the projected period-end spend exceeds Amount
 	Scope      Scope
 	Recipients []string // empty: the default recipients
+	Routes     Routes   // the channels of its alerts (channels.go); zero: email only
+	// Per makes the budget an envelope for every value of a field (envelope.go); Overrides set
+	// the amount of named values.
+	Per       Per
+	Overrides map[string]decimal.Decimal
+	// Enforce makes the budget a policy for POST /v1/decide; nil: it only informs.
+	Enforce *Enforce
 }
 
 // Validate reports every problem of the budget at once.
@@ -157,6 +164,7 @@ func (b Budget) Validate() error {
 		}
 		seen[t] = true
 	}
+	errs = append(errs, b.validateEnvelope()...)
 	return errors.Join(errs...)
 }
 
@@ -273,6 +281,11 @@ func Evaluate(b Budget, p Period, spent decimal.Decimal, now time.Time) Status {
 	st.Projected, st.HasForecast = Project(p, spent, now)
 	if b.Forecast && st.HasForecast && now.Before(p.End) && spent.Cmp(b.Amount) < 0 && st.Projected.Cmp(b.Amount) > 0 {
 		st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: ForecastThreshold, Kind: Forecast, Severity: Warning})
+	}
+	if !b.Per.IsZero() {
+		// An envelope budget's amount is each entity's, not the total's: its entities alert
+		// (EvaluateEntity), the total never does.
+		st.Breaches = nil
 	}
 	return st
 }

@@ -6,8 +6,8 @@ import (
 	"github.com/shopspring/decimal"
 )
 
-// Event is one stored AI request as the reports list it (the workbook's Events sheets). Absent
-// optional text (error, user, org, endpoint, tags) is "".
+// Event is one stored AI request as the reports list it (the workbook's Events sheets and the
+// events CSV take it as it is). Absent optional text (error, user, org, endpoint, tags) is "".
 type Event struct {
 	OccurredAt       time.Time
 	EventID          string

@@ -29,12 +29,15 @@ type Job struct {
 	// ComposeAlert composes alert emails (report/email.AlertEmail) and Sender delivers them
 	// (report/mail); with either nil, alerts are claimed but fail to send (they stay pending).
 	ComposeAlert AlertComposer
-	Sender       Sender
-	Budgets      []Budget
-	Location     *time.Location
-	Currency     string
-	From         string   // the alert sender address
-	Recipients   []string // default recipients of budgets that name none
+	// ComposeEntityAlert composes the one email per period of an envelope budget's entity
+	// alerts (report/email.EntityAlertEmail; envelope_alert.go).
+	ComposeEntityAlert EntityAlertComposer
+	Sender             Sender
+	Budgets            []Budget
+	Location           *time.Location
+	Currency           string
+	From               string   // the alert sender address
+	Recipients         []string // default recipients of budgets that name none
 	// Links, when set, gives the links of alert emails to a period's published page and
 	// workbook (public, presigned, or file:// for a local directory without a public URL);
 	// nil: alert emails link nothing.
@@ -51,6 +54,10 @@ type Job struct {
 	// DefaultAlertGrace); a later one is recorded as stale and listed, never sent.
 	AlertGrace time.Duration
 	Outputs    Outputs // nil: none
+	// Channels are the configured alert channels by name, Deliveries their delivery ledger
+	// (channels.go); either empty: alerts go by email only.
+	Channels   map[string]Notifier
+	Deliveries DeliveryStore
 	Now        func() time.Time
 	Logger     *slog.Logger
 }
@@ -99,6 +106,8 @@ type Result struct {
 	// order sent; in a dry run, every threshold a real run would record as sent (the emails'
 	// and those they name). The digest lists them with the ledger's alerts of the period.
 	SentAlerts []LedgerEntry
+	// Channels is what the deliveries to alert channels did.
+	Channels ChannelOutcome
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
 	Dropped   []string // event partitions dropped (or, dry run, that would be)
@@ -168,6 +177,13 @@ func (r *Result) Summary(currency string) string {
 	}
 	if r.Alerts.Stale > 0 {
 		fmt.Fprintf(&b, " %d too late to send", r.Alerts.Stale)
+	}
+	if c := r.Channels; c.Sent+c.Failed+c.WouldSend > 0 {
+		if r.DryRun {
+			fmt.Fprintf(&b, ", channel messages %d would be sent", c.WouldSend)
+		} else {
+			fmt.Fprintf(&b, ", channel messages %d sent %d failed", c.Sent, c.Failed)
+		}
 	}
 	verb := "dropped"
 	if r.DryRun {
@@ -266,6 +282,9 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			sts, sums, asOf, err := j.reportBudgets(ctx, p, now, statuses)
 			if res.Report != nil {
 				res.Report.Budgets, res.Report.BudgetSummaries, res.Report.BudgetsAsOf = sts, sums, asOf
+				var envErr error
+				res.Report.Envelopes, envErr = j.envelopes(ctx, p, asOf)
+				err = errors.Join(err, envErr)
 			}
 			return err
 		})
@@ -276,6 +295,12 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 			res.Alerts, res.SentAlerts = out, sent
 			return err
 		})
+		if len(j.Channels) > 0 {
+			_ = step("channels", func() (err error) {
+				res.Channels, err = j.deliverChannels(ctx, p, now, statuses, opts.DryRun)
+				return err
+			})
+		}
 	}
 	if res.Report != nil && j.Outputs != nil {
 		res.Steps = append(res.Steps, j.Outputs.Write(ctx, res)...)
@@ -544,6 +569,7 @@ func (j *Job) alerts(ctx context.Context, p Period, now time.Time, statuses *sta
 		pending = withUnsent(pending, unsent)
 	}
 	sent := j.sendPending(ctx, p, now, pending, statuses, dryRun, &out, &errs)
+	j.entityAlerts(ctx, p, now, dryRun, &out, &errs)
 	return out, sent, errors.Join(errs...)
 }
 
@@ -645,9 +671,15 @@ func (j *Job) sendPending(ctx context.Context, p Period, now time.Time, pending 
 			out.Stale += j.markStale(ctx, g, dryRun, errs)
 			continue
 		}
+		// Thresholds the budget routes to channels only are recorded as alerted without an
+		// email (deliverChannels delivers them); the email goes for the others.
+		if g = j.emailed(ctx, b, g, dryRun, out, errs); len(g) == 0 {
+			continue
+		}
+		top = g[0]
 		// A run that stopped between sending a higher threshold's email and recording the
 		// thresholds it covered leaves them pending: that email already named them.
-		higher, err := j.sentAbove(ctx, top, bp)
+		higher, err := j.sentAbove(ctx, b, top, bp)
 		if err != nil {
 			*errs = append(*errs, err)
 			continue
@@ -760,15 +792,16 @@ func groupPending(pending []LedgerEntry) [][]LedgerEntry {
 	return groups
 }
 
-// sentAbove reports whether an alert of e's budget, period and kind with a higher threshold
-// than e's was sent already.
-func (j *Job) sentAbove(ctx context.Context, e LedgerEntry, bp Period) (bool, error) {
+// sentAbove reports whether an alert of e's budget b, period and kind with a higher threshold
+// than e's was sent already by email (one routed to channels only named no lower threshold).
+func (j *Job) sentAbove(ctx context.Context, b Budget, e LedgerEntry, bp Period) (bool, error) {
 	entries, err := j.Store.Alerts(ctx, bp.Start, bp.End)
 	if err != nil {
 		return false, err
 	}
 	for _, x := range entries {
-		if x.Status == StatusSent && x.Budget == e.Budget && x.PeriodStart.Equal(e.PeriodStart) && x.Kind == e.Kind && x.Threshold > e.Threshold {
+		if x.Status == StatusSent && x.Budget == e.Budget && x.PeriodStart.Equal(e.PeriodStart) && x.Kind == e.Kind && x.Threshold > e.Threshold &&
+			b.Routes.Email(x.Threshold, x.Kind) {
 			return true, nil
 		}
 	}

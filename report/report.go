@@ -1,8 +1,10 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -165,6 +167,9 @@ type Report struct {
 	// it stood at BudgetsAsOf: the report period's end, or the run's time while it is in progress.
 	Budgets     []Status
 	BudgetsAsOf time.Time
+	// Envelopes are the envelope budgets' entities, in the same periods and as of the same
+	// instant as Budgets (envelope_board.go).
+	Envelopes []Envelope
 	// BudgetSummaries are the budgets of a shorter period than the report's (a daily budget on a
 	// monthly report): not one card for the period holding the report's end (a day that may not
 	// have happened yet) but how many of their periods within the report's exceeded the amount.
@@ -190,6 +195,11 @@ type Report struct {
 	Events EventSnapshot
 }
 
+// Known reports whether a day of the series (its midnight) is known: every day of a period that
+// is over; of a period in progress only the days up to AsOf, the last one partial. A later day
+// is not yet known, not 0.
+func (r *Report) Known(day time.Time) bool { return r.AsOf.IsZero() || day.Before(r.AsOf) }
+
 // EventSnapshot streams events from one snapshot of the event log until it is closed.
 type EventSnapshot interface {
 	// Events calls emit for every event of [from, to), oldest first, streaming.
@@ -204,8 +214,13 @@ type Comparison struct {
 	// Partial: the report's period is in progress and this is the same number of days at the
 	// start of the previous one.
 	Partial bool
-	Totals  Totals
-	ByKey   map[Dimension]map[string]Totals
+	// DataBegin is the instant of the first event when the data begin after Start (a young
+	// installation: the range has data only from then on, or none when it is at or after End);
+	// zero when they reach back before Start. NoData: there is no event at all.
+	DataBegin time.Time
+	NoData    bool
+	Totals    Totals
+	ByKey     map[Dimension]map[string]Totals
 }
 
 // Of is the previous totals of a breakdown row: for the "other" row, the previous total less the
@@ -268,19 +283,6 @@ func HistogramBucket(ms int64) int {
 	return 1 + int(math.Floor(HistogramBucketsPerOctave*math.Log(float64(ms))/math.Ln2+1e-9))
 }
 
-// HistogramOf is the histogram of the given durations (ms).
-func HistogramOf(ms ...int64) Histogram {
-	var h Histogram
-	for _, v := range ms {
-		b := HistogramBucket(v)
-		for b >= len(h) {
-			h = append(h, 0)
-		}
-		h[b]++
-	}
-	return h
-}
-
 // Merge adds two histograms.
 func (h Histogram) Merge(o Histogram) Histogram {
 	if len(o) > len(h) {
@@ -325,4 +327,27 @@ func (h Histogram) Percentile(q float64) int64 {
 		}
 	}
 	return 0
+}
+
+// CompareTop is the order of every top list, a breakdown's rows as of a budget's drivers: cost
+// descending, then requests descending, then key, so that ties list alike in every output.
+// It compares like cmp.Compare, for slices.SortFunc.
+func CompareTop(costA decimal.Decimal, requestsA int64, keyA string, costB decimal.Decimal, requestsB int64, keyB string) int {
+	if c := costB.Cmp(costA); c != 0 {
+		return c
+	}
+	if requestsA != requestsB {
+		return cmp.Compare(requestsB, requestsA)
+	}
+	return strings.Compare(keyA, keyB)
+}
+
+// CompareRows is CompareTop for breakdown rows.
+func CompareRows(a, b Row) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
+}
+
+// CompareDrivers is CompareTop for a budget's drivers.
+func CompareDrivers(a, b Driver) int {
+	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
 }

@@ -115,9 +115,9 @@ func ReportAsOf(p Period, now time.Time) time.Time {
 	return p.End
 }
 
-// BudgetStatusFor evaluates budget b over period p as of now, with the spend read from the event
-// log. It is the one place a budget's status is computed: the batch job, its alerts and
-// GET /v1/budgets all call it.
+// BudgetStatusFor evaluates budget b over period p as of now, with the spend read from src. The
+// status itself is Evaluate's, as for BudgetStatuses (several budgets, one read) and
+// BudgetStatusesAsOf (a past period's report).
 func BudgetStatusFor(ctx context.Context, src SpendReader, b Budget, p Period, now time.Time) (Status, error) {
 	sp, err := src.BudgetSpend(ctx, b.Scope, p.Start, p.End)
 	if err != nil {

@@ -25,7 +25,7 @@ type Store interface {
 	// current, the events for the rest.
 	BudgetSpend(ctx context.Context, scope Scope, start, end time.Time) (Spend, error)
 	// BudgetDrivers is, for each dimension of dims, the top n values within the scope over
-	// [start, end), ranked by cost (Ranked).
+	// [start, end), in the order of every top list (CompareDrivers).
 	BudgetDrivers(ctx context.Context, scope Scope, start, end time.Time, dims []Dimension, n int) (map[Dimension][]Driver, error)
 	// ClaimAlert inserts the entry's key into the ledger with its status (pending, or stale:
 	// recorded, never sent); false when the key already exists.
@@ -86,19 +86,6 @@ type Spend struct {
 	Cost     decimal.Decimal
 	Events   int64
 	Unpriced int64
-}
-
-// Ranked tells whether a row with cost ac, ar requests and key ak ranks before one with bc, br
-// and bk in a top list: by cost, then requests (both descending), then key, so that ties list
-// the same way in every output.
-func Ranked(ac decimal.Decimal, ar int64, ak string, bc decimal.Decimal, br int64, bk string) bool {
-	if c := ac.Cmp(bc); c != 0 {
-		return c > 0
-	}
-	if ar != br {
-		return ar > br
-	}
-	return ak < bk
 }
 
 // Driver is one of the top contributors to a budget's spend.

@@ -21,8 +21,9 @@ var emailFS embed.FS
 func Site() fs.FS { return sub(siteFS, "site") }
 
 // Email is the markup of the emails (report/email executes it): alert.html, alert.txt and
-// alert_subject.txt; digest.html, digest.txt and digest_subject.txt; bar.html, the progress bar
-// both HTML bodies include.
+// alert_subject.txt; digest.html, digest.txt and digest_subject.txt; the partials both HTML
+// bodies include: bar.html, the progress bar, drivers.html, a "top …" table, and links.html,
+// the links to the published report.
 func Email() fs.FS { return sub(emailFS, "email") }
 
 func sub(f embed.FS, dir string) fs.FS {

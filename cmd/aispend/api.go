@@ -53,6 +53,8 @@ func newBudgetsAPI(cfg *Config, pool *pgxpool.Pool) (api.BudgetService, error) {
 	}
 	return api.BudgetService{Currency: cfg.Currency, Board: &report.BudgetBoard{
 		Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
+	}, Entities: &report.EntityBoard{
+		Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
 	}}, nil
 }
 

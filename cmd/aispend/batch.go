@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
@@ -47,10 +46,12 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 				problems = append(problems, key+"."+e)
 			}
 		}
+		routes, _ := bc.routes(nil) // refused by loadConfig (readChannels)
 		b := report.Budget{
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
-			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients,
+			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients, Routes: routes,
 		}
+		problems = append(problems, bc.envelope(&b, key)...)
 		if err := b.Validate(); err != nil {
 			for _, e := range strings.Split(err.Error(), "\n") {
 				problems = append(problems, key+"."+e)
@@ -101,10 +102,13 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
-	return &report.Job{
+	store := pgquery.New(pool)
+	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
-		Store:           pgquery.New(pool),
+		Store:           store,
+		Channels:        cfg.notifiers(),
+		Deliveries:      store,
 		ComposeAlert:    email.AlertEmail,
 		Sender:          sender,
 		Budgets:         budgets,
@@ -118,7 +122,9 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		AlertGrace:      cfg.Alerts.Grace,
 		Now:             cfg.now,
 		Logger:          log,
-	}, nil
+	}
+	job.ComposeEntityAlert = email.EntityAlertEmail
+	return job, nil
 }
 
 // batchRun is the work of one scheduled job (the scheduler's jobFuncs) of kind at now; see
@@ -162,28 +168,11 @@ func outcomeOf(res *report.Result) runlog.Outcome {
 	return runlog.Outcome{PublishedKeys: res.Published, AlertsSent: res.Alerts.Sent}
 }
 
-// cacheSaving prices prompt-cache savings from the price table: each cache-read token would
-// have cost the uncached input price, and cost the cache-read price, both of the level (base or
-// long-context tier) that priced its request, as the collector prices it.
+// cacheSaving prices prompt-cache savings from the price table (pricing.Table.CacheSaving); nil
+// without a USD rate, as the prices are in USD.
 func cacheSaving(t *pricing.Table) *report.CacheSaving {
-	rate, ok := t.Rate("USD")
-	if !ok {
+	if _, ok := t.Rate("USD"); !ok {
 		return nil
 	}
-	saved := func(model, provider string, day time.Time, inputTokens, tokens int64) (decimal.Decimal, bool) {
-		p, ok := t.Lookup(model, provider, day)
-		if !ok {
-			return decimal.Zero, false
-		}
-		levels := p.Levels()
-		lv := levels[0]
-		for _, l := range levels[1:] { // ascending thresholds: the highest one below the input applies
-			if inputTokens > l.Above {
-				lv = l
-			}
-		}
-		// Per million tokens, in USD: the shift is exact.
-		return lv.Input.Sub(lv.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
-	}
-	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: saved}
+	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: t.CacheSaving}
 }

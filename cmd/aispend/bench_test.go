@@ -32,19 +32,7 @@ import (
 // prints the ratio. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	cl, err := pglocal.Start(ctx, pglocal.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
-	pool, err := pgxpool.New(ctx, cl.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer pool.Close()
-	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
-		b.Fatal(err)
-	}
+	cl, pool := benchDatabase(b)
 	n := 200_000
 	if s := os.Getenv("BENCH_EVENTS"); s != "" {
 		n, _ = strconv.Atoi(s)
@@ -79,6 +67,27 @@ func BenchmarkIngest(b *testing.B) {
 	b.ReportMetric(a.rate/copyRate, "a/copy")
 	b.ReportMetric(bres.rate, "b_events/s")
 	b.ReportMetric(float64(bres.p99.Microseconds())/1000, "b_p99_ms")
+}
+
+// benchDatabase starts a private, durable PostgreSQL with the schema, both stopped when the
+// benchmark ends.
+func benchDatabase(b *testing.B) (*pglocal.Cluster, *pgxpool.Pool) {
+	b.Helper()
+	ctx := context.Background()
+	cl, err := pglocal.Start(ctx, pglocal.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { cl.Stop() })
+	pool, err := pgxpool.New(ctx, cl.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
+		b.Fatal(err)
+	}
+	return cl, pool
 }
 
 func runtimeCPUs() int {

@@ -27,22 +27,26 @@ type Config struct {
 	DatabaseURL       string `yaml:"-"`
 	ReportDatabaseURL string `yaml:"-"`
 
-	Currency      string         `yaml:"currency"`
-	Timezone      string         `yaml:"timezone"`
-	FX            map[string]Dec `yaml:"fx"`
-	FXDate        string         `yaml:"fx_date"`
-	Prices        []PriceConfig  `yaml:"prices"`
-	PriceCatalog  string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
-	Budgets       []BudgetConfig `yaml:"budgets"`
-	RetentionDays int            `yaml:"retention_days"`
-	PublicURL     string         `yaml:"public_url"`
-	Output        string         `yaml:"output"`
+	Currency     string         `yaml:"currency"`
+	Timezone     string         `yaml:"timezone"`
+	FX           map[string]Dec `yaml:"fx"`
+	FXDate       string         `yaml:"fx_date"`
+	Prices       []PriceConfig  `yaml:"prices"`
+	PriceCatalog string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
+	Budgets      []BudgetConfig `yaml:"budgets"`
+	// Channels are the alert channels besides email (channels.go).
+	Channels      []ChannelConfig `yaml:"channels"`
+	RetentionDays int             `yaml:"retention_days"`
+	PublicURL     string          `yaml:"public_url"`
+	Output        string          `yaml:"output"`
 
 	Ingest IngestConfig `yaml:"ingest"`
 	Mail   MailConfig   `yaml:"mail"`
 	S3     S3Config     `yaml:"s3"`
 	Digest DigestConfig `yaml:"digest"`
 	Alerts AlertsConfig `yaml:"alerts"`
+	// Decide configures POST /v1/decide (configdecide.go).
+	Decide DecideConfig `yaml:"decide"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
 
@@ -53,6 +57,11 @@ type Config struct {
 	RunLockWait time.Duration `yaml:"run_lock_wait"`
 
 	Location *time.Location `yaml:"-"`
+	// file is the configuration file read, "" when none was; zoneSet says whether the file or
+	// AISPEND_TIMEZONE named the time zone (else it is the default, UTC). serve warns about
+	// what it runs without (warnUnconfigured).
+	file    string
+	zoneSet bool
 	// catalog is PriceCatalog, loaded by loadConfig.
 	catalog *pricing.Catalog
 	// Clock is the current time: time.Now, or the fixed instant of AISPEND_NOW (RFC 3339), with
@@ -173,6 +182,12 @@ type BudgetConfig struct {
 	Forecast   bool              `yaml:"forecast"`
 	Scope      map[string]string `yaml:"scope"`
 	Recipients []string          `yaml:"recipients"`
+	// Channels routes the budget's alerts: {default: [email, ops], 95: [email, ops, oncall]}.
+	Channels map[string][]string `yaml:"channels"`
+	// Per, Overrides and Enforce: envelopes per value and the decide policy (configdecide.go).
+	Per       string         `yaml:"per"`
+	Overrides map[string]Dec `yaml:"overrides"`
+	Enforce   *EnforceConfig `yaml:"enforce"`
 }
 
 // Dec is an exact decimal read from YAML: the literal's digits, never a float.
@@ -210,6 +225,7 @@ func defaultConfig() Config {
 		S3:          S3Config{Region: "us-east-1", PresignExpiry: 7 * 24 * time.Hour},
 		Digest:      DigestConfig{AttachMaxBytes: email.DefaultAttachMaxBytes},
 		Alerts:      AlertsConfig{Grace: report.DefaultAlertGrace},
+		Decide:      defaultDecide(),
 		Reports:     ReportsConfig{EventsSheetMaxRows: artifact.DefaultEventsSheetMaxRows},
 		Schedules:   defaultSchedules(),
 		RunLockWait: 10 * time.Minute,
@@ -227,12 +243,19 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	if f.read {
+		cfg.file = path
+	}
+	_, zoneInFile := f.lines["timezone"]
+	cfg.zoneSet = zoneInFile || getenv("AISPEND_TIMEZONE") != ""
 	p := &problems{file: f, unread: f.unread}
 	applyEnv(&cfg, getenv, p)
+	cfg.readChannels(getenv, p)
 	cfg.checkMoney(p)
 	cfg.checkService(p)
 	cfg.checkMail(p)
 	cfg.checkBudgets(p)
+	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))
 	cfg.checkSchedules(p)
 	if list := p.list(); len(list) > 0 {

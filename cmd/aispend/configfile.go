@@ -33,6 +33,8 @@ type configFile struct {
 	// mapping with a repeated key, which yaml.v3 skips whole): checking what the configuration
 	// holds there instead would report a value the user did not write.
 	unread []string
+	// read: a file was read (a default path that does not exist is none).
+	read bool
 }
 
 // lineName is a key's line and name.
@@ -65,6 +67,7 @@ func readConfigFile(cfg *Config, path string, explicit bool) (*configFile, error
 	case err != nil:
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	f.read = true
 	dec := yaml.NewDecoder(strings.NewReader(string(b)))
 	dec.KnownFields(true)
 	err = dec.Decode(cfg)

@@ -160,7 +160,7 @@ func loadedCounts(t *testing.T, stdout string) (total, fresh, dup int) {
 }
 
 // demoBatchLines checks the summary lines of the demo's batch runs: one per period of
-// demoPeriods, in order, each ok. The periods are those of the moment before or after the demo
+// demodata.Periods, in order, each ok. The periods are those of the moment before or after the demo
 // (it may cross midnight).
 func demoBatchLines(t *testing.T, stdout string, before, after time.Time) {
 	t.Helper()
@@ -174,7 +174,7 @@ func demoBatchLines(t *testing.T, stdout string, before, after time.Time) {
 	}
 	seoul, _ := time.LoadLocation(demodata.Timezone)
 	matches := func(now time.Time) bool {
-		want := demoPeriods(now, seoul)
+		want := demodata.Periods(now, seoul)
 		if len(got) != len(want) {
 			return false
 		}
@@ -186,7 +186,7 @@ func demoBatchLines(t *testing.T, stdout string, before, after time.Time) {
 		return true
 	}
 	if !matches(before) && !matches(after) {
-		t.Errorf("batch runs %q; want %v", got, demoPeriods(after, seoul))
+		t.Errorf("batch runs %q; want %v", got, demodata.Periods(after, seoul))
 	}
 }
 
@@ -353,7 +353,7 @@ func TestDemoKeepAndRerun(t *testing.T) {
 		return n
 	}
 	count := func() int { return query("SELECT count(*) FROM events") }
-	runs := len(demoPeriods(time.Now(), time.UTC))
+	runs := len(demodata.Periods(time.Now(), time.UTC))
 	if n := count(); n != total {
 		t.Fatalf("kept database holds %d events, the demo loaded %d", n, total)
 	}

@@ -38,10 +38,15 @@ func (c *Config) newMailer() (mail.Sender, error) {
 // to, at now (the real clock: its Message-ID is made of it), linking yesterday's published page
 // folder under the public URL, when there is one.
 func (c *Config) sampleAlert(now time.Time, to []string) (*report.Email, error) {
-	var link string
-	if c.PublicURL != "" {
-		yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
-		link = strings.TrimRight(c.PublicURL, "/") + "/" + artifact.SitePeriod(yesterday).Dir() + "/"
+	return email.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), c.sampleLink(now))
+}
+
+// sampleLink is the link of a sample alert at now: yesterday's published page folder under the
+// public URL; "" without one.
+func (c *Config) sampleLink(now time.Time) string {
+	if c.PublicURL == "" {
+		return ""
 	}
-	return email.SampleAlert(now, c.Location, c.Currency, c.fromAddress(), to, mail.MessageIDDomain(c.Mail.From), link)
+	yesterday := report.PeriodContaining(report.Daily, now, c.Location).Previous()
+	return strings.TrimRight(c.PublicURL, "/") + "/" + artifact.SitePeriod(yesterday).Dir() + "/"
 }

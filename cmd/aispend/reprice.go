@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"text/tabwriter"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
@@ -141,30 +143,42 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 	if err != nil {
 		return err
 	}
-	w := tabwriter.NewWriter(env.stdout, 2, 8, 2, ' ', 0)
 	if sub == "list" {
-		fmt.Fprintf(w, "model\tprovider\tevents\tunpriced\tsource\tversion\tinput\tcache read\tcache write\tcache write 1h\toutput\ttiers\n")
-		for _, m := range seen {
-			p, ok := table.Lookup(m.Model, m.Provider, now)
-			if !ok {
-				fmt.Fprintf(w, "%s\t%s\t%d\t%d\tnone\t-\t\t\t\t\t\t\n", m.Model, m.Provider, m.Events, m.Unpriced)
-				continue
-			}
-			src := "prices"
-			if p.Source == pricing.SourceCatalog {
-				src = "catalog"
-			}
-			lv := p.Levels()
-			var tiers string
-			for _, t := range lv[1:] {
-				tiers += fmt.Sprintf(" >%d: %s/%s/%s/%s/%s", t.Above, t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output)
-			}
-			b := lv[0]
-			fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Model, m.Provider, m.Events, m.Unpriced, src, p.Version(),
-				b.Input, b.CacheRead, b.CacheWrite, b.CacheWrite1h, b.Output, tiers)
-		}
-		return w.Flush()
+		return printPriceList(env.stdout, seen, table, now)
 	}
+	return printMissingPrices(env.stdout, seen, table, now)
+}
+
+// printPriceList is `aispend prices list`: the price in force now of every model seen.
+func printPriceList(out io.Writer, seen []pgstore.ModelSeen, table *pricing.Table, now time.Time) error {
+	w := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(w, "model\tprovider\tevents\tunpriced\tsource\tversion\tinput\tcache read\tcache write\tcache write 1h\toutput\ttiers\n")
+	for _, m := range seen {
+		p, ok := table.Lookup(m.Model, m.Provider, now)
+		if !ok {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%d\tnone\t-\t\t\t\t\t\t\n", m.Model, m.Provider, m.Events, m.Unpriced)
+			continue
+		}
+		src := "prices"
+		if p.Source == pricing.SourceCatalog {
+			src = "catalog"
+		}
+		lv := p.Levels()
+		var tiers string
+		for _, t := range lv[1:] {
+			tiers += fmt.Sprintf(" >%d: %s/%s/%s/%s/%s", t.Above, t.Input, t.CacheRead, t.CacheWrite, t.CacheWrite1h, t.Output)
+		}
+		b := lv[0]
+		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Model, m.Provider, m.Events, m.Unpriced, src, p.Version(),
+			b.Input, b.CacheRead, b.CacheWrite, b.CacheWrite1h, b.Output, tiers)
+	}
+	return w.Flush()
+}
+
+// printMissingPrices is `aispend prices check`: the models seen without a price, an error when
+// there are any.
+func printMissingPrices(out io.Writer, seen []pgstore.ModelSeen, table *pricing.Table, now time.Time) error {
+	w := tabwriter.NewWriter(out, 2, 8, 2, ' ', 0)
 	missing := 0
 	fmt.Fprintf(w, "model\tprovider\tevents\tinput tokens\toutput tokens\n")
 	for _, m := range seen {
@@ -178,7 +192,7 @@ func cmdPrices(ctx context.Context, env *environment, args []string) error {
 		fmt.Fprintf(w, "%s\t%s\t%d\t%d\t%d\n", m.Model, m.Provider, m.Local, m.LocalInputTokens, m.LocalOutputTokens)
 	}
 	if missing == 0 {
-		fmt.Fprintln(env.stdout, "every model seen in the last 30 days has a price")
+		fmt.Fprintln(out, "every model seen in the last 30 days has a price")
 		return nil
 	}
 	if err := w.Flush(); err != nil {

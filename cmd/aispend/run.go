@@ -160,20 +160,33 @@ func runBatch(ctx context.Context, env *environment, cfg *Config, pool *pgxpool.
 
 func cmdAlert(ctx context.Context, env *environment, args []string) error {
 	if len(args) == 0 || args[0] != "test" {
-		fmt.Fprintln(env.stderr, "Usage: aispend alert test --to ADDR [flags]")
+		fmt.Fprintln(env.stderr, "Usage: aispend alert test [--to ADDR | --channel NAME] [flags]")
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
 			return nil
 		}
 		return usageError{errors.New("alert: want the subcommand test")}
 	}
-	fs := env.flags("alert test", "Sends a sample budget alert through the configured mail transport (SMTP, or .eml files in out/outbox without SMTP)\nand reports success or the SMTP error.")
+	fs := env.flags("alert test", "Sends a sample budget alert through the configured mail transport (SMTP, or .eml files in out/outbox without SMTP),\nor with --channel through an alert channel (webhook, Slack, PagerDuty: a trigger, then its resolve), and reports\nsuccess or the error.")
 	to := fs.String("to", "", "recipient address (default: the configured alert recipients)")
+	ch := fs.String("channel", "", "send through this configured channel instead of email")
 	if err := env.parse(fs, args[1:]); err != nil {
 		return err
 	}
 	cfg, err := loadConfig(env.configPath, env.getenv)
 	if err != nil {
 		return err
+	}
+	if *ch != "" {
+		if *to != "" {
+			return usageError{err: errors.New("alert test: --to and --channel exclude each other")}
+		}
+		// The real clock, not AISPEND_NOW: the test message's id is its own.
+		msg, err := cfg.sendChannelTest(ctx, *ch, "", time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(env.stdout, "test alert sent through channel %s (id %s)\n", *ch, msg.ID)
+		return nil
 	}
 	rcpt := cfg.Mail.Recipients
 	if *to != "" {

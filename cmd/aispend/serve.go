@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -38,6 +37,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 	if err := checkServeAuth(cfg, env); err != nil {
 		return err
 	}
+	warnUnconfigured(cfg, env.log)
 	prices, err := cfg.priceTable()
 	if err != nil {
 		return err
@@ -52,7 +52,7 @@ func cmdServe(ctx context.Context, env *environment, args []string) error {
 		return err
 	}
 	defer pool.Close()
-	handler, store, err := newCollector(cfg, env, pool, prices)
+	handler, store, err := newCollector(ctx, cfg, env, pool, prices)
 	if err != nil {
 		return err
 	}
@@ -85,26 +85,52 @@ func checkServeAuth(cfg *Config, env *environment) error {
 	return nil
 }
 
+// warnUnconfigured says at start-up what the collector runs without, and how to give it: a
+// collector started without the configuration `aispend run` reads would otherwise store every
+// event unpriced and answer the read API in UTC without a word.
+func warnUnconfigured(cfg *Config, log *slog.Logger) {
+	var missing []string
+	if len(cfg.Prices) == 0 && cfg.catalog == nil {
+		missing = append(missing, "no price table (prices, price_catalog): events sent without a cost are stored unpriced")
+	}
+	if !cfg.zoneSet {
+		missing = append(missing, "no time zone (timezone, AISPEND_TIMEZONE): the read API counts UTC days")
+	}
+	if len(cfg.Budgets) == 0 {
+		missing = append(missing, "no budgets: GET /v1/budgets answers an empty list")
+	}
+	if len(missing) == 0 {
+		return
+	}
+	file := "none"
+	if cfg.file != "" {
+		file = cfg.file
+	}
+	log.Warn("the collector runs with "+strings.Join(missing, "; ")+
+		". Give it the configuration file `aispend run` reads: --config FILE or AISPEND_CONFIG (else ./aispend.yaml)",
+		"config_file", file)
+}
+
 // newCollector wires the collector's handler and its event store; close the store after the
 // last request.
-func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
+func newCollector(ctx context.Context, cfg *Config, env *environment, pool *pgxpool.Pool, prices *pricing.Table) (http.Handler, *pgstore.Store, error) {
 	// Always answer GET /v1/budgets, with an empty list when no budget is configured, so that
 	// applications can poll it before budgets exist.
 	budgets, err := newBudgetsAPI(cfg, pool)
 	if err != nil {
 		return nil, nil, err
 	}
-	// The request path allocates short-lived buffers and events; the live heap stays small. A
-	// higher GC target trades a few tens of MB for much less GC CPU, and the soft memory limit
-	// keeps the process well inside a 200 MB container. GOGC / GOMEMLIMIT still override.
-	if env.getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
-	}
-	if env.getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(150 << 20)
-	}
+	collect.TuneGC(env.getenv)
 	metrics := collect.NewMetrics()
 	store := pgstore.New(pool, pgstore.Options{OnCommit: metrics.ObserveCommit})
+	decider, err := startDecider(ctx, cfg, env, pool, prices)
+	if err != nil {
+		return nil, nil, err
+	}
+	var events collect.EventStore = store
+	if decider != nil {
+		events = decider.Store(store) // what this collector commits counts at once
+	}
 	handler := collect.NewServer(collect.Config{
 		Tokens:       cfg.Ingest.Tokens,
 		ReadTokens:   cfg.Ingest.ReadTokens,
@@ -119,7 +145,8 @@ func newCollector(cfg *Config, env *environment, pool *pgxpool.Pool, prices *pri
 		BodyTimeout:  cfg.Ingest.BodyTimeout,
 		MaxAge:       time.Duration(cfg.RetentionDays) * 24 * time.Hour,
 		Prices:       prices,
-	}, env.log, store, pool, budgets, metrics)
+		Decide:       decider,
+	}, env.log, events, pool, budgets, metrics)
 	return handler, store, nil
 }
 
@@ -218,17 +245,13 @@ func openDB(ctx context.Context, cfg *Config) (*pgxpool.Pool, error) {
 	return pool, nil
 }
 
-// checkDatabaseTimezone refuses a zone name that PostgreSQL does not know: AT TIME ZONE accepts
-// exactly the zones of Go's database that pg_timezone_names lists (TestDatabaseTimezoneCheckMatchesPostgreSQL),
-// and costs nothing, where reading pg_timezone_names took 30 ms of every command's start.
+// checkDatabaseTimezone refuses a zone name that PostgreSQL does not know (pgstore.KnowsTimezone).
 func checkDatabaseTimezone(ctx context.Context, pool *pgxpool.Pool, zone string) error {
-	var ts time.Time
-	err := pool.QueryRow(ctx, "SELECT (now() AT TIME ZONE $1)", zone).Scan(&ts)
-	var pe *pgconn.PgError
-	if err != nil && !(errors.As(err, &pe) && pe.Code == "22023") {
-		return fmt.Errorf("check time zone %q with the database: %w", zone, err)
-	}
+	known, err := pgstore.KnowsTimezone(ctx, pool, zone)
 	if err != nil {
+		return err
+	}
+	if !known {
 		return &ConfigError{Problems: []string{fmt.Sprintf("timezone (AISPEND_TIMEZONE): PostgreSQL does not know the time zone %q "+
 			"(not in pg_timezone_names: its time zone database is older or built differently); use a zone both know, or update the server's tzdata", zone)}}
 	}

@@ -286,7 +286,7 @@ func (c *collectorProc) start() error {
 	}
 	cmd := exec.Command(c.h.bin, "serve", "--log-format", "json")
 	cmd.Env = append(os.Environ(), "DATABASE_URL="+c.dbURL, "AISPEND_LISTEN="+c.addr,
-		"AISPEND_INGEST_TOKENS="+token, "AISPEND_CONFIG=/dev/null")
+		"AISPEND_INGEST_TOKENS="+token, "AISPEND_CONFIG="+filepath.Join("testdata", "aispend.yaml"))
 	cmd.Stdout, cmd.Stderr = &c.logs, &c.logs // exec copies into it from its own goroutines
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("start collector: %w", err)

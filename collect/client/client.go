@@ -73,6 +73,12 @@ type Config struct {
 	HTTPClient *http.Client
 	// Logger receives the client's own problems (rejections, drops); default slog.Default().
 	Logger *slog.Logger
+	// DecideTimeout bounds a Decide call (default 250 ms); DecideCacheTTL is how long its
+	// answers are reused (default 1 s; negative: never); DecideFailClosed answers deny instead
+	// of allow when the collector does not answer (decide.go).
+	DecideTimeout    time.Duration
+	DecideCacheTTL   time.Duration
+	DecideFailClosed bool
 }
 
 // Stats are the client's counters since New. Every event passed to Log ends up in exactly one
@@ -115,6 +121,8 @@ type Client struct {
 	cancelRun context.CancelFunc // cancels runCtx
 
 	sent, duplicates, retried, dropped, rejected atomic.Int64
+
+	decisions decideCache // Decide's answers (decide.go)
 
 	// Used by the sender goroutine only (and read by Close after done is closed).
 	abandoned     int64 // events counted as dropped because Close's context ended
@@ -174,6 +182,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 10 * time.Second
+	}
+	if cfg.DecideTimeout <= 0 {
+		cfg.DecideTimeout = 250 * time.Millisecond
+	}
+	if cfg.DecideCacheTTL == 0 {
+		cfg.DecideCacheTTL = time.Second
 	}
 	c := &Client{
 		cfg:        cfg,

@@ -67,81 +67,27 @@ func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, fro
 			return res, fmt.Errorf("record reprice: %w", err)
 		}
 	}
-	models := map[[2]string]*RepriceModel{}
+	models := repriceModels{}
 	afterAt, afterID := time.Time{}, ""
 	for {
-		rows, err := pool.Query(ctx, repriceRangeSelectSQL, from, to, afterAt, afterID, repriceBatch)
+		batch, olds, err := readRepriceBatch(ctx, pool, from, to, afterAt, afterID)
 		if err != nil {
-			return res, fmt.Errorf("query events to reprice: %w", err)
-		}
-		type old struct {
-			cost, rate *string
-			source     string
-			version    string
-		}
-		var batch []collect.Row
-		var olds []old
-		var r collect.Row
-		var o old
-		_, err = pgx.ForEachRow(rows, []any{&r.EventID, &r.OccurredAt, &r.Model, &r.Provider, &r.InputTokens, &r.OutputTokens,
-			&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &o.cost, &o.source, &o.version, &o.rate}, func() error {
-			batch, olds = append(batch, r), append(olds, o)
-			return nil
-		})
-		if err != nil {
-			return res, fmt.Errorf("read events to reprice: %w", err)
+			return res, err
 		}
 		if len(batch) == 0 {
 			break
 		}
-		var ids, costs, sources, versions, rates, oldCosts, oldVersions []*string
-		var ats []time.Time
+		var upd repriceUpdate
 		for i := range batch {
-			row, o := &batch[i], olds[i]
-			row.Price(t)
-			if !row.Cost.Valid && o.cost != nil {
-				// No price now (a row removed, a catalog without the model): the event keeps the
-				// cost it has rather than turn unpriced.
-				row.Cost = decimal.NewNullDecimal(decimal.RequireFromString(*o.cost))
-				row.CostSource, row.PriceVersion = o.source, o.version
-				if o.rate != nil {
-					row.FXRate = decimal.NewNullDecimal(decimal.RequireFromString(*o.rate))
-				}
+			row, o := &batch[i], &olds[i]
+			reprice(row, *o, t)
+			if models.count(row, *o) {
+				res.Changed++
+				upd.add(row, o)
 			}
-			m := models[[2]string{row.Model, row.Provider}]
-			if m == nil {
-				m = &RepriceModel{Model: row.Model, Provider: row.Provider, versionsB: map[string]bool{}, versionsA: map[string]bool{}}
-				models[[2]string{row.Model, row.Provider}] = m
-			}
-			m.Events++
-			before := decimal.Zero
-			if o.cost != nil {
-				before = decimal.RequireFromString(*o.cost)
-			}
-			m.Before = m.Before.Add(before)
-			if row.Cost.Valid {
-				m.After = m.After.Add(row.Cost.Decimal)
-			} else {
-				m.Unpriced++
-			}
-			if !changed(o.cost, o.rate, o.version, row) {
-				continue
-			}
-			m.Changed++
-			res.Changed++
-			if o.version != "" {
-				m.versionsB[o.version] = true
-			}
-			if row.PriceVersion != "" {
-				m.versionsA[row.PriceVersion] = true
-			}
-			ids, ats = append(ids, &batch[i].EventID), append(ats, row.OccurredAt)
-			sources, versions = append(sources, &batch[i].CostSource), append(versions, &batch[i].PriceVersion)
-			costs, rates = append(costs, decString(row.Cost)), append(rates, decString(row.FXRate))
-			oldCosts, oldVersions = append(oldCosts, o.cost), append(oldVersions, &olds[i].version)
 		}
-		if apply && len(ids) > 0 {
-			if _, err := execMarking(ctx, pool, distributed, ats, repriceRangeUpdateSQL, res.ID, ids, ats, costs, sources, versions, rates, oldCosts, oldVersions); err != nil {
+		if apply && len(upd.ids) > 0 {
+			if _, err := execMarking(ctx, pool, distributed, upd.ats, repriceRangeUpdateSQL, res.ID, upd.ids, upd.ats, upd.costs, upd.sources, upd.versions, upd.rates, upd.oldCosts, upd.oldVersions); err != nil {
 				return res, fmt.Errorf("update prices: %w", err)
 			}
 		}
@@ -155,15 +101,113 @@ func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, fro
 			return res, fmt.Errorf("finish reprice record: %w", err)
 		}
 	}
-	for _, m := range models {
-		m.VersionsBefore, m.VersionsAfter = keys(m.versionsB), keys(m.versionsA)
-		res.Models = append(res.Models, *m)
+	res.Models = models.list()
+	return res, nil
+}
+
+// storedPrice is an event's price as stored before re-pricing (text, exact; nil: NULL).
+type storedPrice struct {
+	cost, rate *string
+	source     string
+	version    string
+}
+
+// readRepriceBatch reads the next batch of events to re-price, after (afterAt, afterID).
+func readRepriceBatch(ctx context.Context, pool *pgxpool.Pool, from, to, afterAt time.Time, afterID string) ([]collect.Row, []storedPrice, error) {
+	rows, err := pool.Query(ctx, repriceRangeSelectSQL, from, to, afterAt, afterID, repriceBatch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("query events to reprice: %w", err)
 	}
-	sort.Slice(res.Models, func(i, j int) bool {
-		a, b := res.Models[i], res.Models[j]
+	var batch []collect.Row
+	var olds []storedPrice
+	var r collect.Row
+	var o storedPrice
+	_, err = pgx.ForEachRow(rows, []any{&r.EventID, &r.OccurredAt, &r.Model, &r.Provider, &r.InputTokens, &r.OutputTokens,
+		&r.CacheReadTokens, &r.CacheWriteTokens, &r.CacheWrite1hTokens, &r.ReasoningTokens, &o.cost, &o.source, &o.version, &o.rate}, func() error {
+		batch, olds = append(batch, r), append(olds, o)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("read events to reprice: %w", err)
+	}
+	return batch, olds, nil
+}
+
+// reprice prices row from t; with no price now (a row removed, a catalog without the model) the
+// event keeps the cost it has rather than turn unpriced.
+func reprice(row *collect.Row, o storedPrice, t *pricing.Table) {
+	row.Price(t)
+	if row.Cost.Valid || o.cost == nil {
+		return
+	}
+	row.Cost = decimal.NewNullDecimal(decimal.RequireFromString(*o.cost))
+	row.CostSource, row.PriceVersion = o.source, o.version
+	if o.rate != nil {
+		row.FXRate = decimal.NewNullDecimal(decimal.RequireFromString(*o.rate))
+	}
+}
+
+// repriceModels are the totals of a re-pricing per model and provider.
+type repriceModels map[[2]string]*RepriceModel
+
+// count adds the re-priced row, stored before as o, to its model's totals and tells whether its
+// price changed.
+func (ms repriceModels) count(row *collect.Row, o storedPrice) bool {
+	m := ms[[2]string{row.Model, row.Provider}]
+	if m == nil {
+		m = &RepriceModel{Model: row.Model, Provider: row.Provider, versionsB: map[string]bool{}, versionsA: map[string]bool{}}
+		ms[[2]string{row.Model, row.Provider}] = m
+	}
+	m.Events++
+	before := decimal.Zero // unpriced counts as 0
+	if o.cost != nil {
+		before = decimal.RequireFromString(*o.cost)
+	}
+	m.Before = m.Before.Add(before)
+	if row.Cost.Valid {
+		m.After = m.After.Add(row.Cost.Decimal)
+	} else {
+		m.Unpriced++
+	}
+	if !changed(o.cost, o.rate, o.version, row) {
+		return false
+	}
+	m.Changed++
+	if o.version != "" {
+		m.versionsB[o.version] = true
+	}
+	if row.PriceVersion != "" {
+		m.versionsA[row.PriceVersion] = true
+	}
+	return true
+}
+
+// list is the models by model and provider, with their price versions.
+func (ms repriceModels) list() []RepriceModel {
+	var out []RepriceModel
+	for _, m := range ms {
+		m.VersionsBefore, m.VersionsAfter = keys(m.versionsB), keys(m.versionsA)
+		out = append(out, *m)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
 		return a.Model < b.Model || a.Model == b.Model && a.Provider < b.Provider
 	})
-	return res, nil
+	return out
+}
+
+// repriceUpdate is the parameters of reprice_range_update.sql for the changed rows of a batch.
+type repriceUpdate struct {
+	ids, costs, sources, versions, rates, oldCosts, oldVersions []*string
+	ats                                                         []time.Time
+}
+
+// add adds row, stored before as o; the pointers point into the batch, which outlives the update.
+func (u *repriceUpdate) add(row *collect.Row, o *storedPrice) {
+	u.ids, u.ats = append(u.ids, &row.EventID), append(u.ats, row.OccurredAt)
+	u.sources, u.versions = append(u.sources, &row.CostSource), append(u.versions, &row.PriceVersion)
+	u.costs, u.rates = append(u.costs, decString(row.Cost)), append(u.rates, decString(row.FXRate))
+	u.oldCosts, u.oldVersions = append(u.oldCosts, o.cost), append(u.oldVersions, &o.version)
 }
 
 // changed tells whether a row's new price differs from the stored one.

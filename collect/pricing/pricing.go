@@ -452,3 +452,34 @@ func (ci *catalogIndex) lookup(model, provider string, at time.Time) (Price, boo
 	}
 	return pm.prices[i], true
 }
+
+// LevelFor is the rates a request with inputTokens input tokens pays: the base rates, or those of
+// the highest tier whose threshold it exceeds, as Cost prices it.
+func (p Price) LevelFor(inputTokens int64) Rates {
+	levels := p.Levels()
+	lv := levels[0]
+	for _, l := range levels[1:] { // ascending thresholds: the highest one below the input applies
+		if inputTokens > l.Above {
+			lv = l
+		}
+	}
+	return lv
+}
+
+// CacheSaving is what tokens read from the prompt cache saved, in the reporting currency, in a
+// request of inputTokens input tokens: each would have cost the uncached input price and cost the
+// cache-read price, both of the level that priced the request. False when the model has no price
+// at that time or the table has no USD rate.
+func (t *Table) CacheSaving(model, provider string, at time.Time, inputTokens, tokens int64) (decimal.Decimal, bool) {
+	rate, ok := t.Rate("USD")
+	if !ok {
+		return decimal.Zero, false
+	}
+	p, ok := t.Lookup(model, provider, at)
+	if !ok {
+		return decimal.Zero, false
+	}
+	lv := p.LevelFor(inputTokens)
+	// Per million tokens, in USD: the shift is exact.
+	return lv.Input.Sub(lv.CacheRead).Mul(decimal.NewFromInt(tokens)).Shift(-6).Mul(rate), true
+}

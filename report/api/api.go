@@ -267,6 +267,10 @@ type Budget struct {
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
 	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
+	// Per and Entities: an envelope budget's field and its entities (envelope.go); absent for
+	// a budget without per. Spent and the rest above are then the scope's total.
+	Per      string         `json:"per,omitempty"`
+	Entities *EntitySummary `json:"entities,omitempty"`
 }
 
 // Forecast is a budget's projected period-end spend (report.Status.Projection, the amount the
@@ -283,7 +287,7 @@ func BudgetOf(st report.Status) Budget {
 		PeriodStart: st.Period.Start, PeriodEnd: st.Period.End, Scope: st.Budget.Scope,
 		Spent: st.Spent.String(), Limit: st.Limit.String(), Remaining: st.Remaining.String(),
 		Percent: st.Percent.StringFixed(2), State: st.State, Thresholds: st.Budget.EffectiveThresholds(),
-		Unpriced: st.Unpriced,
+		Unpriced: st.Unpriced, Per: st.Budget.Per.String(),
 	}
 	// The early estimate of a young period is left out (null), as GET /v1/budgets documents:
 	// applications act on the alerts' forecast only.
@@ -304,6 +308,18 @@ type Document struct {
 	Top     map[string]Top    `json:"top"` // by dimension name: service, model, provider, org, user
 	Alerts  Alerts            `json:"alerts"`
 	Budgets []Budget          `json:"budgets"` // as GET /v1/budgets shows them, for the budget periods holding the period's end
+	// Compare is what the page's changes are measured against; absent when none was read.
+	Compare *Compare `json:"compare,omitempty"`
+}
+
+// Compare is a report's comparison with the previous period (report.VersusOf), as its page and
+// digest state it: basis "full", "partial" (the data begin inside the previous period, which is
+// compared from then on, with amounts but no percentages) or "none" (nothing to compare with),
+// the page's label, and the previous totals' cost.
+type Compare struct {
+	Basis        string `json:"basis"`
+	Label        string `json:"label"`
+	PreviousCost string `json:"previous_cost"`
 }
 
 // DocumentOf is the report.json of a run's report and the alert history shown on its page.
@@ -315,6 +331,10 @@ func DocumentOf(rep *report.Report, alerts []report.LedgerEntry, asOf time.Time)
 	}
 	for _, dim := range report.Dimensions {
 		d.Top[DimensionName(dim)] = TopOf(rep, dim, DefaultLimit, asOf)
+	}
+	if rep.Previous != nil {
+		vs := report.VersusOf(rep.Period, rep.Previous)
+		d.Compare = &Compare{Basis: vs.Basis.String(), Label: vs.Label, PreviousCost: rep.Previous.Totals.Cost.String()}
 	}
 	return d
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
 )
 
@@ -21,22 +22,20 @@ var seoul = func() *time.Location {
 	return l
 }()
 
-func dec(s string) decimal.Decimal { return decimal.RequireFromString(s) }
-
 // sample is a two-day report whose series reaches back a day before the period, as a page's does.
 func sample() *report.Report {
 	p := Query{From: Date{2026, 10, 1}, To: Date{2026, 10, 2}}.Period(seoul)
 	day := func(d int, cost string, n int64) report.Day {
-		return report.Day{Date: report.StartOfDay(2026, 10, d, seoul), Totals: report.Totals{Requests: n, Cost: dec(cost)}}
+		return report.Day{Date: report.StartOfDay(2026, 10, d, seoul), Totals: report.Totals{Requests: n, Cost: testkit.Dec(cost)}}
 	}
 	return &report.Report{
 		Period: p, Currency: "KRW",
-		Totals: report.Totals{Requests: 4, Failures: 1, CacheHits: 1, Unpriced: 1, Cost: dec("7.80"), InputTokens: 500,
+		Totals: report.Totals{Requests: 4, Failures: 1, CacheHits: 1, Unpriced: 1, Cost: testkit.Dec("7.80"), InputTokens: 500,
 			LatencyCount: 2, LatencySumMS: 300, Latency: report.Histogram{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2}},
 		Breakdowns: map[report.Dimension][]report.Row{
 			report.ByUser: {
-				{Key: "u-1", Totals: report.Totals{Requests: 2, Cost: dec("5.2")}},
-				{Key: "", Totals: report.Totals{Requests: 1, Cost: dec("2.6")}},
+				{Key: "u-1", Totals: report.Totals{Requests: 2, Cost: testkit.Dec("5.2")}},
+				{Key: "", Totals: report.Totals{Requests: 1, Cost: testkit.Dec("2.6")}},
 				{Other: true, Totals: report.Totals{Requests: 1}},
 			},
 		},
@@ -74,8 +73,8 @@ func TestBuilders(t *testing.T) {
 	sent := time.Date(2026, 10, 1, 3, 0, 0, 0, time.UTC)
 	entry := report.LedgerEntry{
 		Breach:     report.Breach{Budget: "daily-total", PeriodStart: rep.Period.Start.UTC(), Threshold: 80, Kind: report.Forecast, Severity: report.Warning},
-		PeriodKind: report.Daily, PeriodEnd: report.StartOfDay(2026, 10, 2, seoul).UTC(), Spent: dec("40000"), Amount: dec("50000"),
-		Projected: decimal.NewNullDecimal(dec("61000.5")), Status: report.StatusSent, CreatedAt: sent, SentAt: &sent,
+		PeriodKind: report.Daily, PeriodEnd: report.StartOfDay(2026, 10, 2, seoul).UTC(), Spent: testkit.Dec("40000"), Amount: testkit.Dec("50000"),
+		Projected: decimal.NewNullDecimal(testkit.Dec("61000.5")), Status: report.StatusSent, CreatedAt: sent, SentAt: &sent,
 	}
 	al := AlertsOf(rep.Period, "KRW", []report.LedgerEntry{entry}, asOf)
 	b, _ := json.Marshal(al.Alerts[0])

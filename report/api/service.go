@@ -126,7 +126,9 @@ func (s *Service) Alerts(ctx context.Context, q Query) (Alerts, error) {
 // BudgetService answers GET /v1/budgets (it is collect's BudgetSource) with the batch job's own
 // budget code: every budget's current period from Board, stated as report.json states it.
 type BudgetService struct {
-	Board    *report.BudgetBoard
+	Board *report.BudgetBoard
+	// Entities states envelope budgets' entities (envelope.go); nil: none are stated.
+	Entities *report.EntityBoard
 	Currency string
 }
 
@@ -136,5 +138,11 @@ func (b BudgetService) Budgets(ctx context.Context) (Budgets, error) {
 	if err != nil {
 		return Budgets{}, err
 	}
-	return BudgetsOf(asOf, b.Currency, sts), nil
+	out := BudgetsOf(asOf, b.Currency, sts)
+	if b.Entities != nil {
+		if err := withEntities(ctx, b.Entities, out.Budgets); err != nil {
+			return Budgets{}, err
+		}
+	}
+	return out, nil
 }

@@ -100,7 +100,7 @@ func TestEveryOutputStatesTheSameFigures(t *testing.T) {
 		t.Errorf("page average KPI %q, want %s", got, avgText)
 	}
 	pct := regexp.MustCompile(`[−+-]\d+\.\d %`)
-	costChange := regexp.MustCompile(`([−+-]\d+\.\d %) vs the previous period`)
+	costChange := regexp.MustCompile(`([−+-]\d+\.\d %) vs `)
 	if got := pct.FindString(kpi("Total cost")); got != wantChange {
 		t.Errorf("page cost change %q, want %s", got, wantChange)
 	}
@@ -152,6 +152,55 @@ func TestEveryOutputStatesTheSameForecast(t *testing.T) {
 		if !strings.Contains(body, "forecast ₩90 at period end") || strings.Contains(body, "early estimate") {
 			t.Errorf("digest %s part lacks the forecast ₩90:\n%s", part, body)
 		}
+	}
+}
+
+// Ensures a budget over its limit states one overrun everywhere, the amount report.Evaluate
+// computed (Status.Over), none of the outputs subtracting the limit itself: the daily report of
+// 29 November spends ₩43 against the daily budget's ₩3.5, over by ₩39.5. The page says "over by
+// ₩40", the workbook's Remaining cell holds −39.5, the alert email says "over by ₩40" in both
+// parts, and report.json states nothing remaining.
+func TestEveryOutputStatesTheSameOverage(t *testing.T) {
+	f := newMonthFixture(t, time.Date(2026, 12, 3, 9, 0, 0, 0, seoul))
+	p := report.PeriodContaining(report.Daily, time.Date(2026, 11, 29, 0, 0, 0, 0, seoul), seoul)
+	page, book, _ := f.run(t, p)
+	st := report.Evaluate(dailyBudget, p, testkit.Dec("43"), f.env.now)
+	want := testkit.Dec("39.5")
+	if !st.Over.Equal(want) || !st.Remaining.IsZero() {
+		t.Fatalf("report.Evaluate: over %s, remaining %s; the test needs over %s", st.Over, st.Remaining, want)
+	}
+	overText := "over by " + format.Format(want, "KRW")
+
+	for _, b := range reportJSON(t, page).Budgets {
+		if b.Name == dailyBudget.Name && (b.Remaining != "0" || b.Spent != "43") {
+			t.Errorf("report.json %s: spent %s, remaining %s; want 43 and 0", b.Name, b.Spent, b.Remaining)
+		}
+	}
+	if got := workbookCell(t, book, sheet.SheetBudgets, dailyBudget.Name, 5, true); !testkit.Dec(got).Equal(want.Neg()) {
+		t.Errorf("workbook %s remaining = %s, want %s", dailyBudget.Name, got, want.Neg())
+	}
+	b, err := os.ReadFile(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), overText+"</span>") {
+		t.Errorf("page lacks %q:\n%s", overText, b)
+	}
+	alerted := false
+	for _, m := range f.smtp.Messages(t) {
+		if !strings.Contains(m.Subject, dailyBudget.Name) || strings.Contains(m.Subject, "digest") {
+			continue
+		}
+		alerted = true
+		msg := f.smtp.Message(t, m.ID)
+		for part, body := range map[string]string{"text": msg.Text, "html": msg.HTML} {
+			if !strings.Contains(body, overText) {
+				t.Errorf("alert %q, %s part, lacks %q:\n%s", m.Subject, part, overText, body)
+			}
+		}
+	}
+	if !alerted {
+		t.Errorf("no alert about %s sent", dailyBudget.Name)
 	}
 }
 

@@ -41,6 +41,9 @@ import (
 // Store is what the outputs read and record in the database (report/pgquery).
 type Store interface {
 	report.SpendReader
+	// MonthToDate is the landing page's headline: the month's cost to date as of asOf, its
+	// comparison and the daily costs of the last report.SeriesDays days (pgquery).
+	MonthToDate(ctx context.Context, month report.Period, asOf time.Time) (*report.Report, error)
 	// Alerts lists the ledger entries of budget periods that overlap [from, to).
 	Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error)
 	// Events calls emit for every event of [from, to), oldest first, streaming.
@@ -325,15 +328,14 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *sheet.Work
 	n := rep.Totals.Requests
 	if limit >= 0 && n <= int64(limit) {
 		// One read fills both, so the sheet and the CSV list the same events.
-		wb.Events = func(emit func(sheet.Event) error) error {
+		wb.Events = func(emit func(report.Event) error) error {
 			return src.Events(ctx, p.Start, p.End, func(e report.Event) error {
-				we := WorkbookEvent(e)
 				if csv != nil {
-					if err := csv.Write(we); err != nil {
+					if err := csv.Write(e); err != nil {
 						return err
 					}
 				}
-				return emit(we)
+				return emit(e)
 			})
 		}
 		return nil
@@ -350,7 +352,7 @@ func (o *Outputs) events(ctx context.Context, rep *report.Report, wb *sheet.Work
 	if rs, ok := src.(RawEventSource); ok {
 		return rs.RawEvents(ctx, p.Start, p.End, func(e *report.RawEvent) error { return csv.WriteRaw(e) })
 	}
-	if err := src.Events(ctx, p.Start, p.End, func(e report.Event) error { return csv.Write(WorkbookEvent(e)) }); err != nil {
+	if err := src.Events(ctx, p.Start, p.End, csv.Write); err != nil {
 		return fmt.Errorf("write events csv: %w", err)
 	}
 	return nil
@@ -436,14 +438,11 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		// pages after everything else).
 		files = append(files, publish.File{Key: sp.File(ReportJSONName), Body: pg.json})
 	}
-	var b bytes.Buffer
-	if err := site.RenderIndex(&b, site.IndexPage{
-		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: at, Rates: o.cfg.Rates,
-		Budgets: BudgetCards(statuses), Reports: reports(keys, o.cfg.Location),
-	}); err != nil {
+	index, err := o.index(ctx, res, at, keys, statuses)
+	if err != nil {
 		return nil, err
 	}
-	files = append(files, publish.File{Key: publish.IndexKey, Body: b.Bytes()})
+	files = append(files, publish.File{Key: publish.IndexKey, Body: index})
 	if err := publish.Site(ctx, t, files); err != nil {
 		return nil, err
 	}
@@ -451,6 +450,23 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
 	}
 	return out, nil
+}
+
+// index renders the landing page: the budgets' statuses, the published reports (keys) and the
+// headline of the month in progress as of the run, whatever period the run reports.
+func (o *Outputs) index(ctx context.Context, res *report.Result, at time.Time, keys map[string]bool, statuses []report.Status) ([]byte, error) {
+	month, err := o.cfg.Store.MonthToDate(ctx, report.PeriodContaining(report.Monthly, at, o.cfg.Location), at)
+	if err != nil {
+		return nil, fmt.Errorf("landing page headline: %w", err)
+	}
+	var b bytes.Buffer
+	if err := site.RenderIndex(&b, site.IndexPage{
+		Currency: res.Report.Currency, Location: o.cfg.Location, GeneratedAt: at, Rates: o.cfg.Rates,
+		Budgets: BudgetCards(statuses), Reports: reports(keys, o.cfg.Location), Spend: Headline(month),
+	}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // dryRunDir is where a dry run writes: the configured directory, or a new temporary one.

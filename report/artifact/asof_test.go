@@ -320,7 +320,7 @@ func TestPageShowsChangesSpikesAndUnpriced(t *testing.T) {
 		}
 	}
 	var tables []string
-	if err := p.Eval(ctx, `Array.from(document.querySelectorAll('.grid2 .panel table')).map(t => t.innerText)`, &tables); err != nil {
+	if err := p.Eval(ctx, `Array.from(document.querySelectorAll('.tables .panel table')).map(t => t.innerText)`, &tables); err != nil {
 		t.Fatal(err)
 	}
 	if len(tables) != 2 {

@@ -27,34 +27,21 @@ func SitePeriod(p report.Period) site.Period {
 // budget periods that overlap the report period); workbook is the workbook's file name beside the
 // page, "" for no link.
 func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, workbook string) site.PeriodPage {
-	t := rep.Totals
 	pg := site.PeriodPage{
 		Period:      SitePeriod(rep.Period),
 		Currency:    rep.Currency,
 		Location:    rep.Period.Start.Location(),
 		GeneratedAt: generatedAt,
-		KPIs: site.KPIs{
-			TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
-			Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced,
-		},
-		Budgets:  BudgetCards(rep.Budgets),
-		Workbook: workbook,
+		KPIs:        pageKPIs(rep.Totals),
+		Budgets:     BudgetCards(rep.Budgets),
+		Workbook:    workbook,
 	}
-	cmp := rep.Previous
-	if cmp != nil {
-		pt := cmp.Totals
-		pg.Previous = &site.KPIs{TotalCost: pt.Cost, AvgCostPerRequest: pt.AvgCost(), Requests: pt.Requests,
-			Successes: pt.Successes(), CacheHits: pt.CacheHits, Unpriced: pt.Unpriced}
-		pg.CompareLabel = report.CompareLabel(rep.Period, cmp)
+	if cmp := rep.Previous; cmp != nil {
+		prev := pageKPIs(cmp.Totals)
+		pg.Previous = &prev
+		vs := report.VersusOf(rep.Period, cmp)
+		pg.CompareLabel, pg.CompareBasis = vs.Label, vs.Basis
 	}
-	change := func(d report.Dimension, r report.Row) site.Change {
-		if cmp == nil {
-			return site.Change{}
-		}
-		t, ok := cmp.Of(d, r, rep.Breakdowns[d])
-		return site.Change{Known: true, New: !ok, Cost: t.Cost}
-	}
-	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
 	for _, s := range report.Spikes(rep.History, rep.Series) {
 		pg.Spikes = append(pg.Spikes, site.Spike{Day: s.Date, Cost: s.Cost, Median: s.Median})
 	}
@@ -62,26 +49,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		pg.UnpricedModels = append(pg.UnpricedModels, site.UnpricedModel{Model: u.Model, Provider: u.Provider, Events: u.Events,
 			InputTokens: u.InputTokens, OutputTokens: u.OutputTokens, TokensKnown: u.TokensKnown})
 	}
-	for _, r := range rep.Breakdowns[report.ByService] {
-		pg.Services = append(pg.Services, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByService, r)})
-		pg.Latency = append(pg.Latency, site.ServiceLatency{
-			Service: rowName(r), Samples: r.Latency.Count(),
-			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
-		})
-	}
-	for _, r := range rep.Breakdowns[report.ByModel] {
-		pg.Models = append(pg.Models, site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByModel, r)})
-	}
-	for _, r := range rep.Breakdowns[report.ByUser] {
-		pg.TopUsers = append(pg.TopUsers, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByUser, r)})
-	}
-	for _, r := range rep.Breakdowns[report.ByOrg] {
-		pg.TopOrgs = append(pg.TopOrgs, site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
-			Members: r.Members, Unpriced: unpriced(r), Previous: change(report.ByOrg, r)})
-	}
+	pageBreakdowns(&pg, rep)
 	for _, s := range rep.BudgetSummaries {
 		pg.BudgetSummaries = append(pg.BudgetSummaries, s.String())
 	}
@@ -92,13 +60,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 			pg.Forecast = decimal.NewNullDecimal(proj)
 		}
 	}
-	for _, d := range rep.Series {
-		// A period in progress draws no day after the run's: its spend is not yet known, not 0.
-		if !rep.AsOf.IsZero() && !d.Date.Before(rep.AsOf) {
-			break
-		}
-		pg.DailyCost = append(pg.DailyCost, site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0})
-	}
+	pg.DailyCost = dayCosts(rep.Series, rep.AsOf)
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
@@ -108,6 +70,82 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		})
 	}
 	return pg
+}
+
+// dayCosts are the points of a daily cost line of days (oldest first) as of asOf (zero: a
+// period that is over): no day after the run's, whose spend is not yet known (not 0), and the
+// run's own day marked partial, its cost being what it has spent so far.
+func dayCosts(days []report.Day, asOf time.Time) []site.DayCost {
+	var out []site.DayCost
+	for _, d := range days {
+		if !asOf.IsZero() && !d.Date.Before(asOf) {
+			break
+		}
+		day := site.DayCost{Day: d.Date, Cost: d.Cost, NoData: d.Requests == 0}
+		y, m, dd := d.Date.Date()
+		day.Partial = !asOf.IsZero() && asOf.Before(report.StartOfDay(y, m, dd+1, d.Date.Location()))
+		out = append(out, day)
+	}
+	return out
+}
+
+// Headline is the landing page's headline of the month in progress (as of its AsOf; a report
+// or the lighter Store.MonthToDate): its cost to date, compared as its page compares it
+// (report.VersusOf), and the last report.SeriesDays days up to the run's as its trend.
+func Headline(month *report.Report) *site.SpendHeadline {
+	h := &site.SpendHeadline{Month: SitePeriod(month.Period), Progress: report.Progress(month.Period, month.AsOf), Cost: month.Totals.Cost}
+	if month.Previous != nil {
+		vs := report.VersusOf(month.Period, month.Previous)
+		prev := month.Previous.Totals.Cost
+		h.Previous, h.CompareLabel, h.CompareBasis = &prev, vs.Label, vs.Basis
+	}
+	// A month's series is its own days; the days before it are its History.
+	days := dayCosts(append(append([]report.Day(nil), month.History...), month.Series...), month.AsOf)
+	h.Days = days[max(0, len(days)-report.SeriesDays):]
+	return h
+}
+
+// pageKPIs are the key numbers of totals t, as the report computed them.
+func pageKPIs(t report.Totals) site.KPIs {
+	return site.KPIs{TotalCost: t.Cost, AvgCostPerRequest: t.AvgCost(), Requests: t.Requests,
+		Successes: t.Successes(), CacheHits: t.CacheHits, Unpriced: t.Unpriced}
+}
+
+// pageBreakdowns sets the page's services (with their latency), models, users and
+// organisations, each row with its change from the previous period when there is one.
+func pageBreakdowns(pg *site.PeriodPage, rep *report.Report) {
+	change := func(d report.Dimension, r report.Row) site.Change {
+		if rep.Previous == nil || pg.CompareBasis == report.BasisNone {
+			return site.Change{}
+		}
+		t, ok := rep.Previous.Of(d, r, rep.Breakdowns[d])
+		return site.Change{Known: true, New: !ok, Cost: t.Cost}
+	}
+	unpriced := func(r report.Row) bool { return r.Requests > 0 && r.Unpriced == r.Requests }
+	share := func(d report.Dimension, r report.Row) site.CostShare {
+		return site.CostShare{Name: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(d, r)}
+	}
+	spender := func(d report.Dimension, r report.Row) site.Spender {
+		return site.Spender{ID: rowName(r), Cost: r.Cost, Requests: r.Requests,
+			Members: r.Members, Unpriced: unpriced(r), Previous: change(d, r)}
+	}
+	for _, r := range rep.Breakdowns[report.ByService] {
+		pg.Services = append(pg.Services, share(report.ByService, r))
+		pg.Latency = append(pg.Latency, site.ServiceLatency{
+			Service: rowName(r), Samples: r.Latency.Count(),
+			P50: ms(r.Latency.Percentile(0.50)), P95: ms(r.Latency.Percentile(0.95)),
+		})
+	}
+	for _, r := range rep.Breakdowns[report.ByModel] {
+		pg.Models = append(pg.Models, share(report.ByModel, r))
+	}
+	for _, r := range rep.Breakdowns[report.ByUser] {
+		pg.TopUsers = append(pg.TopUsers, spender(report.ByUser, r))
+	}
+	for _, r := range rep.Breakdowns[report.ByOrg] {
+		pg.TopOrgs = append(pg.TopOrgs, spender(report.ByOrg, r))
+	}
 }
 
 // rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown
@@ -135,7 +173,8 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 	for _, st := range sts {
 		c := site.BudgetCard{
 			Name: st.Budget.Name, Window: st.Period.Kind,
-			Spent: st.Spent, Limit: st.Limit, State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
+			Spent: st.Spent, Limit: st.Limit, Remaining: st.Remaining, Over: st.Over,
+			State: site.BudgetState(st.State), ResetsAt: st.Period.End, AsOf: st.AsOf,
 		}
 		if pr, ok := st.Projection(); ok && st.Open() {
 			c.Forecast, c.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
@@ -150,7 +189,7 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 
 // Workbook is the workbook of a report. events streams the period's events (it is called once,
 // while the workbook is written); nil gives an empty Events sheet.
-func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(sheet.Event) error) error) sheet.Workbook {
+func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time, events func(emit func(report.Event) error) error) sheet.Workbook {
 	p, t := rep.Period, rep.Totals
 	wb := sheet.Workbook{
 		Currency:    rep.Currency,
@@ -169,27 +208,39 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Orgs:     breakdown(every(rep, report.ByOrg)),
 		Events:   events,
 	}
-	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days.
+	wb.Progress = report.Progress(p, rep.AsOf)
+	if wb.Progress != "" {
+		wb.AsOf = rep.AsOf
+	}
+	// The series reaches back 30 days for the chart; the Daily sheet is the period's own days,
+	// of a period in progress only those up to the run (a later day is not yet known, not 0),
+	// the last one marked partial.
 	for _, d := range rep.Series {
-		if !p.Contains(d.Date) {
+		if !p.Contains(d.Date) || !rep.Known(d.Date) {
 			continue
 		}
 		wb.Daily = append(wb.Daily, sheet.DailyRow{
-			Day: d.Date, Requests: d.Requests, Failures: d.Failures, CacheHits: d.CacheHits,
-			Unpriced: d.Unpriced, Cost: d.Cost, Tokens: tokens(d.Totals),
+			Partial: !wb.AsOf.IsZero() && wb.AsOf.Before(report.PeriodContaining(report.Daily, d.Date, wb.Location).End),
+			Day:     d.Date, Counts: counts(d.Totals),
 		})
 	}
 	for _, st := range rep.Budgets {
 		// Scope names what the budget counts, "all events" when unscoped, so that finance
 		// never reads a blank as "unknown".
 		row := sheet.BudgetRow{Name: st.Budget.Name, Scope: st.Budget.Scope.String(), Period: st.Period.String(),
-			Limit: st.Limit, Spent: st.Spent, State: string(st.State), AsOf: st.AsOf}
+			Limit: st.Limit, Spent: st.Spent, Remaining: st.Remaining, Over: st.Over, State: string(st.State), AsOf: st.AsOf}
 		// Every open budget has one (early in the period the plain run rate), as of the
 		// report's instant like the page's and the digest's, never as of the run.
 		if pr, ok := st.Projection(); ok {
 			row.Forecast = decimal.NewNullDecimal(pr.Amount)
 		}
 		wb.Budgets = append(wb.Budgets, row)
+	}
+	for _, env := range rep.Envelopes {
+		for _, es := range env.Entities {
+			wb.Entities = append(wb.Entities, sheet.EntityRow{Budget: env.Budget.Name, Per: env.Budget.Per.String(), Period: env.Period.String(),
+				Entity: es.Entity, Limit: es.Limit, Spent: es.Spent, State: string(es.State), Unpriced: es.Unpriced})
+		}
 	}
 	for _, e := range alerts {
 		wb.Alerts = append(wb.Alerts, sheet.AlertRow{At: e.CreatedAt, Budget: e.Budget, Period: e.Period(p.Start.Location()).String(), Threshold: e.Threshold,
@@ -205,6 +256,12 @@ func avgCost(t report.Totals) decimal.NullDecimal {
 		return decimal.NullDecimal{}
 	}
 	return decimal.NewNullDecimal(t.AvgCost())
+}
+
+// counts are a day's or a row's totals as the workbook's sheets count them.
+func counts(t report.Totals) sheet.Counts {
+	return sheet.Counts{Requests: t.Requests, Failures: t.Failures, CacheHits: t.CacheHits, Unpriced: t.Unpriced,
+		Cost: t.Cost, Tokens: tokens(t)}
 }
 
 func tokens(t report.Totals) sheet.Tokens {
@@ -231,23 +288,9 @@ func every(rep *report.Report, d report.Dimension) []report.Row {
 func breakdown(rows []report.Row) []sheet.BreakdownRow {
 	out := make([]sheet.BreakdownRow, 0, len(rows))
 	for _, r := range rows {
-		out = append(out, sheet.BreakdownRow{
-			Name: rowName(r), Requests: r.Requests, Failures: r.Failures, CacheHits: r.CacheHits,
-			Unpriced: r.Unpriced, Cost: r.Cost, Tokens: tokens(r.Totals), Latency: latency(r.Latency),
-		})
+		out = append(out, sheet.BreakdownRow{Name: rowName(r), Counts: counts(r.Totals), Latency: latency(r.Latency)})
 	}
 	return out
-}
-
-// WorkbookEvent is an event as the workbook lists it.
-func WorkbookEvent(e report.Event) sheet.Event {
-	return sheet.Event{
-		OccurredAt: e.OccurredAt, EventID: e.EventID, Service: e.Service, Model: e.Model, Provider: e.Provider,
-		InputTokens: e.InputTokens, OutputTokens: e.OutputTokens, CacheReadTokens: e.CacheReadTokens,
-		CacheWriteTokens: e.CacheWriteTokens, ReasoningTokens: e.ReasoningTokens, Cost: e.Cost,
-		CostSource: e.CostSource, DurationMS: e.DurationMS, Success: e.Success, Error: e.Error,
-		CacheHit: e.CacheHit, UserID: e.UserID, OrgID: e.OrgID, Endpoint: e.Endpoint, Tags: e.Tags,
-	}
 }
 
 // unpricedLines name the models without a price with their event and token counts.

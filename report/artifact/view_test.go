@@ -33,7 +33,8 @@ func totals(cost string, requests, failures, hits, unpriced int64, latency repor
 // without a user, and two budgets.
 func sampleReport() *report.Report {
 	p := report.PeriodContaining(report.Daily, time.Date(2026, 10, 1, 12, 0, 0, 0, seoul), seoul)
-	hist := report.HistogramOf(2, 2, 939)
+	hist := make(report.Histogram, report.HistogramBucket(939)+1) // 2, 2 and 939 ms
+	hist[report.HistogramBucket(2)], hist[report.HistogramBucket(939)] = 2, 1
 	rep := &report.Report{
 		Period: p, Currency: "KRW",
 		Totals: totals("1234.5678901", 10, 2, 3, 1, hist),
@@ -119,7 +120,11 @@ func TestPageMapsReport(t *testing.T) {
 		t.Errorf("workbook link %q", pg.Workbook)
 	}
 	// The page renders (the site package validates states, kinds and names).
-	if err := site.RenderPeriod(discard{}, pg); err != nil {
+	h, err := site.PreparePeriod(pg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.Write(discard{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -189,5 +194,28 @@ func TestDigestMapsReport(t *testing.T) {
 	month.Period = report.PeriodContaining(report.Monthly, month.Period.Start, seoul)
 	if md := email.DigestOf(month, nil, at, "", ""); md.Previous != nil {
 		t.Errorf("monthly previous %+v; the series does not hold September", md.Previous)
+	}
+}
+
+// Ensures the page of a month in progress marks the run's own day as partial (its cost so far)
+// and no other day, and a finished period none.
+func TestPageMarksTheDayInProgress(t *testing.T) {
+	rep := sampleReport()
+	rep.Period = report.PeriodContaining(report.Monthly, rep.Period.Start, seoul)
+	rep.AsOf = time.Date(2026, 10, 1, 15, 30, 0, 0, seoul)
+	days := artifact.Page(rep, nil, rep.AsOf, "").DailyCost
+	for i, d := range days {
+		if want := i == len(days)-1; d.Partial != want {
+			t.Errorf("%s: partial %v, want %v", d.Day.Format(time.DateOnly), d.Partial, want)
+		}
+	}
+	if last := days[len(days)-1].Day; !last.Equal(time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)) {
+		t.Errorf("last day drawn %s, want the run's day", last)
+	}
+	rep.AsOf = time.Time{}
+	for _, d := range artifact.Page(rep, nil, rep.Period.End, "").DailyCost {
+		if d.Partial {
+			t.Errorf("%s is partial in a finished period", d.Day.Format(time.DateOnly))
+		}
 	}
 }

@@ -82,7 +82,7 @@ func alertDrivers(in report.AlertInput) []driverTable {
 	st := in.Status
 	var out []driverTable
 	for _, dim := range report.AlertDimensions {
-		t := driverTable{Title: driverTitles[dim]}
+		t := driverTable{Title: driverTitles[dim], Empty: "(none)"}
 		for _, r := range in.Drivers[dim] {
 			share := "–"
 			if st.Spent.IsPositive() {
@@ -154,22 +154,11 @@ func SampleAlert(now time.Time, loc *time.Location, currency, from string, to []
 	if loc == nil {
 		loc = time.UTC
 	}
-	p := report.PeriodContaining(report.Daily, now, loc)
-	b := report.Budget{Name: "sample-daily-budget", Period: report.Daily, Amount: decimal.NewFromInt(50000)}
-	st := report.Evaluate(b, p, decimal.NewFromInt(40000), now)
-	br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 80, Kind: report.Actual, Severity: report.Warning}
 	if domain == "" {
 		domain = "aispend.invalid"
 	}
-	in := report.AlertInput{
-		Status: st, Breach: br, Currency: currency, From: from, To: to, AsOf: now, Location: loc, IsTestSend: true,
-		MessageID: fmt.Sprintf("<alert-test.%d@%s>", now.UnixNano(), domain),
-		Drivers: map[report.Dimension][]report.Driver{
-			report.ByService: {{Key: "QA_CHAT", Cost: decimal.NewFromInt(30000), Requests: 1200}, {Key: "MATCH_EXPLANATION", Cost: decimal.NewFromInt(10000), Requests: 800}},
-			report.ByModel:   {{Key: "claude-sonnet-4-5", Cost: decimal.NewFromInt(40000), Requests: 2000}},
-			report.ByUser:    {{Key: "user-42", Cost: decimal.NewFromInt(12000), Requests: 300}},
-		},
-		ReportURL: reportURL,
-	}
+	in := report.SampleAlertInput(now, loc)
+	in.Currency, in.From, in.To, in.ReportURL = currency, from, to, reportURL
+	in.MessageID = fmt.Sprintf("<alert-test.%d@%s>", now.UnixNano(), domain)
 	return AlertEmail(in)
 }

@@ -39,10 +39,12 @@ type alertView struct {
 	AsOf           string
 }
 
-// driverTable is one "top …" table of an alert.
+// driverTable is one "top …" table of an alert (the budget's drivers) or a digest (the top
+// services, models and users): the "driver_table" partial (email/drivers.html) draws it.
 type driverTable struct {
 	Title string
 	Rows  []driverRow
+	Empty string // shown instead of rows when there are none
 }
 
 // driverRow is one line of a driverTable.

@@ -15,9 +15,11 @@
 package email
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,8 +46,15 @@ type Digest struct {
 	GeneratedAt time.Time
 
 	KPIs KPIs
+	// Progress names a period still in progress ("month to date, 10 of 30 days",
+	// report.Progress); empty: the period is over. The headline states it beside the cost.
+	Progress string
 	// Previous is the previous period's KPIs, for the change figures; nil: not shown.
 	Previous *KPIs
+	// Compare is what Previous covers (report.VersusOf): its label names it ("vs 1–10 Oct (same
+	// 10 days)"); on a partial basis the changes are amounts named by the label, on none the
+	// label says there is nothing to compare with.
+	Compare report.Versus
 
 	// Movers are the services, models, users and orgs whose cost changed most from the previous
 	// period, largest change first; Spikes the days whose cost is above twice the median of the
@@ -270,11 +279,12 @@ func newDigestView(d Digest) digestView {
 	cur := strings.ToUpper(d.Currency)
 	k := d.KPIs
 	v := digestView{
-		Kind:     kindTitle(d.Period.Kind),
-		Period:   d.Period.Label,
-		TimeZone: d.TimeZone,
-		Cost:     format.Format(k.Cost, cur),
-		PageURL:  d.PageURL,
+		Kind:      kindTitle(d.Period.Kind),
+		Period:    d.Period.Label,
+		TimeZone:  d.TimeZone,
+		Cost:      format.Format(k.Cost, cur),
+		CostScope: d.Progress,
+		PageURL:   d.PageURL,
 		// The workbook link keeps its query (a presigned signature) byte for byte; html/template
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
@@ -293,11 +303,7 @@ func newDigestView(d Digest) digestView {
 		v.Unpriced = format.Count(k.Unpriced)
 	}
 	requests := kpi("Requests", format.Count(k.Requests))
-	if d.Previous != nil {
-		p := *d.Previous
-		v.CostChange = change(k.Cost, p.Cost) + " vs the previous period (" + format.Format(p.Cost, cur) + ")"
-		requests.Note = change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
-	}
+	v.CostChange, requests.Note = changes(d, cur)
 	v.Sections = sections(d, cur, loc)
 	kpis := []kpiView{
 		requests,
@@ -319,7 +325,11 @@ func newDigestView(d Digest) digestView {
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
-	pre := []string{"Total " + v.Cost, format.Counted(k.Requests, "request")}
+	total := "Total " + v.Cost
+	if v.CostScope != "" {
+		total += " " + v.CostScope
+	}
+	pre := []string{total, format.Counted(k.Requests, "request")}
 	if v.NoRequests {
 		pre[1] = "no requests"
 	}
@@ -332,9 +342,36 @@ func newDigestView(d Digest) digestView {
 	return v
 }
 
-// budgets are the budget bars, and the line naming the budgets that need attention, worst
-// first: "1 budget exceeded, 2 at warning".
+// changes are the cost's and the requests' changes from d.Previous as the headline states them
+// (d.Compare): on a partial basis amounts, named by the label, since a percentage of part of a
+// period is no change anyone can use; with nothing to compare with the label alone.
+func changes(d Digest, cur string) (cost, requests string) {
+	if d.Previous == nil {
+		return "", ""
+	}
+	k, p := d.KPIs, *d.Previous
+	switch d.Compare.Basis {
+	case report.BasisNone:
+		return d.Compare.Label, ""
+	case report.BasisPartial:
+		return format.Signed(k.Cost.Sub(p.Cost), cur) + " " + d.Compare.Label + " (" + format.Format(p.Cost, cur) + ")",
+			format.SignedCount(k.Requests - p.Requests)
+	}
+	// Like with like: a month to date is compared with as many days of the month before.
+	compared := cmp.Or(d.Compare.Label, "vs the previous period")
+	return change(k.Cost, p.Cost) + " " + compared + " (" + format.Format(p.Cost, cur) + ")",
+		change(decimal.NewFromInt(k.Requests), decimal.NewFromInt(p.Requests))
+}
+
+// stateOrder ranks budget states worst first: the bars that need attention come first.
+var stateOrder = map[State]int{StateExceeded: 0, StateCritical: 1, StateWarning: 2, StateInfo: 3, StateOK: 4}
+
+// budgets are the budget bars, worst state first (exceeded ones at the top, then in the
+// configured order), and the line naming the budgets that need attention, worst first:
+// "1 budget exceeded, 2 at warning".
 func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, attention string) {
+	bs = slices.Clone(bs)
+	slices.SortStableFunc(bs, func(a, b Budget) int { return stateOrder[a.State] - stateOrder[b.State] })
 	counts := map[State]int{}
 	for _, b := range bs {
 		counts[b.State]++
@@ -406,7 +443,7 @@ func tops(d Digest, cur string) []driverTable {
 		title string
 		rows  []Top
 	}{{"Top services", d.TopServices}, {"Top models", d.TopModels}, {"Top users", d.TopUsers}} {
-		tbl := driverTable{Title: t.title}
+		tbl := driverTable{Title: t.title, Empty: "(no events)"}
 		for _, r := range t.rows[:min(TopN, len(t.rows))] {
 			name := r.Name
 			if name == "" {

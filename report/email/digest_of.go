@@ -24,6 +24,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		Currency:    rep.Currency,
 		TimeZone:    p.Start.Location().String(),
 		KPIs:        digestKPIs(rep.Totals),
+		Progress:    report.Progress(p, rep.AsOf),
 		GeneratedAt: generatedAt,
 		PageURL:     pageURL,
 		WorkbookURL: workbookURL,
@@ -44,7 +45,10 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	if rep.Previous != nil {
 		k := digestKPIs(rep.Previous.Totals)
 		d.Previous = &k
-		d.Movers = movers(rep)
+		d.Compare = report.VersusOf(p, rep.Previous)
+		if d.Compare.Basis != report.BasisNone {
+			d.Movers = movers(rep)
+		}
 	} else if prev, ok := previousTotals(rep); ok {
 		k := digestKPIs(prev)
 		d.Previous = &k

@@ -16,6 +16,7 @@ type digestView struct {
 	Attention   string // "1 budget exceeded, 2 at warning"; empty when all is well
 
 	Cost       string      // total cost, the first number of the email
+	CostScope  string      // "month to date, 10 of 30 days" for a period in progress; empty: over
 	CostChange string      // "+12.3 % vs the previous period (₩1,100)"; empty: not shown
 	KPIRows    [][]kpiView // none when NoRequests
 	NoRequests bool        // the period has no requests: said instead of the key numbers

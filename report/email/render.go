@@ -17,7 +17,8 @@ import (
 // digest_view.go: the template functions and the parsed templates. Every field of a view is
 // already formatted text; the HTML templates escape each of them.
 
-// emailFS is the email markup: alert.*, digest.* and bar.html.
+// emailFS is the email markup: alert.*, digest.* and the partials bar.html, drivers.html and
+// links.html.
 var emailFS = templates.Email()
 
 // emailFuncs are the functions of the HTML email templates; the plain-text ones have noun.
@@ -86,7 +87,7 @@ func parse(name string) emailTemplates {
 	return emailTemplates{
 		subject: texttemplate.Must(texttemplate.ParseFS(emailFS, name+"_subject.txt")),
 		text:    texttemplate.Must(texttemplate.New(name+".txt").Funcs(texttemplate.FuncMap{"noun": noun}).ParseFS(emailFS, name+".txt")),
-		html:    htmltemplate.Must(htmltemplate.New(name+".html").Funcs(emailFuncs).ParseFS(emailFS, name+".html", "bar.html")),
+		html:    htmltemplate.Must(htmltemplate.New(name+".html").Funcs(emailFuncs).ParseFS(emailFS, name+".html", "bar.html", "drivers.html", "links.html")),
 	}
 }
 

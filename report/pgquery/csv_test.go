@@ -17,7 +17,6 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
 	"github.com/aispend/aispend/report"
-	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/pgquery"
 	"github.com/aispend/aispend/report/sheet"
 )
@@ -94,7 +93,7 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := q.Events(ctx, from, to, func(e report.Event) error { return w.Write(artifact.WorkbookEvent(e)) }); err != nil {
+		if err := q.Events(ctx, from, to, w.Write); err != nil {
 			t.Fatal(err)
 		}
 		if err := w.Close(); err != nil {

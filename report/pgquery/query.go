@@ -1,6 +1,8 @@
-// Package pgquery holds every SQL statement of the batch job: daily aggregates, period
-// statistics, budget spend, the alert ledger and retention. Each query is its own file in sql/,
-// with a header comment stating its parameters and result. It implements report.Store.
+// Package pgquery holds the SQL of the batch side (the batch job and the read API): daily
+// aggregates, period statistics, budget spend, the alert and digest ledgers, the events of a
+// report and retention; the runs table and the run locks are report/runlog's, the schema and
+// the writing of events collect/pgstore's. Each query is its own file in sql/, with a header
+// comment stating its parameters and result. It implements report.Store.
 package pgquery
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,6 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -45,6 +49,7 @@ var (
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
+	qDataBegin            = q("data_begin")
 	qUnpricedModels       = q("unpriced_models")
 	qCacheReads           = q("cache_reads")
 	qDroppedRanges        = q("dropped_ranges")
@@ -66,14 +71,15 @@ var (
 	qDigestFailed         = q("digest_failed")
 	qDigestStatus         = q("digest_status")
 	qSpendRollups         = q("spend_rollups")
-	qSpendAggs            = q("spend_aggregates")
+	qSpendAggs            = strings.Replace(stripComments(q("spend_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
 	qDriversRollups       = q("drivers_rollups")
-	qDriversAggs          = q("drivers_aggregates")
+	qDriversAggs          = strings.Replace(stripComments(q("drivers_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
 	qSpendBatch           = withRows(stripComments(q("spend_batch")), -1)
 	qSpendPending         = withRows(stripComments(q("spend_batch")), 2)
 	qPendingRows          = strings.TrimSpace(stripComments(q("pending_rows")))
 	qPendingSums          = stripComments(q("pending_sums"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
+	qAggregateScope       = strings.TrimSpace(stripComments(q("aggregate_scope")))
 	qEventsCSV            = q("events_csv")
 	qConsumeChanges       = q("consume_changes")
 	qAggregateZones       = q("aggregate_zones")
@@ -167,56 +173,19 @@ var _ report.Store = (*Store)(nil)
 // New returns a Store on pool (a direct connection: retention uses session settings).
 func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, LockTimeout: 5 * time.Second} }
 
-// Report implements report.Store.
+// Report implements report.Store: it brings the aggregates of the days it reads up to date and
+// reads the report from them, all in one REPEATABLE READ transaction.
 func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.Report, error) {
-	if req.TopN <= 0 {
-		req.TopN = 10
+	plan, err := planReport(req)
+	if err != nil {
+		return nil, err
 	}
-	if req.SeriesDays <= 0 {
-		req.SeriesDays = report.SeriesDays
-	}
-	p := req.Period
-	loc := p.Start.Location()
-	days := p.Days()
-	if len(days) == 0 {
-		return nil, fmt.Errorf("report %s: empty period", p)
-	}
-	ly, lm, ld := days[len(days)-1].Date()
-	seriesStart := startOfDay(ly, lm, ld-req.SeriesDays+1, loc)
-	if p.Start.Before(seriesStart) {
-		seriesStart = p.Start // a 31-day month shows all its days
-	}
-	// The 30 days before the series are the baseline of its spike days.
-	sy, sm, sd := seriesStart.Date()
-	histStart := startOfDay(sy, sm, sd-report.SeriesDays, loc)
-	// The previous period, over as many days as this one has had while it is in progress.
-	prev := p.Previous()
-	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
-	if !req.AsOf.IsZero() && req.AsOf.After(p.Start) && req.AsOf.Before(p.End) {
-		ay, am, ad := req.AsOf.In(loc).Date()
-		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: startOfDay(ay, am, ad+1, loc)}.Days())
-		py, pm, pd := prev.Start.Date()
-		if end := startOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
-			cmp.End, cmp.Partial = end, true
-		}
-	}
-
 	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	from, to := histStart, p.End
-	if cmp.Start.Before(from) {
-		from = cmp.Start
-	}
-	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(from) {
-		from = req.RefreshFrom
-	}
-	if req.RefreshTo.After(to) {
-		to = req.RefreshTo
-	}
-	if err := s.summarizeBRIN(ctx, conn, from, to); err != nil {
+	if err := s.summarizeBRIN(ctx, conn, plan.from, plan.to); err != nil {
 		return nil, err
 	}
 	// REPEATABLE READ: the rebuild, the totals and (through the exported snapshot) the events the
@@ -232,19 +201,100 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 			return nil, fmt.Errorf("export report snapshot: %w", err)
 		}
 	}
+	rep, err := readPlanned(ctx, tx, plan, req)
+	if err != nil {
+		return nil, err
+	}
+	if !req.Events {
+		return rep, commitReport(ctx, tx, req)
+	}
+	if rep.Events, err = s.holdSnapshot(ctx, tx, req, snapID); err != nil {
+		return nil, err
+	}
+	return rep, nil
+}
 
-	refreshed, err := refresh(ctx, tx, loc, from, to)
+// reportPlan is what a report reads: the period, the days of its series and of the series'
+// baseline, the comparison period, and the range of days to bring up to date first.
+type reportPlan struct {
+	p                      report.Period
+	seriesStart, histStart time.Time
+	cmp                    *report.Comparison
+	from, to               time.Time // the days refreshed
+	topN                   int
+}
+
+// planReport computes the ranges req reads.
+func planReport(req report.ReportRequest) (reportPlan, error) {
+	if req.TopN <= 0 {
+		req.TopN = 10
+	}
+	if req.SeriesDays <= 0 {
+		req.SeriesDays = report.SeriesDays
+	}
+	p := req.Period
+	loc := p.Start.Location()
+	days := p.Days()
+	if len(days) == 0 {
+		return reportPlan{}, fmt.Errorf("report %s: empty period", p)
+	}
+	ly, lm, ld := days[len(days)-1].Date()
+	seriesStart := report.StartOfDay(ly, lm, ld-req.SeriesDays+1, loc)
+	if p.Start.Before(seriesStart) {
+		seriesStart = p.Start // a 31-day month shows all its days
+	}
+	// The 30 days before the series are the baseline of its spike days.
+	sy, sm, sd := seriesStart.Date()
+	plan := reportPlan{p: p, topN: req.TopN, seriesStart: seriesStart, histStart: report.StartOfDay(sy, sm, sd-report.SeriesDays, loc), cmp: comparison(p, req.AsOf)}
+	plan.from, plan.to = plan.histStart, p.End
+	if plan.cmp.Start.Before(plan.from) {
+		plan.from = plan.cmp.Start
+	}
+	if !req.RefreshFrom.IsZero() && req.RefreshFrom.Before(plan.from) {
+		plan.from = req.RefreshFrom
+	}
+	if req.RefreshTo.After(plan.to) {
+		plan.to = req.RefreshTo
+	}
+	return plan, nil
+}
+
+// comparison is the period before p, over as many days as p has had at asOf while it is in
+// progress.
+func comparison(p report.Period, asOf time.Time) *report.Comparison {
+	loc := p.Start.Location()
+	prev := p.Previous()
+	cmp := &report.Comparison{Start: prev.Start, End: prev.End}
+	if !asOf.IsZero() && asOf.After(p.Start) && asOf.Before(p.End) {
+		ay, am, ad := asOf.In(loc).Date()
+		elapsed := len(report.Period{Kind: report.Daily, Start: p.Start, End: report.StartOfDay(ay, am, ad+1, loc)}.Days())
+		py, pm, pd := prev.Start.Date()
+		if end := report.StartOfDay(py, pm, pd+elapsed, loc); end.Before(prev.End) {
+			cmp.End, cmp.Partial = end, true
+		}
+	}
+	return cmp
+}
+
+// readPlanned brings the plan's days up to date in tx and reads the report, its comparison,
+// cache savings and unpriced models.
+func readPlanned(ctx context.Context, tx pgx.Tx, plan reportPlan, req report.ReportRequest) (*report.Report, error) {
+	p, loc := plan.p, plan.p.Start.Location()
+	refreshed, err := refresh(ctx, tx, loc, plan.from, plan.to)
 	if err != nil {
 		return nil, err
 	}
-	rep, err := readReport(ctx, tx, p, seriesStart, histStart, req.TopN)
+	rep, err := readReport(ctx, tx, p, plan.seriesStart, plan.histStart, plan.topN)
 	if err != nil {
 		return nil, err
 	}
-	if cmp.Totals, cmp.ByKey, err = readRange(ctx, tx, loc.String(), cmp.Start, cmp.End); err != nil {
+	if plan.cmp.Totals, plan.cmp.ByKey, err = readRange(ctx, tx, loc.String(), plan.cmp.Start, plan.cmp.End); err != nil {
 		return nil, err
 	}
-	rep.Previous = cmp
+	if err := dataBegin(ctx, tx, loc, plan.cmp); err != nil {
+		return nil, err
+	}
+	rep.Previous = plan.cmp
 	if !req.AsOf.IsZero() && req.AsOf.Before(p.End) {
 		rep.AsOf = req.AsOf
 	}
@@ -259,15 +309,27 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 		}
 	}
 	rep.RefreshedDays = refreshed
-	if !req.Events {
-		if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
-			if err := tx.Commit(ctx); err != nil {
-				return nil, fmt.Errorf("commit daily aggregates: %w", err)
-			}
-		}
-		return rep, nil
+	return rep, nil
+}
+
+// commitReport commits the rebuilt aggregates, except on a dry run, whose deferred rollback
+// undoes the rebuild.
+func commitReport(ctx context.Context, tx pgx.Tx, req report.ReportRequest) error {
+	if req.DryRun {
+		return nil
 	}
-	snap := &snapshot{tz: loc.String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit daily aggregates: %w", err)
+	}
+	return nil
+}
+
+// holdSnapshot opens the events snapshot of the report's transaction tx (exported as snapID)
+// in a transaction of its own, which outlives tx, then commits tx.
+func (s *Store) holdSnapshot(ctx context.Context, tx pgx.Tx, req report.ReportRequest, snapID string) (*snapshot, error) {
+	p := req.Period
+	snap := &snapshot{tz: p.Start.Location().String(), from: p.Start, to: p.End, replica: s.Replica, log: s.logger()}
+	var err error
 	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
 		return nil, err
 	}
@@ -275,14 +337,11 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if snap.conn, snap.tx, err = importSnapshot(ctx, s.pool, snapID); err != nil {
 		return nil, err
 	}
-	if !req.DryRun { // a dry run's deferred rollback undoes the rebuild
-		if err := tx.Commit(ctx); err != nil {
-			snap.Close()
-			return nil, fmt.Errorf("commit daily aggregates: %w", err)
-		}
+	if err := commitReport(ctx, tx, req); err != nil {
+		snap.Close()
+		return nil, err
 	}
-	rep.Events = snap
-	return rep, nil
+	return snap, nil
 }
 
 // lockAggregates takes the aggregates lock for the session of a dedicated connection, before
@@ -412,6 +471,12 @@ func dateOf(t time.Time) time.Time {
 // of writers that commit while a refresh runs.
 var afterConsume = func() {}
 
+// nextDay is the first instant of the calendar day after the one t is in (in loc).
+func nextDay(t time.Time, loc *time.Location) time.Time {
+	y, m, d := t.In(loc).Date()
+	return report.StartOfDay(y, m, d+1, loc)
+}
+
 // refresh brings the aggregates of the days in [from, to) (in loc) up to date inside tx and
 // returns the days it rebuilt. It first consumes the change marks the event triggers left
 // (consume_changes.sql), then rebuilds each day of the range that is not current and whose
@@ -503,35 +568,11 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 // already built (apply_deltas.sql), and any other mark makes its days stale (stale_days.sql), to
 // be rebuilt from the events when a report needs them. Run under the aggregates lock.
 func consumeChanges(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, qConsumeChanges)
-	if err != nil {
-		return fmt.Errorf("consume event changes: %w", err)
+	staleHours, inserts, err := readChanges(ctx, tx)
+	if err != nil || len(staleHours) == 0 && len(inserts) == 0 {
+		return err
 	}
-	type mark struct {
-		hour time.Time
-		xact int64
-		rows int64
-	}
-	var staleHours []time.Time
-	var inserts []mark
-	var m mark
-	var xact *int64
-	_, err = pgx.ForEachRow(rows, []any{&m.hour, &xact, &m.rows}, func() error {
-		if xact == nil {
-			staleHours = append(staleHours, m.hour)
-			return nil
-		}
-		m.xact = *xact
-		inserts = append(inserts, m)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("consume event changes: %w", err)
-	}
-	if len(staleHours) == 0 && len(inserts) == 0 {
-		return nil
-	}
-	rows, err = tx.Query(ctx, qAggregateZones)
+	rows, err := tx.Query(ctx, qAggregateZones)
 	if err != nil {
 		return fmt.Errorf("list aggregate time zones: %w", err)
 	}
@@ -544,38 +585,15 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 		if err != nil {
 			return fmt.Errorf("aggregates of time zone %q: %w", tz, err)
 		}
-		// A day that would get maxDeltaRows new rows or more is rebuilt instead: adding costs
-		// about three times as much per row as rebuilding (every touched histogram is merged).
-		added := map[time.Time]int64{}
-		for _, m := range inserts {
-			added[dateOf(m.hour.In(loc))] += m.rows
-		}
-		stale := append([]time.Time(nil), staleHours...)
-		seen := map[time.Time]bool{} // each hour once: thousands of commits share an hour
-		var hours []time.Time
-		var xacts []int64
-		var lo, hi int64
-		for _, m := range inserts {
-			if added[dateOf(m.hour.In(loc))] >= maxDeltaRows || added[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] >= maxDeltaRows {
-				if !seen[m.hour] {
-					stale, seen[m.hour] = append(stale, m.hour), true
-				}
-				continue
-			}
-			if len(xacts) == 0 || m.xact < lo {
-				lo = m.xact
-			}
-			hi = max(hi, m.xact)
-			hours, xacts = append(hours, m.hour), append(xacts, m.xact)
-		}
+		stale, d := splitInserts(staleHours, inserts, loc)
 		if len(stale) > 0 {
 			if _, err := tx.Exec(ctx, qStaleDays, tz, stale); err != nil {
 				return fmt.Errorf("mark changed days stale in %s: %w", tz, err)
 			}
 		}
-		if len(hours) > 0 {
+		if len(d.hours) > 0 {
 			err := joiningMarks(ctx, tx, func() error {
-				_, err := tx.Exec(ctx, qApplyDeltas, tz, hours, xacts, lo, hi)
+				_, err := tx.Exec(ctx, qApplyDeltas, tz, d.hours, d.xacts, d.lo, d.hi)
 				return err
 			})
 			if err != nil {
@@ -584,6 +602,73 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 		}
 	}
 	return nil
+}
+
+// insertMark is one consumed insert mark: the hour and transaction of new events, and how many.
+type insertMark struct {
+	hour time.Time
+	xact int64
+	rows int64
+}
+
+// readChanges consumes the change marks (consume_changes.sql): the hours changed otherwise
+// than by inserts, and the insert marks.
+func readChanges(ctx context.Context, tx pgx.Tx) (staleHours []time.Time, inserts []insertMark, err error) {
+	rows, err := tx.Query(ctx, qConsumeChanges)
+	if err != nil {
+		return nil, nil, fmt.Errorf("consume event changes: %w", err)
+	}
+	var m insertMark
+	var xact *int64
+	_, err = pgx.ForEachRow(rows, []any{&m.hour, &xact, &m.rows}, func() error {
+		if xact == nil {
+			staleHours = append(staleHours, m.hour)
+			return nil
+		}
+		m.xact = *xact
+		inserts = append(inserts, m)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("consume event changes: %w", err)
+	}
+	return staleHours, inserts, nil
+}
+
+// deltas are the insert marks whose rows apply_deltas.sql adds to the built days, with the
+// bounds of their transactions.
+type deltas struct {
+	hours  []time.Time
+	xacts  []int64
+	lo, hi int64
+}
+
+// splitInserts sorts the insert marks for the aggregates of loc: a day that would get
+// maxDeltaRows new rows or more is rebuilt instead (its hours join staleHours), as adding costs
+// about three times as much per row as rebuilding (every touched histogram is merged); the
+// other marks are added as deltas.
+func splitInserts(staleHours []time.Time, inserts []insertMark, loc *time.Location) ([]time.Time, deltas) {
+	added := map[time.Time]int64{}
+	for _, m := range inserts {
+		added[dateOf(m.hour.In(loc))] += m.rows
+	}
+	stale := append([]time.Time(nil), staleHours...)
+	seen := map[time.Time]bool{} // each hour once: thousands of commits share an hour
+	var d deltas
+	for _, m := range inserts {
+		if added[dateOf(m.hour.In(loc))] >= maxDeltaRows || added[dateOf(m.hour.Add(time.Hour-time.Microsecond).In(loc))] >= maxDeltaRows {
+			if !seen[m.hour] {
+				stale, seen[m.hour] = append(stale, m.hour), true
+			}
+			continue
+		}
+		if len(d.xacts) == 0 || m.xact < d.lo {
+			d.lo = m.xact
+		}
+		d.hi = max(d.hi, m.xact)
+		d.hours, d.xacts = append(d.hours, m.hour), append(d.xacts, m.xact)
+	}
+	return stale, d
 }
 
 // joiningMarks runs fn, whose statements join event rows to change marks, with the settings
@@ -675,12 +760,56 @@ type querier interface {
 }
 
 // readReport computes a period's report from the daily rollups: report_totals gives every total
-// in one statement, then report_latency the histograms of the rows shown and of every user and org.
+// in one statement, then report_latency the histograms of the rows shown and of every user and
+// org; each dimension shows its top topN and an "(other)" row.
 func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, histStart time.Time, topN int) (*report.Report, error) {
 	tz := p.Start.Location().String()
+	groups, byDay, err := readTotals(ctx, tx, tz, histStart, p)
+	if err != nil {
+		return nil, err
+	}
+	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
+	for _, t := range groups["total"] {
+		rep.Totals.Add(t.Totals)
+	}
+	// The rows shown: each dimension's top N (report.CompareRows).
+	shown := map[report.Dimension][]report.Row{}
+	var rest = map[report.Dimension][]report.Row{}
+	dims, keys := []string{"total"}, []string{""}
+	for _, d := range report.Dimensions {
+		g := groups[string(d)]
+		slices.SortFunc(g, report.CompareRows)
+		n := min(topN, len(g))
+		shown[d], rest[d] = g[:n], g[n:]
+		for _, row := range g[:n] {
+			dims, keys = append(dims, string(d)), append(keys, row.Key)
+		}
+	}
+	// Every user and org, for the workbook's chargeback sheets (rep.All).
+	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
+	if err != nil {
+		return nil, err
+	}
+	rep.Totals.Latency = hists["total\x00"]
+	for _, d := range report.Dimensions {
+		breakdown(rep, d, shown[d], rest[d], hists)
+	}
+	loc := p.Start.Location()
+	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
+		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
+	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
+		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	}
+	return rep, nil
+}
+
+// readTotals runs report_totals.sql: the rows of every dimension of period p by dimension, and
+// the totals with their latency of every day from histStart to p's end by date.
+func readTotals(ctx context.Context, tx pgx.Tx, tz string, histStart time.Time, p report.Period) (map[string][]report.Row, map[string]report.Totals, error) {
 	rows, err := tx.Query(ctx, qReportTotals, tz, dateOf(histStart), dateOf(p.Start), dateOf(p.End))
 	if err != nil {
-		return nil, fmt.Errorf("query report totals: %w", err)
+		return nil, nil, fmt.Errorf("query report totals: %w", err)
 	}
 	groups := map[string][]report.Row{}
 	byDay := map[string]report.Totals{}
@@ -708,72 +837,43 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("query report totals: %w", err)
+		return nil, nil, fmt.Errorf("query report totals: %w", err)
 	}
+	return groups, byDay, nil
+}
 
-	rep := &report.Report{Period: p, Breakdowns: map[report.Dimension][]report.Row{}}
-	for _, t := range groups["total"] {
-		rep.Totals.Add(t.Totals)
+// breakdown sets rep's rows of dimension d: the shown ones with their latency (hists), then
+// one "(other)" row summing the rest; for users and orgs also every row (rep.All).
+func breakdown(rep *report.Report, d report.Dimension, shown, rest []report.Row, hists map[string]report.Histogram) {
+	out := make([]report.Row, 0, len(shown)+1)
+	// Histograms are additive: the "other" row's is the total's minus the top N's.
+	otherHist := append(report.Histogram(nil), rep.Totals.Latency...)
+	for _, row := range shown {
+		row.Latency = hists[string(d)+"\x00"+row.Key]
+		otherHist = subtract(otherHist, row.Latency)
+		out = append(out, row)
 	}
-	// The rows shown: each dimension's top N by cost, then requests, then key.
-	shown := map[report.Dimension][]report.Row{}
-	var rest = map[report.Dimension][]report.Row{}
-	dims, keys := []string{"total"}, []string{""}
-	for _, d := range report.Dimensions {
-		g := groups[string(d)]
-		sort.Slice(g, func(i, j int) bool {
-			return report.Ranked(g[i].Cost, g[i].Requests, g[i].Key, g[j].Cost, g[j].Requests, g[j].Key)
-		})
-		n := min(topN, len(g))
-		shown[d], rest[d] = g[:n], g[n:]
-		for _, row := range g[:n] {
-			dims, keys = append(dims, string(d)), append(keys, row.Key)
+	if len(rest) > 0 {
+		other := report.Row{Other: true, Members: len(rest)}
+		for _, row := range rest {
+			other.Add(row.Totals)
 		}
+		other.Latency = trim(otherHist)
+		out = append(out, other)
 	}
-	// Every user and org, for the workbook's chargeback sheets (rep.All).
-	hists, err := latency(ctx, tx, tz, p, dims, keys, []string{string(report.ByUser), string(report.ByOrg)})
-	if err != nil {
-		return nil, err
+	rep.Breakdowns[d] = out
+	// Finance charges back per user and org: the workbook lists every one of them.
+	if d != report.ByUser && d != report.ByOrg {
+		return
 	}
-	rep.Totals.Latency = hists["total\x00"]
-	for _, d := range report.Dimensions {
-		out := make([]report.Row, 0, len(shown[d])+1)
-		// Histograms are additive: the "other" row's is the total's minus the top N's.
-		otherHist := append(report.Histogram(nil), rep.Totals.Latency...)
-		for _, row := range shown[d] {
-			row.Latency = hists[string(d)+"\x00"+row.Key]
-			otherHist = subtract(otherHist, row.Latency)
-			out = append(out, row)
-		}
-		if len(rest[d]) > 0 {
-			other := report.Row{Other: true, Members: len(rest[d])}
-			for _, row := range rest[d] {
-				other.Add(row.Totals)
-			}
-			other.Latency = trim(otherHist)
-			out = append(out, other)
-		}
-		rep.Breakdowns[d] = out
-		// Finance charges back per user and org: the workbook lists every one of them.
-		if d == report.ByUser || d == report.ByOrg {
-			all := append(append([]report.Row(nil), out[:len(shown[d])]...), rest[d]...)
-			for i := range all {
-				all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
-			}
-			if rep.All == nil {
-				rep.All = map[report.Dimension][]report.Row{}
-			}
-			rep.All[d] = all
-		}
+	all := append(append([]report.Row(nil), out[:len(shown)]...), rest...)
+	for i := range all {
+		all[i].Latency = hists[string(d)+"\x00"+all[i].Key]
 	}
-	loc := p.Start.Location()
-	for d := histStart; d.Before(seriesStart); d = nextDay(d, loc) {
-		rep.History = append(rep.History, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
+	if rep.All == nil {
+		rep.All = map[report.Dimension][]report.Row{}
 	}
-	for d := seriesStart; d.Before(p.End); d = nextDay(d, loc) {
-		rep.Series = append(rep.Series, report.Day{Date: d, Totals: byDay[d.Format(time.DateOnly)]})
-	}
-	return rep, nil
+	rep.All[d] = all
 }
 
 // readRange runs report_range.sql: the totals over the days of [from, to), and per dimension
@@ -808,6 +908,29 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 		return report.Totals{}, nil, fmt.Errorf("query previous period: %w", err)
 	}
 	return total, byKey, nil
+}
+
+// dataBegin marks on cmp where the data begin when that is after its start (a young
+// installation), or that there are none: what the report's changes can be measured against
+// (report.VersusOf).
+func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
+	var first pgtype.Timestamptz
+	var d pgtype.Date
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d, &first); err != nil {
+		return fmt.Errorf("query where the data begin: %w", err)
+	}
+	if !d.Valid {
+		cmp.NoData = true
+		return nil
+	}
+	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if first.Valid {
+		begin = first.Time
+	}
+	if begin.After(cmp.Start) {
+		cmp.DataBegin = begin
+	}
+	return nil
 }
 
 // unpricedModels names the models of the period's unpriced events with their token counts,
@@ -984,54 +1107,56 @@ func (s *Store) StaleAlert(ctx context.Context, b report.Breach) (bool, error) {
 
 // PendingAlerts implements report.Store.
 func (s *Store) PendingAlerts(ctx context.Context) ([]report.LedgerEntry, error) {
-	rows, err := s.pool.Query(ctx, qLedgerPending)
-	if err != nil {
-		return nil, fmt.Errorf("list pending alerts: %w", err)
-	}
-	out, err := scanLedger(rows)
-	if err != nil {
-		return nil, fmt.Errorf("list pending alerts: %w", err)
-	}
-	return out, nil
+	return s.ledger(ctx, "list pending alerts", qLedgerPending)
 }
 
 // Alerts implements report.Store.
 func (s *Store) Alerts(ctx context.Context, from, to time.Time) ([]report.LedgerEntry, error) {
-	rows, err := s.pool.Query(ctx, qLedgerRange, from, to)
+	return s.ledger(ctx, "list alerts", qLedgerRange, from, to)
+}
+
+// ledger reads the ledger rows of query q (scanLedger); what names the read in its errors.
+func (s *Store) ledger(ctx context.Context, what, q string, args ...any) ([]report.LedgerEntry, error) {
+	rows, err := s.pool.Query(ctx, q, args...)
 	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	out, err := scanLedger(rows)
 	if err != nil {
-		return nil, fmt.Errorf("list alerts: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return out, nil
 }
 
-// SendAlert implements report.Store. The row lock is held in a transaction for the whole send,
-// so a concurrent run skips the row; if this process dies mid-send the lock goes with its
-// connection and the row stays pending for the next run, which resends with the same
+// SendAlert implements report.Store (sendLocked): a resend after a crash carries the same
 // Message-ID.
 func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(context.Context, report.LedgerEntry) error) (bool, error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return false, fmt.Errorf("begin alert %s: %w", b.Key(), err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	key := []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)}
-	rows, err := tx.Query(ctx, qLedgerLock, key...)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	entries, err := scanLedger(rows)
-	if err != nil {
-		return false, fmt.Errorf("lock alert %s: %w", b.Key(), err)
-	}
-	if len(entries) == 0 {
-		return false, nil
-	}
-	sendErr := send(ctx, entries[0])
-	// Record the outcome even when ctx was cancelled during the send.
+	var entry report.LedgerEntry
+	return s.sendLocked(ctx, "alert "+b.Key(), []any{b.Budget, b.PeriodStart, b.Threshold, string(b.Kind)},
+		qLedgerLock, qLedgerSent, qLedgerFailed,
+		func(rows pgx.Rows) (bool, error) {
+			entries, err := scanLedger(rows)
+			if err != nil || len(entries) == 0 {
+				return false, err
+			}
+			entry = entries[0]
+			return true, nil
+		},
+		func(ctx context.Context) error { return send(ctx, entry) })
+}
+
+// sendOutcome is how a ledger row records the outcome of its send: the statement of a failure
+// (its arguments, then the error message) and of a success.
+type sendOutcome struct {
+	what                 string // "alert …", "digest …", for errors
+	failed, sent         string
+	failedArgs, sentArgs []any
+}
+
+// recordSend records the outcome of a send in tx, which holds the row's lock, and commits. It
+// records even when ctx was cancelled during the send; the error message is cut to 2,000 bytes.
+// It reports whether the email went out.
+func recordSend(ctx context.Context, tx pgx.Tx, sendErr error, o sendOutcome) (bool, error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	if sendErr != nil {
@@ -1039,19 +1164,20 @@ func (s *Store) SendAlert(ctx context.Context, b report.Breach, send func(contex
 		if len(msg) > 2000 {
 			msg = msg[:2000]
 		}
-		if _, err := tx.Exec(rctx, qLedgerFailed, append(key, msg)...); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+		args := append(append([]any(nil), o.failedArgs...), msg)
+		if _, err := tx.Exec(rctx, o.failed, args...); err != nil {
+			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", o.what, err))
 		}
 		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed alert %s: %w", b.Key(), err))
+			return false, errors.Join(sendErr, fmt.Errorf("record failed %s: %w", o.what, err))
 		}
 		return false, sendErr
 	}
-	if _, err := tx.Exec(rctx, qLedgerSent, key...); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+	if _, err := tx.Exec(rctx, o.sent, o.sentArgs...); err != nil {
+		return true, fmt.Errorf("mark %s sent: %w", o.what, err)
 	}
 	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark alert %s sent: %w", b.Key(), err)
+		return true, fmt.Errorf("mark %s sent: %w", o.what, err)
 	}
 	return true, nil
 }
@@ -1307,30 +1433,8 @@ func (s *Store) SendDigest(ctx context.Context, kind, period, messageID string, 
 	if status == report.StatusSent && !force {
 		return false, nil
 	}
-	sendErr := send(ctx)
-	// Record the outcome even when ctx was cancelled during the send.
-	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if sendErr != nil {
-		msg := sendErr.Error()
-		if len(msg) > 2000 {
-			msg = msg[:2000]
-		}
-		if _, err := tx.Exec(rctx, qDigestFailed, kind, period, msg); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
-		}
-		if err := tx.Commit(rctx); err != nil {
-			return false, errors.Join(sendErr, fmt.Errorf("record failed digest %s: %w", key, err))
-		}
-		return false, sendErr
-	}
-	if _, err := tx.Exec(rctx, qDigestSent, kind, period, messageID, recipients); err != nil {
-		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
-	}
-	if err := tx.Commit(rctx); err != nil {
-		return true, fmt.Errorf("mark digest %s sent: %w", key, err)
-	}
-	return true, nil
+	return recordSend(ctx, tx, send(ctx), sendOutcome{what: "digest " + key,
+		failed: qDigestFailed, failedArgs: []any{kind, period}, sent: qDigestSent, sentArgs: []any{kind, period, messageID, recipients}})
 }
 
 // DigestSent reports whether the digest of a period was sent.
@@ -1362,7 +1466,7 @@ func cacheSavings(ctx context.Context, tx pgx.Tx, p report.Period, cs *report.Ca
 	sum := decimal.Zero
 	_, err = pgx.ForEachRow(rows, []any{&day, &model, &provider, &input, &tokens}, func() error {
 		y, m, d := day.Date()
-		if s, ok := cs.Saved(model, provider, startOfDay(y, m, d, loc), input, tokens); ok {
+		if s, ok := cs.Saved(model, provider, report.StartOfDay(y, m, d, loc), input, tokens); ok {
 			sum = sum.Add(s)
 		}
 		return nil

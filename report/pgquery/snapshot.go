@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,7 +14,10 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-var qBuiltDays = q("built_days")
+var (
+	qBuiltDays      = q("built_days")
+	qSnapshotImport = stripComments(q("snapshot_import"))
+)
 
 // snapshot is report.EventSnapshot: the events exactly as a report counted them. Store.Report
 // computes its totals in a REPEATABLE READ transaction and exports that transaction's snapshot;
@@ -53,7 +57,7 @@ func importSnapshot(ctx context.Context, pool *pgxpool.Pool, id string) (*pgxpoo
 		conn.Release()
 		return nil, nil, fmt.Errorf("begin events snapshot: %w", err)
 	}
-	if _, err := tx.Exec(ctx, "SET TRANSACTION SNAPSHOT "+literal(id)); err != nil {
+	if _, err := tx.Exec(ctx, strings.Replace(qSnapshotImport, "/*id*/", literal(id), 1)); err != nil {
 		_ = tx.Rollback(context.WithoutCancel(ctx))
 		conn.Release()
 		return nil, nil, fmt.Errorf("import events snapshot: %w", err)

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -127,7 +127,7 @@ func planSpend(ctx context.Context, tx pgx.Tx, src *spendSources, scope report.S
 	addRaw := func(a, b time.Time) { pl.ranges = addRange(pl.ranges, a, b) }
 	// The whole days inside [start, end).
 	first := start
-	if y, m, d := start.Date(); !startOfDay(y, m, d, loc).Equal(start) {
+	if y, m, d := start.Date(); !report.StartOfDay(y, m, d, loc).Equal(start) {
 		first = nextDay(start, loc)
 	}
 	if !nextDay(first, loc).After(end) {
@@ -231,97 +231,32 @@ func (s *Store) BudgetSpend(ctx context.Context, scope report.Scope, start, end 
 // the events with one scan per distinct time range, shared by every query that needs it (the
 // budgets of a check mostly share today's tail).
 func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]report.Spend, error) {
-	out := make([]report.Spend, len(qs))
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		add := func(i int, cost string, n, unpriced int64) error {
-			c, err := decimal.NewFromString(cost)
-			if err != nil {
-				return fmt.Errorf("parse spend %q: %w", cost, err)
-			}
-			sp := &out[i]
-			sp.Cost, sp.Events, sp.Unpriced = sp.Cost.Add(c), sp.Events+n, sp.Unpriced+unpriced
-			return nil
-		}
-		raw := map[[2]time.Time][]int{} // time range → the queries that read it from events
-		var ranges [][2]time.Time
-		pend := map[[2]time.Time][]int{} // the same for the rows of pending marks
-		var pendRanges [][2]time.Time
-		src, err := readSpendSources(ctx, tx)
-		if err != nil {
-			return err
-		}
+	out := spendTally(make([]report.Spend, len(qs)))
+	err := s.readSpend(ctx, func(tx pgx.Tx, src *spendSources) error {
+		var raw, pend rangeQueries // the queries that read each range from events, and from the rows of pending marks
 		for i, q := range qs {
 			pl, err := planSpend(ctx, tx, src, q.Scope, q.Start, q.End)
 			if err != nil {
 				return err
 			}
-			if len(pl.days) > 0 {
-				var row pgx.Row
-				switch n, dim, key := scopeDims(q.Scope); {
-				case n == 0:
-					row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, "total", "")
-				case n == 1:
-					row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, dim, key)
-				default:
-					row = tx.QueryRow(ctx, qSpendAggs, append([]any{pl.tz, pl.days}, scopeArgs(q.Scope)[:5]...)...)
-				}
-				var cost string
-				var n, unpriced int64
-				if err := row.Scan(&cost, &n, &unpriced); err != nil {
-					return fmt.Errorf("from aggregates: %w", err)
-				}
-				if err := add(i, cost, n, unpriced); err != nil {
-					return err
-				}
+			if err := out.fromAggregates(ctx, tx, i, pl, q.Scope); err != nil {
+				return err
 			}
-			for _, r := range pl.ranges {
-				if raw[r] == nil {
-					ranges = append(ranges, r)
-				}
-				raw[r] = append(raw[r], i)
-			}
-			for _, r := range pl.pending {
-				if pend[r] == nil {
-					pendRanges = append(pendRanges, r)
-				}
-				pend[r] = append(pend[r], i)
-			}
+			raw.add(pl.ranges, i)
+			pend.add(pl.pending, i)
 		}
-		read := func(b spendRead) error {
-			idx := b.idx
-			sql, args := spendBatch(b, qs)
-			dest := make([]any, 1+3*len(idx))
-			var zero int
-			dest[0] = &zero
-			costs, ns, unpriced := make([]string, len(idx)), make([]int64, len(idx)), make([]int64, len(idx))
-			for j := range idx {
-				dest[1+3*j], dest[2+3*j], dest[3+3*j] = &costs[j], &ns[j], &unpriced[j]
-			}
-			if err := tx.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
-				return fmt.Errorf("from events: %w", err)
-			}
-			for j, i := range idx {
-				if err := add(i, costs[j], ns[j], unpriced[j]); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-		for _, r := range ranges {
-			if err := read(spendRead{qSpendBatch, rowAggregates, []any{r[0], r[1]}, raw[r]}); err != nil {
+		for _, r := range raw.order {
+			if err := out.read(ctx, tx, spendRead{qSpendBatch, rowAggregates, []any{r[0], r[1]}, raw.idx[r]}, qs); err != nil {
 				return err
 			}
 		}
-		for _, r := range pendRanges {
-			rds, err := src.pendingReads(ctx, tx, r, pend[r])
+		for _, r := range pend.order {
+			rds, err := src.pendingReads(ctx, tx, r, pend.idx[r])
 			if err != nil {
 				return err
 			}
 			for _, rd := range rds {
-				if err := read(rd); err != nil {
+				if err := out.read(ctx, tx, rd, qs); err != nil {
 					return err
 				}
 			}
@@ -332,6 +267,100 @@ func (s *Store) BudgetSpends(ctx context.Context, qs []report.SpendQuery) ([]rep
 		return nil, fmt.Errorf("query budget spend: %w", err)
 	}
 	return out, nil
+}
+
+// readSpend runs fn in one snapshot tuned for reading narrow time ranges of the events
+// (rawReadSettings), with the sources of budget spend read (readSpendSources).
+func (s *Store) readSpend(ctx context.Context, fn func(tx pgx.Tx, src *spendSources) error) error {
+	return s.readSnapshot(ctx, func(tx pgx.Tx) error {
+		if err := rawReadSettings(ctx, tx); err != nil {
+			return err
+		}
+		src, err := readSpendSources(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return fn(tx, src)
+	})
+}
+
+// spendTally is the spend of each query of a batch, added up from its reads.
+type spendTally []report.Spend
+
+// add adds a read's cost (exact text), events and unpriced events to query i.
+func (t spendTally) add(i int, cost string, n, unpriced int64) error {
+	c, err := decimal.NewFromString(cost)
+	if err != nil {
+		return fmt.Errorf("parse spend %q: %w", cost, err)
+	}
+	sp := &t[i]
+	sp.Cost, sp.Events, sp.Unpriced = sp.Cost.Add(c), sp.Events+n, sp.Unpriced+unpriced
+	return nil
+}
+
+// fromAggregates adds to query i its spend on the days pl reads from the rollups (a scope on at
+// most one dimension) or the aggregates.
+func (t spendTally) fromAggregates(ctx context.Context, tx pgx.Tx, i int, pl spendPlan, scope report.Scope) error {
+	if len(pl.days) == 0 {
+		return nil
+	}
+	var row pgx.Row
+	switch n, dim, key := scopeDims(scope); {
+	case n == 0:
+		row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, "total", "")
+	case n == 1:
+		row = tx.QueryRow(ctx, qSpendRollups, pl.tz, pl.days, dim, key)
+	default:
+		row = tx.QueryRow(ctx, qSpendAggs, append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)...)
+	}
+	var cost string
+	var n, unpriced int64
+	if err := row.Scan(&cost, &n, &unpriced); err != nil {
+		return fmt.Errorf("from aggregates: %w", err)
+	}
+	return t.add(i, cost, n, unpriced)
+}
+
+// read runs the read b for its queries of qs and adds each one's figures.
+func (t spendTally) read(ctx context.Context, tx pgx.Tx, b spendRead, qs []report.SpendQuery) error {
+	idx := b.idx
+	sql, args := spendBatch(b, qs)
+	dest := make([]any, 1+3*len(idx))
+	var zero int
+	dest[0] = &zero
+	costs, ns, unpriced := make([]string, len(idx)), make([]int64, len(idx)), make([]int64, len(idx))
+	for j := range idx {
+		dest[1+3*j], dest[2+3*j], dest[3+3*j] = &costs[j], &ns[j], &unpriced[j]
+	}
+	if err := tx.QueryRow(ctx, sql, args...).Scan(dest...); err != nil {
+		return fmt.Errorf("from events: %w", err)
+	}
+	for j, i := range idx {
+		if err := t.add(i, costs[j], ns[j], unpriced[j]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rangeQueries lists the distinct time ranges of a batch in the order first seen, each with the
+// queries that read it: one scan per range serves them all.
+type rangeQueries struct {
+	order [][2]time.Time
+	idx   map[[2]time.Time][]int
+}
+
+// add records that query i reads the ranges rs.
+func (rq *rangeQueries) add(rs [][2]time.Time, i int) {
+	if rq.idx == nil {
+		rq.idx = map[[2]time.Time][]int{}
+	}
+	for _, r := range rs {
+		if rq.idx[r] == nil {
+			rq.order = append(rq.order, r)
+		}
+		rq.idx[r] = append(rq.idx[r], i)
+	}
 }
 
 // pendingReads are the reads of what the pending insert marks add to the range r (whole days
@@ -379,11 +408,9 @@ type spendRead struct {
 
 // rowAggregates and sumAggregates are a scope's cost (text, exact), events and unpriced events
 // over event rows and over event_change_sums rows; %[1]s is the scope's predicate.
-const (
-	rowAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, count(*) FILTER (WHERE %[1]s)," +
-		" count(*) FILTER (WHERE cost IS NULL AND %[1]s)"
-	sumAggregates = ",\n coalesce(sum(cost) FILTER (WHERE %[1]s), 0)::text, coalesce(sum(requests) FILTER (WHERE %[1]s), 0)::bigint," +
-		" coalesce(sum(unpriced) FILTER (WHERE %[1]s), 0)::bigint"
+var (
+	rowAggregates = stripComments(q("spend_row_aggregates"))
+	sumAggregates = stripComments(q("spend_sum_aggregates"))
 )
 
 var param = regexp.MustCompile(`\$([0-9]+)`)
@@ -456,16 +483,9 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		})
 		return err
 	}
-	err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
-		if err := rawReadSettings(ctx, tx); err != nil {
-			return err
-		}
-		// A current day with pending insert marks is read as BudgetSpend reads it: its
-		// aggregates plus the rows of the marks, not all its events.
-		src, err := readSpendSources(ctx, tx)
-		if err != nil {
-			return err
-		}
+	// A current day with pending insert marks is read as BudgetSpend reads it: its aggregates
+	// plus the rows of the marks, not all its events.
+	err := s.readSpend(ctx, func(tx pgx.Tx, src *spendSources) error {
 		pl, err := planSpend(ctx, tx, src, scope, start, end)
 		if err != nil {
 			return err
@@ -481,9 +501,7 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 		for _, d := range byKey[dim] {
 			top = append(top, *d)
 		}
-		sort.Slice(top, func(i, j int) bool {
-			return report.Ranked(top[i].Cost, top[i].Requests, top[i].Key, top[j].Cost, top[j].Requests, top[j].Key)
-		})
+		slices.SortFunc(top, report.CompareDrivers)
 		out[dim] = top[:min(n, len(top))]
 	}
 	return out, nil

@@ -77,7 +77,7 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 }
 
 // Write appends one event.
-func (c *EventsCSV) Write(e Event) error {
+func (c *EventsCSV) Write(e report.Event) error {
 	if c.err != nil {
 		return c.err
 	}

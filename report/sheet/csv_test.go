@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aispend/aispend/report"
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
 )
@@ -34,7 +35,7 @@ func readCSV(t *testing.T, b []byte) [][]string {
 	return rows
 }
 
-func writeCSV(t *testing.T, evs []Event) []byte {
+func writeCSV(t *testing.T, evs []report.Event) []byte {
 	t.Helper()
 	var buf bytes.Buffer
 	c, err := NewEventsCSV(&buf, seoul)
@@ -60,7 +61,7 @@ func writeCSV(t *testing.T, evs []Event) []byte {
 // booleans and an absent duration.
 func TestEventsCSVValues(t *testing.T) {
 	ms := int64(1200)
-	evs := []Event{
+	evs := []report.Event{
 		{OccurredAt: time.Date(2025, 6, 1, 15, 30, 0, 123456000, time.UTC), EventID: "ev-1", Service: "chat", Model: "gpt-4o", Provider: "openai",
 			InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 300, CacheWriteTokens: 7, ReasoningTokens: 9, Cost: priced("0.000000000001"),
 			CostSource: "local", DurationMS: &ms, Success: true, CacheHit: true, UserID: "u1", OrgID: "o1", Endpoint: "/v1/chat", Tags: `{"team":"qa"}`},
@@ -114,14 +115,14 @@ func TestEventsCSVText(t *testing.T) {
 		"user@example.com":              "user@example.com",
 		"bad\xffutf8":                   "bad\uFFFDutf8",
 	}
-	var evs []Event
+	var evs []report.Event
 	var ins []string
 	for in := range cases {
 		ins = append(ins, in)
 	}
 	slices.Sort(ins)
 	for i, in := range ins {
-		evs = append(evs, Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: in, Service: in, Model: in,
+		evs = append(evs, report.Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: in, Service: in, Model: in,
 			Provider: in, CostSource: in, Error: in, UserID: in, OrgID: in, Endpoint: in, Tags: in})
 	}
 	rows := readCSV(t, writeCSV(t, evs))
@@ -149,7 +150,7 @@ func TestEventsCSVWriteError(t *testing.T) {
 	}
 	var werr error
 	for i := 0; i < 100_000 && werr == nil; i++ {
-		werr = c.Write(Event{EventID: fmt.Sprintf("%d-0190a1b2-c3d4-7e5f-8a9b", i)})
+		werr = c.Write(report.Event{EventID: fmt.Sprintf("%d-0190a1b2-c3d4-7e5f-8a9b", i)})
 	}
 	if werr == nil && c.Close() == nil {
 		t.Fatal("writing to a failing writer succeeded")
@@ -179,7 +180,7 @@ func TestEventsCSVMemoryStaysFlat(t *testing.T) {
 		case last - 1:
 			heapLast = heapBytes()
 		}
-		err := c.Write(Event{OccurredAt: base.Add(time.Duration(i) * time.Second), EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
+		err := c.Write(report.Event{OccurredAt: base.Add(time.Duration(i) * time.Second), EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
 			Service: "QA_CHAT", Model: "claude-sonnet-4", InputTokens: int64(i), Cost: priced("12.3456"), DurationMS: &ms,
 			UserID: fmt.Sprintf("user-%d", i%1000), Error: fmt.Sprintf("error %d, \"quoted\"", i)})
 		if err != nil {
@@ -222,7 +223,7 @@ func BenchmarkEventsCSV(b *testing.B) {
 			b.Fatal(err)
 		}
 		for i := range n {
-			err := c.Write(Event{
+			err := c.Write(report.Event{
 				OccurredAt: base.Add(time.Duration(i) * 2591 * time.Millisecond), EventID: ids[i%len(ids)],
 				Service: "QA_CHAT", Model: "claude-sonnet-4-5", Provider: "anthropic", InputTokens: int64(1000 + i%5000),
 				OutputTokens: int64(i % 700), CacheReadTokens: int64(i % 800), Cost: costs[i%len(costs)], CostSource: "local",
@@ -250,7 +251,7 @@ func TestWorkbookLinksEventsCSV(t *testing.T) {
 	wb := fixture()
 	wb.EventsCSV = name
 	wb.EventsOmitted = "This period has 300,000 events, more than the 200,000 a workbook lists."
-	wb.Events = func(func(Event) error) error {
+	wb.Events = func(func(report.Event) error) error {
 		t.Error("Events called for a workbook that omits them")
 		return nil
 	}

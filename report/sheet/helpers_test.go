@@ -16,6 +16,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/report"
 )
 
 var seoul = mustZone("Asia/Seoul")
@@ -31,8 +32,8 @@ func mustZone(name string) *time.Location {
 func priced(s string) decimal.NullDecimal { return decimal.NewNullDecimal(testkit.Dec(s)) }
 
 // eventsOf adapts a slice to the Workbook.Events callback.
-func eventsOf(evs []Event) func(func(Event) error) error {
-	return func(emit func(Event) error) error {
+func eventsOf(evs []report.Event) func(func(report.Event) error) error {
+	return func(emit func(report.Event) error) error {
 		for _, e := range evs {
 			if err := emit(e); err != nil {
 				return err
@@ -45,7 +46,7 @@ func eventsOf(evs []Event) func(func(Event) error) error {
 // fixture is a small, complete workbook in KRW and Asia/Seoul.
 func fixture() Workbook {
 	ms := int64(1200)
-	evs := []Event{
+	evs := []report.Event{
 		{OccurredAt: time.Date(2025, 6, 1, 15, 30, 0, 0, time.UTC), EventID: "ev-1", Service: "chat", Model: "gpt-4o", Provider: "openai",
 			InputTokens: 1000, OutputTokens: 200, CacheReadTokens: 300, Cost: priced("7.8"), CostSource: "local", DurationMS: &ms,
 			Success: true, CacheHit: true, UserID: "u1", OrgID: "o1", Endpoint: "/v1/chat", Tags: `{"team":"qa"}`},
@@ -60,15 +61,15 @@ func fixture() Workbook {
 		Summary: Summary{TotalCost: testkit.Dec("12345.678"), Requests: 10, Successes: 9, CacheHits: 4, Unpriced: 1, AvgCost: decimal.NewNullDecimal(testkit.Dec("1371.742")),
 			Tokens: Tokens{Input: 1050, Output: 200, CacheRead: 300}, Latency: &Latency{P50: 800, P95: 1200.5, P99: 1500}},
 		Daily: []DailyRow{
-			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Cost: testkit.Dec("12000"), Requests: 6},
+			{Day: time.Date(2025, 6, 1, 0, 0, 0, 0, seoul), Counts: Counts{Cost: testkit.Dec("12000"), Requests: 6}},
 			// Any instant of the day will do: 2025-06-01 18:00 UTC is 2025-06-02 03:00 in Seoul.
-			{Day: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC), Cost: testkit.Dec("345.678"), Requests: 4},
+			{Day: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC), Counts: Counts{Cost: testkit.Dec("345.678"), Requests: 4}},
 		},
-		Services: []BreakdownRow{{Name: "chat", Cost: testkit.Dec("12000"), Requests: 6, Latency: &Latency{P50: 700, P95: 1100, P99: 1400}}, {Name: "search", Cost: testkit.Dec("345.678"), Requests: 4}},
-		Models:   []BreakdownRow{{Name: "gpt-4o", Cost: testkit.Dec("12345.678"), Requests: 10}},
-		Users:    []BreakdownRow{{Name: "u1", Cost: testkit.Dec("12345.678"), Requests: 9}, {Name: "", Requests: 1}},
-		Orgs:     []BreakdownRow{{Name: "o1", Cost: testkit.Dec("12345.678"), Requests: 10}},
-		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: testkit.Dec("15000"), Spent: testkit.Dec("12345.678"), State: "warning"}},
+		Services: []BreakdownRow{{Name: "chat", Counts: Counts{Cost: testkit.Dec("12000"), Requests: 6}, Latency: &Latency{P50: 700, P95: 1100, P99: 1400}}, {Name: "search", Counts: Counts{Cost: testkit.Dec("345.678"), Requests: 4}}},
+		Models:   []BreakdownRow{{Name: "gpt-4o", Counts: Counts{Cost: testkit.Dec("12345.678"), Requests: 10}}},
+		Users:    []BreakdownRow{{Name: "u1", Counts: Counts{Cost: testkit.Dec("12345.678"), Requests: 9}}, {Name: "", Counts: Counts{Requests: 1}}},
+		Orgs:     []BreakdownRow{{Name: "o1", Counts: Counts{Cost: testkit.Dec("12345.678"), Requests: 10}}},
+		Budgets:  []BudgetRow{{Name: "monthly-total", Period: "monthly 2025-06", Limit: testkit.Dec("15000"), Spent: testkit.Dec("12345.678"), Remaining: testkit.Dec("2654.322"), State: "warning"}},
 		Alerts:   []AlertRow{{At: time.Date(2025, 6, 20, 3, 0, 0, 0, time.UTC), Budget: "monthly-total", Period: "monthly 2025-06", Threshold: 80, Severity: "WARNING", Kind: "actual", Status: "sent"}},
 		Events:   eventsOf(evs),
 	}

@@ -65,7 +65,7 @@ func FuzzInertText(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Write(Event{OccurredAt: at, EventID: s, Service: s, Model: s, Provider: s, CostSource: s,
+		if err := c.Write(report.Event{OccurredAt: at, EventID: s, Service: s, Model: s, Provider: s, CostSource: s,
 			Error: s, UserID: s, OrgID: s, Endpoint: s, Tags: s}); err != nil {
 			t.Fatal(err)
 		}

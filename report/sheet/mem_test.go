@@ -2,6 +2,7 @@ package sheet
 
 import (
 	"fmt"
+	"github.com/aispend/aispend/report"
 	"os"
 	"runtime"
 	"testing"
@@ -39,7 +40,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	base := time.Date(2025, 6, 1, 0, 0, 0, 0, seoul)
 	var heapFirst, heapLast uint64
 	var spilled int
-	wb.Events = func(emit func(Event) error) error {
+	wb.Events = func(emit func(report.Event) error) error {
 		for i := range last {
 			switch i {
 			case first:
@@ -52,7 +53,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 				}
 				spilled = len(ents)
 			}
-			err := emit(Event{
+			err := emit(report.Event{
 				OccurredAt: base.Add(time.Duration(i) * time.Second), EventID: fmt.Sprintf("0190a1b2-c3d4-7e5f-8a9b-%012d", i),
 				Service: "QA_CHAT", Model: "claude-sonnet-4", Provider: "anthropic", InputTokens: 1234, OutputTokens: 567,
 				CacheReadTokens: 800, Cost: priced("12.3456"), CostSource: "local", DurationMS: &ms, Success: true,

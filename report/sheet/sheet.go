@@ -134,6 +134,7 @@ func (b *builder) build() error {
 		func() error { return b.breakdown(SheetUsers, "User", b.wb.Users) },
 		func() error { return b.breakdown(SheetOrgs, "Organisation", b.wb.Orgs) },
 		b.budgets,
+		b.envelopes,
 		b.events,
 		// Summary last: it reports how many event rows and sheets were written. It is a normal
 		// (non-stream) sheet, the only kind that can hold a chart.
@@ -157,6 +158,19 @@ var tokenCols = []column{
 
 func tokenVals(t Tokens) []any {
 	return []any{t.Input, t.Output, t.CacheRead, t.CacheWrite, t.Reasoning}
+}
+
+// countCols are the columns of Counts after the cost, the Daily sheet's and every breakdown's:
+// the counts, then the tokens (countVals).
+var countCols = append([]column{
+	{"Requests", 11, kInt},
+	{"Failures", 10, kInt},
+	{"Cache hits", 11, kInt},
+	{"Unpriced", 10, kInt},
+}, tokenCols...)
+
+func countVals(c Counts) []any {
+	return append([]any{c.Requests, c.Failures, c.CacheHits, c.Unpriced}, tokenVals(c.Tokens)...)
 }
 
 func (t Tokens) plus(o Tokens) Tokens {
@@ -191,35 +205,57 @@ func (b *builder) daily() error {
 	cols := append([]column{
 		{"Date", 12, kDate},
 		{"Cost", 16, kMoney},
-		{"Requests", 11, kInt},
-		{"Failures", 10, kInt},
-		{"Cache hits", 11, kInt},
-		{"Unpriced", 10, kInt},
-	}, tokenCols...)
-	sh, err := newSheet(b.st, SheetDaily, cols, b.wb.Location)
+	}, countCols...)
+	// A period in progress ends its list with today's partial row: a Note column says so,
+	// so that nobody reads the day so far as a day's drop.
+	inProgress := b.wb.Progress != ""
+	if inProgress {
+		cols = append(cols, column{"Note", 24, kText})
+	}
+	t, err := b.streamSheet(SheetDaily, cols)
 	if err != nil {
 		return err
 	}
-	t, err := startStream(b.f, sh)
-	if err != nil {
-		return err
-	}
-	var total DailyRow
+	var total Counts
 	for _, d := range b.wb.Daily {
 		// The date alone, in the report's zone: a whole-day serial groups cleanly in Excel's
 		// date filters and charts.
 		day := calendarDateOf(d.Day, b.wb.Location)
-		if err := t.add(append([]any{day, d.Cost, d.Requests, d.Failures, d.CacheHits, d.Unpriced}, tokenVals(d.Tokens)...)...); err != nil {
+		vals := append([]any{day, d.Cost}, countVals(d.Counts)...)
+		if inProgress {
+			vals = append(vals, b.dayNote(d))
+		}
+		if err := t.add(vals...); err != nil {
 			return err
 		}
-		total.Cost = total.Cost.Add(d.Cost)
-		total.Requests += d.Requests
-		total.Failures += d.Failures
-		total.CacheHits += d.CacheHits
-		total.Unpriced += d.Unpriced
-		total.Tokens = total.Tokens.plus(d.Tokens)
+		total = total.plus(d.Counts)
 	}
-	return t.finish(append([]any{"Total", total.Cost, total.Requests, total.Failures, total.CacheHits, total.Unpriced}, tokenVals(total.Tokens)...))
+	totals := append([]any{"Total", total.Cost}, countVals(total)...)
+	if inProgress {
+		totals = append(totals, b.wb.Progress)
+	}
+	return t.finish(totals)
+}
+
+// dayNote is the Note of a Daily row of a period in progress: "so far (as of 14:05)" for the
+// day holding AsOf, blank for a whole day.
+func (b *builder) dayNote(d DailyRow) string {
+	if !d.Partial {
+		return ""
+	}
+	if b.wb.AsOf.IsZero() {
+		return "so far"
+	}
+	return "so far (as of " + b.wb.AsOf.In(b.wb.Location).Format("15:04") + ")"
+}
+
+// streamSheet adds the sheet name with columns cols and starts streaming its rows.
+func (b *builder) streamSheet(name string, cols []column) (*stream, error) {
+	sh, err := newSheet(b.st, name, cols, b.wb.Location)
+	if err != nil {
+		return nil, err
+	}
+	return startStream(b.f, sh)
 }
 
 func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
@@ -227,25 +263,17 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		{what, 32, kText},
 		{"Cost", 16, kMoney},
 		{"Share of cost", 12, kPercent},
-		{"Requests", 11, kInt},
-		{"Failures", 10, kInt},
-		{"Cache hits", 11, kInt},
-		{"Unpriced", 10, kInt},
 	}
-	cols = append(cols, tokenCols...)
+	cols = append(cols, countCols...)
 	cols = append(cols, column{"Latency p50 (ms)", 12, kMillis}, column{"Latency p95 (ms)", 12, kMillis}, column{"Latency p99 (ms)", 12, kMillis})
-	sh, err := newSheet(b.st, name, cols, b.wb.Location)
-	if err != nil {
-		return err
-	}
-	t, err := startStream(b.f, sh)
+	t, err := b.streamSheet(name, cols)
 	if err != nil {
 		return err
 	}
 	// Shares are of this sheet's own total, so they add up to 100%.
-	var total BreakdownRow
+	var total Counts
 	for _, r := range rows {
-		total.Cost = total.Cost.Add(r.Cost)
+		total = total.plus(r.Counts)
 	}
 	for _, r := range rows {
 		label := r.Name
@@ -256,8 +284,7 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		if r.Requests > 0 && r.Unpriced == r.Requests {
 			cost = "unpriced" // no event of the row has a price: its cost is unknown, not 0
 		}
-		vals := []any{label, cost, ratio(r.Cost, total.Cost), r.Requests, r.Failures, r.CacheHits, r.Unpriced}
-		vals = append(vals, tokenVals(r.Tokens)...)
+		vals := append([]any{label, cost, ratio(r.Cost, total.Cost)}, countVals(r.Counts)...)
 		if r.Latency != nil {
 			vals = append(vals, wholeMillis(r.Latency.P50), wholeMillis(r.Latency.P95), wholeMillis(r.Latency.P99))
 		} else {
@@ -266,13 +293,7 @@ func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {
 		if err := t.add(vals...); err != nil {
 			return err
 		}
-		total.Requests += r.Requests
-		total.Failures += r.Failures
-		total.CacheHits += r.CacheHits
-		total.Unpriced += r.Unpriced
-		total.Tokens = total.Tokens.plus(r.Tokens)
 	}
-	vals := []any{"Total", total.Cost, ratio(total.Cost, total.Cost), total.Requests, total.Failures, total.CacheHits, total.Unpriced}
-	vals = append(vals, tokenVals(total.Tokens)...)
+	vals := append([]any{"Total", total.Cost, ratio(total.Cost, total.Cost)}, countVals(total)...)
 	return t.finish(append(vals, nil, nil, nil))
 }

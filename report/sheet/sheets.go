@@ -8,6 +8,8 @@ import (
 
 	"github.com/shopspring/decimal"
 	"github.com/xuri/excelize/v2"
+
+	"github.com/aispend/aispend/report"
 )
 
 // putRow writes cells (excelize.Cell values, as built by sheet.cells) on a normal-mode sheet.
@@ -78,7 +80,7 @@ func (b *builder) budgets() error {
 	}
 	rows := make([][]any, 0, len(b.wb.Budgets))
 	for _, r := range b.wb.Budgets {
-		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.Limit.Sub(r.Spent),
+		rows = append(rows, []any{r.Name, r.Scope, r.Period, r.Limit, r.Spent, r.remaining(),
 			percentCell(r.Spent, r.Limit), r.Forecast, r.State, r.AsOf})
 	}
 	next, err := b.block(bs, 1, "Budgets", rows, "No budgets are configured.")
@@ -170,7 +172,7 @@ func (b *builder) events() error {
 	// failed remembers the first write error: a callback that ignores emit's error and keeps
 	// emitting must not get a half-written workbook reported as success.
 	var failed error
-	emit := func(e Event) error {
+	emit := func(e report.Event) error {
 		if failed != nil {
 			return failed
 		}
@@ -266,7 +268,11 @@ func (b *builder) summary() error {
 	if err != nil {
 		return err
 	}
-	if err := f.SetCellStr(name, "A1", text("AI spend report "+wb.Period.Label)); err != nil {
+	heading := "AI spend report " + wb.Period.Label
+	if wb.Progress != "" {
+		heading += " (" + wb.Progress + ")"
+	}
+	if err := f.SetCellStr(name, "A1", text(heading)); err != nil {
 		return fmt.Errorf("set %s!A1: %w", name, err)
 	}
 	if err := f.SetCellStyle(name, "A1", "A1", titleStyle); err != nil {
@@ -321,6 +327,12 @@ func (b *builder) summaryKPIs() []summaryKPI {
 		{"Period", wb.Period.Label, kText},
 		{"Period start", wb.Period.Start, kDateTime},
 		{"Period end (exclusive)", wb.Period.End, kDateTime},
+		{"Period status", periodStatus(wb.Progress), kText},
+	}
+	if wb.Progress != "" {
+		kpis = append(kpis, summaryKPI{"Figures as of", wb.AsOf, kDateTime})
+	}
+	kpis = append(kpis, []summaryKPI{
 		{"Time zone", wb.Location.String(), kText},
 		{"Currency", strings.ToUpper(wb.Currency), kText},
 		{"Generated at", wb.GeneratedAt, kDateTime},
@@ -338,7 +350,7 @@ func (b *builder) summaryKPIs() []summaryKPI {
 		{"Cache read tokens", s.Tokens.CacheRead, kInt},
 		{"Cache write tokens", s.Tokens.CacheWrite, kInt},
 		{"Reasoning tokens", s.Tokens.Reasoning, kInt},
-	}
+	}...)
 	if s.CacheSavings.Valid {
 		kpis = append(kpis, summaryKPI{"Prompt-cache savings", s.CacheSavings.Decimal, kMoney})
 	}
@@ -370,6 +382,15 @@ func (b *builder) summaryKPIs() []summaryKPI {
 	return kpis
 }
 
+// periodStatus is the Summary's "Period status": the progress of a period in progress
+// ("month to date, 7 of 31 days"), else "complete".
+func periodStatus(progress string) string {
+	if progress != "" {
+		return progress
+	}
+	return "complete"
+}
+
 // wholeMillis is a latency in whole milliseconds: a percentile from a histogram has no
 // meaningful fraction of a millisecond.
 func wholeMillis(ms float64) int64 { return int64(math.Round(ms)) }
@@ -379,6 +400,16 @@ func listSheets(names []string) string {
 		return strings.Join(names, ", ")
 	}
 	return fmt.Sprintf("%s … %s (%d sheets)", names[0], names[len(names)-1], len(names))
+}
+
+// chartTitle names the Summary chart; a period in progress says it is one ("month to date"),
+// since its last column is the day so far.
+func chartTitle(wb *Workbook) string {
+	t := fmt.Sprintf("Daily cost (%s)", strings.ToUpper(wb.Currency))
+	if wb.Progress != "" {
+		t += ", " + wb.Progress
+	}
+	return t
 }
 
 // chart puts a daily cost column chart on Summary. Charts only survive on normal-mode sheets
@@ -398,7 +429,7 @@ func (b *builder) chart() error {
 			Values:     ref("B"),
 		}},
 		Title: excelize.ChartTitle{Paragraph: []excelize.RichTextRun{{
-			Text: fmt.Sprintf("Daily cost (%s)", strings.ToUpper(b.wb.Currency)),
+			Text: chartTitle(b.wb),
 		}}},
 		Legend:     excelize.ChartLegend{Position: "none"},
 		VaryColors: &noVary,

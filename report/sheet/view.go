@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
 )
 
 // Rate is one exchange rate: 1 Currency = Value units of the workbook's currency.
@@ -21,6 +23,11 @@ type Workbook struct {
 	Location    *time.Location // the report's time zone; every date is shown in it
 	Period      Period
 	GeneratedAt time.Time
+	// Progress names a period still in progress ("month to date, 7 of 31 days"), as the page
+	// states it (report.Progress); empty: the period is over. AsOf is the instant its figures
+	// stand at while in progress. Daily then lists only the days up to AsOf.
+	Progress string
+	AsOf     time.Time
 
 	Summary  Summary
 	Daily    []DailyRow     // one row per day of the period, oldest first
@@ -35,7 +42,7 @@ type Workbook struct {
 	// Events streams every event of the period, in the order the rows should appear. Write calls
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
 	// Events gives an Events sheet with only its header.
-	Events func(emit func(Event) error) error
+	Events func(emit func(report.Event) error) error
 
 	// EventsCSV is the file name of the period's events as gzip-compressed CSV (see EventsCSV
 	// the type), published beside the workbook; the Summary sheet links it. Empty: no CSV.
@@ -45,6 +52,10 @@ type Workbook struct {
 	// that sentence and where the CSV is, as one row, and Events is not called. It requires
 	// EventsCSV.
 	EventsOmitted string
+
+	// Entities are every entity of every envelope budget, for the Envelopes sheet
+	// (entities.go); none: no such sheet.
+	Entities []EntityRow
 }
 
 // Period is the reporting period, half-open: [Start, End).
@@ -88,39 +99,58 @@ type Latency struct {
 	P50, P95, P99 float64
 }
 
-// DailyRow is one calendar day in the report's time zone.
-type DailyRow struct {
-	Day       time.Time // any instant within the day; shown as the date in Workbook.Location
+// Counts are what a day and a breakdown row both count, and their sheets total.
+type Counts struct {
 	Requests  int64
 	Failures  int64
 	CacheHits int64
 	Unpriced  int64
 	Cost      decimal.Decimal
 	Tokens    Tokens
+}
+
+// plus is c and o added up.
+func (c Counts) plus(o Counts) Counts {
+	return Counts{Requests: c.Requests + o.Requests, Failures: c.Failures + o.Failures, CacheHits: c.CacheHits + o.CacheHits,
+		Unpriced: c.Unpriced + o.Unpriced, Cost: c.Cost.Add(o.Cost), Tokens: c.Tokens.plus(o.Tokens)}
+}
+
+// DailyRow is one calendar day in the report's time zone.
+type DailyRow struct {
+	Day time.Time // any instant within the day; shown as the date in Workbook.Location
+	// Partial marks the day in progress at Workbook.AsOf: its figures are the day so far.
+	Partial bool
+	Counts
 }
 
 // BreakdownRow is one service, model, user or organisation.
 type BreakdownRow struct {
-	Name      string // shown as "(none)" when empty
-	Requests  int64
-	Failures  int64
-	CacheHits int64
-	Unpriced  int64
-	Cost      decimal.Decimal
-	Tokens    Tokens
-	Latency   *Latency // optional
+	Name string // shown as "(none)" when empty
+	Counts
+	Latency *Latency // optional
 }
 
 // BudgetRow is one budget's state for its current period.
 type BudgetRow struct {
-	Name     string
-	Scope    string // e.g. "service=QA_CHAT", "all events"
-	Period   string // e.g. "monthly 2025-06"
-	Limit    decimal.Decimal
-	Spent    decimal.Decimal
-	Forecast decimal.NullDecimal // projected period-end spend, when forecasting
-	State    string              // e.g. "ok", "warning", "exceeded"
-	AsOf     time.Time           // the instant the figures stand at; zero: blank
+	Name   string
+	Scope  string // e.g. "service=QA_CHAT", "all events"
+	Period string // e.g. "monthly 2025-06"
+	Limit  decimal.Decimal
+	Spent  decimal.Decimal
+	// Remaining and Over are report.Evaluate's (Status.Remaining, Status.Over), at most one of
+	// them positive; the Remaining column shows an overrun as a negative amount.
+	Remaining, Over decimal.Decimal
+	Forecast        decimal.NullDecimal // projected period-end spend, when forecasting
+	State           string              // e.g. "ok", "warning", "exceeded"
+	AsOf            time.Time           // the instant the figures stand at; zero: blank
+}
+
+// remaining is the Remaining column's value: what is left, or the overrun as a negative amount.
+func (r BudgetRow) remaining() decimal.Decimal {
+	if r.Over.IsPositive() {
+		return r.Over.Neg()
+	}
+	return r.Remaining
 }
 
 // AlertRow is one alert from the alert ledger.
@@ -132,28 +162,4 @@ type AlertRow struct {
 	Severity  string
 	Kind      string // "actual" or "forecast"
 	Status    string // e.g. "sent", "pending"
-}
-
-// Event is one row of the events table.
-type Event struct {
-	OccurredAt       time.Time
-	EventID          string
-	Service          string
-	Model            string
-	Provider         string
-	InputTokens      int64
-	OutputTokens     int64
-	CacheReadTokens  int64
-	CacheWriteTokens int64
-	ReasoningTokens  int64
-	Cost             decimal.NullDecimal // invalid (NULL) = unpriced
-	CostSource       string
-	DurationMS       *int64
-	Success          bool
-	Error            string
-	CacheHit         bool
-	UserID           string
-	OrgID            string
-	Endpoint         string
-	Tags             string // the tags as text, e.g. their JSON
 }

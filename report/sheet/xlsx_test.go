@@ -125,9 +125,9 @@ func TestDailyDateWithoutMidnight(t *testing.T) {
 	wb := fixture()
 	wb.Location = havana
 	wb.Daily = []DailyRow{
-		{Day: report.StartOfDay(2026, 3, 7, havana), Cost: testkit.Dec("1"), Requests: 1},
-		{Day: report.StartOfDay(2026, 3, 8, havana), Cost: testkit.Dec("2"), Requests: 1}, // 01:00 CDT
-		{Day: report.StartOfDay(2026, 3, 9, havana), Cost: testkit.Dec("3"), Requests: 1},
+		{Day: report.StartOfDay(2026, 3, 7, havana), Counts: Counts{Cost: testkit.Dec("1"), Requests: 1}},
+		{Day: report.StartOfDay(2026, 3, 8, havana), Counts: Counts{Cost: testkit.Dec("2"), Requests: 1}}, // 01:00 CDT
+		{Day: report.StartOfDay(2026, 3, 9, havana), Counts: Counts{Cost: testkit.Dec("3"), Requests: 1}},
 	}
 	f := open(t, render(t, wb, Options{}))
 	for i, want := range []string{"2026-03-07", "2026-03-08", "2026-03-09"} {
@@ -249,11 +249,11 @@ func TestFormulaInjection(t *testing.T) {
 	cases := []string{"=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "\u3000@x", "=HYPERLINK(\"http://evil\",\"x\")"}
 	safe := []string{"a=1", " a=1", "1-2", "user@example.com"}
 	wb := fixture()
-	var evs []Event
+	var evs []report.Event
 	wb.Services = nil
 	for i, s := range append(slices.Clone(cases), safe...) {
-		evs = append(evs, Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: s, UserID: s, Error: s, Tags: s})
-		wb.Services = append(wb.Services, BreakdownRow{Name: s, Requests: 1})
+		evs = append(evs, report.Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: s, UserID: s, Error: s, Tags: s})
+		wb.Services = append(wb.Services, BreakdownRow{Name: s, Counts: Counts{Requests: 1}})
 		wb.Budgets = append(wb.Budgets, BudgetRow{Name: s, Limit: testkit.Dec("1")})
 	}
 	wb.Events = eventsOf(evs)
@@ -295,7 +295,7 @@ func TestUntrustedTextSurvives(t *testing.T) {
 	long := strings.Repeat("é", 40000)
 	nasty := "bad\x00\x01\x08\x0b\x0c\x1f\uFFFE\uFFFF\xff end"
 	wb := fixture()
-	wb.Events = eventsOf([]Event{
+	wb.Events = eventsOf([]report.Event{
 		{OccurredAt: time.Date(2025, 6, 3, 0, 0, 0, 0, seoul), EventID: "e1", Error: nasty, Tags: "_x0041_ & <b>", UserID: "line1\nline2"},
 		{OccurredAt: time.Date(2025, 6, 3, 0, 0, 1, 0, seoul), EventID: "e2", Error: long},
 	})
@@ -346,9 +346,9 @@ func TestEventsContinueOnNewSheets(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wb := fixture()
-			var evs []Event
+			var evs []report.Event
 			for i := range tc.events {
-				evs = append(evs, Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: fmt.Sprintf("ev-%02d", i), Cost: priced("1.5")})
+				evs = append(evs, report.Event{OccurredAt: time.Date(2025, 6, 3, 0, 0, i, 0, seoul), EventID: fmt.Sprintf("ev-%02d", i), Cost: priced("1.5")})
 			}
 			wb.Events = eventsOf(evs)
 			b := render(t, wb, Options{MaxRowsPerSheet: 3})
@@ -419,8 +419,8 @@ func TestTotalsAreExactDecimalSums(t *testing.T) {
 			wb.Services, wb.Daily = nil, nil
 			for i, a := range tc.amounts {
 				sum = sum.Add(testkit.Dec(a))
-				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Cost: testkit.Dec(a), Requests: 1})
-				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Cost: testkit.Dec(a), Requests: 1})
+				wb.Services = append(wb.Services, BreakdownRow{Name: fmt.Sprintf("svc-%d", i), Counts: Counts{Cost: testkit.Dec(a), Requests: 1}})
+				wb.Daily = append(wb.Daily, DailyRow{Day: time.Date(2025, 6, 1+i, 0, 0, 0, 0, seoul), Counts: Counts{Cost: testkit.Dec(a), Requests: 1}})
 			}
 			wb.Summary.TotalCost = sum
 			wb.Summary.Requests = int64(len(tc.amounts))
@@ -532,7 +532,7 @@ func TestBadInput(t *testing.T) {
 		{"negative row limit", func(_ *Workbook, o *Options) { o.MaxRowsPerSheet = -1 }, "negative"},
 		{"row limit over Excel's", func(_ *Workbook, o *Options) { o.MaxRowsPerSheet = ExcelMaxRows }, "exceeds"},
 		{"events source fails", func(w *Workbook, _ *Options) {
-			w.Events = func(emit func(Event) error) error { return errors.New("connection reset") }
+			w.Events = func(emit func(report.Event) error) error { return errors.New("connection reset") }
 		}, "read events: connection reset"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -549,10 +549,10 @@ func TestBadInput(t *testing.T) {
 // Ensures an emit kept past the callback's return fails instead of writing into a closed sheet.
 func TestEmitAfterReturn(t *testing.T) {
 	wb := fixture()
-	var kept func(Event) error
-	wb.Events = func(emit func(Event) error) error { kept = emit; return nil }
+	var kept func(report.Event) error
+	wb.Events = func(emit func(report.Event) error) error { kept = emit; return nil }
 	render(t, wb, Options{})
-	if err := kept(Event{EventID: "late"}); err == nil {
+	if err := kept(report.Event{EventID: "late"}); err == nil {
 		t.Fatal("emit after the callback returned succeeded, want an error")
 	}
 }

@@ -69,7 +69,7 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 // Assets returns the files to publish under assets/, keyed by file name: the chart library
 // with its licence files (Apache-2.0 with bundled BSD-3-Clause parts), the stylesheet and the
 // chart bootstrap script. Every page of the site shares this one copy. In a binary built
-// without the chart library its files are absent, and RenderPeriod and RenderIndex fail.
+// without the chart library its files are absent, and PreparePeriod and RenderIndex fail.
 func Assets() map[string][]byte {
 	out := map[string][]byte{"site.css": siteCSS, "site.js": siteJS}
 	for name, b := range chartLib.files {

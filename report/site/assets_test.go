@@ -19,8 +19,14 @@ func TestRenderRefusesWithoutChartLibrary(t *testing.T) {
 	const want = "this aispend binary was built without the chart library (report/site/assets/dist/echarts.min.js); build it with `make build`"
 	var b bytes.Buffer
 	for name, render := range map[string]func() error{
-		"period": func() error { return lib.renderPeriod(&b, samplePeriod(t)) },
-		"index":  func() error { return lib.renderIndex(&b, sampleIndex(t)) },
+		"period": func() error {
+			h, err := lib.preparePeriod(samplePeriod(t))
+			if err != nil {
+				return err
+			}
+			return h.Write(&b)
+		},
+		"index": func() error { return lib.renderIndex(&b, sampleIndex(t)) },
 	} {
 		b.Reset()
 		err := render()

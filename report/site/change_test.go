@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/aispend/aispend/collect/testkit"
+	"github.com/aispend/aispend/report"
 )
 
 // Ensures a change that rounds to zero money shows as "₩0" with its percentage, never "−₩0":
@@ -17,7 +18,7 @@ func TestChangeRoundingToZeroHasNoSign(t *testing.T) {
 		{"10", "12.4", "−₩2 (−19.3 %)", "down"},
 		{"5", "5", "no change", "flat"},
 	} {
-		text, dir := fmtChange(testkit.Dec(tc.cur), Change{Known: true, Cost: testkit.Dec(tc.prev)}, "KRW")
+		text, dir := fmtChange(testkit.Dec(tc.cur), Change{Known: true, Cost: testkit.Dec(tc.prev)}, "KRW", report.BasisFull)
 		if text != tc.want || dir != tc.dir {
 			t.Errorf("%s after %s: %q %s, want %q %s", tc.cur, tc.prev, text, dir, tc.want, tc.dir)
 		}

@@ -65,15 +65,35 @@ func baseOpts() []charts.GlobalOpts {
 }
 
 // dailyCostOptions builds the daily cost line: one point per day, oldest first.
-// Days without data are gaps ("-" is echarts' empty value), and spike days carry a mark.
-func dailyCostOptions(days []DayCost, spikes []Spike, loc *time.Location) map[string]any {
+// Days without data are gaps ("-" is echarts' empty value), and spike days carry a mark. A day
+// in progress (the last one) is not drawn as a whole day, which would read as a drop: the line
+// reaches it dashed, as a second series "so far". The period's own days are shaded when the
+// line shows days around them (the 30 days of a week's page).
+func dailyCostOptions(days []DayCost, spikes []Spike, period Period, loc *time.Location) map[string]any {
 	labels := make([]string, len(days))
 	data := make([]opts.LineData, len(days))
+	soFar := make([]opts.LineData, len(days))
+	partial := -1
+	var inPeriod []string
 	for i, d := range days {
 		labels[i] = d.Day.In(loc).Format("2 Jan")
 		data[i] = opts.LineData{Value: d.Cost.InexactFloat64()}
 		if d.NoData {
 			data[i] = opts.LineData{Value: "-"}
+		}
+		soFar[i] = opts.LineData{Value: "-"}
+		if d.Partial {
+			partial = i
+		}
+		if !d.Day.Before(period.Start) && d.Day.Before(period.End) {
+			inPeriod = append(inPeriod, labels[i])
+		}
+	}
+	if partial >= 0 {
+		soFar[partial] = opts.LineData{Value: data[partial].Value, Name: "so far"}
+		data[partial] = opts.LineData{Value: "-"}
+		if partial > 0 {
+			soFar[partial-1] = data[partial-1]
 		}
 	}
 	var marks []opts.MarkPointNameCoordItem
@@ -87,16 +107,35 @@ func dailyCostOptions(days []DayCost, spikes []Spike, loc *time.Location) map[st
 	line.SetGlobalOptions(append(baseOpts(),
 		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
 		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
-		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "16", Bottom: "8", ContainLabel: opts.Bool(true)}),
+		charts.WithGridOpts(opts.Grid{Left: "12", Right: "24", Top: "24", Bottom: "8", ContainLabel: opts.Bool(true)}),
 		charts.WithXAxisOpts(opts.XAxis{Type: "category"}),
 		charts.WithYAxisOpts(opts.YAxis{Type: "value", SplitLine: &opts.SplitLine{Show: opts.Bool(true)}}),
 	)...)
-	line.SetXAxis(labels).AddSeries("Cost", data,
+	seriesOpts := []charts.SeriesOpts{
 		charts.WithLineChartOpts(opts.LineChart{Symbol: "circle", SymbolSize: 5, ShowSymbol: opts.Bool(true)}),
 		charts.WithAreaStyleOpts(opts.AreaStyle{Opacity: opts.Float(0.12)}),
 		charts.WithLineStyleOpts(opts.LineStyle{Width: 2}),
 		charts.WithMarkPointNameCoordItemOpts(marks...),
-	)
+	}
+	if len(inPeriod) > 0 && len(inPeriod) < len(days) {
+		seriesOpts = append(seriesOpts, charts.WithMarkAreaData([]opts.MarkAreaData{
+			{Name: period.Label, XAxis: inPeriod[0]}, {XAxis: inPeriod[len(inPeriod)-1]},
+		}), charts.WithMarkAreaStyleOpts(opts.MarkAreaStyle{
+			ItemStyle: &opts.ItemStyle{Color: "rgba(37, 99, 235, 0.08)"},
+			Label:     &opts.Label{Show: opts.Bool(true), Position: "insideTopRight", Color: "#475569"},
+		}))
+	}
+	line.SetXAxis(labels).AddSeries("Cost", data, seriesOpts...)
+	if partial >= 0 {
+		line.AddSeries("Cost so far", soFar,
+			charts.WithLineChartOpts(opts.LineChart{Symbol: "emptyCircle", SymbolSize: 7, ShowSymbol: opts.Bool(true)}),
+			charts.WithLineStyleOpts(opts.LineStyle{Width: 2, Type: "dashed", Color: palette[0]}),
+			charts.WithItemStyleOpts(opts.ItemStyle{Color: palette[0]}),
+			charts.WithMarkPointNameCoordItemOpts(opts.MarkPointNameCoordItem{Name: "so far", Value: "so far",
+				Coordinate: []interface{}{labels[partial], soFar[partial].Value}, Symbol: "circle", SymbolSize: 1,
+				Label: &opts.Label{Show: opts.Bool(true), Position: "top", Formatter: "so far", Color: "#475569"}}),
+		)
+	}
 	line.Validate()
 	return line.JSON()
 }
@@ -115,7 +154,7 @@ func servicePieOptions(services []CostShare) map[string]any {
 	)...)
 	pie.AddSeries("Cost by service", data,
 		charts.WithPieChartOpts(opts.PieChart{Radius: []string{"38%", "60%"}, Center: []string{"50%", "50%"}}),
-		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "outside"}),
+		charts.WithLabelOpts(opts.Label{Show: opts.Bool(true), Position: "outside", LineHeight: 16}),
 		charts.WithItemStyleOpts(opts.ItemStyle{BorderColor: "#fff", BorderWidth: 2}),
 	)
 	pie.Validate()

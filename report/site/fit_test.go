@@ -79,3 +79,66 @@ func TestBrowserPageFits(t *testing.T) {
 		p.Close(ctx)
 	}
 }
+
+// cellFitJS lists every table cell (header, body, total) that is cut: wider than its own box, or
+// reaching past the inside of its card, or in a card that has to scroll sideways to show it.
+const cellFitJS = `(() => {
+  const out = [];
+  for (const cell of document.querySelectorAll('table th, table td')) {
+    if (getComputedStyle(cell).display === 'none') continue;
+    const panel = cell.closest('.panel'), ps = getComputedStyle(panel);
+    const p = panel.getBoundingClientRect(), r = cell.getBoundingClientRect();
+    const inner = p.right - parseFloat(ps.borderRightWidth) - parseFloat(ps.paddingRight);
+    const h2 = panel.querySelector('h2');
+    const where = (h2 ? h2.firstChild.textContent.trim() : 'table') + ': ' + JSON.stringify(cell.textContent.trim());
+    if (cell.scrollWidth > cell.clientWidth + 1) out.push(where + ' wider than its cell');
+    else if (r.right > inner + 0.5) out.push(where + ' reaches ' + Math.round(r.right - inner) + ' px past its card');
+    else if (panel.scrollWidth > panel.clientWidth + 1) out.push(where + ' in a card that scrolls');
+  }
+  return out;
+})()`
+
+// Ensures the tables of a page with every column (the change column included, in won, whose
+// amounts are long) show every cell whole inside their card: at 1400 px (where Top users and Top
+// organisations, side by side, were cut at "REQU") and at 390 px (a phone, where a row becomes a
+// block of labelled figures).
+func TestBrowserTablesFitTheirCards(t *testing.T) {
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	page := samplePeriod(t)
+	page.Currency = "KRW"
+	scale := testkit.Dec("1300")
+	page.KPIs.TotalCost = page.KPIs.TotalCost.Mul(scale)
+	prev := page.KPIs
+	prev.TotalCost = testkit.Dec("11366")
+	page.Previous, page.CompareLabel = &prev, "vs 1–7 Nov (same 7 days)"
+	for i := range page.Services {
+		page.Services[i].Cost = page.Services[i].Cost.Mul(scale)
+		page.Services[i].Previous = Change{Known: true, Cost: testkit.Dec("1234")}
+	}
+	for _, rows := range [][]Spender{page.TopUsers, page.TopOrgs} {
+		for i := range rows {
+			rows[i].Cost = rows[i].Cost.Mul(scale)
+			rows[i].Requests *= 100
+			rows[i].Previous = Change{Known: true, Cost: testkit.Dec("2345")}
+		}
+	}
+	page.TopOrgs = append(page.TopOrgs, Spender{ID: "(other)", Members: 12, Cost: testkit.Dec("1234567"), Requests: 123456,
+		Previous: Change{Known: true, New: true}})
+	page.UnpricedModels = []UnpricedModel{{Model: "claude-opus-4-1-20250805", Provider: "anthropic", Events: 12345,
+		InputTokens: 123456789, OutputTokens: 12345678, TokensKnown: true}}
+	pagePath, _ := writeSite(t, t.TempDir(), page, sampleIndex(t))
+	for _, width := range []int{1400, 390} {
+		p := openAt(t, ctx, b, pagePath, 3, width)
+		var cut []string
+		if err := p.Eval(ctx, cellFitJS, &cut); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range cut {
+			t.Errorf("%d px: %s", width, c)
+		}
+		noErrors(t, p)
+		p.Close(ctx)
+	}
+}

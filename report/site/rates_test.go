@@ -14,7 +14,7 @@ func TestRatesStated(t *testing.T) {
 	p := samplePeriod(t)
 	p.Currency, p.Rates = "KRW", rates
 	var b strings.Builder
-	if err := RenderPeriod(&b, p); err != nil {
+	if err := writePeriod(&b, p); err != nil {
 		t.Fatal(err)
 	}
 	want := "Exchange rates: 1 USD = 1,300 KRW (set 2025-10-01); 1 EUR = 1,437.125 KRW."

@@ -29,20 +29,6 @@ func spendersTable(rows []spenderRow, total *spenderRow, compare string) map[str
 
 var hundred = decimal.NewFromInt(100)
 
-// RenderPeriod writes one period page (published at p.Period.PagePath()). The page loads
-// ../../assets/echarts.min.js, ../../assets/site.js and ../../assets/site.css. In a binary built
-// without the chart library it writes nothing and returns an error that says to build with
-// `make build`.
-func RenderPeriod(w io.Writer, p PeriodPage) error { return chartLib.renderPeriod(w, p) }
-
-func (lib chartLibrary) renderPeriod(w io.Writer, p PeriodPage) error {
-	h, err := lib.preparePeriod(p)
-	if err != nil {
-		return err
-	}
-	return h.Write(w)
-}
-
 // PeriodHTML is a period page checked and laid out by PreparePeriod, ready to be written: a
 // batch run prepares its page before it knows whether the workbook will be made, and writes it
 // once, when it publishes.
@@ -51,7 +37,10 @@ type PeriodHTML struct {
 	dir string
 }
 
-// PreparePeriod checks a period page and lays it out: all of RenderPeriod but the writing.
+// PreparePeriod checks a period page (published at p.Period.PagePath()) and lays it out; Write
+// writes it. The page loads ../../assets/echarts.min.js, ../../assets/site.js and
+// ../../assets/site.css. In a binary built without the chart library it returns an error that
+// says to build with `make build`.
 func PreparePeriod(p PeriodPage) (*PeriodHTML, error) { return chartLib.preparePeriod(p) }
 
 func (lib chartLibrary) preparePeriod(p PeriodPage) (*PeriodHTML, error) {
@@ -81,7 +70,7 @@ func (h *PeriodHTML) Write(w io.Writer) error {
 	return nil
 }
 
-// RenderIndex writes the landing page (published at index.html); like RenderPeriod it refuses
+// RenderIndex writes the landing page (published at index.html); like PreparePeriod it refuses
 // in a binary built without the chart library.
 func RenderIndex(w io.Writer, p IndexPage) error { return chartLib.renderIndex(w, p) }
 
@@ -131,11 +120,14 @@ type periodView struct {
 	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
 	Forecast        string // projected period-end cost of a period in progress; empty: none
 	// Compare names what the KPI changes compare with; empty: no comparison.
-	Compare      string
+	Compare string
+	// NoCompare says why nothing is compared: "nothing to compare with: data begin 5 Dec 09:14".
+	NoCompare    string
 	ServiceTotal *serviceRow
 	UserTotal    *spenderRow
 	OrgTotal     *spenderRow
 	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
+	DailyRange   string   // the days the daily chart shows: "30 days, 2 Sep – 1 Oct 2025"
 	Unpriced     []unpricedRow
 	Daily        chartView
 	Pie          chartView
@@ -146,7 +138,8 @@ type kpiView struct {
 	Label, Value, Detail string
 	Warn                 bool
 	Change               string // "+₩1,200 (+12.5%)"; empty: no comparison
-	Dir                  string // up | down | flat: the change's direction, for its colour
+	Dir                  string // up | down | flat: the change's direction
+	Tone                 string // good | bad | neutral: what the change means, for its colour
 }
 
 type unpricedRow struct {
@@ -170,13 +163,13 @@ type budgetView struct {
 
 type serviceRow struct {
 	Name, Cost, Share, Requests, P50, P95 string
-	Change, Dir                           string
+	Change, Tone                          string
 }
 
 type spenderRow struct {
 	Rank                      string // "" for the "(other)" row, which is labelled with its size
 	ID, Cost, Share, Requests string
-	Change, Dir               string
+	Change, Tone              string // Tone as kpiView's: a cost that rose is bad
 }
 
 type alertRow struct {
@@ -234,25 +227,12 @@ func ratesText(rates []Rate, currency string) string {
 	return strings.Join(parts, "; ")
 }
 
+// newPeriodView is the view of a period page: its head, KPIs, budgets, tables, notes and charts.
 func newPeriodView(p PeriodPage) (*periodView, error) {
-	if err := p.Period.Validate(); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.Workbook); err != nil {
-		return nil, err
-	}
-	if err := checkFileName(p.EventsCSV); err != nil {
-		return nil, err
-	}
-	title := p.Title
-	if title == "" {
-		title = "AI spend report"
-	}
-	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	head, err := periodHead(p)
 	if err != nil {
 		return nil, err
 	}
-	head.Label = p.Period.Label
 	cur, loc := p.Currency, p.Location
 	v := &periodView{
 		pageHead:  head,
@@ -260,9 +240,61 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		Range:     periodRange(p.Period, loc),
 		Workbook:  p.Workbook,
 		EventsCSV: p.EventsCSV,
+		KPIs:      periodKPIs(p),
 	}
-	k := p.KPIs
-	v.KPIs = []kpiView{
+	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
+		return nil, err
+	}
+	v.BudgetSummaries = p.BudgetSummaries
+	v.Progress = p.Progress
+	if p.Progress != "" && p.Forecast.Valid {
+		v.Forecast = format.Format(p.Forecast.Decimal, cur)
+	}
+	if p.Previous != nil && p.CompareBasis == report.BasisNone {
+		v.NoCompare = p.CompareLabel
+	} else if p.Previous != nil {
+		v.Compare = p.CompareLabel
+	}
+	spenderTables(v, p)
+	v.Spikes = spikeLines(p.Spikes, cur, loc)
+	v.Unpriced = unpricedRows(p.UnpricedModels)
+	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
+		return nil, err
+	}
+	if err := periodCharts(v, p); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// periodHead checks the page's period and linked file names and makes its head.
+func periodHead(p PeriodPage) (pageHead, error) {
+	if err := p.Period.Validate(); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.Workbook); err != nil {
+		return pageHead{}, err
+	}
+	if err := checkFileName(p.EventsCSV); err != nil {
+		return pageHead{}, err
+	}
+	title := p.Title
+	if title == "" {
+		title = "AI spend report"
+	}
+	head, err := newHead(title, "../../assets/", "../../index.html", p.Currency, p.Location, p.Period.Start, p.GeneratedAt, p.Rates)
+	if err != nil {
+		return pageHead{}, err
+	}
+	head.Label = p.Period.Label
+	return head, nil
+}
+
+// periodKPIs are the key numbers at the top of the page, with their change from the previous
+// period when there is one.
+func periodKPIs(p PeriodPage) []kpiView {
+	k, cur := p.KPIs, p.Currency
+	kpis := []kpiView{
 		{Label: "Total cost", Value: format.Format(k.TotalCost, cur), Detail: costDetail(k.Unpriced)},
 		{Label: "Requests", Value: format.Count(k.Requests), Detail: format.Count(k.Requests-k.Successes) + " failed"},
 		{Label: "Success rate", Value: fmtRate(k.Successes, k.Requests), Detail: format.Count(k.Successes) + " succeeded"},
@@ -270,30 +302,27 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		{Label: "Avg cost / request", Value: format.FormatFine(k.AvgCostPerRequest, cur), Detail: "per priced request"},
 		{Label: "Unpriced events", Value: format.Count(k.Unpriced), Detail: "cost unknown, not in totals", Warn: k.Unpriced > 0},
 	}
-	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
-		return nil, err
-	}
 	if p.CacheSavings.Valid {
-		v.KPIs = append(v.KPIs, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
+		kpis = append(kpis, kpiView{Label: "Prompt-cache savings", Value: format.Format(p.CacheSavings.Decimal, cur),
 			Detail: "cache reads vs uncached input price"})
 	}
-	v.BudgetSummaries = p.BudgetSummaries
-	v.Progress = p.Progress
-	if p.Progress != "" && p.Forecast.Valid {
-		v.Forecast = format.Format(p.Forecast.Decimal, cur)
+	if p.Previous != nil && p.CompareBasis != report.BasisNone {
+		kpiChanges(kpis, k, *p.Previous, cur, p.CompareBasis)
 	}
-	if p.Previous != nil {
-		kpiChanges(v.KPIs, k, *p.Previous, cur)
-		v.Compare = p.CompareLabel
-	}
-	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur)
-	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users")
-	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations")
+	return kpis
+}
+
+// spenderTables sets the services, users and organisations tables with their total rows.
+func spenderTables(v *periodView, p PeriodPage) {
+	k, cur, basis := p.KPIs, p.Currency, p.CompareBasis
+	v.Services = serviceRows(p.Services, p.Latency, k.TotalCost, cur, basis)
+	v.Users = spenderRows(p.TopUsers, k.TotalCost, cur, "users", basis)
+	v.Orgs = spenderRows(p.TopOrgs, k.TotalCost, cur, "organisations", basis)
 	if len(p.Services) > 0 {
 		v.ServiceTotal = &serviceRow{Name: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost),
 			Requests: format.Count(k.Requests), P50: "", P95: ""}
-		if p.Previous != nil {
-			v.ServiceTotal.Change, v.ServiceTotal.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		if v.Compare != "" {
+			v.ServiceTotal.Change, v.ServiceTotal.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur, basis)
 		}
 	}
 	total := func(rows []Spender) *spenderRow {
@@ -301,44 +330,82 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 			return nil
 		}
 		r := &spenderRow{ID: "Total", Cost: format.Format(k.TotalCost, cur), Share: fmtShare(k.TotalCost, k.TotalCost), Requests: format.Count(k.Requests)}
-		if p.Previous != nil {
-			r.Change, r.Dir = fmtChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur)
+		if v.Compare != "" {
+			r.Change, r.Tone = costChange(k.TotalCost, Change{Known: true, Cost: p.Previous.TotalCost}, cur, basis)
 		}
 		return r
 	}
 	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
-	for _, s := range p.Spikes {
+}
+
+// spikeLines describe the spike days against the median of the 30 days before each.
+func spikeLines(spikes []Spike, cur string, loc *time.Location) []string {
+	var out []string
+	for _, s := range spikes {
 		ratio := "∞"
 		if s.Median.IsPositive() {
 			ratio = s.Cost.Div(s.Median).StringFixed(1)
 		}
-		v.Spikes = append(v.Spikes, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
+		out = append(out, fmt.Sprintf("%s: %s, %s× the median %s of the 30 days before",
 			s.Day.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), ratio, format.Format(s.Median, cur)))
 	}
-	for _, u := range p.UnpricedModels {
+	return out
+}
+
+// unpricedRows list the models without a price; their token counts when known.
+func unpricedRows(models []UnpricedModel) []unpricedRow {
+	var out []unpricedRow
+	for _, u := range models {
 		r := unpricedRow{Model: displayID(u.Model), Provider: u.Provider, Events: format.Count(u.Events), Input: "—", Output: "—"}
 		if u.TokensKnown {
 			r.Input, r.Output = format.Count(u.InputTokens), format.Count(u.OutputTokens)
 		}
-		v.Unpriced = append(v.Unpriced, r)
+		out = append(out, r)
 	}
-	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
-		return nil, err
-	}
+	return out
+}
 
+// periodCharts sets the page's charts: the daily cost, the services' shares and the models.
+func periodCharts(v *periodView, p PeriodPage) error {
 	days := append([]DayCost(nil), p.DailyCost...)
 	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
-	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, loc)); err != nil {
-		return nil, err
+	v.DailyRange = daysRange(days, p.Location)
+	var err error
+	if v.Daily, err = chart("chart-daily", 300, len(days) == 0, dailyCostOptions(days, p.Spikes, p.Period, p.Location)); err != nil {
+		return err
 	}
 	if v.Pie, err = chart("chart-services", 300, len(p.Services) == 0, servicePieOptions(p.Services)); err != nil {
-		return nil, err
+		return err
 	}
 	bars := min(len(p.Models), maxModelBars)
 	if v.Models, err = chart("chart-models", max(300, 36*bars+40), len(p.Models) == 0, modelBarOptions(p.Models)); err != nil {
-		return nil, err
+		return err
 	}
-	return v, nil
+	return nil
+}
+
+// daysRange names the days of the daily chart (sorted) by what they are: "30 days, 2 Sep – 1 Oct
+// 2025", "7 days, 1 – 7 Dec 2026" (a month in progress), "1 Oct 2025"; the last one "so far".
+func daysRange(days []DayCost, loc *time.Location) string {
+	if len(days) == 0 {
+		return ""
+	}
+	first, last := days[0].Day.In(loc), days[len(days)-1].Day.In(loc)
+	var out string
+	switch {
+	case len(days) == 1:
+		out = last.Format("2 Jan 2006")
+	case first.Year() != last.Year():
+		out = fmt.Sprintf("%d days, %s – %s", len(days), first.Format("2 Jan 2006"), last.Format("2 Jan 2006"))
+	case first.Month() == last.Month():
+		out = fmt.Sprintf("%d days, %d – %s", len(days), first.Day(), last.Format("2 Jan 2006"))
+	default:
+		out = fmt.Sprintf("%d days, %s – %s", len(days), first.Format("2 Jan"), last.Format("2 Jan 2006"))
+	}
+	if days[len(days)-1].Partial {
+		out += " (" + last.Format("2 Jan") + " so far)"
+	}
+	return out
 }
 
 func costDetail(unpriced int64) string {
@@ -361,6 +428,20 @@ type indexView struct {
 	Budgets []budgetView
 	Latest  []reportLink
 	Kinds   []kindReports
+	Spend   *spendView
+}
+
+// spendView is the landing page's headline.
+type spendView struct {
+	Title    string // "December 2026"
+	Href     string // the month's page, when published
+	Progress string
+	Cost     string
+	Change   string // "+₩1,200 (+12.5 %)"; empty: no comparison
+	Tone     string
+	Compare  string // what Change compares with, or why there is nothing to compare with
+	Trend    chartView
+	Range    string // the trend's days: "30 days, 8 Nov – 7 Dec 2026 (7 Dec so far)"
 }
 
 type kindReports struct {
@@ -370,6 +451,7 @@ type kindReports struct {
 
 type reportLink struct {
 	Kind, Label, Range, Href, Workbook string
+	InProgress                         bool // the period holds the page's time: its figures are to date
 }
 
 func newIndexView(p IndexPage) (*indexView, error) {
@@ -414,6 +496,7 @@ func newIndexView(p IndexPage) (*indexView, error) {
 			if r.Workbook != "" {
 				link.Workbook = r.Period.File(r.Workbook)
 			}
+			link.InProgress = !p.GeneratedAt.Before(r.Period.Start) && p.GeneratedAt.Before(r.Period.End)
 			k.Reports = append(k.Reports, link)
 		}
 		if len(k.Reports) > 0 {
@@ -421,7 +504,43 @@ func newIndexView(p IndexPage) (*indexView, error) {
 		}
 		v.Kinds = append(v.Kinds, k)
 	}
+	if p.Spend != nil {
+		if v.Spend, err = newSpendView(*p.Spend, p, v.Kinds); err != nil {
+			return nil, err
+		}
+	}
 	return v, nil
+}
+
+// newSpendView lays out the headline: the month's cost to date, its change on the comparison's
+// basis (fmtDelta, as the month's page states it) and the trend of recent days.
+func newSpendView(h SpendHeadline, p IndexPage, kinds []kindReports) (*spendView, error) {
+	if err := h.Month.Validate(); err != nil {
+		return nil, fmt.Errorf("spend headline: %w", err)
+	}
+	cur, loc := p.Currency, p.Location
+	sv := &spendView{Title: h.Month.Start.In(loc).Format("January 2006"), Progress: h.Progress, Cost: format.Format(h.Cost, cur)}
+	for _, k := range kinds {
+		for _, r := range k.Reports {
+			if r.Href == h.Month.PagePath() {
+				sv.Href = r.Href
+			}
+		}
+	}
+	if h.Previous != nil {
+		sv.Compare = h.CompareLabel
+		var dir string
+		sv.Change, dir = fmtDelta(h.Cost, *h.Previous, h.CompareBasis, true, func(d decimal.Decimal) string { return format.Signed(d, cur) })
+		sv.Tone = upBad.tone(dir)
+	}
+	days := append([]DayCost(nil), h.Days...)
+	sort.SliceStable(days, func(i, j int) bool { return days[i].Day.Before(days[j].Day) })
+	sv.Range = daysRange(days, loc)
+	var err error
+	if sv.Trend, err = chart("chart-trend", 180, len(days) == 0, dailyCostOptions(days, nil, h.Month, loc)); err != nil {
+		return nil, err
+	}
+	return sv, nil
 }
 
 func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budgetView, error) {
@@ -454,9 +573,11 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
-		left := b.Limit.Sub(b.Spent)
-		bv.Over = left.IsNegative()
-		bv.Remaining = format.Format(left.Abs(), cur)
+		bv.Over = b.Over.IsPositive()
+		bv.Remaining = format.Format(b.Remaining, cur)
+		if bv.Over {
+			bv.Remaining = format.Format(b.Over, cur) // "over by …"
+		}
 		switch {
 		case b.Limit.IsPositive():
 			pct := report.PercentOf(b.Spent, b.Limit)
@@ -471,7 +592,7 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 	return out, nil
 }
 
-func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.Decimal, cur string) []serviceRow {
+func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.Decimal, cur string, basis report.Basis) []serviceRow {
 	lat := make(map[string]ServiceLatency, len(latency))
 	for _, l := range latency {
 		lat[l.Service] = l
@@ -496,7 +617,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 		if s.Members > 0 {
 			r.Name = otherLabel(s.Members, "services")
 		}
-		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur, basis)
 	}
 	for _, l := range latency { // a service with latency but no cost row still gets its line
 		if !seen[l.Service] {
@@ -506,7 +627,7 @@ func serviceRows(services []CostShare, latency []ServiceLatency, total decimal.D
 	return rows
 }
 
-func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []spenderRow {
+func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string, basis report.Basis) []spenderRow {
 	rows := make([]spenderRow, 0, len(spenders))
 	for i, s := range spenders {
 		r := spenderRow{
@@ -522,7 +643,7 @@ func spenderRows(spenders []Spender, total decimal.Decimal, cur, noun string) []
 		if s.Members > 0 {
 			r.Rank, r.ID = "", otherLabel(s.Members, noun)
 		}
-		r.Change, r.Dir = fmtChange(s.Cost, s.Previous, cur)
+		r.Change, r.Tone = costChange(s.Cost, s.Previous, cur, basis)
 		rows = append(rows, r)
 	}
 	return rows
@@ -536,38 +657,73 @@ func otherLabel(n int, noun string) string {
 	return "(other: " + format.Count(int64(n)) + " " + noun + ")"
 }
 
-// fmtChange is a cost's change from the previous period: "+₩1,200 (+12.5%)", "new" for a key
+// fmtChange is a cost's change from the previous period on the comparison's basis:
+// "+₩1,200 (+12.5 %)", "+₩1,200" on a partial basis (report.Delta), "new" for a key or a value
 // the previous period did not have, "" without a comparison; dir is up, down or flat.
-func fmtChange(cur decimal.Decimal, prev Change, currency string) (text, dir string) {
+func fmtChange(cur decimal.Decimal, prev Change, currency string, basis report.Basis) (text, dir string) {
 	if !prev.Known {
 		return "", ""
 	}
 	if prev.New {
 		return "new", "up"
 	}
-	return fmtDelta(cur.Sub(prev.Cost), prev.Cost, func(d decimal.Decimal) string { return format.Signed(d, currency) })
+	return fmtDelta(cur, prev.Cost, basis, true, func(d decimal.Decimal) string { return format.Signed(d, currency) })
 }
 
-// fmtDelta is a change as signed shows it (format.Signed, SignedFine or SignedCount) with its
-// percentage of base ("no change" for zero).
-func fmtDelta(delta, base decimal.Decimal, signed func(decimal.Decimal) string) (text, dir string) {
-	if delta.IsZero() {
-		return "no change", "flat"
+// costChange is fmtChange with the tone of a cost: up is bad.
+func costChange(cur decimal.Decimal, prev Change, currency string, basis report.Basis) (text, tone string) {
+	text, dir := fmtChange(cur, prev, currency, basis)
+	return text, upBad.tone(dir)
+}
+
+// upIs says what a rise of a metric means for its reader, which colours its change: a cost, a
+// latency or unpriced events that rise are bad, a success or cache-hit rate that rises is good,
+// and more requests are neither.
+type upIs int
+
+const (
+	upNeutral upIs = iota
+	upBad
+	upGood
+)
+
+// tone is the colour class of a change in direction dir (up, down or flat): good, bad or neutral.
+func (u upIs) tone(dir string) string {
+	switch {
+	case u == upNeutral || dir == "flat" || dir == "":
+		return "neutral"
+	case (dir == "up") == (u == upGood):
+		return "good"
 	}
-	text, dir = signed(delta), "up"
-	if delta.IsNegative() {
+	return "bad"
+}
+
+// fmtDelta is the change from prev to cur (report.Versus.Delta) as signed shows its amount
+// (format.Signed, SignedFine or SignedCount), with its percentage when the basis has one; "no
+// change" for zero, and "new" for a cost (isCost) that had no baseline. "" on no basis.
+func fmtDelta(cur, prev decimal.Decimal, basis report.Basis, isCost bool, signed func(decimal.Decimal) string) (text, dir string) {
+	d, ok := report.Versus{Basis: basis}.Delta(cur, prev)
+	switch {
+	case !ok:
+		return "", ""
+	case d.Amount.IsZero():
+		return "no change", "flat"
+	case d.New && isCost:
+		return "new", "up"
+	}
+	text, dir = signed(d.Amount), "up"
+	if d.Amount.IsNegative() {
 		dir = "down"
 	}
-	if base.IsPositive() {
-		pct, _ := report.Change(base.Add(delta), base)
-		text += " (" + format.SignedPercent(pct) + ")"
+	if d.HasPercent {
+		text += " (" + format.SignedPercent(d.Percent) + ")"
 	}
 	return text, dir
 }
 
 // kpiChanges fills each KPI's change from the previous period's KPIs: amounts and counts with
 // their percentage, rates in percentage points.
-func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
+func kpiChanges(kpis []kpiView, k, prev KPIs, cur string, basis report.Basis) {
 	count := func(d decimal.Decimal) string { return format.SignedCount(d.IntPart()) }
 	rate := report.Percent
 	points := func(a, b decimal.Decimal) (string, string) {
@@ -583,9 +739,9 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 	for i := range kpis {
 		switch kpis[i].Label {
 		case "Total cost":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost.Sub(prev.TotalCost), prev.TotalCost, func(d decimal.Decimal) string { return format.Signed(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.TotalCost, prev.TotalCost, basis, true, func(d decimal.Decimal) string { return format.Signed(d, cur) })
 		case "Requests":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests-prev.Requests), decimal.NewFromInt(prev.Requests), count)
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Requests), decimal.NewFromInt(prev.Requests), basis, false, count)
 		case "Success rate":
 			if prev.Requests > 0 && k.Requests > 0 {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.Successes, k.Requests), rate(prev.Successes, prev.Requests))
@@ -595,11 +751,18 @@ func kpiChanges(kpis []kpiView, k, prev KPIs, cur string) {
 				kpis[i].Change, kpis[i].Dir = points(rate(k.CacheHits, k.Requests), rate(prev.CacheHits, prev.Requests))
 			}
 		case "Avg cost / request":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest.Sub(prev.AvgCostPerRequest), prev.AvgCostPerRequest, func(d decimal.Decimal) string { return format.SignedFine(d, cur) })
+			kpis[i].Change, kpis[i].Dir = fmtDelta(k.AvgCostPerRequest, prev.AvgCostPerRequest, basis, true, func(d decimal.Decimal) string { return format.SignedFine(d, cur) })
 		case "Unpriced events":
-			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced-prev.Unpriced), decimal.NewFromInt(prev.Unpriced), count)
+			kpis[i].Change, kpis[i].Dir = fmtDelta(decimal.NewFromInt(k.Unpriced), decimal.NewFromInt(prev.Unpriced), basis, false, count)
 		}
+		kpis[i].Tone = kpiUp[kpis[i].Label].tone(kpis[i].Dir)
 	}
+}
+
+// kpiUp is what a rise of each KPI means (upIs); a KPI not listed is neutral.
+var kpiUp = map[string]upIs{
+	"Total cost": upBad, "Avg cost / request": upBad, "Unpriced events": upBad,
+	"Success rate": upGood, "Cache-hit rate": upGood,
 }
 
 func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, error) {

@@ -53,14 +53,14 @@ func samplePeriod(t testing.TB) PeriodPage {
 			{Service: "batch-summaries", Samples: 2000, P50: 1900 * time.Millisecond, P95: 4700 * time.Millisecond},
 		},
 		Budgets: []BudgetCard{
-			{Name: "daily-total", Window: report.Daily, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("1500"), State: StateWarning,
+			{Name: "daily-total", Window: report.Daily, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("1500"), Remaining: testkit.Dec("215.4368"), State: StateWarning,
 				ResetsAt: start.AddDate(0, 0, 1)},
-			{Name: "monthly-total", Window: report.Monthly, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("40000"), State: StateOK,
+			{Name: "monthly-total", Window: report.Monthly, Spent: testkit.Dec("1284.5632"), Limit: testkit.Dec("40000"), Remaining: testkit.Dec("38715.4368"), State: StateOK,
 				ResetsAt: start.AddDate(0, 1, 0)},
 			{Name: "support-chat", Scope: "service = support-chat", Window: report.Daily, Spent: testkit.Dec("612.40"), Limit: testkit.Dec("600"),
-				State: StateExceeded, ResetsAt: start.AddDate(0, 0, 1)},
+				Over: testkit.Dec("12.40"), State: StateExceeded, ResetsAt: start.AddDate(0, 0, 1)},
 			{Name: "code-review-weekly", Scope: "service = code-review", Window: report.Weekly, Spent: testkit.Dec("2210.75"),
-				Limit: testkit.Dec("2500"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
+				Limit: testkit.Dec("2500"), Remaining: testkit.Dec("289.25"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
 		},
 		Services: []CostShare{
 			{Name: "support-chat", Cost: testkit.Dec("612.40"), Requests: 21034},
@@ -172,7 +172,7 @@ func writeSite(t testing.TB, dir string, page PeriodPage, index IndexPage) (page
 	}
 	pagePath = filepath.Join(dir, filepath.FromSlash(page.Period.PagePath()))
 	f := create(t, pagePath)
-	if err := RenderPeriod(f, page); err != nil {
+	if err := writePeriod(f, page); err != nil {
 		t.Fatal(err)
 	}
 	closeFile(t, f)

@@ -131,10 +131,13 @@ type PeriodPage struct {
 	Rates []Rate
 
 	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
-	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it, e.g.
-	// "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
+	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it
+	// (report.Versus.Label), e.g. "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
 	Previous     *KPIs
 	CompareLabel string
+	// CompareBasis is the comparison's basis (report.VersusOf): partial, the changes have no
+	// percentage; none, no change is shown and CompareLabel says why.
+	CompareBasis report.Basis
 	// BudgetSummaries sum up the budgets of a shorter period than the page's, one line each:
 	// "daily-total: exceeded on 3 of 30 days".
 	BudgetSummaries []string
@@ -224,13 +227,16 @@ func (s BudgetState) valid() bool {
 // BudgetCard is one budget's current status. The percentage shown is Spent/Limit, computed
 // exactly here; the State (colour and badge) is the caller's decision.
 type BudgetCard struct {
-	Name     string
-	Scope    string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
-	Window   report.PeriodKind
-	Spent    decimal.Decimal
-	Limit    decimal.Decimal
-	State    BudgetState
-	ResetsAt time.Time // start of the next budget window
+	Name   string
+	Scope  string // human description of the filter, e.g. "service = QA_CHAT"; empty = all spend
+	Window report.PeriodKind
+	Spent  decimal.Decimal
+	Limit  decimal.Decimal
+	// Remaining and Over are report.Evaluate's (Status.Remaining, Status.Over), at most one of
+	// them positive: the page states them, it never subtracts Spent from Limit itself.
+	Remaining, Over decimal.Decimal
+	State           BudgetState
+	ResetsAt        time.Time // start of the next budget window
 	// AsOf is the instant the figures stand at (a past period's end, or the run's time); zero:
 	// not stated.
 	AsOf time.Time
@@ -246,6 +252,9 @@ type DayCost struct {
 	Cost decimal.Decimal
 	// NoData: no event that day; the line has a gap there instead of a zero.
 	NoData bool
+	// Partial: the day is in progress at the run (today): its cost so far, drawn dashed and
+	// labelled "so far", not like a whole day.
+	Partial bool
 }
 
 // CostShare is one slice of a breakdown (service or model).
@@ -298,6 +307,23 @@ type IndexPage struct {
 	Budgets     []BudgetCard
 	Reports     []PublishedReport // any order: grouped by kind and sorted newest first here
 	Rates       []Rate            // stated in the footer
+	// Spend is the headline: the month in progress to date; nil: not shown.
+	Spend *SpendHeadline
+}
+
+// SpendHeadline is the landing page's headline: the spend of the month in progress to date,
+// compared as its page compares it, and the daily cost of recent days as its trend.
+type SpendHeadline struct {
+	Month    Period          // the month in progress
+	Progress string          // "month to date, 7 of 31 days"
+	Cost     decimal.Decimal // spent so far
+	// Previous is the cost the month is compared with (report.Comparison), nil: none;
+	// CompareLabel and CompareBasis as on the period page.
+	Previous     *decimal.Decimal
+	CompareLabel string
+	CompareBasis report.Basis
+	// Days are the recent days, oldest first, the last one (today) Partial.
+	Days []DayCost
 }
 
 // PublishedReport is a link to one published period page.

@@ -3,6 +3,7 @@ package site
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"regexp"
 	"strings"
@@ -13,11 +14,20 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
+// writePeriod prepares and writes a period page, as a batch run does.
+func writePeriod(w io.Writer, p PeriodPage) error {
+	h, err := PreparePeriod(p)
+	if err != nil {
+		return err
+	}
+	return h.Write(w)
+}
+
 func renderPeriod(t *testing.T, p PeriodPage) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := RenderPeriod(&buf, p); err != nil {
-		t.Fatalf("RenderPeriod: %v", err)
+	if err := writePeriod(&buf, p); err != nil {
+		t.Fatalf("render period page: %v", err)
 	}
 	return buf.String()
 }
@@ -300,7 +310,7 @@ func TestRenderRejectsBadInput(t *testing.T) {
 	for want, mutate := range cases {
 		p := samplePeriod(t)
 		mutate(&p)
-		err := RenderPeriod(&bytes.Buffer{}, p)
+		err := writePeriod(&bytes.Buffer{}, p)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s: got error %v", want, err)
 		}

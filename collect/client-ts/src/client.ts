@@ -12,6 +12,8 @@
 //   - batches go one at a time, so a failing collector holds back later events rather than
 //     reordering or losing them; the bounded buffer is what gives way.
 
+import { Decider } from "./decide.js";
+import type { DecideOptions, DecideRequest, Decision } from "./decide.js";
 import { uuidv7 } from "./uuid.js";
 
 /** The collector's limit of events per request. */
@@ -61,7 +63,7 @@ export interface Logger {
 }
 
 /** Options of a Client. Only url is required. */
-export interface ClientOptions {
+export interface ClientOptions extends DecideOptions {
   /** The collector's base URL, e.g. http://127.0.0.1:8080; events go to url/v1/events. */
   url: string;
   /** Bearer token; empty or absent sends no Authorization header. */
@@ -169,6 +171,7 @@ export class Client {
   private readonly exitTimeoutMs: number;
   private readonly fetch: typeof fetch;
   private readonly logger: Logger;
+  private readonly decider: Decider;
 
   private readonly queue: Encoded[] = [];
   private inFlight = 0; // events of the batch being delivered
@@ -223,6 +226,8 @@ export class Client {
     this.maxBackoffMs = Math.max(num("maxBackoffMs", 30_000, 0), this.minBackoffMs);
     this.requestTimeoutMs = num("requestTimeoutMs", 10_000, 1);
     this.exitTimeoutMs = num("exitTimeoutMs", 5000, 1);
+    const decideTimeoutMs = num("decideTimeoutMs", 250, 1);
+    const decideCacheTtlMs = o.decideCacheTtlMs !== undefined && o.decideCacheTtlMs < 0 ? -1 : num("decideCacheTtlMs", 1000, 0);
     if (o.token !== undefined && (typeof o.token !== "string" || /[\r\n]/.test(o.token))) {
       problems.push("token must be a string without line breaks");
     }
@@ -237,7 +242,19 @@ export class Client {
     this.token = o.token ?? "";
     this.fetch = f!;
     this.logger = o.logger ?? console;
+    this.decider = new Decider(base!.href.replace(/\/+$/, "") + "/v1/decide", this.token, this.fetch, decideTimeoutMs,
+      decideCacheTtlMs, o.decideFailClosed === true);
     if (o.flushOnExit !== false) this.installExitHook();
+  }
+
+  /**
+   * Asks the collector, before an AI request, whether it may go ahead and on which model
+   * (POST /v1/decide). It never throws and waits at most decideTimeoutMs: when the collector
+   * does not answer, the decision is allow (deny with decideFailClosed) with unanswered set.
+   * Answers are reused for decideCacheTtlMs (see decide.ts).
+   */
+  decide(req: DecideRequest): Promise<Decision> {
+    return this.decider.decide(req);
   }
 
   /**

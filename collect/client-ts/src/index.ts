@@ -32,4 +32,5 @@ export type {
   ResponseFields,
   TokenFields,
 } from "./usage.js";
+export type { DecideOptions, DecideRequest, Decision, DecidingBudget } from "./decide.js";
 export { uuidv7 } from "./uuid.js";

@@ -1,6 +1,6 @@
 -- mark_hours: change marks naming no transaction for the UTC hours of the given instants, written
 -- by a writer that updated or deleted rows of events where no trigger marks them (Citus:
--- migration 00016), as the trigger marks an update or a delete (migration 00010): the job
+-- migration 00018), as the trigger marks an update or a delete (migration 00010): the job
 -- rebuilds the days of those hours from the events.
 -- The marks take the shared lock of mark_insert.sql.
 -- $1 instants (timestamptz[]).

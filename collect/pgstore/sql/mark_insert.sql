@@ -1,5 +1,5 @@
 -- mark_insert: the change marks and sums of the rows this transaction inserted into events,
--- written by the writer itself where no trigger writes them (Citus: migration 00016), as the
+-- written by the writer itself where no trigger writes them (Citus: migration 00018), as the
 -- trigger writes them (migration 00012): one mark per UTC hour with the number of rows, naming
 -- this transaction (the rows' ingest_xact: the column default, evaluated by the coordinator),
 -- and, when the statement wrote at most 5,000 rows ($3 summed), the rows' sums per hour and

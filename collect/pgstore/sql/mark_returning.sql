@@ -1,7 +1,7 @@
 -- mark_returning: an INSERT into events (the caller replaces /*insert*/ with it, without
 -- RETURNING) that also writes the change marks and sums of the rows it inserted, as the trigger
 -- of migration 00012 writes them from its transition table: for writers of events where no
--- trigger marks them (Citus: migration 00016), such as a bulk load or a hand-made fix. The marks
+-- trigger marks them (Citus: migration 00018), such as a bulk load or a hand-made fix. The marks
 -- take the shared lock of mark_insert.sql.
 WITH new_rows AS (
     /*insert*/

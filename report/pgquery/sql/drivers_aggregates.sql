@@ -2,6 +2,7 @@
 -- given days within a budget's scope, from the daily aggregates, in one scan (each row counts
 -- once per dimension).
 -- $1 tz, $2 days (date[]), $3..$7 scope as in spend_aggregates, $8 dimensions (text[]).
+-- The caller replaces /*scope*/ with aggregate_scope.sql, its parameters renumbered from $3.
 -- Returns dimension, key, cost, requests, unpriced.
 SELECT d.dim,
        CASE d.dim
@@ -13,10 +14,5 @@ SELECT d.dim,
            ELSE ''
        END AS key, sum(cost), sum(requests)::bigint, sum(unpriced)::bigint
 FROM daily_aggregates CROSS JOIN unnest($8::text[]) AS d(dim)
-WHERE tz = $1 AND day = ANY ($2::date[])
-  AND ($3 = '' OR service = $3)
-  AND ($4 = '' OR model = $4)
-  AND ($5 = '' OR provider = $5)
-  AND ($6 = '' OR org_id = $6)
-  AND ($7 = '' OR user_id = $7)
+WHERE tz = $1 AND day = ANY ($2::date[]) AND /*scope*/
 GROUP BY 1, 2

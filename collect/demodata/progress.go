@@ -1,4 +1,4 @@
-package main
+package demodata
 
 import (
 	"fmt"
@@ -14,9 +14,9 @@ import (
 	"github.com/aispend/aispend/report/format"
 )
 
-// progress shows how far long work has got: a bar redrawn in place on a terminal, otherwise a
+// Progress shows how far loading has got: a bar redrawn in place on a terminal, otherwise a
 // log line every 10 %, so that CI logs and files stay readable.
-type progress struct {
+type Progress struct {
 	w      io.Writer
 	tty    bool
 	log    *slog.Logger
@@ -28,16 +28,17 @@ type progress struct {
 	done   int
 }
 
-func newProgress(env *environment, label string, total int) *progress {
-	p := &progress{w: env.stderr, log: env.log, label: label, total: total, start: time.Now()}
-	if f, ok := env.stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+// NewProgress draws on w when it is a terminal and logs to log otherwise.
+func NewProgress(w io.Writer, log *slog.Logger, label string, total int) *Progress {
+	p := &Progress{w: w, log: log, label: label, total: total, start: time.Now()}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		p.tty = true
 	}
 	return p
 }
 
 // Set records that done units of the total are finished.
-func (p *progress) Set(done int) {
+func (p *Progress) Set(done int) {
 	p.done = done
 	if p.tty {
 		// Redrawing more often than the eye can follow only costs time.
@@ -54,21 +55,21 @@ func (p *progress) Set(done int) {
 }
 
 // Finish ends the bar's line.
-func (p *progress) Finish() {
+func (p *Progress) Finish() {
 	if p.tty {
 		p.draw()
 		fmt.Fprintln(p.w)
 	}
 }
 
-func (p *progress) percent() int {
+func (p *Progress) percent() int {
 	if p.total <= 0 {
 		return 100
 	}
 	return min(100, p.done*100/p.total)
 }
 
-func (p *progress) draw() {
+func (p *Progress) draw() {
 	const width = 30
 	filled := p.percent() * width / 100
 	bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)

@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aispend/aispend/collect"
+	"github.com/aispend/aispend/collect/pgstore"
+	"github.com/aispend/aispend/collect/testkit/eventtest"
+)
+
+// BenchmarkDecide is `make bench-decide`: 100,000 users (BENCH_ENTITIES) with spend this month
+// in an enforced per-user envelope, two collector processes on a private durable PostgreSQL,
+// and, while one of them ingests scenario (a) of `make bench` (batches of 100 from 16 clients),
+// 64 clients asking POST /v1/decide over loopback for random users. It prints decisions/s, p50
+// and p99, each collector's peak RSS, and the time from an event's commit (its 200) to a
+// decision that counts it, on the collector that committed it and on the other one.
+func BenchmarkDecide(b *testing.B) {
+	ctx := context.Background()
+	cl, pool := benchDatabase(b)
+	entities := 100_000
+	if s := os.Getenv("BENCH_ENTITIES"); s != "" {
+		entities, _ = strconv.Atoi(s)
+	}
+	// Every user has spent something this month, none near the envelope.
+	store := pgstore.New(pool, pgstore.Options{})
+	now := time.Now()
+	var rows []collect.Row
+	for i := 0; i < entities; i++ {
+		r := eventtest.Row(fmt.Sprintf("seed-%d", i), now.Add(-time.Duration(i%3600)*time.Second))
+		r.UserID = fmt.Sprintf("user-%d", i)
+		eventtest.Price(&r, "12.5")
+		rows = append(rows, r)
+		if len(rows) == 5000 || i == entities-1 {
+			if _, _, err := store.Insert(ctx, rows); err != nil {
+				b.Fatal(err)
+			}
+			rows = rows[:0]
+		}
+	}
+	store.Close()
+	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
+	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
+  - name: per-user
+    period: monthly
+    amount: 1000
+    per: user_id
+    enforce: {degrade_at: 80, degrade_to: {gpt-4o: gpt-4o-mini}, deny_at: 100}
+decide: {refresh: 2s, max_staleness: 30s}
+`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	bin := binary(b)
+	a, aPID := startBenchCollector(b, bin, cl.URL, cfg)
+	c2, bPID := startBenchCollector(b, bin, cl.URL, cfg)
+	for _, addr := range []string{a, c2} {
+		deadline := time.Now().Add(2 * time.Minute)
+		for askDecide(b, http.DefaultClient, addr, "user-1").AsOf == nil {
+			if time.Now().After(deadline) {
+				b.Fatal("the collector never read the spend")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+
+	fmt.Printf("\naispend decide benchmark — %d CPUs, %d users in an enforced per-user envelope, two collectors, loopback HTTP\n\n", runtimeCPUs(), entities)
+	// Ingest scenario (a) on collector a while the decisions run.
+	stopIngest := make(chan struct{})
+	var ingested atomic.Int64
+	var ingestWG sync.WaitGroup
+	events := genEvents(400_000, "decide-bench")
+	var next atomic.Int64
+	for c := 0; c < 16; c++ {
+		ingestWG.Add(1)
+		go func() {
+			defer ingestWG.Done()
+			client := &http.Client{Timeout: 60 * time.Second}
+			for {
+				select {
+				case <-stopIngest:
+					return
+				default:
+				}
+				i := int(next.Add(100)) - 100
+				if i+100 > len(events) {
+					return
+				}
+				body, _ := json.Marshal(events[i : i+100])
+				if postOK(client, a, "/v1/events", body) {
+					ingested.Add(100)
+				}
+			}
+		}()
+	}
+
+	const clients, perClient = 64, 5000
+	lat := make([]time.Duration, clients*perClient)
+	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	var wg sync.WaitGroup
+	var failures atomic.Int64
+	ingestStart := time.Now()
+	start := time.Now()
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(c), 7))
+			for i := 0; i < perClient; i++ {
+				body := fmt.Appendf(nil, `{"user_id":"user-%d","service":"QA_CHAT","model":"gpt-4o","input_tokens":800,"max_output_tokens":400}`, r.IntN(entities))
+				t0 := time.Now()
+				if !postOK(hc, a, "/v1/decide", body) {
+					failures.Add(1)
+				}
+				lat[c*perClient+i] = time.Since(t0)
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stopIngest)
+	ingestWG.Wait()
+	ingestRate := float64(ingested.Load()) / time.Since(ingestStart).Seconds()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	rate := float64(len(lat)) / elapsed.Seconds()
+	p50, p99 := lat[len(lat)/2], lat[len(lat)*99/100]
+	fmt.Printf("%-44s %10.0f /s   p50 %v   p99 %v   (%d failed)\n", "decisions, 64 clients, while ingesting", rate, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), failures.Load())
+	fmt.Printf("%-44s %10.0f events/s\n", "ingest (a) on the same collector meanwhile", ingestRate)
+	fmt.Printf("%-44s %10.1f MB / %.1f MB\n", "peak RSS, deciding+ingesting / other", float64(peakRSS(aPID))/1024, float64(peakRSS(bPID))/1024)
+
+	// Commit to decision: a fresh user's event over the envelope, then ask until deny.
+	var same, other []time.Duration
+	for i := 0; i < 5; i++ {
+		user := fmt.Sprintf("probe-%d", i)
+		body := fmt.Appendf(nil, `{"event_id":"probe-%d","occurred_at":%q,"service":"QA_CHAT","model":"gpt-4o","provider":"openai","input_tokens":1,"output_tokens":1,"cost":"5000","user_id":%q}`,
+			i, time.Now().UTC().Format(time.RFC3339Nano), user)
+		if !postOK(hc, a, "/v1/events", body) {
+			b.Fatal("probe event refused")
+		}
+		committed := time.Now()
+		for _, s := range []struct {
+			addr string
+			into *[]time.Duration
+		}{{a, &same}, {c2, &other}} {
+			deadline := committed.Add(time.Minute)
+			for askDecide(b, hc, s.addr, user).Decision != "deny" {
+				if time.Now().After(deadline) {
+					b.Fatal("the event was never counted")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			*s.into = append(*s.into, time.Since(committed))
+		}
+	}
+	sortDur := func(d []time.Duration) []time.Duration {
+		sort.Slice(d, func(i, j int) bool { return d[i] < d[j] })
+		return d
+	}
+	same, other = sortDur(same), sortDur(other)
+	fmt.Printf("%-44s median %v   max %v\n", "commit → decision, same collector", same[len(same)/2].Round(10*time.Microsecond), same[len(same)-1].Round(10*time.Microsecond))
+	fmt.Printf("%-44s median %v   max %v   (decide.refresh 2s)\n\n", "commit → decision, other collector", other[len(other)/2].Round(time.Millisecond), other[len(other)-1].Round(time.Millisecond))
+	b.ReportMetric(rate, "decisions/s")
+	b.ReportMetric(float64(p99.Microseconds())/1000, "p99_ms")
+}
+
+func startBenchCollector(b *testing.B, bin, dbURL, cfg string) (string, int) {
+	b.Helper()
+	addr := freeAddr(b)
+	cmd := exec.Command(bin, "serve", "--log-format", "json")
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+dbURL, "AISPEND_LISTEN="+addr, "AISPEND_INGEST_TOKENS=bench", "AISPEND_CONFIG="+cfg)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	waitHealthy(b, addr)
+	return addr, cmd.Process.Pid
+}
+
+// postOK posts body to the collector at addr and tells whether it answered 200.
+func postOK(c *http.Client, addr, path string, body []byte) bool {
+	req, _ := http.NewRequest("POST", "http://"+addr+path, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer bench")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return false
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// askDecide asks the collector at addr about user.
+func askDecide(b *testing.B, c *http.Client, addr, user string) collect.DecideAnswer {
+	b.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/decide", bytes.NewReader(fmt.Appendf(nil, `{"user_id":%q,"model":"gpt-4o"}`, user)))
+	req.Header.Set("Authorization", "Bearer bench")
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ans collect.DecideAnswer
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		b.Fatal(err)
+	}
+	return ans
+}

@@ -1,0 +1,503 @@
+package collect
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/report"
+)
+
+// POST /v1/decide is answered from memory: the Decider keeps the spend of every enforced budget
+// (and of each entity of an enforced envelope) for its current period, read from PostgreSQL in the
+// background every Refresh (aggregates plus what is pending, as budget spend is computed by the
+// batch job) and advanced by the events this collector commits in between. An allowed request's
+// estimate is held against its budgets until its event arrives (matched by event_id) or
+// EstimateTTL passes, so a burst of concurrent requests cannot all pass on the same remaining
+// amount. No answer waits on the database.
+
+// DecideSource reads the spend the Decider starts from (report/pgquery.Store).
+type DecideSource interface {
+	BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error)
+	report.EntitySpender
+}
+
+// DecideConfig configures a Decider.
+type DecideConfig struct {
+	Budgets  []report.Budget // only those with Enforce are kept
+	Location *time.Location
+	Prices   *pricing.Table // prices estimates given as tokens; nil: such estimates are 0
+	Source   DecideSource
+	// Refresh is how often the spend is re-read; MaxStaleness the age of the last read past
+	// which OnStale ("allow" or "deny") is the answer; EstimateTTL how long an estimate whose
+	// event does not arrive is held.
+	Refresh, MaxStaleness, EstimateTTL time.Duration
+	OnStale                            string
+	Now                                func() time.Time
+	Log                                *slog.Logger
+}
+
+// Decider answers POST /v1/decide. Safe for concurrent use.
+type Decider struct {
+	cfg      DecideConfig
+	needTags bool // some enforced budget reads tags (scope or per)
+
+	mu     sync.Mutex
+	states []*budgetState // one per enforced budget, in cfg.Budgets' order
+	asOf   time.Time      // when the last successful read began; zero: none yet
+	holds  map[string]*hold
+	queue  []*hold // every hold in order of expiry (one TTL: the order made)
+}
+
+// budgetState is one enforced budget's spend in its current period, per entity ("" for a budget
+// without per): base as read, before and local as committed here since the read before the
+// current one and since the current one began (a refresh drops before once its read includes
+// it), held the estimates of allowed requests.
+type budgetState struct {
+	b                         report.Budget
+	period                    report.Period
+	base, before, local, held map[string]decimal.Decimal
+}
+
+// used is entity's spend plus what is held against it.
+func (st *budgetState) used(entity string) decimal.Decimal {
+	return st.base[entity].Add(st.before[entity]).Add(st.local[entity]).Add(st.held[entity])
+}
+
+// match is an enforced budget a request falls under, and its entity there.
+type match struct {
+	st     *budgetState
+	entity string
+}
+
+// hold is an allowed request's estimate, held against each budget it counted in.
+type hold struct {
+	eventID  string
+	expires  time.Time
+	parts    []holdPart
+	released bool
+}
+
+type holdPart struct {
+	state  *budgetState
+	entity string
+	amount decimal.Decimal
+}
+
+// NewDecider makes a Decider of the enforced budgets among cfg.Budgets; nil when there are none.
+func NewDecider(cfg DecideConfig) *Decider {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	d := &Decider{cfg: cfg, holds: map[string]*hold{}}
+	now := cfg.Now()
+	for _, b := range cfg.Budgets {
+		if !b.Enforced() {
+			continue
+		}
+		d.needTags = d.needTags || b.Scope.TagKey != "" || b.Per.Field == report.PerTag
+		d.states = append(d.states, &budgetState{b: b, period: report.PeriodContaining(b.Period, now, cfg.Location),
+			base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, held: map[string]decimal.Decimal{}})
+	}
+	if len(d.states) == 0 {
+		return nil
+	}
+	return d
+}
+
+// Run refreshes the spend until ctx is done: the first read at once, each next one Refresh after
+// the previous one ended, so that a read slower than Refresh (a month of 100,000 users) leaves
+// the collector's cores to ingest and decide in between.
+func (d *Decider) Run(ctx context.Context) {
+	for {
+		if err := d.Refresh(ctx); err != nil && ctx.Err() == nil {
+			d.cfg.Log.Warn("decide: refresh spend", "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(d.cfg.Refresh):
+		}
+	}
+}
+
+// Refresh reads every enforced budget's current spend from the source and replaces what the
+// Decider held as read; what this collector committed since the read began is kept on top.
+func (d *Decider) Refresh(ctx context.Context) error {
+	began := d.cfg.Now()
+	d.mu.Lock()
+	d.expire(began)
+	type read struct {
+		st     *budgetState
+		period report.Period
+	}
+	reads := make([]read, len(d.states))
+	for i, st := range d.states {
+		d.roll(st, began)
+		// Commits from here on may or may not be in the read: they stay in local. Those before
+		// are in it: before is dropped once the read succeeds.
+		st.before = merge(st.before, st.local)
+		st.local = map[string]decimal.Decimal{}
+		reads[i] = read{st, st.period}
+	}
+	d.mu.Unlock()
+	spends := make([]map[string]decimal.Decimal, len(reads))
+	var err error
+	for i, r := range reads {
+		if spends[i], err = d.readSpend(ctx, r.st.b, r.period); err != nil {
+			break
+		}
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i, r := range reads {
+		st := r.st
+		if err != nil || !st.period.Start.Equal(r.period.Start) {
+			st.local = merge(st.before, st.local) // the read did not happen: keep every commit
+			st.before = nil
+			continue
+		}
+		st.base, st.before = spends[i], nil
+	}
+	if err != nil {
+		return err
+	}
+	d.asOf = began
+	return nil
+}
+
+// readSpend is a budget's spend in period p from the source, per entity.
+func (d *Decider) readSpend(ctx context.Context, b report.Budget, p report.Period) (map[string]decimal.Decimal, error) {
+	if b.Per.IsZero() {
+		sp, err := d.cfg.Source.BudgetSpend(ctx, b.Scope, p.Start, p.End)
+		if err != nil {
+			return nil, fmt.Errorf("budget %s: %w", b.Name, err)
+		}
+		return map[string]decimal.Decimal{"": sp.Cost}, nil
+	}
+	ds, err := d.cfg.Source.EntitySpend(ctx, b.Scope, b.Per, p.Start, p.End)
+	if err != nil {
+		return nil, fmt.Errorf("budget %s: %w", b.Name, err)
+	}
+	m := make(map[string]decimal.Decimal, len(ds))
+	for _, x := range ds {
+		m[x.Key] = x.Cost
+	}
+	return m, nil
+}
+
+// merge adds b into a (either may be nil) and returns it.
+func merge(a, b map[string]decimal.Decimal) map[string]decimal.Decimal {
+	if a == nil {
+		a = map[string]decimal.Decimal{}
+	}
+	for k, v := range b {
+		a[k] = a[k].Add(v)
+	}
+	return a
+}
+
+// roll moves a budget's state to the period containing now once its period ended: a new period
+// starts from nothing (spend is per period), and holds of the old one no longer count.
+func (d *Decider) roll(st *budgetState, now time.Time) {
+	if now.Before(st.period.End) {
+		return
+	}
+	st.period = report.PeriodContaining(st.b.Period, now, d.cfg.Location)
+	st.base, st.before, st.local, st.held = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+}
+
+// expire releases the holds whose TTL passed.
+func (d *Decider) expire(now time.Time) {
+	n := 0
+	for _, h := range d.queue {
+		if h.expires.After(now) {
+			break
+		}
+		d.release(h)
+		n++
+	}
+	d.queue = d.queue[n:]
+}
+
+// release stops counting a hold.
+func (d *Decider) release(h *hold) {
+	if h.released {
+		return
+	}
+	h.released = true
+	for _, p := range h.parts {
+		if v := p.state.held[p.entity].Sub(p.amount); v.IsPositive() {
+			p.state.held[p.entity] = v
+		} else {
+			delete(p.state.held, p.entity)
+		}
+	}
+	if h.eventID != "" && d.holds[h.eventID] == h {
+		delete(d.holds, h.eventID)
+	}
+}
+
+// Committed advances the spend by rows this collector has just committed, and releases the
+// estimates held for their event ids. A duplicate (a retry of an event already stored) counts
+// again until the next refresh corrects it: the error is on the side of spend, never of room.
+func (d *Decider) Committed(rows []Row) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	for i := range rows {
+		r := &rows[i]
+		if h := d.holds[r.EventID]; h != nil {
+			d.release(h)
+		}
+		if !r.Cost.Valid || r.Cost.Decimal.IsZero() {
+			continue
+		}
+		var tags map[string]string
+		if d.needTags && len(r.Tags) > 0 {
+			_ = json.Unmarshal(r.Tags, &tags) // validated at ingest: an object of strings
+		}
+		for _, st := range d.states {
+			d.roll(st, now)
+			if !st.period.Contains(r.OccurredAt) || !st.b.Scope.Matches(r.Service, r.Model, r.Provider, r.OrgID, r.UserID, tags) {
+				continue
+			}
+			entity := st.b.Per.Entity(r.UserID, r.OrgID, r.Endpoint, tags)
+			if !st.b.Per.IsZero() && entity == "" {
+				continue
+			}
+			st.local[entity] = st.local[entity].Add(r.Cost.Decimal)
+		}
+	}
+}
+
+// Store wraps an EventStore so that what it commits advances the Decider.
+func (d *Decider) Store(inner EventStore) EventStore { return decidingStore{inner, d} }
+
+type decidingStore struct {
+	EventStore
+	d *Decider
+}
+
+func (s decidingStore) Insert(ctx context.Context, rows []Row) (int, int, error) {
+	accepted, dups, err := s.EventStore.Insert(ctx, rows)
+	if err == nil {
+		s.d.Committed(rows)
+	}
+	return accepted, dups, err
+}
+
+// Decisions.
+const (
+	Allow   = "allow"
+	Degrade = "degrade"
+	Deny    = "deny"
+)
+
+// DecideRequest is POST /v1/decide's body: who and what, and optionally an estimate
+// (EstimatedCost in the reporting currency, or InputTokens and MaxOutputTokens priced like an
+// event).
+type DecideRequest struct {
+	EventID         string            `json:"event_id,omitempty"`
+	UserID          string            `json:"user_id,omitempty"`
+	OrgID           string            `json:"org_id,omitempty"`
+	Service         string            `json:"service,omitempty"`
+	Model           string            `json:"model,omitempty"`
+	Provider        string            `json:"provider,omitempty"`
+	Endpoint        string            `json:"endpoint,omitempty"`
+	Tags            map[string]string `json:"tags,omitempty"`
+	EstimatedCost   *decimal.Decimal  `json:"estimated_cost,omitempty"`
+	InputTokens     *int64            `json:"input_tokens,omitempty"`
+	MaxOutputTokens *int64            `json:"max_output_tokens,omitempty"`
+}
+
+// DecideAnswer is POST /v1/decide's answer.
+type DecideAnswer struct {
+	Decision string `json:"decision"`
+	// Model is the model to use instead when degrading.
+	Model string `json:"model,omitempty"`
+	// Budgets are the enforced budgets the request falls under, each with its decision; on
+	// degrade or deny the deciding ones first.
+	Budgets []DecidingBudget `json:"budgets"`
+	// Estimate is the cost held against the budgets until the event arrives.
+	Estimate string `json:"estimate"`
+	// AsOf is when the last read of spend from PostgreSQL began (null: none yet); Staleness how
+	// long ago, the most that other collectors' events can be missing from the answer.
+	AsOf         *time.Time `json:"as_of"`
+	StalenessMS  int64      `json:"staleness_ms"`
+	MaxStaleness int64      `json:"max_staleness_ms"`
+	// Stale: the spend was older than max_staleness_ms, and on_stale decided.
+	Stale bool `json:"stale"`
+}
+
+// DecidingBudget is one enforced budget's (and entity's) part in a decision.
+type DecidingBudget struct {
+	Name      string    `json:"name"`
+	Entity    string    `json:"entity,omitempty"`
+	Decision  string    `json:"decision"`
+	Spent     string    `json:"spent"` // including estimates held
+	Limit     string    `json:"limit"`
+	Percent   string    `json:"percent"`
+	Remaining string    `json:"remaining"`
+	ResetsAt  time.Time `json:"resets_at"`
+}
+
+// rank orders decisions by strictness.
+var rank = map[string]int{Allow: 0, Degrade: 1, Deny: 2}
+
+// Decide answers a request from memory.
+func (d *Decider) Decide(req DecideRequest) DecideAnswer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	d.expire(now)
+	ans := DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, MaxStaleness: d.cfg.MaxStaleness.Milliseconds()}
+	if !d.asOf.IsZero() {
+		asOf := d.asOf
+		ans.AsOf, ans.StalenessMS = &asOf, now.Sub(asOf).Milliseconds()
+	}
+	var matched []match
+	for _, st := range d.states {
+		d.roll(st, now)
+		if !st.b.Scope.Matches(req.Service, req.Model, req.Provider, req.OrgID, req.UserID, req.Tags) {
+			continue
+		}
+		entity := st.b.Per.Entity(req.UserID, req.OrgID, req.Endpoint, req.Tags)
+		if !st.b.Per.IsZero() && entity == "" {
+			continue // a request without the field is in no entity's envelope
+		}
+		matched = append(matched, match{st, entity})
+	}
+	estimate := d.estimate(req, req.Model, now)
+	judge := func(est decimal.Decimal) (string, string) {
+		decision, model := Allow, ""
+		ans.Budgets = ans.Budgets[:0]
+		for _, m := range matched {
+			e := m.st.b.Enforce
+			used, limit := m.st.used(m.entity), m.st.b.Limit(m.entity)
+			step := Allow
+			switch {
+			case e.DenyAt > 0 && reaches(used, est, limit, e.DenyAt):
+				step = Deny
+			case e.DegradeAt > 0 && reaches(used, est, limit, e.DegradeAt) && e.DegradeTo[req.Model] != "":
+				step = Degrade
+				if model == "" {
+					model = e.DegradeTo[req.Model]
+				}
+			}
+			if rank[step] > rank[decision] {
+				decision = step
+			}
+			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, used, limit, step))
+		}
+		return decision, model
+	}
+	decision, model := judge(estimate)
+	if decision == Degrade {
+		// The degraded request costs what the cheaper model charges; it is denied if even that
+		// does not fit.
+		if req.EstimatedCost == nil {
+			estimate = d.estimate(req, model, now)
+		}
+		if again, _ := judge(estimate); again == Deny {
+			decision, model = Deny, ""
+		}
+	}
+	ans.Decision, ans.Model = decision, model
+	if decision != Allow {
+		// The deciding budgets first.
+		first := ans.Budgets[:0:0]
+		var rest []DecidingBudget
+		for _, b := range ans.Budgets {
+			if b.Decision == decision {
+				first = append(first, b)
+			} else {
+				rest = append(rest, b)
+			}
+		}
+		ans.Budgets = append(first, rest...)
+	}
+	if d.asOf.IsZero() || now.Sub(d.asOf) > d.cfg.MaxStaleness {
+		ans.Stale = true
+		ans.Decision, ans.Model = Deny, ""
+		if d.cfg.OnStale != Deny {
+			ans.Decision = Allow
+		}
+	}
+	ans.Estimate = estimate.String()
+	if ans.Decision != Deny && estimate.IsPositive() && len(matched) > 0 {
+		d.hold(req.EventID, now, estimate, matched)
+	}
+	return ans
+}
+
+// hold counts an allowed request's estimate against the budgets (and entities) it falls under.
+func (d *Decider) hold(eventID string, now time.Time, estimate decimal.Decimal, matched []match) {
+	if old := d.holds[eventID]; eventID != "" && old != nil {
+		d.release(old) // asked again for the same event: one estimate counts
+	}
+	h := &hold{eventID: eventID, expires: now.Add(d.cfg.EstimateTTL)}
+	for _, m := range matched {
+		m.st.held[m.entity] = m.st.held[m.entity].Add(estimate)
+		h.parts = append(h.parts, holdPart{m.st, m.entity, estimate})
+	}
+	if eventID != "" {
+		d.holds[eventID] = h
+	}
+	d.queue = append(d.queue, h)
+}
+
+// reaches reports whether a request reaches at percent of limit: the spend (with what is held)
+// already has, or the request's estimate would take it past. A limit of 0 is reached at once.
+func reaches(used, estimate, limit decimal.Decimal, at int) bool {
+	if report.Crossed(used, limit, at) {
+		return true
+	}
+	after := used.Add(estimate).Mul(decimal.NewFromInt(100))
+	return estimate.IsPositive() && after.Cmp(limit.Mul(decimal.NewFromInt(int64(at)))) > 0
+}
+
+// estimate is the request's estimated cost: estimated_cost, else its tokens priced on model like
+// an event; 0 without either, or without a price.
+func (d *Decider) estimate(req DecideRequest, model string, now time.Time) decimal.Decimal {
+	if req.EstimatedCost != nil {
+		return *req.EstimatedCost
+	}
+	if d.cfg.Prices == nil || (req.InputTokens == nil && req.MaxOutputTokens == nil) {
+		return decimal.Zero
+	}
+	var u pricing.Usage
+	if req.InputTokens != nil {
+		u.InputTokens = *req.InputTokens
+	}
+	if req.MaxOutputTokens != nil {
+		u.OutputTokens = *req.MaxOutputTokens
+	}
+	p, ok := d.cfg.Prices.Cost(model, req.Provider, now, u)
+	if !ok {
+		return decimal.Zero
+	}
+	return p.Cost
+}
+
+// decidingBudget states one budget's part in a decision.
+func decidingBudget(st *budgetState, entity string, used, limit decimal.Decimal, decision string) DecidingBudget {
+	es := report.EvaluateEntity(st.b, entity, st.period, used, st.period.Start)
+	return DecidingBudget{
+		Name: st.b.Name, Entity: entity, Decision: decision,
+		Spent: used.String(), Limit: limit.String(), Percent: es.Percent.String(), Remaining: es.Remaining.String(),
+		ResetsAt: st.period.End,
+	}
+}

@@ -1,0 +1,121 @@
+package collect
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strings"
+)
+
+// maxDecideBody bounds POST /v1/decide's body: who and what, and an estimate.
+const maxDecideBody = 64 << 10
+
+// handleDecide answers POST /v1/decide from the Decider's memory; without enforced budgets
+// (no Decider) every request is allowed, and the answer says no budget decided.
+func (s *Server) handleDecide() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", ct), nil)
+			return
+		}
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDecideBody))
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxDecideBody), nil)
+			return
+		case err != nil:
+			writeError(w, http.StatusBadRequest, "could not read the body", nil)
+			return
+		}
+		req, problems, err := decodeDecide(body)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error(), nil)
+			return
+		}
+		if len(problems) > 0 {
+			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("%d invalid field(s)", len(problems)), problems)
+			return
+		}
+		if s.cfg.Decide == nil {
+			writeJSON(w, http.StatusOK, DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, Estimate: "0"})
+			return
+		}
+		writeJSON(w, http.StatusOK, s.cfg.Decide.Decide(req))
+	})
+}
+
+// decodeDecide reads a decide request: err for a body that is not one JSON object, problems for
+// fields of the wrong type or value, every one listed.
+func decodeDecide(body []byte) (DecideRequest, []Problem, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
+		if err == nil {
+			err = errors.New("want a JSON object")
+		}
+		return DecideRequest{}, nil, err
+	}
+	var req DecideRequest
+	var problems []Problem
+	bad := func(field, format string, args ...any) {
+		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
+	}
+	texts := map[string]*string{"event_id": &req.EventID, "user_id": &req.UserID, "org_id": &req.OrgID, "service": &req.Service,
+		"model": &req.Model, "provider": &req.Provider, "endpoint": &req.Endpoint}
+	for _, k := range sortedFields(raw) {
+		v := raw[k]
+		switch k {
+		case "event_id", "user_id", "org_id", "service", "model", "provider", "endpoint":
+			if err := json.Unmarshal(v, texts[k]); err != nil {
+				bad(k, "want a string")
+			} else if len(*texts[k]) > 256 {
+				bad(k, "longer than 256 characters")
+			}
+		case "tags":
+			if err := json.Unmarshal(v, &req.Tags); err != nil {
+				bad(k, "want an object of strings")
+			} else if len(req.Tags) > 32 {
+				bad(k, "more than 32 pairs")
+			}
+		case "estimated_cost":
+			var a Amount // the rules of an event's cost
+			switch err := json.Unmarshal(v, &a); {
+			case err != nil || a.Bad != "":
+				bad(k, "%s", cmp.Or(a.Bad, "must be a decimal number or string"))
+			case a.Value.IsNegative():
+				bad(k, "must be ≥ 0")
+			default:
+				req.EstimatedCost = &a.Value
+			}
+		case "input_tokens", "max_output_tokens":
+			var n int64
+			switch err := json.Unmarshal(v, &n); {
+			case err != nil:
+				bad(k, "want an integer")
+			case n < 0 || n > MaxTokens:
+				bad(k, "want 0 to %d", int64(MaxTokens))
+			case k == "input_tokens":
+				req.InputTokens = &n
+			default:
+				req.MaxOutputTokens = &n
+			}
+		default:
+			bad(k, "unknown field")
+		}
+	}
+	return req, problems, nil
+}
+
+// sortedFields is m's keys in order, so problems are listed the same way every time.
+func sortedFields(m map[string]json.RawMessage) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,100 @@
+package email
+
+import (
+	"bytes"
+	"fmt"
+	htmltemplate "html/template"
+	"strings"
+	texttemplate "text/template"
+	"time"
+
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/format"
+)
+
+// entityRow is one entity alert as the email shows it.
+type entityRow struct {
+	Entity, Severity, Threshold, Kind, Spent, Limit string
+}
+
+// entityView is the email of an envelope budget period's entity alerts.
+type entityView struct {
+	Subject, Budget, Per, Period, Resets, ReportURL string
+	Rows                                            []entityRow
+}
+
+func newEntityView(in report.EntityAlertInput) entityView {
+	loc := in.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	entities := map[string]bool{}
+	v := entityView{
+		Budget: in.Budget.Name, Per: in.Budget.Per.String(), Period: in.Period.String(),
+		Resets: in.Period.End.In(loc).Format("2006-01-02 15:04 MST"), ReportURL: in.ReportURL,
+	}
+	for _, a := range in.Alerts {
+		entities[a.Entity] = true
+		kind := "reached"
+		if a.Kind == report.Forecast {
+			kind = "forecast to exceed"
+		}
+		v.Rows = append(v.Rows, entityRow{
+			Entity: a.Entity, Severity: string(a.Severity), Threshold: fmt.Sprintf("%d %%", a.Threshold), Kind: kind,
+			Spent: format.Format(a.Spent, in.Currency), Limit: format.Format(a.Amount, in.Currency),
+		})
+	}
+	noun := "entities"
+	if len(entities) == 1 {
+		noun = "entity"
+	}
+	v.Subject = fmt.Sprintf("Budget “%s”: %s %s over thresholds of their %s envelope (%s)",
+		in.Budget.Name, format.Count(int64(len(entities))), noun, v.Per, v.Period)
+	return v
+}
+
+var entityText = texttemplate.Must(texttemplate.New("entity").Parse(`{{.Subject}}
+
+Budget {{.Budget}} gives every {{.Per}} its own envelope. These crossed a threshold in {{.Period}} (resets {{.Resets}}):
+
+{{range .Rows}}- {{.Entity}}: {{.Severity}}, {{.Kind}} {{.Threshold}}: spent {{.Spent}} of {{.Limit}}
+{{end}}{{if .ReportURL}}
+Report: {{.ReportURL}}
+{{end}}`))
+
+var entityHTML = htmltemplate.Must(htmltemplate.New("entity").Parse(`<!DOCTYPE html>
+<html><body style="font-family:Arial,sans-serif;color:#222">
+<h2 style="font-size:18px">{{.Subject}}</h2>
+<p>Budget <b>{{.Budget}}</b> gives every {{.Per}} its own envelope. These crossed a threshold in {{.Period}} (resets {{.Resets}}):</p>
+<table cellpadding="6" style="border-collapse:collapse">
+<tr><th align="left">{{.Per}}</th><th align="left">severity</th><th align="left">threshold</th><th align="right">spent</th><th align="right">envelope</th></tr>
+{{range .Rows}}<tr><td>{{.Entity}}</td><td>{{.Severity}}</td><td>{{.Kind}} {{.Threshold}}</td><td align="right">{{.Spent}}</td><td align="right">{{.Limit}}</td></tr>
+{{end}}</table>
+{{if .ReportURL}}<p><a href="{{.ReportURL}}">Open the report</a></p>{{end}}
+</body></html>
+`))
+
+// EntityAlertEmail builds the one email of an envelope budget period's entity alerts: every
+// entity it alerts about, highest threshold first.
+func EntityAlertEmail(in report.EntityAlertInput) (*report.Email, error) {
+	if len(in.To) == 0 {
+		return nil, report.ErrNoRecipients
+	}
+	v := newEntityView(in)
+	var text, html bytes.Buffer
+	if err := entityText.Execute(&text, v); err != nil {
+		return nil, fmt.Errorf("render entity alerts: %w", err)
+	}
+	if err := entityHTML.Execute(&html, v); err != nil {
+		return nil, fmt.Errorf("render entity alerts: %w", err)
+	}
+	e := report.NewEmail()
+	e.From = in.From
+	e.To = append([]string(nil), in.To...)
+	e.Subject = strings.ReplaceAll(v.Subject, "\n", " ")
+	e.Text, e.HTML = text.Bytes(), html.Bytes()
+	e.Headers.Set("Message-ID", in.MessageID)
+	e.Headers.Set("X-Aispend-Alert", "entities "+in.Budget.Name+" "+in.Period.Start.UTC().Format(time.RFC3339))
+	e.Headers.Set("Auto-Submitted", "auto-generated")
+	return e, nil
+}

@@ -1,0 +1,62 @@
+package pgquery
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/shopspring/decimal"
+
+	"github.com/aispend/aispend/report"
+)
+
+var qEntitySpend = strings.Replace(stripComments(q("entity_spend")), "/*scope*/", scopeAt(2), 1)
+
+// EntitySpend implements report.EntitySpender: the spend of every value of per within scope over
+// [start, end), exact. Per user and per organisation it is BudgetDrivers over every value: the
+// aggregates of the current days, plus what is pending, plus the events of the rest, in one
+// snapshot, exactly as a budget's spend. Per endpoint and per tag it is read from the events
+// (entity_spend.sql). Events without the field belong to no entity and are left out.
+func (s *Store) EntitySpend(ctx context.Context, scope report.Scope, per report.Per, start, end time.Time) ([]report.Driver, error) {
+	var out []report.Driver
+	switch per.Field {
+	case report.PerUserID, report.PerOrgID:
+		dim := report.Dimension(per.Field)
+		all, err := s.BudgetDrivers(ctx, scope, start, end, []report.Dimension{dim}, math.MaxInt)
+		if err != nil {
+			return nil, err
+		}
+		out = slices.DeleteFunc(all[dim], func(d report.Driver) bool { return d.Key == "" })
+	case report.PerEndpoint, report.PerTag:
+		err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
+			args := append(append([]any{start, end}, scopeArgs(scope)...), per.Field, per.TagKey)
+			rows, err := tx.Query(ctx, qEntitySpend, args...)
+			if err != nil {
+				return err
+			}
+			var d report.Driver
+			var cost string
+			_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests, &d.Unpriced}, func() error {
+				c, err := decimal.NewFromString(cost)
+				if err != nil {
+					return fmt.Errorf("parse spend %q: %w", cost, err)
+				}
+				d.Cost = c
+				out = append(out, d)
+				return nil
+			})
+			return err
+		})
+		if err != nil {
+			return nil, fmt.Errorf("query spend per %s: %w", per, err)
+		}
+		slices.SortFunc(out, report.CompareDrivers)
+	default:
+		return nil, fmt.Errorf("query spend per %q: not a per field", per.String())
+	}
+	return out, nil
+}
