@@ -50,6 +50,7 @@ var (
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
 	qDataBegin            = q("data_begin")
+	qFirstEvent           = q("first_event")
 	qUnpricedModels       = q("unpriced_models")
 	qCacheReads           = q("cache_reads")
 	qDroppedRanges        = q("dropped_ranges")
@@ -916,7 +917,7 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
 	var first pgtype.Timestamptz
 	var d pgtype.Date
-	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d, &first); err != nil {
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
 		return fmt.Errorf("query where the data begin: %w", err)
 	}
 	if !d.Valid {
@@ -924,6 +925,9 @@ func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.C
 		return nil
 	}
 	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
+		return fmt.Errorf("query the first event: %w", err)
+	}
 	if first.Valid {
 		begin = first.Time
 	}
