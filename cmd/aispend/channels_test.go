@@ -24,7 +24,8 @@ budgets:
   - name: monthly-total
     period: monthly
     amount: 50000
-    channels: {default: [email, finance-slack], 95: [email, finance-slack, oncall], forecast: [ops]}
+    burn_rate: true
+    channels: {default: [email, finance-slack], 95: [email, finance-slack, oncall], forecast: [ops], burn_rate: [ops, oncall]}
 `
 
 const (
@@ -41,7 +42,7 @@ var channelsEnv = map[string]string{
 }
 
 // Ensures the contract's example loads: three channels with their secrets from the environment
-// and a budget routed per threshold, forecast apart.
+// and a budget routed per threshold, forecast and burn rate apart.
 func TestChannelsConfig(t *testing.T) {
 	cfg, err := loadConfig(writeYAML(t, channelsYAML), envMap(channelsEnv))
 	if err != nil {
@@ -74,6 +75,9 @@ func TestChannelsConfig(t *testing.T) {
 	if got := strings.Join(r.For(report.ForecastThreshold, report.Forecast), ","); got != "ops" || r.Email(100, report.Forecast) {
 		t.Errorf("forecast: %s", got)
 	}
+	if got := strings.Join(r.For(report.BurnThreshold(report.Critical), report.BurnRate), ","); got != "ops,oncall" || !bs[0].BurnRate {
+		t.Errorf("burn rate: %s (burn_rate %v)", got, bs[0].BurnRate)
+	}
 }
 
 // Ensures every channel problem is refused at start-up, all listed at once, and that no secret
@@ -91,7 +95,7 @@ func TestChannelsConfigRefusals(t *testing.T) {
 budgets:
   - name: b
     amount: 10
-    channels: {default: [email, nowhere], 90: [ops], anomaly: [ops], soon: [ops]}
+    channels: {default: [email, nowhere], 90: [ops], anomaly: [ops], burn_rate: [ops], soon: [ops]}
 `
 	env := map[string]string{"AISPEND_CHANNEL_SHORT_SECRET": "S3cret-tiny"}
 	_, err := loadConfig(writeYAML(t, yaml), envMap(env))
@@ -112,7 +116,8 @@ budgets:
 		"channels[6] (ops).name: used by two channels",
 		"channels[7] (short): AISPEND_CHANNEL_SHORT_SECRET is shorter than 16 characters",
 		`budgets[0].channels: default: unknown channel "nowhere"`,
-		"budgets[0].channels: 90: want default, forecast or one of the budget's thresholds [50 80 95]",
+		"budgets[0].channels: 90: want default, forecast, burn_rate or one of the budget's thresholds [50 80 95]",
+		"budgets[0].channels: burn_rate: the budget makes no burn-rate alerts (set burn_rate: true)",
 		"budgets[0].channels: anomaly: anomaly alerts are not available yet",
 		"budgets[0].channels: soon: want default, forecast",
 	} {
