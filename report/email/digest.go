@@ -155,6 +155,9 @@ type Budget struct {
 	// while the period is open; ForecastEstimate marks the early run rate of a young period.
 	Forecast         decimal.NullDecimal
 	ForecastEstimate bool
+	// Runway is when the budget runs out at the pace of the last hours (report.Status.Runway);
+	// zero: that pace does not exhaust it within the period.
+	Runway time.Time
 }
 
 // Top is one row of a top table. Its share is computed from the period's total cost.
@@ -389,6 +392,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		}
 		if !b.AsOf.IsZero() {
 			vb.AsOf = asOfText(b.AsOf, loc)
+		}
+		if !b.Runway.IsZero() {
+			vb.Runway = b.Runway.In(loc).Format("Mon 2 Jan 2006 15:04")
 		}
 		if b.Forecast.Valid {
 			vb.Forecast = format.Format(b.Forecast.Decimal, cur)

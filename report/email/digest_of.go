@@ -40,6 +40,9 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		if pr, ok := st.Projection(); ok && st.Open() {
 			b.Forecast, b.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
 		}
+		if st.HasRunway {
+			b.Runway = st.Runway
+		}
 		d.Budgets = append(d.Budgets, b)
 	}
 	if rep.Previous != nil {

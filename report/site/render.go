@@ -159,6 +159,7 @@ type budgetView struct {
 	Forecast                string // projected period-end spend; empty: not stated
 	Estimate                bool   // the forecast is the early run rate
 	ForecastOver            bool   // the forecast is above the limit
+	Runway                  string // when the budget runs out at the pace of the last hours; empty: not before the period's end
 }
 
 type serviceRow struct {
@@ -572,6 +573,9 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 		if b.Forecast.Valid {
 			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
+		}
+		if !b.Runway.IsZero() {
+			bv.Runway = fmtTime(b.Runway, loc)
 		}
 		bv.Over = b.Over.IsPositive()
 		bv.Remaining = format.Format(b.Remaining, cur)

@@ -244,6 +244,9 @@ type BudgetCard struct {
 	// while the period is open; ForecastEstimate marks the early run rate of a young period.
 	Forecast         decimal.NullDecimal
 	ForecastEstimate bool
+	// Runway is when the budget runs out at the pace of the last hours (report.Status.Runway);
+	// zero: that pace does not exhaust it within the period.
+	Runway time.Time
 }
 
 // DayCost is one point of the daily cost line.
