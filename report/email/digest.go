@@ -182,6 +182,7 @@ type Alert struct {
 	Severity  string // INFO | WARNING | CRITICAL
 	Threshold int    // percent
 	Forecast  bool   // a projection of the period-end spend, not the spend so far
+	BurnRate  bool   // at the pace of the last hours the budget ran out before its period's end
 	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
 	Pending   bool   // recorded but not sent yet (a failed send is retried by the next run)
 	Stale     bool   // recorded, never sent: its period had ended longer ago than alerts.grace
@@ -424,8 +425,11 @@ func alerts(as []Alert) []digestAlert {
 	var out []digestAlert
 	for _, a := range as {
 		text := fmt.Sprintf("Budget “%s” reached %d %%", a.Budget, a.Threshold)
-		if a.Forecast {
+		switch {
+		case a.Forecast:
 			text = fmt.Sprintf("Budget “%s” is projected to exceed its limit (estimate)", a.Budget)
+		case a.BurnRate:
+			text = fmt.Sprintf("Budget “%s” was spending at a pace that runs out before its period ends", a.Budget)
 		}
 		if a.Period != "" {
 			text += " (" + a.Period + ")"

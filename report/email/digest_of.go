@@ -69,7 +69,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	for _, e := range alerts {
 		d.Alerts = append(d.Alerts, Alert{
 			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
-			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status == report.StatusPending,
+			Forecast: e.Kind == report.Forecast, BurnRate: e.Kind == report.BurnRate, Period: e.Period(loc).String(), Pending: e.Status == report.StatusPending,
 			Stale: e.Status == report.StatusStale,
 		})
 	}

@@ -175,6 +175,7 @@ type spenderRow struct {
 
 type alertRow struct {
 	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount, Period string
+	BurnRate                                                                       bool // no threshold was crossed: its pace ran out before the period's end
 }
 
 type chartView struct {
@@ -783,8 +784,10 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			kind = "actual spend"
 		case AlertForecast:
 			kind = "forecast"
+		case AlertBurnRate:
+			kind = "burn rate"
 		default:
-			return nil, fmt.Errorf("alert for budget %q: kind %q is not actual or forecast", a.Budget, a.Kind)
+			return nil, fmt.Errorf("alert for budget %q: kind %q is not actual, forecast or burn_rate", a.Budget, a.Kind)
 		}
 		r := alertRow{
 			When:          fmtTime(a.At, loc),
@@ -793,6 +796,7 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			Severity:      string(a.Severity),
 			SeverityLabel: strings.ToUpper(string(a.Severity)),
 			Kind:          kind,
+			BurnRate:      a.Kind == AlertBurnRate,
 			Status:        a.Status,
 			Period:        a.Period,
 		}

@@ -287,6 +287,8 @@ type AlertKind string
 const (
 	AlertActual   AlertKind = "actual"
 	AlertForecast AlertKind = "forecast"
+	// AlertBurnRate: at the pace of the last hours the budget ran out before its period's end.
+	AlertBurnRate AlertKind = "burn_rate"
 )
 
 // Alert is one entry of the alert history.
@@ -295,7 +297,7 @@ type Alert struct {
 	Budget    string          // budget name
 	Threshold int             // percent of the limit, e.g. 80
 	Severity  BudgetState     // info, warning, critical or exceeded
-	Kind      AlertKind       // actual or forecast
+	Kind      AlertKind       // actual, forecast or burn_rate
 	Status    string          // delivery status from the alert ledger, e.g. "sent", "pending"
 	Amount    decimal.Decimal // spend (or forecast) that crossed the threshold; zero hides it
 	Period    string          // the budget period the alert belongs to, e.g. "daily 2026-11-28"
