@@ -7,7 +7,7 @@ VERSITYGW := v1.8.0
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 export PATH := $(TOOLS):$(PATH)
 
-.PHONY: build test bench bench-decide bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs slack-types
+.PHONY: build test test-citus citus bench bench-decide bench-scale demo tools vet clean assets fuzz fuzz-short genai-prices client-ts-deps openapi-lint screenshots otlpjs slack-types
 
 build: assets
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/aispend
@@ -103,6 +103,19 @@ vet: assets
 test: tools assets genai-prices client-ts-deps otlpjs slack-types vet openapi-lint fuzz-short
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
+
+# The tests of the store, the collector, the batch job and the read API on Citus: a private
+# coordinator and two workers on loopback (collect/pglocal), or the cluster whose coordinator
+# CITUS_DATABASE_URL names (superuser URL of its maintenance database). See README "Scaling".
+CITUS_PACKAGES ?= ./collect/pgstore ./collect ./report/pgquery ./report
+test-citus: citus assets
+	TEST_CITUS=1 $(GO) test -count=1 -timeout 60m $(CITUS_PACKAGES)
+
+# Citus for the PostgreSQL 15 on the PATH, built from the source tarball in ../shared/citus
+# unless installed already (elsewhere: Citus's own packages, e.g. postgresql-15-citus-13.2).
+CITUS_INSTALL ?= $(CURDIR)/../shared/citus/install.sh
+citus:
+	@test -n "$$CITUS_DATABASE_URL" || test -f "$$(pg_config --pkglibdir 2>/dev/null || echo /usr/lib/postgresql/15/lib)/citus.so" || { 		test -x "$(CITUS_INSTALL)" -o -f "$(CITUS_INSTALL)" || { echo "Citus is not installed and $(CITUS_INSTALL) is missing: install Citus 13 for PostgreSQL 15 (packages from citusdata), or set CITUS_DATABASE_URL" >&2; exit 1; }; 		bash "$(CITUS_INSTALL)"; }
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -357,17 +358,9 @@ type DecidingBudget struct {
 // rank orders decisions by strictness.
 var rank = map[string]int{Allow: 0, Degrade: 1, Deny: 2}
 
-// Decide answers a request from memory.
-func (d *Decider) Decide(req DecideRequest) DecideAnswer {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	now := d.cfg.Now()
-	d.expire(now)
-	ans := DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, MaxStaleness: d.cfg.MaxStaleness.Milliseconds()}
-	if !d.asOf.IsZero() {
-		asOf := d.asOf
-		ans.AsOf, ans.StalenessMS = &asOf, now.Sub(asOf).Milliseconds()
-	}
+// matching is the budgets whose scope req is in, each with req's entity of its envelope (none
+// for a budget without per), their periods rolled to now. Called with d.mu held.
+func (d *Decider) matching(req DecideRequest, now time.Time) []match {
 	var matched []match
 	for _, st := range d.states {
 		d.roll(st, now)
@@ -380,6 +373,32 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 		}
 		matched = append(matched, match{st, entity})
 	}
+	return matched
+}
+
+// cmpBool orders false before true.
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
+}
+
+// Decide answers a request from memory.
+func (d *Decider) Decide(req DecideRequest) DecideAnswer {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	now := d.cfg.Now()
+	d.expire(now)
+	ans := DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, MaxStaleness: d.cfg.MaxStaleness.Milliseconds()}
+	if !d.asOf.IsZero() {
+		asOf := d.asOf
+		ans.AsOf, ans.StalenessMS = &asOf, now.Sub(asOf).Milliseconds()
+	}
+	matched := d.matching(req, now)
 	estimate := d.estimate(req, req.Model, now)
 	judge := func(est decimal.Decimal) (string, string) {
 		decision, model := Allow, ""
@@ -418,16 +437,9 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 	ans.Decision, ans.Model = decision, model
 	if decision != Allow {
 		// The deciding budgets first.
-		first := ans.Budgets[:0:0]
-		var rest []DecidingBudget
-		for _, b := range ans.Budgets {
-			if b.Decision == decision {
-				first = append(first, b)
-			} else {
-				rest = append(rest, b)
-			}
-		}
-		ans.Budgets = append(first, rest...)
+		slices.SortStableFunc(ans.Budgets, func(a, b DecidingBudget) int {
+			return cmpBool(b.Decision == decision, a.Decision == decision)
+		})
 	}
 	if d.asOf.IsZero() || now.Sub(d.asOf) > d.cfg.MaxStaleness {
 		ans.Stale = true

@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -200,53 +199,9 @@ func (j *Job) deliverChannels(ctx context.Context, p Period, now time.Time, stat
 		return out, nil
 	}
 	var errs []error
-	for _, b := range j.Budgets {
-		if b.Routes.IsZero() {
-			continue
-		}
-		for _, bp := range j.budgetPeriods(b, p, now) {
-			st, err := statuses.get(ctx, b, bp)
-			if err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			stale := Stale(bp.End, now, j.AlertGrace)
-			for _, br := range st.Breaches {
-				for _, name := range b.Routes.For(br.Threshold, br.Kind) {
-					n, ok := j.Channels[name]
-					if !ok || !n.Accepts(br.Severity) {
-						continue
-					}
-					if dryRun {
-						continue
-					}
-					claimed, err := j.Deliveries.ClaimDelivery(ctx, br, name, stale)
-					if err != nil {
-						errs = append(errs, err)
-						continue
-					}
-					if claimed {
-						out.Claimed++
-					}
-				}
-			}
-		}
-	}
 	if !dryRun {
-		var resolving []string
-		for name, n := range j.Channels {
-			if n.Resolves() {
-				resolving = append(resolving, name)
-			}
-		}
-		if len(resolving) > 0 {
-			slices.Sort(resolving)
-			n, err := j.Deliveries.ClaimResolves(ctx, resolving, now)
-			out.Resolves += n
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}
+		j.claimDeliveries(ctx, p, now, statuses, &out, &errs)
+		j.claimResolves(ctx, now, &out, &errs)
 	}
 	pending, err := j.Deliveries.PendingDeliveries(ctx)
 	if err != nil {
@@ -254,55 +209,113 @@ func (j *Job) deliverChannels(ctx context.Context, p Period, now time.Time, stat
 	}
 	byName := j.budgetsByName()
 	for _, g := range groupDeliveries(pending) {
-		top := g[0]
-		b, okBudget := byName[top.Budget]
-		n, okChannel := j.Channels[top.Channel]
-		if !okBudget || !okChannel {
-			out.Skipped += len(g)
-			j.log().Warn("pending channel delivery of a budget or channel no longer configured", "key", top.String())
+		j.sendDeliveryGroup(ctx, g, byName, p, now, statuses, dryRun, &out, &errs)
+	}
+	return out, errors.Join(errs...)
+}
+
+// claimDeliveries claims a delivery for every breach of the budgets' periods and every channel
+// its route names that accepts its severity.
+func (j *Job) claimDeliveries(ctx context.Context, p Period, now time.Time, statuses *statusCache, out *ChannelOutcome, errs *[]error) {
+	for _, b := range j.Budgets {
+		if b.Routes.IsZero() {
 			continue
 		}
-		bp := top.Period(j.loc())
-		if top.Action == ActionTrigger && Stale(bp.End, now, j.AlertGrace) {
-			if !dryRun {
-				for _, d := range g {
-					ok, err := j.Deliveries.StaleDelivery(ctx, d.DeliveryKey)
+		for _, bp := range j.budgetPeriods(b, p, now) {
+			st, err := statuses.get(ctx, b, bp)
+			if err != nil {
+				*errs = append(*errs, err)
+				continue
+			}
+			stale := Stale(bp.End, now, j.AlertGrace)
+			for _, br := range st.Breaches {
+				for _, name := range b.Routes.For(br.Threshold, br.Kind) {
+					if n, ok := j.Channels[name]; !ok || !n.Accepts(br.Severity) {
+						continue
+					}
+					claimed, err := j.Deliveries.ClaimDelivery(ctx, br, name, stale)
 					if err != nil {
-						errs = append(errs, err)
-					} else if ok {
-						out.Stale++
+						*errs = append(*errs, err)
+					} else if claimed {
+						out.Claimed++
 					}
 				}
 			}
-			continue
-		}
-		if top.Covered {
-			out.Covered += j.coverDeliveries(ctx, g, dryRun, &errs)
-			continue
-		}
-		if dryRun {
-			out.WouldSend++
-			continue
-		}
-		msg, err := j.channelMessage(ctx, statuses, b, bp, top, p, g[1:])
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		sent, err := j.Deliveries.SendDelivery(ctx, top.DeliveryKey, func(ctx context.Context) error { return n.Notify(ctx, msg) })
-		switch {
-		case err != nil:
-			out.Failed++
-			errs = append(errs, fmt.Errorf("deliver %s to channel %s: %w", top.Key(), top.Channel, err))
-		case sent:
-			out.Sent++
-			j.log().Info("alert delivered", "channel", top.Channel, "action", top.Action, "budget", top.Budget, "threshold", top.Threshold, "kind", top.Kind, "id", msg.ID)
-			out.Covered += j.coverDeliveries(ctx, g[1:], false, &errs)
-		default:
-			out.Skipped++
 		}
 	}
-	return out, errors.Join(errs...)
+}
+
+// claimResolves claims the resolves of the channels that resolve (PagerDuty) for the periods
+// that have reset.
+func (j *Job) claimResolves(ctx context.Context, now time.Time, out *ChannelOutcome, errs *[]error) {
+	var resolving []string
+	for name, n := range j.Channels {
+		if n.Resolves() {
+			resolving = append(resolving, name)
+		}
+	}
+	if len(resolving) == 0 {
+		return
+	}
+	slices.Sort(resolving)
+	n, err := j.Deliveries.ClaimResolves(ctx, resolving, now)
+	out.Resolves += n
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+}
+
+// sendDeliveryGroup sends one group of pending deliveries (one channel, budget period and kind) as
+// one message of its highest threshold, recording the others as covered; or records them stale
+// or skipped.
+func (j *Job) sendDeliveryGroup(ctx context.Context, g []Delivery, byName map[string]Budget, p Period, now time.Time, statuses *statusCache, dryRun bool, out *ChannelOutcome, errs *[]error) {
+	top := g[0]
+	b, okBudget := byName[top.Budget]
+	n, okChannel := j.Channels[top.Channel]
+	if !okBudget || !okChannel {
+		out.Skipped += len(g)
+		j.log().Warn("pending channel delivery of a budget or channel no longer configured", "key", top.String())
+		return
+	}
+	bp := top.Period(j.loc())
+	if top.Action == ActionTrigger && Stale(bp.End, now, j.AlertGrace) {
+		if !dryRun {
+			for _, d := range g {
+				ok, err := j.Deliveries.StaleDelivery(ctx, d.DeliveryKey)
+				if err != nil {
+					*errs = append(*errs, err)
+				} else if ok {
+					out.Stale++
+				}
+			}
+		}
+		return
+	}
+	if top.Covered {
+		out.Covered += j.coverDeliveries(ctx, g, dryRun, errs)
+		return
+	}
+	if dryRun {
+		out.WouldSend++
+		return
+	}
+	msg, err := j.channelMessage(ctx, statuses, b, bp, top, p, g[1:])
+	if err != nil {
+		*errs = append(*errs, err)
+		return
+	}
+	sent, err := j.Deliveries.SendDelivery(ctx, top.DeliveryKey, func(ctx context.Context) error { return n.Notify(ctx, msg) })
+	switch {
+	case err != nil:
+		out.Failed++
+		*errs = append(*errs, fmt.Errorf("deliver %s to channel %s: %w", top.Key(), top.Channel, err))
+	case sent:
+		out.Sent++
+		j.log().Info("alert delivered", "channel", top.Channel, "action", top.Action, "budget", top.Budget, "threshold", top.Threshold, "kind", top.Kind, "id", msg.ID)
+		out.Covered += j.coverDeliveries(ctx, g[1:], false, errs)
+	default:
+		out.Skipped++
+	}
 }
 
 // emailed is the entries of group g that budget b routes to email; the others are recorded as
@@ -372,20 +385,7 @@ func (j *Job) channelMessage(ctx context.Context, statuses *statusCache, b Budge
 // groupDeliveries groups pending deliveries by channel, action, budget, period and kind, each
 // group highest threshold first, in the order of their first row.
 func groupDeliveries(pending []Delivery) [][]Delivery {
-	var groups [][]Delivery
-	at := map[string]int{}
-	for _, d := range pending {
-		k := d.Channel + "|" + d.Action + "|" + d.Budget + "|" + d.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(d.Kind)
-		i, ok := at[k]
-		if !ok {
-			i = len(groups)
-			at[k] = i
-			groups = append(groups, nil)
-		}
-		groups[i] = append(groups[i], d)
-	}
-	for _, g := range groups {
-		slices.SortStableFunc(g, func(a, b Delivery) int { return cmp.Compare(b.Threshold, a.Threshold) })
-	}
-	return groups
+	return groupHighestFirst(pending, func(d Delivery) (string, int) {
+		return d.Channel + "|" + d.Action + "|" + d.Budget + "|" + d.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(d.Kind), d.Threshold
+	})
 }

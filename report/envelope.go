@@ -41,6 +41,20 @@ func (p Per) String() string {
 	return p.Field
 }
 
+// Noun is what one entity is called in a sentence: "user", "organisation", "endpoint", "team
+// value" (tag:team).
+func (p Per) Noun() string {
+	switch p.Field {
+	case PerUserID:
+		return "user"
+	case PerOrgID:
+		return "organisation"
+	case PerTag:
+		return p.TagKey + " value"
+	}
+	return p.Field
+}
+
 // ParsePer reads per: user_id, org_id, endpoint or tag:<key>; "" is no per.
 func ParsePer(s string) (Per, error) {
 	switch s {
@@ -165,6 +179,29 @@ func sortedKeys[V any](m map[string]V) []string {
 // with events in scope over [start, end), exact like a budget's spend, costliest first.
 type EntitySpender interface {
 	EntitySpend(ctx context.Context, scope Scope, per Per, start, end time.Time) ([]Driver, error)
+}
+
+// NearestEntities is how many entities of an envelope budget a summary names (GET /v1/budgets,
+// the pages, the digest): the nearest to or over their envelope. The workbook and the paged read
+// API list every one.
+const NearestEntities = 10
+
+// EntitySummary sums up an envelope budget's entities in one period: how many spent, how many
+// are at or over their envelope, and the NearestEntities nearest to or over it.
+type EntitySummary struct {
+	Count, Exceeded int
+	Nearest         []EntityStatus
+}
+
+// SummarizeEntities is the summary of sts, in EntityStatuses' order (nearest to or over first).
+func SummarizeEntities(sts []EntityStatus) EntitySummary {
+	s := EntitySummary{Count: len(sts), Nearest: sts[:min(len(sts), NearestEntities)]}
+	for _, es := range sts {
+		if es.State == StateExceeded {
+			s.Exceeded++
+		}
+	}
+	return s
 }
 
 // EntityStatus is one entity's envelope evaluated for a period: Status's fields for the

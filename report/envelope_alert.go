@@ -179,10 +179,7 @@ func (j *Job) sendEntityAlerts(ctx context.Context, store EntityAlertStore, b Bu
 		if err != nil {
 			return err
 		}
-		if j.Sender == nil {
-			return errNoTransport
-		}
-		return j.Sender.Send(ctx, msg)
+		return j.mailAlert(ctx, msg)
 	})
 	switch {
 	case err != nil:

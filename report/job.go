@@ -723,10 +723,7 @@ func (j *Job) deliverGroup(ctx context.Context, b Budget, st Status, g []LedgerE
 		if buildErr != nil {
 			return buildErr
 		}
-		if j.Sender == nil {
-			return errNoTransport
-		}
-		return j.Sender.Send(ctx, msg)
+		return j.mailAlert(ctx, msg)
 	})
 	switch {
 	case err != nil:
@@ -756,6 +753,15 @@ func asSent(entries []LedgerEntry) []LedgerEntry {
 	return out
 }
 
+// mailAlert hands an alert email to the Sender: errNoTransport without one, so that the ledger
+// keeps the alert pending for a run that has one.
+func (j *Job) mailAlert(ctx context.Context, msg *Email) error {
+	if j.Sender == nil {
+		return errNoTransport
+	}
+	return j.Sender.Send(ctx, msg)
+}
+
 var (
 	// errNoTransport is the failure of every alert send of a Job without a Sender.
 	errNoTransport = errors.New("no mail transport configured")
@@ -774,20 +780,33 @@ func sendFailure(err error) bool {
 // group highest threshold first, groups in the order of their first entry: one email goes per
 // group, for its highest threshold, naming the others.
 func groupPending(pending []LedgerEntry) [][]LedgerEntry {
-	var groups [][]LedgerEntry
+	return groupHighestFirst(pending, func(e LedgerEntry) (string, int) {
+		return e.Budget + "|" + e.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(e.Kind), e.Threshold
+	})
+}
+
+// groupHighestFirst groups items by the key of of, in the order of each key's first item, and
+// sorts each group by threshold, highest first (stable): the first of a group is the one message
+// sent, the others are named in it.
+func groupHighestFirst[T any](items []T, of func(T) (key string, threshold int)) [][]T {
+	var groups [][]T
 	at := map[string]int{}
-	for _, e := range pending {
-		k := e.Budget + "|" + e.PeriodStart.UTC().Format(time.RFC3339Nano) + "|" + string(e.Kind)
+	for _, it := range items {
+		k, _ := of(it)
 		i, ok := at[k]
 		if !ok {
 			i = len(groups)
 			at[k] = i
 			groups = append(groups, nil)
 		}
-		groups[i] = append(groups[i], e)
+		groups[i] = append(groups[i], it)
 	}
 	for _, g := range groups {
-		slices.SortStableFunc(g, func(a, b LedgerEntry) int { return cmp.Compare(b.Threshold, a.Threshold) })
+		slices.SortStableFunc(g, func(a, b T) int {
+			_, ta := of(a)
+			_, tb := of(b)
+			return cmp.Compare(tb, ta)
+		})
 	}
 	return groups
 }

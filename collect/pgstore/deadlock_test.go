@@ -16,14 +16,19 @@ import (
 )
 
 // lockWaiters waits until n backends of the database wait for a lock, and fails the test if
-// that does not happen within a generous deadline.
+// that does not happen within a generous deadline. On Citus the writers wait on the workers that
+// hold the rows' shards: citus_stat_activity lists the backends of every node.
 func lockWaiters(t *testing.T, pool *pgxpool.Pool, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
+	activity := "pg_stat_activity"
+	if pgtest.Citus() {
+		activity = "citus_stat_activity"
+	}
 	for {
 		var waiting int
 		err := pool.QueryRow(context.Background(),
-			"SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting)
+			"SELECT count(*) FROM "+activity+" WHERE datname = current_database() AND wait_event_type = 'Lock'").Scan(&waiting)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -32,6 +32,8 @@ var (
 	qPartitionAutosummarize string
 	//go:embed sql/partition_detach.sql
 	qPartitionDetach string
+	//go:embed sql/partition_detach_plain.sql
+	qPartitionDetachPlain string
 	//go:embed sql/partition_finalize.sql
 	qPartitionFinalize string
 	//go:embed sql/partition_drop.sql
@@ -130,8 +132,10 @@ func ListPartitions(ctx context.Context, db Querier) ([]Partition, error) {
 
 // DropPartition detaches partition p of events (DETACH … CONCURRENTLY, outside any transaction
 // so that inserts into other partitions never wait, or FINALIZE when an earlier detach was
-// interrupted) and drops it, each waiting at most lockTimeout for its locks. Its rows are gone
-// afterwards: record the drop and build what must outlive them first.
+// interrupted) and drops it, each waiting at most lockTimeout for its locks. On Citus, which has
+// no DETACH … CONCURRENTLY, the detach is a plain one, which waits for the inserts in progress
+// and holds back new ones for as long as it takes (a catalog change, no data moved). Its rows are
+// gone afterwards: record the drop and build what must outlive them first.
 func DropPartition(ctx context.Context, pool *pgxpool.Pool, p Partition, lockTimeout time.Duration) error {
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
@@ -143,9 +147,16 @@ func DropPartition(ctx context.Context, pool *pgxpool.Pool, p Partition, lockTim
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), qLockTimeoutReset)
 	ident := pgx.Identifier{p.Name}.Sanitize()
+	distributed, err := Distributed(ctx, conn)
+	if err != nil {
+		return err
+	}
 	detach := qPartitionDetach
-	if p.DetachPending {
+	switch {
+	case p.DetachPending:
 		detach = qPartitionFinalize
+	case distributed:
+		detach = qPartitionDetachPlain
 	}
 	if _, err := conn.Exec(ctx, ddl(detach, "/*partition*/", ident)); err != nil {
 		return fmt.Errorf("detach partition %s: %w", p.Name, err)

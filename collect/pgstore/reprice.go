@@ -21,6 +21,10 @@ const repriceBatch = 5000
 // updated in its own short transaction, and only ever fills a cost that is still NULL, so it is
 // safe to run at any time, concurrently with ingest and with itself.
 func Reprice(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table) (int, error) {
+	distributed, err := Distributed(ctx, pool)
+	if err != nil {
+		return 0, err
+	}
 	priced := 0
 	var afterAt time.Time
 	afterID := ""
@@ -58,7 +62,7 @@ func Reprice(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table) (int, er
 		if len(batch) == 0 {
 			return priced, nil
 		}
-		n, err := updatePrices(ctx, pool, batch, t)
+		n, err := updatePrices(ctx, pool, distributed, batch, t)
 		priced += n
 		if err != nil {
 			return priced, err
@@ -68,7 +72,7 @@ func Reprice(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table) (int, er
 	}
 }
 
-func updatePrices(ctx context.Context, pool *pgxpool.Pool, batch []collect.Row, t *pricing.Table) (int, error) {
+func updatePrices(ctx context.Context, pool *pgxpool.Pool, distributed bool, batch []collect.Row, t *pricing.Table) (int, error) {
 	var ids, costs, sources, versions, rates []string
 	var ats []time.Time
 	for i := range batch {
@@ -84,7 +88,7 @@ func updatePrices(ctx context.Context, pool *pgxpool.Pool, batch []collect.Row, 
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	tag, err := pool.Exec(ctx, `
+	tag, err := execMarking(ctx, pool, distributed, ats, `
 		UPDATE events e
 		SET cost = u.cost, cost_source = u.source, price_version = NULLIF(u.version, ''), fx_rate = u.rate
 		FROM unnest($1::text[], $2::timestamptz[], $3::text[]::numeric[], $4::text[], $5::text[], $6::text[]::numeric[])

@@ -53,10 +53,15 @@ type RepriceResult struct {
 // price keeps the cost it has), and reports per model
 // the totals before and after. With apply, it updates the events whose price changes, in
 // batches of short transactions, and records each batch in the reprices and reprice_models
-// tables in the same transaction; the events' trigger marks their hours for re-aggregation.
+// tables in the same transaction; the events' trigger (on Citus the batch itself) marks their
+// hours for re-aggregation.
 // Without apply it writes nothing.
 func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, from, to time.Time, apply bool) (RepriceResult, error) {
 	var res RepriceResult
+	distributed, err := Distributed(ctx, pool)
+	if err != nil {
+		return res, err
+	}
 	if apply {
 		if err := pool.QueryRow(ctx, repriceStartSQL, from, to).Scan(&res.ID); err != nil {
 			return res, fmt.Errorf("record reprice: %w", err)
@@ -82,7 +87,7 @@ func RepriceRange(ctx context.Context, pool *pgxpool.Pool, t *pricing.Table, fro
 			}
 		}
 		if apply && len(upd.ids) > 0 {
-			if _, err := pool.Exec(ctx, repriceRangeUpdateSQL, res.ID, upd.ids, upd.ats, upd.costs, upd.sources, upd.versions, upd.rates, upd.oldCosts, upd.oldVersions); err != nil {
+			if _, err := execMarking(ctx, pool, distributed, upd.ats, repriceRangeUpdateSQL, res.ID, upd.ids, upd.ats, upd.costs, upd.sources, upd.versions, upd.rates, upd.oldCosts, upd.oldVersions); err != nil {
 				return res, fmt.Errorf("update prices: %w", err)
 			}
 		}

@@ -48,6 +48,10 @@ type Store struct {
 	reqs chan *request
 	wg   sync.WaitGroup
 	once sync.Once
+
+	engineMu    sync.Mutex
+	engineKnown bool
+	distributed bool // events is a Citus distributed table (Distributed)
 }
 
 type request struct {
@@ -194,7 +198,7 @@ func (s *Store) commit(group []*request, n int) error {
 	var err error
 	for attempt := 0; ; attempt++ {
 		inserted, err = s.write(ctx, src)
-		if err != nil && isMissingPartition(err) {
+		if err != nil && s.isMissingPartition(err) {
 			if perr := s.ensurePartitionsFor(ctx, src); perr != nil {
 				err = errors.Join(err, perr)
 			} else {
@@ -245,9 +249,23 @@ var (
 // then go through a temporary table and INSERT … ON CONFLICT DO NOTHING, which tells which rows
 // were new. inserted is nil when every row was new.
 func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[key]bool, err error) {
-	// COPY is one statement, atomic on its own: no BEGIN/COMMIT round trips needed.
-	err = copyInto(ctx, poolCopier{s.pool}, "events", rows)
-	if err == nil || !isUniqueViolation(err) {
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if distributed {
+		// No trigger marks the rows' hours: the COPY and the marks commit together.
+		err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			if err := copyInto(ctx, txCopier{tx}, "events", rows); err != nil {
+				return err
+			}
+			return markInserted(ctx, tx, rows)
+		})
+	} else {
+		// COPY is one statement, atomic on its own: no BEGIN/COMMIT round trips needed.
+		err = copyInto(ctx, poolCopier{s.pool}, "events", rows)
+	}
+	if err == nil || !s.maybeDuplicate(err) {
 		return nil, err
 	}
 	inserted = make(map[key]bool, len(rows))
@@ -268,9 +286,60 @@ func (s *Store) write(ctx context.Context, rows []*collect.Row) (inserted map[ke
 			inserted[key{id, at.UnixMicro()}] = true
 			return nil
 		})
-		return err
+		if err != nil || !distributed {
+			return err
+		}
+		var added []*collect.Row
+		for _, r := range rows {
+			if inserted[key{r.EventID, r.OccurredAt.UnixMicro()}] {
+				added = append(added, r)
+			}
+		}
+		return markInserted(ctx, tx, added)
 	})
 	return inserted, err
+}
+
+// isDistributed tells whether events is distributed (Distributed), asked once per store.
+func (s *Store) isDistributed(ctx context.Context) (bool, error) {
+	s.engineMu.Lock()
+	defer s.engineMu.Unlock()
+	if !s.engineKnown {
+		d, err := Distributed(ctx, s.pool)
+		if err != nil {
+			return false, err
+		}
+		s.distributed, s.engineKnown = d, true
+	}
+	return s.distributed, nil
+}
+
+// maybeDuplicate reports whether a failed COPY into events may have failed for a key that
+// exists already, so that the INSERT … ON CONFLICT fallback settles which rows are new. On Citus
+// every refusal of a COPY comes back as SQLSTATE XX000 with the worker's message, whatever its
+// cause: any refusal is tried through the fallback, which fails again if the rows themselves
+// are refused.
+func (s *Store) maybeDuplicate(err error) bool {
+	if s.distributed {
+		return refused(err)
+	}
+	return isUniqueViolation(err)
+}
+
+// isMissingPartition reports whether a write may have failed for want of a partition of its
+// rows' months. On Citus, whose errors carry no telling SQLSTATE, that is any refusal: making
+// sure of the partitions of the rows' months is cheap when they exist.
+func (s *Store) isMissingPartition(err error) bool {
+	if s.distributed {
+		return refused(err)
+	}
+	return isMissingPartition(err)
+}
+
+// refused reports a statement the database refused: neither unreachable nor worth retrying.
+func refused(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && !unavailable(err)
 }
 
 func (s *Store) ensurePartitionsFor(ctx context.Context, rows []*collect.Row) error {

@@ -7,10 +7,6 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-// NearestEntities is how many entities GET /v1/budgets states per envelope budget: the nearest
-// to or over their envelope; the paged list (GET /v1/budgets/{name}/entities) has every one.
-const NearestEntities = 10
-
 // Entity is one entity's envelope in its budget's current period.
 type Entity struct {
 	Entity    string       `json:"entity"`
@@ -26,7 +22,7 @@ type Entity struct {
 type EntitySummary struct {
 	Count    int      `json:"count"`             // entities with spend in the period
 	Exceeded int      `json:"exceeded"`          // of them, at or over their envelope
-	Nearest  []Entity `json:"nearest,omitempty"` // at most NearestEntities, nearest to or over first; read and admin tokens only
+	Nearest  []Entity `json:"nearest,omitempty"` // at most report.NearestEntities, nearest to or over first; read and admin tokens only
 }
 
 // Entities is the body of GET /v1/budgets/{name}/entities: one page of an envelope budget's
@@ -54,14 +50,10 @@ func EntityOf(es report.EntityStatus) Entity {
 
 // SummaryOf is the summary of an envelope budget's entities sts (EntityStatuses' order).
 func SummaryOf(sts []report.EntityStatus) *EntitySummary {
-	s := &EntitySummary{Count: len(sts), Nearest: []Entity{}}
-	for i, es := range sts {
-		if es.State == report.StateExceeded {
-			s.Exceeded++
-		}
-		if i < NearestEntities {
-			s.Nearest = append(s.Nearest, EntityOf(es))
-		}
+	sum := report.SummarizeEntities(sts)
+	s := &EntitySummary{Count: sum.Count, Exceeded: sum.Exceeded, Nearest: []Entity{}}
+	for _, es := range sum.Nearest {
+		s.Nearest = append(s.Nearest, EntityOf(es))
 	}
 	return s
 }

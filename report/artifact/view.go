@@ -34,6 +34,7 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		GeneratedAt: generatedAt,
 		KPIs:        pageKPIs(rep.Totals),
 		Budgets:     BudgetCards(rep.Budgets),
+		Envelopes:   EnvelopeCards(rep.Envelopes),
 		Workbook:    workbook,
 	}
 	if cmp := rep.Previous; cmp != nil {
@@ -184,6 +185,23 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 		}
 		if !st.Budget.Scope.IsZero() {
 			c.Scope = st.Budget.Scope.String()
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// EnvelopeCards are the envelope budgets of a report on its page: each one's summary
+// (report.SummarizeEntities) with its nearest entities.
+func EnvelopeCards(envs []report.Envelope) []site.EnvelopeCard {
+	out := make([]site.EnvelopeCard, 0, len(envs))
+	for _, env := range envs {
+		sum := report.SummarizeEntities(env.Entities)
+		c := site.EnvelopeCard{Budget: env.Budget.Name, Per: env.Budget.Per.String(), Noun: env.Budget.Per.Noun(),
+			Count: sum.Count, Exceeded: sum.Exceeded}
+		for _, es := range sum.Nearest {
+			c.Entities = append(c.Entities, site.EntityLine{Entity: es.Entity, Spent: es.Spent, Limit: es.Limit,
+				Remaining: es.Remaining, Over: es.Over, Percent: es.Percent, State: site.BudgetState(es.State)})
 		}
 		out = append(out, c)
 	}

@@ -69,6 +69,9 @@ type Digest struct {
 	BudgetSummaries []string
 
 	Budgets []Budget
+	// Envelopes are the envelope budgets' entities (budgets per user, organisation, endpoint or
+	// tag value), each summed up with the entities nearest to or over their envelope.
+	Envelopes []Envelope
 	// Top services, models and users by cost, highest first; only the first TopN are shown.
 	TopServices []Top
 	TopModels   []Top
@@ -83,6 +86,15 @@ type Digest struct {
 	// LocalLinks: the links are file:// URLs of a local output directory, because no public
 	// URL is configured; the email says so.
 	LocalLinks bool
+}
+
+// Envelope is an envelope budget's entities in one budget period.
+type Envelope struct {
+	Budget string
+	Per    string // "user_id", "tag:team"
+	Noun   string // what one entity is called (report.Per.Noun)
+	Period string // the budget's period, "daily 2025-06-01"
+	report.EntitySummary
 }
 
 // Mover is one breakdown value whose cost changed from the previous period.
@@ -326,6 +338,7 @@ func newDigestView(d Digest) digestView {
 	}
 
 	v.Budgets, v.Attention = budgets(d.Budgets, cur, loc)
+	v.Envelopes = envelopes(d.Envelopes, cur)
 	v.Alerts = alerts(d.Alerts)
 	v.Tops = tops(d, cur)
 
@@ -418,6 +431,25 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		}
 	}
 	return out, strings.Join(parts, ", ")
+}
+
+// envelopes are the envelope budgets' tables: each entity's spend of its envelope, what is left
+// or how far over, as report.EvaluateEntity states them.
+func envelopes(es []Envelope, cur string) []digestEnvelope {
+	var out []digestEnvelope
+	for _, e := range es {
+		de := digestEnvelope{Budget: e.Budget, Per: e.Per, Period: e.Period, Summary: format.Entities(e.Count, e.Exceeded, len(e.Nearest), e.Noun)}
+		for _, es := range e.Nearest {
+			row := digestEntity{Entity: es.Entity, State: string(es.State), Spent: format.Format(es.Spent, cur),
+				Limit: format.Format(es.Limit, cur), Percent: format.Percent(es.Percent), Left: format.Format(es.Remaining, cur) + " left"}
+			if es.Over.IsPositive() {
+				row.Left = "over by " + format.Format(es.Over, cur)
+			}
+			de.Rows = append(de.Rows, row)
+		}
+		out = append(out, de)
+	}
+	return out
 }
 
 // alerts are the lines of the alerts the run sent.

@@ -45,6 +45,10 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		}
 		d.Budgets = append(d.Budgets, b)
 	}
+	for _, env := range rep.Envelopes {
+		d.Envelopes = append(d.Envelopes, Envelope{Budget: env.Budget.Name, Per: env.Budget.Per.String(), Noun: env.Budget.Per.Noun(),
+			Period: env.Period.String(), EntitySummary: report.SummarizeEntities(env.Entities)})
+	}
 	if rep.Previous != nil {
 		k := digestKPIs(rep.Previous.Totals)
 		d.Previous = &k

@@ -26,9 +26,10 @@ type digestView struct {
 	// models, prompt-cache savings; each is shown only when it has lines.
 	Sections []digestSection
 
-	Budgets []digestBudget
-	Alerts  []digestAlert
-	Tops    []driverTable // top services, models, users
+	Budgets   []digestBudget
+	Envelopes []digestEnvelope
+	Alerts    []digestAlert
+	Tops      []driverTable // top services, models, users
 
 	PageURL     string // absolute; empty: no link
 	WorkbookURL string // absolute, possibly presigned; empty: no link
@@ -68,6 +69,23 @@ type digestBudget struct {
 	ForecastOver bool
 	Runway       string // "Mon 7 Dec 2026 18:00": when it runs out at the pace of the last hours; empty: not shown
 }
+
+// digestEnvelope is an envelope budget's summary and its nearest entities.
+type digestEnvelope struct {
+	Budget, Per, Period, Summary string
+	Rows                         []digestEntity
+}
+
+// digestEntity is one entity's line: spent of its envelope, percent, what is left or over.
+type digestEntity struct {
+	Entity, State, Spent, Limit, Percent, Left string
+}
+
+// StateLabel is the state as shown: "OK", "WARNING", ….
+func (e digestEntity) StateLabel() string { return strings.ToUpper(e.State) }
+
+// Color is the state's colour.
+func (e digestEntity) Color() string { return stateColor(e.State) }
 
 // StateLabel is the state as shown: "OK", "WARNING", …
 func (b digestBudget) StateLabel() string { return strings.ToUpper(b.State) }

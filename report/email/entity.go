@@ -1,11 +1,7 @@
 package email
 
 import (
-	"bytes"
 	"fmt"
-	htmltemplate "html/template"
-	"strings"
-	texttemplate "text/template"
 	"time"
 
 	"github.com/aispend/aispend/report"
@@ -53,46 +49,21 @@ func newEntityView(in report.EntityAlertInput) entityView {
 	return v
 }
 
-var entityText = texttemplate.Must(texttemplate.New("entity").Parse(`{{.Subject}}
-
-Budget {{.Budget}} gives every {{.Per}} its own envelope. These crossed a threshold in {{.Period}} (resets {{.Resets}}):
-
-{{range .Rows}}- {{.Entity}}: {{.Severity}}, {{.Kind}} {{.Threshold}}: spent {{.Spent}} of {{.Limit}}
-{{end}}{{if .ReportURL}}
-Report: {{.ReportURL}}
-{{end}}`))
-
-var entityHTML = htmltemplate.Must(htmltemplate.New("entity").Parse(`<!DOCTYPE html>
-<html><body style="font-family:Arial,sans-serif;color:#222">
-<h2 style="font-size:18px">{{.Subject}}</h2>
-<p>Budget <b>{{.Budget}}</b> gives every {{.Per}} its own envelope. These crossed a threshold in {{.Period}} (resets {{.Resets}}):</p>
-<table cellpadding="6" style="border-collapse:collapse">
-<tr><th align="left">{{.Per}}</th><th align="left">severity</th><th align="left">threshold</th><th align="right">spent</th><th align="right">envelope</th></tr>
-{{range .Rows}}<tr><td>{{.Entity}}</td><td>{{.Severity}}</td><td>{{.Kind}} {{.Threshold}}</td><td align="right">{{.Spent}}</td><td align="right">{{.Limit}}</td></tr>
-{{end}}</table>
-{{if .ReportURL}}<p><a href="{{.ReportURL}}">Open the report</a></p>{{end}}
-</body></html>
-`))
-
 // EntityAlertEmail builds the one email of an envelope budget period's entity alerts: every
 // entity it alerts about, highest threshold first.
 func EntityAlertEmail(in report.EntityAlertInput) (*report.Email, error) {
 	if len(in.To) == 0 {
 		return nil, report.ErrNoRecipients
 	}
-	v := newEntityView(in)
-	var text, html bytes.Buffer
-	if err := entityText.Execute(&text, v); err != nil {
-		return nil, fmt.Errorf("render entity alerts: %w", err)
-	}
-	if err := entityHTML.Execute(&html, v); err != nil {
+	subject, text, html, err := entityTemplates.render(newEntityView(in))
+	if err != nil {
 		return nil, fmt.Errorf("render entity alerts: %w", err)
 	}
 	e := report.NewEmail()
 	e.From = in.From
 	e.To = append([]string(nil), in.To...)
-	e.Subject = strings.ReplaceAll(v.Subject, "\n", " ")
-	e.Text, e.HTML = text.Bytes(), html.Bytes()
+	e.Subject = subject
+	e.Text, e.HTML = []byte(text), []byte(html)
 	e.Headers.Set("Message-ID", in.MessageID)
 	e.Headers.Set("X-Aispend-Alert", "entities "+in.Budget.Name+" "+in.Period.Start.UTC().Format(time.RFC3339))
 	e.Headers.Set("Auto-Submitted", "auto-generated")

@@ -94,6 +94,7 @@ func parse(name string) emailTemplates {
 var (
 	alertTemplates  = parse("alert")
 	digestTemplates = parse("digest")
+	entityTemplates = parse("entity")
 )
 
 // render executes the templates with the view v: the subject (one line), the plain-text body and

@@ -136,6 +136,17 @@ func Counted(n int64, noun string) string {
 	return Count(n) + " " + Noun(n, noun)
 }
 
+// Entities sums up an envelope budget's entities (report.EntitySummary) in the words every
+// output uses: "1,204 users spent · 3 at or over their envelope · the 10 nearest shown" (the last
+// part only when fewer are shown than spent).
+func Entities(count, exceeded, shown int, noun string) string {
+	s := Counted(int64(count), noun) + " spent · " + Count(int64(exceeded)) + " at or over their envelope"
+	if shown < count {
+		s += " · the " + Count(int64(shown)) + " nearest shown"
+	}
+	return s
+}
+
 // Noun is the noun for n things: singular for one, else with an s (every noun the outputs
 // count takes a regular plural): Noun(1, "model") = "model", Noun(0, "model") = "models".
 func Noun(n int64, singular string) string {

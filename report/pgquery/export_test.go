@@ -2,6 +2,7 @@ package pgquery
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -69,4 +70,12 @@ func (s *Store) ExplainApplyDeltas(ctx context.Context, tz string) ([]byte, erro
 		return tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+qApplyDeltas, tz, hours, xacts, lo, hi).Scan(&plan)
 	})
 	return plan, err
+}
+
+// AfterConsume makes the next refresh call f once, right after it consumed the change marks
+// and before it reads any events; the returned function removes f.
+func AfterConsume(f func()) (restore func()) {
+	var once sync.Once
+	afterConsume = func() { once.Do(f) }
+	return func() { afterConsume = func() {} }
 }

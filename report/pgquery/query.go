@@ -15,6 +15,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -40,12 +41,16 @@ func q(name string) string {
 }
 
 var (
-	qRefreshDelete        = q("refresh_delete")
-	qRefreshInsert        = q("refresh_insert")
+	qRefreshDelete      = q("refresh_delete")
+	qRefreshInsert      = strings.NewReplacer("/*n*/", "1", "/*group*/", "", "/*visible*/", "").Replace(q("refresh_insert"))
+	qRefreshInsertCitus = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7",
+		"/*visible*/", "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $4::txid_snapshot))").Replace(q("refresh_insert"))
+	qMarksBarrier         = q("marks_barrier")
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
 	qDataBegin            = q("data_begin")
+	qFirstEvent           = q("first_event")
 	qUnpricedModels       = q("unpriced_models")
 	qCacheReads           = q("cache_reads")
 	qDroppedRanges        = q("dropped_ranges")
@@ -133,6 +138,35 @@ type Store struct {
 	Replica *Store
 	// Logger says when the replica could not serve them; default slog.Default().
 	Logger *slog.Logger
+
+	engineMu    sync.Mutex
+	engineKnown bool
+	distributed bool // events is a Citus distributed table (pgstore.Distributed)
+}
+
+// isDistributed tells whether events is distributed (pgstore.Distributed), asked once.
+func (s *Store) isDistributed(ctx context.Context) (bool, error) {
+	s.engineMu.Lock()
+	defer s.engineMu.Unlock()
+	if !s.engineKnown {
+		d, err := pgstore.Distributed(ctx, s.pool)
+		if err != nil {
+			return false, err
+		}
+		s.distributed, s.engineKnown = d, true
+	}
+	return s.distributed, nil
+}
+
+// marksBarrier runs marks_barrier.sql in tx (Citus only): it waits until the rows of every
+// transaction in tx's snapshot are visible on every worker, and returns that snapshot
+// (txid_current_snapshot) for the reads that keep only the rows it holds.
+func marksBarrier(ctx context.Context, tx pgx.Tx) (string, error) {
+	var snap string
+	if err := tx.QueryRow(ctx, qMarksBarrier).Scan(&snap, nil, nil); err != nil {
+		return "", fmt.Errorf("wait for the writers of events still committing: %w", err)
+	}
+	return snap, nil
 }
 
 var _ report.Store = (*Store)(nil)
@@ -434,6 +468,10 @@ func dateOf(t time.Time) time.Time {
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
 }
 
+// afterConsume runs in every refresh right after it consumed the change marks: a hook for tests
+// of writers that commit while a refresh runs.
+var afterConsume = func() {}
+
 // nextDay is the first instant of the calendar day after the one t is in (in loc).
 func nextDay(t time.Time, loc *time.Location) time.Time {
 	y, m, d := t.In(loc).Date()
@@ -459,6 +497,7 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if err := consumeChanges(ctx, tx); err != nil {
 		return nil, err
 	}
+	afterConsume()
 	avail, err := availability(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -467,6 +506,16 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	current, err := currentDays(ctx, tx, tz, from, to)
 	if err != nil {
 		return nil, err
+	}
+	refreshInsert, snapshot := qRefreshInsert, []any{}
+	if distributed, err := pgstore.Distributed(ctx, tx); err != nil {
+		return nil, err
+	} else if distributed {
+		snap, err := marksBarrier(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		refreshInsert, snapshot = qRefreshInsertCitus, []any{snap}
 	}
 	var rebuilt []time.Time
 	var run []time.Time // the days of the current run, with run[len-1]'s end in runEnd
@@ -482,7 +531,7 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
 			return fmt.Errorf("delete daily aggregates: %w", err)
 		}
-		if _, err := tx.Exec(ctx, qRefreshInsert, tz, run[0], runEnd); err != nil {
+		if _, err := tx.Exec(ctx, refreshInsert, append([]any{tz, run[0], runEnd}, snapshot...)...); err != nil {
 			return fmt.Errorf("rebuild daily aggregates: %w", err)
 		}
 		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
@@ -868,7 +917,7 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
 	var first pgtype.Timestamptz
 	var d pgtype.Date
-	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d, &first); err != nil {
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
 		return fmt.Errorf("query where the data begin: %w", err)
 	}
 	if !d.Valid {
@@ -876,6 +925,9 @@ func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.C
 		return nil
 	}
 	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
+		return fmt.Errorf("query the first event: %w", err)
+	}
 	if first.Valid {
 		begin = first.Time
 	}

@@ -89,10 +89,8 @@ func TestReportEventsReconcileWithTotals(t *testing.T) {
 		// Between the report and the reading of its rows: new events of the day, and one
 		// event re-priced.
 		insert(t, pool, randomEvents(rand.New(rand.NewPCG(8, uint64(round))), day.Add(time.Duration(round)*time.Minute), 1, 40)...)
-		if _, err := pool.Exec(ctx, `UPDATE events SET cost = cost + 1000 WHERE event_id = (SELECT min(event_id)
-			FROM events WHERE occurred_at >= $1 AND occurred_at < $2 AND cost IS NOT NULL)`, p.Start, p.End); err != nil {
-			t.Fatal(err)
-		}
+		pgtest.ChangeEvents(t, pool, `UPDATE events SET cost = cost + 1000 WHERE event_id = (SELECT min(event_id)
+			FROM events WHERE occurred_at >= $1 AND occurred_at < $2 AND cost IS NOT NULL)`, p.Start, p.End)
 		n, cost, csvRows := snapshotRead(t, rep)
 		rep.Events.Close()
 		if n != rep.Totals.Requests || csvRows != rep.Totals.Requests || !cost.Equal(rep.Totals.Cost) {

@@ -201,8 +201,21 @@ func scopeDims(sc report.Scope) (n int, dim, key string) {
 }
 
 // readSnapshot runs fn in a read-only REPEATABLE READ transaction: one snapshot for every read.
+// On Citus it first waits until the rows of every change mark in that snapshot are visible on the
+// workers (marksBarrier), so that the rows that pending marks stand for are all there.
 func (s *Store) readSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, fn)
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginTxFunc(ctx, s.pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		if distributed {
+			if _, err := marksBarrier(ctx, tx); err != nil {
+				return err
+			}
+		}
+		return fn(tx)
+	})
 }
 
 // BudgetSpend implements report.Store.

@@ -73,9 +73,7 @@ func TestBudgetSpendEqualsRawSum(t *testing.T) {
 	}
 	insert(t, pool, ev{at: first.AddDate(0, 0, 3).Add(time.Hour), service: "SVC_1", model: "model-1", user: "user-1", org: "org-1", cost: "3.3"},
 		ev{at: first.AddDate(0, 0, 8).Add(time.Hour), service: "SVC_2", user: "user-2", cost: ""})
-	if _, err := pool.Exec(ctx, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.ChangeEvents(t, pool, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`)
 	month := report.PeriodContaining(report.Monthly, first, seoul)
 	ends := []time.Time{
 		month.End, first.AddDate(0, 0, 10), first.AddDate(0, 0, 10).Add(7*time.Hour + 13*time.Minute),
@@ -280,9 +278,7 @@ func TestRefreshWithLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	refresh("new events an hour ago", true)
-	if _, err := pool.Exec(ctx, "UPDATE events SET cost = 1 WHERE event_id = (SELECT min(event_id) FROM events)"); err != nil {
-		t.Fatal(err)
-	}
+	pgtest.ChangeEvents(t, pool, "UPDATE events SET cost = 1 WHERE event_id = (SELECT min(event_id) FROM events)")
 	refresh("an update just now", true)
 	days[1] = days[1].AddDate(0, 0, 1) // a day not built yet
 	refresh("a day not built", true)
@@ -300,6 +296,30 @@ type planNode struct {
 	FilterRemoved  float64    `json:"Rows Removed by Filter"`
 	RecheckRemoved float64    `json:"Rows Removed by Index Recheck"`
 	Plans          []planNode `json:"Plans"`
+	// On Citus, the plan of a distributed query holds the plan a worker ran for one of its
+	// tasks (citus.explain_all_tasks off), as EXPLAIN's JSON array of one plan.
+	Distributed *struct {
+		Job struct {
+			Tasks []struct {
+				RemotePlan [][]struct{ Plan planNode } `json:"Remote Plan"`
+			}
+		}
+	} `json:"Distributed Query"`
+}
+
+// children are the nodes below n: its subplans and, on Citus, the workers' plans of its tasks.
+func (n planNode) children() []planNode {
+	out := n.Plans
+	if n.Distributed != nil {
+		for _, task := range n.Distributed.Job.Tasks {
+			for _, plans := range task.RemotePlan {
+				for _, p := range plans {
+					out = append(out, p.Plan)
+				}
+			}
+		}
+	}
+	return out
 }
 
 // checkMarksMatchedOnce fails unless the plan reads each table of events and of change marks in
@@ -323,7 +343,7 @@ func checkMarksMatchedOnce(t *testing.T, name string, plan []byte, rows int) {
 			vain += (n.FilterRemoved + n.RecheckRemoved) * max(n.Loops, 1)
 		}
 		removed += n.JoinRemoved * max(n.Loops, 1)
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}
@@ -352,7 +372,7 @@ func checkNoJoin(t *testing.T, name string, plan []byte) {
 			strings.Contains(n.NodeType, "Hash") || n.NodeType == "Function Scan" {
 			t.Errorf("%s: %s node in the plan", name, n.NodeType)
 		}
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}
@@ -532,7 +552,7 @@ func planReads(t *testing.T, plan []byte) []string {
 		if n.Relation != "" {
 			out = append(out, n.Relation)
 		}
-		for _, c := range n.Plans {
+		for _, c := range n.children() {
 			walk(c)
 		}
 	}

@@ -100,7 +100,7 @@ const cellFitJS = `(() => {
 
 // Ensures the tables of a page with every column (the change column included, in won, whose
 // amounts are long) show every cell whole inside their card: at 1400 px (where Top users and Top
-// organisations, side by side, were cut at "REQU") and at 390 px (a phone, where a row becomes a
+// organisations, side by side, were cut at "REQU"; the envelopes' entities too) and at 390 px (a phone, where a row becomes a
 // block of labelled figures).
 func TestBrowserTablesFitTheirCards(t *testing.T) {
 	b := browsertest.New(t)
@@ -126,6 +126,10 @@ func TestBrowserTablesFitTheirCards(t *testing.T) {
 	}
 	page.TopOrgs = append(page.TopOrgs, Spender{ID: "(other)", Members: 12, Cost: testkit.Dec("1234567"), Requests: 123456,
 		Previous: Change{Known: true, New: true}})
+	for i := range page.Envelopes[0].Entities {
+		e := &page.Envelopes[0].Entities[i]
+		e.Spent, e.Limit, e.Over, e.Remaining = e.Spent.Mul(scale), e.Limit.Mul(scale), e.Over.Mul(scale), e.Remaining.Mul(scale)
+	}
 	page.UnpricedModels = []UnpricedModel{{Model: "claude-opus-4-1-20250805", Provider: "anthropic", Events: 12345,
 		InputTokens: 123456789, OutputTokens: 12345678, TokensKnown: true}}
 	pagePath, _ := writeSite(t, t.TempDir(), page, sampleIndex(t))

@@ -112,6 +112,7 @@ type periodView struct {
 	EventsCSV       string
 	KPIs            []kpiView
 	Budgets         []budgetView
+	Envelopes       []envelopeView
 	Services        []serviceRow
 	Users           []spenderRow
 	Orgs            []spenderRow
@@ -160,6 +161,17 @@ type budgetView struct {
 	Estimate                bool   // the forecast is the early run rate
 	ForecastOver            bool   // the forecast is above the limit
 	Runway                  string // when the budget runs out at the pace of the last hours; empty: not before the period's end
+}
+
+type envelopeView struct {
+	Budget, Per, Summary string
+	Rows                 []entityRow
+}
+
+type entityRow struct {
+	Entity, Spent, Limit, Percent, Left string
+	Over                                bool
+	State, StateLabel                   string
 }
 
 type serviceRow struct {
@@ -245,6 +257,9 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		KPIs:      periodKPIs(p),
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
+		return nil, err
+	}
+	if v.Envelopes, err = envelopeViews(p.Envelopes, cur); err != nil {
 		return nil, err
 	}
 	v.BudgetSummaries = p.BudgetSummaries
@@ -543,6 +558,29 @@ func newSpendView(h SpendHeadline, p IndexPage, kinds []kindReports) (*spendView
 		return nil, err
 	}
 	return sv, nil
+}
+
+// envelopeViews states each envelope budget's entities: "1,204 users spent · 3 at or over their
+// envelope", and a row per entity.
+func envelopeViews(envs []EnvelopeCard, cur string) ([]envelopeView, error) {
+	out := make([]envelopeView, 0, len(envs))
+	for _, e := range envs {
+		ev := envelopeView{Budget: e.Budget, Per: e.Per, Summary: format.Entities(e.Count, e.Exceeded, len(e.Entities), e.Noun)}
+		for _, l := range e.Entities {
+			if !l.State.valid() {
+				return nil, fmt.Errorf("envelope %q, entity %q: unknown state %q", e.Budget, l.Entity, l.State)
+			}
+			row := entityRow{Entity: l.Entity, Spent: format.Format(l.Spent, cur), Limit: format.Format(l.Limit, cur),
+				Percent: format.Percent(l.Percent), Over: l.Over.IsPositive(), State: string(l.State), StateLabel: strings.ToUpper(string(l.State))}
+			row.Left = format.Format(l.Remaining, cur) + " left"
+			if row.Over {
+				row.Left = "over by " + format.Format(l.Over, cur)
+			}
+			ev.Rows = append(ev.Rows, row)
+		}
+		out = append(out, ev)
+	}
+	return out, nil
 }
 
 func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budgetView, error) {

@@ -62,6 +62,11 @@ func samplePeriod(t testing.TB) PeriodPage {
 			{Name: "code-review-weekly", Scope: "service = code-review", Window: report.Weekly, Spent: testkit.Dec("2210.75"),
 				Limit: testkit.Dec("2500"), Remaining: testkit.Dec("289.25"), State: StateCritical, ResetsAt: time.Date(2025, 10, 6, 0, 0, 0, 0, loc)},
 		},
+		Envelopes: []EnvelopeCard{{Budget: "per-user-daily", Per: "user_id", Noun: "user", Count: 1204, Exceeded: 1, Entities: []EntityLine{
+			{Entity: "u-20871 (ana.lopez)", Spent: testkit.Dec("61.20"), Limit: testkit.Dec("50"), Over: testkit.Dec("11.20"),
+				Percent: testkit.Dec("122.4"), State: StateExceeded},
+			{Entity: "u-10442", Spent: testkit.Dec("48.10"), Limit: testkit.Dec("50"), Remaining: testkit.Dec("1.90"), Percent: testkit.Dec("96.2"), State: StateCritical},
+		}}},
 		Services: []CostShare{
 			{Name: "support-chat", Cost: testkit.Dec("612.40"), Requests: 21034},
 			{Name: "code-review", Cost: testkit.Dec("301.17"), Requests: 6012},
@@ -138,6 +143,8 @@ func hostilePeriod(t testing.TB) PeriodPage {
 	p.Budgets[1].Scope = "user_id = " + xssScript
 	p.Alerts[0].Budget = xssScript
 	p.Alerts[1].Status = xssImg
+	p.Envelopes[0].Entities[0].Entity = xssScript
+	p.Envelopes[0].Budget = xssImg
 	return p
 }
 

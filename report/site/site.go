@@ -113,6 +113,7 @@ type PeriodPage struct {
 	KPIs      KPIs
 	Latency   []ServiceLatency // per service, shown in the given order
 	Budgets   []BudgetCard     // shown in the given order
+	Envelopes []EnvelopeCard   // envelope budgets' entities, shown in the given order
 	DailyCost []DayCost        // the daily cost line: normally the 30 days ending with the period
 	Services  []CostShare      // service breakdown (pie), largest first is best
 	Models    []CostShare      // model breakdown (bar); beyond 12 models the rest is one bar
@@ -247,6 +248,28 @@ type BudgetCard struct {
 	// Runway is when the budget runs out at the pace of the last hours (report.Status.Runway);
 	// zero: that pace does not exhaust it within the period.
 	Runway time.Time
+}
+
+// EnvelopeCard is an envelope budget (a budget per user, organisation, endpoint or tag value)
+// on a page: how many entities spent, how many are at or over their envelope, and a table of
+// the entities nearest to or over it (report.SummarizeEntities).
+type EnvelopeCard struct {
+	Budget   string
+	Per      string // the field: "user_id", "org_id", "endpoint", "tag:team"
+	Noun     string // what one entity is called (report.Per.Noun): "user", "team value"
+	Count    int
+	Exceeded int
+	Entities []EntityLine // nearest to or over their envelope first
+}
+
+// EntityLine is one entity's envelope: report.EvaluateEntity's figures, which the page states
+// and never recomputes.
+type EntityLine struct {
+	Entity          string
+	Spent, Limit    decimal.Decimal
+	Remaining, Over decimal.Decimal
+	Percent         decimal.Decimal
+	State           BudgetState
 }
 
 // DayCost is one point of the daily cost line.

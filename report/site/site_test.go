@@ -73,6 +73,9 @@ func TestRenderPeriodShowsEverything(t *testing.T) {
 		"daily-total", "$1,500.00", "85.6 % used", `style="width: 85.6%"`, "badge-warning", "$215.44 left",
 		"102.0 % used", `style="width: 100.0%"`, "over by $12.40", "EXCEEDED", "Resets 2 Oct 2025, 00:00",
 		"service = code-review", "weekly budget",
+		// envelopes: the summary and each entity's figures as given, never recomputed
+		"per-user-daily", "per user_id · 1,204 users spent · 1 at or over their envelope · the 2 nearest shown",
+		"u-20871 (ana.lopez)", "$61.20", "$50.00", "122.4 %", "over by $11.20", "96.2 %", "$1.90 left",
 		// services with latency
 		"support-chat", "$612.40", "47.6 %", "21,034", "820 ms", "2.31 s", "240 ms",
 		// top users and orgs

@@ -1,13 +1,18 @@
 // Package pgtest gives tests a real PostgreSQL: TEST_DATABASE_URL when set, otherwise a private
 // throwaway cluster started once per test package (see pglocal). Each test gets a fresh,
 // migrated database cloned from a template, so tests never see each other's rows.
+//
+// With TEST_CITUS=1 the same tests run on Citus instead: a private coordinator and two workers
+// (pglocal.StartCitus), or the cluster whose coordinator CITUS_DATABASE_URL names (the superuser
+// URL of its maintenance database; the workers are reached with the same credentials). Each test
+// database then exists on every node, its events distributed by the migrations.
 package pgtest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -23,6 +28,7 @@ import (
 var (
 	once     sync.Once
 	cluster  *pglocal.Cluster
+	citus    *pglocal.Citus
 	adminURL string
 	tplName  string
 	setupErr error
@@ -32,6 +38,11 @@ var (
 // Main runs the package's tests and stops the private cluster afterwards. Call it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
+	if citus != nil {
+		if err := errors.Join(citus.DropDatabase(context.Background(), tplName), citus.Stop()); err != nil {
+			fmt.Fprintln(os.Stderr, "pgtest:", err)
+		}
+	}
 	if cluster != nil {
 		if err := cluster.Stop(); err != nil {
 			fmt.Fprintln(os.Stderr, "pgtest:", err)
@@ -43,8 +54,24 @@ func Main(m *testing.M) {
 // RetentionDays is the retention used to create partitions in test databases.
 const RetentionDays = 400
 
+// CitusWorkers is how many workers the private Citus cluster has, and citusShards the shards
+// of each distributed table there: few, so that the many partitions of a test database stay
+// cheap to create, and more than one per worker, so that rows of one statement span shards.
+const (
+	CitusWorkers = 2
+	citusShards  = 4
+)
+
+// Citus reports whether the tests run on Citus (TEST_CITUS=1).
+func Citus() bool { return os.Getenv("TEST_CITUS") == "1" }
+
 func setup() {
 	ctx := context.Background()
+	tplName = fmt.Sprintf("aispend_tpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
+	if Citus() {
+		setupErr = setupCitus(ctx)
+		return
+	}
 	adminURL = os.Getenv("TEST_DATABASE_URL")
 	if adminURL == "" {
 		cluster, setupErr = pglocal.Start(ctx, pglocal.Options{Fast: true})
@@ -53,17 +80,59 @@ func setup() {
 		}
 		adminURL = cluster.URL
 	}
-	tplName = fmt.Sprintf("aispend_tpl_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	if setupErr = exec(ctx, adminURL, "CREATE DATABASE "+tplName); setupErr != nil {
 		return
 	}
-	pool, err := pgxpool.New(ctx, withDB(adminURL, tplName))
+	setupErr = migrate(ctx, pglocal.WithDatabase(adminURL, tplName))
+}
+
+// setupCitus starts (or finds) the Citus cluster and makes the template database on every node:
+// created from scratch, migrated through the coordinator, then frozen for cloning.
+func setupCitus(ctx context.Context) error {
+	var err error
+	if u := os.Getenv("CITUS_DATABASE_URL"); u != "" {
+		citus, err = pglocal.ExistingCitus(ctx, u)
+	} else {
+		citus, err = pglocal.StartCitus(ctx, pglocal.Options{Fast: true,
+			Settings: []string{fmt.Sprintf("citus.shard_count = %d", citusShards)}}, CitusWorkers)
+	}
 	if err != nil {
-		setupErr = err
-		return
+		return err
+	}
+	adminURL = citus.Nodes[0]
+	tpl, err := citus.CreateDatabase(ctx, tplName, "")
+	if err != nil {
+		return err
+	}
+	if err := migrate(ctx, tpl); err != nil {
+		return err
+	}
+	return citus.Freeze(ctx, tplName)
+}
+
+func migrate(ctx context.Context, url string) error {
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return err
 	}
 	defer pool.Close()
-	setupErr = pgstore.Migrate(ctx, pool, RetentionDays)
+	return pgstore.Migrate(ctx, pool, RetentionDays)
+}
+
+// createDatabase creates database name from the template: on every node of a Citus cluster.
+func createDatabase(ctx context.Context, name string) error {
+	if citus != nil {
+		_, err := citus.CreateDatabase(ctx, name, tplName)
+		return err
+	}
+	return exec(ctx, adminURL, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tplName))
+}
+
+func dropDatabase(ctx context.Context, name string) error {
+	if citus != nil {
+		return citus.DropDatabase(ctx, name)
+	}
+	return exec(ctx, adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 }
 
 // URL creates a fresh migrated database for the test and returns its URL. The database is
@@ -76,18 +145,16 @@ func URL(t testing.TB) string {
 	}
 	name := fmt.Sprintf("%s_%d", tplName, counter.Add(1))
 	ctx := context.Background()
-	if err := exec(ctx, adminURL, fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, tplName)); err != nil {
+	if err := createDatabase(ctx, name); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
-	t.Cleanup(func() {
-		_ = exec(context.Background(), adminURL, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
-	})
+	t.Cleanup(func() { _ = dropDatabase(context.Background(), name) })
 	// A clone copies the template's installation id; each test database is an installation of
 	// its own, as a database migrated from scratch is (its Message-IDs differ from the others').
-	if err := exec(ctx, withDB(adminURL, name), "UPDATE installation SET id = gen_random_uuid()"); err != nil {
+	if err := exec(ctx, pglocal.WithDatabase(adminURL, name), "UPDATE installation SET id = gen_random_uuid()"); err != nil {
 		t.Fatalf("give the test database its own installation id: %v", err)
 	}
-	return withDB(adminURL, name)
+	return pglocal.WithDatabase(adminURL, name)
 }
 
 // Pool opens a pool on a fresh database (see URL), closed when the test ends.
@@ -129,21 +196,32 @@ func exec(ctx context.Context, url, sql string) error {
 	return err
 }
 
-func withDB(url, db string) string {
-	// postgres://user@host:port/dbname?params
-	i := strings.Index(url, "://")
-	rest := url[i+3:]
-	slash := strings.Index(rest, "/")
-	q := ""
-	if j := strings.Index(rest, "?"); j >= 0 {
-		q = rest[j:]
-		if slash < 0 || slash > j {
-			slash = j
+// ChangeEvents runs an UPDATE or DELETE of events written by hand (stmt, without RETURNING), as
+// an operator would: on Citus, where no trigger marks the changed hours, it marks them in the
+// same transaction, as the README asks of such writers (pgstore.MarkHours).
+func ChangeEvents(t testing.TB, pool *pgxpool.Pool, stmt string, args ...any) {
+	t.Helper()
+	ctx := context.Background()
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		distributed, err := pgstore.Distributed(ctx, tx)
+		if err != nil {
+			return err
 		}
-		rest = rest[:j]
+		if !distributed {
+			_, err := tx.Exec(ctx, stmt, args...)
+			return err
+		}
+		rows, err := tx.Query(ctx, stmt+" RETURNING occurred_at", args...)
+		if err != nil {
+			return err
+		}
+		at, err := pgx.CollectRows(rows, pgx.RowTo[time.Time])
+		if err != nil {
+			return err
+		}
+		return pgstore.MarkHours(ctx, tx, at)
+	})
+	if err != nil {
+		t.Fatalf("change events (%s): %v", stmt, err)
 	}
-	if slash >= 0 && slash < len(rest) {
-		rest = rest[:slash]
-	}
-	return url[:i+3] + rest + "/" + db + q
 }

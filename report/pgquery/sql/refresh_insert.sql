@@ -7,7 +7,15 @@
 -- every additive column (the rows of daily_aggregates; they carry no histogram: reports read
 -- latency from the rollups), and hist counts them by day, each dimension alone and latency
 -- bucket (GROUPING SETS, one count per group: the only aggregate the histograms need). The
--- rollups' additive columns are fine's rows rolled up by each dimension. One aggregation of every
+-- rollups' additive columns are fine's rows rolled up by each dimension. The caller replaces
+-- /*n*/ and /*group*/ (refreshInsert): on plain PostgreSQL each row counts 1 and is grouped by
+-- the GROUPING SETS alone; Citus cannot run GROUPING SETS over a distributed table, so there the
+-- workers first count the rows by day, every key and bucket (a GROUP BY they run in parallel),
+-- and the coordinator groups those counts. /*visible*/: nothing on plain PostgreSQL, whose
+-- snapshot covers the events; on Citus, whose workers read the events in snapshots of their own
+-- taken later than the refresh's, only the rows whose inserting transaction ($4, the
+-- coordinator's snapshot: txid_current_snapshot()) the refresh's snapshot holds, the rows its
+-- consumed marks stand for (marks_barrier.sql). One aggregation of every
 -- column by every grouping set costs twice as much: the aggregate states dominate.
 -- Latency bucket: 0 for < 1 ms, else 1 + floor(64·log2(ms)) in float8 (report.Histogram); the epsilon keeps exact
 -- powers of two in their own bucket despite rounding. Integer sums are stored as bigint: per day
@@ -26,7 +34,7 @@ WITH fine AS (
            sum(reasoning_tokens), coalesce(sum(cost), 0), count(duration_ms), coalesce(sum(duration_ms), 0),
            '{}', '{}'
     FROM events
-    WHERE occurred_at >= $2 AND occurred_at < $3
+    WHERE occurred_at >= $2 AND occurred_at < $3 /*visible*/
     GROUP BY 2, 3, 4, 5, 6, 7
     RETURNING day, service, model, provider, org_id, user_id, requests, failures, cache_hits, unpriced,
               input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
@@ -56,15 +64,17 @@ WITH fine AS (
                 WHEN GROUPING(user_id) = 0 THEN 'user_id'
                 ELSE 'total' END AS dim,
            coalesce(service, model, provider, org_id, user_id, '') AS key,
-           bucket, count(*) AS n
+           bucket, sum(n)::bigint AS n
     FROM (
         SELECT (occurred_at AT TIME ZONE $1)::date AS day,
                service, model, provider, coalesce(org_id, '') AS org_id, coalesce(user_id, '') AS user_id,
                CASE WHEN duration_ms < 1 THEN 0
                     ELSE 1 + floor(64 * ln(duration_ms::float8) / ln(2::float8) + 1e-9)::int
-               END AS bucket
+               END AS bucket,
+               /*n*/ AS n
         FROM events
-        WHERE occurred_at >= $2 AND occurred_at < $3 AND duration_ms IS NOT NULL
+        WHERE occurred_at >= $2 AND occurred_at < $3 AND duration_ms IS NOT NULL /*visible*/
+        /*group*/
     ) e
     GROUP BY GROUPING SETS ((day, bucket), (day, service, bucket), (day, model, bucket), (day, provider, bucket),
                             (day, org_id, bucket), (day, user_id, bucket))
