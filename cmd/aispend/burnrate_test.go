@@ -3,16 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"io"
 	"io/fs"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +15,6 @@ import (
 	"github.com/aispend/aispend/collect/testkit/eventtest"
 	"github.com/aispend/aispend/collect/testkit/mailtest"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
-	"github.com/aispend/aispend/report/channel"
 )
 
 const burnConfig = `currency: KRW
@@ -54,25 +48,7 @@ budgets:
 func TestBurnRateAlertEndToEnd(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, url := batchEnv(t, srv.SMTPPort)
-	var mu sync.Mutex
-	var hooks []map[string]any
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if err := channel.Verify([]byte(secretWebhook), r.Header.Get(channel.SignatureHeader), body, time.Now()); err != nil {
-			http.Error(w, err.Error(), 401)
-			return
-		}
-		var b map[string]any
-		if err := json.Unmarshal(body, &b); err != nil {
-			http.Error(w, "not JSON", 400)
-			return
-		}
-		mu.Lock()
-		hooks = append(hooks, b)
-		mu.Unlock()
-		w.WriteHeader(204)
-	}))
-	defer recv.Close()
+	rc, recv := newChannelReceiver(t)
 	env["AISPEND_CONFIG"] = writeYAML(t, fmt.Sprintf(burnConfig, recv.URL+"/hook"))
 	env["AISPEND_CHANNEL_OPS_SECRET"] = secretWebhook
 	delete(env, "AISPEND_ALERTS_GRACE")
@@ -106,14 +82,13 @@ func TestBurnRateAlertEndToEnd(t *testing.T) {
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, "[aispend WARNING] Burn rate: qa-monthly runs out Thu 15 Oct 2026 18:54 KST") {
 		t.Fatalf("emails after two runs: %+v; want one WARNING burn-rate alert of qa-monthly", msgs)
 	}
-	mu.Lock()
+	hooks := rc.bodies("/hook")
 	if len(hooks) != 1 || hooks[0]["type"] != "budget.burn_rate" || hooks[0]["spend"].(map[string]any)["runway_at"] != "2026-10-15T09:54:08Z" ||
 		hooks[0]["alert"].(map[string]any)["severity"] != "warning" {
 		t.Errorf("webhooks after two runs: %v; want one budget.burn_rate, runway 09:54:08Z", hooks)
 	}
-	mu.Unlock()
 
-	budgets := getBudgets(t, env)
+	budgets := runways(t, env)
 	if got := budgets["qa-monthly"]; got != "2026-10-15T09:54:08Z" {
 		t.Errorf("GET /v1/budgets qa-monthly runway_at %v, want 2026-10-15T09:54:08Z", got)
 	}
@@ -153,8 +128,7 @@ func TestBurnRateAlertEndToEnd(t *testing.T) {
 	if len(msgs) != 1 || !strings.HasPrefix(msgs[0].Subject, "[aispend CRITICAL] Burn rate: qa-monthly runs out Thu 15 Oct 2026 14:18 KST") {
 		t.Fatalf("emails at 12:30: %+v; want one CRITICAL burn-rate alert", msgs)
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	hooks = rc.bodies("/hook")
 	if len(hooks) != 2 || hooks[1]["spend"].(map[string]any)["runway_at"] != "2026-10-15T05:18:09Z" || hooks[1]["alert"].(map[string]any)["severity"] != "critical" {
 		t.Errorf("webhooks: %v; want a second, CRITICAL, runway 05:18:09Z", hooks)
 	}
@@ -169,39 +143,18 @@ func runCmd(t *testing.T, env map[string]string, args ...string) {
 	}
 }
 
-// getBudgets serves with env and answers each budget's runway_at from GET /v1/budgets.
-func getBudgets(t *testing.T, env map[string]string) map[string]any {
+// runways are each budget's runway_at in GET /v1/budgets, served with env.
+func runways(t *testing.T, env map[string]string) map[string]any {
 	t.Helper()
-	addr := freeAddr(t)
-	env["AISPEND_LISTEN"] = addr
-	env["AISPEND_INGEST_TOKENS"] = "secret-token"
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	var out, logs bytes.Buffer
-	go func() { done <- run(ctx, []string{"serve"}, envMap(env), &out, &logs) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	waitHealthy(t, addr)
-	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/budgets", nil)
-	req.Header.Set("Authorization", "Bearer secret-token")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var body struct {
 		Budgets []map[string]any `json:"budgets"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("GET /v1/budgets: status %d: %v", resp.StatusCode, err)
-	}
-	out2 := map[string]any{}
+	getBudgets(t, env, &body)
+	out := map[string]any{}
 	for _, b := range body.Budgets {
-		out2[b["name"].(string)] = b["runway_at"]
+		out[b["name"].(string)] = b["runway_at"]
 	}
-	return out2
+	return out
 }
 
 // outputHas reports whether an HTML file under dir contains s.

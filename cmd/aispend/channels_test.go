@@ -137,27 +137,8 @@ budgets:
 // its resolve), that an unknown channel is refused naming the configured ones, and that no secret
 // is printed.
 func TestAlertTestChannel(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]map[string]any{}
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if r.URL.Path == "/hook" {
-			if err := channel.Verify([]byte(secretWebhook), r.Header.Get(channel.SignatureHeader), body, time.Now()); err != nil {
-				http.Error(w, err.Error(), 401)
-				return
-			}
-		}
-		var b map[string]any
-		if err := json.Unmarshal(body, &b); err != nil {
-			http.Error(w, "not JSON", 400)
-			return
-		}
-		mu.Lock()
-		got[r.URL.Path] = append(got[r.URL.Path], b)
-		mu.Unlock()
-		w.WriteHeader(202)
-	}))
-	defer recv.Close()
+	rc, recv := newChannelReceiver(t)
+	got := rc.bodies
 	yaml := strings.Replace(channelsYAML, "https://hooks.example.com/aispend", recv.URL+"/hook", 1)
 	yaml = strings.Replace(yaml, "{name: oncall, type: pagerduty}", "{name: oncall, type: pagerduty, url: \""+recv.URL+"/pd\"}", 1)
 	env := map[string]string{}
@@ -180,13 +161,13 @@ func TestAlertTestChannel(t *testing.T) {
 			}
 		}
 	}
-	if h := got["/hook"]; len(h) != 1 || h[0]["type"] != "test" || h[0]["budget"] == nil {
+	if h := got("/hook"); len(h) != 1 || h[0]["type"] != "test" || h[0]["budget"] == nil {
 		t.Errorf("webhook got %v", h)
 	}
-	if s := got["/slack/S3cretSlackPath"]; len(s) != 1 || !strings.Contains(s[0]["text"].(string), "[TEST]") {
+	if s := got("/slack/S3cretSlackPath"); len(s) != 1 || !strings.Contains(s[0]["text"].(string), "[TEST]") {
 		t.Errorf("slack got %v", s)
 	}
-	pd := got["/pd"]
+	pd := got("/pd")
 	if len(pd) != 2 || pd[0]["event_action"] != "trigger" || pd[1]["event_action"] != "resolve" || pd[0]["dedup_key"] != pd[1]["dedup_key"] {
 		t.Errorf("pagerduty got %v; want a trigger and its resolve", pd)
 	}
@@ -203,4 +184,43 @@ func TestAlertTestChannel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "S3cretSlackPath") {
 		t.Errorf("refused test: %v", err)
 	}
+}
+
+// channelReceiver is a loopback receiver of channel messages: it verifies the webhook signature
+// (secretWebhook) of what comes to /hook, and keeps each JSON body it accepted by path.
+type channelReceiver struct {
+	mu  sync.Mutex
+	got map[string][]map[string]any
+}
+
+func newChannelReceiver(t *testing.T) (*channelReceiver, *httptest.Server) {
+	t.Helper()
+	rc := &channelReceiver{got: map[string][]map[string]any{}}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/hook" {
+			if err := channel.Verify([]byte(secretWebhook), r.Header.Get(channel.SignatureHeader), body, time.Now()); err != nil {
+				http.Error(w, err.Error(), 401)
+				return
+			}
+		}
+		var b map[string]any
+		if err := json.Unmarshal(body, &b); err != nil {
+			http.Error(w, "not JSON", 400)
+			return
+		}
+		rc.mu.Lock()
+		rc.got[r.URL.Path] = append(rc.got[r.URL.Path], b)
+		rc.mu.Unlock()
+		w.WriteHeader(202)
+	}))
+	t.Cleanup(recv.Close)
+	return rc, recv
+}
+
+// bodies are the bodies accepted on path, oldest first.
+func (rc *channelReceiver) bodies(path string) []map[string]any {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]map[string]any(nil), rc.got[path]...)
 }
