@@ -389,6 +389,17 @@ func TestPagerDutyEvents(t *testing.T) {
 	if res["event_action"] != "resolve" || res["dedup_key"] != m.DedupKey || res["payload"] != nil {
 		t.Errorf("resolve: %s", got[1])
 	}
+	// A CRITICAL burn rate triggers the period's incident too, with when the budget runs out.
+	burn := alertMessage(report.BurnRate)
+	if err := pd.Notify(context.Background(), burn); err != nil {
+		t.Fatal(err)
+	}
+	var bt map[string]any
+	_ = json.Unmarshal(got[2], &bt)
+	bp := bt["payload"].(map[string]any)
+	if bt["dedup_key"] != m.DedupKey || bp["class"] != "budget.burn_rate" || bp["custom_details"].(map[string]any)["runs_out_at"] != "2026-12-20T08:47:57Z" {
+		t.Errorf("burn-rate trigger: %s", got[2])
+	}
 	// The schema refuses what PagerDuty refuses: the check is not vacuous.
 	if err := validate(t, schema, []byte(`{"routing_key":"k","event_action":"trigger","payload":{"summary":"x","source":"y","severity":"fatal"}}`)); err == nil {
 		t.Error("the PagerDuty schema accepts severity fatal")
