@@ -50,7 +50,8 @@ func paceQueries(scope Scope, asOf time.Time) [2]SpendQuery {
 // AsOf + remaining ÷ the slower of the two windows' paces, to the second. ok is false when the
 // period is not in progress at AsOf, the spend already reached the limit, either window spent
 // nothing, or that instant is not before the period's end. It is computed once, by the status
-// (Status.Runway), and every output (alerts, pages, digest, GET /v1/budgets) states that value.
+// of a budget with burn_rate (Status.Runway), and every output (alerts, pages, digest, GET
+// /v1/budgets) states that value.
 func Runway(st Status, pace Pace) (time.Time, bool) {
 	if !st.Open() || st.AsOf.Before(st.Period.Start) || !st.Remaining.IsPositive() ||
 		!pace.Short.IsPositive() || !pace.Long.IsPositive() {

@@ -70,7 +70,8 @@ func TestRunwayAndBurnRateBreach(t *testing.T) {
 			}
 		})
 	}
-	// Without burn_rate the runway is stated and no alert made; an envelope never alerts on it.
+	// Given a pace, a budget without burn_rate (its statuses read none: evaluateAll) or an
+	// envelope makes no burn-rate alert.
 	for _, nb := range []Budget{{Name: "d", Period: Daily, Amount: testkit.Dec("1000")},
 		{Name: "d", Period: Daily, Amount: testkit.Dec("1000"), BurnRate: true, Per: Per{Field: PerUserID}}} {
 		st := Evaluate(nb, day, testkit.Dec("400"), now).withPace(Pace{Short: testkit.Dec("100"), Long: testkit.Dec("600")})

@@ -35,6 +35,11 @@ budgets:
     thresholds: [95]
     burn_rate: true
     scope: {service: STEADY}
+  - name: qa-plain
+    period: monthly
+    amount: 10000
+    thresholds: [95]
+    scope: {service: QA_CHAT}
 `
 
 // Ensures the burn-rate alert end to end, with hand-computed runways: two monthly budgets of
@@ -44,7 +49,8 @@ budgets:
 // the slower): 3,520 × 21,600 ÷ 3,060 = 24,847.06 s, so it runs out at 18:54:08 KST, more than 6
 // hours away: one WARNING, by email and webhook, once across two runs; GET /v1/budgets, the
 // month's page and its digest state that runway. At 12:30, after ₩2,000 more at 12:10, ₩1,520 is
-// left at ₩5,060 in 6 hours: 6,489 s, 14:18:09 KST, within 6 hours: one CRITICAL.
+// left at ₩5,060 in 6 hours: 6,489 s, 14:18:09 KST, within 6 hours: one CRITICAL. qa-plain, the
+// same spend without burn_rate, reads no pace: no runway, no alert.
 func TestBurnRateAlertEndToEnd(t *testing.T) {
 	srv := mailtest.Start(t)
 	env, url := batchEnv(t, srv.SMTPPort)
@@ -94,6 +100,9 @@ func TestBurnRateAlertEndToEnd(t *testing.T) {
 	}
 	if got, ok := budgets["steady-monthly"]; !ok || got != nil {
 		t.Errorf("GET /v1/budgets steady-monthly runway_at %v (present %v), want null", got, ok)
+	}
+	if got, ok := budgets["qa-plain"]; !ok || got != nil {
+		t.Errorf("GET /v1/budgets qa-plain (no burn_rate) runway_at %v (present %v), want null", got, ok)
 	}
 
 	// The month so far: its page and digest state the same runway; nothing new is alerted.
