@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/artifact"
 	"github.com/aispend/aispend/report/pgquery"
@@ -39,6 +41,11 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		// The report's event rows come from the replica whenever it holds exactly its events.
 		st.Replica, st.Logger = pgquery.New(replica), log
 	}
+	prices, err := cfg.priceTable()
+	if err != nil {
+		closeReplica()
+		return func() {}, err
+	}
 	o, err := artifact.New(artifact.Config{
 		Store:          pgquery.New(pool),
 		Target:         target,
@@ -55,6 +62,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		EventsSheetMaxRows: cmp.Or(cfg.Reports.EventsSheetMaxRows, -1),
 		NoEventsExport:     cfg.Reports.EventsExport != nil && !*cfg.Reports.EventsExport,
 		ResendDigest:       opts.resendDigest,
+		UnitPrices:         unitPrices(prices),
 		DryRunDir:          opts.dryRunDir,
 		Now:                job.Now,
 		Logger:             log,
@@ -75,4 +83,21 @@ func (c *Config) siteRates() []site.Rate {
 	}
 	sort.Slice(rates, func(i, j int) bool { return rates[i].Currency < rates[j].Currency })
 	return rates
+}
+
+// unitPrices gives the FOCUS export the base rates of the price version that priced events of a
+// model on a UTC day: the table's row for the model at the day's start or end (a new row can
+// take effect during the day), when it is that version; false when the table no longer has it.
+func unitPrices(t *pricing.Table) report.UnitPrices {
+	return func(version, model, provider string, day time.Time) (report.MeterPrices, bool) {
+		for _, at := range []time.Time{day, day.AddDate(0, 0, 1).Add(-time.Nanosecond)} {
+			p, ok := t.Lookup(model, provider, at)
+			if !ok || p.Version() != version {
+				continue
+			}
+			r := p.Levels()[0]
+			return report.MeterPrices{Uncached: r.Input, CacheRead: r.CacheRead, CacheWrite: r.CacheWrite, Output: r.Output}, true
+		}
+		return report.MeterPrices{}, false
+	}
 }

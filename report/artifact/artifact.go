@@ -96,8 +96,11 @@ type Config struct {
 	// NoEventsExport turns the events CSV off (reports.events_export: false): no raw event
 	// leaves the database except on a workbook's Events sheet.
 	NoEventsExport bool
-	Now            func() time.Time
-	Logger         *slog.Logger
+	// UnitPrices gives the FOCUS export its list prices per token meter (the price table); nil:
+	// ListUnitPrice is empty and each group's cost is on one row (sheet.FocusCSV).
+	UnitPrices report.UnitPrices
+	Now        func() time.Time
+	Logger     *slog.Logger
 }
 
 // DefaultEventsSheetMaxRows is the default Config.EventsSheetMaxRows. A workbook of 200,000
@@ -206,6 +209,9 @@ func (o *Outputs) pages(rep *report.Report, alerts []report.LedgerEntry, at time
 	if !o.cfg.NoEventsExport {
 		pg.EventsCSV = sp.EventsCSVName()
 	}
+	if o.focusSource(rep) != nil {
+		pg.FocusCSV = sp.FocusCSVName()
+	}
 	pg.Rates = o.cfg.Rates
 	html, err := site.PreparePeriod(pg)
 	if err != nil {
@@ -221,7 +227,8 @@ func (o *Outputs) pages(rep *report.Report, alerts []report.LedgerEntry, at time
 // workbookFiles are the temporary files the workbooks step made.
 type workbookFiles struct {
 	workbook string
-	events   string // the events CSV; "": the export is off
+	events   string     // the events CSV; "": the export is off
+	focus    *focusFile // the FOCUS CSV; nil: no FOCUS source
 }
 
 // remove deletes the files; a nil *workbookFiles has none.
@@ -229,7 +236,11 @@ func (f *workbookFiles) remove() {
 	if f == nil {
 		return
 	}
-	for _, name := range []string{f.workbook, f.events} {
+	names := []string{f.workbook, f.events}
+	if f.focus != nil {
+		names = append(names, f.focus.path)
+	}
+	for _, name := range names {
 		if name != "" {
 			os.Remove(name)
 		}
@@ -272,7 +283,14 @@ func (o *Outputs) workbooks(ctx context.Context, rep *report.Report, alerts []re
 	if csvFile != nil {
 		made.events = csvFile.Name()
 	}
-	return made, o.writeWorkbook(ctx, rep, alerts, at, book, csvFile)
+	if err := o.writeWorkbook(ctx, rep, alerts, at, book, csvFile); err != nil {
+		return made, err
+	}
+	// The FOCUS file is made with the workbook, which links it: both or neither.
+	if made.focus, err = o.focus(ctx, rep); err != nil {
+		return made, err
+	}
+	return made, nil
 }
 
 // writeWorkbook writes the workbook of rep into book and, unless csvFile is nil, the events CSV.
@@ -286,6 +304,9 @@ func (o *Outputs) writeWorkbook(ctx context.Context, rep *report.Report, alerts 
 			return err
 		}
 		wb.EventsCSV = sp.EventsCSVName()
+	}
+	if o.focusSource(rep) != nil {
+		wb.FocusCSV = sp.FocusCSVName()
 	}
 	for _, rate := range o.cfg.Rates {
 		wb.Rates = append(wb.Rates, sheet.Rate{Currency: rate.Currency, Value: rate.Value, Since: rate.Since})
@@ -372,6 +393,7 @@ type published struct {
 	page   bool           // the period page
 	files  bool           // the workbook, and the events CSV unless the export is off
 	events bool           // the events CSV
+	focus  bool           // the FOCUS CSV
 }
 
 // publish uploads the events CSV, the workbook, the assets, the period page and, last, the
@@ -381,7 +403,8 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 	if pg == nil && made == nil {
 		return nil, errors.New("nothing to publish: the page and the workbook failed")
 	}
-	out := &published{target: o.cfg.Target, page: pg != nil, files: made != nil, events: made != nil && made.events != ""}
+	out := &published{target: o.cfg.Target, page: pg != nil, files: made != nil, events: made != nil && made.events != "",
+		focus: made != nil && made.focus != nil}
 	if res.DryRun {
 		var err error
 		if out.dryDir, err = o.dryRunDir(res.Period); err != nil {
@@ -407,17 +430,8 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 	sp := SitePeriod(res.Period)
 	// The events CSV and the workbook (which links it) go up first and straight from their
 	// files: they can be large.
-	if made != nil {
-		if made.events != "" {
-			if err := putFile(ctx, t, sp.EventsCSVPath(), made.events); err != nil {
-				return nil, err
-			}
-			keys[sp.EventsCSVPath()] = true
-		}
-		if err := putFile(ctx, t, sp.WorkbookPath(), made.workbook); err != nil {
-			return nil, err
-		}
-		keys[sp.WorkbookPath()] = true
+	if err := putMade(ctx, t, sp, made, keys); err != nil {
+		return nil, err
 	}
 	var files []publish.File
 	for name, body := range site.Assets() {
@@ -438,6 +452,12 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		// pages after everything else).
 		files = append(files, publish.File{Key: sp.File(ReportJSONName), Body: pg.json})
 	}
+	// The manifest goes up with the other files of the period, before the pages and the index.
+	manifest, err := o.manifest(res, at, made, files)
+	if err != nil {
+		return nil, err
+	}
+	files = append(files, publish.File{Key: sp.ManifestPath(), Body: manifest})
 	index, err := o.index(ctx, res, at, keys, statuses)
 	if err != nil {
 		return nil, err
@@ -450,6 +470,30 @@ func (o *Outputs) publish(ctx context.Context, res *report.Result, at time.Time,
 		o.cfg.Logger.Info("dry run: site rendered, nothing published", "dir", out.dryDir)
 	}
 	return out, nil
+}
+
+// putMade uploads the files the workbooks step made (none when made is nil), the workbook last
+// (it links the others), and adds the keys the landing page looks for to keys.
+func putMade(ctx context.Context, t publish.Target, sp site.Period, made *workbookFiles, keys map[string]bool) error {
+	if made == nil {
+		return nil
+	}
+	if made.events != "" {
+		if err := putFile(ctx, t, sp.EventsCSVPath(), made.events); err != nil {
+			return err
+		}
+		keys[sp.EventsCSVPath()] = true
+	}
+	if made.focus != nil {
+		if err := putFile(ctx, t, sp.FocusCSVPath(), made.focus.path); err != nil {
+			return err
+		}
+	}
+	if err := putFile(ctx, t, sp.WorkbookPath(), made.workbook); err != nil {
+		return err
+	}
+	keys[sp.WorkbookPath()] = true
+	return nil
 }
 
 // index renders the landing page: the budgets' statuses, the published reports (keys) and the
@@ -606,18 +650,18 @@ func (o *Outputs) digest(ctx context.Context, res *report.Result, at time.Time, 
 // digestOf is the digest of the run's report listing alerts, linking the files pub published.
 func (o *Outputs) digestOf(ctx context.Context, res *report.Result, alerts []report.LedgerEntry, at time.Time, pub *published) (email.Digest, error) {
 	sp := SitePeriod(res.Period)
-	var urls [3]string
+	var urls [4]string
 	for i, l := range []struct {
 		key  string
 		made bool
-	}{{sp.PagePath(), pub.page}, {sp.WorkbookPath(), pub.files}, {sp.EventsCSVPath(), pub.events}} {
+	}{{sp.PagePath(), pub.page}, {sp.WorkbookPath(), pub.files}, {sp.EventsCSVPath(), pub.events}, {sp.FocusCSVPath(), pub.focus}} {
 		var err error
 		if urls[i], err = link(ctx, pub.target, l.key, l.made); err != nil {
 			return email.Digest{}, err
 		}
 	}
 	d := email.DigestOf(res.Report, alerts, at, urls[0], urls[1])
-	d.EventsURL = urls[2]
+	d.EventsURL, d.FocusURL = urls[2], urls[3]
 	d.Installation = o.cfg.Installation
 	d.LocalLinks = strings.HasPrefix(urls[0], "file://")
 	return d, nil

@@ -73,6 +73,8 @@ type env struct {
 	// attach and attachMax are the outputs' AttachWorkbook and AttachMaxBytes.
 	attach    bool
 	attachMax int64
+	// unitPrices is the outputs' UnitPrices (the FOCUS export's list prices); nil: none.
+	unitPrices report.UnitPrices
 }
 
 func newEnv(t *testing.T) *env {
@@ -123,7 +125,7 @@ func (e *env) job(t *testing.T, target publish.Target, st artifact.Store) *repor
 		Store: st, Target: target, Sender: sender, Budgets: budgets, Location: seoul,
 		From: "aispend@example.com", Recipients: []string{"cfo@example.com"},
 		MaxEventRowsPerSheet: 25, EventsSheetMaxRows: e.sheetMax, DryRunDir: e.dryDir, Now: func() time.Time { return e.now },
-		AttachWorkbook: e.attach, AttachMaxBytes: e.attachMax,
+		AttachWorkbook: e.attach, AttachMaxBytes: e.attachMax, UnitPrices: e.unitPrices,
 	})
 	if err != nil {
 		t.Fatal(err)

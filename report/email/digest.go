@@ -83,6 +83,7 @@ type Digest struct {
 	PageURL     string
 	WorkbookURL string
 	EventsURL   string
+	FocusURL    string // the FOCUS CSV; empty: no link
 	// LocalLinks: the links are file:// URLs of a local output directory, because no public
 	// URL is configured; the email says so.
 	LocalLinks bool
@@ -246,7 +247,7 @@ func (d Digest) Validate() error {
 			bad("alerts[%d]: severity %q: want INFO, WARNING or CRITICAL", i, a.Severity)
 		}
 	}
-	for _, l := range []struct{ name, u string }{{"page url", d.PageURL}, {"workbook url", d.WorkbookURL}, {"events url", d.EventsURL}} {
+	for _, l := range []struct{ name, u string }{{"page url", d.PageURL}, {"workbook url", d.WorkbookURL}, {"events url", d.EventsURL}, {"focus url", d.FocusURL}} {
 		if l.u != "" {
 			if err := checkURL(l.u); err != nil {
 				bad("%s: %w", l.name, err)
@@ -305,6 +306,7 @@ func newDigestView(d Digest) digestView {
 		// escapes & as &amp; in the attribute, which the client turns back.
 		WorkbookURL: d.WorkbookURL,
 		EventsURL:   d.EventsURL,
+		FocusURL:    d.FocusURL,
 		LocalLinks:  d.LocalLinks,
 	}
 	const layout = "2006-01-02 15:04"

@@ -34,6 +34,7 @@ type digestView struct {
 	PageURL     string // absolute; empty: no link
 	WorkbookURL string // absolute, possibly presigned; empty: no link
 	EventsURL   string // the events CSV; absolute, possibly presigned; empty: no link
+	FocusURL    string // the FOCUS CSV; absolute, possibly presigned; empty: no link
 	LocalLinks  bool   // the links are file:// URLs: no public URL is configured
 	Workbook    workbookNote
 }

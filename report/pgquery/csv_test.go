@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect"
@@ -127,10 +128,9 @@ func TestEventsCSVFromDatabaseEqualsWriter(t *testing.T) {
 	}
 }
 
-// BenchmarkRawEventsCSV writes the events CSV of 300,000 events (a month of 10,000 a day) from
-// the database as a large period's report does (Store.RawEvents into EventsCSV.WriteRaw), with
-// the gzip, and reports rows/s; the seeding is not timed.
-func BenchmarkRawEventsCSV(b *testing.B) {
+// benchMonth seeds a month of 10,000 events a day (300,000 events from base, 1,000 users, one
+// org, one tag set) for the benchmarks of a large period's files, and returns base and n.
+func benchMonth(b *testing.B) (*pgxpool.Pool, time.Time, int) {
 	ctx := context.Background()
 	pool := pgtest.Pool(b)
 	base := time.Date(2026, 10, 1, 0, 0, 0, 0, time.UTC)
@@ -154,6 +154,15 @@ func BenchmarkRawEventsCSV(b *testing.B) {
 	if _, err := pool.Exec(ctx, "VACUUM ANALYZE events"); err != nil {
 		b.Fatal(err)
 	}
+	return pool, base, n
+}
+
+// BenchmarkRawEventsCSV writes the events CSV of 300,000 events (a month of 10,000 a day) from
+// the database as a large period's report does (Store.RawEvents into EventsCSV.WriteRaw), with
+// the gzip, and reports rows/s; the seeding is not timed.
+func BenchmarkRawEventsCSV(b *testing.B) {
+	ctx := context.Background()
+	pool, base, n := benchMonth(b)
 	q, loc := pgquery.New(pool), mustLoc("Asia/Seoul")
 	b.ResetTimer()
 	for b.Loop() {
@@ -167,9 +176,32 @@ func BenchmarkRawEventsCSV(b *testing.B) {
 		if err := c.Close(); err != nil {
 			b.Fatal(err)
 		}
-		if c.Rows() != n {
+		if c.Rows() != int64(n) {
 			b.Fatalf("%d rows written, want %d", c.Rows(), n)
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkFocusCSV writes the FOCUS file of the same month (Store.FocusGroups, the GROUP BY in
+// the database, into FocusCSV, with the gzip) and reports the events it covers per second.
+func BenchmarkFocusCSV(b *testing.B) {
+	ctx := context.Background()
+	pool, base, n := benchMonth(b)
+	q, end := pgquery.New(pool), base.AddDate(0, 1, 0)
+	b.ResetTimer()
+	for b.Loop() {
+		c, err := sheet.NewFocusCSV(io.Discard, sheet.FocusPeriod{Start: base, End: end, Currency: "USD", BillingAccountID: "bench"}, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := q.FocusGroups(ctx, base, end, c.Write); err != nil {
+			b.Fatal(err)
+		}
+		if err := c.Close(); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(c.Rows()), "rows")
+	}
+	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }

@@ -59,6 +59,24 @@ func snapshotRead(t *testing.T, rep *report.Report) (n int64, cost decimal.Decim
 	return n, cost, csv.Rows()
 }
 
+// focusRead sums the FOCUS groups of a report's period from its event snapshot: their exact cost
+// and tokens (input, cache reads and writes included, and output).
+func focusRead(t *testing.T, rep *report.Report) (cost decimal.Decimal, tokens int64) {
+	t.Helper()
+	fs, ok := rep.Events.(report.FocusSource)
+	if !ok {
+		t.Fatal("the report's event snapshot gives no FOCUS groups")
+	}
+	err := fs.FocusGroups(context.Background(), rep.Period.Start, rep.Period.End, func(g *report.FocusGroup) error {
+		cost, tokens = cost.Add(g.Cost), tokens+g.Uncached+g.CacheRead+g.CacheWrite+g.Output
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("read the report's FOCUS groups: %v", err)
+	}
+	return cost, tokens
+}
+
 // liveCount is what a new snapshot holds of [from, to): events and their exact cost.
 func liveCount(t *testing.T, pool *pgxpool.Pool, from, to time.Time) (n int64, cost decimal.Decimal) {
 	t.Helper()
@@ -70,8 +88,8 @@ func liveCount(t *testing.T, pool *pgxpool.Pool, from, to time.Time) (n int64, c
 	return n, decimal.RequireFromString(c)
 }
 
-// Ensures a report's event rows (the workbook's Events sheet and the events CSV) are exactly the
-// events its totals count, even when events arrive and are re-priced between the report and the
+// Ensures a report's event rows (the workbook's Events sheet, the events CSV and the FOCUS
+// groups) are exactly the events its totals count, even when events arrive and are re-priced between the report and the
 // reading of its rows: those changes are in neither, and the next report has them in both.
 func TestReportEventsReconcileWithTotals(t *testing.T) {
 	ctx := context.Background()
@@ -92,7 +110,11 @@ func TestReportEventsReconcileWithTotals(t *testing.T) {
 		pgtest.ChangeEvents(t, pool, `UPDATE events SET cost = cost + 1000 WHERE event_id = (SELECT min(event_id)
 			FROM events WHERE occurred_at >= $1 AND occurred_at < $2 AND cost IS NOT NULL)`, p.Start, p.End)
 		n, cost, csvRows := snapshotRead(t, rep)
+		focusCost, focusTokens := focusRead(t, rep)
 		rep.Events.Close()
+		if tok := rep.Totals.InputTokens + rep.Totals.OutputTokens; !focusCost.Equal(rep.Totals.Cost) || focusTokens != tok {
+			t.Fatalf("round %d: the report counts %s and %d tokens; its FOCUS groups %s and %d", round, rep.Totals.Cost, tok, focusCost, focusTokens)
+		}
 		if n != rep.Totals.Requests || csvRows != rep.Totals.Requests || !cost.Equal(rep.Totals.Cost) {
 			t.Fatalf("round %d: the report counts %d events costing %s; its rows hold %d events costing %s and its csv %d rows",
 				round, rep.Totals.Requests, rep.Totals.Cost, n, cost, csvRows)

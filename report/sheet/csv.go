@@ -34,11 +34,8 @@ import (
 // Events are written as they come, through fixed buffers, so memory does not grow with the number
 // of events. Close must be called to complete the file; it does not close the underlying writer.
 type EventsCSV struct {
-	loc  *time.Location
-	out  *bufio.Writer
-	gz   *gzip.Writer
-	buf  *bufio.Writer // between cw and gz
-	cw   *csv.Writer
+	loc *time.Location
+	gzipCSV
 	rec  []string // reused for every row
 	row  []byte   // the row's fields, turned into one string per row
 	ends []int    // where each field ends in row, or direct
@@ -56,17 +53,11 @@ func NewEventsCSV(w io.Writer, loc *time.Location) (*EventsCSV, error) {
 	if loc == nil {
 		return nil, fmt.Errorf("events csv: time zone is required")
 	}
-	c := &EventsCSV{loc: loc, out: bufio.NewWriterSize(w, 64<<10), rec: make([]string, len(eventCols))}
-	gz, err := gzip.NewWriterLevel(c.out, csvLevel)
+	gc, err := newGzipCSV(w)
 	if err != nil {
 		return nil, fmt.Errorf("events csv: %w", err)
 	}
-	c.gz = gz
-	// encoding/csv uses a *bufio.Writer it is given as it is: rows reach the compressor in 64 KiB
-	// pieces rather than 4 KiB ones.
-	c.buf = bufio.NewWriterSize(gz, 64<<10)
-	c.cw = csv.NewWriter(c.buf)
-	c.cw.UseCRLF = true
+	c := &EventsCSV{loc: loc, gzipCSV: gc, rec: make([]string, len(eventCols))}
 	for i, col := range eventCols {
 		c.rec[i] = col.header
 	}
@@ -202,16 +193,44 @@ func (c *EventsCSV) Close() error {
 	if c.err != nil {
 		return c.err
 	}
-	c.cw.Flush()
-	if err := c.cw.Error(); err != nil {
-		return fmt.Errorf("events csv: %w", err)
-	}
-	if err := c.gz.Close(); err != nil {
-		return fmt.Errorf("events csv: %w", err)
-	}
-	if err := c.out.Flush(); err != nil {
+	if err := c.finish(); err != nil {
 		return fmt.Errorf("events csv: %w", err)
 	}
 	c.err = fmt.Errorf("events csv: closed")
 	return nil
+}
+
+// gzipCSV is the plumbing of the gzip-compressed CSV files (EventsCSV, FocusCSV): RFC 4180 rows
+// with CRLF line ends through fixed buffers into gzip at csvLevel.
+type gzipCSV struct {
+	out *bufio.Writer
+	gz  *gzip.Writer
+	buf *bufio.Writer // between cw and gz
+	cw  *csv.Writer
+}
+
+func newGzipCSV(w io.Writer) (gzipCSV, error) {
+	out := bufio.NewWriterSize(w, 64<<10)
+	gz, err := gzip.NewWriterLevel(out, csvLevel)
+	if err != nil {
+		return gzipCSV{}, err
+	}
+	// encoding/csv uses a *bufio.Writer it is given as it is: rows reach the compressor in 64 KiB
+	// pieces rather than 4 KiB ones.
+	buf := bufio.NewWriterSize(gz, 64<<10)
+	cw := csv.NewWriter(buf)
+	cw.UseCRLF = true
+	return gzipCSV{out: out, gz: gz, buf: buf, cw: cw}, nil
+}
+
+// finish writes what is buffered and the gzip trailer.
+func (g *gzipCSV) finish() error {
+	g.cw.Flush()
+	if err := g.cw.Error(); err != nil {
+		return err
+	}
+	if err := g.gz.Close(); err != nil {
+		return err
+	}
+	return g.out.Flush()
 }

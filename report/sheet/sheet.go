@@ -90,8 +90,10 @@ func check(wb *Workbook, opt *Options) error {
 	if !currencyCode.MatchString(wb.Currency) {
 		problems = append(problems, fmt.Sprintf("currency %q is not a three-letter code", wb.Currency))
 	}
-	if strings.ContainsAny(wb.EventsCSV, `/\:?#`) || strings.HasPrefix(wb.EventsCSV, ".") {
-		problems = append(problems, fmt.Sprintf("EventsCSV %q is not a plain file name (it is linked relative to the workbook)", wb.EventsCSV))
+	for _, f := range []struct{ field, name string }{{"EventsCSV", wb.EventsCSV}, {"FocusCSV", wb.FocusCSV}} {
+		if strings.ContainsAny(f.name, `/\:?#`) || strings.HasPrefix(f.name, ".") {
+			problems = append(problems, fmt.Sprintf("%s %q is not a plain file name (it is linked relative to the workbook)", f.field, f.name))
+		}
 	}
 	switch {
 	case opt.MaxRowsPerSheet < 0:

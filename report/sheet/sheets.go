@@ -255,6 +255,9 @@ func (b *builder) linkCell(sheet, ref, s, target string) error {
 // csvLabel labels the Summary row that links the events CSV.
 const csvLabel = "All events (CSV)"
 
+// focusLabel labels the Summary row that links the FOCUS CSV.
+const focusLabel = "FinOps FOCUS (CSV)"
+
 // summary writes the KPI list and the daily cost chart.
 func (b *builder) summary() error {
 	f, name, wb := b.f, SheetSummary, b.wb
@@ -296,9 +299,11 @@ func (b *builder) summary() error {
 		if err := putRow(f, name, 4+i, cells); err != nil {
 			return err
 		}
-		if k.label == csvLabel {
-			if err := b.linkCell(name, fmt.Sprintf("B%d", 4+i), text(wb.EventsCSV), wb.EventsCSV); err != nil {
-				return err
+		for _, l := range []struct{ label, file string }{{csvLabel, wb.EventsCSV}, {focusLabel, wb.FocusCSV}} {
+			if k.label == l.label {
+				if err := b.linkCell(name, fmt.Sprintf("B%d", 4+i), text(l.file), l.file); err != nil {
+					return err
+				}
 			}
 		}
 	}
@@ -369,6 +374,9 @@ func (b *builder) summaryKPIs() []summaryKPI {
 	}...)
 	if wb.EventsCSV != "" {
 		kpis = append(kpis, summaryKPI{csvLabel, wb.EventsCSV, kText})
+	}
+	if wb.FocusCSV != "" {
+		kpis = append(kpis, summaryKPI{focusLabel, wb.FocusCSV, kText})
 	}
 	for _, r := range wb.Rates {
 		// A number cell (what amounts were converted with, exactly as configured) and the date

@@ -52,6 +52,9 @@ type Workbook struct {
 	// that sentence and where the CSV is, as one row, and Events is not called. It requires
 	// EventsCSV.
 	EventsOmitted string
+	// FocusCSV is the file name of the period's FinOps FOCUS CSV (see FocusCSV the type),
+	// published beside the workbook; the Summary sheet links it. Empty: none.
+	FocusCSV string
 
 	// Entities are every entity of every envelope budget, for the Envelopes sheet
 	// (entities.go); none: no such sheet.

@@ -58,7 +58,7 @@ func (lib chartLibrary) preparePeriod(p PeriodPage) (*PeriodHTML, error) {
 // whose workbook (made together with the CSV) failed: a page never links a missing file.
 func (h *PeriodHTML) WithoutFiles() *PeriodHTML {
 	v := *h.v
-	v.Workbook, v.EventsCSV = "", ""
+	v.Workbook, v.EventsCSV, v.FocusCSV = "", "", ""
 	return &PeriodHTML{v: &v, dir: h.dir}
 }
 
@@ -110,6 +110,7 @@ type periodView struct {
 	Range           string // "Wednesday 1 October 2025"
 	Workbook        string
 	EventsCSV       string
+	FocusCSV        string
 	KPIs            []kpiView
 	Budgets         []budgetView
 	Envelopes       []envelopeView
@@ -254,6 +255,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 		Range:     periodRange(p.Period, loc),
 		Workbook:  p.Workbook,
 		EventsCSV: p.EventsCSV,
+		FocusCSV:  p.FocusCSV,
 		KPIs:      periodKPIs(p),
 	}
 	if v.Budgets, err = budgetViews(p.Budgets, cur, loc); err != nil {
@@ -292,8 +294,10 @@ func periodHead(p PeriodPage) (pageHead, error) {
 	if err := checkFileName(p.Workbook); err != nil {
 		return pageHead{}, err
 	}
-	if err := checkFileName(p.EventsCSV); err != nil {
-		return pageHead{}, err
+	for _, name := range []string{p.EventsCSV, p.FocusCSV} {
+		if err := checkFileName(name); err != nil {
+			return pageHead{}, err
+		}
 	}
 	title := p.Title
 	if title == "" {

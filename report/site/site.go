@@ -93,6 +93,21 @@ func (p Period) WorkbookPath() string { return p.File(p.WorkbookName()) }
 // EventsCSVPath is the events CSV's key in the site, beside the page.
 func (p Period) EventsCSVPath() string { return p.File(p.EventsCSVName()) }
 
+// FocusCSVPath is the FOCUS file's key in the site, beside the page.
+func (p Period) FocusCSVPath() string { return p.File(p.FocusCSVName()) }
+
+// FocusCSVName is the file name of the period's FinOps FOCUS cost-and-usage CSV (gzip) beside the
+// page, e.g. "aispend-daily-2025-10-01-focus.csv.gz".
+func (p Period) FocusCSVName() string {
+	return "aispend-" + string(p.Kind) + "-" + p.Label + "-focus.csv.gz"
+}
+
+// ManifestPath is the key of the period's manifest.json, beside the page.
+func (p Period) ManifestPath() string { return p.File(ManifestName) }
+
+// ManifestName is the file name of a period's manifest (report/artifact.Manifest).
+const ManifestName = "manifest.json"
+
 // WorkbookName is the workbook's file name beside the page, e.g. "aispend-daily-2025-10-01.xlsx".
 func (p Period) WorkbookName() string { return "aispend-" + string(p.Kind) + "-" + p.Label + ".xlsx" }
 
@@ -127,6 +142,9 @@ type PeriodPage struct {
 	// EventsCSV is the file name of the period's events as CSV relative to the page (normally
 	// Period.EventsCSVName()); empty means no link.
 	EventsCSV string
+	// FocusCSV is the file name of the period's FOCUS CSV relative to the page (normally
+	// Period.FocusCSVName()); empty means no link.
+	FocusCSV string
 
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate

@@ -1,0 +1,57 @@
+package pgquery
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/aispend/aispend/report"
+)
+
+var qFocus = q("focus")
+
+var (
+	_ report.FocusSource = (*Store)(nil)
+	_ report.FocusSource = (*snapshot)(nil)
+)
+
+// FocusGroups calls emit for every FOCUS group of [from, to) (focus.sql), in one REPEATABLE
+// READ snapshot. emit's group is reused: it is valid only until emit returns.
+func (s *Store) FocusGroups(ctx context.Context, from, to time.Time, emit func(*report.FocusGroup) error) error {
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, from, to, emit) }))
+}
+
+// FocusGroups is Store.FocusGroups in the report's snapshot: the groups of exactly the events
+// its totals count, so that the export's BilledCost adds up to the report's total.
+func (s *snapshot) FocusGroups(ctx context.Context, from, to time.Time, emit func(*report.FocusGroup) error) error {
+	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, from, to, emit) }))
+}
+
+// readFocus is FocusGroups in tx. The rows are read as they arrive: memory does not grow with the
+// number of groups.
+func readFocus(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(*report.FocusGroup) error) error {
+	rows, err := tx.Query(ctx, qFocus, from, to)
+	if err != nil {
+		return fmt.Errorf("query focus groups: %w", err)
+	}
+	defer rows.Close()
+	var g report.FocusGroup
+	dest := []any{&g.Day, &g.Provider, &g.Model, &g.Service, &g.UserID, &g.OrgID, &g.Endpoint, &g.Tags, &g.CacheHit,
+		&g.Unpriced, &g.PriceVersion, &g.FXRate, &g.Uncached, &g.CacheRead, &g.CacheWrite, &g.Output, &g.Cost}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("read focus groups: %w", err)
+		}
+		// A date scans as midnight UTC; say so rather than rely on it.
+		g.Day = time.Date(g.Day.Year(), g.Day.Month(), g.Day.Day(), 0, 0, 0, 0, time.UTC)
+		if err := emit(&g); err != nil {
+			return emitError{err}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read focus groups: %w", err)
+	}
+	return nil
+}
