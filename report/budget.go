@@ -128,6 +128,7 @@ type Budget struct {
 	Amount     decimal.Decimal
 	Thresholds []int // percent, ascending; DefaultThresholds when empty
 	Forecast   bool  // also alert when the projected period-end spend exceeds Amount
+	BurnRate   bool  // also alert when the pace of the last hours runs out before the period ends
 	Scope      Scope
 	Recipients []string // empty: the default recipients
 	Routes     Routes   // the channels of its alerts (channels.go); zero: email only
@@ -249,7 +250,11 @@ type Status struct {
 	// Projected is the forecast period-end spend; valid only when HasForecast.
 	Projected   decimal.Decimal
 	HasForecast bool
-	Breaches    []Breach
+	// Runway is when the budget runs out at the pace of the last hours (Runway); valid only
+	// when HasRunway, which is false when that is not before the period's end.
+	Runway    time.Time
+	HasRunway bool
+	Breaches  []Breach
 }
 
 // Crossed reports whether spent reached threshold percent of amount, compared exactly:

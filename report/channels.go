@@ -21,6 +21,7 @@ import (
 const (
 	TypeThreshold = "budget.threshold"
 	TypeForecast  = "budget.forecast"
+	TypeBurnRate  = "budget.burn_rate"
 	TypeTest      = "test"
 )
 
@@ -58,12 +59,13 @@ type Notifier interface {
 }
 
 // Routes name the channels of a budget's alerts: the channels of a threshold, or Default for
-// thresholds (and forecasts) not named. The channel "email" is the alert email to the budget's
+// thresholds (and forecasts, burn rates) not named. The channel "email" is the alert email to the budget's
 // recipients; a budget without routes alerts by email only.
 type Routes struct {
 	Default     []string
 	ByThreshold map[int][]string
 	Forecast    []string // nil: Default
+	BurnRate    []string // nil: Default
 }
 
 // EmailChannel is the name of the alert email in routes.
@@ -71,7 +73,7 @@ const EmailChannel = "email"
 
 // IsZero reports whether no route is configured.
 func (r Routes) IsZero() bool {
-	return r.Default == nil && r.ByThreshold == nil && r.Forecast == nil
+	return r.Default == nil && r.ByThreshold == nil && r.Forecast == nil && r.BurnRate == nil
 }
 
 // For is the channels of an alert of threshold and kind.
@@ -81,6 +83,9 @@ func (r Routes) For(threshold int, kind Kind) []string {
 	}
 	if kind == Forecast && r.Forecast != nil {
 		return r.Forecast
+	}
+	if kind == BurnRate && r.BurnRate != nil {
+		return r.BurnRate
 	}
 	if c, ok := r.ByThreshold[threshold]; ok && kind == Actual {
 		return c
@@ -175,8 +180,11 @@ func shortHash(parts ...string) string {
 
 // MessageType is the channel message type of an alert kind.
 func MessageType(k Kind) string {
-	if k == Forecast {
+	switch k {
+	case Forecast:
 		return TypeForecast
+	case BurnRate:
+		return TypeBurnRate
 	}
 	return TypeThreshold
 }

@@ -118,6 +118,9 @@ func (b Budget) validateEnvelope() []error {
 	if !b.Per.IsZero() && !b.Routes.IsZero() {
 		errs = append(errs, errors.New("channels: a budget with per alerts by email only"))
 	}
+	if !b.Per.IsZero() && b.BurnRate {
+		errs = append(errs, errors.New("burn_rate: a budget with per alerts per entity, by threshold and forecast only"))
+	}
 	if len(b.Overrides) > 0 && b.Per.IsZero() {
 		errs = append(errs, errors.New("overrides: only a budget with per has overrides (per: user_id, org_id, endpoint or tag:<key>)"))
 	}

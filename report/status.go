@@ -24,41 +24,20 @@ type SpendBatcher interface {
 	BudgetSpends(ctx context.Context, qs []SpendQuery) ([]Spend, error)
 }
 
-// BudgetStatuses evaluates budget bs[i] over period ps[i] as of now, reading every spend at
-// once when src is a SpendBatcher.
+// BudgetStatuses evaluates budget bs[i] over period ps[i] as of now (its pace too: Runway),
+// reading every spend at once when src is a SpendBatcher.
 func BudgetStatuses(ctx context.Context, src SpendReader, bs []Budget, ps []Period, now time.Time) ([]Status, error) {
-	sb, ok := src.(SpendBatcher)
-	if !ok {
-		out := make([]Status, len(bs))
-		for i, b := range bs {
-			st, err := BudgetStatusFor(ctx, src, b, ps[i], now)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = st
-		}
-		return out, nil
-	}
 	qs := make([]SpendQuery, len(bs))
 	for i, b := range bs {
 		qs[i] = SpendQuery{Scope: b.Scope, Start: ps[i].Start, End: ps[i].End}
 	}
-	sps, err := sb.BudgetSpends(ctx, qs)
-	if err != nil {
-		return nil, fmt.Errorf("budgets: %w", err)
-	}
-	out := make([]Status, len(bs))
-	for i, b := range bs {
-		out[i] = Evaluate(b, ps[i], sps[i].Cost, now)
-		out[i].Unpriced = sps[i].Unpriced
-	}
-	return out, nil
+	return evaluateAll(ctx, src, bs, ps, qs, now)
 }
 
 // BudgetStatusesAsOf evaluates budget bs[i] over period ps[i] as it stood at asOf: the spend of
-// [start, min(end, asOf)), the state, percent and forecast as of that instant. A report for a
-// past period states its budgets this way, as of the period's end, so that days after it (the
-// rest of a month, for a daily report) never count.
+// [start, min(end, asOf)), the state, percent, forecast and runway as of that instant. A report
+// for a past period states its budgets this way, as of the period's end, so that days after it
+// (the rest of a month, for a daily report) never count.
 func BudgetStatusesAsOf(ctx context.Context, src SpendReader, bs []Budget, ps []Period, asOf time.Time) ([]Status, error) {
 	qs := make([]SpendQuery, len(bs))
 	for i, b := range bs {
@@ -68,25 +47,49 @@ func BudgetStatusesAsOf(ctx context.Context, src SpendReader, bs []Budget, ps []
 		}
 		qs[i] = SpendQuery{Scope: b.Scope, Start: ps[i].Start, End: end}
 	}
-	var sps []Spend
-	if sb, ok := src.(SpendBatcher); ok {
-		var err error
-		if sps, err = sb.BudgetSpends(ctx, qs); err != nil {
-			return nil, fmt.Errorf("budgets: %w", err)
+	return evaluateAll(ctx, src, bs, ps, qs, asOf)
+}
+
+// evaluateAll evaluates bs[i] over ps[i] from the spend of qs[i] as of at, with the pace (the
+// burn-rate windows) of the budgets with burn_rate whose period is in progress at at, every spend
+// in one read. Only those budgets read a pace: its windows are summed from the raw events, which
+// costs far more than the aggregates a budget's spend is read from (README, Known slow spots).
+func evaluateAll(ctx context.Context, src SpendReader, bs []Budget, ps []Period, qs []SpendQuery, at time.Time) ([]Status, error) {
+	paced := map[int]int{} // budget → index of its short window in qs
+	for i, b := range bs {
+		if b.BurnRate && !at.Before(ps[i].Start) && at.Before(ps[i].End) {
+			paced[i] = len(qs)
+			w := paceQueries(b.Scope, at)
+			qs = append(qs, w[0], w[1])
 		}
-	} else {
-		for i, q := range qs {
-			sp, err := src.BudgetSpend(ctx, q.Scope, q.Start, q.End)
-			if err != nil {
-				return nil, fmt.Errorf("budget %s: %w", bs[i].Name, err)
-			}
-			sps = append(sps, sp)
-		}
+	}
+	sps, err := readSpends(ctx, src, qs)
+	if err != nil {
+		return nil, fmt.Errorf("budgets: %w", err)
 	}
 	out := make([]Status, len(bs))
 	for i, b := range bs {
-		out[i] = Evaluate(b, ps[i], sps[i].Cost, asOf)
+		out[i] = Evaluate(b, ps[i], sps[i].Cost, at)
 		out[i].Unpriced = sps[i].Unpriced
+		if w, ok := paced[i]; ok {
+			out[i] = out[i].withPace(Pace{Short: sps[w].Cost, Long: sps[w+1].Cost})
+		}
+	}
+	return out, nil
+}
+
+// readSpends reads the spends of qs: in one read when src is a SpendBatcher, one by one otherwise.
+func readSpends(ctx context.Context, src SpendReader, qs []SpendQuery) ([]Spend, error) {
+	if sb, ok := src.(SpendBatcher); ok {
+		return sb.BudgetSpends(ctx, qs)
+	}
+	out := make([]Spend, len(qs))
+	for i, q := range qs {
+		sp, err := src.BudgetSpend(ctx, q.Scope, q.Start, q.End)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = sp
 	}
 	return out, nil
 }
@@ -115,17 +118,14 @@ func ReportAsOf(p Period, now time.Time) time.Time {
 	return p.End
 }
 
-// BudgetStatusFor evaluates budget b over period p as of now, with the spend read from src. The
-// status itself is Evaluate's, as for BudgetStatuses (several budgets, one read) and
-// BudgetStatusesAsOf (a past period's report).
+// BudgetStatusFor evaluates budget b over period p as of now, with the spend read from src, as
+// BudgetStatuses does for several budgets.
 func BudgetStatusFor(ctx context.Context, src SpendReader, b Budget, p Period, now time.Time) (Status, error) {
-	sp, err := src.BudgetSpend(ctx, b.Scope, p.Start, p.End)
+	sts, err := BudgetStatuses(ctx, src, []Budget{b}, []Period{p}, now)
 	if err != nil {
 		return Status{}, fmt.Errorf("budget %s: %w", b.Name, err)
 	}
-	st := Evaluate(b, p, sp.Cost, now)
-	st.Unpriced = sp.Unpriced
-	return st, nil
+	return sts[0], nil
 }
 
 // BudgetBoard states every budget's current period as of now, for GET /v1/budgets. Each answer

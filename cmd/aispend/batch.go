@@ -49,7 +49,7 @@ func (c *Config) reportBudgets() ([]report.Budget, error) {
 		routes, _ := bc.routes(nil) // refused by loadConfig (readChannels)
 		b := report.Budget{
 			Name: bc.Name, Period: kind, Amount: bc.Amount.Decimal, Thresholds: bc.Thresholds,
-			Forecast: bc.Forecast, Scope: scope, Recipients: bc.Recipients, Routes: routes,
+			Forecast: bc.Forecast, BurnRate: bc.BurnRate, Scope: scope, Recipients: bc.Recipients, Routes: routes,
 		}
 		problems = append(problems, bc.envelope(&b, key)...)
 		if err := b.Validate(); err != nil {

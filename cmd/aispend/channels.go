@@ -158,12 +158,17 @@ func (b BudgetConfig) routes(known map[string]bool) (report.Routes, error) {
 			r.Default = names
 		case "forecast":
 			r.Forecast = names
-		case "burn_rate", "anomaly":
+		case "burn_rate":
+			if !b.BurnRate {
+				errs = append(errs, fmt.Errorf("%s: the budget makes no burn-rate alerts (set burn_rate: true)", k))
+			}
+			r.BurnRate = names
+		case "anomaly":
 			errs = append(errs, fmt.Errorf("%s: %s alerts are not available yet", k, strings.ReplaceAll(k, "_", "-")))
 		default:
 			t, err := strconv.Atoi(k)
 			if err != nil || !slices.Contains(thresholds, t) {
-				errs = append(errs, fmt.Errorf("%s: want default, forecast or one of the budget's thresholds %v", k, thresholds))
+				errs = append(errs, fmt.Errorf("%s: want default, forecast, burn_rate or one of the budget's thresholds %v", k, thresholds))
 				continue
 			}
 			if r.ByThreshold == nil {

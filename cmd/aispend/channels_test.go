@@ -24,7 +24,8 @@ budgets:
   - name: monthly-total
     period: monthly
     amount: 50000
-    channels: {default: [email, finance-slack], 95: [email, finance-slack, oncall], forecast: [ops]}
+    burn_rate: true
+    channels: {default: [email, finance-slack], 95: [email, finance-slack, oncall], forecast: [ops], burn_rate: [ops, oncall]}
 `
 
 const (
@@ -41,7 +42,7 @@ var channelsEnv = map[string]string{
 }
 
 // Ensures the contract's example loads: three channels with their secrets from the environment
-// and a budget routed per threshold, forecast apart.
+// and a budget routed per threshold, forecast and burn rate apart.
 func TestChannelsConfig(t *testing.T) {
 	cfg, err := loadConfig(writeYAML(t, channelsYAML), envMap(channelsEnv))
 	if err != nil {
@@ -74,6 +75,9 @@ func TestChannelsConfig(t *testing.T) {
 	if got := strings.Join(r.For(report.ForecastThreshold, report.Forecast), ","); got != "ops" || r.Email(100, report.Forecast) {
 		t.Errorf("forecast: %s", got)
 	}
+	if got := strings.Join(r.For(report.BurnThreshold(report.Critical), report.BurnRate), ","); got != "ops,oncall" || !bs[0].BurnRate {
+		t.Errorf("burn rate: %s (burn_rate %v)", got, bs[0].BurnRate)
+	}
 }
 
 // Ensures every channel problem is refused at start-up, all listed at once, and that no secret
@@ -91,7 +95,7 @@ func TestChannelsConfigRefusals(t *testing.T) {
 budgets:
   - name: b
     amount: 10
-    channels: {default: [email, nowhere], 90: [ops], anomaly: [ops], soon: [ops]}
+    channels: {default: [email, nowhere], 90: [ops], anomaly: [ops], burn_rate: [ops], soon: [ops]}
 `
 	env := map[string]string{"AISPEND_CHANNEL_SHORT_SECRET": "S3cret-tiny"}
 	_, err := loadConfig(writeYAML(t, yaml), envMap(env))
@@ -112,7 +116,8 @@ budgets:
 		"channels[6] (ops).name: used by two channels",
 		"channels[7] (short): AISPEND_CHANNEL_SHORT_SECRET is shorter than 16 characters",
 		`budgets[0].channels: default: unknown channel "nowhere"`,
-		"budgets[0].channels: 90: want default, forecast or one of the budget's thresholds [50 80 95]",
+		"budgets[0].channels: 90: want default, forecast, burn_rate or one of the budget's thresholds [50 80 95]",
+		"budgets[0].channels: burn_rate: the budget makes no burn-rate alerts (set burn_rate: true)",
 		"budgets[0].channels: anomaly: anomaly alerts are not available yet",
 		"budgets[0].channels: soon: want default, forecast",
 	} {
@@ -132,27 +137,8 @@ budgets:
 // its resolve), that an unknown channel is refused naming the configured ones, and that no secret
 // is printed.
 func TestAlertTestChannel(t *testing.T) {
-	var mu sync.Mutex
-	got := map[string][]map[string]any{}
-	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if r.URL.Path == "/hook" {
-			if err := channel.Verify([]byte(secretWebhook), r.Header.Get(channel.SignatureHeader), body, time.Now()); err != nil {
-				http.Error(w, err.Error(), 401)
-				return
-			}
-		}
-		var b map[string]any
-		if err := json.Unmarshal(body, &b); err != nil {
-			http.Error(w, "not JSON", 400)
-			return
-		}
-		mu.Lock()
-		got[r.URL.Path] = append(got[r.URL.Path], b)
-		mu.Unlock()
-		w.WriteHeader(202)
-	}))
-	defer recv.Close()
+	rc, recv := newChannelReceiver(t)
+	got := rc.bodies
 	yaml := strings.Replace(channelsYAML, "https://hooks.example.com/aispend", recv.URL+"/hook", 1)
 	yaml = strings.Replace(yaml, "{name: oncall, type: pagerduty}", "{name: oncall, type: pagerduty, url: \""+recv.URL+"/pd\"}", 1)
 	env := map[string]string{}
@@ -175,13 +161,13 @@ func TestAlertTestChannel(t *testing.T) {
 			}
 		}
 	}
-	if h := got["/hook"]; len(h) != 1 || h[0]["type"] != "test" || h[0]["budget"] == nil {
+	if h := got("/hook"); len(h) != 1 || h[0]["type"] != "test" || h[0]["budget"] == nil {
 		t.Errorf("webhook got %v", h)
 	}
-	if s := got["/slack/S3cretSlackPath"]; len(s) != 1 || !strings.Contains(s[0]["text"].(string), "[TEST]") {
+	if s := got("/slack/S3cretSlackPath"); len(s) != 1 || !strings.Contains(s[0]["text"].(string), "[TEST]") {
 		t.Errorf("slack got %v", s)
 	}
-	pd := got["/pd"]
+	pd := got("/pd")
 	if len(pd) != 2 || pd[0]["event_action"] != "trigger" || pd[1]["event_action"] != "resolve" || pd[0]["dedup_key"] != pd[1]["dedup_key"] {
 		t.Errorf("pagerduty got %v; want a trigger and its resolve", pd)
 	}
@@ -198,4 +184,43 @@ func TestAlertTestChannel(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "404") || strings.Contains(err.Error(), "S3cretSlackPath") {
 		t.Errorf("refused test: %v", err)
 	}
+}
+
+// channelReceiver is a loopback receiver of channel messages: it verifies the webhook signature
+// (secretWebhook) of what comes to /hook, and keeps each JSON body it accepted by path.
+type channelReceiver struct {
+	mu  sync.Mutex
+	got map[string][]map[string]any
+}
+
+func newChannelReceiver(t *testing.T) (*channelReceiver, *httptest.Server) {
+	t.Helper()
+	rc := &channelReceiver{got: map[string][]map[string]any{}}
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if r.URL.Path == "/hook" {
+			if err := channel.Verify([]byte(secretWebhook), r.Header.Get(channel.SignatureHeader), body, time.Now()); err != nil {
+				http.Error(w, err.Error(), 401)
+				return
+			}
+		}
+		var b map[string]any
+		if err := json.Unmarshal(body, &b); err != nil {
+			http.Error(w, "not JSON", 400)
+			return
+		}
+		rc.mu.Lock()
+		rc.got[r.URL.Path] = append(rc.got[r.URL.Path], b)
+		rc.mu.Unlock()
+		w.WriteHeader(202)
+	}))
+	t.Cleanup(recv.Close)
+	return rc, recv
+}
+
+// bodies are the bodies accepted on path, oldest first.
+func (rc *channelReceiver) bodies(path string) []map[string]any {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return append([]map[string]any(nil), rc.got[path]...)
 }

@@ -180,6 +180,7 @@ type BudgetConfig struct {
 	Amount     Dec               `yaml:"amount"`
 	Thresholds []int             `yaml:"thresholds"`
 	Forecast   bool              `yaml:"forecast"`
+	BurnRate   bool              `yaml:"burn_rate"` // alert when the pace of the last hours runs out before the period ends
 	Scope      map[string]string `yaml:"scope"`
 	Recipients []string          `yaml:"recipients"`
 	// Channels routes the budget's alerts: {default: [email, ops], 95: [email, ops, oncall]}.

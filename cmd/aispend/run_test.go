@@ -178,10 +178,34 @@ func TestAlertTestCommand(t *testing.T) {
 // job's code.
 func TestBudgetsEndpoint(t *testing.T) {
 	env, url := batchEnv(t, 1)
+	insertCost(t, url, time.Now(), "QA_CHAT", "850.5")
+	var body struct {
+		Currency string `json:"currency"`
+		Budgets  []struct {
+			Name, Spent, Limit, Remaining, Percent, State, Period string
+			PeriodEnd                                             time.Time `json:"period_end"`
+		} `json:"budgets"`
+	}
+	getBudgets(t, env, &body)
+	if len(body.Budgets) != 2 || body.Currency != "KRW" {
+		t.Fatalf("body %+v", body)
+	}
+	b := body.Budgets[0]
+	// Right after midnight the event could fall in yesterday's Seoul day; then it counts 0.
+	if b.Name != "daily-total" || b.Limit != "1000" || (b.Spent == "850.5" && (b.State != "warning" || b.Percent != "85.05" || b.Remaining != "149.5")) {
+		t.Errorf("daily-total %+v", b)
+	}
+	if q := body.Budgets[1]; q.Name != "qa-monthly" || q.Period != "monthly" || q.Spent != "850.5" || q.State != "warning" {
+		t.Errorf("qa-monthly %+v", q)
+	}
+}
+
+// getBudgets serves with env and decodes the answer of GET /v1/budgets (ingest token) into v.
+func getBudgets(t *testing.T, env map[string]string, v any) {
+	t.Helper()
 	addr := freeAddr(t)
 	env["AISPEND_LISTEN"] = addr
 	env["AISPEND_INGEST_TOKENS"] = "secret-token"
-	insertCost(t, url, time.Now(), "QA_CHAT", "850.5")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	var out, logs bytes.Buffer
@@ -198,26 +222,8 @@ func TestBudgetsEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var body struct {
-		Currency string `json:"currency"`
-		Budgets  []struct {
-			Name, Spent, Limit, Remaining, Percent, State, Period string
-			PeriodEnd                                             time.Time `json:"period_end"`
-		} `json:"budgets"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != 200 {
-		t.Fatalf("status %d: %v", resp.StatusCode, err)
-	}
-	if len(body.Budgets) != 2 || body.Currency != "KRW" {
-		t.Fatalf("body %+v", body)
-	}
-	b := body.Budgets[0]
-	// Right after midnight the event could fall in yesterday's Seoul day; then it counts 0.
-	if b.Name != "daily-total" || b.Limit != "1000" || (b.Spent == "850.5" && (b.State != "warning" || b.Percent != "85.05" || b.Remaining != "149.5")) {
-		t.Errorf("daily-total %+v", b)
-	}
-	if q := body.Budgets[1]; q.Name != "qa-monthly" || q.Period != "monthly" || q.Spent != "850.5" || q.State != "warning" {
-		t.Errorf("qa-monthly %+v", q)
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("GET /v1/budgets: status %d: %v", resp.StatusCode, err)
 	}
 }
 

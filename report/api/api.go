@@ -267,6 +267,9 @@ type Budget struct {
 	Thresholds  []int             `json:"thresholds"`
 	Unpriced    int64             `json:"unpriced_events"`
 	Forecast    *Forecast         `json:"forecast"` // null until enough of the period has passed
+	// RunwayAt is when the budget runs out at the pace of the last hours (report.Runway), RFC
+	// 3339 UTC; null when that pace does not exhaust it within the period.
+	RunwayAt *string `json:"runway_at"`
 	// Per and Entities: an envelope budget's field and its entities (envelope.go); absent for
 	// a budget without per. Spent and the rest above are then the scope's total.
 	Per      string         `json:"per,omitempty"`
@@ -293,6 +296,10 @@ func BudgetOf(st report.Status) Budget {
 	// applications act on the alerts' forecast only.
 	if pr, ok := st.Projection(); ok && !pr.Estimate {
 		b.Forecast = &Forecast{Projected: pr.Amount.String(), Exceeds: pr.Amount.GreaterThan(st.Limit)}
+	}
+	if st.HasRunway {
+		r := st.Runway.UTC().Format(time.RFC3339)
+		b.RunwayAt = &r
 	}
 	return b
 }

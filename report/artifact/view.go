@@ -180,6 +180,9 @@ func BudgetCards(sts []report.Status) []site.BudgetCard {
 		if pr, ok := st.Projection(); ok && st.Open() {
 			c.Forecast, c.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
 		}
+		if st.HasRunway {
+			c.Runway = st.Runway
+		}
 		if !st.Budget.Scope.IsZero() {
 			c.Scope = st.Budget.Scope.String()
 		}

@@ -62,9 +62,16 @@ func alertMessage(kind report.Kind) report.ChannelMessage {
 	st := report.Evaluate(b, p, decimal.RequireFromString("48100.5"), now)
 	br := report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: 95, Kind: report.Actual, Severity: report.Critical}
 	typ := report.TypeThreshold
-	if kind == report.Forecast {
+	switch kind {
+	case report.Forecast:
 		br = report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: report.ForecastThreshold, Kind: report.Forecast, Severity: report.Warning}
 		typ = report.TypeForecast
+	case report.BurnRate:
+		// ₩1,899.5 left at ₩500 an hour (₩3,000 in 6 hours, slower than ₩1,000 in the last hour):
+		// it runs out 3.799 hours after 14:00.
+		st.Runway, st.HasRunway = report.Runway(st, report.Pace{Short: decimal.NewFromInt(1000), Long: decimal.NewFromInt(3000)})
+		br = report.Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: report.BurnThreshold(report.Critical), Kind: report.BurnRate, Severity: report.Critical}
+		typ = report.TypeBurnRate
 	}
 	k := report.DeliveryKey{Breach: br, Channel: "ops", Action: report.ActionTrigger}
 	return report.ChannelMessage{
@@ -117,7 +124,7 @@ func TestWebhookSignedAndConformsToSchema(t *testing.T) {
 	}))
 	defer recv.Close()
 	wh := &Webhook{ChannelName: "ops", URL: recv.URL, Secret: secret, Poster: fastPoster(nil)}
-	msgs := []report.ChannelMessage{alertMessage(report.Actual), alertMessage(report.Forecast),
+	msgs := []report.ChannelMessage{alertMessage(report.Actual), alertMessage(report.Forecast), alertMessage(report.BurnRate),
 		TestMessage(time.Now(), time.UTC, "USD", "inst-1", "")}
 	for _, m := range msgs {
 		if err := wh.Notify(context.Background(), m); err != nil {
@@ -139,6 +146,16 @@ func TestWebhookSignedAndConformsToSchema(t *testing.T) {
 	if b["type"] != "budget.threshold" || spend["spent"] != "48100.5" || spend["limit"] != "50000" || spend["percent"] != "96.20" ||
 		alert["severity"] != "critical" || alert["threshold"] != 95.0 || b["budget"].(map[string]any)["currency"] != "KRW" {
 		t.Errorf("body facts: %s", got[0])
+	}
+	if spend["runway_at"] != nil {
+		t.Errorf("runway_at of a status without pace: %v", spend["runway_at"])
+	}
+	var burn map[string]any
+	_ = json.Unmarshal(got[2], &burn)
+	// 14:00 KST + 1899.5 × 21600 ÷ 3000 s (13,677 s, rounded up) = 17:47:57 KST = 08:47:57 UTC.
+	if burn["type"] != "budget.burn_rate" || burn["spend"].(map[string]any)["runway_at"] != "2026-12-20T08:47:57Z" ||
+		burn["alert"].(map[string]any)["kind"] != "burn_rate" || !strings.Contains(burn["summary"].(string), "runs out Sun 20 Dec 2026 17:47 KST") {
+		t.Errorf("burn-rate body: %s", got[2])
 	}
 	// A wrong body is refused by the schema: the check is not vacuous.
 	bad := bytes.Replace(got[0], []byte(`"percent":"96.20"`), []byte(`"percent":96.2`), 1)
@@ -371,6 +388,17 @@ func TestPagerDutyEvents(t *testing.T) {
 	}
 	if res["event_action"] != "resolve" || res["dedup_key"] != m.DedupKey || res["payload"] != nil {
 		t.Errorf("resolve: %s", got[1])
+	}
+	// A CRITICAL burn rate triggers the period's incident too, with when the budget runs out.
+	burn := alertMessage(report.BurnRate)
+	if err := pd.Notify(context.Background(), burn); err != nil {
+		t.Fatal(err)
+	}
+	var bt map[string]any
+	_ = json.Unmarshal(got[2], &bt)
+	bp := bt["payload"].(map[string]any)
+	if bt["dedup_key"] != m.DedupKey || bp["class"] != "budget.burn_rate" || bp["custom_details"].(map[string]any)["runs_out_at"] != "2026-12-20T08:47:57Z" {
+		t.Errorf("burn-rate trigger: %s", got[2])
 	}
 	// The schema refuses what PagerDuty refuses: the check is not vacuous.
 	if err := validate(t, schema, []byte(`{"routing_key":"k","event_action":"trigger","payload":{"summary":"x","source":"y","severity":"fatal"}}`)); err == nil {

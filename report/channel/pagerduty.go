@@ -55,6 +55,9 @@ func PagerDutyEvent(m report.ChannelMessage, routingKey string) map[string]any {
 		"remaining": format.Format(st.Remaining, m.Currency), "percent": format.Percent(st.Percent),
 		"threshold": m.Breach.Threshold, "kind": string(m.Breach.Kind),
 	}
+	if st.HasRunway {
+		details["runs_out_at"] = rfc(st.Runway)
+	}
 	if !st.Budget.Scope.IsZero() {
 		details["scope"] = st.Budget.Scope.String()
 	}

@@ -20,6 +20,13 @@ func Summary(m report.ChannelMessage) string {
 	switch {
 	case m.Action == report.ActionResolve:
 		s = fmt.Sprintf("budget %s: %s has ended and its spend reset", name, period)
+	case br.Kind == report.BurnRate:
+		runs := "was running out before the period ends"
+		if st.HasRunway {
+			runs = "runs out " + runwayText(m)
+		}
+		s = fmt.Sprintf("[%s] budget %s %s at the pace of the last hours, in %s (%s of %s spent)",
+			br.Severity, name, runs, period, format.Format(st.Spent, m.Currency), format.Format(st.Limit, m.Currency))
 	case br.Kind == report.Forecast:
 		s = fmt.Sprintf("[%s] budget %s projected at %s of %s by the end of %s (%s spent so far)",
 			br.Severity, name, format.Percent(percentOf(m)), format.Format(st.Limit, m.Currency), period, format.Format(st.Spent, m.Currency))
@@ -31,6 +38,16 @@ func Summary(m report.ChannelMessage) string {
 		s = "[TEST] " + s
 	}
 	return s
+}
+
+// runwayText is when m's budget runs out at the pace of the last hours (report.Runway), in
+// m's location.
+func runwayText(m report.ChannelMessage) string {
+	loc := m.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	return m.Status.Runway.In(loc).Format("Mon 2 Jan 2006 15:04 MST")
 }
 
 // Slack posts Block Kit messages to a Slack incoming webhook; its URL is the secret.
@@ -78,8 +95,11 @@ func SlackMessage(m report.ChannelMessage) SlackPayload {
 		loc = time.UTC
 	}
 	head := fmt.Sprintf("%s · budget %s at %s", br.Severity, st.Budget.Name, format.Percent(st.Percent))
-	if br.Kind == report.Forecast {
+	switch br.Kind {
+	case report.Forecast:
 		head = fmt.Sprintf("%s · budget %s projected at %s", br.Severity, st.Budget.Name, format.Percent(percentOf(m)))
+	case report.BurnRate:
+		head = fmt.Sprintf("%s · budget %s burn rate", br.Severity, st.Budget.Name)
 	}
 	if m.IsTestSend || m.Type == report.TypeTest {
 		head = "TEST · " + head
@@ -94,6 +114,9 @@ func SlackMessage(m report.ChannelMessage) SlackPayload {
 	}
 	if st.HasForecast {
 		fields = append(fields, mrkdwn(fmt.Sprintf("*Projected*\n%s", escape(format.Format(st.Projected, m.Currency))), slackFieldMax))
+	}
+	if st.HasRunway {
+		fields = append(fields, mrkdwn(fmt.Sprintf("*Runs out*\n%s", runwayText(m)), slackFieldMax))
 	}
 	if !st.Budget.Scope.IsZero() {
 		fields = append(fields, mrkdwn(fmt.Sprintf("*Scope*\n%s", escape(st.Budget.Scope.String())), slackFieldMax))

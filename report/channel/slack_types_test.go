@@ -64,7 +64,7 @@ func TestSlackMessagesTypeCheck(t *testing.T) {
 	noLink.ReportURL = ""
 	local := alertMessage(report.Actual)
 	local.LocalLinks = true
-	payloads := []SlackPayload{SlackMessage(withLink), SlackMessage(noLink), SlackMessage(local),
+	payloads := []SlackPayload{SlackMessage(withLink), SlackMessage(noLink), SlackMessage(local), SlackMessage(alertMessage(report.BurnRate)),
 		SlackMessage(TestMessage(time.Now(), time.UTC, "USD", "inst", "https://r.example.com/daily/"))}
 	if out, err := tscCheck(t, payloads); err != nil {
 		t.Fatalf("Slack messages do not type-check against @slack/types: %v\n%s", err, out)

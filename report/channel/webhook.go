@@ -64,6 +64,7 @@ type webhookSpend struct {
 	Over      string  `json:"over"`
 	Percent   string  `json:"percent"`
 	Projected *string `json:"projected"`
+	RunwayAt  *string `json:"runway_at"`
 	Unpriced  int64   `json:"unpriced_events"`
 }
 
@@ -106,6 +107,10 @@ func NewWebhookBody(m report.ChannelMessage) WebhookBody {
 	if st.HasForecast {
 		p := st.Projected.String()
 		b.Spend.Projected = &p
+	}
+	if st.HasRunway {
+		r := rfc(st.Runway)
+		b.Spend.RunwayAt = &r
 	}
 	b.Drivers = map[string][]webhookDriver{}
 	for _, dim := range report.AlertDimensions {

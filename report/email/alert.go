@@ -25,14 +25,16 @@ func newAlertView(in report.AlertInput) alertView {
 		loc = st.Period.Start.Location()
 	}
 	const layout = "2006-01-02 15:04"
+	const instant = "Mon 2 Jan 2006 15:04 MST"
 	v := alertView{
 		Budget:      st.Budget.Name,
 		Severity:    string(br.Severity),
 		Forecast:    br.Kind == report.Forecast,
+		BurnRate:    br.Kind == report.BurnRate,
 		Threshold:   br.Threshold,
 		Period:      st.Period.String(),
 		PeriodRange: st.Period.Start.In(loc).Format(layout) + " – " + st.Period.End.In(loc).Format(layout) + " " + loc.String(),
-		ResetsAt:    st.Period.End.In(loc).Format("Mon 2 Jan 2006 15:04 MST"),
+		ResetsAt:    st.Period.End.In(loc).Format(instant),
 		Scope:       st.Budget.Scope.String(),
 		Spent:       format.Format(st.Spent, in.Currency),
 		Limit:       format.Format(st.Limit, in.Currency),
@@ -56,6 +58,9 @@ func newAlertView(in report.AlertInput) alertView {
 	if st.HasForecast && in.AsOf.Before(st.Period.End) {
 		v.Projected = format.Format(st.Projected, in.Currency)
 	}
+	if st.HasRunway {
+		v.Runway = st.Runway.In(loc).Format(instant)
+	}
 	if st.Unpriced > 0 {
 		v.Unpriced = format.Count(st.Unpriced)
 	}
@@ -64,7 +69,11 @@ func newAlertView(in report.AlertInput) alertView {
 	if br.Kind == report.Forecast && st.HasForecast && st.Limit.IsPositive() {
 		v.SubjectPercent = format.Percent(report.PercentOf(st.Projected, st.Limit))
 	}
+	// A burn-rate alert's lower severity is no threshold crossed: it is not named.
 	for _, t := range in.Also {
+		if br.Kind == report.BurnRate {
+			break
+		}
 		v.Also = append(v.Also, fmt.Sprintf("%d %%", t))
 	}
 	bar := st.Percent.IntPart()

@@ -5,9 +5,13 @@ package email
 // alertView is the view of a budget alert email: every field is already formatted text; the
 // HTML template escapes each of them.
 type alertView struct {
-	Budget      string
-	Severity    string // INFO | WARNING | CRITICAL
-	Forecast    bool   // an estimate of the period-end spend, not the spend so far
+	Budget   string
+	Severity string // INFO | WARNING | CRITICAL
+	Forecast bool   // an estimate of the period-end spend, not the spend so far
+	BurnRate bool   // at the pace of the last hours the budget runs out before the period ends
+	// Runway is when the budget runs out at that pace ("Mon 21 Dec 2026 03:15 KST"), for every
+	// alert whose status has one; empty: the pace does not exhaust the budget this period.
+	Runway      string
 	Threshold   int    // percent
 	Period      string // "daily 2025-10-01"
 	PeriodRange string // "2025-10-01 00:00 – 2025-10-02 00:00 Asia/Seoul"

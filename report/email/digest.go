@@ -168,6 +168,9 @@ type Budget struct {
 	// while the period is open; ForecastEstimate marks the early run rate of a young period.
 	Forecast         decimal.NullDecimal
 	ForecastEstimate bool
+	// Runway is when the budget runs out at the pace of the last hours (report.Status.Runway);
+	// zero: that pace does not exhaust it within the period.
+	Runway time.Time
 }
 
 // Top is one row of a top table. Its share is computed from the period's total cost.
@@ -192,6 +195,7 @@ type Alert struct {
 	Severity  string // INFO | WARNING | CRITICAL
 	Threshold int    // percent
 	Forecast  bool   // a projection of the period-end spend, not the spend so far
+	BurnRate  bool   // at the pace of the last hours the budget ran out before its period's end
 	Period    string // the budget's period, e.g. "monthly 2025-06"; may be empty
 	Pending   bool   // recorded but not sent yet (a failed send is retried by the next run)
 	Stale     bool   // recorded, never sent: its period had ended longer ago than alerts.grace
@@ -405,6 +409,9 @@ func budgets(bs []Budget, cur string, loc *time.Location) (out []digestBudget, a
 		if !b.AsOf.IsZero() {
 			vb.AsOf = asOfText(b.AsOf, loc)
 		}
+		if !b.Runway.IsZero() {
+			vb.Runway = b.Runway.In(loc).Format("Mon 2 Jan 2006 15:04")
+		}
 		if b.Forecast.Valid {
 			vb.Forecast = format.Format(b.Forecast.Decimal, cur)
 			vb.Estimate, vb.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
@@ -452,8 +459,11 @@ func alerts(as []Alert) []digestAlert {
 	var out []digestAlert
 	for _, a := range as {
 		text := fmt.Sprintf("Budget “%s” reached %d %%", a.Budget, a.Threshold)
-		if a.Forecast {
+		switch {
+		case a.Forecast:
 			text = fmt.Sprintf("Budget “%s” is projected to exceed its limit (estimate)", a.Budget)
+		case a.BurnRate:
+			text = fmt.Sprintf("Budget “%s” was spending at a pace that runs out before its period ends", a.Budget)
 		}
 		if a.Period != "" {
 			text += " (" + a.Period + ")"

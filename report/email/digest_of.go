@@ -40,6 +40,9 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		if pr, ok := st.Projection(); ok && st.Open() {
 			b.Forecast, b.ForecastEstimate = decimal.NewNullDecimal(pr.Amount), pr.Estimate
 		}
+		if st.HasRunway {
+			b.Runway = st.Runway
+		}
 		d.Budgets = append(d.Budgets, b)
 	}
 	for _, env := range rep.Envelopes {
@@ -70,7 +73,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 	for _, e := range alerts {
 		d.Alerts = append(d.Alerts, Alert{
 			Budget: e.Budget, Severity: string(e.Severity), Threshold: e.Threshold,
-			Forecast: e.Kind == report.Forecast, Period: e.Period(loc).String(), Pending: e.Status == report.StatusPending,
+			Forecast: e.Kind == report.Forecast, BurnRate: e.Kind == report.BurnRate, Period: e.Period(loc).String(), Pending: e.Status == report.StatusPending,
 			Stale: e.Status == report.StatusStale,
 		})
 	}

@@ -68,6 +68,7 @@ type digestBudget struct {
 	Forecast     string
 	Estimate     bool
 	ForecastOver bool
+	Runway       string // "Mon 7 Dec 2026 18:00": when it runs out at the pace of the last hours; empty: not shown
 }
 
 // digestEnvelope is an envelope budget's summary and its nearest entities.

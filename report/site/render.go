@@ -161,6 +161,7 @@ type budgetView struct {
 	Forecast                string // projected period-end spend; empty: not stated
 	Estimate                bool   // the forecast is the early run rate
 	ForecastOver            bool   // the forecast is above the limit
+	Runway                  string // when the budget runs out at the pace of the last hours; empty: not before the period's end
 }
 
 type envelopeView struct {
@@ -187,6 +188,7 @@ type spenderRow struct {
 
 type alertRow struct {
 	When, Budget, Threshold, Severity, SeverityLabel, Kind, Status, Amount, Period string
+	BurnRate                                                                       bool // no threshold was crossed: its pace ran out before the period's end
 }
 
 type chartView struct {
@@ -615,6 +617,9 @@ func budgetViews(budgets []BudgetCard, cur string, loc *time.Location) ([]budget
 			bv.Forecast = format.Format(b.Forecast.Decimal, cur)
 			bv.Estimate, bv.ForecastOver = b.ForecastEstimate, b.Forecast.Decimal.GreaterThan(b.Limit)
 		}
+		if !b.Runway.IsZero() {
+			bv.Runway = fmtTime(b.Runway, loc)
+		}
 		bv.Over = b.Over.IsPositive()
 		bv.Remaining = format.Format(b.Remaining, cur)
 		if bv.Over {
@@ -821,8 +826,10 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			kind = "actual spend"
 		case AlertForecast:
 			kind = "forecast"
+		case AlertBurnRate:
+			kind = "burn rate"
 		default:
-			return nil, fmt.Errorf("alert for budget %q: kind %q is not actual or forecast", a.Budget, a.Kind)
+			return nil, fmt.Errorf("alert for budget %q: kind %q is not actual, forecast or burn_rate", a.Budget, a.Kind)
 		}
 		r := alertRow{
 			When:          fmtTime(a.At, loc),
@@ -831,6 +838,7 @@ func alertRows(alerts []Alert, cur string, loc *time.Location) ([]alertRow, erro
 			Severity:      string(a.Severity),
 			SeverityLabel: strings.ToUpper(string(a.Severity)),
 			Kind:          kind,
+			BurnRate:      a.Kind == AlertBurnRate,
 			Status:        a.Status,
 			Period:        a.Period,
 		}

@@ -263,6 +263,9 @@ type BudgetCard struct {
 	// while the period is open; ForecastEstimate marks the early run rate of a young period.
 	Forecast         decimal.NullDecimal
 	ForecastEstimate bool
+	// Runway is when the budget runs out at the pace of the last hours (report.Status.Runway);
+	// zero: that pace does not exhaust it within the period.
+	Runway time.Time
 }
 
 // EnvelopeCard is an envelope budget (a budget per user, organisation, endpoint or tag value)
@@ -325,6 +328,8 @@ type AlertKind string
 const (
 	AlertActual   AlertKind = "actual"
 	AlertForecast AlertKind = "forecast"
+	// AlertBurnRate: at the pace of the last hours the budget ran out before its period's end.
+	AlertBurnRate AlertKind = "burn_rate"
 )
 
 // Alert is one entry of the alert history.
@@ -333,7 +338,7 @@ type Alert struct {
 	Budget    string          // budget name
 	Threshold int             // percent of the limit, e.g. 80
 	Severity  BudgetState     // info, warning, critical or exceeded
-	Kind      AlertKind       // actual or forecast
+	Kind      AlertKind       // actual, forecast or burn_rate
 	Status    string          // delivery status from the alert ledger, e.g. "sent", "pending"
 	Amount    decimal.Decimal // spend (or forecast) that crossed the threshold; zero hides it
 	Period    string          // the budget period the alert belongs to, e.g. "daily 2026-11-28"
