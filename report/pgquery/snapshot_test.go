@@ -72,6 +72,7 @@ func focusRead(t *testing.T, rep *report.Report) (cost decimal.Decimal, tokens i
 		return nil
 	})
 	if err != nil {
+		rep.Events.Close() // its connection, or the pool's clean-up waits for it
 		t.Fatalf("read the report's FOCUS groups: %v", err)
 	}
 	return cost, tokens

@@ -2,7 +2,8 @@
 -- UTC charge day and every key a FOCUS row or one of its x_ columns names, with the token sums
 -- per meter and the exact sum of the costs. The grouping is done here so that a period of
 -- millions of events leaves the database as its few thousand groups, streamed in order.
--- /*visible*/: nothing on PostgreSQL; on Citus the rows of the snapshot $3 (query.go visibleIn3).
+-- The visibility marker after the range: nothing on PostgreSQL; on Citus the rows of the
+-- coordinator snapshot $3 (query.go visibleIn3).
 -- tags::text of jsonb is canonical (sorted keys), so equal tag sets form one group.
 SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, provider, model, service,
        coalesce(user_id, '') AS user_id, coalesce(org_id, '') AS org_id,
