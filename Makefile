@@ -104,12 +104,13 @@ test: tools assets genai-prices client-ts-deps otlpjs slack-types vet openapi-li
 	$(GO) test -count=1 -timeout 60m ./...
 	$(GO) test -count=1 -race -run 'TestFailedCopyDropsBuffer|TestOppositeOrdersDoNotDeadlock' ./collect/pgstore
 
-# The tests of the store, the collector, the batch job and the read API on Citus: a private
+# The tests of the store, the collector, the batch job and the read API, and the demo, on Citus: a private
 # coordinator and two workers on loopback (collect/pglocal), or the cluster whose coordinator
 # CITUS_DATABASE_URL names (superuser URL of its maintenance database). See README "Scaling".
 CITUS_PACKAGES ?= ./collect/pgstore ./collect ./report/pgquery ./report
 test-citus: citus assets
 	TEST_CITUS=1 $(GO) test -count=1 -timeout 60m $(CITUS_PACKAGES)
+	TEST_CITUS=1 $(GO) test -count=1 -run 'TestDemoOnDatabase' ./cmd/aispend
 
 # Citus for the PostgreSQL 15 on the PATH, built from the source tarball in ../shared/citus
 # unless installed already (elsewhere: Citus's own packages, e.g. postgresql-15-citus-13.2).

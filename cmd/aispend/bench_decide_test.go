@@ -31,7 +31,7 @@ import (
 // decision that counts it, on the collector that committed it and on the other one.
 func BenchmarkDecide(b *testing.B) {
 	ctx := context.Background()
-	cl, pool := benchDatabase(b)
+	dbURL, pool := benchDatabase(b)
 	entities := 100_000
 	if s := os.Getenv("BENCH_ENTITIES"); s != "" {
 		entities, _ = strconv.Atoi(s)
@@ -65,8 +65,8 @@ decide: {refresh: 2s, max_staleness: 30s}
 		b.Fatal(err)
 	}
 	bin := binary(b)
-	a, aPID := startBenchCollector(b, bin, cl.URL, cfg)
-	c2, bPID := startBenchCollector(b, bin, cl.URL, cfg)
+	a, aPID := startBenchCollector(b, bin, dbURL, cfg)
+	c2, bPID := startBenchCollector(b, bin, dbURL, cfg)
 	for _, addr := range []string{a, c2} {
 		deadline := time.Now().Add(2 * time.Minute)
 		for askDecide(b, http.DefaultClient, addr, "user-1").AsOf == nil {

@@ -32,7 +32,7 @@ import (
 // prints the ratio. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
-	cl, pool := benchDatabase(b)
+	dbURL, pool := benchDatabase(b)
 	n := 200_000
 	if s := os.Getenv("BENCH_EVENTS"); s != "" {
 		n, _ = strconv.Atoi(s)
@@ -44,11 +44,11 @@ func BenchmarkIngest(b *testing.B) {
 		b.Fatal(err)
 	}
 
-	fmt.Printf("\naispend ingest benchmark — %d CPUs, PostgreSQL with fsync on, loopback HTTP, load generator on the same machine\n\n", runtimeCPUs())
+	fmt.Printf("\naispend ingest benchmark — %d CPUs, %s, loopback HTTP, load generator on the same machine\n\n", runtimeCPUs(), benchEngine())
 	fmt.Printf("%-34s %12s %10s %10s %12s\n", "scenario", "events/s", "p50", "p99", "peak RSS")
 
 	events := genEvents(n, "a")
-	a := drive(b, bin, cl.URL, events, 100, 16)
+	a := drive(b, bin, dbURL, events, 100, 16)
 	a.print("(a) batches of 100, 16 clients")
 
 	copyRate, pgxRate := copyBaseline(b, ctx, pool, events)
@@ -59,7 +59,7 @@ func BenchmarkIngest(b *testing.B) {
 	fmt.Printf("%-34s %12.2f\n", "    ratio (a) / COPY", a.rate/copyRate)
 
 	single := genEvents(n/4, "b")
-	bres := drive(b, bin, cl.URL, single, 1, 64)
+	bres := drive(b, bin, dbURL, single, 1, 64)
 	bres.print("(b) 1 event/request, 64 clients")
 	fmt.Println()
 
@@ -70,16 +70,35 @@ func BenchmarkIngest(b *testing.B) {
 }
 
 // benchDatabase starts a private, durable PostgreSQL with the schema, both stopped when the
-// benchmark ends.
-func benchDatabase(b *testing.B) (*pglocal.Cluster, *pgxpool.Pool) {
+// benchmark ends, and returns its URL and a pool on it. With BENCH_CITUS=1 the database is on a
+// private Citus coordinator and two workers instead (events distributed by migration 18), for
+// the figures of both engines in the README.
+func benchDatabase(b *testing.B) (string, *pgxpool.Pool) {
 	b.Helper()
 	ctx := context.Background()
-	cl, err := pglocal.Start(ctx, pglocal.Options{})
-	if err != nil {
-		b.Fatal(err)
+	var url string
+	if benchCitus() {
+		var settings []string
+		if v := os.Getenv("BENCH_CITUS_SETTINGS"); v != "" {
+			settings = strings.Split(v, ";")
+		}
+		c, err := pglocal.StartCitus(ctx, pglocal.Options{Settings: settings}, 2)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Stop() })
+		if url, err = c.CreateDatabase(ctx, "aispend_bench", ""); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		cl, err := pglocal.Start(ctx, pglocal.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cl.Stop() })
+		url = cl.URL
 	}
-	b.Cleanup(func() { cl.Stop() })
-	pool, err := pgxpool.New(ctx, cl.URL)
+	pool, err := pgxpool.New(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +106,18 @@ func benchDatabase(b *testing.B) (*pglocal.Cluster, *pgxpool.Pool) {
 	if err := pgstore.Migrate(ctx, pool, 90); err != nil {
 		b.Fatal(err)
 	}
-	return cl, pool
+	return url, pool
+}
+
+// benchCitus tells whether the benchmarks run on Citus (BENCH_CITUS=1), and benchEngine names
+// the engine for their output.
+func benchCitus() bool { return os.Getenv("BENCH_CITUS") == "1" }
+
+func benchEngine() string {
+	if benchCitus() {
+		return "Citus 13 (a coordinator and two workers on this machine, fsync on)"
+	}
+	return "PostgreSQL with fsync on"
 }
 
 func runtimeCPUs() int {
@@ -312,6 +342,11 @@ func copyBaseline(b *testing.B, ctx context.Context, pool *pgxpool.Pool, events 
 	}
 	for i, bound := range parts {
 		if _, err := pool.Exec(ctx, fmt.Sprintf("CREATE TABLE events_copy_%d PARTITION OF events_copy %s", i, bound)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if benchCitus() { // distributed as events is, so that the baseline is the same engine's COPY
+		if _, err := pool.Exec(ctx, `SELECT create_distributed_table('events_copy', 'event_id', colocate_with => 'events')`); err != nil {
 			b.Fatal(err)
 		}
 	}

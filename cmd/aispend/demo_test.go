@@ -21,7 +21,9 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/collect/demodata"
+	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
+	"github.com/aispend/aispend/collect/testkit/pgtest"
 )
 
 // Ensures the demo configuration survives the real loader (file and validation) with its
@@ -385,5 +387,37 @@ func TestDemoKeepAndRerun(t *testing.T) {
 	}
 	if n := query("SELECT count(*) FROM runs WHERE status = 'succeeded'"); n != 2*runs {
 		t.Errorf("%d succeeded runs recorded after the second demo, want %d", n, 2*runs)
+	}
+}
+
+// Ensures the demo runs on a database given by DATABASE_URL, as a user points it at their own
+// server: it loads the data there, runs the batch and writes the site and the alert emails. With
+// TEST_CITUS=1 (make test-citus) that database is on a Citus coordinator, and its events must be
+// distributed there.
+func TestDemoOnDatabase(t *testing.T) {
+	url := pgtest.URL(t)
+	out := t.TempDir()
+	before := time.Now()
+	stdout, stderr, err := demoRun(t, map[string]string{"DATABASE_URL": url, "AISPEND_OUTPUT": out}, "--events", "3000", "--seed", "4")
+	if err != nil {
+		t.Fatalf("demo: %v\nstdout:\n%s\nstderr:\n%s", err, stdout, stderr)
+	}
+	total, fresh, dup := loadedCounts(t, stdout)
+	if total < 2000 || fresh != total || dup != 0 {
+		t.Fatalf("loaded %d (%d new, %d present), want about 3000 all new", total, fresh, dup)
+	}
+	demoBatchLines(t, stdout, before, time.Now())
+	if alerts := demoAlerts(t, stdout); len(alerts) == 0 {
+		t.Errorf("no alert email in %s", filepath.Join(out, "outbox"))
+	}
+	demoSite(t, stdout, out)
+	pool := pgtest.Connect(t, url)
+	var stored int
+	if err := pool.QueryRow(context.Background(), "SELECT count(*) FROM events").Scan(&stored); err != nil || stored != total {
+		t.Errorf("%d events stored (%v), the demo loaded %d", stored, err, total)
+	}
+	distributed, err := pgstore.Distributed(context.Background(), pool)
+	if err != nil || distributed != pgtest.Citus() {
+		t.Errorf("events distributed: %v (%v); want %v", distributed, err, pgtest.Citus())
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/shopspring/decimal"
 
@@ -54,14 +54,10 @@ func BenchmarkScale(b *testing.B) {
 		return t
 	}
 	end := at("2026-11-30 22:00")
-	cl, err := pglocal.Start(ctx, pglocal.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer cl.Stop()
-	fmt.Printf("\naispend scale benchmark — %d CPUs, PostgreSQL with fsync on; times are the median of 3 runs unless noted\n", runtimeCPUs())
-	big := newScaleDB(b, cl, "scale_big", n, end, seoul)
-	sm := newScaleDB(b, cl, "scale_small", small, end, seoul)
+	create := scaleServer(b)
+	fmt.Printf("\naispend scale benchmark — %d CPUs, %s; times are the median of 3 runs unless noted\n", runtimeCPUs(), benchEngine())
+	big := newScaleDB(b, create, "scale_big", n, end, seoul)
+	sm := newScaleDB(b, create, "scale_small", small, end, seoul)
 	month := [2]time.Time{at("2026-11-01 00:00"), at("2026-12-01 00:00")}
 	// Without the events export: no CSV and no Events sheet (at 1 million events a day holds
 	// 33,000, which the workbook would otherwise list).
@@ -206,22 +202,43 @@ type scaleDB struct {
 	bin                    string
 }
 
-func newScaleDB(b *testing.B, cl *pglocal.Cluster, name string, events int, end time.Time, loc *time.Location) *scaleDB {
+// scaleServer starts the benchmark's private server (PostgreSQL, or Citus with BENCH_CITUS=1),
+// stopped when the benchmark ends, and returns how to create a database on it (its URL).
+func scaleServer(b *testing.B) func(name string) (string, error) {
 	ctx := context.Background()
-	admin, err := pgxpool.New(ctx, cl.URL)
+	if benchCitus() {
+		c, err := pglocal.StartCitus(ctx, pglocal.Options{}, 2)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { c.Stop() })
+		return func(name string) (string, error) { return c.CreateDatabase(ctx, name, "") }
+	}
+	cl, err := pglocal.Start(ctx, pglocal.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer admin.Close()
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		b.Fatal(err)
+	b.Cleanup(func() { cl.Stop() })
+	return func(name string) (string, error) {
+		admin, err := pgx.Connect(ctx, cl.URL)
+		if err != nil {
+			return "", err
+		}
+		defer admin.Close(ctx)
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
+			return "", err
+		}
+		return pglocal.WithDatabase(cl.URL, name), nil // the same server, another database
 	}
-	u, err := url.Parse(cl.URL)
+}
+
+func newScaleDB(b *testing.B, create func(name string) (string, error), name string, events int, end time.Time, loc *time.Location) *scaleDB {
+	ctx := context.Background()
+	u, err := create(name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	u.Path = "/" + name // the same server, another database
-	db := &scaleDB{name: name, url: u.String(), bin: binary(b), events: events, end: end, loc: loc}
+	db := &scaleDB{name: name, url: u, bin: binary(b), events: events, end: end, loc: loc}
 	if db.pool, err = pgxpool.New(ctx, db.url); err != nil {
 		b.Fatal(err)
 	}

@@ -2,11 +2,13 @@ package pgstore_test
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/aispend/aispend/collect"
@@ -117,8 +119,18 @@ func TestOppositeOrdersDoNotDeadlock(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if len(commitErrs) > 0 { // not even a deadlock retried
+			if !pgtest.Citus() && len(commitErrs) > 0 { // not even a deadlock retried
 				t.Fatalf("commit errors: %v", commitErrs)
+			}
+			// On Citus a COPY streams to the shards of several workers at once, so two COPYs of
+			// the same keys can lock them in opposite orders across workers whatever the order
+			// of the rows: Citus detects that deadlock and the store writes the group again
+			// (both requests succeeded above). Any other commit error is a failure.
+			for _, err := range commitErrs {
+				var pe *pgconn.PgError
+				if !errors.As(err, &pe) || pe.Code != "40P01" {
+					t.Fatalf("commit error other than a retried deadlock: %v", err)
+				}
 			}
 			if r1.accepted+r2.accepted != 3 || r1.duplicates+r2.duplicates != wantDups {
 				t.Fatalf("accepted %d+%d, duplicates %d+%d; want 3 and %d", r1.accepted, r2.accepted, r1.duplicates, r2.duplicates, wantDups)

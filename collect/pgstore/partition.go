@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -133,8 +134,9 @@ func ListPartitions(ctx context.Context, db Querier) ([]Partition, error) {
 // DropPartition detaches partition p of events (DETACH … CONCURRENTLY, outside any transaction
 // so that inserts into other partitions never wait, or FINALIZE when an earlier detach was
 // interrupted) and drops it, each waiting at most lockTimeout for its locks. On Citus, which has
-// no DETACH … CONCURRENTLY, the detach is a plain one, which waits for the inserts in progress
-// and holds back new ones for as long as it takes (a catalog change, no data moved). Its rows are
+// no DETACH … CONCURRENTLY, the detach is a plain one in the drop's transaction, which waits for
+// the inserts in progress and holds back new ones for as long as it takes (a catalog change, no
+// data moved). Its rows are
 // gone afterwards: record the drop and build what must outlive them first.
 func DropPartition(ctx context.Context, pool *pgxpool.Pool, p Partition, lockTimeout time.Duration) error {
 	conn, err := pool.Acquire(ctx)
@@ -146,22 +148,33 @@ func DropPartition(ctx context.Context, pool *pgxpool.Pool, p Partition, lockTim
 		return fmt.Errorf("set lock timeout: %w", err)
 	}
 	defer conn.Exec(context.WithoutCancel(ctx), qLockTimeoutReset)
-	ident := pgx.Identifier{p.Name}.Sanitize()
 	distributed, err := Distributed(ctx, conn)
 	if err != nil {
 		return err
 	}
-	detach := qPartitionDetach
-	switch {
-	case p.DetachPending:
-		detach = qPartitionFinalize
-	case distributed:
-		detach = qPartitionDetachPlain
+	if distributed && !p.DetachPending {
+		// A plain detach can run in a transaction: detach and drop commit together, so an
+		// interrupted retention leaves the partition attached, and the next run (which lists
+		// the partitions of events) drops it. Detached alone, it would be forgotten.
+		return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error { return detachDrop(ctx, tx, p, qPartitionDetachPlain) })
 	}
-	if _, err := conn.Exec(ctx, ddl(detach, "/*partition*/", ident)); err != nil {
+	detach := qPartitionDetach
+	if p.DetachPending {
+		detach = qPartitionFinalize
+	}
+	return detachDrop(ctx, conn, p, detach)
+}
+
+// detachDrop runs the detach statement (a partition_detach*.sql or partition_finalize.sql) for
+// p, then drops it.
+func detachDrop(ctx context.Context, db interface {
+	Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+}, p Partition, detach string) error {
+	ident := pgx.Identifier{p.Name}.Sanitize()
+	if _, err := db.Exec(ctx, ddl(detach, "/*partition*/", ident)); err != nil {
 		return fmt.Errorf("detach partition %s: %w", p.Name, err)
 	}
-	if _, err := conn.Exec(ctx, ddl(qPartitionDrop, "/*partition*/", ident)); err != nil {
+	if _, err := db.Exec(ctx, ddl(qPartitionDrop, "/*partition*/", ident)); err != nil {
 		return fmt.Errorf("drop partition %s: %w", p.Name, err)
 	}
 	return nil

@@ -3,6 +3,7 @@ package pgquery
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -10,7 +11,10 @@ import (
 	"github.com/aispend/aispend/report"
 )
 
-var qFocus = q("focus")
+var (
+	qFocus      = strings.Replace(q("focus"), "/*visible*/", "", 1)
+	qFocusCitus = strings.Replace(q("focus"), "/*visible*/", visibleIn3, 1)
+)
 
 var (
 	_ report.FocusSource = (*Store)(nil)
@@ -20,19 +24,27 @@ var (
 // FocusGroups calls emit for every FOCUS group of [from, to) (focus.sql), in one REPEATABLE
 // READ snapshot. emit's group is reused: it is valid only until emit returns.
 func (s *Store) FocusGroups(ctx context.Context, from, to time.Time, emit func(*report.FocusGroup) error) error {
-	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, from, to, emit) }))
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return err
+	}
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, distributed, from, to, emit) }))
 }
 
 // FocusGroups is Store.FocusGroups in the report's snapshot: the groups of exactly the events
 // its totals count, so that the export's BilledCost adds up to the report's total.
 func (s *snapshot) FocusGroups(ctx context.Context, from, to time.Time, emit func(*report.FocusGroup) error) error {
-	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, from, to, emit) }))
+	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, s.distributed, from, to, emit) }))
 }
 
-// readFocus is FocusGroups in tx. The rows are read as they arrive: memory does not grow with the
+// readFocus is FocusGroups in tx (on Citus, distributed, past the marks barrier). The rows are read as they arrive: memory does not grow with the
 // number of groups.
-func readFocus(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(*report.FocusGroup) error) error {
-	rows, err := tx.Query(ctx, qFocus, from, to)
+func readFocus(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(*report.FocusGroup) error) error {
+	query, args, err := eventsQuery(ctx, tx, distributed, qFocus, qFocusCitus)
+	if err != nil {
+		return err
+	}
+	rows, err := tx.Query(ctx, query, append([]any{from, to}, args...)...)
 	if err != nil {
 		return fmt.Errorf("query focus groups: %w", err)
 	}

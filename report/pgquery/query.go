@@ -40,6 +40,12 @@ func q(name string) string {
 	return string(b)
 }
 
+// visibleIn3 keeps, on Citus, the rows whose inserting transaction the coordinator's snapshot $3
+// holds (each worker reads in a snapshot of its own, taken later): with the marks barrier
+// before, exactly the rows inserted before that snapshot. An updated row is read as the worker
+// sees it.
+const visibleIn3 = "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $3::txid_snapshot))"
+
 var (
 	qRefreshDelete      = q("refresh_delete")
 	qRefreshInsert      = strings.NewReplacer("/*n*/", "1", "/*group*/", "", "/*visible*/", "").Replace(q("refresh_insert"))
@@ -65,7 +71,8 @@ var (
 	qLedgerFailed         = q("ledger_failed")
 	qLedgerRange          = q("ledger_range")
 	qLedgerStale          = q("ledger_stale")
-	qEvents               = q("events")
+	qEvents               = strings.Replace(q("events"), "/*visible*/", "", 1)
+	qEventsCitus          = strings.Replace(q("events"), "/*visible*/", visibleIn3, 1)
 	qDigestClaim          = q("digest_claim")
 	qDigestLock           = q("digest_lock")
 	qDigestSent           = q("digest_sent")
@@ -81,7 +88,8 @@ var (
 	qPendingSums          = stripComments(q("pending_sums"))
 	qScope                = strings.TrimSpace(stripComments(q("scope")))
 	qAggregateScope       = strings.TrimSpace(stripComments(q("aggregate_scope")))
-	qEventsCSV            = q("events_csv")
+	qEventsCSV            = strings.Replace(q("events_csv"), "/*visible*/", "", 1)
+	qEventsCSVCitus       = strings.Replace(q("events_csv"), "/*visible*/", visibleIn3, 1)
 	qConsumeChanges       = q("consume_changes")
 	qAggregateZones       = q("aggregate_zones")
 	qStaleDays            = q("stale_days")
@@ -334,9 +342,20 @@ func (s *Store) holdSnapshot(ctx context.Context, tx pgx.Tx, req report.ReportRe
 	if snap.built, err = builtDays(ctx, tx, snap.tz, p.Start, p.End); err != nil {
 		return nil, err
 	}
+	if snap.distributed, err = s.isDistributed(ctx); err != nil {
+		return nil, err
+	}
 	// Imported before this transaction ends, the snapshot outlives it.
 	if snap.conn, snap.tx, err = importSnapshot(ctx, s.pool, snapID); err != nil {
 		return nil, err
+	}
+	if snap.distributed {
+		// The rows of every transaction in the report's snapshot visible on the workers
+		// before any is read (marks_barrier.sql).
+		if _, err := marksBarrier(ctx, snap.tx); err != nil {
+			snap.Close()
+			return nil, err
+		}
 	}
 	if err := commitReport(ctx, tx, req); err != nil {
 		snap.Close()
@@ -1266,11 +1285,19 @@ const eventsChunk = 24 * time.Hour
 // month of events spills gigabytes to disk), all in one REPEATABLE READ snapshot, so the events
 // are those of one instant. It stops at the first error of emit and returns it unwrapped.
 func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
-	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return err
+	}
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, distributed, from, to, emit) }))
 }
 
-// readEvents is Events in tx.
-func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
+// readEvents is Events in tx, which on Citus (distributed) has passed the marks barrier.
+func readEvents(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(report.Event) error) error {
+	query, args, err := eventsQuery(ctx, tx, distributed, qEvents, qEventsCitus)
+	if err != nil {
+		return err
+	}
 	if err := eventsSettings(ctx, tx); err != nil {
 		return err
 	}
@@ -1279,11 +1306,24 @@ func readEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(re
 		if b.After(to) {
 			b = to
 		}
-		if err := eventsOf(ctx, tx, a, b, emit); err != nil {
+		if err := eventsOf(ctx, tx, query, append([]any{a, b}, args...), emit); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// eventsQuery returns the query that lists events in tx (plain, or on Citus the one that keeps
+// the rows of tx's snapshot on the coordinator, visibleIn3) and its arguments after the range.
+func eventsQuery(ctx context.Context, tx pgx.Tx, distributed bool, plain, citus string) (string, []any, error) {
+	if !distributed {
+		return plain, nil, nil
+	}
+	var snap string
+	if err := tx.QueryRow(ctx, "SELECT txid_current_snapshot()::text").Scan(&snap); err != nil {
+		return "", nil, fmt.Errorf("read the snapshot of the events: %w", err)
+	}
+	return citus, []any{snap}, nil
 }
 
 // eventsSettings tunes tx for listing a period's events in chunks (events_settings.sql,
@@ -1310,7 +1350,11 @@ func unwrapEmit(err error) error {
 // database spends per event (the busier of the run's two cores: BenchmarkEventsCSV's figures in
 // the README). It stops at the first error of emit and returns it unwrapped.
 func (s *Store) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
-	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, from, to, emit) }))
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return err
+	}
+	return unwrapEmit(s.readSnapshot(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, distributed, from, to, emit) }))
 }
 
 // rawFormats reads events_csv's time in binary (an integer, formatted in Go in any zone) and
@@ -1324,8 +1368,12 @@ var rawFormats = func() pgx.QueryResultFormats {
 	return f
 }()
 
-// readRawEvents is RawEvents in tx.
-func readRawEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(*report.RawEvent) error) error {
+// readRawEvents is RawEvents in tx, which on Citus (distributed) has passed the marks barrier.
+func readRawEvents(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(*report.RawEvent) error) error {
+	query, args, err := eventsQuery(ctx, tx, distributed, qEventsCSV, qEventsCSVCitus)
+	if err != nil {
+		return err
+	}
 	if err := eventsSettings(ctx, tx); err != nil {
 		return err
 	}
@@ -1335,7 +1383,7 @@ func readRawEvents(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func
 		if b.After(to) {
 			b = to
 		}
-		rows, err := tx.Query(ctx, qEventsCSV, rawFormats, a, b)
+		rows, err := tx.Query(ctx, query, append([]any{rawFormats, a, b}, args...)...)
 		if err != nil {
 			return fmt.Errorf("query events csv: %w", err)
 		}
@@ -1379,8 +1427,8 @@ type emitError struct{ err error }
 
 func (e emitError) Error() string { return e.err.Error() }
 
-func eventsOf(ctx context.Context, tx pgx.Tx, from, to time.Time, emit func(report.Event) error) error {
-	rows, err := tx.Query(ctx, qEvents, from, to)
+func eventsOf(ctx context.Context, tx pgx.Tx, query string, args []any, emit func(report.Event) error) error {
+	rows, err := tx.Query(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("query events: %w", err)
 	}

@@ -24,7 +24,9 @@ var (
 // a second transaction imports it before the first one ends and stays open (read-only, holding
 // no lock) until the outputs have read the events, so the workbook's Events sheet and the
 // events CSV list exactly the events the totals add up: an event committed meanwhile is in
-// neither (its change mark stays for the next run).
+// neither (its change mark stays for the next run). On Citus the exported snapshot does not
+// reach the workers: the rows are those whose inserting transaction the report's snapshot holds
+// (visibleIn3), and an event updated since the report is read as updated.
 //
 // With a read replica (Store.Replica) the events are read there instead when the replica's own
 // snapshot provably holds the same events of the period: every day of the period was aggregated
@@ -41,6 +43,9 @@ type snapshot struct {
 	built    map[time.Time]time.Time // aggregate_days of the period's days as the report saw them
 	replica  *Store
 	log      *slog.Logger
+	// distributed: events is distributed by Citus, whose workers do not share the snapshot;
+	// the events are read with the coordinator's snapshot as a filter (visibleIn3).
+	distributed bool
 }
 
 var _ report.EventSnapshot = (*snapshot)(nil)
@@ -160,10 +165,10 @@ func (s *snapshot) read(ctx context.Context, fn func(pgx.Tx) error) error {
 
 // Events implements report.EventSnapshot.
 func (s *snapshot) Events(ctx context.Context, from, to time.Time, emit func(report.Event) error) error {
-	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, from, to, emit) }))
+	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, s.distributed, from, to, emit) }))
 }
 
 // RawEvents is Store.RawEvents in the snapshot (artifact.RawEventSource).
 func (s *snapshot) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
-	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, from, to, emit) }))
+	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, s.distributed, from, to, emit) }))
 }

@@ -72,6 +72,7 @@ func focusRead(t *testing.T, rep *report.Report) (cost decimal.Decimal, tokens i
 		return nil
 	})
 	if err != nil {
+		rep.Events.Close() // its connection, or the pool's clean-up waits for it
 		t.Fatalf("read the report's FOCUS groups: %v", err)
 	}
 	return cost, tokens
@@ -112,6 +113,13 @@ func TestReportEventsReconcileWithTotals(t *testing.T) {
 		n, cost, csvRows := snapshotRead(t, rep)
 		focusCost, focusTokens := focusRead(t, rep)
 		rep.Events.Close()
+		if pgtest.Citus() {
+			// The workers read in snapshots of their own, taken after the report: the events
+			// inserted since are left out (their transactions are not in the report's snapshot),
+			// but an updated event is read as updated (README, Scaling: Citus).
+			cost = cost.Sub(decimal.NewFromInt(1000))
+			focusCost = focusCost.Sub(decimal.NewFromInt(1000))
+		}
 		if tok := rep.Totals.InputTokens + rep.Totals.OutputTokens; !focusCost.Equal(rep.Totals.Cost) || focusTokens != tok {
 			t.Fatalf("round %d: the report counts %s and %d tokens; its FOCUS groups %s and %d", round, rep.Totals.Cost, tok, focusCost, focusTokens)
 		}

@@ -8,5 +8,5 @@ SELECT occurred_at, event_id, service, model, provider, input_tokens, output_tok
        duration_ms, success, coalesce(error, ''), cache_hit, coalesce(user_id, ''),
        coalesce(org_id, ''), coalesce(endpoint, ''), coalesce(tags::text, '')
 FROM events
-WHERE occurred_at >= $1 AND occurred_at < $2
+WHERE occurred_at >= $1 AND occurred_at < $2 /*visible*/
 ORDER BY occurred_at, event_id

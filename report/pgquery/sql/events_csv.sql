@@ -7,5 +7,5 @@ SELECT occurred_at, event_id, service, model, provider, input_tokens, output_tok
        cache_read_tokens, cache_write_tokens, reasoning_tokens, trim_scale(cost), cost_source,
        duration_ms, success, error, cache_hit, user_id, org_id, endpoint, tags
 FROM events
-WHERE occurred_at >= $1 AND occurred_at < $2
+WHERE occurred_at >= $1 AND occurred_at < $2 /*visible*/
 ORDER BY occurred_at, event_id

@@ -2,6 +2,8 @@
 -- UTC charge day and every key a FOCUS row or one of its x_ columns names, with the token sums
 -- per meter and the exact sum of the costs. The grouping is done here so that a period of
 -- millions of events leaves the database as its few thousand groups, streamed in order.
+-- The visibility marker after the range: nothing on PostgreSQL; on Citus the rows of the
+-- coordinator snapshot $3 (query.go visibleIn3).
 -- tags::text of jsonb is canonical (sorted keys), so equal tag sets form one group.
 SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, provider, model, service,
        coalesce(user_id, '') AS user_id, coalesce(org_id, '') AS org_id,
@@ -10,6 +12,6 @@ SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, provider, model, service,
        sum(input_tokens - cache_read_tokens - cache_write_tokens)::bigint, sum(cache_read_tokens)::bigint,
        sum(cache_write_tokens)::bigint, sum(output_tokens)::bigint, coalesce(sum(cost), 0)
 FROM events
-WHERE occurred_at >= $1 AND occurred_at < $2
+WHERE occurred_at >= $1 AND occurred_at < $2 /*visible*/
 GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
 ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12
