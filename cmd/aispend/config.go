@@ -135,8 +135,8 @@ type ReportsConfig struct {
 	// period has at most this many; a larger period's events are only in the events CSV beside
 	// the workbook, which always holds every event. 0: no workbook lists events.
 	EventsSheetMaxRows int `yaml:"events_sheet_max_rows"`
-	// EventsExport publishes every period's raw events as a gzip-compressed CSV beside the
-	// workbook (default true); false keeps raw events off the published site.
+	// EventsExport publishes every period's raw events as a gzip-compressed CSV, and its FOCUS
+	// export, beside the workbook (default true); false keeps raw events off the published site.
 	EventsExport *bool `yaml:"events_export"`
 }
 

@@ -104,7 +104,8 @@ func TestRunLargePeriodEventsInCSV(t *testing.T) {
 }
 
 // Ensures reports.events_export: false (here AISPEND_REPORTS_EVENTS_EXPORT) publishes no events
-// CSV and links none from the page, while the workbook still lists a small period's events.
+// CSV and no FOCUS CSV (event-level keys) and links neither from the page, while the workbook
+// still lists a small period's events.
 func TestRunWithoutEventsExport(t *testing.T) {
 	env, dbURL := batchEnv(t, 1)
 	delete(env, "AISPEND_SMTP_HOST")
@@ -116,15 +117,17 @@ func TestRunWithoutEventsExport(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, logs.String())
 	}
 	dir := filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01")
-	if _, err := os.Stat(filepath.Join(dir, "aispend-daily-2026-10-01-events.csv.gz")); !os.IsNotExist(err) {
-		t.Errorf("events CSV published with the export off (stat: %v)", err)
+	for _, name := range []string{"aispend-daily-2026-10-01-events.csv.gz", "aispend-daily-2026-10-01-focus.csv.gz"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s published with the export off (stat: %v)", name, err)
+		}
 	}
 	page, err := os.ReadFile(filepath.Join(dir, "index.html"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(string(page), "events.csv.gz") {
-		t.Error("the page links an events CSV with the export off")
+	if strings.Contains(string(page), "events.csv.gz") || strings.Contains(string(page), "focus.csv.gz") {
+		t.Error("the page links an events or FOCUS CSV with the export off")
 	}
 	summary, _, rows := sheettest.Totals(t, filepath.Join(dir, "aispend-daily-2026-10-01.xlsx"))
 	if rows != n || !summary.Equal(want) {

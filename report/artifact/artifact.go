@@ -93,8 +93,8 @@ type Config struct {
 	// CSV instead, which always holds every event. 0: DefaultEventsSheetMaxRows; negative: the
 	// workbook never lists events.
 	EventsSheetMaxRows int
-	// NoEventsExport turns the events CSV off (reports.events_export: false): no raw event
-	// leaves the database except on a workbook's Events sheet.
+	// NoEventsExport turns the events CSV and the FOCUS CSV off (reports.events_export: false):
+	// no raw event leaves the database except on a workbook's Events sheet.
 	NoEventsExport bool
 	// UnitPrices gives the FOCUS export its list prices per token meter (the price table); nil:
 	// ListUnitPrice is empty and each group's cost is on one row (sheet.FocusCSV).
