@@ -52,6 +52,7 @@ var (
 	qRefreshInsertCitus = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7",
 		"/*visible*/", "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $4::txid_snapshot))").Replace(q("refresh_insert"))
 	qMarksBarrier         = q("marks_barrier")
+	qCurrentSnapshot      = q("current_snapshot")
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
@@ -1320,7 +1321,7 @@ func eventsQuery(ctx context.Context, tx pgx.Tx, distributed bool, plain, citus 
 		return plain, nil, nil
 	}
 	var snap string
-	if err := tx.QueryRow(ctx, "SELECT txid_current_snapshot()::text").Scan(&snap); err != nil {
+	if err := tx.QueryRow(ctx, qCurrentSnapshot).Scan(&snap); err != nil {
 		return "", nil, fmt.Errorf("read the snapshot of the events: %w", err)
 	}
 	return citus, []any{snap}, nil
