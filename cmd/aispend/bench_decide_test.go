@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +22,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
 )
 
 // BenchmarkDecide is `make bench-decide`: 100,000 users (BENCH_ENTITIES) with spend this month
@@ -56,6 +62,7 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 	store.Close()
+	stateMB := deciderHeapMB(b, pool, entities)
 	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
 	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
   - name: per-user
@@ -151,6 +158,7 @@ decide: {refresh: 2s, max_staleness: 30s}
 	fmt.Printf("%-44s %10.0f /s   p50 %v   p99 %v   (%d failed)\n", "decisions, 64 clients, while ingesting", rate, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), failures.Load())
 	fmt.Printf("%-44s %10.0f events/s\n", "ingest (a) on the same collector meanwhile", ingestRate)
 	fmt.Printf("%-44s %10.1f MB / %.1f MB\n", "peak RSS, deciding+ingesting / other", float64(peakRSS(aPID))/1024, float64(peakRSS(bPID))/1024)
+	fmt.Printf("%-44s %10.1f MB\n", fmt.Sprintf("heap of the spend of %d entities", entities), stateMB)
 
 	// Commit to decision: a fresh user's event over the envelope, then ask until deny.
 	var same, other []time.Duration
@@ -287,4 +295,27 @@ func (c *loopClient) post(path string, body []byte) (int, error) {
 	}
 	_, err = c.rd.Discard(length)
 	return code, err
+}
+
+// deciderHeapMB is the heap a Decider holds once it has read the spend of the entities of the
+// benchmark's envelope from the database: the live heap after a collection, before and after.
+func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := collect.NewDecider(collect.DecideConfig{
+		Budgets: []report.Budget{{Name: "per-user", Period: report.Monthly, Amount: decimal.NewFromInt(1000),
+			Per: report.Per{Field: report.PerUserID}, Enforce: &report.Enforce{DenyAt: 100}}},
+		Source: pgquery.New(pool), Location: time.UTC, MaxStaleness: time.Hour, EstimateTTL: time.Minute,
+	})
+	if err := d.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := d.Decide(collect.DecideRequest{UserID: "user-1"}).Budgets; len(n) != 1 || n[0].Spent != "12.5" {
+		b.Fatalf("the decider did not read the spend: %+v", n)
+	}
+	runtime.KeepAlive(d)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 }
