@@ -6,6 +6,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,8 @@ type Config struct {
 	Decide DecideConfig `yaml:"decide"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
+	// Chargeback configures the monthly chargeback statements (report/artifact/chargeback.go).
+	Chargeback ChargebackConfig `yaml:"chargeback"`
 
 	// Schedules are the cron expressions of `aispend schedule`'s jobs.
 	Schedules SchedulesConfig `yaml:"schedules"`
@@ -138,6 +141,53 @@ type ReportsConfig struct {
 	// EventsExport publishes every period's raw events as a gzip-compressed CSV, and its FOCUS
 	// export, beside the workbook (default true); false keeps raw events off the published site.
 	EventsExport *bool `yaml:"events_export"`
+}
+
+// ChargebackConfig configures the chargeback statements: each owner (a value of By) with a
+// recipient gets a monthly email with their own figures and workbook.
+type ChargebackConfig struct {
+	// By is org_id or tag:<key>; empty: no statements.
+	By string `yaml:"by"`
+	// Recipients maps each owner's value to the address of their statement.
+	Recipients map[string]string `yaml:"recipients"`
+}
+
+// checkChargeback checks chargeback: a field statements can be by, at least one recipient,
+// and each a plain address in the allowed domains, every problem listed.
+func (cfg *Config) checkChargeback(p *problems) {
+	c := cfg.Chargeback
+	if c.By == "" && len(c.Recipients) == 0 {
+		return
+	}
+	if _, err := report.ParseChargebackBy(c.By); err != nil {
+		p.add("chargeback.by", "%v", err)
+	}
+	if len(c.Recipients) == 0 {
+		p.add("chargeback.recipients", "empty: name each owner's address (value: address)")
+	}
+	owners := make([]string, 0, len(c.Recipients))
+	for v := range c.Recipients {
+		owners = append(owners, v)
+	}
+	slices.Sort(owners)
+	for _, v := range owners {
+		if strings.TrimSpace(v) == "" {
+			p.add("chargeback.recipients", "an owner value is empty")
+			continue
+		}
+		if err := checkAddress(c.Recipients[v], cfg.Mail.AllowedDomains); err != nil {
+			p.add("chargeback.recipients."+v, "%v", err)
+		}
+	}
+}
+
+// chargeback is the outputs' chargeback configuration; nil when none is configured.
+func (cfg *Config) chargeback() *artifact.Chargeback {
+	by, err := report.ParseChargebackBy(cfg.Chargeback.By)
+	if err != nil || len(cfg.Chargeback.Recipients) == 0 {
+		return nil // checked at start-up (checkChargeback)
+	}
+	return &artifact.Chargeback{By: by, Recipients: cfg.Chargeback.Recipients}
 }
 
 // maxDigestAttachBytes bounds digest.attach_max_bytes: base64 makes an attachment a third
@@ -255,6 +305,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.checkMoney(p)
 	cfg.checkService(p)
 	cfg.checkMail(p)
+	cfg.checkChargeback(p)
 	cfg.checkBudgets(p)
 	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))

@@ -73,6 +73,10 @@ var (
 	qLedgerStale          = q("ledger_stale")
 	qEvents               = strings.Replace(q("events"), "/*visible*/", "", 1)
 	qEventsCitus          = strings.Replace(q("events"), "/*visible*/", visibleIn3, 1)
+	// The events of a scope (a chargeback owner's lines): events.sql with scope.sql's predicate,
+	// its parameters after the range (and, on Citus, after the snapshot of visibleIn3).
+	qScopedEvents      = strings.Replace(q("events"), "/*visible*/", "AND "+scopeAt(2), 1)
+	qScopedEventsCitus = strings.Replace(q("events"), "/*visible*/", visibleIn3+" AND "+scopeAt(3), 1)
 	qDigestClaim          = q("digest_claim")
 	qDigestLock           = q("digest_lock")
 	qDigestSent           = q("digest_sent")
@@ -1294,10 +1298,17 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 
 // readEvents is Events in tx, which on Citus (distributed) has passed the marks barrier.
 func readEvents(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(report.Event) error) error {
-	query, args, err := eventsQuery(ctx, tx, distributed, qEvents, qEventsCitus)
+	return readEventsOf(ctx, tx, distributed, qEvents, qEventsCitus, nil, from, to, emit)
+}
+
+// readEventsOf lists the events of [from, to) by query plain (citus on Citus), whose parameters
+// after the range (and the snapshot on Citus) are extra, in chunks of eventsChunk.
+func readEventsOf(ctx context.Context, tx pgx.Tx, distributed bool, plain, citus string, extra []any, from, to time.Time, emit func(report.Event) error) error {
+	query, args, err := eventsQuery(ctx, tx, distributed, plain, citus)
 	if err != nil {
 		return err
 	}
+	args = append(args, extra...)
 	if err := eventsSettings(ctx, tx); err != nil {
 		return err
 	}
