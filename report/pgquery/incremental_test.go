@@ -101,7 +101,7 @@ func checkAggregates(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from,
 }
 
 // checkBreakdowns asserts that the chargeback breakdowns of every day of [from, to) in loc equal
-// a GROUP BY over the events, by endpoint and by each of keys (key '' for none, an empty tag
+// a GROUP BY over the events, by endpoint and by each of keys (key ” for none, an empty tag
 // value counted as untagged): every column, cost exact.
 func checkBreakdowns(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from, to time.Time, keys []string) {
 	t.Helper()
