@@ -38,9 +38,9 @@ type Workbook struct {
 	// Chargeback are the sheets by endpoint and by each configured tag key, after By org: every
 	// value, in the order given.
 	Chargeback []ChargebackSheet
-	Budgets  []BudgetRow
-	Alerts   []AlertRow
-	Rates    []Rate // exchange rates into Currency, stated on the Summary sheet
+	Budgets    []BudgetRow
+	Alerts     []AlertRow
+	Rates      []Rate // exchange rates into Currency, stated on the Summary sheet
 
 	// Events streams every event of the period, in the order the rows should appear. Write calls
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
