@@ -102,7 +102,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
-	store := pgquery.New(pool)
+	store := cfg.store(pool)
 	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
@@ -175,4 +175,12 @@ func cacheSaving(t *pricing.Table) *report.CacheSaving {
 		return nil
 	}
 	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: t.CacheSaving}
+}
+
+// store is the batch side's store (report/pgquery), breaking reports down by the configured tag
+// keys.
+func (cfg *Config) store(pool *pgxpool.Pool) *pgquery.Store {
+	st := pgquery.New(pool)
+	st.TagKeys = cfg.Reports.TagKeys
+	return st
 }

@@ -141,6 +141,35 @@ type ReportsConfig struct {
 	// EventsExport publishes every period's raw events as a gzip-compressed CSV, and its FOCUS
 	// export, beside the workbook (default true); false keeps raw events off the published site.
 	EventsExport *bool `yaml:"events_export"`
+	// TagKeys are the tag keys reports break spend down by, beside the endpoint: a breakdown
+	// of each on the pages, in the workbook, report.json and GET /v1/top?dimension=tag:<key>.
+	TagKeys []string `yaml:"tag_keys"`
+}
+
+// maxTagKeys bounds reports.tag_keys: each key is a workbook sheet and a table on every page.
+const maxTagKeys = 10
+
+// tagKeyPattern is what a key of reports.tag_keys may be: it names a sheet ("By tag <key>",
+// within a sheet name's 31 characters), a URL parameter and a dimension (tag:<key>).
+var tagKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,24}$`)
+
+// checkTagKeys checks reports.tag_keys: at most maxTagKeys, each matching tagKeyPattern, none
+// twice.
+func (cfg *Config) checkTagKeys(p *problems) {
+	const field = "reports.tag_keys (AISPEND_REPORTS_TAG_KEYS)"
+	if len(cfg.Reports.TagKeys) > maxTagKeys {
+		p.add(field, "%d keys: at most %d", len(cfg.Reports.TagKeys), maxTagKeys)
+	}
+	seen := map[string]bool{}
+	for _, k := range cfg.Reports.TagKeys {
+		switch {
+		case !tagKeyPattern.MatchString(k):
+			p.add(field, "%q: a key is 1 to 24 letters, digits, '_', '.' or '-'", k)
+		case seen[k]:
+			p.add(field, "%q: listed twice", k)
+		}
+		seen[k] = true
+	}
 }
 
 // ChargebackConfig configures the chargeback statements: each owner (a value of By) with a
@@ -472,6 +501,7 @@ func (cfg *Config) checkService(p *problems) {
 		p.add("ingest.body_timeout", "must be at least 1s")
 	}
 	p.addAll(checkTokenKinds(cfg.Ingest))
+	cfg.checkTagKeys(p)
 	if cfg.Reports.EventsSheetMaxRows < 0 {
 		p.add("reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS)", "%d: must be ≥ 0 (0: workbooks list no events)", cfg.Reports.EventsSheetMaxRows)
 	}

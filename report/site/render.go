@@ -128,6 +128,7 @@ type periodView struct {
 	ServiceTotal *serviceRow
 	UserTotal    *spenderRow
 	OrgTotal     *spenderRow
+	Chargeback   []chargebackView
 	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
 	DailyRange   string   // the days the daily chart shows: "30 days, 2 Sep – 1 Oct 2025"
 	Unpriced     []unpricedRow
@@ -357,6 +358,22 @@ func spenderTables(v *periodView, p PeriodPage) {
 		return r
 	}
 	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
+	for _, c := range p.Chargeback {
+		rows := spenderRows(c.Rows, k.TotalCost, cur, c.Noun, basis)
+		for i, s := range c.Rows {
+			if s.ID == "" && s.Members == 0 {
+				rows[i].ID = c.None
+			}
+		}
+		v.Chargeback = append(v.Chargeback, chargebackView{Title: c.Title, Rows: rows, Total: total(c.Rows)})
+	}
+}
+
+// chargebackView is a chargeback table of the page (ChargebackTable).
+type chargebackView struct {
+	Title string
+	Rows  []spenderRow
+	Total *spenderRow
 }
 
 // spikeLines describe the spike days against the median of the 30 days before each.
