@@ -58,7 +58,12 @@ type Job struct {
 	// (channels.go); either empty: alerts go by email only.
 	Channels   map[string]Notifier
 	Deliveries DeliveryStore
-	Now        func() time.Time
+	// Anomaly configures anomaly alerts (anomaly.go), Anomalies is their hourly aggregate and
+	// ledger and ComposeAnomaly composes their email; Anomaly nil: no anomaly detection.
+	Anomaly        *AnomalyConfig
+	Anomalies      AnomalyStore
+	ComposeAnomaly AnomalyComposer
+	Now            func() time.Time
 	Logger     *slog.Logger
 }
 
@@ -108,6 +113,10 @@ type Result struct {
 	SentAlerts []LedgerEntry
 	// Channels is what the deliveries to alert channels did.
 	Channels ChannelOutcome
+	// AnomalyOutcome is what the anomaly step did, Anomalies the anomalies it found (every
+	// output lists the recorded ones of its period, Job.Anomalies.Anomalies).
+	AnomalyOutcome AnomalyOutcome
+	Anomalies      []Anomaly
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
 	Dropped   []string // event partitions dropped (or, dry run, that would be)
@@ -298,6 +307,12 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 		if len(j.Channels) > 0 {
 			_ = step("channels", func() (err error) {
 				res.Channels, err = j.deliverChannels(ctx, p, now, statuses, opts.DryRun)
+				return err
+			})
+		}
+		if j.Anomaly != nil && j.Anomalies != nil {
+			_ = step("anomalies", func() (err error) {
+				res.AnomalyOutcome, res.Anomalies, err = j.alertAnomalies(ctx, now, opts.DryRun)
 				return err
 			})
 		}
