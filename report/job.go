@@ -64,7 +64,7 @@ type Job struct {
 	Anomalies      AnomalyStore
 	ComposeAnomaly AnomalyComposer
 	Now            func() time.Time
-	Logger     *slog.Logger
+	Logger         *slog.Logger
 }
 
 // Steps selects the steps of a run; the zero value runs them all.
