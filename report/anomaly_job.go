@@ -293,7 +293,6 @@ func (j *Job) mailAnomaly(ctx context.Context, a Anomaly) error {
 	if err != nil {
 		return err
 	}
-	e.Headers.Set("Message-Id", in.MessageID)
 	return j.Sender.Send(ctx, e)
 }
 
