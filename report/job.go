@@ -194,6 +194,13 @@ func (r *Result) Summary(currency string) string {
 			fmt.Fprintf(&b, ", channel messages %d sent %d failed", c.Sent, c.Failed)
 		}
 	}
+	if a := r.AnomalyOutcome; a.Found+a.Sent+a.Failed > 0 {
+		if r.DryRun {
+			fmt.Fprintf(&b, ", anomalies %d found", a.Found)
+		} else {
+			fmt.Fprintf(&b, ", anomalies %d found, messages %d sent %d failed", a.Found, a.Sent, a.Failed)
+		}
+	}
 	verb := "dropped"
 	if r.DryRun {
 		verb = "to drop"
@@ -316,6 +323,12 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 				return err
 			})
 		}
+	}
+	if res.Report != nil && j.Anomaly != nil && j.Anomalies != nil {
+		_ = step("anomaly history", func() (err error) {
+			res.Report.Anomalies, err = j.Anomalies.Anomalies(ctx, p.Start, p.End, j.loc())
+			return err
+		})
 	}
 	if res.Report != nil && j.Outputs != nil {
 		res.Steps = append(res.Steps, j.Outputs.Write(ctx, res)...)

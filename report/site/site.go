@@ -135,6 +135,9 @@ type PeriodPage struct {
 	TopUsers  []Spender        // table, shown in the given order
 	TopOrgs   []Spender        // table, shown in the given order
 	Alerts    []Alert          // alert history timeline, shown newest first
+	// Anomalies are the period's anomalies (report.Anomaly.Summary), largest impact first, with
+	// the status of their email.
+	Anomalies []AnomalyLine
 
 	// Workbook is the workbook's file name relative to the page (normally
 	// Period.WorkbookName()); empty means no workbook link.
@@ -376,4 +379,10 @@ type SpendHeadline struct {
 type PublishedReport struct {
 	Period   Period
 	Workbook string // workbook file name inside the period folder; empty = no link
+}
+
+// AnomalyLine is one anomaly on the period page.
+type AnomalyLine struct {
+	Summary string // report.Anomaly.Summary
+	Status  string // pending | sent | stale; "" without an email
 }
