@@ -164,9 +164,6 @@ func (b BudgetConfig) routes(known map[string]bool) (report.Routes, error) {
 			}
 			r.BurnRate = names
 		case "anomaly":
-			if b.Per != "" {
-				errs = append(errs, fmt.Errorf("%s: an envelope budget (per) routes no anomalies", k))
-			}
 			r.Anomaly = names
 		default:
 			t, err := strconv.Atoi(k)
