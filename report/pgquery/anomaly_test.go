@@ -190,3 +190,45 @@ func TestAnomalySpikeFoundAndExplained(t *testing.T) {
 		}
 	}
 }
+
+// Ensures the hourly aggregate follows late events: an hour built while it was empty is rebuilt
+// once a refresh consumed the change mark of events that arrived for it, so the spike they make
+// is found.
+func TestAnomalyHourRebuiltAfterLateEvents(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	store := pgquery.New(pool)
+	at := time.Date(2026, 11, 24, 14, 0, 0, 0, seoul)
+	var rows []collect.Row
+	for i := 1; i <= 7; i++ {
+		r := eventtest.Row(eventtest.ID(t), at.AddDate(0, 0, -i).Add(10*time.Minute))
+		r.UserID = "u-1"
+		eventtest.Price(&r, "10")
+		rows = append(rows, r)
+	}
+	eventtest.Insert(t, pool, rows...)
+	if _, err := store.Refresh(ctx, at.AddDate(0, 0, -8), at.AddDate(0, 0, 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &report.AnomalyConfig{Scopes: []string{"user_id"}, MinImpact: decimal.NewFromInt(100), Windows: []report.WindowKind{report.WindowHour}}
+	now := at.Add(time.Hour + 5*time.Minute)
+	found, err := anomalyJob(store, cfg).DetectAnomalies(ctx, now)
+	if err != nil || len(found) != 0 {
+		t.Fatalf("before the late events: %v, %v", found, err)
+	}
+	late := eventtest.Row(eventtest.ID(t), at.Add(30*time.Minute))
+	late.UserID = "u-1"
+	eventtest.Price(&late, "5000")
+	eventtest.Insert(t, pool, late)
+	if _, err := store.Refresh(ctx, at.AddDate(0, 0, -8), at.AddDate(0, 0, 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	found, err = anomalyJob(store, cfg).DetectAnomalies(ctx, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(found) != 1 || !found[0].Actual.Equal(decimal.NewFromInt(5000)) || !found[0].Usual.Equal(decimal.NewFromInt(10)) ||
+		found[0].Baseline != report.BaselineRecent {
+		t.Fatalf("after the late events: %+v", found)
+	}
+}
