@@ -27,6 +27,8 @@ type anomalyReceiver struct {
 	mu   sync.Mutex
 	ids  map[string]int
 	down atomic.Bool
+	// slow is how long each delivery takes: two concurrent runs then send at the same time.
+	slow atomic.Int64
 	srv  *httptest.Server
 }
 
@@ -40,6 +42,7 @@ func newAnomalyReceiver(t *testing.T) *anomalyReceiver {
 			http.Error(w, err.Error(), http.StatusUnauthorized)
 			return
 		}
+		time.Sleep(time.Duration(r.slow.Load()))
 		if r.down.Load() {
 			http.Error(w, "down", http.StatusServiceUnavailable)
 			return
@@ -166,6 +169,7 @@ func TestAnomalyAlertedOnce(t *testing.T) {
 	at2 := at.Add(time.Hour)
 	insertSpike(t, pool, user, org, at2, 80, "50")
 	now2 := at2.Add(time.Hour + 5*time.Minute)
+	recv.slow.Store(int64(300 * time.Millisecond))
 	var wg sync.WaitGroup
 	errs := make([]error, 2)
 	for i := range errs {
