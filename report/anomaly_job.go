@@ -19,8 +19,8 @@ type AnomalyStore interface {
 	// AnomalySpend is the spend of every value of the scope keys in each of hours (UTC hours),
 	// read from the hourly aggregate after building the hours it misses or that changed since
 	// they were built (from the events of those hours only), and where the stored events begin
-	// (zero: none).
-	AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKeys []string, loc *time.Location) (map[time.Time]map[ScopeValue]decimal.Decimal, time.Time, error)
+	// (zero: none). With dryRun the hours it built are rolled back.
+	AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKeys []string, loc *time.Location, dryRun bool) (map[time.Time]map[ScopeValue]decimal.Decimal, time.Time, error)
 	// AnomalyDrivers is, for each window, the spend of each (user, model, service) within scope.
 	AnomalyDrivers(ctx context.Context, scope Scope, windows []Window) ([][]DriverSpend, error)
 	// ClaimAnomaly records a (once: false when it exists) and a delivery for each of channels
@@ -65,8 +65,8 @@ type AnomalyOutcome struct {
 
 // detectAnomalies judges the last complete hour and day of every value of every configured
 // scope key against its baseline and explains each anomaly with its drivers, largest impact
-// first. It writes nothing but the hourly aggregate.
-func (j *Job) detectAnomalies(ctx context.Context, now time.Time) ([]Anomaly, error) {
+// first. It writes nothing but the hourly aggregate (a dry run not even that).
+func (j *Job) detectAnomalies(ctx context.Context, now time.Time, dryRun bool) ([]Anomaly, error) {
 	cfg, loc := j.Anomaly, j.loc()
 	windows := LastWindows(now, loc, cmpOrKinds(cfg.Windows))
 	var hours []time.Time
@@ -80,7 +80,7 @@ func (j *Job) detectAnomalies(ctx context.Context, now time.Time) ([]Anomaly, er
 	}
 	slices.SortFunc(hours, func(a, b time.Time) int { return a.Compare(b) })
 	hours = slices.CompactFunc(hours, func(a, b time.Time) bool { return a.Equal(b) })
-	spend, history, err := j.Anomalies.AnomalySpend(ctx, hours, cfg.Scopes, cfg.TagKeys(), loc)
+	spend, history, err := j.Anomalies.AnomalySpend(ctx, hours, cfg.Scopes, cfg.TagKeys(), loc, dryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +165,7 @@ func (j *Job) DetectAnomalies(ctx context.Context, now time.Time) ([]Anomaly, er
 	if j.Anomaly == nil || j.Anomalies == nil {
 		return nil, nil
 	}
-	return j.detectAnomalies(ctx, now)
+	return j.detectAnomalies(ctx, now, false)
 }
 
 // anomalyChannels are the channels an anomaly goes to: the anomaly block's channels (default:
@@ -204,7 +204,7 @@ func scopeHolds(outer, inner Scope) bool {
 // one email or channel message per anomaly and channel, with the ledger's guarantees.
 func (j *Job) alertAnomalies(ctx context.Context, now time.Time, dryRun bool) (AnomalyOutcome, []Anomaly, error) {
 	var out AnomalyOutcome
-	found, err := j.detectAnomalies(ctx, now)
+	found, err := j.detectAnomalies(ctx, now, dryRun)
 	out.Found = len(found)
 	errs := []error{err}
 	if !dryRun {

@@ -3,6 +3,7 @@ package pgquery
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -41,11 +42,14 @@ var _ report.AnomalyStore = (*Store)(nil)
 // window starts 29 days before the run, plus a margin for a run that reports late.
 const hourlyKeep = 35 * 24 * time.Hour
 
+// errDryRun rolls back what a dry run's transaction wrote.
+var errDryRun = errors.New("dry run")
+
 // AnomalySpend implements report.AnomalyStore. The hours to build are built under the
 // aggregates lock, so that no refresh consumes change marks meanwhile: an hour built here holds
 // every event committed before its statement, and a later change leaves a mark whose consumption
 // makes the hour be built again (anomaly_hours_stale.sql).
-func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKeys []string, loc *time.Location) (map[time.Time]map[report.ScopeValue]decimal.Decimal, time.Time, error) {
+func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKeys []string, loc *time.Location, dryRun bool) (map[time.Time]map[report.ScopeValue]decimal.Decimal, time.Time, error) {
 	out := map[time.Time]map[report.ScopeValue]decimal.Decimal{}
 	var history time.Time
 	if tagKeys == nil {
@@ -104,8 +108,14 @@ func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKe
 		if err != nil {
 			return fmt.Errorf("read the hourly aggregate: %w", err)
 		}
+		if dryRun {
+			return errDryRun
+		}
 		return nil
 	})
+	if errors.Is(err, errDryRun) {
+		err = nil
+	}
 	return out, history, err
 }
 

@@ -232,3 +232,41 @@ func TestAnomalyHourRebuiltAfterLateEvents(t *testing.T) {
 		t.Fatalf("after the late events: %+v", found)
 	}
 }
+
+// Ensures a dry run finds the anomalies a real run would and writes nothing: no hour of the
+// hourly aggregate, no anomaly, no delivery.
+func TestAnomalyDryRunWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	store := pgquery.New(pool)
+	at := time.Date(2026, 11, 24, 14, 0, 0, 0, seoul)
+	var rows []collect.Row
+	for i := 0; i <= 7; i++ {
+		r := eventtest.Row(eventtest.ID(t), at.AddDate(0, 0, -i).Add(10*time.Minute))
+		r.UserID = "u-1"
+		eventtest.Price(&r, map[bool]string{true: "5000", false: "10"}[i == 0])
+		rows = append(rows, r)
+	}
+	eventtest.Insert(t, pool, rows...)
+	if _, err := store.Refresh(ctx, at.AddDate(0, 0, -8), at.AddDate(0, 0, 1), 0); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &report.AnomalyConfig{Scopes: []string{"user_id"}, MinImpact: decimal.NewFromInt(100)}
+	j := anomalyJob(store, cfg)
+	now := at.Add(time.Hour + 5*time.Minute)
+	j.Now = func() time.Time { return now }
+	res, err := j.Run(ctx, report.DefaultPeriod(report.Daily, now, seoul), report.RunOptions{Steps: report.StepAlerts, DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.AnomalyOutcome.Found != 1 || res.AnomalyOutcome.WouldSend != 1 {
+		t.Fatalf("dry run: %+v", res.AnomalyOutcome)
+	}
+	var hours, anomalies int
+	if err := pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM hourly_built), (SELECT count(*) FROM anomalies)`).Scan(&hours, &anomalies); err != nil {
+		t.Fatal(err)
+	}
+	if hours != 0 || anomalies != 0 {
+		t.Errorf("the dry run wrote %d built hours, %d anomalies", hours, anomalies)
+	}
+}
