@@ -135,9 +135,6 @@ type PeriodPage struct {
 	TopUsers  []Spender        // table, shown in the given order
 	TopOrgs   []Spender        // table, shown in the given order
 	Alerts    []Alert          // alert history timeline, shown newest first
-	// Anomalies are the period's anomalies (report.Anomaly.Summary), largest impact first, with
-	// the status of their email.
-	Anomalies []AnomalyLine
 
 	// Workbook is the workbook's file name relative to the page (normally
 	// Period.WorkbookName()); empty means no workbook link.
@@ -151,6 +148,10 @@ type PeriodPage struct {
 
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate
+
+	// Anomalies are the period's anomalies (report.Anomaly.Summary), largest impact first, with
+	// the status of their email.
+	Anomalies []AnomalyLine
 
 	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
 	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it
