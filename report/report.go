@@ -216,7 +216,10 @@ type Day struct {
 type Report struct {
 	Period   Period
 	Currency string
-	Totals   Totals
+	// Anomalies are the anomalies recorded with a window starting in the period (the anomaly
+	// ledger), largest impact first; set by the run (Job.Run), listed by the page and the digest.
+	Anomalies []Anomaly
+	Totals    Totals
 	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row

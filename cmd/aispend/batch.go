@@ -124,6 +124,9 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		Logger:          log,
 	}
 	job.ComposeEntityAlert = email.EntityAlertEmail
+	if job.Anomaly = cfg.anomalyConfig(); job.Anomaly != nil {
+		job.Anomalies, job.ComposeAnomaly = store, email.AnomalyEmail
+	}
 	return job, nil
 }
 

@@ -36,10 +36,12 @@ type Config struct {
 	PriceCatalog string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
 	Budgets      []BudgetConfig `yaml:"budgets"`
 	// Channels are the alert channels besides email (channels.go).
-	Channels      []ChannelConfig `yaml:"channels"`
-	RetentionDays int             `yaml:"retention_days"`
-	PublicURL     string          `yaml:"public_url"`
-	Output        string          `yaml:"output"`
+	Channels []ChannelConfig `yaml:"channels"`
+	// Anomaly configures anomaly alerts (configanomaly.go); nil: none.
+	Anomaly       *AnomalyConfigFile `yaml:"anomaly"`
+	RetentionDays int                `yaml:"retention_days"`
+	PublicURL     string             `yaml:"public_url"`
+	Output        string             `yaml:"output"`
 
 	Ingest IngestConfig `yaml:"ingest"`
 	Mail   MailConfig   `yaml:"mail"`
@@ -336,6 +338,7 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.checkMail(p)
 	cfg.checkChargeback(p)
 	cfg.checkBudgets(p)
+	cfg.checkAnomaly(p)
 	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))
 	cfg.checkSchedules(p)

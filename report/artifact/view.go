@@ -62,6 +62,9 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		}
 	}
 	pg.DailyCost = dayCosts(rep.Series, rep.AsOf)
+	for _, a := range rep.Anomalies {
+		pg.Anomalies = append(pg.Anomalies, site.AnomalyLine{Summary: a.Summary(rep.Currency, rep.Period.Start.Location()), Status: a.Status})
+	}
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,

@@ -688,6 +688,9 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 	if err != nil || len(staleHours) == 0 && len(inserts) == 0 {
 		return err
 	}
+	if err := staleHourly(ctx, tx, staleHours, inserts); err != nil {
+		return err
+	}
 	rows, err := tx.Query(ctx, qAggregateZones)
 	if err != nil {
 		return fmt.Errorf("list aggregate time zones: %w", err)
@@ -1104,26 +1107,40 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 // installation), or that there are none: what the report's changes can be measured against
 // (report.VersusOf).
 func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
-	var first pgtype.Timestamptz
-	var d pgtype.Date
-	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
-		return fmt.Errorf("query where the data begin: %w", err)
+	begin, err := firstEvent(ctx, tx, loc)
+	if err != nil {
+		return err
 	}
-	if !d.Valid {
+	if begin.IsZero() {
 		cmp.NoData = true
 		return nil
-	}
-	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
-	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
-		return fmt.Errorf("query the first event: %w", err)
-	}
-	if first.Valid {
-		begin = first.Time
 	}
 	if begin.After(cmp.Start) {
 		cmp.DataBegin = begin
 	}
 	return nil
+}
+
+// firstEvent is where the data of time zone loc begin: the first event of the first day with
+// events in the rollups, or that day's start once retention dropped its events; zero when there
+// are no data at all.
+func firstEvent(ctx context.Context, tx pgx.Tx, loc *time.Location) (time.Time, error) {
+	var first pgtype.Timestamptz
+	var d pgtype.Date
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
+		return time.Time{}, fmt.Errorf("query where the data begin: %w", err)
+	}
+	if !d.Valid {
+		return time.Time{}, nil
+	}
+	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
+		return time.Time{}, fmt.Errorf("query the first event: %w", err)
+	}
+	if first.Valid {
+		begin = first.Time
+	}
+	return begin, nil
 }
 
 // unpricedModels names the models of the period's unpriced events with their token counts,

@@ -118,6 +118,7 @@ type periodView struct {
 	Users           []spenderRow
 	Orgs            []spenderRow
 	Alerts          []alertRow
+	Anomalies       []AnomalyLine
 	BudgetSummaries []string
 	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
 	Forecast        string // projected period-end cost of a period in progress; empty: none
@@ -278,6 +279,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	spenderTables(v, p)
 	v.Spikes = spikeLines(p.Spikes, cur, loc)
 	v.Unpriced = unpricedRows(p.UnpricedModels)
+	v.Anomalies = p.Anomalies
 	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
 		return nil, err
 	}

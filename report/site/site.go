@@ -151,6 +151,10 @@ type PeriodPage struct {
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate
 
+	// Anomalies are the period's anomalies (report.Anomaly.Summary), largest impact first, with
+	// the status of their email.
+	Anomalies []AnomalyLine
+
 	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
 	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it
 	// (report.Versus.Label), e.g. "vs 27 Nov" or "vs 1–3 Nov (same 3 days)".
@@ -386,4 +390,10 @@ type SpendHeadline struct {
 type PublishedReport struct {
 	Period   Period
 	Workbook string // workbook file name inside the period folder; empty = no link
+}
+
+// AnomalyLine is one anomaly on the period page.
+type AnomalyLine struct {
+	Summary string // report.Anomaly.Summary
+	Status  string // pending | sent | stale; "" without an email
 }
