@@ -126,7 +126,7 @@ func (s *Server) parseReadQuery(raw string, params []string) (api.Query, []query
 	if err != nil {
 		return api.Query{}, []queryProblem{{Field: "query", Message: fmt.Sprintf("malformed query string: %v", err)}}
 	}
-	qp := &queryParser{vals: vals, loc: s.cfg.Location}
+	qp := &queryParser{vals: vals, loc: s.cfg.Location, tagKeys: s.cfg.TagKeys}
 	if qp.loc == nil {
 		qp.loc = time.UTC
 	}
@@ -148,6 +148,7 @@ func (s *Server) parseReadQuery(raw string, params []string) (api.Query, []query
 type queryParser struct {
 	vals     url.Values
 	loc      *time.Location // the report time zone
+	tagKeys  []string       // the configured tag keys: dimension tag:<key> is one of them
 	problems []queryProblem
 }
 
@@ -233,12 +234,12 @@ func (qp *queryParser) dimension() string {
 	v, ok := qp.get("dimension")
 	switch {
 	case !ok && qp.vals["dimension"] == nil:
-		qp.bad("dimension", "required: one of %s", strings.Join(api.DimensionNames(), ", "))
+		qp.bad("dimension", "required: one of %s", strings.Join(api.DimensionNames(qp.tagKeys), ", "))
 	case ok:
 		// org_id and user_id are the event fields' names: accepted as well.
-		dim, found := api.DimensionOf(v)
+		dim, found := api.DimensionOf(v, qp.tagKeys)
 		if !found {
-			qp.bad("dimension", "%q: want one of %s", v, strings.Join(api.DimensionNames(), ", "))
+			qp.bad("dimension", "%q: want one of %s", v, strings.Join(api.DimensionNames(qp.tagKeys), ", "))
 		}
 		return api.DimensionName(dim)
 	}

@@ -156,7 +156,9 @@ func TestReadAPITokenKinds(t *testing.T) {
 // Ensures dates default to the last 30 days up to today in the report time zone, and that the
 // parameters reach the source as given.
 func TestReadAPIQuery(t *testing.T) {
-	s, src, _ := readServer(t, tokens)
+	cfg := tokens
+	cfg.TagKeys = []string{"team", "project"}
+	s, src, _ := readServer(t, cfg)
 	for _, c := range []struct {
 		target, from, to, dim string
 		limit                 int
@@ -167,6 +169,8 @@ func TestReadAPIQuery(t *testing.T) {
 		{"/v1/stats?from=2025-12-01&to=2026-12-01", "2025-12-01", "2026-12-01", "", 0}, // 366 days
 		{"/v1/top?dimension=user&from=2026-10-01&to=2026-10-01", "2026-10-01", "2026-10-01", "user", 10},
 		{"/v1/top?dimension=org_id&limit=1000", "2026-11-02", "2026-12-01", "org", 1000},
+		{"/v1/top?dimension=endpoint", "2026-11-02", "2026-12-01", "endpoint", 10},
+		{"/v1/top?dimension=tag:project&limit=3", "2026-11-02", "2026-12-01", "tag:project", 3},
 	} {
 		src.got = nil
 		rep := call(t, s, "GET", c.target, "rd", "", "")
@@ -184,7 +188,9 @@ func TestReadAPIQuery(t *testing.T) {
 // Ensures every bad parameter is answered 400 with a problem naming it, never 500, and the
 // source is not called.
 func TestReadAPIBadQuery(t *testing.T) {
-	s, src, _ := readServer(t, tokens)
+	cfg := tokens
+	cfg.TagKeys = []string{"team"}
+	s, src, _ := readServer(t, cfg)
 	for target, fields := range map[string][]string{
 		"/v1/stats?from=2026-02-30":                   {"from"},
 		"/v1/stats?from=2026-1-5&to=yesterday":        {"from", "to"},
@@ -199,6 +205,9 @@ func TestReadAPIBadQuery(t *testing.T) {
 		"/v1/stats?%zz":                               {"query"},
 		"/v1/top":                                     {"dimension"},
 		"/v1/top?dimension=team":                      {"dimension"},
+		"/v1/top?dimension=tag:project":               {"dimension"}, // not a configured key
+		"/v1/top?dimension=tag:":                      {"dimension"},
+		"/v1/top?dimension=tag:team%00":               {"dimension"},
 		"/v1/top?dimension=user&limit=0":              {"limit"},
 		"/v1/top?dimension=user&limit=1001":           {"limit"},
 		"/v1/top?dimension=user&limit=ten":            {"limit"},

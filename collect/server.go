@@ -50,6 +50,9 @@ type Config struct {
 	// read API's clock, for its default dates (AISPEND_NOW); default Now, which ingest keeps.
 	Location *time.Location
 	ReadNow  func() time.Time
+	// TagKeys are the configured tag keys (reports.tag_keys): GET /v1/top takes dimension
+	// tag:<key> for these only, any other key is a 400.
+	TagKeys []string
 	// Read answers the read API and TestAlert POST /v1/alerts/test; nil: they answer 404.
 	Read         ReadSource
 	TestAlert    AlertTester

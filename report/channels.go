@@ -45,6 +45,9 @@ type ChannelMessage struct {
 	// alerts of a period are one incident and its reset resolves it.
 	DedupKey     string
 	Installation string
+	// Anomaly is the anomaly of a TypeAnomaly message (nil otherwise); its facts replace the
+	// budget's.
+	Anomaly *Anomaly
 }
 
 // Notifier delivers messages to one channel (report/channel).
@@ -66,12 +69,16 @@ type Routes struct {
 	ByThreshold map[int][]string
 	Forecast    []string // nil: Default
 	BurnRate    []string // nil: Default
+	// Anomaly are the channels of the anomalies within the budget's scope (anomaly_job.go); nil:
+	// none besides the anomaly block's own.
+	Anomaly []string
 }
 
 // EmailChannel is the name of the alert email in routes.
 const EmailChannel = "email"
 
-// IsZero reports whether no route is configured.
+// IsZero reports whether no route of the budget's own alerts is configured (Anomaly routes
+// anomalies, not the budget's alerts).
 func (r Routes) IsZero() bool {
 	return r.Default == nil && r.ByThreshold == nil && r.Forecast == nil && r.BurnRate == nil
 }

@@ -58,8 +58,13 @@ type Job struct {
 	// (channels.go); either empty: alerts go by email only.
 	Channels   map[string]Notifier
 	Deliveries DeliveryStore
-	Now        func() time.Time
-	Logger     *slog.Logger
+	// Anomaly configures anomaly alerts (anomaly.go), Anomalies is their hourly aggregate and
+	// ledger and ComposeAnomaly composes their email; Anomaly nil: no anomaly detection.
+	Anomaly        *AnomalyConfig
+	Anomalies      AnomalyStore
+	ComposeAnomaly AnomalyComposer
+	Now            func() time.Time
+	Logger         *slog.Logger
 }
 
 // Steps selects the steps of a run; the zero value runs them all.
@@ -108,6 +113,10 @@ type Result struct {
 	SentAlerts []LedgerEntry
 	// Channels is what the deliveries to alert channels did.
 	Channels ChannelOutcome
+	// AnomalyOutcome is what the anomaly step did, Anomalies the anomalies it found (every
+	// output lists the recorded ones of its period, Job.Anomalies.Anomalies).
+	AnomalyOutcome AnomalyOutcome
+	Anomalies      []Anomaly
 	// Published are the keys the outputs published (site-relative, e.g. "daily/2025-10-01/index.html").
 	Published []string
 	Dropped   []string // event partitions dropped (or, dry run, that would be)
@@ -183,6 +192,13 @@ func (r *Result) Summary(currency string) string {
 			fmt.Fprintf(&b, ", channel messages %d would be sent", c.WouldSend)
 		} else {
 			fmt.Fprintf(&b, ", channel messages %d sent %d failed", c.Sent, c.Failed)
+		}
+	}
+	if a := r.AnomalyOutcome; a.Found+a.Sent+a.Failed > 0 {
+		if r.DryRun {
+			fmt.Fprintf(&b, ", anomalies %d found", a.Found)
+		} else {
+			fmt.Fprintf(&b, ", anomalies %d found, messages %d sent %d failed", a.Found, a.Sent, a.Failed)
 		}
 	}
 	verb := "dropped"
@@ -301,6 +317,18 @@ func (j *Job) Run(ctx context.Context, p Period, opts RunOptions) (*Result, erro
 				return err
 			})
 		}
+		if j.Anomaly != nil && j.Anomalies != nil {
+			_ = step("anomalies", func() (err error) {
+				res.AnomalyOutcome, res.Anomalies, err = j.alertAnomalies(ctx, now, opts.DryRun)
+				return err
+			})
+		}
+	}
+	if res.Report != nil && j.Anomaly != nil && j.Anomalies != nil {
+		_ = step("anomaly history", func() (err error) {
+			res.Report.Anomalies, err = j.Anomalies.Anomalies(ctx, p.Start, p.End, j.loc())
+			return err
+		})
 	}
 	if res.Report != nil && j.Outputs != nil {
 		res.Steps = append(res.Steps, j.Outputs.Write(ctx, res)...)

@@ -45,6 +45,15 @@ func (t *Totals) Add(o Totals) {
 	t.Latency = t.Latency.Merge(o.Latency)
 }
 
+// Less is t minus o, without the histogram: what a breakdown lacks against a total.
+func (t Totals) Less(o Totals) Totals {
+	return Totals{Requests: t.Requests - o.Requests, Failures: t.Failures - o.Failures, CacheHits: t.CacheHits - o.CacheHits,
+		Unpriced: t.Unpriced - o.Unpriced, InputTokens: t.InputTokens - o.InputTokens, OutputTokens: t.OutputTokens - o.OutputTokens,
+		CacheReadTokens: t.CacheReadTokens - o.CacheReadTokens, CacheWriteTokens: t.CacheWriteTokens - o.CacheWriteTokens,
+		ReasoningTokens: t.ReasoningTokens - o.ReasoningTokens, Cost: t.Cost.Sub(o.Cost),
+		LatencyCount: t.LatencyCount - o.LatencyCount, LatencySumMS: t.LatencySumMS - o.LatencySumMS}
+}
+
 // Successes is Requests − Failures.
 func (t Totals) Successes() int64 { return t.Requests - t.Failures }
 
@@ -120,6 +129,53 @@ const (
 // Dimensions lists every breakdown dimension in report order.
 var Dimensions = []Dimension{ByService, ByModel, ByProvider, ByOrg, ByUser}
 
+// ByEndpoint and ByTag are the chargeback dimensions (Report.Chargeback): the events' endpoint,
+// and the value of one configured tag key (reports.tag_keys).
+const ByEndpoint Dimension = "endpoint"
+
+// tagPrefix starts the name of a tag dimension: "tag:team".
+const tagPrefix = "tag:"
+
+// ByTag is the dimension of tag key.
+func ByTag(key string) Dimension { return Dimension(tagPrefix + key) }
+
+// ChargebackDimensions are the chargeback dimensions of the tag keys: the endpoint, then each
+// key's in the order given.
+func ChargebackDimensions(tagKeys []string) []Dimension {
+	out := []Dimension{ByEndpoint}
+	for _, k := range tagKeys {
+		out = append(out, ByTag(k))
+	}
+	return out
+}
+
+// TagKey is the tag key of a tag dimension; false for any other.
+func (d Dimension) TagKey() (string, bool) {
+	k, ok := strings.CutPrefix(string(d), tagPrefix)
+	return k, ok && k != ""
+}
+
+// Title names the dimension for headings: "Endpoint", "Tag team", "Service".
+func (d Dimension) Title() string {
+	if k, ok := d.TagKey(); ok {
+		return "Tag " + k
+	}
+	s := strings.TrimSuffix(string(d), "_id")
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// NoneLabel is how the row of events without a value is labelled: "(no endpoint)",
+// "(untagged)", "(none)" for the other dimensions.
+func (d Dimension) NoneLabel() string {
+	if d == ByEndpoint {
+		return "(no endpoint)"
+	}
+	if _, ok := d.TagKey(); ok {
+		return "(untagged)"
+	}
+	return "(none)"
+}
+
 // Row is one line of a breakdown. Other marks the line that sums everything past the top N;
 // Key "" (not Other) is events without a value, e.g. no user_id.
 type Row struct {
@@ -141,6 +197,14 @@ func (r Row) Label() string {
 	return r.Key
 }
 
+// LabelIn is the row's display text in dimension d: the key, "(other)" or d.NoneLabel().
+func (r Row) LabelIn(d Dimension) string {
+	if !r.Other && r.Key == "" {
+		return d.NoneLabel()
+	}
+	return r.Label()
+}
+
 // Day is one day of the daily series.
 type Day struct {
 	Date time.Time // midnight in the report time zone
@@ -152,11 +216,17 @@ type Day struct {
 type Report struct {
 	Period   Period
 	Currency string
-	Totals   Totals
+	// Anomalies are the anomalies recorded with a window starting in the period (the anomaly
+	// ledger), largest impact first; set by the run (Job.Run), listed by the page and the digest.
+	Anomalies []Anomaly
+	Totals    Totals
 	// Breakdowns per dimension: the top N by cost then an "other" row, so every breakdown
 	// sums exactly to Totals.
 	Breakdowns map[Dimension][]Row
-	// All holds every row of ByUser and ByOrg, by cost (then requests, then key), for the
+	// Chargeback lists the chargeback dimensions the report breaks spend down by (ByEndpoint,
+	// then ByTag of each configured key), in Breakdowns and All like the others.
+	Chargeback []Dimension
+	// All holds every row of ByUser, ByOrg and the Chargeback dimensions, by cost (then requests, then key), for the
 	// workbook's chargeback sheets, each with its latency histogram. Nil: only the top N are
 	// known.
 	All map[Dimension][]Row

@@ -22,7 +22,8 @@ func Site() fs.FS { return sub(siteFS, "site") }
 
 // Email is the markup of the emails (report/email executes it): alert.html, alert.txt and
 // alert_subject.txt; digest.html, digest.txt and digest_subject.txt; entity.html, entity.txt
-// and entity_subject.txt (the alert of an envelope budget's entities); the partials both HTML
+// and entity_subject.txt (the alert of an envelope budget's entities); statement.html,
+// statement.txt and statement_subject.txt (an owner's monthly chargeback statement); the partials both HTML
 // bodies include: bar.html, the progress bar, drivers.html, a "top …" table, and links.html,
 // the links to the published report.
 func Email() fs.FS { return sub(emailFS, "email") }

@@ -10,7 +10,6 @@ import (
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/report"
 	"github.com/aispend/aispend/report/api"
-	"github.com/aispend/aispend/report/pgquery"
 )
 
 // readCacheFor is how long the read API reuses a computed report and GET /v1/budgets an
@@ -42,7 +41,7 @@ func checkTokenKinds(in IngestConfig) []string {
 
 // newReadAPI serves the read API with report/api, on the batch job's own report code.
 func newReadAPI(cfg *Config, pool *pgxpool.Pool) *api.Service {
-	return &api.Service{Source: pgquery.New(pool), Currency: cfg.Currency, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor}
+	return &api.Service{Source: cfg.store(pool), TagKeys: cfg.Reports.TagKeys, Currency: cfg.Currency, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor}
 }
 
 // newBudgetsAPI answers GET /v1/budgets with the batch job's own budget code (report.BudgetBoard).
@@ -52,9 +51,9 @@ func newBudgetsAPI(cfg *Config, pool *pgxpool.Pool) (api.BudgetService, error) {
 		return api.BudgetService{}, err
 	}
 	return api.BudgetService{Currency: cfg.Currency, Board: &report.BudgetBoard{
-		Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
+		Source: cfg.store(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
 	}, Entities: &report.EntityBoard{
-		Source: pgquery.New(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
+		Source: cfg.store(pool), Budgets: budgets, Location: cfg.Location, Now: cfg.now, CacheFor: readCacheFor,
 	}}, nil
 }
 

@@ -102,7 +102,7 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 	if err != nil {
 		return nil, err
 	}
-	store := pgquery.New(pool)
+	store := cfg.store(pool)
 	job := &report.Job{
 		Links:           artifact.PeriodLinks(target),
 		CacheSaving:     cacheSaving(prices),
@@ -124,6 +124,9 @@ func newBatchJob(ctx context.Context, cfg *Config, pool *pgxpool.Pool, sender re
 		Logger:          log,
 	}
 	job.ComposeEntityAlert = email.EntityAlertEmail
+	if job.Anomaly = cfg.anomalyConfig(); job.Anomaly != nil {
+		job.Anomalies, job.ComposeAnomaly = store, email.AnomalyEmail
+	}
 	return job, nil
 }
 
@@ -175,4 +178,12 @@ func cacheSaving(t *pricing.Table) *report.CacheSaving {
 		return nil
 	}
 	return &report.CacheSaving{Tiers: t.TierThresholds(), Saved: t.CacheSaving}
+}
+
+// store is the batch side's store (report/pgquery), breaking reports down by the configured tag
+// keys.
+func (cfg *Config) store(pool *pgxpool.Pool) *pgquery.Store {
+	st := pgquery.New(pool)
+	st.TagKeys = cfg.Reports.TagKeys
+	return st
 }

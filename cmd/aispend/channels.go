@@ -164,11 +164,11 @@ func (b BudgetConfig) routes(known map[string]bool) (report.Routes, error) {
 			}
 			r.BurnRate = names
 		case "anomaly":
-			errs = append(errs, fmt.Errorf("%s: %s alerts are not available yet", k, strings.ReplaceAll(k, "_", "-")))
+			r.Anomaly = names
 		default:
 			t, err := strconv.Atoi(k)
 			if err != nil || !slices.Contains(thresholds, t) {
-				errs = append(errs, fmt.Errorf("%s: want default, forecast, burn_rate or one of the budget's thresholds %v", k, thresholds))
+				errs = append(errs, fmt.Errorf("%s: want default, forecast, burn_rate, anomaly or one of the budget's thresholds %v", k, thresholds))
 				continue
 			}
 			if r.ByThreshold == nil {

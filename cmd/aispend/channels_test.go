@@ -116,9 +116,8 @@ budgets:
 		"channels[6] (ops).name: used by two channels",
 		"channels[7] (short): AISPEND_CHANNEL_SHORT_SECRET is shorter than 16 characters",
 		`budgets[0].channels: default: unknown channel "nowhere"`,
-		"budgets[0].channels: 90: want default, forecast, burn_rate or one of the budget's thresholds [50 80 95]",
+		"budgets[0].channels: 90: want default, forecast, burn_rate, anomaly or one of the budget's thresholds [50 80 95]",
 		"budgets[0].channels: burn_rate: the budget makes no burn-rate alerts (set burn_rate: true)",
-		"budgets[0].channels: anomaly: anomaly alerts are not available yet",
 		"budgets[0].channels: soon: want default, forecast",
 	} {
 		if !strings.Contains(msg, want) {

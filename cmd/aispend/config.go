@@ -6,6 +6,7 @@ import (
 	"net"
 	netmail "net/mail"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -35,10 +36,12 @@ type Config struct {
 	PriceCatalog string         `yaml:"price_catalog"` // genai-prices data.json: models Prices does not name
 	Budgets      []BudgetConfig `yaml:"budgets"`
 	// Channels are the alert channels besides email (channels.go).
-	Channels      []ChannelConfig `yaml:"channels"`
-	RetentionDays int             `yaml:"retention_days"`
-	PublicURL     string          `yaml:"public_url"`
-	Output        string          `yaml:"output"`
+	Channels []ChannelConfig `yaml:"channels"`
+	// Anomaly configures anomaly alerts (configanomaly.go); nil: none.
+	Anomaly       *AnomalyConfigFile `yaml:"anomaly"`
+	RetentionDays int                `yaml:"retention_days"`
+	PublicURL     string             `yaml:"public_url"`
+	Output        string             `yaml:"output"`
 
 	Ingest IngestConfig `yaml:"ingest"`
 	Mail   MailConfig   `yaml:"mail"`
@@ -49,6 +52,8 @@ type Config struct {
 	Decide DecideConfig `yaml:"decide"`
 	// Reports configures the report outputs (page, workbook, events CSV).
 	Reports ReportsConfig `yaml:"reports"`
+	// Chargeback configures the monthly chargeback statements (report/artifact/chargeback.go).
+	Chargeback ChargebackConfig `yaml:"chargeback"`
 
 	// Schedules are the cron expressions of `aispend schedule`'s jobs.
 	Schedules SchedulesConfig `yaml:"schedules"`
@@ -138,6 +143,82 @@ type ReportsConfig struct {
 	// EventsExport publishes every period's raw events as a gzip-compressed CSV, and its FOCUS
 	// export, beside the workbook (default true); false keeps raw events off the published site.
 	EventsExport *bool `yaml:"events_export"`
+	// TagKeys are the tag keys reports break spend down by, beside the endpoint: a breakdown
+	// of each on the pages, in the workbook, report.json and GET /v1/top?dimension=tag:<key>.
+	TagKeys []string `yaml:"tag_keys"`
+}
+
+// maxTagKeys bounds reports.tag_keys: each key is a workbook sheet and a table on every page.
+const maxTagKeys = 10
+
+// tagKeyPattern is what a key of reports.tag_keys may be: it names a sheet ("By tag <key>",
+// within a sheet name's 31 characters), a URL parameter and a dimension (tag:<key>).
+var tagKeyPattern = regexp.MustCompile(`^[A-Za-z0-9_.-]{1,24}$`)
+
+// checkTagKeys checks reports.tag_keys: at most maxTagKeys, each matching tagKeyPattern, none
+// twice.
+func (cfg *Config) checkTagKeys(p *problems) {
+	const field = "reports.tag_keys (AISPEND_REPORTS_TAG_KEYS)"
+	if len(cfg.Reports.TagKeys) > maxTagKeys {
+		p.add(field, "%d keys: at most %d", len(cfg.Reports.TagKeys), maxTagKeys)
+	}
+	seen := map[string]bool{}
+	for _, k := range cfg.Reports.TagKeys {
+		switch {
+		case !tagKeyPattern.MatchString(k):
+			p.add(field, "%q: a key is 1 to 24 letters, digits, '_', '.' or '-'", k)
+		case seen[k]:
+			p.add(field, "%q: listed twice", k)
+		}
+		seen[k] = true
+	}
+}
+
+// ChargebackConfig configures the chargeback statements: each owner (a value of By) with a
+// recipient gets a monthly email with their own figures and workbook.
+type ChargebackConfig struct {
+	// By is org_id or tag:<key>; empty: no statements.
+	By string `yaml:"by"`
+	// Recipients maps each owner's value to the address of their statement.
+	Recipients map[string]string `yaml:"recipients"`
+}
+
+// checkChargeback checks chargeback: a field statements can be by, at least one recipient,
+// and each a plain address in the allowed domains, every problem listed.
+func (cfg *Config) checkChargeback(p *problems) {
+	c := cfg.Chargeback
+	if c.By == "" && len(c.Recipients) == 0 {
+		return
+	}
+	if _, err := report.ParseChargebackBy(c.By); err != nil {
+		p.add("chargeback.by", "%v", err)
+	}
+	if len(c.Recipients) == 0 {
+		p.add("chargeback.recipients", "empty: name each owner's address (value: address)")
+	}
+	owners := make([]string, 0, len(c.Recipients))
+	for v := range c.Recipients {
+		owners = append(owners, v)
+	}
+	slices.Sort(owners)
+	for _, v := range owners {
+		if strings.TrimSpace(v) == "" {
+			p.add("chargeback.recipients", "an owner value is empty")
+			continue
+		}
+		if err := checkAddress(c.Recipients[v], cfg.Mail.AllowedDomains); err != nil {
+			p.add("chargeback.recipients."+v, "%v", err)
+		}
+	}
+}
+
+// chargeback is the outputs' chargeback configuration; nil when none is configured.
+func (cfg *Config) chargeback() *artifact.Chargeback {
+	by, err := report.ParseChargebackBy(cfg.Chargeback.By)
+	if err != nil || len(cfg.Chargeback.Recipients) == 0 {
+		return nil // checked at start-up (checkChargeback)
+	}
+	return &artifact.Chargeback{By: by, Recipients: cfg.Chargeback.Recipients}
 }
 
 // maxDigestAttachBytes bounds digest.attach_max_bytes: base64 makes an attachment a third
@@ -255,7 +336,9 @@ func loadConfig(path string, getenv func(string) string) (*Config, error) {
 	cfg.checkMoney(p)
 	cfg.checkService(p)
 	cfg.checkMail(p)
+	cfg.checkChargeback(p)
 	cfg.checkBudgets(p)
+	cfg.checkAnomaly(p)
 	cfg.checkDecide(p)
 	p.addAll(checkOutput(&cfg))
 	cfg.checkSchedules(p)
@@ -421,6 +504,7 @@ func (cfg *Config) checkService(p *problems) {
 		p.add("ingest.body_timeout", "must be at least 1s")
 	}
 	p.addAll(checkTokenKinds(cfg.Ingest))
+	cfg.checkTagKeys(p)
 	if cfg.Reports.EventsSheetMaxRows < 0 {
 		p.add("reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS)", "%d: must be ≥ 0 (0: workbooks list no events)", cfg.Reports.EventsSheetMaxRows)
 	}

@@ -17,6 +17,9 @@ func init() {
 		"output", "ingest", "mail", "s3", "digest", "schedules", "run_lock_wait", "price_catalog", "reports", "alerts"} {
 		topKeys[k] = true
 	}
+	for _, k := range []string{"channels", "decide", "anomaly"} { // channels.go, configdecide.go, configanomaly.go
+		topKeys[k] = true
+	}
 }
 
 var (

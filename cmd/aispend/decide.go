@@ -7,7 +7,6 @@ import (
 
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pricing"
-	"github.com/aispend/aispend/report/pgquery"
 )
 
 // startDecider makes the collector's POST /v1/decide state from the enforced budgets and keeps
@@ -18,7 +17,7 @@ func startDecider(ctx context.Context, cfg *Config, env *environment, pool *pgxp
 		return nil, err
 	}
 	d := collect.NewDecider(collect.DecideConfig{
-		Budgets: budgets, Location: cfg.Location, Prices: prices, Source: pgquery.New(pool),
+		Budgets: budgets, Location: cfg.Location, Prices: prices, Source: cfg.store(pool),
 		Refresh: cfg.Decide.Refresh, MaxStaleness: cfg.Decide.MaxStaleness, EstimateTTL: cfg.Decide.EstimateTTL,
 		OnStale: cfg.Decide.OnStale, Now: cfg.now, Log: env.log,
 	})

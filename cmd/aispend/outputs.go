@@ -47,7 +47,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		return func() {}, err
 	}
 	o, err := artifact.New(artifact.Config{
-		Store:          pgquery.New(pool),
+		Store:          cfg.store(pool),
 		Target:         target,
 		Sender:         job.Sender,
 		Budgets:        job.Budgets,
@@ -63,6 +63,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		NoEventsExport:     cfg.Reports.EventsExport != nil && !*cfg.Reports.EventsExport,
 		ResendDigest:       opts.resendDigest,
 		UnitPrices:         unitPrices(prices),
+		Chargeback:         cfg.chargeback(),
 		DryRunDir:          opts.dryRunDir,
 		Now:                job.Now,
 		Logger:             log,

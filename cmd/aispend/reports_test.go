@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/csv"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,6 +48,25 @@ func TestReportsConfig(t *testing.T) {
 	if _, err := loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS": "many"})); err == nil ||
 		!strings.Contains(err.Error(), `reports.events_sheet_max_rows (AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS): "many" is not an integer`) {
 		t.Errorf("not a number: %v", err)
+	}
+}
+
+// Ensures reports.tag_keys is read from the file and from AISPEND_REPORTS_TAG_KEYS, and that a
+// bad key (a space, a colon, too long, twice) is refused at start-up with the other problems.
+func TestReportsTagKeys(t *testing.T) {
+	cfg, err := loadConfig(writeTestConfig(t, "reports:\n  tag_keys: [team, project]\n"), envMap(nil))
+	if err != nil || fmt.Sprint(cfg.Reports.TagKeys) != "[team project]" {
+		t.Fatalf("from the file: %v, %v", cfg.Reports.TagKeys, err)
+	}
+	cfg, err = loadConfig(writeTestConfig(t, ""), envMap(map[string]string{"AISPEND_REPORTS_TAG_KEYS": "team,cost-centre"}))
+	if err != nil || fmt.Sprint(cfg.Reports.TagKeys) != "[team cost-centre]" {
+		t.Fatalf("from the environment: %v, %v", cfg.Reports.TagKeys, err)
+	}
+	_, err = loadConfig(writeTestConfig(t, "reports:\n  tag_keys: [\"a b\", \"x:y\", team, team, abcdefghijklmnopqrstuvwxy]\nretention_days: -1\n"), envMap(nil))
+	for _, want := range []string{`"a b": a key is 1 to 24`, `"x:y": a key`, `"team": listed twice`, `"abcdefghijklmnopqrstuvwxy": a key`, "retention_days"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v; want it to name %q", err, want)
+		}
 	}
 }
 

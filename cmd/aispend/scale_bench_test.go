@@ -36,7 +36,7 @@ import (
 // comparison of the daily run. Last, clients send events through the collector binary over
 // HTTP (SCALE_INGEST_CLIENTS, default 32, each a batch of SCALE_INGEST_BATCH, default 10, every
 // SCALE_INGEST_EVERY_MS, default 500), and an uncached GET /v1/budgets and a cron budget check
-// are timed after 1, 10 and 60 s of that. Run once:
+// are timed after 1, 10 and 60 s of that. SCALE_TAG_KEYS sets reports.tag_keys. Run once:
 // go test -run '^$' -bench Scale -benchtime 1x -timeout 90m ./cmd/aispend
 func BenchmarkScale(b *testing.B) {
 	ctx := context.Background()
@@ -361,8 +361,12 @@ type cmdResult struct {
 
 func (db *scaleDB) env(extra []string) []string {
 	return append(append(os.Environ(), "DATABASE_URL="+db.url, "AISPEND_CONFIG="+db.config, "AISPEND_OUTPUT="+db.out,
-		"AISPEND_NOW="+db.now.Format(time.RFC3339), "AISPEND_SMTP_HOST="), extra...)
+		"AISPEND_NOW="+db.now.Format(time.RFC3339), "AISPEND_SMTP_HOST=", "AISPEND_REPORTS_TAG_KEYS="+scaleTagKeys()), extra...)
 }
+
+// scaleTagKeys is SCALE_TAG_KEYS: the reports.tag_keys of every run (comma-separated; the demo's
+// events carry env, feature and region); default none, the endpoint breakdown only.
+func scaleTagKeys() string { return os.Getenv("SCALE_TAG_KEYS") }
 
 // run runs the binary `times` times and returns the median time and the highest peak RSS.
 func (db *scaleDB) run(b *testing.B, times int, extraEnv []string, args ...string) cmdResult {
@@ -453,7 +457,8 @@ func watchRSS(pid int) (stop func() int64) {
 // runs it on each tick: without the start of a process, the configuration and the migrations
 // that a cron `aispend run --alerts-only` pays each time. Peak RSS is not measured (0).
 func (db *scaleDB) scheduledCheck(b *testing.B, times int) cmdResult {
-	env := map[string]string{"DATABASE_URL": db.url, "AISPEND_OUTPUT": db.out, "AISPEND_NOW": db.now.Format(time.RFC3339)}
+	env := map[string]string{"DATABASE_URL": db.url, "AISPEND_OUTPUT": db.out, "AISPEND_NOW": db.now.Format(time.RFC3339),
+		"AISPEND_REPORTS_TAG_KEYS": scaleTagKeys()}
 	cfg, err := loadConfig(db.config, func(k string) string { return env[k] })
 	if err != nil {
 		b.Fatal(err)

@@ -137,6 +137,7 @@ func newCollector(ctx context.Context, cfg *Config, env *environment, pool *pgxp
 		AdminTokens:  cfg.Ingest.AdminTokens,
 		Location:     cfg.Location,
 		ReadNow:      cfg.now,
+		TagKeys:      cfg.Reports.TagKeys,
 		Read:         newReadAPI(cfg, pool),
 		TestAlert:    testAlerter{cfg: cfg},
 		MaxEvents:    cfg.Ingest.MaxEvents,

@@ -101,14 +101,14 @@ type Row struct {
 	Totals
 }
 
-func rowsOf(rows []report.Row, total decimal.Decimal) []Row {
+func rowsOf(dim report.Dimension, rows []report.Row, total decimal.Decimal) []Row {
 	out := []Row{}
 	for _, r := range rows {
 		share := decimal.Zero
 		if total.IsPositive() {
 			share = r.Cost.Mul(decimal.NewFromInt(100)).DivRound(total, 2)
 		}
-		out = append(out, Row{Key: r.Key, Label: r.Label(), Other: r.Other, Share: share.StringFixed(2), Totals: totalsOf(r.Totals)})
+		out = append(out, Row{Key: r.Key, Label: r.LabelIn(dim), Other: r.Other, Share: share.StringFixed(2), Totals: totalsOf(r.Totals)})
 	}
 	return out
 }
@@ -128,9 +128,9 @@ func StatsOf(rep *report.Report, asOf time.Time) Stats {
 	c := rep.Totals.Cost
 	return Stats{
 		Range: rangeOf(rep.Period, rep.Currency, asOf), Totals: totalsOf(rep.Totals),
-		Services:  rowsOf(rep.Breakdowns[report.ByService], c),
-		Models:    rowsOf(rep.Breakdowns[report.ByModel], c),
-		Providers: rowsOf(rep.Breakdowns[report.ByProvider], c),
+		Services:  rowsOf(report.ByService, rep.Breakdowns[report.ByService], c),
+		Models:    rowsOf(report.ByModel, rep.Breakdowns[report.ByModel], c),
+		Providers: rowsOf(report.ByProvider, rep.Breakdowns[report.ByProvider], c),
 	}
 }
 
@@ -172,7 +172,7 @@ type Top struct {
 func TopOf(rep *report.Report, dim report.Dimension, limit int, asOf time.Time) Top {
 	return Top{
 		Range: rangeOf(rep.Period, rep.Currency, asOf), Dimension: DimensionName(dim), Limit: limit,
-		Total: totalsOf(rep.Totals), Rows: rowsOf(rep.Breakdowns[dim], rep.Totals.Cost),
+		Total: totalsOf(rep.Totals), Rows: rowsOf(dim, rep.Breakdowns[dim], rep.Totals.Cost),
 	}
 }
 
@@ -312,7 +312,7 @@ type Document struct {
 	Label   string            `json:"label"`
 	Stats   Stats             `json:"stats"`
 	Daily   Daily             `json:"daily"`
-	Top     map[string]Top    `json:"top"` // by dimension name: service, model, provider, org, user
+	Top     map[string]Top    `json:"top"` // by dimension name: service, model, provider, org, user, endpoint, tag:<key>
 	Alerts  Alerts            `json:"alerts"`
 	Budgets []Budget          `json:"budgets"` // as GET /v1/budgets shows them, for the budget periods holding the period's end
 	// Compare is what the page's changes are measured against; absent when none was read.
@@ -336,7 +336,7 @@ func DocumentOf(rep *report.Report, alerts []report.LedgerEntry, asOf time.Time)
 		Stats: StatsOf(rep, asOf), Daily: DailyOf(rep, asOf), Top: map[string]Top{},
 		Alerts: AlertsOf(rep.Period, rep.Currency, alerts, asOf), Budgets: BudgetsOf(asOf, rep.Currency, rep.Budgets).Budgets,
 	}
-	for _, dim := range report.Dimensions {
+	for _, dim := range append(append([]report.Dimension(nil), report.Dimensions...), rep.Chargeback...) {
 		d.Top[DimensionName(dim)] = TopOf(rep, dim, DefaultLimit, asOf)
 	}
 	if rep.Previous != nil {

@@ -53,22 +53,24 @@ func (q Query) Period(loc *time.Location) report.Period {
 }
 
 // DimensionName is the name the read API and report.json give a breakdown dimension: service,
-// model, provider, org, user.
+// model, provider, org, user, endpoint, tag:<key>.
 func DimensionName(dim report.Dimension) string { return strings.TrimSuffix(string(dim), "_id") }
 
-// DimensionNames are the names of report.Dimensions, in report order.
-func DimensionNames() []string {
-	names := make([]string, len(report.Dimensions))
-	for i, d := range report.Dimensions {
-		names[i] = DimensionName(d)
+// DimensionNames are the names of report.Dimensions, in report order, then of the chargeback
+// dimensions of tagKeys (the configured reports.tag_keys).
+func DimensionNames(tagKeys []string) []string {
+	var names []string
+	for _, d := range append(append([]report.Dimension(nil), report.Dimensions...), report.ChargebackDimensions(tagKeys)...) {
+		names = append(names, DimensionName(d))
 	}
 	return names
 }
 
 // DimensionOf is the breakdown of an API dimension name ("user", "org", "service", "model",
-// "provider"; the event fields' names "org_id" and "user_id" too); false for any other name.
-func DimensionOf(name string) (report.Dimension, bool) {
-	for _, d := range report.Dimensions {
+// "provider", "endpoint", "tag:<key>" of a key in tagKeys; the event fields' names "org_id" and
+// "user_id" too); false for any other name, a tag key not configured included.
+func DimensionOf(name string, tagKeys []string) (report.Dimension, bool) {
+	for _, d := range append(append([]report.Dimension(nil), report.Dimensions...), report.ChargebackDimensions(tagKeys)...) {
 		if name == DimensionName(d) || name == string(d) {
 			return d, true
 		}

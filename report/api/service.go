@@ -24,6 +24,9 @@ type Service struct {
 	Currency string
 	Location *time.Location // the report time zone: a query's dates are days there
 	Now      func() time.Time
+	// TagKeys are the configured tag keys (reports.tag_keys): GET /v1/top answers dimension
+	// tag:<key> for these only; the Source's reports break spend down by the same keys.
+	TagKeys []string
 	// CacheFor is how long a computed report is reused; 0 computes every time.
 	CacheFor time.Duration
 	// Timeout bounds one computation, which the requests waiting for it share (default
@@ -98,9 +101,9 @@ func (s *Service) Daily(ctx context.Context, q Query) (Daily, error) {
 // Top answers GET /v1/top for q: the top q.Limit (1 to MaxLimit) values of q.Dimension, then
 // "other".
 func (s *Service) Top(ctx context.Context, q Query) (Top, error) {
-	dim, ok := DimensionOf(q.Dimension)
+	dim, ok := DimensionOf(q.Dimension, s.TagKeys)
 	if !ok {
-		return Top{}, fmt.Errorf("dimension %q: want one of %v", q.Dimension, DimensionNames())
+		return Top{}, fmt.Errorf("dimension %q: want one of %v", q.Dimension, DimensionNames(s.TagKeys))
 	}
 	if q.Limit < 1 || q.Limit > MaxLimit {
 		return Top{}, fmt.Errorf("limit %d: want 1 to %d", q.Limit, MaxLimit)

@@ -53,6 +53,10 @@ type Store interface {
 	SendDigest(ctx context.Context, kind, period, messageID string, recipients []string, force bool, send func(context.Context) error) (bool, error)
 	// DigestSent reports whether the period's digest was sent.
 	DigestSent(ctx context.Context, kind, period string) (bool, error)
+	// SendStatement calls send unless owner's statement of month was sent already or another
+	// run is sending it, and records the outcome (chargeback.go); false when it did not call
+	// send. A failed send stays pending for the next run.
+	SendStatement(ctx context.Context, owner report.Owner, month, recipient, messageID string, send func(context.Context) error) (bool, error)
 }
 
 // eventSource streams a period's events: the Store, or the report's own snapshot.
@@ -96,6 +100,8 @@ type Config struct {
 	// NoEventsExport turns the events CSV and the FOCUS CSV off (reports.events_export: false):
 	// no raw event leaves the database except on a workbook's Events sheet.
 	NoEventsExport bool
+	// Chargeback sends the monthly chargeback statements (chargeback.go); nil: none.
+	Chargeback *Chargeback
 	// UnitPrices gives the FOCUS export its list prices per token meter (the price table); nil:
 	// ListUnitPrice is empty and each group's cost is on one row (sheet.FocusCSV).
 	UnitPrices report.UnitPrices
@@ -139,7 +145,8 @@ func New(cfg Config) (*Outputs, error) {
 	return &Outputs{cfg: cfg}, nil
 }
 
-// Write runs the output steps of a run, in order: pages, workbooks, publish, digest. Each takes
+// Write runs the output steps of a run, in order: pages, workbooks, publish, digest, and on a
+// monthly run with chargeback configured the statements. Each takes
 // what the steps before it made (nil when one failed) and returns what it made. It returns the
 // outcome of each step, in order.
 func (o *Outputs) Write(ctx context.Context, res *report.Result) (steps []report.StepResult) {
@@ -173,6 +180,9 @@ func (o *Outputs) Write(ctx context.Context, res *report.Result) (steps []report
 		return err
 	})
 	step("digest", func() error { return o.digest(ctx, res, at, site, files, history) })
+	if o.cfg.Chargeback != nil && res.Period.Kind == report.Monthly {
+		step("chargeback", func() error { return o.chargeback(ctx, res, at) })
+	}
 	return steps
 }
 

@@ -323,8 +323,8 @@ func TestPageShowsChangesSpikesAndUnpriced(t *testing.T) {
 	if err := p.Eval(ctx, `Array.from(document.querySelectorAll('.tables .panel table')).map(t => t.innerText)`, &tables); err != nil {
 		t.Fatal(err)
 	}
-	if len(tables) != 2 {
-		t.Fatalf("%d top tables; want users and organisations", len(tables))
+	if len(tables) != 3 {
+		t.Fatalf("%d top tables; want users, organisations and endpoints", len(tables))
 	}
 	for i, noun := range []string{"user", "organisation"} {
 		for _, want := range []string{"(other: 1 " + noun + ")", "total\t₩130"} {

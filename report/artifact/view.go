@@ -62,6 +62,9 @@ func Page(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.Time
 		}
 	}
 	pg.DailyCost = dayCosts(rep.Series, rep.AsOf)
+	for _, a := range rep.Anomalies {
+		pg.Anomalies = append(pg.Anomalies, site.AnomalyLine{Summary: a.Summary(rep.Currency, rep.Period.Start.Location()), Status: a.Status})
+	}
 	for _, e := range alerts {
 		pg.Alerts = append(pg.Alerts, site.Alert{
 			At: e.CreatedAt, Budget: e.Budget, Threshold: e.Threshold,
@@ -147,6 +150,16 @@ func pageBreakdowns(pg *site.PeriodPage, rep *report.Report) {
 	for _, r := range rep.Breakdowns[report.ByOrg] {
 		pg.TopOrgs = append(pg.TopOrgs, spender(report.ByOrg, r))
 	}
+	for _, d := range rep.Chargeback {
+		c := site.ChargebackTable{Title: strings.ToLower(d.Title()[:1]) + d.Title()[1:], Noun: "endpoints", None: d.NoneLabel()}
+		if _, ok := d.TagKey(); ok {
+			c.Noun = "values"
+		}
+		for _, r := range rep.Breakdowns[d] {
+			c.Rows = append(c.Rows, spender(d, r))
+		}
+		pg.Chargeback = append(pg.Chargeback, c)
+	}
 }
 
 // rowName is a breakdown row's key for a view: "(other)" for the row that sums the rest, "" (shown
@@ -223,11 +236,12 @@ func Workbook(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 			AvgCost:        avgCost(t),
 			UnpricedModels: unpricedLines(rep.UnpricedModels),
 		},
-		Services: breakdown(rep.Breakdowns[report.ByService]),
-		Models:   breakdown(rep.Breakdowns[report.ByModel]),
-		Users:    breakdown(every(rep, report.ByUser)),
-		Orgs:     breakdown(every(rep, report.ByOrg)),
-		Events:   events,
+		Services:   breakdown(rep.Breakdowns[report.ByService]),
+		Models:     breakdown(rep.Breakdowns[report.ByModel]),
+		Users:      breakdown(every(rep, report.ByUser)),
+		Orgs:       breakdown(every(rep, report.ByOrg)),
+		Chargeback: chargebackSheets(rep),
+		Events:     events,
 	}
 	wb.Progress = report.Progress(p, rep.AsOf)
 	if wb.Progress != "" {
@@ -295,6 +309,24 @@ func latency(h report.Histogram) *sheet.Latency {
 		return nil
 	}
 	return &sheet.Latency{P50: float64(h.Percentile(0.50)), P95: float64(h.Percentile(0.95)), P99: float64(h.Percentile(0.99))}
+}
+
+// chargebackSheets are the workbook's sheets by endpoint and by each tag key: every value, the
+// row without one labelled "(no endpoint)" or "(untagged)".
+func chargebackSheets(rep *report.Report) []sheet.ChargebackSheet {
+	var out []sheet.ChargebackSheet
+	for _, d := range rep.Chargeback {
+		name := "By endpoint"
+		if k, ok := d.TagKey(); ok {
+			name = "By tag " + k
+		}
+		rows := breakdown(every(rep, d))
+		for i, r := range every(rep, d) {
+			rows[i].Name = r.LabelIn(d)
+		}
+		out = append(out, sheet.ChargebackSheet{Name: name, Column: d.Title(), Rows: rows})
+	}
+	return out
 }
 
 // every is each row of dimension d, when the report has them all (users and orgs: the

@@ -24,7 +24,8 @@ var _ report.Notifier = (*PagerDuty)(nil)
 
 func (p *PagerDuty) Name() string { return p.ChannelName }
 
-// Accepts takes CRITICAL alerts only: a page wakes someone.
+// Accepts takes CRITICAL alerts only: a page wakes someone. Anomalies go to PagerDuty only
+// where they are routed to it (report.Job.anomalyChannels), as warnings.
 func (p *PagerDuty) Accepts(s report.Severity) bool { return s == report.Critical }
 func (p *PagerDuty) Resolves() bool                 { return true }
 
@@ -46,6 +47,9 @@ func PagerDutyEvent(m report.ChannelMessage, routingKey string) map[string]any {
 	ev := map[string]any{"routing_key": routingKey, "event_action": m.Action, "dedup_key": m.DedupKey}
 	if m.Action == report.ActionResolve {
 		return ev
+	}
+	if m.Anomaly != nil {
+		return anomalyPagerDuty(m, routingKey)
 	}
 	ev["event_action"] = "trigger"
 	st := m.Status

@@ -18,6 +18,8 @@ func Summary(m report.ChannelMessage) string {
 	name, period := st.Budget.Name, st.Period.String()
 	var s string
 	switch {
+	case m.Anomaly != nil:
+		s = "[" + string(report.Warning) + "] " + m.Anomaly.Summary(m.Currency, loc(m))
 	case m.Action == report.ActionResolve:
 		s = fmt.Sprintf("budget %s: %s has ended and its spend reset", name, period)
 	case br.Kind == report.BurnRate:
@@ -89,6 +91,9 @@ const (
 // SlackMessage is the Block Kit message of m: the same facts as the alert email (budget, period
 // and when it resets, spent / limit / remaining / percent, the drivers, the link to the report).
 func SlackMessage(m report.ChannelMessage) SlackPayload {
+	if m.Anomaly != nil {
+		return anomalySlack(m)
+	}
 	st, br := m.Status, m.Breach
 	loc := m.Location
 	if loc == nil {

@@ -35,6 +35,7 @@ type WebhookBody struct {
 	Alert        *webhookAlert              `json:"alert,omitempty"`
 	Spend        *webhookSpend              `json:"spend,omitempty"`
 	Drivers      map[string][]webhookDriver `json:"drivers,omitempty"`
+	Anomaly      *webhookAnomaly            `json:"anomaly,omitempty"`
 	Links        webhookLinks               `json:"links"`
 }
 
@@ -86,6 +87,9 @@ func NewWebhookBody(m report.ChannelMessage) WebhookBody {
 	asOf := m.AsOf
 	if asOf.IsZero() {
 		asOf = time.Now()
+	}
+	if m.Anomaly != nil {
+		return anomalyWebhookBody(m, asOf)
 	}
 	b := WebhookBody{
 		Version: WebhookVersion, ID: m.ID, Type: m.Type, Action: m.Action, Installation: m.Installation,

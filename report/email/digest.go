@@ -67,6 +67,8 @@ type Digest struct {
 	// BudgetSummaries sum up the budgets of a shorter period than the digest's
 	// ("daily-total: exceeded on 3 of 30 days").
 	BudgetSummaries []string
+	// Anomalies are the anomalies of the period (report.Report.Anomalies).
+	Anomalies []report.Anomaly
 
 	Budgets []Budget
 	// Envelopes are the envelope budgets' entities (budgets per user, organisation, endpoint or
@@ -564,6 +566,11 @@ func sections(d Digest, cur string, loc *time.Location) []digestSection {
 			s.Date.In(loc).Format("Mon 2 Jan"), format.Format(s.Cost, cur), format.Format(s.Median, cur)))
 	}
 	add("Spike days", spikes)
+	var anomalies []string
+	for _, a := range d.Anomalies {
+		anomalies = append(anomalies, a.Summary(cur, loc))
+	}
+	add("Anomalies", anomalies)
 	var unpriced []string
 	for _, u := range d.UnpricedModels {
 		line := u.Model + ": " + format.Counted(u.Events, "event") + " unpriced"

@@ -49,6 +49,37 @@ func FileAttachment(path string, maxBytes int64) (*Attachment, error) {
 	}, nil
 }
 
+// read is the workbook's bytes when it fits under the cap (nil when a is nil or it does not),
+// and what the email says about it. A workbook that does not fit is not an error: the email
+// says so.
+func (a *Attachment) read() (workbookNote, []byte, error) {
+	if a == nil {
+		return workbookNote{}, nil, nil
+	}
+	if err := checkFilename(a.Filename); err != nil {
+		return workbookNote{}, nil, err
+	}
+	if a.Open == nil {
+		return workbookNote{}, nil, errors.New("attachment has no Open")
+	}
+	limit := a.limit()
+	note := workbookNote{Filename: a.Filename, Size: formatBytes(a.Size), Cap: formatBytes(limit)}
+	if a.Size > limit {
+		note.TooLarge = true
+		return note, nil, nil
+	}
+	b, err := readCapped(a.Open, limit)
+	switch {
+	case errors.Is(err, errTooLarge):
+		note.TooLarge, note.Size = true, "over "+formatBytes(limit)
+		return note, nil, nil
+	case err != nil:
+		return workbookNote{}, nil, fmt.Errorf("read workbook %s: %w", a.Filename, err)
+	}
+	note.Attached, note.Size = true, formatBytes(int64(len(b)))
+	return note, b, nil
+}
+
 func (a *Attachment) limit() int64 {
 	if a.MaxBytes > 0 {
 		return a.MaxBytes
@@ -78,30 +109,9 @@ func DigestEmail(d Digest, from string, to []string, attach *Attachment) (*repor
 	if len(to) == 0 {
 		return nil, errors.New("build digest: no recipients")
 	}
-	var note workbookNote
-	var content []byte
-	if attach != nil {
-		if err := checkFilename(attach.Filename); err != nil {
-			return nil, fmt.Errorf("build digest: %w", err)
-		}
-		if attach.Open == nil {
-			return nil, errors.New("build digest: attachment has no Open")
-		}
-		limit := attach.limit()
-		note = workbookNote{Filename: attach.Filename, Size: formatBytes(attach.Size), Cap: formatBytes(limit)}
-		if attach.Size > limit {
-			note.TooLarge = true
-		} else {
-			b, err := readCapped(attach.Open, limit)
-			if errors.Is(err, errTooLarge) {
-				note.TooLarge, note.Size = true, "over "+formatBytes(limit)
-			} else if err != nil {
-				return nil, fmt.Errorf("build digest: read workbook %s: %w", attach.Filename, err)
-			} else {
-				content = b
-				note.Attached, note.Size = true, formatBytes(int64(len(b)))
-			}
-		}
+	note, content, err := attach.read()
+	if err != nil {
+		return nil, fmt.Errorf("build digest: %w", err)
 	}
 	subject, html, text, err := digestParts(d, note)
 	if err != nil {

@@ -61,6 +61,7 @@ func DigestOf(rep *report.Report, alerts []report.LedgerEntry, generatedAt time.
 		d.Previous = &k
 	}
 	d.Spikes = report.Spikes(rep.History, rep.Series)
+	d.Anomalies = rep.Anomalies
 	for _, s := range rep.BudgetSummaries {
 		d.BudgetSummaries = append(d.BudgetSummaries, s.String())
 	}

@@ -35,6 +35,20 @@ func randomEvents(r *rand.Rand, first time.Time, days, n int) []ev {
 			user: fmt.Sprintf("user-%d", r.IntN(9)), org: fmt.Sprintf("org-%d", r.IntN(3)),
 			cost: costs[r.IntN(len(costs))], ms: int64(r.IntN(5000)), fail: r.IntN(10) == 0,
 		}
+		// Endpoints and tags from i, not r, so that the other fields stay what they were: some
+		// events without an endpoint, untagged, tagged with another key only, or an empty value.
+		if i%4 != 0 {
+			out[i].endpoint = fmt.Sprintf("/v1/ep-%d", i%3)
+		}
+		switch i % 5 {
+		case 0:
+		case 1:
+			out[i].tags = map[string]string{"other": "x"}
+		case 2:
+			out[i].tags = map[string]string{"team": ""}
+		default:
+			out[i].tags = map[string]string{"team": fmt.Sprintf("team-%d", i%7), "project": fmt.Sprintf("p%d", i%2)}
+		}
 	}
 	return out
 }
@@ -86,6 +100,41 @@ func checkAggregates(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from,
 	}
 }
 
+// checkBreakdowns asserts that the chargeback breakdowns of every day of [from, to) in loc equal
+// a GROUP BY over the events, by endpoint and by each of keys (key ” for none, an empty tag
+// value counted as untagged): every column, cost exact.
+func checkBreakdowns(t *testing.T, pool *pgxpool.Pool, loc *time.Location, from, to time.Time, keys []string) {
+	t.Helper()
+	ctx := context.Background()
+	const sums = `count(*), count(*) FILTER (WHERE NOT success), count(*) FILTER (WHERE cache_hit),
+		count(*) FILTER (WHERE cost IS NULL), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
+		sum(cache_write_tokens), sum(reasoning_tokens), coalesce(sum(cost), 0), count(duration_ms),
+		coalesce(sum(duration_ms), 0)`
+	const cols = `day, key, requests, failures, cache_hits, unpriced, input_tokens, output_tokens,
+		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, latency_count, latency_sum_ms`
+	fields := map[string]string{"endpoint": "coalesce(endpoint, '')"}
+	for _, k := range keys {
+		fields["tag:"+k] = fmt.Sprintf("coalesce(tags ->> '%s', '')", k)
+	}
+	for dim, field := range fields {
+		raw := fmt.Sprintf(`SELECT (occurred_at AT TIME ZONE $1)::date AS day, %s AS key, %s
+			FROM events WHERE occurred_at >= $2 AND occurred_at < $3 GROUP BY 1, 2`, field, sums)
+		kept := fmt.Sprintf(`SELECT %s FROM daily_breakdowns WHERE tz = $1 AND dim = '%s'
+			AND day >= ($2 AT TIME ZONE $1)::date AND day < ($3 AT TIME ZONE $1)::date`, cols, dim)
+		var n, rows int
+		q := "SELECT count(*) FROM (((" + raw + ") EXCEPT ALL (" + kept + ")) UNION ALL ((" + kept + ") EXCEPT ALL (" + raw + "))) x"
+		if err := pool.QueryRow(ctx, q, loc.String(), from, to).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if err := pool.QueryRow(ctx, "SELECT count(*) FROM ("+kept+") x", loc.String(), from, to).Scan(&rows); err != nil {
+			t.Fatal(err)
+		}
+		if n != 0 || rows == 0 {
+			t.Fatalf("breakdowns by %s differ from a GROUP BY over the events in %d rows (%d kept)", dim, n, rows)
+		}
+	}
+}
+
 // checkRebuildEqual asserts that the aggregates of the current days p's report reads, however
 // they were kept up to date (rebuilds, added deltas), hold exactly what rebuilding every one of
 // them from the events writes: every column of every fine row and rollup, histograms included.
@@ -95,6 +144,8 @@ func checkRebuildEqual(t *testing.T, pool *pgxpool.Pool, st *pgquery.Store, loc 
 	const aggCols = `tz, day, service, model, provider, org_id, user_id, requests, failures, cache_hits, unpriced,
 		input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens, cost,
 		latency_count, latency_sum_ms, latency_buckets, latency_counts`
+	const breakdownCols = `tz, day, dim, key, requests, failures, cache_hits, unpriced, input_tokens, output_tokens,
+		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, latency_count, latency_sum_ms`
 	const rollCols = `tz, day, dim, key, requests, failures, cache_hits, unpriced, input_tokens, output_tokens,
 		cache_read_tokens, cache_write_tokens, reasoning_tokens, cost, latency_count, latency_sum_ms,
 		latency_buckets, latency_counts`
@@ -102,13 +153,14 @@ func checkRebuildEqual(t *testing.T, pool *pgxpool.Pool, st *pgquery.Store, loc 
 		"CREATE TABLE kept_aggregates AS SELECT " + aggCols + " FROM daily_aggregates WHERE tz = $1",
 		"CREATE TABLE kept_rollups AS SELECT " + rollCols + " FROM daily_rollups WHERE tz = $1",
 		"CREATE TABLE kept_days AS SELECT day FROM aggregate_days WHERE tz = $1",
+		"CREATE TABLE kept_breakdowns AS SELECT " + breakdownCols + " FROM daily_breakdowns WHERE tz = $1",
 		"DELETE FROM aggregate_days WHERE tz = $1",
 	} {
 		if _, err := pool.Exec(ctx, s, loc.String()); err != nil {
 			t.Fatal(err)
 		}
 	}
-	defer pool.Exec(ctx, "DROP TABLE kept_aggregates, kept_rollups, kept_days")
+	defer pool.Exec(ctx, "DROP TABLE kept_aggregates, kept_rollups, kept_days, kept_breakdowns")
 	rep, err := st.Report(ctx, report.ReportRequest{Period: p})
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +171,7 @@ func checkRebuildEqual(t *testing.T, pool *pgxpool.Pool, st *pgquery.Store, loc 
 	for _, c := range []struct{ kept, table, cols string }{
 		{"kept_aggregates", "daily_aggregates", aggCols},
 		{"kept_rollups", "daily_rollups", rollCols},
+		{"kept_breakdowns", "daily_breakdowns", breakdownCols},
 	} {
 		// The days that were current (kept up to date) and are now rebuilt.
 		days := "tz = $1 AND day = ANY ($2::date[]) AND day IN (SELECT day FROM kept_days)"
@@ -167,6 +220,7 @@ func TestIncrementalRefresh(t *testing.T) {
 			ctx := context.Background()
 			pool := pgtest.Pool(t)
 			st := pgquery.New(pool)
+			st.TagKeys = []string{"team", "project"}
 			r := rand.New(rand.NewPCG(1, 2))
 			first := time.Date(2026, 10, 1, 0, 0, 0, 0, loc)
 			insert(t, pool, randomEvents(r, first, 12, 600)...)
@@ -179,6 +233,7 @@ func TestIncrementalRefresh(t *testing.T) {
 				t.Fatalf("first run rebuilt %d days; want the 30 of the series and the 30 before (its spike baseline)", got)
 			}
 			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
+			checkBreakdowns(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End, st.TagKeys)
 
 			// Nothing changed: the same run rebuilds nothing.
 			rep, err = st.Report(ctx, report.ReportRequest{Period: day12})
@@ -191,9 +246,10 @@ func TestIncrementalRefresh(t *testing.T) {
 
 			// Late events for three earlier days (one just before midnight), and a re-priced event.
 			late := []ev{
-				{at: first.AddDate(0, 0, 2).Add(5 * time.Hour), service: "LATE", cost: "1.25", ms: 10},
-				{at: first.AddDate(0, 0, 5).Add(-time.Second), service: "LATE", cost: "2", ms: 20},
-				{at: first.AddDate(0, 0, 9).Add(23 * time.Hour), service: "LATE", cost: "", ms: 30},
+				{at: first.AddDate(0, 0, 2).Add(5 * time.Hour), service: "LATE", cost: "1.25", ms: 10, endpoint: "/late",
+					tags: map[string]string{"team": "late-team"}},
+				{at: first.AddDate(0, 0, 5).Add(-time.Second), service: "LATE", cost: "2", ms: 20, tags: map[string]string{"project": "p1"}},
+				{at: first.AddDate(0, 0, 9).Add(23 * time.Hour), service: "LATE", cost: "", ms: 30, endpoint: "/v1/ep-1"},
 			}
 			insert(t, pool, late...)
 			var id string
@@ -221,6 +277,7 @@ func TestIncrementalRefresh(t *testing.T) {
 			if got := dates(rep.RefreshedDays); fmt.Sprint(got) != fmt.Sprint(want) {
 				t.Fatalf("run after late and re-priced events rebuilt %v; want %v (the re-priced day only)", got, want)
 			}
+			checkBreakdowns(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End, st.TagKeys)
 			checkRebuildEqual(t, pool, st, loc, day12)
 			checkAggregates(t, pool, loc, day12.Start.AddDate(0, 0, -29), day12.End)
 			var raw string

@@ -53,6 +53,10 @@ var (
 		"/*visible*/", "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $4::txid_snapshot))").Replace(q("refresh_insert"))
 	qMarksBarrier         = q("marks_barrier")
 	qCurrentSnapshot      = q("current_snapshot")
+	qBreakdownsDelete     = q("breakdowns_delete")
+	qBreakdownsDeltas     = q("breakdowns_deltas")
+	qBreakdownDays        = q("breakdown_days")
+	qReportBreakdowns     = q("report_breakdowns")
 	qReportTotals         = q("report_totals")
 	qReportLatency        = q("report_latency")
 	qReportRange          = q("report_range")
@@ -74,6 +78,10 @@ var (
 	qLedgerStale          = q("ledger_stale")
 	qEvents               = strings.Replace(q("events"), "/*visible*/", "", 1)
 	qEventsCitus          = strings.Replace(q("events"), "/*visible*/", visibleIn3, 1)
+	// The events of a scope (a chargeback owner's lines): events.sql with scope.sql's predicate,
+	// its parameters after the range (and, on Citus, after the snapshot of visibleIn3).
+	qScopedEvents      = strings.Replace(q("events"), "/*visible*/", "AND "+scopeAt(2), 1)
+	qScopedEventsCitus = strings.Replace(q("events"), "/*visible*/", visibleIn3+" AND "+scopeAt(3), 1)
 	qDigestClaim          = q("digest_claim")
 	qDigestLock           = q("digest_lock")
 	qDigestSent           = q("digest_sent")
@@ -148,6 +156,11 @@ type Store struct {
 	// Logger says when the replica could not serve them; default slog.Default().
 	Logger *slog.Logger
 
+	// TagKeys are the configured tag keys (reports.tag_keys): a report breaks spend down by
+	// endpoint and by each of them (report.Report.Chargeback), and a refresh keeps their
+	// breakdowns (daily_breakdowns) with the aggregates.
+	TagKeys []string
+
 	engineMu    sync.Mutex
 	engineKnown bool
 	distributed bool // events is a Citus distributed table (pgstore.Distributed)
@@ -190,6 +203,7 @@ func (s *Store) Report(ctx context.Context, req report.ReportRequest) (*report.R
 	if err != nil {
 		return nil, err
 	}
+	plan.tagKeys = s.TagKeys
 	conn, unlock, err := s.lockAggregates(ctx)
 	if err != nil {
 		return nil, err
@@ -232,6 +246,7 @@ type reportPlan struct {
 	cmp                    *report.Comparison
 	from, to               time.Time // the days refreshed
 	topN                   int
+	tagKeys                []string
 }
 
 // planReport computes the ranges req reads.
@@ -290,12 +305,15 @@ func comparison(p report.Period, asOf time.Time) *report.Comparison {
 // cache savings and unpriced models.
 func readPlanned(ctx context.Context, tx pgx.Tx, plan reportPlan, req report.ReportRequest) (*report.Report, error) {
 	p, loc := plan.p, plan.p.Start.Location()
-	refreshed, err := refresh(ctx, tx, loc, plan.from, plan.to)
+	refreshed, err := refresh(ctx, tx, loc, plan.from, plan.to, plan.tagKeys)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := readReport(ctx, tx, p, plan.seriesStart, plan.histStart, plan.topN)
 	if err != nil {
+		return nil, err
+	}
+	if err := readChargeback(ctx, tx, rep, plan.tagKeys, plan.topN); err != nil {
 		return nil, err
 	}
 	if plan.cmp.Totals, plan.cmp.ByKey, err = readRange(ctx, tx, loc.String(), plan.cmp.Start, plan.cmp.End); err != nil {
@@ -405,7 +423,7 @@ func (s *Store) Refresh(ctx context.Context, from, to time.Time, lag time.Durati
 		return false, err
 	}
 	return true, pgx.BeginTxFunc(ctx, conn, pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
-		_, err := refresh(ctx, tx, from.Location(), from, to)
+		_, err := refresh(ctx, tx, from.Location(), from, to, s.TagKeys)
 		return err
 	})
 }
@@ -505,7 +523,10 @@ func nextDay(t time.Time, loc *time.Location) time.Time {
 // (recorded in dropped_partitions) or is detaching. A month without a partition holds no events
 // (the collector creates a partition before it stores into a month), so it does not stop a
 // rebuild. Days are rebuilt a contiguous run at a time, so each statement reads one time range.
-func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time) ([]time.Time, error) {
+// A rebuilt day gets its chargeback breakdowns by endpoint and tagKeys rebuilt with it; a
+// current day whose breakdowns were built with other keys gets only those rebuilt (one scan of
+// its events), and is not listed among the rebuilt days.
+func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time, tagKeys []string) ([]time.Time, error) {
 	// One refresh at a time: two concurrent delete + insert of the same day would collide, and
 	// a run must see the marks and aggregates of the one before it.
 	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
@@ -527,61 +548,136 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 	if err != nil {
 		return nil, err
 	}
-	refreshInsert, snapshot := qRefreshInsert, []any{}
-	if distributed, err := pgstore.Distributed(ctx, tx); err != nil {
+	keys := append([]string{}, tagKeys...) // never NULL: a day built with no key has '{}'
+	withKeys, err := breakdownDays(ctx, tx, tz, from, to, keys)
+	if err != nil {
 		return nil, err
-	} else if distributed {
+	}
+	distributed, err := pgstore.Distributed(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	refreshInsert, snapshot := qRefreshInsert, []any{}
+	if distributed {
 		snap, err := marksBarrier(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
 		refreshInsert, snapshot = qRefreshInsertCitus, []any{snap}
 	}
+	insertBreakdowns := breakdownsInsert(len(keys), distributed)
 	var rebuilt []time.Time
-	var run []time.Time // the days of the current run, with run[len-1]'s end in runEnd
-	var runEnd time.Time
-	flush := func() error {
-		if len(run) == 0 {
+	// A run of contiguous days to rebuild: whole (aggregates and breakdowns) or only their
+	// breakdowns.
+	type dayRun struct {
+		days  []time.Time
+		end   time.Time // the end of days[len-1]
+		whole bool
+	}
+	flush := func(run *dayRun) error {
+		if len(run.days) == 0 {
 			return nil
 		}
-		dates := make([]time.Time, len(run))
-		for i, d := range run {
+		dates := make([]time.Time, len(run.days))
+		for i, d := range run.days {
 			dates[i] = dateOf(d)
 		}
-		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
-			return fmt.Errorf("delete daily aggregates: %w", err)
+		if run.whole {
+			if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
+				return fmt.Errorf("delete daily aggregates: %w", err)
+			}
+			if _, err := tx.Exec(ctx, refreshInsert, append([]any{tz, run.days[0], run.end}, snapshot...)...); err != nil {
+				return fmt.Errorf("rebuild daily aggregates: %w", err)
+			}
 		}
-		if _, err := tx.Exec(ctx, refreshInsert, append([]any{tz, run[0], runEnd}, snapshot...)...); err != nil {
-			return fmt.Errorf("rebuild daily aggregates: %w", err)
+		if _, err := tx.Exec(ctx, qBreakdownsDelete, tz, dates); err != nil {
+			return fmt.Errorf("delete chargeback breakdowns: %w", err)
 		}
-		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
-			return fmt.Errorf("record rebuilt days: %w", err)
+		if _, err := tx.Exec(ctx, insertBreakdowns, append([]any{tz, run.days[0], run.end, keys, dates}, snapshot...)...); err != nil {
+			return fmt.Errorf("rebuild chargeback breakdowns: %w", err)
 		}
-		rebuilt = append(rebuilt, run...)
-		run = nil
+		if run.whole {
+			if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
+				return fmt.Errorf("record rebuilt days: %w", err)
+			}
+			rebuilt = append(rebuilt, run.days...)
+		}
+		run.days = nil
 		return nil
 	}
+	whole, partial := &dayRun{whole: true}, &dayRun{}
 	for d := from; d.Before(to); {
 		next := nextDay(d, loc)
-		if current[dateOf(d)] || !avail.complete(d, next) {
-			if err := flush(); err != nil {
-				return nil, err
+		var add *dayRun
+		switch {
+		case !avail.complete(d, next):
+		case !current[dateOf(d)]:
+			add = whole
+		case !withKeys[dateOf(d)]:
+			add = partial
+		}
+		// Runs stay contiguous: a day ends every run it does not join.
+		for _, r := range []*dayRun{whole, partial} {
+			if r != add {
+				if err := flush(r); err != nil {
+					return nil, err
+				}
 			}
-		} else {
-			run = append(run, d)
-			runEnd = next
-			if len(run) == maxRebuildDays {
-				if err := flush(); err != nil {
+		}
+		if add != nil {
+			add.days, add.end = append(add.days, d), next
+			if len(add.days) == maxRebuildDays {
+				if err := flush(add); err != nil {
 					return nil, err
 				}
 			}
 		}
 		d = next
 	}
-	if err := flush(); err != nil {
+	if err := flush(whole); err != nil {
+		return nil, err
+	}
+	if err := flush(partial); err != nil {
 		return nil, err
 	}
 	return rebuilt, nil
+}
+
+// breakdownsInsert is breakdowns_insert.sql for n tag keys, on plain PostgreSQL or on Citus
+// (distributed): the keys' values are read as one array per event.
+func breakdownsInsert(n int, distributed bool) string {
+	vals := make([]string, n)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("tags ->> ($4::text[])[%d]", i+1)
+	}
+	tags := "'{}'::text[]"
+	if n > 0 {
+		tags = "ARRAY[" + strings.Join(vals, ", ") + "]"
+	}
+	visible := ""
+	if distributed {
+		visible = "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $6::txid_snapshot))"
+	}
+	return strings.NewReplacer("/*tags*/", tags, "/*visible*/", visible).Replace(q("breakdowns_insert"))
+}
+
+// breakdownDays reads breakdown_days.sql: the days of [from, to) whose breakdowns were built with
+// keys, as dateOf values.
+func breakdownDays(ctx context.Context, q querier, tz string, from, to time.Time, keys []string) (map[time.Time]bool, error) {
+	rows, err := q.Query(ctx, qBreakdownDays, tz, dateOf(from), dateOf(to), keys)
+	if err != nil {
+		return nil, fmt.Errorf("list days of the chargeback breakdowns: %w", err)
+	}
+	out := map[time.Time]bool{}
+	var d time.Time
+	_, err = pgx.ForEachRow(rows, []any{&d}, func() error {
+		out[dateOf(d)] = true
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list days of the chargeback breakdowns: %w", err)
+	}
+	return out, nil
 }
 
 // consumeChanges takes every visible change mark (consume_changes.sql) and applies it to the
@@ -591,6 +687,9 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 	staleHours, inserts, err := readChanges(ctx, tx)
 	if err != nil || len(staleHours) == 0 && len(inserts) == 0 {
+		return err
+	}
+	if err := staleHourly(ctx, tx, staleHours, inserts); err != nil {
 		return err
 	}
 	rows, err := tx.Query(ctx, qAggregateZones)
@@ -614,7 +713,11 @@ func consumeChanges(ctx context.Context, tx pgx.Tx) error {
 		}
 		if len(d.hours) > 0 {
 			err := joiningMarks(ctx, tx, func() error {
-				_, err := tx.Exec(ctx, qApplyDeltas, tz, d.hours, d.xacts, d.lo, d.hi)
+				if _, err := tx.Exec(ctx, qApplyDeltas, tz, d.hours, d.xacts, d.lo, d.hi); err != nil {
+					return err
+				}
+				// The chargeback breakdowns of the same days take the same rows.
+				_, err := tx.Exec(ctx, qBreakdownsDeltas, tz, d.hours, d.xacts, d.lo, d.hi)
 				return err
 			})
 			if err != nil {
@@ -825,6 +928,76 @@ func readReport(ctx context.Context, tx pgx.Tx, p report.Period, seriesStart, hi
 	return rep, nil
 }
 
+// readChargeback sets rep's chargeback breakdowns (report_breakdowns.sql): by endpoint and by
+// each of tagKeys, each its top topN and "(other)" in rep.Breakdowns and every row in rep.All.
+// What a dimension's rows lack against the period's total (days whose breakdowns were never
+// built: their events were gone before the key was configured) is added to its row of events
+// without a value, so that every breakdown sums exactly to the total.
+func readChargeback(ctx context.Context, tx pgx.Tx, rep *report.Report, tagKeys []string, topN int) error {
+	rep.Chargeback = report.ChargebackDimensions(tagKeys)
+	names := make([]string, len(rep.Chargeback))
+	for i, d := range rep.Chargeback {
+		names[i] = string(d)
+	}
+	p := rep.Period
+	rows, err := tx.Query(ctx, qReportBreakdowns, p.Start.Location().String(), dateOf(p.Start), dateOf(p.End), names)
+	if err != nil {
+		return fmt.Errorf("query chargeback breakdowns: %w", err)
+	}
+	groups := map[report.Dimension][]report.Row{}
+	var (
+		dim string
+		r   report.Row
+	)
+	_, err = pgx.ForEachRow(rows, []any{&dim, &r.Key, &r.Requests, &r.Failures, &r.CacheHits, &r.Unpriced,
+		&r.InputTokens, &r.OutputTokens, &r.CacheReadTokens, &r.CacheWriteTokens, &r.ReasoningTokens,
+		&r.Cost, &r.LatencyCount, &r.LatencySumMS}, func() error {
+		groups[report.Dimension(dim)] = append(groups[report.Dimension(dim)], r)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("query chargeback breakdowns: %w", err)
+	}
+	if rep.All == nil {
+		rep.All = map[report.Dimension][]report.Row{}
+	}
+	for _, d := range rep.Chargeback {
+		g := fillNone(groups[d], rep.Totals)
+		slices.SortFunc(g, report.CompareRows)
+		n := min(topN, len(g))
+		out := append([]report.Row(nil), g[:n]...)
+		if rest := g[n:]; len(rest) > 0 {
+			other := report.Row{Other: true, Members: len(rest)}
+			for _, row := range rest {
+				other.Add(row.Totals)
+			}
+			out = append(out, other)
+		}
+		rep.Breakdowns[d], rep.All[d] = out, g
+	}
+	return nil
+}
+
+// fillNone adds to the row without a value (key "") what rows lack against total, creating it
+// if needed.
+func fillNone(rows []report.Row, total report.Totals) []report.Row {
+	var sum report.Totals
+	for _, r := range rows {
+		sum.Add(r.Totals)
+	}
+	gap := total.Less(sum)
+	if gap.Requests == 0 && gap.Cost.IsZero() {
+		return rows
+	}
+	for i := range rows {
+		if rows[i].Key == "" {
+			rows[i].Add(gap)
+			return rows
+		}
+	}
+	return append(rows, report.Row{Totals: gap})
+}
+
 // readTotals runs report_totals.sql: the rows of every dimension of period p by dimension, and
 // the totals with their latency of every day from histStart to p's end by date.
 func readTotals(ctx context.Context, tx pgx.Tx, tz string, histStart time.Time, p report.Period) (map[string][]report.Row, map[string]report.Totals, error) {
@@ -935,26 +1108,40 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 // installation), or that there are none: what the report's changes can be measured against
 // (report.VersusOf).
 func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
-	var first pgtype.Timestamptz
-	var d pgtype.Date
-	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
-		return fmt.Errorf("query where the data begin: %w", err)
+	begin, err := firstEvent(ctx, tx, loc)
+	if err != nil {
+		return err
 	}
-	if !d.Valid {
+	if begin.IsZero() {
 		cmp.NoData = true
 		return nil
-	}
-	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
-	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
-		return fmt.Errorf("query the first event: %w", err)
-	}
-	if first.Valid {
-		begin = first.Time
 	}
 	if begin.After(cmp.Start) {
 		cmp.DataBegin = begin
 	}
 	return nil
+}
+
+// firstEvent is where the data of time zone loc begin: the first event of the first day with
+// events in the rollups, or that day's start once retention dropped its events; zero when there
+// are no data at all.
+func firstEvent(ctx context.Context, tx pgx.Tx, loc *time.Location) (time.Time, error) {
+	var first pgtype.Timestamptz
+	var d pgtype.Date
+	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
+		return time.Time{}, fmt.Errorf("query where the data begin: %w", err)
+	}
+	if !d.Valid {
+		return time.Time{}, nil
+	}
+	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
+		return time.Time{}, fmt.Errorf("query the first event: %w", err)
+	}
+	if first.Valid {
+		begin = first.Time
+	}
+	return begin, nil
 }
 
 // unpricedModels names the models of the period's unpriced events with their token counts,
@@ -1258,7 +1445,7 @@ func (s *Store) dropPartition(ctx context.Context, p pgstore.Partition, loc *tim
 		if !p.DetachPending {
 			first := report.PeriodContaining(report.Daily, p.Start, loc).Start
 			last := report.PeriodContaining(report.Daily, p.End.Add(-time.Nanosecond), loc).End
-			if _, err := refresh(ctx, tx, loc, first, last); err != nil {
+			if _, err := refresh(ctx, tx, loc, first, last, s.TagKeys); err != nil {
 				return err
 			}
 		}
@@ -1295,10 +1482,17 @@ func (s *Store) Events(ctx context.Context, from, to time.Time, emit func(report
 
 // readEvents is Events in tx, which on Citus (distributed) has passed the marks barrier.
 func readEvents(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(report.Event) error) error {
-	query, args, err := eventsQuery(ctx, tx, distributed, qEvents, qEventsCitus)
+	return readEventsOf(ctx, tx, distributed, qEvents, qEventsCitus, nil, from, to, emit)
+}
+
+// readEventsOf lists the events of [from, to) by query plain (citus on Citus), whose parameters
+// after the range (and the snapshot on Citus) are extra, in chunks of eventsChunk.
+func readEventsOf(ctx context.Context, tx pgx.Tx, distributed bool, plain, citus string, extra []any, from, to time.Time, emit func(report.Event) error) error {
+	query, args, err := eventsQuery(ctx, tx, distributed, plain, citus)
 	if err != nil {
 		return err
 	}
+	args = append(args, extra...)
 	if err := eventsSettings(ctx, tx); err != nil {
 		return err
 	}

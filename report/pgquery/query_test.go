@@ -3,6 +3,7 @@ package pgquery_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"testing"
@@ -41,6 +42,8 @@ type ev struct {
 	ms       int64  // 0 = no duration
 	fail     bool
 	cacheHit bool
+	endpoint string
+	tags     map[string]string
 }
 
 func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
@@ -55,6 +58,14 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 		eventtest.Price(&r, e.cost)
 		if e.ms > 0 {
 			r.DurationMS = e.ms
+		}
+		r.Endpoint = e.endpoint
+		if e.tags != nil {
+			b, err := json.Marshal(e.tags)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Tags = b
 		}
 		rows = append(rows, r)
 	}

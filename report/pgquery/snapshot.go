@@ -168,6 +168,15 @@ func (s *snapshot) Events(ctx context.Context, from, to time.Time, emit func(rep
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readEvents(ctx, tx, s.distributed, from, to, emit) }))
 }
 
+// ScopedEvents calls emit for the events of [from, to) that match sc (a chargeback owner's:
+// artifact.ScopedEventSource), oldest first, in the report's snapshot on the primary: the
+// replica's check covers the report's period only, and a statement may read the month before.
+func (s *snapshot) ScopedEvents(ctx context.Context, from, to time.Time, sc report.Scope, emit func(report.Event) error) error {
+	return unwrapEmit(s.within(ctx, func(tx pgx.Tx) error {
+		return readEventsOf(ctx, tx, s.distributed, qScopedEvents, qScopedEventsCitus, scopeArgs(sc), from, to, emit)
+	}))
+}
+
 // RawEvents is Store.RawEvents in the snapshot (artifact.RawEventSource).
 func (s *snapshot) RawEvents(ctx context.Context, from, to time.Time, emit func(*report.RawEvent) error) error {
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readRawEvents(ctx, tx, s.distributed, from, to, emit) }))

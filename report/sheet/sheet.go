@@ -1,7 +1,8 @@
 // Package sheet renders a period's spend as an Excel workbook for finance.
 //
 // Write takes view structs (Workbook) and writes the .xlsx to an io.Writer. Sheets, in order:
-// Summary, Daily, By service, By model, By user, By org, Budgets & alerts, Events, then
+// Summary, Daily, By service, By model, By user, By org, By endpoint and By tag <key> (one per
+// configured tag key), Budgets & alerts, Events, then
 // Events (2), Events (3)… when the events pass the sheet row limit. EventsCSV writes the same
 // events as a gzip-compressed CSV, for periods too large to list in a workbook; the workbook
 // then links it (Workbook.EventsCSV, Workbook.EventsOmitted). The events are streamed:
@@ -135,6 +136,7 @@ func (b *builder) build() error {
 		func() error { return b.breakdown(SheetModels, "Model", b.wb.Models) },
 		func() error { return b.breakdown(SheetUsers, "User", b.wb.Users) },
 		func() error { return b.breakdown(SheetOrgs, "Organisation", b.wb.Orgs) },
+		b.chargeback,
 		b.budgets,
 		b.envelopes,
 		b.events,
@@ -258,6 +260,16 @@ func (b *builder) streamSheet(name string, cols []column) (*stream, error) {
 		return nil, err
 	}
 	return startStream(b.f, sh)
+}
+
+// chargeback writes the sheets by endpoint and by tag key (Workbook.Chargeback).
+func (b *builder) chargeback() error {
+	for _, c := range b.wb.Chargeback {
+		if err := b.breakdown(c.Name, c.Column, c.Rows); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (b *builder) breakdown(name, what string, rows []BreakdownRow) error {

@@ -35,9 +35,12 @@ type Workbook struct {
 	Models   []BreakdownRow // By model
 	Users    []BreakdownRow // By user
 	Orgs     []BreakdownRow // By org
-	Budgets  []BudgetRow
-	Alerts   []AlertRow
-	Rates    []Rate // exchange rates into Currency, stated on the Summary sheet
+	// Chargeback are the sheets by endpoint and by each configured tag key, after By org: every
+	// value, in the order given.
+	Chargeback []ChargebackSheet
+	Budgets    []BudgetRow
+	Alerts     []AlertRow
+	Rates      []Rate // exchange rates into Currency, stated on the Summary sheet
 
 	// Events streams every event of the period, in the order the rows should appear. Write calls
 	// it once; it calls emit for each event and returns emit's error as soon as emit fails. A nil
@@ -165,4 +168,12 @@ type AlertRow struct {
 	Severity  string
 	Kind      string // "actual" or "forecast"
 	Status    string // e.g. "sent", "pending"
+}
+
+// ChargebackSheet is a breakdown sheet by endpoint or by a tag key: its name ("By endpoint",
+// "By tag team"), the heading of its first column and its rows, the label of the row without a
+// value ("(no endpoint)", "(untagged)") given as its Name.
+type ChargebackSheet struct {
+	Name, Column string
+	Rows         []BreakdownRow
 }

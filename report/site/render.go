@@ -118,6 +118,7 @@ type periodView struct {
 	Users           []spenderRow
 	Orgs            []spenderRow
 	Alerts          []alertRow
+	Anomalies       []AnomalyLine
 	BudgetSummaries []string
 	Progress        string // "month to date, 3 of 31 days"; empty once the period is over
 	Forecast        string // projected period-end cost of a period in progress; empty: none
@@ -128,6 +129,7 @@ type periodView struct {
 	ServiceTotal *serviceRow
 	UserTotal    *spenderRow
 	OrgTotal     *spenderRow
+	Chargeback   []chargebackView
 	Spikes       []string // "2 Nov: ₩1,234 (4.1× the median ₩300 of the 30 days before)"
 	DailyRange   string   // the days the daily chart shows: "30 days, 2 Sep – 1 Oct 2025"
 	Unpriced     []unpricedRow
@@ -277,6 +279,7 @@ func newPeriodView(p PeriodPage) (*periodView, error) {
 	spenderTables(v, p)
 	v.Spikes = spikeLines(p.Spikes, cur, loc)
 	v.Unpriced = unpricedRows(p.UnpricedModels)
+	v.Anomalies = p.Anomalies
 	if v.Alerts, err = alertRows(p.Alerts, cur, loc); err != nil {
 		return nil, err
 	}
@@ -357,6 +360,22 @@ func spenderTables(v *periodView, p PeriodPage) {
 		return r
 	}
 	v.UserTotal, v.OrgTotal = total(p.TopUsers), total(p.TopOrgs)
+	for _, c := range p.Chargeback {
+		rows := spenderRows(c.Rows, k.TotalCost, cur, c.Noun, basis)
+		for i, s := range c.Rows {
+			if s.ID == "" && s.Members == 0 {
+				rows[i].ID = c.None
+			}
+		}
+		v.Chargeback = append(v.Chargeback, chargebackView{Title: c.Title, Rows: rows, Total: total(c.Rows)})
+	}
+}
+
+// chargebackView is a chargeback table of the page (ChargebackTable).
+type chargebackView struct {
+	Title string
+	Rows  []spenderRow
+	Total *spenderRow
 }
 
 // spikeLines describe the spike days against the median of the 30 days before each.

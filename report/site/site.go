@@ -134,7 +134,9 @@ type PeriodPage struct {
 	Models    []CostShare      // model breakdown (bar); beyond 12 models the rest is one bar
 	TopUsers  []Spender        // table, shown in the given order
 	TopOrgs   []Spender        // table, shown in the given order
-	Alerts    []Alert          // alert history timeline, shown newest first
+	// Chargeback are the tables by endpoint and by each configured tag key, in the given order.
+	Chargeback []ChargebackTable
+	Alerts     []Alert // alert history timeline, shown newest first
 
 	// Workbook is the workbook's file name relative to the page (normally
 	// Period.WorkbookName()); empty means no workbook link.
@@ -148,6 +150,10 @@ type PeriodPage struct {
 
 	// Rates are the exchange rates amounts were converted with, stated in the footer.
 	Rates []Rate
+
+	// Anomalies are the period's anomalies (report.Anomaly.Summary), largest impact first, with
+	// the status of their email.
+	Anomalies []AnomalyLine
 
 	// Previous are the previous period's KPIs (over the same elapsed part while this period is in
 	// progress), shown as the change of each KPI; nil: no comparison. CompareLabel names it
@@ -312,6 +318,14 @@ type CostShare struct {
 }
 
 // Spender is one row of the top users / top organisations tables.
+// ChargebackTable is the top of one chargeback dimension: its title ("endpoint", "tag team"),
+// the plural noun its "(other)" row counts ("endpoints", "values"), the label of the row of
+// events without a value ("(no endpoint)", "(untagged)"), and its rows as Spenders (ID the value).
+type ChargebackTable struct {
+	Title, Noun, None string
+	Rows              []Spender
+}
+
 type Spender struct {
 	ID       string // user_id or org_id; "" shows as "(none)"
 	Cost     decimal.Decimal
@@ -376,4 +390,10 @@ type SpendHeadline struct {
 type PublishedReport struct {
 	Period   Period
 	Workbook string // workbook file name inside the period folder; empty = no link
+}
+
+// AnomalyLine is one anomaly on the period page.
+type AnomalyLine struct {
+	Summary string // report.Anomaly.Summary
+	Status  string // pending | sent | stale; "" without an email
 }

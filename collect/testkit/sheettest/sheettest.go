@@ -3,6 +3,8 @@
 package sheettest
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -57,4 +59,51 @@ func Totals(t testing.TB, path string) (summary, events decimal.Decimal, rows in
 		}
 	}
 	return summary, events, rows
+}
+
+// Row is one line of a breakdown sheet read back: its first cell, its cost as the exact decimal
+// of the stored value, and its requests.
+type Row struct {
+	Name     string
+	Cost     decimal.Decimal
+	Requests int64
+}
+
+// Breakdown reads every row of the breakdown sheet name ("By user", "By endpoint", "By tag
+// team"…) cell by cell, up to its Total row, which it returns apart. It fails the test when the
+// sheet, its Cost or Requests column, or its Total row is missing.
+func Breakdown(t testing.TB, path, name string) (rows []Row, total Row) {
+	t.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	all, err := f.GetRows(name, excelize.Options{RawCellValue: true})
+	if err != nil {
+		t.Fatalf("sheet %q: %v", name, err)
+	}
+	if len(all) == 0 {
+		t.Fatalf("sheet %q is empty", name)
+	}
+	cost, reqs := slices.Index(all[0], "Cost"), slices.Index(all[0], "Requests")
+	if cost < 0 || reqs < 0 {
+		t.Fatalf("sheet %q header %q: no Cost or Requests column", name, all[0])
+	}
+	for _, r := range all[1:] {
+		if len(r) <= reqs {
+			continue // the blank row above the total
+		}
+		n, err := strconv.ParseInt(r[reqs], 10, 64)
+		if err != nil {
+			t.Fatalf("sheet %q row %q: requests: %v", name, r, err)
+		}
+		row := Row{Name: r[0], Cost: testkit.Dec(r[cost]), Requests: n}
+		if r[0] == "Total" {
+			return rows, row
+		}
+		rows = append(rows, row)
+	}
+	t.Fatalf("sheet %q has no Total row", name)
+	return nil, Row{}
 }
