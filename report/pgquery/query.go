@@ -646,9 +646,17 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 // breakdownsInsert is breakdowns_insert.sql for n tag keys, on plain PostgreSQL or on Citus
 // (distributed): the keys' values are read as one array per event.
 func breakdownsInsert(n int, distributed bool) string {
+	return tagGrouped(q("breakdowns_insert"), n, 4, distributed, 6)
+}
+
+// tagGrouped fills the placeholders of a query that groups the events by the values of n tag
+// keys (breakdowns_insert.sql, anomaly_hours_insert.sql): /*tags*/ becomes the array of the
+// values of the keys in parameter keys (text[]), one element per key, and /*visible*/ on Citus
+// keeps the rows of the snapshot in parameter snap (visibleIn3's rule).
+func tagGrouped(query string, n, keys int, distributed bool, snap int) string {
 	vals := make([]string, n)
 	for i := range vals {
-		vals[i] = fmt.Sprintf("tags ->> ($4::text[])[%d]", i+1)
+		vals[i] = fmt.Sprintf("tags ->> ($%d::text[])[%d]", keys, i+1)
 	}
 	tags := "'{}'::text[]"
 	if n > 0 {
@@ -656,9 +664,9 @@ func breakdownsInsert(n int, distributed bool) string {
 	}
 	visible := ""
 	if distributed {
-		visible = "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $6::txid_snapshot))"
+		visible = fmt.Sprintf("AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $%d::txid_snapshot))", snap)
 	}
-	return strings.NewReplacer("/*tags*/", tags, "/*visible*/", visible).Replace(q("breakdowns_insert"))
+	return strings.NewReplacer("/*tags*/", tags, "/*visible*/", visible).Replace(query)
 }
 
 // breakdownDays reads breakdown_days.sql: the days of [from, to) whose breakdowns were built with
