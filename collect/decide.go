@@ -118,20 +118,34 @@ func NewDecider(cfg DecideConfig) *Decider {
 	return d
 }
 
-// Run refreshes the spend until ctx is done: the first read at once, each next one Refresh after
-// the previous one ended, so that a read slower than Refresh (a month of 100,000 users) leaves
-// the collector's cores to ingest and decide in between.
+// Run refreshes the spend until ctx is done: the first read at once, each next one after a
+// pause (refreshPause) that leaves the collector's cores to ingest and decide in between.
 func (d *Decider) Run(ctx context.Context) {
 	for {
+		began := time.Now()
 		if err := d.Refresh(ctx); err != nil && ctx.Err() == nil {
 			d.cfg.Log.Warn("decide: refresh spend", "error", err)
 		}
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(d.cfg.Refresh):
+		case <-time.After(refreshPause(d.cfg.Refresh, d.cfg.MaxStaleness, time.Since(began))):
 		}
 	}
+}
+
+// readShare is the most of its time a collector spends reading spend: a read of a month of
+// 100,000 users takes a few hundred milliseconds of the collector's and the database's CPU, and
+// reading again as soon as Refresh allows took a third of both cores away from ingest and
+// decisions (make bench-decide).
+const readShare = 5
+
+// refreshPause is the pause after a read that took took: Refresh, or (readShare − 1) times the
+// read when that is longer, so that reads take at most 1/readShare of the time; but never so long
+// that the spend would get older than half of maxStaleness and answers turn stale.
+func refreshPause(refresh, maxStaleness, took time.Duration) time.Duration {
+	pause := max(refresh, (readShare-1)*took)
+	return max(refresh, min(pause, maxStaleness/2-took))
 }
 
 // Refresh reads every enforced budget's current spend from the source and replaces what the

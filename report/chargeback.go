@@ -3,8 +3,8 @@ package report
 import (
 	"cmp"
 	"fmt"
-	"strings"
 	"slices"
+	"strings"
 	"time"
 )
 

@@ -176,7 +176,7 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // EntitySpender reads the spend of every value of a per field (report/pgquery): every entity
-// with events in scope over [start, end), exact like a budget's spend, costliest first.
+// with events in scope over [start, end), exact like a budget's spend, in no particular order.
 type EntitySpender interface {
 	EntitySpend(ctx context.Context, scope Scope, per Per, start, end time.Time) ([]Driver, error)
 }
@@ -234,7 +234,7 @@ func EvaluateEntity(b Budget, entity string, p Period, spent decimal.Decimal, no
 }
 
 // EntityStatuses evaluates every entity of envelope budget b with spend in period p up to now
-// (from EntitySpend), nearest to or over its envelope first: by percent, then spend.
+// (from EntitySpend), nearest to or over its envelope first: by percent, then spend, then name.
 func EntityStatuses(ctx context.Context, src EntitySpender, b Budget, p Period, now time.Time) ([]EntityStatus, error) {
 	end := p.End // as of now: a report of a past instant counts nothing after it
 	if now.Before(end) {
@@ -250,11 +250,14 @@ func EntityStatuses(ctx context.Context, src EntitySpender, b Budget, p Period, 
 		es.Unpriced = d.Unpriced
 		out = append(out, es)
 	}
-	sort.SliceStable(out, func(i, j int) bool {
+	sort.Slice(out, func(i, j int) bool {
 		if c := out[i].Percent.Cmp(out[j].Percent); c != 0 {
 			return c > 0
 		}
-		return out[i].Spent.Cmp(out[j].Spent) > 0
+		if c := out[i].Spent.Cmp(out[j].Spent); c != 0 {
+			return c > 0
+		}
+		return out[i].Entity < out[j].Entity
 	})
 	return out, nil
 }

@@ -1,26 +1,35 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/shopspring/decimal"
+
 	"github.com/aispend/aispend/collect"
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/testkit/eventtest"
+	"github.com/aispend/aispend/report"
+	"github.com/aispend/aispend/report/pgquery"
 )
 
 // BenchmarkDecide is `make bench-decide`: 100,000 users (BENCH_ENTITIES) with spend this month
@@ -53,6 +62,7 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 	store.Close()
+	stateMB := deciderHeapMB(b, pool, entities)
 	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
 	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
   - name: per-user
@@ -109,8 +119,7 @@ decide: {refresh: 2s, max_staleness: 30s}
 
 	const clients, perClient = 64, 5000
 	lat := make([]time.Duration, clients*perClient)
-	tr := &http.Transport{MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	hc := &http.Client{Timeout: 10 * time.Second}
 	var wg sync.WaitGroup
 	var failures atomic.Int64
 	ingestStart := time.Now()
@@ -119,11 +128,19 @@ decide: {refresh: 2s, max_staleness: 30s}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A raw keep-alive connection per client, as wrk-like load generators use: Go's
+			// http.Client would spend as much of this machine's two cores as the collector does.
+			conn, err := newLoopClient(a)
+			if err != nil {
+				b.Error(err)
+				return
+			}
+			defer conn.Close()
 			r := rand.New(rand.NewPCG(uint64(c), 7))
 			for i := 0; i < perClient; i++ {
 				body := fmt.Appendf(nil, `{"user_id":"user-%d","service":"QA_CHAT","model":"gpt-4o","input_tokens":800,"max_output_tokens":400}`, r.IntN(entities))
 				t0 := time.Now()
-				if !postOK(hc, a, "/v1/decide", body) {
+				if code, err := conn.post("/v1/decide", body); err != nil || code != 200 {
 					failures.Add(1)
 				}
 				lat[c*perClient+i] = time.Since(t0)
@@ -141,6 +158,7 @@ decide: {refresh: 2s, max_staleness: 30s}
 	fmt.Printf("%-44s %10.0f /s   p50 %v   p99 %v   (%d failed)\n", "decisions, 64 clients, while ingesting", rate, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), failures.Load())
 	fmt.Printf("%-44s %10.0f events/s\n", "ingest (a) on the same collector meanwhile", ingestRate)
 	fmt.Printf("%-44s %10.1f MB / %.1f MB\n", "peak RSS, deciding+ingesting / other", float64(peakRSS(aPID))/1024, float64(peakRSS(bPID))/1024)
+	fmt.Printf("%-44s %10.1f MB\n", fmt.Sprintf("heap of the spend of %d entities", entities), stateMB)
 
 	// Commit to decision: a fresh user's event over the envelope, then ask until deny.
 	var same, other []time.Duration
@@ -225,4 +243,79 @@ func askDecide(b *testing.B, c *http.Client, addr, user string) collect.DecideAn
 		b.Fatal(err)
 	}
 	return ans
+}
+
+// loopClient is one HTTP/1.1 keep-alive connection that posts with a bearer token and reads
+// each answer's status and body; the load generator of BenchmarkDecide.
+type loopClient struct {
+	net.Conn
+	addr string
+	rd   *bufio.Reader
+	req  []byte
+}
+
+func newLoopClient(addr string) (*loopClient, error) {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return &loopClient{Conn: c, addr: addr, rd: bufio.NewReader(c)}, nil
+}
+
+// post sends body to path and returns the answer's status code once its body is read.
+func (c *loopClient) post(path string, body []byte) (int, error) {
+	c.req = fmt.Appendf(c.req[:0], "POST %s HTTP/1.1\r\nHost: %s\r\nAuthorization: Bearer bench\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+		path, c.addr, len(body), body)
+	if _, err := c.Write(c.req); err != nil {
+		return 0, err
+	}
+	status, err := c.rd.ReadString('\n')
+	if err != nil {
+		return 0, err
+	}
+	code, length := 0, -1
+	if _, err := fmt.Sscanf(status, "HTTP/1.1 %d", &code); err != nil {
+		return 0, fmt.Errorf("status line %q: %w", status, err)
+	}
+	for {
+		line, err := c.rd.ReadString('\n')
+		if err != nil {
+			return 0, err
+		}
+		line = strings.TrimRight(line, "\r\n")
+		if line == "" {
+			break
+		}
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.EqualFold(k, "Content-Length") {
+			length, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if length < 0 {
+		return 0, fmt.Errorf("answer without Content-Length")
+	}
+	_, err = c.rd.Discard(length)
+	return code, err
+}
+
+// deciderHeapMB is the heap a Decider holds once it has read the spend of the entities of the
+// benchmark's envelope from the database: the live heap after a collection, before and after.
+func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) float64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	d := collect.NewDecider(collect.DecideConfig{
+		Budgets: []report.Budget{{Name: "per-user", Period: report.Monthly, Amount: decimal.NewFromInt(1000),
+			Per: report.Per{Field: report.PerUserID}, Enforce: &report.Enforce{DenyAt: 100}}},
+		Source: pgquery.New(pool), Location: time.UTC, MaxStaleness: time.Hour, EstimateTTL: time.Minute,
+	})
+	if err := d.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if n := d.Decide(collect.DecideRequest{UserID: "user-1"}).Budgets; len(n) != 1 || n[0].Spent != "12.5" {
+		b.Fatalf("the decider did not read the spend: %+v", n)
+	}
+	runtime.KeepAlive(d)
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20)
 }

@@ -143,6 +143,9 @@ type ReportsConfig struct {
 	// EventsExport publishes every period's raw events as a gzip-compressed CSV, and its FOCUS
 	// export, beside the workbook (default true); false keeps raw events off the published site.
 	EventsExport *bool `yaml:"events_export"`
+	// FocusExport publishes the FOCUS CSV beside the events CSV (default true); false leaves it
+	// out when FinOps tools are not fed from here (an export of the events is not read for it).
+	FocusExport *bool `yaml:"focus_export"`
 	// TagKeys are the tag keys reports break spend down by, beside the endpoint: a breakdown
 	// of each on the pages, in the workbook, report.json and GET /v1/top?dimension=tag:<key>.
 	TagKeys []string `yaml:"tag_keys"`

@@ -49,6 +49,7 @@ func envVars(cfg *Config) []envVar {
 		{"AISPEND_NOW", "", clock(&cfg.Clock)},
 		{"AISPEND_REPORTS_EVENTS_SHEET_MAX_ROWS", "reports.events_sheet_max_rows", integer(&cfg.Reports.EventsSheetMaxRows)},
 		{"AISPEND_REPORTS_EVENTS_EXPORT", "reports.events_export", optionalBoolean(&cfg.Reports.EventsExport)},
+		{"AISPEND_REPORTS_FOCUS_EXPORT", "reports.focus_export", optionalBoolean(&cfg.Reports.FocusExport)},
 		{"AISPEND_REPORTS_TAG_KEYS", "reports.tag_keys", list(&cfg.Reports.TagKeys)},
 		{"AISPEND_ALERTS_GRACE", "alerts.grace", duration(&cfg.Alerts.Grace)},
 		{"AISPEND_S3_ENDPOINT", "s3.endpoint", text(&cfg.S3.Endpoint)},

@@ -61,6 +61,7 @@ func addOutputs(ctx context.Context, job *report.Job, cfg *Config, pool *pgxpool
 		// output reads 0 as its default; the configuration's 0 means no events in workbooks.
 		EventsSheetMaxRows: cmp.Or(cfg.Reports.EventsSheetMaxRows, -1),
 		NoEventsExport:     cfg.Reports.EventsExport != nil && !*cfg.Reports.EventsExport,
+		NoFocusExport:      cfg.Reports.FocusExport != nil && !*cfg.Reports.FocusExport,
 		ResendDigest:       opts.resendDigest,
 		UnitPrices:         unitPrices(prices),
 		Chargeback:         cfg.chargeback(),

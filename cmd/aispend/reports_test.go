@@ -159,6 +159,35 @@ func TestRunWithoutEventsExport(t *testing.T) {
 	}
 }
 
+// Ensures reports.focus_export: false leaves the FOCUS CSV alone out: the events CSV is
+// published and linked, the FOCUS CSV neither, and the manifest does not name it.
+func TestRunWithoutFocusExport(t *testing.T) {
+	env, dbURL := batchEnv(t, 1)
+	delete(env, "AISPEND_SMTP_HOST")
+	insertDay(t, dbURL, "2026-10-01", 3)
+	env["AISPEND_REPORTS_FOCUS_EXPORT"] = "false"
+	var stdout, logs bytes.Buffer
+	if err := run(context.Background(), []string{"run", "--date", "2026-10-01"}, envMap(env), &stdout, &logs); err != nil {
+		t.Fatalf("run: %v\n%s", err, logs.String())
+	}
+	dir := filepath.Join(env["AISPEND_OUTPUT"], "daily/2026-10-01")
+	if _, err := os.Stat(filepath.Join(dir, "aispend-daily-2026-10-01-events.csv.gz")); err != nil {
+		t.Errorf("events CSV: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "aispend-daily-2026-10-01-focus.csv.gz")); !os.IsNotExist(err) {
+		t.Errorf("FOCUS CSV published with focus_export off (stat: %v)", err)
+	}
+	for _, name := range []string{"index.html", "manifest.json"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "events.csv.gz") || strings.Contains(string(b), "focus.csv.gz") {
+			t.Errorf("%s: want the events CSV named and the FOCUS CSV not", name)
+		}
+	}
+}
+
 // Ensures AISPEND_NOW sets the clock every command uses, and a value that is not RFC 3339 is
 // refused naming the variable.
 func TestNowFromEnvironment(t *testing.T) {

@@ -24,14 +24,14 @@ func repriceEvents(ctx context.Context, cfg *Config, pool *pgxpool.Pool, log *sl
 	if err != nil {
 		return 0, err
 	}
-	n, err := pgstore.Reprice(ctx, pool, prices)
+	pass, err := pgstore.Reprice(ctx, pool, prices)
 	if err != nil {
-		return n, fmt.Errorf("reprice events: %w", err)
+		return pass.Priced, fmt.Errorf("reprice events: %w", err)
 	}
-	if n > 0 {
-		log.Info("priced events that were unpriced", "events", n)
+	if pass.Priced > 0 {
+		log.Info("priced events that were unpriced", "events", pass.Priced)
 	}
-	return n, nil
+	return pass.Priced, nil
 }
 
 func cmdReprice(ctx context.Context, env *environment, args []string) error {

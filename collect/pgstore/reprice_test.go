@@ -38,15 +38,15 @@ func TestReprice(t *testing.T) {
 	if _, _, err := s.Insert(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := pgstore.Reprice(ctx, pool, before); err != nil || n != 0 {
-		t.Fatalf("reprice with the same table: %d (%v), want 0", n, err)
+	if p, err := pgstore.Reprice(ctx, pool, before); err != nil || p.Priced != 0 {
+		t.Fatalf("reprice with the same table: %+v (%v), want 0", p, err)
 	}
 
 	after := pricing.New("KRW", map[string]decimal.Decimal{"USD": decimal.NewFromInt(1300), "EUR": decimal.RequireFromString("1500.5")},
 		[]pricing.Price{{Model: "brand-new", From: at.AddDate(0, -1, 0), Input: decimal.NewFromInt(3), CacheRead: decimal.NewFromInt(3),
 			CacheWrite: decimal.NewFromInt(3), Output: decimal.NewFromInt(15)}})
-	if n, err := pgstore.Reprice(ctx, pool, after); err != nil || n != 7004 {
-		t.Fatalf("reprice: %d (%v), want 7004", n, err)
+	if p, err := pgstore.Reprice(ctx, pool, after); err != nil || p.Priced != 7004 || !p.Full {
+		t.Fatalf("reprice: %+v (%v), want 7004 priced in a full pass", p, err)
 	}
 	var unpriced int
 	var sum, eurCost, src, ver string
@@ -59,7 +59,71 @@ func TestReprice(t *testing.T) {
 		!decimal.RequireFromString(eurCost).Equal(decimal.RequireFromString("18.45615")) || src != "local" || ver != "brand-new@2026-09-01" {
 		t.Fatalf("after reprice: %d unpriced, sum %s, eur %s, source %s, version %s", unpriced, sum, eurCost, src, ver)
 	}
-	if n, err := pgstore.Reprice(ctx, pool, after); err != nil || n != 0 {
-		t.Fatalf("second reprice: %d (%v), want 0", n, err)
+	if p, err := pgstore.Reprice(ctx, pool, after); err != nil || p.Priced != 0 {
+		t.Fatalf("second reprice: %+v (%v), want 0", p, err)
 	}
+}
+
+// Ensures a pass with the price table of the pass before reads only the unpriced events that
+// arrived since, including those of a transaction that was still open when the last pass
+// began, and still prices them; and that a changed table reads every unpriced event again.
+func TestRepriceReadsWhatArrivedSince(t *testing.T) {
+	pool := pgtest.Pool(t)
+	s := pgstore.New(pool, pgstore.Options{})
+	defer s.Close()
+	ctx := context.Background()
+	at := time.Date(2026, 10, 1, 9, 0, 0, 0, time.UTC)
+	usd := map[string]decimal.Decimal{"USD": decimal.NewFromInt(1300)}
+	known := []pricing.Price{{Model: "known", From: at.AddDate(0, -1, 0), Input: decimal.NewFromInt(3), CacheRead: decimal.NewFromInt(3),
+		CacheWrite: decimal.NewFromInt(3), Output: decimal.NewFromInt(15)}}
+	table := pricing.New("KRW", usd, known)
+	// Stored unpriced: "unknown" no table prices, "known" as a collector with an older table
+	// left it.
+	unpriced := func(id, model string) collect.Row {
+		return collect.Row{EventID: id, OccurredAt: at, Service: "S", Model: model, InputTokens: 500, OutputTokens: 300, Success: true, DurationMS: -1}
+	}
+	var rows []collect.Row
+	for i := 0; i < 50; i++ {
+		rows = append(rows, unpriced(fmt.Sprintf("old-%d", i), "unknown"))
+	}
+	if _, _, err := s.Insert(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	pass := func(want pgstore.RepricePass) {
+		t.Helper()
+		if got, err := pgstore.Reprice(ctx, pool, table); err != nil || got != want {
+			t.Fatalf("reprice: %+v (%v), want %+v", got, err, want)
+		}
+	}
+	pass(pgstore.RepricePass{Read: 50, Full: true})
+	pass(pgstore.RepricePass{})
+	// A writer whose transaction is open while a pass begins, and commits after it.
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// A copy of a stored unpriced event, as a collector whose table lacked "known" wrote it.
+	if _, err := tx.Exec(ctx, `INSERT INTO events SELECT (jsonb_populate_record(e, jsonb_build_object(
+		'event_id', 'late-known', 'model', 'known', 'ingest_xact', txid_current()))).* FROM events e WHERE event_id = 'old-0'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.Insert(ctx, []collect.Row{unpriced("new-known", "known"), unpriced("new-unknown", "unknown")}); err != nil {
+		t.Fatal(err)
+	}
+	pass(pgstore.RepricePass{Read: 2, Priced: 1})
+	if err := tx.Commit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The open transaction's event is read by the next pass, with new-unknown again (its
+	// transaction was not older than every open one when the last pass began).
+	pass(pgstore.RepricePass{Read: 2, Priced: 1})
+	pass(pgstore.RepricePass{})
+	var cost string
+	if err := pool.QueryRow(ctx, `SELECT cost::text FROM events WHERE event_id = 'late-known'`).Scan(&cost); err != nil || cost != "7.8000000000" && !decimal.RequireFromString(cost).Equal(decimal.RequireFromString("7.8")) {
+		t.Fatalf("late-known cost %q (%v), want 7.8", cost, err)
+	}
+	// A changed table (a rate added) reads every unpriced event again.
+	table = pricing.New("KRW", map[string]decimal.Decimal{"USD": decimal.NewFromInt(1300), "EUR": decimal.NewFromInt(1500)}, known)
+	pass(pgstore.RepricePass{Read: 51, Full: true})
 }

@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -30,6 +31,7 @@ type Catalog struct {
 	providers []*catalogProvider
 	byID      map[string]*catalogProvider
 	models    int
+	sum       [sha256.Size]byte // of the catalog's bytes, for Table.Fingerprint
 }
 
 type catalogProvider struct {
@@ -96,7 +98,8 @@ func ParseCatalog(r io.Reader, date time.Time) (*Catalog, error) {
 			Prices json.RawMessage `json:"prices"`
 		} `json:"models"`
 	}
-	dec := json.NewDecoder(r)
+	h := sha256.New()
+	dec := json.NewDecoder(io.TeeReader(r, h))
 	if err := dec.Decode(&raw); err != nil {
 		return nil, fmt.Errorf("decode: want the JSON list of providers of genai-prices' data.json: %w", err)
 	}
@@ -142,6 +145,7 @@ func ParseCatalog(r io.Reader, date time.Time) (*Catalog, error) {
 			c.byID[strings.ToLower(rp.ID)] = p
 		}
 	}
+	h.Sum(c.sum[:0])
 	return c, nil
 }
 

@@ -5,7 +5,11 @@
 package pricing
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -155,6 +159,39 @@ func New(currency string, fx map[string]decimal.Decimal, prices []Price, opts ..
 		t.catalog.usd, t.catalog.hasUSD = usd, hasUSD
 	}
 	return t
+}
+
+// Fingerprint identifies what the table prices with: the currency, the exchange rates, every
+// price row and the catalog's bytes and date. Two tables with the same fingerprint price every
+// event alike, so events one left unpriced the other cannot price either (pgstore.Reprice).
+func (t *Table) Fingerprint() string {
+	h := sha256.New()
+	fmt.Fprintf(h, "currency %s\n", t.currency)
+	for _, k := range slices.Sorted(maps.Keys(t.fx)) {
+		fmt.Fprintf(h, "fx %s %s\n", k, t.fx[k].String())
+	}
+	for _, m := range slices.Sorted(maps.Keys(t.byModel)) {
+		for _, p := range t.byModel[m] {
+			fmt.Fprintf(h, "price %q %q %s %s %s %s %s %s %s %s %q\n", p.Model, p.Provider, p.From.UTC().Format(time.RFC3339Nano),
+				p.Input, p.CacheRead, p.CacheWrite, p.Output, nullString(p.CacheWrite1h), nullString(p.Reasoning), p.PerRequest, p.Source)
+			for _, tr := range p.Tiers {
+				fmt.Fprintf(h, "tier %d %s %s %s %s %s %s\n", tr.AboveInputTokens, tr.Input, tr.CacheRead, tr.CacheWrite, tr.Output,
+					nullString(tr.CacheWrite1h), nullString(tr.Reasoning))
+			}
+		}
+	}
+	if t.catalog != nil {
+		fmt.Fprintf(h, "catalog %x %s\n", t.catalog.c.sum, t.catalog.c.Date.Format(time.DateOnly))
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// nullString is d's digits, or "null".
+func nullString(d decimal.NullDecimal) string {
+	if !d.Valid {
+		return "null"
+	}
+	return d.Decimal.String()
 }
 
 // Currency is the reporting currency.

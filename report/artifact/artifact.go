@@ -100,6 +100,8 @@ type Config struct {
 	// NoEventsExport turns the events CSV and the FOCUS CSV off (reports.events_export: false):
 	// no raw event leaves the database except on a workbook's Events sheet.
 	NoEventsExport bool
+	// NoFocusExport turns the FOCUS CSV alone off (reports.focus_export: false).
+	NoFocusExport bool
 	// Chargeback sends the monthly chargeback statements (chargeback.go); nil: none.
 	Chargeback *Chargeback
 	// UnitPrices gives the FOCUS export its list prices per token meter (the price table); nil:

@@ -30,7 +30,7 @@ type focusFile struct {
 // focusSource is where the FOCUS groups of rep's period are read: the report's own snapshot, so
 // that BilledCost adds up to exactly the report's total, else the Store; nil when neither can.
 func (o *Outputs) focusSource(rep *report.Report) report.FocusSource {
-	if o.cfg.NoEventsExport {
+	if o.cfg.NoEventsExport || o.cfg.NoFocusExport {
 		// The FOCUS rows carry event-level keys (user, endpoint, tags): with the events export off
 		// they stay off the published site too, and the run reads no raw events for them.
 		return nil

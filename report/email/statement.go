@@ -48,7 +48,7 @@ type statementTable struct {
 // statementView is what the statement templates show; every field is text the templates escape.
 type statementView struct {
 	Subject, Owner, Noun, Month, Previous string
-	Total, Requests, Unpriced            string
+	Total, Requests, Unpriced             string
 	// Change is the total's change against the previous month ("+12.5 % ($1,000.00)"); "" when
 	// there is nothing to compare with (PreviousNone says so).
 	Change       string

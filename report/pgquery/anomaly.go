@@ -21,7 +21,6 @@ import (
 var (
 	qAnomalyHoursTodo   = q("anomaly_hours_todo")
 	qAnomalyHoursDelete = q("anomaly_hours_delete")
-	qAnomalyHoursInsert = q("anomaly_hours_insert")
 	qAnomalyHoursTrim   = q("anomaly_hours_trim")
 	qAnomalyHoursStale  = q("anomaly_hours_stale")
 	qAnomalySpend       = q("anomaly_spend")
@@ -72,6 +71,10 @@ func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKe
 		if err != nil {
 			return fmt.Errorf("list the hours to build: %w", err)
 		}
+		insert, args, err := s.anomalyHoursInsert(ctx, tx, len(tagKeys), len(todo) > 0)
+		if err != nil {
+			return err
+		}
 		// One statement per run of consecutive hours: each reads one time range of events.
 		for i := 0; i < len(todo); {
 			j := i + 1
@@ -82,7 +85,7 @@ func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKe
 			if _, err := tx.Exec(ctx, qAnomalyHoursDelete, from, to); err != nil {
 				return fmt.Errorf("build the hourly aggregate: %w", err)
 			}
-			if _, err := tx.Exec(ctx, qAnomalyHoursInsert, from, to, tagKeys); err != nil {
+			if _, err := tx.Exec(ctx, insert, append([]any{from, to, tagKeys}, args...)...); err != nil {
 				return fmt.Errorf("build the hourly aggregate: %w", err)
 			}
 			i = j
@@ -256,4 +259,23 @@ func staleHourly(ctx context.Context, tx pgx.Tx, staleHours []time.Time, inserts
 		return fmt.Errorf("mark changed hours of the hourly aggregate: %w", err)
 	}
 	return nil
+}
+
+// anomalyHoursInsert is anomaly_hours_insert.sql for n tag keys, and its arguments after the
+// range and keys: none on plain PostgreSQL; on Citus, when some hour is to be built, the
+// snapshot of tx once the writers of the events it holds are visible on every worker
+// (marksBarrier), so that an hour holds exactly what its consumed marks stand for.
+func (s *Store) anomalyHoursInsert(ctx context.Context, tx pgx.Tx, n int, building bool) (string, []any, error) {
+	distributed, err := s.isDistributed(ctx)
+	if err != nil {
+		return "", nil, err
+	}
+	if !distributed || !building {
+		return tagGrouped(q("anomaly_hours_insert"), n, 3, false, 0), nil, nil
+	}
+	snap, err := marksBarrier(ctx, tx)
+	if err != nil {
+		return "", nil, err
+	}
+	return tagGrouped(q("anomaly_hours_insert"), n, 3, true, 4), []any{snap}, nil
 }

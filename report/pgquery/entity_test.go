@@ -87,6 +87,7 @@ func TestEntitySpendEqualsRawSum(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
+					slices.SortFunc(got, report.CompareDrivers) // EntitySpend has no order
 					want := rawEntitySpend(t, pool, sc, per, start, end)
 					if len(want) == 0 {
 						t.Fatalf("per %s scope %+v: no entity in the data", per, sc)

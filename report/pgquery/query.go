@@ -51,36 +51,37 @@ var (
 	qRefreshInsert      = strings.NewReplacer("/*n*/", "1", "/*group*/", "", "/*visible*/", "").Replace(q("refresh_insert"))
 	qRefreshInsertCitus = strings.NewReplacer("/*n*/", "count(*)", "/*group*/", "GROUP BY 1, 2, 3, 4, 5, 6, 7",
 		"/*visible*/", "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $4::txid_snapshot))").Replace(q("refresh_insert"))
-	qMarksBarrier         = q("marks_barrier")
-	qBreakdownsDelete     = q("breakdowns_delete")
-	qBreakdownsDeltas     = q("breakdowns_deltas")
-	qBreakdownDays        = q("breakdown_days")
-	qReportBreakdowns     = q("report_breakdowns")
-	qReportTotals         = q("report_totals")
-	qReportLatency        = q("report_latency")
-	qReportRange          = q("report_range")
-	qDataBegin            = q("data_begin")
-	qFirstEvent           = q("first_event")
-	qUnpricedModels       = q("unpriced_models")
-	qCacheReads           = q("cache_reads")
-	qDroppedRanges        = q("dropped_ranges")
-	qDroppedRecord        = q("dropped_record")
-	qBudgetDrivers        = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), -1)
-	qDriversPending       = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), 10)
-	qDriversSums          = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1)
-	qLedgerClaim          = q("ledger_claim")
-	qLedgerPending        = q("ledger_pending")
-	qLedgerLock           = q("ledger_lock")
-	qLedgerSent           = q("ledger_sent")
-	qLedgerFailed         = q("ledger_failed")
-	qLedgerRange          = q("ledger_range")
-	qLedgerStale          = q("ledger_stale")
-	qEvents               = strings.Replace(q("events"), "/*visible*/", "", 1)
-	qEventsCitus          = strings.Replace(q("events"), "/*visible*/", visibleIn3, 1)
+	qMarksBarrier     = q("marks_barrier")
+	qCurrentSnapshot  = q("current_snapshot")
+	qBreakdownsDelete = q("breakdowns_delete")
+	qBreakdownsDeltas = q("breakdowns_deltas")
+	qBreakdownDays    = q("breakdown_days")
+	qReportBreakdowns = q("report_breakdowns")
+	qReportTotals     = q("report_totals")
+	qReportLatency    = q("report_latency")
+	qReportRange      = q("report_range")
+	qDataBegin        = q("data_begin")
+	qFirstEvent       = q("first_event")
+	qUnpricedModels   = q("unpriced_models")
+	qCacheReads       = q("cache_reads")
+	qDroppedRanges    = q("dropped_ranges")
+	qDroppedRecord    = q("dropped_record")
+	qBudgetDrivers    = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), -1)
+	qDriversPending   = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), 10)
+	qDriversSums      = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1)
+	qLedgerClaim      = q("ledger_claim")
+	qLedgerPending    = q("ledger_pending")
+	qLedgerLock       = q("ledger_lock")
+	qLedgerSent       = q("ledger_sent")
+	qLedgerFailed     = q("ledger_failed")
+	qLedgerRange      = q("ledger_range")
+	qLedgerStale      = q("ledger_stale")
+	qEvents           = strings.Replace(q("events"), "/*visible*/", "", 1)
+	qEventsCitus      = strings.Replace(q("events"), "/*visible*/", visibleIn3, 1)
 	// The events of a scope (a chargeback owner's lines): events.sql with scope.sql's predicate,
 	// its parameters after the range (and, on Citus, after the snapshot of visibleIn3).
-	qScopedEvents      = strings.Replace(q("events"), "/*visible*/", "AND "+scopeAt(2), 1)
-	qScopedEventsCitus = strings.Replace(q("events"), "/*visible*/", visibleIn3+" AND "+scopeAt(3), 1)
+	qScopedEvents         = strings.Replace(q("events"), "/*visible*/", "AND "+scopeAt(2), 1)
+	qScopedEventsCitus    = strings.Replace(q("events"), "/*visible*/", visibleIn3+" AND "+scopeAt(3), 1)
 	qDigestClaim          = q("digest_claim")
 	qDigestLock           = q("digest_lock")
 	qDigestSent           = q("digest_sent")
@@ -645,9 +646,17 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 // breakdownsInsert is breakdowns_insert.sql for n tag keys, on plain PostgreSQL or on Citus
 // (distributed): the keys' values are read as one array per event.
 func breakdownsInsert(n int, distributed bool) string {
+	return tagGrouped(q("breakdowns_insert"), n, 4, distributed, 6)
+}
+
+// tagGrouped fills the placeholders of a query that groups the events by the values of n tag
+// keys (breakdowns_insert.sql, anomaly_hours_insert.sql): /*tags*/ becomes the array of the
+// values of the keys in parameter keys (text[]), one element per key, and /*visible*/ on Citus
+// keeps the rows of the snapshot in parameter snap (visibleIn3's rule).
+func tagGrouped(query string, n, keys int, distributed bool, snap int) string {
 	vals := make([]string, n)
 	for i := range vals {
-		vals[i] = fmt.Sprintf("tags ->> ($4::text[])[%d]", i+1)
+		vals[i] = fmt.Sprintf("tags ->> ($%d::text[])[%d]", keys, i+1)
 	}
 	tags := "'{}'::text[]"
 	if n > 0 {
@@ -655,9 +664,9 @@ func breakdownsInsert(n int, distributed bool) string {
 	}
 	visible := ""
 	if distributed {
-		visible = "AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $6::txid_snapshot))"
+		visible = fmt.Sprintf("AND (ingest_xact IS NULL OR txid_visible_in_snapshot(ingest_xact, $%d::txid_snapshot))", snap)
 	}
-	return strings.NewReplacer("/*tags*/", tags, "/*visible*/", visible).Replace(q("breakdowns_insert"))
+	return strings.NewReplacer("/*tags*/", tags, "/*visible*/", visible).Replace(query)
 }
 
 // breakdownDays reads breakdown_days.sql: the days of [from, to) whose breakdowns were built with
@@ -1514,7 +1523,7 @@ func eventsQuery(ctx context.Context, tx pgx.Tx, distributed bool, plain, citus 
 		return plain, nil, nil
 	}
 	var snap string
-	if err := tx.QueryRow(ctx, "SELECT txid_current_snapshot()::text").Scan(&snap); err != nil {
+	if err := tx.QueryRow(ctx, qCurrentSnapshot).Scan(&snap); err != nil {
 		return "", nil, fmt.Errorf("read the snapshot of the events: %w", err)
 	}
 	return citus, []any{snap}, nil

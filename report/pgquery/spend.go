@@ -455,6 +455,25 @@ func rawReadSettings(ctx context.Context, tx pgx.Tx) error {
 // of dims in one snapshot and one scan of each source, where an alert used to read each
 // dimension in a snapshot of its own.
 func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, end time.Time, dims []report.Dimension, n int) (map[report.Dimension][]report.Driver, error) {
+	byKey, err := s.driversByKey(ctx, scope, start, end, dims)
+	if err != nil {
+		return nil, err
+	}
+	out := map[report.Dimension][]report.Driver{}
+	for _, dim := range dims {
+		top := make([]report.Driver, 0, len(byKey[dim]))
+		for _, d := range byKey[dim] {
+			top = append(top, *d)
+		}
+		slices.SortFunc(top, report.CompareDrivers)
+		out[dim] = top[:min(n, len(top))]
+	}
+	return out, nil
+}
+
+// driversByKey is BudgetDrivers' reading: every key of each dimension of dims with its spend, in
+// no order (sorting 100,000 users' exact decimals costs a third of reading them).
+func (s *Store) driversByKey(ctx context.Context, scope report.Scope, start, end time.Time, dims []report.Dimension) (map[report.Dimension]map[string]*report.Driver, error) {
 	names := make([]string, len(dims))
 	for i, d := range dims {
 		names[i] = string(d)
@@ -495,16 +514,7 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 	if err != nil {
 		return nil, fmt.Errorf("query budget drivers: %w", err)
 	}
-	out := map[report.Dimension][]report.Driver{}
-	for _, dim := range dims {
-		top := make([]report.Driver, 0, len(byKey[dim]))
-		for _, d := range byKey[dim] {
-			top = append(top, *d)
-		}
-		slices.SortFunc(top, report.CompareDrivers)
-		out[dim] = top[:min(n, len(top))]
-	}
-	return out, nil
+	return byKey, nil
 }
 
 // readDrivers reads the plan pl's sources for the dimensions dims into add: the aggregates of
