@@ -2,14 +2,8 @@ package artifact_test
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"html"
-	"io"
-	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
-	netmail "net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,59 +84,11 @@ func TestAnomaliesOnPageAndDigest(t *testing.T) {
 	if len(ds) != 1 {
 		t.Fatalf("%d digests in the outbox", len(ds))
 	}
-	parts := textParts(t, ds[0])
-	if len(parts) != 2 {
-		t.Fatalf("the digest has %d text parts", len(parts))
-	}
-	for typ, body := range parts {
+	text, htmlPart := messageParts(t, ds[0])
+	for typ, body := range map[string]string{"text/plain": text, "text/html": htmlPart} {
 		if !strings.Contains(html.UnescapeString(body), want) {
 			t.Errorf("the digest's %s part does not list the anomaly", typ)
 		}
 	}
 }
 
-// textParts are the text/plain and text/html parts of a MIME message, decoded.
-func textParts(t *testing.T, raw string) map[string]string {
-	t.Helper()
-	m, err := netmail.ReadMessage(strings.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	out := map[string]string{}
-	var walk func(h func(string) string, body io.Reader)
-	walk = func(h func(string) string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(h("Content-Type"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get, p)
-			}
-		}
-		if !strings.HasPrefix(mt, "text/") {
-			return
-		}
-		switch strings.ToLower(h("Content-Transfer-Encoding")) {
-		case "base64":
-			body = base64.NewDecoder(base64.StdEncoding, body)
-		case "quoted-printable":
-			body = quotedprintable.NewReader(body)
-		}
-		b, err := io.ReadAll(body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out[mt] = string(b)
-	}
-	walk(m.Header.Get, m.Body)
-	return out
-}

@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"io"
 	"mime"
-	"mime/multipart"
-	"net/mail"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,30 +18,8 @@ import (
 // attachments returns the attachments of a MIME message by file name, decoded.
 func attachments(t *testing.T, raw string) map[string][]byte {
 	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[string][]byte{}
-	var walk func(h func(string) string, body io.Reader)
-	walk = func(h func(string) string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(h("Content-Type"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get, p)
-			}
-		}
+	walkMIME(t, raw, func(_ string, h func(string) string, body io.Reader) {
 		disp, dp, err := mime.ParseMediaType(h("Content-Disposition"))
 		if err != nil || disp != "attachment" {
 			return
@@ -56,8 +32,7 @@ func attachments(t *testing.T, raw string) map[string][]byte {
 			t.Fatal(err)
 		}
 		out[dp["filename"]] = b
-	}
-	walk(m.Header.Get, m.Body)
+	})
 	return out
 }
 

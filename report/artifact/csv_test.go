@@ -176,29 +176,7 @@ func summaryLink(t *testing.T, f *excelize.File) (text, target string) {
 // messageParts decodes a MIME message's text/plain and text/html parts.
 func messageParts(t *testing.T, raw string) (text, html string) {
 	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var walk func(h func(string) string, body io.Reader)
-	walk = func(h func(string) string, body io.Reader) {
-		mt, params, err := mime.ParseMediaType(h("Content-Type"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.HasPrefix(mt, "multipart/") {
-			mr := multipart.NewReader(body, params["boundary"])
-			for {
-				p, err := mr.NextRawPart()
-				if err == io.EOF {
-					return
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
-				walk(p.Header.Get, p)
-			}
-		}
+	walkMIME(t, raw, func(mt string, h func(string) string, body io.Reader) {
 		if strings.EqualFold(h("Content-Transfer-Encoding"), "quoted-printable") {
 			body = quotedprintable.NewReader(body)
 		}
@@ -212,9 +190,41 @@ func messageParts(t *testing.T, raw string) (text, html string) {
 		case "text/html":
 			html = string(b)
 		}
+	})
+	return text, html
+}
+
+// walkMIME calls leaf with the media type, header and body of every part of a MIME message that
+// is not itself multipart, in order.
+func walkMIME(t *testing.T, raw string, leaf func(mt string, h func(string) string, body io.Reader)) {
+	t.Helper()
+	m, err := mail.ReadMessage(strings.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(h func(string) string, body io.Reader)
+	walk = func(h func(string) string, body io.Reader) {
+		mt, params, err := mime.ParseMediaType(h("Content-Type"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(mt, "multipart/") {
+			leaf(mt, h, body)
+			return
+		}
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			p, err := mr.NextRawPart()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			walk(p.Header.Get, p)
+		}
 	}
 	walk(m.Header.Get, m.Body)
-	return text, html
 }
 
 // Ensures a run writes every event of the period to the events CSV beside the workbook, with the

@@ -672,9 +672,17 @@ func tagGrouped(query string, n, keys int, distributed bool, snap int) string {
 // breakdownDays reads breakdown_days.sql: the days of [from, to) whose breakdowns were built with
 // keys, as dateOf values.
 func breakdownDays(ctx context.Context, q querier, tz string, from, to time.Time, keys []string) (map[time.Time]bool, error) {
-	rows, err := q.Query(ctx, qBreakdownDays, tz, dateOf(from), dateOf(to), keys)
+	out, err := daySet(q.Query(ctx, qBreakdownDays, tz, dateOf(from), dateOf(to), keys))
 	if err != nil {
 		return nil, fmt.Errorf("list days of the chargeback breakdowns: %w", err)
+	}
+	return out, nil
+}
+
+// daySet reads a query's dates into a set of dateOf values.
+func daySet(rows pgx.Rows, err error) (map[time.Time]bool, error) {
+	if err != nil {
+		return nil, err
 	}
 	out := map[time.Time]bool{}
 	var d time.Time
@@ -682,10 +690,7 @@ func breakdownDays(ctx context.Context, q querier, tz string, from, to time.Time
 		out[dateOf(d)] = true
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("list days of the chargeback breakdowns: %w", err)
-	}
-	return out, nil
+	return out, err
 }
 
 // consumeChanges takes every visible change mark (consume_changes.sql) and applies it to the
@@ -831,16 +836,7 @@ const maxRebuildDays = 1
 // currentDays reads current_days.sql: the days of [from, to) whose aggregates are current, as
 // dateOf values.
 func currentDays(ctx context.Context, q querier, tz string, from, to time.Time) (map[time.Time]bool, error) {
-	rows, err := q.Query(ctx, qCurrentDays, tz, dateOf(from), dateOf(to))
-	if err != nil {
-		return nil, fmt.Errorf("list current days: %w", err)
-	}
-	out := map[time.Time]bool{}
-	var d time.Time
-	_, err = pgx.ForEachRow(rows, []any{&d}, func() error {
-		out[dateOf(d)] = true
-		return nil
-	})
+	out, err := daySet(q.Query(ctx, qCurrentDays, tz, dateOf(from), dateOf(to)))
 	if err != nil {
 		return nil, fmt.Errorf("list current days: %w", err)
 	}
