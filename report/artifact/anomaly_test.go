@@ -91,4 +91,3 @@ func TestAnomaliesOnPageAndDigest(t *testing.T) {
 		}
 	}
 }
-

@@ -527,6 +527,72 @@ func nextDay(t time.Time, loc *time.Location) time.Time {
 // current day whose breakdowns were built with other keys gets only those rebuilt (one scan of
 // its events), and is not listed among the rebuilt days.
 func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time, tagKeys []string) ([]time.Time, error) {
+	rb, err := prepareRefresh(ctx, tx, loc, from, to, tagKeys)
+	if err != nil {
+		return nil, err
+	}
+	whole, partial := &dayRun{whole: true}, &dayRun{}
+	for d := from; d.Before(to); {
+		next := nextDay(d, loc)
+		var add *dayRun
+		switch {
+		case !rb.avail.complete(d, next):
+		case !rb.current[dateOf(d)]:
+			add = whole
+		case !rb.withKeys[dateOf(d)]:
+			add = partial
+		}
+		// Runs stay contiguous: a day ends every run it does not join.
+		for _, r := range []*dayRun{whole, partial} {
+			if r != add {
+				if err := rb.flush(ctx, r); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if add != nil {
+			add.days, add.end = append(add.days, d), next
+			if len(add.days) == maxRebuildDays {
+				if err := rb.flush(ctx, add); err != nil {
+					return nil, err
+				}
+			}
+		}
+		d = next
+	}
+	if err := rb.flush(ctx, whole); err != nil {
+		return nil, err
+	}
+	if err := rb.flush(ctx, partial); err != nil {
+		return nil, err
+	}
+	return rb.rebuilt, nil
+}
+
+// dayRun is a run of contiguous days to rebuild: whole (aggregates and breakdowns) or only their
+// breakdowns.
+type dayRun struct {
+	days  []time.Time
+	end   time.Time // the end of days[len-1]
+	whole bool
+}
+
+// rebuilder is what a refresh knows once the marks are consumed: which days can and need be
+// rebuilt, and the statements that rebuild them on this engine.
+type rebuilder struct {
+	tx                      pgx.Tx
+	tz                      string
+	keys                    []string // the tag keys of the breakdowns, never nil
+	avail                   *partitionSet
+	current, withKeys       map[time.Time]bool
+	refreshInsert, insertBD string
+	snapshot                []any // on Citus the coordinator's snapshot, after the range
+	rebuilt                 []time.Time
+}
+
+// prepareRefresh takes the refresh lock, consumes the change marks and reads what refresh needs
+// to know about the days of [from, to).
+func prepareRefresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.Time, tagKeys []string) (*rebuilder, error) {
 	// One refresh at a time: two concurrent delete + insert of the same day would collide, and
 	// a run must see the marks and aggregates of the one before it.
 	if _, err := tx.Exec(ctx, aggregatesLock); err != nil {
@@ -539,108 +605,64 @@ func refresh(ctx context.Context, tx pgx.Tx, loc *time.Location, from, to time.T
 		return nil, err
 	}
 	afterConsume()
-	avail, err := availability(ctx, tx)
-	if err != nil {
+	rb := &rebuilder{tx: tx, tz: loc.String(), keys: append([]string{}, tagKeys...), refreshInsert: qRefreshInsert}
+	var err error
+	if rb.avail, err = availability(ctx, tx); err != nil {
 		return nil, err
 	}
-	tz := loc.String()
-	current, err := currentDays(ctx, tx, tz, from, to)
-	if err != nil {
+	if rb.current, err = currentDays(ctx, tx, rb.tz, from, to); err != nil {
 		return nil, err
 	}
-	keys := append([]string{}, tagKeys...) // never NULL: a day built with no key has '{}'
-	withKeys, err := breakdownDays(ctx, tx, tz, from, to, keys)
-	if err != nil {
+	if rb.withKeys, err = breakdownDays(ctx, tx, rb.tz, from, to, rb.keys); err != nil {
 		return nil, err
 	}
 	distributed, err := pgstore.Distributed(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	refreshInsert, snapshot := qRefreshInsert, []any{}
 	if distributed {
 		snap, err := marksBarrier(ctx, tx)
 		if err != nil {
 			return nil, err
 		}
-		refreshInsert, snapshot = qRefreshInsertCitus, []any{snap}
+		rb.refreshInsert, rb.snapshot = qRefreshInsertCitus, []any{snap}
 	}
-	insertBreakdowns := breakdownsInsert(len(keys), distributed)
-	var rebuilt []time.Time
-	// A run of contiguous days to rebuild: whole (aggregates and breakdowns) or only their
-	// breakdowns.
-	type dayRun struct {
-		days  []time.Time
-		end   time.Time // the end of days[len-1]
-		whole bool
-	}
-	flush := func(run *dayRun) error {
-		if len(run.days) == 0 {
-			return nil
-		}
-		dates := make([]time.Time, len(run.days))
-		for i, d := range run.days {
-			dates[i] = dateOf(d)
-		}
-		if run.whole {
-			if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
-				return fmt.Errorf("delete daily aggregates: %w", err)
-			}
-			if _, err := tx.Exec(ctx, refreshInsert, append([]any{tz, run.days[0], run.end}, snapshot...)...); err != nil {
-				return fmt.Errorf("rebuild daily aggregates: %w", err)
-			}
-		}
-		if _, err := tx.Exec(ctx, qBreakdownsDelete, tz, dates); err != nil {
-			return fmt.Errorf("delete chargeback breakdowns: %w", err)
-		}
-		if _, err := tx.Exec(ctx, insertBreakdowns, append([]any{tz, run.days[0], run.end, keys, dates}, snapshot...)...); err != nil {
-			return fmt.Errorf("rebuild chargeback breakdowns: %w", err)
-		}
-		if run.whole {
-			if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
-				return fmt.Errorf("record rebuilt days: %w", err)
-			}
-			rebuilt = append(rebuilt, run.days...)
-		}
-		run.days = nil
+	rb.insertBD = breakdownsInsert(len(rb.keys), distributed)
+	return rb, nil
+}
+
+// flush rebuilds the days of run, if any, and empties it.
+func (rb *rebuilder) flush(ctx context.Context, run *dayRun) error {
+	if len(run.days) == 0 {
 		return nil
 	}
-	whole, partial := &dayRun{whole: true}, &dayRun{}
-	for d := from; d.Before(to); {
-		next := nextDay(d, loc)
-		var add *dayRun
-		switch {
-		case !avail.complete(d, next):
-		case !current[dateOf(d)]:
-			add = whole
-		case !withKeys[dateOf(d)]:
-			add = partial
-		}
-		// Runs stay contiguous: a day ends every run it does not join.
-		for _, r := range []*dayRun{whole, partial} {
-			if r != add {
-				if err := flush(r); err != nil {
-					return nil, err
-				}
-			}
-		}
-		if add != nil {
-			add.days, add.end = append(add.days, d), next
-			if len(add.days) == maxRebuildDays {
-				if err := flush(add); err != nil {
-					return nil, err
-				}
-			}
-		}
-		d = next
+	tx, tz := rb.tx, rb.tz
+	dates := make([]time.Time, len(run.days))
+	for i, d := range run.days {
+		dates[i] = dateOf(d)
 	}
-	if err := flush(whole); err != nil {
-		return nil, err
+	if run.whole {
+		if _, err := tx.Exec(ctx, qRefreshDelete, tz, dates); err != nil {
+			return fmt.Errorf("delete daily aggregates: %w", err)
+		}
+		if _, err := tx.Exec(ctx, rb.refreshInsert, append([]any{tz, run.days[0], run.end}, rb.snapshot...)...); err != nil {
+			return fmt.Errorf("rebuild daily aggregates: %w", err)
+		}
 	}
-	if err := flush(partial); err != nil {
-		return nil, err
+	if _, err := tx.Exec(ctx, qBreakdownsDelete, tz, dates); err != nil {
+		return fmt.Errorf("delete chargeback breakdowns: %w", err)
 	}
-	return rebuilt, nil
+	if _, err := tx.Exec(ctx, rb.insertBD, append([]any{tz, run.days[0], run.end, rb.keys, dates}, rb.snapshot...)...); err != nil {
+		return fmt.Errorf("rebuild chargeback breakdowns: %w", err)
+	}
+	if run.whole {
+		if _, err := tx.Exec(ctx, qMarkCurrent, tz, dates); err != nil {
+			return fmt.Errorf("record rebuilt days: %w", err)
+		}
+		rb.rebuilt = append(rb.rebuilt, run.days...)
+	}
+	run.days = nil
+	return nil
 }
 
 // breakdownsInsert is breakdowns_insert.sql for n tag keys, on plain PostgreSQL or on Citus
