@@ -3,7 +3,9 @@ package report
 import (
 	"cmp"
 	"context"
+	"iter"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -420,4 +422,22 @@ func CompareRows(a, b Row) int {
 // CompareDrivers is CompareTop for a budget's drivers.
 func CompareDrivers(a, b Driver) int {
 	return CompareTop(a.Cost, a.Requests, a.Key, b.Cost, b.Requests, b.Key)
+}
+
+// TopDrivers is the first n of all in CompareDrivers order. It keeps the n first seen so far
+// instead of sorting every driver: an alert lists 5 of a day's thousands of users, and sorting
+// 4,000 exact decimals took 7 ms of the budget check that sends it.
+func TopDrivers(all iter.Seq[*Driver], n int) []Driver {
+	top := make([]Driver, 0, n+1)
+	for d := range all {
+		if n <= 0 || len(top) == n && CompareDrivers(*d, top[n-1]) >= 0 {
+			continue
+		}
+		i, _ := slices.BinarySearchFunc(top, *d, CompareDrivers)
+		top = slices.Insert(top, i, *d)
+		if len(top) > n {
+			top = top[:n]
+		}
+	}
+	return top
 }

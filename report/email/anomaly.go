@@ -43,7 +43,7 @@ func AnomalyEmail(in report.AnomalyInput) (*report.Email, error) {
 	if len(in.To) == 0 {
 		return nil, report.ErrNoRecipients
 	}
-	subject, text, html, err := anomalyTemplates.render(newAnomalyView(in))
+	subject, text, html, err := anomalyTemplates().render(newAnomalyView(in))
 	if err != nil {
 		return nil, err
 	}

@@ -135,5 +135,5 @@ func stateColor(state string) string {
 
 // renderDigest renders the digest's subject, plain-text body and HTML body.
 func renderDigest(v digestView) (subject, text, html string, err error) {
-	return digestTemplates.render(v)
+	return digestTemplates().render(v)
 }

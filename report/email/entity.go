@@ -55,7 +55,7 @@ func EntityAlertEmail(in report.EntityAlertInput) (*report.Email, error) {
 	if len(in.To) == 0 {
 		return nil, report.ErrNoRecipients
 	}
-	subject, text, html, err := entityTemplates.render(newEntityView(in))
+	subject, text, html, err := entityTemplates().render(newEntityView(in))
 	if err != nil {
 		return nil, fmt.Errorf("render entity alerts: %w", err)
 	}

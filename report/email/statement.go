@@ -143,7 +143,7 @@ func StatementEmail(s Statement, from, to string, attach *Attachment) (*report.E
 		return nil, fmt.Errorf("build statement: %w", err)
 	}
 	v.Workbook = note
-	subject, text, html, err := statementTemplates.render(v)
+	subject, text, html, err := statementTemplates().render(v)
 	if err != nil {
 		return nil, fmt.Errorf("render statement: %w", err)
 	}

@@ -68,7 +68,7 @@ var (
 	qDroppedRecord    = q("dropped_record")
 	qBudgetDrivers    = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), -1)
 	qDriversPending   = withRows(strings.Replace(stripComments(q("budget_drivers")), "/*scope*/", scopeAt(2), 1), 10)
-	qDriversSums      = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1)
+	qDriversSums      = strings.Replace(stripComments(q("drivers_sums")), "/*scope*/", scopeAt(2), 1) // see driversGrouped
 	qLedgerClaim      = q("ledger_claim")
 	qLedgerPending    = q("ledger_pending")
 	qLedgerLock       = q("ledger_lock")
@@ -90,7 +90,7 @@ var (
 	qSpendRollups         = q("spend_rollups")
 	qSpendAggs            = strings.Replace(stripComments(q("spend_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
 	qDriversRollups       = q("drivers_rollups")
-	qDriversAggs          = strings.Replace(stripComments(q("drivers_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1)
+	qDriversAggs          = strings.Replace(stripComments(q("drivers_aggregates")), "/*scope*/", renumber(qAggregateScope, 2), 1) // see driversGrouped
 	qSpendBatch           = withRows(stripComments(q("spend_batch")), -1)
 	qSpendPending         = withRows(stripComments(q("spend_batch")), 2)
 	qPendingRows          = strings.TrimSpace(stripComments(q("pending_rows")))
@@ -133,6 +133,41 @@ func stripComments(sql string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
+}
+
+// groupedColumns are the dimensions a drivers query can group (the columns the aggregates keep).
+var groupedColumns = map[string]bool{"service": true, "model": true, "provider": true, "org_id": true, "user_id": true}
+
+// driversGrouped fills the grouping placeholders of drivers_aggregates.sql or drivers_sums.sql
+// for dims: /*dim*/ names each row's dimension, /*key*/ is its value (the other columns of a
+// grouping set are NULL) and /*sets*/ lists one set per dimension.
+func driversGrouped(sql string, dims []string) (string, error) {
+	if len(dims) == 0 {
+		return "", errors.New("no dimension asked for")
+	}
+	var dim, sets strings.Builder
+	dim.WriteString("CASE")
+	for i, d := range dims {
+		if !groupedColumns[d] {
+			return "", fmt.Errorf("dimension %q is not kept by the aggregates", d)
+		}
+		if i > 0 {
+			sets.WriteString(", ")
+		}
+		fmt.Fprintf(&sets, "(%s)", d)
+		if i < len(dims)-1 {
+			fmt.Fprintf(&dim, " WHEN GROUPING(%s) = 0 THEN '%s'", d, d)
+		} else {
+			fmt.Fprintf(&dim, " ELSE '%s' END", d)
+		}
+	}
+	key := "coalesce(" + strings.Join(dims, ", ") + ")"
+	if len(dims) == 1 {
+		dim.Reset()
+		fmt.Fprintf(&dim, "'%s'::text", dims[0])
+		key = dims[0]
+	}
+	return strings.NewReplacer("/*dim*/", dim.String(), "/*key*/", key, "/*sets*/", sets.String()).Replace(sql), nil
 }
 
 // withRows replaces /*rows*/ in sql with nothing (base < 0: every event of the range) or with

@@ -3,8 +3,8 @@ package pgquery
 import (
 	"context"
 	"fmt"
+	"maps"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -461,12 +461,7 @@ func (s *Store) BudgetDrivers(ctx context.Context, scope report.Scope, start, en
 	}
 	out := map[report.Dimension][]report.Driver{}
 	for _, dim := range dims {
-		top := make([]report.Driver, 0, len(byKey[dim]))
-		for _, d := range byKey[dim] {
-			top = append(top, *d)
-		}
-		slices.SortFunc(top, report.CompareDrivers)
-		out[dim] = top[:min(n, len(top))]
+		out[dim] = report.TopDrivers(maps.Values(byKey[dim]), n)
 	}
 	return out, nil
 }
@@ -520,13 +515,19 @@ func (s *Store) driversByKey(ctx context.Context, scope report.Scope, start, end
 // readDrivers reads the plan pl's sources for the dimensions dims into add: the aggregates of
 // its current days, the events of its other ranges, and what the pending marks add.
 func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan, scope report.Scope, dims []string, add func(pgx.Rows, error) error) error {
+	aggs, err := driversGrouped(qDriversAggs, dims)
+	if err != nil {
+		return err
+	}
+	sums, err := driversGrouped(qDriversSums, dims)
+	if err != nil {
+		return err
+	}
 	if len(pl.days) > 0 {
-		var err error
 		if scope.IsZero() {
 			err = add(tx.Query(ctx, qDriversRollups, pl.tz, pl.days, dims))
 		} else {
-			args := append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)
-			err = add(tx.Query(ctx, qDriversAggs, append(args, dims)...))
+			err = add(tx.Query(ctx, aggs, append([]any{pl.tz, pl.days}, scopeArgs(scope)[:5]...)...))
 		}
 		if err != nil {
 			return fmt.Errorf("from aggregates: %w", err)
@@ -539,9 +540,9 @@ func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan
 		}
 	}
 	for _, r := range pl.pending {
-		args := append(append([]any{r[0], r[1]}, scopeArgs(scope)...), dims)
+		args := append([]any{r[0], r[1]}, scopeArgs(scope)...)
 		if wholeHours(r) {
-			if err := add(tx.Query(ctx, qDriversSums, append(args, src.unsummed)...)); err != nil {
+			if err := add(tx.Query(ctx, sums, append(args, src.unsummed)...)); err != nil {
 				return fmt.Errorf("from pending sums: %w", err)
 			}
 		}
@@ -552,7 +553,7 @@ func readDrivers(ctx context.Context, tx pgx.Tx, src *spendSources, pl spendPlan
 		if len(rows) == 0 {
 			continue
 		}
-		if err := add(tx.Query(ctx, qDriversPending, append(args, pendingArgs(rows)...)...)); err != nil {
+		if err := add(tx.Query(ctx, qDriversPending, append(append(args, dims), pendingArgs(rows)...)...)); err != nil {
 			return fmt.Errorf("from pending events: %w", err)
 		}
 	}

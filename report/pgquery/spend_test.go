@@ -115,6 +115,18 @@ func TestBudgetSpendEqualsRawSum(t *testing.T) {
 						t.Errorf("drivers %s of %+v [%s, %s): %v; raw %v", dim, sc, start, end, gotD[dim], wantD)
 					}
 				}
+				// Only the dimensions asked for are grouped, in any order and number.
+				for _, sub := range [][]report.Dimension{report.AlertDimensions, {report.ByUser}, {report.ByProvider, report.ByOrg}} {
+					got, err := st.BudgetDrivers(ctx, sc, start, end, sub, 5)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, dim := range sub {
+						if fmt.Sprint(got[dim]) != fmt.Sprint(gotD[dim]) {
+							t.Errorf("drivers %s of %+v asked with %v: %v; with every dimension %v", dim, sc, sub, got[dim], gotD[dim])
+						}
+					}
+				}
 			}
 		}
 	}

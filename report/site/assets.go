@@ -4,6 +4,7 @@ import (
 	"embed"
 	"errors"
 	"io/fs"
+	"sync"
 
 	"github.com/aispend/aispend/templates"
 )
@@ -21,8 +22,9 @@ const EchartsVersion = "6.1.0"
 //go:embed assets/dist
 var dist embed.FS
 
-// chartLib is the chart library this binary was built with.
-var chartLib = readChartLibrary(mustSub(dist, "assets/dist"))
+// chartLib is the chart library this binary was built with, read when first used: a 1.1 MB
+// copy that a budget check, which renders no page, does not need.
+var chartLib = sync.OnceValue(func() chartLibrary { return readChartLibrary(mustSub(dist, "assets/dist")) })
 
 // chartLibrary holds the published chart files, keyed by their name under assets/, or why the
 // build lacks them.
@@ -72,7 +74,7 @@ func mustSub(fsys fs.FS, dir string) fs.FS {
 // without the chart library its files are absent, and PreparePeriod and RenderIndex fail.
 func Assets() map[string][]byte {
 	out := map[string][]byte{"site.css": siteCSS, "site.js": siteJS}
-	for name, b := range chartLib.files {
+	for name, b := range chartLib().files {
 		out[name] = b
 	}
 	return out

@@ -48,10 +48,10 @@ func TestRenderRefusesWithoutChartLibrary(t *testing.T) {
 // Ensure the library this package was built with (by `make assets`) is whole, so the real
 // render path does not refuse.
 func TestChartLibraryEmbedded(t *testing.T) {
-	if chartLib.err != nil {
-		t.Fatal(chartLib.err)
+	if chartLib().err != nil {
+		t.Fatal(chartLib().err)
 	}
-	if len(chartLib.files) != len(chartFiles) {
-		t.Errorf("embedded %d chart files, want %d", len(chartLib.files), len(chartFiles))
+	if len(chartLib().files) != len(chartFiles) {
+		t.Errorf("embedded %d chart files, want %d", len(chartLib().files), len(chartFiles))
 	}
 }
