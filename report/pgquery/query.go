@@ -1247,32 +1247,31 @@ func latency(ctx context.Context, tx pgx.Tx, tz string, p report.Period, dims, k
 	if err != nil {
 		return nil, fmt.Errorf("query report latency: %w", err)
 	}
-	out := map[string]report.Histogram{}
-	var (
-		dim, key string
-		buckets  []int32
-		counts   []int64
-	)
-	_, err = pgx.ForEachRow(rows, []any{&dim, &key, &buckets, &counts}, func() error {
-		if len(buckets) != len(counts) {
-			return fmt.Errorf("latency histogram: %d buckets, %d counts", len(buckets), len(counts))
+	defer rows.Close()
+	if fds := rows.FieldDescriptions(); len(fds) != 4 || fds[2].Format != pgx.BinaryFormatCode || fds[3].Format != pgx.BinaryFormatCode {
+		return nil, errors.New("query report latency: the histograms did not come in binary form")
+	}
+	// Keyed by pointer so that looking up a key read into buf allocates nothing.
+	byKey := map[string]*report.Histogram{}
+	var buf []byte
+	for rows.Next() {
+		v := rows.RawValues()
+		buf = append(append(append(buf[:0], v[0]...), 0), v[1]...)
+		h := byKey[string(buf)]
+		if h == nil {
+			h = new(report.Histogram)
+			byKey[string(buf)] = h
 		}
-		k := dim + "\x00" + key
-		h := out[k]
-		for i, b := range buckets {
-			if b < 0 || b > report.MaxHistogramBucket {
-				return fmt.Errorf("latency histogram: bucket %d out of range", b)
-			}
-			if int(b) >= len(h) {
-				h = append(h, make(report.Histogram, int(b)+1-len(h))...)
-			}
-			h[b] += counts[i]
+		if *h, err = addHistogram(*h, v[2], v[3]); err != nil {
+			return nil, fmt.Errorf("query report latency %s %q: %w", v[0], v[1], err)
 		}
-		out[k] = h
-		return nil
-	})
-	if err != nil {
+	}
+	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("query report latency: %w", err)
+	}
+	out := make(map[string]report.Histogram, len(byKey))
+	for k, h := range byKey {
+		out[k] = *h
 	}
 	return out, nil
 }
