@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -90,7 +91,11 @@ func (s *Store) AnomalySpend(ctx context.Context, hours []time.Time, keys, tagKe
 			}
 			i = j
 		}
-		if history, err = firstEvent(ctx, tx, loc); err != nil {
+		var from time.Time // the earliest hour asked for: history is compared with no earlier one
+		if len(hours) > 0 {
+			from = slices.MinFunc(hours, time.Time.Compare)
+		}
+		if history, err = firstEvent(ctx, tx, loc, from); err != nil {
 			return err
 		}
 		rows, err = tx.Query(ctx, qAnomalySpend, hours, keys)

@@ -1169,7 +1169,7 @@ func readRange(ctx context.Context, tx pgx.Tx, tz string, from, to time.Time) (r
 // installation), or that there are none: what the report's changes can be measured against
 // (report.VersusOf).
 func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.Comparison) error {
-	begin, err := firstEvent(ctx, tx, loc)
+	begin, err := firstEvent(ctx, tx, loc, cmp.Start)
 	if err != nil {
 		return err
 	}
@@ -1185,8 +1185,10 @@ func dataBegin(ctx context.Context, tx pgx.Tx, loc *time.Location, cmp *report.C
 
 // firstEvent is where the data of time zone loc begin: the first event of the first day with
 // events in the rollups, or that day's start once retention dropped its events; zero when there
-// are no data at all.
-func firstEvent(ctx context.Context, tx pgx.Tx, loc *time.Location) (time.Time, error) {
+// are no data at all. Its callers compare it only with instants at or after from, so when that
+// first day ends by from, the day's start answers them alike: finding the first event reads the
+// whole day through the BRIN index (300 ms of every daily run at 100 million events a month).
+func firstEvent(ctx context.Context, tx pgx.Tx, loc *time.Location, from time.Time) (time.Time, error) {
 	var first pgtype.Timestamptz
 	var d pgtype.Date
 	if err := tx.QueryRow(ctx, qDataBegin, loc.String()).Scan(&d); err != nil {
@@ -1196,6 +1198,9 @@ func firstEvent(ctx context.Context, tx pgx.Tx, loc *time.Location) (time.Time, 
 		return time.Time{}, nil
 	}
 	begin := report.StartOfDay(d.Time.Year(), d.Time.Month(), d.Time.Day(), loc)
+	if !nextDay(begin, loc).After(from) {
+		return begin, nil
+	}
 	if err := tx.QueryRow(ctx, qFirstEvent, begin, nextDay(begin, loc)).Scan(&first); err != nil {
 		return time.Time{}, fmt.Errorf("query the first event: %w", err)
 	}
