@@ -408,7 +408,7 @@ func (j *Job) reportBudgets(ctx context.Context, p Period, now time.Time, status
 			sts = append(sts, st)
 			continue
 		}
-		sum, err := j.summarize(ctx, st.Budget, p, asOf)
+		sum, err := j.summarize(ctx, st.Budget, p, asOf, now)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -419,14 +419,24 @@ func (j *Job) reportBudgets(ctx context.Context, p Period, now time.Time, status
 }
 
 // summarize counts the periods of budget b within the report's period p that were exceeded, as
-// of asOf.
-func (j *Job) summarize(ctx context.Context, b Budget, p Period, asOf time.Time) (BudgetSummary, error) {
+// of asOf. While p is in progress (asOf is now) they are evaluated as a budget check evaluates
+// them, over whole periods: the one in progress is then read from its aggregates and what is
+// pending, where its spend up to now was read from the events of the day so far (1.3 s of each
+// monthly run at 100 million events a month, for each daily budget); the two differ only by
+// events stamped later than now, which the budget check counts too.
+func (j *Job) summarize(ctx context.Context, b Budget, p Period, asOf, now time.Time) (BudgetSummary, error) {
 	subs, begun := SubPeriods(b.Period, p, asOf)
 	bs := make([]Budget, begun)
 	for i := range bs {
 		bs[i] = b
 	}
-	subSts, err := BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
+	var subSts []Status
+	var err error
+	if asOf.Before(now) {
+		subSts, err = BudgetStatusesAsOf(ctx, j.Store, bs, subs[:begun], asOf)
+	} else {
+		subSts, err = BudgetStatuses(ctx, j.Store, bs, subs[:begun], now)
+	}
 	if err != nil {
 		return BudgetSummary{}, err
 	}

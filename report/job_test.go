@@ -881,3 +881,28 @@ func TestResultSummaryWording(t *testing.T) {
 		}
 	}
 }
+
+// Ensures a report in progress counts the day in progress of a shorter budget as the budget
+// check does: over the whole day, with its events stamped later than now, not only up to now.
+func TestSummaryOfThePeriodInProgressAsTheCheck(t *testing.T) {
+	f := setup(t)
+	f.now = time.Date(2026, 11, 18, 12, 0, 0, 0, seoul) // a Wednesday
+	insert(t, f.pool,
+		ev{at: time.Date(2026, 11, 16, 10, 0, 0, 0, seoul), cost: "150"}, // Monday: exceeded
+		ev{at: f.now.Add(-time.Hour), cost: "60"},
+		ev{at: f.now.Add(3 * time.Hour), cost: "50"}) // stamped later today: 110 of 100 today
+	b := daily("d", "100")
+	job := f.job(b)
+	ctx := context.Background()
+	check, err := report.CurrentStatuses(ctx, f.store, []report.Budget{b}, f.now, seoul)
+	if err != nil || check[0].State != report.StateExceeded {
+		t.Fatalf("today's check: %+v, %v; want exceeded", check, err)
+	}
+	res, err := job.Run(ctx, report.PeriodContaining(report.Weekly, f.now, seoul), report.RunOptions{Steps: report.StepStatistics})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sums := res.Report.BudgetSummaries; len(sums) != 1 || sums[0].Periods != 3 || sums[0].Exceeded != 2 {
+		t.Errorf("weekly summary of the daily budget: %+v; want 2 of the 3 days begun exceeded, today as the check says", sums)
+	}
+}
