@@ -37,33 +37,46 @@ func (s *snapshot) FocusGroups(ctx context.Context, from, to time.Time, emit fun
 	return unwrapEmit(s.read(ctx, func(tx pgx.Tx) error { return readFocus(ctx, tx, s.distributed, from, to, emit) }))
 }
 
-// readFocus is FocusGroups in tx (on Citus, distributed, past the marks barrier). The rows are read as they arrive: memory does not grow with the
-// number of groups.
+// readFocus is FocusGroups in tx (on Citus, distributed, past the marks barrier), one statement
+// per UTC charge day in order: the groups come out in the same order, and PostgreSQL sorts one
+// day's events at a time (the month of 97.8 million events as one sort filled the disk with
+// temporary files at 100 million events a month). The rows are read as they arrive: memory does
+// not grow with the number of groups.
 func readFocus(ctx context.Context, tx pgx.Tx, distributed bool, from, to time.Time, emit func(*report.FocusGroup) error) error {
 	query, args, err := eventsQuery(ctx, tx, distributed, qFocus, qFocusCitus)
 	if err != nil {
 		return err
 	}
-	rows, err := tx.Query(ctx, query, append([]any{from, to}, args...)...)
-	if err != nil {
-		return fmt.Errorf("query focus groups: %w", err)
-	}
-	defer rows.Close()
 	var g report.FocusGroup
 	dest := []any{&g.Day, &g.Provider, &g.Model, &g.Service, &g.UserID, &g.OrgID, &g.Endpoint, &g.Tags, &g.CacheHit,
 		&g.Unpriced, &g.PriceVersion, &g.FXRate, &g.Uncached, &g.CacheRead, &g.CacheWrite, &g.Output, &g.Cost}
-	for rows.Next() {
-		if err := rows.Scan(dest...); err != nil {
+	for lo := from; lo.Before(to); {
+		y, m, d := lo.UTC().Date()
+		hi := time.Date(y, m, d+1, 0, 0, 0, 0, time.UTC)
+		if hi.After(to) {
+			hi = to
+		}
+		rows, err := tx.Query(ctx, query, append([]any{lo, hi}, args...)...)
+		if err != nil {
+			return fmt.Errorf("query focus groups: %w", err)
+		}
+		for rows.Next() {
+			if err := rows.Scan(dest...); err != nil {
+				rows.Close()
+				return fmt.Errorf("read focus groups: %w", err)
+			}
+			// A date scans as midnight UTC; say so rather than rely on it.
+			g.Day = time.Date(g.Day.Year(), g.Day.Month(), g.Day.Day(), 0, 0, 0, 0, time.UTC)
+			if err := emit(&g); err != nil {
+				rows.Close()
+				return emitError{err}
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
 			return fmt.Errorf("read focus groups: %w", err)
 		}
-		// A date scans as midnight UTC; say so rather than rely on it.
-		g.Day = time.Date(g.Day.Year(), g.Day.Month(), g.Day.Day(), 0, 0, 0, 0, time.UTC)
-		if err := emit(&g); err != nil {
-			return emitError{err}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read focus groups: %w", err)
+		lo = hi
 	}
 	return nil
 }
