@@ -61,7 +61,7 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 	store.Close()
-	stateMB, holdBytes := deciderHeapMB(b, pool, entities)
+	stateMB, holdBytes, holdObjects := deciderHeapMB(b, pool, entities)
 	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
 	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
   - name: per-user
@@ -159,7 +159,7 @@ decide: {refresh: 2s, max_staleness: 30s}
 	fmt.Printf("%-44s %10.0f events/s\n", "ingest (a) on the same collector meanwhile", ingestRate)
 	fmt.Printf("%-44s %10.1f MB / %.1f MB\n", "peak RSS, deciding+ingesting / other", float64(peakRSS(aPID))/1024, float64(peakRSS(bPID))/1024)
 	fmt.Printf("%-44s %10.1f MB\n", fmt.Sprintf("heap of the spend of %d entities", entities), stateMB)
-	fmt.Printf("%-44s %10.0f bytes\n", "heap per estimate held (no event_id yet)", holdBytes)
+	fmt.Printf("%-44s %10.0f bytes, %.1f objects\n", "heap per estimate held (no event_id yet)", holdBytes, holdObjects)
 
 	// Commit to decision: a fresh user's event over the envelope, then ask until deny.
 	var same, other []time.Duration
@@ -316,7 +316,7 @@ func (c *loopClient) post(path string, body []byte) (int, error) {
 // benchmark's envelope from the database (the live heap after a collection, before and after),
 // and then the heap each estimate it holds takes, over as many allowed decisions as the
 // benchmark makes (their events never arrive: each is held for estimate_ttl).
-func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (float64, float64) {
+func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (stateMB, holdBytes, holdObjects float64) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -334,8 +334,8 @@ func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (float64, flo
 		b.Fatalf("the decider did not read the spend: %+v", n)
 	}
 	const holds = 320_000
-	est := decimal.RequireFromString("0.0125")
 	for i := range holds {
+		est := decimal.New(int64(1200+i%100), -5) // an amount of its own, as tokens priced make
 		if a := d.Decide(collect.DecideRequest{UserID: fmt.Sprintf("user-%d", i%entities), EstimatedCost: &est}); a.Decision != collect.Allow {
 			b.Fatalf("decision %d: %+v", i, a)
 		}
@@ -344,5 +344,6 @@ func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (float64, flo
 	runtime.GC()
 	runtime.ReadMemStats(&held)
 	runtime.KeepAlive(d)
-	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20), float64(int64(held.HeapAlloc)-int64(after.HeapAlloc)) / holds
+	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20),
+		float64(int64(held.HeapAlloc)-int64(after.HeapAlloc)) / holds, float64(int64(held.HeapObjects)-int64(after.HeapObjects)) / holds
 }
