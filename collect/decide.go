@@ -52,8 +52,7 @@ type Decider struct {
 	mu     sync.Mutex
 	states []*budgetState // one per enforced budget, in cfg.Budgets' order
 	asOf   time.Time      // when the last successful read began; zero: none yet
-	holds  map[string]*hold
-	queue  []*hold // every hold in order of expiry (one TTL: the order made)
+	holds  holds
 }
 
 // budgetState is one enforced budget's spend in its current period, per entity ("" for a budget
@@ -64,31 +63,55 @@ type budgetState struct {
 	b                         report.Budget
 	period                    report.Period
 	base, before, local, held map[string]decimal.Decimal
+	gen                       uint32 // counts the periods rolled to: holds of an earlier one no longer count
+	// Computed once, for every decision of an entity without an override: the budget's amount
+	// as the answer states it, and the spend at which degrade_at and deny_at are reached.
+	amountText            string
+	degradeLine, denyLine decimal.Decimal
 }
 
-// used is entity's spend plus what is held against it.
+func newBudgetState(b report.Budget, p report.Period) *budgetState {
+	return &budgetState{b: b, period: p, amountText: b.Amount.String(),
+		degradeLine: report.Line(b.Amount, b.Enforce.DegradeAt), denyLine: report.Line(b.Amount, b.Enforce.DenyAt),
+		base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, held: map[string]decimal.Decimal{}}
+}
+
+// lines are the spend at which entity's limit reaches degrade_at and deny_at.
+func (st *budgetState) lines(entity string) (degrade, deny decimal.Decimal) {
+	if limit, ok := st.b.Overrides[entity]; ok {
+		return report.Line(limit, st.b.Enforce.DegradeAt), report.Line(limit, st.b.Enforce.DenyAt)
+	}
+	return st.degradeLine, st.denyLine
+}
+
+// limitText is entity's limit as the answer states it.
+func (st *budgetState) limitText(entity string) string {
+	if limit, ok := st.b.Overrides[entity]; ok {
+		return limit.String()
+	}
+	return st.amountText
+}
+
+// used is entity's spend plus what is held against it. Most entities have nothing but their
+// base: only what is there is added (each decimal Add allocates, on every decision).
 func (st *budgetState) used(entity string) decimal.Decimal {
-	return st.base[entity].Add(st.before[entity]).Add(st.local[entity]).Add(st.held[entity])
+	u := st.base[entity]
+	if v, ok := st.before[entity]; ok {
+		u = u.Add(v)
+	}
+	if v, ok := st.local[entity]; ok {
+		u = u.Add(v)
+	}
+	if v, ok := st.held[entity]; ok {
+		u = u.Add(v)
+	}
+	return u
 }
 
 // match is an enforced budget a request falls under, and its entity there.
 type match struct {
 	st     *budgetState
 	entity string
-}
-
-// hold is an allowed request's estimate, held against each budget it counted in.
-type hold struct {
-	eventID  string
-	expires  time.Time
-	parts    []holdPart
-	released bool
-}
-
-type holdPart struct {
-	state  *budgetState
-	entity string
-	amount decimal.Decimal
 }
 
 // NewDecider makes a Decider of the enforced budgets among cfg.Budgets; nil when there are none.
@@ -102,15 +125,14 @@ func NewDecider(cfg DecideConfig) *Decider {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	d := &Decider{cfg: cfg, holds: map[string]*hold{}}
+	d := &Decider{cfg: cfg, holds: holds{byEvent: map[string]uint64{}}}
 	now := cfg.Now()
 	for _, b := range cfg.Budgets {
 		if !b.Enforced() {
 			continue
 		}
 		d.needTags = d.needTags || b.Scope.TagKey != "" || b.Per.Field == report.PerTag
-		d.states = append(d.states, &budgetState{b: b, period: report.PeriodContaining(b.Period, now, cfg.Location),
-			base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, held: map[string]decimal.Decimal{}})
+		d.states = append(d.states, newBudgetState(b, report.PeriodContaining(b.Period, now, cfg.Location)))
 	}
 	if len(d.states) == 0 {
 		return nil
@@ -153,7 +175,7 @@ func refreshPause(refresh, maxStaleness, took time.Duration) time.Duration {
 func (d *Decider) Refresh(ctx context.Context) error {
 	began := d.cfg.Now()
 	d.mu.Lock()
-	d.expire(began)
+	d.holds.expire(began)
 	type read struct {
 		st     *budgetState
 		period report.Period
@@ -232,37 +254,7 @@ func (d *Decider) roll(st *budgetState, now time.Time) {
 	}
 	st.period = report.PeriodContaining(st.b.Period, now, d.cfg.Location)
 	st.base, st.before, st.local, st.held = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
-}
-
-// expire releases the holds whose TTL passed.
-func (d *Decider) expire(now time.Time) {
-	n := 0
-	for _, h := range d.queue {
-		if h.expires.After(now) {
-			break
-		}
-		d.release(h)
-		n++
-	}
-	d.queue = d.queue[n:]
-}
-
-// release stops counting a hold.
-func (d *Decider) release(h *hold) {
-	if h.released {
-		return
-	}
-	h.released = true
-	for _, p := range h.parts {
-		if v := p.state.held[p.entity].Sub(p.amount); v.IsPositive() {
-			p.state.held[p.entity] = v
-		} else {
-			delete(p.state.held, p.entity)
-		}
-	}
-	if h.eventID != "" && d.holds[h.eventID] == h {
-		delete(d.holds, h.eventID)
-	}
+	st.gen++
 }
 
 // Committed advances the spend by rows this collector has just committed, and releases the
@@ -274,9 +266,7 @@ func (d *Decider) Committed(rows []Row) {
 	now := d.cfg.Now()
 	for i := range rows {
 		r := &rows[i]
-		if h := d.holds[r.EventID]; h != nil {
-			d.release(h)
-		}
+		d.holds.releaseEvent(r.EventID)
 		if !r.Cost.Valid || r.Cost.Decimal.IsZero() {
 			continue
 		}
@@ -406,7 +396,7 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	now := d.cfg.Now()
-	d.expire(now)
+	d.holds.expire(now)
 	ans := DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, MaxStaleness: d.cfg.MaxStaleness.Milliseconds()}
 	if !d.asOf.IsZero() {
 		asOf := d.asOf
@@ -419,12 +409,13 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 		ans.Budgets = ans.Budgets[:0]
 		for _, m := range matched {
 			e := m.st.b.Enforce
-			used, limit := m.st.used(m.entity), m.st.b.Limit(m.entity)
+			used := m.st.used(m.entity)
+			degradeLine, denyLine := m.st.lines(m.entity)
 			step := Allow
 			switch {
-			case e.DenyAt > 0 && reaches(used, est, limit, e.DenyAt):
+			case e.DenyAt > 0 && reaches(used, est, denyLine):
 				step = Deny
-			case e.DegradeAt > 0 && reaches(used, est, limit, e.DegradeAt) && e.DegradeTo[req.Model] != "":
+			case e.DegradeAt > 0 && reaches(used, est, degradeLine) && e.DegradeTo[req.Model] != "":
 				step = Degrade
 				if model == "" {
 					model = e.DegradeTo[req.Model]
@@ -433,7 +424,7 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 			if rank[step] > rank[decision] {
 				decision = step
 			}
-			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, used, limit, step))
+			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, used, step))
 		}
 		return decision, model
 	}
@@ -464,35 +455,20 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 	}
 	ans.Estimate = estimate.String()
 	if ans.Decision != Deny && estimate.IsPositive() && len(matched) > 0 {
-		d.hold(req.EventID, now, estimate, matched)
+		d.holds.add(req.EventID, now.Add(d.cfg.EstimateTTL), estimate, matched)
 	}
 	return ans
 }
 
-// hold counts an allowed request's estimate against the budgets (and entities) it falls under.
-func (d *Decider) hold(eventID string, now time.Time, estimate decimal.Decimal, matched []match) {
-	if old := d.holds[eventID]; eventID != "" && old != nil {
-		d.release(old) // asked again for the same event: one estimate counts
+// reaches reports whether a request reaches a step whose line (report.Line) is line: the spend
+// (with what is held) already has (used ≥ line, report.Crossed), or the request's estimate would
+// take it past. With an estimate the second implies the first, so one comparison answers. A
+// limit of 0 is reached at once.
+func reaches(used, estimate, line decimal.Decimal) bool {
+	if !estimate.IsPositive() {
+		return used.Cmp(line) >= 0
 	}
-	h := &hold{eventID: eventID, expires: now.Add(d.cfg.EstimateTTL)}
-	for _, m := range matched {
-		m.st.held[m.entity] = m.st.held[m.entity].Add(estimate)
-		h.parts = append(h.parts, holdPart{m.st, m.entity, estimate})
-	}
-	if eventID != "" {
-		d.holds[eventID] = h
-	}
-	d.queue = append(d.queue, h)
-}
-
-// reaches reports whether a request reaches at percent of limit: the spend (with what is held)
-// already has, or the request's estimate would take it past. A limit of 0 is reached at once.
-func reaches(used, estimate, limit decimal.Decimal, at int) bool {
-	if report.Crossed(used, limit, at) {
-		return true
-	}
-	after := used.Add(estimate).Mul(decimal.NewFromInt(100))
-	return estimate.IsPositive() && after.Cmp(limit.Mul(decimal.NewFromInt(int64(at)))) > 0
+	return used.Add(estimate).Cmp(line) > 0
 }
 
 // estimate is the request's estimated cost: estimated_cost, else its tokens priced on model like
@@ -518,12 +494,12 @@ func (d *Decider) estimate(req DecideRequest, model string, now time.Time) decim
 	return p.Cost
 }
 
-// decidingBudget states one budget's part in a decision.
-func decidingBudget(st *budgetState, entity string, used, limit decimal.Decimal, decision string) DecidingBudget {
-	es := report.EvaluateEntity(st.b, entity, st.period, used, st.period.Start)
+// decidingBudget states one budget's part in a decision: its share as every status states it.
+func decidingBudget(st *budgetState, entity string, used decimal.Decimal, decision string) DecidingBudget {
+	percent, remaining := report.Share(used, st.b.Limit(entity))
 	return DecidingBudget{
 		Name: st.b.Name, Entity: entity, Decision: decision,
-		Spent: used.String(), Limit: limit.String(), Percent: es.Percent.String(), Remaining: es.Remaining.String(),
+		Spent: used.String(), Limit: st.limitText(entity), Percent: percent.String(), Remaining: remaining.String(),
 		ResetsAt: st.period.End,
 	}
 }

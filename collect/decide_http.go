@@ -52,6 +52,14 @@ func (s *Server) handleDecide() http.Handler {
 // decodeDecide reads a decide request: err for a body that is not one JSON object, problems for
 // fields of the wrong type or value, every one listed.
 func decodeDecide(body []byte) (DecideRequest, []Problem, error) {
+	if req, ok := decodeDecideFast(body); ok {
+		return req, nil, nil
+	}
+	return decodeDecideGeneral(body)
+}
+
+// decodeDecideGeneral reads any decide body through encoding/json, every problem listed.
+func decodeDecideGeneral(body []byte) (DecideRequest, []Problem, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
 		if err == nil {

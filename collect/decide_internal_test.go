@@ -1,6 +1,7 @@
 package collect
 
 import (
+	"reflect"
 	"testing"
 	"time"
 )
@@ -19,5 +20,72 @@ func TestRefreshPause(t *testing.T) {
 		if got := refreshPause(c.refresh, c.maxStale, c.took); got != c.want {
 			t.Errorf("refreshPause(%v, %v, %v) = %v, want %v", c.refresh, c.maxStale, c.took, got, c.want)
 		}
+	}
+}
+
+// decideBodies are decide requests the fast path reads (fast) or leaves to the general one.
+var decideBodies = []struct {
+	body string
+	fast bool
+}{
+	{`{"user_id":"user-7","service":"QA_CHAT","model":"gpt-4o","input_tokens":800,"max_output_tokens":400}`, true},
+	{` { "event_id" : "e-1", "user_id":"ü-ß", "org_id":"o", "provider":"openai", "endpoint":"/v1/chat",
+	   "estimated_cost":"0.0125", "tags":{"team":"search","env":"prod"} } `, true},
+	{`{"estimated_cost":12.5e-3}`, true},
+	{`{"estimated_cost":0,"input_tokens":0}`, true},
+	{`{}`, true},
+	{`{"tags":{}}`, true},
+	{`{"user_id":"a","user_id":"b"}`, true},
+	{`{"user_id":"caf\u00e9"}`, false},  // an escape
+	{`{"USER_ID":"a"}`, false},          // an unknown field: a problem
+	{`{"input_tokens":-1}`, false},      // a problem
+	{`{"input_tokens":1.0}`, false},     // a problem
+	{`{"input_tokens":0123}`, false},    // not JSON
+	{`{"estimated_cost":"-1"}`, false},  // a problem
+	{`{"estimated_cost":"abc"}`, false}, // a problem
+	{`{"estimated_cost":01}`, false},    // not JSON
+	{`{"user_id":null}`, false},         // allowed, the general way
+	{`{"user_id":"a"} x`, false},        // not JSON
+	{`{"user_id":"a",}`, false},         // not JSON
+	{"{\"user_id\":\"\xff\"}", false},   // invalid UTF-8: the general path replaces it
+	{`{"tags":{"a":1}}`, false},         // a problem
+	{`[]`, false},
+}
+
+// Ensures the fast path reads the common requests, leaves the rest, and agrees with the general
+// path on each it reads.
+func TestDecodeDecideFast(t *testing.T) {
+	for _, c := range decideBodies {
+		fast, ok := decodeDecideFast([]byte(c.body))
+		if ok != c.fast {
+			t.Errorf("%s: fast path %v, want %v", c.body, ok, c.fast)
+		}
+		if ok {
+			agreeDecide(t, []byte(c.body), fast)
+		}
+	}
+}
+
+// FuzzDecodeDecideFast ensures that whenever the fast path reads a body, the general path reads
+// it too, without a problem, to the same request.
+func FuzzDecodeDecideFast(f *testing.F) {
+	for _, c := range decideBodies {
+		f.Add([]byte(c.body))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if fast, ok := decodeDecideFast(body); ok {
+			agreeDecide(t, body, fast)
+		}
+	})
+}
+
+func agreeDecide(t *testing.T, body []byte, fast DecideRequest) {
+	t.Helper()
+	general, problems, err := decodeDecideGeneral(body)
+	if err != nil || problems != nil {
+		t.Fatalf("%q: the fast path read it, the general one refused it: %v %v", body, err, problems)
+	}
+	if !reflect.DeepEqual(fast, general) {
+		t.Fatalf("%q: fast %+v, general %+v", body, fast, general)
 	}
 }

@@ -195,6 +195,46 @@ func TestDecideHoldsEstimates(t *testing.T) {
 	}
 }
 
+// Ensures an estimate held in a period that has ended stops counting with it and, released
+// later (its event arrives after midnight), takes nothing from what is held in the new period;
+// and that the new period holds and releases its own estimates as before.
+func TestDecideHoldsAcrossPeriods(t *testing.T) {
+	pool := pgtest.Pool(t)
+	c := &clock{t: time.Date(2026, 11, 30, 23, 59, 45, 0, time.UTC)}
+	b := perUserEnforced()
+	b.Enforce = &report.Enforce{DenyAt: 100}
+	d, store := decider(t, pool, c, "allow", b) // estimates held for a minute
+	spent := func() string {
+		t.Helper()
+		return d.Decide(collect.DecideRequest{UserID: "alice", Model: "big"}).Budgets[0].Spent
+	}
+	five, three := testkit.Dec("5"), testkit.Dec("3")
+	before, after := eventtest.ID(t), eventtest.ID(t)
+	wantDecision(t, d.Decide(collect.DecideRequest{EventID: before, UserID: "alice", Model: "big", EstimatedCost: &five}), collect.Allow, "")
+	if s := spent(); s != "5" {
+		t.Fatalf("held before midnight: spent %s, want 5", s)
+	}
+	c.add(30 * time.Second) // 00:00:15, a new day: the daily envelope starts from nothing
+	if s := spent(); s != "0" {
+		t.Fatalf("after midnight: spent %s, want 0", s)
+	}
+	wantDecision(t, d.Decide(collect.DecideRequest{EventID: after, UserID: "alice", Model: "big", EstimatedCost: &three}), collect.Allow, "")
+	// The first request's event arrives now, dated before midnight: its estimate is released,
+	// and the new day's estimate of 3 still counts.
+	r := row(t, c.now().Add(-20*time.Second), "alice", "4")
+	r.EventID = before
+	commit(t, store, r)
+	if s := spent(); s != "3" {
+		t.Fatalf("after the old period's event: spent %s, want 3 (the new day's estimate)", s)
+	}
+	r = row(t, c.now(), "alice", "2")
+	r.EventID = after
+	commit(t, store, r)
+	if s := spent(); s != "2" {
+		t.Fatalf("after the new day's event: spent %s, want 2", s)
+	}
+}
+
 // Ensures that once the last successful read is older than max_staleness (the database became
 // unreachable), on_stale decides and the answer says so: allow (fail open) or deny; and that
 // answers never wait on the database.

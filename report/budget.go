@@ -260,18 +260,34 @@ type Status struct {
 // Crossed reports whether spent reached threshold percent of amount, compared exactly:
 // spent × 100 ≥ threshold × amount.
 func Crossed(spent, amount decimal.Decimal, threshold int) bool {
-	return spent.Mul(decimal.NewFromInt(100)).Cmp(amount.Mul(decimal.NewFromInt(int64(threshold)))) >= 0
+	return spent.Cmp(Line(amount, threshold)) >= 0
+}
+
+// Line is the spend at which threshold percent of amount is reached: amount × threshold ÷ 100,
+// exact (a decimal shift), so that spent ≥ Line is spent × 100 ≥ amount × threshold.
+func Line(amount decimal.Decimal, threshold int) decimal.Decimal {
+	return amount.Mul(decimal.New(int64(threshold), -2))
+}
+
+// Share is the part of a budget's (or an entity's envelope's) amount that spent uses, in
+// percent truncated as PercentOf, and what remains of it (never negative). An amount of 0 allows
+// nothing: any spend is 100 % of it. Every status and POST /v1/decide state these two.
+func Share(spent, amount decimal.Decimal) (percent, remaining decimal.Decimal) {
+	if !amount.IsPositive() {
+		if spent.IsPositive() {
+			return decimal.NewFromInt(100), decimal.Zero
+		}
+		return decimal.Zero, decimal.Zero
+	}
+	return PercentOf(spent, amount), decimal.Max(amount.Sub(spent), decimal.Zero)
 }
 
 // Evaluate computes a budget's status for period p from the period's spend so far, as of now.
 // Forecast alerts are made only for a period in progress and only when the budget asks for them.
 func Evaluate(b Budget, p Period, spent decimal.Decimal, now time.Time) Status {
 	st := Status{Budget: b, Period: p, AsOf: now, Spent: spent, Limit: b.Amount, State: StateOK}
-	st.Remaining = decimal.Max(b.Amount.Sub(spent), decimal.Zero)
+	st.Percent, st.Remaining = Share(spent, b.Amount)
 	st.Over = decimal.Max(spent.Sub(b.Amount), decimal.Zero)
-	if b.Amount.IsPositive() {
-		st.Percent = spent.Mul(decimal.NewFromInt(100)).Div(b.Amount).Truncate(2)
-	}
 	for _, t := range b.EffectiveThresholds() {
 		if !Crossed(spent, b.Amount, t) {
 			continue

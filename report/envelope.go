@@ -219,8 +219,9 @@ func EvaluateEntity(b Budget, entity string, p Period, spent decimal.Decimal, no
 	eb.Amount = b.Limit(entity)
 	if !eb.Amount.IsPositive() {
 		st := Status{Budget: b, Period: p, AsOf: now, Spent: spent, Limit: eb.Amount, State: StateOK, Over: spent}
+		st.Percent, st.Remaining = Share(spent, eb.Amount)
 		if spent.IsPositive() {
-			st.State, st.Percent = StateExceeded, decimal.NewFromInt(100)
+			st.State = StateExceeded
 			for _, t := range b.EffectiveThresholds() {
 				st.Breaches = append(st.Breaches, Breach{Budget: b.Name, PeriodStart: p.Start, Threshold: t, Kind: Actual, Severity: SeverityOf(t)})
 			}
