@@ -54,22 +54,15 @@ type scanner struct {
 // field reads the value of key into req; false for an unknown key or a value the general path
 // would refuse or read differently.
 func (s *scanner) field(req *DecideRequest, key string) bool {
-	var text *string
+	if text := req.textField(key); text != nil {
+		v, ok := s.str()
+		if !ok || len(v) > maxDecideText {
+			return false
+		}
+		*text = v
+		return true
+	}
 	switch key {
-	case "event_id":
-		text = &req.EventID
-	case "user_id":
-		text = &req.UserID
-	case "org_id":
-		text = &req.OrgID
-	case "service":
-		text = &req.Service
-	case "model":
-		text = &req.Model
-	case "provider":
-		text = &req.Provider
-	case "endpoint":
-		text = &req.Endpoint
 	case "input_tokens", "max_output_tokens":
 		n, ok := s.count()
 		if !ok {
@@ -85,15 +78,8 @@ func (s *scanner) field(req *DecideRequest, key string) bool {
 		return s.cost(req)
 	case "tags":
 		return s.tags(req)
-	default:
-		return false
 	}
-	v, ok := s.str()
-	if !ok || len(v) > 256 {
-		return false
-	}
-	*text = v
-	return true
+	return false
 }
 
 // cost reads estimated_cost, a decimal string or number, by an event's cost rules (Amount).

@@ -72,17 +72,17 @@ func decodeDecideGeneral(body []byte) (DecideRequest, []Problem, error) {
 	bad := func(field, format string, args ...any) {
 		problems = append(problems, Problem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	texts := map[string]*string{"event_id": &req.EventID, "user_id": &req.UserID, "org_id": &req.OrgID, "service": &req.Service,
-		"model": &req.Model, "provider": &req.Provider, "endpoint": &req.Endpoint}
 	for _, k := range sortedFields(raw) {
 		v := raw[k]
-		switch k {
-		case "event_id", "user_id", "org_id", "service", "model", "provider", "endpoint":
-			if err := json.Unmarshal(v, texts[k]); err != nil {
+		if text := req.textField(k); text != nil {
+			if err := json.Unmarshal(v, text); err != nil {
 				bad(k, "want a string")
-			} else if len(*texts[k]) > 256 {
-				bad(k, "longer than 256 characters")
+			} else if len(*text) > maxDecideText {
+				bad(k, "longer than %d characters", maxDecideText)
 			}
+			continue
+		}
+		switch k {
 		case "tags":
 			if err := json.Unmarshal(v, &req.Tags); err != nil {
 				bad(k, "want an object of strings")
@@ -116,6 +116,30 @@ func decodeDecideGeneral(body []byte) (DecideRequest, []Problem, error) {
 		}
 	}
 	return req, problems, nil
+}
+
+// maxDecideText is the longest text field of a decide request, in bytes.
+const maxDecideText = 256
+
+// textField is the request's text field named key; nil for any other key.
+func (req *DecideRequest) textField(key string) *string {
+	switch key {
+	case "event_id":
+		return &req.EventID
+	case "user_id":
+		return &req.UserID
+	case "org_id":
+		return &req.OrgID
+	case "service":
+		return &req.Service
+	case "model":
+		return &req.Model
+	case "provider":
+		return &req.Provider
+	case "endpoint":
+		return &req.Endpoint
+	}
+	return nil
 }
 
 // sortedFields is m's keys in order, so problems are listed the same way every time.
