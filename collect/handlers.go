@@ -280,9 +280,16 @@ func writeError(w http.ResponseWriter, status int, msg string, problems []Proble
 	writeJSON(w, status, errorBody{Error: msg, Problems: problems})
 }
 
+// The values of writeJSON's headers, shared by every answer (net/http only reads them):
+// Header.Set makes a slice for each, on every answer, POST /v1/decide's included.
+var (
+	jsonType = []string{"application/json"}
+	nosniff  = []string{"nosniff"}
+)
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	h := w.Header()
+	h["Content-Type"], h["X-Content-Type-Options"] = jsonType, nosniff
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v) // the client may have gone; nothing useful to do about it
