@@ -144,7 +144,7 @@ func AlertEmail(in report.AlertInput) (*report.Email, error) {
 	if in.IsTestSend {
 		subject = "[TEST] " + subject
 	}
-	e := report.NewEmail()
+	e := newAutomated()
 	e.From = in.From
 	e.To = append([]string(nil), in.To...)
 	e.Subject = subject
@@ -152,7 +152,6 @@ func AlertEmail(in report.AlertInput) (*report.Email, error) {
 	e.HTML = []byte(html)
 	e.Headers.Set("Message-ID", in.MessageID)
 	e.Headers.Set("X-Aispend-Alert", strings.Join(strings.Fields(in.Breach.Key()), " "))
-	e.Headers.Set("Auto-Submitted", "auto-generated")
 	return e, nil
 }
 

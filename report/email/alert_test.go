@@ -3,6 +3,7 @@ package email
 import (
 	"github.com/aispend/aispend/collect/testkit"
 	"github.com/aispend/aispend/report"
+	"net/textproto"
 	"strings"
 	"testing"
 	"time"
@@ -77,6 +78,7 @@ func TestAlertEmailEscapesAndRenders(t *testing.T) {
 	if e.Headers.Get("Message-ID") != in.MessageID || !strings.HasPrefix(e.Subject, "[aispend WARNING] qa") || strings.ContainsAny(e.Subject, "\r\n") {
 		t.Errorf("headers: %q %q", e.Headers.Get("Message-ID"), e.Subject)
 	}
+	wantAutomated(t, e.Headers)
 	if !strings.Contains(html, "style=") || strings.Contains(html, "<style") || strings.Contains(html, "class=") {
 		t.Error("styles must be inline")
 	}
@@ -180,5 +182,14 @@ func TestAlertUnpricedCountAgrees(t *testing.T) {
 		if !strings.Contains(string(e.HTML), want[1]) {
 			t.Errorf("%d unpriced: HTML lacks %q:\n%s", n, want[1], e.HTML)
 		}
+	}
+}
+
+// wantAutomated checks that an email is marked as automatic mail, so that no out-of-office or
+// other auto-reply comes back (RFC 3834, and Exchange's own header).
+func wantAutomated(t *testing.T, h textproto.MIMEHeader) {
+	t.Helper()
+	if h.Get("Auto-Submitted") != "auto-generated" || h.Get("X-Auto-Response-Suppress") != "All" {
+		t.Errorf("not marked automatic: Auto-Submitted %q, X-Auto-Response-Suppress %q", h.Get("Auto-Submitted"), h.Get("X-Auto-Response-Suppress"))
 	}
 }

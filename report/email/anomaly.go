@@ -47,13 +47,12 @@ func AnomalyEmail(in report.AnomalyInput) (*report.Email, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := report.NewEmail()
+	e := newAutomated()
 	e.From = in.From
 	e.To = append([]string(nil), in.To...)
 	e.Subject = subject
 	e.Text, e.HTML = []byte(text), []byte(html)
 	e.Headers.Set("Message-ID", in.MessageID)
 	e.Headers.Set("X-Aispend-Alert", "anomaly "+in.Anomaly.Key())
-	e.Headers.Set("Auto-Submitted", "auto-generated")
 	return e, nil
 }

@@ -36,10 +36,10 @@ func TestAnomalyEmail(t *testing.T) {
 	if strings.Contains(html, "<b>QA</b>") || !strings.Contains(html, "&lt;b&gt;QA&lt;/b&gt;") || !strings.Contains(html, "₩321") {
 		t.Errorf("html does not escape names or lacks the driver:\n%s", html)
 	}
-	if e.Headers.Get("Message-Id") != in.MessageID || e.Headers.Get("Auto-Submitted") != "auto-generated" ||
-		e.Headers.Get("X-Aispend-Alert") != "anomaly "+a.Key() {
+	if e.Headers.Get("Message-Id") != in.MessageID || e.Headers.Get("X-Aispend-Alert") != "anomaly "+a.Key() {
 		t.Errorf("headers %v", e.Headers)
 	}
+	wantAutomated(t, e.Headers)
 	in.To = nil
 	if _, err := AnomalyEmail(in); err != report.ErrNoRecipients {
 		t.Errorf("without recipients: %v", err)

@@ -117,16 +117,13 @@ func DigestEmail(d Digest, from string, to []string, attach *Attachment) (*repor
 	if err != nil {
 		return nil, err
 	}
-	e := report.NewEmail()
+	e := newAutomated()
 	e.From = from
 	e.To = append([]string(nil), to...)
 	e.Subject = subject
 	e.HTML = html
 	e.Text = text
 	e.Headers.Set("Message-Id", d.MessageID(from))
-	// Automatic mail: no out-of-office or other auto-replies (RFC 3834; Exchange's own header).
-	e.Headers.Set("Auto-Submitted", "auto-generated")
-	e.Headers.Set("X-Auto-Response-Suppress", "All")
 	if content != nil {
 		e.Attachments = []report.Attachment{{Filename: attach.Filename, ContentType: XLSXType, Content: content}}
 	}

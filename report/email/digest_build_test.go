@@ -65,8 +65,8 @@ func TestBuildMessage(t *testing.T) {
 	if strings.Contains(string(e.Text), "attached") || strings.Contains(string(e.HTML), "attached") {
 		t.Error("the body talks about an attachment that was not asked for")
 	}
-	if got := e.Headers.Get("Auto-Submitted"); got != "auto-generated" {
-		t.Errorf("Auto-Submitted %q", got)
+	if e.Headers.Get("Auto-Submitted") != "auto-generated" || e.Headers.Get("X-Auto-Response-Suppress") != "All" {
+		t.Errorf("not marked automatic: %v", e.Headers)
 	}
 
 	id := e.Headers.Get("Message-Id")

@@ -59,13 +59,12 @@ func EntityAlertEmail(in report.EntityAlertInput) (*report.Email, error) {
 	if err != nil {
 		return nil, fmt.Errorf("render entity alerts: %w", err)
 	}
-	e := report.NewEmail()
+	e := newAutomated()
 	e.From = in.From
 	e.To = append([]string(nil), in.To...)
 	e.Subject = subject
 	e.Text, e.HTML = []byte(text), []byte(html)
 	e.Headers.Set("Message-ID", in.MessageID)
 	e.Headers.Set("X-Aispend-Alert", "entities "+in.Budget.Name+" "+in.Period.Start.UTC().Format(time.RFC3339))
-	e.Headers.Set("Auto-Submitted", "auto-generated")
 	return e, nil
 }

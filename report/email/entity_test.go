@@ -27,6 +27,9 @@ func TestEntityAlertEmailEscapesAndLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if e.Headers.Get("Auto-Submitted") != "auto-generated" || e.Headers.Get("X-Auto-Response-Suppress") != "All" {
+		t.Errorf("not marked automatic: %v", e.Headers)
+	}
 	if strings.ContainsAny(e.Subject, "\r\n") || !strings.Contains(e.Subject, "2 entities") {
 		t.Errorf("subject %q", e.Subject)
 	}

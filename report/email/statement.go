@@ -147,14 +147,12 @@ func StatementEmail(s Statement, from, to string, attach *Attachment) (*report.E
 	if err != nil {
 		return nil, fmt.Errorf("render statement: %w", err)
 	}
-	e := report.NewEmail()
+	e := newAutomated()
 	e.From = from
 	e.To = []string{to}
 	e.Subject = subject
 	e.Text, e.HTML = []byte(text), []byte(html)
 	e.Headers.Set("Message-Id", s.MessageID(from))
-	e.Headers.Set("Auto-Submitted", "auto-generated")
-	e.Headers.Set("X-Auto-Response-Suppress", "All")
 	if content != nil {
 		e.Attachments = []report.Attachment{{Filename: attach.Filename, ContentType: XLSXType, Content: content}}
 	}
