@@ -276,6 +276,12 @@ func otlpElements(b []byte) int {
 				return n
 			}
 			b = b[l:]
+			if typ == protowire.StartGroupType || typ == protowire.EndGroupType {
+				// pdata skips a group only up to the first field that is not a group tag, then
+				// reads on at this level: counting the fields inside as this level's keeps the
+				// count an upper bound of what it decodes (OTLP itself has no groups).
+				continue
+			}
 			if typ != protowire.BytesType {
 				if l = protowire.ConsumeFieldValue(num, typ, b); l < 0 {
 					return n
