@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -151,7 +152,7 @@ func (d *Decider) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(refreshPause(d.cfg.Refresh, d.cfg.MaxStaleness, time.Since(began))):
+		case <-time.After(refreshPause(d.cfg.Refresh, d.cfg.MaxStaleness, time.Since(began), rand.Float64())):
 		}
 	}
 }
@@ -163,12 +164,20 @@ func (d *Decider) Run(ctx context.Context) {
 const readShare = 5
 
 // refreshPause is the pause after a read that took took: Refresh, or (readShare − 1) times the
-// read when that is longer, so that reads take at most 1/readShare of the time; but never so long
-// that the spend would get older than half of maxStaleness and answers turn stale.
-func refreshPause(refresh, maxStaleness, took time.Duration) time.Duration {
+// read when that is longer, so that reads take at most 1/readShare of the time; lengthened by a
+// share of up to refreshSpread drawn at random (spread, in [0, 1), is that draw); but never so
+// long that the spend would get older than half of maxStaleness and answers turn stale.
+func refreshPause(refresh, maxStaleness, took time.Duration, spread float64) time.Duration {
 	pause := max(refresh, (readShare-1)*took)
+	pause += time.Duration(float64(pause) * refreshSpread * spread)
 	return max(refresh, min(pause, maxStaleness/2-took))
 }
+
+// refreshSpread is how much longer than its due a pause between reads may be, at random:
+// replicas started together read at the same moments otherwise, each read then taking a core of
+// the database at once; in make bench-decide two collectors in step stopped every decision of
+// theirs for the length of the reads (hundreds of milliseconds every two seconds).
+const refreshSpread = 0.4
 
 // Refresh reads every enforced budget's current spend from the source and replaces what the
 // Decider held as read; what this collector committed since the read began is kept on top.
