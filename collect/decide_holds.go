@@ -44,10 +44,13 @@ type compact struct {
 }
 
 func compactOf(d decimal.Decimal) compact {
-	if c := d.Coefficient(); c.IsInt64() {
-		return compact{units: c.Int64(), exp: d.Exponent()}
+	// 18 digits always fit 64 bits. NumDigits reads the coefficient where Coefficient would
+	// copy it, an allocation on every allowed decision.
+	if d.NumDigits() <= 18 {
+		return compact{units: d.CoefficientInt64(), exp: d.Exponent()}
 	}
-	return compact{big: &d}
+	big := d // a copy of its own, so that only this branch moves it to the heap
+	return compact{big: &big}
 }
 
 func (c compact) decimal() decimal.Decimal {

@@ -95,3 +95,23 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 		t.Fatalf("every TTL passed: %d holds queued", h.len())
 	}
 }
+
+// Ensures an estimate held keeps its value exactly, in two words when its coefficient fits 64
+// bits and as a decimal of its own when it does not.
+func TestCompactEstimates(t *testing.T) {
+	for _, s := range []string{"0", "0.00012", "-3.5", "999999999999999999", "-999999999999999999",
+		"0.000000000000000001", "1000000000000000000", "12345678901234567890.5", "-1e-40"} {
+		d := decimal.RequireFromString(s)
+		c := compactOf(d)
+		if got := c.decimal(); !got.Equal(d) {
+			t.Errorf("%s held as %s", s, got)
+		}
+		if small := d.Coefficient().IsInt64(); small == (c.big != nil) && d.NumDigits() <= 18 {
+			t.Errorf("%s: in two words %v, want %v", s, c.big == nil, small)
+		}
+	}
+	est := decimal.New(123456, -7)
+	if n := testing.AllocsPerRun(100, func() { _ = compactOf(est) }); n != 0 {
+		t.Errorf("compactOf allocates %v times", n)
+	}
+}
