@@ -63,7 +63,7 @@ func BenchmarkDecide(b *testing.B) {
 		}
 	}
 	store.Close()
-	stateMB, holdBytes, holdObjects := deciderHeapMB(b, pool, entities)
+	heap := deciderHeap(b, pool, entities)
 	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
 	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
   - name: per-user
@@ -139,8 +139,9 @@ decide: {refresh: 2s, max_staleness: 30s}
 	paced.print("decisions at 20,000/s, not ingesting")
 	fmt.Printf("%-44s %10.0f events/s\n", "ingest (a) on the same collector meanwhile", ingestRate)
 	fmt.Printf("%-44s %10.1f MB / %.1f MB\n", "peak RSS, deciding+ingesting / other", float64(peakRSS(aPID))/1024, float64(peakRSS(bPID))/1024)
-	fmt.Printf("%-44s %10.1f MB\n", fmt.Sprintf("heap of the spend of %d entities", entities), stateMB)
-	fmt.Printf("%-44s %10.0f bytes, %.1f objects\n", "heap per estimate held (no event_id yet)", holdBytes, holdObjects)
+	fmt.Printf("%-44s %10.1f MB\n", fmt.Sprintf("heap of the spend of %d entities", entities), heap.stateMB)
+	fmt.Printf("%-44s %10.0f bytes, %.1f objects\n", "heap per estimate held (no event_id yet)", heap.holdBytes, heap.holdObjects)
+	fmt.Printf("%-44s %10.1f MB allocated, %v\n", "a read of their spend (Refresh, alone)", heap.readMB, heap.read.Round(time.Millisecond))
 
 	// Commit to decision: a fresh user's event over the envelope, then ask until deny.
 	var same, other []time.Duration
@@ -354,11 +355,18 @@ func (c *loopClient) post(path string, body []byte) (int, error) {
 	return code, err
 }
 
-// deciderHeapMB is the heap a Decider holds once it has read the spend of the entities of the
-// benchmark's envelope from the database (the live heap after a collection, before and after),
-// and then the heap each estimate it holds takes, over as many allowed decisions as the
-// benchmark makes (their events never arrive: each is held for estimate_ttl).
-func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (stateMB, holdBytes, holdObjects float64) {
+// deciderMemory is what deciderHeap measured.
+type deciderMemory struct {
+	stateMB, holdBytes, holdObjects, readMB float64
+	read                                    time.Duration
+}
+
+// deciderHeap is the heap a Decider holds once it has read the spend of the entities of the
+// benchmark's envelope from the database (the live heap after a collection, before and after);
+// what a second read allocates and how long it takes, alone on the machine; and then the heap
+// each estimate it holds takes, over as many allowed decisions as the benchmark makes (their
+// events never arrive: each is held for estimate_ttl).
+func deciderHeap(b *testing.B, pool *pgxpool.Pool, entities int) deciderMemory {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -370,6 +378,15 @@ func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (stateMB, hol
 	if err := d.Refresh(context.Background()); err != nil {
 		b.Fatal(err)
 	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	var read runtime.MemStats
+	allocated, began := after.TotalAlloc, time.Now()
+	if err := d.Refresh(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	took := time.Since(began)
+	runtime.ReadMemStats(&read)
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 	if n := d.Decide(collect.DecideRequest{UserID: "user-1"}).Budgets; len(n) != 1 || n[0].Spent != "12.5" {
@@ -386,6 +403,11 @@ func deciderHeapMB(b *testing.B, pool *pgxpool.Pool, entities int) (stateMB, hol
 	runtime.GC()
 	runtime.ReadMemStats(&held)
 	runtime.KeepAlive(d)
-	return float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20),
-		float64(int64(held.HeapAlloc)-int64(after.HeapAlloc)) / holds, float64(int64(held.HeapObjects)-int64(after.HeapObjects)) / holds
+	return deciderMemory{
+		stateMB:     float64(int64(after.HeapAlloc)-int64(before.HeapAlloc)) / (1 << 20),
+		holdBytes:   float64(int64(held.HeapAlloc)-int64(after.HeapAlloc)) / holds,
+		holdObjects: float64(int64(held.HeapObjects)-int64(after.HeapObjects)) / holds,
+		readMB:      float64(read.TotalAlloc-allocated) / (1 << 20),
+		read:        took,
+	}
 }
