@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -64,32 +65,35 @@ type budgetState struct {
 	period                    report.Period
 	base, before, local, held map[string]decimal.Decimal
 	gen                       uint32 // counts the periods rolled to: holds of an earlier one no longer count
-	// Computed once, for every decision of an entity without an override: the budget's amount
-	// as the answer states it, and the spend at which degrade_at and deny_at are reached.
-	amountText            string
-	degradeLine, denyLine decimal.Decimal
+	// The envelope of every entity without an override, computed once: every decision of
+	// such an entity answers with it.
+	standard envelope
+}
+
+// envelope is an entity's limit in a budget, the limit as the answer states it, and the spend
+// at which the limit reaches the budget's degrade_at and deny_at (report.Line).
+type envelope struct {
+	limit         decimal.Decimal
+	text          string
+	degrade, deny decimal.Decimal
+}
+
+func newEnvelope(limit decimal.Decimal, e *report.Enforce) envelope {
+	return envelope{limit: limit, text: limit.String(), degrade: report.Line(limit, e.DegradeAt), deny: report.Line(limit, e.DenyAt)}
 }
 
 func newBudgetState(b report.Budget, p report.Period) *budgetState {
-	return &budgetState{b: b, period: p, amountText: b.Amount.String(),
-		degradeLine: report.Line(b.Amount, b.Enforce.DegradeAt), denyLine: report.Line(b.Amount, b.Enforce.DenyAt),
+	return &budgetState{b: b, period: p, standard: newEnvelope(b.Amount, b.Enforce),
 		base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, held: map[string]decimal.Decimal{}}
 }
 
-// lines are the spend at which entity's limit reaches degrade_at and deny_at.
-func (st *budgetState) lines(entity string) (degrade, deny decimal.Decimal) {
-	if limit, ok := st.b.Overrides[entity]; ok {
-		return report.Line(limit, st.b.Enforce.DegradeAt), report.Line(limit, st.b.Enforce.DenyAt)
+// envelope is entity's envelope: of its override (report.Budget.Limit) if it has one, else
+// the standard one.
+func (st *budgetState) envelope(entity string) envelope {
+	if _, ok := st.b.Overrides[entity]; ok {
+		return newEnvelope(st.b.Limit(entity), st.b.Enforce)
 	}
-	return st.degradeLine, st.denyLine
-}
-
-// limitText is entity's limit as the answer states it.
-func (st *budgetState) limitText(entity string) string {
-	if limit, ok := st.b.Overrides[entity]; ok {
-		return limit.String()
-	}
-	return st.amountText
+	return st.standard
 }
 
 // used is entity's spend plus what is held against it. Most entities have nothing but their
@@ -151,7 +155,7 @@ func (d *Decider) Run(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(refreshPause(d.cfg.Refresh, d.cfg.MaxStaleness, time.Since(began))):
+		case <-time.After(refreshPause(d.cfg.Refresh, d.cfg.MaxStaleness, time.Since(began), rand.Float64())):
 		}
 	}
 }
@@ -163,12 +167,20 @@ func (d *Decider) Run(ctx context.Context) {
 const readShare = 5
 
 // refreshPause is the pause after a read that took took: Refresh, or (readShare − 1) times the
-// read when that is longer, so that reads take at most 1/readShare of the time; but never so long
-// that the spend would get older than half of maxStaleness and answers turn stale.
-func refreshPause(refresh, maxStaleness, took time.Duration) time.Duration {
+// read when that is longer, so that reads take at most 1/readShare of the time; lengthened by a
+// share of up to refreshSpread drawn at random (spread, in [0, 1), is that draw); but never so
+// long that the spend would get older than half of maxStaleness and answers turn stale.
+func refreshPause(refresh, maxStaleness, took time.Duration, spread float64) time.Duration {
 	pause := max(refresh, (readShare-1)*took)
+	pause += time.Duration(float64(pause) * refreshSpread * spread)
 	return max(refresh, min(pause, maxStaleness/2-took))
 }
+
+// refreshSpread is how much longer than its due a pause between reads may be, at random:
+// replicas started together read at the same moments otherwise, each read then taking a core of
+// the database at once; in make bench-decide two collectors in step stopped every decision of
+// theirs for the length of the reads (hundreds of milliseconds every two seconds).
+const refreshSpread = 0.4
 
 // Refresh reads every enforced budget's current spend from the source and replaces what the
 // Decider held as read; what this collector committed since the read began is kept on top.
@@ -410,12 +422,12 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 		for _, m := range matched {
 			e := m.st.b.Enforce
 			used := m.st.used(m.entity)
-			degradeLine, denyLine := m.st.lines(m.entity)
+			env := m.st.envelope(m.entity)
 			step := Allow
 			switch {
-			case e.DenyAt > 0 && reaches(used, est, denyLine):
+			case e.DenyAt > 0 && reaches(used, est, env.deny):
 				step = Deny
-			case e.DegradeAt > 0 && reaches(used, est, degradeLine) && e.DegradeTo[req.Model] != "":
+			case e.DegradeAt > 0 && reaches(used, est, env.degrade) && e.DegradeTo[req.Model] != "":
 				step = Degrade
 				if model == "" {
 					model = e.DegradeTo[req.Model]
@@ -424,7 +436,7 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 			if rank[step] > rank[decision] {
 				decision = step
 			}
-			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, used, step))
+			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, env, used, step))
 		}
 		return decision, model
 	}
@@ -461,13 +473,13 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 }
 
 // reaches reports whether a request reaches a step whose line (report.Line) is line: the spend
-// (with what is held) already has (used ≥ line, report.Crossed), or the request's estimate would
-// take it past. With an estimate the second implies the first, so one comparison answers. A
-// limit of 0 is reached at once.
+// (with what is held) already has (report.Reached), or the request's estimate would take it
+// past. A limit of 0 is reached at once.
 func reaches(used, estimate, line decimal.Decimal) bool {
 	if !estimate.IsPositive() {
-		return used.Cmp(line) >= 0
+		return report.Reached(used, line)
 	}
+	// With an estimate, reaching the line already implies going past it: one comparison.
 	return used.Add(estimate).Cmp(line) > 0
 }
 
@@ -495,11 +507,11 @@ func (d *Decider) estimate(req DecideRequest, model string, now time.Time) decim
 }
 
 // decidingBudget states one budget's part in a decision: its share as every status states it.
-func decidingBudget(st *budgetState, entity string, used decimal.Decimal, decision string) DecidingBudget {
-	percent, remaining := report.Share(used, st.b.Limit(entity))
+func decidingBudget(st *budgetState, entity string, env envelope, used decimal.Decimal, decision string) DecidingBudget {
+	percent, remaining := report.Share(used, env.limit)
 	return DecidingBudget{
 		Name: st.b.Name, Entity: entity, Decision: decision,
-		Spent: used.String(), Limit: st.limitText(entity), Percent: percent.String(), Remaining: remaining.String(),
+		Spent: used.String(), Limit: env.text, Percent: percent.String(), Remaining: remaining.String(),
 		ResetsAt: st.period.End,
 	}
 }

@@ -7,18 +7,27 @@ import (
 )
 
 // Ensures the pause between two reads of spend keeps reads to a fifth of the time once they are
-// slower than Refresh, and never lets the spend age past half of max_staleness.
+// slower than Refresh, is longer by up to refreshSpread at random, and never lets the spend age
+// past half of max_staleness.
 func TestRefreshPause(t *testing.T) {
 	s, ms := time.Second, time.Millisecond
-	for _, c := range []struct{ refresh, maxStale, took, want time.Duration }{
-		{2 * s, 30 * s, 100 * ms, 2 * s}, // a quick read: every refresh
-		{2 * s, 30 * s, 1 * s, 4 * s},    // a slow read: four times its length
-		{2 * s, 30 * s, 5 * s, 10 * s},   // capped: 5 s + 10 s = half of 30 s
-		{2 * s, 30 * s, 20 * s, 2 * s},   // slower than the cap: refresh still pauses
-		{100 * ms, 10 * s, 300 * ms, 1200 * ms},
+	for _, c := range []struct {
+		refresh, maxStale, took time.Duration
+		spread                  float64
+		want                    time.Duration
+	}{
+		{2 * s, 30 * s, 100 * ms, 0, 2 * s},         // a quick read: every refresh
+		{2 * s, 30 * s, 100 * ms, 0.5, 2400 * ms},   // drawn half way: 20 % longer
+		{2 * s, 30 * s, 100 * ms, 0.999, 2799 * ms}, // at most 40 % longer
+		{2 * s, 30 * s, 1 * s, 0, 4 * s},            // a slow read: four times its length
+		{2 * s, 30 * s, 1 * s, 0.5, 4800 * ms},
+		{2 * s, 30 * s, 5 * s, 0, 10 * s},   // capped: 5 s + 10 s = half of 30 s
+		{2 * s, 30 * s, 4 * s, 0.9, 11 * s}, // 16 s × 1.36, capped at 15 s − 4 s
+		{2 * s, 30 * s, 20 * s, 0.9, 2 * s}, // slower than the cap: refresh still pauses
+		{100 * ms, 10 * s, 300 * ms, 0, 1200 * ms},
 	} {
-		if got := refreshPause(c.refresh, c.maxStale, c.took); got != c.want {
-			t.Errorf("refreshPause(%v, %v, %v) = %v, want %v", c.refresh, c.maxStale, c.took, got, c.want)
+		if got := refreshPause(c.refresh, c.maxStale, c.took, c.spread); got.Round(ms) != c.want {
+			t.Errorf("refreshPause(%v, %v, %v, %v) = %v, want %v", c.refresh, c.maxStale, c.took, c.spread, got, c.want)
 		}
 	}
 }

@@ -260,7 +260,12 @@ type Status struct {
 // Crossed reports whether spent reached threshold percent of amount, compared exactly:
 // spent × 100 ≥ threshold × amount.
 func Crossed(spent, amount decimal.Decimal, threshold int) bool {
-	return spent.Cmp(Line(amount, threshold)) >= 0
+	return Reached(spent, Line(amount, threshold))
+}
+
+// Reached reports whether spent has reached line, a threshold's Line: spent ≥ line.
+func Reached(spent, line decimal.Decimal) bool {
+	return spent.Cmp(line) >= 0
 }
 
 // Line is the spend at which threshold percent of amount is reached: amount × threshold ÷ 100,
