@@ -24,10 +24,12 @@ import (
 // EstimateTTL passes, so a burst of concurrent requests cannot all pass on the same remaining
 // amount. No answer waits on the database.
 
-// DecideSource reads the spend the Decider starts from (report/pgquery.Store).
+// DecideSource reads the spend the Decider starts from (report/pgquery.Store.DecideSpend): a
+// budget's spend per entity over [start, end) (per zero: its whole spend as entity ""), and the
+// snapshot it was read in. Given since, a snapshot it returned before, only what the events
+// committed between the two add; a source that returns no snapshot is read whole each time.
 type DecideSource interface {
-	BudgetSpend(ctx context.Context, scope report.Scope, start, end time.Time) (report.Spend, error)
-	report.EntitySpender
+	DecideSpend(ctx context.Context, scope report.Scope, per report.Per, start, end time.Time, since string) ([]report.Driver, string, error)
 }
 
 // DecideConfig configures a Decider.
@@ -65,6 +67,11 @@ type budgetState struct {
 	period                    report.Period
 	base, before, local, held map[string]decimal.Decimal
 	gen                       uint32 // counts the periods rolled to: holds of an earlier one no longer count
+	// snapshot is the one base was read up to: the next read adds what was committed since
+	// (DecideSource). "" when base was never read (or the source gives none): the next read is
+	// whole. wholeAt is when the last whole read began.
+	snapshot string
+	wholeAt  time.Time
 	// The envelope of every entity without an override, computed once: every decision of
 	// such an entity answers with it.
 	standard envelope
@@ -189,36 +196,50 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	d.mu.Lock()
 	d.holds.expire(began)
 	type read struct {
-		st     *budgetState
-		period report.Period
+		st       *budgetState
+		period   report.Period
+		since    string // "": a whole read
+		spend    []report.Driver
+		snapshot string
 	}
 	reads := make([]read, len(d.states))
 	for i, st := range d.states {
 		d.roll(st, began)
 		// Commits from here on may or may not be in the read: they stay in local. Those before
-		// are in it: before is dropped once the read succeeds.
+		// are in it (in base's snapshot or committed since): before is dropped once the read
+		// succeeds.
 		st.before = merge(st.before, st.local)
 		st.local = map[string]decimal.Decimal{}
-		reads[i] = read{st, st.period}
+		reads[i] = read{st: st, period: st.period, since: st.snapshot}
+		if began.Sub(st.wholeAt) >= wholeReadEvery {
+			reads[i].since = ""
+		}
 	}
 	d.mu.Unlock()
-	spends := make([]map[string]decimal.Decimal, len(reads))
 	var err error
-	for i, r := range reads {
-		if spends[i], err = d.readSpend(ctx, r.st.b, r.period); err != nil {
+	for i := range reads {
+		r := &reads[i]
+		if r.spend, r.snapshot, err = d.cfg.Source.DecideSpend(ctx, r.st.b.Scope, r.st.b.Per, r.period.Start, r.period.End, r.since); err != nil {
+			err = fmt.Errorf("budget %s: %w", r.st.b.Name, err)
 			break
 		}
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for i, r := range reads {
+	for _, r := range reads {
 		st := r.st
-		if err != nil || !st.period.Start.Equal(r.period.Start) {
+		if err != nil || !st.period.Start.Equal(r.period.Start) || st.snapshot != r.since && r.since != "" {
 			st.local = merge(st.before, st.local) // the read did not happen: keep every commit
 			st.before = nil
 			continue
 		}
-		st.base, st.before = spends[i], nil
+		if r.since == "" {
+			st.base, st.wholeAt = make(map[string]decimal.Decimal, len(r.spend)), began
+		}
+		for _, x := range r.spend {
+			st.base[x.Key] = st.base[x.Key].Add(x.Cost)
+		}
+		st.snapshot, st.before = r.snapshot, nil
 	}
 	if err != nil {
 		return err
@@ -227,25 +248,10 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	return nil
 }
 
-// readSpend is a budget's spend in period p from the source, per entity.
-func (d *Decider) readSpend(ctx context.Context, b report.Budget, p report.Period) (map[string]decimal.Decimal, error) {
-	if b.Per.IsZero() {
-		sp, err := d.cfg.Source.BudgetSpend(ctx, b.Scope, p.Start, p.End)
-		if err != nil {
-			return nil, fmt.Errorf("budget %s: %w", b.Name, err)
-		}
-		return map[string]decimal.Decimal{"": sp.Cost}, nil
-	}
-	ds, err := d.cfg.Source.EntitySpend(ctx, b.Scope, b.Per, p.Start, p.End)
-	if err != nil {
-		return nil, fmt.Errorf("budget %s: %w", b.Name, err)
-	}
-	m := make(map[string]decimal.Decimal, len(ds))
-	for _, x := range ds {
-		m[x.Key] = x.Cost
-	}
-	return m, nil
-}
+// wholeReadEvery is how often the Decider reads a budget's spend whole, rather than adding what
+// was committed since its last read: the reads that add see new events only, so a change to
+// stored events (a re-pricing, a deletion) reaches decisions with the next whole read.
+const wholeReadEvery = 5 * time.Minute
 
 // merge adds b into a (either may be nil) and returns it.
 func merge(a, b map[string]decimal.Decimal) map[string]decimal.Decimal {
@@ -266,6 +272,7 @@ func (d *Decider) roll(st *budgetState, now time.Time) {
 	}
 	st.period = report.PeriodContaining(st.b.Period, now, d.cfg.Location)
 	st.base, st.before, st.local, st.held = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	st.snapshot, st.wholeAt = "", time.Time{} // the new period is read whole
 	st.gen++
 }
 

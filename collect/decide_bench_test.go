@@ -21,16 +21,15 @@ import (
 // entitySource is a DecideSource of n users with spend, without a database.
 type entitySource int
 
-func (n entitySource) BudgetSpend(context.Context, report.Scope, time.Time, time.Time) (report.Spend, error) {
-	return report.Spend{}, nil
-}
-
-func (n entitySource) EntitySpend(context.Context, report.Scope, report.Per, time.Time, time.Time) ([]report.Driver, error) {
+func (n entitySource) DecideSpend(_ context.Context, _ report.Scope, per report.Per, _, _ time.Time, _ string) ([]report.Driver, string, error) {
+	if per.IsZero() {
+		return nil, "", nil
+	}
 	ds := make([]report.Driver, n)
 	for i := range ds {
 		ds[i] = report.Driver{Key: fmt.Sprintf("user-%d", i), Cost: decimal.RequireFromString("12.5"), Requests: 1}
 	}
-	return ds, nil
+	return ds, "", nil
 }
 
 // BenchmarkDecideHandler is the collector's CPU per POST /v1/decide above the HTTP transport:

@@ -132,6 +132,46 @@ func TestDecideFollowsEventsAsTheyArrive(t *testing.T) {
 	}
 }
 
+// Ensures a refresh adds what other writers committed since the last read, and that a change to
+// stored events (a re-pricing), which a read since does not see, reaches decisions with the
+// next whole read, wholeReadEvery (5 minutes) after the last (on Citus, at once: every read is
+// whole).
+func TestDecideReadsSinceThenWhole(t *testing.T) {
+	pool := pgtest.Pool(t)
+	c := &clock{t: time.Date(2026, 11, 30, 12, 0, 0, 0, time.UTC)}
+	eventtest.Insert(t, pool, row(t, c.now().Add(-time.Hour), "alice", "5"))
+	d, store := decider(t, pool, c, "allow", perUserEnforced())
+	spent := func(user string) string {
+		t.Helper()
+		return d.Decide(collect.DecideRequest{UserID: user, Model: "big"}).Budgets[0].Spent
+	}
+	refresh := func() {
+		t.Helper()
+		if err := d.Refresh(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventtest.Insert(t, pool, row(t, c.now(), "bob", "4"), row(t, c.now().Add(-2*time.Hour), "alice", "0.5"))
+	commit(t, store, row(t, c.now(), "alice", "1"))
+	c.add(2 * time.Second)
+	refresh()
+	if a, b := spent("alice"), spent("bob"); a != "6.5" || b != "4" {
+		t.Fatalf("after a read since: alice %s, bob %s; want 6.5 and 4", a, b)
+	}
+	pgtest.ChangeEvents(t, pool, `UPDATE events SET cost = 9 WHERE user_id = 'bob'`)
+	c.add(2 * time.Second)
+	refresh()
+	// On Citus every read is whole (pgquery.Store.DecideSpend): the re-pricing counts at once.
+	if b, want := spent("bob"), map[bool]string{false: "4", true: "9"}[pgtest.Citus()]; b != want {
+		t.Fatalf("bob %s after a read since the re-pricing: want %s (Citus: %v)", b, want, pgtest.Citus())
+	}
+	c.add(5 * time.Minute)
+	refresh()
+	if a, b := spent("alice"), spent("bob"); a != "6.5" || b != "9" {
+		t.Fatalf("after a whole read: alice %s, bob %s; want 6.5 and 9", a, b)
+	}
+}
+
 // Ensures an estimate counts against the envelope until its event arrives: 200 concurrent
 // decisions for one user at 99 % admit exactly as many as the remaining amount holds; once the
 // admitted requests' events arrive (by event_id) their estimates are replaced by their cost; an

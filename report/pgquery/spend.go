@@ -213,6 +213,11 @@ func (s *Store) readSnapshot(ctx context.Context, fn func(pgx.Tx) error) error {
 			if _, err := marksBarrier(ctx, tx); err != nil {
 				return err
 			}
+		} else if out, ok := ctx.Value(snapshotOut{}).(*string); ok {
+			// REPEATABLE READ: every statement of tx reads in this snapshot.
+			if err := tx.QueryRow(ctx, qCurrentSnapshot).Scan(out); err != nil {
+				return fmt.Errorf("read the snapshot: %w", err)
+			}
 		}
 		return fn(tx)
 	})
