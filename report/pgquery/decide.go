@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
 )
@@ -42,21 +41,8 @@ func (s *Store) DecideSpend(ctx context.Context, scope report.Scope, per report.
 			return errNotIncremental
 		}
 		args := append(append([]any{start, end}, scopeArgs(scope)...), per.Field, per.TagKey, since)
-		rows, err := tx.Query(ctx, qDecideSpendSince, args...)
-		if err != nil {
-			return err
-		}
-		var d report.Driver
-		var cost string
-		_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests, &d.Unpriced}, func() error {
-			c, err := decimal.NewFromString(cost)
-			if err != nil {
-				return fmt.Errorf("parse spend %q: %w", cost, err)
-			}
-			d.Cost = c
-			out = append(out, d)
-			return nil
-		})
+		var err error
+		out, err = scanDrivers(tx.Query(ctx, qDecideSpendSince, args...))
 		return err
 	})
 	if err == errNotIncremental {

@@ -66,15 +66,8 @@ func countZero(ds []report.Driver) int {
 // one read and committed after it (its rows come with the next read, once).
 func TestDecideSpendSinceIsExact(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	st := pgquery.New(pool)
-	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
-	r := rand.New(rand.NewPCG(31, 32))
-	insert(t, pool, randomEvents(r, first, 20, 600)...)
 	// The first 10 days aggregated: the whole reads take them from the aggregates.
-	if _, err := st.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Daily, first.AddDate(0, 0, 9), seoul)}); err != nil {
-		t.Fatal(err)
-	}
+	pool, st, first := partlyAggregated(t, 31, 600, 10)
 	month := report.PeriodContaining(report.Monthly, first, seoul)
 	type envelope struct {
 		sc    report.Scope

@@ -38,21 +38,8 @@ func (s *Store) EntitySpend(ctx context.Context, scope report.Scope, per report.
 	case report.PerEndpoint, report.PerTag:
 		err := s.readSnapshot(ctx, func(tx pgx.Tx) error {
 			args := append(append([]any{start, end}, scopeArgs(scope)...), per.Field, per.TagKey)
-			rows, err := tx.Query(ctx, qEntitySpend, args...)
-			if err != nil {
-				return err
-			}
-			var d report.Driver
-			var cost string
-			_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests, &d.Unpriced}, func() error {
-				c, err := decimal.NewFromString(cost)
-				if err != nil {
-					return fmt.Errorf("parse spend %q: %w", cost, err)
-				}
-				d.Cost = c
-				out = append(out, d)
-				return nil
-			})
+			var err error
+			out, err = scanDrivers(tx.Query(ctx, qEntitySpend, args...))
 			return err
 		})
 		if err != nil {
@@ -62,4 +49,24 @@ func (s *Store) EntitySpend(ctx context.Context, scope report.Scope, per report.
 		return nil, fmt.Errorf("query spend per %q: not a per field", per.String())
 	}
 	return out, nil
+}
+
+// scanDrivers reads rows of key, cost (text, exact), requests and unpriced.
+func scanDrivers(rows pgx.Rows, err error) ([]report.Driver, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []report.Driver
+	var d report.Driver
+	var cost string
+	_, err = pgx.ForEachRow(rows, []any{&d.Key, &cost, &d.Requests, &d.Unpriced}, func() error {
+		c, err := decimal.NewFromString(cost)
+		if err != nil {
+			return fmt.Errorf("parse spend %q: %w", cost, err)
+		}
+		d.Cost = c
+		out = append(out, d)
+		return nil
+	})
+	return out, err
 }

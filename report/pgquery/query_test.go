@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -70,6 +71,21 @@ func insert(t *testing.T, pool *pgxpool.Pool, evs ...ev) {
 		rows = append(rows, r)
 	}
 	eventtest.Insert(t, pool, rows...)
+}
+
+// partlyAggregated stores n random events (randomEvents, from the seed) over the 20 days from 1
+// October 2026 in Seoul, and aggregates the first days of them: reads then take those days from
+// the aggregates and the others from the events. It returns the store and the first day.
+func partlyAggregated(t *testing.T, seed uint64, n, days int) (*pgxpool.Pool, *pgquery.Store, time.Time) {
+	t.Helper()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
+	insert(t, pool, randomEvents(rand.New(rand.NewPCG(seed, seed+1)), first, 20, n)...)
+	if _, err := st.Report(context.Background(), report.ReportRequest{Period: report.PeriodContaining(report.Daily, first.AddDate(0, 0, days-1), seoul)}); err != nil {
+		t.Fatal(err)
+	}
+	return pool, st, first
 }
 
 func sumRows(rows []report.Row) report.Totals {

@@ -62,15 +62,8 @@ func rawDrivers(t *testing.T, pool *pgxpool.Pool, sc report.Scope, start, end ti
 // aggregation (late events), days never aggregated (the tail) and partial days.
 func TestBudgetSpendEqualsRawSum(t *testing.T) {
 	ctx := context.Background()
-	pool := pgtest.Pool(t)
-	st := pgquery.New(pool)
-	first := time.Date(2026, 10, 1, 0, 0, 0, 0, seoul)
-	r := rand.New(rand.NewPCG(9, 10))
-	insert(t, pool, randomEvents(r, first, 20, 800)...)
 	// Aggregate the first 15 days, then let late events arrive for two of them.
-	if _, err := st.Report(ctx, report.ReportRequest{Period: report.PeriodContaining(report.Daily, first.AddDate(0, 0, 14), seoul)}); err != nil {
-		t.Fatal(err)
-	}
+	pool, st, first := partlyAggregated(t, 9, 800, 15)
 	insert(t, pool, ev{at: first.AddDate(0, 0, 3).Add(time.Hour), service: "SVC_1", model: "model-1", user: "user-1", org: "org-1", cost: "3.3"},
 		ev{at: first.AddDate(0, 0, 8).Add(time.Hour), service: "SVC_2", user: "user-2", cost: ""})
 	pgtest.ChangeEvents(t, pool, `UPDATE events SET tags = '{"team": "a"}' WHERE event_id IN (SELECT event_id FROM events ORDER BY event_id LIMIT 100)`)
