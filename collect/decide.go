@@ -235,9 +235,13 @@ func (d *Decider) Refresh(ctx context.Context) error {
 		}
 		if r.since == "" {
 			st.base, st.wholeAt = make(map[string]decimal.Decimal, len(r.spend)), began
-		}
-		for _, x := range r.spend {
-			st.base[x.Key] = st.base[x.Key].Add(x.Cost)
+			for _, x := range r.spend {
+				st.base[x.Key] = x.Cost
+			}
+		} else {
+			for _, x := range r.spend {
+				st.base[x.Key] = st.base[x.Key].Add(x.Cost)
+			}
 		}
 		st.snapshot, st.before = r.snapshot, nil
 	}
