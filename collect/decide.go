@@ -189,6 +189,13 @@ func refreshPause(refresh, maxStaleness, took time.Duration, spread float64) tim
 // theirs for the length of the reads (hundreds of milliseconds every two seconds).
 const refreshSpread = 0.4
 
+// Read reports whether a read of the spend has succeeded: before one, every answer is stale.
+func (d *Decider) Read() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return !d.asOf.IsZero()
+}
+
 // Refresh reads every enforced budget's current spend from the source and replaces what the
 // Decider held as read; what this collector committed since the read began is kept on top.
 func (d *Decider) Refresh(ctx context.Context) error {

@@ -237,6 +237,13 @@ func (s *Server) handleReady() http.Handler {
 			writeError(w, http.StatusServiceUnavailable, "database unreachable", nil)
 			return
 		}
+		// A decider that has not read the spend yet answers every decision stale (on_stale):
+		// not ready, so that a load balancer sends requests to replicas that know the spend.
+		if s.cfg.Decide != nil && !s.cfg.Decide.Read() {
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "the enforced budgets' spend is not read yet", nil)
+			return
+		}
 		writeJSON(w, 200, map[string]string{"status": "ready"})
 	})
 }

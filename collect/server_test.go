@@ -20,6 +20,7 @@ import (
 	"github.com/aispend/aispend/collect/pgstore"
 	"github.com/aispend/aispend/collect/pricing"
 	"github.com/aispend/aispend/collect/testkit/pgtest"
+	"github.com/aispend/aispend/report"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -383,6 +384,26 @@ func TestUnavailable(t *testing.T) {
 				t.Fatalf("readyz = %d, want 503", rep.Status)
 			}
 		})
+	}
+}
+
+// Ensures a collector with enforced budgets is not ready until it has read their spend once:
+// before that it would answer every decision stale.
+func TestNotReadyBeforeTheSpendIsRead(t *testing.T) {
+	d := collect.NewDecider(collect.DecideConfig{Budgets: []report.Budget{perUserEnforced()}, Source: entitySource(3),
+		Location: time.UTC, MaxStaleness: time.Minute, EstimateTTL: time.Minute})
+	h := collect.NewServer(collect.Config{Prices: prices(), Decide: d},
+		slog.New(slog.NewTextHandler(io.Discard, nil)), fakeStore{}, fakePinger{}, nil, nil)
+	if rep := do(t, h, httptest.NewRequest("GET", "/readyz", nil)); rep.Status != 503 || rep.Header.Get("Retry-After") == "" {
+		t.Fatalf("readyz before the first read = %d, Retry-After %q; want 503 with one", rep.Status, rep.Header.Get("Retry-After"))
+	}
+	if err := d.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
+	if w.Code != 200 {
+		t.Fatalf("readyz after the first read = %d %s", w.Code, w.Body)
 	}
 }
 

@@ -77,8 +77,9 @@ func (c *collector) serve(ln net.Listener) {
 		defer c.handlers.Done()
 		h.ServeHTTP(w, r)
 	})
-	c.srv = &http.Server{Handler: counted, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = c.srv.Serve(ln) }()
+	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 5 * time.Second}
+	c.srv = srv
+	go func() { _ = srv.Serve(ln) }() // not c.srv: stop may clear it before this runs
 }
 
 // stop kills the server abruptly, as a crash would: open connections are cut, in-flight
