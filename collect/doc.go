@@ -11,6 +11,6 @@
 //	GET  /v1/stats, /v1/daily, /v1/top, /v1/alerts   the read API, read or admin tokens (read.go)
 //	POST /v1/alerts/test   a sample alert, admin tokens (read.go)
 //	GET  /healthz     alive
-//	GET  /readyz      database reachable
+//	GET  /readyz      database reachable and, with enforced budgets, their spend read once
 //	GET  /metrics     Prometheus text
 package collect
