@@ -2,6 +2,7 @@ package pgquery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -45,7 +46,7 @@ func (s *Store) DecideSpend(ctx context.Context, scope report.Scope, per report.
 		out, err = scanDrivers(tx.Query(ctx, qDecideSpendSince, args...))
 		return err
 	})
-	if err == errNotIncremental {
+	if errors.Is(err, errNotIncremental) {
 		ds, err := s.wholeSpend(ctx, scope, per, start, end)
 		return ds, "", err
 	}
@@ -56,7 +57,7 @@ func (s *Store) DecideSpend(ctx context.Context, scope report.Scope, per report.
 }
 
 // errNotIncremental: the engine gives no snapshot to read since (Citus).
-var errNotIncremental = fmt.Errorf("no snapshot to read since")
+var errNotIncremental = errors.New("no snapshot to read since")
 
 // wholeSpend is a whole read of DecideSpend.
 func (s *Store) wholeSpend(ctx context.Context, scope report.Scope, per report.Per, start, end time.Time) ([]report.Driver, error) {
