@@ -48,8 +48,15 @@ func twoCollectors(t *testing.T) (a, b string) {
 // spend posts one event of user with cost to a collector.
 func spend(t *testing.T, base, user, cost string) {
 	t.Helper()
+	// A minute ago, but never before today (UTC): the envelope is daily, and an event of
+	// yesterday counts in none of today's decisions (this failed in the first minute of a day).
+	now := time.Now().UTC()
+	at := now.Add(-time.Minute)
+	if day := now.Truncate(24 * time.Hour); at.Before(day) {
+		at = day
+	}
 	body := fmt.Sprintf(`{"event_id":"%s-%d","occurred_at":%q,"service":"QA_CHAT","model":"big","input_tokens":1,"output_tokens":1,"cost":%q,"user_id":%q}`,
-		t.Name(), time.Now().UnixNano(), time.Now().UTC().Add(-time.Minute).Format(time.RFC3339Nano), cost, user)
+		t.Name(), now.UnixNano(), at.Format(time.RFC3339Nano), cost, user)
 	if status, m := apiCall(t, "POST", base+"/v1/events", "tok", body); status != 200 {
 		t.Fatalf("POST /v1/events: %d %v", status, m)
 	}
