@@ -61,12 +61,14 @@ type Decider struct {
 // budgetState is one enforced budget's spend in its current period, per entity ("" for a budget
 // without per): base as read, before and local as committed here since the read before the
 // current one and since the current one began (a refresh drops before once its read includes
-// it), held the estimates of allowed requests.
+// it), heldAt the estimates of allowed requests.
 type budgetState struct {
-	b                         report.Budget
-	period                    report.Period
-	base, before, local, held map[string]decimal.Decimal
-	gen                       uint32 // counts the periods rolled to: holds of an earlier one no longer count
+	b                   report.Budget
+	period              report.Period
+	base, before, local map[string]decimal.Decimal
+	heldAt              heldSlots // the estimates held (holds), per entity
+	gen                 uint32    // counts the periods rolled to: holds of an earlier one no longer count
+	index               uint32    // in the Decider's states
 	// snapshot is the one base was read up to: the next read adds what was committed since
 	// (DecideSource). "" when base was never read (or the source gives none): the next read is
 	// whole. wholeAt is when the last whole read began.
@@ -91,7 +93,7 @@ func newEnvelope(limit decimal.Decimal, e *report.Enforce) envelope {
 
 func newBudgetState(b report.Budget, p report.Period) *budgetState {
 	return &budgetState{b: b, period: p, standard: newEnvelope(b.Amount, b.Enforce),
-		base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, held: map[string]decimal.Decimal{}}
+		base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, heldAt: heldSlots{slotOf: map[string]uint32{}}}
 }
 
 // envelope is entity's envelope: of its override (report.Budget.Limit) if it has one, else
@@ -113,7 +115,7 @@ func (st *budgetState) used(entity string) decimal.Decimal {
 	if v, ok := st.local[entity]; ok {
 		u = u.Add(v)
 	}
-	if v, ok := st.held[entity]; ok {
+	if v, ok := st.held(entity); ok {
 		u = u.Add(v)
 	}
 	return u
@@ -136,18 +138,21 @@ func NewDecider(cfg DecideConfig) *Decider {
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}
-	d := &Decider{cfg: cfg, holds: holds{byEvent: map[string]uint64{}}}
+	d := &Decider{cfg: cfg}
 	now := cfg.Now()
 	for _, b := range cfg.Budgets {
 		if !b.Enforced() {
 			continue
 		}
 		d.needTags = d.needTags || b.Scope.TagKey != "" || b.Per.Field == report.PerTag
-		d.states = append(d.states, newBudgetState(b, report.PeriodContaining(b.Period, now, cfg.Location)))
+		st := newBudgetState(b, report.PeriodContaining(b.Period, now, cfg.Location))
+		st.index = uint32(len(d.states))
+		d.states = append(d.states, st)
 	}
 	if len(d.states) == 0 {
 		return nil
 	}
+	d.holds = newHolds(d.states)
 	return d
 }
 
@@ -282,7 +287,8 @@ func (d *Decider) roll(st *budgetState, now time.Time) {
 		return
 	}
 	st.period = report.PeriodContaining(st.b.Period, now, d.cfg.Location)
-	st.base, st.before, st.local, st.held = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}, map[string]decimal.Decimal{}
+	st.base, st.before, st.local = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}
+	st.heldAt = heldSlots{slotOf: map[string]uint32{}}
 	st.snapshot, st.wholeAt = "", time.Time{} // the new period is read whole
 	st.gen++
 }

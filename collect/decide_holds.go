@@ -8,89 +8,100 @@ import (
 
 // holds are the estimates of allowed requests, each counted against the budgets (and entities)
 // its request fell under until its event arrives (matched by event_id) or its TTL passes. A busy
-// collector holds many: every allowed decision without an event_id stays for estimate_ttl (five
-// minutes: 320,000 in make bench-decide). So a hold is a value, a hundred-odd bytes with no
-// object of its own (as objects, a hold and its parts, they took 230 bytes each and most of the
-// collector's garbage-collection work), in blocks of holdBlock in order of expiry (one TTL: the
-// order made). Blocks, not one slice: a slice that grows copies every hold it has, under the
-// Decider's lock, which at 600,000 holds stopped every decision for tens of milliseconds.
-// Called with the Decider's lock held.
+// collector holds many: every allowed decision stays until estimate_ttl passes (five minutes:
+// 640,000 in make bench-decide, millions at 20,000 decisions a second), released or not.
+//
+// So a hold is 48 bytes without a pointer, in blocks of holdsPerBlock in the order made (the
+// order of expiry: one TTL). The garbage collector never looks inside a block. Held as objects
+// with pointers (their entity, event id, budget), 640,000 holds took 110 MB that every collection
+// marked, and the collections of a deciding collector ran a third of the time. What a hold
+// refers to lives once elsewhere: its budgets by index, its entity as a slot of the budget's held
+// amounts (heldSlots), its event id in its block's list, and the rare hold of more than two
+// budgets, or of an amount past 18 digits, in a map of its own. Blocks, not one slice: a slice
+// that grows copies every hold, under the Decider's lock. Called with the Decider's lock held.
 type holds struct {
-	blocks  [][]hold          // each of capacity holdBlock; only the last may have room
-	head    int               // blocks[0][:head] are expired and cleared
-	first   uint64            // the number of blocks[0][head]: holds are numbered in the order made
+	states  []*budgetState    // the Decider's, indexed by holdPart.budget
+	blocks  []*holdBlock      // only the last may have room
+	head    int               // blocks[0].holds[:head] are expired and cleared
+	first   uint64            // the number of blocks[0].holds[head]: holds are numbered in the order made
 	byEvent map[string]uint64 // event id → the number of its hold
-	spare   []hold            // an emptied block, reused for the next one
+	spare   *holdBlock        // an emptied block, reused for the next one
+	more    map[uint64][]holdPart
+	big     map[uint64]decimal.Decimal
 }
 
-// holdBlock is the number of holds per block: about 450 KB, allocated once per 4,096 holds.
-const holdBlock = 4096
+func newHolds(states []*budgetState) holds {
+	return holds{states: states, byEvent: map[string]uint64{}, more: map[uint64][]holdPart{}, big: map[uint64]decimal.Decimal{}}
+}
+
+// holdsPerBlock is the number of holds per block: 192 KB, allocated once per 4,096 holds.
+const holdsPerBlock = 4096
+
+type holdBlock struct {
+	holds     []hold   // capacity holdsPerBlock
+	events    []string // the event ids of its holds that have one, in order
+	nextEvent int      // events[:nextEvent] are of expired holds
+}
 
 type hold struct {
-	eventID  string
-	expires  int64   // Unix nanoseconds
-	amount   compact // counted in each part
-	part     holdPart
-	more     []holdPart // the budgets after the first, when several matched
-	released bool
+	expires int64 // Unix nanoseconds
+	units   int64 // the amount counted in each part: units × 10^exp, unless holdBig
+	exp     int32
+	parts   [2]holdPart // parts[1] when holdTwo; a third and on in holds.more
+	flags   uint8
 }
 
-// compact is a decimal whose coefficient fits 64 bits, as two words instead of a pointer to a
-// big.Int of its own (two objects); big holds any other.
-type compact struct {
-	units int64
-	exp   int32
-	big   *decimal.Decimal
-}
+const (
+	holdReleased = 1 << iota
+	holdEvent    // has an event id, in its block's events
+	holdTwo      // parts[1] is used
+	holdMore     // more parts in holds.more
+	holdBig      // the amount is in holds.big
+)
 
-func compactOf(d decimal.Decimal) compact {
-	// 18 digits always fit 64 bits. NumDigits reads the coefficient where Coefficient would
-	// copy it, an allocation on every allowed decision.
-	if d.NumDigits() <= 18 {
-		return compact{units: d.CoefficientInt64(), exp: d.Exponent()}
-	}
-	big := d // a copy of its own, so that only this branch moves it to the heap
-	return compact{big: &big}
-}
-
-func (c compact) decimal() decimal.Decimal {
-	if c.big != nil {
-		return *c.big
-	}
-	return decimal.New(c.units, c.exp)
-}
-
+// holdPart is one budget's (and entity's) part in a hold.
 type holdPart struct {
-	st     *budgetState
-	entity string
-	gen    uint32 // st.gen when counted: a period rolled since drops it without this hold
+	budget uint32 // index in holds.states
+	slot   uint32 // the entity's slot in the budget's held amounts
+	gen    uint32 // the budget's gen when counted: a period rolled since drops it without this hold
 }
 
 // add holds estimate against the budgets of matched until expires.
 func (h *holds) add(eventID string, expires time.Time, estimate decimal.Decimal, matched []match) {
 	h.releaseEvent(eventID) // asked again for the same event: one estimate counts
-	x := hold{eventID: eventID, expires: expires.UnixNano(), amount: compactOf(estimate)}
+	n := h.first + uint64(h.len())
+	x := hold{expires: expires.UnixNano()}
+	if estimate.NumDigits() <= 18 { // 18 digits always fit 64 bits
+		x.units, x.exp = estimate.CoefficientInt64(), estimate.Exponent()
+	} else {
+		x.flags |= holdBig
+		h.big[n] = estimate
+	}
 	for i, m := range matched {
-		m.st.held[m.entity] = m.st.held[m.entity].Add(estimate)
-		p := holdPart{m.st, m.entity, m.st.gen}
-		if i == 0 {
-			x.part = p
-		} else {
-			x.more = append(x.more, p)
+		p := holdPart{budget: m.st.index, slot: m.st.hold(m.entity, estimate), gen: m.st.gen}
+		switch i {
+		case 0:
+			x.parts[0] = p
+		case 1:
+			x.parts[1], x.flags = p, x.flags|holdTwo
+		default:
+			h.more[n], x.flags = append(h.more[n], p), x.flags|holdMore
 		}
 	}
-	if eventID != "" {
-		h.byEvent[eventID] = h.first + uint64(h.len())
-	}
-	if n := len(h.blocks); n == 0 || len(h.blocks[n-1]) == holdBlock {
+	if len(h.blocks) == 0 || len(h.blocks[len(h.blocks)-1].holds) == holdsPerBlock {
 		b := h.spare
 		if b == nil {
-			b = make([]hold, 0, holdBlock)
+			b = &holdBlock{holds: make([]hold, 0, holdsPerBlock)}
 		}
 		h.blocks, h.spare = append(h.blocks, b), nil
 	}
-	last := &h.blocks[len(h.blocks)-1]
-	*last = append(*last, x)
+	last := h.blocks[len(h.blocks)-1]
+	if eventID != "" {
+		x.flags |= holdEvent
+		h.byEvent[eventID] = n
+		last.events = append(last.events, eventID)
+	}
+	last.holds = append(last.holds, x)
 }
 
 // len is the number of holds from the oldest not yet expired.
@@ -98,13 +109,13 @@ func (h *holds) len() int {
 	if len(h.blocks) == 0 {
 		return 0
 	}
-	return (len(h.blocks)-1)*holdBlock + len(h.blocks[len(h.blocks)-1]) - h.head
+	return (len(h.blocks)-1)*holdsPerBlock + len(h.blocks[len(h.blocks)-1].holds) - h.head
 }
 
 // at is the hold numbered n, which must not have expired.
 func (h *holds) at(n uint64) *hold {
 	i := int(n-h.first) + h.head
-	return &h.blocks[i/holdBlock][i%holdBlock]
+	return &h.blocks[i/holdsPerBlock].holds[i%holdsPerBlock]
 }
 
 // releaseEvent stops counting the hold of eventID, if any.
@@ -113,7 +124,8 @@ func (h *holds) releaseEvent(eventID string) {
 		return
 	}
 	if n, ok := h.byEvent[eventID]; ok {
-		h.release(h.at(n))
+		h.release(n, h.at(n))
+		delete(h.byEvent, eventID)
 	}
 }
 
@@ -122,46 +134,123 @@ func (h *holds) expire(now time.Time) {
 	t := now.UnixNano()
 	for len(h.blocks) > 0 {
 		b := h.blocks[0]
-		if h.head == len(b) {
-			if len(b) < holdBlock {
+		if h.head == len(b.holds) {
+			if len(b.holds) < holdsPerBlock {
 				return // the last block, all expired: the next hold goes after them
 			}
-			h.blocks, h.head, h.spare = h.blocks[1:], 0, b[:0]
+			clear(b.events) // the strings may be collected
+			b.holds, b.events, b.nextEvent = b.holds[:0], b.events[:0], 0
+			h.blocks, h.head, h.spare = h.blocks[1:], 0, b
 			continue
 		}
-		if b[h.head].expires > t {
+		x := &b.holds[h.head]
+		if x.expires > t {
 			return
 		}
-		h.release(&b[h.head])
-		b[h.head] = hold{} // what it points to may be collected
+		n := h.first
+		h.release(n, x)
+		if x.flags&holdEvent != 0 {
+			// Its event never arrived, or arrived and asked for this id again since (then the
+			// id is another hold's now).
+			id := b.events[b.nextEvent]
+			if m, ok := h.byEvent[id]; ok && m == n {
+				delete(h.byEvent, id)
+			}
+			b.nextEvent++
+		}
+		if x.flags&holdMore != 0 {
+			delete(h.more, n)
+		}
+		if x.flags&holdBig != 0 {
+			delete(h.big, n)
+		}
 		h.head++
 		h.first++
 	}
 }
 
-// release stops counting a hold.
-func (h *holds) release(x *hold) {
-	if x.released {
+// release stops counting the hold numbered n, x.
+func (h *holds) release(n uint64, x *hold) {
+	if x.flags&holdReleased != 0 {
 		return
 	}
-	x.released = true
-	amount := x.amount.decimal()
-	x.part.release(amount)
-	for _, p := range x.more {
-		p.release(amount)
+	x.flags |= holdReleased
+	amount := decimal.New(x.units, x.exp)
+	if x.flags&holdBig != 0 {
+		amount = h.big[n]
 	}
-	if x.eventID != "" {
-		delete(h.byEvent, x.eventID)
+	h.releasePart(x.parts[0], amount)
+	if x.flags&holdTwo != 0 {
+		h.releasePart(x.parts[1], amount)
+	}
+	if x.flags&holdMore != 0 {
+		for _, p := range h.more[n] {
+			h.releasePart(p, amount)
+		}
 	}
 }
 
-func (p holdPart) release(amount decimal.Decimal) {
-	if p.gen != p.st.gen {
-		return // its period ended: held was emptied then
+func (h *holds) releasePart(p holdPart, amount decimal.Decimal) {
+	st := h.states[p.budget]
+	if p.gen != st.gen {
+		return // its period ended: what was held was emptied then
 	}
-	if v := p.st.held[p.entity].Sub(amount); v.IsPositive() {
-		p.st.held[p.entity] = v
-	} else {
-		delete(p.st.held, p.entity)
+	st.unhold(p.slot, amount)
+}
+
+// heldSlots are what a budget holds per entity, each entity in a slot while something is held
+// against it, so that a hold names its entity by a number (holds): slotOf finds the slot,
+// slots[i] is its amount and the number of holds counting on it; a slot no hold counts on is
+// free for the next entity.
+type heldSlots struct {
+	slotOf map[string]uint32
+	slots  []heldSlot
+	free   []uint32
+}
+
+type heldSlot struct {
+	entity string
+	amount decimal.Decimal
+	holds  int
+}
+
+// held is what is held against entity.
+func (st *budgetState) held(entity string) (decimal.Decimal, bool) {
+	i, ok := st.heldAt.slotOf[entity]
+	if !ok {
+		return decimal.Decimal{}, false
 	}
+	return st.heldAt.slots[i].amount, true
+}
+
+// hold adds amount to what entity holds and returns its slot.
+func (st *budgetState) hold(entity string, amount decimal.Decimal) uint32 {
+	s := &st.heldAt
+	i, ok := s.slotOf[entity]
+	if !ok {
+		if n := len(s.free); n > 0 {
+			i, s.free = s.free[n-1], s.free[:n-1]
+		} else {
+			i = uint32(len(s.slots))
+			s.slots = append(s.slots, heldSlot{})
+		}
+		s.slots[i] = heldSlot{entity: entity}
+		s.slotOf[entity] = i
+	}
+	x := &s.slots[i]
+	x.amount, x.holds = x.amount.Add(amount), x.holds+1
+	return i
+}
+
+// unhold takes amount from what slot i holds, freeing the slot with its last hold.
+func (st *budgetState) unhold(i uint32, amount decimal.Decimal) {
+	s := &st.heldAt
+	x := &s.slots[i]
+	if x.holds--; x.holds > 0 {
+		x.amount = x.amount.Sub(amount)
+		return
+	}
+	delete(s.slotOf, x.entity)
+	*x = heldSlot{}
+	s.free = append(s.free, i)
 }

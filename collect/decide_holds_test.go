@@ -2,8 +2,10 @@ package collect
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/shopspring/decimal"
 
@@ -15,7 +17,7 @@ import (
 // what each entity holds is exact at every step.
 func TestHoldsAcrossBlocks(t *testing.T) {
 	st := newBudgetState(report.Budget{Name: "b", Amount: decimal.NewFromInt(100), Enforce: &report.Enforce{DenyAt: 100}}, report.Period{})
-	h := holds{byEvent: map[string]uint64{}}
+	h := newHolds([]*budgetState{st})
 	base := time.Unix(1_000_000, 0)
 	// live is what should still be held: hold i, made at base + i ms, holds (i+1) / 10,000 for
 	// entity u(i mod 7).
@@ -29,18 +31,18 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 			want[entity(i)] = want[entity(i)].Add(amount(i))
 		}
 		for e, w := range want {
-			if got := st.held[e]; !got.Equal(w) {
+			if got, _ := st.held(e); !got.Equal(w) {
 				t.Fatalf("%s: %s holds %s, want %s", step, e, got, w)
 			}
 		}
-		if len(st.held) != len(want) {
-			t.Fatalf("%s: %d entities hold something, want %d", step, len(st.held), len(want))
+		if len(st.heldAt.slotOf) != len(want) {
+			t.Fatalf("%s: %d entities hold something, want %d", step, len(st.heldAt.slotOf), len(want))
 		}
 		if h.len() < len(live) {
 			t.Fatalf("%s: %d holds queued, fewer than the %d live", step, h.len(), len(live))
 		}
 	}
-	n := 3*holdBlock + 5
+	n := 3*holdsPerBlock + 5
 	for i := range n {
 		h.add(fmt.Sprintf("e%d", i), base.Add(time.Duration(i)*time.Millisecond), amount(i), []match{{st: st, entity: entity(i)}})
 		live[i] = true
@@ -50,13 +52,13 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 	}
 	check("added")
 	// Events arriving: one in each block, one of them twice.
-	for _, i := range []int{3, holdBlock + 1, 2*holdBlock + 9, 3*holdBlock + 4, 3*holdBlock + 4} {
+	for _, i := range []int{3, holdsPerBlock + 1, 2*holdsPerBlock + 9, 3*holdsPerBlock + 4, 3*holdsPerBlock + 4} {
 		h.releaseEvent(fmt.Sprintf("e%d", i))
 		delete(live, i)
 	}
 	check("events arrived")
 	// Expire past the end of the first block, then past the second.
-	for _, upTo := range []int{holdBlock + 10, 2*holdBlock + 100} {
+	for _, upTo := range []int{holdsPerBlock + 10, 2*holdsPerBlock + 100} {
 		h.expire(base.Add(time.Duration(upTo-1) * time.Millisecond))
 		for i := range upTo {
 			delete(live, i)
@@ -70,12 +72,12 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 		t.Fatalf("%d blocks, spare kept %v: want 2 and the emptied block kept", len(h.blocks), h.spare != nil)
 	}
 	// An event of a hold in the oldest remaining block still finds it.
-	h.releaseEvent(fmt.Sprintf("e%d", 2*holdBlock+200))
-	delete(live, 2*holdBlock+200)
+	h.releaseEvent(fmt.Sprintf("e%d", 2*holdsPerBlock+200))
+	delete(live, 2*holdsPerBlock+200)
 	check("late event")
 	// Holds made after the expiry are numbered on, fill the emptied block, and are found by their
 	// events.
-	for i := n; i < n+holdBlock; i++ {
+	for i := n; i < n+holdsPerBlock; i++ {
 		h.add(fmt.Sprintf("e%d", i), base.Add(time.Hour), amount(i), []match{{st: st, entity: entity(i)}})
 		live[i] = true
 	}
@@ -83,7 +85,7 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 		t.Fatal("the emptied block was not reused")
 	}
 	check("added again")
-	for i := n; i < n+holdBlock; i += 2 {
+	for i := n; i < n+holdsPerBlock; i += 2 {
 		h.releaseEvent(fmt.Sprintf("e%d", i))
 		delete(live, i)
 	}
@@ -96,22 +98,88 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 	}
 }
 
-// Ensures an estimate held keeps its value exactly, in two words when its coefficient fits 64
-// bits and as a decimal of its own when it does not.
-func TestCompactEstimates(t *testing.T) {
-	for _, s := range []string{"0", "0.00012", "-3.5", "999999999999999999", "-999999999999999999",
-		"0.000000000000000001", "1000000000000000000", "12345678901234567890.5", "-1e-40"} {
-		d := decimal.RequireFromString(s)
-		c := compactOf(d)
-		if got := c.decimal(); !got.Equal(d) {
-			t.Errorf("%s held as %s", s, got)
+// Ensures a hold counts against every budget its request matched, the first two in the hold and
+// the rest beside it, with its amount exact whether its coefficient fits 64 bits or not; that an
+// event id asked for again after its event arrived belongs to the new hold when the old one
+// expires; and that a budget's slot is freed with its entity's last hold and reused.
+func TestHoldsOfSeveralBudgets(t *testing.T) {
+	var states []*budgetState
+	for i := range 3 {
+		st := newBudgetState(report.Budget{Name: fmt.Sprint(i), Amount: decimal.NewFromInt(100), Enforce: &report.Enforce{DenyAt: 100}}, report.Period{})
+		st.index = uint32(i)
+		states = append(states, st)
+	}
+	h := newHolds(states)
+	base := time.Unix(1_000_000, 0)
+	amounts := []string{"0.00012", "999999999999999999", "0.000000000000000001", "1000000000000000000", "12345678901234567890.5"}
+	var matched []match
+	for i, st := range states {
+		matched = append(matched, match{st: st, entity: fmt.Sprintf("u%d", i)})
+	}
+	for i, a := range amounts {
+		// Hold i matches the first i+1 budgets (at most 3), all for the same event id.
+		h.add("e", base.Add(time.Duration(i)*time.Second), decimal.RequireFromString(a), matched[:min(i+1, 3)])
+	}
+	// Only the last hold counts: each add released the one before it (the same event id).
+	last := decimal.RequireFromString(amounts[len(amounts)-1])
+	for i, st := range states {
+		if got, _ := st.held(fmt.Sprintf("u%d", i)); !got.Equal(last) {
+			t.Errorf("budget %d holds %s, want %s", i, got, last)
 		}
-		if small := d.Coefficient().IsInt64(); small == (c.big != nil) && d.NumDigits() <= 18 {
-			t.Errorf("%s: in two words %v, want %v", s, c.big == nil, small)
+		if len(st.heldAt.slotOf) != 1 {
+			t.Errorf("budget %d: %d slots in use, want 1", i, len(st.heldAt.slotOf))
 		}
 	}
-	est := decimal.New(123456, -7)
-	if n := testing.AllocsPerRun(100, func() { _ = compactOf(est) }); n != 0 {
-		t.Errorf("compactOf allocates %v times", n)
+	h.expire(base.Add(time.Duration(len(amounts)-2) * time.Second)) // all but the last
+	if h.byEvent["e"] != h.first || len(h.more) != 1 || len(h.big) != 1 {
+		t.Fatalf("after the old holds expired: event e → %d (want %d), %d with more parts, %d big amounts: want 1 and 1", h.byEvent["e"], h.first, len(h.more), len(h.big))
+	}
+	h.releaseEvent("e")
+	for i, st := range states {
+		if _, ok := st.held(fmt.Sprintf("u%d", i)); ok || len(st.heldAt.free) != 1 {
+			t.Errorf("budget %d: still holds after the event, or the slot was not freed", i)
+		}
+	}
+	for _, a := range amounts {
+		d := decimal.RequireFromString(a)
+		h.add("", base.Add(time.Hour), d, matched[:1])
+		h.add("", base.Add(time.Hour), d, matched[:1])
+		if got, _ := states[0].held("u0"); !got.Equal(d.Add(d)) {
+			t.Errorf("%s held twice: %s", a, got)
+		}
+		h.expire(base.Add(time.Hour))
+	}
+	if len(states[0].heldAt.slots) != 1 {
+		t.Errorf("%d slots for one entity at a time, want 1 reused", len(states[0].heldAt.slots))
+	}
+	h.expire(base.Add(2 * time.Hour))
+	if len(h.byEvent) != 0 || len(h.more) != 0 || len(h.big) != 0 || h.len() != 0 {
+		t.Errorf("every TTL passed: %d events, %d more, %d big, %d holds left", len(h.byEvent), len(h.more), len(h.big), h.len())
+	}
+}
+
+// Ensures a hold has no pointer: the garbage collector then never scans the blocks of holds, which
+// grow to millions at 20,000 decisions a second.
+func TestHoldsWithoutPointers(t *testing.T) {
+	var walk func(reflect.Type) bool
+	walk = func(ty reflect.Type) bool {
+		switch ty.Kind() {
+		case reflect.Struct:
+			for i := range ty.NumField() {
+				if !walk(ty.Field(i).Type) {
+					return false
+				}
+			}
+			return true
+		case reflect.Array:
+			return walk(ty.Elem())
+		}
+		return ty.Kind() <= reflect.Complex128 // bool, numbers
+	}
+	if !walk(reflect.TypeFor[hold]()) {
+		t.Error("a hold has a pointer")
+	}
+	if n := unsafe.Sizeof(hold{}); n > 48 {
+		t.Errorf("a hold takes %d bytes", n)
 	}
 }
