@@ -9,10 +9,36 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // maxDecideBody bounds POST /v1/decide's body: who and what, and an estimate.
 const maxDecideBody = 64 << 10
+
+// decideBodyBufs are buffers for decide bodies, reused: POST /v1/decide is asked before every AI
+// request, and reading each body into a buffer of its own was the largest garbage of a decision.
+var decideBodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+var errTooBig = errors.New("body too large")
+
+// readLimited appends what r reads to buf, up to limit bytes; errTooBig past that.
+func readLimited(r io.Reader, buf []byte, limit int) ([]byte, error) {
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), limit+1)])
+		buf = buf[:len(buf)+n]
+		switch {
+		case len(buf) > limit:
+			return buf, errTooBig
+		case err == io.EOF:
+			return buf, nil
+		case err != nil:
+			return buf, err
+		}
+	}
+}
 
 // handleDecide answers POST /v1/decide from the Decider's memory; without enforced budgets
 // (no Decider) every request is allowed, and the answer says no budget decided.
@@ -22,17 +48,19 @@ func (s *Server) handleDecide() http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", ct), nil)
 			return
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxDecideBody))
-		var tooBig *http.MaxBytesError
+		buf := decideBodyBufs.Get().(*[]byte)
+		defer decideBodyBufs.Put(buf)
+		body, err := readLimited(r.Body, (*buf)[:0], maxDecideBody)
+		*buf = body[:0]
 		switch {
-		case errors.As(err, &tooBig):
+		case errors.Is(err, errTooBig):
 			writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("body over %d bytes", maxDecideBody), nil)
 			return
 		case err != nil:
 			writeError(w, http.StatusBadRequest, "could not read the body", nil)
 			return
 		}
-		req, problems, err := decodeDecide(body)
+		req, problems, err := decodeDecide(body) // copies what it keeps: body goes back to the pool
 		if err != nil {
 			writeError(w, http.StatusBadRequest, "malformed JSON body: "+err.Error(), nil)
 			return
@@ -41,11 +69,11 @@ func (s *Server) handleDecide() http.Handler {
 			writeError(w, http.StatusUnprocessableEntity, fmt.Sprintf("%d invalid field(s)", len(problems)), problems)
 			return
 		}
-		if s.cfg.Decide == nil {
-			writeJSON(w, http.StatusOK, DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, Estimate: "0"})
-			return
+		ans := DecideAnswer{Decision: Allow, Budgets: []DecidingBudget{}, Estimate: "0"}
+		if s.cfg.Decide != nil {
+			ans = s.cfg.Decide.Decide(req)
 		}
-		writeJSON(w, http.StatusOK, s.cfg.Decide.Decide(req))
+		writeDecideAnswer(w, &ans)
 	})
 }
 

@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"bytes"
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -97,4 +99,34 @@ func agreeDecide(t *testing.T, body []byte, fast DecideRequest) {
 	if !reflect.DeepEqual(fast, general) {
 		t.Fatalf("%q: fast %+v, general %+v", body, fast, general)
 	}
+}
+
+// FuzzDecideAnswerJSON ensures a decide answer is written byte for byte as encoding/json writes
+// it, whatever the text in it: entity names and models are what clients send.
+func FuzzDecideAnswerJSON(f *testing.F) {
+	f.Add("per-user", "user-1", "gpt-4o-mini", "12.5", int64(1_700_000_000_123_456_789), int64(1500), true, 2)
+	f.Add(`<b>"x"&\`, "\x00\x1f\b\f\n\r\t\x7f", "\u2028\u2029é\xff\xfe", "", int64(0), int64(-1), false, 1)
+	f.Add("", "", "", "0", int64(-62135596800), int64(0), false, 0)
+	f.Fuzz(func(t *testing.T, name, entity, model, amount string, nanos, ms int64, stale bool, budgets int) {
+		at := time.Unix(0, nanos).In(time.FixedZone("", int(ms%50_000)))
+		if at.Year() < 0 || at.Year() > 9999 {
+			return // never a period's end or a read's start; encoding/json refuses it
+		}
+		a := DecideAnswer{Decision: Degrade, Model: model, Estimate: amount, StalenessMS: ms, MaxStaleness: -ms, Stale: stale}
+		if budgets%3 != 0 {
+			a.AsOf = &at
+			a.Budgets = []DecidingBudget{}
+		}
+		for i := range budgets % 3 {
+			a.Budgets = append(a.Budgets, DecidingBudget{Name: name, Entity: entity[:len(entity)*i/2], Decision: model,
+				Spent: amount, Limit: name, Percent: entity, Remaining: amount, ResetsAt: at})
+		}
+		var want bytes.Buffer
+		if err := json.NewEncoder(&want).Encode(a); err != nil {
+			t.Fatal(err)
+		}
+		if got := a.appendJSON(nil); !bytes.Equal(got, want.Bytes()) {
+			t.Fatalf("wrote\n%s\nwant\n%s", got, want.Bytes())
+		}
+	})
 }
