@@ -43,8 +43,11 @@ type DecideConfig struct {
 	// event does not arrive is held.
 	Refresh, MaxStaleness, EstimateTTL time.Duration
 	OnStale                            string
-	Now                                func() time.Time
-	Log                                *slog.Logger
+	// MaxHeld is the most estimates held at once (0: no cap); past it the oldest stops counting
+	// before its TTL.
+	MaxHeld int
+	Now     func() time.Time
+	Log     *slog.Logger
 }
 
 // Decider answers POST /v1/decide. Safe for concurrent use.
@@ -56,6 +59,8 @@ type Decider struct {
 	states []*budgetState // one per enforced budget, in cfg.Budgets' order
 	asOf   time.Time      // when the last successful read began; zero: none yet
 	holds  holds
+	// warned is how many holds had been dropped for MaxHeld when that was last logged.
+	warned uint64
 }
 
 // budgetState is one enforced budget's spend in its current period, per entity ("" for a budget
@@ -152,7 +157,7 @@ func NewDecider(cfg DecideConfig) *Decider {
 	if len(d.states) == 0 {
 		return nil
 	}
-	d.holds = newHolds(d.states)
+	d.holds = newHolds(d.states, cfg.MaxHeld)
 	return d
 }
 
@@ -207,6 +212,12 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	began := d.cfg.Now()
 	d.mu.Lock()
 	d.holds.expire(began)
+	if n := d.holds.dropped; n > d.warned {
+		// Logged here, every few seconds at most, not on the path of each decision.
+		d.cfg.Log.Warn("decide: decide.max_held estimates held: the oldest stopped counting before decide.estimate_ttl (send event_id with decisions and events, shorten estimate_ttl, or raise max_held)",
+			"dropped", n-d.warned, "max_held", d.cfg.MaxHeld)
+		d.warned = n
+	}
 	type read struct {
 		st       *budgetState
 		period   report.Period

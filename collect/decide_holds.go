@@ -28,10 +28,12 @@ type holds struct {
 	spare   *holdBlock        // an emptied block, reused for the next one
 	more    map[uint64][]holdPart
 	big     map[uint64]decimal.Decimal
+	max     int    // the most holds kept (0: no cap); past it the oldest is dropped
+	dropped uint64 // holds dropped for max before their TTL
 }
 
-func newHolds(states []*budgetState) holds {
-	return holds{states: states, byEvent: map[string]uint64{}, more: map[uint64][]holdPart{}, big: map[uint64]decimal.Decimal{}}
+func newHolds(states []*budgetState, max int) holds {
+	return holds{states: states, max: max, byEvent: map[string]uint64{}, more: map[uint64][]holdPart{}, big: map[uint64]decimal.Decimal{}}
 }
 
 // holdsPerBlock is the number of holds per block: 192 KB, allocated once per 4,096 holds.
@@ -69,6 +71,15 @@ type holdPart struct {
 // add holds estimate against the budgets of matched until expires.
 func (h *holds) add(eventID string, expires time.Time, estimate decimal.Decimal, matched []match) {
 	h.releaseEvent(eventID) // asked again for the same event: one estimate counts
+	if h.max > 0 && h.len() >= h.max {
+		// Full: the oldest estimate stops counting before its TTL, the one most likely to have
+		// seen its event already (refusing this one, or every request, would let a flood of
+		// decisions deny everyone).
+		if x := h.oldest(); x != nil {
+			h.drop(x)
+			h.dropped++
+		}
+	}
 	n := h.first + uint64(h.len())
 	x := hold{expires: expires.UnixNano()}
 	if estimate.NumDigits() <= 18 { // 18 digits always fit 64 bits
@@ -132,41 +143,54 @@ func (h *holds) releaseEvent(eventID string) {
 // expire releases the holds whose TTL passed by now.
 func (h *holds) expire(now time.Time) {
 	t := now.UnixNano()
-	for len(h.blocks) > 0 {
-		b := h.blocks[0]
-		if h.head == len(b.holds) {
-			if len(b.holds) < holdsPerBlock {
-				return // the last block, all expired: the next hold goes after them
-			}
-			clear(b.events) // the strings may be collected
-			b.holds, b.events, b.nextEvent = b.holds[:0], b.events[:0], 0
-			h.blocks, h.head, h.spare = h.blocks[1:], 0, b
-			continue
-		}
-		x := &b.holds[h.head]
-		if x.expires > t {
+	for {
+		x := h.oldest()
+		if x == nil || x.expires > t {
 			return
 		}
-		n := h.first
-		h.release(n, x)
-		if x.flags&holdEvent != 0 {
-			// Its event never arrived, or arrived and asked for this id again since (then the
-			// id is another hold's now).
-			id := b.events[b.nextEvent]
-			if m, ok := h.byEvent[id]; ok && m == n {
-				delete(h.byEvent, id)
-			}
-			b.nextEvent++
-		}
-		if x.flags&holdMore != 0 {
-			delete(h.more, n)
-		}
-		if x.flags&holdBig != 0 {
-			delete(h.big, n)
-		}
-		h.head++
-		h.first++
+		h.drop(x)
 	}
+}
+
+// oldest is the oldest hold not yet expired; nil when there is none. It moves past a block
+// whose holds have all expired.
+func (h *holds) oldest() *hold {
+	for len(h.blocks) > 0 {
+		b := h.blocks[0]
+		if h.head < len(b.holds) {
+			return &b.holds[h.head]
+		}
+		if len(b.holds) < holdsPerBlock {
+			return nil // the last block, all expired: the next hold goes after them
+		}
+		clear(b.events) // the strings may be collected
+		b.holds, b.events, b.nextEvent = b.holds[:0], b.events[:0], 0
+		h.blocks, h.head, h.spare = h.blocks[1:], 0, b
+	}
+	return nil
+}
+
+// drop releases x, the oldest hold, and forgets it.
+func (h *holds) drop(x *hold) {
+	b, n := h.blocks[0], h.first
+	h.release(n, x)
+	if x.flags&holdEvent != 0 {
+		// Its event never arrived, or arrived and asked for this id again since (then the
+		// id is another hold's now).
+		id := b.events[b.nextEvent]
+		if m, ok := h.byEvent[id]; ok && m == n {
+			delete(h.byEvent, id)
+		}
+		b.nextEvent++
+	}
+	if x.flags&holdMore != 0 {
+		delete(h.more, n)
+	}
+	if x.flags&holdBig != 0 {
+		delete(h.big, n)
+	}
+	h.head++
+	h.first++
 }
 
 // release stops counting the hold numbered n, x.

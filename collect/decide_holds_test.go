@@ -17,7 +17,7 @@ import (
 // what each entity holds is exact at every step.
 func TestHoldsAcrossBlocks(t *testing.T) {
 	st := newBudgetState(report.Budget{Name: "b", Amount: decimal.NewFromInt(100), Enforce: &report.Enforce{DenyAt: 100}}, report.Period{})
-	h := newHolds([]*budgetState{st})
+	h := newHolds([]*budgetState{st}, 0)
 	base := time.Unix(1_000_000, 0)
 	// live is what should still be held: hold i, made at base + i ms, holds (i+1) / 10,000 for
 	// entity u(i mod 7).
@@ -109,7 +109,7 @@ func TestHoldsOfSeveralBudgets(t *testing.T) {
 		st.index = uint32(i)
 		states = append(states, st)
 	}
-	h := newHolds(states)
+	h := newHolds(states, 0)
 	base := time.Unix(1_000_000, 0)
 	amounts := []string{"0.00012", "999999999999999999", "0.000000000000000001", "1000000000000000000", "12345678901234567890.5"}
 	var matched []match
@@ -181,5 +181,32 @@ func TestHoldsWithoutPointers(t *testing.T) {
 	}
 	if n := unsafe.Sizeof(hold{}); n > 48 {
 		t.Errorf("a hold takes %d bytes", n)
+	}
+}
+
+// Ensures that past its cap the oldest hold stops counting before its TTL, with its event id, and
+// that what is held is then exactly the newest holds'.
+func TestHoldsCapped(t *testing.T) {
+	st := newBudgetState(report.Budget{Name: "b", Amount: decimal.NewFromInt(100), Enforce: &report.Enforce{DenyAt: 100}}, report.Period{})
+	const max = holdsPerBlock + 10 // dropping crosses a block's end
+	h := newHolds([]*budgetState{st}, max)
+	expires := time.Unix(1_000_000, 0).Add(time.Hour)
+	n := 2*holdsPerBlock + 3
+	for i := range n {
+		h.add(fmt.Sprintf("e%d", i), expires, decimal.New(int64(i+1), -3), []match{{st: st, entity: "u"}})
+	}
+	var want decimal.Decimal
+	for i := n - max; i < n; i++ {
+		want = want.Add(decimal.New(int64(i+1), -3))
+	}
+	if got, _ := st.held("u"); !got.Equal(want) || h.len() != max || h.dropped != uint64(n-max) {
+		t.Fatalf("held %s, want %s; %d holds (want %d), %d dropped (want %d)", got, want, h.len(), max, h.dropped, n-max)
+	}
+	if _, ok := h.byEvent[fmt.Sprintf("e%d", n-max-1)]; ok || len(h.byEvent) != max {
+		t.Fatalf("%d event ids kept, want the %d of the holds kept", len(h.byEvent), max)
+	}
+	h.releaseEvent(fmt.Sprintf("e%d", n-1))
+	if got, _ := st.held("u"); !got.Equal(want.Sub(decimal.New(int64(n), -3))) {
+		t.Fatalf("after the newest event: held %s", got)
 	}
 }

@@ -33,10 +33,12 @@ type DecideConfig struct {
 	// EstimateTTL is how long an allowed request's estimate counts against its budgets when
 	// its event does not arrive.
 	EstimateTTL time.Duration `yaml:"estimate_ttl"`
+	// MaxHeld is the most estimates a collector holds; past it the oldest stops counting early.
+	MaxHeld int `yaml:"max_held"`
 }
 
 func defaultDecide() DecideConfig {
-	return DecideConfig{Refresh: 2 * time.Second, MaxStaleness: 30 * time.Second, OnStale: "allow", EstimateTTL: 5 * time.Minute}
+	return DecideConfig{Refresh: 2 * time.Second, MaxStaleness: 30 * time.Second, OnStale: "allow", EstimateTTL: 5 * time.Minute, MaxHeld: 1_000_000}
 }
 
 // envelope sets b's per, overrides and enforce block from the budget's configuration, and
@@ -79,6 +81,9 @@ func (cfg *Config) checkDecide(p *problems) {
 	}
 	if d.EstimateTTL < time.Second {
 		p.add("decide.estimate_ttl", "%s: must be at least 1s", d.EstimateTTL)
+	}
+	if d.MaxHeld < 1000 {
+		p.add("decide.max_held", "%d: must be at least 1000", d.MaxHeld)
 	}
 	table, err := cfg.priceTable()
 	if err != nil {

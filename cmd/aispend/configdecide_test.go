@@ -27,7 +27,7 @@ func TestConfigEnvelopeLoads(t *testing.T) {
     per: tag:team
     overrides: {alice: 20.5, bob: 0}
     enforce: {degrade_at: 90, degrade_to: {big: small}, deny_at: 100}
-decide: {refresh: 1s, max_staleness: 10s, on_stale: deny, estimate_ttl: 1m}
+decide: {refresh: 1s, max_staleness: 10s, on_stale: deny, estimate_ttl: 1m, max_held: 5000}
 `), envMap(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ decide: {refresh: 1s, max_staleness: 10s, on_stale: deny, estimate_ttl: 1m}
 	if e := b.Enforce; e == nil || e.DegradeAt != 90 || e.DenyAt != 100 || e.DegradeTo["big"] != "small" {
 		t.Errorf("enforce %+v", b.Enforce)
 	}
-	if d := cfg.Decide; d.Refresh != time.Second || d.MaxStaleness != 10*time.Second || d.OnStale != "deny" || d.EstimateTTL != time.Minute {
+	if d := cfg.Decide; d.Refresh != time.Second || d.MaxStaleness != 10*time.Second || d.OnStale != "deny" || d.EstimateTTL != time.Minute || d.MaxHeld != 5000 {
 		t.Errorf("decide %+v", d)
 	}
 }
@@ -82,7 +82,7 @@ func TestConfigEnvelopeRefusals(t *testing.T) {
     amount: 100
     per: user_id
     channels: {default: [email]}
-decide: {refresh: 5s, max_staleness: 5s, on_stale: maybe}
+decide: {refresh: 5s, max_staleness: 5s, on_stale: maybe, max_held: 10}
 `), envMap(nil))
 	var ce *ConfigError
 	if !errors.As(err, &ce) {
@@ -100,6 +100,7 @@ decide: {refresh: 5s, max_staleness: 5s, on_stale: maybe}
 		"budgets[6] (g).channels: a budget with per alerts by email only",
 		"decide.max_staleness: 5s: must be longer than decide.refresh",
 		`decide.on_stale: "maybe": want allow or deny`,
+		"decide.max_held: 10: must be at least 1000",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("%v\nwant a problem %q", err, want)

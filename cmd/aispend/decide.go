@@ -19,7 +19,7 @@ func startDecider(ctx context.Context, cfg *Config, env *environment, pool *pgxp
 	d := collect.NewDecider(collect.DecideConfig{
 		Budgets: budgets, Location: cfg.Location, Prices: prices, Source: cfg.store(pool),
 		Refresh: cfg.Decide.Refresh, MaxStaleness: cfg.Decide.MaxStaleness, EstimateTTL: cfg.Decide.EstimateTTL,
-		OnStale: cfg.Decide.OnStale, Now: cfg.now, Log: env.log,
+		MaxHeld: cfg.Decide.MaxHeld, OnStale: cfg.Decide.OnStale, Now: cfg.now, Log: env.log,
 	})
 	if d != nil {
 		go d.Run(ctx)
