@@ -27,8 +27,9 @@ import (
 
 // BenchmarkIngest is `make bench`: it starts the collector binary on a private, durable
 // PostgreSQL (fsync on), drives it over loopback HTTP and prints events/s, request latency and
-// the collector's peak RSS for (a) batches of 100 events and (b) one event per request from 64
-// concurrent clients. In the same run it COPYs the same rows into a fresh copy of the table and
+// the collector's peak RSS for (a) batches of 100 events, (b) one event per request from 64
+// concurrent clients and (c) the load of (a) on a collector enforcing a budget per user (POST
+// /v1/decide's state advanced by every commit). In the same run it COPYs the same rows into a fresh copy of the table and
 // prints the ratio. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
@@ -61,12 +62,29 @@ func BenchmarkIngest(b *testing.B) {
 	single := genEvents(n/4, "b")
 	bres := drive(b, bin, dbURL, single, 1, 64)
 	bres.print("(b) 1 event/request, 64 clients")
+
+	// (a) again on a collector that enforces a budget per user: every commit also advances the
+	// spend its decisions are answered from (Decider.Committed), and it reads that spend in the
+	// background.
+	if err := os.WriteFile(benchConfig, []byte(benchConfigYAML+`budgets:
+  - name: per-user
+    period: monthly
+    amount: 1000
+    per: user_id
+    enforce: {degrade_at: 80, degrade_to: {gpt-4o: gpt-4o-mini}, deny_at: 100}
+`), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	enforced := drive(b, bin, dbURL, genEvents(n, "c"), 100, 16)
+	enforced.print("(c) = (a), enforcing per user")
+	fmt.Printf("%-34s %12.2f\n", "    ratio (c) / COPY", enforced.rate/copyRate)
 	fmt.Println()
 
 	b.ReportMetric(a.rate, "a_events/s")
 	b.ReportMetric(a.rate/copyRate, "a/copy")
 	b.ReportMetric(bres.rate, "b_events/s")
 	b.ReportMetric(float64(bres.p99.Microseconds())/1000, "b_p99_ms")
+	b.ReportMetric(enforced.rate, "c_events/s")
 }
 
 // benchDatabase starts a private, durable PostgreSQL with the schema, both stopped when the
