@@ -65,14 +65,7 @@ func BenchmarkDecide(b *testing.B) {
 	store.Close()
 	heap := deciderHeap(b, pool, entities)
 	cfg := filepath.Join(b.TempDir(), "aispend.yaml")
-	if err := os.WriteFile(cfg, []byte(benchConfigYAML+`budgets:
-  - name: per-user
-    period: monthly
-    amount: 1000
-    per: user_id
-    enforce: {degrade_at: 80, degrade_to: {gpt-4o: gpt-4o-mini}, deny_at: 100}
-decide: {refresh: 2s, max_staleness: 30s}
-`), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte(benchConfigYAML+benchPerUserYAML+"decide: {refresh: 2s, max_staleness: 30s}\n"), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	bin := binary(b)

@@ -66,13 +66,7 @@ func BenchmarkIngest(b *testing.B) {
 	// (a) again on a collector that enforces a budget per user: every commit also advances the
 	// spend its decisions are answered from (Decider.Committed), and it reads that spend in the
 	// background.
-	if err := os.WriteFile(benchConfig, []byte(benchConfigYAML+`budgets:
-  - name: per-user
-    period: monthly
-    amount: 1000
-    per: user_id
-    enforce: {degrade_at: 80, degrade_to: {gpt-4o: gpt-4o-mini}, deny_at: 100}
-`), 0o600); err != nil {
+	if err := os.WriteFile(benchConfig, []byte(benchConfigYAML+benchPerUserYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}
 	enforced := drive(b, bin, dbURL, genEvents(n, "c"), 100, 16)
@@ -168,6 +162,16 @@ prices:
   - {model: claude-haiku-4-5, provider: anthropic, from: 2025-10-01, input: 1, cache_read: 0.10, cache_write: 1.25, output: 5}
   - {model: gpt-4o, from: 2024-10-02, input: 2.50, cache_read: 1.25, output: 10}
   - {model: gpt-4o-mini, from: 2024-07-18, input: 0.15, cache_read: 0.075, output: 0.60}
+`
+
+// benchPerUserYAML is the budget of the benchmarks that decide: a monthly envelope per user,
+// enforced, degrading gpt-4o at 80 %.
+const benchPerUserYAML = `budgets:
+  - name: per-user
+    period: monthly
+    amount: 1000
+    per: user_id
+    enforce: {degrade_at: 80, degrade_to: {gpt-4o: gpt-4o-mini}, deny_at: 100}
 `
 
 var benchModels = []string{"claude-sonnet-4-5", "claude-haiku-4-5", "gpt-4o", "gpt-4o-mini"}
