@@ -2,6 +2,7 @@ package pgquery
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -16,12 +17,20 @@ const CompactEvery = time.Second
 
 // CompactSums merges the pending sums of committed transactions into one row per UTC hour and
 // dimensions (sums_compact.sql) unless a refresh holds the aggregates lock, in which case it
-// does nothing: the refresh consumes those sums anyway. It returns how many sums were merged
+// does nothing: the refresh consumes those sums anyway; nor when none is pending
+// (sums_unmerged_first.sql). It returns how many sums were merged
 // and into how many rows.
 func (s *Store) CompactSums(ctx context.Context) (merged, into int64, err error) {
 	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var held bool
 		if err := tx.QueryRow(ctx, aggregatesTryLock).Scan(&held); err != nil || !held {
+			return err
+		}
+		var first int64
+		switch err := tx.QueryRow(ctx, qSumsUnmergedFirst).Scan(&first); {
+		case errors.Is(err, pgx.ErrNoRows):
+			return nil // nothing to merge
+		case err != nil:
 			return err
 		}
 		return tx.QueryRow(ctx, qSumsCompact).Scan(&merged, &into)

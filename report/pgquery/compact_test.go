@@ -4,6 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -205,4 +208,40 @@ func TestCompactSumsBesideRefreshes(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkRebuildEqual(t, pool, st, seoul, month)
+}
+
+// Ensures that with nothing to merge a merge reads the index of unmerged sums, not the table,
+// even when the planner's statistics are from before a burst whose sums were all merged since
+// (the table large and mostly dead): collectors merge every second, busy or idle.
+func TestCompactSumsIdleReadsTheIndex(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.Pool(t)
+	st := pgquery.New(pool)
+	// A burst: 50,000 sums of distinct transactions, merged into 100 rows.
+	if _, err := pool.Exec(ctx, `INSERT INTO event_change_sums (hour, xact, service, model, provider, org_id, user_id, cost, requests, unpriced)
+		SELECT date_trunc('hour', now()), 1000 + i, 'SVC', 'model', 'provider', '', 'user-' || i % 100, 1.5, 1, 0
+		FROM generate_series(1, 50000) i`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `ANALYZE event_change_sums`); err != nil {
+		t.Fatal(err)
+	}
+	if merged, into, err := st.CompactSums(ctx); err != nil || merged != 50000 || into != 100 {
+		t.Fatalf("merged %d sums into %d rows (%v), want 50000 into 100", merged, into, err)
+	}
+	q, err := os.ReadFile("sql/sums_unmerged_first.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var plan []byte
+	if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+string(q)).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(plan), `"Index Name": "event_change_sums_unmerged"`) ||
+		regexp.MustCompile(`"Node Type": "Seq Scan",[^}]*"Relation Name": "event_change_sums"`).Match(plan) {
+		t.Fatalf("the check reads the table, not the index:\n%s", plan)
+	}
+	if merged, into, err := st.CompactSums(ctx); err != nil || merged != 0 || into != 0 {
+		t.Fatalf("nothing pending: merged %d into %d (%v)", merged, into, err)
+	}
 }

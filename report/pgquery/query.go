@@ -115,6 +115,7 @@ var (
 	aggregatesUnlock      = q("aggregates_unlock")
 	aggregatesTryLock     = q("aggregates_try_xact_lock")
 	qSumsCompact          = q("sums_compact")
+	qSumsUnmergedFirst    = q("sums_unmerged_first")
 	qRefreshSettings      = q("refresh_settings")
 	qRawReadSettings      = q("raw_read_settings")
 	qMarkJoinSettings     = q("mark_join_settings")
