@@ -33,7 +33,7 @@ func (s *Store) CompactSums(ctx context.Context) (merged, into int64, err error)
 		case err != nil:
 			return err
 		}
-		return tx.QueryRow(ctx, qSumsCompact).Scan(&merged, &into)
+		return tx.QueryRow(ctx, qSumsCompact, first).Scan(&merged, &into)
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("merge pending sums: %w", err)

@@ -210,10 +210,11 @@ func TestCompactSumsBesideRefreshes(t *testing.T) {
 	checkRebuildEqual(t, pool, st, seoul, month)
 }
 
-// Ensures that with nothing to merge a merge reads the index of unmerged sums, not the table,
-// even when the planner's statistics are from before a burst whose sums were all merged since
-// (the table large and mostly dead): collectors merge every second, busy or idle.
-func TestCompactSumsIdleReadsTheIndex(t *testing.T) {
+// Ensures a merge reads the index of unmerged sums, not the table, both to learn that nothing is
+// pending and to merge what is, even when the planner's statistics are from before a burst whose
+// sums were all merged since (the table large and mostly dead): collectors merge every second,
+// busy or idle.
+func TestCompactSumsReadTheIndex(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.Pool(t)
 	st := pgquery.New(pool)
@@ -237,11 +238,30 @@ func TestCompactSumsIdleReadsTheIndex(t *testing.T) {
 	if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+string(q)).Scan(&plan); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(plan), `"Index Name": "event_change_sums_unmerged"`) ||
-		regexp.MustCompile(`"Node Type": "Seq Scan",[^}]*"Relation Name": "event_change_sums"`).Match(plan) {
+	seqScan := regexp.MustCompile(`"Node Type": "Seq Scan",[^}]*"Relation Name": "event_change_sums"`)
+	if !strings.Contains(string(plan), `"Index Name": "event_change_sums_unmerged"`) || seqScan.Match(plan) {
 		t.Fatalf("the check reads the table, not the index:\n%s", plan)
 	}
 	if merged, into, err := st.CompactSums(ctx); err != nil || merged != 0 || into != 0 {
 		t.Fatalf("nothing pending: merged %d into %d (%v)", merged, into, err)
+	}
+	// New sums after the burst: the merge finds them through the index too.
+	if _, err := pool.Exec(ctx, `INSERT INTO event_change_sums (hour, xact, service, model, provider, org_id, user_id, cost, requests, unpriced)
+		SELECT date_trunc('hour', now()), 100000 + i, 'SVC', 'model', 'provider', '', 'user-' || i % 100, 1.5, 1, 0
+		FROM generate_series(1, 300) i`); err != nil {
+		t.Fatal(err)
+	}
+	merge, err := os.ReadFile("sql/sums_compact.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.QueryRow(ctx, "EXPLAIN (FORMAT JSON) "+string(merge), int64(100001)).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(plan), `"Index Name": "event_change_sums_unmerged"`) || seqScan.Match(plan) {
+		t.Fatalf("the merge reads the table, not the index:\n%s", plan)
+	}
+	if merged, into, err := st.CompactSums(ctx); err != nil || merged != 300 || into != 100 {
+		t.Fatalf("merged %d sums into %d rows (%v), want 300 into 100", merged, into, err)
 	}
 }
