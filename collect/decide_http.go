@@ -15,9 +15,9 @@ import (
 // maxDecideBody bounds POST /v1/decide's body: who and what, and an estimate.
 const maxDecideBody = 64 << 10
 
-// decideBodyBufs are buffers for decide bodies, reused: POST /v1/decide is asked before every AI
-// request, and reading each body into a buffer of its own was the largest garbage of a decision.
-var decideBodyBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+// decideBufs are buffers for decide bodies and answers, reused: POST /v1/decide is asked before
+// every AI request, and a buffer of its own for each body was the largest garbage of a decision.
+var decideBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 var errTooBig = errors.New("body too large")
 
@@ -48,8 +48,8 @@ func (s *Server) handleDecide() http.Handler {
 			writeError(w, http.StatusUnsupportedMediaType, fmt.Sprintf("content type %q: want application/json", ct), nil)
 			return
 		}
-		buf := decideBodyBufs.Get().(*[]byte)
-		defer decideBodyBufs.Put(buf)
+		buf := decideBufs.Get().(*[]byte)
+		defer decideBufs.Put(buf)
 		body, err := readLimited(r.Body, (*buf)[:0], maxDecideBody)
 		*buf = body[:0]
 		switch {

@@ -3,7 +3,6 @@ package collect
 import (
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -12,16 +11,12 @@ import (
 // reused buffer: encoding/json boxed the answer, made an encoder and copied its output on every
 // decision, a quarter of what a decision left for the garbage collector.
 func writeDecideAnswer(w http.ResponseWriter, a *DecideAnswer) {
-	buf := decideAnswerBufs.Get().(*[]byte)
-	defer decideAnswerBufs.Put(buf)
+	buf := decideBufs.Get().(*[]byte)
+	defer decideBufs.Put(buf)
 	*buf = a.appendJSON((*buf)[:0])
-	h := w.Header()
-	h["Content-Type"], h["X-Content-Type-Options"] = jsonType, nosniff
-	w.WriteHeader(http.StatusOK)
+	startJSON(w, http.StatusOK)
 	_, _ = w.Write(*buf) // the client may have gone; nothing useful to do about it
 }
-
-var decideAnswerBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // appendJSON appends a as encoding/json encodes it, with the encoder's newline.
 func (a *DecideAnswer) appendJSON(b []byte) []byte {

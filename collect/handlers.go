@@ -280,17 +280,22 @@ func writeError(w http.ResponseWriter, status int, msg string, problems []Proble
 	writeJSON(w, status, errorBody{Error: msg, Problems: problems})
 }
 
-// The values of writeJSON's headers, shared by every answer (net/http only reads them):
+// The values of startJSON's headers, shared by every answer (net/http only reads them):
 // Header.Set makes a slice for each, on every answer, POST /v1/decide's included.
 var (
 	jsonType = []string{"application/json"}
 	nosniff  = []string{"nosniff"}
 )
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// startJSON writes the status and the headers of a JSON answer.
+func startJSON(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h["Content-Type"], h["X-Content-Type-Options"] = jsonType, nosniff
 	w.WriteHeader(status)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	startJSON(w, status)
 	enc := json.NewEncoder(w)
 	_ = enc.Encode(v) // the client may have gone; nothing useful to do about it
 }
