@@ -28,9 +28,9 @@ import (
 // BenchmarkIngest is `make bench`: it starts the collector binary on a private, durable
 // PostgreSQL (fsync on), drives it over loopback HTTP and prints events/s, request latency and
 // the collector's peak RSS for (a) batches of 100 events, (b) one event per request from 64
-// concurrent clients and (c) the load of (a) on a collector enforcing a budget per user (POST
-// /v1/decide's state advanced by every commit). In the same run it COPYs the same rows into a fresh copy of the table and
-// prints the ratio. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
+// concurrent clients and (c) the load of (a), twice as long, on a collector enforcing a budget per
+// user (POST /v1/decide's state advanced by every commit and read back in the background). In
+// the same run it COPYs the rows of (a) into a fresh copy of the table and prints the ratios. Run once: go test -run '^$' -bench Ingest -benchtime 1x ./cmd/aispend
 func BenchmarkIngest(b *testing.B) {
 	ctx := context.Background()
 	dbURL, pool := benchDatabase(b)
@@ -49,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 	fmt.Printf("%-34s %12s %10s %10s %12s\n", "scenario", "events/s", "p50", "p99", "peak RSS")
 
 	events := genEvents(n, "a")
-	a := drive(b, bin, dbURL, events, 100, 16)
+	a := drive(b, bin, dbURL, events, 100, 16, nil)
 	a.print("(a) batches of 100, 16 clients")
 
 	copyRate, pgxRate := copyBaseline(b, ctx, pool, events)
@@ -60,7 +60,7 @@ func BenchmarkIngest(b *testing.B) {
 	fmt.Printf("%-34s %12.2f\n", "    ratio (a) / COPY", a.rate/copyRate)
 
 	single := genEvents(n/4, "b")
-	bres := drive(b, bin, dbURL, single, 1, 64)
+	bres := drive(b, bin, dbURL, single, 1, 64, nil)
 	bres.print("(b) 1 event/request, 64 clients")
 
 	// (a) again on a collector that enforces a budget per user: every commit also advances the
@@ -69,9 +69,16 @@ func BenchmarkIngest(b *testing.B) {
 	if err := os.WriteFile(benchConfig, []byte(benchConfigYAML+benchPerUserYAML), 0o600); err != nil {
 		b.Fatal(err)
 	}
-	enforced := drive(b, bin, dbURL, genEvents(n, "c"), 100, 16)
-	enforced.print("(c) = (a), enforcing per user")
+	// The load starts once the collector has read the spend it decides from: that first read
+	// happens once per start, and here it reads every event of (a) and (b), which no batch run
+	// has aggregated yet; it is timed apart. Twice the events of (a), so that the reads of what
+	// was committed since (every decide.refresh, 2 s) happen during the load more than once.
+	var firstRead time.Duration
+	enforced := drive(b, bin, dbURL, genEvents(2*n, "c"), 100, 16, func(addr string) { firstRead = waitDecideRead(b, addr) })
+	enforced.print("(c) 2 × (a), enforcing per user")
+	fmt.Printf("%-34s %12s\n", "    first read of the spend", firstRead.Round(time.Millisecond))
 	fmt.Printf("%-34s %12.2f\n", "    ratio (c) / COPY", enforced.rate/copyRate)
+	fmt.Printf("%-34s %12.2f\n", "    ratio (c) / (a)", enforced.rate/a.rate)
 	fmt.Println()
 
 	b.ReportMetric(a.rate, "a_events/s")
@@ -233,9 +240,9 @@ func commitStats(addr string) (commits, rows, secs float64) {
 	return
 }
 
-// drive starts a fresh collector process, sends the events in requests of batch events from
+// drive starts a fresh collector process, waits for ready (if not nil) to return, sends the events in requests of batch events from
 // the given number of concurrent clients, and stops it.
-func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients int) driveResult {
+func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients int, ready func(addr string)) driveResult {
 	b.Helper()
 	addr := freeAddr(b)
 	cmd := exec.Command(bin, "serve", "--log-format", "json")
@@ -250,6 +257,9 @@ func drive(b *testing.B, bin, dbURL string, events []benchEvent, batch, clients 
 		cmd.Wait()
 	}()
 	waitHealthy(b, addr)
+	if ready != nil {
+		ready(addr)
+	}
 
 	var bodies [][]byte
 	for i := 0; i < len(events); i += batch {
