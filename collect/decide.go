@@ -117,7 +117,6 @@ func (st *budgetState) envelope(entity string) envelope {
 	return st.standard
 }
 
-
 // match is an enforced budget a request falls under, and its entity there.
 type match struct {
 	st     *budgetState

@@ -15,7 +15,7 @@ import (
 // amount keeps all its figures as decimals, in big. Called with the Decider's lock held.
 type accounts struct {
 	names entityTable
-	of    []account                          // by the entity's index in names
+	of    []account                             // by the entity's index in names
 	big   map[uint32]*[nFigures]decimal.Decimal // the figures of the entities flagged accountBig
 	// dirty lists the entities whose before or local may not be zero, so that a refresh folds
 	// those and not every entity (an entity may be listed twice: folding is idempotent).

@@ -195,4 +195,3 @@ func TestHoldsCapped(t *testing.T) {
 		t.Fatalf("after the newest event: held %s", got)
 	}
 }
-
