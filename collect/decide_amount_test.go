@@ -288,9 +288,10 @@ func checkAmountOf(t *testing.T, x, y int64, exp int32) {
 	}
 }
 
-// near is how far apart two exponents may be for decimal to compute with both at once: its
-// rescaling makes a big.Int of that many digits.
-const near = 2000
+// near is how far apart two exponents may be for decimal to compute with both at once (its
+// rescaling makes a big.Int of that many digits), and how large one may be for its text: far
+// past the 19 digits where amounts stop, and cheap enough to fuzz.
+const near = 400
 
 // checkAmount checks every operation of a with b against decimal's.
 func checkAmount(t *testing.T, a, b amount, threshold int) {
@@ -345,7 +346,7 @@ func checkAmount(t *testing.T, a, b amount, threshold int) {
 		want := op.dec(da, db)
 		e := min(a.exp, b.exp)
 		stepsFit := fits(scaled(a, e)) && fits(scaled(b, e)) && fits(want.Coefficient())
-		checkResult(t, fmt.Sprintf("%+v %s %+v", a, op.name, b), r, ok, want, stepsFit)
+		checkResult(t, func() string { return fmt.Sprintf("%+v %s %+v", a, op.name, b) }, r, ok, want, stepsFit)
 	}
 
 	// amountLine, as report.Line.
@@ -356,7 +357,7 @@ func checkAmount(t *testing.T, a, b amount, threshold int) {
 		}
 	} else {
 		want := report.Line(da, threshold)
-		checkResult(t, fmt.Sprintf("line(%+v, %d)", a, threshold), l, ok, want, fits(want.Coefficient()))
+		checkResult(t, func() string { return fmt.Sprintf("line(%+v, %d)", a, threshold) }, l, ok, want, fits(want.Coefficient()))
 	}
 
 	// amountShare, as report.Share.
@@ -375,9 +376,11 @@ func checkAmount(t *testing.T, a, b amount, threshold int) {
 			e := min(a.exp, b.exp)
 			stepsFit = stepsFit && fits(scaled(a, e)) && fits(scaled(b, e)) && percentStepsFit(a, b)
 		}
-		name := fmt.Sprintf("share(%+v, %+v)", a, b)
-		checkResult(t, name+" percent", p, ok, wantP, stepsFit)
-		checkResult(t, name+" remaining", r, ok, wantR, stepsFit)
+		name := func(what string) func() string {
+			return func() string { return fmt.Sprintf("share(%+v, %+v) %s", a, b, what) }
+		}
+		checkResult(t, name("percent"), p, ok, wantP, stepsFit)
+		checkResult(t, name("remaining"), r, ok, wantR, stepsFit)
 	}
 
 	// percentOf, as report.PercentOf, of any whole (amountShare divides by positive ones only).
@@ -385,7 +388,7 @@ func checkAmount(t *testing.T, a, b amount, threshold int) {
 		got, ok := percentOf(a, b)
 		want := report.PercentOf(da, db)
 		stepsFit := fits(want.Coefficient()) && (b.units == 0 || percentStepsFit(a, b))
-		checkResult(t, fmt.Sprintf("percentOf(%+v, %+v)", a, b), got, ok, want, stepsFit)
+		checkResult(t, func() string { return fmt.Sprintf("percentOf(%+v, %+v)", a, b) }, got, ok, want, stepsFit)
 	}
 
 	// The text, as String (decimal writes every digit of an exponent's zeros).
@@ -400,13 +403,14 @@ func checkAmount(t *testing.T, a, b amount, threshold int) {
 }
 
 // checkResult fails unless ok and got is want, units and exponent; or not ok and stepsFit false.
-func checkResult(t *testing.T, name string, got amount, ok bool, want decimal.Decimal, stepsFit bool) {
+// name is called only to tell a failure: formatting each check's name took most of the fuzzing.
+func checkResult(t *testing.T, name func() string, got amount, ok bool, want decimal.Decimal, stepsFit bool) {
 	t.Helper()
 	switch {
 	case ok && !sameDecimal(got.toDecimal(), want):
-		t.Fatalf("%s = %+v, decimal %s e%d", name, got, want.Coefficient(), want.Exponent())
+		t.Fatalf("%s = %+v, decimal %s e%d", name(), got, want.Coefficient(), want.Exponent())
 	case !ok && stepsFit:
-		t.Fatalf("%s: not ok, but decimal's %s e%d and every step fit", name, want.Coefficient(), want.Exponent())
+		t.Fatalf("%s: not ok, but decimal's %s e%d and every step fit", name(), want.Coefficient(), want.Exponent())
 	}
 }
 
