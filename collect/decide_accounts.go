@@ -293,9 +293,3 @@ func (a *accounts) forgetIfEmpty(i uint32) {
 	*acc = account{}
 	a.names.remove(i)
 }
-
-// text is a's decimal text, as decimal.Decimal's String writes it.
-func (a amount) text() string {
-	var buf [48]byte
-	return string(a.appendText(buf[:0]))
-}

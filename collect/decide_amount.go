@@ -212,6 +212,12 @@ func (a amount) appendText(dst []byte) []byte {
 	return append(appendZeros(append(dst, '.'), lead), digits...)
 }
 
+// text is a's decimal text, as decimal.Decimal's String writes it.
+func (a amount) text() string {
+	var buf [48]byte
+	return string(a.appendText(buf[:0]))
+}
+
 // formatUint writes u's decimal digits at the end of buf and returns them (strconv's Append
 // would move buf to the heap).
 func formatUint(buf *[20]byte, u uint64) []byte {
