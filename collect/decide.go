@@ -73,9 +73,9 @@ type budgetState struct {
 	acc    accounts
 	gen    uint32 // counts the periods rolled to: holds of an earlier one no longer count
 	index  uint32 // in the Decider's states
-	// snapshot is the one base was read up to: the next read adds what was committed since
-	// (DecideSource). "" when base was never read (or the source gives none): the next read is
-	// whole. wholeAt is when the last whole read began.
+	// snapshot is the one the spend as read (fBase) was read up to: the next read adds what was
+	// committed since (DecideSource). "" when it was never read (or the source gives none): the
+	// next read is whole. wholeAt is when the last whole read began.
 	snapshot string
 	wholeAt  time.Time
 	// The envelope of every entity without an override, computed once: every decision of
@@ -219,9 +219,9 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	reads := make([]read, len(d.states))
 	for i, st := range d.states {
 		d.roll(st, began)
-		// Commits from here on may or may not be in the read: they stay in local. Those before
-		// are in it (in base's snapshot or committed since): before is dropped once the read
-		// succeeds.
+		// Commits from here on may or may not be in the read: they stay in fLocal. Those before
+		// are in it (in the last read's snapshot or committed since): fBefore is dropped once
+		// the read succeeds.
 		st.acc.foldLocal()
 		reads[i] = read{st: st, period: st.period, since: st.snapshot}
 		if began.Sub(st.wholeAt) >= wholeReadEvery {

@@ -64,7 +64,7 @@ const (
 // holdPart is one budget's (and entity's) part in a hold.
 type holdPart struct {
 	budget uint32 // index in holds.states
-	slot   uint32 // the entity's index in the budget's accounts
+	entity uint32 // the entity's index in the budget's accounts
 	gen    uint32 // the budget's gen when counted: a period rolled since drops it without this hold
 }
 
@@ -90,7 +90,7 @@ func (h *holds) add(eventID string, expires time.Time, estimate decimal.Decimal,
 		h.big[n] = estimate
 	}
 	for i, m := range matched {
-		p := holdPart{budget: m.st.index, slot: m.st.acc.hold(m.entity, a, fits, estimate), gen: m.st.gen}
+		p := holdPart{budget: m.st.index, entity: m.st.acc.hold(m.entity, a, fits, estimate), gen: m.st.gen}
 		switch i {
 		case 0:
 			x.parts[0] = p
@@ -220,5 +220,5 @@ func (h *holds) releasePart(p holdPart, a amount, fits bool, big decimal.Decimal
 	if p.gen != st.gen {
 		return // its period ended: what was held was emptied then
 	}
-	st.acc.unhold(p.slot, a, fits, big)
+	st.acc.unhold(p.entity, a, fits, big)
 }
