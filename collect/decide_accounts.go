@@ -1,6 +1,8 @@
 package collect
 
 import (
+	"slices"
+
 	"github.com/shopspring/decimal"
 
 	"github.com/aispend/aispend/report"
@@ -188,6 +190,7 @@ func (a *accounts) moveInto(i uint32, to, from int) {
 // readSince adds what a read since the last one found, and drops before, which that read
 // includes.
 func (a *accounts) readSince(spend []report.Driver) {
+	a.reserve(spend)
 	for _, x := range spend {
 		a.add(a.open(x.Key), fBase, x.Cost)
 	}
@@ -197,6 +200,7 @@ func (a *accounts) readSince(spend []report.Driver) {
 // readWhole replaces every entity's base with a whole read's, drops before, and forgets the
 // entities left with nothing counted.
 func (a *accounts) readWhole(spend []report.Driver) {
+	a.reserve(spend)
 	for i := range a.of {
 		if a.names.live(uint32(i)) {
 			a.set(uint32(i), fBase, decimal.Zero)
@@ -210,6 +214,20 @@ func (a *accounts) readWhole(spend []report.Driver) {
 		if a.names.live(uint32(i)) {
 			a.forgetIfEmpty(uint32(i))
 		}
+	}
+}
+
+// reserve makes room for the entities of spend not counted yet.
+func (a *accounts) reserve(spend []report.Driver) {
+	n, bytes := 0, 0
+	for _, x := range spend {
+		if _, ok := a.names.lookup(x.Key); !ok {
+			n, bytes = n+1, bytes+len(x.Key)
+		}
+	}
+	if n > 0 {
+		a.names.reserve(n, bytes)
+		a.of = slices.Grow(a.of, n)
 	}
 }
 
