@@ -120,7 +120,7 @@ citus:
 
 # Fuzz targets, as package:target (go test -fuzz takes one package and one target at a time).
 # Seed corpora: testdata/fuzz/<target> in each package; failures found are written there too.
-FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect:FuzzDecodeTraces ./collect:FuzzDecodeDecideFast ./collect:FuzzDecideAnswerJSON ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice ./report/sheet:FuzzInertText
+FUZZ_TARGETS := ./collect:FuzzDecodeEvents ./collect:FuzzDecodeTraces ./collect:FuzzDecodeDecideFast ./collect:FuzzDecideAnswerJSON ./collect:FuzzAmount ./collect:FuzzEntityTable ./collect:FuzzJudgeAmounts ./collect/pgstore:FuzzCopyEncoder ./cmd/aispend:FuzzLoadConfig ./collect/pricing:FuzzPrice ./report/sheet:FuzzInertText
 FUZZTIME ?= 10m
 # make test's short runs count executions, not time: a time box that ends while an input is
 # being processed fails the run (context deadline exceeded), by chance on a busy machine.

@@ -64,19 +64,18 @@ type Decider struct {
 }
 
 // budgetState is one enforced budget's spend in its current period, per entity ("" for a budget
-// without per): base as read, before and local as committed here since the read before the
-// current one and since the current one began (a refresh drops before once its read includes
-// it), heldAt the estimates of allowed requests.
+// without per), in acc: as read, as committed here since the read before the current one and
+// since the current one began (a refresh drops the first once its read includes it), and the
+// estimates of allowed requests held.
 type budgetState struct {
-	b                   report.Budget
-	period              report.Period
-	base, before, local map[string]decimal.Decimal
-	heldAt              heldSlots // the estimates held (holds), per entity
-	gen                 uint32    // counts the periods rolled to: holds of an earlier one no longer count
-	index               uint32    // in the Decider's states
-	// snapshot is the one base was read up to: the next read adds what was committed since
-	// (DecideSource). "" when base was never read (or the source gives none): the next read is
-	// whole. wholeAt is when the last whole read began.
+	b      report.Budget
+	period report.Period
+	acc    accounts
+	gen    uint32 // counts the periods rolled to: holds of an earlier one no longer count
+	index  uint32 // in the Decider's states
+	// snapshot is the one the spend as read (fBase) was read up to: the next read adds what was
+	// committed since (DecideSource). "" when it was never read (or the source gives none): the
+	// next read is whole. wholeAt is when the last whole read began.
 	snapshot string
 	wholeAt  time.Time
 	// The envelope of every entity without an override, computed once: every decision of
@@ -85,20 +84,28 @@ type budgetState struct {
 }
 
 // envelope is an entity's limit in a budget, the limit as the answer states it, and the spend
-// at which the limit reaches the budget's degrade_at and deny_at (report.Line).
+// at which the limit reaches the budget's degrade_at and deny_at (report.Line); the three as
+// amounts too when they fit (fits), for decisions that allocate nothing (judgeAmounts).
 type envelope struct {
 	limit         decimal.Decimal
 	text          string
 	degrade, deny decimal.Decimal
+	a             struct{ limit, degrade, deny amount }
+	fits          bool
 }
 
 func newEnvelope(limit decimal.Decimal, e *report.Enforce) envelope {
-	return envelope{limit: limit, text: limit.String(), degrade: report.Line(limit, e.DegradeAt), deny: report.Line(limit, e.DenyAt)}
+	env := envelope{limit: limit, text: limit.String(), degrade: report.Line(limit, e.DegradeAt), deny: report.Line(limit, e.DenyAt)}
+	var ok [3]bool
+	env.a.limit, ok[0] = amountOf(env.limit)
+	env.a.degrade, ok[1] = amountOf(env.degrade)
+	env.a.deny, ok[2] = amountOf(env.deny)
+	env.fits = ok == [3]bool{true, true, true}
+	return env
 }
 
 func newBudgetState(b report.Budget, p report.Period) *budgetState {
-	return &budgetState{b: b, period: p, standard: newEnvelope(b.Amount, b.Enforce),
-		base: map[string]decimal.Decimal{}, local: map[string]decimal.Decimal{}, heldAt: heldSlots{slotOf: map[string]uint32{}}}
+	return &budgetState{b: b, period: p, standard: newEnvelope(b.Amount, b.Enforce), acc: newAccounts()}
 }
 
 // envelope is entity's envelope: of its override (report.Budget.Limit) if it has one, else
@@ -108,22 +115,6 @@ func (st *budgetState) envelope(entity string) envelope {
 		return newEnvelope(st.b.Limit(entity), st.b.Enforce)
 	}
 	return st.standard
-}
-
-// used is entity's spend plus what is held against it. Most entities have nothing but their
-// base: only what is there is added (each decimal Add allocates, on every decision).
-func (st *budgetState) used(entity string) decimal.Decimal {
-	u := st.base[entity]
-	if v, ok := st.before[entity]; ok {
-		u = u.Add(v)
-	}
-	if v, ok := st.local[entity]; ok {
-		u = u.Add(v)
-	}
-	if v, ok := st.held(entity); ok {
-		u = u.Add(v)
-	}
-	return u
 }
 
 // match is an enforced budget a request falls under, and its entity there.
@@ -228,11 +219,10 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	reads := make([]read, len(d.states))
 	for i, st := range d.states {
 		d.roll(st, began)
-		// Commits from here on may or may not be in the read: they stay in local. Those before
-		// are in it (in base's snapshot or committed since): before is dropped once the read
-		// succeeds.
-		st.before = merge(st.before, st.local)
-		st.local = map[string]decimal.Decimal{}
+		// Commits from here on may or may not be in the read: they stay in fLocal. Those before
+		// are in it (in the last read's snapshot or committed since): fBefore is dropped once
+		// the read succeeds.
+		st.acc.foldLocal()
 		reads[i] = read{st: st, period: st.period, since: st.snapshot}
 		if began.Sub(st.wholeAt) >= wholeReadEvery {
 			reads[i].since = ""
@@ -252,21 +242,16 @@ func (d *Decider) Refresh(ctx context.Context) error {
 	for _, r := range reads {
 		st := r.st
 		if err != nil || !st.period.Start.Equal(r.period.Start) || st.snapshot != r.since && r.since != "" {
-			st.local = merge(st.before, st.local) // the read did not happen: keep every commit
-			st.before = nil
+			st.acc.keepBefore() // the read did not happen: keep every commit
 			continue
 		}
 		if r.since == "" {
-			st.base, st.wholeAt = make(map[string]decimal.Decimal, len(r.spend)), began
-			for _, x := range r.spend {
-				st.base[x.Key] = x.Cost
-			}
+			st.acc.readWhole(r.spend)
+			st.wholeAt = began
 		} else {
-			for _, x := range r.spend {
-				st.base[x.Key] = st.base[x.Key].Add(x.Cost)
-			}
+			st.acc.readSince(r.spend)
 		}
-		st.snapshot, st.before = r.snapshot, nil
+		st.snapshot = r.snapshot
 	}
 	if err != nil {
 		return err
@@ -280,17 +265,6 @@ func (d *Decider) Refresh(ctx context.Context) error {
 // stored events (a re-pricing, a deletion) reaches decisions with the next whole read.
 const wholeReadEvery = 5 * time.Minute
 
-// merge adds b into a (either may be nil) and returns it.
-func merge(a, b map[string]decimal.Decimal) map[string]decimal.Decimal {
-	if a == nil {
-		a = map[string]decimal.Decimal{}
-	}
-	for k, v := range b {
-		a[k] = a[k].Add(v)
-	}
-	return a
-}
-
 // roll moves a budget's state to the period containing now once its period ended: a new period
 // starts from nothing (spend is per period), and holds of the old one no longer count.
 func (d *Decider) roll(st *budgetState, now time.Time) {
@@ -298,8 +272,7 @@ func (d *Decider) roll(st *budgetState, now time.Time) {
 		return
 	}
 	st.period = report.PeriodContaining(st.b.Period, now, d.cfg.Location)
-	st.base, st.before, st.local = map[string]decimal.Decimal{}, nil, map[string]decimal.Decimal{}
-	st.heldAt = heldSlots{slotOf: map[string]uint32{}}
+	st.acc = newAccounts()
 	st.snapshot, st.wholeAt = "", time.Time{} // the new period is read whole
 	st.gen++
 }
@@ -330,7 +303,7 @@ func (d *Decider) Committed(rows []Row) {
 			if !st.b.Per.IsZero() && entity == "" {
 				continue
 			}
-			st.local[entity] = st.local[entity].Add(r.Cost.Decimal)
+			st.acc.add(st.acc.open(entity), fLocal, r.Cost.Decimal)
 		}
 	}
 }
@@ -455,23 +428,14 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 		decision, model := Allow, ""
 		ans.Budgets = ans.Budgets[:0]
 		for _, m := range matched {
-			e := m.st.b.Enforce
-			used := m.st.used(m.entity)
-			env := m.st.envelope(m.entity)
-			step := Allow
-			switch {
-			case e.DenyAt > 0 && reaches(used, est, env.deny):
-				step = Deny
-			case e.DegradeAt > 0 && reaches(used, est, env.degrade) && e.DegradeTo[req.Model] != "":
-				step = Degrade
-				if model == "" {
-					model = e.DegradeTo[req.Model]
-				}
+			part := m.st.judge(m.entity, est, req.Model)
+			if part.Decision == Degrade && model == "" {
+				model = m.st.b.Enforce.DegradeTo[req.Model]
 			}
-			if rank[step] > rank[decision] {
-				decision = step
+			if rank[part.Decision] > rank[decision] {
+				decision = part.Decision
 			}
-			ans.Budgets = append(ans.Budgets, decidingBudget(m.st, m.entity, env, used, step))
+			ans.Budgets = append(ans.Budgets, part)
 		}
 		return decision, model
 	}
@@ -500,11 +464,70 @@ func (d *Decider) Decide(req DecideRequest) DecideAnswer {
 			ans.Decision = Allow
 		}
 	}
-	ans.Estimate = estimate.String()
+	ans.Estimate = decimalText(estimate)
 	if ans.Decision != Deny && estimate.IsPositive() && len(matched) > 0 {
 		d.holds.add(req.EventID, now.Add(d.cfg.EstimateTTL), estimate, matched)
 	}
 	return ans
+}
+
+// judge is the part in a decision of this budget for entity, asked with an estimate est for
+// model: its step and its figures as every status states them. As amounts when everything fits
+// one (judgeAmounts: a decision allocates then only the figures' text), else as decimals; both
+// give the same answer to the byte (FuzzJudgeAmounts).
+func (st *budgetState) judge(entity string, est decimal.Decimal, model string) DecidingBudget {
+	env := st.envelope(entity)
+	u, used, fast := st.acc.used(entity)
+	if fast {
+		if e, ok := amountOf(est); ok && env.fits {
+			if part, ok := judgeAmounts(st.b.Enforce, env, u, e, model); ok {
+				return st.name(part, entity)
+			}
+		}
+		used = u.toDecimal()
+	}
+	return st.name(judgeDecimals(st.b.Enforce, env, used, est, model), entity)
+}
+
+// name completes part with the budget's name, entity and reset.
+func (st *budgetState) name(part DecidingBudget, entity string) DecidingBudget {
+	part.Name, part.Entity, part.ResetsAt = st.b.Name, entity, st.period.End
+	return part
+}
+
+// step is a budget's decision for a request that reaches its deny line or its degrade line.
+func step(e *report.Enforce, deny, degrade bool, model string) string {
+	switch {
+	case e.DenyAt > 0 && deny:
+		return Deny
+	case e.DegradeAt > 0 && degrade && e.DegradeTo[model] != "":
+		return Degrade
+	}
+	return Allow
+}
+
+// judgeDecimals is judge's part of a budget: the step for a request of estimate est and model,
+// when its entity uses used of its envelope env, and the share as every status states it.
+func judgeDecimals(e *report.Enforce, env envelope, used, est decimal.Decimal, model string) DecidingBudget {
+	percent, remaining := report.Share(used, env.limit)
+	return DecidingBudget{
+		Decision: step(e, reaches(used, est, env.deny), reaches(used, est, env.degrade), model),
+		Spent:    used.String(), Limit: env.text, Percent: percent.String(), Remaining: remaining.String(),
+	}
+}
+
+// judgeAmounts is judgeDecimals over amounts; ok false when a figure does not fit one.
+func judgeAmounts(e *report.Enforce, env envelope, used, est amount, model string) (DecidingBudget, bool) {
+	deny, ok1 := reachesAmount(used, est, env.a.deny)
+	degrade, ok2 := reachesAmount(used, est, env.a.degrade)
+	percent, remaining, ok3 := amountShare(used, env.a.limit)
+	if !ok1 || !ok2 || !ok3 {
+		return DecidingBudget{}, false
+	}
+	return DecidingBudget{
+		Decision: step(e, deny, degrade, model),
+		Spent:    used.text(), Limit: env.text, Percent: percent.text(), Remaining: remaining.text(),
+	}, true
 }
 
 // reaches reports whether a request reaches a step whose line (report.Line) is line: the spend
@@ -516,6 +539,23 @@ func reaches(used, estimate, line decimal.Decimal) bool {
 	}
 	// With an estimate, reaching the line already implies going past it: one comparison.
 	return used.Add(estimate).Cmp(line) > 0
+}
+
+// decimalText is d.String(), through an amount when it fits one (one allocation, not four).
+func decimalText(d decimal.Decimal) string {
+	if a, ok := amountOf(d); ok {
+		return a.text()
+	}
+	return d.String()
+}
+
+// reachesAmount is reaches over amounts; ok false when the sum does not fit one.
+func reachesAmount(used, estimate, line amount) (reached, ok bool) {
+	if estimate.sign() <= 0 {
+		return used.cmp(line) >= 0, true
+	}
+	sum, ok := used.add(estimate)
+	return ok && sum.cmp(line) > 0, ok
 }
 
 // estimate is the request's estimated cost: estimated_cost, else its tokens priced on model like
@@ -539,14 +579,4 @@ func (d *Decider) estimate(req DecideRequest, model string, now time.Time) decim
 		return decimal.Zero
 	}
 	return p.Cost
-}
-
-// decidingBudget states one budget's part in a decision: its share as every status states it.
-func decidingBudget(st *budgetState, entity string, env envelope, used decimal.Decimal, decision string) DecidingBudget {
-	percent, remaining := report.Share(used, env.limit)
-	return DecidingBudget{
-		Name: st.b.Name, Entity: entity, Decision: decision,
-		Spent: used.String(), Limit: env.text, Percent: percent.String(), Remaining: remaining.String(),
-		ResetsAt: st.period.End,
-	}
 }

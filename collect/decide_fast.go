@@ -22,7 +22,7 @@ func decodeDecideFast(body []byte) (req DecideRequest, ok bool) {
 		return req, s.end()
 	}
 	for {
-		key, ok := s.str()
+		key, ok := s.bytes()
 		if !ok {
 			return req, false
 		}
@@ -53,8 +53,10 @@ type scanner struct {
 
 // field reads the value of key into req; false for an unknown key or a value the general path
 // would refuse or read differently.
-func (s *scanner) field(req *DecideRequest, key string) bool {
-	if text := req.textField(key); text != nil {
+func (s *scanner) field(req *DecideRequest, key []byte) bool {
+	// string(key) does not allocate here: the compiler converts in place for a call that keeps
+	// nothing of it, and for a switch (TestDecodeDecideFastAllocs).
+	if text := req.textField(string(key)); text != nil {
 		v, ok := s.str()
 		if !ok || len(v) > maxDecideText {
 			return false
@@ -62,13 +64,13 @@ func (s *scanner) field(req *DecideRequest, key string) bool {
 		*text = v
 		return true
 	}
-	switch key {
+	switch string(key) {
 	case "input_tokens", "max_output_tokens":
 		n, ok := s.count()
 		if !ok {
 			return false
 		}
-		if key == "input_tokens" {
+		if string(key) == "input_tokens" {
 			req.InputTokens = &n
 		} else {
 			req.MaxOutputTokens = &n
@@ -168,8 +170,14 @@ func (s *scanner) end() bool {
 // str reads a string without escapes, of valid UTF-8 (the general path would replace invalid
 // bytes, and decode escapes).
 func (s *scanner) str() (string, bool) {
+	v, ok := s.bytes()
+	return string(v), ok
+}
+
+// bytes is str's text, in the body: a key is only compared, never kept.
+func (s *scanner) bytes() ([]byte, bool) {
 	if !s.next('"') {
-		return "", false
+		return nil, false
 	}
 	start := s.i
 	for s.i < len(s.b) {
@@ -179,15 +187,15 @@ func (s *scanner) str() (string, bool) {
 			v := s.b[start:s.i]
 			s.i++
 			if !utf8.Valid(v) {
-				return "", false
+				return nil, false
 			}
-			return string(v), true
+			return v, true
 		case c == '\\' || c < 0x20:
-			return "", false
+			return nil, false
 		}
 		s.i++
 	}
-	return "", false
+	return nil, false
 }
 
 // count reads a token count: a plain non-negative integer of at most MaxTokens.

@@ -15,9 +15,9 @@ import (
 // order of expiry: one TTL). The garbage collector never looks inside a block. Held as objects
 // with pointers (their entity, event id, budget), 640,000 holds took 110 MB that every collection
 // marked, and the collections of a deciding collector ran a third of the time. What a hold
-// refers to lives once elsewhere: its budgets by index, its entity as a slot of the budget's held
-// amounts (heldSlots), its event id in its block's list, and the rare hold of more than two
-// budgets, or of an amount past 18 digits, in a map of its own. Blocks, not one slice: a slice
+// refers to lives once elsewhere: its budgets by index, its entity by its index in the budget's
+// accounts, its event id in its block's list, and the rare hold of more than two
+// budgets, or of an amount past 19 digits, in a map of its own. Blocks, not one slice: a slice
 // that grows copies every hold, under the Decider's lock. Called with the Decider's lock held.
 type holds struct {
 	states  []*budgetState    // the Decider's, indexed by holdPart.budget
@@ -64,7 +64,7 @@ const (
 // holdPart is one budget's (and entity's) part in a hold.
 type holdPart struct {
 	budget uint32 // index in holds.states
-	slot   uint32 // the entity's slot in the budget's held amounts
+	entity uint32 // the entity's index in the budget's accounts
 	gen    uint32 // the budget's gen when counted: a period rolled since drops it without this hold
 }
 
@@ -82,14 +82,15 @@ func (h *holds) add(eventID string, expires time.Time, estimate decimal.Decimal,
 	}
 	n := h.first + uint64(h.len())
 	x := hold{expires: expires.UnixNano()}
-	if estimate.NumDigits() <= 18 { // 18 digits always fit 64 bits
-		x.units, x.exp = estimate.CoefficientInt64(), estimate.Exponent()
+	a, fits := amountOf(estimate)
+	if fits {
+		x.units, x.exp = a.units, a.exp
 	} else {
 		x.flags |= holdBig
 		h.big[n] = estimate
 	}
 	for i, m := range matched {
-		p := holdPart{budget: m.st.index, slot: m.st.hold(m.entity, estimate), gen: m.st.gen}
+		p := holdPart{budget: m.st.index, entity: m.st.acc.hold(m.entity, a, fits, estimate), gen: m.st.gen}
 		switch i {
 		case 0:
 			x.parts[0] = p
@@ -199,82 +200,25 @@ func (h *holds) release(n uint64, x *hold) {
 		return
 	}
 	x.flags |= holdReleased
-	amount := decimal.New(x.units, x.exp)
-	if x.flags&holdBig != 0 {
-		amount = h.big[n]
+	a, fits, big := amount{units: x.units, exp: x.exp}, x.flags&holdBig == 0, decimal.Decimal{}
+	if !fits {
+		big = h.big[n]
 	}
-	h.releasePart(x.parts[0], amount)
+	h.releasePart(x.parts[0], a, fits, big)
 	if x.flags&holdTwo != 0 {
-		h.releasePart(x.parts[1], amount)
+		h.releasePart(x.parts[1], a, fits, big)
 	}
 	if x.flags&holdMore != 0 {
 		for _, p := range h.more[n] {
-			h.releasePart(p, amount)
+			h.releasePart(p, a, fits, big)
 		}
 	}
 }
 
-func (h *holds) releasePart(p holdPart, amount decimal.Decimal) {
+func (h *holds) releasePart(p holdPart, a amount, fits bool, big decimal.Decimal) {
 	st := h.states[p.budget]
 	if p.gen != st.gen {
 		return // its period ended: what was held was emptied then
 	}
-	st.unhold(p.slot, amount)
-}
-
-// heldSlots are what a budget holds per entity, each entity in a slot while something is held
-// against it, so that a hold names its entity by a number (holds): slotOf finds the slot,
-// slots[i] is its amount and the number of holds counting on it; a slot no hold counts on is
-// free for the next entity.
-type heldSlots struct {
-	slotOf map[string]uint32
-	slots  []heldSlot
-	free   []uint32
-}
-
-type heldSlot struct {
-	entity string
-	amount decimal.Decimal
-	holds  int
-}
-
-// held is what is held against entity.
-func (st *budgetState) held(entity string) (decimal.Decimal, bool) {
-	i, ok := st.heldAt.slotOf[entity]
-	if !ok {
-		return decimal.Decimal{}, false
-	}
-	return st.heldAt.slots[i].amount, true
-}
-
-// hold adds amount to what entity holds and returns its slot.
-func (st *budgetState) hold(entity string, amount decimal.Decimal) uint32 {
-	s := &st.heldAt
-	i, ok := s.slotOf[entity]
-	if !ok {
-		if n := len(s.free); n > 0 {
-			i, s.free = s.free[n-1], s.free[:n-1]
-		} else {
-			i = uint32(len(s.slots))
-			s.slots = append(s.slots, heldSlot{})
-		}
-		s.slots[i] = heldSlot{entity: entity}
-		s.slotOf[entity] = i
-	}
-	x := &s.slots[i]
-	x.amount, x.holds = x.amount.Add(amount), x.holds+1
-	return i
-}
-
-// unhold takes amount from what slot i holds, freeing the slot with its last hold.
-func (st *budgetState) unhold(i uint32, amount decimal.Decimal) {
-	s := &st.heldAt
-	x := &s.slots[i]
-	if x.holds--; x.holds > 0 {
-		x.amount = x.amount.Sub(amount)
-		return
-	}
-	delete(s.slotOf, x.entity)
-	*x = heldSlot{}
-	s.free = append(s.free, i)
+	st.acc.unhold(p.entity, a, fits, big)
 }

@@ -31,12 +31,12 @@ func TestHoldsAcrossBlocks(t *testing.T) {
 			want[entity(i)] = want[entity(i)].Add(amount(i))
 		}
 		for e, w := range want {
-			if got, _ := st.held(e); !got.Equal(w) {
+			if got, _ := st.acc.held(e); !got.Equal(w) {
 				t.Fatalf("%s: %s holds %s, want %s", step, e, got, w)
 			}
 		}
-		if len(st.heldAt.slotOf) != len(want) {
-			t.Fatalf("%s: %d entities hold something, want %d", step, len(st.heldAt.slotOf), len(want))
+		if st.acc.names.len() != len(want) {
+			t.Fatalf("%s: %d entities hold something, want %d", step, st.acc.names.len(), len(want))
 		}
 		if h.len() < len(live) {
 			t.Fatalf("%s: %d holds queued, fewer than the %d live", step, h.len(), len(live))
@@ -123,11 +123,11 @@ func TestHoldsOfSeveralBudgets(t *testing.T) {
 	// Only the last hold counts: each add released the one before it (the same event id).
 	last := decimal.RequireFromString(amounts[len(amounts)-1])
 	for i, st := range states {
-		if got, _ := st.held(fmt.Sprintf("u%d", i)); !got.Equal(last) {
+		if got, _ := st.acc.held(fmt.Sprintf("u%d", i)); !got.Equal(last) {
 			t.Errorf("budget %d holds %s, want %s", i, got, last)
 		}
-		if len(st.heldAt.slotOf) != 1 {
-			t.Errorf("budget %d: %d slots in use, want 1", i, len(st.heldAt.slotOf))
+		if st.acc.names.len() != 1 {
+			t.Errorf("budget %d: %d slots in use, want 1", i, st.acc.names.len())
 		}
 	}
 	h.expire(base.Add(time.Duration(len(amounts)-2) * time.Second)) // all but the last
@@ -136,21 +136,21 @@ func TestHoldsOfSeveralBudgets(t *testing.T) {
 	}
 	h.releaseEvent("e")
 	for i, st := range states {
-		if _, ok := st.held(fmt.Sprintf("u%d", i)); ok || len(st.heldAt.free) != 1 {
-			t.Errorf("budget %d: still holds after the event, or the slot was not freed", i)
+		if _, ok := st.acc.held(fmt.Sprintf("u%d", i)); ok || st.acc.names.len() != 0 {
+			t.Errorf("budget %d: still holds after the event, or its entity was not forgotten", i)
 		}
 	}
 	for _, a := range amounts {
 		d := decimal.RequireFromString(a)
 		h.add("", base.Add(time.Hour), d, matched[:1])
 		h.add("", base.Add(time.Hour), d, matched[:1])
-		if got, _ := states[0].held("u0"); !got.Equal(d.Add(d)) {
+		if got, _ := states[0].acc.held("u0"); !got.Equal(d.Add(d)) {
 			t.Errorf("%s held twice: %s", a, got)
 		}
 		h.expire(base.Add(time.Hour))
 	}
-	if len(states[0].heldAt.slots) != 1 {
-		t.Errorf("%d slots for one entity at a time, want 1 reused", len(states[0].heldAt.slots))
+	if len(states[0].acc.of) != 1 {
+		t.Errorf("%d entities counted for one entity at a time, want its index reused", len(states[0].acc.of))
 	}
 	h.expire(base.Add(2 * time.Hour))
 	if len(h.byEvent) != 0 || len(h.more) != 0 || len(h.big) != 0 || h.len() != 0 {
@@ -161,22 +161,7 @@ func TestHoldsOfSeveralBudgets(t *testing.T) {
 // Ensures a hold has no pointer: the garbage collector then never scans the blocks of holds, which
 // grow to millions at 20,000 decisions a second.
 func TestHoldsWithoutPointers(t *testing.T) {
-	var walk func(reflect.Type) bool
-	walk = func(ty reflect.Type) bool {
-		switch ty.Kind() {
-		case reflect.Struct:
-			for i := range ty.NumField() {
-				if !walk(ty.Field(i).Type) {
-					return false
-				}
-			}
-			return true
-		case reflect.Array:
-			return walk(ty.Elem())
-		}
-		return ty.Kind() <= reflect.Complex128 // bool, numbers
-	}
-	if !walk(reflect.TypeFor[hold]()) {
+	if !pointerFree(reflect.TypeFor[hold]()) {
 		t.Error("a hold has a pointer")
 	}
 	if n := unsafe.Sizeof(hold{}); n > 48 {
@@ -199,14 +184,14 @@ func TestHoldsCapped(t *testing.T) {
 	for i := n - max; i < n; i++ {
 		want = want.Add(decimal.New(int64(i+1), -3))
 	}
-	if got, _ := st.held("u"); !got.Equal(want) || h.len() != max || h.dropped != uint64(n-max) {
+	if got, _ := st.acc.held("u"); !got.Equal(want) || h.len() != max || h.dropped != uint64(n-max) {
 		t.Fatalf("held %s, want %s; %d holds (want %d), %d dropped (want %d)", got, want, h.len(), max, h.dropped, n-max)
 	}
 	if _, ok := h.byEvent[fmt.Sprintf("e%d", n-max-1)]; ok || len(h.byEvent) != max {
 		t.Fatalf("%d event ids kept, want the %d of the holds kept", len(h.byEvent), max)
 	}
 	h.releaseEvent(fmt.Sprintf("e%d", n-1))
-	if got, _ := st.held("u"); !got.Equal(want.Sub(decimal.New(int64(n), -3))) {
+	if got, _ := st.acc.held("u"); !got.Equal(want.Sub(decimal.New(int64(n), -3))) {
 		t.Fatalf("after the newest event: held %s", got)
 	}
 }

@@ -130,3 +130,15 @@ func FuzzDecideAnswerJSON(f *testing.F) {
 		}
 	})
 }
+
+// Ensures the fast decoder allocates only what the request keeps: its three strings and two
+// token counts, not the keys it only compares.
+func TestDecodeDecideFastAllocs(t *testing.T) {
+	body := []byte(`{"user_id":"user-42","service":"QA_CHAT","model":"big","input_tokens":800,"max_output_tokens":400}`)
+	if _, ok := decodeDecideFast(body); !ok {
+		t.Fatal("the usual request is not on the fast path")
+	}
+	if n := testing.AllocsPerRun(100, func() { decodeDecideFast(body) }); n > 5 {
+		t.Errorf("%.0f allocations to decode, want at most 5", n)
+	}
+}
