@@ -68,11 +68,7 @@ func (a *accounts) add(i uint32, f int, x decimal.Decimal) {
 		return
 	}
 	a.markDirtyIf(i, f)
-	if a.of[i].flags&accountBig == 0 {
-		a.toBig(i)
-	}
-	b := a.big[i]
-	b[f] = b[f].Add(x)
+	a.addBig(i, f, x)
 }
 
 // addAmount adds y to figure f of entity i, without allocating unless the sum does not fit.
@@ -84,10 +80,17 @@ func (a *accounts) addAmount(i uint32, f int, y amount) {
 			acc.v[f] = s
 			return
 		}
+	}
+	a.addBig(i, f, y.toDecimal())
+}
+
+// addBig adds x to figure f of entity i as decimals, moving its figures there first.
+func (a *accounts) addBig(i uint32, f int, x decimal.Decimal) {
+	if a.of[i].flags&accountBig == 0 {
 		a.toBig(i)
 	}
 	b := a.big[i]
-	b[f] = b[f].Add(y.toDecimal())
+	b[f] = b[f].Add(x)
 }
 
 func (a *accounts) markDirtyIf(i uint32, f int) {
@@ -240,7 +243,7 @@ func (a *accounts) dropBefore() {
 			continue // listed twice
 		}
 		a.set(i, fBefore, decimal.Zero)
-		if acc.flags&accountBig == 0 && acc.v[fLocal].sign() == 0 || acc.flags&accountBig != 0 && a.big[i][fLocal].IsZero() {
+		if a.zero(i, fLocal) {
 			acc.flags &^= accountDirty
 			continue
 		}
@@ -294,20 +297,20 @@ func (a *accounts) forgetIfEmpty(i uint32) {
 	if acc.holds > 0 || acc.flags&accountDirty != 0 {
 		return
 	}
-	if acc.flags&accountBig != 0 {
-		for _, x := range a.big[i] {
-			if !x.IsZero() {
-				return
-			}
-		}
-		delete(a.big, i)
-	} else {
-		for _, x := range acc.v {
-			if x.sign() != 0 {
-				return
-			}
+	for f := range nFigures {
+		if !a.zero(i, f) {
+			return
 		}
 	}
+	delete(a.big, i)
 	*acc = account{}
 	a.names.remove(i)
+}
+
+// zero reports whether figure f of entity i is zero.
+func (a *accounts) zero(i uint32, f int) bool {
+	if a.of[i].flags&accountBig != 0 {
+		return a.big[i][f].IsZero()
+	}
+	return a.of[i].v[f].sign() == 0
 }
